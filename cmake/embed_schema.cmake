@@ -1,0 +1,22 @@
+# Generates a C file holding every schema/NNN_name.sql as a NUL-terminated string, in order,
+# so wsusd and wsusctl carry their migrations inside the binary.
+# Usage: cmake -DSCHEMA_DIR=... -DOUT=... -P embed_schema.cmake
+file(GLOB files "${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "/* generated from the schema directory by cmake/embed_schema.cmake: do not edit */\n")
+string(APPEND body "#include \"db.h\"\n\n")
+set(table "const struct db_migration db_migrations[] = {\n")
+set(i 0)
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  string(SUBSTRING ${name} 0 3 num)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "(..)" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char migration_${i}[] = {${hex}0x00};\n")
+  math(EXPR numval "1${num} - 1000")
+  string(APPEND table "    {${numval}, \"${name}\", migration_${i}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "};\nconst int db_migrations_count = ${i};\n")
+file(WRITE ${OUT}.tmp "${body}\n${table}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

@@ -1,0 +1,138 @@
+/*
+ * buf: bounded growable buffer. Growth doubles; the maximum is checked before any allocation.
+ */
+#include "buf.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(struct buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+void buf_free(struct buf *b)
+{
+    if (b == NULL)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void buf_reset(struct buf *b)
+{
+    b->len = 0;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+static int buf_reserve(struct buf *b, size_t extra)
+{
+    size_t need, cap;
+
+    if (extra > b->max || b->len > b->max - extra)
+        return -1;
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+    if (cap > b->max + 1)
+        cap = b->max + 1;
+    b->data = xreallocarray(b->data, cap, 1);
+    b->cap = cap;
+    return 0;
+}
+
+int buf_add(struct buf *b, const void *data, size_t len)
+{
+    if (buf_reserve(b, len) < 0)
+        return -1;
+    if (len > 0)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_add_str(struct buf *b, const char *s)
+{
+    return buf_add(b, s, strlen(s));
+}
+
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+        return -1;
+    if (vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap) != n)
+        return -1;
+    b->len += (size_t)n;
+    return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int buf_add_xml_escaped(struct buf *b, const char *s, size_t len)
+{
+    size_t i, start = 0;
+
+    for (i = 0; i < len; i++) {
+        const char *rep;
+
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&apos;"; break;
+        case '\r': rep = "&#xD;"; break;
+        default: continue;
+        }
+        if (buf_add(b, s + start, i - start) < 0 || buf_add_str(b, rep) < 0)
+            return -1;
+        start = i + 1;
+    }
+    return buf_add(b, s + start, len - start);
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+    char *p = b->data;
+
+    if (p == NULL)
+        p = xstrdup("");
+    if (len != NULL)
+        *len = b->len;
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    return p;
+}
+
+const char *buf_str(const struct buf *b)
+{
+    return b->data ? b->data : "";
+}

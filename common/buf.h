@@ -1,0 +1,37 @@
+/*
+ * buf: a growable byte buffer with a hard maximum set at init (curl dynbuf style).
+ * The content is always NUL-terminated (the NUL is not counted in len), so text can be used
+ * as a C string. Appends past the maximum fail with -1 and leave the buffer unchanged.
+ */
+#ifndef WSUS_BUF_H
+#define WSUS_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+    char *data;    /* NULL until the first append */
+    size_t len;    /* bytes used, without the trailing NUL */
+    size_t cap;    /* bytes allocated */
+    size_t max;    /* the most len may ever be */
+};
+
+/* Initialise an empty buffer that will refuse to grow beyond max bytes. */
+void buf_init(struct buf *b, size_t max);
+/* Release the memory; the buffer is empty again (and reusable with the same max). */
+void buf_free(struct buf *b);
+/* Forget the content but keep the allocation. */
+void buf_reset(struct buf *b);
+/* Append len bytes. 0, or -1 if the maximum would be exceeded. */
+int buf_add(struct buf *b, const void *data, size_t len);
+int buf_add_str(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Append s with the five XML special characters escaped (&<>"'). */
+int buf_add_xml_escaped(struct buf *b, const char *s, size_t len);
+/* Hand the content over to the caller (who frees it); the buffer becomes empty. Never NULL. */
+char *buf_detach(struct buf *b, size_t *len);
+/* Content as a C string ("" when empty). Valid until the next change. */
+const char *buf_str(const struct buf *b);
+
+#endif

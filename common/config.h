@@ -1,0 +1,52 @@
+/*
+ * config: the bootstrap configuration file (INI), one table for every option (Redis style).
+ * Only what is needed before the database is reachable lives here: listen addresses, database
+ * connection, directories, TLS files. Admin settings (upstream, products, ...) live in the
+ * database (see settings.h). Parsing never exits: errors come back as a message for the admin.
+ */
+#ifndef WSUS_CONFIG_H
+#define WSUS_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/wsusd/wsusd.conf"
+
+struct config {
+    char *path;             /* file it was read from */
+    /* [server] */
+    char *listen;           /* host:port of the protocol + content listener */
+    char *https_listen;     /* host:port of the optional HTTPS listener; "" = off */
+    char *tls_cert;         /* PEM certificate for https_listen */
+    char *tls_key;          /* PEM key for https_listen */
+    char *user;             /* drop privileges to this user after binding; "" = stay */
+    long max_request_bytes; /* largest SOAP request body accepted */
+    long threads;           /* HTTP worker threads */
+    char *public_url;       /* how downstreams reach us; "" = derived from listen */
+    /* [admin] */
+    char *admin_listen;     /* host:port of the JSON admin API (loopback) */
+    char *token_file;       /* admin token, 0600; "" = <state_dir>/admin.token */
+    /* [database] */
+    char *conninfo;         /* libpq conninfo; "" = private cluster under state_dir */
+    /* [storage] */
+    char *state_dir;
+    char *content_dir;      /* "" = <state_dir>/content */
+    /* [log] */
+    char *log_level;        /* error | warn | info | debug */
+};
+
+/* Fill cfg with every default. Always succeeds; free with config_free(). */
+void config_defaults(struct config *cfg);
+/*
+ * Read path over the defaults already in cfg. A missing file is an error unless
+ * missing_ok is set (then defaults stay). On error returns -1 and writes a one-line message
+ * naming the file, line and key into err. Derived defaults (token_file, content_dir) are
+ * resolved at the end.
+ */
+int config_load(struct config *cfg, const char *path, int missing_ok, char *err, size_t errlen);
+void config_free(struct config *cfg);
+/* Split "host:port" ("[v6]:port" too). 0 or -1 with a message in err. host is malloc'd. */
+int config_split_hostport(const char *hp, char **host, int *port, char *err, size_t errlen);
+/* Print every option with its default and its documentation, as a sample config file. */
+void config_print_sample(void *stream);
+
+#endif

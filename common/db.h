@@ -1,0 +1,61 @@
+/*
+ * db: libpq helpers and schema migrations. Every query goes through parameters (never SQL
+ * built from strings). Functions log failures with the server's message and return NULL/-1;
+ * they never exit. One PGconn per thread: connections are not shared.
+ */
+#ifndef WSUS_DB_H
+#define WSUS_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+struct db_migration {
+    int version;       /* NNN of schema/NNN_name.sql */
+    const char *name;  /* file name without .sql */
+    const char *sql;
+};
+extern const struct db_migration db_migrations[]; /* generated from schema/, ascending */
+extern const int db_migrations_count;
+
+/*
+ * Connect with conninfo (libpq syntax). Returns NULL and a one-line message with the fix in
+ * err on failure. The connection uses UTF-8 and application_name = wsusd/wsusctl.
+ */
+PGconn *db_connect(const char *conninfo, const char *appname, char *err, size_t errlen);
+void db_close(PGconn *conn);
+
+/*
+ * Apply every migration newer than the recorded version, each in its own transaction, under an
+ * advisory lock (several wsusd may start at once on one database). *applied gets how many were
+ * applied (may be NULL). 0, or -1 with the failing migration and the server message in err.
+ */
+int db_migrate(PGconn *conn, int *applied, char *err, size_t errlen);
+/* Highest applied migration version, 0 for an empty database, -1 on error. */
+int db_schema_version(PGconn *conn);
+
+/*
+ * Run sql with n text parameters (NULL entries are SQL NULL). Returns the result when it is
+ * PGRES_COMMAND_OK or PGRES_TUPLES_OK (caller PQclear()s it); otherwise logs and returns NULL.
+ */
+PGresult *db_exec(PGconn *conn, const char *sql, int n, const char *const *params);
+/* Same, for statements whose result is not needed: 0 or -1. */
+int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params);
+int db_begin(PGconn *conn);
+int db_commit(PGconn *conn);
+/* Roll back; harmless outside a transaction. */
+void db_rollback(PGconn *conn);
+/* The last error of conn as one line (no trailing newline); "" if none. */
+const char *db_errmsg(PGconn *conn, char *out, size_t outlen);
+
+/* Setting value for key (malloc'd), or a copy of def (NULL allowed) when the key is absent. */
+char *db_setting_get(PGconn *conn, const char *key, const char *def);
+/* Insert or replace a setting. 0 or -1. */
+int db_setting_set(PGconn *conn, const char *key, const char *value);
+
+/*
+ * Make sure this server has an identity: a server_id GUID and a 32-byte cookie_key, created
+ * on first use and never changed afterwards. 0 or -1.
+ */
+int db_ensure_identity(PGconn *conn);
+
+#endif

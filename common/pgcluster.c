@@ -1,0 +1,201 @@
+/*
+ * pgcluster: create/start the private PostgreSQL cluster with Debian's server binaries.
+ * Runs initdb/pg_ctl/psql as child processes; does not manage a shared or remote server.
+ */
+#include "pgcluster.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Highest /usr/lib/postgresql/<major>/bin that has initdb. */
+static int pgcluster_bindir(char *out, size_t outlen)
+{
+    DIR *d = opendir("/usr/lib/postgresql");
+    struct dirent *e;
+    long best = -1;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char path[512];
+        char *end;
+        long v = strtol(e->d_name, &end, 10);
+
+        if (end == e->d_name || *end != '\0')
+            continue;
+        snprintf(path, sizeof(path), "/usr/lib/postgresql/%s/bin/initdb", e->d_name);
+        if (access(path, X_OK) == 0 && v > best)
+            best = v;
+    }
+    closedir(d);
+    if (best < 0)
+        return -1;
+    snprintf(out, outlen, "/usr/lib/postgresql/%ld/bin", best);
+    return 0;
+}
+
+/* Run argv (as user pg when we are root), output appended to logpath. Exit status or -1. */
+static int pgcluster_run(char *const argv[], const char *logpath, const struct passwd *pw)
+{
+    pid_t pid;
+    int status;
+
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        fd = open("/dev/null", O_RDONLY);
+        if (fd >= 0) {
+            dup2(fd, STDIN_FILENO);
+            close(fd);
+        }
+        if (pw != NULL) {
+            if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+                _exit(126);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int pgcluster_mkdir(const char *path, const struct passwd *pw)
+{
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return -1;
+    if (pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+        return -1;
+    return 0;
+}
+
+int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *err, size_t errlen)
+{
+    char bindir[256], base[1024], data[1100], sock[1100], logf[1100], prog[512], opts[1300];
+    char pidf[1200];
+    struct passwd *pw = NULL;
+    struct stat st;
+    int rc;
+
+    if (pgcluster_bindir(bindir, sizeof(bindir)) < 0) {
+        snprintf(err, errlen,
+                 "no PostgreSQL server found under /usr/lib/postgresql; install it "
+                 "(apt-get install postgresql) or set [database] conninfo");
+        return -1;
+    }
+    if (geteuid() == 0) {
+        pw = getpwnam("postgres");
+        if (pw == NULL) {
+            snprintf(err, errlen,
+                     "running as root needs the \"postgres\" user for the private database; "
+                     "install Debian's postgresql package or set [database] conninfo");
+            return -1;
+        }
+    }
+    snprintf(base, sizeof(base), "%s/pg", state_dir);
+    snprintf(data, sizeof(data), "%s/data", base);
+    snprintf(sock, sizeof(sock), "%s/sock", base);
+    snprintf(logf, sizeof(logf), "%s/postgresql.log", base);
+    if (strlen(sock) + sizeof("/.s.PGSQL.5432") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        snprintf(err, errlen,
+                 "state_dir %s is too long for a unix socket path; use a shorter state_dir",
+                 state_dir);
+        return -1;
+    }
+    if (mkdir(state_dir, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create state_dir %s: %s", state_dir, strerror(errno));
+        return -1;
+    }
+    if (pgcluster_mkdir(base, pw) < 0 || pgcluster_mkdir(sock, pw) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", base, strerror(errno));
+        return -1;
+    }
+    snprintf(pidf, sizeof(pidf), "%s/PG_VERSION", data);
+    if (stat(pidf, &st) < 0) {
+        char *argv[] = {prog, "-D", data, "-A", "peer", "-U", "postgres", "-E", "UTF8",
+                        "--locale=C.UTF-8", NULL};
+        if (pw == NULL)
+            argv[4] = "trust";
+        snprintf(prog, sizeof(prog), "%s/initdb", bindir);
+        log_info("creating the private PostgreSQL cluster in %s", data);
+        if (pgcluster_run(argv, logf, pw) != 0) {
+            snprintf(err, errlen, "initdb failed; see %s", logf);
+            return -1;
+        }
+    }
+    snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
+    {
+        char *argv[] = {prog, "-D", data, "status", NULL};
+        rc = pgcluster_run(argv, "/dev/null", pw);
+    }
+    if (rc != 0) {
+        snprintf(opts, sizeof(opts), "-k %s -c listen_addresses=", sock);
+        char *argv[] = {prog, "-D", data, "-l", logf, "-w", "-t", "60", "-o", opts, "start", NULL};
+        log_info("starting the private PostgreSQL cluster in %s", data);
+        if (pgcluster_run(argv, "/dev/null", pw) != 0) {
+            snprintf(err, errlen, "the private PostgreSQL cluster did not start; see %s", logf);
+            return -1;
+        }
+    }
+    {
+        char psql[300], cmd_conn[1300];
+        char *argv[] = {psql, "-X", "-q", "-d", cmd_conn, "-c", "CREATE DATABASE wsusd", NULL};
+        char *argv_check[] = {psql, "-X", "-q", "-At", "-d", cmd_conn, "-c",
+                              "SELECT 1 FROM pg_database WHERE datname = 'wsusd'", NULL};
+        char chk[1200];
+
+        snprintf(psql, sizeof(psql), "%s/psql", bindir);
+        snprintf(cmd_conn, sizeof(cmd_conn), "host=%s user=postgres dbname=postgres", sock);
+        snprintf(chk, sizeof(chk), "%s/dbcheck.out", base);
+        unlink(chk);
+        if (pgcluster_run(argv_check, chk, pw) != 0) {
+            snprintf(err, errlen, "cannot query the private PostgreSQL cluster; see %s", logf);
+            return -1;
+        }
+        if (stat(chk, &st) == 0 && st.st_size == 0 && pgcluster_run(argv, logf, pw) != 0) {
+            snprintf(err, errlen, "cannot create database wsusd; see %s", logf);
+            return -1;
+        }
+        unlink(chk);
+    }
+    if ((size_t)snprintf(conninfo, len, "host=%s user=postgres dbname=wsusd", sock) >= len) {
+        snprintf(err, errlen, "state_dir path too long");
+        return -1;
+    }
+    return 0;
+}
+
+int pgcluster_stop(const char *state_dir)
+{
+    char bindir[256], data[1100], prog[512];
+    struct passwd *pw = NULL;
+
+    if (pgcluster_bindir(bindir, sizeof(bindir)) < 0)
+        return -1;
+    if (geteuid() == 0)
+        pw = getpwnam("postgres");
+    snprintf(data, sizeof(data), "%s/pg/data", state_dir);
+    snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
+    char *argv[] = {prog, "-D", data, "-m", "fast", "-w", "stop", NULL};
+    return pgcluster_run(argv, "/dev/null", pw) == 0 ? 0 : -1;
+}

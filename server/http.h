@@ -1,0 +1,83 @@
+/*
+ * http: libmicrohttpd glue shared by the protocol listener (SOAP + content) and the admin API.
+ * It owns connections, request bodies (bounded), routing and per-request memory; handlers
+ * only build responses. Everything a handler allocates for a request hangs off the request
+ * (req->ctx + req->ctx_free) and is freed in exactly one place, the completion callback.
+ * It does not know SOAP, JSON or files.
+ */
+#ifndef WSUS_HTTP_H
+#define WSUS_HTTP_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+struct http_server;
+
+struct http_request {
+    struct MHD_Connection *conn;
+    struct http_server *srv;
+    const char *method;        /* "GET", "HEAD", "POST", ... */
+    const char *url;           /* raw path as sent (not %-decoded), without the query */
+    char *path;                /* url with repeated slashes collapsed */
+    struct buf body;           /* request body, at most the server's max_body bytes */
+    int body_too_large;        /* the body was cut: the route is answered 413 */
+    const struct http_route *route;
+    void *app;                 /* the server's application context */
+    void *ctx;                 /* handler state for this request */
+    void (*ctx_free)(void *);  /* frees ctx; called once when the request completes */
+};
+
+/* A handler queues exactly one response (http_respond_* or MHD_queue_response) and returns
+ * its result. */
+typedef enum MHD_Result (*http_handler)(struct http_request *req);
+
+struct http_route {
+    const char *method;  /* exact method, or NULL for any */
+    const char *path;    /* case-insensitive; a trailing '*' matches any rest */
+    int wants_body;      /* read the body before calling fn */
+    http_handler fn;
+};
+
+struct http_server_options {
+    const char *listen;              /* host:port; port 0 picks a free port */
+    const struct http_route *routes; /* matched in order */
+    size_t nroutes;
+    size_t max_body;                 /* bytes; larger bodies get 413 */
+    unsigned threads;                /* worker threads (>= 1) */
+    void *app;                       /* handed to handlers as req->app */
+    const char *tls_cert_pem;        /* PEM text (not a path) to serve HTTPS; NULL = HTTP */
+    const char *tls_key_pem;
+    const char *name;                /* for log lines: "protocol", "admin" */
+};
+
+/* Bind and start serving. NULL with a one-line message (address, reason) in err on failure. */
+struct http_server *http_server_start(const struct http_server_options *opt, char *err,
+                                      size_t errlen);
+/* Stop accepting, finish in-flight requests, free. NULL is fine. */
+void http_server_stop(struct http_server *srv);
+/* The port actually bound (useful with port 0). */
+int http_server_port(const struct http_server *srv);
+
+/* Request header value, or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+/* Query argument value, or NULL. */
+const char *http_query(const struct http_request *req, const char *name);
+/* Remote address as text (for logs). */
+const char *http_peer(const struct http_request *req, char *out, size_t outlen);
+
+/* Respond with a copy of data. content_type may be NULL. */
+enum MHD_Result http_respond(struct http_request *req, unsigned status, const char *content_type,
+                             const void *data, size_t len);
+/* Respond taking ownership of data (freed with free()). */
+enum MHD_Result http_respond_take(struct http_request *req, unsigned status,
+                                  const char *content_type, void *data, size_t len);
+/* Respond with a short text/plain message (one line + newline). */
+enum MHD_Result http_respond_text(struct http_request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Queue a prepared response (adds the Server header) and drop our reference to it. */
+enum MHD_Result http_queue(struct http_request *req, unsigned status,
+                           struct MHD_Response *resp);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * Tests for db (migrations, settings, identity) and config, against the real test cluster.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "testutil.h"
+
+static void test_migrate_is_idempotent(void **state)
+{
+    char conninfo[256], err[512];
+    PGconn *c = testdb_create("unit_db_migrate", conninfo, sizeof(conninfo));
+    int applied = -1;
+    PGresult *r;
+
+    (void)state;
+    assert_int_equal(db_migrate(c, &applied, err, sizeof(err)), 0);
+    assert_int_equal(applied, db_migrations_count);
+    assert_int_equal(db_schema_version(c), db_migrations[db_migrations_count - 1].version);
+    /* second run: nothing to do, nothing changed */
+    assert_int_equal(db_migrate(c, &applied, err, sizeof(err)), 0);
+    assert_int_equal(applied, 0);
+    r = PQexec(c, "SELECT count(*) FROM schema_version");
+    assert_int_equal(atol(PQgetvalue(r, 0, 0)), db_migrations_count);
+    PQclear(r);
+    /* the built-in target groups and the languages are there */
+    r = PQexec(c, "SELECT count(*) FROM target_group WHERE is_builtin");
+    assert_string_equal(PQgetvalue(r, 0, 0), "3");
+    PQclear(r);
+    r = PQexec(c, "SELECT short_name FROM language WHERE enabled");
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), "en");
+    PQclear(r);
+    testdb_drop(c, "unit_db_migrate");
+}
+
+static void test_identity_is_stable(void **state)
+{
+    char conninfo[256];
+    PGconn *c = testdb_create_migrated("unit_db_identity", conninfo, sizeof(conninfo));
+    char *id1, *id2, *key1, *key2;
+
+    (void)state;
+    id1 = db_setting_get(c, "server_id", NULL);
+    key1 = db_setting_get(c, "cookie_key", NULL);
+    assert_non_null(id1);
+    assert_int_equal(strlen(id1), 36);
+    assert_int_equal(strlen(key1), 64);
+    assert_int_equal(db_ensure_identity(c), 0);
+    id2 = db_setting_get(c, "server_id", NULL);
+    key2 = db_setting_get(c, "cookie_key", NULL);
+    assert_string_equal(id1, id2);
+    assert_string_equal(key1, key2);
+    assert_int_equal(db_setting_set(c, "k", "v1"), 0);
+    assert_int_equal(db_setting_set(c, "k", "v2"), 0);
+    free(id1);
+    id1 = db_setting_get(c, "k", NULL);
+    assert_string_equal(id1, "v2");
+    free(id1);
+    id1 = db_setting_get(c, "missing", "dflt");
+    assert_string_equal(id1, "dflt");
+    free(id1);
+    free(id2);
+    free(key1);
+    free(key2);
+    testdb_drop(c, "unit_db_identity");
+}
+
+static char *write_conf(const char *dir, const char *text)
+{
+    char *path = malloc(512);
+    FILE *f;
+
+    snprintf(path, 512, "%s/wsusd.conf", dir);
+    f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_config(void **state)
+{
+    char *dir = test_tmpdir();
+    char err[512];
+    struct config cfg;
+    char *path;
+
+    (void)state;
+    config_defaults(&cfg);
+    assert_int_equal(config_load(&cfg, "/nonexistent/wsusd.conf", 1, err, sizeof(err)), 0);
+    assert_string_equal(cfg.listen, "0.0.0.0:8530");
+    assert_string_equal(cfg.admin_listen, "127.0.0.1:8532");
+    assert_string_equal(cfg.token_file, "/var/lib/wsusd/admin.token");
+    assert_string_equal(cfg.content_dir, "/var/lib/wsusd/content");
+    config_free(&cfg);
+
+    path = write_conf(dir, "[server]\nlisten = 127.0.0.1:18530\n[storage]\nstate_dir = /srv/w\n");
+    config_defaults(&cfg);
+    assert_int_equal(config_load(&cfg, path, 0, err, sizeof(err)), 0);
+    assert_string_equal(cfg.listen, "127.0.0.1:18530");
+    assert_string_equal(cfg.content_dir, "/srv/w/content");
+    config_free(&cfg);
+    free(path);
+
+    path = write_conf(dir, "[server]\nlisen = 1\n");
+    config_defaults(&cfg);
+    assert_int_equal(config_load(&cfg, path, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":2: unknown option [server] lisen"));
+    config_free(&cfg);
+    free(path);
+
+    path = write_conf(dir, "[server]\nlisten = 127.0.0.1:99999\n");
+    config_defaults(&cfg);
+    assert_int_equal(config_load(&cfg, path, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "port must be a number"));
+    config_free(&cfg);
+    free(path);
+
+    path = write_conf(dir, "[server]\nthreads = lots\n");
+    config_defaults(&cfg);
+    assert_int_equal(config_load(&cfg, path, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "threads = \"lots\""));
+    config_free(&cfg);
+    free(path);
+    test_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_is_idempotent),
+        cmocka_unit_test(test_identity_is_stable),
+        cmocka_unit_test(test_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
