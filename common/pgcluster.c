@@ -56,7 +56,14 @@ static int pgcluster_run(char *const argv[], const char *logpath, const struct p
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int fd;
+
+        /* switch user first: the log file must belong to the user who writes it later */
+        if (pw != NULL) {
+            if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+                _exit(126);
+        }
+        fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
@@ -66,10 +73,6 @@ static int pgcluster_run(char *const argv[], const char *logpath, const struct p
         if (fd >= 0) {
             dup2(fd, STDIN_FILENO);
             close(fd);
-        }
-        if (pw != NULL) {
-            if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-                _exit(126);
         }
         execv(argv[0], argv);
         _exit(127);
@@ -132,10 +135,9 @@ int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *er
     }
     snprintf(pidf, sizeof(pidf), "%s/PG_VERSION", data);
     if (stat(pidf, &st) < 0) {
-        char *argv[] = {prog, "-D", data, "-A", "peer", "-U", "postgres", "-E", "UTF8",
+        /* trust is safe here: the socket directory is 0700, only its owner (and root) get in */
+        char *argv[] = {prog, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
                         "--locale=C.UTF-8", NULL};
-        if (pw == NULL)
-            argv[4] = "trust";
         snprintf(prog, sizeof(prog), "%s/initdb", bindir);
         log_info("creating the private PostgreSQL cluster in %s", data);
         if (pgcluster_run(argv, logf, pw) != 0) {

@@ -75,9 +75,8 @@ static const struct http_route *http_find_route(const struct http_server *srv, c
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct http_request *req = *con_cls;
@@ -166,8 +165,8 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     char *host = NULL;
     char portstr[16];
     int port, gai;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                     MHD_USE_SUSPEND_RESUME | MHD_USE_TURBO;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME | MHD_USE_TURBO;
     struct sockaddr_storage ss;
     socklen_t sslen;
     const union MHD_DaemonInfo *info;
@@ -206,8 +205,8 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER,
         http_mhd_log, srv, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads ? opt->threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         opt->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
     if (srv->daemon == NULL) {
@@ -284,8 +283,7 @@ enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD
 enum MHD_Result http_respond_take(struct http_request *req, unsigned status,
                                   const char *content_type, void *data, size_t len)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(len, data, free);
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
 
     if (resp == NULL) {
         free(data);

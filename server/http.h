@@ -18,15 +18,15 @@ struct http_server;
 struct http_request {
     struct MHD_Connection *conn;
     struct http_server *srv;
-    const char *method;        /* "GET", "HEAD", "POST", ... */
-    const char *url;           /* raw path as sent (not %-decoded), without the query */
-    char *path;                /* url with repeated slashes collapsed */
-    struct buf body;           /* request body, at most the server's max_body bytes */
-    int body_too_large;        /* the body was cut: the route is answered 413 */
+    const char *method; /* "GET", "HEAD", "POST", ... */
+    const char *url;    /* raw path as sent (not %-decoded), without the query */
+    char *path;         /* url with repeated slashes collapsed */
+    struct buf body;    /* request body, at most the server's max_body bytes */
+    int body_too_large; /* the body was cut: the route is answered 413 */
     const struct http_route *route;
-    void *app;                 /* the server's application context */
-    void *ctx;                 /* handler state for this request */
-    void (*ctx_free)(void *);  /* frees ctx; called once when the request completes */
+    void *app;                /* the server's application context */
+    void *ctx;                /* handler state for this request */
+    void (*ctx_free)(void *); /* frees ctx; called once when the request completes */
 };
 
 /* A handler queues exactly one response (http_respond_* or MHD_queue_response) and returns
@@ -34,9 +34,9 @@ struct http_request {
 typedef enum MHD_Result (*http_handler)(struct http_request *req);
 
 struct http_route {
-    const char *method;  /* exact method, or NULL for any */
-    const char *path;    /* case-insensitive; a trailing '*' matches any rest */
-    int wants_body;      /* read the body before calling fn */
+    const char *method; /* exact method, or NULL for any */
+    const char *path;   /* case-insensitive; a trailing '*' matches any rest */
+    int wants_body;     /* read the body before calling fn */
     http_handler fn;
 };
 
@@ -44,12 +44,12 @@ struct http_server_options {
     const char *listen;              /* host:port; port 0 picks a free port */
     const struct http_route *routes; /* matched in order */
     size_t nroutes;
-    size_t max_body;                 /* bytes; larger bodies get 413 */
-    unsigned threads;                /* worker threads (>= 1) */
-    void *app;                       /* handed to handlers as req->app */
-    const char *tls_cert_pem;        /* PEM text (not a path) to serve HTTPS; NULL = HTTP */
+    size_t max_body;          /* bytes; larger bodies get 413 */
+    unsigned threads;         /* worker threads (>= 1) */
+    void *app;                /* handed to handlers as req->app */
+    const char *tls_cert_pem; /* PEM text (not a path) to serve HTTPS; NULL = HTTP */
     const char *tls_key_pem;
-    const char *name;                /* for log lines: "protocol", "admin" */
+    const char *name; /* for log lines: "protocol", "admin" */
 };
 
 /* Bind and start serving. NULL with a one-line message (address, reason) in err on failure. */
@@ -77,7 +77,6 @@ enum MHD_Result http_respond_take(struct http_request *req, unsigned status,
 enum MHD_Result http_respond_text(struct http_request *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Queue a prepared response (adds the Server header) and drop our reference to it. */
-enum MHD_Result http_queue(struct http_request *req, unsigned status,
-                           struct MHD_Response *resp);
+enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD_Response *resp);
 
 #endif

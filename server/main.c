@@ -1,5 +1,300 @@
-/* placeholder replaced below */
-int main(void)
+/*
+ * wsusd: the daemon. Reads the config, opens the catalog (applying migrations), binds the
+ * listeners, drops privileges, then waits for signals in the main thread: SIGHUP reloads the
+ * config (a bad file keeps the old one), SIGTERM/SIGINT drain and exit. Serving and syncing
+ * happen in other threads; this file only wires them together.
+ */
+#include "admin.h"
+#include "config.h"
+#include "db.h"
+#include "dbpool.h"
+#include "http.h"
+#include "log.h"
+#include "pgcluster.h"
+#include "server.h"
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
 {
+    fprintf(out,
+            "usage: wsusd [-c FILE] [-d] [-n] [-v]\n"
+            "\n"
+            "WSUS-compatible update server: serves the WSUS server-to-server protocol and\n"
+            "content, and synchronizes from its own upstream.\n"
+            "\n"
+            "  -c FILE   configuration file (default %s; a missing default file means\n"
+            "            built-in defaults)\n"
+            "  -d        stay in the foreground, log to stderr\n"
+            "  -n        check the configuration file and exit (\"configuration OK\")\n"
+            "  -v        debug logging\n"
+            "  -p        print a sample configuration file with every option and exit\n"
+            "  -h        this text;  -V  version\n"
+            "\n"
+            "Signals: SIGHUP reloads the configuration file, SIGTERM stops.\n",
+            CONFIG_DEFAULT_PATH);
+}
+
+static int load_identity(struct server *s, PGconn *db)
+{
+    char *id = db_setting_get(db, "server_id", NULL);
+    char *key = db_setting_get(db, "cookie_key", NULL);
+    int rc = -1, i;
+
+    if (id == NULL || key == NULL || strlen(id) != 36 || strlen(key) != 64)
+        goto out;
+    snprintf(s->server_id, sizeof(s->server_id), "%s", id);
+    for (i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(key + 2 * i, "%2x", &v) != 1)
+            goto out;
+        s->cookie_key[i] = (unsigned char)v;
+    }
+    rc = 0;
+out:
+    free(id);
+    free(key);
+    return rc;
+}
+
+static int open_catalog(struct server *s)
+{
+    char err[1024], conninfo[1200];
+    PGconn *db;
+    int applied;
+
+    if (s->cfg.conninfo[0] == '\0') {
+        if (pgcluster_ensure(s->cfg.state_dir, conninfo, sizeof(conninfo), err, sizeof(err)) < 0) {
+            log_warnx("%s", err);
+            return -1;
+        }
+        s->conninfo = xstrdup(conninfo);
+    } else {
+        s->conninfo = xstrdup(s->cfg.conninfo);
+    }
+    db = db_connect(s->conninfo, "wsusd", err, sizeof(err));
+    if (db == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    if (db_migrate(db, &applied, err, sizeof(err)) < 0) {
+        log_warnx("cannot bring the catalog schema up to date: %s", err);
+        db_close(db);
+        return -1;
+    }
+    if (db_ensure_identity(db) < 0 || load_identity(s, db) < 0) {
+        log_warnx("cannot load this server's identity from the catalog");
+        db_close(db);
+        return -1;
+    }
+    db_close(db);
+    s->pool = dbpool_new(s->conninfo, (size_t)s->cfg.threads + 4, err, sizeof(err));
+    if (s->pool == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    log_info("catalog ready (schema version %d, server id %s)",
+             db_migrations[db_migrations_count - 1].version, s->server_id);
     return 0;
+}
+
+static int start_listeners(struct server *s)
+{
+    struct http_server_options o;
+    char err[512];
+
+    memset(&o, 0, sizeof(o));
+    o.listen = s->cfg.listen;
+    o.routes = server_protocol_routes(&o.nroutes);
+    o.max_body = (size_t)s->cfg.max_request_bytes;
+    o.threads = (unsigned)s->cfg.threads;
+    o.app = s;
+    o.name = "protocol";
+    s->proto = http_server_start(&o, err, sizeof(err));
+    if (s->proto == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    memset(&o, 0, sizeof(o));
+    o.listen = s->cfg.admin_listen;
+    o.routes = server_admin_routes(&o.nroutes);
+    o.max_body = 1 << 20;
+    o.threads = 2;
+    o.app = s;
+    o.name = "admin";
+    s->admin = http_server_start(&o, err, sizeof(err));
+    if (s->admin == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int drop_privileges(const char *user)
+{
+    struct passwd *pw;
+
+    if (user[0] == '\0' || geteuid() != 0)
+        return 0;
+    pw = getpwnam(user);
+    if (pw == NULL) {
+        log_warnx("[server] user \"%s\" does not exist; create it (adduser --system %s) or "
+                  "leave user empty",
+                  user, user);
+        return -1;
+    }
+    if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        log_warn("cannot switch to user %s", user);
+        return -1;
+    }
+    log_info("running as user %s", user);
+    return 0;
+}
+
+static void reload_config(struct server *s)
+{
+    struct config fresh;
+    char err[1024];
+
+    config_defaults(&fresh);
+    if (config_load(&fresh, s->cfg.path, 1, err, sizeof(err)) < 0) {
+        log_warnx("reload refused, keeping the running configuration: %s", err);
+        config_free(&fresh);
+        return;
+    }
+    if (strcmp(fresh.listen, s->cfg.listen) != 0 || strcmp(fresh.conninfo, s->cfg.conninfo) != 0 ||
+        strcmp(fresh.admin_listen, s->cfg.admin_listen) != 0)
+        log_warnx("listen addresses and the database connection change only on restart");
+    pthread_mutex_lock(&s->cfg_lock);
+    log_set_level(strcmp(fresh.log_level, "debug") == 0   ? LOG_LEVEL_DEBUG
+                  : strcmp(fresh.log_level, "warn") == 0  ? LOG_LEVEL_WARN
+                  : strcmp(fresh.log_level, "error") == 0 ? LOG_LEVEL_ERROR
+                                                          : LOG_LEVEL_INFO);
+    pthread_mutex_unlock(&s->cfg_lock);
+    config_free(&fresh);
+    log_info("configuration reloaded");
+}
+
+static enum log_level level_of(const char *name)
+{
+    if (strcmp(name, "debug") == 0)
+        return LOG_LEVEL_DEBUG;
+    if (strcmp(name, "warn") == 0)
+        return LOG_LEVEL_WARN;
+    if (strcmp(name, "error") == 0)
+        return LOG_LEVEL_ERROR;
+    return LOG_LEVEL_INFO;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = CONFIG_DEFAULT_PATH;
+    int conf_given = 0, foreground = 0, check_only = 0, verbose = 0, ch, rc = 1;
+    struct server s;
+    char err[1024];
+    sigset_t sigs;
+
+    while ((ch = getopt(argc, argv, "c:dnvphV")) != -1) {
+        switch (ch) {
+        case 'c':
+            conf = optarg;
+            conf_given = 1;
+            break;
+        case 'd':
+            foreground = 1;
+            break;
+        case 'n':
+            check_only = 1;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'p':
+            config_print_sample(stdout);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("wsusd %s\n", WSUSD_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    memset(&s, 0, sizeof(s));
+    pthread_mutex_init(&s.cfg_lock, NULL);
+    config_defaults(&s.cfg);
+    if (config_load(&s.cfg, conf, !conf_given, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wsusd: %s\n", err);
+        config_free(&s.cfg);
+        return 1;
+    }
+    if (check_only) {
+        printf("configuration OK\n");
+        config_free(&s.cfg);
+        return 0;
+    }
+    log_init("wsusd", foreground, verbose ? LOG_LEVEL_DEBUG : level_of(s.cfg.log_level));
+    if (!foreground && daemon(0, 0) < 0)
+        fatal("cannot detach from the terminal");
+
+    /* libmicrohttpd and worker threads inherit this mask; only this thread takes signals */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (mkdir(s.cfg.state_dir, 0755) < 0 && errno != EEXIST) {
+        log_warn("cannot create state_dir %s", s.cfg.state_dir);
+        goto out;
+    }
+    if (open_catalog(&s) < 0 || admin_token_init(&s) < 0 || start_listeners(&s) < 0 ||
+        drop_privileges(s.cfg.user) < 0)
+        goto out;
+    log_info("wsusd %s ready", WSUSD_VERSION);
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&sigs, &si);
+
+        if (sig < 0) {
+            if (errno == EINTR)
+                continue;
+            log_warn("sigwaitinfo");
+            break;
+        }
+        if (sig == SIGHUP) {
+            reload_config(&s);
+            continue;
+        }
+        log_info("signal %d: stopping", sig);
+        break;
+    }
+    s.stopping = 1;
+    rc = 0;
+out:
+    http_server_stop(s.admin);
+    http_server_stop(s.proto_tls);
+    http_server_stop(s.proto);
+    dbpool_free(s.pool);
+    free(s.conninfo);
+    free(s.admin_token);
+    config_free(&s.cfg);
+    if (rc != 0)
+        log_warnx("wsusd did not start; the line above says why");
+    return rc;
 }

@@ -30,7 +30,7 @@ static void test_migrate_is_idempotent(void **state)
     assert_int_equal(db_migrate(c, &applied, err, sizeof(err)), 0);
     assert_int_equal(applied, 0);
     r = PQexec(c, "SELECT count(*) FROM schema_version");
-    assert_int_equal(atol(PQgetvalue(r, 0, 0)), db_migrations_count);
+    assert_int_equal(strtol(PQgetvalue(r, 0, 0), NULL, 10), db_migrations_count);
     PQclear(r);
     /* the built-in target groups and the languages are there */
     r = PQexec(c, "SELECT count(*) FROM target_group WHERE is_builtin");

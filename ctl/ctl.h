@@ -1,0 +1,46 @@
+/*
+ * wsusctl: the admin command line (the WSUS console and wsusutil in one). main.c holds the
+ * verb table and global options; each cmd_*.c implements a family of verbs. Verbs that only
+ * touch the catalog (db migrate, import, export) open the database themselves; the others go
+ * through wsusd's admin API (adminapi.h).
+ */
+#ifndef WSUS_CTL_H
+#define WSUS_CTL_H
+
+#include <libpq-fe.h>
+
+#include "config.h"
+
+struct ctl {
+    struct config cfg;
+    const char *config_path;
+    int json;    /* --json: machine-readable output on read commands */
+    int verbose; /* -v */
+    PGconn *db;  /* opened by ctl_db(), closed at exit */
+};
+
+/*
+ * Connection to the catalog: [database] conninfo, or the private cluster under state_dir
+ * (started if needed). Pending migrations are applied. On failure prints one line with the fix
+ * and exits 1, so callers never see NULL.
+ */
+PGconn *ctl_db(struct ctl *c);
+
+/* Print "wsusctl: <message>" (and a newline) to stderr. Returns 1 (an exit status). */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Is stdout a terminal (for progress bars)? */
+int ctl_isatty(void);
+
+struct ctl_verb {
+    const char *name; /* "import", "db migrate", "sync now", ... */
+    const char *args; /* usage after the name, e.g. "PACKAGE.cab [--content DIR]" */
+    const char *help; /* one line for --help */
+    /* argv[0] is the first argument after the verb name. Returns the exit status. */
+    int (*run)(struct ctl *c, int argc, char **argv);
+};
+
+/* Verb implementations (one prototype per verb; the table lives in main.c). */
+int cmd_db_migrate(struct ctl *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * admin: the JSON admin API that wsusctl talks to (127.0.0.1:8532 by default). Every call
+ * carries "Authorization: Bearer <token>" with the token from [admin] token_file; the token
+ * file is created 0600 at start. Requests and answers are JSON objects; errors are
+ * {"error": "<one line for the admin, with the fix>"} with a 4xx/5xx status.
+ * Route handlers for the verbs live in admin_*.c files and are listed in admin.c.
+ */
+#ifndef WSUS_ADMIN_H
+#define WSUS_ADMIN_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "http.h"
+#include "server.h"
+
+/* Create the token file (random, 0600) unless it exists; load the token. 0 or -1 (logged). */
+int admin_token_init(struct server *s);
+
+/* Reply with json (reference stolen; NULL -> 500). */
+enum MHD_Result admin_reply(struct http_request *req, unsigned status, json_t *json);
+/* Reply {"error": msg} with status. */
+enum MHD_Result admin_error(struct http_request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Parse the request body as a JSON object; NULL (after replying 400) if it is not one. */
+json_t *admin_body(struct http_request *req, enum MHD_Result *replied);
+/* Take a database connection for this request; it goes back to the pool when the request
+ * completes. NULL (after replying 503) if none is available. */
+PGconn *admin_db(struct http_request *req);
+
+#endif

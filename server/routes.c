@@ -1,0 +1,26 @@
+/*
+ * routes: the URL table of the protocol listener. Paths are matched case-insensitively after
+ * repeated slashes are collapsed (http.c); the SOAP services dispatch on the body's first
+ * element. Handlers live in their own modules; this file only lists them.
+ */
+#include "server.h"
+
+#include <stddef.h>
+
+static enum MHD_Result route_root(struct http_request *req)
+{
+    return http_respond_text(req, MHD_HTTP_OK,
+                             "wsusd %s: WSUS server-to-server protocol at "
+                             "/ServerSyncWebService/ServerSyncWebService.asmx",
+                             WSUSD_VERSION);
+}
+
+static const struct http_route protocol_routes[] = {
+    {"GET", "/", 0, route_root},
+};
+
+const struct http_route *server_protocol_routes(size_t *n)
+{
+    *n = sizeof(protocol_routes) / sizeof(protocol_routes[0]);
+    return protocol_routes;
+}
