@@ -5,6 +5,7 @@
  * happen in other threads; this file only wires them together.
  */
 #include "admin.h"
+#include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "dbpool.h"
@@ -15,6 +16,7 @@
 #include "xmalloc.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -108,6 +110,31 @@ static int open_catalog(struct server *s)
     return 0;
 }
 
+/* Whole PEM file as a string (malloc'd), or NULL (logged). Read before privileges drop. */
+static char *read_pem(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    struct buf b;
+    char chunk[4096];
+    size_t n;
+
+    if (f == NULL) {
+        log_warn("cannot read [server] %s %s", key, path);
+        return NULL;
+    }
+    buf_init(&b, 1 << 20);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (buf_add(&b, chunk, n) < 0) {
+            log_warnx("[server] %s %s is larger than 1 MB; is it really a PEM file?", key, path);
+            fclose(f);
+            buf_free(&b);
+            return NULL;
+        }
+    }
+    fclose(f);
+    return buf_detach(&b, NULL);
+}
+
 static int start_listeners(struct server *s)
 {
     struct http_server_options o;
@@ -124,6 +151,28 @@ static int start_listeners(struct server *s)
     if (s->proto == NULL) {
         log_warnx("%s", err);
         return -1;
+    }
+    if (s->cfg.https_listen[0] != '\0') {
+        char *cert = read_pem(s->cfg.tls_cert, "tls_cert");
+        char *key = read_pem(s->cfg.tls_key, "tls_key");
+
+        if (cert == NULL || key == NULL) {
+            free(cert);
+            free(key);
+            return -1;
+        }
+        o.listen = s->cfg.https_listen;
+        o.tls_cert_pem = cert;
+        o.tls_key_pem = key;
+        o.name = "protocol (https)";
+        s->proto_tls = http_server_start(&o, err, sizeof(err));
+        OPENSSL_cleanse(key, strlen(key));
+        free(cert);
+        free(key);
+        if (s->proto_tls == NULL) {
+            log_warnx("%s (check that tls_cert and tls_key are a matching PEM pair)", err);
+            return -1;
+        }
     }
     memset(&o, 0, sizeof(o));
     o.listen = s->cfg.admin_listen;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install wsusd as a service on Debian 12: packages, build, binaries in /usr/local/bin, the
+# wsusd system user, /etc/wsusd/wsusd.conf (kept if present), the systemd unit. Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+install -m 0755 build/bin/wsusd build/bin/wsusctl /usr/local/bin/
+id wsusd >/dev/null 2>&1 || adduser --system --group --home /var/lib/wsusd --no-create-home wsusd
+install -d -o wsusd -g wsusd -m 0750 /var/lib/wsusd /var/lib/wsusd/content
+install -d -m 0755 /etc/wsusd
+[ -f /etc/wsusd/wsusd.conf ] || install -m 0644 deploy/wsusd.conf.sample /etc/wsusd/wsusd.conf
+install -m 0644 deploy/wsusd.service /etc/systemd/system/wsusd.service
+install -d /usr/share/doc/wsusd && install -m 0644 docs/*.md /usr/share/doc/wsusd/
+systemctl daemon-reload
+echo "installed. Edit /etc/wsusd/wsusd.conf (wsusd -n checks it), then: systemctl enable --now wsusd"
+echo "Note: with [database] conninfo empty the service runs a private PostgreSQL under /var/lib/wsusd/pg;"
+echo "as the wsusd user that needs no root. For production point conninfo at a PostgreSQL 15 server."
