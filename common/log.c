@@ -36,6 +36,9 @@ enum log_level log_get_level(void)
 }
 
 static void log_emit(enum log_level level, int with_errno, int saved_errno, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void log_emit(enum log_level level, int with_errno, int saved_errno, const char *fmt,
                      va_list ap)
 {
     static const char *names[] = {"error", "warning", "info", "debug"};

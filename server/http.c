@@ -146,6 +146,9 @@ static size_t http_no_unescape(void *cls, struct MHD_Connection *c, char *uri)
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     size_t n;
