@@ -5,6 +5,7 @@
  * happen in other threads; this file only wires them together.
  */
 #include "admin.h"
+#include "content.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"
@@ -314,6 +315,11 @@ int main(int argc, char **argv)
     if (open_catalog(&s) < 0 || admin_token_init(&s) < 0 || start_listeners(&s) < 0 ||
         drop_privileges(s.cfg.user) < 0)
         goto out;
+    /* as the service user, so the permission check is the one that matters */
+    if (content_init(&s, err, sizeof(err)) < 0) {
+        log_warnx("%s", err);
+        goto out;
+    }
     log_info("wsusd %s ready", WSUSD_VERSION);
 
     for (;;) {
@@ -339,6 +345,7 @@ out:
     http_server_stop(s.admin);
     http_server_stop(s.proto_tls);
     http_server_stop(s.proto);
+    content_free(&s);
     dbpool_free(s.pool);
     free(s.conninfo);
     free(s.admin_token);

@@ -3,6 +3,7 @@
  * repeated slashes are collapsed (http.c); the SOAP services dispatch on the body's first
  * element. Handlers live in their own modules; this file only lists them.
  */
+#include "content.h"
 #include "server.h"
 
 #include <stddef.h>
@@ -17,6 +18,7 @@ static enum MHD_Result route_root(struct http_request *req)
 
 static const struct http_route protocol_routes[] = {
     {"GET", "/", 0, route_root},
+    {"GET", "/Content/*", 0, content_handle},
 };
 
 const struct http_route *server_protocol_routes(size_t *n)

@@ -12,6 +12,9 @@
 #include "dbpool.h"
 #include "http.h"
 
+struct content_store;
+struct content_cache;
+
 struct server {
     struct config cfg; /* bootstrap config (swapped on SIGHUP, under cfg_lock) */
     pthread_mutex_t cfg_lock;
@@ -23,6 +26,8 @@ struct server {
     struct http_server *proto;     /* protocol + content listener */
     struct http_server *proto_tls; /* optional HTTPS listener */
     struct http_server *admin;     /* admin API listener */
+    struct content_store *content_store; /* WsusContent tree (content_init in content.c) */
+    struct content_cache *content_cache; /* digests recently found in the catalog */
     volatile sig_atomic_t stopping;
 };
 

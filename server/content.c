@@ -1,0 +1,537 @@
+/*
+ * content: GET/HEAD /Content/<XX>/<SHA1HEX>.<ext>. Path grammar check -> digest lookup (a small
+ * cache in front of one prepared statement on a pooled connection) -> open the published file
+ * -> preconditions (RFC 9110 13.2.2 order) -> 200, 206 (sendfile), 206 multipart (pread), 304,
+ * 412 or 416. Requests never name a file: the path on disk is built from the digest and the
+ * catalog's extension. Range parsing itself lives in common/range.c.
+ */
+#include "content.h"
+#include "dbpool.h"
+#include "log.h"
+#include "range.h"
+#include "server.h"
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONTENT_TYPE        "application/octet-stream"
+#define CONTENT_CACHE_SLOTS 4096 /* direct-mapped on the digest's first bits */
+#define CONTENT_CACHE_LOCKS 64
+#define CONTENT_CACHE_TTL   2 /* seconds a positive catalog answer is reused */
+#define CONTENT_DB_WAIT_MS  5000
+#define CONTENT_LOOKUP_STMT "wsusd_content_lookup"
+#define CONTENT_LOOKUP_SQL  "SELECT file_name, size FROM file WHERE sha1 = $1 AND state = 'present'"
+
+struct content_cache_entry {
+    unsigned char sha1[20];
+    int used;
+    time_t expires; /* CLOCK_MONOTONIC seconds */
+    int64_t size;   /* catalog size, -1 unknown */
+    char ext[CONTENT_STORE_EXT_MAX + 1];
+};
+
+struct content_cache {
+    pthread_mutex_t locks[CONTENT_CACHE_LOCKS];
+    struct content_cache_entry slots[CONTENT_CACHE_SLOTS];
+};
+
+/* What the catalog says about a digest. */
+struct content_known {
+    int64_t size;
+    char ext[CONTENT_STORE_EXT_MAX + 1];
+};
+
+static int content_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+enum content_url_result content_url_parse(const char *url, unsigned char sha1[20], char *ext)
+{
+    const char *p, *folder, *name;
+    size_t flen, i;
+
+    for (p = url; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%' || c == '\\' || c < 0x20 || c >= 0x7f)
+            return CONTENT_URL_BAD;
+    }
+    if (strncasecmp(url, "/Content/", 9) != 0)
+        return CONTENT_URL_NOT_FOUND;
+    folder = url + 9;
+    for (flen = 0; folder[flen] != '\0' && folder[flen] != '/'; flen++)
+        if (content_hexval(folder[flen]) < 0)
+            return CONTENT_URL_NOT_FOUND;
+    if (folder[flen] != '/' || flen < 1 || flen > 2)
+        return CONTENT_URL_NOT_FOUND;
+    name = folder + flen + 1;
+    for (i = 0; i < 20; i++) {
+        int hi = content_hexval(name[2 * i]), lo;
+        if (hi < 0)
+            return CONTENT_URL_NOT_FOUND;
+        lo = content_hexval(name[2 * i + 1]);
+        if (lo < 0)
+            return CONTENT_URL_NOT_FOUND;
+        sha1[i] = (unsigned char)(hi << 4 | lo);
+    }
+    p = name + 40;
+    ext[0] = '\0';
+    if (*p == '.') {
+        size_t n = 0;
+        for (p++; *p != '\0'; p++) {
+            char c = *p;
+            if (n >= CONTENT_STORE_EXT_MAX)
+                return CONTENT_URL_NOT_FOUND;
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+                return CONTENT_URL_NOT_FOUND;
+            ext[n++] = c;
+        }
+        if (n == 0)
+            return CONTENT_URL_NOT_FOUND;
+        ext[n] = '\0';
+    } else if (*p != '\0') {
+        return CONTENT_URL_NOT_FOUND;
+    }
+    /* the folder is the digest's last byte: "0A" (WSUS) or "A" (leading zero dropped) */
+    if (flen == 2) {
+        if (content_hexval(folder[0]) != (sha1[19] >> 4) ||
+            content_hexval(folder[1]) != (sha1[19] & 15))
+            return CONTENT_URL_NOT_FOUND;
+    } else if (sha1[19] >= 16 || content_hexval(folder[0]) != sha1[19]) {
+        return CONTENT_URL_NOT_FOUND;
+    }
+    return CONTENT_URL_OK;
+}
+
+static time_t content_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ts.tv_sec;
+}
+
+static size_t content_slot(const unsigned char sha1[20])
+{
+    return ((size_t)sha1[0] << 8 | sha1[1]) % CONTENT_CACHE_SLOTS;
+}
+
+static int content_cache_get(struct content_cache *c, const unsigned char sha1[20],
+                             struct content_known *out)
+{
+    size_t slot = content_slot(sha1);
+    pthread_mutex_t *lock = &c->locks[slot % CONTENT_CACHE_LOCKS];
+    struct content_cache_entry *e = &c->slots[slot];
+    int hit = 0;
+
+    pthread_mutex_lock(lock);
+    if (e->used && memcmp(e->sha1, sha1, 20) == 0 && e->expires > content_now()) {
+        out->size = e->size;
+        memcpy(out->ext, e->ext, sizeof(out->ext));
+        hit = 1;
+    }
+    pthread_mutex_unlock(lock);
+    return hit;
+}
+
+static void content_cache_put(struct content_cache *c, const unsigned char sha1[20],
+                              const struct content_known *k)
+{
+    size_t slot = content_slot(sha1);
+    pthread_mutex_t *lock = &c->locks[slot % CONTENT_CACHE_LOCKS];
+    struct content_cache_entry *e = &c->slots[slot];
+
+    pthread_mutex_lock(lock);
+    memcpy(e->sha1, sha1, 20);
+    e->used = 1;
+    e->expires = content_now() + CONTENT_CACHE_TTL;
+    e->size = k->size;
+    memcpy(e->ext, k->ext, sizeof(e->ext));
+    pthread_mutex_unlock(lock);
+}
+
+static void content_cache_forget(struct content_cache *c, const unsigned char sha1[20])
+{
+    size_t slot = content_slot(sha1);
+    pthread_mutex_t *lock = &c->locks[slot % CONTENT_CACHE_LOCKS];
+
+    pthread_mutex_lock(lock);
+    if (memcmp(c->slots[slot].sha1, sha1, 20) == 0)
+        c->slots[slot].used = 0;
+    pthread_mutex_unlock(lock);
+}
+
+/* Run the lookup as a prepared statement, preparing it on first use on this connection. */
+static PGresult *content_db_lookup(PGconn *db, const unsigned char sha1[20])
+{
+    const char *values[1] = {(const char *)sha1};
+    const int lengths[1] = {20};
+    const int formats[1] = {1};
+    PGresult *r;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        const char *state;
+        r = PQexecPrepared(db, CONTENT_LOOKUP_STMT, 1, values, lengths, formats, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            return r;
+        state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (attempt == 0 && state != NULL && strcmp(state, "26000") == 0) {
+            PQclear(r);
+            r = PQprepare(db, CONTENT_LOOKUP_STMT, CONTENT_LOOKUP_SQL, 1, NULL);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                break;
+            PQclear(r);
+            continue;
+        }
+        break;
+    }
+    log_warnx("content lookup failed: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
+/* 1 known and present, 0 not, -1 catalog unreachable. */
+static int content_lookup(struct server *s, const unsigned char sha1[20], struct content_known *k)
+{
+    PGconn *db;
+    PGresult *r;
+    int rc = -1;
+
+    if (content_cache_get(s->content_cache, sha1, k))
+        return 1;
+    db = dbpool_get(s->pool, CONTENT_DB_WAIT_MS);
+    if (db == NULL)
+        return -1;
+    r = content_db_lookup(db, sha1);
+    dbpool_put(s->pool, db);
+    if (r == NULL)
+        return -1;
+    rc = 0;
+    if (PQntuples(r) == 1) {
+        content_store_ext(PQgetvalue(r, 0, 0), k->ext);
+        k->size = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        content_cache_put(s->content_cache, sha1, k);
+        rc = 1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int content_init(struct server *s, char *err, size_t errlen)
+{
+    struct content_store *cs;
+    struct content_cache *c;
+    int i;
+
+    cs = content_store_open(s->cfg.content_dir, err, errlen);
+    if (cs == NULL)
+        return -1;
+    c = xcalloc(1, sizeof(*c));
+    for (i = 0; i < CONTENT_CACHE_LOCKS; i++)
+        pthread_mutex_init(&c->locks[i], NULL);
+    /* the listeners already run (privileges are dropped after binding): publish the store
+       last, with release order, so a request sees either nothing or everything */
+    s->content_cache = c;
+    __atomic_store_n(&s->content_store, cs, __ATOMIC_RELEASE);
+    log_info("content store %s ready", s->cfg.content_dir);
+    return 0;
+}
+
+void content_free(struct server *s)
+{
+    int i;
+
+    if (s->content_cache != NULL) {
+        for (i = 0; i < CONTENT_CACHE_LOCKS; i++)
+            pthread_mutex_destroy(&s->content_cache->locks[i]);
+        free(s->content_cache);
+        s->content_cache = NULL;
+    }
+    content_store_close(s->content_store);
+    s->content_store = NULL;
+}
+
+/* Multipart/byteranges body: text segments and file segments, read with pread. */
+struct content_multipart {
+    int fd;
+    size_t nparts;
+    struct range_span spans[RANGE_MAX_PARTS];
+    char *heads[RANGE_MAX_PARTS]; /* "--B\r\nContent-Type..\r\nContent-Range..\r\n\r\n" */
+    size_t head_len[RANGE_MAX_PARTS];
+    char tail[64]; /* "\r\n--B--\r\n" */
+    size_t tail_len;
+};
+
+static void content_multipart_free(void *cls)
+{
+    struct content_multipart *m = cls;
+    size_t i;
+
+    close(m->fd);
+    for (i = 0; i < m->nparts; i++)
+        free(m->heads[i]);
+    free(m);
+}
+
+static ssize_t content_copy_text(const char *text, size_t len, uint64_t off, char *buf, size_t max)
+{
+    size_t n = len - (size_t)off;
+
+    if (n > max)
+        n = max;
+    memcpy(buf, text + off, n);
+    return (ssize_t)n;
+}
+
+static ssize_t content_multipart_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct content_multipart *m = cls;
+    uint64_t base = 0;
+    size_t i;
+
+    for (i = 0; i < m->nparts; i++) {
+        uint64_t dlen = (uint64_t)(m->spans[i].last - m->spans[i].first + 1);
+        if (pos < base + m->head_len[i])
+            return content_copy_text(m->heads[i], m->head_len[i], pos - base, buf, max);
+        base += m->head_len[i];
+        if (pos < base + dlen) {
+            uint64_t left = base + dlen - pos;
+            size_t want = left < max ? (size_t)left : max;
+            ssize_t r;
+            do
+                r = pread(m->fd, buf, want, (off_t)(m->spans[i].first + (int64_t)(pos - base)));
+            while (r < 0 && errno == EINTR);
+            if (r <= 0) {
+                log_warn("content: read error while serving a multipart range");
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+            return r;
+        }
+        base += dlen;
+    }
+    if (pos < base + m->tail_len)
+        return content_copy_text(m->tail, m->tail_len, pos - base, buf, max);
+    return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void content_common_headers(struct MHD_Response *resp, const char *etag, const char *lm)
+{
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+}
+
+/* 206 multipart/byteranges; takes fd. */
+static enum MHD_Result content_respond_multipart(struct http_request *req, int fd, int64_t size,
+                                                 const struct range_span *spans, size_t n,
+                                                 const char *etag, const char *lm)
+{
+    struct content_multipart *m = xcalloc(1, sizeof(*m));
+    unsigned char rnd[12];
+    char boundary[32], ctype[80];
+    uint64_t total = 0;
+    struct MHD_Response *resp;
+    size_t i;
+
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        /* unpredictability is not needed for correctness, only uniqueness against the body */
+        uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)m;
+        memcpy(rnd, &t, sizeof(t));
+        memset(rnd + sizeof(t), 0x5a, sizeof(rnd) - sizeof(t));
+    }
+    content_store_hex(rnd, sizeof(rnd), boundary);
+    m->fd = fd;
+    m->nparts = n;
+    for (i = 0; i < n; i++) {
+        m->spans[i] = spans[i];
+        m->heads[i] = xasprintf("%s--%s\r\nContent-Type: " CONTENT_TYPE
+                                "\r\nContent-Range: bytes %lld-%lld/%lld\r\n\r\n",
+                                i == 0 ? "" : "\r\n", boundary, (long long)spans[i].first,
+                                (long long)spans[i].last, (long long)size);
+        m->head_len[i] = strlen(m->heads[i]);
+        total += m->head_len[i] + (uint64_t)(spans[i].last - spans[i].first + 1);
+    }
+    snprintf(m->tail, sizeof(m->tail), "\r\n--%s--\r\n", boundary);
+    m->tail_len = strlen(m->tail);
+    total += m->tail_len;
+    resp = MHD_create_response_from_callback(total, 256 * 1024, content_multipart_read, m,
+                                             content_multipart_free);
+    if (resp == NULL) {
+        content_multipart_free(m);
+        return MHD_NO;
+    }
+    content_common_headers(resp, etag, lm);
+    snprintf(ctype, sizeof(ctype), "multipart/byteranges; boundary=%s", boundary);
+    MHD_del_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    return http_queue(req, MHD_HTTP_PARTIAL_CONTENT, resp);
+}
+
+/*
+ * A response with no body (304, 412, 416) carrying the validators. A 304 must not say
+ * "Content-Length: 0" (RFC 9110 8.6: only the length a 200 would have), so it states the
+ * file's length itself.
+ */
+static enum MHD_Result content_respond_empty(struct http_request *req, unsigned status,
+                                             const char *etag, const char *lm,
+                                             const char *content_range, int64_t size)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    char len[24];
+
+    if (resp == NULL)
+        return MHD_NO;
+    if (status == MHD_HTTP_NOT_MODIFIED) {
+        snprintf(len, sizeof(len), "%lld", (long long)size);
+        MHD_set_response_options(resp, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH, MHD_RO_END);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_LENGTH, len);
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+    if (content_range != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+    return http_queue(req, status, resp);
+}
+
+/* Serve an open file (fd is ours to close or hand to libmicrohttpd). */
+static enum MHD_Result content_serve(struct http_request *req, int fd, const struct stat *st,
+                                     const unsigned char sha1[20])
+{
+    char etag[44], lm[RANGE_HTTP_DATE_LEN], hex[41], crange[96];
+    struct range_span spans[RANGE_MAX_PARTS];
+    const char *h, *range = NULL;
+    int64_t size = st->st_size;
+    int is_get = strcmp(req->method, "GET") == 0;
+    struct MHD_Response *resp;
+    enum range_outcome ro;
+    size_t n = 0;
+    time_t t;
+
+    snprintf(etag, sizeof(etag), "\"%s\"", content_store_hex(sha1, 20, hex));
+    if (range_format_http_date(st->st_mtime, lm, sizeof(lm)) < 0)
+        range_format_http_date(0, lm, sizeof(lm));
+
+    /* RFC 9110 13.2.2: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since,
+       If-Range */
+    if ((h = http_header(req, MHD_HTTP_HEADER_IF_MATCH)) != NULL) {
+        if (!range_etag_list_match(h, etag, 1))
+            goto precondition_failed;
+    } else if ((h = http_header(req, MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE)) != NULL &&
+               range_parse_http_date(h, &t) == 0 && st->st_mtime > t) {
+        goto precondition_failed;
+    }
+    if ((h = http_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH)) != NULL) {
+        if (range_etag_list_match(h, etag, 0)) {
+            close(fd);
+            return content_respond_empty(req, MHD_HTTP_NOT_MODIFIED, etag, lm, NULL, size);
+        }
+    } else if ((h = http_header(req, MHD_HTTP_HEADER_IF_MODIFIED_SINCE)) != NULL &&
+               range_parse_http_date(h, &t) == 0 && st->st_mtime <= t) {
+        close(fd);
+        return content_respond_empty(req, MHD_HTTP_NOT_MODIFIED, etag, lm, NULL, size);
+    }
+    /* Range is defined for GET only; HEAD describes the whole file */
+    if (is_get &&
+        range_if_range_matches(http_header(req, MHD_HTTP_HEADER_IF_RANGE), etag, st->st_mtime))
+        range = http_header(req, MHD_HTTP_HEADER_RANGE);
+    ro = range_parse(range, size, spans, RANGE_MAX_PARTS, &n);
+    if (ro == RANGE_UNSATISFIABLE) {
+        close(fd);
+        snprintf(crange, sizeof(crange), "bytes */%lld", (long long)size);
+        return content_respond_empty(req, MHD_HTTP_RANGE_NOT_SATISFIABLE, etag, lm, crange, size);
+    }
+    if (ro == RANGE_PARTIAL && n > 1)
+        return content_respond_multipart(req, fd, size, spans, n, etag, lm);
+    if (ro == RANGE_PARTIAL) {
+        resp = MHD_create_response_from_fd_at_offset64(
+            (uint64_t)(spans[0].last - spans[0].first + 1), fd, (uint64_t)spans[0].first);
+        if (resp == NULL) {
+            close(fd);
+            return MHD_NO;
+        }
+        content_common_headers(resp, etag, lm);
+        snprintf(crange, sizeof(crange), "bytes %lld-%lld/%lld", (long long)spans[0].first,
+                 (long long)spans[0].last, (long long)size);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+        return http_queue(req, MHD_HTTP_PARTIAL_CONTENT, resp);
+    }
+    resp = MHD_create_response_from_fd_at_offset64((uint64_t)size, fd, 0);
+    if (resp == NULL) {
+        close(fd);
+        return MHD_NO;
+    }
+    content_common_headers(resp, etag, lm);
+    return http_queue(req, MHD_HTTP_OK, resp);
+
+precondition_failed:
+    close(fd);
+    return content_respond_empty(req, MHD_HTTP_PRECONDITION_FAILED, etag, lm, NULL, size);
+}
+
+enum MHD_Result content_handle(struct http_request *req)
+{
+    struct server *s = req->app;
+    unsigned char sha1[20];
+    char ext[CONTENT_STORE_EXT_MAX + 1], name[CONTENT_STORE_EXT_MAX + 3], path[4096];
+    struct content_known k;
+    struct stat st;
+    int fd, known;
+
+    switch (content_url_parse(req->url, sha1, ext)) {
+    case CONTENT_URL_OK:
+        break;
+    case CONTENT_URL_BAD:
+        return http_respond_text(req, MHD_HTTP_BAD_REQUEST,
+                                 "content paths are /Content/XX/SHA1.ext, without escapes");
+    default:
+        return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    if (__atomic_load_n(&s->content_store, __ATOMIC_ACQUIRE) == NULL)
+        return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, "content store not open");
+    known = content_lookup(s, sha1, &k);
+    if (known < 0)
+        return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                 "catalog unavailable, try again later");
+    if (known == 0 || strcmp(k.ext, ext) != 0)
+        return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
+    /* the path comes from the digest and the catalog's extension, never from the URL text */
+    snprintf(name, sizeof(name), "f%s%s", k.ext[0] ? "." : "", k.ext);
+    if (content_store_path(s->content_store, sha1, name, path, sizeof(path)) < 0)
+        return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            log_warn("content: cannot open %s", path);
+        content_cache_forget(s->content_cache, sha1);
+        return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (k.size >= 0 && st.st_size != k.size)) {
+        log_warnx("content: %s does not have the %lld bytes the catalog says; not serving it "
+                  "(run wsusctl reset)",
+                  path, (long long)k.size);
+        close(fd);
+        content_cache_forget(s->content_cache, sha1);
+        return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    return content_serve(req, fd, &st, sha1);
+}
