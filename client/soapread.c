@@ -1,0 +1,259 @@
+/*
+ * soapread: SAX2 push parsing of SOAP answers with a bounded element path and text buffer.
+ * Only the fault parts are interpreted here; everything else goes to the owner's callback.
+ */
+#include "soapread.h"
+#include "buf.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 64
+
+struct soapread {
+    xmlParserCtxtPtr ctxt;
+    soapread_end_fn end;
+    void *arg;
+    int depth; /* number of open elements */
+    char names[SOAPREAD_MAX_DEPTH][NAME_MAX_LEN];
+    int skipped; /* open elements beyond the depth limit */
+    struct buf text;
+    int in_fault;
+    int is_fault;
+    int stopped;
+    char error[256];
+    char fault_code[128];
+    char fault_string[256];
+    char error_code[64];
+    char error_message[512];
+};
+
+static void soapread_fail(struct soapread *r, const char *msg)
+{
+    if (r->error[0] == '\0')
+        snprintf(r->error, sizeof(r->error), "%s", msg);
+    r->stopped = 1;
+    xmlStopParser(r->ctxt);
+}
+
+static void sr_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
+{
+    struct soapread *r = ctx;
+
+    (void)prefix;
+    (void)uri;
+    (void)nb_namespaces;
+    (void)namespaces;
+    (void)nb_attributes;
+    (void)nb_defaulted;
+    (void)attributes;
+    if (r->stopped)
+        return;
+    if (r->depth >= SOAPREAD_MAX_DEPTH) {
+        soapread_fail(r, "answer nested too deeply");
+        return;
+    }
+    snprintf(r->names[r->depth], NAME_MAX_LEN, "%s", (const char *)localname);
+    if (r->depth == 2 && strcmp((const char *)localname, "Fault") == 0) {
+        r->in_fault = 1;
+        r->is_fault = 1;
+    }
+    r->depth++;
+    buf_reset(&r->text);
+}
+
+static void sr_fault_part(struct soapread *r, const char *name, const char *text)
+{
+    if (strcmp(name, "faultcode") == 0 || (strcmp(name, "Value") == 0 && r->fault_code[0] == '\0'))
+        snprintf(r->fault_code, sizeof(r->fault_code), "%s", text);
+    else if (strcmp(name, "faultstring") == 0 || strcmp(name, "Text") == 0)
+        snprintf(r->fault_string, sizeof(r->fault_string), "%s", text);
+    else if (strcmp(name, "ErrorCode") == 0)
+        snprintf(r->error_code, sizeof(r->error_code), "%s", text);
+    else if (strcmp(name, "Message") == 0)
+        snprintf(r->error_message, sizeof(r->error_message), "%s", text);
+}
+
+static void sr_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+    struct soapread *r = ctx;
+    const char *text;
+
+    (void)localname;
+    (void)prefix;
+    (void)uri;
+    if (r->stopped || r->depth == 0)
+        return;
+    r->depth--;
+    text = buf_str(&r->text);
+    if (r->in_fault) {
+        sr_fault_part(r, r->names[r->depth], text);
+        if (r->depth == 2)
+            r->in_fault = 0;
+    } else if (r->end(r->arg, r, r->names[r->depth], text, r->text.len) < 0) {
+        soapread_fail(r, "answer rejected");
+    }
+    buf_reset(&r->text);
+}
+
+static void sr_chars(void *ctx, const xmlChar *ch, int len)
+{
+    struct soapread *r = ctx;
+
+    if (r->stopped || len <= 0)
+        return;
+    if (buf_add(&r->text, ch, (size_t)len) < 0)
+        soapread_fail(r, "an element of the answer is larger than allowed");
+}
+
+static void sr_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+    (void)name;
+    (void)ext;
+    (void)sys;
+    soapread_fail(ctx, "answer carries a DTD (refused)");
+}
+
+static xmlEntityPtr sr_entity(void *ctx, const xmlChar *name)
+{
+    (void)ctx;
+    return xmlGetPredefinedEntity(name);
+}
+
+static void sr_silent(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+struct soapread *soapread_new(soapread_end_fn end, void *arg, size_t max_text)
+{
+    struct soapread *r = xcalloc(1, sizeof(*r));
+    xmlSAXHandler sax;
+
+    memset(&sax, 0, sizeof(sax));
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.startElementNs = sr_start;
+    sax.endElementNs = sr_end;
+    sax.characters = sr_chars;
+    sax.cdataBlock = sr_chars;
+    sax.internalSubset = sr_dtd;
+    sax.getEntity = sr_entity;
+    sax.warning = sr_silent;
+    sax.error = sr_silent;
+    r->end = end;
+    r->arg = arg;
+    buf_init(&r->text, max_text);
+    r->ctxt = xmlCreatePushParserCtxt(&sax, r, NULL, 0, NULL);
+    if (r->ctxt == NULL)
+        fatalx("out of memory creating an XML parser");
+    xmlCtxtUseOptions(r->ctxt,
+                      XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+    return r;
+}
+
+void soapread_free(struct soapread *r)
+{
+    if (r == NULL)
+        return;
+    if (r->ctxt != NULL) {
+        xmlFreeDoc(r->ctxt->myDoc);
+        xmlFreeParserCtxt(r->ctxt);
+    }
+    buf_free(&r->text);
+    free(r);
+}
+
+static void soapread_note_libxml(struct soapread *r)
+{
+    const xmlError *e = xmlCtxtGetLastError(r->ctxt);
+    char msg[200];
+
+    if (r->error[0] != '\0')
+        return;
+    if (e != NULL && e->message != NULL) {
+        snprintf(msg, sizeof(msg), "answer is not well-formed XML (line %d: %s)", e->line,
+                 e->message);
+        msg[strcspn(msg, "\n")] = '\0';
+    } else {
+        snprintf(msg, sizeof(msg), "answer is not well-formed XML");
+    }
+    snprintf(r->error, sizeof(r->error), "%s", msg);
+    r->stopped = 1;
+}
+
+int soapread_feed(struct soapread *r, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0 && !r->stopped) {
+        int n = len > (1 << 20) ? (1 << 20) : (int)len;
+        if (xmlParseChunk(r->ctxt, p, n, 0) != 0 || r->ctxt->wellFormed == 0)
+            soapread_note_libxml(r);
+        p += n;
+        len -= (size_t)n;
+    }
+    return r->stopped ? -1 : 0;
+}
+
+int soapread_finish(struct soapread *r)
+{
+    if (r->stopped)
+        return -1;
+    if (xmlParseChunk(r->ctxt, NULL, 0, 1) != 0 || r->ctxt->wellFormed == 0) {
+        soapread_note_libxml(r);
+        return -1;
+    }
+    if (r->error[0] != '\0')
+        return -1;
+    return 0;
+}
+
+const char *soapread_error(const struct soapread *r)
+{
+    return r->error;
+}
+
+const char *soapread_parent(const struct soapread *r, int k)
+{
+    int i = r->depth - k;
+
+    return (k < 1 || i < 0) ? "" : r->names[i];
+}
+
+int soapread_depth(const struct soapread *r)
+{
+    return r->depth;
+}
+
+int soapread_is_fault(const struct soapread *r)
+{
+    return r->is_fault;
+}
+
+const char *soapread_fault_code(const struct soapread *r)
+{
+    return r->fault_code;
+}
+
+const char *soapread_fault_string(const struct soapread *r)
+{
+    return r->fault_string;
+}
+
+const char *soapread_error_code(const struct soapread *r)
+{
+    return r->error_code;
+}
+
+const char *soapread_error_message(const struct soapread *r)
+{
+    return r->error_message;
+}

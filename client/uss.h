@@ -1,0 +1,244 @@
+/*
+ * uss: the MS-WSUSSS client a downstream uses to talk to its upstream server (USS): another
+ * wsusd, a Windows WSUS or Microsoft Update. It builds SOAP 1.1 requests, sends them with
+ * libcurl (one multi handle, so several calls can be in flight and share connections), parses
+ * the answers while they stream in (soapread.h: order-tolerant, both blob forms, faults) and
+ * turns every failure into one line an admin understands. It owns the authorization state
+ * (auth cookie, cookie, renewal before expiry). It does not store anything, decompress update
+ * blobs (the cabinet bytes are handed over as received) or decide what to fetch (sync.c does).
+ * Not thread-safe: one struct uss per thread.
+ */
+#ifndef WSUS_USS_H
+#define WSUS_USS_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define USS_MICROSOFT_UPDATE_URL "https://sws.update.microsoft.com"
+#define USS_PROTOCOL_VERSION     "1.20"
+/* Bounds on what an upstream may send us. */
+#define USS_MAX_IDS    4000000     /* identities in one GetRevisionIdList answer */
+#define USS_MAX_TEXT   (64u << 20) /* one element's text (an update document) */
+#define USS_MAX_ANCHOR 256
+
+/* Operations, for counters and messages. */
+enum uss_op {
+    USS_OP_GET_AUTH_CONFIG,
+    USS_OP_GET_AUTHORIZATION_COOKIE,
+    USS_OP_GET_COOKIE,
+    USS_OP_GET_CONFIG_DATA,
+    USS_OP_GET_REVISION_ID_LIST,
+    USS_OP_GET_UPDATE_DATA,
+    USS_OP_GET_DEPLOYMENTS,
+    USS_OP_DOWNLOAD_FILES,
+    USS_OP_COUNT
+};
+/* "GetUpdateData", ... */
+const char *uss_op_name(enum uss_op op);
+
+enum uss_err_kind {
+    USS_OK = 0,
+    USS_ERR_NET,   /* could not connect, connection cut, timeout, TLS, proxy */
+    USS_ERR_HTTP,  /* an HTTP status that is neither 200 nor a SOAP fault */
+    USS_ERR_FAULT, /* a SOAP fault; code holds its ErrorCode ("" if none) */
+    USS_ERR_PROTO  /* an answer we cannot use (not XML, missing parts, out of bounds) */
+};
+
+struct uss_error {
+    enum uss_err_kind kind;
+    char code[64];    /* fault ErrorCode, or the curl error name for USS_ERR_NET */
+    long http_status; /* 0 when no answer arrived */
+    char msg[768];    /* one line for the admin, naming the upstream and the operation */
+};
+
+struct uss_options {
+    const char *url;            /* "http://host:8530" (path ignored) or "microsoft-update" */
+    const char *content_url;    /* base for /Content/; NULL = derived from url (WSUSSS 2.2) */
+    const char *account_name;   /* our FQDN, sent as accountName */
+    const char *account_guid;   /* our server id, sent as accountGuid */
+    const char *proxy_url;      /* "http://proxy:3128" or NULL */
+    const char *proxy_user;     /* NULL = no proxy authentication; "DOMAIN\\user" allowed */
+    const char *proxy_password; /* never logged */
+    const char *proxy_auth;     /* "basic" | "digest" | "ntlm" | "any" (default any) */
+    const char *ca_file;        /* PEM bundle to verify the upstream's TLS certificate */
+    long connect_timeout_s;     /* default 30 */
+    long call_timeout_s;        /* whole SOAP call; default 900 (lists can be huge) */
+};
+
+struct uss_id {
+    char update_id[37]; /* lower case, hyphenated */
+    int32_t rev;
+};
+
+struct uss_language {
+    int lcid;
+    char short_name[24];
+    char long_name[64];
+    int enabled;
+};
+
+struct uss_config {
+    int catalog_only_sync;
+    int lazy_sync;
+    int hosts_psf_files;
+    int max_updates_per_request; /* clamped to 1..1000; 100 when absent */
+    int max_decryption_per_request;
+    char new_config_anchor[USS_MAX_ANCHOR];
+    char protocol_version[16];
+    struct uss_language *languages; /* NULL when the list came back empty (unchanged) */
+    size_t nlanguages;
+};
+void uss_config_free(struct uss_config *c);
+
+struct uss_idd {
+    const char *id; /* GUID */
+    int delta;
+};
+
+struct uss_filter {
+    int get_config;
+    const char *anchor; /* NULL on the first call */
+    const struct uss_idd *categories;
+    size_t ncategories;
+    const struct uss_idd *classifications;
+    size_t nclassifications;
+};
+
+struct uss_idlist {
+    struct uss_id *ids;
+    size_t n, cap;
+    char anchor[USS_MAX_ANCHOR];
+};
+void uss_idlist_free(struct uss_idlist *l);
+
+struct uss_update {
+    struct uss_id id;
+    char *xml;          /* XmlUpdateBlob (UTF-8), or NULL */
+    unsigned char *cab; /* XmlUpdateBlobCompressed as received (a cabinet), or NULL */
+    size_t cab_len;
+    unsigned char (*digests)[20]; /* FileDigestList */
+    size_t ndigests;
+};
+
+struct uss_fileurl {
+    unsigned char sha1[20];
+    char *mu_url; /* NULL when absent */
+};
+
+struct uss_update_data {
+    struct uss_update *updates;
+    size_t n, cap;
+    struct uss_fileurl *urls;
+    size_t nurls, capurls;
+};
+/* Free everything inside (the struct itself is the caller's). NULL is fine. */
+void uss_update_data_free(struct uss_update_data *d);
+/* Release one update's memory (used when items are handed over one by one). */
+void uss_update_free(struct uss_update *u);
+
+struct uss_group {
+    char id[37], parent_id[37];
+    char *name;
+    int is_builtin;
+};
+struct uss_deployment {
+    char update_id[37];
+    int32_t rev;
+    int action;
+    char *admin_name;
+    char deadline[40];
+    int is_assigned;
+    char go_live_time[40];
+    char deployment_guid[37];
+    char target_group_id[37];
+    int download_priority;
+};
+struct uss_deployments {
+    char anchor[USS_MAX_ANCHOR];
+    struct uss_group *groups;
+    size_t ngroups, capgroups;
+    struct uss_deployment *deployments;
+    size_t ndeployments, capdeployments;
+    char (*dead)[37];
+    size_t ndead, capdead;
+    char (*hidden)[37];
+    size_t nhidden, caphidden;
+    char (*eulas)[37];
+    size_t neulas, capeulas;
+};
+void uss_deployments_free(struct uss_deployments *d);
+
+struct uss;
+struct uss_call;
+
+/* New client. NULL with a message in err->msg when the URL is unusable. */
+struct uss *uss_new(const struct uss_options *o, struct uss_error *err);
+/* NULL is fine. In-flight calls must have been freed. */
+void uss_free(struct uss *u);
+/* The upstream root URL as configured ("http://h:8530"), without credentials. */
+const char *uss_url(const struct uss *u);
+/* Base URL for content downloads ("http://h:8530"), no trailing slash. */
+const char *uss_content_url(const struct uss *u);
+/* How many calls of op completed (any outcome) since uss_new. */
+unsigned long uss_calls(const struct uss *u, enum uss_op op);
+/* Apply proxy, TLS verification and connect timeout to another easy handle (downloads). */
+void uss_curl_setup(const struct uss *u, CURL *easy);
+
+/*
+ * Authorization (WSUSSS 3.2.4.1): GetAuthConfig -> GetAuthorizationCookie at the relative
+ * ServiceUrl (same origin only) -> GetCookie. uss_ensure_cookie() does nothing while the
+ * cookie has more than 5 minutes left, renews it with GetCookie otherwise, and redoes the
+ * whole handshake when the upstream refuses the authorization cookie. 0 or -1 (err filled).
+ */
+int uss_authorize(struct uss *u, struct uss_error *err);
+int uss_ensure_cookie(struct uss *u, struct uss_error *err);
+/* Forget the cookie (after an InvalidCookie fault) so the next ensure re-authorizes. */
+void uss_drop_cookie(struct uss *u);
+
+/* Blocking calls. Each returns 0, or -1 with err filled; outputs are the caller's to free. */
+int uss_get_config_data(struct uss *u, const char *config_anchor, struct uss_config *out,
+                        struct uss_error *err);
+int uss_get_revision_ids(struct uss *u, const struct uss_filter *f, struct uss_idlist *out,
+                         struct uss_error *err);
+int uss_get_update_data(struct uss *u, const struct uss_id *ids, size_t n,
+                        struct uss_update_data *out, struct uss_error *err);
+int uss_get_deployments(struct uss *u, const char *deployment_anchor, const char *sync_anchor,
+                        struct uss_deployments *out, struct uss_error *err);
+/* DownloadFiles for at most 100 SHA-1 digests. */
+int uss_download_files(struct uss *u, const unsigned char (*sha1)[20], size_t n,
+                       struct uss_error *err);
+
+/*
+ * Asynchronous GetUpdateData, for several batches in flight: uss_call_update_data() builds
+ * and starts the call (on the client's multi handle, with the current cookie);
+ * uss_wait() drives all transfers for up to timeout_ms; uss_call_done() says whether a call
+ * finished; uss_call_result() then moves the parsed answer into out (0) or fills err (-1).
+ * uss_call_free() cancels a call still in flight. The blocking calls above may run while
+ * asynchronous ones are in flight.
+ */
+struct uss_call *uss_call_update_data(struct uss *u, const struct uss_id *ids, size_t n);
+int uss_wait(struct uss *u, int timeout_ms);
+int uss_call_done(const struct uss_call *c);
+int uss_call_result(struct uss_call *c, struct uss_update_data *out, struct uss_error *err);
+void uss_call_free(struct uss_call *c);
+
+/* Parse helpers shared with the tests and the downloader. */
+/* Canonical lower-case GUID from s (36 chars, any case). 0 or -1. */
+int uss_guid_canon(const char *s, char out[37]);
+/* Decode standard base64 (padding optional, whitespace skipped) into at most outlen bytes.
+ * Returns the decoded length, or -1. */
+long uss_base64_decode(const char *s, size_t len, unsigned char *out, size_t outlen);
+/* "2026-10-04T20:33:26.65455Z" -> time_t (UTC). -1 on junk. */
+time_t uss_parse_datetime(const char *s);
+
+/*
+ * Parse a complete answer body of op (for tests and replay): status is the HTTP status.
+ * out must point to the result struct of op (uss_config, uss_idlist, uss_update_data,
+ * uss_deployments) or NULL for answers without one. 0 or -1 with err filled.
+ */
+int uss_parse_answer(struct uss *u, enum uss_op op, long status, const char *body, size_t len,
+                     void *out, struct uss_error *err);
+
+#endif

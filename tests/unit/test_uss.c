@@ -1,0 +1,267 @@
+/*
+ * Tests for the upstream client's answer parsing (uss.c + soapread.c) on the real answers of
+ * a Windows Server 2025 WSUS in tests/data/exchanges: order-tolerant config data, both blob
+ * forms, file digests and URLs, faults, and streaming in small chunks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "soapread.h"
+#include "testutil.h"
+#include "uss.h"
+
+static struct uss *new_client(void)
+{
+    struct uss_options o;
+    struct uss_error e;
+    struct uss *u;
+
+    memset(&o, 0, sizeof(o));
+    o.url = "http://wsus.example.test:8530/";
+    o.account_name = "branch.example.test";
+    o.account_guid = "6f1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e12";
+    u = uss_new(&o, &e);
+    assert_non_null(u);
+    return u;
+}
+
+static char *answer(const char *ex, size_t *len)
+{
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "exchanges/%s/response.body", ex);
+    return test_read_file(testdata_path(rel), len);
+}
+
+static void test_auth_and_cookie(void **state)
+{
+    struct uss *u = new_client();
+    struct uss_error e;
+    char out[512];
+    size_t len;
+    char *b;
+
+    (void)state;
+    b = answer("000001", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_AUTH_CONFIG, 200, b, len, out, &e), 0);
+    assert_string_equal(out, "DssAuthWebService/DssAuthWebService.asmx");
+    free(b);
+    b = answer("000003", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_COOKIE, 200, b, len, out, &e), 0);
+    assert_string_equal(out, "2026-10-04T20:33:26.65455Z");
+    assert_true(uss_parse_datetime(out) == 1791146006);
+    free(b);
+    assert_string_equal(uss_content_url(u), "http://wsus.example.test:8530");
+    uss_free(u);
+}
+
+static void test_config_data_any_order(void **state)
+{
+    struct uss *u = new_client();
+    struct uss_config cfg;
+    struct uss_error e;
+    size_t len;
+    char *b;
+
+    (void)state;
+    b = answer("000005", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_CONFIG_DATA, 200, b, len, &cfg, &e), 0);
+    assert_int_equal(cfg.catalog_only_sync, 0);
+    assert_int_equal(cfg.lazy_sync, 1);
+    assert_int_equal(cfg.max_updates_per_request, 100);
+    assert_string_equal(cfg.protocol_version, "1.20");
+    assert_int_equal(cfg.nlanguages, 39);
+    assert_int_equal(cfg.languages[0].lcid, 0);
+    assert_string_equal(cfg.languages[0].short_name, "all");
+    uss_config_free(&cfg);
+    free(b);
+    /* with an anchor: empty language list means "unchanged" */
+    b = answer("000004", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_CONFIG_DATA, 200, b, len, &cfg, &e), 0);
+    assert_int_equal(cfg.nlanguages, 0);
+    assert_string_equal(cfg.new_config_anchor, "9438,2026-10-04 16:33:26.668");
+    uss_config_free(&cfg);
+    free(b);
+    uss_free(u);
+}
+
+static void test_revision_list(void **state)
+{
+    struct uss *u = new_client();
+    struct uss_idlist l;
+    struct uss_error e;
+    size_t len;
+    char *b;
+
+    (void)state;
+    b = answer("000006", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_REVISION_ID_LIST, 200, b, len, &l, &e), 0);
+    assert_int_equal(l.n, 30);
+    assert_string_equal(l.anchor, "9438,2026-10-04 16:33:26.671");
+    /* the same UpdateID with two revisions */
+    assert_string_equal(l.ids[0].update_id, "e6cf1350-c01b-414d-a61f-263d14d133b4");
+    assert_int_equal(l.ids[0].rev, 100);
+    assert_string_equal(l.ids[1].update_id, "e6cf1350-c01b-414d-a61f-263d14d133b4");
+    assert_int_equal(l.ids[1].rev, 1);
+    uss_idlist_free(&l);
+    free(b);
+    b = answer("000007", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_REVISION_ID_LIST, 200, b, len, &l, &e), 0);
+    assert_int_equal(l.n, 0);
+    uss_idlist_free(&l);
+    free(b);
+    uss_free(u);
+}
+
+static void test_update_data_both_forms(void **state)
+{
+    struct uss *u = new_client();
+    struct uss_update_data d;
+    struct uss_error e;
+    size_t len;
+    char *b;
+
+    (void)state;
+    /* compressed blob with one file and its URL */
+    b = answer("000014", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_UPDATE_DATA, 200, b, len, &d, &e), 0);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.updates[0].id.update_id, "266f6222-c89d-43f2-9f8a-69340271e677");
+    assert_int_equal(d.updates[0].id.rev, 200);
+    assert_null(d.updates[0].xml);
+    assert_non_null(d.updates[0].cab);
+    assert_memory_equal(d.updates[0].cab, "MSCF", 4);
+    assert_int_equal(d.updates[0].ndigests, 1);
+    assert_int_equal(d.updates[0].digests[0][0], 0x87);
+    assert_int_equal(d.nurls, 1);
+    assert_memory_equal(d.urls[0].sha1, d.updates[0].digests[0], 20);
+    assert_non_null(d.urls[0].mu_url);
+    assert_non_null(strstr(d.urls[0].mu_url, "download.windowsupdate.com"));
+    uss_update_data_free(&d);
+    free(b);
+    /* plain blob, unescaped */
+    b = answer("000015", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_UPDATE_DATA, 200, b, len, &d, &e), 0);
+    assert_int_equal(d.n, 1);
+    assert_non_null(d.updates[0].xml);
+    assert_true(strncmp(d.updates[0].xml, "<upd:Update ", 12) == 0);
+    assert_null(d.updates[0].cab);
+    uss_update_data_free(&d);
+    free(b);
+    uss_free(u);
+}
+
+static void test_faults(void **state)
+{
+    struct uss *u = new_client();
+    struct uss_update_data d;
+    struct uss_idlist l;
+    struct uss_error e;
+    size_t len;
+    char *b;
+
+    (void)state;
+    b = answer("000017", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_UPDATE_DATA, 500, b, len, &d, &e), -1);
+    assert_int_equal(e.kind, USS_ERR_FAULT);
+    assert_string_equal(e.code, "InternalServerError");
+    free(b);
+    b = answer("000018", &len);
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_REVISION_ID_LIST, 500, b, len, &l, &e), -1);
+    assert_string_equal(e.code, "InvalidParameters");
+    free(b);
+    /* not XML at all */
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_UPDATE_DATA, 200, "<html>oops", 10, &d, &e),
+                     -1);
+    assert_int_equal(e.kind, USS_ERR_PROTO);
+    /* a DTD is refused */
+    {
+        const char *evil = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>";
+        assert_int_equal(
+            uss_parse_answer(u, USS_OP_GET_UPDATE_DATA, 200, evil, strlen(evil), &d, &e), -1);
+    }
+    uss_free(u);
+}
+
+static int count_end(void *arg, struct soapread *r, const char *name, const char *text, size_t n)
+{
+    (void)r;
+    (void)text;
+    (void)n;
+    if (strcmp(name, "UpdateIdentity") == 0)
+        (*(int *)arg)++;
+    return 0;
+}
+
+static void test_stream_in_tiny_chunks(void **state)
+{
+    size_t len, i;
+    char *b = answer("000006", &len);
+    int n = 0;
+    struct soapread *r = soapread_new(count_end, &n, 1 << 20);
+
+    (void)state;
+    for (i = 0; i < len; i += 7)
+        assert_int_equal(soapread_feed(r, b + i, len - i < 7 ? len - i : 7), 0);
+    assert_int_equal(soapread_finish(r), 0);
+    assert_int_equal(n, 30);
+    soapread_free(r);
+    free(b);
+}
+
+static void test_helpers(void **state)
+{
+    unsigned char out[32];
+    char g[37];
+
+    (void)state;
+    assert_int_equal(uss_guid_canon("56309036-4C77-4DD9-951A-99EE9C246A94", g), 0);
+    assert_string_equal(g, "56309036-4c77-4dd9-951a-99ee9c246a94");
+    assert_int_equal(uss_guid_canon("56309036x4C77-4DD9-951A-99EE9C246A94", g), -1);
+    assert_int_equal(uss_base64_decode("h/W9BGlYUAaqXTp30cZi/SiV3c0=", 28, out, sizeof(out)), 20);
+    assert_int_equal(out[0], 0x87);
+    assert_int_equal(out[19], 0xcd);
+    assert_int_equal(uss_base64_decode("h/W9*", 5, out, sizeof(out)), -1);
+    assert_true(uss_parse_datetime("junk") == (time_t)-1);
+}
+
+static void test_urls(void **state)
+{
+    struct uss_options o;
+    struct uss_error e;
+    struct uss *u;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.url = "https://wsus.example.test:8531";
+    u = uss_new(&o, &e);
+    assert_string_equal(uss_content_url(u), "http://wsus.example.test:8530");
+    uss_free(u);
+    o.url = "microsoft-update";
+    u = uss_new(&o, &e);
+    assert_string_equal(uss_url(u), "https://sws.update.microsoft.com");
+    assert_string_equal(uss_content_url(u), "http://sws.update.microsoft.com");
+    uss_free(u);
+    o.url = "ftp://x";
+    assert_null(uss_new(&o, &e));
+    o.url = "";
+    assert_null(uss_new(&o, &e));
+    assert_non_null(strstr(e.msg, "wsusctl config set upstream"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth_and_cookie), cmocka_unit_test(test_config_data_any_order),
+        cmocka_unit_test(test_revision_list),   cmocka_unit_test(test_update_data_both_forms),
+        cmocka_unit_test(test_faults),          cmocka_unit_test(test_stream_in_tiny_chunks),
+        cmocka_unit_test(test_helpers),         cmocka_unit_test(test_urls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
