@@ -17,6 +17,11 @@
 static const struct ctl_verb verbs[] = {
     {"db migrate", "", "apply pending catalog schema migrations (works without a running wsusd)",
      cmd_db_migrate},
+    /* cmd_import.c (META) */
+    {"import", "PACKAGE.cab [--content DIR]",
+     "import a wsusutil export package into the catalog (works without a running wsusd)",
+     cmd_import},
+    {"export", "PACKAGE.cab", "export the whole catalog as a wsusutil package", cmd_export},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))

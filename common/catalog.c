@@ -1,0 +1,640 @@
+/*
+ * catalog: batch write path and read helpers of the update catalog (see catalog.h).
+ * COPY data is escaped here (text format: backslash, tab, newline, CR); everything else goes
+ * through parameters. Staging tables are session-temporary and emptied at each batch.
+ */
+#include "catalog.h"
+
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "strutil.h"
+#include "xmalloc.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COPY_CHUNK (1024 * 1024)
+
+static const char stage_sql[] =
+    "SET LOCAL client_min_messages = warning;"
+    "CREATE TEMP TABLE IF NOT EXISTS catalog_stage ("
+    " seq integer, update_id uuid, revision_number integer, update_type text,"
+    " category_type text, title text, default_language text, publication_state text,"
+    " creation_date text, explicitly_deployable boolean, is_leaf boolean, kb_article_id text,"
+    " security_bulletin_id text, msrc_severity text, handler text, xml text, xml_cab bytea);"
+    "CREATE TEMP TABLE IF NOT EXISTS catalog_stage_file ("
+    " sha1 bytea, sha256 bytea, size bigint, file_name text, mu_url text, patching_type text,"
+    " modified text);"
+    "TRUNCATE catalog_stage, catalog_stage_file";
+
+static const char insert_sql[] =
+    "WITH ins AS (INSERT INTO revision (update_id, revision_number, update_type, category_type,"
+    " title, default_language, publication_state, creation_date, explicitly_deployable,"
+    " is_leaf, kb_article_id, security_bulletin_id, msrc_severity, handler, xml, xml_cab)"
+    " SELECT update_id, revision_number, update_type, category_type, title, default_language,"
+    " publication_state, creation_date, explicitly_deployable, is_leaf, kb_article_id,"
+    " security_bulletin_id, msrc_severity, handler, xml, xml_cab FROM catalog_stage ORDER BY seq"
+    " ON CONFLICT (update_id, revision_number) DO NOTHING"
+    " RETURNING id, update_id, revision_number)"
+    " SELECT s.seq, ins.id FROM ins JOIN catalog_stage s USING (update_id, revision_number)";
+
+static const char file_sql[] =
+    "WITH f AS (INSERT INTO file (sha1, sha256, size, file_name, mu_url, patching_type, modified)"
+    " SELECT DISTINCT ON (sha1) sha1, sha256, size, file_name, mu_url, patching_type, modified"
+    " FROM catalog_stage_file ORDER BY sha1, mu_url NULLS LAST"
+    " ON CONFLICT (sha1) DO UPDATE SET mu_url = EXCLUDED.mu_url"
+    " WHERE file.mu_url IS NULL AND EXCLUDED.mu_url IS NOT NULL"
+    " RETURNING (xmax = 0) AS inserted)"
+    " SELECT count(*) FILTER (WHERE inserted) FROM f";
+
+/* A COPY in progress: rows are escaped into out and flushed in chunks. */
+struct copy {
+    PGconn *conn;
+    struct buf out;
+    int failed;
+};
+
+static void copy_flush(struct copy *c)
+{
+    if (c->out.len == 0 || c->failed)
+        return;
+    if (PQputCopyData(c->conn, c->out.data, (int)c->out.len) != 1)
+        c->failed = 1;
+    buf_reset(&c->out);
+}
+
+static void copy_sep(struct copy *c, int first)
+{
+    if (!first)
+        buf_add(&c->out, "\t", 1);
+}
+
+static void copy_text(struct copy *c, const char *s, size_t len, int first)
+{
+    size_t i, start = 0;
+
+    copy_sep(c, first);
+    if (s == NULL) {
+        buf_add(&c->out, "\\N", 2);
+        return;
+    }
+    for (i = 0; i < len; i++) {
+        const char *esc = NULL;
+        switch (s[i]) {
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        default:
+            continue;
+        }
+        buf_add(&c->out, s + start, i - start);
+        buf_add(&c->out, esc, 2);
+        start = i + 1;
+    }
+    buf_add(&c->out, s + start, len - start);
+}
+
+static void copy_str(struct copy *c, const char *s, int first)
+{
+    copy_text(c, s, s != NULL ? strlen(s) : 0, first);
+}
+
+static void copy_bytea(struct copy *c, const unsigned char *b, size_t len, int first)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    copy_sep(c, first);
+    if (b == NULL) {
+        buf_add(&c->out, "\\N", 2);
+        return;
+    }
+    buf_add(&c->out, "\\\\x", 3);
+    for (i = 0; i < len; i++) {
+        char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
+        buf_add(&c->out, h, 2);
+    }
+}
+
+static void copy_fmt(struct copy *c, int first, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void copy_fmt(struct copy *c, int first, const char *fmt, ...)
+{
+    va_list ap;
+
+    copy_sep(c, first);
+    va_start(ap, fmt);
+    buf_vprintf(&c->out, fmt, ap);
+    va_end(ap);
+}
+
+static void copy_end_row(struct copy *c)
+{
+    buf_add(&c->out, "\n", 1);
+    if (c->out.len >= COPY_CHUNK)
+        copy_flush(c);
+}
+
+static int copy_begin(struct copy *c, PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(conn, sql);
+    int ok = PQresultStatus(r) == PGRES_COPY_IN;
+
+    PQclear(r);
+    memset(c, 0, sizeof(*c));
+    c->conn = conn;
+    buf_init(&c->out, (size_t)COPY_CHUNK * 64);
+    if (!ok) {
+        db_errmsg(conn, err, errlen);
+        buf_free(&c->out);
+        return -1;
+    }
+    return 0;
+}
+
+static int copy_finish(struct copy *c, char *err, size_t errlen)
+{
+    PGresult *r;
+    int rc = 0;
+
+    copy_flush(c);
+    buf_free(&c->out);
+    if (PQputCopyEnd(c->conn, c->failed ? "client failed" : NULL) != 1)
+        rc = -1;
+    while ((r = PQgetResult(c->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = -1;
+        PQclear(r);
+    }
+    if (rc < 0 || c->failed) {
+        db_errmsg(c->conn, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
+static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(conn, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+    PQclear(r);
+    if (!ok)
+        db_errmsg(conn, err, errlen);
+    return ok ? 0 : -1;
+}
+
+struct ident_ix {
+    const struct update *u;
+    size_t i;
+};
+
+static int cmp_ident(const void *a, const void *b)
+{
+    const struct ident_ix *x = a, *y = b;
+    int c = strcmp(x->u->update_id, y->u->update_id);
+
+    if (c != 0)
+        return c;
+    if (x->u->revision_number != y->u->revision_number)
+        return x->u->revision_number < y->u->revision_number ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct catalog_stats *st,
+                     char *err, size_t errlen)
+{
+    struct ident_ix *ix = NULL;
+    unsigned char *skip = NULL;
+    long long *rev_id = NULL;
+    struct catalog_stats local;
+    struct copy c;
+    PGresult *r = NULL;
+    size_t i, j, m = 0, n_files = 0, n_rel[4] = {0, 0, 0, 0};
+    int rc = -1, row;
+
+    memset(&local, 0, sizeof(local));
+    if (n == 0)
+        goto done;
+    /* one row per identity: later repeats in the batch count as already present */
+    ix = xcalloc(n, sizeof(*ix));
+    skip = xcalloc(n, 1);
+    rev_id = xcalloc(n, sizeof(*rev_id));
+    for (i = 0; i < n; i++) {
+        if (u[i] == NULL) {
+            skip[i] = 1;
+            continue;
+        }
+        ix[m].u = u[i];
+        ix[m].i = i;
+        m++;
+    }
+    qsort(ix, m, sizeof(*ix), cmp_ident);
+    for (j = 1; j < m; j++) {
+        if (strcmp(ix[j].u->update_id, ix[j - 1].u->update_id) == 0 &&
+            ix[j].u->revision_number == ix[j - 1].u->revision_number) {
+            skip[ix[j].i] = 1;
+            local.present_revisions++;
+        }
+    }
+    if (exec_ok(conn, stage_sql, err, errlen) < 0)
+        goto out;
+    if (copy_begin(&c, conn, "COPY catalog_stage FROM STDIN", err, errlen) < 0)
+        goto out;
+    for (i = 0; i < n; i++) {
+        const struct update *x = u[i];
+        if (skip[i])
+            continue;
+        copy_fmt(&c, 1, "%zu", i);
+        copy_str(&c, x->update_id, 0);
+        copy_fmt(&c, 0, "%d", x->revision_number);
+        copy_str(&c, x->update_type, 0);
+        copy_str(&c, x->category_type, 0);
+        copy_str(&c, x->title != NULL ? x->title : "", 0);
+        copy_str(&c, x->default_language, 0);
+        copy_str(&c, x->publication_state != NULL ? x->publication_state : "Published", 0);
+        copy_str(&c, x->creation_date, 0);
+        copy_str(&c, x->explicitly_deployable ? "t" : "f", 0);
+        copy_str(&c, x->is_leaf ? "t" : "f", 0);
+        copy_str(&c, x->kb_article_id, 0);
+        copy_str(&c, x->security_bulletin_id, 0);
+        copy_str(&c, x->msrc_severity, 0);
+        copy_str(&c, x->handler, 0);
+        copy_text(&c, x->xml, x->xml_len, 0);
+        copy_bytea(&c, x->xml_cab, x->xml_cab_len, 0);
+        copy_end_row(&c);
+    }
+    if (copy_finish(&c, err, errlen) < 0)
+        goto out;
+    if ((r = PQexec(conn, insert_sql)) == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_errmsg(conn, err, errlen);
+        goto out;
+    }
+    for (row = 0; row < PQntuples(r); row++) {
+        long seq;
+        int64_t id;
+        if (str_to_long(PQgetvalue(r, row, 0), 0, (long)n - 1, &seq) < 0 ||
+            str_to_int64(PQgetvalue(r, row, 1), 1, INT64_MAX, &id) < 0) {
+            snprintf(err, errlen, "unexpected answer from the catalog insert");
+            goto out;
+        }
+        rev_id[seq] = id;
+    }
+    PQclear(r);
+    r = NULL;
+    for (i = 0; i < n; i++) {
+        if (skip[i])
+            continue;
+        if (rev_id[i] == 0) {
+            local.present_revisions++;
+            continue;
+        }
+        local.new_revisions++;
+        if (update_is_category(u[i]))
+            local.new_categories++;
+        else if (update_is_detectoid(u[i]))
+            local.new_detectoids++;
+        else
+            local.new_updates++;
+        n_rel[0] += u[i]->n_texts;
+        n_rel[1] += u[i]->n_prereqs;
+        n_rel[2] += u[i]->n_bundles;
+        n_rel[3] += u[i]->n_supersedes;
+        n_files += u[i]->n_files;
+    }
+    if (n_rel[0] > 0) {
+        if (copy_begin(&c, conn,
+                       "COPY revision_text (revision_id, language, title, description) FROM STDIN",
+                       err, errlen) < 0)
+            goto out;
+        for (i = 0; i < n; i++)
+            for (j = 0; rev_id[i] != 0 && j < u[i]->n_texts; j++) {
+                copy_fmt(&c, 1, "%lld", rev_id[i]);
+                copy_str(&c, u[i]->texts[j].language, 0);
+                copy_str(&c, u[i]->texts[j].title, 0);
+                copy_str(&c, u[i]->texts[j].description, 0);
+                copy_end_row(&c);
+            }
+        if (copy_finish(&c, err, errlen) < 0)
+            goto out;
+    }
+    if (n_rel[1] > 0) {
+        if (copy_begin(&c, conn,
+                       "COPY revision_prerequisite (revision_id, clause, update_id, is_category) "
+                       "FROM STDIN",
+                       err, errlen) < 0)
+            goto out;
+        for (i = 0; i < n; i++)
+            for (j = 0; rev_id[i] != 0 && j < u[i]->n_prereqs; j++) {
+                copy_fmt(&c, 1, "%lld", rev_id[i]);
+                copy_fmt(&c, 0, "%d", u[i]->prereqs[j].clause);
+                copy_str(&c, u[i]->prereqs[j].update_id, 0);
+                copy_str(&c, u[i]->prereqs[j].is_category ? "t" : "f", 0);
+                copy_end_row(&c);
+            }
+        if (copy_finish(&c, err, errlen) < 0)
+            goto out;
+    }
+    if (n_rel[2] > 0) {
+        if (copy_begin(&c, conn,
+                       "COPY revision_bundle (revision_id, clause, member_update_id, "
+                       "member_revision_number) FROM STDIN",
+                       err, errlen) < 0)
+            goto out;
+        for (i = 0; i < n; i++)
+            for (j = 0; rev_id[i] != 0 && j < u[i]->n_bundles; j++) {
+                copy_fmt(&c, 1, "%lld", rev_id[i]);
+                copy_fmt(&c, 0, "%d", u[i]->bundles[j].clause);
+                copy_str(&c, u[i]->bundles[j].update_id, 0);
+                copy_fmt(&c, 0, "%d", u[i]->bundles[j].revision_number);
+                copy_end_row(&c);
+            }
+        if (copy_finish(&c, err, errlen) < 0)
+            goto out;
+    }
+    if (n_rel[3] > 0) {
+        if (copy_begin(&c, conn,
+                       "COPY revision_supersedes (revision_id, superseded_update_id) FROM STDIN",
+                       err, errlen) < 0)
+            goto out;
+        for (i = 0; i < n; i++)
+            for (j = 0; rev_id[i] != 0 && j < u[i]->n_supersedes; j++) {
+                copy_fmt(&c, 1, "%lld", rev_id[i]);
+                copy_str(&c, u[i]->supersedes[j], 0);
+                copy_end_row(&c);
+            }
+        if (copy_finish(&c, err, errlen) < 0)
+            goto out;
+    }
+    if (n_files > 0) {
+        long nf;
+        if (copy_begin(&c, conn, "COPY catalog_stage_file FROM STDIN", err, errlen) < 0)
+            goto out;
+        for (i = 0; i < n; i++)
+            for (j = 0; rev_id[i] != 0 && j < u[i]->n_files; j++) {
+                const struct update_file *f = &u[i]->files[j];
+                copy_bytea(&c, f->sha1, 20, 1);
+                copy_bytea(&c, f->has_sha256 ? f->sha256 : NULL, 32, 0);
+                if (f->size >= 0)
+                    copy_fmt(&c, 0, "%lld", (long long)f->size);
+                else
+                    copy_str(&c, NULL, 0);
+                copy_str(&c, f->file_name, 0);
+                copy_str(&c, f->mu_url, 0);
+                copy_str(&c, f->patching_type, 0);
+                copy_str(&c, f->modified, 0);
+                copy_end_row(&c);
+            }
+        if (copy_finish(&c, err, errlen) < 0)
+            goto out;
+        if ((r = PQexec(conn, file_sql)) == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+            db_errmsg(conn, err, errlen);
+            goto out;
+        }
+        if (str_to_long(PQgetvalue(r, 0, 0), 0, LONG_MAX, &nf) == 0)
+            local.new_files += nf;
+        PQclear(r);
+        r = NULL;
+        if (copy_begin(&c, conn, "COPY revision_file (revision_id, sha1) FROM STDIN", err, errlen) <
+            0)
+            goto out;
+        for (i = 0; i < n; i++)
+            for (j = 0; rev_id[i] != 0 && j < u[i]->n_files; j++) {
+                copy_fmt(&c, 1, "%lld", rev_id[i]);
+                copy_bytea(&c, u[i]->files[j].sha1, 20, 0);
+                copy_end_row(&c);
+            }
+        if (copy_finish(&c, err, errlen) < 0)
+            goto out;
+    }
+done:
+    if (st != NULL) {
+        st->new_revisions += local.new_revisions;
+        st->present_revisions += local.present_revisions;
+        st->new_categories += local.new_categories;
+        st->new_detectoids += local.new_detectoids;
+        st->new_updates += local.new_updates;
+        st->new_files += local.new_files;
+    }
+    rc = 0;
+out:
+    PQclear(r);
+    free(ix);
+    free(skip);
+    free(rev_id);
+    return rc;
+}
+
+int catalog_store(PGconn *conn, struct update *const *u, size_t n, struct catalog_stats *st,
+                  char *err, size_t errlen)
+{
+    struct catalog_stats local;
+
+    memset(&local, 0, sizeof(local));
+    if (exec_ok(conn, "BEGIN", err, errlen) < 0)
+        return -1;
+    if (catalog_store_tx(conn, u, n, &local, err, errlen) < 0 ||
+        exec_ok(conn, "COMMIT", err, errlen) < 0) {
+        db_rollback(conn);
+        return -1;
+    }
+    if (st != NULL) {
+        st->new_revisions += local.new_revisions;
+        st->present_revisions += local.present_revisions;
+        st->new_categories += local.new_categories;
+        st->new_detectoids += local.new_detectoids;
+        st->new_updates += local.new_updates;
+        st->new_files += local.new_files;
+    }
+    return 0;
+}
+
+int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, char **xml,
+                    size_t *len)
+{
+    char rev[16];
+    const char *params[2] = {update_id, rev};
+    PGresult *r;
+    int rc;
+
+    *xml = NULL;
+    snprintf(rev, sizeof(rev), "%d", revision_number);
+    r = db_exec(conn, "SELECT xml FROM revision WHERE update_id = $1 AND revision_number = $2", 2,
+                params);
+    if (r == NULL)
+        return -1;
+    rc = PQntuples(r) > 0;
+    if (rc) {
+        size_t l = (size_t)PQgetlength(r, 0, 0);
+        *xml = xmalloc(l + 1);
+        memcpy(*xml, PQgetvalue(r, 0, 0), l);
+        (*xml)[l] = '\0';
+        if (len != NULL)
+            *len = l;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int catalog_has_revision(PGconn *conn, const char *update_id, int revision_number)
+{
+    char rev[16];
+    const char *params[2] = {update_id, rev};
+    PGresult *r;
+    int rc;
+
+    snprintf(rev, sizeof(rev), "%d", revision_number);
+    r = db_exec(conn, "SELECT 1 FROM revision WHERE update_id = $1 AND revision_number = $2", 2,
+                params);
+    if (r == NULL)
+        return -1;
+    rc = PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
+}
+
+long catalog_count_revisions(PGconn *conn)
+{
+    PGresult *r = db_exec(conn, "SELECT count(*) FROM revision", 0, NULL);
+    long v = -1;
+
+    if (r == NULL)
+        return -1;
+    if (str_to_long(PQgetvalue(r, 0, 0), 0, LONG_MAX, &v) < 0)
+        v = -1;
+    PQclear(r);
+    return v;
+}
+
+int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,
+                           const char *detail)
+{
+    char hex[48];
+    const char *params[3] = {hex, state, detail};
+    size_t i;
+
+    memcpy(hex, "\\x", 2);
+    for (i = 0; i < 20; i++)
+        snprintf(hex + 2 + i * 2, 3, "%02x", sha1[i]);
+    return db_cmd(conn,
+                  "UPDATE file SET state = $2, state_detail = $3,"
+                  " stored_at = CASE WHEN $2 = 'present' THEN now() ELSE stored_at END"
+                  " WHERE sha1 = $1::bytea",
+                  3, params);
+}
+
+static int hex_to_bytes(const char *s, unsigned char *out, size_t n)
+{
+    size_t i;
+
+    if (strlen(s) != n * 2)
+        return -1;
+    for (i = 0; i < n; i++) {
+        unsigned int v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
+/* files of one row: a JSON array [{"sha1":hex,"size":n,"name":s,"mu_url":s}] */
+static size_t parse_files_json(const char *js, json_t **root, struct catalog_file **files)
+{
+    json_error_t je;
+    json_t *a, *o;
+    size_t i, n = 0;
+
+    *files = NULL;
+    *root = NULL;
+    if (js == NULL || js[0] == '\0')
+        return 0;
+    a = json_loads(js, 0, &je);
+    if (a == NULL || !json_is_array(a)) {
+        json_decref(a);
+        return 0;
+    }
+    *root = a;
+    *files = xcalloc(json_array_size(a) + 1, sizeof(**files));
+    json_array_foreach(a, i, o)
+    {
+        struct catalog_file *f = &(*files)[n];
+        json_t *sz = json_object_get(o, "size");
+        if (hex_to_bytes(json_string_value(json_object_get(o, "sha1")) != NULL
+                             ? json_string_value(json_object_get(o, "sha1"))
+                             : "",
+                         f->sha1, 20) < 0)
+            continue;
+        f->size = json_is_integer(sz) ? (int64_t)json_integer_value(sz) : -1;
+        f->file_name = json_string_value(json_object_get(o, "name"));
+        f->mu_url = json_string_value(json_object_get(o, "mu_url"));
+        n++;
+    }
+    return n;
+}
+
+int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct catalog_revision *r),
+                             void *arg, char *err, size_t errlen)
+{
+    static const char sql[] =
+        "SELECT r.update_id, r.revision_number, r.update_type, r.xml,"
+        " (SELECT json_agg(json_build_object('sha1', encode(f.sha1, 'hex'), 'size', f.size,"
+        "   'name', f.file_name, 'mu_url', f.mu_url) ORDER BY f.sha1)"
+        "  FROM revision_file rf JOIN file f ON f.sha1 = rf.sha1 WHERE rf.revision_id = r.id)"
+        " FROM revision r ORDER BY r.id";
+    PGresult *r;
+    int rc = 0, stopped = 0;
+
+    if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) || !PQsetSingleRowMode(conn)) {
+        db_errmsg(conn, err, errlen);
+        return -1;
+    }
+    while ((r = PQgetResult(conn)) != NULL) {
+        ExecStatusType s = PQresultStatus(r);
+        if (s == PGRES_SINGLE_TUPLE && !stopped) {
+            struct catalog_revision rev;
+            struct catalog_file *files = NULL;
+            json_t *root = NULL;
+            long rn = 0;
+
+            memset(&rev, 0, sizeof(rev));
+            rev.update_id = PQgetvalue(r, 0, 0);
+            str_to_long(PQgetvalue(r, 0, 1), 0, 0x7fffffff, &rn);
+            rev.revision_number = (int)rn;
+            rev.update_type = PQgetvalue(r, 0, 2);
+            rev.xml = PQgetvalue(r, 0, 3);
+            rev.xml_len = (size_t)PQgetlength(r, 0, 3);
+            rev.n_files =
+                parse_files_json(PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4), &root, &files);
+            rev.files = files;
+            if (cb(arg, &rev) < 0) {
+                stopped = 1;
+                rc = -1;
+            }
+            free(files);
+            json_decref(root);
+        } else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK) {
+            if (!stopped) {
+                db_errmsg(conn, err, errlen);
+                rc = -1;
+                stopped = 1;
+            }
+        }
+        PQclear(r);
+    }
+    return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * catalog: the write path of the update catalog (revision rows with their XML verbatim, texts,
+ * prerequisites, bundles, supersedence, files) and a few read helpers (one revision's XML,
+ * all revisions in storage order for export). Writes are idempotent: a revision whose
+ * (update_id, revision_number) is already stored is left untouched, children included.
+ * Batches go through COPY into a session-temporary staging table and one INSERT ... ON
+ * CONFLICT DO NOTHING, so thousands of revisions per second fit. Does not decide what to
+ * sync or approve, and never deletes.
+ */
+#ifndef WSUS_CATALOG_H
+#define WSUS_CATALOG_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "update.h"
+
+/* What one store call did (added to, never reset, so callers can accumulate). */
+struct catalog_stats {
+    long new_revisions;     /* inserted */
+    long present_revisions; /* already stored (or repeated within the batch): untouched */
+    long new_categories;    /* of the inserted: UpdateType Category */
+    long new_detectoids;    /* of the inserted: UpdateType Detectoid */
+    long new_updates;       /* of the inserted: anything else (Software, Driver) */
+    long new_files;         /* file rows inserted */
+};
+
+/*
+ * Store n parsed revisions (u[i] from update_parse; NULL entries are skipped) in ONE
+ * transaction of its own. Returns 0 with *st updated (st may be NULL), or -1 with the
+ * server's message in err and nothing stored. Must not be called inside a transaction.
+ */
+int catalog_store(PGconn *conn, struct update *const *u, size_t n, struct catalog_stats *st,
+                  char *err, size_t errlen);
+
+/*
+ * The same inside the caller's open transaction (so a sync can write its anchor in the same
+ * commit). On -1 the transaction is aborted and the caller must roll back.
+ */
+int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct catalog_stats *st,
+                     char *err, size_t errlen);
+
+/*
+ * Load the stored XML of (update_id, revision_number). 1 with *xml (malloc'd,
+ * NUL-terminated, caller frees) and *len (may be NULL); 0 when not stored; -1 on error.
+ */
+int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, char **xml,
+                    size_t *len);
+
+/* Is (update_id, revision_number) stored? 1 yes, 0 no, -1 error. */
+int catalog_has_revision(PGconn *conn, const char *update_id, int revision_number);
+
+struct catalog_file {
+    unsigned char sha1[20];
+    int64_t size;          /* -1 unknown */
+    const char *file_name; /* valid during the callback */
+    const char *mu_url;    /* NULL when unknown */
+};
+
+struct catalog_revision {
+    const char *update_id; /* lower case */
+    int revision_number;
+    const char *update_type;
+    const char *xml; /* verbatim, valid during the callback */
+    size_t xml_len;
+    const struct catalog_file *files;
+    size_t n_files;
+};
+
+/*
+ * Call cb for every stored revision in storage order (revision.id), streaming (memory is
+ * bounded by one row). cb returns 0 to go on, -1 to stop (then this returns -1 with err
+ * untouched, so cb should say why). 0 when all rows were visited; -1 with err otherwise.
+ * The connection must not be used by cb.
+ */
+int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct catalog_revision *r),
+                             void *arg, char *err, size_t errlen);
+
+/*
+ * Mark a file as published in (or missing from) the content store: state is one of absent,
+ * queued, present, failed, quarantined; detail may be NULL. 0, or -1 (unknown file is not an
+ * error: 0).
+ */
+int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,
+                           const char *detail);
+
+/* Number of stored revisions, -1 on error. */
+long catalog_count_revisions(PGconn *conn);
+
+#endif

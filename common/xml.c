@@ -1,0 +1,268 @@
+/*
+ * xml: hardened libxml2 parsing (see xml.h). A SAX wrapper counts depth and elements while
+ * the tree is built and stops the parser as soon as a limit is crossed or a DTD shows up,
+ * so a hostile document never gets to allocate its way past the limits. The external entity
+ * loader is replaced once per process by one that refuses everything.
+ */
+#include "xml.h"
+
+#include "strutil.h"
+#include "xmalloc.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+struct xml_guard {
+    const struct xml_limits *lim;
+    int depth;
+    long elements;
+    const char *stop_reason; /* set when we stopped the parser ourselves */
+};
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static xmlParserInputPtr xml_refuse_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    (void)url;
+    (void)id;
+    (void)ctxt;
+    return NULL;
+}
+
+static void xml_global_init(void)
+{
+    xmlInitParser();
+    xmlSetExternalEntityLoader(xml_refuse_loader);
+}
+
+void xml_init(void)
+{
+    pthread_once(&xml_once, xml_global_init);
+}
+
+static void xml_guard_stop(xmlParserCtxtPtr ctxt, const char *reason)
+{
+    struct xml_guard *g = ctxt->_private;
+
+    if (g->stop_reason == NULL)
+        g->stop_reason = reason;
+    xmlStopParser(ctxt);
+}
+
+static void xml_sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                          const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                          int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct xml_guard *g = ctxt->_private;
+
+    if (g->stop_reason != NULL)
+        return;
+    if (++g->depth > g->lim->max_depth) {
+        xml_guard_stop(ctxt, "elements nested too deeply");
+        return;
+    }
+    if (++g->elements > g->lim->max_elements) {
+        xml_guard_stop(ctxt, "too many elements");
+        return;
+    }
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                          nb_defaulted, attributes);
+}
+
+static void xml_sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                        const xmlChar *uri)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct xml_guard *g = ctxt->_private;
+
+    if (g->stop_reason != NULL)
+        return;
+    g->depth--;
+    xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+static void xml_sax_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+    (void)name;
+    (void)ext;
+    (void)sys;
+    xml_guard_stop(ctx, "a DOCTYPE (DTD) is not allowed");
+}
+
+static void xml_sax_entity(void *ctx, const xmlChar *name, int type, const xmlChar *pub,
+                           const xmlChar *sys, xmlChar *content)
+{
+    (void)name;
+    (void)type;
+    (void)pub;
+    (void)sys;
+    (void)content;
+    xml_guard_stop(ctx, "entity declarations are not allowed");
+}
+
+static void xml_sax_reference(void *ctx, const xmlChar *name)
+{
+    (void)name;
+    xml_guard_stop(ctx, "entity references are not allowed");
+}
+
+static void xml_sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    /* processing instructions carry nothing we use; keep them out of the tree */
+    (void)ctx;
+    (void)target;
+    (void)data;
+}
+
+xmlDoc *xml_parse(const char *data, size_t len, const struct xml_limits *lim, char *err,
+                  size_t errlen)
+{
+    xmlParserCtxtPtr ctxt = NULL;
+    struct xml_guard g;
+    xmlDoc *doc = NULL;
+    const xmlError *e;
+
+    xml_init();
+    memset(&g, 0, sizeof(g));
+    g.lim = lim;
+    if (len > lim->max_bytes) {
+        snprintf(err, errlen, "xml document too large (%zu bytes, limit %zu)", len, lim->max_bytes);
+        return NULL;
+    }
+    if (len > 0x7fffffff) {
+        snprintf(err, errlen, "xml document too large");
+        return NULL;
+    }
+    ctxt = xmlCreateMemoryParserCtxt(data, (int)len);
+    if (ctxt == NULL) {
+        snprintf(err, errlen, "cannot create an xml parser (empty document?)");
+        return NULL;
+    }
+    ctxt->_private = &g;
+    ctxt->sax->startElementNs = xml_sax_start;
+    ctxt->sax->endElementNs = xml_sax_end;
+    ctxt->sax->internalSubset = xml_sax_dtd;
+    ctxt->sax->externalSubset = xml_sax_dtd;
+    ctxt->sax->entityDecl = xml_sax_entity;
+    ctxt->sax->reference = xml_sax_reference;
+    ctxt->sax->processingInstruction = xml_sax_pi;
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                XML_PARSE_NOCDATA);
+    ctxt->replaceEntities = 0;
+    ctxt->loadsubset = 0;
+    ctxt->validate = 0;
+    xmlParseDocument(ctxt);
+    if (g.stop_reason != NULL) {
+        snprintf(err, errlen, "xml rejected: %s", g.stop_reason);
+        goto fail;
+    }
+    if (!ctxt->wellFormed || ctxt->myDoc == NULL) {
+        char msg[256] = "not well-formed";
+        e = xmlCtxtGetLastError(ctxt);
+        if (e != NULL && e->message != NULL) {
+            str_copy(msg, sizeof(msg), e->message);
+            str_trim(msg);
+        }
+        snprintf(err, errlen, "xml error at line %d: %s", e != NULL ? e->line : 0, msg);
+        goto fail;
+    }
+    if (ctxt->myDoc->intSubset != NULL || ctxt->myDoc->extSubset != NULL) {
+        snprintf(err, errlen, "xml rejected: a DOCTYPE (DTD) is not allowed");
+        goto fail;
+    }
+    doc = ctxt->myDoc;
+    ctxt->myDoc = NULL;
+    xmlFreeParserCtxt(ctxt);
+    return doc;
+fail:
+    if (ctxt->myDoc != NULL)
+        xmlFreeDoc(ctxt->myDoc);
+    ctxt->myDoc = NULL;
+    xmlFreeParserCtxt(ctxt);
+    return NULL;
+}
+
+void xml_doc_free(xmlDoc *doc)
+{
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+}
+
+xmlNode *xml_root(const xmlDoc *doc)
+{
+    return doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+}
+
+int xml_is(const xmlNode *node, const char *ns, const char *name)
+{
+    if (node == NULL || node->type != XML_ELEMENT_NODE)
+        return 0;
+    if (name != NULL && strcmp((const char *)node->name, name) != 0)
+        return 0;
+    if (ns == NULL)
+        return node->ns == NULL || node->ns->href == NULL;
+    if (strcmp(ns, XML_NS_ANY) == 0)
+        return 1;
+    return node->ns != NULL && node->ns->href != NULL &&
+           strcmp((const char *)node->ns->href, ns) == 0;
+}
+
+xmlNode *xml_next(const xmlNode *node, const char *ns, const char *name)
+{
+    xmlNode *n;
+
+    if (node == NULL)
+        return NULL;
+    for (n = node->next; n != NULL; n = n->next)
+        if (xml_is(n, ns, name))
+            return n;
+    return NULL;
+}
+
+xmlNode *xml_child(const xmlNode *parent, const char *ns, const char *name)
+{
+    xmlNode *n;
+
+    if (parent == NULL)
+        return NULL;
+    for (n = parent->children; n != NULL; n = n->next)
+        if (xml_is(n, ns, name))
+            return n;
+    return NULL;
+}
+
+const char *xml_attr(const xmlNode *node, const char *name)
+{
+    const xmlAttr *a;
+
+    if (node == NULL || node->type != XML_ELEMENT_NODE)
+        return NULL;
+    for (a = node->properties; a != NULL; a = a->next) {
+        if (a->ns != NULL || strcmp((const char *)a->name, name) != 0)
+            continue;
+        if (a->children == NULL)
+            return "";
+        if (a->children->type == XML_TEXT_NODE && a->children->next == NULL)
+            return a->children->content != NULL ? (const char *)a->children->content : "";
+        return NULL; /* entity references in attributes never get past xml_parse */
+    }
+    return NULL;
+}
+
+char *xml_text_dup(const xmlNode *node)
+{
+    xmlChar *c;
+    char *s;
+
+    if (node == NULL)
+        return xstrdup("");
+    c = xmlNodeGetContent(node);
+    s = xstrdup(c != NULL ? (const char *)c : "");
+    xmlFree(c);
+    return s;
+}
