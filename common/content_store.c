@@ -115,67 +115,68 @@ char *content_store_ext(const char *file_name, char *out)
     return out;
 }
 
-static const char *content_user_name(char *out, size_t outlen)
+/* "name (uid N)" into who, and the bare name (or the uid) into name, for the fix line. */
+static void content_user_name(char *who, size_t wholen, char *name, size_t namelen)
 {
     struct passwd pw, *res = NULL;
     char pwbuf[1024];
     uid_t uid = geteuid();
 
-    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
-        snprintf(out, outlen, "%s (uid %u)", res->pw_name, (unsigned)uid);
-    else
-        snprintf(out, outlen, "uid %u", (unsigned)uid);
-    return out;
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL) {
+        snprintf(who, wholen, "%s (uid %u)", res->pw_name, (unsigned)uid);
+        snprintf(name, namelen, "%s", res->pw_name);
+    } else {
+        snprintf(who, wholen, "uid %u", (unsigned)uid);
+        snprintf(name, namelen, "%u", (unsigned)uid);
+    }
+}
+
+static void content_add_missing(char *missing, size_t len, const char *what)
+{
+    size_t n = strlen(missing);
+
+    snprintf(missing + n, len - n, "%s%s", n ? ", " : "", what);
 }
 
 /* The directory exists (created if missing) and the effective user may read, write, search. */
-static int content_check_dir(const char *dir, const char *what, char *err, size_t errlen)
+static int content_check_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
-    char user[300], missing[64] = "";
-    const char *uname;
+    char who[300], name[256], missing[64] = "";
 
-    content_user_name(user, sizeof(user));
+    content_user_name(who, sizeof(who), name, sizeof(name));
     if (stat(dir, &st) < 0) {
         if (errno == ENOENT && mkdir(dir, 0755) == 0) {
-            log_info("created %s %s", what, dir);
+            log_info("created content directory %s", dir);
             return 0;
         }
         snprintf(err, errlen,
-                 "%s %s does not exist and user %s cannot create it (%s); fix: mkdir -p %s && "
-                 "chown <service user>: %s, or set [storage] content_dir",
-                 what, dir, user, strerror(errno), dir, dir);
+                 "content directory %s cannot be %s by user %s: %s; fix: mkdir -p %s && "
+                 "chown -R %s: %s (and make its parent directories searchable), or set "
+                 "[storage] content_dir",
+                 dir, errno == ENOENT ? "created" : "reached", who, strerror(errno), dir, name,
+                 dir);
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
         snprintf(err, errlen,
-                 "%s %s is not a directory; fix: set [storage] content_dir to a "
+                 "content directory %s is not a directory; fix: set [storage] content_dir to a "
                  "directory",
-                 what, dir);
+                 dir);
         return -1;
     }
     if (faccessat(AT_FDCWD, dir, R_OK, AT_EACCESS) < 0)
-        snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%sread",
-                 missing[0] ? ", " : "");
+        content_add_missing(missing, sizeof(missing), "read");
     if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) < 0)
-        snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%swrite",
-                 missing[0] ? ", " : "");
+        content_add_missing(missing, sizeof(missing), "write");
     if (faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0)
-        snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%ssearch (x)",
-                 missing[0] ? ", " : "");
+        content_add_missing(missing, sizeof(missing), "search (x)");
     if (missing[0] == '\0')
         return 0;
-    uname = user;
-    {
-        struct passwd pw, *res = NULL;
-        char pwbuf[1024];
-        if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
-            uname = res->pw_name;
-        snprintf(err, errlen,
-                 "%s %s is not usable by user %s: missing %s permission; fix: chown -R %s: %s "
-                 "&& chmod -R u+rwX %s",
-                 what, dir, user, missing, uname, dir, dir);
-    }
+    snprintf(err, errlen,
+             "content directory %s is not usable by user %s: missing %s permission; fix: "
+             "chown -R %s: %s && chmod -R u+rwX %s",
+             dir, who, missing, name, dir, dir);
     return -1;
 }
 
@@ -189,10 +190,10 @@ struct content_store *content_store_open(const char *content_dir, char *err, siz
                  content_dir ? content_dir : "");
         return NULL;
     }
-    if (content_check_dir(content_dir, "content directory", err, errlen) < 0)
+    if (content_check_dir(content_dir, err, errlen) < 0)
         return NULL;
     wsus_dir = xasprintf("%s/WsusContent", content_dir);
-    if (content_check_dir(wsus_dir, "content directory", err, errlen) < 0) {
+    if (content_check_dir(wsus_dir, err, errlen) < 0) {
         free(wsus_dir);
         return NULL;
     }
