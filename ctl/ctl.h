@@ -45,5 +45,20 @@ int cmd_db_migrate(struct ctl *c, int argc, char **argv);
 /* cmd_import.c (META) */
 int cmd_import(struct ctl *c, int argc, char **argv);
 int cmd_export(struct ctl *c, int argc, char **argv);
+/* cmd_config.c (ADMIN) */
+int cmd_config_get(struct ctl *c, int argc, char **argv);
+int cmd_config_set(struct ctl *c, int argc, char **argv);
+int cmd_config_reset(struct ctl *c, int argc, char **argv);
+int cmd_groups(struct ctl *c, int argc, char **argv);
+int cmd_groups_add(struct ctl *c, int argc, char **argv);
+int cmd_groups_remove(struct ctl *c, int argc, char **argv);
+/* cmd_updates.c (ADMIN) */
+int cmd_updates_list(struct ctl *c, int argc, char **argv);
+int cmd_updates_show(struct ctl *c, int argc, char **argv);
+int cmd_approve(struct ctl *c, int argc, char **argv);
+int cmd_unapprove(struct ctl *c, int argc, char **argv);
+int cmd_decline(struct ctl *c, int argc, char **argv);
+int cmd_undecline(struct ctl *c, int argc, char **argv);
+int cmd_accepteula(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -22,6 +22,27 @@ static const struct ctl_verb verbs[] = {
      "import a wsusutil export package into the catalog (works without a running wsusd)",
      cmd_import},
     {"export", "PACKAGE.cab", "export the whole catalog as a wsusutil package", cmd_export},
+    /* cmd_config.c, cmd_updates.c (ADMIN); two-word verbs before a one-word prefix */
+    {"config get", "[KEY]", "show admin settings with their defaults (one KEY: its value)",
+     cmd_config_get},
+    {"config set", "KEY VALUE", "change an admin setting (validated by wsusd)", cmd_config_set},
+    {"config reset", "KEY", "return a setting to its default", cmd_config_reset},
+    {"groups add", "NAME [--parent NAME]", "add a computer target group", cmd_groups_add},
+    {"groups remove", "NAME", "remove a target group (and its approvals)", cmd_groups_remove},
+    {"groups", "", "list computer target groups", cmd_groups},
+    {"approve", "UPDATE-ID [--group G] [--action A]",
+     "approve (A = install|uninstall|block; also --deadline ISO-8601, --revision N)", cmd_approve},
+    {"unapprove", "UPDATE-ID [--group NAME]", "remove approvals (all groups unless --group)",
+     cmd_unapprove},
+    {"decline", "UPDATE-ID", "decline an update (removes its approvals)", cmd_decline},
+    {"undecline", "UPDATE-ID", "take back a decline", cmd_undecline},
+    {"accepteula", "EULA-ID", "record that the license terms were accepted", cmd_accepteula},
+    {"updates list", "[--type T] [--search TEXT] [...]",
+     "list updates (T = software|driver|category|detectoid|all; also --product ID, "
+     "--classification ID, --approved, --declined, --limit N, --categories)",
+     cmd_updates_list},
+    {"updates show", "UPDATE-ID", "details: categories, files, approvals, supersedence",
+     cmd_updates_show},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))

@@ -3,6 +3,7 @@
  * each verb family are in admin_*.c; this file holds only what they share.
  */
 #include "admin.h"
+#include "admin_handlers.h"
 #include "db.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -166,6 +167,20 @@ static enum MHD_Result admin_status(struct http_request *req)
 
 static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/status", 0, admin_status},
+    /* settings, groups, approvals, updates: admin_config.c, admin_groups.c,
+     * admin_approvals.c, admin_updates.c */
+    {"GET", "/api/v1/config", 0, admin_config_get},
+    {"POST", "/api/v1/config", 1, admin_config_set},
+    {"GET", "/api/v1/groups", 0, admin_groups_list},
+    {"POST", "/api/v1/groups/add", 1, admin_groups_add},
+    {"POST", "/api/v1/groups/remove", 1, admin_groups_remove},
+    {"POST", "/api/v1/approve", 1, admin_approve},
+    {"POST", "/api/v1/unapprove", 1, admin_unapprove},
+    {"POST", "/api/v1/decline", 1, admin_decline},
+    {"POST", "/api/v1/undecline", 1, admin_undecline},
+    {"POST", "/api/v1/accepteula", 1, admin_accepteula},
+    {"GET", "/api/v1/updates", 0, admin_updates_list},
+    {"GET", "/api/v1/updates/show", 0, admin_updates_show},
 };
 
 #define N_ADMIN_ROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))

@@ -1,0 +1,779 @@
+/*
+ * settings: the table of admin settings, their syntax checks and normal forms, and storage in
+ * the `setting` table with the checks that need the catalog (category kinds, languages,
+ * replica mode). Callers are the admin API (wsusctl config get/set) and the sync engine.
+ * It never logs values: a secret must not reach a log line.
+ */
+#include "settings.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "strutil.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SETTINGS_MAX_VALUE 65536 /* bytes of one value */
+#define SETTINGS_MAX_ITEMS 4096  /* entries of one list */
+
+static const struct settings_def settings_table[] = {
+    {"upstream", SETTINGS_UPSTREAM, "", NULL, 0, 0, NULL,
+     "server to synchronize from: http://HOST:8530, https://HOST:8531, microsoft-update, or "
+     "empty for a root server"},
+    {"account-name", SETTINGS_HOSTNAME, NULL, NULL, 0, 0, NULL,
+     "this server's name as sent to the upstream (default: the host's FQDN)"},
+    {"mode", SETTINGS_ENUM, "autonomous", "autonomous|replica", 0, 0, NULL,
+     "autonomous (own approvals) or replica (approvals, groups, products inherited)"},
+    {"storage", SETTINGS_ENUM, "local", "local|microsoft-update", 0, 0, NULL,
+     "where clients get content: local store, or microsoft-update (metadata only); the "
+     "same on every server of a hierarchy"},
+    {"products", SETTINGS_GUID_LIST, "", NULL, 0, 1, "product",
+     "product category ids to synchronize, comma-separated (empty = all)"},
+    {"classifications", SETTINGS_GUID_LIST, "", NULL, 0, 1, "classification",
+     "classification category ids to synchronize, comma-separated (empty = all)"},
+    {"languages", SETTINGS_LANG_LIST, "en", NULL, 0, 1, NULL,
+     "update languages, comma-separated short names (en,de,...) or all"},
+    {"schedule", SETTINGS_SCHEDULE, "manual", NULL, 0, 0, NULL,
+     "automatic synchronization: manual, or \"N/day from HH:MM\""},
+    {"download", SETTINGS_ENUM, "approved", "approved|all|none", 0, 0, NULL,
+     "content to download: approved updates only, all, or none (metadata only)"},
+    {"proxy", SETTINGS_URL, "", NULL, 0, 0, NULL,
+     "proxy for upstream traffic: http://HOST:PORT (empty = direct)"},
+    {"proxy-user", SETTINGS_TEXT, "", NULL, 0, 0, NULL, "proxy user name (empty = none)"},
+    {"proxy-password", SETTINGS_TEXT, "", NULL, 1, 0, NULL, "proxy password (never shown)"},
+    {"proxy-domain", SETTINGS_TEXT, "", NULL, 0, 0, NULL, "proxy NTLM domain (empty = none)"},
+    {"proxy-auth", SETTINGS_ENUM, "any", "any|basic|digest|ntlm", 0, 0, NULL,
+     "proxy authentication method (basic sends the password in clear text)"},
+    {"ca-file", SETTINGS_PATH, "", NULL, 0, 0, NULL,
+     "PEM CA bundle to verify an https upstream (empty = system store)"},
+    {"allowed-downstreams", SETTINGS_HOST_LIST, "", NULL, 0, 0, NULL,
+     "host names or addresses (a.b.c.d/n) allowed to sync from us, comma-separated (empty = "
+     "any)"},
+};
+
+#define N_SETTINGS (sizeof(settings_table) / sizeof(settings_table[0]))
+
+const struct settings_def *settings_find(const char *key)
+{
+    size_t i;
+
+    if (key == NULL)
+        return NULL;
+    for (i = 0; i < N_SETTINGS; i++)
+        if (strcmp(settings_table[i].key, key) == 0)
+            return &settings_table[i];
+    return NULL;
+}
+
+size_t settings_count(void)
+{
+    return N_SETTINGS;
+}
+
+const struct settings_def *settings_at(size_t i)
+{
+    return i < N_SETTINGS ? &settings_table[i] : NULL;
+}
+
+static pthread_once_t fqdn_once = PTHREAD_ONCE_INIT;
+static char fqdn[256];
+
+static void fqdn_lookup(void)
+{
+    struct addrinfo hints, *ai = NULL;
+
+    if (gethostname(fqdn, sizeof(fqdn) - 1) < 0) {
+        str_copy(fqdn, sizeof(fqdn), "localhost");
+        return;
+    }
+    fqdn[sizeof(fqdn) - 1] = '\0';
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_flags = AI_CANONNAME;
+    if (getaddrinfo(fqdn, NULL, &hints, &ai) == 0 && ai != NULL && ai->ai_canonname != NULL &&
+        strchr(ai->ai_canonname, '.') != NULL)
+        str_copy(fqdn, sizeof(fqdn), ai->ai_canonname);
+    if (ai != NULL)
+        freeaddrinfo(ai);
+}
+
+char *settings_default(const struct settings_def *d)
+{
+    if (d->def != NULL)
+        return xstrdup(d->def);
+    pthread_once(&fqdn_once, fqdn_lookup);
+    return xstrdup(fqdn);
+}
+
+/* ---- syntax ---- */
+
+static int is_hostchar(int c)
+{
+    return isalnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+static int valid_hostname(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-')
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!is_hostchar((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* "[v6]" or a host name; n bytes. */
+static int valid_host(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        for (i = 1; i + 1 < n; i++)
+            if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+                return 0;
+        return n > 2;
+    }
+    return valid_hostname(s, n);
+}
+
+/* Check "scheme://host:port[/]" for one of the schemes ("http|https"); normal form in out. */
+static char *check_url(const char *key, const char *v, const char *schemes, const char *example,
+                       int need_port, char *err, size_t errlen)
+{
+    const char *p = strstr(v, "://"), *host, *colon, *end;
+    char scheme[16];
+    size_t sl, hl;
+    long port = 0;
+
+    if (p == NULL || (size_t)(p - v) >= sizeof(scheme)) {
+        snprintf(err, errlen, "%s: \"%s\" is not a URL; write it like %s", key, v, example);
+        return NULL;
+    }
+    sl = (size_t)(p - v);
+    for (size_t i = 0; i < sl; i++)
+        scheme[i] = (char)tolower((unsigned char)v[i]);
+    scheme[sl] = '\0';
+    {
+        const char *s = schemes;
+        int ok = 0;
+        while (*s != '\0') {
+            size_t n = strcspn(s, "|");
+            if (n == sl && strncmp(s, scheme, n) == 0)
+                ok = 1;
+            s += n;
+            if (*s == '|')
+                s++;
+        }
+        if (!ok) {
+            snprintf(err, errlen, "%s: scheme \"%s\" is not supported (use %s); write it like %s",
+                     key, scheme, schemes, example);
+            return NULL;
+        }
+    }
+    host = p + 3;
+    if (strchr(host, '@') != NULL) {
+        snprintf(err, errlen,
+                 "%s: do not put a user or password in the URL; use proxy-user and "
+                 "proxy-password (the password is never shown)",
+                 key);
+        return NULL;
+    }
+    end = host + strcspn(host, "/");
+    if (*end == '/' && end[1] != '\0') {
+        snprintf(err, errlen, "%s: \"%s\" has a path; give only the server and port, like %s", key,
+                 v, example);
+        return NULL;
+    }
+    if (host[0] == '[') {
+        const char *rb = memchr(host, ']', (size_t)(end - host));
+        colon = (rb != NULL && rb + 1 < end && rb[1] == ':') ? rb + 1 : NULL;
+    } else {
+        colon = memchr(host, ':', (size_t)(end - host));
+    }
+    hl = colon != NULL ? (size_t)(colon - host) : (size_t)(end - host);
+    if (!valid_host(host, hl)) {
+        snprintf(err, errlen, "%s: \"%.*s\" is not a valid host name; write it like %s", key,
+                 (int)hl, host, example);
+        return NULL;
+    }
+    if (colon != NULL) {
+        char ps[8];
+        size_t pl = (size_t)(end - colon - 1);
+        if (pl == 0 || pl >= sizeof(ps)) {
+            snprintf(err, errlen, "%s: bad port in \"%s\"; write it like %s", key, v, example);
+            return NULL;
+        }
+        memcpy(ps, colon + 1, pl);
+        ps[pl] = '\0';
+        if (str_to_long(ps, 1, 65535, &port) < 0) {
+            snprintf(err, errlen, "%s: port \"%s\" is not a number from 1 to 65535", key, ps);
+            return NULL;
+        }
+    } else if (need_port) {
+        snprintf(err, errlen,
+                 "%s: \"%s\" has no port; WSUS listens on 8530 (http) or 8531 (https): write "
+                 "it like %s",
+                 key, v, example);
+        return NULL;
+    }
+    if (port > 0)
+        return xasprintf("%s://%.*s:%ld", scheme, (int)hl, host, port);
+    return xasprintf("%s://%.*s", scheme, (int)hl, host);
+}
+
+static int is_guid(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n != 36)
+        return 0;
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Does the comma-separated list (normal form) already hold item? */
+static int list_has(const struct buf *b, const char *item)
+{
+    const char *s = buf_str(b);
+    size_t n = strlen(item);
+
+    while (*s != '\0') {
+        size_t l = strcspn(s, ",");
+        if (l == n && strncmp(s, item, n) == 0)
+            return 1;
+        s += l;
+        if (*s == ',')
+            s++;
+    }
+    return 0;
+}
+
+/*
+ * Split a list on commas and white space, lower-case each item, check it with the type's
+ * rule, drop duplicates. Returns the normal form or NULL with err.
+ */
+static char *check_list(const struct settings_def *d, const char *v, char *err, size_t errlen)
+{
+    struct buf out;
+    const char *s = v;
+    size_t items = 0;
+    char *res = NULL;
+
+    buf_init(&out, SETTINGS_MAX_VALUE);
+    while (*s != '\0') {
+        char item[256];
+        size_t n, i;
+
+        s += strspn(s, ", \t");
+        n = strcspn(s, ", \t");
+        if (n == 0)
+            continue;
+        if (n >= sizeof(item)) {
+            snprintf(err, errlen, "%s: \"%.40s...\" is too long for one entry", d->key, s);
+            goto out;
+        }
+        for (i = 0; i < n; i++)
+            item[i] = (char)tolower((unsigned char)s[i]);
+        item[n] = '\0';
+        s += n;
+        if (d->type == SETTINGS_GUID_LIST) {
+            char *g = item;
+            size_t gl = n;
+            if (gl == 38 && g[0] == '{' && g[37] == '}') {
+                g++;
+                gl -= 2;
+                g[gl] = '\0';
+            }
+            if (!is_guid(g, gl)) {
+                snprintf(err, errlen,
+                         "%s: \"%s\" is not a GUID; use wsusctl updates list --type category "
+                         "to see %s ids",
+                         d->key, item, d->category);
+                goto out;
+            }
+            memmove(item, g, gl + 1);
+        } else if (d->type == SETTINGS_LANG_LIST) {
+            int ok = n >= 2 && n <= 10;
+            for (i = 0; i < n && ok; i++)
+                ok = islower((unsigned char)item[i]) || item[i] == '-';
+            if (!ok) {
+                snprintf(err, errlen,
+                         "%s: \"%s\" is not a language short name; write them like en,de,fr "
+                         "(or all)",
+                         d->key, item);
+                goto out;
+            }
+        } else { /* SETTINGS_HOST_LIST */
+            int ok = 1;
+            for (i = 0; i < n && ok; i++)
+                ok = is_hostchar((unsigned char)item[i]) || item[i] == ':' || item[i] == '/' ||
+                     item[i] == '*';
+            if (!ok) {
+                snprintf(err, errlen,
+                         "%s: \"%s\" is not a host name, address or network (a.b.c.d/n)", d->key,
+                         item);
+                goto out;
+            }
+        }
+        if (list_has(&out, item))
+            continue;
+        if (++items > SETTINGS_MAX_ITEMS) {
+            snprintf(err, errlen, "%s: more than %d entries", d->key, SETTINGS_MAX_ITEMS);
+            goto out;
+        }
+        if ((out.len > 0 && buf_add_str(&out, ",") < 0) || buf_add_str(&out, item) < 0) {
+            snprintf(err, errlen, "%s: the list is too long", d->key);
+            goto out;
+        }
+    }
+    if (d->type == SETTINGS_LANG_LIST) {
+        if (items == 0) {
+            snprintf(err, errlen, "%s: at least one language is needed, e.g. en", d->key);
+            goto out;
+        }
+        if (list_has(&out, "all")) {
+            if (items > 1) {
+                snprintf(err, errlen, "%s: \"all\" cannot be combined with other languages",
+                         d->key);
+                goto out;
+            }
+        }
+    }
+    res = buf_detach(&out, NULL);
+out:
+    buf_free(&out);
+    return res;
+}
+
+static int two_digits(const char *s, long max, long *out)
+{
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+        return -1;
+    *out = (s[0] - '0') * 10 + (s[1] - '0');
+    return *out <= max ? 0 : -1;
+}
+
+static char *check_schedule(const char *key, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+    long n = 0, hh, mm;
+    int digits = 0;
+
+    if (strcasecmp(v, "manual") == 0)
+        return xstrdup("manual");
+    while (isdigit((unsigned char)*p) && digits < 3) {
+        n = n * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (digits == 0 || n < 1 || n > 24 || strncasecmp(p, "/day", 4) != 0)
+        goto bad;
+    p += 4;
+    if (*p == '\0')
+        return xasprintf("%ld/day from 00:00", n);
+    p += strspn(p, " \t");
+    if (strncasecmp(p, "from", 4) != 0)
+        goto bad;
+    p += 4;
+    p += strspn(p, " \t");
+    if (isdigit((unsigned char)p[0]) && p[1] == ':') { /* H:MM */
+        if (p[2] == '\0' || two_digits(p + 2, 59, &mm) < 0 || p[4] != '\0')
+            goto bad;
+        hh = p[0] - '0';
+    } else if (two_digits(p, 23, &hh) < 0 || p[2] != ':' || two_digits(p + 3, 59, &mm) < 0 ||
+               p[5] != '\0') {
+        goto bad;
+    }
+    return xasprintf("%ld/day from %02ld:%02ld", n, hh, mm);
+bad:
+    snprintf(err, errlen,
+             "%s: \"%s\" is not a schedule; use manual, or N/day from HH:MM with N from 1 to "
+             "24 (e.g. \"4/day from 03:00\")",
+             key, v);
+    return NULL;
+}
+
+char *settings_normalize(const struct settings_def *d, const char *value, char *err, size_t errlen)
+{
+    char *v, *res = NULL;
+    const char *p;
+
+    if (value == NULL)
+        value = "";
+    if (strlen(value) > SETTINGS_MAX_VALUE) {
+        snprintf(err, errlen, "%s: the value is longer than %d bytes", d->key, SETTINGS_MAX_VALUE);
+        return NULL;
+    }
+    for (p = value; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(err, errlen, "%s: the value contains a control character (a newline?)",
+                     d->key);
+            return NULL;
+        }
+    }
+    v = str_trim(xstrdup(value));
+    switch (d->type) {
+    case SETTINGS_TEXT:
+        res = xstrdup(v);
+        break;
+    case SETTINGS_ENUM: {
+        const char *s = d->choices;
+        while (*s != '\0' && res == NULL) {
+            size_t n = strcspn(s, "|");
+            if (strlen(v) == n && strncasecmp(s, v, n) == 0)
+                res = xstrndup(s, n);
+            s += n;
+            if (*s == '|')
+                s++;
+        }
+        if (res == NULL)
+            snprintf(err, errlen, "%s: \"%s\" is not one of %s", d->key, v, d->choices);
+        break;
+    }
+    case SETTINGS_UPSTREAM:
+        if (v[0] == '\0')
+            res = xstrdup("");
+        else if (strcasecmp(v, "microsoft-update") == 0)
+            res = xstrdup("microsoft-update");
+        else
+            res =
+                check_url(d->key, v, "http|https", "http://wsus1.example.com:8530", 1, err, errlen);
+        break;
+    case SETTINGS_HOSTNAME:
+        if (valid_hostname(v, strlen(v)))
+            res = xstrdup(v);
+        else
+            snprintf(err, errlen,
+                     "%s: \"%s\" is not a host name; give this server's DNS name, e.g. "
+                     "wsus2.example.com",
+                     d->key, v);
+        break;
+    case SETTINGS_GUID_LIST:
+    case SETTINGS_LANG_LIST:
+    case SETTINGS_HOST_LIST:
+        res = check_list(d, v, err, errlen);
+        break;
+    case SETTINGS_SCHEDULE:
+        res = check_schedule(d->key, v, err, errlen);
+        break;
+    case SETTINGS_URL:
+        if (v[0] == '\0') {
+            res = xstrdup("");
+        } else {
+            char *u = strstr(v, "://") != NULL ? xstrdup(v) : xasprintf("http://%s", v);
+            res = check_url(d->key, u, "http|https|socks4|socks5|socks5h",
+                            "http://proxy.example.com:3128", 0, err, errlen);
+            free(u);
+        }
+        break;
+    case SETTINGS_PATH:
+        if (v[0] == '\0') {
+            res = xstrdup("");
+        } else if (v[0] != '/') {
+            snprintf(err, errlen, "%s: \"%s\" is not an absolute path; give the full path", d->key,
+                     v);
+        } else if (access(v, R_OK) < 0) {
+            snprintf(err, errlen, "%s: cannot read %s: %s; give a file the wsusd user can read",
+                     d->key, v, strerror(errno));
+        } else {
+            res = xstrdup(v);
+        }
+        break;
+    }
+    free(v);
+    return res;
+}
+
+const char *settings_warning(const char *key, const char *value)
+{
+    if (strcmp(key, "proxy-auth") == 0 && value != NULL && strcasecmp(value, "basic") == 0)
+        return "basic proxy authentication sends the proxy password in clear text";
+    return NULL;
+}
+
+const char *settings_display(const struct settings_def *d, const char *value)
+{
+    if (d->secret)
+        return (value != NULL && value[0] != '\0') ? "(set)" : "";
+    return value != NULL ? value : "";
+}
+
+/* ---- storage ---- */
+
+char *settings_get(PGconn *db, const char *key)
+{
+    const struct settings_def *d = settings_find(key);
+    const char *p[1] = {key};
+    PGresult *res;
+    char *v = NULL;
+
+    if (d == NULL)
+        return NULL;
+    if (d->type == SETTINGS_LANG_LIST) {
+        res = db_exec(db,
+                      "SELECT coalesce(string_agg(short_name, ',' ORDER BY lcid), '') "
+                      "FROM language WHERE enabled",
+                      0, NULL);
+        if (res != NULL && PQntuples(res) == 1)
+            v = xstrdup(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return v;
+    }
+    res = db_exec(db, "SELECT value FROM setting WHERE key = $1", 1, p);
+    if (res == NULL)
+        return NULL;
+    if (PQntuples(res) == 1)
+        v = xstrdup(PQgetvalue(res, 0, 0));
+    else
+        v = settings_default(d);
+    PQclear(res);
+    return v;
+}
+
+int settings_is_set(PGconn *db, const char *key)
+{
+    const char *p[1] = {key};
+    PGresult *res = db_exec(db, "SELECT 1 FROM setting WHERE key = $1", 1, p);
+    int rc;
+
+    if (res == NULL)
+        return -1;
+    rc = PQntuples(res) > 0;
+    PQclear(res);
+    return rc;
+}
+
+/* "{a,b,c}" from a validated list (items need no quoting: GUIDs, language names). */
+static char *pg_array(const char *list)
+{
+    return xasprintf("{%s}", list);
+}
+
+/* Refuse products/classifications that are not categories of the right kind. */
+static int check_categories(PGconn *db, const struct settings_def *d, const char *list, char *err,
+                            size_t errlen)
+{
+    int product = strcmp(d->category, "product") == 0;
+    const char *kinds = product ? "{Product,ProductFamily,Company}" : "{UpdateClassification}";
+    char *arr = pg_array(list);
+    const char *p[2] = {arr, kinds};
+    PGresult *res = NULL;
+    int rc = -1;
+
+    res = db_exec(db, "SELECT 1 FROM revision WHERE update_type = 'Category' LIMIT 1", 0, NULL);
+    if (res == NULL)
+        goto dberr;
+    if (PQntuples(res) == 0 || list[0] == '\0') { /* empty catalog: nothing to check against */
+        rc = 0;
+        goto out;
+    }
+    PQclear(res);
+    res = db_exec(db,
+                  "SELECT g::text, (SELECT CASE r.category_type "
+                  "   WHEN 'UpdateClassification' THEN 'classification' "
+                  "   WHEN 'ProductFamily' THEN 'product family' "
+                  "   WHEN 'Product' THEN 'product' WHEN 'Company' THEN 'company' "
+                  "   ELSE lower(r.update_type) END || ' \"' || r.title || '\"' "
+                  "   FROM revision r WHERE r.update_id = g "
+                  "   ORDER BY r.revision_number DESC LIMIT 1) "
+                  "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(g, n) "
+                  "WHERE NOT EXISTS (SELECT 1 FROM revision r WHERE r.update_id = g "
+                  "   AND r.update_type = 'Category' AND r.category_type = ANY($2::text[])) "
+                  "ORDER BY n LIMIT 1",
+                  2, p);
+    if (res == NULL)
+        goto dberr;
+    if (PQntuples(res) == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (PQgetisnull(res, 0, 1))
+        snprintf(err, errlen,
+                 "%s: %s is not in the catalog; use wsusctl updates list --type category to see "
+                 "%s ids (synchronize first if the list is empty)",
+                 d->key, PQgetvalue(res, 0, 0), d->category);
+    else
+        snprintf(err, errlen,
+                 "%s: %s is a %s, not a %s; use wsusctl updates list --type category to see "
+                 "%s ids",
+                 d->key, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), d->category, d->category);
+    goto out;
+dberr:
+    snprintf(err, errlen, "%s: cannot read the catalog; see the wsusd log", d->key);
+out:
+    PQclear(res);
+    free(arr);
+    return rc;
+}
+
+/* Enable exactly the listed languages ("all" = every one). */
+static int apply_languages(PGconn *db, const char *list, char *err, size_t errlen)
+{
+    char *arr = pg_array(list);
+    const char *p[1] = {arr};
+    PGresult *res = NULL;
+    int rc = -1;
+
+    if (strcmp(list, "all") == 0) {
+        rc = db_cmd(db, "UPDATE language SET enabled = true WHERE NOT enabled", 0, NULL);
+        if (rc < 0)
+            snprintf(err, errlen, "languages: cannot update the language table; see the log");
+        goto out;
+    }
+    res = db_exec(db,
+                  "SELECT s, (SELECT string_agg(short_name, ', ' ORDER BY short_name) "
+                  "FROM language) FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) "
+                  "WHERE NOT EXISTS (SELECT 1 FROM language WHERE short_name = s) ORDER BY n",
+                  1, p);
+    if (res == NULL) {
+        snprintf(err, errlen, "languages: cannot read the language table; see the wsusd log");
+        goto out;
+    }
+    if (PQntuples(res) > 0) {
+        snprintf(err, errlen, "languages: \"%s\" is not a language WSUS knows; known: %s",
+                 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+        goto out;
+    }
+    if (db_cmd(db,
+               "UPDATE language SET enabled = (short_name = ANY($1::text[])) "
+               "WHERE enabled IS DISTINCT FROM (short_name = ANY($1::text[]))",
+               1, p) < 0) {
+        snprintf(err, errlen, "languages: cannot update the language table; see the wsusd log");
+        goto out;
+    }
+    rc = 0;
+out:
+    PQclear(res);
+    free(arr);
+    return rc;
+}
+
+/* The checks that involve other settings (replica mode, upstream). */
+static int check_rules(PGconn *db, const struct settings_def *d, const char *value, unsigned flags,
+                       char *err, size_t errlen)
+{
+    char *mode = NULL, *up = NULL;
+    int rc = -1;
+
+    mode = settings_get(db, "mode");
+    up = settings_get(db, "upstream");
+    if (mode == NULL || up == NULL) {
+        snprintf(err, errlen, "%s: cannot read the settings; see the wsusd log", d->key);
+        goto out;
+    }
+    if (d->replica_locked && !(flags & SETTINGS_FROM_UPSTREAM) && strcmp(mode, "replica") == 0) {
+        snprintf(err, errlen,
+                 "%s: this server is a replica of %s, so products, classifications and "
+                 "languages are inherited from it; change them there, or make this server "
+                 "autonomous first (wsusctl config set mode autonomous)",
+                 d->key, up);
+        goto out;
+    }
+    if (strcmp(d->key, "mode") == 0 && value != NULL && strcmp(value, "replica") == 0 &&
+        (up[0] == '\0' || strcmp(up, "microsoft-update") == 0)) {
+        snprintf(err, errlen,
+                 "mode: a replica copies approvals from an upstream WSUS server, and %s; set "
+                 "one first (wsusctl config set upstream http://HOST:8530)",
+                 up[0] == '\0' ? "this server has no upstream" : "Microsoft Update is not one");
+        goto out;
+    }
+    if (strcmp(d->key, "upstream") == 0 && strcmp(mode, "replica") == 0 &&
+        (value == NULL || value[0] == '\0' || strcmp(value, "microsoft-update") == 0)) {
+        snprintf(err, errlen,
+                 "upstream: a replica needs an upstream WSUS server; make this server "
+                 "autonomous first (wsusctl config set mode autonomous)");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(mode);
+    free(up);
+    return rc;
+}
+
+static int settings_store(PGconn *db, const char *key, const char *value, unsigned flags, char *err,
+                          size_t errlen)
+{
+    const struct settings_def *d = settings_find(key);
+    char *norm = NULL, *def = NULL;
+    const char *effective;
+    int rc = -1, in_tx = 0;
+
+    if (d == NULL) {
+        snprintf(err, errlen, "unknown setting \"%s\"; wsusctl config get lists them",
+                 key != NULL ? key : "");
+        return -1;
+    }
+    if (value != NULL) {
+        norm = settings_normalize(d, value, err, errlen);
+        if (norm == NULL)
+            return -1;
+    }
+    def = settings_default(d);
+    effective = norm != NULL ? norm : def;
+    if (db_begin(db) < 0)
+        goto dberr;
+    in_tx = 1;
+    /* one admin change at a time: the checks below read other settings */
+    if (db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-settings'))", 0, NULL) < 0)
+        goto dberr;
+    if (check_rules(db, d, effective, flags, err, errlen) < 0)
+        goto out;
+    if (d->type == SETTINGS_GUID_LIST && !(flags & SETTINGS_FROM_UPSTREAM) &&
+        check_categories(db, d, effective, err, errlen) < 0)
+        goto out;
+    if (d->type == SETTINGS_LANG_LIST && apply_languages(db, effective, err, errlen) < 0)
+        goto out;
+    if (norm != NULL) {
+        const char *p[2] = {key, norm};
+        if (db_cmd(db,
+                   "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
+                   "UPDATE SET value = excluded.value, changed_at = now()",
+                   2, p) < 0)
+            goto dberr;
+    } else {
+        const char *p[1] = {key};
+        if (db_cmd(db, "DELETE FROM setting WHERE key = $1", 1, p) < 0)
+            goto dberr;
+    }
+    if (db_commit(db) < 0)
+        goto dberr;
+    in_tx = 0;
+    rc = 0;
+    goto out;
+dberr:
+    snprintf(err, errlen, "%s: cannot store the setting in the catalog; see the wsusd log", key);
+out:
+    if (in_tx)
+        db_rollback(db);
+    free(norm);
+    free(def);
+    return rc;
+}
+
+int settings_set(PGconn *db, const char *key, const char *value, unsigned flags, char *err,
+                 size_t errlen)
+{
+    return settings_store(db, key, value != NULL ? value : "", flags, err, errlen);
+}
+
+int settings_reset(PGconn *db, const char *key, unsigned flags, char *err, size_t errlen)
+{
+    return settings_store(db, key, NULL, flags, err, errlen);
+}

@@ -1,0 +1,256 @@
+/*
+ * adminapi: libcurl + jansson client of wsusd's admin API. Resolves [admin] listen (a
+ * wildcard address means the loopback), reads the token file on each call, and turns every
+ * transport failure into one line with the fix. No retries, no token in any output.
+ */
+#include "adminapi.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int adminapi_curl_ready;
+
+/* Read the first line of the token file into out. 0, or -1 with the message in err. */
+static int read_token(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL) {
+        snprintf(err, errlen,
+                 "cannot read the admin token %s: %s; run wsusctl as root or as the wsusd user",
+                 path, strerror(errno));
+        return -1;
+    }
+    if (fgets(out, (int)outlen, f) == NULL) {
+        fclose(f);
+        snprintf(err, errlen,
+                 "cannot read the admin token %s: the file is empty; restart wsusd to create "
+                 "a new one (delete the file first)",
+                 path);
+        return -1;
+    }
+    fclose(f);
+    n = strcspn(out, "\r\n");
+    out[n] = '\0';
+    if (n < 32) {
+        snprintf(err, errlen,
+                 "cannot read the admin token %s: it is too short; delete it and restart wsusd "
+                 "to create a new one",
+                 path);
+        return -1;
+    }
+    return 0;
+}
+
+/* "http://host:port" of [admin] listen into out; "where" gets "host:port" for messages. */
+static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where, size_t wherelen,
+                      char *err, size_t errlen)
+{
+    char *host = NULL;
+    const char *h;
+    int port, v6;
+
+    if (config_split_hostport(c->cfg.admin_listen, &host, &port, err, errlen) < 0)
+        return -1;
+    h = host;
+    if (h[0] == '\0' || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "*") == 0)
+        h = "127.0.0.1";
+    else if (strcmp(h, "::") == 0)
+        h = "::1";
+    v6 = strchr(h, ':') != NULL;
+    snprintf(out, outlen, "http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
+    snprintf(where, wherelen, "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
+    free(host);
+    return 0;
+}
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct buf *b = userdata;
+    size_t n = size * nmemb;
+
+    if (buf_add(b, ptr, n) < 0)
+        return 0; /* too large: curl stops with CURLE_WRITE_ERROR */
+    return n;
+}
+
+static void transport_error(CURLcode cc, long oserr, const char *where, const char *curlmsg,
+                            char *err, size_t errlen)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        if (oserr == ECONNREFUSED || oserr == 0)
+            snprintf(err, errlen,
+                     "wsusd is not running on %s (connection refused); start it with "
+                     "systemctl start wsusd",
+                     where);
+        else
+            snprintf(err, errlen,
+                     "cannot connect to wsusd on %s (%s); check [admin] listen in the "
+                     "configuration and that wsusd runs (systemctl status wsusd)",
+                     where, strerror((int)oserr));
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(err, errlen,
+                 "wsusd on %s did not answer in time; check that it runs (systemctl status "
+                 "wsusd) and its log (journalctl -u wsusd)",
+                 where);
+        break;
+    case CURLE_WRITE_ERROR:
+        snprintf(err, errlen, "the answer of wsusd on %s is larger than %u MiB; narrow the request",
+                 where, ADMINAPI_MAX_ANSWER >> 20);
+        break;
+    default:
+        snprintf(err, errlen, "cannot talk to wsusd on %s: %s", where,
+                 curlmsg[0] != '\0' ? curlmsg : curl_easy_strerror(cc));
+        break;
+    }
+}
+
+int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *body, json_t **out,
+                  char *err, size_t errlen)
+{
+    char token[256], base[300], where[300], auth[300], curlerr[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs = NULL;
+    struct buf answer;
+    char *url = NULL, *text = NULL;
+    CURL *h = NULL;
+    CURLcode cc;
+    long status = 0, oserr = 0;
+    int rc = -1;
+
+    *out = NULL;
+    buf_init(&answer, ADMINAPI_MAX_ANSWER);
+    if (admin_base(c, base, sizeof(base), where, sizeof(where), err, errlen) < 0)
+        goto out;
+    if (read_token(c->cfg.token_file, token, sizeof(token), err, errlen) < 0)
+        goto out;
+    if (!adminapi_curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            snprintf(err, errlen, "cannot initialise libcurl");
+            goto out;
+        }
+        adminapi_curl_ready = 1;
+    }
+    h = curl_easy_init();
+    if (h == NULL) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        goto out;
+    }
+    url = xasprintf("%s%s", base, path);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    explicit_bzero(token, sizeof(token));
+    hdrs = curl_slist_append(hdrs, auth);
+    explicit_bzero(auth, sizeof(auth));
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (body != NULL) {
+        text = json_dumps(body, JSON_COMPACT);
+        if (text == NULL) {
+            snprintf(err, errlen, "cannot encode the request as JSON");
+            goto out;
+        }
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    }
+    curlerr[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)ADMINAPI_CONNECT_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)ADMINAPI_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "wsusctl/" WSUSD_VERSION);
+    if (text != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    log_debug("admin api: %s %s", method, path);
+    cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+        transport_error(cc, oserr, where, curlerr, err, errlen);
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (answer.len > 0) {
+        json_error_t jerr;
+        *out = json_loadb(answer.data, answer.len, 0, &jerr);
+    }
+    if (status >= 400) {
+        json_t *e = *out != NULL ? json_object_get(*out, "error") : NULL;
+        if (json_is_string(e))
+            snprintf(err, errlen, "%s", json_string_value(e));
+        else
+            snprintf(err, errlen,
+                     "wsusd on %s answered HTTP %ld to %s %s; see the wsusd log (journalctl -u "
+                     "wsusd)",
+                     where, status, method, path);
+    } else if (*out == NULL) {
+        snprintf(err, errlen,
+                 "the answer from %s is not JSON (HTTP %ld); does [admin] listen point at wsusd?",
+                 where, status);
+    }
+    rc = (int)status;
+out:
+    explicit_bzero(auth, sizeof(auth));
+    curl_slist_free_all(hdrs);
+    if (h != NULL)
+        curl_easy_cleanup(h);
+    free(url);
+    free(text);
+    buf_free(&answer);
+    return rc;
+}
+
+int adminapi_run(struct ctl *c, const char *method, const char *path, json_t *body, json_t **out)
+{
+    char err[1024];
+    int st = adminapi_call(c, method, path, body, out, err, sizeof(err));
+
+    if (st >= 200 && st < 300 && *out != NULL)
+        return 0;
+    json_decref(*out);
+    *out = NULL;
+    return ctl_fail("%s", err);
+}
+
+char *adminapi_escape(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s), i, o = 0;
+    char *r = xmalloc(3 * n + 1);
+
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            r[o++] = (char)ch;
+        } else {
+            r[o++] = '%';
+            r[o++] = hex[ch >> 4];
+            r[o++] = hex[ch & 15];
+        }
+    }
+    r[o] = '\0';
+    return r;
+}
+
+void adminapi_print_json(const json_t *j)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+}

@@ -1,0 +1,190 @@
+/*
+ * cmd_config: `wsusctl config get/set/reset` (the admin settings kept in the catalog) and
+ * `wsusctl groups [add|remove]` (computer target groups). Both talk to wsusd's admin API; the
+ * validation happens there, so the messages are the server's. Secrets arrive as "(set)".
+ */
+#include "adminapi.h"
+#include "ctl.h"
+#include "xmalloc.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_setting(const json_t *s, int width)
+{
+    const char *value = json_string_value(json_object_get(s, "value"));
+    int is_default = json_is_true(json_object_get(s, "is_default"));
+
+    printf("%-*s %s%s\n", width, json_string_value(json_object_get(s, "key")),
+           value != NULL && value[0] != '\0' ? value : "(empty)", is_default ? "  (default)" : "");
+}
+
+int cmd_config_get(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL, *list;
+    char *path;
+    size_t i;
+    int rc;
+
+    if (argc > 1)
+        return ctl_fail("usage: wsusctl config get [KEY]"), 2;
+    if (argc == 1) {
+        char *k = adminapi_escape(argv[0]);
+        path = xasprintf("/api/v1/config?key=%s", k);
+        free(k);
+    } else {
+        path = xstrdup("/api/v1/config");
+    }
+    rc = adminapi_run(c, "GET", path, NULL, &ans);
+    free(path);
+    if (rc != 0)
+        return rc;
+    list = json_object_get(ans, "settings");
+    if (c->json) {
+        adminapi_print_json(argc == 1 ? json_array_get(list, 0) : ans);
+    } else if (argc == 1) {
+        const char *v = json_string_value(json_object_get(json_array_get(list, 0), "value"));
+        printf("%s\n", v != NULL ? v : "");
+    } else {
+        for (i = 0; i < json_array_size(list); i++)
+            print_setting(json_array_get(list, i), 20);
+    }
+    json_decref(ans);
+    return 0;
+}
+
+static int config_change(struct ctl *c, const char *key, const char *value)
+{
+    json_t *body, *ans = NULL;
+    const char *warning;
+    int rc;
+
+    body = value != NULL ? json_pack("{s:s, s:s}", "key", key, "value", value)
+                         : json_pack("{s:s, s:b}", "key", key, "reset", 1);
+    rc = adminapi_run(c, "POST", "/api/v1/config", body, &ans);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    warning = json_string_value(json_object_get(ans, "warning"));
+    if (warning != NULL)
+        fprintf(stderr, "wsusctl: warning: %s\n", warning);
+    if (c->json)
+        adminapi_print_json(ans);
+    else
+        print_setting(ans, 0);
+    json_decref(ans);
+    return 0;
+}
+
+int cmd_config_set(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 2)
+        return ctl_fail("usage: wsusctl config set KEY VALUE (quote a VALUE with spaces; \"\" "
+                        "for empty)"),
+               2;
+    return config_change(c, argv[0], argv[1]);
+}
+
+int cmd_config_reset(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 1)
+        return ctl_fail("usage: wsusctl config reset KEY"), 2;
+    return config_change(c, argv[0], NULL);
+}
+
+int cmd_groups(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL, *list;
+    size_t i;
+    int rc;
+
+    if (argc != 0)
+        return ctl_fail("unknown groups command \"%s\"; use wsusctl groups, groups add or "
+                        "groups remove",
+                        argv[0]),
+               2;
+    rc = adminapi_run(c, "GET", "/api/v1/groups", NULL, &ans);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        adminapi_print_json(ans);
+        json_decref(ans);
+        return 0;
+    }
+    list = json_object_get(ans, "groups");
+    printf("%-36s  %-9s  %-24s  %s\n", "ID", "APPROVALS", "PARENT", "NAME");
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *g = json_array_get(list, i);
+        const char *parent = json_string_value(json_object_get(g, "parent"));
+        printf("%-36s  %9lld  %-24s  %s%s\n", json_string_value(json_object_get(g, "id")),
+               (long long)json_integer_value(json_object_get(g, "approvals")),
+               parent != NULL ? parent : "-", json_string_value(json_object_get(g, "name")),
+               json_is_true(json_object_get(g, "builtin")) ? "  (built-in)" : "");
+    }
+    json_decref(ans);
+    return 0;
+}
+
+int cmd_groups_add(struct ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"parent", required_argument, NULL, 'p'},
+                                             {NULL, 0, NULL, 0}};
+    const char *parent = NULL;
+    json_t *body, *ans = NULL;
+    int ch, rc;
+
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
+        if (ch == 'p')
+            parent = optarg;
+        else
+            return ctl_fail("usage: wsusctl groups add NAME [--parent NAME]"), 2;
+    }
+    if (optind != argc)
+        return ctl_fail("usage: wsusctl groups add NAME [--parent NAME] (quote a NAME with "
+                        "spaces)"),
+               2;
+    body = json_pack("{s:s, s:s?}", "name", argv[optind - 1], "parent", parent);
+    rc = adminapi_run(c, "POST", "/api/v1/groups/add", body, &ans);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        adminapi_print_json(ans);
+    } else {
+        const json_t *g = json_object_get(ans, "group");
+        printf("added target group \"%s\" (%s) under \"%s\"\n",
+               json_string_value(json_object_get(g, "name")),
+               json_string_value(json_object_get(g, "id")),
+               json_string_value(json_object_get(g, "parent")));
+    }
+    json_decref(ans);
+    return 0;
+}
+
+int cmd_groups_remove(struct ctl *c, int argc, char **argv)
+{
+    json_t *body, *ans = NULL;
+    int rc;
+    long long n;
+
+    if (argc != 1)
+        return ctl_fail("usage: wsusctl groups remove NAME (quote a NAME with spaces)"), 2;
+    body = json_pack("{s:s}", "name", argv[0]);
+    rc = adminapi_run(c, "POST", "/api/v1/groups/remove", body, &ans);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    n = (long long)json_integer_value(json_object_get(ans, "approvals_removed"));
+    if (c->json)
+        adminapi_print_json(ans);
+    else if (n > 0)
+        printf("removed target group \"%s\" and its %lld approval(s)\n", argv[0], n);
+    else
+        printf("removed target group \"%s\"\n", argv[0]);
+    json_decref(ans);
+    return 0;
+}

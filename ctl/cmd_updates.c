@@ -1,0 +1,417 @@
+/*
+ * cmd_updates: `wsusctl updates list/show` and the approval verbs (approve, unapprove,
+ * decline, undecline, accepteula), all through wsusd's admin API. Text output is for people
+ * (one update per line, titles last); --json prints the API's answer unchanged for scripts.
+ */
+#include "adminapi.h"
+#include "buf.h"
+#include "ctl.h"
+#include "xmalloc.h"
+
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Who approves: the sudo user, else the login of the real uid ("wsusctl" if unknown). */
+static const char *admin_name(void)
+{
+    const char *s = getenv("SUDO_USER");
+    struct passwd *pw;
+
+    if (s != NULL && s[0] != '\0')
+        return s;
+    pw = getpwuid(getuid());
+    return pw != NULL ? pw->pw_name : "wsusctl";
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s != NULL ? s : "";
+}
+
+/* Print at most max bytes of s without cutting a UTF-8 sequence, padded to width columns. */
+static void print_cut(const char *s, int max)
+{
+    int n = (int)strlen(s), cols = 0, i;
+
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
+    fwrite(s, 1, (size_t)n, stdout);
+    for (i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            cols++;
+    printf("%*s", max - cols, "");
+}
+
+int cmd_updates_list(struct ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"type", required_argument, NULL, 't'},
+                                             {"categories", no_argument, NULL, 'C'},
+                                             {"product", required_argument, NULL, 'p'},
+                                             {"classification", required_argument, NULL, 'c'},
+                                             {"search", required_argument, NULL, 's'},
+                                             {"approved", no_argument, NULL, 'a'},
+                                             {"declined", no_argument, NULL, 'd'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {NULL, 0, NULL, 0}};
+    const char *usage = "usage: wsusctl updates list [--type software|driver|category|detectoid|"
+                        "all] [--product GUID] [--classification GUID] [--search TEXT] "
+                        "[--approved] [--declined] [--limit N]";
+    const char *type = NULL, *product = NULL, *cls = NULL, *search = NULL, *limit = NULL;
+    int approved = 0, declined = 0, ch, rc, categories;
+    struct buf path;
+    json_t *ans = NULL, *list;
+    size_t i;
+
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 't':
+            type = optarg;
+            break;
+        case 'C':
+            type = "category";
+            break;
+        case 'p':
+            product = optarg;
+            break;
+        case 'c':
+            cls = optarg;
+            break;
+        case 's':
+            search = optarg;
+            break;
+        case 'a':
+            approved = 1;
+            break;
+        case 'd':
+            declined = 1;
+            break;
+        case 'l':
+            limit = optarg;
+            break;
+        default:
+            return ctl_fail("%s", usage), 2;
+        }
+    }
+    if (optind != argc + 1)
+        return ctl_fail("%s", usage), 2;
+    buf_init(&path, 16384);
+    buf_add_str(&path, "/api/v1/updates?x=1");
+    {
+        const char *names[] = {"type", "product", "classification", "search", "limit"};
+        const char *vals[] = {type, product, cls, search, limit};
+        for (i = 0; i < 5; i++) {
+            if (vals[i] != NULL) {
+                char *e = adminapi_escape(vals[i]);
+                if (buf_printf(&path, "&%s=%s", names[i], e) < 0) {
+                    free(e);
+                    buf_free(&path);
+                    return ctl_fail("the search text is too long");
+                }
+                free(e);
+            }
+        }
+    }
+    if (approved)
+        buf_add_str(&path, "&approved=1");
+    if (declined)
+        buf_add_str(&path, "&declined=1");
+    rc = adminapi_run(c, "GET", buf_str(&path), NULL, &ans);
+    buf_free(&path);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        adminapi_print_json(ans);
+        json_decref(ans);
+        return 0;
+    }
+    categories = type != NULL && strcmp(type, "category") == 0;
+    list = json_object_get(ans, "updates");
+    if (categories)
+        printf("%-36s  %-20s  %s\n", "ID", "CATEGORY TYPE", "TITLE");
+    else
+        printf("%-36s  %5s  %-3s  %-9s  %-22s  %s\n", "ID", "REV", "A/D", "KB", "CLASSIFICATION",
+               "TITLE");
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *u = json_array_get(list, i);
+        if (categories) {
+            printf("%-36s  %-20s  %s\n", jstr(u, "update_id"), jstr(u, "category_type"),
+                   jstr(u, "title"));
+            continue;
+        }
+        printf("%-36s  %5lld  %c%c   %-9s  ", jstr(u, "update_id"),
+               (long long)json_integer_value(json_object_get(u, "revision")),
+               json_is_true(json_object_get(u, "approved")) ? 'A' : '-',
+               json_is_true(json_object_get(u, "declined")) ? 'D' : '-', jstr(u, "kb"));
+        print_cut(jstr(u, "classification"), 22);
+        printf("  %s\n", jstr(u, "title"));
+    }
+    {
+        long long total = (long long)json_integer_value(json_object_get(ans, "total"));
+        size_t n = json_array_size(list);
+        if ((long long)n < total)
+            printf("%zu of %lld shown; use --limit N or narrow the search to see the rest\n", n,
+                   total);
+        else
+            printf("%zu %s\n", n, categories ? "category(ies)" : "update(s)");
+    }
+    json_decref(ans);
+    return 0;
+}
+
+static void print_named_list(const char *label, const json_t *arr)
+{
+    size_t i;
+
+    if (json_array_size(arr) == 0)
+        return;
+    printf("%s\n", label);
+    for (i = 0; i < json_array_size(arr); i++) {
+        const json_t *e = json_array_get(arr, i);
+        printf("  %s  %s\n", jstr(e, "id"), jstr(e, "title"));
+    }
+}
+
+int cmd_updates_show(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL, *u, *arr;
+    char *id, *path;
+    size_t i;
+    int rc;
+
+    if (argc != 1)
+        return ctl_fail("usage: wsusctl updates show UPDATE-ID"), 2;
+    id = adminapi_escape(argv[0]);
+    path = xasprintf("/api/v1/updates/show?id=%s", id);
+    free(id);
+    rc = adminapi_run(c, "GET", path, NULL, &ans);
+    free(path);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        adminapi_print_json(ans);
+        json_decref(ans);
+        return 0;
+    }
+    u = json_object_get(ans, "update");
+    printf("%s\n", jstr(u, "title"));
+    printf("  id:            %s  revision %lld\n", jstr(u, "update_id"),
+           (long long)json_integer_value(json_object_get(u, "revision")));
+    printf("  type:          %s%s%s\n", jstr(u, "type"),
+           json_is_string(json_object_get(u, "category_type")) ? " / " : "",
+           jstr(u, "category_type"));
+    if (json_is_string(json_object_get(u, "kb")))
+        printf("  KB:            %s\n", jstr(u, "kb"));
+    if (json_is_string(json_object_get(u, "msrc_severity")))
+        printf("  severity:      %s\n", jstr(u, "msrc_severity"));
+    if (json_is_string(json_object_get(u, "created")))
+        printf("  created:       %s\n", jstr(u, "created"));
+    printf("  state:         %s%s\n", jstr(u, "publication_state"),
+           json_is_true(json_object_get(u, "declined")) ? ", declined" : "");
+    arr = json_object_get(u, "revisions");
+    if (json_array_size(arr) > 1) {
+        printf("  revisions:    ");
+        for (i = 0; i < json_array_size(arr); i++)
+            printf(" %lld", (long long)json_integer_value(json_array_get(arr, i)));
+        printf("\n");
+    }
+    print_named_list("classification:", json_object_get(u, "classifications"));
+    print_named_list("products:", json_object_get(u, "products"));
+    print_named_list("categories:", json_object_get(u, "other_categories"));
+    arr = json_object_get(u, "files");
+    if (json_array_size(arr) > 0) {
+        printf("files:\n");
+        for (i = 0; i < json_array_size(arr); i++) {
+            const json_t *f = json_array_get(arr, i);
+            printf("  %s  %-8s %12lld  %s\n", jstr(f, "sha1"), jstr(f, "state"),
+                   (long long)json_integer_value(json_object_get(f, "size")), jstr(f, "name"));
+        }
+    }
+    arr = json_object_get(u, "approvals");
+    if (json_array_size(arr) == 0) {
+        printf("approvals: none\n");
+    } else {
+        printf("approvals:\n");
+        for (i = 0; i < json_array_size(arr); i++) {
+            const json_t *d = json_array_get(arr, i);
+            printf("  %-9s %s (revision %lld, by %s%s%s%s)\n", jstr(d, "action"), jstr(d, "group"),
+                   (long long)json_integer_value(json_object_get(d, "revision")), jstr(d, "admin"),
+                   json_is_string(json_object_get(d, "deadline")) ? ", deadline " : "",
+                   jstr(d, "deadline"),
+                   json_is_true(json_object_get(d, "inherited")) ? ", inherited" : "");
+        }
+    }
+    print_named_list("supersedes:", json_object_get(u, "supersedes"));
+    print_named_list("superseded by:", json_object_get(u, "superseded_by"));
+    if (json_is_string(json_object_get(u, "description")))
+        printf("description:\n  %s\n", jstr(u, "description"));
+    json_decref(ans);
+    return 0;
+}
+
+/* POST body to path; print the JSON answer or the line from print. */
+static int post_and_print(struct ctl *c, const char *path, json_t *body,
+                          void (*print)(const json_t *ans))
+{
+    json_t *ans = NULL;
+    int rc;
+
+    json_object_set_new(body, "admin", json_string(admin_name()));
+    rc = adminapi_run(c, "POST", path, body, &ans);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (c->json)
+        adminapi_print_json(ans);
+    else
+        print(ans);
+    json_decref(ans);
+    return 0;
+}
+
+static void print_approve(const json_t *a)
+{
+    printf("approved %s revision %lld for %s in \"%s\"%s%s (deployment %s)\n", jstr(a, "update_id"),
+           (long long)json_integer_value(json_object_get(a, "revision")), jstr(a, "action"),
+           jstr(a, "group"), json_is_string(json_object_get(a, "deadline")) ? ", deadline " : "",
+           jstr(a, "deadline"), jstr(a, "deployment_guid"));
+    if (json_array_size(json_object_get(a, "replaced")) > 0)
+        printf("the previous approval for this group was replaced\n");
+}
+
+int cmd_approve(struct ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"group", required_argument, NULL, 'g'},
+                                             {"action", required_argument, NULL, 'a'},
+                                             {"deadline", required_argument, NULL, 'd'},
+                                             {"revision", required_argument, NULL, 'r'},
+                                             {NULL, 0, NULL, 0}};
+    const char *usage = "usage: wsusctl approve UPDATE-ID [--group NAME] [--action "
+                        "install|uninstall|block] [--deadline ISO-8601] [--revision N]";
+    const char *group = NULL, *action = NULL, *deadline = NULL;
+    long revision = -1;
+    json_t *body;
+    int ch;
+
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'g':
+            group = optarg;
+            break;
+        case 'a':
+            action = optarg;
+            break;
+        case 'd':
+            deadline = optarg;
+            break;
+        case 'r': {
+            char *end;
+            revision = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || revision < 0 || revision > 2147483647L)
+                return ctl_fail("--revision \"%s\" is not a revision number", optarg);
+            break;
+        }
+        default:
+            return ctl_fail("%s", usage), 2;
+        }
+    }
+    if (optind != argc)
+        return ctl_fail("%s", usage), 2;
+    body = json_pack("{s:s, s:s?, s:s?, s:s?}", "update_id", argv[optind - 1], "group", group,
+                     "action", action, "deadline", deadline);
+    if (revision >= 0)
+        json_object_set_new(body, "revision", json_integer(revision));
+    return post_and_print(c, "/api/v1/approve", body, print_approve);
+}
+
+static void print_unapprove(const json_t *a)
+{
+    size_t n = json_array_size(json_object_get(a, "removed"));
+
+    printf("removed %zu approval(s) of %s%s%s%s\n", n, jstr(a, "update_id"),
+           json_is_string(json_object_get(a, "group")) ? " in \"" : "", jstr(a, "group"),
+           json_is_string(json_object_get(a, "group")) ? "\"" : "");
+}
+
+int cmd_unapprove(struct ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"group", required_argument, NULL, 'g'},
+                                             {NULL, 0, NULL, 0}};
+    const char *group = NULL;
+    int ch;
+
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
+        if (ch == 'g')
+            group = optarg;
+        else
+            return ctl_fail("usage: wsusctl unapprove UPDATE-ID [--group NAME]"), 2;
+    }
+    if (optind != argc)
+        return ctl_fail("usage: wsusctl unapprove UPDATE-ID [--group NAME]"), 2;
+    return post_and_print(c, "/api/v1/unapprove",
+                          json_pack("{s:s, s:s?}", "update_id", argv[optind - 1], "group", group),
+                          print_unapprove);
+}
+
+static void print_decline(const json_t *a)
+{
+    size_t n = json_array_size(json_object_get(a, "approvals_removed"));
+
+    if (json_is_true(json_object_get(a, "already_declined")))
+        printf("%s was already declined\n", jstr(a, "update_id"));
+    else
+        printf("declined %s (%s)\n", jstr(a, "update_id"), jstr(a, "title"));
+    if (n > 0)
+        printf("removed %zu approval(s) of it\n", n);
+}
+
+int cmd_decline(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 1)
+        return ctl_fail("usage: wsusctl decline UPDATE-ID"), 2;
+    return post_and_print(c, "/api/v1/decline", json_pack("{s:s}", "update_id", argv[0]),
+                          print_decline);
+}
+
+static void print_undecline(const json_t *a)
+{
+    printf("%s is no longer declined\n", jstr(a, "update_id"));
+}
+
+int cmd_undecline(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 1)
+        return ctl_fail("usage: wsusctl undecline UPDATE-ID"), 2;
+    return post_and_print(c, "/api/v1/undecline", json_pack("{s:s}", "update_id", argv[0]),
+                          print_undecline);
+}
+
+static void print_accepteula(const json_t *a)
+{
+    if (json_is_true(json_object_get(a, "already_accepted")))
+        printf("EULA %s was already accepted\n", jstr(a, "eula_id"));
+    else
+        printf("accepted EULA %s\n", jstr(a, "eula_id"));
+}
+
+int cmd_accepteula(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 1)
+        return ctl_fail("usage: wsusctl accepteula EULA-ID"), 2;
+    return post_and_print(c, "/api/v1/accepteula", json_pack("{s:s}", "eula_id", argv[0]),
+                          print_accepteula);
+}

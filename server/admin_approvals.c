@@ -1,0 +1,517 @@
+/*
+ * admin_approvals: approvals (deployment rows), declines (declined_update) and accepted EULAs,
+ * for `wsusctl approve/unapprove/decline/undecline/accepteula`. Each change is one transaction
+ * under an advisory lock and takes a fresh change_seq so downstreams see it; a replaced or
+ * removed approval stays as dead = true (DeadDeployments). Replica servers inherit all of this
+ * and refuse local changes. It does not check EULA acceptance before approving.
+ */
+#include "admin_handlers.h"
+#include "db.h"
+#include "log.h"
+#include "strutil.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALL_COMPUTERS "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
+
+static const char *const action_names[] = {"install", "uninstall", "scan", "block"};
+
+/* One admin change in progress: the request, its database transaction, what it touches. */
+struct change {
+    struct http_request *req;
+    PGconn *db;
+    json_t *body;
+    int in_tx;
+    enum MHD_Result replied;
+    char update_id[37];
+    long revision; /* revision number found, or asked for (-1 = latest) */
+    char update_type[32];
+    char title[512];
+    const char *admin;
+};
+
+static void change_init(struct change *c, struct http_request *req)
+{
+    memset(c, 0, sizeof(*c));
+    c->req = req;
+    c->replied = MHD_YES;
+    c->revision = -1;
+}
+
+static enum MHD_Result change_finish(struct change *c)
+{
+    if (c->in_tx)
+        db_rollback(c->db);
+    json_decref(c->body);
+    return c->replied;
+}
+
+static void change_dberr(struct change *c)
+{
+    c->replied = admin_error(c->req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "cannot change the catalog; see the wsusd log");
+}
+
+/*
+ * Read the body, take the id in field idkey, open the transaction under the approvals lock and
+ * refuse replica mode. 0 to go on, -1 when a reply was queued.
+ */
+static int change_begin(struct change *c, const char *idkey, const char *what)
+{
+    const char *id;
+
+    c->body = admin_body(c->req, &c->replied);
+    if (c->body == NULL)
+        return -1;
+    id = json_string_value(json_object_get(c->body, idkey));
+    if (admin_parse_guid(id, c->update_id) < 0) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "\"%s\" is not an update id (a GUID); wsusctl updates list "
+                                 "shows them",
+                                 id != NULL ? id : "");
+        return -1;
+    }
+    c->admin = json_string_value(json_object_get(c->body, "admin"));
+    if (c->admin == NULL || strlen(c->admin) > 256)
+        c->admin = "wsusctl";
+    c->db = admin_db(c->req);
+    if (c->db == NULL)
+        return -1;
+    if (db_begin(c->db) < 0)
+        goto dberr;
+    c->in_tx = 1;
+    if (db_cmd(c->db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-approvals'))", 0, NULL) < 0)
+        goto dberr;
+    if (admin_refuse_replica(c->req, c->db, what, &c->replied) != 0)
+        return -1;
+    return 0;
+dberr:
+    change_dberr(c);
+    return -1;
+}
+
+/* Look the update up (c->revision or the latest); only software and drivers qualify. */
+static int change_find_update(struct change *c, const char *verb)
+{
+    char rev[24];
+    const char *p[2] = {c->update_id, NULL};
+    PGresult *r;
+    int rc = -1;
+
+    if (c->revision >= 0) {
+        snprintf(rev, sizeof(rev), "%ld", c->revision);
+        p[1] = rev;
+    }
+    r = db_exec(c->db,
+                "SELECT revision_number, update_type, title, "
+                "  (SELECT string_agg(revision_number::text, ', ' ORDER BY revision_number) "
+                "   FROM revision WHERE update_id = $1::uuid) "
+                "FROM revision WHERE update_id = $1::uuid "
+                "ORDER BY (revision_number = $2::int) DESC NULLS LAST, revision_number DESC "
+                "LIMIT 1",
+                2, p);
+    if (r == NULL) {
+        change_dberr(c);
+        return -1;
+    }
+    if (PQntuples(r) == 0) {
+        c->replied = admin_error(c->req, MHD_HTTP_NOT_FOUND,
+                                 "update %s is not in the catalog; wsusctl updates list --search "
+                                 "TEXT finds update ids",
+                                 c->update_id);
+        goto out;
+    }
+    if (c->revision >= 0 && strtol(PQgetvalue(r, 0, 0), NULL, 10) != c->revision) {
+        c->replied = admin_error(c->req, MHD_HTTP_NOT_FOUND,
+                                 "update %s has no revision %ld; the catalog has revision(s) %s",
+                                 c->update_id, c->revision, PQgetvalue(r, 0, 3));
+        goto out;
+    }
+    c->revision = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(c->update_type, sizeof(c->update_type), "%s", PQgetvalue(r, 0, 1));
+    snprintf(c->title, sizeof(c->title), "%s", PQgetvalue(r, 0, 2));
+    if (strcmp(c->update_type, "Software") != 0 && strcmp(c->update_type, "Driver") != 0) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "%s is a %s (\"%s\"), not an update; only software and driver "
+                                 "updates can be %s",
+                                 c->update_id, c->update_type, c->title, verb);
+        goto out;
+    }
+    rc = 0;
+out:
+    PQclear(r);
+    return rc;
+}
+
+/* Target group by name or id; "All Computers" when name is NULL. 0, or -1 after a reply. */
+static int change_find_group(struct change *c, const char *name, char id[37], char *gname,
+                             size_t gnamelen)
+{
+    const char *p[1] = {name != NULL ? name : ALL_COMPUTERS};
+    PGresult *r = db_exec(c->db,
+                          "SELECT id::text, name FROM target_group "
+                          "WHERE lower(name) = lower($1) OR id::text = lower($1) "
+                          "ORDER BY (lower(name) = lower($1)) DESC LIMIT 1",
+                          1, p);
+
+    if (r == NULL) {
+        change_dberr(c);
+        return -1;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        c->replied = admin_error(c->req, MHD_HTTP_NOT_FOUND,
+                                 "no target group \"%s\"; wsusctl groups lists them", p[0]);
+        return -1;
+    }
+    snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
+    snprintf(gname, gnamelen, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return 0;
+}
+
+static int change_is_declined(struct change *c)
+{
+    const char *p[1] = {c->update_id};
+    PGresult *r = db_exec(c->db, "SELECT 1 FROM declined_update WHERE update_id = $1::uuid", 1, p);
+    int rc;
+
+    if (r == NULL)
+        return -1;
+    rc = PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
+}
+
+/* Mark live approvals of the update dead (one group, or all when group_id is NULL). */
+static int kill_deployments(struct change *c, const char *group_id, json_t *killed)
+{
+    const char *p[2] = {c->update_id, group_id};
+    PGresult *r = db_exec(c->db,
+                          "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
+                          "WHERE update_id = $1::uuid AND NOT dead "
+                          "  AND ($2::uuid IS NULL OR target_group_id = $2::uuid) "
+                          "RETURNING deployment_guid::text",
+                          2, p);
+    int i, n;
+
+    if (r == NULL)
+        return -1;
+    n = PQntuples(r);
+    for (i = 0; i < n && killed != NULL; i++)
+        json_array_append_new(killed, json_string(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    return n;
+}
+
+/* Month, day (with leap years), hour and minute of a string of iso_datetime_shape's form. */
+static int valid_date_time(const char *s, size_t len)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    long y = strtol(s, NULL, 10), m = strtol(s + 5, NULL, 10), d = strtol(s + 8, NULL, 10);
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
+        return 0;
+    if (len >= 16 && (strtol(s + 11, NULL, 10) > 23 || strtol(s + 14, NULL, 10) > 59))
+        return 0;
+    if (len >= 19 && strtol(s + 17, NULL, 10) > 60)
+        return 0;
+    return 1;
+}
+
+/* Shape check for an ISO 8601 date[-time]: YYYY-MM-DD[(T| )HH:MM[:SS[.f]]][Z|(+|-)HH[:MM]]. */
+static int iso_datetime_shape(const char *s)
+{
+    static const char *const shapes[] = {"dddd-dd-dd", "dddd-dd-ddTdd:dd", "dddd-dd-ddTdd:dd:dd"};
+    size_t n = strlen(s), i, k, best = 0;
+
+    for (k = 0; k < 3; k++) {
+        size_t l = strlen(shapes[k]);
+        int ok = n >= l;
+        for (i = 0; i < l && ok; i++) {
+            char want = shapes[k][i];
+            ok = want == 'd'   ? isdigit((unsigned char)s[i])
+                 : want == 'T' ? (s[i] == 'T' || s[i] == 't' || s[i] == ' ')
+                               : s[i] == want;
+        }
+        if (ok)
+            best = l;
+    }
+    if (best == 0 || !valid_date_time(s, best))
+        return 0;
+    s += best;
+    if (best == 19 && *s == '.') {
+        s++;
+        if (!isdigit((unsigned char)*s))
+            return 0;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    if (*s == 'Z' || *s == 'z')
+        return s[1] == '\0';
+    if (*s == '+' || *s == '-') {
+        s++;
+        if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+            return 0;
+        s += 2;
+        if (*s == ':')
+            s++;
+        if (*s == '\0')
+            return 1;
+        return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) && s[2] == '\0';
+    }
+    return *s == '\0';
+}
+
+enum MHD_Result admin_approve(struct http_request *req)
+{
+    struct change c;
+    const char *group, *action, *deadline;
+    char group_id[37], gname[300];
+    json_t *jrev, *replaced = json_array();
+    PGresult *r = NULL;
+    long act = 0;
+    int d;
+
+    change_init(&c, req);
+    if (change_begin(&c, "update_id", "approvals") < 0)
+        goto out;
+    group = json_string_value(json_object_get(c.body, "group"));
+    action = json_string_value(json_object_get(c.body, "action"));
+    deadline = json_string_value(json_object_get(c.body, "deadline"));
+    jrev = json_object_get(c.body, "revision");
+    if (json_is_integer(jrev)) {
+        c.revision = (long)json_integer_value(jrev);
+        if (c.revision < 0 || c.revision > 2147483647L) {
+            c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST, "revision must be 0 or more");
+            goto out;
+        }
+    }
+    if (action != NULL) {
+        if (strcasecmp(action, "install") == 0)
+            act = 0;
+        else if (strcasecmp(action, "uninstall") == 0)
+            act = 1;
+        else if (strcasecmp(action, "block") == 0)
+            act = 3;
+        else {
+            c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                                    "action \"%s\" is not install, uninstall or block", action);
+            goto out;
+        }
+    }
+    if (deadline != NULL && !iso_datetime_shape(deadline)) {
+        c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                                "deadline \"%s\" is not a date and time; use ISO 8601, e.g. "
+                                "2025-07-01T18:00:00Z",
+                                deadline);
+        goto out;
+    }
+    if (change_find_update(&c, "approved") < 0 ||
+        change_find_group(&c, group, group_id, gname, sizeof(gname)) < 0)
+        goto out;
+    d = change_is_declined(&c);
+    if (d < 0)
+        goto dberr;
+    if (d) {
+        c.replied = admin_error(req, MHD_HTTP_CONFLICT,
+                                "update %s (\"%s\") is declined; undecline it first (wsusctl "
+                                "undecline %s)",
+                                c.update_id, c.title, c.update_id);
+        goto out;
+    }
+    if (kill_deployments(&c, group_id, replaced) < 0)
+        goto dberr;
+    {
+        char rev[24], actbuf[24];
+        const char *p[6] = {c.update_id, rev, group_id, actbuf, c.admin, deadline};
+
+        snprintf(rev, sizeof(rev), "%ld", c.revision);
+        snprintf(actbuf, sizeof(actbuf), "%ld", act);
+        r = db_exec(c.db,
+                    "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
+                    "  target_group_id, action, admin_name, deadline) "
+                    "VALUES (gen_random_uuid(), $1::uuid, $2::int, $3::uuid, $4::smallint, $5, "
+                    "  $6::timestamptz) "
+                    "RETURNING deployment_guid::text, "
+                    "  to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                    "  change_seq",
+                    6, p);
+    }
+    if (r == NULL || PQntuples(r) != 1) {
+        if (deadline != NULL) {
+            c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                                    "cannot store the approval; is the deadline \"%s\" a real "
+                                    "date? (see the wsusd log)",
+                                    deadline);
+            goto out;
+        }
+        goto dberr;
+    }
+    if (db_commit(c.db) < 0)
+        goto dberr;
+    c.in_tx = 0;
+    log_info("update %s revision %ld approved for %s (group \"%s\") by %s", c.update_id, c.revision,
+             action_names[act], gname, c.admin);
+    c.replied = admin_reply(
+        req, MHD_HTTP_OK,
+        json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s?, s:O, s:I}", "deployment_guid",
+                  PQgetvalue(r, 0, 0), "update_id", c.update_id, "revision", (int)c.revision,
+                  "title", c.title, "group", gname, "group_id", group_id, "action",
+                  action_names[act], "deadline", PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1),
+                  "replaced", replaced, "change_seq",
+                  (json_int_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10)));
+    goto out;
+dberr:
+    change_dberr(&c);
+out:
+    PQclear(r);
+    json_decref(replaced);
+    return change_finish(&c);
+}
+
+enum MHD_Result admin_unapprove(struct http_request *req)
+{
+    struct change c;
+    const char *group;
+    char group_id[37], gname[300];
+    json_t *killed = json_array();
+    int n;
+
+    change_init(&c, req);
+    if (change_begin(&c, "update_id", "approvals") < 0)
+        goto out;
+    group = json_string_value(json_object_get(c.body, "group"));
+    if (group != NULL && change_find_group(&c, group, group_id, gname, sizeof(gname)) < 0)
+        goto out;
+    n = kill_deployments(&c, group != NULL ? group_id : NULL, killed);
+    if (n < 0)
+        goto dberr;
+    if (n == 0) {
+        c.replied = admin_error(req, MHD_HTTP_NOT_FOUND, "update %s is not approved%s%s%s",
+                                c.update_id, group != NULL ? " for group \"" : "",
+                                group != NULL ? gname : "", group != NULL ? "\"" : "");
+        goto out;
+    }
+    if (db_commit(c.db) < 0)
+        goto dberr;
+    c.in_tx = 0;
+    log_info("update %s: %d approval(s) removed by %s", c.update_id, n, c.admin);
+    c.replied = admin_reply(req, MHD_HTTP_OK,
+                            json_pack("{s:s, s:s?, s:O}", "update_id", c.update_id, "group",
+                                      group != NULL ? gname : NULL, "removed", killed));
+    goto out;
+dberr:
+    change_dberr(&c);
+out:
+    json_decref(killed);
+    return change_finish(&c);
+}
+
+enum MHD_Result admin_decline(struct http_request *req)
+{
+    struct change c;
+    json_t *killed = json_array();
+    PGresult *r = NULL;
+    int already;
+
+    change_init(&c, req);
+    if (change_begin(&c, "update_id", "declines") < 0 || change_find_update(&c, "declined") < 0)
+        goto out;
+    {
+        const char *p[2] = {c.update_id, c.admin};
+        r = db_exec(c.db,
+                    "INSERT INTO declined_update (update_id, admin_name) VALUES ($1::uuid, $2) "
+                    "ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+                    2, p);
+    }
+    if (r == NULL)
+        goto dberr;
+    already = PQntuples(r) == 0;
+    /* a declined update keeps no approval, as in WSUS */
+    if (kill_deployments(&c, NULL, killed) < 0 || db_commit(c.db) < 0)
+        goto dberr;
+    c.in_tx = 0;
+    if (!already)
+        log_info("update %s (\"%s\") declined by %s", c.update_id, c.title, c.admin);
+    c.replied =
+        admin_reply(req, MHD_HTTP_OK,
+                    json_pack("{s:s, s:s, s:b, s:O}", "update_id", c.update_id, "title", c.title,
+                              "already_declined", already, "approvals_removed", killed));
+    goto out;
+dberr:
+    change_dberr(&c);
+out:
+    PQclear(r);
+    json_decref(killed);
+    return change_finish(&c);
+}
+
+enum MHD_Result admin_undecline(struct http_request *req)
+{
+    struct change c;
+    PGresult *r = NULL;
+
+    change_init(&c, req);
+    if (change_begin(&c, "update_id", "declines") < 0)
+        goto out;
+    {
+        const char *p[1] = {c.update_id};
+        r = db_exec(c.db, "DELETE FROM declined_update WHERE update_id = $1::uuid RETURNING 1", 1,
+                    p);
+    }
+    if (r == NULL)
+        goto dberr;
+    if (PQntuples(r) == 0) {
+        c.replied = admin_error(req, MHD_HTTP_NOT_FOUND, "update %s is not declined", c.update_id);
+        goto out;
+    }
+    /* HiddenUpdates travels whole; a fresh change number tells downstreams to look again */
+    if (db_cmd(c.db, "SELECT nextval('change_seq')", 0, NULL) < 0 || db_commit(c.db) < 0)
+        goto dberr;
+    c.in_tx = 0;
+    log_info("update %s undeclined by %s", c.update_id, c.admin);
+    c.replied = admin_reply(req, MHD_HTTP_OK,
+                            json_pack("{s:s, s:b}", "update_id", c.update_id, "declined", 0));
+    goto out;
+dberr:
+    change_dberr(&c);
+out:
+    PQclear(r);
+    return change_finish(&c);
+}
+
+enum MHD_Result admin_accepteula(struct http_request *req)
+{
+    struct change c;
+    PGresult *r = NULL;
+
+    change_init(&c, req);
+    if (change_begin(&c, "eula_id", "accepted EULAs") < 0)
+        goto out;
+    {
+        const char *p[2] = {c.update_id, c.admin};
+        r = db_exec(c.db,
+                    "INSERT INTO accepted_eula (eula_id, admin_name) VALUES ($1::uuid, $2) "
+                    "ON CONFLICT (eula_id) DO NOTHING RETURNING 1",
+                    2, p);
+    }
+    if (r == NULL || db_commit(c.db) < 0)
+        goto dberr;
+    c.in_tx = 0;
+    log_info("EULA %s accepted by %s", c.update_id, c.admin);
+    c.replied = admin_reply(
+        req, MHD_HTTP_OK,
+        json_pack("{s:s, s:b}", "eula_id", c.update_id, "already_accepted", PQntuples(r) == 0));
+    goto out;
+dberr:
+    change_dberr(&c);
+out:
+    PQclear(r);
+    return change_finish(&c);
+}
