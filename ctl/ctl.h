@@ -45,6 +45,8 @@ int cmd_db_migrate(struct ctl *c, int argc, char **argv);
 /* cmd_import.c (META) */
 int cmd_import(struct ctl *c, int argc, char **argv);
 int cmd_export(struct ctl *c, int argc, char **argv);
+/* cmd_reset.c (CONTENT) */
+int cmd_reset(struct ctl *c, int argc, char **argv);
 /* cmd_config.c (ADMIN) */
 int cmd_config_get(struct ctl *c, int argc, char **argv);
 int cmd_config_set(struct ctl *c, int argc, char **argv);

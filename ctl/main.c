@@ -22,6 +22,9 @@ static const struct ctl_verb verbs[] = {
      "import a wsusutil export package into the catalog (works without a running wsusd)",
      cmd_import},
     {"export", "PACKAGE.cab", "export the whole catalog as a wsusutil package", cmd_export},
+    /* cmd_reset.c (CONTENT) */
+    {"reset", "", "re-verify every stored file; quarantine corrupt ones and queue them again",
+     cmd_reset},
     /* cmd_config.c, cmd_updates.c (ADMIN); two-word verbs before a one-word prefix */
     {"config get", "[KEY]", "show admin settings with their defaults (one KEY: its value)",
      cmd_config_get},
