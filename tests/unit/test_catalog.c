@@ -1,0 +1,195 @@
+/*
+ * Tests for catalog (the batch write path and read helpers) against the real test cluster,
+ * with the real update documents of tests/data/docs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "testutil.h"
+#include "update.h"
+
+static const char *const docs[] = {
+    "1f9bd9bb-7390-4aa3-bbdb-ded99fac2583-r200.xml",
+    "266f6222-c89d-43f2-9f8a-69340271e677-r200.xml",
+    "56309036-4c77-4dd9-951a-99ee9c246a94-r101.xml",
+    "6964aab4-c5b5-43bd-a17d-ffb4346a8e1d-r100.xml",
+    "7366a74a-ef29-44e1-b738-570b516aca1f-r200.xml",
+    "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe-r200.xml",
+    "ccb78947-6453-4ecc-9de8-bc0305c98f2d-r200.xml",
+    "dd78b8a1-0b20-45c1-add6-4da72e9364cf-r202.xml",
+    "ff36f0b5-dded-4780-8664-cd78af8b62c1-r200.xml",
+};
+#define N_DOCS (sizeof(docs) / sizeof(docs[0]))
+
+static void load_all(struct update *u, struct update **p)
+{
+    char path[256], err[512];
+    size_t i, len;
+
+    for (i = 0; i < N_DOCS; i++) {
+        char *xml;
+        snprintf(path, sizeof(path), "docs/%s", docs[i]);
+        xml = test_read_file(testdata_path(path), &len);
+        if (update_parse(&u[i], xml, len, err, sizeof(err)) != 0)
+            fail_msg("%s: %s", docs[i], err);
+        free(xml);
+        p[i] = &u[i];
+    }
+}
+
+static long count(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    long v;
+
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+struct seen {
+    long n;
+    long with_files;
+};
+
+static int visit(void *arg, const struct catalog_revision *r)
+{
+    struct seen *s = arg;
+
+    s->n++;
+    if (r->n_files > 0) {
+        s->with_files++;
+        assert_non_null(r->files[0].file_name);
+        assert_true(r->files[0].size > 0);
+    }
+    assert_true(r->xml_len > 0);
+    return 0;
+}
+
+static void test_store_is_idempotent(void **state)
+{
+    char conninfo[256], err[512];
+    PGconn *c = testdb_create_migrated("unit_catalog_store", conninfo, sizeof(conninfo));
+    struct update u[N_DOCS], *p[N_DOCS + 1];
+    struct catalog_stats st;
+    struct seen seen = {0, 0};
+    char *xml, *want;
+    size_t len, want_len;
+    long seq_before;
+
+    (void)state;
+    load_all(u, p);
+    p[N_DOCS] = p[2]; /* the same revision twice in one batch: stored once */
+    memset(&st, 0, sizeof(st));
+    if (catalog_store(c, p, N_DOCS + 1, &st, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(st.new_revisions, 9);
+    assert_int_equal(st.present_revisions, 1);
+    assert_int_equal(st.new_categories, 3);
+    assert_int_equal(st.new_updates, 6);
+    assert_int_equal(st.new_files, 3);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision"), 9);
+    assert_int_equal(count(c, "SELECT count(*) FROM file WHERE state = 'absent'"), 3);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision WHERE update_type = 'Category' AND "
+                              "category_type = 'Company' AND "
+                              "update_id = '56309036-4c77-4dd9-951a-99ee9c246a94'"),
+                     1);
+    /* relations of the bundle a2fef9b0 */
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_supersedes s JOIN revision r ON "
+                              "r.id = s.revision_id WHERE r.update_id = "
+                              "'a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe'"),
+                     10);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_prerequisite p JOIN revision r ON "
+                              "r.id = p.revision_id WHERE p.is_category AND r.update_id = "
+                              "'a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe'"),
+                     2);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_bundle b JOIN revision r ON "
+                              "r.id = b.revision_id WHERE b.member_update_id = "
+                              "'266f6222-c89d-43f2-9f8a-69340271e677' AND "
+                              "b.member_revision_number = 200"),
+                     1);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision WHERE NOT is_leaf"), 3);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_text t JOIN revision r ON "
+                              "r.id = t.revision_id WHERE r.update_id = "
+                              "'56309036-4c77-4dd9-951a-99ee9c246a94'"),
+                     24);
+    assert_int_equal(count(c, "SELECT count(*) FROM file f JOIN revision_file rf USING (sha1) "
+                              "WHERE encode(f.sha1, 'hex') = "
+                              "'87f5bd0469585006aa5d3a77d1c662fd2895ddcd' AND f.size = 11606440 "
+                              "AND length(f.sha256) = 32 AND f.file_name = 'AM_Delta.exe'"),
+                     1);
+
+    /* the second time nothing changes, not even change numbers */
+    seq_before = count(c, "SELECT max(change_seq) FROM revision");
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(catalog_store(c, p, N_DOCS, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.new_revisions, 0);
+    assert_int_equal(st.present_revisions, 9);
+    assert_int_equal(st.new_files, 0);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision"), 9);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_supersedes"), 10);
+    assert_int_equal(count(c, "SELECT max(change_seq) FROM revision"), seq_before);
+
+    /* read helpers */
+    assert_int_equal(catalog_get_xml(c, "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe", 200, &xml, &len),
+                     1);
+    want = test_read_file(testdata_path("docs/a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe-r200.xml"),
+                          &want_len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(xml, want, len);
+    free(xml);
+    free(want);
+    assert_int_equal(catalog_get_xml(c, "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe", 199, &xml, &len),
+                     0);
+    assert_int_equal(catalog_has_revision(c, "56309036-4c77-4dd9-951a-99ee9c246a94", 101), 1);
+    assert_int_equal(catalog_count_revisions(c), 9);
+    assert_int_equal(catalog_foreach_revision(c, visit, &seen, err, sizeof(err)), 0);
+    assert_int_equal(seen.n, 9);
+    assert_int_equal(seen.with_files, 3);
+    assert_int_equal(catalog_file_set_state(c, u[1].files[0].sha1, "present", NULL), 0);
+    assert_int_equal(count(c, "SELECT count(*) FROM file WHERE state = 'present' AND stored_at "
+                              "IS NOT NULL"),
+                     1);
+
+    for (size_t i = 0; i < N_DOCS; i++)
+        update_free(&u[i]);
+    testdb_drop(c, "unit_catalog_store");
+}
+
+static void test_store_failure_stores_nothing(void **state)
+{
+    char conninfo[256], err[512];
+    PGconn *c = testdb_create_migrated("unit_catalog_fail", conninfo, sizeof(conninfo));
+    struct update u[N_DOCS], *p[N_DOCS];
+    size_t i;
+
+    (void)state;
+    load_all(u, p);
+    /* a value the database refuses (update_type is NOT NULL) makes the whole batch fail */
+    free(u[4].update_type);
+    u[4].update_type = NULL;
+    assert_int_equal(catalog_store(c, p, N_DOCS, NULL, err, sizeof(err)), -1);
+    assert_true(err[0] != '\0');
+    assert_int_equal(count(c, "SELECT count(*) FROM revision"), 0);
+    assert_int_equal(count(c, "SELECT count(*) FROM file"), 0);
+    for (i = 0; i < N_DOCS; i++)
+        update_free(&u[i]);
+    testdb_drop(c, "unit_catalog_fail");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_is_idempotent),
+        cmocka_unit_test(test_store_failure_stores_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
