@@ -5,6 +5,7 @@
  */
 #include "content.h"
 #include "server.h"
+#include "soap_svc.h"
 
 #include <stddef.h>
 
@@ -19,6 +20,8 @@ static enum MHD_Result route_root(struct http_request *req)
 static const struct http_route protocol_routes[] = {
     {"GET", "/", 0, route_root},
     {"GET", "/Content/*", 0, content_handle},
+    {"POST", "/ServerSyncWebService/ServerSyncWebService.asmx", 1, soap_svc_serversync},
+    {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_svc_dssauth},
 };
 
 const struct http_route *server_protocol_routes(size_t *n)

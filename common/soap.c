@@ -1,0 +1,550 @@
+/*
+ * soap: hardened parsing of SOAP 1.1 request envelopes and writing of responses and faults
+ * (see soap.h). The parser never loads a DTD, never substitutes an entity, never goes to the
+ * network, and refuses any DOCTYPE before libxml2 sees the text.
+ */
+#include "soap.h"
+
+#include <ctype.h>
+#include <libxml/parser.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strutil.h"
+#include "xmalloc.h"
+
+static const char *const soap_error_names[] = {
+    "",
+    "InvalidParameters",
+    "InvalidCookie",
+    "InternalServerError",
+    "IncompatibleProtocolVersion",
+    "InvalidAuthorizationCookie",
+    "FileDigestsMissing",
+    "ServerChanged",
+    "ServerBusy",
+};
+
+const char *soap_error_name(enum soap_error e)
+{
+    if ((size_t)e >= sizeof(soap_error_names) / sizeof(soap_error_names[0]))
+        return "InternalServerError";
+    return soap_error_names[e];
+}
+
+const char *soap_error_faultcode(enum soap_error e)
+{
+    return (e == SOAP_ERR_INTERNAL || e == SOAP_ERR_SERVER_BUSY) ? "soap:Server" : "soap:Client";
+}
+
+/* No external entity, DTD or schema is ever fetched, whatever a document says. */
+static xmlParserInputPtr soap_no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    (void)url;
+    (void)id;
+    (void)ctxt;
+    return NULL;
+}
+
+static pthread_once_t soap_once = PTHREAD_ONCE_INIT;
+
+static void soap_init_libxml(void)
+{
+    xmlInitParser();
+    xmlSetExternalEntityLoader(soap_no_loader);
+}
+
+int soap_envelope_parse(const char *body, size_t len, struct soap_envelope *env, char *err,
+                        size_t errlen)
+{
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr root, b, n;
+    int rc = -1;
+
+    memset(env, 0, sizeof(*env));
+    pthread_once(&soap_once, soap_init_libxml);
+    if (len == 0) {
+        snprintf(err, errlen, "empty request body (a SOAP envelope was expected)");
+        goto out;
+    }
+    if (len > 0x7fffffff) {
+        snprintf(err, errlen, "request body too large");
+        goto out;
+    }
+    if (len >= 2 && (((unsigned char)body[0] == 0xfe && (unsigned char)body[1] == 0xff) ||
+                     ((unsigned char)body[0] == 0xff && (unsigned char)body[1] == 0xfe))) {
+        snprintf(err, errlen, "request body is UTF-16; only UTF-8 is accepted");
+        goto out;
+    }
+    if (memchr(body, '\0', len) != NULL) {
+        snprintf(err, errlen, "request body contains NUL bytes; only UTF-8 XML is accepted");
+        goto out;
+    }
+    if (memmem(body, len, "<!DOCTYPE", 9) != NULL || memmem(body, len, "<!ENTITY", 8) != NULL) {
+        snprintf(err, errlen, "request body carries a DOCTYPE; DTDs and entities are refused");
+        goto out;
+    }
+    ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL) {
+        snprintf(err, errlen, "cannot allocate an XML parser");
+        goto out;
+    }
+    doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, "UTF-8",
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                XML_PARSE_NOCDATA | XML_PARSE_NOXINCNODE);
+    if (doc == NULL || !ctxt->wellFormed) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        char msg[160];
+        size_t k;
+
+        snprintf(msg, sizeof(msg), "%s", e != NULL && e->message ? e->message : "parse error");
+        for (k = strlen(msg); k > 0 && (msg[k - 1] == '\n' || msg[k - 1] == ' '); k--)
+            msg[k - 1] = '\0';
+        snprintf(err, errlen, "request body is not well-formed XML (line %d: %s)",
+                 e != NULL ? e->line : 0, msg);
+        goto out;
+    }
+    if (doc->intSubset != NULL || doc->extSubset != NULL) {
+        snprintf(err, errlen, "request body carries a DOCTYPE; DTDs and entities are refused");
+        goto out;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (root != NULL && soap_is(root, SOAP_NS_ENV12, "Envelope")) {
+        snprintf(err, errlen, "SOAP 1.2 envelope; this server speaks SOAP 1.1 (namespace %s)",
+                 SOAP_NS_ENV);
+        goto out;
+    }
+    if (root == NULL || !soap_is(root, SOAP_NS_ENV, "Envelope")) {
+        snprintf(err, errlen, "root element is not a SOAP 1.1 Envelope (namespace %s)",
+                 SOAP_NS_ENV);
+        goto out;
+    }
+    b = soap_child(root, SOAP_NS_ENV, "Body");
+    if (b == NULL) {
+        snprintf(err, errlen, "SOAP envelope without a Body");
+        goto out;
+    }
+    for (n = b->children; n != NULL; n = n->next)
+        if (n->type == XML_ELEMENT_NODE)
+            break;
+    if (n == NULL) {
+        snprintf(err, errlen, "SOAP Body is empty (an operation element was expected)");
+        goto out;
+    }
+    env->doc = doc;
+    env->op = n;
+    doc = NULL;
+    rc = 0;
+out:
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+    if (ctxt != NULL)
+        xmlFreeParserCtxt(ctxt);
+    return rc;
+}
+
+void soap_envelope_free(struct soap_envelope *env)
+{
+    if (env == NULL)
+        return;
+    if (env->doc != NULL)
+        xmlFreeDoc(env->doc);
+    env->doc = NULL;
+    env->op = NULL;
+}
+
+int soap_is(const xmlNode *node, const char *ns, const char *name)
+{
+    if (node == NULL || node->type != XML_ELEMENT_NODE)
+        return 0;
+    if (strcmp((const char *)node->name, name) != 0)
+        return 0;
+    if (ns == NULL)
+        return node->ns == NULL || node->ns->href == NULL || node->ns->href[0] == '\0';
+    return node->ns != NULL && node->ns->href != NULL &&
+           strcmp((const char *)node->ns->href, ns) == 0;
+}
+
+xmlNodePtr soap_child(const xmlNode *parent, const char *ns, const char *name)
+{
+    xmlNodePtr n;
+
+    if (parent == NULL)
+        return NULL;
+    for (n = parent->children; n != NULL; n = n->next)
+        if (soap_is(n, ns, name))
+            return n;
+    return NULL;
+}
+
+xmlNodePtr soap_next(const xmlNode *node, const char *ns, const char *name)
+{
+    xmlNodePtr n;
+
+    if (node == NULL)
+        return NULL;
+    for (n = node->next; n != NULL; n = n->next)
+        if (soap_is(n, ns, name))
+            return n;
+    return NULL;
+}
+
+size_t soap_count(const xmlNode *parent, const char *ns, const char *name, size_t limit)
+{
+    xmlNodePtr n;
+    size_t c = 0;
+
+    if (parent == NULL)
+        return 0;
+    for (n = parent->children; n != NULL && c <= limit; n = n->next)
+        if (soap_is(n, ns, name))
+            c++;
+    return c;
+}
+
+int soap_is_nil(const xmlNode *node)
+{
+    xmlAttrPtr a;
+
+    if (node == NULL)
+        return 0;
+    for (a = node->properties; a != NULL; a = a->next) {
+        if (strcmp((const char *)a->name, "nil") == 0 && a->ns != NULL &&
+            strcmp((const char *)a->ns->href, "http://www.w3.org/2001/XMLSchema-instance") == 0) {
+            const xmlNode *t = a->children;
+            return t != NULL && t->content != NULL &&
+                   (strcmp((const char *)t->content, "true") == 0 ||
+                    strcmp((const char *)t->content, "1") == 0);
+        }
+    }
+    return 0;
+}
+
+char *soap_text(const xmlNode *node, size_t maxlen)
+{
+    const xmlNode *n;
+    size_t total = 0, off = 0;
+    char *s;
+
+    if (node == NULL || node->type != XML_ELEMENT_NODE)
+        return NULL;
+    for (n = node->children; n != NULL; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE)
+            return NULL;
+        if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
+            total += strlen((const char *)n->content);
+            if (total > maxlen)
+                return NULL;
+        }
+    }
+    s = xmalloc(total + 1);
+    for (n = node->children; n != NULL; n = n->next) {
+        if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
+            size_t k = strlen((const char *)n->content);
+            memcpy(s + off, n->content, k);
+            off += k;
+        }
+    }
+    s[off] = '\0';
+    return s;
+}
+
+static int soap_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int soap_guid_parse(const char *s, unsigned char out[16])
+{
+    unsigned char g[16];
+    size_t i, len;
+    int k = 0;
+
+    if (s == NULL)
+        return -1;
+    while (isspace((unsigned char)*s))
+        s++;
+    len = strlen(s);
+    while (len > 0 && isspace((unsigned char)s[len - 1]))
+        len--;
+    if (len != 36)
+        return -1;
+    for (i = 0; i < 36;) {
+        int hi, lo;
+
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return -1;
+            i++;
+            continue;
+        }
+        hi = soap_hexval((unsigned char)s[i]);
+        lo = soap_hexval((unsigned char)s[i + 1]);
+        if (hi < 0 || lo < 0 || i + 1 == 8 || i + 1 == 13 || i + 1 == 18 || i + 1 == 23)
+            return -1;
+        g[k++] = (unsigned char)(hi << 4 | lo);
+        i += 2;
+    }
+    if (k != 16)
+        return -1;
+    memcpy(out, g, 16);
+    return 0;
+}
+
+void soap_guid_format(const unsigned char g[16], char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    int i, o = 0;
+
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[g[i] >> 4];
+        out[o++] = hex[g[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+void soap_guid_random(char out[37])
+{
+    unsigned char g[16];
+
+    if (RAND_bytes(g, sizeof(g)) != 1) {
+        /* fault IDs only need to be unique enough for an admin to grep a log */
+        size_t i;
+        for (i = 0; i < sizeof(g); i++)
+            g[i] = (unsigned char)random();
+    }
+    g[6] = (unsigned char)((g[6] & 0x0f) | 0x40);
+    g[8] = (unsigned char)((g[8] & 0x3f) | 0x80);
+    soap_guid_format(g, out);
+}
+
+static const char *soap_trim(const char *s, size_t *len)
+{
+    size_t n;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    *len = n;
+    return s;
+}
+
+int soap_bool_parse(const char *s, int *out)
+{
+    size_t n;
+
+    if (s == NULL)
+        return -1;
+    s = soap_trim(s, &n);
+    if ((n == 4 && memcmp(s, "true", 4) == 0) || (n == 1 && s[0] == '1')) {
+        *out = 1;
+        return 0;
+    }
+    if ((n == 5 && memcmp(s, "false", 5) == 0) || (n == 1 && s[0] == '0')) {
+        *out = 0;
+        return 0;
+    }
+    return -1;
+}
+
+int soap_int_parse(const char *s, long min, long max, long *out)
+{
+    char tmp[32];
+    size_t n;
+
+    if (s == NULL)
+        return -1;
+    s = soap_trim(s, &n);
+    if (n == 0 || n >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    if (tmp[0] == '+')
+        memmove(tmp, tmp + 1, n);
+    return str_to_long(tmp, min, max, out);
+}
+
+static int soap_b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+int soap_b64_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen)
+{
+    unsigned quad[4];
+    size_t n = 0, o = 0;
+    int pad = 0;
+
+    for (; *s != '\0'; s++) {
+        int v;
+
+        if (isspace((unsigned char)*s))
+            continue;
+        if (*s == '=') {
+            if (n < 2)
+                return -1;
+            pad++;
+            quad[n++] = 0;
+        } else {
+            if (pad)
+                return -1; /* data after padding */
+            v = soap_b64val((unsigned char)*s);
+            if (v < 0)
+                return -1;
+            quad[n++] = (unsigned)v;
+        }
+        if (n == 4) {
+            size_t k = (size_t)(3 - pad);
+
+            if (o + k > outmax)
+                return -1;
+            out[o++] = (unsigned char)(quad[0] << 2 | quad[1] >> 4);
+            if (k > 1)
+                out[o++] = (unsigned char)((quad[1] & 15) << 4 | quad[2] >> 2);
+            if (k > 2)
+                out[o++] = (unsigned char)((quad[2] & 3) << 6 | quad[3]);
+            n = 0;
+            if (pad)
+                break;
+        }
+    }
+    if (n != 0)
+        return -1;
+    /* only white space may follow the padding */
+    if (pad) {
+        for (s++; *s != '\0'; s++)
+            if (!isspace((unsigned char)*s))
+                return -1;
+    }
+    *outlen = o;
+    return 0;
+}
+
+int soap_b64_append(struct buf *b, const unsigned char *data, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char chunk[4 * 256];
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        unsigned v = (unsigned)data[i] << 16;
+        size_t rem = len - i;
+
+        if (rem > 1)
+            v |= (unsigned)data[i + 1] << 8;
+        if (rem > 2)
+            v |= data[i + 2];
+        chunk[o++] = tbl[(v >> 18) & 63];
+        chunk[o++] = tbl[(v >> 12) & 63];
+        chunk[o++] = rem > 1 ? tbl[(v >> 6) & 63] : '=';
+        chunk[o++] = rem > 2 ? tbl[v & 63] : '=';
+        i += rem > 3 ? 3 : rem;
+        if (o == sizeof(chunk)) {
+            if (buf_add(b, chunk, o) < 0)
+                return -1;
+            o = 0;
+        }
+    }
+    return o > 0 ? buf_add(b, chunk, o) : 0;
+}
+
+void soap_datetime_format(time_t t, long msec, char out[32])
+{
+    struct tm tm;
+    char base[24];
+
+    gmtime_r(&t, &tm);
+    if (msec < 0 || msec > 999)
+        msec = 0;
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03ldZ", base, msec);
+}
+
+int soap_append_text(struct buf *b, const char *s, size_t len)
+{
+    size_t i, start = 0;
+
+    for (i = 0; i < len; i++) {
+        const char *rep;
+
+        switch (s[i]) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '\r':
+            rep = "&#xD;";
+            break;
+        default:
+            continue;
+        }
+        if (buf_add(b, s + start, i - start) < 0 || buf_add_str(b, rep) < 0)
+            return -1;
+        start = i + 1;
+    }
+    return buf_add(b, s + start, len - start);
+}
+
+static int soap_add_escaped(struct buf *b, const char *s)
+{
+    return buf_add_xml_escaped(b, s, strlen(s));
+}
+
+int soap_fault_build(struct buf *out, enum soap_error e, const char *message, const char *actor,
+                     const char *action)
+{
+    char id[37];
+    int rc = 0;
+
+    soap_guid_random(id);
+    rc |= buf_add_str(out, SOAP_RESPONSE_HEAD);
+    rc |= buf_printf(out,
+                     "<soap:Fault><faultcode>%s</faultcode><faultstring>Fault occurred"
+                     "</faultstring>",
+                     soap_error_faultcode(e));
+    if (actor != NULL) {
+        rc |= buf_add_str(out, "<faultactor>");
+        rc |= soap_add_escaped(out, actor);
+        rc |= buf_add_str(out, "</faultactor>");
+    }
+    rc |= buf_printf(out, "<detail><ErrorCode>%s</ErrorCode><Message>", soap_error_name(e));
+    if (message != NULL)
+        rc |= soap_add_escaped(out, message);
+    rc |= buf_printf(out, "</Message><ID>%s</ID>", id);
+    if (action != NULL) {
+        rc |= buf_add_str(out, "<Method>\"");
+        rc |= soap_add_escaped(out, action);
+        rc |= buf_add_str(out, "\"</Method>");
+    }
+    rc |= buf_add_str(out, "</detail></soap:Fault>" SOAP_RESPONSE_TAIL);
+    return rc ? -1 : 0;
+}

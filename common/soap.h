@@ -1,0 +1,126 @@
+/*
+ * soap: SOAP 1.1 envelopes for the WSUS server-to-server protocol (MS-WSUSSS), both ways.
+ * Reading: a hardened libxml2 parse of a bounded request body (UTF-8 only, no DTD, no entities,
+ * no network, libxml2's depth limit), then lookups by (namespace, local name), never by prefix.
+ * Writing: the response envelope as a real Windows WSUS writes it, SOAP faults with the
+ * unqualified ErrorCode/Message/ID/Method detail, and the scalar encodings of the wire (GUID,
+ * base64Binary, boolean, int, dateTime). It knows no operation and no database.
+ */
+#ifndef WSUS_SOAP_H
+#define WSUS_SOAP_H
+
+#include <libxml/tree.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+
+#define SOAP_NS_ENV     "http://schemas.xmlsoap.org/soap/envelope/"
+#define SOAP_NS_ENV12   "http://www.w3.org/2003/05/soap-envelope"
+#define SOAP_NS_SYNC    "http://www.microsoft.com/SoftwareDistribution"
+#define SOAP_NS_DSSAUTH "http://www.microsoft.com/SoftwareDistribution/Server/DssAuthWebService"
+#define SOAP_NS_MONITOR "http://www.microsoft.com/SoftwareDistribution/Server/IMonitorable"
+
+/* Longest text value soap_text() hands out; longer values are refused (bounded parsing). */
+#define SOAP_MAX_TEXT (1u << 20)
+
+/* ErrorCode values of MS-WSUSSS 2.2.9.3 (the wire strings come from soap_error_name()). */
+enum soap_error {
+    SOAP_ERR_NONE = 0,
+    SOAP_ERR_INVALID_PARAMETERS,
+    SOAP_ERR_INVALID_COOKIE,
+    SOAP_ERR_INTERNAL,
+    SOAP_ERR_INCOMPATIBLE_PROTOCOL,
+    SOAP_ERR_INVALID_AUTH_COOKIE,
+    SOAP_ERR_FILE_DIGESTS_MISSING,
+    SOAP_ERR_SERVER_CHANGED,
+    SOAP_ERR_SERVER_BUSY,
+};
+
+/* "InvalidParameters", ... ; never NULL. */
+const char *soap_error_name(enum soap_error e);
+/* soap:Client for caller errors, soap:Server for InternalServerError and ServerBusy. */
+const char *soap_error_faultcode(enum soap_error e);
+
+/* A parsed request: the document and the first element child of soap:Body. */
+struct soap_envelope {
+    xmlDocPtr doc;
+    xmlNodePtr op; /* first element of Body; its namespace and name select the operation */
+};
+
+/*
+ * Parse a request body. Refuses (returns -1 with a one-line reason in err) anything that is
+ * not well-formed UTF-8 XML, carries a DOCTYPE (so no entity can be declared, let alone
+ * expanded), is nested deeper than libxml2's limit, is not a SOAP 1.1 Envelope with a Body, or
+ * has an empty Body. Never touches the network or the file system. On success fill env
+ * (free with soap_envelope_free()) and return 0. len may be 0; body need not be NUL-terminated.
+ */
+int soap_envelope_parse(const char *body, size_t len, struct soap_envelope *env, char *err,
+                        size_t errlen);
+/* Free what soap_envelope_parse() allocated; env may be zeroed or already freed. */
+void soap_envelope_free(struct soap_envelope *env);
+
+/* 1 if node is an element with namespace ns (NULL = no namespace) and local name name. */
+int soap_is(const xmlNode *node, const char *ns, const char *name);
+/* First element child of parent named (ns, name), or NULL. parent may be NULL. */
+xmlNodePtr soap_child(const xmlNode *parent, const char *ns, const char *name);
+/* Next element sibling after node named (ns, name), or NULL. */
+xmlNodePtr soap_next(const xmlNode *node, const char *ns, const char *name);
+/* Number of element children of parent named (ns, name), counting at most limit+1. */
+size_t soap_count(const xmlNode *parent, const char *ns, const char *name, size_t limit);
+/* 1 if the element has xsi:nil="true" (an explicit NULL). */
+int soap_is_nil(const xmlNode *node);
+/*
+ * The text of element node (its text/CDATA children concatenated, white space kept) copied
+ * into a malloc'd string; NULL if node is NULL, has element children, or the text is longer
+ * than maxlen bytes. The caller frees.
+ */
+char *soap_text(const xmlNode *node, size_t maxlen);
+
+/* Value codecs. Parsers return 0, or -1 on any junk (out untouched or partially written). */
+/* 36-char hyphenated GUID, any case, optional surrounding white space -> 16 bytes. */
+int soap_guid_parse(const char *s, unsigned char out[16]);
+/* 16 bytes -> lower-case hyphenated GUID + NUL (37 bytes). */
+void soap_guid_format(const unsigned char g[16], char out[37]);
+/* A fresh random (version 4) GUID as text. */
+void soap_guid_random(char out[37]);
+/* "true"/"false"/"1"/"0" (XSD boolean), white space trimmed. */
+int soap_bool_parse(const char *s, int *out);
+/* XSD int in [min, max]. */
+int soap_int_parse(const char *s, long min, long max, long *out);
+/*
+ * Standard base64 with padding (white space ignored) into out (outmax bytes); *outlen gets
+ * the decoded length. -1 on bad characters, bad padding, or more than outmax bytes.
+ */
+int soap_b64_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen);
+/* Append base64 of data to b. 0 or -1 (buffer full). */
+int soap_b64_append(struct buf *b, const unsigned char *data, size_t len);
+/* UTC dateTime as the wire writes it: 2026-10-04T20:33:26.654Z (millisecond precision). */
+void soap_datetime_format(time_t t, long msec, char out[32]);
+
+/*
+ * Append s as XML character data: & < > escaped, CR as &#xD; so the text round-trips byte
+ * for byte (quotes are left alone, as Windows writes XmlUpdateBlob). 0 or -1 (buffer full).
+ */
+int soap_append_text(struct buf *b, const char *s, size_t len);
+
+/* Start of every response: XML declaration + soap:Envelope (xsi/xsd declared) + soap:Body. */
+#define SOAP_RESPONSE_HEAD                                                                         \
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope "                                    \
+    "xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" "                                    \
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "                                     \
+    "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>"
+#define SOAP_RESPONSE_TAIL "</soap:Body></soap:Envelope>"
+
+/*
+ * Build a complete SOAP 1.1 fault document into out (which must be empty): faultcode from
+ * the error, faultstring "Fault occurred", faultactor (omitted when NULL), and a detail with
+ * the unqualified children ErrorCode, Message, ID (a fresh GUID) and Method (the SOAPAction,
+ * quoted as Windows does; omitted when NULL). message may be NULL (empty Message). Every text
+ * is escaped. 0, or -1 if out's maximum is too small.
+ */
+int soap_fault_build(struct buf *out, enum soap_error e, const char *message, const char *actor,
+                     const char *action);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * soap_catalog: the serve-path catalog queries of the Server Sync web service (read side of
+ * the catalog; the write path is common/catalog.h). Revision lists and deployments are opened
+ * as server-side cursors for soap_stream; GetUpdateData answers are built here under a size
+ * budget; DownloadFiles queues known digests; downstream servers are recorded. Every query is
+ * parameterised; peer data never reaches SQL text. It does not speak HTTP.
+ */
+#ifndef WSUS_SOAP_CATALOG_H
+#define WSUS_SOAP_CATALOG_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "soap_req.h"
+#include "soap_stream.h"
+
+/* GetUpdateData answers stop growing past this many bytes (MS-WSUSSS product note <37>). */
+#define SOAPCAT_UPDATE_DATA_BUDGET 2000000u
+
+/*
+ * The change number an anchor must carry: the catalog's change_seq as it is now, read before
+ * the query transaction starts (so a change committed during the query is sent again next
+ * time rather than lost). 0 or -1.
+ */
+int soapcat_current_seq(PGconn *db, int64_t *seq);
+
+/*
+ * Begin a read-only repeatable-read transaction on db and declare cursor "revs" listing
+ * (update_id, revision_number) as GetRevisionIdList must answer for call's filter
+ * (MS-WSUSSS 3.1.4.5 and WSUSSS-NOTES 4.7): GetConfig=true: the latest revision of every
+ * category and detectoid changed after the anchor; GetConfig=false: no Categories and no
+ * Classifications = every update, one list empty or absent = nothing, both = updates in at
+ * least one listed category (or a sub-category of one) AND one listed classification, plus
+ * the bundle closure; with an anchor, only revisions changed after it, except those reached
+ * through an id whose Delta is false. 0, or -1 (logged; the transaction is rolled back).
+ */
+int soapcat_open_revisions(PGconn *db, const struct soap_call *call);
+/* Row formatter for "revs": <UpdateIdentity>...</UpdateIdentity>. */
+int soapcat_row_identity(struct buf *out, const PGresult *res, int row);
+
+/*
+ * Begin the transaction and declare cursors "grp", "dep", "dead", "hid", "eula" for
+ * GetDeployments: every target group; deployments changed in (dep_anchor, sync_seq]
+ * (all live ones up to sync_seq without dep_anchor); deployments that died in that window;
+ * every declined update; every accepted EULA. 0 or -1.
+ */
+int soapcat_open_deployments(PGconn *db, int has_dep_anchor, int64_t dep_anchor, int64_t sync_seq);
+int soapcat_row_group(struct buf *out, const PGresult *res, int row);
+int soapcat_row_deployment(struct buf *out, const PGresult *res, int row);
+/* A single uuid column as <guid>...</guid>. */
+int soapcat_row_guid(struct buf *out, const PGresult *res, int row);
+
+enum soapcat_result { SOAPCAT_OK = 0, SOAPCAT_ERROR = -1, SOAPCAT_UNKNOWN = -2 };
+
+/*
+ * Append the GetUpdateDataResult content (<updates>..</updates><fileUrls>..</fileUrls>) for
+ * ids to out, in request order, duplicates included. Stored cabinets (xml_cab) go out as
+ * XmlUpdateBlobCompressed, other documents as XmlUpdateBlob. Updates stop being added once
+ * the answer passes SOAPCAT_UPDATE_DATA_BUDGET (at least one is always sent); *served gets
+ * how many were. SOAPCAT_UNKNOWN when an identity is not in the catalog (its text in
+ * missing, as "<guid> revision <n>"), SOAPCAT_ERROR on database errors.
+ */
+enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *ids, size_t n,
+                                        struct buf *out, size_t *served, char *missing,
+                                        size_t missinglen);
+
+/*
+ * DownloadFiles: set state='queued' for every known digest not already present or queued;
+ * append the base64 of every unknown digest to missing, separated by '|'. *nmissing gets
+ * their number. 0 or -1.
+ */
+int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n,
+                        struct buf *missing, size_t *nmissing);
+
+/*
+ * GetConfigData: append the LanguageUpdateList items (entry 0 "all" first, then every known
+ * language) to out and compute the configuration number the config anchor carries. 0 or -1.
+ */
+int soapcat_languages(PGconn *db, struct buf *out, int64_t *config_seq);
+
+/* Boolean admin setting ("true"/"false"), def when absent or unreadable. */
+int soapcat_setting_bool(PGconn *db, const char *key, int def);
+
+/*
+ * 1 if the downstream (account GUID text, account name; name may be NULL) may synchronize:
+ * setting allowed_downstreams is empty or lists its GUID or name (comma-separated,
+ * case-insensitive). 0 if refused, -1 on database errors.
+ */
+int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name);
+/* The recorded account name of a downstream (malloc'd), or NULL. */
+char *soapcat_downstream_name(PGconn *db, const char *guid);
+/* Record first contact / refresh a downstream (GetAuthorizationCookie). 0 or -1. */
+int soapcat_downstream_seen(PGconn *db, const char *guid, const char *name);
+/* GetCookie: remember the protocol version it declared. 0 or -1. */
+int soapcat_downstream_cookie(PGconn *db, const char *guid, const char *version);
+/* Any cookie-bearing call: last_contact (at most once a minute); synced: last_sync too. */
+int soapcat_downstream_touch(PGconn *db, const char *guid, int synced);
+
+#endif
