@@ -552,7 +552,7 @@ static int hex_to_bytes(const char *s, unsigned char *out, size_t n)
     return 0;
 }
 
-/* files of one row: a JSON array [{"sha1":hex,"size":n,"name":s,"mu_url":s}] */
+/* files of one row: a JSON array [{"sha1":hex,"sha256":hex,"size":n,"name":s,...}] */
 static size_t parse_files_json(const char *js, json_t **root, struct catalog_file **files)
 {
     json_error_t je;
@@ -581,6 +581,10 @@ static size_t parse_files_json(const char *js, json_t **root, struct catalog_fil
             continue;
         f->size = json_is_integer(sz) ? (int64_t)json_integer_value(sz) : -1;
         f->file_name = json_string_value(json_object_get(o, "name"));
+        f->modified = json_string_value(json_object_get(o, "modified"));
+        f->has_sha256 =
+            json_string_value(json_object_get(o, "sha256")) != NULL &&
+            hex_to_bytes(json_string_value(json_object_get(o, "sha256")), f->sha256, 32) == 0;
         f->mu_url = json_string_value(json_object_get(o, "mu_url"));
         n++;
     }
@@ -593,7 +597,8 @@ int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct cat
     static const char sql[] =
         "SELECT r.update_id, r.revision_number, r.update_type, r.xml,"
         " (SELECT json_agg(json_build_object('sha1', encode(f.sha1, 'hex'), 'size', f.size,"
-        "   'name', f.file_name, 'mu_url', f.mu_url) ORDER BY f.sha1)"
+        "   'name', f.file_name, 'mu_url', f.mu_url, 'modified', f.modified,"
+        "   'sha256', encode(f.sha256, 'hex')) ORDER BY f.sha1)"
         "  FROM revision_file rf JOIN file f ON f.sha1 = rf.sha1 WHERE rf.revision_id = r.id)"
         " FROM revision r ORDER BY r.id";
     PGresult *r;

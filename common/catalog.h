@@ -53,8 +53,11 @@ int catalog_has_revision(PGconn *conn, const char *update_id, int revision_numbe
 
 struct catalog_file {
     unsigned char sha1[20];
+    unsigned char sha256[32];
+    int has_sha256;
     int64_t size;          /* -1 unknown */
     const char *file_name; /* valid during the callback */
+    const char *modified;  /* NULL when unknown */
     const char *mu_url;    /* NULL when unknown */
 };
 

@@ -42,8 +42,7 @@ struct wsuspkg_writer {
     FILE *meta;
     FILE *updates;
     struct buf langs;
-    struct wsuspkg_file *files;
-    size_t n_files;
+    struct buf entry; /* the <Update> entry being written */
     long n_records;
 };
 
@@ -81,6 +80,13 @@ static int cmp_file(const void *a, const void *b)
 {
     return memcmp(((const struct wsuspkg_file *)a)->sha1, ((const struct wsuspkg_file *)b)->sha1,
                   20);
+}
+
+static void free_file(struct wsuspkg_file *f)
+{
+    free(f->file_name);
+    free(f->modified);
+    free(f->mu_url);
 }
 
 static char *reader_attr(xmlTextReaderPtr tr, const char *name)
@@ -168,7 +174,8 @@ static int read_package_xml(struct wsuspkg_reader *r, char *err, size_t errlen)
                 l->long_name = xstrdup("");
             free(v);
             free(en);
-        } else if (depth == 2 && strcmp(section, "Files") == 0 && strcmp(name, "File") == 0) {
+        } else if (strcmp(name, "File") == 0 && ((depth == 2 && strcmp(section, "Files") == 0) ||
+                                                 (depth == 4 && strcmp(section, "Updates") == 0))) {
             struct wsuspkg_file f;
             char *d = reader_attr(tr, "Digest"), *sz = reader_attr(tr, "Size");
             memset(&f, 0, sizeof(f));
@@ -188,6 +195,7 @@ static int read_package_xml(struct wsuspkg_reader *r, char *err, size_t errlen)
                 goto out;
             }
             f.file_name = reader_attr(tr, "FileName");
+            f.modified = reader_attr(tr, "Modified");
             f.mu_url = reader_attr(tr, "MUUrl");
             in->files = xreallocarray(in->files, in->n_files + 1, sizeof(*in->files));
             in->files[in->n_files++] = f;
@@ -200,8 +208,23 @@ static int read_package_xml(struct wsuspkg_reader *r, char *err, size_t errlen)
                  xmlTextReaderGetParserLineNumber(tr));
         goto out;
     }
-    if (in->n_files > 1)
+    if (in->n_files > 1) {
+        size_t i, o = 1;
         qsort(in->files, in->n_files, sizeof(*in->files), cmp_file);
+        for (i = 1; i < in->n_files; i++) {
+            struct wsuspkg_file *keep = &in->files[o - 1], *f = &in->files[i];
+            if (memcmp(keep->sha1, f->sha1, 20) != 0) {
+                in->files[o++] = *f;
+                continue;
+            }
+            if (keep->mu_url == NULL && f->mu_url != NULL) {
+                keep->mu_url = f->mu_url;
+                f->mu_url = NULL;
+            }
+            free_file(f);
+        }
+        in->n_files = o;
+    }
     rc = 0;
 out:
     xmlFreeTextReader(tr);
@@ -255,10 +278,8 @@ void wsuspkg_close(struct wsuspkg_reader *r)
         free(r->info.languages[i].long_name);
     }
     free(r->info.languages);
-    for (i = 0; i < r->info.n_files; i++) {
-        free(r->info.files[i].file_name);
-        free(r->info.files[i].mu_url);
-    }
+    for (i = 0; i < r->info.n_files; i++)
+        free_file(&r->info.files[i]);
     free(r->info.files);
     free(r);
 }
@@ -424,6 +445,7 @@ struct wsuspkg_writer *wsuspkg_writer_new(const char *server_id, char *err, size
     char *p;
 
     buf_init(&w->langs, 1024 * 1024);
+    buf_init(&w->entry, 64u * 1024 * 1024);
     w->server_id = xstrdup(server_id != NULL ? server_id : "");
     if ((w->dir = make_tmpdir("wsusexport", err, errlen)) == NULL)
         goto fail;
@@ -445,8 +467,6 @@ fail:
 
 void wsuspkg_writer_free(struct wsuspkg_writer *w)
 {
-    size_t i;
-
     if (w == NULL)
         return;
     if (w->meta != NULL)
@@ -457,11 +477,7 @@ void wsuspkg_writer_free(struct wsuspkg_writer *w)
     free(w->dir);
     free(w->server_id);
     buf_free(&w->langs);
-    for (i = 0; i < w->n_files; i++) {
-        free(w->files[i].file_name);
-        free(w->files[i].mu_url);
-    }
-    free(w->files);
+    buf_free(&w->entry);
     free(w);
 }
 
@@ -498,27 +514,37 @@ int wsuspkg_writer_add(struct wsuspkg_writer *w, const char *update_id, int revi
             0 ||
         fwrite(xml, 1, xml_len, w->meta) != xml_len || fputs("\r\n", w->meta) == EOF)
         goto io;
-    fprintf(w->updates, "<Update UpdateId=\"%s\" RevisionNumber=\"%d\">", update_id,
-            revision_number);
-    if (n_files == 0) {
-        fputs("<Files />", w->updates);
-    } else {
-        fputs("<Files>", w->updates);
-        for (i = 0; i < n_files; i++) {
-            struct wsuspkg_file *f;
-            update_b64_encode(files[i].sha1, 20, b64, sizeof(b64));
-            fprintf(w->updates, "<File Digest=\"%s\" />", b64);
-            if (w->n_files >= WSUSPKG_MAX_PACKAGE_FILES)
-                continue;
-            w->files = xreallocarray(w->files, w->n_files + 1, sizeof(*w->files));
-            f = &w->files[w->n_files++];
-            memcpy(f->sha1, files[i].sha1, 20);
-            f->size = files[i].size;
-            f->file_name = files[i].file_name != NULL ? xstrdup(files[i].file_name) : NULL;
-            f->mu_url = files[i].mu_url != NULL ? xstrdup(files[i].mu_url) : NULL;
+    buf_reset(&w->entry);
+    buf_printf(&w->entry, "<Update UpdateId=\"%s\" RevisionNumber=\"%d\">", update_id,
+               revision_number);
+    if (n_files == 0)
+        buf_add_str(&w->entry, "<Files />");
+    else
+        buf_add_str(&w->entry, "<Files>");
+    for (i = 0; i < n_files; i++) {
+        const struct wsuspkg_file *f = &files[i];
+        update_b64_encode(f->sha1, 20, b64, sizeof(b64));
+        buf_printf(&w->entry, "<File Digest=\"%s\" DigestAlgorithm=\"SHA1\"", b64);
+        if (f->file_name != NULL)
+            add_xml_attr(&w->entry, "FileName", f->file_name);
+        if (f->size >= 0)
+            buf_printf(&w->entry, " Size=\"%lld\"", (long long)f->size);
+        if (f->modified != NULL)
+            add_xml_attr(&w->entry, "Modified", f->modified);
+        if (f->mu_url != NULL)
+            add_xml_attr(&w->entry, "MUUrl", f->mu_url);
+        if (f->has_sha256) {
+            update_b64_encode(f->sha256, 32, b64, sizeof(b64));
+            buf_printf(&w->entry,
+                       "><AdditionalDigest Algorithm=\"SHA256\">%s</AdditionalDigest></File>", b64);
+        } else {
+            buf_add_str(&w->entry, " />");
         }
-        fputs("</Files>", w->updates);
     }
+    if (n_files > 0)
+        buf_add_str(&w->entry, "</Files>");
+    if (fwrite(w->entry.data, 1, w->entry.len, w->updates) != w->entry.len)
+        goto io;
     if (fputs("<Categories /><Classifications /></Update>", w->updates) == EOF)
         goto io;
     w->n_records++;
@@ -548,10 +574,9 @@ int wsuspkg_writer_finish(struct wsuspkg_writer *w, const char *cab_path, char *
     const char *paths[2];
     struct buf head;
     FILE *pkg = NULL, *upd = NULL;
-    char when[32], b64[64];
+    char when[32];
     time_t now = time(NULL);
     struct tm tm;
-    size_t i, o;
     int rc = -1;
 
     buf_init(&head, 1024 * 1024 * 1024);
@@ -574,29 +599,7 @@ int wsuspkg_writer_finish(struct wsuspkg_writer *w, const char *cab_path, char *
         buf_add_str(&head, "<Languages />");
     else
         buf_printf(&head, "<Languages>%s</Languages>", buf_str(&w->langs));
-    if (w->n_files > 1)
-        qsort(w->files, w->n_files, sizeof(*w->files), cmp_file);
-    if (w->n_files == 0) {
-        buf_add_str(&head, "<Files />");
-    } else {
-        buf_add_str(&head, "<Files>");
-        for (i = 0, o = 0; i < w->n_files; i++) {
-            const struct wsuspkg_file *f = &w->files[i];
-            if (i > 0 && memcmp(f->sha1, w->files[o].sha1, 20) == 0)
-                continue;
-            o = i;
-            update_b64_encode(f->sha1, 20, b64, sizeof(b64));
-            buf_printf(&head, "<File Digest=\"%s\" DigestAlgorithm=\"SHA1\"", b64);
-            if (f->file_name != NULL)
-                add_xml_attr(&head, "FileName", f->file_name);
-            if (f->size >= 0)
-                buf_printf(&head, " Size=\"%lld\"", (long long)f->size);
-            if (f->mu_url != NULL)
-                add_xml_attr(&head, "MUUrl", f->mu_url);
-            buf_add_str(&head, " />");
-        }
-        buf_add_str(&head, "</Files>");
-    }
+    buf_add_str(&head, "<Files />");
     buf_add_str(&head, w->n_records > 0 ? "<Updates>" : "<Updates />");
     if ((pkg = fopen(pkg_path, "wb")) == NULL || (upd = fopen(upd_path, "rb")) == NULL ||
         fwrite(head.data, 1, head.len, pkg) != head.len || copy_stream(upd, pkg) < 0 ||

@@ -27,11 +27,20 @@ struct wsuspkg_language {
     int enabled;
 };
 
-/* A file listed in package.xml's top-level <Files> (our extension; see the docs). */
+/*
+ * A file listed in package.xml (our extension, shared with tests/tools/wsusgen.py; the real
+ * export has none): <Update><Files><File Digest= DigestAlgorithm="SHA1" FileName= Size=
+ * Modified= MUUrl=><AdditionalDigest Algorithm="SHA256">..</AdditionalDigest></File>. The
+ * reader also accepts <File> directly under the top-level <Files>. Only MUUrl is not already
+ * in the update XML.
+ */
 struct wsuspkg_file {
     unsigned char sha1[20];
+    unsigned char sha256[32];
+    int has_sha256;
     char *file_name; /* may be NULL */
     int64_t size;    /* -1 when unknown */
+    char *modified;  /* may be NULL */
     char *mu_url;    /* may be NULL */
 };
 
@@ -43,7 +52,7 @@ struct wsuspkg_info {
     long n_updates; /* <Update> entries in package.xml */
     struct wsuspkg_language *languages;
     size_t n_languages;
-    struct wsuspkg_file *files; /* sorted by sha1 */
+    struct wsuspkg_file *files; /* sorted by sha1, one per digest */
     size_t n_files;
 };
 
@@ -92,7 +101,7 @@ void wsuspkg_writer_add_language(struct wsuspkg_writer *w, long id, const char *
                                  const char *long_name, int enabled);
 /*
  * Append one record (xml must be valid UTF-8) and its <Update> entry listing the files
- * (n_files entries; each also goes once into the package's <Files>). 0, or -1 with err.
+ * (n_files entries, written in full with MUUrl). 0, or -1 with err.
  */
 int wsuspkg_writer_add(struct wsuspkg_writer *w, const char *update_id, int revision_number,
                        const char *xml, size_t xml_len, const struct wsuspkg_file *files,

@@ -332,8 +332,11 @@ static int export_one(void *arg, const struct catalog_revision *r)
         files = xcalloc(r->n_files, sizeof(*files));
         for (i = 0; i < r->n_files; i++) {
             memcpy(files[i].sha1, r->files[i].sha1, 20);
+            memcpy(files[i].sha256, r->files[i].sha256, 32);
+            files[i].has_sha256 = r->files[i].has_sha256;
             files[i].size = r->files[i].size;
             files[i].file_name = (char *)r->files[i].file_name;
+            files[i].modified = (char *)r->files[i].modified;
             files[i].mu_url = (char *)r->files[i].mu_url;
         }
     }
