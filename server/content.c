@@ -387,30 +387,39 @@ static enum MHD_Result content_respond_multipart(struct http_request *req, int f
     return http_queue(req, MHD_HTTP_PARTIAL_CONTENT, resp);
 }
 
-/*
- * A response with no body (304, 412, 416) carrying the validators. A 304 must not say
- * "Content-Length: 0" (RFC 9110 8.6: only the length a 200 would have), so it states the
- * file's length itself.
- */
+/* A response with no body (412, 416) carrying the validators. */
 static enum MHD_Result content_respond_empty(struct http_request *req, unsigned status,
                                              const char *etag, const char *lm,
-                                             const char *content_range, int64_t size)
+                                             const char *content_range)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    char len[24];
 
     if (resp == NULL)
         return MHD_NO;
-    if (status == MHD_HTTP_NOT_MODIFIED) {
-        snprintf(len, sizeof(len), "%lld", (long long)size);
-        MHD_set_response_options(resp, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH, MHD_RO_END);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_LENGTH, len);
-    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
     if (content_range != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
     return http_queue(req, status, resp);
+}
+
+/*
+ * 304: libmicrohttpd sends no body for it but always adds Content-Length from the response
+ * size, and RFC 9110 8.6 allows only the length a 200 would have. So the response is the file
+ * itself (never read). Takes fd.
+ */
+static enum MHD_Result content_respond_not_modified(struct http_request *req, int fd, int64_t size,
+                                                    const char *etag, const char *lm)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64((uint64_t)size, fd, 0);
+
+    if (resp == NULL) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+    return http_queue(req, MHD_HTTP_NOT_MODIFIED, resp);
 }
 
 /* Serve an open file (fd is ours to close or hand to libmicrohttpd). */
@@ -441,14 +450,11 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
         goto precondition_failed;
     }
     if ((h = http_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH)) != NULL) {
-        if (range_etag_list_match(h, etag, 0)) {
-            close(fd);
-            return content_respond_empty(req, MHD_HTTP_NOT_MODIFIED, etag, lm, NULL, size);
-        }
+        if (range_etag_list_match(h, etag, 0))
+            return content_respond_not_modified(req, fd, size, etag, lm);
     } else if ((h = http_header(req, MHD_HTTP_HEADER_IF_MODIFIED_SINCE)) != NULL &&
                range_parse_http_date(h, &t) == 0 && st->st_mtime <= t) {
-        close(fd);
-        return content_respond_empty(req, MHD_HTTP_NOT_MODIFIED, etag, lm, NULL, size);
+        return content_respond_not_modified(req, fd, size, etag, lm);
     }
     /* Range is defined for GET only; HEAD describes the whole file */
     if (is_get &&
@@ -458,7 +464,7 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
     if (ro == RANGE_UNSATISFIABLE) {
         close(fd);
         snprintf(crange, sizeof(crange), "bytes */%lld", (long long)size);
-        return content_respond_empty(req, MHD_HTTP_RANGE_NOT_SATISFIABLE, etag, lm, crange, size);
+        return content_respond_empty(req, MHD_HTTP_RANGE_NOT_SATISFIABLE, etag, lm, crange);
     }
     if (ro == RANGE_PARTIAL && n > 1)
         return content_respond_multipart(req, fd, size, spans, n, etag, lm);
@@ -485,7 +491,7 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
 
 precondition_failed:
     close(fd);
-    return content_respond_empty(req, MHD_HTTP_PRECONDITION_FAILED, etag, lm, NULL, size);
+    return content_respond_empty(req, MHD_HTTP_PRECONDITION_FAILED, etag, lm, NULL);
 }
 
 enum MHD_Result content_handle(struct http_request *req)
