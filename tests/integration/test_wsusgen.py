@@ -135,11 +135,7 @@ def check_package(work, cab, content, kinds, label):
     check([c.tag for c in proot] == ["Languages", "Files", "Updates"],
           "%s: ExportPackage children %s" % (label, [c.tag for c in proot]))
     entries = list(proot.find("Updates"))
-    top = {}
-    for f in proot.find("Files"):
-        check(f.tag == "File" and f.get("Digest") not in top, "%s: top-level Files" % label)
-        top[f.get("Digest")] = f
-    check(list(top) == sorted(top, key=base64.b64decode), "%s: Files not sorted by SHA-1" % label)
+    check(len(proot.find("Files")) == 0, "%s: top-level <Files> is not empty" % label)
     recs = records(os.path.join(d, "metadata.txt"))
     check([(e.get("UpdateId"), int(e.get("RevisionNumber"))) for e in entries]
           == [(r[0], r[1]) for r in recs], "%s: package.xml and metadata.txt disagree" % label)
@@ -148,10 +144,7 @@ def check_package(work, cab, content, kinds, label):
     for e in entries:
         check([c.tag for c in e] == ["Files", "Categories", "Classifications"],
               "%s: Update entry children" % label)
-        refs = list(e.find("Files"))
-        check(all(r.tag == "File" and list(r.attrib) == ["Digest"] for r in refs),
-              "%s: per-update File entries must only reference a Digest" % label)
-        pkg_files[(e.get("UpdateId"), int(e.get("RevisionNumber")))] = [r.get("Digest") for r in refs]
+        pkg_files[(e.get("UpdateId"), int(e.get("RevisionNumber")))] = list(e.find("Files"))
     for uid, rev, xml, units in recs:
         check(units == len(xml.encode("utf-16-le")) // 2, "%s: length field of %s" % (label, uid))
         check(xml.startswith("<upd:Update ") and "<?xml" not in xml,
@@ -231,7 +224,7 @@ def check_package(work, cab, content, kinds, label):
               "%s: leaf %s product clause %s differs from its bundle's" % (label, uid, groups))
         files = leaf.findall(U + "Files/" + U + "File")
         check(files, "%s: leaf %s has no file" % (label, uid))
-        pfiles = {d: top.get(d) for d in pkg_files[(uid, rev)]}
+        pfiles = {f.get("Digest"): f for f in pkg_files[(uid, rev)]}
         check(len(pfiles) == len(files), "%s: package.xml lists %d files for %s, the XML %d"
               % (label, len(pfiles), uid, len(files)))
         for f in files:
@@ -246,9 +239,14 @@ def check_package(work, cab, content, kinds, label):
             check(sha1.hex() in name, "%s: MU-style name %s lacks the digest" % (label, name))
             pf = pfiles.get(dig)
             if check(pf is not None, "%s: file %s not in package.xml" % (label, name)):
-                check(list(pf.attrib) == ["Digest", "DigestAlgorithm", "FileName", "Size", "MUUrl"]
+                pad = pf.find("AdditionalDigest")
+                check(list(pf.attrib) == ["Digest", "DigestAlgorithm", "FileName", "Size",
+                                          "Modified", "MUUrl"]
                       and pf.get("FileName") == name and pf.get("Size") == f.get("Size")
+                      and pf.get("Modified") == f.get("Modified")
                       and pf.get("DigestAlgorithm") == "SHA1"
+                      and pad is not None and pad.get("Algorithm") == "SHA256"
+                      and pad.text == ad.text
                       and pf.get("MUUrl", "").startswith("http://download.windowsupdate.com/")
                       and pf.get("MUUrl").endswith("/" + name),
                       "%s: package.xml File of %s differs from the XML" % (label, name))
@@ -262,8 +260,6 @@ def check_package(work, cab, content, kinds, label):
                           hashlib.sha256(data).digest() == sha256 and
                           len(data) == int(f.get("Size")),
                           "%s: content %s has the wrong bytes" % (label, path))
-    check(len(top) == files_seen, "%s: top-level Files lists %d files, documents %d"
-          % (label, len(top), files_seen))
     return {"recs": recs, "docs": docs, "bundles": bundles, "leaves": leaves, "langs": langs,
             "files": files_seen, "crlf": crlf, "dir": d}
 

@@ -23,18 +23,19 @@ OUT.cab: one MSZIP folder, two files, as a real export (in this order):
   package.xml   UTF-8 with BOM, one line (the format META's common/wsuspkg.c reads and writes):
       <?xml version="1.0" encoding="utf-8"?><ExportPackage ServerID="GUID"
         CreationTime="yyyy-mm-ddThh:mm:ssZ" FormatVersion="1.0" ProtocolVersion="1.20">
-      <Languages>...(copied from the real export)...</Languages>
-      <Files>FILE*</Files>             (every file of the package once, sorted by SHA-1 bytes;
-                                        <Files /> when there is none, as in the real export)
-      <Updates>
-      <Update UpdateId="GUID" RevisionNumber="N"><Files><File Digest="BASE64 SHA-1" />...
-        </Files><Categories /><Classifications /></Update>   (one per metadata.txt record,
-                                        same order; <Files /> when the revision has no file)
+      <Languages>...(copied from the real export)...</Languages><Files /><Updates>
+      <Update UpdateId="GUID" RevisionNumber="N"><Files>FILE*</Files><Categories />
+        <Classifications /></Update>   (one per metadata.txt record, same order;
+                                         <Files /> when the revision has no file)
       </Updates></ExportPackage>
-    FILE (our extension: the real export we have holds no software update, hence no file):
+    FILE (our extension: the real export we have holds no software update, hence no file;
+    modelled on upd:File of the update XML, without namespace, plus MUUrl):
       <File Digest="BASE64 SHA-1" DigestAlgorithm="SHA1" FileName="name.ext" Size="BYTES"
-            MUUrl="http://download.windowsupdate.com/c/msdownload/update/software/..." />
-    The SHA-256, Modified and the rest are in the revision's own upd:Files/upd:File in
+            Modified="yyyy-mm-ddThh:mm:ssZ" MUUrl="http://download.windowsupdate.com/...">
+        <AdditionalDigest Algorithm="SHA256">BASE64 SHA-256</AdditionalDigest></File>
+    Attributes in this order; PatchingType may follow MUUrl (never generated today). The
+    top-level <Files /> stays empty, as in the real export (META's reader also accepts File
+    entries there). Everything but MUUrl is also in the revision's own upd:Files/upd:File in
     metadata.txt; MUUrl exists only here (in MS-WSUSSS it travels in ServerSyncUrlData).
   metadata.txt  UTF-8 without BOM; records "<updateid>,<rev %08x>,<len %08x>,<xml>\\r\\n" where
     len is the XML's length in UTF-16 code units; the XML may itself contain CRLF (inside some
@@ -495,15 +496,14 @@ def leaf_xml(b, leaf):
 def package_entry(uid, rev, files):
     if not files:
         return '<Update UpdateId="%s" RevisionNumber="%d"><Files /><Categories /><Classifications /></Update>' % (uid, rev)
-    refs = "".join('<File Digest="%s" />' % f["digest"] for f in files)
-    return ('<Update UpdateId="%s" RevisionNumber="%d"><Files>%s</Files><Categories />'
-            "<Classifications /></Update>" % (uid, rev, refs))
-
-
-def package_file(f):
-    """The top-level <Files> entry of one file (attribute order as META's writer)."""
-    return ('<File Digest="%s" DigestAlgorithm="SHA1" FileName="%s" Size="%d" MUUrl="%s" />'
-            % (f["digest"], attr(f["name"]), f["size"], attr(f["muurl"])))
+    parts = ['<Update UpdateId="%s" RevisionNumber="%d"><Files>' % (uid, rev)]
+    for f in files:
+        parts.append(
+            '<File Digest="%s" DigestAlgorithm="SHA1" FileName="%s" Size="%d" Modified="%s" MUUrl="%s">'
+            '<AdditionalDigest Algorithm="SHA256">%s</AdditionalDigest></File>'
+            % (f["digest"], attr(f["name"]), f["size"], f["modified"], attr(f["muurl"]), f["digest256"]))
+    parts.append("</Files><Categories /><Classifications /></Update>")
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,9 +530,8 @@ class Writer:
         self.entries.close()
 
 
-def materialize_files(b, opts, tmpdir, catalog):
-    """Compute digests (and write content) of every leaf file of bundle b; catalog collects
-    (sha1, package.xml File entry)."""
+def materialize_files(b, opts, tmpdir):
+    """Compute digests (and write content) of every leaf file of bundle b."""
     y, mo = b["month"].split("-")
     kind = "secu" if b["classification_title"] == "Security Updates" else "updt"
     for leaves in b["groups"]:
@@ -546,7 +545,6 @@ def materialize_files(b, opts, tmpdir, catalog):
                 f["modified"] = b["file_date"]
                 f["muurl"] = "http://download.windowsupdate.com/c/msdownload/update/software/%s/%s/%s/%s" % (
                     kind, y, mo, f["name"])
-                catalog.append((sha1, package_file(f)))
                 if tmp is not None:
                     folder = os.path.join(opts.content_dir, "%02X" % sha1[-1])
                     os.makedirs(folder, exist_ok=True)
@@ -601,11 +599,10 @@ def generate(opts):
                 writer.count += 1
             writer.entries.write("".join(opts.export.package_entries))
         history = {}
-        files = []
         for idx in range(n):
             rng = Rng(opts.seed, "bundle:%d" % idx)
             b = bundle_model(rng, idx, opts, products, classifications, history)
-            materialize_files(b, opts, work, files)
+            materialize_files(b, opts, work)
             emit_bundle(writer, b, True)
             if idx in bump or idx in expire:
                 later.append((idx, b))
@@ -625,17 +622,7 @@ def generate(opts):
             p.write('<ExportPackage ServerID="%s" CreationTime="%s" FormatVersion="1.0" '
                     'ProtocolVersion="1.20">' % (server_id, iso_date(EPOCH_DAYS * 1440 + n * 37 + 60)))
             p.write(opts.export.languages_xml)
-            files.sort()
-            if files:
-                p.write("<Files>")
-                last = None
-                for sha1, entry in files:
-                    if sha1 != last:
-                        p.write(entry)
-                    last = sha1
-                p.write("</Files>")
-            else:
-                p.write("<Files />")
+            p.write("<Files />")
             p.write("<Updates>" if writer.count else "<Updates />")
             with open(writer.entries_path, encoding="utf-8", newline="") as e:
                 shutil.copyfileobj(e, p, 1 << 20)
