@@ -53,20 +53,17 @@ static void print_cut(const char *s, int max)
 
 int cmd_updates_list(struct ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"type", required_argument, NULL, 't'},
-                                             {"categories", no_argument, NULL, 'C'},
-                                             {"product", required_argument, NULL, 'p'},
-                                             {"classification", required_argument, NULL, 'c'},
-                                             {"search", required_argument, NULL, 's'},
-                                             {"approved", no_argument, NULL, 'a'},
-                                             {"declined", no_argument, NULL, 'd'},
-                                             {"limit", required_argument, NULL, 'l'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"type", required_argument, NULL, 't'},    {"categories", no_argument, NULL, 'C'},
+        {"product", required_argument, NULL, 'p'}, {"classification", required_argument, NULL, 'c'},
+        {"search", required_argument, NULL, 's'},  {"approved", no_argument, NULL, 'a'},
+        {"declined", no_argument, NULL, 'd'},      {"limit", required_argument, NULL, 'l'},
+        {"hidden", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *usage = "usage: wsusctl updates list [--type software|driver|category|detectoid|"
                         "all] [--product GUID] [--classification GUID] [--search TEXT] "
-                        "[--approved] [--declined] [--limit N]";
+                        "[--approved] [--declined] [--hidden] [--limit N]";
     const char *type = NULL, *product = NULL, *cls = NULL, *search = NULL, *limit = NULL;
-    int approved = 0, declined = 0, ch, rc, categories;
+    int approved = 0, declined = 0, hidden = 0, ch, rc, categories;
     struct buf path;
     json_t *ans = NULL, *list;
     size_t i;
@@ -99,6 +96,9 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         case 'l':
             limit = optarg;
             break;
+        case 'h':
+            hidden = 1;
+            break;
         default:
             return ctl_fail("%s", usage), 2;
         }
@@ -126,6 +126,8 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         buf_add_str(&path, "&approved=1");
     if (declined)
         buf_add_str(&path, "&declined=1");
+    if (hidden)
+        buf_add_str(&path, "&hidden=1");
     rc = adminapi_run(c, "GET", buf_str(&path), NULL, &ans);
     buf_free(&path);
     if (rc != 0)

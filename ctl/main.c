@@ -42,7 +42,7 @@ static const struct ctl_verb verbs[] = {
     {"accepteula", "EULA-ID", "record that the license terms were accepted", cmd_accepteula},
     {"updates list", "[--type T] [--search TEXT] [...]",
      "list updates (T = software|driver|category|detectoid|all; also --product ID, "
-     "--classification ID, --approved, --declined, --limit N, --categories)",
+     "--classification ID, --approved, --declined, --hidden, --limit N, --categories)",
      cmd_updates_list},
     {"updates show", "UPDATE-ID", "details: categories, files, approvals, supersedence",
      cmd_updates_show},

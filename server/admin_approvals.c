@@ -109,7 +109,10 @@ static int change_find_update(struct change *c, const char *verb)
     r = db_exec(c->db,
                 "SELECT revision_number, update_type, title, "
                 "  (SELECT string_agg(revision_number::text, ', ' ORDER BY revision_number) "
-                "   FROM revision WHERE update_id = $1::uuid) "
+                "   FROM revision WHERE update_id = $1::uuid), explicitly_deployable, "
+                "  (SELECT r2.update_id::text FROM revision_bundle b "
+                "   JOIN revision r2 ON r2.id = b.revision_id "
+                "   WHERE b.member_update_id = $1::uuid ORDER BY r2.revision_number DESC LIMIT 1) "
                 "FROM revision WHERE update_id = $1::uuid "
                 "ORDER BY (revision_number = $2::int) DESC NULLS LAST, revision_number DESC "
                 "LIMIT 1",
@@ -139,6 +142,14 @@ static int change_find_update(struct change *c, const char *verb)
                                  "%s is a %s (\"%s\"), not an update; only software and driver "
                                  "updates can be %s",
                                  c->update_id, c->update_type, c->title, verb);
+        goto out;
+    }
+    if (strcmp(verb, "approved") == 0 && strcmp(PQgetvalue(r, 0, 4), "t") != 0 &&
+        !PQgetisnull(r, 0, 5)) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "%s (\"%s\") is installed only as part of bundle %s; approve "
+                                 "that one",
+                                 c->update_id, c->title, PQgetvalue(r, 0, 5));
         goto out;
     }
     rc = 0;

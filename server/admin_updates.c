@@ -97,13 +97,14 @@ enum MHD_Result admin_updates_list(struct http_request *req)
     if (db == NULL)
         return MHD_YES;
     {
-        const char *p[7] = {types,
+        const char *p[8] = {types,
                             product != NULL ? prod : NULL,
                             classification != NULL ? cls : NULL,
                             search != NULL && search[0] != '\0' ? search : NULL,
                             query_flag(req, "approved") ? "t" : "f",
                             query_flag(req, "declined") ? "t" : "f",
-                            limit_buf};
+                            limit_buf,
+                            query_flag(req, "hidden") ? "t" : "f"};
         r = db_exec(
             db,
             "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
@@ -114,6 +115,9 @@ enum MHD_Result admin_updates_list(struct http_request *req)
             "  EXISTS (SELECT 1 FROM declined_update x WHERE x.update_id = l.update_id) "
             "    AS declined "
             "  FROM latest l WHERE l.update_type = ANY($1::text[]) "
+            "  AND ($8::boolean OR l.explicitly_deployable OR l.update_type = 'Category' "
+            "       OR l.update_type = 'Detectoid' OR NOT EXISTS (SELECT 1 FROM "
+            "       revision_bundle b WHERE b.member_update_id = l.update_id)) "
             "  AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite p "
             "       WHERE p.revision_id = l.id AND p.is_category AND p.update_id = $2::uuid)) "
             "  AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite p "
@@ -131,7 +135,7 @@ enum MHD_Result admin_updates_list(struct http_request *req)
                                               "AND (NOT $6::boolean OR l.declined) "
                                               "ORDER BY l.creation_date DESC NULLS LAST, l.title, "
                                               "l.update_id LIMIT $7::int",
-            7, p);
+            8, p);
     }
     if (r == NULL)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,

@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+"""test_admin: the admin plumbing end to end. A real wsusd on a fresh database of the test
+cluster (127.0.0.1, free ports), seeded with `wsusctl import` of the real export
+(tests/data/WSUS.cab: 451 categories) and a small generated package (tests/tools/wsusgen.py),
+driven only through the real wsusctl binary. Checks what an admin relies on: settings
+round-trip, normal forms and one-line validation errors with the fix; the token and
+stopped-server messages; groups, approvals, declines and EULAs visible in the database and in
+`updates show`; replica-mode refusals; every --json output parses.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("WSUS_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
+DATA = os.environ.get("WSUS_TEST_DATA", os.path.join(SRC, "tests", "data"))
+BIN = os.environ.get("WSUS_BIN_DIR", os.path.join(SRC, "build", "bin"))
+GEN = os.path.join(SRC, "tests", "tools", "wsusgen.py")
+DB = "admin_it"
+
+ALL_COMPUTERS = "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
+
+
+def psql(sql, db=DB):
+    """Rows of a query (list of lists of text), through psql with the test cluster's env."""
+    r = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db,
+                        "-c", sql], capture_output=True, text=True, check=True)
+    return [line.split("\t") for line in r.stdout.splitlines() if line != ""]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One wsusd with its own state dir and config file (the same file wsusctl reads)."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.admin_port = free_port()
+        self.conf = os.path.join(tmp, "wsusd.conf")
+        self.write_conf(self.conf, self.admin_port)
+        self.proc = None
+        self.log = os.path.join(tmp, "wsusd.log")
+
+    def write_conf(self, path, admin_port, token_file=None):
+        with open(path, "w") as f:
+            f.write("[server]\nlisten = 127.0.0.1:%d\n" % self.proto_port())
+            f.write("[admin]\nlisten = 127.0.0.1:%d\n" % admin_port)
+            if token_file:
+                f.write("token_file = %s\n" % token_file)
+            f.write("[database]\nconninfo = host=%s dbname=%s\n"
+                    % (os.environ.get("PGHOST", "/tmp"), DB))
+            f.write("[storage]\nstate_dir = %s\n" % os.path.join(self.tmp, "state"))
+
+    def proto_port(self):
+        if not hasattr(self, "_proto"):
+            self._proto = free_port()
+        return self._proto
+
+    def start(self):
+        self.logf = open(self.log, "w")
+        self.proc = subprocess.Popen([os.path.join(BIN, "wsusd"), "-d", "-c", self.conf],
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
+        # wait for the admin listener (not a timed assertion: the loop ends when it answers)
+        while True:
+            if self.proc.poll() is not None:
+                with open(self.log) as f:
+                    raise RuntimeError("wsusd exited at start:\n" + f.read())
+            try:
+                with socket.create_connection(("127.0.0.1", self.admin_port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+
+    def stop(self):
+        """SIGTERM; returns wsusd's exit status (sanitizer findings make it non-zero)."""
+        if self.proc is None:
+            return 0
+        self.proc.terminate()
+        rc = self.proc.wait()
+        self.logf.close()
+        self.proc = None
+        return rc
+
+
+def wsusctl(conf, *args):
+    r = subprocess.run([os.path.join(BIN, "wsusctl"), "-c", conf] + list(args),
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+class AdminTest(unittest.TestCase):
+    srv = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="wsus-admin-")
+        psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB, db="postgres")
+        psql("CREATE DATABASE %s" % DB, db="postgres")
+        cls.srv = Server(cls.tmp)
+        pkg = os.path.join(cls.tmp, "gen.cab")
+        subprocess.run([sys.executable, GEN, "--seed", "11", "--updates", "6", "--no-content",
+                        "--revision-bump", "1", "--out", pkg], check=True, capture_output=True)
+        for cab in (os.path.join(DATA, "WSUS.cab"), pkg):
+            rc, out, err = wsusctl(cls.srv.conf, "import", cab)
+            if rc != 0:
+                raise RuntimeError("import %s failed: %s%s" % (cab, out, err))
+        cls.srv.start()
+        # pick real ids from what was imported
+        cls.bundles = [r[0] for r in psql(
+            "SELECT DISTINCT update_id FROM revision WHERE update_type = 'Software' "
+            "AND explicitly_deployable ORDER BY 1")]
+        cls.bumped = psql("SELECT update_id FROM revision WHERE update_type = 'Software' "
+                          "AND revision_number = 201 AND explicitly_deployable LIMIT 1")[0][0]
+        cls.leaf = psql("SELECT DISTINCT member_update_id FROM revision_bundle "
+                        "ORDER BY 1 LIMIT 1")[0][0]
+        cls.product, cls.product_title = psql(
+            "SELECT p.update_id, c.title FROM revision_prerequisite p JOIN revision r "
+            "ON r.id = p.revision_id JOIN revision c ON c.update_id = p.update_id "
+            "WHERE r.update_type = 'Software' AND p.is_category AND c.category_type = 'Product' "
+            "ORDER BY 1 LIMIT 1")[0]
+        cls.classification = psql(
+            "SELECT update_id FROM revision WHERE category_type = 'UpdateClassification' "
+            "ORDER BY title LIMIT 1")[0][0]
+        cls.detectoid = psql("SELECT update_id FROM revision WHERE update_type = 'Detectoid' "
+                             "ORDER BY 1 LIMIT 1")[0][0]
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.srv.stop() if cls.srv else 0
+        if rc != 0:
+            with open(cls.srv.log) as f:
+                print(f.read())
+        try:
+            psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB, db="postgres")
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+        if rc != 0:
+            raise AssertionError("wsusd exited with status %d (log above)" % rc)
+
+    # helpers
+    def ctl(self, *args):
+        return wsusctl(self.srv.conf, *args)
+
+    def ok(self, *args):
+        rc, out, err = self.ctl(*args)
+        self.assertEqual(rc, 0, "wsusctl %s: %s%s" % (" ".join(args), out, err))
+        self.assertEqual(err, "", "unexpected stderr from %s" % " ".join(args))
+        return out
+
+    def fails(self, expect, *args):
+        rc, out, err = self.ctl(*args)
+        self.assertEqual(rc, 1, "wsusctl %s should fail: %s%s" % (" ".join(args), out, err))
+        for e in (expect if isinstance(expect, tuple) else (expect,)):
+            self.assertIn(e, err)
+        self.assertTrue(err.startswith("wsusctl: ") and err.count("\n") == 1,
+                        "one-line message expected, got %r" % err)
+        return err
+
+    def js(self, *args):
+        return json.loads(self.ok("--json", *args))
+
+    def setting(self, key):
+        return json.loads(self.ok("config", "get", key, "--json"))
+
+    # ---- settings ----
+    def test_settings_roundtrip(self):
+        self.assertEqual(self.ok("config", "get", "upstream"), "\n")
+        out = self.ok("config", "set", "upstream", "HTTPS://up1.example.com:8531/")
+        self.assertIn("https://up1.example.com:8531", out)
+        self.assertEqual(self.ok("config", "get", "upstream"), "https://up1.example.com:8531\n")
+        s = self.setting("upstream")
+        self.assertFalse(s["is_default"])
+        self.assertEqual(psql("SELECT value FROM setting WHERE key = 'upstream'"),
+                         [["https://up1.example.com:8531"]])
+        self.ok("config", "reset", "upstream")
+        self.assertTrue(self.setting("upstream")["is_default"])
+        self.assertEqual(psql("SELECT value FROM setting WHERE key = 'upstream'"), [])
+
+        # products: braces, upper case and duplicates come back in normal form
+        p = self.product
+        self.ok("config", "set", "products", "{%s}, %s" % (p.upper(), p))
+        self.assertEqual(self.setting("products")["value"], p)
+        self.ok("config", "set", "classifications", self.classification)
+        self.assertEqual(self.setting("classifications")["value"], self.classification)
+        self.ok("config", "set", "products", "")
+        self.assertEqual(self.setting("products")["value"], "")
+
+        # languages drive language.enabled
+        self.ok("config", "set", "languages", "de, en")
+        self.assertEqual(psql("SELECT short_name FROM language WHERE enabled ORDER BY 1"),
+                         [["de"], ["en"]])
+        self.assertEqual(self.setting("languages")["value"], "de,en")
+        self.ok("config", "reset", "languages")
+        self.assertEqual(psql("SELECT short_name FROM language WHERE enabled"), [["en"]])
+
+        self.ok("config", "set", "schedule", "4/day from 3:30")
+        self.assertEqual(self.setting("schedule")["value"], "4/day from 03:30")
+        self.ok("config", "set", "download", "ALL")
+        self.assertEqual(self.setting("download")["value"], "all")
+        self.ok("config", "set", "proxy", "proxy.example.com:3128")
+        self.assertEqual(self.setting("proxy")["value"], "http://proxy.example.com:3128")
+
+        # the account name defaults to this host's name
+        self.assertNotEqual(self.setting("account-name")["value"], "")
+
+        # a secret is stored but never shown
+        secret = "s3cr3t-Pa55"
+        self.ok("config", "set", "proxy-password", secret)
+        self.assertEqual(psql("SELECT value FROM setting WHERE key = 'proxy-password'"),
+                         [[secret]])
+        every = self.ok("--json", "config", "get")
+        self.assertNotIn(secret, every)
+        self.assertNotIn(secret, self.ok("config", "get"))
+        self.assertEqual(self.setting("proxy-password")["value"], "(set)")
+        with open(self.srv.log) as f:
+            self.assertNotIn(secret, f.read())
+
+        # basic proxy authentication is allowed, with a warning
+        rc, out, err = self.ctl("config", "set", "proxy-auth", "basic")
+        self.assertEqual(rc, 0)
+        self.assertIn("clear text", err)
+        self.ok("config", "reset", "proxy-auth")
+
+        keys = [s["key"] for s in self.js("config", "get")["settings"]]
+        for k in ("upstream", "account-name", "products", "classifications", "languages",
+                  "schedule", "download", "mode", "storage", "proxy", "proxy-user",
+                  "proxy-password", "ca-file", "allowed-downstreams"):
+            self.assertIn(k, keys)
+
+    def test_settings_validation(self):
+        before = psql("SELECT key, value FROM setting ORDER BY key")
+        cases = [
+            (("products", "xyz"), 'products: "xyz" is not a GUID; use wsusctl updates list'),
+            (("products", self.classification), ("is a classification", ", not a product")),
+            (("classifications", self.product), ("is a product", ", not a classification")),
+            (("products", "99999999-9999-9999-9999-999999999999"), "is not in the catalog"),
+            (("products", self.detectoid), "is a detectoid"),
+            (("upstream", "http://up.example.com"), "has no port"),
+            (("upstream", "ftp://up.example.com:21"), "is not supported"),
+            (("upstream", "http://up.example.com:8530/x/y"), "has a path"),
+            (("upstream", "http://up.example.com:99999"), "from 1 to 65535"),
+            (("languages", "en,xx"), '"xx" is not a language WSUS knows'),
+            (("languages", ""), "at least one language"),
+            (("schedule", "25/day"), "is not a schedule"),
+            (("schedule", "2/day from 24:00"), "is not a schedule"),
+            (("download", "maybe"), "is not one of approved|all|none"),
+            (("mode", "replica"), "set one first"),
+            (("storage", "cloud"), "is not one of local|microsoft-update"),
+            (("proxy", "http://user:pw@proxy:3128"), "do not put a user or password"),
+            (("ca-file", "/nonexistent/ca.pem"), "cannot read /nonexistent/ca.pem"),
+            (("ca-file", "relative.pem"), "not an absolute path"),
+            (("account-name", "two words"), "is not a host name"),
+            (("nosuchkey", "1"), 'unknown setting "nosuchkey"'),
+        ]
+        for (key, value), expect in cases:
+            with self.subTest(key=key, value=value):
+                self.fails(expect, "config", "set", key, value)
+        self.fails('unknown setting "nosuchkey"', "config", "get", "nosuchkey")
+        self.assertEqual(psql("SELECT key, value FROM setting ORDER BY key"), before)
+        rc, out, err = self.ctl("config", "set", "upstream")
+        self.assertEqual(rc, 2)
+
+    # ---- transport and token ----
+    def test_token_and_stopped_server(self):
+        wrong = os.path.join(self.tmp, "wrong.token")
+        with open(wrong, "w") as f:
+            f.write("0" * 64 + "\n")
+        conf = os.path.join(self.tmp, "wrong.conf")
+        self.srv.write_conf(conf, self.srv.admin_port, token_file=wrong)
+        rc, out, err = wsusctl(conf, "config", "get")
+        self.assertEqual(rc, 1)
+        self.assertIn("wrong admin token", err)
+        self.assertEqual(out, "")
+
+        conf = os.path.join(self.tmp, "notoken.conf")
+        missing = os.path.join(self.tmp, "missing.token")
+        self.srv.write_conf(conf, self.srv.admin_port, token_file=missing)
+        rc, out, err = wsusctl(conf, "groups")
+        self.assertEqual(rc, 1)
+        self.assertEqual(err, "wsusctl: cannot read the admin token %s: No such file or directory;"
+                         " run wsusctl as root or as the wsusd user\n" % missing)
+
+        port = free_port()
+        conf = os.path.join(self.tmp, "stopped.conf")
+        self.srv.write_conf(conf, port)
+        verbs = [("config", "get"), ("config", "set", "download", "all"), ("groups",),
+                 ("groups", "add", "x"), ("approve", self.bumped), ("decline", self.bumped),
+                 ("updates", "list"), ("updates", "show", self.bumped)]
+        for v in verbs:
+            with self.subTest(verb=v):
+                rc, out, err = wsusctl(conf, *v)
+                self.assertEqual(rc, 1)
+                self.assertEqual(err, "wsusctl: wsusd is not running on 127.0.0.1:%d (connection "
+                                 "refused); start it with systemctl start wsusd\n" % port)
+
+    # ---- groups ----
+    def test_groups(self):
+        names = [g["name"] for g in self.js("groups")["groups"]]
+        for builtin in ("All Computers", "Unassigned Computers", "Downstream Servers"):
+            self.assertIn(builtin, names)
+        self.ok("groups", "add", "Branch servers")
+        self.ok("groups", "add", "Branch web", "--parent", "branch SERVERS")
+        rows = psql("SELECT g.name, p.name FROM target_group g JOIN target_group p "
+                    "ON p.id = g.parent_id WHERE g.name LIKE 'Branch%' ORDER BY 1")
+        self.assertEqual(rows, [["Branch servers", "All Computers"],
+                                ["Branch web", "Branch servers"]])
+        self.fails("already exists", "groups", "add", "branch servers")
+        self.fails('no target group "Nowhere"', "groups", "add", "x", "--parent", "Nowhere")
+        self.fails("built-in", "groups", "remove", "All Computers")
+        self.fails("has subgroups", "groups", "remove", "Branch servers")
+        self.fails('no target group "Nope"', "groups", "remove", "Nope")
+        self.ok("groups", "remove", "Branch web")
+        self.ok("groups", "remove", "Branch servers")
+        self.assertEqual(psql("SELECT count(*) FROM target_group WHERE name LIKE 'Branch%'"),
+                         [["0"]])
+
+    # ---- approvals, declines, EULAs ----
+    def test_approvals(self):
+        u = self.bumped
+        self.ok("groups", "add", "Pilot")
+        out = self.ok("approve", u, "--group", "pilot", "--deadline", "2031-05-01T18:00:00Z")
+        self.assertIn("revision 201", out)
+        rows = psql("SELECT d.revision_number, d.action, d.dead, g.name, "
+                    "to_char(d.deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), d.change_seq "
+                    "FROM deployment d JOIN target_group g ON g.id = d.target_group_id "
+                    "WHERE d.update_id = '%s'" % u)
+        self.assertEqual([r[:5] for r in rows], [["201", "0", "f", "Pilot", "2031-05-01 18:00"]])
+        first_seq = int(rows[0][5])
+
+        # re-approving replaces: the old row is dead, the new one has a later change number
+        a = self.js("approve", u, "--group", "Pilot", "--action", "block", "--revision", "200")
+        self.assertEqual(a["action"], "block")
+        self.assertEqual(a["revision"], 200)
+        self.assertEqual(len(a["replaced"]), 1)
+        rows = psql("SELECT deployment_guid, revision_number, action, dead, change_seq "
+                    "FROM deployment WHERE update_id = '%s' ORDER BY change_seq" % u)
+        self.assertEqual(len(rows), 2)
+        live = [r for r in rows if r[3] == "f"]
+        self.assertEqual(len(live), 1)
+        self.assertEqual(live[0][0], a["deployment_guid"])
+        self.assertEqual(live[0][1:3], ["200", "3"])
+        self.assertTrue(all(int(r[4]) > first_seq for r in rows))
+
+        # visible in updates show
+        show = self.js("updates", "show", u)["update"]
+        self.assertEqual([(d["group"], d["action"], d["revision"]) for d in show["approvals"]],
+                         [("Pilot", "block", 200)])
+        self.assertEqual(show["revisions"], [200, 201])
+        self.assertIn("block", self.ok("updates", "show", u))
+        listed = self.js("updates", "list", "--approved", "--limit", "1000")["updates"]
+        self.assertEqual([x["update_id"] for x in listed], [u])
+
+        # default group is All Computers
+        self.ok("approve", u)
+        self.assertEqual(psql("SELECT count(*) FROM deployment WHERE update_id = '%s' AND NOT dead "
+                              "AND target_group_id = '%s'" % (u, ALL_COMPUTERS)), [["1"]])
+
+        self.fails("has no revision 7; the catalog has revision(s) 200, 201",
+                   "approve", u, "--revision", "7")
+        self.fails("only as part of bundle", "approve", self.leaf)
+        self.fails("is a Category", "approve", self.product)
+        self.fails("is not in the catalog", "approve", "99999999-9999-9999-9999-999999999999")
+        self.fails("is not an update id", "approve", "KB123")
+        self.fails("is not a date and time", "approve", u, "--deadline", "tomorrow")
+        self.fails("is not a date and time", "approve", u, "--deadline", "2031-02-30")
+        self.fails("is not install, uninstall or block", "approve", u, "--action", "maybe")
+        self.fails('no target group "Ghosts"', "approve", u, "--group", "Ghosts")
+
+        # unapprove one group, then all
+        out = self.ok("unapprove", u, "--group", "Pilot")
+        self.assertIn("removed 1 approval", out)
+        self.fails('is not approved for group "Pilot"', "unapprove", u, "--group", "Pilot")
+        self.ok("unapprove", u)
+        self.assertEqual(psql("SELECT count(*) FROM deployment WHERE update_id = '%s' AND NOT dead"
+                              % u), [["0"]])
+        self.fails("is not approved", "unapprove", u)
+
+        # removing a group kills its approvals
+        self.ok("approve", u, "--group", "Pilot")
+        out = self.ok("groups", "remove", "Pilot")
+        self.assertIn("1 approval", out)
+        self.assertEqual(psql("SELECT count(*) FROM deployment WHERE update_id = '%s' AND NOT dead"
+                              % u), [["0"]])
+
+    def test_declines_and_eulas(self):
+        u = [b for b in self.bundles if b != self.bumped][0]
+        self.ok("approve", u)
+        before = int(psql("SELECT last_value FROM change_seq")[0][0])
+        d = self.js("decline", u)
+        self.assertFalse(d["already_declined"])
+        self.assertEqual(len(d["approvals_removed"]), 1)
+        rows = psql("SELECT change_seq FROM declined_update WHERE update_id = '%s'" % u)
+        self.assertEqual(len(rows), 1)
+        self.assertGreater(int(rows[0][0]), before)
+        self.assertEqual(psql("SELECT count(*) FROM deployment WHERE update_id = '%s' AND NOT dead"
+                              % u), [["0"]])
+        self.assertIn("already declined", self.ok("decline", u))
+        self.fails("is declined; undecline it first", "approve", u)
+        self.assertTrue(self.js("updates", "show", u)["update"]["declined"])
+        declined = self.js("updates", "list", "--declined")["updates"]
+        self.assertEqual([x["update_id"] for x in declined], [u])
+        self.assertTrue(declined[0]["declined"])
+        self.ok("undecline", u)
+        self.assertEqual(psql("SELECT count(*) FROM declined_update"), [["0"]])
+        self.fails("is not declined", "undecline", u)
+        self.fails("is a Detectoid", "decline", self.detectoid)
+
+        eula = "0b5f1d5c-3f7a-4a5e-9a0e-1d2c3b4a5f6e"
+        self.assertIn("accepted EULA", self.ok("accepteula", eula.upper()))
+        self.assertIn("already accepted", self.ok("accepteula", eula))
+        self.assertEqual(psql("SELECT eula_id FROM accepted_eula"), [[eula]])
+        self.fails("is not an update id", "accepteula", "nope")
+
+    # ---- catalog views ----
+    def test_updates_list_and_show(self):
+        # the export's 451 category records are 427 categories (some have two revisions)
+        cats = self.js("updates", "list", "--type", "category", "--limit", "1000")
+        self.assertEqual(cats["total"], 427)
+        self.assertEqual(cats["count"], 427)
+        text = self.ok("updates", "list", "--categories", "--limit", "1000")
+        self.assertIn(self.product_title, text)
+
+        sw = self.js("updates", "list", "--limit", "1000")
+        ids = sorted(x["update_id"] for x in sw["updates"])
+        self.assertEqual(ids, sorted(self.bundles))  # bundled leaves are hidden by default
+        self.assertNotIn(self.leaf, ids)
+        self.assertTrue(all(x["classification"] for x in sw["updates"]))
+        hidden = self.js("updates", "list", "--hidden", "--limit", "1000")
+        self.assertIn(self.leaf, [x["update_id"] for x in hidden["updates"]])
+
+        limited = self.js("updates", "list", "--limit", "2")
+        self.assertEqual(limited["count"], 2)
+        self.assertEqual(limited["total"], len(self.bundles))
+        self.assertIn("2 of %d shown" % len(self.bundles), self.ok("updates", "list", "--limit", "2"))
+
+        byprod = self.js("updates", "list", "--product", self.product, "--limit", "1000")
+        self.assertGreater(byprod["count"], 0)
+        self.assertTrue(all(self.product_title in x["products"] for x in byprod["updates"]))
+
+        kb = psql("SELECT kb_article_id, update_id FROM revision WHERE update_id = '%s' "
+                  "ORDER BY revision_number DESC LIMIT 1" % self.bundles[0])[0]
+        found = self.js("updates", "list", "--search", "KB" + kb[0])["updates"]
+        self.assertIn(kb[1], [x["update_id"] for x in found])
+        self.assertEqual(self.js("updates", "list", "--search", "no such title")["count"], 0)
+        self.assertIn(kb[1], self.ok("updates", "list", "--search", kb[0]))
+
+        # supersedence both ways, files with their state, categories by name
+        sup = psql("SELECT r.update_id, s.superseded_update_id FROM revision_supersedes s "
+                   "JOIN revision r ON r.id = s.revision_id WHERE r.update_type = 'Software' "
+                   "AND s.superseded_update_id IN (SELECT update_id FROM revision "
+                   "WHERE update_type = 'Software') LIMIT 1")
+        self.assertTrue(sup, "the generated package has no supersedence to look at")
+        newer, older = sup[0]
+        show = self.js("updates", "show", newer)["update"]
+        self.assertIn(older, [x["id"] for x in show["supersedes"]])
+        show = self.js("updates", "show", older)["update"]
+        self.assertIn(newer, [x["id"] for x in show["superseded_by"]])
+        self.assertIn(older, self.ok("updates", "show", newer))
+        leaf = self.js("updates", "show", self.leaf)["update"]
+        self.assertGreater(len(leaf["files"]), 0)
+        self.assertTrue(all(f["state"] == "absent" and len(f["sha1"]) == 40
+                            for f in leaf["files"]))
+        bundle = self.js("updates", "show", self.bundles[0])["update"]
+        self.assertGreater(len(bundle["classifications"]), 0)
+        self.assertGreater(len(bundle["products"]), 0)
+        text = self.ok("updates", "show", self.bundles[0])
+        self.assertIn(bundle["title"], text)
+        self.assertIn("approvals: none", text)
+
+        self.fails("is not in the catalog", "updates", "show",
+                   "99999999-9999-9999-9999-999999999999")
+        self.fails("is not software, driver, category, detectoid or all",
+                   "updates", "list", "--type", "bogus")
+        self.fails("is not a number from 1 to", "updates", "list", "--limit", "0")
+
+    # ---- replica mode ----
+    def test_replica_refusals(self):
+        u = self.bundles[-1]
+        self.ok("config", "set", "upstream", "http://up1.example.com:8530")
+        self.ok("config", "set", "mode", "replica")
+        try:
+            for args, what in [(("approve", u), "approvals"),
+                               (("unapprove", u), "approvals"),
+                               (("decline", u), "declines"),
+                               (("undecline", u), "declines"),
+                               (("accepteula", u), "accepted EULAs"),
+                               (("groups", "add", "Local"), "target groups"),
+                               (("groups", "remove", "Local"), "target groups")]:
+                with self.subTest(args=args):
+                    err = self.fails("this server is a replica of http://up1.example.com:8530: "
+                                     + what + " are inherited", *args)
+                    self.assertIn("wsusctl config set mode autonomous", err)
+            for key, value in [("products", self.product), ("classifications",
+                               self.classification), ("languages", "de")]:
+                with self.subTest(key=key):
+                    self.fails(key + ": this server is a replica of http://up1.example.com:8530",
+                               "config", "set", key, value)
+            self.fails("a replica needs an upstream", "config", "set", "upstream", "")
+            # reading still works, and other settings may change
+            self.js("updates", "list")
+            self.ok("config", "set", "schedule", "1/day from 01:00")
+            self.assertEqual(psql("SELECT count(*) FROM deployment WHERE update_id = '%s'" % u),
+                             [["0"]])
+        finally:
+            self.ok("config", "set", "mode", "autonomous")
+            self.ok("config", "reset", "upstream")
+
+    def test_help_lists_every_verb(self):
+        out = subprocess.run([os.path.join(BIN, "wsusctl"), "--help"], capture_output=True,
+                             text=True).stdout
+        for verb in ("config get", "config set", "config reset", "groups add", "groups remove",
+                     "groups ", "approve", "unapprove", "decline", "undecline", "accepteula",
+                     "updates list", "updates show"):
+            self.assertIn("  " + verb, out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
