@@ -245,7 +245,11 @@ struct wsuspkg_reader *wsuspkg_open(const char *cab_path, char *err, size_t errl
                     sizeof(e2)) < 0 ||
         cab_extract(cab_path, "metadata.txt", r->metadata_path, WSUSPKG_MAX_METADATA, e2,
                     sizeof(e2)) < 0) {
-        snprintf(err, errlen, "%s", e2);
+        /* cab messages start with the path the caller already names */
+        size_t pl = strlen(cab_path);
+        snprintf(err, errlen, "%s",
+                 strncmp(e2, cab_path, pl) == 0 && strncmp(e2 + pl, ": ", 2) == 0 ? e2 + pl + 2
+                                                                                  : e2);
         goto fail;
     }
     if (read_package_xml(r, err, errlen) < 0)
