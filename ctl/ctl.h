@@ -42,6 +42,10 @@ struct ctl_verb {
 
 /* Verb implementations (one prototype per verb; the table lives in main.c). */
 int cmd_db_migrate(struct ctl *c, int argc, char **argv);
+/* cmd_sync.c (SYNC) */
+int cmd_sync_now(struct ctl *c, int argc, char **argv);
+int cmd_sync_status(struct ctl *c, int argc, char **argv);
+int cmd_sync_history(struct ctl *c, int argc, char **argv);
 /* cmd_import.c (META) */
 int cmd_import(struct ctl *c, int argc, char **argv);
 int cmd_export(struct ctl *c, int argc, char **argv);

@@ -17,6 +17,13 @@
 static const struct ctl_verb verbs[] = {
     {"db migrate", "", "apply pending catalog schema migrations (works without a running wsusd)",
      cmd_db_migrate},
+    /* cmd_sync.c (SYNC) */
+    {"sync now", "[--wait]",
+     "synchronize from the upstream now (--wait: follow it with a progress bar)", cmd_sync_now},
+    {"sync status", "", "the running synchronization, the last result, the next scheduled time",
+     cmd_sync_status},
+    {"sync history", "[--limit N]", "past synchronizations with counts and failure reasons",
+     cmd_sync_history},
     /* cmd_import.c (META) */
     {"import", "PACKAGE.cab [--content DIR]",
      "import a wsusutil export package into the catalog (works without a running wsusd)",

@@ -3,6 +3,7 @@
  * each verb family are in admin_*.c; this file holds only what they share.
  */
 #include "admin.h"
+#include "admin_sync.h"
 #include "admin_handlers.h"
 #include "db.h"
 #include "log.h"
@@ -181,6 +182,10 @@ static const struct http_route admin_routes[] = {
     {"POST", "/api/v1/accepteula", 1, admin_accepteula},
     {"GET", "/api/v1/updates", 0, admin_updates_list},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
+    /* synchronization: admin_sync.c */
+    {"POST", "/api/v1/sync/now", 1, admin_sync_now},
+    {"GET", "/api/v1/sync/status", 0, admin_sync_status},
+    {"GET", "/api/v1/sync/history", 0, admin_sync_history},
 };
 
 #define N_ADMIN_ROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))

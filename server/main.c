@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "pgcluster.h"
+#include "scheduler.h"
 #include "server.h"
 #include "xmalloc.h"
 
@@ -320,6 +321,9 @@ int main(int argc, char **argv)
         log_warnx("%s", err);
         goto out;
     }
+    s.sched = scheduler_start(s.conninfo, s.cfg.content_dir, s.server_id);
+    if (s.sched == NULL)
+        goto out;
     log_info("wsusd %s ready", WSUSD_VERSION);
 
     for (;;) {
@@ -342,6 +346,7 @@ int main(int argc, char **argv)
     s.stopping = 1;
     rc = 0;
 out:
+    scheduler_stop(s.sched);
     http_server_stop(s.admin);
     http_server_stop(s.proto_tls);
     http_server_stop(s.proto);

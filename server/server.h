@@ -14,6 +14,7 @@
 
 struct content_store;
 struct content_cache;
+struct scheduler;
 
 struct server {
     struct config cfg; /* bootstrap config (swapped on SIGHUP, under cfg_lock) */
@@ -28,6 +29,7 @@ struct server {
     struct http_server *admin;     /* admin API listener */
     struct content_store *content_store; /* WsusContent tree (content_init in content.c) */
     struct content_cache *content_cache; /* digests recently found in the catalog */
+    struct scheduler *sched;             /* sync scheduler thread (scheduler.c) */
     volatile sig_atomic_t stopping;
 };
 

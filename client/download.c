@@ -1,0 +1,501 @@
+/*
+ * download: content acquisition (see download.h). Files are read from the catalog in pages
+ * (bounded memory whatever the catalog size), fetched `parallel` at a time on a private curl
+ * multi handle, streamed into content_store partials and published after verification.
+ */
+#include "download.h"
+#include "catalog.h"
+#include "db.h"
+#include "log.h"
+#include "strutil.h"
+#include "xmalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PAGE 500
+
+struct dl_file {
+    unsigned char sha1[20];
+    unsigned char sha256[32];
+    int has_sha256;
+    int64_t size;
+    char *name;
+    char *mu_url;
+};
+
+struct xfer {
+    struct dl_ctx *d;
+    CURL *easy;
+    struct content_partial *part;
+    struct dl_file f;
+    int64_t offset;
+    long status;
+    int started_body;
+    int refused; /* body not for us (an error status) */
+    int write_failed;
+    char err[512];
+    char curl_err[CURL_ERROR_SIZE];
+    struct curl_slist *headers;
+};
+
+struct dl_ctx {
+    PGconn *db;
+    struct uss *u;
+    struct content_store *cs;
+    const struct download_options *o;
+    struct download_stats *st;
+    CURLM *multi;
+    unsigned char (*missing)[20];
+    size_t nmissing, capmissing;
+    time_t last_progress;
+    int range_warned;
+};
+
+static void file_free(struct dl_file *f)
+{
+    free(f->name);
+    free(f->mu_url);
+    memset(f, 0, sizeof(*f));
+}
+
+static void note_error(struct dl_ctx *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note_error(struct dl_ctx *d, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[512];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warnx("%s", msg);
+    if (d->st->first_error[0] == '\0')
+        snprintf(d->st->first_error, sizeof(d->st->first_error), "%s", msg);
+}
+
+static int unhex(const char *s, unsigned char *out, size_t n)
+{
+    size_t i;
+
+    /* bytea text output: \x followed by hex */
+    if (strncmp(s, "\\x", 2) != 0 || strlen(s) != 2 + 2 * n)
+        return -1;
+    s += 2;
+    for (i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
+static const char *select_sql(const char *policy)
+{
+    /* every query pages by sha1 ($1 = last sha1 seen, as bytea hex) */
+    if (strcmp(policy, "all") == 0)
+        return "SELECT sha1, sha256, size, file_name, mu_url FROM file WHERE state IN ('absent', "
+               "'queued', 'failed') AND sha1 > $1::bytea ORDER BY sha1 LIMIT 500";
+    if (strcmp(policy, "approved") == 0)
+        return "WITH RECURSIVE wanted(id) AS ("
+               " SELECT r.id FROM deployment d JOIN revision r ON r.update_id = d.update_id AND "
+               " r.revision_number = d.revision_number WHERE d.action = 0 AND NOT d.dead"
+               " UNION SELECT m.id FROM wanted w JOIN revision_bundle b ON b.revision_id = w.id"
+               " JOIN revision m ON m.update_id = b.member_update_id AND m.revision_number = "
+               " b.member_revision_number)"
+               " SELECT f.sha1, f.sha256, f.size, f.file_name, f.mu_url FROM file f WHERE "
+               " f.sha1 > $1::bytea AND (f.state = 'queued' OR (f.state IN ('absent', 'failed') "
+               " AND EXISTS (SELECT 1 FROM revision_file rf JOIN wanted w ON w.id = "
+               " rf.revision_id WHERE rf.sha1 = f.sha1))) ORDER BY f.sha1 LIMIT 500";
+    return "SELECT sha1, sha256, size, file_name, mu_url FROM file WHERE state = 'queued' AND "
+           "sha1 > $1::bytea ORDER BY sha1 LIMIT 500";
+}
+
+/* Totals for the progress bar (one query, before the transfers). */
+static void count_selected(struct dl_ctx *d, const char *sql)
+{
+    char *q = xasprintf("SELECT count(*), coalesce(sum(size), 0) FROM (%.*s) s",
+                        (int)(strstr(sql, " ORDER BY") - sql), sql);
+    const char *p[1] = {"\\x"};
+    PGresult *r = db_exec(d->db, q, 1, p);
+
+    if (r != NULL && PQntuples(r) == 1) {
+        d->st->files_total = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        d->st->bytes_total = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    }
+    PQclear(r);
+    free(q);
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+    long status;
+    char tmp[16];
+
+    if (len > 9 && strncmp(buf, "HTTP/", 5) == 0) {
+        const char *sp = memchr(buf, ' ', len);
+        if (sp != NULL && (size_t)(sp - buf) + 4 <= len) {
+            memcpy(tmp, sp + 1, 3);
+            tmp[3] = '\0';
+            if (str_to_long(tmp, 100, 599, &status) == 0)
+                x->status = status;
+        }
+    }
+    return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    struct dl_ctx *d = x->d;
+    size_t len = size * n;
+
+    if (!x->started_body) {
+        x->started_body = 1;
+        if (x->status == 200 && x->offset > 0) {
+            /* the upstream (or a proxy) ignored Range: start over, whole file */
+            d->st->range_ignored = 1;
+            if (!d->range_warned) {
+                d->range_warned = 1;
+                log_warnx("upstream %s (or a proxy on the way) answered a Range request with the "
+                          "whole file (HTTP 200 instead of 206): interrupted downloads cannot "
+                          "resume on this path; downloading whole files instead",
+                          uss_content_url(d->u));
+            }
+            d->st->bytes_resumed -= x->offset;
+            if (content_store_partial_restart(x->part, x->err, sizeof(x->err)) < 0) {
+                x->write_failed = 1;
+                return 0;
+            }
+            x->offset = 0;
+        } else if (x->status != 200 && x->status != 206) {
+            x->refused = 1;
+            return 0;
+        }
+    }
+    if (content_store_partial_append(x->part, buf, len, x->err, sizeof(x->err)) < 0) {
+        x->write_failed = 1;
+        return 0;
+    }
+    d->st->bytes_done += (int64_t)len;
+    return len;
+}
+
+static void file_url(struct dl_ctx *d, const struct dl_file *f, char *url, size_t len)
+{
+    char hex[41], ext[CONTENT_STORE_EXT_MAX + 1];
+
+    if (d->o->catalog_only && f->mu_url != NULL) {
+        snprintf(url, len, "%s", f->mu_url);
+        return;
+    }
+    content_store_hex(f->sha1, 20, hex);
+    content_store_ext(f->name, ext);
+    snprintf(url, len, "%s/Content/%s/%s%s%s", uss_content_url(d->u), hex + 38, hex,
+             ext[0] ? "." : "", ext);
+}
+
+static void set_state(struct dl_ctx *d, const unsigned char *sha1, const char *state,
+                      const char *detail)
+{
+    if (catalog_file_set_state(d->db, sha1, state, detail) < 0)
+        log_warnx("cannot record the state of a content file in the catalog");
+}
+
+/* Publish a finished partial; the file struct stays owned by the caller. */
+static void finish_file(struct dl_ctx *d, struct xfer *x)
+{
+    char hex[41], err[512];
+
+    content_store_hex(x->f.sha1, 20, hex);
+    if (content_store_partial_finish(x->part, err, sizeof(err)) < 0) {
+        x->part = NULL;
+        d->st->files_failed++;
+        note_error(d, "file %s (%s) from upstream %s failed verification: %s", x->f.name, hex,
+                   uss_content_url(d->u), err);
+        set_state(d, x->f.sha1, "failed", err);
+        return;
+    }
+    x->part = NULL;
+    d->st->files_done++;
+    set_state(d, x->f.sha1, "present", NULL);
+}
+
+static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
+{
+    struct xfer *x = xcalloc(1, sizeof(*x));
+    char url[4096], range[64], err[512], hex[41];
+
+    x->d = d;
+    x->f = *f;
+    memset(f, 0, sizeof(*f));
+    content_store_hex(x->f.sha1, 20, hex);
+    x->part = content_store_partial_open(d->cs, x->f.sha1, x->f.has_sha256 ? x->f.sha256 : NULL,
+                                         x->f.size, x->f.name, err, sizeof(err));
+    if (x->part == NULL) {
+        d->st->files_failed++;
+        note_error(d, "cannot store file %s (%s): %s", x->f.name, hex, err);
+        file_free(&x->f);
+        free(x);
+        return NULL;
+    }
+    x->offset = content_store_partial_offset(x->part);
+    d->st->bytes_resumed += x->offset;
+    if (x->f.size >= 0 && x->offset == x->f.size) {
+        /* complete on disk already (a crash between the last byte and the rename) */
+        finish_file(d, x);
+        file_free(&x->f);
+        free(x);
+        return NULL;
+    }
+    if (d->o->catalog_only && x->f.mu_url == NULL) {
+        content_store_partial_abort(x->part);
+        d->st->files_failed++;
+        note_error(d, "file %s (%s) has no Microsoft Update URL and the upstream stores no files",
+                   x->f.name, hex);
+        file_free(&x->f);
+        free(x);
+        return NULL;
+    }
+    file_url(d, &x->f, url, sizeof(url));
+    x->easy = curl_easy_init();
+    if (x->easy == NULL)
+        fatalx("out of memory creating a curl handle");
+    uss_curl_setup(d->u, x->easy);
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->curl_err);
+    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, 120L);
+    curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "wsusd/" WSUSD_VERSION);
+    if (d->o->catalog_only)
+        curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
+    if (x->offset > 0) {
+        snprintf(range, sizeof(range), "Range: bytes=%lld-", (long long)x->offset);
+        x->headers = curl_slist_append(x->headers, range);
+        curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+        log_debug("resuming %s at byte %lld", hex, (long long)x->offset);
+    }
+    if (curl_multi_add_handle(d->multi, x->easy) != CURLM_OK)
+        fatalx("cannot add a download to the curl multi handle");
+    return x;
+}
+
+static void xfer_free(struct xfer *x)
+{
+    if (x == NULL)
+        return;
+    if (x->easy != NULL)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    content_store_partial_abort(x->part);
+    file_free(&x->f);
+    free(x);
+}
+
+static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
+{
+    char hex[41];
+
+    content_store_hex(x->f.sha1, 20, hex);
+    if (x->write_failed) {
+        d->st->files_failed++;
+        note_error(d, "cannot store file %s (%s): %s", x->f.name, hex, x->err);
+        content_store_partial_discard(x->part);
+        x->part = NULL;
+        set_state(d, x->f.sha1, "failed", x->err);
+        return;
+    }
+    if (x->status == 404) {
+        /* the upstream does not have it (yet): ask it to fetch it, retry next sync */
+        if (d->nmissing == d->capmissing) {
+            d->capmissing = d->capmissing ? d->capmissing * 2 : 64;
+            d->missing = xreallocarray(d->missing, d->capmissing, 20);
+        }
+        memcpy(d->missing[d->nmissing++], x->f.sha1, 20);
+        d->st->files_missing++;
+        return;
+    }
+    if (res != CURLE_OK && !x->refused) {
+        d->st->files_failed++;
+        if (res == CURLE_COULDNT_CONNECT)
+            note_error(d, "upstream %s refused the connection while downloading %s",
+                       uss_content_url(d->u), x->f.name);
+        else
+            note_error(d, "downloading %s (%s) from upstream %s failed: %s", x->f.name, hex,
+                       uss_content_url(d->u),
+                       x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
+        return; /* the partial stays for the next attempt */
+    }
+    if (x->status != 200 && x->status != 206) {
+        d->st->files_failed++;
+        note_error(d, "upstream %s answered HTTP %ld for file %s (%s)", uss_content_url(d->u),
+                   x->status, x->f.name, hex);
+        return;
+    }
+    finish_file(d, x);
+}
+
+static void ask_upstream(struct dl_ctx *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->nmissing; i += 100) {
+        struct uss_error e;
+        size_t n = d->nmissing - i < 100 ? d->nmissing - i : 100;
+        size_t k;
+
+        if (uss_ensure_cookie(d->u, &e) < 0 ||
+            uss_download_files(d->u, (const unsigned char(*)[20])d->missing + i, n, &e) < 0) {
+            log_warnx("could not ask upstream %s for %zu missing files: %s", uss_url(d->u), n,
+                      e.msg);
+            continue;
+        }
+        for (k = 0; k < n; k++)
+            set_state(d, d->missing[i + k], "absent",
+                      "not on the upstream yet; asked it to download the file (DownloadFiles)");
+    }
+    if (d->nmissing > 0)
+        log_info("%zu files are not on upstream %s yet; asked it to download them, they follow "
+                 "with the next synchronization",
+                 d->nmissing, uss_url(d->u));
+}
+
+static int load_page(struct dl_ctx *d, const char *sql, char *last_hex, struct dl_file **files,
+                     size_t *n)
+{
+    const char *p[1] = {last_hex};
+    PGresult *r = db_exec(d->db, sql, 1, p);
+    int i;
+
+    *files = NULL;
+    *n = 0;
+    if (r == NULL) {
+        char m[300];
+        note_error(d, "cannot read the file list from the catalog: %s",
+                   db_errmsg(d->db, m, sizeof(m)));
+        return -1;
+    }
+    if (PQntuples(r) > 0)
+        *files = xcalloc((size_t)PQntuples(r), sizeof(**files));
+    for (i = 0; i < PQntuples(r); i++) {
+        struct dl_file *f = &(*files)[*n];
+        if (unhex(PQgetvalue(r, i, 0), f->sha1, 20) < 0)
+            continue;
+        f->has_sha256 = !PQgetisnull(r, i, 1) && unhex(PQgetvalue(r, i, 1), f->sha256, 32) == 0;
+        f->size = PQgetisnull(r, i, 2) ? -1 : strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        f->name = xstrdup(PQgetvalue(r, i, 3));
+        f->mu_url = PQgetisnull(r, i, 4) ? NULL : xstrdup(PQgetvalue(r, i, 4));
+        (*n)++;
+    }
+    if (PQntuples(r) > 0)
+        snprintf(last_hex, 64, "%s", PQgetvalue(r, PQntuples(r) - 1, 0));
+    PQclear(r);
+    return 0;
+}
+
+int download_run(PGconn *db, struct uss *u, struct content_store *cs,
+                 const struct download_options *o, struct download_stats *st)
+{
+    struct dl_ctx d;
+    const char *sql = select_sql(o->policy ? o->policy : "approved");
+    int parallel = o->parallel > 0 ? o->parallel : 4;
+    struct xfer **fl = xcalloc((size_t)parallel, sizeof(*fl));
+    struct dl_file *page = NULL;
+    size_t npage = 0, ipage = 0;
+    char last[64] = "\\x";
+    int nfl = 0, more = 1, rc = -1, i;
+
+    memset(&d, 0, sizeof(d));
+    memset(st, 0, sizeof(*st));
+    d.db = db;
+    d.u = u;
+    d.cs = cs;
+    d.o = o;
+    d.st = st;
+    d.multi = curl_multi_init();
+    if (d.multi == NULL)
+        fatalx("out of memory creating a curl multi handle");
+    count_selected(&d, sql);
+    if (st->files_total > 0)
+        log_info("content: %ld files to download (%lld bytes)", st->files_total,
+                 (long long)st->bytes_total);
+    for (;;) {
+        int running, left;
+        CURLMsg *m;
+
+        if (o->cancel != NULL && *o->cancel) {
+            note_error(&d, "download cancelled (wsusd is stopping)");
+            goto out;
+        }
+        while (nfl < parallel) {
+            struct xfer *x;
+            if (ipage == npage) {
+                for (; ipage < npage; ipage++)
+                    file_free(&page[ipage]);
+                free(page);
+                page = NULL;
+                npage = ipage = 0;
+                if (!more || load_page(&d, sql, last, &page, &npage) < 0 || npage == 0) {
+                    more = 0;
+                    break;
+                }
+                if (npage < PAGE)
+                    more = 0;
+            }
+            x = xfer_start(&d, &page[ipage++]);
+            if (x != NULL)
+                fl[nfl++] = x;
+        }
+        if (nfl == 0)
+            break;
+        curl_multi_perform(d.multi, &running);
+        while ((m = curl_multi_info_read(d.multi, &left)) != NULL) {
+            struct xfer *x = NULL;
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            curl_multi_remove_handle(d.multi, m->easy_handle);
+            xfer_done(&d, x, m->data.result);
+            for (i = 0; i < nfl; i++)
+                if (fl[i] == x) {
+                    fl[i] = fl[--nfl];
+                    break;
+                }
+            xfer_free(x);
+        }
+        if (running > 0)
+            curl_multi_poll(d.multi, NULL, 0, 200, NULL);
+        if (o->progress != NULL && time(NULL) != d.last_progress) {
+            d.last_progress = time(NULL);
+            o->progress(o->arg, st);
+        }
+    }
+    ask_upstream(&d);
+    rc = st->files_failed > 0 ? -1 : 0;
+out:
+    for (i = 0; i < nfl; i++) {
+        curl_multi_remove_handle(d.multi, fl[i]->easy);
+        xfer_free(fl[i]);
+    }
+    for (; ipage < npage; ipage++)
+        file_free(&page[ipage]);
+    free(page);
+    free(fl);
+    free(d.missing);
+    curl_multi_cleanup(d.multi);
+    if (o->progress != NULL)
+        o->progress(o->arg, st);
+    return rc;
+}

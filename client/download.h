@@ -1,0 +1,53 @@
+/*
+ * download: the content phase of a sync. Picks the files this server needs (download policy
+ * "approved": files of updates with an Install approval, directly or through a bundle;
+ * "all": every file of the catalog; "none": nothing; plus files a downstream asked for with
+ * DownloadFiles, state 'queued'), fetches several at once (curl multi) from the upstream's
+ * /Content/XX/HEX.ext (or the MU URL when the upstream is metadata-only), resumes partial
+ * files with Range, verifies size/SHA-1/SHA-256 and publishes atomically (content_store.h),
+ * then marks the file 'present'. A 404 means the upstream does not have the file yet: it is
+ * asked for with DownloadFiles and retried on the next sync. An upstream or proxy that
+ * answers 200 to a Range request is detected, reported in plain words, and the file is then
+ * downloaded whole. It does not touch metadata.
+ */
+#ifndef WSUS_DOWNLOAD_H
+#define WSUS_DOWNLOAD_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "content_store.h"
+#include "uss.h"
+
+struct download_stats {
+    long files_total;   /* files selected at the start */
+    long files_done;    /* published */
+    long files_failed;  /* verification failures and errors */
+    long files_missing; /* 404 upstream: requested with DownloadFiles */
+    int64_t bytes_total;
+    int64_t bytes_done;    /* bytes received this run */
+    int64_t bytes_resumed; /* bytes that were already in partial files */
+    int range_ignored;     /* the upstream/proxy answered 200 to a Range request */
+    char first_error[512];
+};
+
+struct download_options {
+    const char *policy;   /* "approved" | "all" | "none" */
+    int catalog_only;     /* upstream CatalogOnlySync: fetch MU URLs instead */
+    int parallel;         /* transfers at once (default 4) */
+    volatile int *cancel; /* polled; may be NULL */
+    /* Called about once a second with the running totals (may be NULL). */
+    void (*progress)(void *arg, const struct download_stats *st);
+    void *arg;
+};
+
+/*
+ * Download what is needed. db is used for the file list and state updates (not inside a
+ * transaction). 0 when every selected file is present or waits for the upstream (404),
+ * -1 when some failed (st->first_error says the first reason) or on cancel.
+ */
+int download_run(PGconn *db, struct uss *u, struct content_store *cs,
+                 const struct download_options *o, struct download_stats *st);
+
+#endif

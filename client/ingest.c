@@ -1,0 +1,380 @@
+/*
+ * ingest: a bounded queue of GetUpdateData answers and the thread that stores them. One
+ * answer = one transaction (catalog_store_tx + the attached upstream_state rows). A document
+ * that cannot be decoded or parsed is skipped and counted (the sync then reports it and keeps
+ * its anchors, so the next sync asks again); a database error stops the stage.
+ */
+#include "ingest.h"
+#include "buf.h"
+#include "cab.h"
+#include "catalog.h"
+#include "db.h"
+#include "log.h"
+#include "update.h"
+#include "xmalloc.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_XML (64u << 20)
+
+struct ingest_item {
+    struct uss_update_data d;
+    char **keys, **values;
+    size_t nkv;
+    struct ingest_item *next;
+};
+
+struct ingest {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    PGconn *db;
+    char *upstream;
+    struct ingest_item *head, *tail;
+    size_t queued, max_queued;
+    int busy;     /* the thread is storing an item */
+    int stopping; /* drain then exit */
+    int aborting; /* exit at once */
+    int failed;
+    char error[768];
+    struct ingest_counts counts;
+};
+
+static void item_free(struct ingest_item *it)
+{
+    size_t i;
+
+    if (it == NULL)
+        return;
+    uss_update_data_free(&it->d);
+    for (i = 0; i < it->nkv; i++) {
+        free(it->keys[i]);
+        free(it->values[i]);
+    }
+    free(it->keys);
+    free(it->values);
+    free(it);
+}
+
+static void note_bad(struct ingest *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note_bad(struct ingest *in, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[512];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warnx("%s", msg);
+    pthread_mutex_lock(&in->lock);
+    if (in->counts.bad_documents++ == 0)
+        snprintf(in->counts.first_bad, sizeof(in->counts.first_bad), "%s", msg);
+    pthread_mutex_unlock(&in->lock);
+}
+
+/* Decode and parse one answer item; NULL when it is unusable (counted). */
+static struct update *parse_one(struct ingest *in, struct uss_update *uu,
+                                const struct uss_update_data *d)
+{
+    struct update *u = xmalloc(sizeof(*u));
+    char err[512], *xml = uu->xml;
+    size_t len = xml ? strlen(xml) : 0, i, j;
+    char *decoded = NULL;
+
+    update_init(u);
+    if (uu->cab != NULL && xml == NULL) {
+        if (cab_blob_decode(uu->cab, uu->cab_len, MAX_XML, &decoded, &len, err, sizeof(err)) < 0) {
+            note_bad(in,
+                     "upstream %s sent an undecodable compressed document for update %s "
+                     "revision %d: %s",
+                     in->upstream, uu->id.update_id, (int)uu->id.rev, err);
+            free(u);
+            return NULL;
+        }
+        xml = decoded;
+    }
+    if (update_parse(u, xml, len, err, sizeof(err)) < 0) {
+        note_bad(in, "upstream %s sent a malformed document for update %s revision %d: %s",
+                 in->upstream, uu->id.update_id, (int)uu->id.rev, err);
+        free(decoded);
+        free(u);
+        return NULL;
+    }
+    free(decoded);
+    if (strcmp(u->update_id, uu->id.update_id) != 0 || u->revision_number != uu->id.rev) {
+        note_bad(in, "upstream %s sent the document of %s revision %d as %s revision %d",
+                 in->upstream, u->update_id, u->revision_number, uu->id.update_id, (int)uu->id.rev);
+        update_free(u);
+        free(u);
+        return NULL;
+    }
+    if (uu->cab != NULL) {
+        u->xml_cab = uu->cab;
+        u->xml_cab_len = uu->cab_len;
+        uu->cab = NULL;
+    }
+    for (i = 0; i < u->n_files; i++)
+        for (j = 0; j < d->nurls; j++)
+            if (d->urls[j].mu_url != NULL && memcmp(d->urls[j].sha1, u->files[i].sha1, 20) == 0) {
+                free(u->files[i].mu_url);
+                u->files[i].mu_url = xstrdup(d->urls[j].mu_url);
+                break;
+            }
+    return u;
+}
+
+/* Which update ids of the batch are already in the catalog (any revision)? */
+static int count_updated(PGconn *db, struct update **ups, size_t n, long *updated, long *fresh)
+{
+    struct buf arr;
+    PGresult *r;
+    size_t i;
+    int k, rc = -1;
+    const char *params[1];
+
+    *updated = *fresh = 0;
+    buf_init(&arr, (size_t)64 << 20);
+    buf_add_str(&arr, "{");
+    for (i = 0; i < n; i++)
+        if (ups[i] != NULL)
+            buf_printf(&arr, "%s%s", arr.len > 1 ? "," : "", ups[i]->update_id);
+    buf_add_str(&arr, "}");
+    params[0] = buf_str(&arr);
+    r = db_exec(db,
+                "SELECT DISTINCT update_id::text FROM revision WHERE update_id = ANY($1::uuid[])",
+                1, params);
+    if (r == NULL)
+        goto out;
+    for (i = 0; i < n; i++) {
+        int found = 0;
+        if (ups[i] == NULL)
+            continue;
+        for (k = 0; k < PQntuples(r) && !found; k++)
+            found = strcmp(PQgetvalue(r, k, 0), ups[i]->update_id) == 0;
+        if (found)
+            (*updated)++;
+        else
+            (*fresh)++;
+    }
+    PQclear(r);
+    rc = 0;
+out:
+    buf_free(&arr);
+    return rc;
+}
+
+static int store_item(struct ingest *in, struct ingest_item *it)
+{
+    struct update **ups = xcalloc(it->d.n ? it->d.n : 1, sizeof(*ups));
+    struct catalog_stats st;
+    char err[512];
+    long updated = 0, fresh = 0;
+    size_t i;
+    int rc = -1;
+
+    memset(&st, 0, sizeof(st));
+    for (i = 0; i < it->d.n; i++)
+        ups[i] = parse_one(in, &it->d.updates[i], &it->d);
+    if (db_begin(in->db) < 0) {
+        snprintf(in->error, sizeof(in->error), "cannot start a catalog transaction: %s",
+                 db_errmsg(in->db, err, sizeof(err)));
+        goto out;
+    }
+    if (it->d.n > 0 && count_updated(in->db, ups, it->d.n, &updated, &fresh) < 0) {
+        snprintf(in->error, sizeof(in->error), "cannot read the catalog: %s",
+                 db_errmsg(in->db, err, sizeof(err)));
+        goto out;
+    }
+    if (it->d.n > 0 && catalog_store_tx(in->db, ups, it->d.n, &st, err, sizeof(err)) < 0) {
+        snprintf(in->error, sizeof(in->error), "cannot store updates in the catalog: %s", err);
+        goto out;
+    }
+    for (i = 0; i < it->nkv; i++) {
+        const char *p[2] = {it->keys[i], it->values[i]};
+        if (db_cmd(in->db,
+                   "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
+                   "UPDATE SET value = EXCLUDED.value, changed_at = now()",
+                   2, p) < 0) {
+            snprintf(in->error, sizeof(in->error), "cannot record the sync anchor: %s",
+                     db_errmsg(in->db, err, sizeof(err)));
+            goto out;
+        }
+    }
+    if (db_commit(in->db) < 0) {
+        snprintf(in->error, sizeof(in->error), "cannot commit to the catalog: %s",
+                 db_errmsg(in->db, err, sizeof(err)));
+        goto out;
+    }
+    pthread_mutex_lock(&in->lock);
+    in->counts.stored += st.new_revisions;
+    /* revisions already present (a concurrent writer) count as neither */
+    if (st.new_revisions < fresh + updated) {
+        long extra = fresh + updated - st.new_revisions;
+        fresh -= extra < fresh ? extra : fresh;
+    }
+    in->counts.new_updates += fresh;
+    in->counts.updated += updated;
+    in->counts.categories += st.new_categories + st.new_detectoids;
+    pthread_mutex_unlock(&in->lock);
+    rc = 0;
+out:
+    if (rc < 0)
+        db_rollback(in->db);
+    for (i = 0; i < it->d.n; i++)
+        if (ups[i] != NULL) {
+            update_free(ups[i]);
+            free(ups[i]);
+        }
+    free(ups);
+    return rc;
+}
+
+static void *ingest_main(void *arg)
+{
+    struct ingest *in = arg;
+
+    pthread_mutex_lock(&in->lock);
+    for (;;) {
+        struct ingest_item *it;
+        int rc;
+
+        while (in->head == NULL && !in->stopping && !in->aborting)
+            pthread_cond_wait(&in->cond, &in->lock);
+        if (in->aborting || (in->head == NULL && in->stopping))
+            break;
+        it = in->head;
+        in->head = it->next;
+        if (in->head == NULL)
+            in->tail = NULL;
+        in->queued--;
+        in->busy = 1;
+        pthread_cond_broadcast(&in->cond);
+        pthread_mutex_unlock(&in->lock);
+        rc = in->failed ? -1 : store_item(in, it);
+        item_free(it);
+        pthread_mutex_lock(&in->lock);
+        in->busy = 0;
+        if (rc < 0 && !in->failed) {
+            in->failed = 1;
+            log_warnx("%s", in->error);
+        }
+        pthread_cond_broadcast(&in->cond);
+    }
+    pthread_mutex_unlock(&in->lock);
+    return NULL;
+}
+
+struct ingest *ingest_start(const char *conninfo, const char *upstream, size_t queue_len, char *err,
+                            size_t errlen)
+{
+    struct ingest *in = xcalloc(1, sizeof(*in));
+
+    in->db = db_connect(conninfo, "wsusd-sync", err, errlen);
+    if (in->db == NULL) {
+        free(in);
+        return NULL;
+    }
+    in->upstream = xstrdup(upstream);
+    in->max_queued = queue_len ? queue_len : 4;
+    pthread_mutex_init(&in->lock, NULL);
+    pthread_cond_init(&in->cond, NULL);
+    if (pthread_create(&in->thread, NULL, ingest_main, in) != 0) {
+        snprintf(err, errlen, "cannot start the catalog writer thread");
+        db_close(in->db);
+        free(in->upstream);
+        free(in);
+        return NULL;
+    }
+    return in;
+}
+
+int ingest_submit(struct ingest *in, struct uss_update_data *d, const char *const *keys,
+                  const char *const *values, size_t n)
+{
+    struct ingest_item *it = xcalloc(1, sizeof(*it));
+    size_t i;
+
+    if (d != NULL) {
+        it->d = *d;
+        memset(d, 0, sizeof(*d));
+    }
+    if (n > 0) {
+        it->keys = xcalloc(n, sizeof(char *));
+        it->values = xcalloc(n, sizeof(char *));
+        for (i = 0; i < n; i++) {
+            it->keys[i] = xstrdup(keys[i]);
+            it->values[i] = xstrdup(values[i]);
+        }
+        it->nkv = n;
+    }
+    pthread_mutex_lock(&in->lock);
+    while (in->queued >= in->max_queued && !in->failed)
+        pthread_cond_wait(&in->cond, &in->lock);
+    if (in->failed) {
+        pthread_mutex_unlock(&in->lock);
+        item_free(it);
+        return -1;
+    }
+    if (in->tail != NULL)
+        in->tail->next = it;
+    else
+        in->head = it;
+    in->tail = it;
+    in->queued++;
+    pthread_cond_broadcast(&in->cond);
+    pthread_mutex_unlock(&in->lock);
+    return 0;
+}
+
+int ingest_flush(struct ingest *in)
+{
+    int rc;
+
+    pthread_mutex_lock(&in->lock);
+    while ((in->head != NULL || in->busy) && !in->failed)
+        pthread_cond_wait(&in->cond, &in->lock);
+    rc = in->failed ? -1 : 0;
+    pthread_mutex_unlock(&in->lock);
+    return rc;
+}
+
+void ingest_counts(struct ingest *in, struct ingest_counts *out)
+{
+    pthread_mutex_lock(&in->lock);
+    *out = in->counts;
+    pthread_mutex_unlock(&in->lock);
+}
+
+const char *ingest_error(struct ingest *in)
+{
+    return in->failed ? in->error : "";
+}
+
+void ingest_stop(struct ingest *in, int abort)
+{
+    struct ingest_item *it;
+
+    if (in == NULL)
+        return;
+    pthread_mutex_lock(&in->lock);
+    if (abort)
+        in->aborting = 1;
+    in->stopping = 1;
+    pthread_cond_broadcast(&in->cond);
+    pthread_mutex_unlock(&in->lock);
+    pthread_join(in->thread, NULL);
+    while ((it = in->head) != NULL) {
+        in->head = it->next;
+        item_free(it);
+    }
+    db_close(in->db);
+    pthread_mutex_destroy(&in->lock);
+    pthread_cond_destroy(&in->cond);
+    free(in->upstream);
+    free(in);
+}

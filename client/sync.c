@@ -1,0 +1,1213 @@
+/*
+ * sync: the synchronization engine (see sync.h). The metadata pipeline is: list identities
+ * (GetRevisionIdList) -> diff against the catalog (only missing (id, revision) pairs are
+ * fetched, which is what makes a crashed run resumable) -> GetUpdateData batches, several in
+ * flight on one curl multi handle -> ingest thread (parse + COPY into the catalog, one
+ * transaction per batch) -> anchors committed after the data they cover. A batch the upstream
+ * rejects with InternalServerError is bisected down to the bad identity, which is reported and
+ * keeps the anchor from moving (so the next sync asks again).
+ */
+#include "sync.h"
+#include "buf.h"
+#include "content_store.h"
+#include "db.h"
+#include "download.h"
+#include "ingest.h"
+#include "log.h"
+#include "settings.h"
+#include "strutil.h"
+#include "uss.h"
+#include "xmalloc.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INFLIGHT        6     /* GetUpdateData calls at once */
+#define DIFF_CHUNK      20000 /* identities per catalog diff query */
+#define MAX_NET_RETRIES 2     /* per batch, on a network error */
+#define MAX_REAUTH      3     /* InvalidCookie recoveries per run */
+#define MAX_MISSING     1000  /* missing identities remembered for the history */
+
+/* upstream_state keys */
+#define K_UPSTREAM        "upstream-url"
+#define K_CONFIG_ANCHOR   "config-anchor"
+#define K_CAT_ANCHOR      "categories-anchor"
+#define K_UPD_ANCHOR      "updates-anchor"
+#define K_DEP_ANCHOR      "deployments-anchor"
+#define K_SYNCED_PRODUCTS "synced-products"
+#define K_SYNCED_CLASSES  "synced-classifications"
+
+struct sync_settings {
+    char *upstream, *account_name, *mode, *storage, *products, *classifications, *download;
+    char *proxy, *proxy_user, *proxy_password, *proxy_domain, *proxy_auth, *ca_file;
+};
+
+struct sync_ctx {
+    const struct sync_params *p;
+    PGconn *db; /* holds the advisory lock; history and state */
+    long hid;
+    struct sync_settings set;
+    struct uss *u;
+    struct ingest *in;
+    struct uss_config cfg;
+    char phase[32];
+    long listed, to_fetch, fetched;
+    long missing_n;
+    json_t *missing; /* array of {"update_id","revision","title"} */
+    struct download_stats dl;
+    struct ingest_counts counts; /* last snapshot of the ingest stage */
+    int reauths;
+    time_t last_progress;
+    char err[1024];
+};
+
+const char *sync_trigger_name(enum sync_trigger t)
+{
+    switch (t) {
+    case SYNC_TRIGGER_SCHEDULE:
+        return "schedule";
+    case SYNC_TRIGGER_RETRY:
+        return "retry";
+    default:
+        return "manual";
+    }
+}
+
+static int cancelled(struct sync_ctx *s)
+{
+    return s->p->cancel != NULL && *s->p->cancel;
+}
+
+static void fail(struct sync_ctx *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct sync_ctx *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->err[0] != '\0')
+        return;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    va_end(ap);
+}
+
+/* ---------- state and history ---------- */
+
+static char *state_get(struct sync_ctx *s, const char *key)
+{
+    const char *p[1] = {key};
+    PGresult *r = db_exec(s->db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
+    char *v = NULL;
+
+    if (r != NULL && PQntuples(r) == 1)
+        v = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+static int state_set(PGconn *db, const char *key, const char *value)
+{
+    const char *p[2] = {key, value};
+
+    return db_cmd(db,
+                  "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
+                  "UPDATE SET value = EXCLUDED.value, changed_at = now()",
+                  2, p);
+}
+
+static void state_clear_anchors(struct sync_ctx *s)
+{
+    db_cmd(s->db,
+           "DELETE FROM upstream_state WHERE key IN ('config-anchor', 'categories-anchor', "
+           "'updates-anchor', 'deployments-anchor', 'synced-products', "
+           "'synced-classifications')",
+           0, NULL);
+}
+
+static json_t *progress_json(struct sync_ctx *s)
+{
+    json_t *calls = json_object();
+    json_t *j;
+    int op;
+
+    for (op = 0; s->u != NULL && op < USS_OP_COUNT; op++)
+        json_object_set_new(calls, uss_op_name(op), json_integer((json_int_t)uss_calls(s->u, op)));
+    j = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "phase", s->phase,
+        "revisions_listed", (json_int_t)s->listed, "revisions_to_fetch", (json_int_t)s->to_fetch,
+        "revisions_fetched", (json_int_t)s->fetched, "files_total", (json_int_t)s->dl.files_total,
+        "files_done", (json_int_t)s->dl.files_done, "files_missing_upstream",
+        (json_int_t)s->dl.files_missing, "bytes_total", (json_int_t)s->dl.bytes_total, "bytes_done",
+        (json_int_t)s->dl.bytes_done, "bytes_resumed", (json_int_t)s->dl.bytes_resumed,
+        "range_ignored", s->dl.range_ignored, "calls", calls);
+    if (s->missing != NULL && json_array_size(s->missing) > 0)
+        json_object_set(j, "missing_updates", s->missing);
+    return j;
+}
+
+static void history_update(struct sync_ctx *s, int force)
+{
+    struct ingest_counts c;
+    char hid[24], nrev[24], upd[24], cats[24], files[24], bytes[24];
+    const char *p[8];
+    json_t *j;
+    char *detail;
+    time_t now = time(NULL);
+
+    if (s->hid <= 0 || (!force && now == s->last_progress))
+        return;
+    s->last_progress = now;
+    if (s->in != NULL)
+        ingest_counts(s->in, &s->counts);
+    c = s->counts;
+    j = progress_json(s);
+    detail = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    snprintf(hid, sizeof(hid), "%ld", s->hid);
+    snprintf(nrev, sizeof(nrev), "%ld", c.new_updates);
+    snprintf(upd, sizeof(upd), "%ld", c.updated);
+    snprintf(cats, sizeof(cats), "%ld", c.categories);
+    snprintf(files, sizeof(files), "%ld", s->dl.files_done);
+    snprintf(bytes, sizeof(bytes), "%lld", (long long)s->dl.bytes_done);
+    p[0] = hid;
+    p[1] = s->phase;
+    p[2] = nrev;
+    p[3] = upd;
+    p[4] = cats;
+    p[5] = files;
+    p[6] = bytes;
+    p[7] = detail;
+    db_cmd(s->db,
+           "UPDATE sync_history SET phase = $2, new_revisions = $3, updated_revisions = $4, "
+           "categories = $5, files = $6, bytes = $7, detail = $8::jsonb WHERE id = $1",
+           8, p);
+    free(detail);
+}
+
+static void set_phase(struct sync_ctx *s, const char *phase)
+{
+    snprintf(s->phase, sizeof(s->phase), "%s", phase);
+    log_info("sync: %s", phase);
+    history_update(s, 1);
+}
+
+/* ---------- settings ---------- */
+
+static char *setting(PGconn *db, const char *key)
+{
+    char *v = settings_get(db, key);
+
+    return v != NULL ? v : xstrdup("");
+}
+
+static void settings_load(struct sync_ctx *s)
+{
+    struct sync_settings *t = &s->set;
+
+    t->upstream = setting(s->db, "upstream");
+    t->account_name = setting(s->db, "account-name");
+    t->mode = setting(s->db, "mode");
+    t->storage = setting(s->db, "storage");
+    t->products = setting(s->db, "products");
+    t->classifications = setting(s->db, "classifications");
+    t->download = setting(s->db, "download");
+    t->proxy = setting(s->db, "proxy");
+    t->proxy_user = setting(s->db, "proxy-user");
+    t->proxy_password = setting(s->db, "proxy-password");
+    t->proxy_domain = setting(s->db, "proxy-domain");
+    t->proxy_auth = setting(s->db, "proxy-auth");
+    t->ca_file = setting(s->db, "ca-file");
+}
+
+static void settings_release(struct sync_settings *t)
+{
+    free(t->upstream);
+    free(t->account_name);
+    free(t->mode);
+    free(t->storage);
+    free(t->products);
+    free(t->classifications);
+    free(t->download);
+    free(t->proxy);
+    free(t->proxy_user);
+    if (t->proxy_password != NULL)
+        explicit_bzero(t->proxy_password, strlen(t->proxy_password));
+    free(t->proxy_password);
+    free(t->proxy_domain);
+    free(t->proxy_auth);
+    free(t->ca_file);
+}
+
+/* Split "a,b,c" into idd entries (ids point into the copy *store). Delta when the id was in
+ * the synced list and there is an anchor. */
+static struct uss_idd *idd_list(const char *list, const char *synced, int have_anchor, size_t *n,
+                                char **store)
+{
+    struct uss_idd *v;
+    char *p, *save = NULL, *tok;
+    size_t cap = 1;
+
+    for (p = (char *)list; *p; p++)
+        cap += *p == ',';
+    v = xcalloc(cap, sizeof(*v));
+    *n = 0;
+    *store = xstrdup(list);
+    for (tok = strtok_r(*store, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        str_trim(tok);
+        if (*tok == '\0')
+            continue;
+        v[*n].id = tok;
+        v[*n].delta = have_anchor && synced != NULL && strstr(synced, tok) != NULL;
+        (*n)++;
+    }
+    return v;
+}
+
+/* ---------- upstream calls with recovery ---------- */
+
+/* Decide what to do after a failed blocking call: 1 = retry, 0 = give up (s->err set). */
+static int recover(struct sync_ctx *s, struct uss_error *e, int *tries)
+{
+    (*tries)++;
+    if (e->kind == USS_ERR_FAULT &&
+        (strcmp(e->code, "InvalidCookie") == 0 ||
+         strcmp(e->code, "InvalidAuthorizationCookie") == 0) &&
+        s->reauths < MAX_REAUTH) {
+        s->reauths++;
+        log_info("upstream %s refused our cookie (%s); authorizing again", uss_url(s->u), e->code);
+        uss_drop_cookie(s->u);
+        return 1;
+    }
+    if (e->kind == USS_ERR_FAULT && strcmp(e->code, "ServerBusy") == 0 && *tries <= 3) {
+        sleep(5);
+        return 1;
+    }
+    if (e->kind == USS_ERR_NET && strcmp(e->code, "ConnectionRefused") != 0 &&
+        strcmp(e->code, "CouldNotResolve") != 0 && *tries <= MAX_NET_RETRIES) {
+        log_info("%s; trying again", e->msg);
+        sleep((unsigned)*tries);
+        return 1;
+    }
+    fail(s, "%s", e->msg);
+    return 0;
+}
+
+static int ensure_cookie(struct sync_ctx *s)
+{
+    struct uss_error e;
+    int tries = 0;
+
+    while (uss_ensure_cookie(s->u, &e) < 0)
+        if (!recover(s, &e, &tries))
+            return -1;
+    return 0;
+}
+
+/* ---------- diff and fetch ---------- */
+
+/* Identities of l not stored yet (deduplicated). */
+static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, struct uss_id **out,
+                        size_t *nout)
+{
+    struct buf a, b;
+    size_t i, start, cap = 0;
+    int rc = -1;
+
+    *out = NULL;
+    *nout = 0;
+    buf_init(&a, (size_t)64 << 20);
+    buf_init(&b, (size_t)64 << 20);
+    for (start = 0; start < n; start += DIFF_CHUNK) {
+        size_t end = start + DIFF_CHUNK < n ? start + DIFF_CHUNK : n;
+        const char *p[2];
+        PGresult *r;
+        int k;
+
+        buf_reset(&a);
+        buf_reset(&b);
+        buf_add_str(&a, "{");
+        buf_add_str(&b, "{");
+        for (i = start; i < end; i++) {
+            buf_printf(&a, "%s%s", i > start ? "," : "", ids[i].update_id);
+            buf_printf(&b, "%s%d", i > start ? "," : "", (int)ids[i].rev);
+        }
+        buf_add_str(&a, "}");
+        buf_add_str(&b, "}");
+        p[0] = buf_str(&a);
+        p[1] = buf_str(&b);
+        r = db_exec(s->db,
+                    "SELECT DISTINCT t.u::text, t.r FROM unnest($1::uuid[], $2::int[]) AS t(u, r) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM revision v WHERE v.update_id = t.u AND "
+                    "v.revision_number = t.r)",
+                    2, p);
+        if (r == NULL) {
+            char m[300];
+            fail(s, "cannot compare the upstream's list with the catalog: %s",
+                 db_errmsg(s->db, m, sizeof(m)));
+            goto out;
+        }
+        for (k = 0; k < PQntuples(r); k++) {
+            if (*nout == cap) {
+                cap = cap ? cap * 2 : 1024;
+                *out = xreallocarray(*out, cap, sizeof(**out));
+            }
+            snprintf((*out)[*nout].update_id, 37, "%s", PQgetvalue(r, k, 0));
+            (*out)[*nout].rev = (int32_t)strtol(PQgetvalue(r, k, 1), NULL, 10);
+            (*nout)++;
+        }
+        PQclear(r);
+    }
+    rc = 0;
+out:
+    buf_free(&a);
+    buf_free(&b);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *nout = 0;
+    }
+    return rc;
+}
+
+static void note_missing(struct sync_ctx *s, const struct uss_id *id, const char *why)
+{
+    const char *p[2];
+    char rev[16];
+    PGresult *r;
+    const char *title = "";
+
+    s->missing_n++;
+    if (s->missing == NULL)
+        s->missing = json_array();
+    if (json_array_size(s->missing) >= MAX_MISSING)
+        return;
+    /* the title of the bundle that lists it, when we have one */
+    snprintf(rev, sizeof(rev), "%d", (int)id->rev);
+    p[0] = id->update_id;
+    p[1] = rev;
+    r = db_exec(s->db,
+                "SELECT v.title FROM revision_bundle b JOIN revision v ON v.id = b.revision_id "
+                "WHERE b.member_update_id = $1::uuid AND b.member_revision_number = $2::int "
+                "LIMIT 1",
+                2, p);
+    if (r != NULL && PQntuples(r) == 1)
+        title = PQgetvalue(r, 0, 0);
+    json_array_append_new(s->missing,
+                          json_pack("{s:s, s:i, s:s, s:s}", "update_id", id->update_id, "revision",
+                                    (int)id->rev, "bundle_title", title, "reason", why));
+    log_warnx("upstream %s has no update %s revision %d%s%s%s: %s", uss_url(s->u), id->update_id,
+              (int)id->rev, title[0] ? " (part of \"" : "", title, title[0] ? "\")" : "", why);
+    PQclear(r);
+}
+
+struct range {
+    size_t start, len;
+    int tries;
+};
+
+struct flight {
+    struct uss_call *call;
+    struct range r;
+};
+
+/*
+ * Fetch ids (all missing from the catalog) in batches of the upstream's maximum, INFLIGHT at
+ * once, handing answers to the ingest stage. keys/values are attached to the last answer when
+ * nothing went missing. 0, or -1 with s->err set.
+ */
+static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
+                     const char *const *keys, const char *const *values, size_t nkv)
+{
+    size_t per = (size_t)s->cfg.max_updates_per_request;
+    struct range *todo = NULL;
+    size_t ntodo = 0, captodo = 0, i;
+    struct flight fl[INFLIGHT];
+    int nfl = 0, rc = -1;
+    long missing_before = s->missing_n;
+    struct uss_update_data held;
+
+    memset(fl, 0, sizeof(fl));
+    memset(&held, 0, sizeof(held));
+    if (per < 1)
+        per = 100;
+    /* ranges in reverse so popping from the end goes in list order */
+    for (i = 0; i < n; i += per) {
+        if (ntodo == captodo) {
+            captodo = captodo ? captodo * 2 : 64;
+            todo = xreallocarray(todo, captodo, sizeof(*todo));
+        }
+        todo[ntodo].start = i;
+        todo[ntodo].len = n - i < per ? n - i : per;
+        todo[ntodo].tries = 0;
+        ntodo++;
+    }
+    for (i = 0; i < ntodo / 2; i++) {
+        struct range t = todo[i];
+        todo[i] = todo[ntodo - 1 - i];
+        todo[ntodo - 1 - i] = t;
+    }
+    while (ntodo > 0 || nfl > 0) {
+        int k;
+
+        if (cancelled(s)) {
+            fail(s, "synchronization cancelled (wsusd is stopping)");
+            goto out;
+        }
+        while (nfl < INFLIGHT && ntodo > 0) {
+            if (ensure_cookie(s) < 0)
+                goto out;
+            fl[nfl].r = todo[--ntodo];
+            fl[nfl].call = uss_call_update_data(s->u, ids + fl[nfl].r.start, fl[nfl].r.len);
+            nfl++;
+        }
+        uss_wait(s->u, 200);
+        for (k = 0; k < nfl; k++) {
+            struct uss_update_data d;
+            struct uss_error e;
+            struct range r = fl[k].r;
+
+            if (!uss_call_done(fl[k].call))
+                continue;
+            memset(&d, 0, sizeof(d));
+            if (uss_call_result(fl[k].call, &d, &e) == 0) {
+                s->fetched += (long)d.n;
+                if (d.n < r.len) {
+                    /* the spec's wording allows skipping unknown ids: find which */
+                    size_t a, b;
+                    for (a = r.start; a < r.start + r.len; a++) {
+                        int found = 0;
+                        for (b = 0; b < d.n && !found; b++)
+                            found = strcmp(d.updates[b].id.update_id, ids[a].update_id) == 0 &&
+                                    d.updates[b].id.rev == ids[a].rev;
+                        if (!found)
+                            note_missing(s, &ids[a], "not in its GetUpdateData answer");
+                    }
+                }
+                if (ntodo == 0 && nfl == 1) {
+                    held = d; /* the last answer: goes with the anchors */
+                } else if (ingest_submit(s->in, &d, NULL, NULL, 0) < 0) {
+                    uss_update_data_free(&d);
+                    fail(s, "%s", ingest_error(s->in));
+                    goto out;
+                }
+            } else if (e.kind == USS_ERR_FAULT && strcmp(e.code, "InternalServerError") == 0 &&
+                       r.len > 1) {
+                /* one bad id fails the whole batch on Windows: bisect */
+                size_t half = r.len / 2;
+                if (ntodo + 2 > captodo) {
+                    captodo = captodo * 2 + 2;
+                    todo = xreallocarray(todo, captodo, sizeof(*todo));
+                }
+                todo[ntodo++] = (struct range){r.start + half, r.len - half, 0};
+                todo[ntodo++] = (struct range){r.start, half, 0};
+            } else if (e.kind == USS_ERR_FAULT && strcmp(e.code, "InternalServerError") == 0) {
+                note_missing(s, &ids[r.start], "GetUpdateData fails for it (InternalServerError)");
+            } else if (e.kind == USS_ERR_FAULT && strcmp(e.code, "InvalidParameters") == 0 &&
+                       r.len > 1 && per > 1) {
+                /* the upstream takes fewer ids than it said: halve the batches */
+                per = per / 2;
+                todo[ntodo++] = (struct range){r.start + r.len / 2, r.len - r.len / 2, 0};
+                todo[ntodo++] = (struct range){r.start, r.len / 2, 0};
+            } else {
+                int tries = r.tries;
+                if (!recover(s, &e, &tries)) {
+                    uss_call_free(fl[k].call);
+                    fl[k] = fl[--nfl];
+                    goto out;
+                }
+                r.tries = tries;
+                if (ntodo == captodo) {
+                    captodo = captodo * 2 + 2;
+                    todo = xreallocarray(todo, captodo, sizeof(*todo));
+                }
+                todo[ntodo++] = r;
+            }
+            uss_call_free(fl[k].call);
+            fl[k] = fl[--nfl];
+            k--;
+        }
+        history_update(s, 0);
+    }
+    if (s->missing_n > missing_before)
+        nkv = 0; /* keep the old anchors: the next sync asks again */
+    if (ingest_submit(s->in, &held, keys, values, nkv) < 0 || ingest_flush(s->in) < 0) {
+        fail(s, "%s", ingest_error(s->in));
+        goto out;
+    }
+    rc = 0;
+out:
+    for (i = 0; i < (size_t)nfl; i++)
+        uss_call_free(fl[i].call);
+    uss_update_data_free(&held);
+    free(todo);
+    return rc;
+}
+
+/* List with a filter, diff, fetch. kv (anchors) committed with the data. */
+static int list_and_fetch(struct sync_ctx *s, const struct uss_filter *f, char *anchor_out,
+                          size_t anchor_len)
+{
+    struct uss_idlist l;
+    struct uss_error e;
+    struct uss_id *miss = NULL;
+    size_t nmiss = 0;
+    int tries = 0, rc = -1;
+
+    memset(&l, 0, sizeof(l));
+    for (;;) {
+        if (ensure_cookie(s) < 0)
+            return -1;
+        if (uss_get_revision_ids(s->u, f, &l, &e) == 0)
+            break;
+        if (!recover(s, &e, &tries))
+            return -1;
+    }
+    s->listed += (long)l.n;
+    snprintf(anchor_out, anchor_len, "%s", l.anchor);
+    if (diff_missing(s, l.ids, l.n, &miss, &nmiss) < 0)
+        goto out;
+    uss_idlist_free(&l);
+    s->to_fetch += (long)nmiss;
+    log_info("sync: upstream listed %ld revisions, %zu not in the catalog yet", (long)s->listed,
+             nmiss);
+    history_update(s, 1);
+    rc = fetch_ids(s, miss, nmiss, NULL, NULL, 0);
+out:
+    uss_idlist_free(&l);
+    free(miss);
+    return rc;
+}
+
+/* Bundle members referenced by stored revisions but not stored: fetch them (closure). */
+static int fetch_closure(struct sync_ctx *s)
+{
+    int round;
+
+    for (round = 0; round < 8; round++) {
+        PGresult *r = db_exec(s->db,
+                              "SELECT DISTINCT b.member_update_id::text, b.member_revision_number "
+                              "FROM revision_bundle b WHERE NOT EXISTS (SELECT 1 FROM revision v "
+                              "WHERE v.update_id = b.member_update_id AND v.revision_number = "
+                              "b.member_revision_number) LIMIT 100000",
+                              0, NULL);
+        struct uss_id *ids;
+        size_t n, i;
+        long before = s->missing_n;
+        int rc;
+
+        if (r == NULL) {
+            fail(s, "cannot read the bundle relations of the catalog");
+            return -1;
+        }
+        n = (size_t)PQntuples(r);
+        if (n == 0) {
+            PQclear(r);
+            return 0;
+        }
+        ids = xcalloc(n, sizeof(*ids));
+        for (i = 0; i < n; i++) {
+            snprintf(ids[i].update_id, 37, "%s", PQgetvalue(r, (int)i, 0));
+            ids[i].rev = (int32_t)strtol(PQgetvalue(r, (int)i, 1), NULL, 10);
+        }
+        PQclear(r);
+        log_info("sync: %zu bundled revisions were not listed by the upstream; fetching them", n);
+        s->to_fetch += (long)n;
+        rc = fetch_ids(s, ids, n, NULL, NULL, 0);
+        free(ids);
+        if (rc < 0)
+            return -1;
+        if (s->missing_n - before >= (long)n)
+            return 0; /* nothing more can be had */
+    }
+    return 0;
+}
+
+/* ---------- phases ---------- */
+
+/*
+ * Hierarchy rules that can be checked right after GetConfigData (ARCHITECTURE.md §5):
+ * the storage option must be the same on both ends. Languages and product subsets attach
+ * here too.
+ */
+static int sync_check_hierarchy(struct sync_ctx *s)
+{
+    int ours_mu = strcmp(s->set.storage, "microsoft-update") == 0;
+    int from_mu = strcasecmp(s->set.upstream, "microsoft-update") == 0 ||
+                  strcasecmp(uss_url(s->u), USS_MICROSOFT_UPDATE_URL) == 0;
+
+    if (from_mu)
+        return 0; /* Microsoft Update is metadata-only by nature; a root stores what it wants */
+    if (ours_mu != s->cfg.catalog_only_sync) {
+        fail(s,
+             "storage options differ: this server (%s) %s (storage=%s) but its upstream %s %s "
+             "(CatalogOnlySync=%s); every server of a hierarchy must use the same option: run "
+             "wsusctl config set storage %s here, or change the upstream",
+             s->set.account_name,
+             ours_mu ? "sends clients to Microsoft Update for files"
+                     : "stores update files locally",
+             s->set.storage, uss_url(s->u),
+             s->cfg.catalog_only_sync ? "stores only metadata and sends clients to Microsoft Update"
+                                      : "stores update files locally",
+             s->cfg.catalog_only_sync ? "true" : "false",
+             s->cfg.catalog_only_sync ? "microsoft-update" : "local");
+        return -1;
+    }
+    return 0;
+}
+
+static int phase_config(struct sync_ctx *s, char **config_anchor)
+{
+    struct uss_error e;
+    char *old_upstream = state_get(s, K_UPSTREAM);
+    int tries = 0;
+    char v[32];
+
+    if (old_upstream == NULL || strcmp(old_upstream, uss_url(s->u)) != 0) {
+        /* anchors belong to one upstream */
+        if (old_upstream != NULL)
+            log_info("upstream changed from %s to %s: listing everything again", old_upstream,
+                     uss_url(s->u));
+        state_clear_anchors(s);
+        state_set(s->db, K_UPSTREAM, uss_url(s->u));
+    }
+    free(old_upstream);
+    *config_anchor = NULL;
+    set_phase(s, "authorizing");
+    if (ensure_cookie(s) < 0)
+        return -1;
+    set_phase(s, "configuration");
+    {
+        char *anchor = state_get(s, K_CONFIG_ANCHOR);
+        for (;;) {
+            if (ensure_cookie(s) < 0) {
+                free(anchor);
+                return -1;
+            }
+            if (uss_get_config_data(s->u, anchor, &s->cfg, &e) == 0)
+                break;
+            if (e.kind == USS_ERR_FAULT && strcmp(e.code, "ServerChanged") == 0 && anchor) {
+                log_info("upstream %s was rebuilt (ServerChanged): resetting anchors",
+                         uss_url(s->u));
+                state_clear_anchors(s);
+                free(anchor);
+                anchor = NULL;
+                continue;
+            }
+            if (!recover(s, &e, &tries)) {
+                free(anchor);
+                return -1;
+            }
+        }
+        free(anchor);
+    }
+    *config_anchor = xstrdup(s->cfg.new_config_anchor);
+    snprintf(v, sizeof(v), "%d", s->cfg.catalog_only_sync);
+    state_set(s->db, "catalog-only-sync", v);
+    snprintf(v, sizeof(v), "%d", s->cfg.lazy_sync);
+    state_set(s->db, "lazy-sync", v);
+    snprintf(v, sizeof(v), "%d", s->cfg.max_updates_per_request);
+    state_set(s->db, "max-updates-per-request", v);
+    state_set(s->db, "protocol-version", s->cfg.protocol_version);
+    if (s->cfg.nlanguages > 0) {
+        json_t *a = json_array();
+        size_t i;
+        char *t;
+        for (i = 0; i < s->cfg.nlanguages; i++)
+            json_array_append_new(
+                a, json_pack("{s:i, s:s, s:s, s:b}", "lcid", s->cfg.languages[i].lcid, "short",
+                             s->cfg.languages[i].short_name, "long", s->cfg.languages[i].long_name,
+                             "enabled", s->cfg.languages[i].enabled));
+        t = json_dumps(a, JSON_COMPACT);
+        state_set(s->db, "languages", t);
+        free(t);
+        json_decref(a);
+    }
+    return sync_check_hierarchy(s);
+}
+
+static int phase_categories(struct sync_ctx *s)
+{
+    struct uss_filter f;
+    char *anchor = state_get(s, K_CAT_ANCHOR);
+    char newanchor[USS_MAX_ANCHOR];
+    const char *keys[1] = {K_CAT_ANCHOR};
+    const char *vals[1] = {newanchor};
+    struct uss_idlist l;
+    struct uss_error e;
+    struct uss_id *miss = NULL;
+    size_t nmiss = 0;
+    int tries = 0, rc = -1;
+
+    set_phase(s, "categories");
+    memset(&f, 0, sizeof(f));
+    f.get_config = 1;
+    f.anchor = anchor;
+    memset(&l, 0, sizeof(l));
+    for (;;) {
+        if (ensure_cookie(s) < 0)
+            goto out;
+        if (uss_get_revision_ids(s->u, &f, &l, &e) == 0)
+            break;
+        if (!recover(s, &e, &tries))
+            goto out;
+    }
+    s->listed += (long)l.n;
+    snprintf(newanchor, sizeof(newanchor), "%s", l.anchor);
+    if (diff_missing(s, l.ids, l.n, &miss, &nmiss) < 0)
+        goto out;
+    uss_idlist_free(&l);
+    s->to_fetch += (long)nmiss;
+    log_info("sync: upstream listed %ld categories and detectoids, %zu not in the catalog yet",
+             s->listed, nmiss);
+    rc = fetch_ids(s, miss, nmiss, keys, vals, newanchor[0] ? 1 : 0);
+out:
+    uss_idlist_free(&l);
+    free(miss);
+    free(anchor);
+    return rc;
+}
+
+static int phase_updates(struct sync_ctx *s, const char *config_anchor)
+{
+    struct uss_filter f;
+    char *anchor = state_get(s, K_UPD_ANCHOR);
+    char *synced_p = state_get(s, K_SYNCED_PRODUCTS);
+    char *synced_c = state_get(s, K_SYNCED_CLASSES);
+    char *store_p = NULL, *store_c = NULL;
+    char newanchor[USS_MAX_ANCHOR] = "";
+    struct uss_idd *cats = NULL, *classes = NULL;
+    size_t ncats = 0, nclasses = 0;
+    long missing_before = s->missing_n;
+    int rc = -1;
+
+    set_phase(s, "updates");
+    /* from a filtered subscription to "everything": list everything again */
+    if ((s->set.products[0] == '\0' || s->set.classifications[0] == '\0') &&
+        ((synced_p != NULL && synced_p[0] != '\0') || (synced_c != NULL && synced_c[0] != '\0'))) {
+        free(anchor);
+        anchor = NULL;
+    }
+    memset(&f, 0, sizeof(f));
+    f.anchor = anchor;
+    if (s->set.products[0] != '\0' && s->set.classifications[0] != '\0') {
+        cats = idd_list(s->set.products, synced_p, anchor != NULL, &ncats, &store_p);
+        classes = idd_list(s->set.classifications, synced_c, anchor != NULL, &nclasses, &store_c);
+        f.categories = cats;
+        f.ncategories = ncats;
+        f.classifications = classes;
+        f.nclassifications = nclasses;
+    }
+    if (list_and_fetch(s, &f, newanchor, sizeof(newanchor)) < 0)
+        goto out;
+    if (fetch_closure(s) < 0)
+        goto out;
+    if (s->missing_n == missing_before) {
+        const char *keys[4] = {K_UPD_ANCHOR, K_SYNCED_PRODUCTS, K_SYNCED_CLASSES, K_CONFIG_ANCHOR};
+        const char *vals[4] = {newanchor, s->set.products, s->set.classifications,
+                               config_anchor ? config_anchor : ""};
+        /* all data above is committed (ingest_flush); the anchors follow in their own commit */
+        if (ingest_submit(s->in, NULL, keys, vals, newanchor[0] ? 4 : 0) < 0 ||
+            ingest_flush(s->in) < 0) {
+            fail(s, "%s", ingest_error(s->in));
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(anchor);
+    free(synced_p);
+    free(synced_c);
+    free(store_p);
+    free(store_c);
+    free(cats);
+    free(classes);
+    return rc;
+}
+
+static int apply_deployments(struct sync_ctx *s, const struct uss_deployments *d)
+{
+    char m[300];
+    size_t i;
+    struct buf ids;
+
+    buf_init(&ids, (size_t)64 << 20);
+    if (db_begin(s->db) < 0)
+        goto fail;
+    buf_add_str(&ids, "{");
+    for (i = 0; i < d->ngroups; i++) {
+        const struct uss_group *g = &d->groups[i];
+        const char *p[4] = {g->id, g->parent_id[0] ? g->parent_id : NULL, g->name ? g->name : "",
+                            g->is_builtin ? "true" : "false"};
+        if (db_cmd(s->db,
+                   "INSERT INTO target_group (id, parent_id, name, is_builtin) VALUES ($1, $2, "
+                   "$3, $4) ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, name "
+                   "= EXCLUDED.name, change_seq = nextval('change_seq') WHERE target_group.name "
+                   "IS DISTINCT FROM EXCLUDED.name OR target_group.parent_id IS DISTINCT FROM "
+                   "EXCLUDED.parent_id",
+                   4, p) < 0)
+            goto fail;
+        buf_printf(&ids, "%s%s", i ? "," : "", g->id);
+    }
+    buf_add_str(&ids, "}");
+    if (d->ngroups > 0) {
+        const char *p[1] = {buf_str(&ids)};
+        if (db_cmd(s->db,
+                   "DELETE FROM deployment WHERE target_group_id IN (SELECT id FROM target_group "
+                   "WHERE NOT is_builtin AND id <> ALL($1::uuid[]))",
+                   1, p) < 0 ||
+            db_cmd(s->db, "DELETE FROM target_group WHERE NOT is_builtin AND id <> ALL($1::uuid[])",
+                   1, p) < 0)
+            goto fail;
+    }
+    for (i = 0; i < d->ndead; i++) {
+        const char *p[1] = {d->dead[i]};
+        if (db_cmd(s->db,
+                   "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') WHERE "
+                   "deployment_guid = $1 AND NOT dead",
+                   1, p) < 0)
+            goto fail;
+    }
+    for (i = 0; i < d->ndeployments; i++) {
+        const struct uss_deployment *x = &d->deployments[i];
+        char rev[16], action[8], prio[8];
+        const char *p[10];
+        snprintf(rev, sizeof(rev), "%d", (int)x->rev);
+        snprintf(action, sizeof(action), "%d", x->action);
+        snprintf(prio, sizeof(prio), "%d", x->download_priority);
+        p[0] = x->deployment_guid;
+        p[1] = x->update_id;
+        p[2] = rev;
+        p[3] = x->target_group_id;
+        p[4] = action;
+        p[5] = x->admin_name;
+        p[6] = (x->deadline[0] && strncmp(x->deadline, "9999-", 5) != 0) ? x->deadline : NULL;
+        p[7] = x->is_assigned ? "true" : "false";
+        p[8] = x->go_live_time[0] ? x->go_live_time : NULL;
+        p[9] = prio;
+        if (db_cmd(s->db,
+                   "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
+                   "target_group_id, action, admin_name, deadline, is_assigned, go_live_time, "
+                   "download_priority, inherited, dead) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                   "coalesce($9::timestamptz, now()), $10, true, false) ON CONFLICT "
+                   "(deployment_guid) DO UPDATE SET update_id = EXCLUDED.update_id, "
+                   "revision_number = EXCLUDED.revision_number, target_group_id = "
+                   "EXCLUDED.target_group_id, action = EXCLUDED.action, admin_name = "
+                   "EXCLUDED.admin_name, deadline = EXCLUDED.deadline, is_assigned = "
+                   "EXCLUDED.is_assigned, go_live_time = EXCLUDED.go_live_time, "
+                   "download_priority = EXCLUDED.download_priority, inherited = true, dead = "
+                   "false, change_seq = nextval('change_seq')",
+                   10, p) < 0)
+            goto fail;
+    }
+    buf_reset(&ids);
+    buf_add_str(&ids, "{");
+    for (i = 0; i < d->nhidden; i++)
+        buf_printf(&ids, "%s%s", i ? "," : "", d->hidden[i]);
+    buf_add_str(&ids, "}");
+    {
+        const char *p[1] = {buf_str(&ids)};
+        if (db_cmd(s->db,
+                   "INSERT INTO declined_update (update_id, admin_name) SELECT u, 'upstream' FROM "
+                   "unnest($1::uuid[]) AS u ON CONFLICT (update_id) DO NOTHING",
+                   1, p) < 0 ||
+            db_cmd(s->db,
+                   "DELETE FROM declined_update WHERE admin_name = 'upstream' AND update_id <> "
+                   "ALL($1::uuid[])",
+                   1, p) < 0)
+            goto fail;
+    }
+    for (i = 0; i < d->neulas; i++) {
+        const char *p[1] = {d->eulas[i]};
+        if (db_cmd(s->db,
+                   "INSERT INTO accepted_eula (eula_id, admin_name) VALUES ($1, 'upstream') ON "
+                   "CONFLICT (eula_id) DO NOTHING",
+                   1, p) < 0)
+            goto fail;
+    }
+    if (d->anchor[0] && state_set(s->db, K_DEP_ANCHOR, d->anchor) < 0)
+        goto fail;
+    if (db_commit(s->db) < 0)
+        goto fail;
+    buf_free(&ids);
+    log_info("sync: replica state: %zu groups, %zu approvals changed, %zu removed, %zu declined",
+             d->ngroups, d->ndeployments, d->ndead, d->nhidden);
+    return 0;
+fail:
+    fail(s, "cannot store the upstream's approvals: %s", db_errmsg(s->db, m, sizeof(m)));
+    db_rollback(s->db);
+    buf_free(&ids);
+    return -1;
+}
+
+static int phase_deployments(struct sync_ctx *s)
+{
+    struct uss_deployments d;
+    struct uss_error e;
+    char *dep_anchor, *upd_anchor;
+    int tries = 0, rc = -1;
+
+    if (strcmp(s->set.mode, "replica") != 0)
+        return 0;
+    set_phase(s, "approvals");
+    dep_anchor = state_get(s, K_DEP_ANCHOR);
+    upd_anchor = state_get(s, K_UPD_ANCHOR);
+    for (;;) {
+        if (ensure_cookie(s) < 0)
+            goto out;
+        if (uss_get_deployments(s->u, dep_anchor, upd_anchor, &d, &e) == 0)
+            break;
+        if (!recover(s, &e, &tries))
+            goto out;
+    }
+    rc = apply_deployments(s, &d);
+    uss_deployments_free(&d);
+out:
+    free(dep_anchor);
+    free(upd_anchor);
+    return rc;
+}
+
+static void dl_progress(void *arg, const struct download_stats *st)
+{
+    struct sync_ctx *s = arg;
+
+    s->dl = *st;
+    history_update(s, 0);
+}
+
+static int phase_content(struct sync_ctx *s)
+{
+    struct content_store *cs;
+    struct download_options o;
+    char err[512];
+    int rc;
+
+    if (strcmp(s->set.storage, "microsoft-update") == 0)
+        return 0; /* clients fetch files from Microsoft Update */
+    set_phase(s, "content");
+    cs = content_store_open(s->p->content_dir, err, sizeof(err));
+    if (cs == NULL) {
+        fail(s, "%s", err);
+        return -1;
+    }
+    memset(&o, 0, sizeof(o));
+    o.policy = s->set.download;
+    o.catalog_only = s->cfg.catalog_only_sync;
+    o.parallel = 4;
+    o.cancel = s->p->cancel;
+    o.progress = dl_progress;
+    o.arg = s;
+    rc = download_run(s->db, s->u, cs, &o, &s->dl);
+    content_store_close(cs);
+    history_update(s, 1);
+    if (rc < 0)
+        fail(s, "%s", s->dl.first_error[0] ? s->dl.first_error : "content download failed");
+    return rc;
+}
+
+/* ---------- run ---------- */
+
+static int lock_and_start(struct sync_ctx *s, char *err, size_t errlen)
+{
+    char key[24], m[300];
+    const char *p[3];
+    PGresult *r;
+    int got;
+
+    snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);
+    p[0] = key;
+    r = db_exec(s->db, "SELECT pg_try_advisory_lock($1::bigint)", 1, p);
+    if (r == NULL) {
+        snprintf(err, errlen, "cannot take the sync lock: %s", db_errmsg(s->db, m, sizeof(m)));
+        return -1;
+    }
+    got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!got)
+        return 1;
+    /* rows left 'running' by a process that died: nobody else holds the lock */
+    db_cmd(s->db,
+           "UPDATE sync_history SET result = 'failed', finished_at = coalesce(finished_at, "
+           "now()), error = coalesce(error, 'wsusd stopped during this synchronization (crash, "
+           "kill or power loss); the next synchronization resumed it') WHERE result = 'running' "
+           "AND kind = 'sync'",
+           0, NULL);
+    p[0] = sync_trigger_name(s->p->trigger);
+    p[1] = s->set.upstream;
+    r = db_exec(s->db,
+                "INSERT INTO sync_history (kind, trigger, upstream, phase) VALUES ('sync', $1, "
+                "$2, 'starting') RETURNING id",
+                2, p);
+    if (r == NULL || PQntuples(r) != 1) {
+        PQclear(r);
+        snprintf(err, errlen, "cannot record the synchronization: %s",
+                 db_errmsg(s->db, m, sizeof(m)));
+        return -1;
+    }
+    s->hid = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static void history_finish(struct sync_ctx *s, const char *result, const char *error)
+{
+    char hid[24];
+    const char *p[3];
+
+    history_update(s, 1);
+    snprintf(hid, sizeof(hid), "%ld", s->hid);
+    p[0] = hid;
+    p[1] = result;
+    p[2] = error && error[0] ? error : NULL;
+    db_cmd(s->db,
+           "UPDATE sync_history SET result = $2, error = $3, finished_at = now(), phase = "
+           "'done' WHERE id = $1",
+           3, p);
+}
+
+static int open_client(struct sync_ctx *s)
+{
+    struct uss_options o;
+    struct uss_error e;
+    char *user = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.url = s->set.upstream;
+    o.account_name = s->set.account_name;
+    o.account_guid = s->p->server_id;
+    o.proxy_url = s->set.proxy;
+    if (s->set.proxy_user[0] != '\0') {
+        user = s->set.proxy_domain[0] != '\0'
+                   ? xasprintf("%s\\%s", s->set.proxy_domain, s->set.proxy_user)
+                   : xstrdup(s->set.proxy_user);
+        o.proxy_user = user;
+        o.proxy_password = s->set.proxy_password;
+        o.proxy_auth = s->set.proxy_auth;
+    }
+    o.ca_file = s->set.ca_file;
+    s->u = uss_new(&o, &e);
+    free(user);
+    if (s->u == NULL) {
+        fail(s, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *err, size_t errlen)
+{
+    struct sync_ctx s;
+    enum sync_outcome out = SYNC_FAILED;
+    char *config_anchor = NULL;
+    char m[512];
+    int lk;
+
+    memset(&s, 0, sizeof(s));
+    s.p = p;
+    err[0] = '\0';
+    if (history_id != NULL)
+        *history_id = 0;
+    s.db = db_connect(p->conninfo, "wsusd-sync", m, sizeof(m));
+    if (s.db == NULL) {
+        snprintf(err, errlen, "%s", m);
+        return SYNC_FAILED;
+    }
+    settings_load(&s);
+    lk = lock_and_start(&s, err, errlen);
+    if (lk != 0) {
+        settings_release(&s.set);
+        db_close(s.db);
+        if (lk > 0) {
+            snprintf(err, errlen, "a synchronization is already running");
+            return SYNC_BUSY;
+        }
+        return SYNC_FAILED;
+    }
+    if (history_id != NULL)
+        *history_id = s.hid;
+    if (p->started != NULL)
+        p->started(p->arg, s.hid);
+    log_info("synchronization %ld started (%s) from %s", s.hid, sync_trigger_name(p->trigger),
+             s.set.upstream[0] ? s.set.upstream : "(no upstream)");
+    if (open_client(&s) < 0)
+        goto done;
+    s.in = ingest_start(p->conninfo, uss_url(s.u), 4, m, sizeof(m));
+    if (s.in == NULL) {
+        fail(&s, "%s", m);
+        goto done;
+    }
+    if (phase_config(&s, &config_anchor) < 0 || phase_categories(&s) < 0 ||
+        phase_updates(&s, config_anchor) < 0)
+        goto done;
+    if (phase_deployments(&s) < 0 || phase_content(&s) < 0)
+        goto done;
+    {
+        struct ingest_counts c;
+        ingest_counts(s.in, &c);
+        if (c.bad_documents > 0)
+            fail(&s, "%ld update documents from the upstream could not be read; the first: %s",
+                 c.bad_documents, c.first_bad);
+    }
+    if (s.err[0] == '\0' && s.missing_n > 0) {
+        json_t *first = json_array_get(s.missing, 0);
+        const char *title = json_string_value(json_object_get(first, "bundle_title"));
+        char more[48] = "";
+        if (s.missing_n > 1)
+            snprintf(more, sizeof(more), " and %ld more", s.missing_n - 1);
+        fail(&s,
+             "upstream %s has no update %s revision %d%s%s%s%s; add its product upstream and "
+             "synchronize again, or decline it here",
+             uss_url(s.u), json_string_value(json_object_get(first, "update_id")),
+             (int)json_integer_value(json_object_get(first, "revision")),
+             title && title[0] ? " (part of \"" : "", title ? title : "",
+             title && title[0] ? "\")" : "", more);
+    }
+done:
+    if (cancelled(&s) && s.err[0] == '\0')
+        fail(&s, "synchronization cancelled (wsusd is stopping)");
+    if (s.in != NULL) {
+        ingest_stop(s.in, s.err[0] != '\0');
+        s.in = NULL;
+    }
+    if (s.err[0] == '\0' && s.dl.range_ignored)
+        snprintf(err, errlen,
+                 "upstream %s (or a proxy on the way) ignores HTTP Range requests, so "
+                 "interrupted downloads cannot resume and files were downloaded whole",
+                 uss_url(s.u));
+    if (s.err[0] == '\0' && s.dl.files_missing > 0)
+        snprintf(err, errlen,
+                 "%ld files are not on upstream %s yet; it was asked to download them "
+                 "(DownloadFiles) and the next synchronization fetches them",
+                 s.dl.files_missing, uss_url(s.u));
+    if (s.err[0] != '\0') {
+        out = cancelled(&s) ? SYNC_CANCELLED : SYNC_FAILED;
+        snprintf(err, errlen, "%s", s.err);
+        log_warnx("synchronization %ld failed: %s", s.hid, s.err);
+    } else {
+        out = SYNC_SUCCEEDED;
+        log_info("synchronization %ld succeeded", s.hid);
+    }
+    history_finish(&s,
+                   out == SYNC_SUCCEEDED   ? "succeeded"
+                   : out == SYNC_CANCELLED ? "cancelled"
+                                           : "failed",
+                   out == SYNC_SUCCEEDED ? err : s.err);
+    {
+        char key[24];
+        const char *q[1] = {key};
+        snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);
+        db_cmd(s.db, "SELECT pg_advisory_unlock($1::bigint)", 1, q);
+    }
+    free(config_anchor);
+    json_decref(s.missing);
+    uss_config_free(&s.cfg);
+    uss_free(s.u);
+    settings_release(&s.set);
+    db_close(s.db);
+    return out;
+}

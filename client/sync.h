@@ -1,0 +1,50 @@
+/*
+ * sync: one synchronization of this server (the DSS) from its upstream (the USS), following
+ * MS-WSUSSS 3.2.4: authorization, GetConfigData, hierarchy checks, categories
+ * (GetConfig=true), updates for the selected products and classifications (anchors, Delta per
+ * id, bundle closure), deployments in replica mode, then content. Only one sync runs per
+ * catalog at a time, across processes (PostgreSQL advisory lock). Every run is a row of
+ * sync_history, updated with its progress while it runs and with its result and the exact
+ * reason of a failure at the end. A run interrupted at any point (crash, SIGKILL, network cut)
+ * leaves a consistent catalog; the next run lists again, skips what is stored and resumes
+ * partial files. It does not schedule runs (server/scheduler.c does) or serve anything.
+ */
+#ifndef WSUS_SYNC_H
+#define WSUS_SYNC_H
+
+#include <stddef.h>
+
+/* pg_advisory_lock key held by the running sync ("wsus" in ASCII). */
+#define SYNC_LOCK_KEY 0x77737573L
+
+enum sync_trigger { SYNC_TRIGGER_MANUAL, SYNC_TRIGGER_SCHEDULE, SYNC_TRIGGER_RETRY };
+/* "manual" | "schedule" | "retry" (the sync_history.trigger values). */
+const char *sync_trigger_name(enum sync_trigger t);
+
+enum sync_outcome {
+    SYNC_SUCCEEDED,
+    SYNC_FAILED,    /* err says why, in admin words; sync_history has it too */
+    SYNC_BUSY,      /* another sync holds the lock (this process or another wsusd) */
+    SYNC_CANCELLED, /* *cancel became non-zero (wsusd stopping) */
+};
+
+struct sync_params {
+    const char *conninfo;    /* catalog */
+    const char *content_dir; /* content store root */
+    const char *server_id;   /* our GUID, sent as accountGuid */
+    enum sync_trigger trigger;
+    volatile int *cancel; /* polled; may be NULL */
+    /* Called once the lock is held and the history row exists (may be NULL). */
+    void (*started)(void *arg, long history_id);
+    void *arg;
+};
+
+/*
+ * Run one synchronization to the end (blocking; minutes to hours). *history_id (may be NULL)
+ * gets the sync_history row id, 0 when none was created (BUSY, or no database). err gets one
+ * line for the admin on anything but SUCCEEDED (for SUCCEEDED it may hold a warning, such as
+ * files the upstream does not have yet, or be empty).
+ */
+enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * cmd_sync: `wsusctl sync now [--wait]`, `sync status`, `sync history [--limit N]`, all
+ * through wsusd's admin API (the sync itself runs inside wsusd). --wait follows the run with a
+ * progress bar on a terminal (phase, counts, bytes, rate) or plain lines otherwise, and exits
+ * 0 when it succeeded, 1 when it failed (the reason is printed).
+ */
+#include "adminapi.h"
+#include "ctl.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_MS 500
+
+static long jint(const json_t *o, const char *k)
+{
+    return (long)json_integer_value(json_object_get(o, k));
+}
+
+static const char *jstr(const json_t *o, const char *k, const char *def)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+
+    return s != NULL ? s : def;
+}
+
+static void human(double v, char *out, size_t len)
+{
+    const char *u[] = {"B", "KB", "MB", "GB", "TB"};
+    int i = 0;
+
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, len, i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
+}
+
+static void print_row(const json_t *row)
+{
+    char b[32];
+    const char *err = jstr(row, "error", NULL);
+    const char *fin = jstr(row, "finished_at", "-");
+
+    human((double)jint(row, "bytes"), b, sizeof(b));
+    printf("#%-5ld %-9s %-8s %.19s  %.19s  new %ld, updated %ld, categories %ld, files %ld (%s)\n",
+           jint(row, "id"), jstr(row, "result", "?"), jstr(row, "trigger", "?"),
+           jstr(row, "started_at", "-"), fin, jint(row, "new_revisions"),
+           jint(row, "updated_revisions"), jint(row, "categories"), jint(row, "files"), b);
+    if (err != NULL && err[0] != '\0')
+        printf("       %s: %s\n",
+               strcmp(jstr(row, "result", ""), "succeeded") == 0 ? "note" : "reason", err);
+}
+
+/* One line of progress for a running row. */
+static void progress_line(const json_t *row, double rate, char *out, size_t len)
+{
+    const json_t *d = json_object_get(row, "detail");
+    const char *phase = jstr(row, "phase", "starting");
+    char done[32], total[32], r[32];
+
+    if (strcmp(phase, "content") == 0) {
+        human((double)jint(d, "bytes_done") + (double)jint(d, "bytes_resumed"), done, sizeof(done));
+        human((double)jint(d, "bytes_total"), total, sizeof(total));
+        human(rate, r, sizeof(r));
+        snprintf(out, len, "content: files %ld/%ld, %s of %s, %s/s", jint(d, "files_done"),
+                 jint(d, "files_total"), done, total, r);
+    } else {
+        snprintf(out, len, "%s: revisions %ld/%ld fetched (%ld listed), %ld new, %ld updated",
+                 phase, jint(d, "revisions_fetched"), jint(d, "revisions_to_fetch"),
+                 jint(d, "revisions_listed"), jint(row, "new_revisions"),
+                 jint(row, "updated_revisions"));
+    }
+}
+
+static double fraction(const json_t *row)
+{
+    const json_t *d = json_object_get(row, "detail");
+    const char *phase = jstr(row, "phase", "");
+
+    if (strcmp(phase, "content") == 0 && jint(d, "bytes_total") > 0)
+        return (double)(jint(d, "bytes_done") + jint(d, "bytes_resumed")) /
+               (double)jint(d, "bytes_total");
+    if (jint(d, "revisions_to_fetch") > 0)
+        return (double)jint(d, "revisions_fetched") / (double)jint(d, "revisions_to_fetch");
+    return 0;
+}
+
+static json_t *get_row(struct ctl *c, long id, char *err, size_t errlen)
+{
+    char path[64];
+    json_t *ans = NULL, *row;
+    int st;
+
+    snprintf(path, sizeof(path), "/api/v1/sync/history?id=%ld", id);
+    st = adminapi_call(c, "GET", path, NULL, &ans, err, errlen);
+    if (st != 200) {
+        json_decref(ans);
+        return NULL;
+    }
+    row = json_incref(json_array_get(json_object_get(ans, "history"), 0));
+    json_decref(ans);
+    if (row == NULL)
+        snprintf(err, errlen, "synchronization %ld is not in the history", id);
+    return row;
+}
+
+/* Follow run id until it ends; exit status 0 if it succeeded. */
+static int follow(struct ctl *c, long id)
+{
+    int tty = ctl_isatty() && !c->json;
+    char line[256], last_phase[32] = "", err[512];
+    time_t last_print = 0;
+    double rate = 0;
+    long prev_bytes = -1;
+    struct timespec prev_t = {0, 0};
+    json_t *row = NULL;
+    int errors = 0;
+
+    for (;;) {
+        json_t *d;
+        const char *result;
+        struct timespec now;
+        long bytes;
+
+        json_decref(row);
+        row = get_row(c, id, err, sizeof(err));
+        if (row == NULL) {
+            if (++errors > 20)
+                return ctl_fail("lost track of synchronization %ld: %s", id, err);
+            usleep(POLL_MS * 1000);
+            continue;
+        }
+        errors = 0;
+        result = jstr(row, "result", "running");
+        d = json_object_get(row, "detail");
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        bytes = jint(d, "bytes_done");
+        if (prev_bytes >= 0) {
+            double dt = (double)(now.tv_sec - prev_t.tv_sec) + (now.tv_nsec - prev_t.tv_nsec) / 1e9;
+            if (dt > 0.2)
+                rate = 0.7 * rate + 0.3 * ((double)(bytes - prev_bytes) / dt);
+        }
+        prev_bytes = bytes;
+        prev_t = now;
+        if (strcmp(result, "running") != 0)
+            break;
+        progress_line(row, rate, line, sizeof(line));
+        if (tty) {
+            int width = 24, fill = (int)(fraction(row) * width), i;
+            char bar[32];
+            for (i = 0; i < width; i++)
+                bar[i] = i < fill ? '#' : '.';
+            bar[width] = '\0';
+            printf("\r\033[K[%s] %s", bar, line);
+            fflush(stdout);
+        } else if (!c->json && (strcmp(last_phase, jstr(row, "phase", "")) != 0 ||
+                                time(NULL) - last_print >= 10)) {
+            printf("%s\n", line);
+            fflush(stdout);
+            last_print = time(NULL);
+        }
+        snprintf(last_phase, sizeof(last_phase), "%s", jstr(row, "phase", ""));
+        usleep(POLL_MS * 1000);
+    }
+    if (tty)
+        printf("\r\033[K");
+    if (c->json) {
+        adminapi_print_json(row);
+    } else {
+        printf("synchronization %ld %s\n", id, jstr(row, "result", "?"));
+        print_row(row);
+    }
+    {
+        int ok = strcmp(jstr(row, "result", ""), "succeeded") == 0;
+        json_decref(row);
+        return ok ? 0 : 1;
+    }
+}
+
+int cmd_sync_now(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL;
+    char err[512];
+    int wait = 0, i, st;
+    long id;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--wait") == 0)
+            wait = 1;
+        else
+            return ctl_fail("usage: wsusctl sync now [--wait]"), 2;
+    }
+    st = adminapi_call(c, "POST", "/api/v1/sync/now", NULL, &ans, err, sizeof(err));
+    if (st < 0)
+        return ctl_fail("%s", err);
+    if (st == 409) {
+        json_t *running = json_object_get(ans, "running");
+        char line[256];
+        id = jint(running, "id");
+        if (c->json && !wait) {
+            adminapi_print_json(ans);
+            json_decref(ans);
+            return 1;
+        }
+        fprintf(stderr, "wsusctl: a synchronization is already running");
+        if (json_is_object(running)) {
+            progress_line(running, 0, line, sizeof(line));
+            fprintf(stderr, " (#%ld, %s, started %.19s): %s", id, jstr(running, "trigger", "?"),
+                    jstr(running, "started_at", "?"), line);
+        }
+        fputc('\n', stderr);
+        json_decref(ans);
+        if (!wait || id <= 0)
+            return 1;
+        fprintf(stderr, "wsusctl: waiting for it to finish\n");
+        return follow(c, id);
+    }
+    if (st != 202) {
+        json_decref(ans);
+        return ctl_fail("%s", err);
+    }
+    id = jint(ans, "id");
+    json_decref(ans);
+    if (!wait) {
+        if (c->json)
+            printf("{\"id\": %ld}\n", id);
+        else
+            printf("synchronization %ld started; wsusctl sync status shows its progress\n", id);
+        return 0;
+    }
+    return follow(c, id);
+}
+
+int cmd_sync_status(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL, *running, *last;
+    const char *next, *retry;
+    int rc;
+
+    (void)argv;
+    if (argc != 0)
+        return ctl_fail("usage: wsusctl sync status"), 2;
+    rc = adminapi_run(c, "GET", "/api/v1/sync/status", NULL, &ans);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        adminapi_print_json(ans);
+        json_decref(ans);
+        return 0;
+    }
+    running = json_object_get(ans, "running");
+    last = json_object_get(ans, "last");
+    if (json_is_object(running)) {
+        char line[256];
+        progress_line(running, 0, line, sizeof(line));
+        printf("running: #%ld (%s, started %.19s)\n  %s\n", jint(running, "id"),
+               jstr(running, "trigger", "?"), jstr(running, "started_at", "?"), line);
+    } else {
+        printf("running: no\n");
+    }
+    if (json_is_object(last)) {
+        printf("last:    ");
+        print_row(last);
+    } else {
+        printf("last:    never synchronized\n");
+    }
+    next = jstr(ans, "next_schedule", NULL);
+    retry = jstr(ans, "retry_at", NULL);
+    printf("schedule: %s%s%s\n", jstr(ans, "schedule", "manual"), next ? ", next at " : "",
+           next ? next : "");
+    if (retry != NULL)
+        printf("retry:   at %s (after a failure)\n", retry);
+    json_decref(ans);
+    return 0;
+}
+
+int cmd_sync_history(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL, *list;
+    char path[64];
+    long limit = 20;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < (size_t)argc; i++) {
+        if (strcmp(argv[i], "--limit") == 0 && i + 1 < (size_t)argc) {
+            char *end;
+            limit = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || limit < 1)
+                return ctl_fail("--limit needs a positive number"), 2;
+        } else {
+            return ctl_fail("usage: wsusctl sync history [--limit N]"), 2;
+        }
+    }
+    snprintf(path, sizeof(path), "/api/v1/sync/history?limit=%ld", limit);
+    rc = adminapi_run(c, "GET", path, NULL, &ans);
+    if (rc != 0)
+        return rc;
+    list = json_object_get(ans, "history");
+    if (c->json) {
+        adminapi_print_json(list);
+    } else if (json_array_size(list) == 0) {
+        printf("no synchronization yet\n");
+    } else {
+        for (i = 0; i < json_array_size(list); i++)
+            print_row(json_array_get(list, i));
+    }
+    json_decref(ans);
+    return 0;
+}

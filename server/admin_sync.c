@@ -1,0 +1,159 @@
+/*
+ * admin_sync: "sync now", status and history for wsusctl (see admin_sync.h). Progress of a
+ * running sync is read from its sync_history row, so a second wsusd on the same database
+ * shows the progress of a sync run by the first.
+ */
+#include "admin_sync.h"
+#include "db.h"
+#include "log.h"
+#include "scheduler.h"
+#include "settings.h"
+#include "strutil.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ROW_SQL                                                                                    \
+    "SELECT row_to_json(h)::text FROM (SELECT id, kind, trigger, started_at, finished_at, "        \
+    "result, phase, upstream, new_revisions, updated_revisions, categories, files, bytes, "        \
+    "error, detail, extract(epoch FROM (coalesce(finished_at, now()) - started_at))::float8 AS "   \
+    "seconds FROM sync_history WHERE kind = 'sync' "
+
+static json_t *rows(PGconn *db, const char *where_order, int n, const char *const *params)
+{
+    char *sql = xasprintf("%s%s) h", ROW_SQL, where_order);
+    PGresult *r = db_exec(db, sql, n, params);
+    json_t *a;
+    int i;
+
+    free(sql);
+    if (r == NULL)
+        return NULL;
+    a = json_array();
+    for (i = 0; i < PQntuples(r); i++) {
+        json_t *j = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+        if (j != NULL)
+            json_array_append_new(a, j);
+    }
+    PQclear(r);
+    return a;
+}
+
+static json_t *one_row(PGconn *db, const char *where_order, int n, const char *const *params)
+{
+    json_t *a = rows(db, where_order, n, params);
+    json_t *j = NULL;
+
+    if (a != NULL && json_array_size(a) > 0)
+        j = json_incref(json_array_get(a, 0));
+    json_decref(a);
+    return j;
+}
+
+static json_t *time_or_null(time_t t)
+{
+    char buf[40];
+    struct tm tm;
+
+    if (t <= 0)
+        return json_null();
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+enum MHD_Result admin_sync_now(struct http_request *req)
+{
+    struct server *s = req->app;
+    char err[512], id[24];
+    long hid = 0;
+    int rc;
+    PGconn *db;
+
+    if (s->sched == NULL)
+        return admin_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "the scheduler is not running");
+    rc = scheduler_sync_now(s->sched, &hid, err, sizeof(err));
+    if (rc == 0)
+        return admin_reply(req, MHD_HTTP_ACCEPTED, json_pack("{s:I}", "id", (json_int_t)hid));
+    if (rc < 0)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err);
+    /* busy: show what runs */
+    db = admin_db(req);
+    if (db == NULL)
+        return MHD_YES;
+    {
+        json_t *running;
+        const char *p[1] = {id};
+        if (hid > 0) {
+            snprintf(id, sizeof(id), "%ld", hid);
+            running = one_row(db, "AND id = $1::bigint", 1, p);
+        } else {
+            running = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
+        }
+        return admin_reply(req, MHD_HTTP_CONFLICT,
+                           json_pack("{s:s, s:o}", "error",
+                                     "a synchronization is already running; wsusctl sync status "
+                                     "shows its progress",
+                                     "running", running ? running : json_null()));
+    }
+}
+
+enum MHD_Result admin_sync_status(struct http_request *req)
+{
+    struct server *s = req->app;
+    struct scheduler_info info;
+    PGconn *db = admin_db(req);
+    json_t *running, *last, *j;
+    char *sched;
+
+    if (db == NULL)
+        return MHD_YES;
+    memset(&info, 0, sizeof(info));
+    if (s->sched != NULL)
+        scheduler_get_info(s->sched, &info);
+    running = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
+    last = one_row(db, "AND result <> 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
+    sched = settings_get(db, "schedule");
+    j = json_pack("{s:o, s:o, s:s, s:o, s:o, s:i}", "running", running ? running : json_null(),
+                  "last", last ? last : json_null(), "schedule", sched ? sched : "manual",
+                  "next_schedule", time_or_null(info.next_schedule), "retry_at",
+                  time_or_null(info.retry_at), "retries_done", info.retries_done);
+    free(sched);
+    return admin_reply(req, MHD_HTTP_OK, j);
+}
+
+enum MHD_Result admin_sync_history(struct http_request *req)
+{
+    const char *lim = http_query(req, "limit");
+    const char *id = http_query(req, "id");
+    PGconn *db;
+    json_t *a;
+    long n = 20, v;
+    char nbuf[24];
+
+    if (lim != NULL) {
+        if (str_to_long(lim, 1, 100000, &n) < 0)
+            return admin_error(req, MHD_HTTP_BAD_REQUEST,
+                               "limit must be a number from 1 to 100000");
+    }
+    if (id != NULL && str_to_long(id, 1, 0x7fffffffffffffffL, &v) < 0)
+        return admin_error(req, MHD_HTTP_BAD_REQUEST, "id must be a synchronization number");
+    db = admin_db(req);
+    if (db == NULL)
+        return MHD_YES;
+    if (id != NULL) {
+        const char *p[1] = {id};
+        a = rows(db, "AND id = $1::bigint", 1, p);
+    } else {
+        const char *p[1] = {nbuf};
+        snprintf(nbuf, sizeof(nbuf), "%ld", n);
+        a = rows(db, "ORDER BY id DESC LIMIT $1::bigint", 1, p);
+    }
+    if (a == NULL)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the synchronization history; see the wsusd log");
+    return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "history", a));
+}

@@ -1,0 +1,342 @@
+/*
+ * scheduler: one thread, one mutex, one condition variable. The thread sleeps until the
+ * earliest of: an admin request, a pending retry, the next scheduled time, or 30 s (to pick
+ * up a changed schedule); then runs sync_run() itself with the mutex released.
+ */
+#include "scheduler.h"
+#include "db.h"
+#include "log.h"
+#include "settings.h"
+#include "strutil.h"
+#include "sync.h"
+#include "xmalloc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RECHECK_S       30
+#define MAX_RETRIES     2
+#define DEFAULT_RETRY_S 900
+#define MAX_OFFSET_S    1800
+#define START_WAIT_S    30
+
+struct scheduler {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char *conninfo, *content_dir, *server_id;
+    volatile int cancel; /* read by sync_run */
+    int stopping;
+    int requested;     /* "sync now" pending */
+    unsigned long gen; /* bumped when a requested run started or was refused */
+    int refused_busy;  /* the last requested run found another sync running */
+    char refuse_msg[1024];
+    int running;
+    long running_id;
+    long last_started_id; /* kept after the run ends, for scheduler_sync_now */
+    time_t next_schedule, retry_at;
+    int retries_done;
+    int offset_s;
+};
+
+time_t scheduler_next(const char *schedule, time_t now, int offset_s)
+{
+    long n, hh, mm;
+    char sched[64];
+    struct tm tm;
+    time_t day0, best = 0;
+    int d, k;
+
+    if (schedule == NULL || strcasecmp(schedule, "manual") == 0 || schedule[0] == '\0')
+        return 0;
+    if (str_copy(sched, sizeof(sched), schedule) < 0 ||
+        sscanf(sched, "%ld/day from %ld:%ld", &n, &hh, &mm) != 3 || n < 1 || n > 24 || hh < 0 ||
+        hh > 23 || mm < 0 || mm > 59)
+        return (time_t)-1;
+    localtime_r(&now, &tm);
+    tm.tm_hour = 0;
+    tm.tm_min = 0;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    day0 = mktime(&tm);
+    for (d = -1; d <= 1 && best == 0; d++) {
+        for (k = 0; k < n; k++) {
+            time_t t =
+                day0 + (time_t)d * 86400 + hh * 3600 + mm * 60 + (time_t)k * 86400 / n + offset_s;
+            if (t > now && (best == 0 || t < best))
+                best = t;
+        }
+    }
+    return best;
+}
+
+static void on_started(void *arg, long history_id)
+{
+    struct scheduler *sc = arg;
+
+    pthread_mutex_lock(&sc->lock);
+    sc->running_id = history_id;
+    sc->last_started_id = history_id;
+    sc->gen++;
+    pthread_cond_broadcast(&sc->cond);
+    pthread_mutex_unlock(&sc->lock);
+}
+
+static long retry_interval(PGconn *db)
+{
+    char *v = db_setting_get(db, "sync-retry-interval", NULL);
+    long s = DEFAULT_RETRY_S;
+
+    if (v != NULL && str_to_long(str_trim(v), 1, 86400 * 7, &s) < 0)
+        s = DEFAULT_RETRY_S;
+    free(v);
+    return s;
+}
+
+/* Read the schedule (and whether a run was left unfinished) with a short-lived connection. */
+static void refresh(struct scheduler *sc, int at_start)
+{
+    char err[512];
+    PGconn *db = db_connect(sc->conninfo, "wsusd-scheduler", err, sizeof(err));
+    char *sched;
+    time_t now = time(NULL);
+
+    if (db == NULL) {
+        log_warnx("scheduler: %s", err);
+        return;
+    }
+    sched = settings_get(db, "schedule");
+    sc->next_schedule = scheduler_next(sched, now, sc->offset_s);
+    if (sc->next_schedule == (time_t)-1) {
+        log_warnx("scheduler: cannot read the schedule \"%s\"; automatic synchronization is off",
+                  sched ? sched : "");
+        sc->next_schedule = 0;
+    }
+    free(sched);
+    if (at_start) {
+        PGresult *r = db_exec(db,
+                              "SELECT 1 FROM sync_history WHERE kind = 'sync' AND result = "
+                              "'running' LIMIT 1",
+                              0, NULL);
+        if (r != NULL && PQntuples(r) == 1) {
+            log_info("scheduler: the last synchronization did not finish; resuming it");
+            sc->retry_at = now + 2;
+        }
+        PQclear(r);
+    }
+    db_close(db);
+}
+
+static void run_one(struct scheduler *sc, enum sync_trigger trigger, int requested)
+{
+    struct sync_params p;
+    enum sync_outcome o;
+    char err[1024];
+    long hid = 0, interval = DEFAULT_RETRY_S;
+
+    memset(&p, 0, sizeof(p));
+    p.conninfo = sc->conninfo;
+    p.content_dir = sc->content_dir;
+    p.server_id = sc->server_id;
+    p.trigger = trigger;
+    p.cancel = &sc->cancel;
+    p.started = on_started;
+    p.arg = sc;
+    sc->running = 1;
+    sc->running_id = 0;
+    pthread_mutex_unlock(&sc->lock);
+    o = sync_run(&p, &hid, err, sizeof(err));
+    {
+        char e2[256];
+        PGconn *db = db_connect(sc->conninfo, "wsusd-scheduler", e2, sizeof(e2));
+        if (db != NULL) {
+            interval = retry_interval(db);
+            db_close(db);
+        }
+    }
+    pthread_mutex_lock(&sc->lock);
+    sc->running = 0;
+    sc->running_id = 0;
+    if (o == SYNC_BUSY || (o == SYNC_FAILED && hid == 0)) {
+        if (requested) {
+            sc->refused_busy = o == SYNC_BUSY;
+            snprintf(sc->refuse_msg, sizeof(sc->refuse_msg), "%s", err);
+            sc->gen++;
+            pthread_cond_broadcast(&sc->cond);
+        }
+        if (o == SYNC_FAILED)
+            log_warnx("scheduler: %s", err);
+        return;
+    }
+    if (o == SYNC_FAILED) {
+        if (sc->retries_done < MAX_RETRIES) {
+            sc->retries_done++;
+            sc->retry_at = time(NULL) + interval;
+            log_info("scheduler: synchronization failed; retry %d of %d in %ld s", sc->retries_done,
+                     MAX_RETRIES, interval);
+        } else {
+            sc->retries_done = 0;
+            sc->retry_at = 0;
+            log_info("scheduler: synchronization failed %d times; waiting for the next "
+                     "scheduled time",
+                     MAX_RETRIES + 1);
+        }
+    } else if (o == SYNC_SUCCEEDED) {
+        sc->retries_done = 0;
+        sc->retry_at = 0;
+    }
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct scheduler *sc = arg;
+    time_t last_refresh = 0;
+
+    pthread_mutex_lock(&sc->lock);
+    pthread_mutex_unlock(&sc->lock);
+    refresh(sc, 1);
+    last_refresh = time(NULL);
+    pthread_mutex_lock(&sc->lock);
+    while (!sc->stopping) {
+        time_t now = time(NULL), wake;
+        struct timespec ts;
+
+        if (now - last_refresh >= RECHECK_S) {
+            pthread_mutex_unlock(&sc->lock);
+            refresh(sc, 0);
+            pthread_mutex_lock(&sc->lock);
+            last_refresh = now;
+        }
+        if (sc->requested) {
+            sc->requested = 0;
+            run_one(sc, SYNC_TRIGGER_MANUAL, 1);
+            continue;
+        }
+        if (sc->retry_at != 0 && now >= sc->retry_at) {
+            sc->retry_at = 0;
+            run_one(sc, SYNC_TRIGGER_RETRY, 0);
+            continue;
+        }
+        if (sc->next_schedule > 0 && now >= sc->next_schedule) {
+            sc->next_schedule = 0;
+            sc->retries_done = 0;
+            run_one(sc, SYNC_TRIGGER_SCHEDULE, 0);
+            last_refresh = 0; /* compute the next slot */
+            continue;
+        }
+        wake = now + RECHECK_S;
+        if (sc->retry_at != 0 && sc->retry_at < wake)
+            wake = sc->retry_at;
+        if (sc->next_schedule > 0 && sc->next_schedule < wake)
+            wake = sc->next_schedule;
+        ts.tv_sec = wake;
+        ts.tv_nsec = 0;
+        pthread_cond_timedwait(&sc->cond, &sc->lock, &ts);
+    }
+    pthread_mutex_unlock(&sc->lock);
+    return NULL;
+}
+
+struct scheduler *scheduler_start(const char *conninfo, const char *content_dir,
+                                  const char *server_id)
+{
+    struct scheduler *sc = xcalloc(1, sizeof(*sc));
+    pthread_condattr_t ca;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+    sc->conninfo = xstrdup(conninfo);
+    sc->content_dir = xstrdup(content_dir);
+    sc->server_id = xstrdup(server_id);
+    sc->offset_s = (int)(rand_r(&seed) % MAX_OFFSET_S);
+    pthread_mutex_init(&sc->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_cond_init(&sc->cond, &ca); /* CLOCK_REALTIME: wake times are wall-clock */
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&sc->thread, NULL, scheduler_main, sc) != 0) {
+        log_warnx("cannot start the scheduler thread");
+        free(sc->conninfo);
+        free(sc->content_dir);
+        free(sc->server_id);
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+void scheduler_stop(struct scheduler *sc)
+{
+    if (sc == NULL)
+        return;
+    pthread_mutex_lock(&sc->lock);
+    sc->stopping = 1;
+    sc->cancel = 1;
+    pthread_cond_broadcast(&sc->cond);
+    pthread_mutex_unlock(&sc->lock);
+    pthread_join(sc->thread, NULL);
+    pthread_mutex_destroy(&sc->lock);
+    pthread_cond_destroy(&sc->cond);
+    free(sc->conninfo);
+    free(sc->content_dir);
+    free(sc->server_id);
+    free(sc);
+}
+
+int scheduler_sync_now(struct scheduler *sc, long *history_id, char *err, size_t errlen)
+{
+    unsigned long gen;
+    struct timespec ts;
+    int rc = -1;
+
+    *history_id = 0;
+    pthread_mutex_lock(&sc->lock);
+    if (sc->running) {
+        *history_id = sc->running_id;
+        pthread_mutex_unlock(&sc->lock);
+        snprintf(err, errlen, "a synchronization is already running");
+        return 1;
+    }
+    sc->requested = 1;
+    sc->refused_busy = 0;
+    sc->refuse_msg[0] = '\0';
+    sc->last_started_id = 0;
+    gen = sc->gen;
+    pthread_cond_broadcast(&sc->cond);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += START_WAIT_S;
+    while (sc->gen == gen) {
+        if (pthread_cond_timedwait(&sc->cond, &sc->lock, &ts) != 0)
+            break;
+    }
+    if (sc->gen == gen) {
+        snprintf(err, errlen, "the synchronization did not start within %d s; see the wsusd log",
+                 START_WAIT_S);
+    } else if (sc->last_started_id > 0) {
+        *history_id = sc->last_started_id;
+        rc = 0;
+    } else if (sc->refused_busy) {
+        snprintf(err, errlen,
+                 "a synchronization is already running (on this or another wsusd "
+                 "using the same database)");
+        rc = 1;
+    } else if (sc->refuse_msg[0] != '\0') {
+        snprintf(err, errlen, "%s", sc->refuse_msg);
+    } else {
+        snprintf(err, errlen, "the synchronization could not start; see the wsusd log");
+    }
+    pthread_mutex_unlock(&sc->lock);
+    return rc;
+}
+
+void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out)
+{
+    pthread_mutex_lock(&sc->lock);
+    out->running = sc->running;
+    out->running_id = sc->running_id;
+    out->next_schedule = sc->next_schedule;
+    out->retry_at = sc->retry_at;
+    out->retries_done = sc->retries_done;
+    pthread_mutex_unlock(&sc->lock);
+}

@@ -1,0 +1,51 @@
+/*
+ * scheduler: the thread of wsusd that runs synchronizations: on the `schedule` setting
+ * ("manual", or "N/day from HH:MM" plus a random offset of up to 30 minutes chosen at start),
+ * when an admin asks ("sync now"), and after a failure (retried twice, `sync-retry-interval`
+ * seconds apart, default 900, then the next scheduled time, as WSUS does). A run interrupted
+ * by a crash of wsusd is resumed shortly after the next start. Only one sync runs at a time,
+ * also across several wsusd on one database (the lock is in sync.c). It does not sync by
+ * itself: client/sync.c does the work.
+ */
+#ifndef WSUS_SCHEDULER_H
+#define WSUS_SCHEDULER_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct scheduler;
+
+struct scheduler_info {
+    int running;          /* a sync runs in this process */
+    long running_id;      /* its sync_history id */
+    time_t next_schedule; /* 0 = manual */
+    time_t retry_at;      /* 0 = no retry pending */
+    int retries_done;     /* of the current failure streak */
+};
+
+/*
+ * Start the thread. conninfo, content_dir and server_id are copied. NULL (logged) when the
+ * thread cannot start.
+ */
+struct scheduler *scheduler_start(const char *conninfo, const char *content_dir,
+                                  const char *server_id);
+/* Cancel a running sync, stop the thread, free. NULL is fine. */
+void scheduler_stop(struct scheduler *sc);
+
+/*
+ * Start a sync now and wait (at most ~30 s) until it has its history row. 0 with *history_id;
+ * 1 when a sync is already running (here or in another wsusd on the same database), with
+ * *history_id set to its row when known (0 otherwise); -1 with a message in err.
+ */
+int scheduler_sync_now(struct scheduler *sc, long *history_id, char *err, size_t errlen);
+/* A snapshot for `wsusctl sync status`. */
+void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out);
+
+/*
+ * Next time (> now) of a schedule value: "manual" -> 0; "N/day from HH:MM" -> the next of the
+ * N equally spaced times of day starting at HH:MM local time, plus offset_s. -1 for a value
+ * that does not parse.
+ */
+time_t scheduler_next(const char *schedule, time_t now, int offset_s);
+
+#endif
