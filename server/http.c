@@ -209,7 +209,6 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER,
         http_mhd_log, srv, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads ? opt->threads : 1),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         opt->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
     if (srv->daemon == NULL) {
