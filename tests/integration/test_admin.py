@@ -10,92 +10,23 @@ stopped-server messages; groups, approvals, declines and EULAs visible in the da
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("WSUS_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
-DATA = os.environ.get("WSUS_TEST_DATA", os.path.join(SRC, "tests", "data"))
-BIN = os.environ.get("WSUS_BIN_DIR", os.path.join(SRC, "build", "bin"))
-GEN = os.path.join(SRC, "tests", "tools", "wsusgen.py")
-DB = "admin_it"
+import wsustest as wt
 
+GEN = os.path.join(wt.SRC, "tests", "tools", "wsusgen.py")
+DB = "it_admin"
 ALL_COMPUTERS = "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
 
 
-def psql(sql, db=DB):
-    """Rows of a query (list of lists of text), through psql with the test cluster's env."""
-    r = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db,
-                        "-c", sql], capture_output=True, text=True, check=True)
-    return [line.split("\t") for line in r.stdout.splitlines() if line != ""]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One wsusd with its own state dir and config file (the same file wsusctl reads)."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.admin_port = free_port()
-        self.conf = os.path.join(tmp, "wsusd.conf")
-        self.write_conf(self.conf, self.admin_port)
-        self.proc = None
-        self.log = os.path.join(tmp, "wsusd.log")
-
-    def write_conf(self, path, admin_port, token_file=None):
-        with open(path, "w") as f:
-            f.write("[server]\nlisten = 127.0.0.1:%d\n" % self.proto_port())
-            f.write("[admin]\nlisten = 127.0.0.1:%d\n" % admin_port)
-            if token_file:
-                f.write("token_file = %s\n" % token_file)
-            f.write("[database]\nconninfo = host=%s dbname=%s\n"
-                    % (os.environ.get("PGHOST", "/tmp"), DB))
-            f.write("[storage]\nstate_dir = %s\n" % os.path.join(self.tmp, "state"))
-
-    def proto_port(self):
-        if not hasattr(self, "_proto"):
-            self._proto = free_port()
-        return self._proto
-
-    def start(self):
-        self.logf = open(self.log, "w")
-        self.proc = subprocess.Popen([os.path.join(BIN, "wsusd"), "-d", "-c", self.conf],
-                                     stdout=self.logf, stderr=subprocess.STDOUT)
-        # wait for the admin listener (not a timed assertion: the loop ends when it answers)
-        while True:
-            if self.proc.poll() is not None:
-                with open(self.log) as f:
-                    raise RuntimeError("wsusd exited at start:\n" + f.read())
-            try:
-                with socket.create_connection(("127.0.0.1", self.admin_port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-
-    def stop(self):
-        """SIGTERM; returns wsusd's exit status (sanitizer findings make it non-zero)."""
-        if self.proc is None:
-            return 0
-        self.proc.terminate()
-        rc = self.proc.wait()
-        self.logf.close()
-        self.proc = None
-        return rc
+def psql(query):
+    return wt.sql(DB, query)
 
 
 def wsusctl(conf, *args):
-    r = subprocess.run([os.path.join(BIN, "wsusctl"), "-c", conf] + list(args),
-                       capture_output=True, text=True)
+    r = wt.wsusctl(conf, *args)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -104,18 +35,19 @@ class AdminTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="wsus-admin-")
-        psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB, db="postgres")
-        psql("CREATE DATABASE %s" % DB, db="postgres")
-        cls.srv = Server(cls.tmp)
+        cls.tmpdir = wt.TempDir()
+        cls.tmp = cls.tmpdir.__enter__()
+        wt.create_db(DB)
+        cls.admin_listen = "127.0.0.1:%d" % wt.free_port()
+        cls.conf = wt.write_config(cls.tmp, DB, admin_listen=cls.admin_listen)
         pkg = os.path.join(cls.tmp, "gen.cab")
         subprocess.run([sys.executable, GEN, "--seed", "11", "--updates", "6", "--no-content",
                         "--revision-bump", "1", "--out", pkg], check=True, capture_output=True)
-        for cab in (os.path.join(DATA, "WSUS.cab"), pkg):
-            rc, out, err = wsusctl(cls.srv.conf, "import", cab)
+        for cab in (wt.data("WSUS.cab"), pkg):
+            rc, out, err = wsusctl(cls.conf, "import", cab)
             if rc != 0:
                 raise RuntimeError("import %s failed: %s%s" % (cab, out, err))
-        cls.srv.start()
+        cls.srv = wt.Wsusd(cls.conf).start()
         # pick real ids from what was imported
         cls.bundles = [r[0] for r in psql(
             "SELECT DISTINCT update_id FROM revision WHERE update_type = 'Software' "
@@ -139,18 +71,23 @@ class AdminTest(unittest.TestCase):
     def tearDownClass(cls):
         rc = cls.srv.stop() if cls.srv else 0
         if rc != 0:
-            with open(cls.srv.log) as f:
-                print(f.read())
+            print(cls.srv.output())
         try:
-            psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB, db="postgres")
+            wt.drop_db(DB)
         finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+            cls.tmpdir.__exit__(None, None, None)
         if rc != 0:
             raise AssertionError("wsusd exited with status %d (log above)" % rc)
 
     # helpers
     def ctl(self, *args):
-        return wsusctl(self.srv.conf, *args)
+        return wsusctl(self.conf, *args)
+
+    def conf_with(self, name, admin_listen=None, token_file=None):
+        """Another config for the same database: other admin address and/or token file."""
+        extra = "[admin]\ntoken_file = %s\n" % token_file if token_file else ""
+        return wt.write_config(self.tmp, DB, name=name,
+                               admin_listen=admin_listen or self.admin_listen, extra=extra)
 
     def ok(self, *args):
         rc, out, err = self.ctl(*args)
@@ -223,8 +160,7 @@ class AdminTest(unittest.TestCase):
         self.assertNotIn(secret, every)
         self.assertNotIn(secret, self.ok("config", "get"))
         self.assertEqual(self.setting("proxy-password")["value"], "(set)")
-        with open(self.srv.log) as f:
-            self.assertNotIn(secret, f.read())
+        self.assertNotIn(secret, self.srv.output())
 
         # basic proxy authentication is allowed, with a warning
         rc, out, err = self.ctl("config", "set", "proxy-auth", "basic")
@@ -276,24 +212,21 @@ class AdminTest(unittest.TestCase):
         wrong = os.path.join(self.tmp, "wrong.token")
         with open(wrong, "w") as f:
             f.write("0" * 64 + "\n")
-        conf = os.path.join(self.tmp, "wrong.conf")
-        self.srv.write_conf(conf, self.srv.admin_port, token_file=wrong)
+        conf = self.conf_with("wrong.conf", token_file=wrong)
         rc, out, err = wsusctl(conf, "config", "get")
         self.assertEqual(rc, 1)
         self.assertIn("wrong admin token", err)
         self.assertEqual(out, "")
 
-        conf = os.path.join(self.tmp, "notoken.conf")
         missing = os.path.join(self.tmp, "missing.token")
-        self.srv.write_conf(conf, self.srv.admin_port, token_file=missing)
+        conf = self.conf_with("notoken.conf", token_file=missing)
         rc, out, err = wsusctl(conf, "groups")
         self.assertEqual(rc, 1)
         self.assertEqual(err, "wsusctl: cannot read the admin token %s: No such file or directory;"
                          " run wsusctl as root or as the wsusd user\n" % missing)
 
-        port = free_port()
-        conf = os.path.join(self.tmp, "stopped.conf")
-        self.srv.write_conf(conf, port)
+        port = wt.free_port()
+        conf = self.conf_with("stopped.conf", admin_listen="127.0.0.1:%d" % port)
         verbs = [("config", "get"), ("config", "set", "download", "all"), ("groups",),
                  ("groups", "add", "x"), ("approve", self.bumped), ("decline", self.bumped),
                  ("updates", "list"), ("updates", "show", self.bumped)]
@@ -517,7 +450,7 @@ class AdminTest(unittest.TestCase):
             self.ok("config", "reset", "upstream")
 
     def test_help_lists_every_verb(self):
-        out = subprocess.run([os.path.join(BIN, "wsusctl"), "--help"], capture_output=True,
+        out = subprocess.run([os.path.join(wt.BIN, "wsusctl"), "--help"], capture_output=True,
                              text=True).stdout
         for verb in ("config get", "config set", "config reset", "groups add", "groups remove",
                      "groups ", "approve", "unapprove", "decline", "undecline", "accepteula",

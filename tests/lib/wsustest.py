@@ -168,18 +168,32 @@ class Wsusd:
                     return int(v.strip().rsplit(":", 1)[1])
         return None
 
+    def listen_ports(self):
+        """Every "listen = host:port" of the config (protocol and admin API)."""
+        ports = []
+        with open(self.conf) as f:
+            for line in f:
+                k, _, v = line.partition("=")
+                if k.strip() == "listen" and ":" in v:
+                    ports.append(int(v.strip().rsplit(":", 1)[1]))
+        return ports
+
     def start(self, wait_seconds=30):
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([os.path.join(BIN, "wsusd"), "-c", self.conf, "-d"] + self.args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        port = self.listen_port()
+        # the admin API listens last: wait for every listener, not only the protocol one
+        ports = self.listen_ports()
+        port = ports[0] if ports else None
         for _ in range(int(wait_seconds * 10)):
             if self.proc.poll() is not None:
                 raise RuntimeError("wsusd exited with %d:\n%s" % (self.proc.returncode,
                                                                   self.output()))
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return self
+                for port in ports:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        pass
+                return self
             except OSError:
                 time.sleep(0.1)
         self.stop()
