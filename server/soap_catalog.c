@@ -5,6 +5,7 @@
  */
 #include "soap_catalog.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,7 +530,7 @@ out:
     return rc;
 }
 
-/* FNV-1a, 62 bits: the configuration number of the config anchor. */
+/* FNV-1a, 54 bits: the configuration number of the config anchor. */
 static uint64_t soapcat_fnv(uint64_t h, const char *s)
 {
     for (; *s != '\0'; s++) {
@@ -572,47 +573,69 @@ int soapcat_languages(PGconn *db, struct buf *out, int64_t *config_seq)
                          en ? "true" : "false");
     }
     PQclear(res);
-    *config_seq = (int64_t)(h & 0x3fffffffffffffffULL);
+    *config_seq = (int64_t)(h & 0x3fffffffffffffULL); /* 54 bits: 17 digits */
     return rc ? -1 : 0;
 }
 
-int soapcat_setting_bool(PGconn *db, const char *key, int def)
+int soapcat_setting_is(PGconn *db, const char *key, const char *value, int def)
 {
-    char *v = db_setting_get(db, key, NULL);
+    const char *p[1] = {key};
+    PGresult *res = db_exec(db, "SELECT value FROM setting WHERE key = $1", 1, p);
     int r = def;
 
-    if (v != NULL) {
-        if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
-            r = 1;
-        else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
-            r = 0;
-    }
-    free(v);
+    if (res != NULL)
+        r = PQntuples(res) == 1 && strcasecmp(PQgetvalue(res, 0, 0), value) == 0;
+    PQclear(res);
     return r;
 }
 
-int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name)
+/* 1 if entry (address or a.b.c.d/n) covers the peer's IPv4/IPv6 address text. */
+static int soapcat_addr_match(const char *entry, const char *peer)
 {
-    PGresult *res =
-        db_exec(db, "SELECT value FROM setting WHERE key = 'allowed_downstreams'", 0, NULL);
+    char net[64];
+    const char *slash = strchr(entry, '/');
+    struct in_addr a, b;
+    long bits;
+    uint32_t mask;
+
+    if (peer == NULL || peer[0] == '\0')
+        return 0;
+    if (slash == NULL)
+        return strcasecmp(entry, peer) == 0;
+    if ((size_t)(slash - entry) >= sizeof(net))
+        return 0;
+    memcpy(net, entry, (size_t)(slash - entry));
+    net[slash - entry] = '\0';
+    if (str_to_long(slash + 1, 0, 32, &bits) < 0 || inet_pton(AF_INET, net, &a) != 1 ||
+        inet_pton(AF_INET, peer, &b) != 1)
+        return 0;
+    mask = bits == 0 ? 0 : htonl(0xffffffffu << (32 - bits));
+    return (a.s_addr & mask) == (b.s_addr & mask);
+}
+
+int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, const char *peer)
+{
+    PGresult *res = db_exec(db,
+                            "SELECT value FROM setting WHERE key IN ('allowed-downstreams',"
+                            " 'allowed_downstreams') ORDER BY key",
+                            0, NULL);
+    struct buf all;
     char *list, *p, *save = NULL;
-    int allowed = 0, any = 0;
+    int allowed = 0, any = 0, i;
 
     if (res == NULL)
         return -1;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return 1;
+    buf_init(&all, 1 << 20);
+    for (i = 0; i < PQntuples(res); i++) {
+        buf_add_str(&all, PQgetvalue(res, i, 0));
+        buf_add_str(&all, ",");
     }
-    list = xstrdup(PQgetvalue(res, 0, 0));
     PQclear(res);
-    for (p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
-        char *e = str_trim(p);
-
-        if (*e == '\0')
-            continue;
+    list = buf_detach(&all, NULL);
+    for (p = strtok_r(list, ", \t", &save); p != NULL; p = strtok_r(NULL, ", \t", &save)) {
         any = 1;
-        if (strcasecmp(e, guid) == 0 || (name != NULL && strcasecmp(e, name) == 0))
+        if (strcasecmp(p, guid) == 0 || (name != NULL && strcasecmp(p, name) == 0) ||
+            soapcat_addr_match(p, peer))
             allowed = 1;
     }
     free(list);

@@ -80,15 +80,17 @@ int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n
  */
 int soapcat_languages(PGconn *db, struct buf *out, int64_t *config_seq);
 
-/* Boolean admin setting ("true"/"false"), def when absent or unreadable. */
-int soapcat_setting_bool(PGconn *db, const char *key, int def);
+/* 1 if setting key is stored with value (case-insensitive), 0 if not, def if unreadable. */
+int soapcat_setting_is(PGconn *db, const char *key, const char *value, int def);
 
 /*
- * 1 if the downstream (account GUID text, account name; name may be NULL) may synchronize:
- * setting allowed_downstreams is empty or lists its GUID or name (comma-separated,
- * case-insensitive). 0 if refused, -1 on database errors.
+ * 1 if the downstream (account GUID text, account name and peer address; name and peer may be
+ * NULL) may synchronize: the allow-list (settings allowed-downstreams, the admin's, and
+ * allowed_downstreams; comma-separated; empty = everyone) names its GUID, its name, its
+ * address or an IPv4 a.b.c.d/n network holding it (case-insensitive). 0 if refused, -1 on
+ * database errors.
  */
-int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name);
+int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, const char *peer);
 /* The recorded account name of a downstream (malloc'd), or NULL. */
 char *soapcat_downstream_name(PGconn *db, const char *guid);
 /* Record first contact / refresh a downstream (GetAuthorizationCookie). 0 or -1. */

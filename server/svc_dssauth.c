@@ -29,7 +29,7 @@ enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
     db = soap_svc_db(x, &r);
     if (db == NULL)
         return r;
-    allowed = soapcat_downstream_allowed(db, guid, x->call.account_name);
+    allowed = soapcat_downstream_allowed(db, guid, x->call.account_name, x->peer);
     if (allowed < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while checking the downstream");
         goto out;

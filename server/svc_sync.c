@@ -83,7 +83,7 @@ enum MHD_Result svc_get_cookie(struct soap_ctx *x)
     if (db == NULL)
         return r;
     name = soapcat_downstream_name(db, guid);
-    allowed = soapcat_downstream_allowed(db, guid, name);
+    allowed = soapcat_downstream_allowed(db, guid, name, x->peer);
     if (allowed <= 0) {
         r = allowed < 0 ? soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error")
                         : soap_svc_fault(x, SOAP_ERR_INVALID_AUTH_COOKIE,
@@ -153,8 +153,9 @@ enum MHD_Result svc_get_config_data(struct soap_ctx *x)
         return r;
     buf_init(&langs, 64 * 1024);
     buf_init(&b, 128 * 1024);
-    catalog_only = soapcat_setting_bool(db, "catalog_only_sync", 0);
-    lazy = soapcat_setting_bool(db, "lazy_sync", 1);
+    /* the admin's storage and download settings (common/settings.c) */
+    catalog_only = soapcat_setting_is(db, "storage", "microsoft-update", 0);
+    lazy = !soapcat_setting_is(db, "download", "all", 0);
     if (soapcat_languages(db, &langs, &cfg) < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while reading languages");
         goto out;
