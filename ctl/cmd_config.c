@@ -12,13 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "key value  (default)" or "key value  (default: X)"; empty values show as "(empty)". */
 static void print_setting(const json_t *s, int width)
 {
     const char *value = json_string_value(json_object_get(s, "value"));
+    const char *def = json_string_value(json_object_get(s, "default"));
     int is_default = json_is_true(json_object_get(s, "is_default"));
 
-    printf("%-*s %s%s\n", width, json_string_value(json_object_get(s, "key")),
-           value != NULL && value[0] != '\0' ? value : "(empty)", is_default ? "  (default)" : "");
+    if (value == NULL || value[0] == '\0')
+        value = "(empty)";
+    if (def == NULL || def[0] == '\0')
+        def = "empty";
+    if (is_default)
+        printf("%-*s %s  (default)\n", width, json_string_value(json_object_get(s, "key")), value);
+    else
+        printf("%-*s %s  (default: %s)\n", width, json_string_value(json_object_get(s, "key")),
+               value, def);
 }
 
 int cmd_config_get(struct ctl *c, int argc, char **argv)
