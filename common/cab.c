@@ -1,7 +1,7 @@
 /*
  * cab: Cabinet reading (libmspack) and writing (libgcab); see cab.h. The mspack_system below
- * serves two kinds of handles: real files (paths) and memory (a struct cab_mem passed in
- * place of a file name, as libmspack allows). Writes into memory stop at the buffer's
+ * come in two instances: one for real files (paths), one for memory (a struct cab_mem passed
+ * in place of a file name, as libmspack allows). Writes into memory stop at the buffer's
  * maximum, so a lying header cannot make us allocate more than the caller allowed.
  */
 #include "cab.h"
@@ -38,25 +38,27 @@ struct cab_handle {
     size_t pos;
 };
 
-static int cab_is_mem(const char *filename)
+/* Memory system: every "file name" is a struct cab_mem *. */
+static struct mspack_file *cab_mem_open(struct mspack_system *self, const char *filename, int mode)
 {
-    const struct cab_mem *m = (const struct cab_mem *)(const void *)filename;
-    return m != NULL && m->magic == CAB_MEM_MAGIC;
+    struct cab_mem *m = (struct cab_mem *)(void *)filename;
+    struct cab_handle *h;
+
+    (void)self;
+    if (m == NULL || m->magic != CAB_MEM_MAGIC ||
+        (mode == MSPACK_SYS_OPEN_WRITE) != (m->out != NULL))
+        return NULL;
+    h = xcalloc(1, sizeof(*h));
+    h->mem = m;
+    return (struct mspack_file *)h;
 }
 
+/* File system: file names are paths. */
 static struct mspack_file *cab_sys_open(struct mspack_system *self, const char *filename, int mode)
 {
     struct cab_handle *h;
 
     (void)self;
-    if (cab_is_mem(filename)) {
-        struct cab_mem *m = (struct cab_mem *)(void *)filename;
-        if ((mode == MSPACK_SYS_OPEN_WRITE) != (m->out != NULL))
-            return NULL;
-        h = xcalloc(1, sizeof(*h));
-        h->mem = m;
-        return (struct mspack_file *)h;
-    }
     if (mode == MSPACK_SYS_OPEN_READ) {
         FILE *fp = fopen(filename, "rb");
         if (fp == NULL)
@@ -190,6 +192,9 @@ static void cab_sys_copy(void *src, void *dest, size_t bytes)
 
 static struct mspack_system cab_sys = {
     cab_sys_open,    cab_sys_close, cab_sys_read, cab_sys_write, cab_sys_seek, cab_sys_tell,
+    cab_sys_message, cab_sys_alloc, cab_sys_free, cab_sys_copy,  NULL};
+static struct mspack_system cab_mem_sys = {
+    cab_mem_open,    cab_sys_close, cab_sys_read, cab_sys_write, cab_sys_seek, cab_sys_tell,
     cab_sys_message, cab_sys_alloc, cab_sys_free, cab_sys_copy,  NULL};
 
 static const char *cab_strerror(int e)
@@ -330,7 +335,7 @@ int cab_blob_decode(const unsigned char *data, size_t len, size_t max_xml_bytes,
     *xml_len = 0;
     buf_init(&ob, max_xml_bytes);
     out.out = &ob;
-    if ((d = mspack_create_cab_decompressor(&cab_sys)) == NULL) {
+    if ((d = mspack_create_cab_decompressor(&cab_mem_sys)) == NULL) {
         snprintf(err, errlen, "cannot create a cabinet decompressor");
         return -1;
     }
