@@ -193,7 +193,8 @@ class Server:
             self.log.close()
             log = open(self.log.name).read()
             # ASan reports land in the log: a clean exit and no report is part of the test
-            check("ERROR: AddressSanitizer" not in log and "runtime error:" not in log,
+            check("ERROR: AddressSanitizer" not in log and "ERROR: LeakSanitizer" not in log and
+                  "runtime error:" not in log,
                   "%s: sanitizer report in wsusd log:\n%s" % (self.name, log[-4000:]))
             check(rc == 0, "%s: wsusd exited with %s" % (self.name, rc))
 
