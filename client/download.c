@@ -279,6 +279,10 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, 120L);
     curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "wsusd/" WSUSD_VERSION);
+    if (d->o->max_rate > 0)
+        curl_easy_setopt(
+            x->easy, CURLOPT_MAX_RECV_SPEED_LARGE,
+            (curl_off_t)(d->o->max_rate / (d->o->parallel > 0 ? d->o->parallel : 4) + 1));
     if (d->o->catalog_only)
         curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
     if (x->offset > 0) {

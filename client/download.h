@@ -36,6 +36,7 @@ struct download_options {
     const char *policy;   /* "approved" | "all" | "none" */
     int catalog_only;     /* upstream CatalogOnlySync: fetch MU URLs instead */
     int parallel;         /* transfers at once (default 4) */
+    int64_t max_rate;     /* bytes/s over all transfers, 0 = unlimited */
     volatile int *cancel; /* polled; may be NULL */
     /* Called about once a second with the running totals (may be NULL). */
     void (*progress)(void *arg, const struct download_stats *st);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -999,6 +1000,14 @@ static int phase_content(struct sync_ctx *s)
     o.policy = s->set.download;
     o.catalog_only = s->cfg.catalog_only_sync;
     o.parallel = 4;
+    {
+        /* bandwidth cap for slow links (not in the settings table yet: raw key) */
+        char *v = db_setting_get(s->db, "download-max-rate", NULL);
+        int64_t rate = 0;
+        if (v != NULL && str_to_int64(str_trim(v), 0, INT64_MAX, &rate) == 0)
+            o.max_rate = rate;
+        free(v);
+    }
     o.cancel = s->p->cancel;
     o.progress = dl_progress;
     o.arg = s;
