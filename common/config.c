@@ -25,10 +25,14 @@ struct config_option {
     const char *doc;
 };
 
-#define STR(sec, key, field, def, doc)                                                            \
-    {sec, key, OPT_STR, offsetof(struct config, field), def, 0, 0, doc}
-#define NUM(sec, key, field, def, lo, hi, doc)                                                    \
-    {sec, key, OPT_LONG, offsetof(struct config, field), def, lo, hi, doc}
+#define STR(sec, key, field, def, doc)                                                             \
+    {                                                                                              \
+        sec, key, OPT_STR, offsetof(struct config, field), def, 0, 0, doc                          \
+    }
+#define NUM(sec, key, field, def, lo, hi, doc)                                                     \
+    {                                                                                              \
+        sec, key, OPT_LONG, offsetof(struct config, field), def, lo, hi, doc                       \
+    }
 
 static const struct config_option config_options[] = {
     STR("server", "listen", listen, "0.0.0.0:8530", "protocol + content listener (HTTP)"),
@@ -40,7 +44,10 @@ static const struct config_option config_options[] = {
         "URL downstream servers use to reach this server (empty = from listen)"),
     NUM("server", "max_request_bytes", max_request_bytes, "4194304", 4096, 268435456,
         "largest SOAP request body accepted"),
-    NUM("server", "threads", threads, "8", 1, 256, "HTTP worker threads"),
+    NUM("server", "threads", threads, "8", 1, 256,
+        "requests that may query the catalog at once (database connections)"),
+    NUM("server", "max_connections", max_connections, "1000", 1, 100000,
+        "open HTTP connections at most (one thread each)"),
     STR("admin", "listen", admin_listen, "127.0.0.1:8532", "JSON admin API used by wsusctl"),
     STR("admin", "token_file", token_file, "",
         "admin API token, mode 0600 (empty = <state_dir>/admin.token)"),
@@ -115,8 +122,7 @@ struct load_ctx {
     int failed;
 };
 
-static int config_ini_handler(void *user, const char *section, const char *key,
-                              const char *value)
+static int config_ini_handler(void *user, const char *section, const char *key, const char *value)
 {
     struct load_ctx *ctx = user;
     size_t i;
@@ -198,8 +204,8 @@ int config_load(struct config *cfg, const char *path, int missing_ok, char *err,
         if (ctx.failed)
             snprintf(err, errlen, "%s:%d: %s", path, line, msg);
         else
-            snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
-                     path, line);
+            snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
+                     line);
         return -1;
     }
 derive:

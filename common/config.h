@@ -12,7 +12,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/wsusd/wsusd.conf"
 
 struct config {
-    char *path;             /* file it was read from */
+    char *path; /* file it was read from */
     /* [server] */
     char *listen;           /* host:port of the protocol + content listener */
     char *https_listen;     /* host:port of the optional HTTPS listener; "" = off */
@@ -20,18 +20,19 @@ struct config {
     char *tls_key;          /* PEM key for https_listen */
     char *user;             /* drop privileges to this user after binding; "" = stay */
     long max_request_bytes; /* largest SOAP request body accepted */
-    long threads;           /* HTTP worker threads */
+    long threads;           /* requests that may use the database at once */
+    long max_connections;   /* open HTTP connections at most */
     char *public_url;       /* how downstreams reach us; "" = derived from listen */
     /* [admin] */
-    char *admin_listen;     /* host:port of the JSON admin API (loopback) */
-    char *token_file;       /* admin token, 0600; "" = <state_dir>/admin.token */
+    char *admin_listen; /* host:port of the JSON admin API (loopback) */
+    char *token_file;   /* admin token, 0600; "" = <state_dir>/admin.token */
     /* [database] */
-    char *conninfo;         /* libpq conninfo; "" = private cluster under state_dir */
+    char *conninfo; /* libpq conninfo; "" = private cluster under state_dir */
     /* [storage] */
     char *state_dir;
-    char *content_dir;      /* "" = <state_dir>/content */
+    char *content_dir; /* "" = <state_dir>/content */
     /* [log] */
-    char *log_level;        /* error | warn | info | debug */
+    char *log_level; /* error | warn | info | debug */
 };
 
 /* Fill cfg with every default. Always succeeds; free with config_free(). */

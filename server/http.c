@@ -168,8 +168,14 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     char *host = NULL;
     char portstr[16];
     int port, gai;
-    unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME | MHD_USE_TURBO;
+    /*
+     * One thread per connection: in this mode libmicrohttpd 0.9.75 hands sendfile() 2 MiB at a
+     * time (its event-loop modes use 128 KiB steps), which is what lets content keep up with
+     * nginx (docs/content.md). Connections are capped and thread stacks kept small, so memory
+     * stays bounded; database work is bounded separately by the connection pool.
+     */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     struct sockaddr_storage ss;
     socklen_t sslen;
     const union MHD_DaemonInfo *info;
@@ -207,8 +213,9 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         flags, (uint16_t)port, NULL, NULL, http_access, srv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        http_mhd_log, srv, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads ? opt->threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+        http_mhd_log, srv, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(opt->max_connections ? opt->max_connections : 100),
         opt->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
     if (srv->daemon == NULL) {

@@ -45,7 +45,7 @@ struct http_server_options {
     const struct http_route *routes; /* matched in order */
     size_t nroutes;
     size_t max_body;          /* bytes; larger bodies get 413 */
-    unsigned threads;         /* worker threads (>= 1) */
+    unsigned max_connections; /* open connections at most (each has its own thread) */
     void *app;                /* handed to handlers as req->app */
     const char *tls_cert_pem; /* PEM text (not a path) to serve HTTPS; NULL = HTTP */
     const char *tls_key_pem;

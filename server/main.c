@@ -146,7 +146,7 @@ static int start_listeners(struct server *s)
     o.listen = s->cfg.listen;
     o.routes = server_protocol_routes(&o.nroutes);
     o.max_body = (size_t)s->cfg.max_request_bytes;
-    o.threads = (unsigned)s->cfg.threads;
+    o.max_connections = (unsigned)s->cfg.max_connections;
     o.app = s;
     o.name = "protocol";
     s->proto = http_server_start(&o, err, sizeof(err));
@@ -180,7 +180,7 @@ static int start_listeners(struct server *s)
     o.listen = s->cfg.admin_listen;
     o.routes = server_admin_routes(&o.nroutes);
     o.max_body = 1 << 20;
-    o.threads = 2;
+    o.max_connections = 32;
     o.app = s;
     o.name = "admin";
     s->admin = http_server_start(&o, err, sizeof(err));
