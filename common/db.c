@@ -40,8 +40,7 @@ static void db_quiet_notice(void *arg, const char *message)
 
 PGconn *db_connect(const char *conninfo, const char *appname, char *err, size_t errlen)
 {
-    const char *keys[] = {"dbname", "application_name", "client_encoding", "connect_timeout",
-                          NULL};
+    const char *keys[] = {"dbname", "application_name", "client_encoding", "connect_timeout", NULL};
     const char *vals[] = {conninfo, appname, "UTF8", "10", NULL};
     PGconn *conn;
     char msg[512];
@@ -122,8 +121,7 @@ int db_schema_version(PGconn *conn)
     PGresult *res;
     long v = -1;
 
-    res = db_exec(conn,
-                  "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL);
+    res = db_exec(conn, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL);
     if (res == NULL)
         return -1;
     if (str_to_long(PQgetvalue(res, 0, 0), 0, 99999, &v) < 0)
@@ -189,8 +187,7 @@ int db_migrate(PGconn *conn, int *applied, char *err, size_t errlen)
             snprintf(err, errlen, "migration %s failed: %s", m->name, msg);
             goto out;
         }
-        if (db_cmd(conn, "INSERT INTO schema_version (version, name) VALUES ($1, $2)", 2, p) <
-                0 ||
+        if (db_cmd(conn, "INSERT INTO schema_version (version, name) VALUES ($1, $2)", 2, p) < 0 ||
             db_commit(conn) < 0) {
             db_rollback(conn);
             snprintf(err, errlen, "migration %s could not be recorded", m->name);
@@ -229,6 +226,27 @@ int db_setting_set(PGconn *conn, const char *key, const char *value)
                   "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
                   "UPDATE SET value = excluded.value, changed_at = now()",
                   2, p);
+}
+
+/* Key of the change-horizon advisory lock ("wsuschgs"); schema/003_change_horizon.sql too. */
+#define DB_CHANGE_LOCK "8607352451284625267"
+
+int db_change_horizon(PGconn *conn, int64_t *seq)
+{
+    PGresult *res;
+    int rc = -1;
+
+    if (db_cmd(conn, "SELECT pg_advisory_lock(" DB_CHANGE_LOCK ")", 0, NULL) < 0)
+        return -1;
+    res = db_exec(conn, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_seq", 0,
+                  NULL);
+    if (res != NULL && PQntuples(res) == 1 &&
+        str_to_int64(PQgetvalue(res, 0, 0), 0, INT64_MAX, seq) == 0)
+        rc = 0;
+    PQclear(res);
+    if (db_cmd(conn, "SELECT pg_advisory_unlock(" DB_CHANGE_LOCK ")", 0, NULL) < 0)
+        rc = -1;
+    return rc;
 }
 
 int db_ensure_identity(PGconn *conn)

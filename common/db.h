@@ -8,10 +8,11 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct db_migration {
-    int version;       /* NNN of schema/NNN_name.sql */
-    const char *name;  /* file name without .sql */
+    int version;      /* NNN of schema/NNN_name.sql */
+    const char *name; /* file name without .sql */
     const char *sql;
 };
 extern const struct db_migration db_migrations[]; /* generated from schema/, ascending */
@@ -51,6 +52,15 @@ const char *db_errmsg(PGconn *conn, char *out, size_t outlen);
 char *db_setting_get(PGconn *conn, const char *key, const char *def);
 /* Insert or replace a setting. 0 or -1. */
 int db_setting_set(PGconn *conn, const char *key, const char *value);
+
+/*
+ * The change number up to which every change is committed and visible: waits for open
+ * transactions that write change-numbered tables (schema 003: they hold a shared advisory lock)
+ * and then reads the change_seq sequence. Anchors handed to downstream servers must come from
+ * here, read BEFORE the query that lists the changes. 0 or -1; *seq is 0 on a new catalog.
+ * Must not be called inside a transaction that itself wrote change-numbered rows.
+ */
+int db_change_horizon(PGconn *conn, int64_t *seq);
 
 /*
  * Make sure this server has an identity: a server_id GUID and a 32-byte cookie_key, created

@@ -20,15 +20,7 @@
 
 int soapcat_current_seq(PGconn *db, int64_t *seq)
 {
-    PGresult *res = db_exec(
-        db, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_seq", 0, NULL);
-    int rc = -1;
-
-    if (res != NULL && PQntuples(res) == 1 &&
-        str_to_int64(PQgetvalue(res, 0, 0), 0, INT64_MAX, seq) == 0)
-        rc = 0;
-    PQclear(res);
-    return rc;
+    return db_change_horizon(db, seq);
 }
 
 /* '{g1,g2}' and '{t,f}' array literals of an id/delta list. */

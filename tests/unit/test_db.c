@@ -75,6 +75,37 @@ static void test_identity_is_stable(void **state)
     testdb_drop(c, "unit_db_identity");
 }
 
+/* A writer's uncommitted change number must hold back the anchor horizon. */
+static void test_change_horizon_waits_for_writers(void **state)
+{
+    char conninfo[256];
+    PGconn *a = testdb_create_migrated("unit_db_horizon", conninfo, sizeof(conninfo));
+    PGconn *b = PQconnectdb(conninfo);
+    PGresult *r;
+    int64_t before, after;
+
+    (void)state;
+    assert_int_equal(db_change_horizon(b, &before), 0);
+    assert_int_equal(db_begin(a), 0);
+    assert_int_equal(db_cmd(a,
+                            "INSERT INTO target_group (id, parent_id, name) VALUES "
+                            "(gen_random_uuid(), 'a0a08746-4dbe-4a37-9adf-9e7652c0b421', 'x')",
+                            0, NULL),
+                     0);
+    /* the open writer holds the horizon lock in shared mode: nobody gets it exclusively */
+    r = PQexec(b, "SELECT pg_try_advisory_lock(8607352451284625267)");
+    assert_string_equal(PQgetvalue(r, 0, 0), "f");
+    PQclear(r);
+    assert_int_equal(db_commit(a), 0);
+    assert_int_equal(db_change_horizon(b, &after), 0);
+    assert_true(after > before);
+    r = PQexec(b, "SELECT max(change_seq) FROM target_group");
+    assert_int_equal(strtoll(PQgetvalue(r, 0, 0), NULL, 10), after);
+    PQclear(r);
+    PQfinish(b);
+    testdb_drop(a, "unit_db_horizon");
+}
+
 static char *write_conf(const char *dir, const char *text)
 {
     char *path = malloc(512);
@@ -141,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_migrate_is_idempotent),
         cmocka_unit_test(test_identity_is_stable),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_change_horizon_waits_for_writers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
