@@ -18,8 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_XML (64u << 20)
+/* answers merged into one transaction */
+#define MERGE_ITEMS     16
+#define MERGE_REVISIONS 1000
 
 struct ingest_item {
     struct uss_update_data d;
@@ -42,6 +46,7 @@ struct ingest {
     int failed;
     char error[768];
     struct ingest_counts counts;
+    double busy_s; /* time spent storing, for the log */
 };
 
 static void item_free(struct ingest_item *it)
@@ -168,41 +173,48 @@ out:
     return rc;
 }
 
-static int store_item(struct ingest *in, struct ingest_item *it)
+/* Store several answers in one transaction (fewer round trips and commits). */
+static int store_items(struct ingest *in, struct ingest_item **items, size_t nitems)
 {
-    struct update **ups = xcalloc(it->d.n ? it->d.n : 1, sizeof(*ups));
+    struct update **ups;
     struct catalog_stats st;
     char err[512];
     long updated = 0, fresh = 0;
-    size_t i;
+    size_t i, k, n = 0, total = 0;
     int rc = -1;
 
+    for (k = 0; k < nitems; k++)
+        total += items[k]->d.n;
+    ups = xcalloc(total ? total : 1, sizeof(*ups));
     memset(&st, 0, sizeof(st));
-    for (i = 0; i < it->d.n; i++)
-        ups[i] = parse_one(in, &it->d.updates[i], &it->d);
+    for (k = 0; k < nitems; k++)
+        for (i = 0; i < items[k]->d.n; i++)
+            ups[n++] = parse_one(in, &items[k]->d.updates[i], &items[k]->d);
     if (db_begin(in->db) < 0) {
         snprintf(in->error, sizeof(in->error), "cannot start a catalog transaction: %s",
                  db_errmsg(in->db, err, sizeof(err)));
         goto out;
     }
-    if (it->d.n > 0 && count_updated(in->db, ups, it->d.n, &updated, &fresh) < 0) {
+    if (n > 0 && count_updated(in->db, ups, n, &updated, &fresh) < 0) {
         snprintf(in->error, sizeof(in->error), "cannot read the catalog: %s",
                  db_errmsg(in->db, err, sizeof(err)));
         goto out;
     }
-    if (it->d.n > 0 && catalog_store_tx(in->db, ups, it->d.n, &st, err, sizeof(err)) < 0) {
+    if (n > 0 && catalog_store_tx(in->db, ups, n, &st, err, sizeof(err)) < 0) {
         snprintf(in->error, sizeof(in->error), "cannot store updates in the catalog: %s", err);
         goto out;
     }
-    for (i = 0; i < it->nkv; i++) {
-        const char *p[2] = {it->keys[i], it->values[i]};
-        if (db_cmd(in->db,
-                   "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
-                   "UPDATE SET value = EXCLUDED.value, changed_at = now()",
-                   2, p) < 0) {
-            snprintf(in->error, sizeof(in->error), "cannot record the sync anchor: %s",
-                     db_errmsg(in->db, err, sizeof(err)));
-            goto out;
+    for (k = 0; k < nitems; k++) {
+        for (i = 0; i < items[k]->nkv; i++) {
+            const char *p[2] = {items[k]->keys[i], items[k]->values[i]};
+            if (db_cmd(in->db,
+                       "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) "
+                       "DO UPDATE SET value = EXCLUDED.value, changed_at = now()",
+                       2, p) < 0) {
+                snprintf(in->error, sizeof(in->error), "cannot record the sync anchor: %s",
+                         db_errmsg(in->db, err, sizeof(err)));
+                goto out;
+            }
         }
     }
     if (db_commit(in->db) < 0) {
@@ -225,7 +237,7 @@ static int store_item(struct ingest *in, struct ingest_item *it)
 out:
     if (rc < 0)
         db_rollback(in->db);
-    for (i = 0; i < it->d.n; i++)
+    for (i = 0; i < n; i++)
         if (ups[i] != NULL) {
             update_free(ups[i]);
             free(ups[i]);
@@ -240,23 +252,38 @@ static void *ingest_main(void *arg)
 
     pthread_mutex_lock(&in->lock);
     for (;;) {
-        struct ingest_item *it;
+        struct ingest_item *it, *batch[MERGE_ITEMS];
+        size_t nb, i, revs;
         int rc;
 
         while (in->head == NULL && !in->stopping && !in->aborting)
             pthread_cond_wait(&in->cond, &in->lock);
         if (in->aborting || (in->head == NULL && in->stopping))
             break;
-        it = in->head;
-        in->head = it->next;
+        /* everything queued (up to MERGE_REVISIONS) goes into one transaction */
+        nb = 0;
+        revs = 0;
+        while (in->head != NULL && nb < MERGE_ITEMS && (nb == 0 || revs < MERGE_REVISIONS)) {
+            it = in->head;
+            in->head = it->next;
+            in->queued--;
+            revs += it->d.n;
+            batch[nb++] = it;
+        }
         if (in->head == NULL)
             in->tail = NULL;
-        in->queued--;
         in->busy = 1;
         pthread_cond_broadcast(&in->cond);
         pthread_mutex_unlock(&in->lock);
-        rc = in->failed ? -1 : store_item(in, it);
-        item_free(it);
+        {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            rc = in->failed ? -1 : store_items(in, batch, nb);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            in->busy_s += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        }
+        for (i = 0; i < nb; i++)
+            item_free(batch[i]);
         pthread_mutex_lock(&in->lock);
         in->busy = 0;
         if (rc < 0 && !in->failed) {
@@ -368,6 +395,8 @@ void ingest_stop(struct ingest *in, int abort)
     pthread_cond_broadcast(&in->cond);
     pthread_mutex_unlock(&in->lock);
     pthread_join(in->thread, NULL);
+    log_info("sync: catalog writer stored %ld revisions, busy %.2f s", in->counts.stored,
+             in->busy_s);
     while ((it = in->head) != NULL) {
         in->head = it->next;
         item_free(it);

@@ -572,10 +572,9 @@ static int list_and_fetch(struct sync_ctx *s, const struct uss_filter *f, char *
     snprintf(anchor_out, anchor_len, "%s", l.anchor);
     if (diff_missing(s, l.ids, l.n, &miss, &nmiss) < 0)
         goto out;
+    log_info("sync: upstream listed %zu revisions, %zu not in the catalog yet", l.n, nmiss);
     uss_idlist_free(&l);
     s->to_fetch += (long)nmiss;
-    log_info("sync: upstream listed %ld revisions, %zu not in the catalog yet", (long)s->listed,
-             nmiss);
     history_update(s, 1);
     rc = fetch_ids(s, miss, nmiss, NULL, NULL, 0);
 out:
@@ -626,6 +625,21 @@ static int fetch_closure(struct sync_ctx *s)
             return 0; /* nothing more can be had */
     }
     return 0;
+}
+
+/* Fresh planner statistics after a big ingest, so the queries of this server (and of its own
+ * downstream servers) keep their index plans without waiting for autovacuum. */
+static void analyze_if_grown(struct sync_ctx *s)
+{
+    if (s->in != NULL)
+        ingest_counts(s->in, &s->counts);
+    if (s->counts.stored < 5000)
+        return;
+    log_info("sync: %ld revisions stored; refreshing the catalog statistics", s->counts.stored);
+    db_cmd(s->db,
+           "ANALYZE revision, revision_text, revision_prerequisite, revision_bundle, "
+           "revision_supersedes, revision_file, file",
+           0, NULL);
 }
 
 /* ---------- phases ---------- */
@@ -805,8 +819,21 @@ static int phase_updates(struct sync_ctx *s, const char *config_anchor)
     }
     if (list_and_fetch(s, &f, newanchor, sizeof(newanchor)) < 0)
         goto out;
-    if (fetch_closure(s) < 0)
-        goto out;
+    {
+        /* the closure query reads all bundle relations: skip it when nothing arrived since
+         * the last complete one */
+        char *done = state_get(s, "closure-complete");
+        int skip = s->to_fetch == 0 && done != NULL && strcmp(done, "1") == 0;
+        free(done);
+        if (!skip) {
+            state_set(s->db, "closure-complete", "0");
+            if (fetch_closure(s) < 0)
+                goto out;
+            if (s->missing_n == missing_before)
+                state_set(s->db, "closure-complete", "1");
+        }
+    }
+    analyze_if_grown(s);
     if (s->missing_n == missing_before) {
         const char *keys[4] = {K_UPD_ANCHOR, K_SYNCED_PRODUCTS, K_SYNCED_CLASSES, K_CONFIG_ANCHOR};
         const char *vals[4] = {newanchor, s->set.products, s->set.classifications,
@@ -1145,7 +1172,7 @@ enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *
              s.set.upstream[0] ? s.set.upstream : "(no upstream)");
     if (open_client(&s) < 0)
         goto done;
-    s.in = ingest_start(p->conninfo, uss_url(s.u), 4, m, sizeof(m));
+    s.in = ingest_start(p->conninfo, uss_url(s.u), 12, m, sizeof(m));
     if (s.in == NULL) {
         fail(&s, "%s", m);
         goto done;
