@@ -219,6 +219,44 @@ def run(tmp, servers, dbs):
     bad = verify_store(os.path.join(leaf_dir, "content"), leaf_db)
     wt.check(not bad, "leaf: every file verifies", bad)
 
+    # --- a replica of the root: approvals, groups and declines are inherited, and only the
+    #     files of approved updates are downloaded (the default download policy)
+    bundle = wt.sql_value(root_db, "SELECT update_id FROM revision WHERE explicitly_deployable "
+                                   "AND update_type = 'Software' ORDER BY update_id LIMIT 1")
+    declined = wt.sql_value(root_db, "SELECT update_id FROM revision WHERE explicitly_deployable "
+                                     "AND update_type = 'Software' ORDER BY update_id DESC LIMIT 1")
+    r = wt.wsusctl(root_conf, "groups", "add", "Branch PCs")
+    wt.check(r.returncode == 0, "root: add a target group", r)
+    r = wt.wsusctl(root_conf, "approve", bundle, "--group", "Branch PCs")
+    wt.check(r.returncode == 0, "root: approve one bundle for install", r)
+    r = wt.wsusctl(root_conf, "decline", declined)
+    wt.check(r.returncode == 0, "root: decline another", r)
+    rep_dir, rep_db, rep_conf, rep = setup_server(tmp, "replica", root_url, [("mode", "replica")])
+    servers.append(rep)
+    dbs.append(rep_db)
+    r = wt.wsusctl(rep_conf, "sync", "now", "--wait")
+    wt.check(r.returncode == 0, "replica: sync now --wait succeeds", r)
+    h = last_run(rep_conf)
+    wt.check(h["detail"]["calls"].get("GetDeployments") == 1, "replica: GetDeployments called",
+             h["detail"]["calls"])
+    wt.check(wt.sql_value(rep_db, "SELECT count(*) FROM target_group WHERE name = 'Branch PCs'")
+             == "1", "replica: the root's target group arrived")
+    wt.check(wt.sql_value(rep_db, "SELECT count(*) FROM deployment WHERE update_id = :'p1' AND "
+                                  "action = 0 AND inherited AND NOT dead", bundle) == "1",
+             "replica: the approval arrived, marked inherited")
+    wt.check(wt.sql_value(rep_db, "SELECT count(*) FROM declined_update WHERE update_id = :'p1'",
+                          declined) == "1", "replica: the decline arrived")
+    want = set(x[0] for x in wt.sql(rep_db, """
+        SELECT DISTINCT encode(rf.sha1, 'hex') FROM revision b
+          JOIN revision_bundle rb ON rb.revision_id = b.id
+          JOIN revision m ON m.update_id = rb.member_update_id AND
+                             m.revision_number = rb.member_revision_number
+          JOIN revision_file rf ON rf.revision_id = m.id WHERE b.update_id = :'p1'""", bundle))
+    wt.check(want and present_files(rep_db) == want,
+             "replica: exactly the files of the approved bundle were downloaded (%d)" % len(want))
+    bad = verify_store(os.path.join(rep_dir, "content"), rep_db)
+    wt.check(not bad, "replica: every file verifies", bad)
+
     # --- a change upstream: 3 new revisions, 2 expired revisions
     before = revisions(root_db)
     r = wt.wsusctl(root_conf, "import", pkg2, "--content", pkg2_content)
