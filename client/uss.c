@@ -57,6 +57,7 @@ struct uss_call {
     struct buf req;
     struct soapread *rd;
     int started, done;
+    int non_soap; /* the body was not for the SOAP parser (an HTTP error page) */
     CURLcode cres;
     char curl_err[CURL_ERROR_SIZE];
     size_t max_items; /* bound on list items in the answer */
@@ -638,7 +639,14 @@ static size_t call_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct uss_call *c = arg;
     size_t n = size * nmemb;
+    long status = 0;
 
+    /* only 200 answers and 500 faults are SOAP; other bodies (proxy pages) are dropped */
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200 && status != 500) {
+        c->non_soap = 1;
+        return n;
+    }
     if (soapread_feed(c->rd, ptr, n) < 0)
         return 0; /* CURLE_WRITE_ERROR; the reason is in rd / c->bad */
     return n;
@@ -772,7 +780,14 @@ static int call_check(struct uss_call *c, struct uss_error *err)
         err->http_status = status;
         return -1;
     }
-    if (soapread_finish(c->rd) < 0 && !soapread_is_fault(c->rd)) {
+    if (status == 407) {
+        err_set(err, USS_ERR_HTTP, "ProxyAuth", status,
+                "the proxy refused our credentials when calling upstream %s (HTTP 407); check "
+                "proxy-user, proxy-password and proxy-auth",
+                u->root);
+        return -1;
+    }
+    if (c->non_soap || (soapread_finish(c->rd) < 0 && !soapread_is_fault(c->rd))) {
         if (status != 200)
             err_set(err, USS_ERR_HTTP, "", status,
                     "upstream %s answered %s with HTTP %ld; check that the URL points at a WSUS "
