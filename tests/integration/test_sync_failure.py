@@ -9,6 +9,7 @@ a sync against a closed port says the upstream refused the connection.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,7 +51,7 @@ def main():
 
 def run(tmp, servers, dbs):
     pkg = os.path.join(tmp, "gen.cab")
-    r = subprocess.run([sys.executable, GEN, "--seed", "7", "--updates", "150", "--include-export",
+    r = subprocess.run([sys.executable, GEN, "--seed", "7", "--updates", "1000", "--include-export",
                         "--no-content", "--out", pkg], capture_output=True, text=True)
     wt.check(r.returncode == 0, "wsusgen", r)
 
@@ -97,9 +98,12 @@ def run(tmp, servers, dbs):
     wt.sql(db, "DELETE FROM upstream_state")
     r = wt.wsusctl(conf, "sync", "now")
     wt.check(r.returncode == 0, "sync now returns at once", r)
-    running = wait_for(lambda: [x for x in history(conf) if x["result"] == "running" and
-                                x["detail"] and x["detail"].get("revisions_fetched", 0) > 0], 30)
+    running = wait_for(lambda: wt.sql_value(
+        db, "SELECT 1 FROM sync_history WHERE result = 'running' AND "
+            "(detail->>'revisions_fetched')::int > 0"), 30, 0.02)
     wt.check(bool(running), "the sync is fetching updates")
+    # freeze the upstream: the sync now waits on it, whatever the machine's speed
+    root.proc.send_signal(signal.SIGSTOP)
     # a second "sync now" says one is running, with its progress
     r = wt.wsusctl(conf, "sync", "now")
     wt.check(r.returncode == 1 and "already running" in r.stderr and "revisions" in r.stderr,
