@@ -1,7 +1,7 @@
 /*
  * soap: SOAP 1.1 envelopes for the WSUS server-to-server protocol (MS-WSUSSS), both ways.
- * Reading: a hardened libxml2 parse of a bounded request body (UTF-8 only, no DTD, no entities,
- * no network, libxml2's depth limit), then lookups by (namespace, local name), never by prefix.
+ * Reading: a bounded request body parsed by xml_parse() (no DTD, no entities, no network, depth
+ * and element limits) and refused unless it is UTF-8 SOAP 1.1; walked with xml.h's helpers.
  * Writing: the response envelope as a real Windows WSUS writes it, SOAP faults with the
  * unqualified ErrorCode/Message/ID/Method detail, and the scalar encodings of the wire (GUID,
  * base64Binary, boolean, int, dateTime). It knows no operation and no database.
@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "xml.h"
 
 #define SOAP_NS_ENV     "http://schemas.xmlsoap.org/soap/envelope/"
 #define SOAP_NS_ENV12   "http://www.w3.org/2003/05/soap-envelope"
@@ -51,22 +52,21 @@ struct soap_envelope {
 
 /*
  * Parse a request body. Refuses (returns -1 with a one-line reason in err) anything that is
- * not well-formed UTF-8 XML, carries a DOCTYPE (so no entity can be declared, let alone
- * expanded), is nested deeper than libxml2's limit, is not a SOAP 1.1 Envelope with a Body, or
- * has an empty Body. Never touches the network or the file system. On success fill env
- * (free with soap_envelope_free()) and return 0. len may be 0; body need not be NUL-terminated.
+ * UTF-16 or holds NUL bytes, declares an encoding other than UTF-8, is refused by xml_parse()
+ * (not well-formed, a DOCTYPE or entity, nested deeper than 32 or more than 32,768 elements), is
+ * not a SOAP 1.1 Envelope with a Body, or has an empty Body. Never touches the network or the
+ * file system. On success fill env (free with soap_envelope_free()) and return 0. len may be 0;
+ * body need not be NUL-terminated.
  */
 int soap_envelope_parse(const char *body, size_t len, struct soap_envelope *env, char *err,
                         size_t errlen);
 /* Free what soap_envelope_parse() allocated; env may be zeroed or already freed. */
 void soap_envelope_free(struct soap_envelope *env);
 
-/* 1 if node is an element with namespace ns (NULL = no namespace) and local name name. */
-int soap_is(const xmlNode *node, const char *ns, const char *name);
-/* First element child of parent named (ns, name), or NULL. parent may be NULL. */
-xmlNodePtr soap_child(const xmlNode *parent, const char *ns, const char *name);
-/* Next element sibling after node named (ns, name), or NULL. */
-xmlNodePtr soap_next(const xmlNode *node, const char *ns, const char *name);
+/*
+ * Walk a parsed envelope with xml_child()/xml_next()/xml_is() of xml.h (namespace URI + local
+ * name, never prefixes); the readers below add what only SOAP needs.
+ */
 /* Number of element children of parent named (ns, name), counting at most limit+1. */
 size_t soap_count(const xmlNode *parent, const char *ns, const char *name, size_t limit);
 /* 1 if the element has xsi:nil="true" (an explicit NULL). */

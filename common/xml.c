@@ -204,8 +204,8 @@ int xml_is(const xmlNode *node, const char *ns, const char *name)
         return 0;
     if (name != NULL && strcmp((const char *)node->name, name) != 0)
         return 0;
-    if (ns == NULL)
-        return node->ns == NULL || node->ns->href == NULL;
+    if (ns == NULL) /* an empty namespace name is no namespace (XML Namespaces 1.0, 6.2) */
+        return node->ns == NULL || node->ns->href == NULL || node->ns->href[0] == '\0';
     if (strcmp(ns, XML_NS_ANY) == 0)
         return 1;
     return node->ns != NULL && node->ns->href != NULL &&

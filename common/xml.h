@@ -43,8 +43,8 @@ void xml_doc_free(xmlDoc *doc);
 xmlNode *xml_root(const xmlDoc *doc);
 
 /*
- * Is node an element with namespace URI ns (NULL: no namespace; XML_NS_ANY: any) and local
- * name name (NULL: any)?
+ * Is node an element with namespace URI ns (NULL: no namespace, as is an empty URI; XML_NS_ANY:
+ * any) and local name name (NULL: any)?
  */
 int xml_is(const xmlNode *node, const char *ns, const char *name);
 

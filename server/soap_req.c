@@ -42,7 +42,7 @@ const struct soap_op_info *soapreq_lookup(enum soap_service svc, const xmlNode *
 
     for (i = 0; i < sizeof(soapreq_ops) / sizeof(soapreq_ops[0]); i++)
         if ((soapreq_ops[i].services & (int)svc) &&
-            soap_is(op, soapreq_ops[i].ns, soapreq_ops[i].name))
+            xml_is(op, soapreq_ops[i].ns, soapreq_ops[i].name))
             return &soapreq_ops[i];
     return NULL;
 }
@@ -120,7 +120,7 @@ int soapreq_valid_fqdn(const char *s)
 static char *soapreq_text(const xmlNode *parent, const char *ns, const char *name, size_t max,
                           int *present)
 {
-    xmlNodePtr n = soap_child(parent, ns, name);
+    xmlNodePtr n = xml_child(parent, ns, name);
 
     *present = n != NULL && !soap_is_nil(n);
     if (!*present)
@@ -143,12 +143,12 @@ static int soapreq_b64(const xmlNode *n, unsigned char *out, size_t max, size_t 
 /* A Cookie-typed element (cookie, oldCookie): Expiration + EncryptedData. */
 static void soapreq_cookie(const xmlNode *op, const char *ns, struct soap_call *c)
 {
-    xmlNodePtr ck = soap_child(op, ns, "cookie");
+    xmlNodePtr ck = xml_child(op, ns, "cookie");
     xmlNodePtr ed;
 
     if (ck == NULL || soap_is_nil(ck))
         return;
-    ed = soap_child(ck, ns, "EncryptedData");
+    ed = xml_child(ck, ns, "EncryptedData");
     if (ed == NULL || soap_is_nil(ed))
         return;
     c->cookie_present = 1;
@@ -186,7 +186,7 @@ static void soapreq_anchor(const xmlNode *parent, const char *ns, const char *na
 static void soapreq_id_deltas(const xmlNode *filter, const char *ns, const char *name,
                               struct soap_call *c, struct soap_id_delta **out, size_t *nout)
 {
-    xmlNodePtr list = soap_child(filter, ns, name), n;
+    xmlNodePtr list = xml_child(filter, ns, name), n;
     size_t cnt, k = 0;
 
     if (list == NULL || soap_is_nil(list))
@@ -200,8 +200,8 @@ static void soapreq_id_deltas(const xmlNode *filter, const char *ns, const char 
     if (cnt == 0)
         return;
     *out = xcalloc(cnt, sizeof(**out));
-    for (n = soap_child(list, ns, "IdAndDelta"); n != NULL && k < cnt;
-         n = soap_next(n, ns, "IdAndDelta")) {
+    for (n = xml_child(list, ns, "IdAndDelta"); n != NULL && k < cnt;
+         n = xml_next(n, ns, "IdAndDelta")) {
         int p1, p2, d;
         char *id = soapreq_text(n, ns, "Id", 64, &p1);
         char *dl = soapreq_text(n, ns, "Delta", 16, &p2);
@@ -224,7 +224,7 @@ static void soapreq_id_deltas(const xmlNode *filter, const char *ns, const char 
 
 static void soapreq_filter(const xmlNode *op, const char *ns, struct soap_call *c)
 {
-    xmlNodePtr f = soap_child(op, ns, "filter"), langs;
+    xmlNodePtr f = xml_child(op, ns, "filter"), langs;
     int present, b;
     char *t;
 
@@ -247,7 +247,7 @@ static void soapreq_filter(const xmlNode *op, const char *ns, struct soap_call *
     soapreq_id_deltas(f, ns, "Categories", c, &c->categories, &c->ncategories);
     soapreq_id_deltas(f, ns, "Classifications", c, &c->classifications, &c->nclassifications);
     /* Languages are validated (bounded) and otherwise ignored, as on Windows */
-    langs = soap_child(f, ns, "Languages");
+    langs = xml_child(f, ns, "Languages");
     if (langs != NULL) {
         xmlNodePtr n;
         size_t cnt = soap_count(langs, ns, "LanguageAndDelta", SOAPREQ_MAX_FILTER_IDS);
@@ -255,8 +255,8 @@ static void soapreq_filter(const xmlNode *op, const char *ns, struct soap_call *
         if (cnt > SOAPREQ_MAX_FILTER_IDS)
             soapreq_bad(c, SOAP_ERR_INVALID_PARAMETERS, "filter: more than %d Languages",
                         SOAPREQ_MAX_FILTER_IDS);
-        for (n = soap_child(langs, ns, "LanguageAndDelta");
-             n != NULL && cnt <= SOAPREQ_MAX_FILTER_IDS; n = soap_next(n, ns, "LanguageAndDelta")) {
+        for (n = xml_child(langs, ns, "LanguageAndDelta");
+             n != NULL && cnt <= SOAPREQ_MAX_FILTER_IDS; n = xml_next(n, ns, "LanguageAndDelta")) {
             long v;
             char *id = soapreq_text(n, ns, "Id", 32, &present);
 
@@ -271,7 +271,7 @@ static void soapreq_filter(const xmlNode *op, const char *ns, struct soap_call *
 static void soapreq_identities(const xmlNode *op, const char *ns, const char *name, size_t max,
                                struct soap_call *c)
 {
-    xmlNodePtr list = soap_child(op, ns, name), n;
+    xmlNodePtr list = xml_child(op, ns, name), n;
     size_t cnt, k = 0;
 
     if (list == NULL || soap_is_nil(list)) {
@@ -291,8 +291,8 @@ static void soapreq_identities(const xmlNode *op, const char *ns, const char *na
         return;
     }
     c->ids = xcalloc(cnt, sizeof(*c->ids));
-    for (n = soap_child(list, ns, "UpdateIdentity"); n != NULL && k < cnt;
-         n = soap_next(n, ns, "UpdateIdentity")) {
+    for (n = xml_child(list, ns, "UpdateIdentity"); n != NULL && k < cnt;
+         n = xml_next(n, ns, "UpdateIdentity")) {
         int p1, p2;
         long rev;
         char *id = soapreq_text(n, ns, "UpdateID", 64, &p1);
@@ -314,7 +314,7 @@ static void soapreq_identities(const xmlNode *op, const char *ns, const char *na
 
 static void soapreq_digests(const xmlNode *op, const char *ns, struct soap_call *c)
 {
-    xmlNodePtr list = soap_child(op, ns, "fileDigestList"), n;
+    xmlNodePtr list = xml_child(op, ns, "fileDigestList"), n;
     size_t cnt, k = 0;
 
     if (list == NULL || soap_is_nil(list)) {
@@ -330,8 +330,8 @@ static void soapreq_digests(const xmlNode *op, const char *ns, struct soap_call 
     if (cnt == 0)
         return;
     c->digests = xcalloc(cnt, sizeof(*c->digests));
-    for (n = soap_child(list, ns, "base64Binary"); n != NULL && k < cnt;
-         n = soap_next(n, ns, "base64Binary")) {
+    for (n = xml_child(list, ns, "base64Binary"); n != NULL && k < cnt;
+         n = xml_next(n, ns, "base64Binary")) {
         size_t len = 0;
 
         if (soapreq_b64(n, c->digests[k], 20, &len) < 0 || len != 20)
@@ -346,7 +346,7 @@ static void soapreq_digests(const xmlNode *op, const char *ns, struct soap_call 
 static void soapreq_guid_list(const xmlNode *op, const char *ns, const char *name,
                               struct soap_call *c, int required)
 {
-    xmlNodePtr list = soap_child(op, ns, name), n;
+    xmlNodePtr list = xml_child(op, ns, name), n;
     size_t cnt;
 
     if (list == NULL || soap_is_nil(list)) {
@@ -360,7 +360,7 @@ static void soapreq_guid_list(const xmlNode *op, const char *ns, const char *nam
                     SOAPREQ_MAX_GUIDS);
         return;
     }
-    for (n = soap_child(list, ns, "guid"); n != NULL; n = soap_next(n, ns, "guid")) {
+    for (n = xml_child(list, ns, "guid"); n != NULL; n = xml_next(n, ns, "guid")) {
         unsigned char g[16];
         char *t = soap_text(n, 64);
 
@@ -397,14 +397,14 @@ static void soapreq_auth(const xmlNode *op, const char *ns, struct soap_call *c)
 
 static void soapreq_get_cookie(const xmlNode *op, const char *ns, struct soap_call *c)
 {
-    xmlNodePtr list = soap_child(op, ns, "authCookies"), ac, cd;
+    xmlNodePtr list = xml_child(op, ns, "authCookies"), ac, cd;
     int present;
     char *t;
 
     if (list != NULL)
         c->n_auth_cookies = soap_count(list, ns, "AuthorizationCookie", 8);
-    ac = soap_child(list, ns, "AuthorizationCookie");
-    cd = soap_child(ac, ns, "CookieData");
+    ac = xml_child(list, ns, "AuthorizationCookie");
+    cd = xml_child(ac, ns, "CookieData");
     if (cd != NULL && !soap_is_nil(cd) &&
         soapreq_b64(cd, c->auth_cookie, sizeof(c->auth_cookie), &c->auth_len) == 0 &&
         c->auth_len > 0)
