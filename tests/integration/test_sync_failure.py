@@ -108,6 +108,15 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(conf, "sync", "now")
     wt.check(r.returncode == 1 and "already running" in r.stderr and "revisions" in r.stderr,
              "a second sync now says one is running and shows its progress", r)
+    # another wsusd on the same database (load-balanced front ends) sees it too
+    os.makedirs(os.path.join(tmp, "down2"))
+    conf2 = wt.write_config(os.path.join(tmp, "down2"), db)
+    down2 = wt.Wsusd(conf2).start()
+    servers.append(down2)
+    r = wt.wsusctl(conf2, "sync", "now")
+    wt.check(r.returncode == 1 and "already running" in r.stderr,
+             "a second wsusd on the same database refuses to start a parallel sync", r)
+    down2.stop()
     root.proc.kill()
     root.proc.wait()
     failed = wait_for(lambda: [x for x in history(conf)[:1] if x["result"] == "failed"], 60, 0.2)
