@@ -525,31 +525,14 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
 {
     char hex[48];
     const char *params[3] = {hex, state, detail};
-    size_t i;
 
     memcpy(hex, "\\x", 2);
-    for (i = 0; i < 20; i++)
-        snprintf(hex + 2 + i * 2, 3, "%02x", sha1[i]);
+    str_hex_encode(sha1, 20, 0, hex + 2);
     return db_cmd(conn,
                   "UPDATE file SET state = $2, state_detail = $3,"
                   " stored_at = CASE WHEN $2 = 'present' THEN now() ELSE stored_at END"
                   " WHERE sha1 = $1::bytea",
                   3, params);
-}
-
-static int hex_to_bytes(const char *s, unsigned char *out, size_t n)
-{
-    size_t i;
-
-    if (strlen(s) != n * 2)
-        return -1;
-    for (i = 0; i < n; i++) {
-        unsigned int v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return 0;
 }
 
 /* files of one row: a JSON array [{"sha1":hex,"sha256":hex,"size":n,"name":s,...}] */
@@ -574,17 +557,16 @@ static size_t parse_files_json(const char *js, json_t **root, struct catalog_fil
     {
         struct catalog_file *f = &(*files)[n];
         json_t *sz = json_object_get(o, "size");
-        if (hex_to_bytes(json_string_value(json_object_get(o, "sha1")) != NULL
-                             ? json_string_value(json_object_get(o, "sha1"))
-                             : "",
-                         f->sha1, 20) < 0)
+        const char *sha1 = json_string_value(json_object_get(o, "sha1"));
+        const char *sha256 = json_string_value(json_object_get(o, "sha256"));
+
+        if (sha1 == NULL || str_hex_decode(sha1, strlen(sha1), f->sha1, 20) < 0)
             continue;
         f->size = json_is_integer(sz) ? (int64_t)json_integer_value(sz) : -1;
         f->file_name = json_string_value(json_object_get(o, "name"));
         f->modified = json_string_value(json_object_get(o, "modified"));
         f->has_sha256 =
-            json_string_value(json_object_get(o, "sha256")) != NULL &&
-            hex_to_bytes(json_string_value(json_object_get(o, "sha256")), f->sha256, 32) == 0;
+            sha256 != NULL && str_hex_decode(sha256, strlen(sha256), f->sha256, 32) == 0;
         f->mu_url = json_string_value(json_object_get(o, "mu_url"));
         n++;
     }
@@ -642,4 +624,12 @@ int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct cat
         PQclear(r);
     }
     return rc;
+}
+
+int catalog_analyze(PGconn *conn)
+{
+    return db_cmd(conn,
+                  "ANALYZE revision, revision_text, revision_prerequisite, revision_bundle, "
+                  "revision_supersedes, revision_file, file",
+                  0, NULL);
 }

@@ -91,4 +91,10 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
 /* Number of stored revisions, -1 on error. */
 long catalog_count_revisions(PGconn *conn);
 
+/*
+ * Refresh the planner statistics of the catalog tables after a big write (import, first sync),
+ * so the serve-path queries keep their index plans without waiting for autovacuum. 0 or -1.
+ */
+int catalog_analyze(PGconn *conn);
+
 #endif

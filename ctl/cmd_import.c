@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 
 #define IMPORT_BATCH 500
+/* A large import refreshes the planner statistics (a fresh catalog has none). */
+#define IMPORT_ANALYZE_AFTER 1000
 
 struct import_counts {
     long records, categories, detectoids, updates, files_published, files_failed;
@@ -284,6 +286,8 @@ int cmd_import(struct ctl *c, int argc, char **argv)
             break;
     }
     progress_end();
+    if (st.new_revisions >= IMPORT_ANALYZE_AFTER)
+        catalog_analyze(conn);
     history_finish(conn, hist, "succeeded", NULL, &st, &cnt);
     printf("imported %s: %ld records (%ld categories, %ld detectoids, %ld updates): %ld new, "
            "%ld already present; %ld new files, %ld files published to the content store\n",
