@@ -6,6 +6,7 @@
  */
 #include "content_store.h"
 #include "log.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -79,15 +80,7 @@ static void content_hash_free(struct content_hash *h)
 
 char *content_store_hex(const unsigned char *digest, size_t len, char *out)
 {
-    static const char hexd[] = "0123456789ABCDEF";
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        out[2 * i] = hexd[digest[i] >> 4];
-        out[2 * i + 1] = hexd[digest[i] & 15];
-    }
-    out[2 * len] = '\0';
-    return out;
+    return str_hex_encode(digest, len, 1, out);
 }
 
 char *content_store_ext(const char *file_name, char *out)

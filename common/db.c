@@ -253,7 +253,6 @@ int db_ensure_identity(PGconn *conn)
 {
     unsigned char key[32];
     char hex[65];
-    int i;
 
     if (db_cmd(conn,
                "INSERT INTO setting (key, value) VALUES ('server_id', gen_random_uuid()::text) "
@@ -264,8 +263,7 @@ int db_ensure_identity(PGconn *conn)
         log_warnx("cannot get random bytes for the cookie key");
         return -1;
     }
-    for (i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    str_hex_encode(key, sizeof(key), 0, hex);
     {
         const char *p[1] = {hex};
         if (db_cmd(conn,

@@ -231,23 +231,6 @@ static char *check_url(const char *key, const char *v, const char *schemes, cons
     return xasprintf("%s://%.*s", scheme, (int)hl, host);
 }
 
-static int is_guid(const char *s, size_t n)
-{
-    size_t i;
-
-    if (n != 36)
-        return 0;
-    for (i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Does the comma-separated list (normal form) already hold item? */
 static int list_has(const struct buf *b, const char *item)
 {
@@ -296,12 +279,13 @@ static char *check_list(const struct settings_def *d, const char *v, char *err, 
         if (d->type == SETTINGS_GUID_LIST) {
             char *g = item;
             size_t gl = n;
+            unsigned char raw[16];
             if (gl == 38 && g[0] == '{' && g[37] == '}') {
                 g++;
                 gl -= 2;
                 g[gl] = '\0';
             }
-            if (!is_guid(g, gl)) {
+            if (str_guid_parse(g, gl, raw) < 0) {
                 snprintf(err, errlen,
                          "%s: \"%s\" is not a GUID; use wsusctl updates list --type category "
                          "to see %s ids",

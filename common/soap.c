@@ -189,66 +189,27 @@ char *soap_text(const xmlNode *node, size_t maxlen)
     return s;
 }
 
-static int soap_hexval(int c)
+static const char *soap_trim(const char *s, size_t *len)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    size_t n;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    *len = n;
+    return s;
 }
 
 int soap_guid_parse(const char *s, unsigned char out[16])
 {
-    unsigned char g[16];
-    size_t i, len;
-    int k = 0;
+    size_t len;
 
     if (s == NULL)
         return -1;
-    while (isspace((unsigned char)*s))
-        s++;
-    len = strlen(s);
-    while (len > 0 && isspace((unsigned char)s[len - 1]))
-        len--;
-    if (len != 36)
-        return -1;
-    for (i = 0; i < 36;) {
-        int hi, lo;
-
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return -1;
-            i++;
-            continue;
-        }
-        hi = soap_hexval((unsigned char)s[i]);
-        lo = soap_hexval((unsigned char)s[i + 1]);
-        if (hi < 0 || lo < 0 || i + 1 == 8 || i + 1 == 13 || i + 1 == 18 || i + 1 == 23)
-            return -1;
-        g[k++] = (unsigned char)(hi << 4 | lo);
-        i += 2;
-    }
-    if (k != 16)
-        return -1;
-    memcpy(out, g, 16);
-    return 0;
-}
-
-void soap_guid_format(const unsigned char g[16], char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    int i, o = 0;
-
-    for (i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[g[i] >> 4];
-        out[o++] = hex[g[i] & 15];
-    }
-    out[o] = '\0';
+    s = soap_trim(s, &len);
+    return str_guid_parse(s, len, out);
 }
 
 void soap_guid_random(char out[37])
@@ -263,20 +224,7 @@ void soap_guid_random(char out[37])
     }
     g[6] = (unsigned char)((g[6] & 0x0f) | 0x40);
     g[8] = (unsigned char)((g[8] & 0x3f) | 0x80);
-    soap_guid_format(g, out);
-}
-
-static const char *soap_trim(const char *s, size_t *len)
-{
-    size_t n;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        n--;
-    *len = n;
-    return s;
+    str_guid_format(g, out);
 }
 
 int soap_bool_parse(const char *s, int *out)
@@ -314,98 +262,18 @@ int soap_int_parse(const char *s, long min, long max, long *out)
     return str_to_long(tmp, min, max, out);
 }
 
-static int soap_b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-int soap_b64_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen)
-{
-    unsigned quad[4];
-    size_t n = 0, o = 0;
-    int pad = 0;
-
-    for (; *s != '\0'; s++) {
-        int v;
-
-        if (isspace((unsigned char)*s))
-            continue;
-        if (*s == '=') {
-            if (n < 2)
-                return -1;
-            pad++;
-            quad[n++] = 0;
-        } else {
-            if (pad)
-                return -1; /* data after padding */
-            v = soap_b64val((unsigned char)*s);
-            if (v < 0)
-                return -1;
-            quad[n++] = (unsigned)v;
-        }
-        if (n == 4) {
-            size_t k = (size_t)(3 - pad);
-
-            if (o + k > outmax)
-                return -1;
-            out[o++] = (unsigned char)(quad[0] << 2 | quad[1] >> 4);
-            if (k > 1)
-                out[o++] = (unsigned char)((quad[1] & 15) << 4 | quad[2] >> 2);
-            if (k > 2)
-                out[o++] = (unsigned char)((quad[2] & 3) << 6 | quad[3]);
-            n = 0;
-            if (pad)
-                break;
-        }
-    }
-    if (n != 0)
-        return -1;
-    /* only white space may follow the padding */
-    if (pad) {
-        for (s++; *s != '\0'; s++)
-            if (!isspace((unsigned char)*s))
-                return -1;
-    }
-    *outlen = o;
-    return 0;
-}
-
 int soap_b64_append(struct buf *b, const unsigned char *data, size_t len)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char chunk[4 * 256];
-    size_t i = 0, o = 0;
+    char chunk[STR_B64_LEN(768) + 1];
+    size_t i, k;
 
-    while (i < len) {
-        unsigned v = (unsigned)data[i] << 16;
-        size_t rem = len - i;
-
-        if (rem > 1)
-            v |= (unsigned)data[i + 1] << 8;
-        if (rem > 2)
-            v |= data[i + 2];
-        chunk[o++] = tbl[(v >> 18) & 63];
-        chunk[o++] = tbl[(v >> 12) & 63];
-        chunk[o++] = rem > 1 ? tbl[(v >> 6) & 63] : '=';
-        chunk[o++] = rem > 2 ? tbl[v & 63] : '=';
-        i += rem > 3 ? 3 : rem;
-        if (o == sizeof(chunk)) {
-            if (buf_add(b, chunk, o) < 0)
-                return -1;
-            o = 0;
-        }
+    for (i = 0; i < len; i += k) {
+        k = len - i > 768 ? 768 : len - i;
+        if (str_b64_encode(data + i, k, chunk, sizeof(chunk)) < 0 ||
+            buf_add(b, chunk, STR_B64_LEN(k)) < 0)
+            return -1;
     }
-    return o > 0 ? buf_add(b, chunk, o) : 0;
+    return 0;
 }
 
 void soap_datetime_format(time_t t, long msec, char out[32])

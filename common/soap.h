@@ -79,21 +79,18 @@ int soap_is_nil(const xmlNode *node);
 char *soap_text(const xmlNode *node, size_t maxlen);
 
 /* Value codecs. Parsers return 0, or -1 on any junk (out untouched or partially written). */
-/* 36-char hyphenated GUID, any case, optional surrounding white space -> 16 bytes. */
+/*
+ * 36-char hyphenated GUID, any case, optional surrounding white space (an XML value) -> 16
+ * bytes; str_guid_parse() without the white space. Format with str_guid_format().
+ */
 int soap_guid_parse(const char *s, unsigned char out[16]);
-/* 16 bytes -> lower-case hyphenated GUID + NUL (37 bytes). */
-void soap_guid_format(const unsigned char g[16], char out[37]);
 /* A fresh random (version 4) GUID as text. */
 void soap_guid_random(char out[37]);
 /* "true"/"false"/"1"/"0" (XSD boolean), white space trimmed. */
 int soap_bool_parse(const char *s, int *out);
 /* XSD int in [min, max]. */
 int soap_int_parse(const char *s, long min, long max, long *out);
-/*
- * Standard base64 with padding (white space ignored) into out (outmax bytes); *outlen gets
- * the decoded length. -1 on bad characters, bad padding, or more than outmax bytes.
- */
-int soap_b64_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen);
+/* base64 is read with str_b64_decode() (strutil.h). */
 /* Append base64 of data to b. 0 or -1 (buffer full). */
 int soap_b64_append(struct buf *b, const unsigned char *data, size_t len);
 /* UTC dateTime as the wire writes it: 2026-10-04T20:33:26.654Z (millisecond precision). */

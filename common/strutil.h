@@ -1,5 +1,8 @@
 /*
- * strutil: checked number parsing and small string helpers (the replacements for atoi & co).
+ * strutil: checked text <-> value conversions and small string helpers (the replacements for
+ * atoi & co): decimal numbers with range checks, hex, GUIDs and base64 as the WSUS formats
+ * write them, bounded copies. Every parser is strict (whole input, fixed lengths) and never
+ * allocates; none of them knows XML, SOAP or SQL.
  */
 #ifndef WSUS_STRUTIL_H
 #define WSUS_STRUTIL_H
@@ -16,5 +19,49 @@ int str_has_prefix_ci(const char *s, const char *prefix);
 int str_copy(char *out, size_t outlen, const char *s);
 /* Trim ASCII white space at both ends, in place. Returns s. */
 char *str_trim(char *s);
+
+/* Value of one hex digit (either case), or -1. */
+int str_hexval(int c);
+/*
+ * n bytes -> 2n hex digits (upper case when upper, else lower) + NUL into out, which must hold
+ * 2n+1 bytes. Returns out.
+ */
+char *str_hex_encode(const unsigned char *in, size_t n, int upper, char *out);
+/* Exactly 2n hex digits (either case) in the slen bytes at s -> n bytes. 0, or -1 on junk. */
+int str_hex_decode(const char *s, size_t slen, unsigned char *out, size_t n);
+
+#define STR_GUID_LEN 36 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+
+/*
+ * The len bytes at s are a GUID in its 36-character hyphenated form, hex digits of either case
+ * (no braces, no white space) -> 16 bytes in text order. 0, or -1 (out untouched) on junk.
+ */
+int str_guid_parse(const char *s, size_t len, unsigned char out[16]);
+/* 16 bytes -> lower-case hyphenated GUID + NUL. */
+void str_guid_format(const unsigned char g[16], char out[STR_GUID_LEN + 1]);
+/*
+ * NUL-terminated GUID text, optionally in braces ("{...}"), either case -> the canonical
+ * lower-case 36-character form. NULL s is refused. 0, or -1 on junk.
+ */
+int str_guid_canon(const char *s, char out[STR_GUID_LEN + 1]);
+
+/*
+ * Standard base64 with padding (white space anywhere is skipped) into out (outmax bytes);
+ * *outlen gets the decoded length. -1 on bad characters, bad padding, data after the padding,
+ * or more than outmax bytes (out may then be partly written).
+ */
+int str_b64_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen);
+/*
+ * Base64 of exactly n bytes, nothing else (no white space): the fixed-size digests of the
+ * update formats. NULL s is refused. 0, or -1.
+ */
+int str_b64_decode_exact(const char *s, unsigned char *out, size_t n);
+/* Number of base64 characters for n bytes (padding included, NUL not). */
+#define STR_B64_LEN(n) (((n) + 2) / 3 * 4)
+/*
+ * n bytes -> padded base64 + NUL into out (outlen bytes, at least STR_B64_LEN(n) + 1).
+ * 0, or -1 when out is too small (out is then "" if outlen > 0).
+ */
+int str_b64_encode(const unsigned char *in, size_t n, char *out, size_t outlen);
 
 #endif

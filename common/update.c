@@ -60,37 +60,6 @@ void update_free(struct update *u)
     update_init(u);
 }
 
-int update_guid_normalize(const char *s, char out[UPDATE_ID_LEN + 1])
-{
-    size_t len, i;
-    int braces = 0;
-
-    if (s == NULL)
-        return -1;
-    len = strlen(s);
-    if (len == UPDATE_ID_LEN + 2 && s[0] == '{' && s[len - 1] == '}') {
-        s++;
-        braces = 1;
-    } else if (len != UPDATE_ID_LEN) {
-        return -1;
-    }
-    (void)braces;
-    for (i = 0; i < UPDATE_ID_LEN; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return -1;
-            out[i] = '-';
-        } else {
-            if (!isxdigit(c))
-                return -1;
-            out[i] = (char)tolower(c);
-        }
-    }
-    out[UPDATE_ID_LEN] = '\0';
-    return 0;
-}
-
 int update_is_category(const struct update *u)
 {
     return u->update_type != NULL && strcmp(u->update_type, "Category") == 0;
@@ -99,45 +68,6 @@ int update_is_category(const struct update *u)
 int update_is_detectoid(const struct update *u)
 {
     return u->update_type != NULL && strcmp(u->update_type, "Detectoid") == 0;
-}
-
-int update_b64_decode(const char *s, unsigned char *out, size_t want)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t len = s != NULL ? strlen(s) : 0, i, o = 0;
-    uint32_t acc = 0;
-    int bits = 0, pad = 0;
-
-    if (len != (want + 2) / 3 * 4)
-        return -1;
-    for (i = 0; i < len; i++) {
-        const char *p;
-        if (s[i] == '=') {
-            pad++;
-            continue;
-        }
-        if (pad > 0 || (p = strchr(tbl, s[i])) == NULL || s[i] == '\0')
-            return -1;
-        acc = (acc << 6) | (uint32_t)(p - tbl);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= want)
-                return -1;
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    return o == want && pad <= 2 ? 0 : -1;
-}
-
-void update_b64_encode(const unsigned char *in, size_t len, char *out, size_t outlen)
-{
-    if (outlen < (len + 2) / 3 * 4 + 1) {
-        if (outlen > 0)
-            out[0] = '\0';
-        return;
-    }
-    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
 }
 
 static char *dup_or_null(const char *s)
@@ -151,7 +81,7 @@ static int parse_identity(const xmlNode *n, char id[UPDATE_ID_LEN + 1], int *rev
     const char *uid = xml_attr(n, "UpdateID"), *r = xml_attr(n, "RevisionNumber");
     long v;
 
-    if (update_guid_normalize(uid, id) < 0) {
+    if (str_guid_canon(uid, id) < 0) {
         snprintf(err, errlen, "UpdateIdentity has a missing or malformed UpdateID");
         return -1;
     }
@@ -375,7 +305,7 @@ static int parse_files(struct update *u, const xmlNode *files, char *err, size_t
             snprintf(err, errlen, "File has unsupported DigestAlgorithm \"%.40s\"", alg);
             return -1;
         }
-        if (update_b64_decode(xml_attr(f, "Digest"), uf.sha1, sizeof(uf.sha1)) < 0) {
+        if (str_b64_decode_exact(xml_attr(f, "Digest"), uf.sha1, sizeof(uf.sha1)) < 0) {
             snprintf(err, errlen, "File \"%.100s\" has a missing or malformed Digest",
                      name != NULL ? name : "");
             return -1;
@@ -398,7 +328,7 @@ static int parse_files(struct update *u, const xmlNode *files, char *err, size_t
                 continue;
             txt = xml_text_dup(d);
             str_trim(txt);
-            if (update_b64_decode(txt, uf.sha256, sizeof(uf.sha256)) < 0) {
+            if (str_b64_decode_exact(txt, uf.sha256, sizeof(uf.sha256)) < 0) {
                 free(txt);
                 snprintf(err, errlen, "File \"%.100s\" has a malformed SHA256 digest", name);
                 return -1;

@@ -97,18 +97,9 @@ void update_free(struct update *u);
 int update_parse(struct update *u, const char *xml, size_t len, char *err, size_t errlen);
 
 /*
- * Normalise a GUID string into out (lower case, 36 chars + NUL). Accepts upper/lower case,
- * and surrounding braces. 0, or -1 when s is not a GUID.
+ * GUIDs and digests of update documents go through strutil.h: str_guid_canon() (braces, any
+ * case -> canonical), str_b64_decode_exact() and str_b64_encode().
  */
-int update_guid_normalize(const char *s, char out[UPDATE_ID_LEN + 1]);
-
-/*
- * Base64 as used for file digests: decode s into exactly want bytes (strict, '=' padding
- * required). 0, or -1 on any other length or character.
- */
-int update_b64_decode(const char *s, unsigned char *out, size_t want);
-/* Encode len bytes into out (NUL-terminated); out is set to "" when outlen is too small. */
-void update_b64_encode(const unsigned char *in, size_t len, char *out, size_t outlen);
 
 /* Is this update a category (UpdateType Category)? a detectoid? */
 int update_is_category(const struct update *u);

@@ -180,7 +180,7 @@ static int read_package_xml(struct wsuspkg_reader *r, char *err, size_t errlen)
             char *d = reader_attr(tr, "Digest"), *sz = reader_attr(tr, "Size");
             memset(&f, 0, sizeof(f));
             f.size = -1;
-            if (update_b64_decode(d, f.sha1, 20) < 0) {
+            if (str_b64_decode_exact(d, f.sha1, 20) < 0) {
                 snprintf(err, errlen, "package.xml: <File> with a missing or malformed Digest");
                 free(d);
                 free(sz);
@@ -372,7 +372,7 @@ int wsuspkg_next(struct wsuspkg_reader *r, struct wsuspkg_record *rec, char *err
         goto fail;
     }
     hdr[36] = '\0';
-    if (update_guid_normalize(hdr, id) < 0) {
+    if (str_guid_canon(hdr, id) < 0) {
         snprintf(err, errlen, "record %ld: bad record header: \"%.36s\" is not an UpdateID",
                  rec->number, hdr);
         goto fail;
@@ -527,7 +527,7 @@ int wsuspkg_writer_add(struct wsuspkg_writer *w, const char *update_id, int revi
         buf_add_str(&w->entry, "<Files>");
     for (i = 0; i < n_files; i++) {
         const struct wsuspkg_file *f = &files[i];
-        update_b64_encode(f->sha1, 20, b64, sizeof(b64));
+        str_b64_encode(f->sha1, 20, b64, sizeof(b64));
         buf_printf(&w->entry, "<File Digest=\"%s\" DigestAlgorithm=\"SHA1\"", b64);
         if (f->file_name != NULL)
             add_xml_attr(&w->entry, "FileName", f->file_name);
@@ -538,7 +538,7 @@ int wsuspkg_writer_add(struct wsuspkg_writer *w, const char *update_id, int revi
         if (f->mu_url != NULL)
             add_xml_attr(&w->entry, "MUUrl", f->mu_url);
         if (f->has_sha256) {
-            update_b64_encode(f->sha256, 32, b64, sizeof(b64));
+            str_b64_encode(f->sha256, 32, b64, sizeof(b64));
             buf_printf(&w->entry,
                        "><AdditionalDigest Algorithm=\"SHA256\">%s</AdditionalDigest></File>", b64);
         } else {

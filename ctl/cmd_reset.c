@@ -8,6 +8,7 @@
 #include "content_store.h"
 #include "ctl.h"
 #include "db.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #include <jansson.h>
@@ -22,21 +23,6 @@
     "UPDATE file SET state = $2, state_detail = $3, stored_at = NULL WHERE sha1 = decode($1, "     \
     "'hex')"
 #define RESET_QUEUE_SQL "UPDATE file SET state = 'queued' WHERE state = 'quarantined'"
-
-static int reset_unhex(const char *hex, unsigned char *out, size_t len)
-{
-    size_t i;
-
-    if (strlen(hex) != 2 * len)
-        return -1;
-    for (i = 0; i < len; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return 0;
-}
 
 static void reset_note(json_t *list, const char *hex, const char *name, const char *detail,
                        int json, const char *label)
@@ -85,14 +71,16 @@ int cmd_reset(struct ctl *c, int argc, char **argv)
     for (i = 0; i < n; i++) {
         const char *hex = PQgetvalue(r, i, 0), *name = PQgetvalue(r, i, 3);
         unsigned char sha1[20], sha256[32];
-        int has256 = !PQgetisnull(r, i, 1) && reset_unhex(PQgetvalue(r, i, 1), sha256, 32) == 0;
+        int has256 =
+            !PQgetisnull(r, i, 1) &&
+            str_hex_decode(PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)), sha256, 32) == 0;
         int64_t size = PQgetisnull(r, i, 2) ? -1 : strtoll(PQgetvalue(r, i, 2), NULL, 10);
         char detail[700], dest[4096], note[4900];
         const char *params[3];
 
         if (progress)
             fprintf(stderr, "\rchecking %d/%d files", i + 1, n);
-        if (reset_unhex(hex, sha1, 20) < 0)
+        if (str_hex_decode(hex, strlen(hex), sha1, 20) < 0)
             continue;
         checked++;
         switch (content_store_verify(cs, sha1, has256 ? sha256 : NULL, size, name, detail,

@@ -7,6 +7,7 @@
 #include "admin_handlers.h"
 #include "db.h"
 #include "log.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -30,14 +31,12 @@ int admin_token_init(struct server *s)
     f = fopen(path, "r");
     if (f == NULL && errno == ENOENT) {
         unsigned char raw[32];
-        int i;
 
         if (RAND_bytes(raw, sizeof(raw)) != 1) {
             log_warnx("cannot get random bytes for the admin token");
             return -1;
         }
-        for (i = 0; i < 32; i++)
-            snprintf(token + 2 * i, 3, "%02x", raw[i]);
+        str_hex_encode(raw, sizeof(raw), 0, token);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd < 0 || write(fd, token, 64) != 64 || write(fd, "\n", 1) != 1) {
             log_warn("cannot create the admin token file %s", path);

@@ -68,7 +68,7 @@ static int change_begin(struct change *c, const char *idkey, const char *what)
     if (c->body == NULL)
         return -1;
     id = json_string_value(json_object_get(c->body, idkey));
-    if (admin_parse_guid(id, c->update_id) < 0) {
+    if (str_guid_canon(id, c->update_id) < 0) {
         c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
                                  "\"%s\" is not an update id (a GUID); wsusctl updates list "
                                  "shows them",

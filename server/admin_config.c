@@ -1,6 +1,6 @@
 /*
  * admin_config: the admin API calls behind `wsusctl config get/set`, plus the helpers the
- * other admin_*.c handlers share (GUID parsing, the replica-mode refusal). Validation and
+ * other admin_*.c handlers share (the replica-mode refusal). Validation and
  * storage are settings.c's; this file only maps them to JSON and HTTP statuses. Secrets are
  * shown as "(set)", never as their value.
  */
@@ -13,32 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int admin_parse_guid(const char *s, char out[37])
-{
-    size_t n, i;
-
-    if (s == NULL)
-        return -1;
-    n = strlen(s);
-    if (n == 38 && s[0] == '{' && s[37] == '}') {
-        s++;
-        n = 36;
-    }
-    if (n != 36)
-        return -1;
-    for (i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return -1;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return -1;
-        }
-        out[i] = (char)tolower((unsigned char)s[i]);
-    }
-    out[36] = '\0';
-    return 0;
-}
 
 int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
                          enum MHD_Result *replied)

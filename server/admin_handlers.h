@@ -39,10 +39,4 @@ enum MHD_Result admin_updates_show(struct http_request *req);
 int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
                          enum MHD_Result *replied);
 
-/*
- * A GUID from text (optionally in braces), lower-cased into out[37]. 0, or -1 if it is not
- * one.
- */
-int admin_parse_guid(const char *s, char out[37]);
-
 #endif

@@ -77,12 +77,12 @@ enum MHD_Result admin_updates_list(struct http_request *req)
     if (types == NULL)
         return admin_error(req, MHD_HTTP_BAD_REQUEST,
                            "type \"%s\" is not software, driver, category, detectoid or all", type);
-    if (product != NULL && admin_parse_guid(product, prod) < 0)
+    if (product != NULL && str_guid_canon(product, prod) < 0)
         return admin_error(req, MHD_HTTP_BAD_REQUEST,
                            "product \"%s\" is not a GUID; wsusctl updates list --type category "
                            "shows product ids",
                            product);
-    if (classification != NULL && admin_parse_guid(classification, cls) < 0)
+    if (classification != NULL && str_guid_canon(classification, cls) < 0)
         return admin_error(req, MHD_HTTP_BAD_REQUEST,
                            "classification \"%s\" is not a GUID; wsusctl updates list --type "
                            "category shows classification ids",
@@ -182,7 +182,7 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     enum MHD_Result replied;
     int i;
 
-    if (admin_parse_guid(id, uid) < 0)
+    if (str_guid_canon(id, uid) < 0)
         return admin_error(req, MHD_HTTP_BAD_REQUEST,
                            "\"%s\" is not an update id (a GUID); wsusctl updates list shows them",
                            id != NULL ? id : "");

@@ -8,6 +8,7 @@
 #include "content.h"
 #include "dbpool.h"
 #include "log.h"
+#include "strutil.h"
 #include "range.h"
 #include "server.h"
 #include "xmalloc.h"
@@ -51,21 +52,10 @@ struct content_known {
     char ext[CONTENT_STORE_EXT_MAX + 1];
 };
 
-static int content_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum content_url_result content_url_parse(const char *url, unsigned char sha1[20], char *ext)
 {
     const char *p, *folder, *name;
-    size_t flen, i;
+    size_t flen;
 
     for (p = url; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
@@ -76,20 +66,13 @@ enum content_url_result content_url_parse(const char *url, unsigned char sha1[20
         return CONTENT_URL_NOT_FOUND;
     folder = url + 9;
     for (flen = 0; folder[flen] != '\0' && folder[flen] != '/'; flen++)
-        if (content_hexval(folder[flen]) < 0)
+        if (str_hexval(folder[flen]) < 0)
             return CONTENT_URL_NOT_FOUND;
     if (folder[flen] != '/' || flen < 1 || flen > 2)
         return CONTENT_URL_NOT_FOUND;
     name = folder + flen + 1;
-    for (i = 0; i < 20; i++) {
-        int hi = content_hexval(name[2 * i]), lo;
-        if (hi < 0)
-            return CONTENT_URL_NOT_FOUND;
-        lo = content_hexval(name[2 * i + 1]);
-        if (lo < 0)
-            return CONTENT_URL_NOT_FOUND;
-        sha1[i] = (unsigned char)(hi << 4 | lo);
-    }
+    if (strnlen(name, 40) < 40 || str_hex_decode(name, 40, sha1, 20) < 0)
+        return CONTENT_URL_NOT_FOUND;
     p = name + 40;
     ext[0] = '\0';
     if (*p == '.') {
@@ -112,10 +95,9 @@ enum content_url_result content_url_parse(const char *url, unsigned char sha1[20
     }
     /* the folder is the digest's last byte: "0A" (WSUS) or "A" (leading zero dropped) */
     if (flen == 2) {
-        if (content_hexval(folder[0]) != (sha1[19] >> 4) ||
-            content_hexval(folder[1]) != (sha1[19] & 15))
+        if (str_hexval(folder[0]) != (sha1[19] >> 4) || str_hexval(folder[1]) != (sha1[19] & 15))
             return CONTENT_URL_NOT_FOUND;
-    } else if (sha1[19] >= 16 || content_hexval(folder[0]) != sha1[19]) {
+    } else if (sha1[19] >= 16 || str_hexval(folder[0]) != sha1[19]) {
         return CONTENT_URL_NOT_FOUND;
     }
     return CONTENT_URL_OK;

@@ -33,7 +33,7 @@ static void soapcat_id_arrays(const struct soap_id_delta *v, size_t n, struct bu
     buf_add_str(ids, "{");
     buf_add_str(deltas, "{");
     for (i = 0; i < n; i++) {
-        soap_guid_format(v[i].id, g);
+        str_guid_format(v[i].id, g);
         buf_printf(ids, "%s%s", i ? "," : "", g);
         buf_printf(deltas, "%s%s", i ? "," : "", v[i].delta ? "t" : "f");
     }
@@ -240,21 +240,10 @@ int soapcat_row_guid(struct buf *out, const PGresult *res, int row)
     return buf_printf(out, "<guid>%s</guid>", PQgetvalue(res, row, 0));
 }
 
-static int soapcat_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* bytea in PostgreSQL's text (hex) output "\x0a1b..." -> bytes (malloc'd). */
 static unsigned char *soapcat_unhex(const char *s, size_t *len)
 {
-    size_t n, i;
+    size_t n;
     unsigned char *b;
 
     if (s[0] != '\\' || s[1] != 'x')
@@ -264,14 +253,9 @@ static unsigned char *soapcat_unhex(const char *s, size_t *len)
     if (n % 2 != 0)
         return NULL;
     b = xmalloc(n / 2 + 1);
-    for (i = 0; i < n / 2; i++) {
-        int hi = soapcat_hexval((unsigned char)s[2 * i]),
-            lo = soapcat_hexval((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(b);
-            return NULL;
-        }
-        b[i] = (unsigned char)(hi << 4 | lo);
+    if (str_hex_decode(s, n, b, n / 2) < 0) {
+        free(b);
+        return NULL;
     }
     *len = n / 2;
     return b;
@@ -358,7 +342,7 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
     buf_add_str(&gids, "{");
     buf_add_str(&revs, "{");
     for (i = 0; i < n; i++) {
-        soap_guid_format(ids[i].id, g);
+        str_guid_format(ids[i].id, g);
         buf_printf(&gids, "%s%s", i ? "," : "", g);
         buf_printf(&revs, "%s%d", i ? "," : "", (int)ids[i].rev);
     }
@@ -481,11 +465,10 @@ int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n
     buf_init(&arr, 64 * 1024);
     buf_add_str(&arr, "{");
     for (i = 0; i < n; i++) {
-        int k;
+        char hex[41];
 
         buf_add_str(&arr, i ? ",\"\\\\x" : "\"\\\\x");
-        for (k = 0; k < 20; k++)
-            buf_printf(&arr, "%02x", digests[i][k]);
+        buf_add_str(&arr, str_hex_encode(digests[i], 20, 0, hex));
         buf_add_str(&arr, "\"");
     }
     buf_add_str(&arr, "}");

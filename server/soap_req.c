@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "anchor.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #define A_SYNC "http://www.microsoft.com/SoftwareDistribution/"
@@ -135,7 +136,7 @@ static int soapreq_b64(const xmlNode *n, unsigned char *out, size_t max, size_t 
     int rc = -1;
 
     if (t != NULL)
-        rc = soap_b64_decode(t, out, max, len);
+        rc = str_b64_decode(t, out, max, len);
     free(t);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "soap_catalog.h"
 #include "soap_svc.h"
+#include "strutil.h"
 
 enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
 {
@@ -25,7 +26,7 @@ enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
 
     if (x->call.param_err != SOAP_ERR_NONE)
         return soap_svc_fault(x, x->call.param_err, "%s", x->call.param_msg);
-    soap_guid_format(x->call.account_guid, guid);
+    str_guid_format(x->call.account_guid, guid);
     db = soap_svc_db(x, &r);
     if (db == NULL)
         return r;

@@ -16,6 +16,7 @@
 #include "soap_catalog.h"
 #include "soap_stream.h"
 #include "soap_svc.h"
+#include "strutil.h"
 
 static time_t svc_started;
 static pthread_once_t svc_started_once = PTHREAD_ONCE_INIT;
@@ -78,7 +79,7 @@ enum MHD_Result svc_get_cookie(struct soap_ctx *x)
         return soap_svc_fault(x, SOAP_ERR_INCOMPATIBLE_PROTOCOL,
                               "protocolVersion: %u.%u; this server speaks 1.x (%s)",
                               x->call.proto_major, x->call.proto_minor, SOAP_PROTOCOL_VERSION);
-    soap_guid_format(auth.dss_guid, guid);
+    str_guid_format(auth.dss_guid, guid);
     db = soap_svc_db(x, &r);
     if (db == NULL)
         return r;
@@ -133,7 +134,7 @@ static PGconn *svc_begin(struct soap_ctx *x, struct cookie_claims *cl, int synce
     db = soap_svc_db(x, r);
     if (db == NULL)
         return NULL;
-    soap_guid_format(cl->dss_guid, guid);
+    str_guid_format(cl->dss_guid, guid);
     if (soapcat_downstream_touch(db, guid, synced) < 0)
         log_warnx("soap: cannot record the last contact of downstream server %s", guid);
     return db;

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "cab.h"
+#include "strutil.h"
 #include "testutil.h"
 #include "update.h"
 #include "utf16.h"
@@ -159,8 +160,8 @@ static void test_leaf_with_file(void **state)
     assert_int_equal(u.n_files, 1);
     assert_memory_equal(u.files[0].sha1, sha1, 20);
     assert_true(u.files[0].has_sha256);
-    assert_int_equal(update_b64_decode("Amt0qymy5KsROiwIXm4QIIV75Ju4r+Cl28Pg8gaLXUA=", sha256, 32),
-                     0);
+    assert_int_equal(
+        str_b64_decode_exact("Amt0qymy5KsROiwIXm4QIIV75Ju4r+Cl28Pg8gaLXUA=", sha256, 32), 0);
     assert_memory_equal(u.files[0].sha256, sha256, 32);
     assert_string_equal(u.files[0].file_name, "AM_Delta.exe");
     assert_int_equal(u.files[0].size, 11606440);
