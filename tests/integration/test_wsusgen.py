@@ -22,6 +22,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from wsustest import expect as check, failures  # noqa: E402
 SRC = os.environ.get("WSUS_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
 DATA = os.environ.get("WSUS_TEST_DATA", os.path.join(SRC, "tests", "data"))
 BIN = os.environ.get("WSUS_BIN_DIR", os.path.join(SRC, "build", "bin"))
@@ -33,16 +35,6 @@ TOP_ORDER = ["UpdateIdentity", "Properties", "LocalizedPropertiesCollection", "R
 REL_ORDER = ["SupersededUpdates", "Prerequisites", "BundledUpdates"]
 ARCH_DETECTOIDS = {"3e0afb10-a9fb-4c16-a60e-5790c3803437", "59653007-e2e9-4f71-8525-2ff588527978",
                    "6f4f15f9-589c-406b-8a4d-48ce3f715a96"}
-
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, flush=True)
-    return cond
-
 
 def run_gen(*args):
     r = subprocess.run([sys.executable, GEN] + list(args), capture_output=True, text=True)

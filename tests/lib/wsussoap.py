@@ -11,12 +11,15 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wsustest  # noqa: E402
+from wsustest import expect as check, failures, free_port  # noqa: E402,F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("WSUS_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
@@ -38,21 +41,10 @@ DEFENDER = "8c3fcc84-7410-4a95-8b89-a166a0190486"
 DEFINITION_UPDATES = "e0789628-ce08-4437-be74-2495b842f43b"
 SECURITY_UPDATES = "0fa1201d-4330-4fa8-8ae9-b877473b6441"
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, flush=True)
-    return cond
-
-
 def finish(name):
-    if failures:
-        print("%s: %d failure(s)" % (name, len(failures)))
-        sys.exit(1)
-    print("%s: all checks passed" % name)
+    """Exit 1 if any check failed (wsustest.finish), naming the test."""
+    print("%s:" % name, end=" ")
+    wsustest.finish()
 
 
 def psql(sql, db="postgres"):
@@ -63,14 +55,6 @@ def psql(sql, db="postgres"):
     # bytes, not text mode: stored documents keep their CR LF
     out = r.stdout.decode("utf-8")
     return out[:-1] if out.endswith("\n") else out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def docs_package(dest):
