@@ -5,7 +5,7 @@ real download clients (curl, wget, aria2c) plus raw HTTP for every Range edge ca
 Also: `wsusctl reset` on corrupt and missing files, and the start-up refusal of a content
 directory the service user cannot use.
 
-Helpers are local to this file (tests/lib/wsustest.py did not exist yet when it was written).
+Runs on tests/lib/wsustest.py (database, config, wsusd process, wsusctl).
 """
 import hashlib
 import http.client
@@ -16,9 +16,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
-BIN = os.environ.get("WSUS_BIN_DIR", "build/bin")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import wsustest as wt  # noqa: E402
+
 DB = "it_content"
 TESTS = []
 
@@ -28,62 +29,27 @@ def test(fn):
     return fn
 
 
-def psql(sql, db=DB):
-    return subprocess.run(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", db,
-                           "-c", sql], check=True, capture_output=True, text=True).stdout.strip()
+def psql(sql):
+    return wt.sql_value(DB, sql)
 
 
-class Wsusd:
-    """One wsusd process with its own config, state and content directories."""
+class Wsusd(wt.Wsusd):
+    """wsustest's wsusd with this test's config (4 threads, optional service user) and the
+    paths the tests use: root, content, port."""
 
     def __init__(self, root, user=""):
         self.root = root
         self.content = os.path.join(root, "content")
-        self.conf = os.path.join(root, "wsusd.conf")
-        self.log = os.path.join(root, "wsusd.log")
-        with open(self.conf, "w") as f:
-            f.write(f"""[server]
-listen = 127.0.0.1:0
-threads = 4
-user = {user}
-[admin]
-listen = 127.0.0.1:0
-[database]
-conninfo = dbname={DB}
-[storage]
-state_dir = {root}/state
-content_dir = {self.content}
-""")
-        self.proc = None
-        self.port = None
-
-    def start(self, expect_ready=True):
-        logf = open(self.log, "w")
-        self.proc = subprocess.Popen([f"{BIN}/wsusd", "-d", "-c", self.conf], stdout=logf,
-                                     stderr=subprocess.STDOUT)
-        logf.close()
-        while True:
-            text = open(self.log).read()
-            m = re.search(r"protocol listener on \S+ \(port (\d+)\)", text)
-            if m:
-                self.port = int(m.group(1))
-            if re.search(r"wsusd \S+ ready", text):
-                assert expect_ready, text
-                return text
-            if self.proc.poll() is not None:
-                assert not expect_ready, f"wsusd exited {self.proc.returncode}:\n{text}"
-                return open(self.log).read()
-            time.sleep(0.05)
+        super().__init__(wt.write_config(root, DB, server_extra="threads = 4\nuser = %s\n" % user))
+        self.port = self.listen_port()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait()
-        assert "AddressSanitizer" not in open(self.log).read(), open(self.log).read()
+        super().stop()
+        report = self.sanitizer_report()
+        assert report is None, report
 
     def ctl(self, *args):
-        return subprocess.run([f"{BIN}/wsusctl", "-c", self.conf, *args], capture_output=True,
-                              text=True)
+        return wt.wsusctl(self.conf, *args)
 
 
 def make_file(w, data, name, state="present", place=True):
@@ -131,8 +97,7 @@ def parse_multipart(ctype, body):
 # ---------------------------------------------------------------------------------------------
 
 def setup_env(tmp):
-    psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)', db="postgres")
-    psql(f'CREATE DATABASE "{DB}"', db="postgres")
+    wt.create_db(DB)
     w = Wsusd(tmp)
     w.start()
     rnd = os.urandom(5 * 1024 * 1024 + 123)
@@ -429,8 +394,7 @@ def content_dir_refused(tmp):
     w = Wsusd(root, user="nobody" if as_root else "")
     os.makedirs(w.content, mode=0o755)
     os.chmod(w.content, 0o755 if as_root else 0o555)  # root-owned 755: nobody cannot write
-    os.makedirs(os.path.join(root, "state"))
-    text = w.start(expect_ready=False)
+    text = w.start_refused()
     w.stop()
     assert w.proc.returncode == 1, text
     assert f"content directory {w.content}" in text, text
@@ -441,8 +405,8 @@ def content_dir_refused(tmp):
     os.chmod(w.content, 0o755)
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix="wsusd-it-content-")
+def run_all(tmp):
+    """Every @test against one wsusd, then the start-up refusal; returns the failure count."""
     failed = 0
     env = None
     try:
@@ -468,8 +432,15 @@ def main():
     finally:
         if env:
             env["w"].stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)', db="postgres")
+    return failed
+
+
+def main():
+    try:
+        with wt.TempDir() as tmp:
+            failed = run_all(tmp)
+    finally:
+        wt.drop_db(DB)
     sys.exit(1 if failed else 0)
 
 

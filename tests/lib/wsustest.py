@@ -136,15 +136,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(dirpath, db, name="wsusd.conf", listen=None, admin_listen=None, extra=""):
+def write_config(dirpath, db, name="wsusd.conf", listen=None, admin_listen=None, extra="",
+                 server_extra=""):
     """Write a wsusd/wsusctl config for database db with state and content under dirpath.
-    listen/admin_listen default to free ports on 127.0.0.1. extra is appended verbatim (more
-    sections). Returns the config file's path."""
+    listen/admin_listen default to free ports on 127.0.0.1. server_extra is added to the
+    [server] section ("threads = 4\n"), extra is appended verbatim (more sections). Returns the
+    config file's path."""
     state = os.path.join(dirpath, "state")
     os.makedirs(state, exist_ok=True)
     path = os.path.join(dirpath, name)
     with open(path, "w") as f:
-        f.write("[server]\nlisten = %s\n\n" % (listen or "127.0.0.1:%d" % free_port()))
+        f.write("[server]\nlisten = %s\n%s\n" % (listen or "127.0.0.1:%d" % free_port(),
+                                                 server_extra))
         f.write("[admin]\nlisten = %s\n\n" % (admin_listen or "127.0.0.1:%d" % free_port()))
         f.write("[database]\nconninfo = %s\n\n" % conninfo(db))
         f.write("[storage]\nstate_dir = %s\ncontent_dir = %s\n\n" %
@@ -207,6 +210,28 @@ class Wsusd:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("wsusd did not listen on port %s:\n%s" % (port, self.output()))
+
+    def start_refused(self, wait_seconds=30):
+        """Start wsusd expecting it to refuse to run: wait (bounded) for it to exit and return
+        its output. Raises if it is still running after wait_seconds."""
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([os.path.join(BIN, "wsusd"), "-c", self.conf, "-d"] + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            self.proc.wait(wait_seconds)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise RuntimeError("wsusd did not exit:\n%s" % self.output())
+        return self.output()
+
+    def sanitizer_report(self):
+        """The AddressSanitizer/UBSan part of the output, or None when there is none."""
+        out = self.output()
+        for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            i = out.find(mark)
+            if i >= 0:
+                return out[max(0, i - 200):]
+        return None
 
     def output(self):
         if self.log is None:
