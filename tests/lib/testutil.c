@@ -79,6 +79,18 @@ void testdb_drop(PGconn *conn, const char *name)
     PQfinish(admin);
 }
 
+const char *const test_docs[TEST_N_DOCS] = {
+    "1f9bd9bb-7390-4aa3-bbdb-ded99fac2583-r200.xml",
+    "266f6222-c89d-43f2-9f8a-69340271e677-r200.xml",
+    "56309036-4c77-4dd9-951a-99ee9c246a94-r101.xml",
+    "6964aab4-c5b5-43bd-a17d-ffb4346a8e1d-r100.xml",
+    "7366a74a-ef29-44e1-b738-570b516aca1f-r200.xml",
+    "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe-r200.xml",
+    "ccb78947-6453-4ecc-9de8-bc0305c98f2d-r200.xml",
+    "dd78b8a1-0b20-45c1-add6-4da72e9364cf-r202.xml",
+    "ff36f0b5-dded-4780-8664-cd78af8b62c1-r200.xml",
+};
+
 const char *testdata_path(const char *rel)
 {
     static char path[4096];

@@ -18,6 +18,9 @@ PGconn *testdb_create(const char *name, char *conninfo, size_t len);
 PGconn *testdb_create_migrated(const char *name, char *conninfo, size_t len);
 /* Drop the database (closing conn first). */
 void testdb_drop(PGconn *conn, const char *name);
+/* The 9 real update documents of tests/data/docs ("<UpdateID>-r<revision>.xml"), sorted. */
+#define TEST_N_DOCS 9
+extern const char *const test_docs[TEST_N_DOCS];
 /* Absolute path of a file under tests/data, in a static buffer. */
 const char *testdata_path(const char *rel);
 /* Read a whole file; aborts on failure. *len may be NULL. Caller frees. */

@@ -15,30 +15,17 @@
 #include "testutil.h"
 #include "update.h"
 
-static const char *const docs[] = {
-    "1f9bd9bb-7390-4aa3-bbdb-ded99fac2583-r200.xml",
-    "266f6222-c89d-43f2-9f8a-69340271e677-r200.xml",
-    "56309036-4c77-4dd9-951a-99ee9c246a94-r101.xml",
-    "6964aab4-c5b5-43bd-a17d-ffb4346a8e1d-r100.xml",
-    "7366a74a-ef29-44e1-b738-570b516aca1f-r200.xml",
-    "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe-r200.xml",
-    "ccb78947-6453-4ecc-9de8-bc0305c98f2d-r200.xml",
-    "dd78b8a1-0b20-45c1-add6-4da72e9364cf-r202.xml",
-    "ff36f0b5-dded-4780-8664-cd78af8b62c1-r200.xml",
-};
-#define N_DOCS (sizeof(docs) / sizeof(docs[0]))
-
 static void load_all(struct update *u, struct update **p)
 {
     char path[256], err[512];
     size_t i, len;
 
-    for (i = 0; i < N_DOCS; i++) {
+    for (i = 0; i < TEST_N_DOCS; i++) {
         char *xml;
-        snprintf(path, sizeof(path), "docs/%s", docs[i]);
+        snprintf(path, sizeof(path), "docs/%s", test_docs[i]);
         xml = test_read_file(testdata_path(path), &len);
         if (update_parse(&u[i], xml, len, err, sizeof(err)) != 0)
-            fail_msg("%s: %s", docs[i], err);
+            fail_msg("%s: %s", test_docs[i], err);
         free(xml);
         p[i] = &u[i];
     }
@@ -78,7 +65,7 @@ static void test_store_is_idempotent(void **state)
 {
     char conninfo[256], err[512];
     PGconn *c = testdb_create_migrated("unit_catalog_store", conninfo, sizeof(conninfo));
-    struct update u[N_DOCS], *p[N_DOCS + 1];
+    struct update u[TEST_N_DOCS], *p[TEST_N_DOCS + 1];
     struct catalog_stats st;
     struct seen seen = {0, 0};
     char *xml, *want;
@@ -87,9 +74,9 @@ static void test_store_is_idempotent(void **state)
 
     (void)state;
     load_all(u, p);
-    p[N_DOCS] = p[2]; /* the same revision twice in one batch: stored once */
+    p[TEST_N_DOCS] = p[2]; /* the same revision twice in one batch: stored once */
     memset(&st, 0, sizeof(st));
-    if (catalog_store(c, p, N_DOCS + 1, &st, err, sizeof(err)) != 0)
+    if (catalog_store(c, p, TEST_N_DOCS + 1, &st, err, sizeof(err)) != 0)
         fail_msg("%s", err);
     assert_int_equal(st.new_revisions, 9);
     assert_int_equal(st.present_revisions, 1);
@@ -130,7 +117,7 @@ static void test_store_is_idempotent(void **state)
     /* the second time nothing changes, not even change numbers */
     seq_before = count(c, "SELECT max(change_seq) FROM revision");
     memset(&st, 0, sizeof(st));
-    assert_int_equal(catalog_store(c, p, N_DOCS, &st, err, sizeof(err)), 0);
+    assert_int_equal(catalog_store(c, p, TEST_N_DOCS, &st, err, sizeof(err)), 0);
     assert_int_equal(st.new_revisions, 0);
     assert_int_equal(st.present_revisions, 9);
     assert_int_equal(st.new_files, 0);
@@ -159,7 +146,7 @@ static void test_store_is_idempotent(void **state)
                               "IS NOT NULL"),
                      1);
 
-    for (size_t i = 0; i < N_DOCS; i++)
+    for (size_t i = 0; i < TEST_N_DOCS; i++)
         update_free(&u[i]);
     testdb_drop(c, "unit_catalog_store");
 }
@@ -168,7 +155,7 @@ static void test_store_failure_stores_nothing(void **state)
 {
     char conninfo[256], err[512];
     PGconn *c = testdb_create_migrated("unit_catalog_fail", conninfo, sizeof(conninfo));
-    struct update u[N_DOCS], *p[N_DOCS];
+    struct update u[TEST_N_DOCS], *p[TEST_N_DOCS];
     size_t i;
 
     (void)state;
@@ -176,11 +163,11 @@ static void test_store_failure_stores_nothing(void **state)
     /* a value the database refuses (update_type is NOT NULL) makes the whole batch fail */
     free(u[4].update_type);
     u[4].update_type = NULL;
-    assert_int_equal(catalog_store(c, p, N_DOCS, NULL, err, sizeof(err)), -1);
+    assert_int_equal(catalog_store(c, p, TEST_N_DOCS, NULL, err, sizeof(err)), -1);
     assert_true(err[0] != '\0');
     assert_int_equal(count(c, "SELECT count(*) FROM revision"), 0);
     assert_int_equal(count(c, "SELECT count(*) FROM file"), 0);
-    for (i = 0; i < N_DOCS; i++)
+    for (i = 0; i < TEST_N_DOCS; i++)
         update_free(&u[i]);
     testdb_drop(c, "unit_catalog_fail");
 }

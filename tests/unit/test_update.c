@@ -175,28 +175,17 @@ static void test_leaf_with_file(void **state)
 
 static void test_all_docs_parse(void **state)
 {
-    static const char *const docs[] = {
-        "1f9bd9bb-7390-4aa3-bbdb-ded99fac2583-r200.xml",
-        "266f6222-c89d-43f2-9f8a-69340271e677-r200.xml",
-        "56309036-4c77-4dd9-951a-99ee9c246a94-r101.xml",
-        "6964aab4-c5b5-43bd-a17d-ffb4346a8e1d-r100.xml",
-        "7366a74a-ef29-44e1-b738-570b516aca1f-r200.xml",
-        "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe-r200.xml",
-        "ccb78947-6453-4ecc-9de8-bc0305c98f2d-r200.xml",
-        "dd78b8a1-0b20-45c1-add6-4da72e9364cf-r202.xml",
-        "ff36f0b5-dded-4780-8664-cd78af8b62c1-r200.xml",
-    };
     size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+    for (i = 0; i < TEST_N_DOCS; i++) {
         struct update u;
         char id[37];
-        load_doc(docs[i], &u);
-        memcpy(id, docs[i], 36);
+        load_doc(test_docs[i], &u);
+        memcpy(id, test_docs[i], 36);
         id[36] = '\0';
         assert_string_equal(u.update_id, id);
-        assert_int_equal(u.revision_number, (int)strtol(docs[i] + 38, NULL, 10));
+        assert_int_equal(u.revision_number, (int)strtol(test_docs[i] + 38, NULL, 10));
         assert_true(u.title[0] != '\0');
         update_free(&u);
     }
