@@ -103,13 +103,26 @@ int buf_add_xml_escaped(struct buf *b, const char *s, size_t len)
         const char *rep;
 
         switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
-        case '\r': rep = "&#xD;"; break;
-        default: continue;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&apos;";
+            break;
+        case '\r':
+            rep = "&#xD;";
+            break;
+        default:
+            continue;
         }
         if (buf_add(b, s + start, i - start) < 0 || buf_add_str(b, rep) < 0)
             return -1;

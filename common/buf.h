@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 struct buf {
-    char *data;    /* NULL until the first append */
-    size_t len;    /* bytes used, without the trailing NUL */
-    size_t cap;    /* bytes allocated */
-    size_t max;    /* the most len may ever be */
+    char *data; /* NULL until the first append */
+    size_t len; /* bytes used, without the trailing NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* the most len may ever be */
 };
 
 /* Initialise an empty buffer that will refuse to grow beyond max bytes. */

@@ -75,14 +75,14 @@ static void log_emit(enum log_level level, int with_errno, int saved_errno, cons
     }
 }
 
-#define LOG_BODY(level, with_errno)                                                               \
-    do {                                                                                          \
-        int saved = errno;                                                                        \
-        va_list ap;                                                                               \
-        va_start(ap, fmt);                                                                        \
-        log_emit(level, with_errno, saved, fmt, ap);                                              \
-        va_end(ap);                                                                               \
-        errno = saved;                                                                            \
+#define LOG_BODY(level, with_errno)                                                                \
+    do {                                                                                           \
+        int saved = errno;                                                                         \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        log_emit(level, with_errno, saved, fmt, ap);                                               \
+        va_end(ap);                                                                                \
+        errno = saved;                                                                             \
     } while (0)
 
 void log_warn(const char *fmt, ...)

@@ -136,8 +136,9 @@ int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *er
     snprintf(pidf, sizeof(pidf), "%s/PG_VERSION", data);
     if (stat(pidf, &st) < 0) {
         /* trust is safe here: the socket directory is 0700, only its owner (and root) get in */
-        char *argv[] = {prog, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                        "--locale=C.UTF-8", NULL};
+        char *argv[] = {prog, "-D",       data, "-A",   "trust",
+                        "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+                        NULL};
         snprintf(prog, sizeof(prog), "%s/initdb", bindir);
         log_info("creating the private PostgreSQL cluster in %s", data);
         if (pgcluster_run(argv, logf, pw) != 0) {
@@ -162,8 +163,10 @@ int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *er
     {
         char psql[300], cmd_conn[1300];
         char *argv[] = {psql, "-X", "-q", "-d", cmd_conn, "-c", "CREATE DATABASE wsusd", NULL};
-        char *argv_check[] = {psql, "-X", "-q", "-At", "-d", cmd_conn, "-c",
-                              "SELECT 1 FROM pg_database WHERE datname = 'wsusd'", NULL};
+        char *argv_check[] = {
+            psql, "-X",     "-q", "-At",
+            "-d", cmd_conn, "-c", "SELECT 1 FROM pg_database WHERE datname = 'wsusd'",
+            NULL};
         char chk[1200];
 
         snprintf(psql, sizeof(psql), "%s/psql", bindir);

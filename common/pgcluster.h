@@ -15,8 +15,7 @@
  * Writes the libpq conninfo to reach it into conninfo (size len). 0, or -1 with a one-line
  * message (what failed, the log file to read) in err.
  */
-int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *err,
-                     size_t errlen);
+int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *err, size_t errlen);
 /* Stop the private cluster if it runs. 0 or -1. */
 int pgcluster_stop(const char *state_dir);
 

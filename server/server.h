@@ -19,14 +19,14 @@ struct scheduler;
 struct server {
     struct config cfg; /* bootstrap config (swapped on SIGHUP, under cfg_lock) */
     pthread_mutex_t cfg_lock;
-    char *conninfo;                /* resolved database connection string */
-    struct dbpool *pool;           /* connections for request handlers */
-    char server_id[37];            /* this server's GUID (setting server_id), lower case */
-    unsigned char cookie_key[32];  /* AES-256-GCM key for cookies (setting cookie_key) */
-    char *admin_token;             /* bearer token of the admin API */
-    struct http_server *proto;     /* protocol + content listener */
-    struct http_server *proto_tls; /* optional HTTPS listener */
-    struct http_server *admin;     /* admin API listener */
+    char *conninfo;                      /* resolved database connection string */
+    struct dbpool *pool;                 /* connections for request handlers */
+    char server_id[37];                  /* this server's GUID (setting server_id), lower case */
+    unsigned char cookie_key[32];        /* AES-256-GCM key for cookies (setting cookie_key) */
+    char *admin_token;                   /* bearer token of the admin API */
+    struct http_server *proto;           /* protocol + content listener */
+    struct http_server *proto_tls;       /* optional HTTPS listener */
+    struct http_server *admin;           /* admin API listener */
     struct content_store *content_store; /* WsusContent tree (content_init in content.c) */
     struct content_cache *content_cache; /* digests recently found in the catalog */
     struct scheduler *sched;             /* sync scheduler thread (scheduler.c) */
