@@ -41,27 +41,64 @@ static void soapcat_id_arrays(const struct soap_id_delta *v, size_t n, struct bu
     buf_add_str(deltas, "}");
 }
 
+/* Every Category and Detectoid revision held ($1 anchor, NULL = none: all of them). */
 static const char soapcat_config_sql[] =
     "DECLARE revs NO SCROLL CURSOR FOR "
-    "SELECT r.update_id::text, r.revision_number FROM ("
-    "  SELECT DISTINCT ON (update_id) update_id, revision_number, change_seq, update_type,"
-    "         category_type FROM revision WHERE update_type IN ('Category', 'Detectoid')"
-    "  ORDER BY update_id, revision_number DESC) r "
-    "WHERE $1::bigint IS NULL OR r.change_seq > $1::bigint "
-    "ORDER BY CASE r.update_type WHEN 'Category' THEN 0 ELSE 1 END,"
-    "  CASE r.category_type WHEN 'Company' THEN 0 WHEN 'ProductFamily' THEN 1"
-    "  WHEN 'Product' THEN 2 WHEN 'UpdateClassification' THEN 3 ELSE 4 END, r.update_id";
+    "SELECT update_id::text, revision_number FROM revision"
+    " WHERE update_type IN ('Category', 'Detectoid')"
+    "  AND ($1::bigint IS NULL OR change_seq > $1::bigint) "
+    "ORDER BY CASE update_type WHEN 'Category' THEN 0 ELSE 1 END,"
+    "  CASE category_type WHEN 'Company' THEN 0 WHEN 'ProductFamily' THEN 1"
+    "  WHEN 'Product' THEN 2 WHEN 'UpdateClassification' THEN 3 ELSE 4 END, update_id,"
+    "  revision_number";
 
 /*
- * $1 anchor (NULL = none), $2/$3 category ids/deltas, $4/$5 classification ids/deltas,
- * $6 true = no filter (every update).
+ * Updates, no anchor: every Software/Driver revision whose own IsCategory prerequisites name
+ * a listed category (or one below it) AND a listed classification, plus the exact bundled
+ * revisions of each, recursively. $1 category ids, $2 classification ids, $3 true = no
+ * filter (every update revision).
  */
 static const char soapcat_updates_sql[] =
     "DECLARE revs NO SCROLL CURSOR FOR "
     "WITH RECURSIVE "
-    "latest AS ("
-    "  SELECT DISTINCT ON (update_id) id FROM revision"
-    "  WHERE update_type IN ('Software', 'Driver') ORDER BY update_id, revision_number DESC),"
+    "cat_tree(id) AS ("
+    "  SELECT unnest($1::uuid[])"
+    "  UNION"
+    "  SELECT r.update_id FROM cat_tree t"
+    "  JOIN revision_prerequisite p ON p.update_id = t.id AND p.is_category"
+    "  JOIN revision r ON r.id = p.revision_id AND r.update_type = 'Category'),"
+    "roots AS ("
+    "  SELECT id FROM revision WHERE $3::boolean AND update_type IN ('Software', 'Driver')"
+    "  UNION ALL"
+    "  SELECT r.id FROM revision r WHERE NOT $3::boolean"
+    "   AND r.update_type IN ('Software', 'Driver')"
+    "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
+    "    JOIN cat_tree t ON t.id = p.update_id WHERE p.is_category)"
+    "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
+    "    WHERE p.is_category AND p.update_id = ANY($2::uuid[]))),"
+    "closure(id) AS ("
+    "  SELECT id FROM roots"
+    "  UNION"
+    "  SELECT m.id FROM closure c"
+    "  JOIN revision_bundle b ON b.revision_id = c.id"
+    "  JOIN revision m ON m.update_id = b.member_update_id"
+    "   AND m.revision_number = b.member_revision_number) "
+    "SELECT r.update_id::text, r.revision_number FROM closure x JOIN revision r ON r.id = x.id "
+    "ORDER BY r.is_leaf DESC, r.id";
+
+/*
+ * Updates after an anchor: the same selection, restricted to (a) everything reached from a
+ * revision that matches through an id sent with Delta = false (the closure of those "forced"
+ * roots), and (b) revisions changed after the anchor that are selected: the few changed rows
+ * (change_seq index) are walked up through the bundles that contain them, and kept when they
+ * or one of their bundles match the filter. Nothing is computed for the unchanged catalog, so
+ * a no-change sync costs a few index probes whatever the catalog size.
+ * $1 anchor, $2/$3 category ids/deltas, $4/$5 classification ids/deltas, $6 true = no filter,
+ * $7 true = some id has Delta = false.
+ */
+static const char soapcat_updates_delta_sql[] =
+    "DECLARE revs NO SCROLL CURSOR FOR "
+    "WITH RECURSIVE "
     "cat_tree(id, delta) AS ("
     "  SELECT t.id, t.delta FROM unnest($2::uuid[], $3::boolean[]) AS t(id, delta)"
     "  UNION"
@@ -69,29 +106,40 @@ static const char soapcat_updates_sql[] =
     "  JOIN revision_prerequisite p ON p.update_id = t.id AND p.is_category"
     "  JOIN revision r ON r.id = p.revision_id AND r.update_type = 'Category'),"
     "cls_sel AS (SELECT * FROM unnest($4::uuid[], $5::boolean[]) AS t(id, delta)),"
-    "cat_match AS ("
-    "  SELECT p.revision_id, bool_or(NOT t.delta) AS force FROM revision_prerequisite p"
-    "  JOIN cat_tree t ON t.id = p.update_id WHERE p.is_category GROUP BY p.revision_id),"
-    "cls_match AS ("
-    "  SELECT p.revision_id, bool_or(NOT t.delta) AS force FROM revision_prerequisite p"
-    "  JOIN cls_sel t ON t.id = p.update_id WHERE p.is_category GROUP BY p.revision_id),"
-    "roots AS ("
-    "  SELECT l.id, false AS force FROM latest l WHERE $6::boolean"
-    "  UNION ALL"
-    "  SELECT l.id, a.force OR b.force FROM latest l"
-    "  JOIN cat_match a ON a.revision_id = l.id JOIN cls_match b ON b.revision_id = l.id"
-    "  WHERE NOT $6::boolean),"
-    "closure(id, force) AS ("
-    "  SELECT id, force FROM roots"
+    "forced_roots AS ("
+    "  SELECT a.revision_id AS id FROM ("
+    "    SELECT p.revision_id, bool_or(NOT t.delta) AS force FROM revision_prerequisite p"
+    "    JOIN cat_tree t ON t.id = p.update_id WHERE $7::boolean AND p.is_category"
+    "    GROUP BY p.revision_id) a"
+    "  JOIN ("
+    "    SELECT p.revision_id, bool_or(NOT t.delta) AS force FROM revision_prerequisite p"
+    "    JOIN cls_sel t ON t.id = p.update_id WHERE $7::boolean AND p.is_category"
+    "    GROUP BY p.revision_id) b ON b.revision_id = a.revision_id"
+    "  JOIN revision r ON r.id = a.revision_id AND r.update_type IN ('Software', 'Driver')"
+    "  WHERE a.force OR b.force),"
+    "forced(id) AS ("
+    "  SELECT id FROM forced_roots"
     "  UNION"
-    "  SELECT m.id, c.force FROM closure c"
+    "  SELECT m.id FROM forced c"
     "  JOIN revision_bundle b ON b.revision_id = c.id"
     "  JOIN revision m ON m.update_id = b.member_update_id"
-    "   AND m.revision_number = b.member_revision_number) "
+    "   AND m.revision_number = b.member_revision_number),"
+    "up(start, id) AS ("
+    "  SELECT id, id FROM revision WHERE change_seq > $1::bigint"
+    "  UNION"
+    "  SELECT u.start, b.revision_id FROM up u JOIN revision m ON m.id = u.id"
+    "  JOIN revision_bundle b ON b.member_update_id = m.update_id"
+    "   AND b.member_revision_number = m.revision_number),"
+    "changed AS ("
+    "  SELECT DISTINCT u.start AS id FROM up u JOIN revision r ON r.id = u.id"
+    "  WHERE r.update_type IN ('Software', 'Driver') AND ($6::boolean OR ("
+    "   EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cat_tree t ON t.id = p.update_id"
+    "    WHERE p.revision_id = r.id AND p.is_category)"
+    "   AND EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cls_sel t ON t.id = p.update_id"
+    "    WHERE p.revision_id = r.id AND p.is_category)))) "
     "SELECT r.update_id::text, r.revision_number FROM ("
-    "  SELECT id, bool_or(force) AS force FROM closure GROUP BY id) x "
+    "  SELECT id FROM forced UNION SELECT id FROM changed) x "
     "JOIN revision r ON r.id = x.id "
-    "WHERE $1::bigint IS NULL OR x.force OR r.change_seq > $1::bigint "
     "ORDER BY r.is_leaf DESC, r.id";
 
 static int soapcat_begin(PGconn *db)
@@ -102,7 +150,7 @@ static int soapcat_begin(PGconn *db)
 int soapcat_open_revisions(PGconn *db, const struct soap_call *c)
 {
     char anchor[32];
-    const char *p[6];
+    const char *p[7];
     struct buf ci, cd, li, ld;
     int rc = -1;
 
@@ -122,14 +170,30 @@ int soapcat_open_revisions(PGconn *db, const struct soap_call *c)
 
         soapcat_id_arrays(c->categories, c->ncategories, &ci, &cd);
         soapcat_id_arrays(c->classifications, c->nclassifications, &li, &ld);
-        p[0] = c->has_anchor ? anchor : NULL;
-        p[1] = buf_str(&ci);
-        p[2] = buf_str(&cd);
-        p[3] = buf_str(&li);
-        p[4] = buf_str(&ld);
-        p[5] = nofilter ? "true" : "false";
-        if (db_cmd(db, soapcat_updates_sql, 6, p) < 0)
-            goto out;
+        if (c->has_anchor) {
+            int forced = 0;
+            size_t i;
+
+            for (i = 0; i < c->ncategories; i++)
+                forced |= !c->categories[i].delta;
+            for (i = 0; i < c->nclassifications; i++)
+                forced |= !c->classifications[i].delta;
+            p[0] = anchor;
+            p[1] = buf_str(&ci);
+            p[2] = buf_str(&cd);
+            p[3] = buf_str(&li);
+            p[4] = buf_str(&ld);
+            p[5] = nofilter ? "true" : "false";
+            p[6] = forced && !nofilter ? "true" : "false";
+            if (db_cmd(db, soapcat_updates_delta_sql, 7, p) < 0)
+                goto out;
+        } else {
+            p[0] = buf_str(&ci);
+            p[1] = buf_str(&li);
+            p[2] = nofilter ? "true" : "false";
+            if (db_cmd(db, soapcat_updates_sql, 3, p) < 0)
+                goto out;
+        }
     }
     rc = 0;
 out:

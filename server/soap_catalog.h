@@ -29,12 +29,14 @@ int soapcat_current_seq(PGconn *db, int64_t *seq);
 /*
  * Begin a read-only repeatable-read transaction on db and declare cursor "revs" listing
  * (update_id, revision_number) as GetRevisionIdList must answer for call's filter
- * (MS-WSUSSS 3.1.4.5 and WSUSSS-NOTES 4.7): GetConfig=true: the latest revision of every
- * category and detectoid changed after the anchor; GetConfig=false: no Categories and no
- * Classifications = every update, one list empty or absent = nothing, both = updates in at
- * least one listed category (or a sub-category of one) AND one listed classification, plus
- * the bundle closure; with an anchor, only revisions changed after it, except those reached
- * through an id whose Delta is false. 0, or -1 (logged; the transaction is rolled back).
+ * (MS-WSUSSS 3.1.4.5 and WSUSSS-NOTES 4.5, 4.7). Every revision held is a candidate, not only
+ * the latest of each update (as WS2025). GetConfig=true: every category and detectoid
+ * revision changed after the anchor; GetConfig=false: no Categories and no Classifications =
+ * every update revision, one list empty or absent = nothing, both = revisions whose own
+ * IsCategory prerequisites name at least one listed category (or a sub-category of one) AND
+ * one listed classification, plus the bundle closure; with an anchor, only revisions changed
+ * after it, except those reached through an id whose Delta is false. 0, or -1 (logged; the
+ * transaction is rolled back).
  */
 int soapcat_open_revisions(PGconn *db, const struct soap_call *call);
 /* Row formatter for "revs": <UpdateIdentity>...</UpdateIdentity>. */

@@ -103,7 +103,7 @@ import json, sys
 first, second = json.loads(sys.argv[1])[0], json.loads(sys.argv[2])[0]
 revs, got = int(sys.argv[3]), int(sys.argv[4])
 fetched = first["detail"]["revisions_fetched"]
-print("upstream revisions:          %d (listed latest revisions: %d)" % (revs, got))
+print("upstream revisions:          %d (downstream holds after the sync: %d)" % (revs, got))
 print("initial sync:                %s in %.2f s = %.0f revisions/s" %
       (first["result"], first["seconds"], fetched / first["seconds"]))
 print("no-change sync:              %s in %.3f s, GetUpdateData calls: %d" %

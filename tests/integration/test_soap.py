@@ -46,12 +46,10 @@ class Model:
             i, u, r = line.split("|")
             self.bundle.setdefault(int(i), set()).add((u, int(r)))
 
-    def latest(self, types):
-        best = {}
-        for i, (u, r, t, c) in self.rev.items():
-            if t in types and (u not in best or r > self.rev[best[u]][1]):
-                best[u] = i
-        return set(best.values())
+    def held(self, types):
+        """Every revision of these types (a USS lists all revisions it holds, as WS2025 does;
+        WSUSSS-NOTES 4.5), not only the latest of each update."""
+        return {i for i, (u, r, t, c) in self.rev.items() if t in types}
 
     def subtree(self, ids):
         """ids plus the categories below them (through is_category parent links)."""
@@ -71,13 +69,13 @@ class Model:
 
     def updates(self, anchor=None, cats=None, classes=None):
         roots = {}
-        latest = self.latest(("Software", "Driver"))
+        held = self.held(("Software", "Driver"))
         if not cats and not classes:
-            roots = {i: False for i in latest}
+            roots = {i: False for i in held}
         elif cats and classes:
             ct = self.subtree({g: d for g, d in cats})
             cl = {g: d for g, d in classes}
-            for i in latest:
+            for i in held:
                 mine = self.cats.get(i, set())
                 a = [not ct[g] for g in mine if g in ct]
                 b = [not cl[g] for g in mine if g in cl]
@@ -98,7 +96,7 @@ class Model:
                 if anchor is None or f or self.rev[i][3] > anchor}
 
     def config(self, anchor=None):
-        return {(self.rev[i][0], self.rev[i][1]) for i in self.latest(("Category", "Detectoid"))
+        return {(self.rev[i][0], self.rev[i][1]) for i in self.held(("Category", "Detectoid"))
                 if anchor is None or self.rev[i][3] > anchor}
 
 
@@ -316,6 +314,11 @@ def test_anchor_change(s, ck, prod, cls, anchor):
     m = Model(s)
     new = {(m.rev[i][0], m.rev[i][1]) for i in m.rev if str(i) not in before}
     check(len(new) == 6, "seed: the bumped package added 6 revisions (got %d)" % len(new))
+    got, _ = revlist(s, ck, "all after change")
+    older = {(u, r - 1) for u, r in new}
+    check(got == m.updates() and new <= got and older <= got,
+          "no anchor after a revision bump: both revisions of each bumped update are listed "
+          "(%d vs %d)" % (len(got), len(m.updates())))
     got, a2 = revlist(s, ck, "after change", anchor=anchor)
     check(got == new, "no filter + anchor after a change = exactly the new revisions (%d vs %d)" %
           (len(got), len(new)))
