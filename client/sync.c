@@ -9,6 +9,7 @@
  */
 #include "sync.h"
 #include "buf.h"
+#include "catalog.h"
 #include "content_store.h"
 #include "db.h"
 #include "download.h"
@@ -636,10 +637,9 @@ static void analyze_if_grown(struct sync_ctx *s)
     if (s->counts.stored < 5000)
         return;
     log_info("sync: %ld revisions stored; refreshing the catalog statistics", s->counts.stored);
-    db_cmd(s->db,
-           "ANALYZE revision, revision_text, revision_prerequisite, revision_bundle, "
-           "revision_supersedes, revision_file, file",
-           0, NULL);
+    if (catalog_analyze(s->db) < 0)
+        log_warnx("sync: cannot refresh the catalog statistics; queries may be slow until "
+                  "autovacuum does it");
 }
 
 /* ---------- phases ---------- */
