@@ -1,11 +1,14 @@
 """Synchronization down a three-tier chain of real wsusd processes on 127.0.0.1 (issue 5).
 
-root   seeded with `wsusctl import` of the real export + generated updates with content
+root   seeded with `wsusctl import` of the real export + generated updates with content, two
+       of them with a second revision (the upstream must hand down older revisions too)
 middle syncs from root (download = all)
 leaf   syncs from middle, subscribed to one product and one classification (download = all)
 
-Checks: after one "sync now" per tier the catalogs hold the same revisions (the leaf: what its
-subscription selects, with bundle closure) and the same verified content bytes; a second sync
+Checks: after one "sync now" per tier the catalogs hold exactly the same (update id, revision)
+pairs (the leaf: exactly what its subscription selects in the root's catalog, with bundle
+closure, plus every category and detectoid), byte-identical documents, and the same content
+bytes, every file verified by SHA-1 and SHA-256; a second sync
 with no upstream change makes no GetUpdateData call and moves no content; after a change
 upstream (new revisions, expired revisions) the next sync moves exactly that; status, history
 and --json say what happened.
@@ -34,18 +37,60 @@ def gen(tmp, name, *extra):
 
 
 def revisions(db):
-    return set(tuple(r) for r in wt.sql(db, "SELECT update_id, revision_number FROM revision"))
+    return {(u, int(r)) for u, r in wt.sql(db, "SELECT update_id, revision_number FROM revision")}
 
 
-def latest(db):
-    """(update_id, latest revision) of every update: what an upstream must hand down (a wsusd
-    upstream lists only the latest revision of each update; older ones stay where they are)."""
-    return set(tuple(r) for r in wt.sql(db, "SELECT update_id, max(revision_number) FROM "
-                                            "revision GROUP BY update_id"))
+def documents(db):
+    """(update_id, revision, md5 of the stored document) of every revision."""
+    return {(u, int(r), m) for u, r, m in wt.sql(db, "SELECT update_id, revision_number, "
+                                                     "md5(xml) FROM revision")}
 
 
-def same_catalog(down, up):
-    return latest(down) == latest(up) and revisions(down) <= revisions(up)
+def selected(db, products, classifications):
+    """What a downstream subscribed to products x classifications must hold of db's catalog,
+    computed here independently of the server's SQL: every category and detectoid revision,
+    every Software/Driver revision whose own IsCategory prerequisites name one of the products
+    (or a category below one) and one of the classifications, and the bundle closure of
+    those (exact bundled revisions, recursively)."""
+    rev = {}
+    for i, u, r, t in wt.sql(db, "SELECT id, update_id, revision_number, update_type FROM "
+                                 "revision"):
+        rev[i] = (u, int(r), t)
+    by_ident = {(u, r): i for i, (u, r, t) in rev.items()}
+    cats = {}
+    for i, u in wt.sql(db, "SELECT revision_id, update_id FROM revision_prerequisite WHERE "
+                           "is_category"):
+        cats.setdefault(i, set()).add(u)
+    bundle = {}
+    for i, u, r in wt.sql(db, "SELECT revision_id, member_update_id, member_revision_number "
+                              "FROM revision_bundle"):
+        bundle.setdefault(i, set()).add((u, int(r)))
+    below = set(products)
+    grown = True
+    while grown:
+        grown = False
+        for i, (u, r, t) in rev.items():
+            if t == "Category" and u not in below and cats.get(i, set()) & below:
+                below.add(u)
+                grown = True
+    todo = [i for i, (u, r, t) in rev.items() if t in ("Software", "Driver") and
+            cats.get(i, set()) & below and cats.get(i, set()) & set(classifications)]
+    picked = set(todo)
+    while todo:
+        for m in bundle.get(todo.pop(), ()):
+            j = by_ident.get(m)
+            if j is not None and j not in picked:
+                picked.add(j)
+                todo.append(j)
+    picked |= {i for i, (u, r, t) in rev.items() if t in ("Category", "Detectoid")}
+    return {(rev[i][0], rev[i][1]) for i in picked}
+
+
+def files_of(db, idents):
+    """SHA-1 (hex) of every file of these (update_id, revision) pairs in db."""
+    rows = wt.sql(db, "SELECT r.update_id, r.revision_number, encode(f.sha1, 'hex') FROM "
+                      "revision r JOIN revision_file f ON f.revision_id = r.id")
+    return {h for u, n, h in rows if (u, int(n)) in idents}
 
 
 def present_files(db):
@@ -118,9 +163,32 @@ def main():
     wt.finish()
 
 
+def check_leaf(leaf_dir, leaf_db, root_db, prod, cls, older, what):
+    """The leaf holds exactly what its subscription selects of the root's catalog, the same
+    documents, and every file of those revisions, verified."""
+    want, got = selected(root_db, [prod], [cls]), revisions(leaf_db)
+    wt.check(got == want, "%s holds exactly the %d revisions its product and classification "
+             "select in the root's catalog, with bundle closure and every category and "
+             "detectoid (missing %d, extra %d)" % (what, len(want), len(want - got),
+                                                   len(got - want)),
+             sorted(want ^ got)[:10])
+    wt.check(older & want, "%s: the subscription selects an older revision (%d)" %
+             (what, len(older & want)))
+    root_docs = {d for d in documents(root_db) if (d[0], d[1]) in want}
+    wt.check(documents(leaf_db) == root_docs, "%s stores every document byte for byte as the "
+             "root" % what)
+    files = files_of(root_db, want)
+    wt.check(files and present_files(leaf_db) == files,
+             "%s downloaded exactly the files of its revisions (%d)" % (what, len(files)))
+    bad = verify_store(os.path.join(leaf_dir, "content"), leaf_db)
+    wt.check(not bad, "%s: every file verifies against its SHA-1/SHA-256 and size" % what, bad)
+
+
 def run(tmp, servers, dbs):
-    pkg, pkg_content = gen(tmp, "base")
-    pkg2, pkg2_content = gen(tmp, "bumped", "--revision-bump", "3", "--expire", "2")
+    # the base package already holds a second revision (201) of 2 bundles; the change package
+    # adds revision 201 of 3 more and an expired revision 201 of 2 others
+    pkg, pkg_content = gen(tmp, "base", "--revision-bump", "2")
+    pkg2, pkg2_content = gen(tmp, "bumped", "--revision-bump", "5", "--expire", "2")
 
     root_dir, root_db, root_conf, root = setup_server(tmp, "root")
     servers.append(root)
@@ -128,6 +196,12 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(root_conf, "import", pkg, "--content", pkg_content)
     wt.check(r.returncode == 0, "root: import of the real export + generated updates", r)
     root_url = "http://127.0.0.1:%d" % root.listen_port()
+    older = set(tuple(x) for x in wt.sql(root_db, """
+        SELECT update_id, revision_number FROM revision r WHERE EXISTS (SELECT 1 FROM revision n
+         WHERE n.update_id = r.update_id AND n.revision_number > r.revision_number)"""))
+    older = {(u, int(n)) for u, n in older}
+    wt.check(len(older) >= 2, "root: the seed holds older revisions of some updates (%d)" %
+             len(older))
 
     mid_dir, mid_db, mid_conf, mid = setup_server(tmp, "middle", root_url, [("download", "all")])
     servers.append(mid)
@@ -137,9 +211,13 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(mid_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "middle: sync now --wait succeeds", r)
     wt.check("succeeded" in r.stdout, "middle: --wait prints the result", r)
-    wt.check(same_catalog(mid_db, root_db),
-             "middle holds the root's revisions (latest of each of %d updates)" %
-             len(latest(root_db)))
+    root_revs, mid_revs = revisions(root_db), revisions(mid_db)
+    wt.check(mid_revs == root_revs, "middle holds exactly the root's %d revisions (missing %d, "
+             "extra %d)" % (len(root_revs), len(root_revs - mid_revs), len(mid_revs - root_revs)),
+             sorted(root_revs ^ mid_revs)[:10])
+    wt.check(older <= mid_revs, "middle holds the older revisions too (%d)" % len(older))
+    wt.check(documents(mid_db) == documents(root_db),
+             "middle stores every update document byte for byte")
     wt.check(present_files(mid_db) == present_files(root_db) and len(present_files(root_db)) > 0,
              "middle holds every content file of the root (%d)" % len(present_files(root_db)))
     bad = verify_store(os.path.join(mid_dir, "content"), mid_db)
@@ -149,11 +227,6 @@ def run(tmp, servers, dbs):
     wt.check(h["result"] == "succeeded" and h["new_revisions"] > 0 and h["categories"] > 0 and
              h["files"] > 0 and h["bytes"] > 0, "middle: history counts new, categories, files, "
              "bytes", h)
-    docs = "SELECT update_id || ' ' || revision_number || ' ' || md5(xml) FROM revision"
-    root_docs = set(r[0] for r in wt.sql(root_db, docs))
-    mid_docs = set(r[0] for r in wt.sql(mid_db, docs))
-    wt.check(mid_docs and mid_docs <= root_docs,
-             "middle stores every update document byte for byte")
 
     # --- middle: nothing changed upstream -> no GetUpdateData, no content
     r = wt.wsusctl(mid_conf, "sync", "now", "--wait")
@@ -165,59 +238,25 @@ def run(tmp, servers, dbs):
     wt.check(h["files"] == 0 and h["bytes"] == 0 and h["new_revisions"] == 0,
              "no-change sync moves no content and stores nothing", h)
 
-    # --- leaf: one product, one classification, from the middle
+    # --- leaf: one product, one classification, from the middle; the pair is one that holds
+    #     an update with two revisions, so dropping older revisions fails the leaf check too
     prod, cls = wt.sql(root_db, """
         SELECT p.update_id, c.update_id FROM revision r
           JOIN revision_prerequisite p ON p.revision_id = r.id AND p.is_category
           JOIN revision pr ON pr.update_id = p.update_id AND pr.category_type = 'Product'
           JOIN revision_prerequisite c ON c.revision_id = r.id AND c.is_category
           JOIN revision cr ON cr.update_id = c.update_id AND cr.category_type = 'UpdateClassification'
-         WHERE r.update_type = 'Software' GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1""")[0]
+         WHERE r.update_type = 'Software' GROUP BY 1, 2
+         ORDER BY bool_or(r.revision_number > 200) DESC, count(*) DESC LIMIT 1""")[0]
     mid_url = "http://127.0.0.1:%d" % mid.listen_port()
     leaf_dir, leaf_db, leaf_conf, leaf = setup_server(
-        tmp, "leaf", mid_url, [("download", "all")])
+        tmp, "leaf", mid_url, [("download", "all"), ("products", prod),
+                               ("classifications", cls)])
     servers.append(leaf)
     dbs.append(leaf_db)
-    # categories must be known before a subscription can name them: first sync categories only
-    r = wt.wsusctl(leaf_conf, "config", "set", "products", prod)
-    if r.returncode != 0:
-        # the settings check wants the category in the catalog: sync once with no updates
-        wt.sql(leaf_db, "INSERT INTO setting (key, value) VALUES ('products', :'p1') "
-                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", prod)
-    r = wt.wsusctl(leaf_conf, "config", "set", "classifications", cls)
-    if r.returncode != 0:
-        wt.sql(leaf_db, "INSERT INTO setting (key, value) VALUES ('classifications', :'p1') "
-                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", cls)
     r = wt.wsusctl(leaf_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "leaf: sync now --wait succeeds", r)
-    leaf_revs, mid_revs = revisions(leaf_db), revisions(mid_db)
-    wt.check(leaf_revs <= mid_revs, "leaf holds only revisions its upstream has")
-    cats = set(tuple(x) for x in wt.sql(mid_db, "SELECT update_id, revision_number FROM revision "
-                                                "WHERE update_type IN ('Category', 'Detectoid')"))
-    wt.check(cats <= leaf_revs, "leaf holds every category and detectoid (%d)" % len(cats))
-    selected = set(tuple(x) for x in wt.sql(mid_db, """
-        SELECT r.update_id, r.revision_number FROM revision r
-         WHERE EXISTS (SELECT 1 FROM revision_prerequisite p WHERE p.revision_id = r.id AND
-                       p.is_category AND p.update_id = :'p1')
-           AND EXISTS (SELECT 1 FROM revision_prerequisite p WHERE p.revision_id = r.id AND
-                       p.is_category AND p.update_id = :'p2')""", prod, cls))
-    wt.check(selected and selected <= leaf_revs,
-             "leaf holds every revision of its product and classification (%d)" % len(selected))
-    unselected = set(tuple(x) for x in wt.sql(mid_db, """
-        SELECT r.update_id, r.revision_number FROM revision r WHERE r.update_type = 'Software'
-           AND r.explicitly_deployable AND NOT EXISTS (SELECT 1 FROM revision_prerequisite p
-               WHERE p.revision_id = r.id AND p.is_category AND p.update_id = :'p1')""", prod))
-    wt.check(unselected and not (unselected & leaf_revs),
-             "leaf holds no bundle of another product")
-    closure = wt.sql_value(leaf_db, """
-        SELECT count(*) FROM revision_bundle b WHERE NOT EXISTS (SELECT 1 FROM revision v
-         WHERE v.update_id = b.member_update_id AND v.revision_number = b.member_revision_number)""")
-    wt.check(closure == "0", "leaf holds every bundled revision of its bundles")
-    leaf_files = set(r[0] for r in wt.sql(leaf_db, "SELECT encode(sha1, 'hex') FROM file"))
-    wt.check(leaf_files and present_files(leaf_db) == leaf_files,
-             "leaf downloaded every file of its updates (%d)" % len(leaf_files))
-    bad = verify_store(os.path.join(leaf_dir, "content"), leaf_db)
-    wt.check(not bad, "leaf: every file verifies", bad)
+    check_leaf(leaf_dir, leaf_db, root_db, prod, cls, older, "leaf")
 
     # --- a replica of the root: approvals, groups and declines are inherited, and only the
     #     files of approved updates are downloaded (the default download policy)
@@ -257,7 +296,7 @@ def run(tmp, servers, dbs):
     bad = verify_store(os.path.join(rep_dir, "content"), rep_db)
     wt.check(not bad, "replica: every file verifies", bad)
 
-    # --- a change upstream: 3 new revisions, 2 expired revisions
+    # --- a change upstream: 3 new revisions, 2 expired revisions (201 of known updates)
     before = revisions(root_db)
     r = wt.wsusctl(root_conf, "import", pkg2, "--content", pkg2_content)
     wt.check(r.returncode == 0, "root: import of the changed package", r)
@@ -266,7 +305,12 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(mid_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "middle: sync after the change succeeds", r)
     h = last_run(mid_conf)
-    wt.check(same_catalog(mid_db, root_db), "middle again equals the root")
+    wt.check(revisions(mid_db) == revisions(root_db) and documents(mid_db) == documents(root_db),
+             "middle again holds exactly the root's revisions and documents")
+    wt.check(present_files(mid_db) == present_files(root_db),
+             "middle again holds every content file of the root")
+    bad = verify_store(os.path.join(mid_dir, "content"), mid_db)
+    wt.check(not bad, "middle: every file verifies after the change", bad)
     wt.check(h["new_revisions"] + h["updated_revisions"] == len(added) and
              h["detail"]["revisions_fetched"] == len(added),
              "the sync after the change fetched exactly the %d changed revisions" % len(added), h)
@@ -277,6 +321,9 @@ def run(tmp, servers, dbs):
     wt.check(expired == wt.sql_value(root_db, "SELECT count(*) FROM revision WHERE "
                                                "publication_state = 'Expired'") and expired != "0",
              "expired revisions arrived (%s)" % expired)
+    r = wt.wsusctl(leaf_conf, "sync", "now", "--wait")
+    wt.check(r.returncode == 0, "leaf: sync after the change succeeds", r)
+    check_leaf(leaf_dir, leaf_db, root_db, prod, cls, older, "leaf after the change")
 
     # --- status and history output
     r = wt.wsusctl(mid_conf, "sync", "status")
