@@ -1028,10 +1028,10 @@ static int phase_content(struct sync_ctx *s)
     o.catalog_only = s->cfg.catalog_only_sync;
     o.parallel = 4;
     {
-        /* bandwidth cap for slow links (not in the settings table yet: raw key) */
-        char *v = db_setting_get(s->db, "download-max-rate", NULL);
+        /* bandwidth cap for slow links, bytes/s (0 = none) */
+        char *v = settings_get(s->db, "download-max-rate");
         int64_t rate = 0;
-        if (v != NULL && str_to_int64(str_trim(v), 0, INT64_MAX, &rate) == 0)
+        if (v != NULL && str_to_int64(v, 0, INT64_MAX, &rate) == 0)
             o.max_rate = rate;
         free(v);
     }

@@ -57,6 +57,11 @@ static const struct settings_def settings_table[] = {
     {"allowed-downstreams", SETTINGS_HOST_LIST, "", NULL, 0, 0, NULL,
      "host names or addresses (a.b.c.d/n) allowed to sync from us, comma-separated (empty = "
      "any)"},
+    {"sync-retry-interval", SETTINGS_INT, "900", "1..604800", 0, 0, NULL,
+     "seconds between the two retries of a failed synchronization"},
+    {"download-max-rate", SETTINGS_INT, "0", "0..1000000000000", 0, 0, NULL,
+     "bytes per second for content downloads from the upstream, all transfers together (0 = "
+     "no cap)"},
 };
 
 #define N_SETTINGS (sizeof(settings_table) / sizeof(settings_table[0]))
@@ -354,6 +359,39 @@ static int two_digits(const char *s, long max, long *out)
     return *out <= max ? 0 : -1;
 }
 
+/* A decimal integer within d->choices "MIN..MAX"; normal form without sign or zeros. */
+static char *check_int(const struct settings_def *d, const char *v, char *err, size_t errlen)
+{
+    int64_t min = 0, max = 0, n;
+    const char *dots = strstr(d->choices, "..");
+
+    if (dots == NULL || str_to_int64(dots + 2, INT64_MIN, INT64_MAX, &max) < 0) {
+        snprintf(err, errlen, "%s: internal error: bad range", d->key);
+        return NULL;
+    }
+    {
+        char lo[24];
+        size_t l = (size_t)(dots - d->choices);
+
+        if (l >= sizeof(lo)) {
+            snprintf(err, errlen, "%s: internal error: bad range", d->key);
+            return NULL;
+        }
+        memcpy(lo, d->choices, l);
+        lo[l] = '\0';
+        if (str_to_int64(lo, INT64_MIN, INT64_MAX, &min) < 0) {
+            snprintf(err, errlen, "%s: internal error: bad range", d->key);
+            return NULL;
+        }
+    }
+    if (v[0] == '+' || str_to_int64(v, min, max, &n) < 0) {
+        snprintf(err, errlen, "%s: \"%s\" is not a whole number from %lld to %lld", d->key, v,
+                 (long long)min, (long long)max);
+        return NULL;
+    }
+    return xasprintf("%lld", (long long)n);
+}
+
 static char *check_schedule(const char *key, const char *v, char *err, size_t errlen)
 {
     const char *p = v;
@@ -455,6 +493,9 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
         break;
     case SETTINGS_SCHEDULE:
         res = check_schedule(d->key, v, err, errlen);
+        break;
+    case SETTINGS_INT:
+        res = check_int(d, v, err, errlen);
         break;
     case SETTINGS_URL:
         if (v[0] == '\0') {

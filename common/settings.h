@@ -23,13 +23,14 @@ enum settings_type {
     SETTINGS_URL,       /* http(s)://host[:port] or "" */
     SETTINGS_PATH,      /* absolute path of a readable file, or "" */
     SETTINGS_HOST_LIST, /* comma-separated host names / addresses / CIDR, "" = any */
+    SETTINGS_INT,       /* a decimal integer within the range "MIN..MAX" held in choices */
 };
 
 struct settings_def {
     const char *key;
     enum settings_type type;
     const char *def;      /* default value; NULL = computed (account-name: the host's FQDN) */
-    const char *choices;  /* SETTINGS_ENUM: "a|b|c" */
+    const char *choices;  /* SETTINGS_ENUM: "a|b|c"; SETTINGS_INT: "MIN..MAX" */
     int secret;           /* never printed: shown as "(set)" or "" */
     int replica_locked;   /* inherited from the upstream in replica mode (ARCHITECTURE §5.2) */
     const char *category; /* SETTINGS_GUID_LIST: "product" or "classification" */

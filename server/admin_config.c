@@ -47,6 +47,7 @@ static json_t *setting_json(PGconn *db, const struct settings_def *d)
         [SETTINGS_GUID_LIST] = "guid-list", [SETTINGS_LANG_LIST] = "language-list",
         [SETTINGS_SCHEDULE] = "schedule",   [SETTINGS_URL] = "url",
         [SETTINGS_PATH] = "path",           [SETTINGS_HOST_LIST] = "host-list",
+        [SETTINGS_INT] = "integer",
     };
     char *value = settings_get(db, d->key);
     char *def = settings_default(d);
@@ -60,7 +61,8 @@ static json_t *setting_json(PGconn *db, const struct settings_def *d)
                   !is_set, "type", type_names[d->type], "secret", d->secret, "inherited_in_replica",
                   d->replica_locked, "doc", d->doc);
     if (j != NULL && d->choices != NULL)
-        json_object_set_new(j, "choices", json_string(d->choices));
+        json_object_set_new(j, d->type == SETTINGS_INT ? "range" : "choices",
+                            json_string(d->choices));
 out:
     free(value);
     free(def);

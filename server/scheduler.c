@@ -85,12 +85,13 @@ static void on_started(void *arg, long history_id)
     pthread_mutex_unlock(&sc->lock);
 }
 
+/* The sync-retry-interval setting (settings.c checks its range when it is set). */
 static long retry_interval(PGconn *db)
 {
-    char *v = db_setting_get(db, "sync-retry-interval", NULL);
+    char *v = settings_get(db, "sync-retry-interval");
     long s = DEFAULT_RETRY_S;
 
-    if (v != NULL && str_to_long(str_trim(v), 1, 86400 * 7, &s) < 0)
+    if (v != NULL && str_to_long(v, 1, 86400 * 7, &s) < 0)
         s = DEFAULT_RETRY_S;
     free(v);
     return s;

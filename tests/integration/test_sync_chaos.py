@@ -100,7 +100,8 @@ def run(tmp, servers, dbs):
         wt.check(r.returncode == 0, "config set %s" % k, r)
 
     # a slow link (40 MB/s) so that the kills land in the middle of the downloads
-    wt.sql(db, "INSERT INTO setting (key, value) VALUES ('download-max-rate', '40000000')")
+    r = wt.wsusctl(conf, "config", "set", "download-max-rate", "40000000")
+    wt.check(r.returncode == 0, "config set download-max-rate 40000000", r)
     phases = set()
     for i in range(ROUNDS):
         r = wt.wsusctl(conf, "sync", "now")
@@ -128,7 +129,8 @@ def run(tmp, servers, dbs):
              "kills hit metadata and content sync", phases)
 
     # the final run: let it finish (the restart may already have resumed it), at full speed
-    wt.sql(db, "DELETE FROM setting WHERE key = 'download-max-rate'")
+    r = wt.wsusctl(conf, "config", "reset", "download-max-rate")
+    wt.check(r.returncode == 0, "config reset download-max-rate (no cap)", r)
     left = partial_bytes(content)
     r = wt.wsusctl(conf, "sync", "now", "--wait")
     if r.returncode != 0 and "already running" in r.stderr:

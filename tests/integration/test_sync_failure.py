@@ -69,11 +69,16 @@ def run(tmp, servers, dbs):
     db = wt.create_db("it_syncfail_down")
     dbs.append(db)
     conf = wt.write_config(os.path.join(tmp, "down"), db)
-    # the retry interval is a setting (default 15 minutes); 4 s keeps the test short
-    wt.sql(db, "SELECT 1")
     down = wt.Wsusd(conf).start()
     servers.append(down)
-    wt.sql(db, "INSERT INTO setting (key, value) VALUES ('sync-retry-interval', '4')")
+    # the retry interval is a setting (default 15 minutes); 4 s keeps the test short
+    r = wt.wsusctl(conf, "config", "get", "sync-retry-interval")
+    wt.check(r.returncode == 0 and "900" in r.stdout, "sync-retry-interval defaults to 900 s", r)
+    r = wt.wsusctl(conf, "config", "set", "sync-retry-interval", "0")
+    wt.check(r.returncode == 1 and "sync-retry-interval" in r.stderr and "1 to 604800" in r.stderr,
+             "config set sync-retry-interval 0 is refused with the range", r)
+    r = wt.wsusctl(conf, "config", "set", "sync-retry-interval", "4")
+    wt.check(r.returncode == 0, "config set sync-retry-interval 4", r)
 
     # --- nothing listens there: a clear reason
     dead_port = wt.free_port()

@@ -155,6 +155,25 @@ static void test_other_types(void **state)
     expect_norm("proxy-user", " DOMAIN\\user ", "DOMAIN\\user");
 }
 
+/* The integer settings the sync engine reads: range from the table, plain decimal form. */
+static void test_integers(void **state)
+{
+    (void)state;
+    expect_norm("sync-retry-interval", " 60 ", "60");
+    expect_norm("sync-retry-interval", "0900", "900");
+    expect_norm("sync-retry-interval", "604800", "604800");
+    expect_refused("sync-retry-interval", "0", "from 1 to 604800");
+    expect_refused("sync-retry-interval", "604801", "from 1 to 604800");
+    expect_refused("sync-retry-interval", "15m", "not a whole number");
+    expect_refused("sync-retry-interval", "", "not a whole number");
+    expect_refused("sync-retry-interval", "+5", "not a whole number");
+    expect_norm("download-max-rate", "0", "0");
+    expect_norm("download-max-rate", "1000000", "1000000");
+    expect_refused("download-max-rate", "-1", "from 0 to");
+    expect_refused("download-max-rate", "99999999999999999999", "not a whole number");
+    assert_int_equal(settings_find("download-max-rate")->type, SETTINGS_INT);
+}
+
 static void test_secret_display_and_warning(void **state)
 {
     const struct settings_def *pw = settings_find("proxy-password");
@@ -294,11 +313,9 @@ static void test_storage_rules(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_upstream),
-        cmocka_unit_test(test_lists),
-        cmocka_unit_test(test_other_types),
-        cmocka_unit_test(test_secret_display_and_warning),
+        cmocka_unit_test(test_table),         cmocka_unit_test(test_upstream),
+        cmocka_unit_test(test_lists),         cmocka_unit_test(test_other_types),
+        cmocka_unit_test(test_integers),      cmocka_unit_test(test_secret_display_and_warning),
         cmocka_unit_test(test_storage_rules),
     };
 
