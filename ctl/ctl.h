@@ -56,6 +56,7 @@ int cmd_config_get(struct ctl *c, int argc, char **argv);
 int cmd_config_set(struct ctl *c, int argc, char **argv);
 int cmd_config_reset(struct ctl *c, int argc, char **argv);
 int cmd_groups(struct ctl *c, int argc, char **argv);
+int cmd_downstreams(struct ctl *c, int argc, char **argv);
 int cmd_groups_add(struct ctl *c, int argc, char **argv);
 int cmd_groups_remove(struct ctl *c, int argc, char **argv);
 /* cmd_updates.c (ADMIN) */

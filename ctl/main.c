@@ -40,6 +40,8 @@ static const struct ctl_verb verbs[] = {
     {"groups add", "NAME [--parent NAME]", "add a computer target group", cmd_groups_add},
     {"groups remove", "NAME", "remove a target group (and its approvals)", cmd_groups_remove},
     {"groups", "", "list computer target groups", cmd_groups},
+    {"downstreams", "", "list the downstream servers that synchronize from this server",
+     cmd_downstreams},
     {"approve", "UPDATE-ID [--group G] [--action A]",
      "approve (A = install|uninstall|block; also --deadline ISO-8601, --revision N)", cmd_approve},
     {"unapprove", "UPDATE-ID [--group NAME]", "remove approvals (all groups unless --group)",

@@ -181,6 +181,8 @@ static const struct http_route admin_routes[] = {
     {"POST", "/api/v1/accepteula", 1, admin_accepteula},
     {"GET", "/api/v1/updates", 0, admin_updates_list},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
+    /* downstream servers: admin_downstreams.c */
+    {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* synchronization: admin_sync.c */
     {"POST", "/api/v1/sync/now", 1, admin_sync_now},
     {"GET", "/api/v1/sync/status", 0, admin_sync_status},

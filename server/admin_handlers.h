@@ -14,6 +14,9 @@
 enum MHD_Result admin_config_get(struct http_request *req);
 enum MHD_Result admin_config_set(struct http_request *req);
 
+/* admin_downstreams.c: GET /api/v1/downstreams */
+enum MHD_Result admin_downstreams_list(struct http_request *req);
+
 /* admin_groups.c: GET /api/v1/groups, POST /api/v1/groups/add, POST /api/v1/groups/remove */
 enum MHD_Result admin_groups_list(struct http_request *req);
 enum MHD_Result admin_groups_add(struct http_request *req);

@@ -1,0 +1,46 @@
+/*
+ * cmd_downstreams: `wsusctl downstreams`, the downstream servers that synchronize from this
+ * server, with first contact, last contact and last synchronization (admin API).
+ */
+#include "adminapi.h"
+#include "ctl.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+int cmd_downstreams(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL, *list;
+    size_t i;
+    int rc;
+
+    if (argc != 0)
+        return ctl_fail("downstreams takes no arguments (got \"%s\")", argv[0]), 2;
+    rc = adminapi_run(c, "GET", "/api/v1/downstreams", NULL, &ans);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        adminapi_print_json(ans);
+        json_decref(ans);
+        return 0;
+    }
+    list = json_object_get(ans, "downstreams");
+    if (json_array_size(list) == 0)
+        printf("no downstream server has synchronized from this server yet\n");
+    else
+        printf("%-36s  %-20s  %-20s  %-8s  %s\n", "ACCOUNT GUID", "LAST SYNC", "LAST CONTACT",
+               "PROTOCOL", "NAME");
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *d = json_array_get(list, i);
+        const char *last_sync = json_string_value(json_object_get(d, "last_sync"));
+        const char *proto = json_string_value(json_object_get(d, "protocol_version"));
+
+        printf("%-36s  %-20s  %-20s  %-8s  %s\n",
+               json_string_value(json_object_get(d, "account_guid")),
+               last_sync != NULL ? last_sync : "never",
+               json_string_value(json_object_get(d, "last_contact")), proto != NULL ? proto : "-",
+               json_string_value(json_object_get(d, "account_name")));
+    }
+    json_decref(ans);
+    return 0;
+}
