@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,123 @@ static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
     return ok ? 0 : -1;
 }
 
+/*
+ * One table filled from a list every update carries (texts, prerequisites, files, ...): the
+ * list's length is the size_t at offset count in struct update; row writes its item j as one COPY
+ * row (first column first, without the row end) for the revision stored as rev_id.
+ */
+struct copy_list {
+    const char *sql;
+    size_t count; /* offsetof the list's length in struct update */
+    void (*row)(struct copy *c, long long rev_id, const struct update *u, size_t j);
+};
+
+static void row_text(struct copy *c, long long rev_id, const struct update *u, size_t j)
+{
+    copy_fmt(c, 1, "%lld", rev_id);
+    copy_str(c, u->texts[j].language, 0);
+    copy_str(c, u->texts[j].title, 0);
+    copy_str(c, u->texts[j].description, 0);
+}
+
+static void row_prereq(struct copy *c, long long rev_id, const struct update *u, size_t j)
+{
+    copy_fmt(c, 1, "%lld", rev_id);
+    copy_fmt(c, 0, "%d", u->prereqs[j].clause);
+    copy_str(c, u->prereqs[j].update_id, 0);
+    copy_str(c, u->prereqs[j].is_category ? "t" : "f", 0);
+}
+
+static void row_bundle(struct copy *c, long long rev_id, const struct update *u, size_t j)
+{
+    copy_fmt(c, 1, "%lld", rev_id);
+    copy_fmt(c, 0, "%d", u->bundles[j].clause);
+    copy_str(c, u->bundles[j].update_id, 0);
+    copy_fmt(c, 0, "%d", u->bundles[j].revision_number);
+}
+
+static void row_supersedes(struct copy *c, long long rev_id, const struct update *u, size_t j)
+{
+    copy_fmt(c, 1, "%lld", rev_id);
+    copy_str(c, u->supersedes[j], 0);
+}
+
+/* The file rows go through catalog_stage_file (file_sql merges them), without a revision id. */
+static void row_stage_file(struct copy *c, long long rev_id, const struct update *u, size_t j)
+{
+    const struct update_file *f = &u->files[j];
+
+    (void)rev_id;
+    copy_bytea(c, f->sha1, 20, 1);
+    copy_bytea(c, f->has_sha256 ? f->sha256 : NULL, 32, 0);
+    if (f->size >= 0)
+        copy_fmt(c, 0, "%lld", (long long)f->size);
+    else
+        copy_str(c, NULL, 0);
+    copy_str(c, f->file_name, 0);
+    copy_str(c, f->mu_url, 0);
+    copy_str(c, f->patching_type, 0);
+    copy_str(c, f->modified, 0);
+}
+
+static void row_revision_file(struct copy *c, long long rev_id, const struct update *u, size_t j)
+{
+    copy_fmt(c, 1, "%lld", rev_id);
+    copy_bytea(c, u->files[j].sha1, 20, 0);
+}
+
+static const struct copy_list text_list = {
+    "COPY revision_text (revision_id, language, title, description) FROM STDIN",
+    offsetof(struct update, n_texts), row_text};
+static const struct copy_list prereq_list = {
+    "COPY revision_prerequisite (revision_id, clause, update_id, is_category) FROM STDIN",
+    offsetof(struct update, n_prereqs), row_prereq};
+static const struct copy_list bundle_list = {
+    "COPY revision_bundle (revision_id, clause, member_update_id, member_revision_number) "
+    "FROM STDIN",
+    offsetof(struct update, n_bundles), row_bundle};
+static const struct copy_list supersedes_list = {
+    "COPY revision_supersedes (revision_id, superseded_update_id) FROM STDIN",
+    offsetof(struct update, n_supersedes), row_supersedes};
+static const struct copy_list stage_file_list = {"COPY catalog_stage_file FROM STDIN",
+                                                 offsetof(struct update, n_files), row_stage_file};
+static const struct copy_list revision_file_list = {
+    "COPY revision_file (revision_id, sha1) FROM STDIN", offsetof(struct update, n_files),
+    row_revision_file};
+
+static size_t copy_list_len(const struct copy_list *t, const struct update *u)
+{
+    return *(const size_t *)(const void *)((const char *)u + t->count);
+}
+
+/*
+ * COPY list t of every update stored by this batch (rev_id[i] != 0). Returns the number of rows
+ * written (0: nothing to write, no COPY sent), -1 with err set on failure.
+ */
+static long copy_lists(PGconn *conn, const struct copy_list *t, struct update *const *u, size_t n,
+                       const long long *rev_id, char *err, size_t errlen)
+{
+    struct copy c;
+    size_t i, j;
+    long rows = 0;
+
+    for (i = 0; i < n; i++)
+        if (rev_id[i] != 0)
+            rows += (long)copy_list_len(t, u[i]);
+    if (rows == 0)
+        return 0;
+    if (copy_begin(&c, conn, t->sql, err, errlen) < 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        for (j = 0; rev_id[i] != 0 && j < copy_list_len(t, u[i]); j++) {
+            t->row(&c, rev_id[i], u[i], j);
+            copy_end_row(&c);
+        }
+    if (copy_finish(&c, err, errlen) < 0)
+        return -1;
+    return rows;
+}
+
 struct ident_ix {
     const struct update *u;
     size_t i;
@@ -224,7 +342,8 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
     struct catalog_stats local;
     struct copy c;
     PGresult *r = NULL;
-    size_t i, j, m = 0, n_files = 0, n_rel[4] = {0, 0, 0, 0};
+    size_t i, j, m = 0;
+    long nf;
     int rc = -1, row;
 
     memset(&local, 0, sizeof(local));
@@ -310,97 +429,19 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
             local.new_detectoids++;
         else
             local.new_updates++;
-        n_rel[0] += u[i]->n_texts;
-        n_rel[1] += u[i]->n_prereqs;
-        n_rel[2] += u[i]->n_bundles;
-        n_rel[3] += u[i]->n_supersedes;
-        n_files += u[i]->n_files;
     }
-    if (n_rel[0] > 0) {
-        if (copy_begin(&c, conn,
-                       "COPY revision_text (revision_id, language, title, description) FROM STDIN",
-                       err, errlen) < 0)
-            goto out;
-        for (i = 0; i < n; i++)
-            for (j = 0; rev_id[i] != 0 && j < u[i]->n_texts; j++) {
-                copy_fmt(&c, 1, "%lld", rev_id[i]);
-                copy_str(&c, u[i]->texts[j].language, 0);
-                copy_str(&c, u[i]->texts[j].title, 0);
-                copy_str(&c, u[i]->texts[j].description, 0);
-                copy_end_row(&c);
-            }
-        if (copy_finish(&c, err, errlen) < 0)
-            goto out;
-    }
-    if (n_rel[1] > 0) {
-        if (copy_begin(&c, conn,
-                       "COPY revision_prerequisite (revision_id, clause, update_id, is_category) "
-                       "FROM STDIN",
-                       err, errlen) < 0)
-            goto out;
-        for (i = 0; i < n; i++)
-            for (j = 0; rev_id[i] != 0 && j < u[i]->n_prereqs; j++) {
-                copy_fmt(&c, 1, "%lld", rev_id[i]);
-                copy_fmt(&c, 0, "%d", u[i]->prereqs[j].clause);
-                copy_str(&c, u[i]->prereqs[j].update_id, 0);
-                copy_str(&c, u[i]->prereqs[j].is_category ? "t" : "f", 0);
-                copy_end_row(&c);
-            }
-        if (copy_finish(&c, err, errlen) < 0)
-            goto out;
-    }
-    if (n_rel[2] > 0) {
-        if (copy_begin(&c, conn,
-                       "COPY revision_bundle (revision_id, clause, member_update_id, "
-                       "member_revision_number) FROM STDIN",
-                       err, errlen) < 0)
-            goto out;
-        for (i = 0; i < n; i++)
-            for (j = 0; rev_id[i] != 0 && j < u[i]->n_bundles; j++) {
-                copy_fmt(&c, 1, "%lld", rev_id[i]);
-                copy_fmt(&c, 0, "%d", u[i]->bundles[j].clause);
-                copy_str(&c, u[i]->bundles[j].update_id, 0);
-                copy_fmt(&c, 0, "%d", u[i]->bundles[j].revision_number);
-                copy_end_row(&c);
-            }
-        if (copy_finish(&c, err, errlen) < 0)
-            goto out;
-    }
-    if (n_rel[3] > 0) {
-        if (copy_begin(&c, conn,
-                       "COPY revision_supersedes (revision_id, superseded_update_id) FROM STDIN",
-                       err, errlen) < 0)
-            goto out;
-        for (i = 0; i < n; i++)
-            for (j = 0; rev_id[i] != 0 && j < u[i]->n_supersedes; j++) {
-                copy_fmt(&c, 1, "%lld", rev_id[i]);
-                copy_str(&c, u[i]->supersedes[j], 0);
-                copy_end_row(&c);
-            }
-        if (copy_finish(&c, err, errlen) < 0)
-            goto out;
-    }
-    if (n_files > 0) {
-        long nf;
-        if (copy_begin(&c, conn, "COPY catalog_stage_file FROM STDIN", err, errlen) < 0)
-            goto out;
-        for (i = 0; i < n; i++)
-            for (j = 0; rev_id[i] != 0 && j < u[i]->n_files; j++) {
-                const struct update_file *f = &u[i]->files[j];
-                copy_bytea(&c, f->sha1, 20, 1);
-                copy_bytea(&c, f->has_sha256 ? f->sha256 : NULL, 32, 0);
-                if (f->size >= 0)
-                    copy_fmt(&c, 0, "%lld", (long long)f->size);
-                else
-                    copy_str(&c, NULL, 0);
-                copy_str(&c, f->file_name, 0);
-                copy_str(&c, f->mu_url, 0);
-                copy_str(&c, f->patching_type, 0);
-                copy_str(&c, f->modified, 0);
-                copy_end_row(&c);
-            }
-        if (copy_finish(&c, err, errlen) < 0)
-            goto out;
+    nf = copy_lists(conn, &text_list, u, n, rev_id, err, errlen);
+    if (nf >= 0)
+        nf = copy_lists(conn, &prereq_list, u, n, rev_id, err, errlen);
+    if (nf >= 0)
+        nf = copy_lists(conn, &bundle_list, u, n, rev_id, err, errlen);
+    if (nf >= 0)
+        nf = copy_lists(conn, &supersedes_list, u, n, rev_id, err, errlen);
+    if (nf >= 0)
+        nf = copy_lists(conn, &stage_file_list, u, n, rev_id, err, errlen);
+    if (nf < 0)
+        goto out;
+    if (nf > 0) {
         if ((r = PQexec(conn, file_sql)) == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
             db_errmsg(conn, err, errlen);
             goto out;
@@ -409,16 +450,7 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
             local.new_files += nf;
         PQclear(r);
         r = NULL;
-        if (copy_begin(&c, conn, "COPY revision_file (revision_id, sha1) FROM STDIN", err, errlen) <
-            0)
-            goto out;
-        for (i = 0; i < n; i++)
-            for (j = 0; rev_id[i] != 0 && j < u[i]->n_files; j++) {
-                copy_fmt(&c, 1, "%lld", rev_id[i]);
-                copy_bytea(&c, u[i]->files[j].sha1, 20, 0);
-                copy_end_row(&c);
-            }
-        if (copy_finish(&c, err, errlen) < 0)
+        if (copy_lists(conn, &revision_file_list, u, n, rev_id, err, errlen) < 0)
             goto out;
     }
 done:
