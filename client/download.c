@@ -80,19 +80,10 @@ static void note_error(struct dl_ctx *d, const char *fmt, ...)
 
 static int unhex(const char *s, unsigned char *out, size_t n)
 {
-    size_t i;
-
     /* bytea text output: \x followed by hex */
-    if (strncmp(s, "\\x", 2) != 0 || strlen(s) != 2 + 2 * n)
+    if (strncmp(s, "\\x", 2) != 0)
         return -1;
-    s += 2;
-    for (i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return 0;
+    return str_hex_decode(s + 2, strlen(s + 2), out, n);
 }
 
 static const char *select_sql(const char *policy)
@@ -329,6 +320,11 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
         }
         memcpy(d->missing[d->nmissing++], x->f.sha1, 20);
         d->st->files_missing++;
+        if (x->offset == 0) {
+            /* nothing to resume: leave no empty partial behind while the upstream fetches it */
+            content_store_partial_discard(x->part);
+            x->part = NULL;
+        }
         return;
     }
     if (res != CURLE_OK && !x->refused) {

@@ -75,6 +75,8 @@ const char *sync_trigger_name(enum sync_trigger t)
         return "schedule";
     case SYNC_TRIGGER_RETRY:
         return "retry";
+    case SYNC_TRIGGER_DOWNSTREAM:
+        return "downstream";
     default:
         return "manual";
     }

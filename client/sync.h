@@ -17,8 +17,13 @@
 /* pg_advisory_lock key held by the running sync ("wsus" in ASCII). */
 #define SYNC_LOCK_KEY 0x77737573L
 
-enum sync_trigger { SYNC_TRIGGER_MANUAL, SYNC_TRIGGER_SCHEDULE, SYNC_TRIGGER_RETRY };
-/* "manual" | "schedule" | "retry" (the sync_history.trigger values). */
+enum sync_trigger {
+    SYNC_TRIGGER_MANUAL,
+    SYNC_TRIGGER_SCHEDULE,
+    SYNC_TRIGGER_RETRY,
+    SYNC_TRIGGER_DOWNSTREAM /* a downstream server asked for files (DownloadFiles) */
+};
+/* "manual" | "schedule" | "retry" | "downstream" (the sync_history.trigger values). */
 const char *sync_trigger_name(enum sync_trigger t);
 
 enum sync_outcome {

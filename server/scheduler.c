@@ -38,6 +38,7 @@ struct scheduler {
     long running_id;
     long last_started_id; /* kept after the run ends, for scheduler_sync_now */
     time_t next_schedule, retry_at;
+    time_t files_at; /* a downstream asked for files: sync then (0 = no request) */
     int retries_done;
     int offset_s;
 };
@@ -221,6 +222,11 @@ static void *scheduler_main(void *arg)
             run_one(sc, SYNC_TRIGGER_RETRY, 0);
             continue;
         }
+        if (sc->files_at != 0 && now >= sc->files_at) {
+            sc->files_at = 0;
+            run_one(sc, SYNC_TRIGGER_DOWNSTREAM, 0);
+            continue;
+        }
         if (sc->next_schedule > 0 && now >= sc->next_schedule) {
             sc->next_schedule = 0;
             sc->retries_done = 0;
@@ -233,6 +239,8 @@ static void *scheduler_main(void *arg)
             wake = sc->retry_at;
         if (sc->next_schedule > 0 && sc->next_schedule < wake)
             wake = sc->next_schedule;
+        if (sc->files_at != 0 && sc->files_at < wake)
+            wake = sc->files_at;
         ts.tv_sec = wake;
         ts.tv_nsec = 0;
         pthread_cond_timedwait(&sc->cond, &sc->lock, &ts);
@@ -329,6 +337,20 @@ int scheduler_sync_now(struct scheduler *sc, long *history_id, char *err, size_t
     }
     pthread_mutex_unlock(&sc->lock);
     return rc;
+}
+
+void scheduler_files_requested(struct scheduler *sc)
+{
+    if (sc == NULL)
+        return;
+    pthread_mutex_lock(&sc->lock);
+    if (sc->files_at == 0) {
+        sc->files_at = time(NULL) + SCHEDULER_FILES_DELAY_S;
+        log_info("scheduler: a downstream server asked for files; synchronizing in %d s",
+                 SCHEDULER_FILES_DELAY_S);
+        pthread_cond_broadcast(&sc->cond);
+    }
+    pthread_mutex_unlock(&sc->lock);
 }
 
 void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out)

@@ -38,6 +38,15 @@ void scheduler_stop(struct scheduler *sc);
  * *history_id set to its row when known (0 otherwise); -1 with a message in err.
  */
 int scheduler_sync_now(struct scheduler *sc, long *history_id, char *err, size_t errlen);
+/*
+ * A downstream server asked for files this server does not have yet (DownloadFiles queued
+ * them): run a synchronization (its content phase fetches queued files whatever the download
+ * policy) SCHEDULER_FILES_DELAY_S seconds from now, as WSUS starts such downloads at once
+ * rather than at the next scheduled time. Requests arriving before that run starts, or while a
+ * sync runs, coalesce into one run. Never blocks on a running sync. NULL is fine.
+ */
+#define SCHEDULER_FILES_DELAY_S 5
+void scheduler_files_requested(struct scheduler *sc);
 /* A snapshot for `wsusctl sync status`. */
 void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out);
 

@@ -13,6 +13,8 @@
 
 #include "anchor.h"
 #include "log.h"
+#include "scheduler.h"
+#include "settings.h"
 #include "soap_catalog.h"
 #include "soap_stream.h"
 #include "soap_svc.h"
@@ -291,6 +293,7 @@ enum MHD_Result svc_download_files(struct soap_ctx *x)
     struct cookie_claims cl;
     struct buf missing;
     size_t nmissing = 0;
+    int queued = 0;
     enum MHD_Result r;
     PGconn *db = svc_begin(x, &cl, 0, &r);
 
@@ -300,12 +303,22 @@ enum MHD_Result svc_download_files(struct soap_ctx *x)
     if (soapcat_queue_files(db, (const unsigned char(*)[20])x->call.digests, x->call.ndigests,
                             &missing, &nmissing) < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while queuing downloads");
-    } else if (nmissing > 0) {
-        r = soap_svc_fault(x, SOAP_ERR_FILE_DIGESTS_MISSING, "%s", buf_str(&missing));
     } else {
-        log_info("soap: DownloadFiles from %s: %zu file(s) queued for download", x->peer,
-                 x->call.ndigests);
-        r = soap_svc_reply(x, "", 0);
+        queued = nmissing < x->call.ndigests; /* known digests were queued */
+        if (nmissing > 0) {
+            r = soap_svc_fault(x, SOAP_ERR_FILE_DIGESTS_MISSING, "%s", buf_str(&missing));
+        } else {
+            log_info("soap: DownloadFiles from %s: %zu file(s) queued for download", x->peer,
+                     x->call.ndigests);
+            r = soap_svc_reply(x, "", 0);
+        }
+    }
+    if (queued) {
+        /* fetch the known ones from our own upstream soon, not at the next scheduled sync */
+        char *up = settings_get(db, "upstream");
+        if (up != NULL && up[0] != '\0')
+            scheduler_files_requested(x->srv->sched);
+        free(up);
     }
     buf_free(&missing);
     soap_svc_db_put(x, db);
