@@ -1,10 +1,12 @@
 /*
  * soapread: SAX2 push parsing of SOAP answers with a bounded element path and text buffer.
  * Only the fault parts are interpreted here; everything else goes to the owner's callback.
+ * The hardening (no DTD, no entities, no network, depth limit) is common/xml.c's guard.
  */
 #include "soapread.h"
 #include "buf.h"
 #include "log.h"
+#include "xml.h"
 #include "xmalloc.h"
 
 #include <libxml/parser.h>
@@ -15,13 +17,16 @@
 
 #define NAME_MAX_LEN 64
 
+/* Depth as the element path allows; the element count is bounded by the answer's size. */
+static const struct xml_limits soapread_limits = {0, SOAPREAD_MAX_DEPTH, 0x7fffffffL};
+
 struct soapread {
     xmlParserCtxtPtr ctxt;
+    struct xml_guard guard;
     soapread_end_fn end;
     void *arg;
     int depth; /* number of open elements */
     char names[SOAPREAD_MAX_DEPTH][NAME_MAX_LEN];
-    int skipped; /* open elements beyond the depth limit */
     struct buf text;
     int in_fault;
     int is_fault;
@@ -45,7 +50,7 @@ static void sr_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
                      int nb_defaulted, const xmlChar **attributes)
 {
-    struct soapread *r = ctx;
+    struct soapread *r = xml_guard_owner(ctx);
 
     (void)prefix;
     (void)uri;
@@ -56,7 +61,7 @@ static void sr_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     (void)attributes;
     if (r->stopped)
         return;
-    if (r->depth >= SOAPREAD_MAX_DEPTH) {
+    if (xml_guard_enter(r->ctxt) < 0) {
         soapread_fail(r, "answer nested too deeply");
         return;
     }
@@ -83,7 +88,7 @@ static void sr_fault_part(struct soapread *r, const char *name, const char *text
 
 static void sr_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
 {
-    struct soapread *r = ctx;
+    struct soapread *r = xml_guard_owner(ctx);
     const char *text;
 
     (void)localname;
@@ -91,6 +96,7 @@ static void sr_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
     (void)uri;
     if (r->stopped || r->depth == 0)
         return;
+    xml_guard_leave(r->ctxt);
     r->depth--;
     text = buf_str(&r->text);
     if (r->in_fault) {
@@ -105,20 +111,12 @@ static void sr_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 
 static void sr_chars(void *ctx, const xmlChar *ch, int len)
 {
-    struct soapread *r = ctx;
+    struct soapread *r = xml_guard_owner(ctx);
 
     if (r->stopped || len <= 0)
         return;
     if (buf_add(&r->text, ch, (size_t)len) < 0)
         soapread_fail(r, "an element of the answer is larger than allowed");
-}
-
-static void sr_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
-{
-    (void)name;
-    (void)ext;
-    (void)sys;
-    soapread_fail(ctx, "answer carries a DTD (refused)");
 }
 
 static xmlEntityPtr sr_entity(void *ctx, const xmlChar *name)
@@ -144,18 +142,20 @@ struct soapread *soapread_new(soapread_end_fn end, void *arg, size_t max_text)
     sax.endElementNs = sr_end;
     sax.characters = sr_chars;
     sax.cdataBlock = sr_chars;
-    sax.internalSubset = sr_dtd;
     sax.getEntity = sr_entity;
     sax.warning = sr_silent;
     sax.error = sr_silent;
     r->end = end;
     r->arg = arg;
     buf_init(&r->text, max_text);
-    r->ctxt = xmlCreatePushParserCtxt(&sax, r, NULL, 0, NULL);
+    xml_init();
+    /* user data NULL: the callbacks get the parser, whose guard leads back to r */
+    r->ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, NULL);
     if (r->ctxt == NULL)
         fatalx("out of memory creating an XML parser");
     xmlCtxtUseOptions(r->ctxt,
                       XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+    xml_guard_attach(r->ctxt, &r->guard, &soapread_limits, r);
     return r;
 }
 
@@ -178,7 +178,9 @@ static void soapread_note_libxml(struct soapread *r)
 
     if (r->error[0] != '\0')
         return;
-    if (e != NULL && e->message != NULL) {
+    if (r->guard.stop_reason != NULL) {
+        snprintf(msg, sizeof(msg), "answer refused: %s", r->guard.stop_reason);
+    } else if (e != NULL && e->message != NULL) {
         snprintf(msg, sizeof(msg), "answer is not well-formed XML (line %d: %s)", e->line,
                  e->message);
         msg[strcspn(msg, "\n")] = '\0';
@@ -195,7 +197,8 @@ int soapread_feed(struct soapread *r, const void *data, size_t len)
 
     while (len > 0 && !r->stopped) {
         int n = len > (1 << 20) ? (1 << 20) : (int)len;
-        if (xmlParseChunk(r->ctxt, p, n, 0) != 0 || r->ctxt->wellFormed == 0)
+        if (xmlParseChunk(r->ctxt, p, n, 0) != 0 || r->ctxt->wellFormed == 0 ||
+            r->guard.stop_reason != NULL)
             soapread_note_libxml(r);
         p += n;
         len -= (size_t)n;
@@ -207,7 +210,8 @@ int soapread_finish(struct soapread *r)
 {
     if (r->stopped)
         return -1;
-    if (xmlParseChunk(r->ctxt, NULL, 0, 1) != 0 || r->ctxt->wellFormed == 0) {
+    if (xmlParseChunk(r->ctxt, NULL, 0, 1) != 0 || r->ctxt->wellFormed == 0 ||
+        r->guard.stop_reason != NULL) {
         soapread_note_libxml(r);
         return -1;
     }

@@ -11,7 +11,6 @@
 #include "strutil.h"
 #include "xmalloc.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
@@ -85,78 +84,6 @@ const char *uss_op_name(enum uss_op op)
 }
 
 /* ---------- small parsers ---------- */
-
-int uss_guid_canon(const char *s, char out[37])
-{
-    int i;
-
-    if (s == NULL || strlen(s) != 36)
-        return -1;
-    for (i = 0; i < 36; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (ch != '-')
-                return -1;
-            out[i] = '-';
-        } else {
-            if (!isxdigit(ch))
-                return -1;
-            out[i] = (char)tolower(ch);
-        }
-    }
-    out[36] = '\0';
-    return 0;
-}
-
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-long uss_base64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
-{
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    size_t i, n = 0;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int v;
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (pad > 0)
-            return -1;
-        v = b64val(c);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n >= outlen)
-                return -1;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (pad > 2 || bits >= 6)
-        return -1;
-    return (long)n;
-}
 
 time_t uss_parse_datetime(const char *s)
 {
@@ -438,7 +365,7 @@ static int end_idlist(struct uss_call *c, struct soapread *r, const char *name, 
     struct uss_idlist *o = c->out;
 
     if (strcmp(name, "UpdateID") == 0) {
-        if (uss_guid_canon(text, c->cur.id.update_id) < 0)
+        if (str_guid_canon(text, c->cur.id.update_id) < 0)
             return reject(c, "bad UpdateID \"%.40s\"", text);
     } else if (strcmp(name, "RevisionNumber") == 0) {
         c->cur.id.rev = (int32_t)parse_long(text, 0, 0x7fffffff, -1);
@@ -468,7 +395,7 @@ static int end_update_data(struct uss_call *c, struct soapread *r, const char *n
     const char *parent = soapread_parent(r, 1);
 
     if (strcmp(parent, "Id") == 0 && strcmp(name, "UpdateID") == 0) {
-        if (uss_guid_canon(text, c->cur.id.update_id) < 0)
+        if (str_guid_canon(text, c->cur.id.update_id) < 0)
             return reject(c, "bad UpdateID \"%.40s\"", text);
     } else if (strcmp(parent, "Id") == 0 && strcmp(name, "RevisionNumber") == 0) {
         c->cur.id.rev = (int32_t)parse_long(text, 0, 0x7fffffff, -1);
@@ -481,19 +408,17 @@ static int end_update_data(struct uss_call *c, struct soapread *r, const char *n
         }
     } else if (strcmp(name, "XmlUpdateBlobCompressed") == 0) {
         if (len > 0) {
-            size_t cap = len / 4 * 3 + 3;
-            long n;
+            size_t cap = len / 4 * 3 + 3, n;
             free(c->cur.cab);
             c->cur.cab = xmalloc(cap);
-            n = uss_base64_decode(text, len, c->cur.cab, cap);
-            if (n <= 0)
+            if (str_b64_decode(text, c->cur.cab, cap, &n) < 0 || n == 0)
                 return reject(c, "%s", "XmlUpdateBlobCompressed is not base64");
-            c->cur.cab_len = (size_t)n;
+            c->cur.cab_len = n;
         }
     } else if (strcmp(name, "base64Binary") == 0 && strcmp(parent, "FileDigestList") == 0) {
         unsigned char d[64];
-        long n = uss_base64_decode(text, len, d, sizeof(d));
-        if (n != 20)
+        size_t n;
+        if (str_b64_decode(text, d, sizeof(d), &n) < 0 || n != 20)
             return 0; /* not a SHA-1: ignore rather than fail the batch */
         if (grow((void **)&c->cur.digests, &c->max_items, c->cur.ndigests, 20, 100000) < 0)
             return reject(c, "%s", "too many file digests");
@@ -510,7 +435,8 @@ static int end_update_data(struct uss_call *c, struct soapread *r, const char *n
         c->max_items = 0;
     } else if (strcmp(name, "FileDigest") == 0) {
         unsigned char d[64];
-        if (uss_base64_decode(text, len, d, sizeof(d)) == 20)
+        size_t n;
+        if (str_b64_decode(text, d, sizeof(d), &n) == 0 && n == 20)
             memcpy(c->cur_url.sha1, d, 20);
     } else if (strcmp(name, "MUUrl") == 0) {
         free(c->cur_url.mu_url);
@@ -530,7 +456,7 @@ static int push_guid(char (**arr)[37], size_t *n, size_t *cap, const char *text,
 {
     char g[37];
 
-    if (uss_guid_canon(text, g) < 0)
+    if (str_guid_canon(text, g) < 0)
         return reject(c, "bad GUID \"%.40s\"", text);
     if (grow((void **)arr, cap, *n, 37, 1000000) < 0)
         return reject(c, "%s", "too many GUIDs");
@@ -547,9 +473,9 @@ static int end_deployments(struct uss_call *c, struct soapread *r, const char *n
     struct uss_deployment *d = &c->cur_dep;
 
     if (strcmp(parent, "ServerSyncTargetGroup") == 0) {
-        if (strcmp(name, "TargetGroupID") == 0 && uss_guid_canon(text, g->id) < 0)
+        if (strcmp(name, "TargetGroupID") == 0 && str_guid_canon(text, g->id) < 0)
             return reject(c, "bad TargetGroupID \"%.40s\"", text);
-        if (strcmp(name, "ParentGroupId") == 0 && uss_guid_canon(text, g->parent_id) < 0)
+        if (strcmp(name, "ParentGroupId") == 0 && str_guid_canon(text, g->parent_id) < 0)
             return reject(c, "bad ParentGroupId \"%.40s\"", text);
         if (strcmp(name, "Name") == 0) {
             free(g->name);
@@ -563,7 +489,7 @@ static int end_deployments(struct uss_call *c, struct soapread *r, const char *n
         o->groups[o->ngroups++] = *g;
         memset(g, 0, sizeof(*g));
     } else if (strcmp(parent, "ServerSyncDeployment") == 0) {
-        if (strcmp(name, "UpdateId") == 0 && uss_guid_canon(text, d->update_id) < 0)
+        if (strcmp(name, "UpdateId") == 0 && str_guid_canon(text, d->update_id) < 0)
             return reject(c, "bad UpdateId \"%.40s\"", text);
         if (strcmp(name, "RevisionNumber") == 0)
             d->rev = (int32_t)parse_long(text, 0, 0x7fffffff, 0);
@@ -579,9 +505,9 @@ static int end_deployments(struct uss_call *c, struct soapread *r, const char *n
             d->is_assigned = parse_bool(text);
         if (strcmp(name, "GoLiveTime") == 0)
             snprintf(d->go_live_time, sizeof(d->go_live_time), "%s", text);
-        if (strcmp(name, "DeploymentGuid") == 0 && uss_guid_canon(text, d->deployment_guid) < 0)
+        if (strcmp(name, "DeploymentGuid") == 0 && str_guid_canon(text, d->deployment_guid) < 0)
             return reject(c, "bad DeploymentGuid \"%.40s\"", text);
-        if (strcmp(name, "TargetGroupId") == 0 && uss_guid_canon(text, d->target_group_id) < 0)
+        if (strcmp(name, "TargetGroupId") == 0 && str_guid_canon(text, d->target_group_id) < 0)
             return reject(c, "bad TargetGroupId \"%.40s\"", text);
         if (strcmp(name, "DownloadPriority") == 0)
             d->download_priority = (int)parse_long(text, 0, 255, 1);

@@ -224,12 +224,7 @@ int uss_call_done(const struct uss_call *c);
 int uss_call_result(struct uss_call *c, struct uss_update_data *out, struct uss_error *err);
 void uss_call_free(struct uss_call *c);
 
-/* Parse helpers shared with the tests and the downloader. */
-/* Canonical lower-case GUID from s (36 chars, any case). 0 or -1. */
-int uss_guid_canon(const char *s, char out[37]);
-/* Decode standard base64 (padding optional, whitespace skipped) into at most outlen bytes.
- * Returns the decoded length, or -1. */
-long uss_base64_decode(const char *s, size_t len, unsigned char *out, size_t outlen);
+/* Parse helper shared with the tests (GUIDs and base64 go through strutil.h). */
 /* "2026-10-04T20:33:26.65455Z" -> time_t (UTC). -1 on junk. */
 time_t uss_parse_datetime(const char *s);
 

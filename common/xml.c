@@ -16,13 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-struct xml_guard {
-    const struct xml_limits *lim;
-    int depth;
-    long elements;
-    const char *stop_reason; /* set when we stopped the parser ourselves */
-};
-
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
 static xmlParserInputPtr xml_refuse_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
@@ -44,7 +37,7 @@ void xml_init(void)
     pthread_once(&xml_once, xml_global_init);
 }
 
-static void xml_guard_stop(xmlParserCtxtPtr ctxt, const char *reason)
+void xml_guard_stop(xmlParserCtxtPtr ctxt, const char *reason)
 {
     struct xml_guard *g = ctxt->_private;
 
@@ -53,23 +46,44 @@ static void xml_guard_stop(xmlParserCtxtPtr ctxt, const char *reason)
     xmlStopParser(ctxt);
 }
 
+int xml_guard_enter(xmlParserCtxtPtr ctxt)
+{
+    struct xml_guard *g = ctxt->_private;
+
+    if (g->stop_reason != NULL)
+        return -1;
+    if (++g->depth > g->lim->max_depth) {
+        xml_guard_stop(ctxt, "elements nested too deeply");
+        return -1;
+    }
+    if (++g->elements > g->lim->max_elements) {
+        xml_guard_stop(ctxt, "too many elements");
+        return -1;
+    }
+    return 0;
+}
+
+void xml_guard_leave(xmlParserCtxtPtr ctxt)
+{
+    struct xml_guard *g = ctxt->_private;
+
+    if (g->stop_reason == NULL)
+        g->depth--;
+}
+
+void *xml_guard_owner(void *sax_user_data)
+{
+    xmlParserCtxtPtr ctxt = sax_user_data;
+
+    return ((struct xml_guard *)ctxt->_private)->owner;
+}
+
 static void xml_sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                           const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
                           int nb_attributes, int nb_defaulted, const xmlChar **attributes)
 {
-    xmlParserCtxtPtr ctxt = ctx;
-    struct xml_guard *g = ctxt->_private;
-
-    if (g->stop_reason != NULL)
+    if (xml_guard_enter(ctx) < 0)
         return;
-    if (++g->depth > g->lim->max_depth) {
-        xml_guard_stop(ctxt, "elements nested too deeply");
-        return;
-    }
-    if (++g->elements > g->lim->max_elements) {
-        xml_guard_stop(ctxt, "too many elements");
-        return;
-    }
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
 }
@@ -78,11 +92,10 @@ static void xml_sax_end(void *ctx, const xmlChar *localname, const xmlChar *pref
                         const xmlChar *uri)
 {
     xmlParserCtxtPtr ctxt = ctx;
-    struct xml_guard *g = ctxt->_private;
 
-    if (g->stop_reason != NULL)
+    if (((struct xml_guard *)ctxt->_private)->stop_reason != NULL)
         return;
-    g->depth--;
+    xml_guard_leave(ctxt);
     xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
@@ -119,6 +132,23 @@ static void xml_sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
     (void)data;
 }
 
+void xml_guard_attach(xmlParserCtxtPtr ctxt, struct xml_guard *g, const struct xml_limits *lim,
+                      void *owner)
+{
+    xml_init();
+    memset(g, 0, sizeof(*g));
+    g->lim = lim;
+    g->owner = owner;
+    ctxt->_private = g;
+    ctxt->sax->internalSubset = xml_sax_dtd;
+    ctxt->sax->externalSubset = xml_sax_dtd;
+    ctxt->sax->entityDecl = xml_sax_entity;
+    ctxt->sax->reference = xml_sax_reference;
+    ctxt->replaceEntities = 0;
+    ctxt->loadsubset = 0;
+    ctxt->validate = 0;
+}
+
 xmlDoc *xml_parse(const char *data, size_t len, const struct xml_limits *lim, char *err,
                   size_t errlen)
 {
@@ -128,8 +158,6 @@ xmlDoc *xml_parse(const char *data, size_t len, const struct xml_limits *lim, ch
     const xmlError *e;
 
     xml_init();
-    memset(&g, 0, sizeof(g));
-    g.lim = lim;
     if (len > lim->max_bytes) {
         snprintf(err, errlen, "xml document too large (%zu bytes, limit %zu)", len, lim->max_bytes);
         return NULL;
@@ -143,19 +171,12 @@ xmlDoc *xml_parse(const char *data, size_t len, const struct xml_limits *lim, ch
         snprintf(err, errlen, "cannot create an xml parser (empty document?)");
         return NULL;
     }
-    ctxt->_private = &g;
     ctxt->sax->startElementNs = xml_sax_start;
     ctxt->sax->endElementNs = xml_sax_end;
-    ctxt->sax->internalSubset = xml_sax_dtd;
-    ctxt->sax->externalSubset = xml_sax_dtd;
-    ctxt->sax->entityDecl = xml_sax_entity;
-    ctxt->sax->reference = xml_sax_reference;
     ctxt->sax->processingInstruction = xml_sax_pi;
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                                 XML_PARSE_NOCDATA);
-    ctxt->replaceEntities = 0;
-    ctxt->loadsubset = 0;
-    ctxt->validate = 0;
+    xml_guard_attach(ctxt, &g, lim, NULL);
     xmlParseDocument(ctxt);
     if (g.stop_reason != NULL) {
         snprintf(err, errlen, "xml rejected: %s", g.stop_reason);

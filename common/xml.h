@@ -1,13 +1,15 @@
 /*
  * xml: the one hardened way to parse XML in wsusd (libxml2). Every parse goes through
- * xml_parse(): no network, no file access, no DTD (a document with a DOCTYPE or an entity
- * declaration is rejected), no entity expansion, and limits on size, depth and element count
- * fixed by the caller. Helpers walk children by (namespace URI, local name) and read attributes
- * and text without copying. Does not validate against schemas and does not serialize.
+ * xml_parse() (or, for a streaming SAX reader, a parser under xml_guard_attach()): no network,
+ * no file access, no DTD (a document with a DOCTYPE or an entity declaration is rejected), no
+ * entity expansion, and limits on size, depth and element count fixed by the caller. Helpers walk
+ * children by (namespace URI, local name) and read attributes and text without copying. Does not
+ * validate against schemas and does not serialize.
  */
 #ifndef WSUS_XML_H
 #define WSUS_XML_H
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stddef.h>
 
@@ -28,6 +30,39 @@ struct xml_limits {
  * xml_parse calls it itself; call it before using libxml2 directly (xmlTextReader).
  */
 void xml_init(void);
+
+/*
+ * The guard xml_parse puts on its parser, for a SAX2 parser the caller drives itself (the
+ * streaming reader of large upstream answers, client/soapread.c). Fields are the guard's.
+ */
+struct xml_guard {
+    const struct xml_limits *lim; /* max_depth and max_elements apply; max_bytes is the caller's */
+    int depth;
+    long elements;
+    const char *stop_reason; /* why the parser was stopped (static string), or NULL */
+    void *owner;             /* the caller's own state */
+};
+
+/*
+ * Put g on ctxt: calls xml_init(), makes ctxt refuse (stop on) any DOCTYPE, entity declaration
+ * and entity reference, and turns off entity substitution, DTD loading and validation. ctxt's
+ * SAX user data must be ctxt itself (xmlCreatePushParserCtxt with user_data NULL); ctxt->_private
+ * then points at g, which must outlive the parse. lim is borrowed; owner is for the caller's
+ * callbacks (xml_guard_owner). Call it after xmlCtxtUseOptions().
+ */
+void xml_guard_attach(xmlParserCtxtPtr ctxt, struct xml_guard *g, const struct xml_limits *lim,
+                      void *owner);
+/* The owner given to xml_guard_attach, from the user data a SAX callback receives. */
+void *xml_guard_owner(void *sax_user_data);
+/*
+ * Count an element start against the limits (from the caller's startElementNs). 0 to go on;
+ * -1 once the parser is stopped (now or before), g->stop_reason says why.
+ */
+int xml_guard_enter(xmlParserCtxtPtr ctxt);
+/* Count an element end (from the caller's endElementNs). */
+void xml_guard_leave(xmlParserCtxtPtr ctxt);
+/* Stop the parser; the first reason given is kept (a static string). */
+void xml_guard_stop(xmlParserCtxtPtr ctxt, const char *reason);
 
 /*
  * Parse len bytes (UTF-8 unless the document declares otherwise) under lim. Returns the

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "soapread.h"
+#include "strutil.h"
 #include "testutil.h"
 #include "uss.h"
 
@@ -199,6 +201,48 @@ static int count_end(void *arg, struct soapread *r, const char *name, const char
     return 0;
 }
 
+/* The streaming reader refuses what xml_parse refuses: a DTD, entities, deep nesting. */
+static int soapread_refuses(const char *doc, const char *why)
+{
+    int n = 0, rc;
+    struct soapread *r = soapread_new(count_end, &n, 1 << 20);
+
+    rc = soapread_feed(r, doc, strlen(doc)) == 0 && soapread_finish(r) == 0;
+    if (!rc && why != NULL && strstr(soapread_error(r), why) == NULL) {
+        fprintf(stderr, "soapread said \"%s\", expected \"%s\"\n", soapread_error(r), why);
+        rc = 1;
+    }
+    soapread_free(r);
+    return !rc;
+}
+
+static void test_stream_hardening(void **state)
+{
+    struct buf deep;
+    int i;
+
+    (void)state;
+    assert_true(soapread_refuses("<!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>", "DOCTYPE"));
+    assert_true(
+        soapread_refuses("<!DOCTYPE x SYSTEM \"http://127.0.0.1:9/x.dtd\"><x/>", "DOCTYPE"));
+    assert_true(soapread_refuses("<x>&undeclared;</x>", NULL));
+    /* predefined and character references are plain text */
+    assert_false(soapread_refuses("<x>a &amp; b &#65;</x>", NULL));
+    buf_init(&deep, 1 << 20);
+    for (i = 0; i < SOAPREAD_MAX_DEPTH; i++)
+        buf_add_str(&deep, "<e>");
+    for (i = 0; i < SOAPREAD_MAX_DEPTH; i++)
+        buf_add_str(&deep, "</e>");
+    assert_false(soapread_refuses(buf_str(&deep), NULL));
+    buf_reset(&deep);
+    for (i = 0; i < SOAPREAD_MAX_DEPTH + 1; i++)
+        buf_add_str(&deep, "<e>");
+    for (i = 0; i < SOAPREAD_MAX_DEPTH + 1; i++)
+        buf_add_str(&deep, "</e>");
+    assert_true(soapread_refuses(buf_str(&deep), "nested too deeply"));
+    buf_free(&deep);
+}
+
 static void test_stream_in_tiny_chunks(void **state)
 {
     size_t len, i;
@@ -219,15 +263,18 @@ static void test_helpers(void **state)
 {
     unsigned char out[32];
     char g[37];
+    size_t n;
 
     (void)state;
-    assert_int_equal(uss_guid_canon("56309036-4C77-4DD9-951A-99EE9C246A94", g), 0);
+    /* the parsers uss.c reads answers with (strutil.h) */
+    assert_int_equal(str_guid_canon("56309036-4C77-4DD9-951A-99EE9C246A94", g), 0);
     assert_string_equal(g, "56309036-4c77-4dd9-951a-99ee9c246a94");
-    assert_int_equal(uss_guid_canon("56309036x4C77-4DD9-951A-99EE9C246A94", g), -1);
-    assert_int_equal(uss_base64_decode("h/W9BGlYUAaqXTp30cZi/SiV3c0=", 28, out, sizeof(out)), 20);
+    assert_int_equal(str_guid_canon("56309036x4C77-4DD9-951A-99EE9C246A94", g), -1);
+    assert_int_equal(str_b64_decode("h/W9BGlYUAaqXTp30cZi/SiV3c0=", out, sizeof(out), &n), 0);
+    assert_int_equal(n, 20);
     assert_int_equal(out[0], 0x87);
     assert_int_equal(out[19], 0xcd);
-    assert_int_equal(uss_base64_decode("h/W9*", 5, out, sizeof(out)), -1);
+    assert_int_equal(str_b64_decode("h/W9*", out, sizeof(out), &n), -1);
     assert_true(uss_parse_datetime("junk") == (time_t)-1);
 }
 
@@ -258,10 +305,15 @@ static void test_urls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth_and_cookie), cmocka_unit_test(test_config_data_any_order),
-        cmocka_unit_test(test_revision_list),   cmocka_unit_test(test_update_data_both_forms),
-        cmocka_unit_test(test_faults),          cmocka_unit_test(test_stream_in_tiny_chunks),
-        cmocka_unit_test(test_helpers),         cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_auth_and_cookie),
+        cmocka_unit_test(test_config_data_any_order),
+        cmocka_unit_test(test_revision_list),
+        cmocka_unit_test(test_update_data_both_forms),
+        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_stream_in_tiny_chunks),
+        cmocka_unit_test(test_stream_hardening),
+        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
