@@ -254,3 +254,27 @@ void adminapi_print_json(const json_t *j)
     json_dumpf(j, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
 }
+
+int adminapi_show(struct ctl *c, const char *method, const char *path, json_t *body,
+                  void (*print)(const json_t *ans, void *arg), void *arg)
+{
+    json_t *ans = NULL;
+    int rc = adminapi_run(c, method, path, body, &ans);
+
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    if (c->json)
+        adminapi_print_json(ans);
+    else if (print != NULL)
+        print(ans, arg);
+    json_decref(ans);
+    return 0;
+}
+
+const char *adminapi_str(const json_t *o, const char *key, const char *def)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s != NULL ? s : def;
+}

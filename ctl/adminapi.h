@@ -36,6 +36,17 @@ int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *b
  */
 int adminapi_run(struct ctl *c, const char *method, const char *path, json_t *body, json_t **out);
 
+/*
+ * The whole of a verb that only shows an answer: adminapi_run(), then with --json the answer as
+ * indented JSON, otherwise print(ans, arg) (print may be NULL: nothing more to show). body (may
+ * be NULL) is consumed. Returns 0, or the exit status after the message was printed.
+ */
+int adminapi_show(struct ctl *c, const char *method, const char *path, json_t *body,
+                  void (*print)(const json_t *ans, void *arg), void *arg);
+
+/* The string member key of o, or def when o has no such string (o may be NULL). */
+const char *adminapi_str(const json_t *o, const char *key, const char *def);
+
 /* s %-escaped for a URL query value (malloc'd, never NULL). */
 char *adminapi_escape(const char *s);
 

@@ -103,26 +103,12 @@ int cmd_config_reset(struct ctl *c, int argc, char **argv)
     return config_change(c, argv[0], NULL);
 }
 
-int cmd_groups(struct ctl *c, int argc, char **argv)
+static void print_groups(const json_t *ans, void *arg)
 {
-    json_t *ans = NULL, *list;
+    const json_t *list = json_object_get(ans, "groups");
     size_t i;
-    int rc;
 
-    if (argc != 0)
-        return ctl_fail("unknown groups command \"%s\"; use wsusctl groups, groups add or "
-                        "groups remove",
-                        argv[0]),
-               2;
-    rc = adminapi_run(c, "GET", "/api/v1/groups", NULL, &ans);
-    if (rc != 0)
-        return rc;
-    if (c->json) {
-        adminapi_print_json(ans);
-        json_decref(ans);
-        return 0;
-    }
-    list = json_object_get(ans, "groups");
+    (void)arg;
     printf("%-36s  %-9s  %-24s  %s\n", "ID", "APPROVALS", "PARENT", "NAME");
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *g = json_array_get(list, i);
@@ -132,8 +118,27 @@ int cmd_groups(struct ctl *c, int argc, char **argv)
                parent != NULL ? parent : "-", json_string_value(json_object_get(g, "name")),
                json_is_true(json_object_get(g, "builtin")) ? "  (built-in)" : "");
     }
-    json_decref(ans);
-    return 0;
+}
+
+int cmd_groups(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 0)
+        return ctl_fail("unknown groups command \"%s\"; use wsusctl groups, groups add or "
+                        "groups remove",
+                        argv[0]),
+               2;
+    return adminapi_show(c, "GET", "/api/v1/groups", NULL, print_groups, NULL);
+}
+
+static void print_group_added(const json_t *ans, void *arg)
+{
+    const json_t *g = json_object_get(ans, "group");
+
+    (void)arg;
+    printf("added target group \"%s\" (%s) under \"%s\"\n",
+           json_string_value(json_object_get(g, "name")),
+           json_string_value(json_object_get(g, "id")),
+           json_string_value(json_object_get(g, "parent")));
 }
 
 int cmd_groups_add(struct ctl *c, int argc, char **argv)
@@ -141,8 +146,7 @@ int cmd_groups_add(struct ctl *c, int argc, char **argv)
     static const struct option longopts[] = {{"parent", required_argument, NULL, 'p'},
                                              {NULL, 0, NULL, 0}};
     const char *parent = NULL;
-    json_t *body, *ans = NULL;
-    int ch, rc;
+    int ch;
 
     optind = 0;
     opterr = 0;
@@ -156,44 +160,26 @@ int cmd_groups_add(struct ctl *c, int argc, char **argv)
         return ctl_fail("usage: wsusctl groups add NAME [--parent NAME] (quote a NAME with "
                         "spaces)"),
                2;
-    body = json_pack("{s:s, s:s?}", "name", argv[optind - 1], "parent", parent);
-    rc = adminapi_run(c, "POST", "/api/v1/groups/add", body, &ans);
-    json_decref(body);
-    if (rc != 0)
-        return rc;
-    if (c->json) {
-        adminapi_print_json(ans);
-    } else {
-        const json_t *g = json_object_get(ans, "group");
-        printf("added target group \"%s\" (%s) under \"%s\"\n",
-               json_string_value(json_object_get(g, "name")),
-               json_string_value(json_object_get(g, "id")),
-               json_string_value(json_object_get(g, "parent")));
-    }
-    json_decref(ans);
-    return 0;
+    return adminapi_show(c, "POST", "/api/v1/groups/add",
+                         json_pack("{s:s, s:s?}", "name", argv[optind - 1], "parent", parent),
+                         print_group_added, NULL);
+}
+
+/* arg is the name as the admin typed it. */
+static void print_group_removed(const json_t *ans, void *arg)
+{
+    long long n = (long long)json_integer_value(json_object_get(ans, "approvals_removed"));
+
+    if (n > 0)
+        printf("removed target group \"%s\" and its %lld approval(s)\n", (const char *)arg, n);
+    else
+        printf("removed target group \"%s\"\n", (const char *)arg);
 }
 
 int cmd_groups_remove(struct ctl *c, int argc, char **argv)
 {
-    json_t *body, *ans = NULL;
-    int rc;
-    long long n;
-
     if (argc != 1)
         return ctl_fail("usage: wsusctl groups remove NAME (quote a NAME with spaces)"), 2;
-    body = json_pack("{s:s}", "name", argv[0]);
-    rc = adminapi_run(c, "POST", "/api/v1/groups/remove", body, &ans);
-    json_decref(body);
-    if (rc != 0)
-        return rc;
-    n = (long long)json_integer_value(json_object_get(ans, "approvals_removed"));
-    if (c->json)
-        adminapi_print_json(ans);
-    else if (n > 0)
-        printf("removed target group \"%s\" and its %lld approval(s)\n", argv[0], n);
-    else
-        printf("removed target group \"%s\"\n", argv[0]);
-    json_decref(ans);
-    return 0;
+    return adminapi_show(c, "POST", "/api/v1/groups/remove", json_pack("{s:s}", "name", argv[0]),
+                         print_group_removed, argv[0]);
 }

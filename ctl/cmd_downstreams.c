@@ -8,23 +8,12 @@
 #include <jansson.h>
 #include <stdio.h>
 
-int cmd_downstreams(struct ctl *c, int argc, char **argv)
+static void print_downstreams(const json_t *ans, void *arg)
 {
-    json_t *ans = NULL, *list;
+    const json_t *list = json_object_get(ans, "downstreams");
     size_t i;
-    int rc;
 
-    if (argc != 0)
-        return ctl_fail("downstreams takes no arguments (got \"%s\")", argv[0]), 2;
-    rc = adminapi_run(c, "GET", "/api/v1/downstreams", NULL, &ans);
-    if (rc != 0)
-        return rc;
-    if (c->json) {
-        adminapi_print_json(ans);
-        json_decref(ans);
-        return 0;
-    }
-    list = json_object_get(ans, "downstreams");
+    (void)arg;
     if (json_array_size(list) == 0)
         printf("no downstream server has synchronized from this server yet\n");
     else
@@ -41,6 +30,11 @@ int cmd_downstreams(struct ctl *c, int argc, char **argv)
                json_string_value(json_object_get(d, "last_contact")), proto != NULL ? proto : "-",
                json_string_value(json_object_get(d, "account_name")));
     }
-    json_decref(ans);
-    return 0;
+}
+
+int cmd_downstreams(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 0)
+        return ctl_fail("downstreams takes no arguments (got \"%s\")", argv[0]), 2;
+    return adminapi_show(c, "GET", "/api/v1/downstreams", NULL, print_downstreams, NULL);
 }

@@ -21,13 +21,6 @@ static long jint(const json_t *o, const char *k)
     return (long)json_integer_value(json_object_get(o, k));
 }
 
-static const char *jstr(const json_t *o, const char *k, const char *def)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-
-    return s != NULL ? s : def;
-}
-
 static void human(double v, char *out, size_t len)
 {
     const char *u[] = {"B", "KB", "MB", "GB", "TB"};
@@ -43,24 +36,24 @@ static void human(double v, char *out, size_t len)
 static void print_row(const json_t *row)
 {
     char b[32];
-    const char *err = jstr(row, "error", NULL);
-    const char *fin = jstr(row, "finished_at", "-");
+    const char *err = adminapi_str(row, "error", NULL);
+    const char *fin = adminapi_str(row, "finished_at", "-");
 
     human((double)jint(row, "bytes"), b, sizeof(b));
     printf("#%-5ld %-9s %-8s %.19s  %.19s  new %ld, updated %ld, categories %ld, files %ld (%s)\n",
-           jint(row, "id"), jstr(row, "result", "?"), jstr(row, "trigger", "?"),
-           jstr(row, "started_at", "-"), fin, jint(row, "new_revisions"),
+           jint(row, "id"), adminapi_str(row, "result", "?"), adminapi_str(row, "trigger", "?"),
+           adminapi_str(row, "started_at", "-"), fin, jint(row, "new_revisions"),
            jint(row, "updated_revisions"), jint(row, "categories"), jint(row, "files"), b);
     if (err != NULL && err[0] != '\0')
         printf("       %s: %s\n",
-               strcmp(jstr(row, "result", ""), "succeeded") == 0 ? "note" : "reason", err);
+               strcmp(adminapi_str(row, "result", ""), "succeeded") == 0 ? "note" : "reason", err);
 }
 
 /* One line of progress for a running row. */
 static void progress_line(const json_t *row, double rate, char *out, size_t len)
 {
     const json_t *d = json_object_get(row, "detail");
-    const char *phase = jstr(row, "phase", "starting");
+    const char *phase = adminapi_str(row, "phase", "starting");
     char done[32], total[32], r[32];
 
     if (strcmp(phase, "content") == 0) {
@@ -80,7 +73,7 @@ static void progress_line(const json_t *row, double rate, char *out, size_t len)
 static double fraction(const json_t *row)
 {
     const json_t *d = json_object_get(row, "detail");
-    const char *phase = jstr(row, "phase", "");
+    const char *phase = adminapi_str(row, "phase", "");
 
     if (strcmp(phase, "content") == 0 && jint(d, "bytes_total") > 0)
         return (double)(jint(d, "bytes_done") + jint(d, "bytes_resumed")) /
@@ -136,7 +129,7 @@ static int follow(struct ctl *c, long id)
             continue;
         }
         errors = 0;
-        result = jstr(row, "result", "running");
+        result = adminapi_str(row, "result", "running");
         d = json_object_get(row, "detail");
         clock_gettime(CLOCK_MONOTONIC, &now);
         bytes = jint(d, "bytes_done");
@@ -158,13 +151,13 @@ static int follow(struct ctl *c, long id)
             bar[width] = '\0';
             printf("\r\033[K[%s] %s", bar, line);
             fflush(stdout);
-        } else if (!c->json && (strcmp(last_phase, jstr(row, "phase", "")) != 0 ||
+        } else if (!c->json && (strcmp(last_phase, adminapi_str(row, "phase", "")) != 0 ||
                                 time(NULL) - last_print >= 10)) {
             printf("%s\n", line);
             fflush(stdout);
             last_print = time(NULL);
         }
-        snprintf(last_phase, sizeof(last_phase), "%s", jstr(row, "phase", ""));
+        snprintf(last_phase, sizeof(last_phase), "%s", adminapi_str(row, "phase", ""));
         usleep(POLL_MS * 1000);
     }
     if (tty)
@@ -172,11 +165,11 @@ static int follow(struct ctl *c, long id)
     if (c->json) {
         adminapi_print_json(row);
     } else {
-        printf("synchronization %ld %s\n", id, jstr(row, "result", "?"));
+        printf("synchronization %ld %s\n", id, adminapi_str(row, "result", "?"));
         print_row(row);
     }
     {
-        int ok = strcmp(jstr(row, "result", ""), "succeeded") == 0;
+        int ok = strcmp(adminapi_str(row, "result", ""), "succeeded") == 0;
         json_decref(row);
         return ok ? 0 : 1;
     }
@@ -210,8 +203,9 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "wsusctl: a synchronization is already running");
         if (json_is_object(running)) {
             progress_line(running, 0, line, sizeof(line));
-            fprintf(stderr, " (#%ld, %s, started %.19s): %s", id, jstr(running, "trigger", "?"),
-                    jstr(running, "started_at", "?"), line);
+            fprintf(stderr, " (#%ld, %s, started %.19s): %s", id,
+                    adminapi_str(running, "trigger", "?"), adminapi_str(running, "started_at", "?"),
+                    line);
         }
         fputc('\n', stderr);
         json_decref(ans);
@@ -236,30 +230,18 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv)
     return follow(c, id);
 }
 
-int cmd_sync_status(struct ctl *c, int argc, char **argv)
+static void print_sync_status(const json_t *ans, void *arg)
 {
-    json_t *ans = NULL, *running, *last;
+    const json_t *running = json_object_get(ans, "running"), *last = json_object_get(ans, "last");
     const char *next, *retry;
-    int rc;
 
-    (void)argv;
-    if (argc != 0)
-        return ctl_fail("usage: wsusctl sync status"), 2;
-    rc = adminapi_run(c, "GET", "/api/v1/sync/status", NULL, &ans);
-    if (rc != 0)
-        return rc;
-    if (c->json) {
-        adminapi_print_json(ans);
-        json_decref(ans);
-        return 0;
-    }
-    running = json_object_get(ans, "running");
-    last = json_object_get(ans, "last");
+    (void)arg;
     if (json_is_object(running)) {
         char line[256];
         progress_line(running, 0, line, sizeof(line));
         printf("running: #%ld (%s, started %.19s)\n  %s\n", jint(running, "id"),
-               jstr(running, "trigger", "?"), jstr(running, "started_at", "?"), line);
+               adminapi_str(running, "trigger", "?"), adminapi_str(running, "started_at", "?"),
+               line);
     } else {
         printf("running: no\n");
     }
@@ -269,14 +251,20 @@ int cmd_sync_status(struct ctl *c, int argc, char **argv)
     } else {
         printf("last:    never synchronized\n");
     }
-    next = jstr(ans, "next_schedule", NULL);
-    retry = jstr(ans, "retry_at", NULL);
-    printf("schedule: %s%s%s\n", jstr(ans, "schedule", "manual"), next ? ", next at " : "",
+    next = adminapi_str(ans, "next_schedule", NULL);
+    retry = adminapi_str(ans, "retry_at", NULL);
+    printf("schedule: %s%s%s\n", adminapi_str(ans, "schedule", "manual"), next ? ", next at " : "",
            next ? next : "");
     if (retry != NULL)
         printf("retry:   at %s (after a failure)\n", retry);
-    json_decref(ans);
-    return 0;
+}
+
+int cmd_sync_status(struct ctl *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return ctl_fail("usage: wsusctl sync status"), 2;
+    return adminapi_show(c, "GET", "/api/v1/sync/status", NULL, print_sync_status, NULL);
 }
 
 int cmd_sync_history(struct ctl *c, int argc, char **argv)

@@ -29,9 +29,7 @@ static const char *admin_name(void)
 
 static const char *jstr(const json_t *o, const char *key)
 {
-    const char *s = json_string_value(json_object_get(o, key));
-
-    return s != NULL ? s : "";
+    return adminapi_str(o, key, "");
 }
 
 /* Print at most max bytes of s without cutting a UTF-8 sequence, padded to width columns. */
@@ -51,6 +49,56 @@ static void print_cut(const char *s, int max)
     printf("%*s", max - cols, "");
 }
 
+/* The answer of GET /api/v1/updates; arg points to an int: 1 for the category listing. */
+static void print_update_list(const json_t *ans, void *arg)
+{
+    int categories = *(const int *)arg;
+    const json_t *list = json_object_get(ans, "updates");
+    size_t i;
+
+    if (categories)
+        printf("%-36s  %-20s  %s\n", "ID", "CATEGORY TYPE", "TITLE");
+    else
+        printf("%-36s  %5s  %-3s  %-9s  %-22s  %s\n", "ID", "REV", "A/D", "KB", "CLASSIFICATION",
+               "TITLE");
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *u = json_array_get(list, i);
+        if (categories) {
+            printf("%-36s  %-20s  %s\n", jstr(u, "update_id"), jstr(u, "category_type"),
+                   jstr(u, "title"));
+            continue;
+        }
+        printf("%-36s  %5lld  %c%c   %-9s  ", jstr(u, "update_id"),
+               (long long)json_integer_value(json_object_get(u, "revision")),
+               json_is_true(json_object_get(u, "approved")) ? 'A' : '-',
+               json_is_true(json_object_get(u, "declined")) ? 'D' : '-', jstr(u, "kb"));
+        print_cut(jstr(u, "classification"), 22);
+        printf("  %s\n", jstr(u, "title"));
+    }
+    {
+        long long total = (long long)json_integer_value(json_object_get(ans, "total"));
+        size_t n = json_array_size(list);
+        if ((long long)n < total)
+            printf("%zu of %lld shown; use --limit N or narrow the search to see the rest\n", n,
+                   total);
+        else
+            printf("%zu %s\n", n, categories ? "category(ies)" : "update(s)");
+    }
+}
+
+static void print_named_list(const char *label, const json_t *arr)
+{
+    size_t i;
+
+    if (json_array_size(arr) == 0)
+        return;
+    printf("%s\n", label);
+    for (i = 0; i < json_array_size(arr); i++) {
+        const json_t *e = json_array_get(arr, i);
+        printf("  %s  %s\n", jstr(e, "id"), jstr(e, "title"));
+    }
+}
+
 int cmd_updates_list(struct ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -65,7 +113,6 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
     const char *type = NULL, *product = NULL, *cls = NULL, *search = NULL, *limit = NULL;
     int approved = 0, declined = 0, hidden = 0, ch, rc, categories;
     struct buf path;
-    json_t *ans = NULL, *list;
     size_t i;
 
     optind = 0;
@@ -128,84 +175,19 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         buf_add_str(&path, "&declined=1");
     if (hidden)
         buf_add_str(&path, "&hidden=1");
-    rc = adminapi_run(c, "GET", buf_str(&path), NULL, &ans);
-    buf_free(&path);
-    if (rc != 0)
-        return rc;
-    if (c->json) {
-        adminapi_print_json(ans);
-        json_decref(ans);
-        return 0;
-    }
     categories = type != NULL && strcmp(type, "category") == 0;
-    list = json_object_get(ans, "updates");
-    if (categories)
-        printf("%-36s  %-20s  %s\n", "ID", "CATEGORY TYPE", "TITLE");
-    else
-        printf("%-36s  %5s  %-3s  %-9s  %-22s  %s\n", "ID", "REV", "A/D", "KB", "CLASSIFICATION",
-               "TITLE");
-    for (i = 0; i < json_array_size(list); i++) {
-        const json_t *u = json_array_get(list, i);
-        if (categories) {
-            printf("%-36s  %-20s  %s\n", jstr(u, "update_id"), jstr(u, "category_type"),
-                   jstr(u, "title"));
-            continue;
-        }
-        printf("%-36s  %5lld  %c%c   %-9s  ", jstr(u, "update_id"),
-               (long long)json_integer_value(json_object_get(u, "revision")),
-               json_is_true(json_object_get(u, "approved")) ? 'A' : '-',
-               json_is_true(json_object_get(u, "declined")) ? 'D' : '-', jstr(u, "kb"));
-        print_cut(jstr(u, "classification"), 22);
-        printf("  %s\n", jstr(u, "title"));
-    }
-    {
-        long long total = (long long)json_integer_value(json_object_get(ans, "total"));
-        size_t n = json_array_size(list);
-        if ((long long)n < total)
-            printf("%zu of %lld shown; use --limit N or narrow the search to see the rest\n", n,
-                   total);
-        else
-            printf("%zu %s\n", n, categories ? "category(ies)" : "update(s)");
-    }
-    json_decref(ans);
-    return 0;
+    rc = adminapi_show(c, "GET", buf_str(&path), NULL, print_update_list, &categories);
+    buf_free(&path);
+    return rc;
 }
 
-static void print_named_list(const char *label, const json_t *arr)
+/* The answer of GET /api/v1/updates/show. */
+static void print_update(const json_t *ans, void *arg)
 {
+    const json_t *u = json_object_get(ans, "update"), *arr;
     size_t i;
 
-    if (json_array_size(arr) == 0)
-        return;
-    printf("%s\n", label);
-    for (i = 0; i < json_array_size(arr); i++) {
-        const json_t *e = json_array_get(arr, i);
-        printf("  %s  %s\n", jstr(e, "id"), jstr(e, "title"));
-    }
-}
-
-int cmd_updates_show(struct ctl *c, int argc, char **argv)
-{
-    json_t *ans = NULL, *u, *arr;
-    char *id, *path;
-    size_t i;
-    int rc;
-
-    if (argc != 1)
-        return ctl_fail("usage: wsusctl updates show UPDATE-ID"), 2;
-    id = adminapi_escape(argv[0]);
-    path = xasprintf("/api/v1/updates/show?id=%s", id);
-    free(id);
-    rc = adminapi_run(c, "GET", path, NULL, &ans);
-    free(path);
-    if (rc != 0)
-        return rc;
-    if (c->json) {
-        adminapi_print_json(ans);
-        json_decref(ans);
-        return 0;
-    }
-    u = json_object_get(ans, "update");
+    (void)arg;
     printf("%s\n", jstr(u, "title"));
     printf("  id:            %s  revision %lld\n", jstr(u, "update_id"),
            (long long)json_integer_value(json_object_get(u, "revision")));
@@ -257,32 +239,36 @@ int cmd_updates_show(struct ctl *c, int argc, char **argv)
     print_named_list("superseded by:", json_object_get(u, "superseded_by"));
     if (json_is_string(json_object_get(u, "description")))
         printf("description:\n  %s\n", jstr(u, "description"));
-    json_decref(ans);
-    return 0;
 }
 
 /* POST body to path; print the JSON answer or the line from print. */
-static int post_and_print(struct ctl *c, const char *path, json_t *body,
-                          void (*print)(const json_t *ans))
+
+int cmd_updates_show(struct ctl *c, int argc, char **argv)
 {
-    json_t *ans = NULL;
+    char *id, *path;
     int rc;
 
-    json_object_set_new(body, "admin", json_string(admin_name()));
-    rc = adminapi_run(c, "POST", path, body, &ans);
-    json_decref(body);
-    if (rc != 0)
-        return rc;
-    if (c->json)
-        adminapi_print_json(ans);
-    else
-        print(ans);
-    json_decref(ans);
-    return 0;
+    if (argc != 1)
+        return ctl_fail("usage: wsusctl updates show UPDATE-ID"), 2;
+    id = adminapi_escape(argv[0]);
+    path = xasprintf("/api/v1/updates/show?id=%s", id);
+    free(id);
+    rc = adminapi_show(c, "GET", path, NULL, print_update, NULL);
+    free(path);
+    return rc;
 }
 
-static void print_approve(const json_t *a)
+/* POST body (consumed) signed with the admin's name, then show the answer. */
+static int post_and_print(struct ctl *c, const char *path, json_t *body,
+                          void (*print)(const json_t *ans, void *arg))
 {
+    json_object_set_new(body, "admin", json_string(admin_name()));
+    return adminapi_show(c, "POST", path, body, print, NULL);
+}
+
+static void print_approve(const json_t *a, void *arg)
+{
+    (void)arg;
     printf("approved %s revision %lld for %s in \"%s\"%s%s (deployment %s)\n", jstr(a, "update_id"),
            (long long)json_integer_value(json_object_get(a, "revision")), jstr(a, "action"),
            jstr(a, "group"), json_is_string(json_object_get(a, "deadline")) ? ", deadline " : "",
@@ -338,10 +324,11 @@ int cmd_approve(struct ctl *c, int argc, char **argv)
     return post_and_print(c, "/api/v1/approve", body, print_approve);
 }
 
-static void print_unapprove(const json_t *a)
+static void print_unapprove(const json_t *a, void *arg)
 {
     size_t n = json_array_size(json_object_get(a, "removed"));
 
+    (void)arg;
     printf("removed %zu approval(s) of %s%s%s%s\n", n, jstr(a, "update_id"),
            json_is_string(json_object_get(a, "group")) ? " in \"" : "", jstr(a, "group"),
            json_is_string(json_object_get(a, "group")) ? "\"" : "");
@@ -369,10 +356,11 @@ int cmd_unapprove(struct ctl *c, int argc, char **argv)
                           print_unapprove);
 }
 
-static void print_decline(const json_t *a)
+static void print_decline(const json_t *a, void *arg)
 {
     size_t n = json_array_size(json_object_get(a, "approvals_removed"));
 
+    (void)arg;
     if (json_is_true(json_object_get(a, "already_declined")))
         printf("%s was already declined\n", jstr(a, "update_id"));
     else
@@ -389,8 +377,9 @@ int cmd_decline(struct ctl *c, int argc, char **argv)
                           print_decline);
 }
 
-static void print_undecline(const json_t *a)
+static void print_undecline(const json_t *a, void *arg)
 {
+    (void)arg;
     printf("%s is no longer declined\n", jstr(a, "update_id"));
 }
 
@@ -402,8 +391,9 @@ int cmd_undecline(struct ctl *c, int argc, char **argv)
                           print_undecline);
 }
 
-static void print_accepteula(const json_t *a)
+static void print_accepteula(const json_t *a, void *arg)
 {
+    (void)arg;
     if (json_is_true(json_object_get(a, "already_accepted")))
         printf("EULA %s was already accepted\n", jstr(a, "eula_id"));
     else
