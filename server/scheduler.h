@@ -2,7 +2,8 @@
  * scheduler: the thread of wsusd that runs synchronizations: on the `schedule` setting
  * ("manual", or "N/day from HH:MM" plus a random offset of up to 30 minutes chosen at start),
  * when an admin asks ("sync now"), and after a failure (retried twice, `sync-retry-interval`
- * seconds apart, default 900, then the next scheduled time, as WSUS does). A run interrupted
+ * seconds apart, default 900, then the next scheduled time, as WSUS does), and a few seconds
+ * after a downstream server asked for files with DownloadFiles. A run interrupted
  * by a crash of wsusd is resumed shortly after the next start. Only one sync runs at a time,
  * also across several wsusd on one database (the lock is in sync.c). It does not sync by
  * itself: client/sync.c does the work.
