@@ -95,13 +95,15 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
-int buf_add_xml_escaped(struct buf *b, const char *s, size_t len)
+static int buf_add_xml(struct buf *b, const char *s, size_t len, int quotes)
 {
     size_t i, start = 0;
 
     for (i = 0; i < len; i++) {
         const char *rep;
 
+        if (!quotes && (s[i] == '"' || s[i] == '\''))
+            continue;
         switch (s[i]) {
         case '&':
             rep = "&amp;";
@@ -129,6 +131,16 @@ int buf_add_xml_escaped(struct buf *b, const char *s, size_t len)
         start = i + 1;
     }
     return buf_add(b, s + start, len - start);
+}
+
+int buf_add_xml_escaped(struct buf *b, const char *s, size_t len)
+{
+    return buf_add_xml(b, s, len, 1);
+}
+
+int buf_add_xml_text(struct buf *b, const char *s, size_t len)
+{
+    return buf_add_xml(b, s, len, 0);
 }
 
 char *buf_detach(struct buf *b, size_t *len)

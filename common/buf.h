@@ -27,8 +27,12 @@ int buf_add(struct buf *b, const void *data, size_t len);
 int buf_add_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Append s with the five XML special characters escaped (&<>"'). */
+/* Append s with the five XML special characters escaped (&<>"'), and CR as &#xD;: safe in
+ * attribute values and text. */
 int buf_add_xml_escaped(struct buf *b, const char *s, size_t len);
+/* Append s as XML character data: & < > escaped, CR as &#xD; (so text round-trips byte for
+ * byte), quotes left alone (as Windows writes XmlUpdateBlob). */
+int buf_add_xml_text(struct buf *b, const char *s, size_t len);
 /* Hand the content over to the caller (who frees it); the buffer becomes empty. Never NULL. */
 char *buf_detach(struct buf *b, size_t *len);
 /* Content as a C string ("" when empty). Valid until the next change. */

@@ -288,36 +288,6 @@ void soap_datetime_format(time_t t, long msec, char out[32])
     snprintf(out, 32, "%s.%03ldZ", base, msec);
 }
 
-int soap_append_text(struct buf *b, const char *s, size_t len)
-{
-    size_t i, start = 0;
-
-    for (i = 0; i < len; i++) {
-        const char *rep;
-
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '\r':
-            rep = "&#xD;";
-            break;
-        default:
-            continue;
-        }
-        if (buf_add(b, s + start, i - start) < 0 || buf_add_str(b, rep) < 0)
-            return -1;
-        start = i + 1;
-    }
-    return buf_add(b, s + start, len - start);
-}
-
 static int soap_add_escaped(struct buf *b, const char *s)
 {
     return buf_add_xml_escaped(b, s, strlen(s));

@@ -96,12 +96,6 @@ int soap_b64_append(struct buf *b, const unsigned char *data, size_t len);
 /* UTC dateTime as the wire writes it: 2026-10-04T20:33:26.654Z (millisecond precision). */
 void soap_datetime_format(time_t t, long msec, char out[32]);
 
-/*
- * Append s as XML character data: & < > escaped, CR as &#xD; so the text round-trips byte
- * for byte (quotes are left alone, as Windows writes XmlUpdateBlob). 0 or -1 (buffer full).
- */
-int soap_append_text(struct buf *b, const char *s, size_t len);
-
 /* Start of every response: XML declaration + soap:Envelope (xsi/xsd declared) + soap:Body. */
 #define SOAP_RESPONSE_HEAD                                                                         \
     "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope "                                    \

@@ -343,7 +343,7 @@ static int soapcat_one_update(PGconn *db, const char *rid, const char *guid, con
         goto out;
     if (PQgetisnull(res, 0, 1)) {
         if (buf_add_str(out, "<XmlUpdateBlob>") < 0 ||
-            soap_append_text(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0)) < 0 ||
+            buf_add_xml_text(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0)) < 0 ||
             buf_add_str(out, "</XmlUpdateBlob>") < 0)
             goto out;
     }
