@@ -148,19 +148,7 @@ def setup_server(tmp, name, upstream=None, settings=()):
 
 
 def main():
-    servers = []
-    dbs = []
-    with wt.TempDir() as tmp:
-        try:
-            run(tmp, servers, dbs)
-        finally:
-            for s in servers:
-                s.stop()
-                if wt.failures:
-                    print("---- wsusd log (%s) ----\n%s" % (s.conf, s.output()[-6000:]))
-            for db in dbs:
-                wt.drop_db(db)
-    wt.finish()
+    wt.run_servers(run)
 
 
 def check_leaf(leaf_dir, leaf_db, root_db, prod, cls, older, what):

@@ -56,18 +56,7 @@ def check_store(content, db, label):
 
 
 def main():
-    servers, dbs = [], []
-    with wt.TempDir() as tmp:
-        try:
-            run(tmp, servers, dbs)
-        finally:
-            for s in servers:
-                s.stop()
-                if wt.failures:
-                    print("---- wsusd log (%s) ----\n%s" % (s.conf, s.output()[-5000:]))
-            for db in dbs:
-                wt.drop_db(db)
-    wt.finish()
+    wt.run_servers(run)
 
 
 def run(tmp, servers, dbs):

@@ -35,18 +35,7 @@ def wait_for(pred, seconds, step=0.05):
 
 
 def main():
-    servers, dbs = [], []
-    with wt.TempDir() as tmp:
-        try:
-            run(tmp, servers, dbs)
-        finally:
-            for s in servers:
-                s.stop()
-                if wt.failures:
-                    print("---- wsusd log (%s) ----\n%s" % (s.conf, s.output()[-5000:]))
-            for db in dbs:
-                wt.drop_db(db)
-    wt.finish()
+    wt.run_servers(run)
 
 
 def run(tmp, servers, dbs):

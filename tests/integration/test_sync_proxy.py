@@ -78,21 +78,12 @@ class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 def main():
-    servers, dbs = [], []
     proxy = ThreadingServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    with wt.TempDir() as tmp:
-        try:
-            run(tmp, servers, dbs, proxy.server_address[1])
-        finally:
-            proxy.shutdown()
-            for s in servers:
-                s.stop()
-                if wt.failures:
-                    print("---- wsusd log (%s) ----\n%s" % (s.conf, s.output()[-5000:]))
-            for db in dbs:
-                wt.drop_db(db)
-    wt.finish()
+    try:
+        wt.run_servers(run, proxy.server_address[1])
+    finally:
+        proxy.shutdown()
 
 
 def run(tmp, servers, dbs, proxy_port):

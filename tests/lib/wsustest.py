@@ -248,3 +248,21 @@ class Wsusd:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode if self.proc is not None else None
+
+
+def run_servers(run, *args):
+    """Run run(tmp, servers, dbs, *args) in a temporary directory, then stop every Wsusd that
+    run appended to servers (printing its log when a check failed), drop every database in
+    dbs, and finish() (exit status of the test)."""
+    servers, dbs = [], []
+    with TempDir() as tmp:
+        try:
+            run(tmp, servers, dbs, *args)
+        finally:
+            for s in servers:
+                s.stop()
+                if failures:
+                    print("---- wsusd log (%s) ----\n%s" % (s.conf, s.output()[-6000:]))
+            for db in dbs:
+                drop_db(db)
+    finish()
