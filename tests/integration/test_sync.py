@@ -135,7 +135,10 @@ def last_run(conf):
 def setup_server(tmp, name, upstream=None, settings=()):
     d = os.path.join(tmp, name)
     os.makedirs(d)
-    db = wt.create_db("it_sync_" + name)
+    # named after the running test too: test_sync_content uses this function while
+    # test_sync runs in parallel, and create_db drops a database of the same name
+    test = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    db = wt.create_db("it_%s_%s" % (test, name))
     conf = wt.write_config(d, db, extra="[log]\nlevel = debug\n")
     srv = wt.Wsusd(conf).start()
     if upstream is not None:
