@@ -15,6 +15,7 @@ result line and the note or reason, and exits 0 on success, 1 on failure.
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -135,6 +136,18 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 1 and "synchronization %d failed" % h["id"] in r.stdout and
              "reason: upstream http://127.0.0.1:%d refused the connection" % dead in r.stdout,
              "--wait exits 1 on failure and prints the reason", r)
+
+    # on a terminal (a pty from script(1)) --wait draws its progress line in place and still
+    # ends with the result line and the exit status
+    r = wt.wsusctl(leaf_conf, "config", "set", "upstream", mid_url)
+    wt.check(r.returncode == 0, "leaf: point the upstream back at the middle", r)
+    cmd = "%s -c %s sync now --wait" % (os.path.join(wt.BIN, "wsusctl"), leaf_conf)
+    # bytes, not text: universal newlines would turn the bare \r into \n
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, timeout=300)
+    h = ts.last_run(leaf_conf)
+    wt.check(r.returncode == 0 and b"\r\x1b[K" in r.stdout and
+             b"synchronization %d succeeded" % h["id"] in r.stdout,
+             "--wait on a terminal redraws its line in place, then prints the result", r)
 
 
 if __name__ == "__main__":
