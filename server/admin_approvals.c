@@ -81,17 +81,16 @@ static int change_begin(struct change *c, const char *idkey, const char *what)
     c->db = admin_db(c->req);
     if (c->db == NULL)
         return -1;
-    if (db_begin(c->db) < 0)
-        goto dberr;
     c->in_tx = 1;
-    if (db_cmd(c->db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-approvals'))", 0, NULL) < 0)
-        goto dberr;
-    if (admin_refuse_replica(c->req, c->db, what, &c->replied) != 0)
+    switch (admin_change_begin(c->req, c->db, "wsusd-approvals", what, &c->replied)) {
+    case 0:
+        return 0;
+    case 1:
         return -1;
-    return 0;
-dberr:
-    change_dberr(c);
-    return -1;
+    default:
+        change_dberr(c);
+        return -1;
+    }
 }
 
 /* Look the update up (c->revision or the latest); only software and drivers qualify. */

@@ -5,6 +5,7 @@
  * shown as "(set)", never as their value.
  */
 #include "admin_handlers.h"
+#include "db.h"
 #include "log.h"
 #include "settings.h"
 #include "xmalloc.h"
@@ -36,6 +37,16 @@ int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
     free(mode);
     free(up);
     return rc;
+}
+
+int admin_change_begin(struct http_request *req, PGconn *db, const char *lock, const char *what,
+                       enum MHD_Result *replied)
+{
+    const char *p[1] = {lock};
+
+    if (db_begin(db) < 0 || db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, p) < 0)
+        return -1;
+    return admin_refuse_replica(req, db, what, replied) != 0 ? 1 : 0;
 }
 
 /* {"key","value","default","is_default","type","doc",...} for one setting. */

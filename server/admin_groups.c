@@ -110,12 +110,11 @@ enum MHD_Result admin_groups_add(struct http_request *req)
     db = admin_db(req);
     if (db == NULL)
         goto out;
-    if (db_begin(db) < 0)
-        goto dberr;
     in_tx = 1;
-    if (db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-groups'))", 0, NULL) < 0)
+    f = admin_change_begin(req, db, "wsusd-groups", "target groups", &replied);
+    if (f < 0)
         goto dberr;
-    if (admin_refuse_replica(req, db, "target groups", &replied) != 0)
+    if (f > 0)
         goto out;
     f = group_find(db, name, id, NULL);
     if (f < 0)
@@ -191,12 +190,11 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
     db = admin_db(req);
     if (db == NULL)
         goto out;
-    if (db_begin(db) < 0)
-        goto dberr;
     in_tx = 1;
-    if (db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-groups'))", 0, NULL) < 0)
+    f = admin_change_begin(req, db, "wsusd-groups", "target groups", &replied);
+    if (f < 0)
         goto dberr;
-    if (admin_refuse_replica(req, db, "target groups", &replied) != 0)
+    if (f > 0)
         goto out;
     f = group_find(db, name, id, &builtin);
     if (f < 0)

@@ -42,4 +42,13 @@ enum MHD_Result admin_updates_show(struct http_request *req);
 int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
                          enum MHD_Result *replied);
 
+/*
+ * Open the transaction of an admin change: BEGIN, the transaction advisory lock named lock
+ * (changes of one kind are serialized), then admin_refuse_replica(). 0 to go on; 1 when a reply
+ * was queued (replica, or the settings could not be read); -1 on a database error, nothing
+ * queued. The caller rolls back on any non-zero result (harmless if BEGIN itself failed).
+ */
+int admin_change_begin(struct http_request *req, PGconn *db, const char *lock, const char *what,
+                       enum MHD_Result *replied);
+
 #endif
