@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -102,25 +101,17 @@ def docs_package(dest):
 
 
 class Server:
-    """A fresh database seeded through wsusctl import, and a wsusd serving it."""
+    """A fresh database seeded through wsusctl import, and a wsusd serving it (a wsustest.Wsusd
+    whose clean exit, without sanitizer report, is part of the test)."""
 
     def __init__(self, name, gen_args=("--seed", "7", "--updates", "40"), export=True):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="wsusd-%s-" % name)
-        self.db = "soap_" + name
-        self.proc = None
-        psql("DROP DATABASE IF EXISTS %s" % self.db)
-        psql("CREATE DATABASE %s" % self.db)
+        self.db = wsustest.create_db("soap_" + name)
         self.port = free_port()
-        self.conf = os.path.join(self.dir, "wsusd.conf")
-        host = os.environ.get("PGHOST", "/tmp")
-        with open(self.conf, "w") as f:
-            f.write("[server]\nlisten = 127.0.0.1:%d\nthreads = 4\nmax_request_bytes = 1048576\n"
-                    "[admin]\nlisten = 127.0.0.1:%d\n"
-                    "[database]\nconninfo = host=%s user=%s dbname=%s\n"
-                    "[storage]\nstate_dir = %s/state\n"
-                    % (self.port, free_port(), host, os.environ.get("PGUSER", "postgres"),
-                       self.db, self.dir))
+        self.conf = wsustest.write_config(self.dir, self.db, listen="127.0.0.1:%d" % self.port,
+                                          server_extra="threads = 4\nmax_request_bytes = 1048576\n")
+        self.wsusd = wsustest.Wsusd(self.conf)
         self.gen_cab = os.path.join(self.dir, "gen.cab")
         self.gen_content = os.path.join(self.dir, "gencontent")
         if export:
@@ -136,8 +127,7 @@ class Server:
         self.start()
 
     def ctl(self, *args):
-        r = subprocess.run([os.path.join(BIN, "wsusctl"), "-c", self.conf] + list(args),
-                           capture_output=True, text=True)
+        r = wsustest.wsusctl(self.conf, *args)
         if r.returncode != 0:
             raise SystemExit("wsusctl %s failed: %s%s" % (" ".join(args), r.stdout, r.stderr))
         return r.stdout
@@ -146,45 +136,27 @@ class Server:
         return psql(q, self.db)
 
     def start(self):
-        self.log = open(os.path.join(self.dir, "wsusd.log"), "w")
-        self.proc = subprocess.Popen([os.path.join(BIN, "wsusd"), "-d", "-c", self.conf],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(600):
-            if self.proc.poll() is not None:
-                raise SystemExit("wsusd exited early:\n" + open(self.log.name).read())
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                c.request("GET", "/")
-                c.getresponse().read()
-                c.close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("wsusd did not start")
+        try:
+            self.wsusd.start(wait_seconds=60)
+        except RuntimeError as e:
+            raise SystemExit(str(e))
 
     def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+        return self.wsusd.proc is not None and self.wsusd.proc.poll() is None
 
     def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                rc = self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-            self.proc = None
-            self.log.close()
-            log = open(self.log.name).read()
-            # ASan reports land in the log: a clean exit and no report is part of the test
-            check("ERROR: AddressSanitizer" not in log and "ERROR: LeakSanitizer" not in log and
-                  "runtime error:" not in log,
-                  "%s: sanitizer report in wsusd log:\n%s" % (self.name, log[-4000:]))
-            check(rc == 0, "%s: wsusd exited with %s" % (self.name, rc))
+        if self.wsusd.proc is None:
+            return
+        rc = self.wsusd.stop(timeout=60)
+        report = self.wsusd.sanitizer_report()
+        self.wsusd.proc = None
+        # ASan reports land in the log: a clean exit and no report is part of the test
+        check(report is None, "%s: sanitizer report in wsusd log:\n%s" % (self.name, report))
+        check(rc == 0, "%s: wsusd exited with %s" % (self.name, rc))
 
     def cleanup(self):
         self.stop()
-        psql("DROP DATABASE IF EXISTS %s" % self.db)
+        wsustest.drop_db(self.db)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- HTTP / SOAP ---
