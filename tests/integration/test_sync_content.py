@@ -143,7 +143,8 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0, "leaf: point the upstream back at the middle", r)
     cmd = "%s -c %s sync now --wait" % (os.path.join(wt.BIN, "wsusctl"), leaf_conf)
     # bytes, not text: universal newlines would turn the bare \r into \n
-    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, timeout=300)
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, timeout=300,
+                       stdin=subprocess.DEVNULL)
     h = ts.last_run(leaf_conf)
     wt.check(r.returncode == 0 and b"\r\x1b[K" in r.stdout and
              b"synchronization %d succeeded" % h["id"] in r.stdout,
