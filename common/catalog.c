@@ -522,23 +522,6 @@ int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, ch
     return rc;
 }
 
-int catalog_has_revision(PGconn *conn, const char *update_id, int revision_number)
-{
-    char rev[16];
-    const char *params[2] = {update_id, rev};
-    PGresult *r;
-    int rc;
-
-    snprintf(rev, sizeof(rev), "%d", revision_number);
-    r = db_exec(conn, "SELECT 1 FROM revision WHERE update_id = $1 AND revision_number = $2", 2,
-                params);
-    if (r == NULL)
-        return -1;
-    rc = PQntuples(r) > 0;
-    PQclear(r);
-    return rc;
-}
-
 long catalog_count_revisions(PGconn *conn)
 {
     PGresult *r = db_exec(conn, "SELECT count(*) FROM revision", 0, NULL);

@@ -48,9 +48,6 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
 int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, char **xml,
                     size_t *len);
 
-/* Is (update_id, revision_number) stored? 1 yes, 0 no, -1 error. */
-int catalog_has_revision(PGconn *conn, const char *update_id, int revision_number);
-
 struct catalog_file {
     unsigned char sha1[20];
     unsigned char sha256[32];

@@ -18,11 +18,6 @@
 #include "strutil.h"
 #include "xmalloc.h"
 
-int soapcat_current_seq(PGconn *db, int64_t *seq)
-{
-    return db_change_horizon(db, seq);
-}
-
 /* '{g1,g2}' and '{t,f}' array literals of an id/delta list. */
 static void soapcat_id_arrays(const struct soap_id_delta *v, size_t n, struct buf *ids,
                               struct buf *deltas)

@@ -20,13 +20,6 @@
 #define SOAPCAT_UPDATE_DATA_BUDGET 2000000u
 
 /*
- * The change number an anchor must carry: the catalog's change_seq as it is now, read before
- * the query transaction starts (so a change committed during the query is sent again next
- * time rather than lost). 0 or -1.
- */
-int soapcat_current_seq(PGconn *db, int64_t *seq);
-
-/*
  * Begin a read-only repeatable-read transaction on db and declare cursor "revs" listing
  * (update_id, revision_number) as GetRevisionIdList must answer for call's filter
  * (MS-WSUSSS 3.1.4.5 and WSUSSS-NOTES 4.5, 4.7). Every revision held is a candidate, not only

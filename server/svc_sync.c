@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "anchor.h"
+#include "db.h"
 #include "log.h"
 #include "scheduler.h"
 #include "settings.h"
@@ -227,7 +228,7 @@ enum MHD_Result svc_get_revision_id_list(struct soap_ctx *x)
 
     if (db == NULL)
         return r;
-    if (soapcat_current_seq(db, &seq) < 0 || soapcat_open_revisions(db, &x->call) < 0) {
+    if (db_change_horizon(db, &seq) < 0 || soapcat_open_revisions(db, &x->call) < 0) {
         soap_svc_db_put(x, db);
         return soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while listing revisions");
     }
@@ -336,7 +337,7 @@ enum MHD_Result svc_get_deployments(struct soap_ctx *x)
 
     if (db == NULL)
         return r;
-    if (soapcat_current_seq(db, &seq) < 0) {
+    if (db_change_horizon(db, &seq) < 0) {
         soap_svc_db_put(x, db);
         return soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while reading deployments");
     }
