@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_STR, OPT_LONG };
+/* OPT_LISTEN: host:port (empty only where the default is empty); OPT_CHOICE: one of the
+ * words of choices ("a|b|c"); OPT_PATH: an absolute path (empty only where the default is). */
+enum opt_type { OPT_STR, OPT_LONG, OPT_LISTEN, OPT_CHOICE, OPT_PATH };
 
 struct config_option {
     const char *section;
@@ -23,20 +25,27 @@ struct config_option {
     const char *def;
     long min, max;
     const char *doc;
+    const char *choices; /* OPT_CHOICE: "a|b|c" */
 };
 
-#define STR(sec, key, field, def, doc)                                                             \
+#define OPT(type, sec, key, field, def, doc, choices)                                              \
     {                                                                                              \
-        sec, key, OPT_STR, offsetof(struct config, field), def, 0, 0, doc                          \
+        sec, key, type, offsetof(struct config, field), def, 0, 0, doc, choices                    \
     }
+#define STR(sec, key, field, def, doc)    OPT(OPT_STR, sec, key, field, def, doc, NULL)
+#define LISTEN(sec, key, field, def, doc) OPT(OPT_LISTEN, sec, key, field, def, doc, NULL)
+#define PATH(sec, key, field, def, doc)   OPT(OPT_PATH, sec, key, field, def, doc, NULL)
+#define CHOICE(sec, key, field, def, choices)                                                      \
+    OPT(OPT_CHOICE, sec, key, field, def, choices, choices)
 #define NUM(sec, key, field, def, lo, hi, doc)                                                     \
     {                                                                                              \
-        sec, key, OPT_LONG, offsetof(struct config, field), def, lo, hi, doc                       \
+        sec, key, OPT_LONG, offsetof(struct config, field), def, lo, hi, doc, NULL                 \
     }
 
 static const struct config_option config_options[] = {
-    STR("server", "listen", listen, "0.0.0.0:8530", "protocol + content listener (HTTP)"),
-    STR("server", "https_listen", https_listen, "", "optional HTTPS listener, e.g. 0.0.0.0:8531"),
+    LISTEN("server", "listen", listen, "0.0.0.0:8530", "protocol + content listener (HTTP)"),
+    LISTEN("server", "https_listen", https_listen, "",
+           "optional HTTPS listener, e.g. 0.0.0.0:8531"),
     STR("server", "tls_cert", tls_cert, "", "PEM certificate chain for https_listen"),
     STR("server", "tls_key", tls_key, "", "PEM private key for https_listen"),
     STR("server", "user", user, "", "run as this user after binding (empty = do not switch)"),
@@ -48,25 +57,97 @@ static const struct config_option config_options[] = {
         "requests that may query the catalog at once (database connections)"),
     NUM("server", "max_connections", max_connections, "1000", 1, 100000,
         "open HTTP connections at most (one thread each)"),
-    STR("admin", "listen", admin_listen, "127.0.0.1:8532", "JSON admin API used by wsusctl"),
+    LISTEN("admin", "listen", admin_listen, "127.0.0.1:8532", "JSON admin API used by wsusctl"),
     STR("admin", "token_file", token_file, "",
         "admin API token, mode 0600 (empty = <state_dir>/admin.token)"),
     STR("database", "conninfo", conninfo, "",
         "libpq connection string; empty = private cluster under state_dir"),
-    STR("storage", "state_dir", state_dir, "/var/lib/wsusd", "state directory"),
-    STR("storage", "content_dir", content_dir, "",
-        "content store root (empty = <state_dir>/content)"),
-    STR("log", "level", log_level, "info", "error | warn | info | debug"),
+    PATH("storage", "state_dir", state_dir, "/var/lib/wsusd", "state directory"),
+    PATH("storage", "content_dir", content_dir, "",
+         "content store root (empty = <state_dir>/content)"),
+    CHOICE("log", "level", log_level, "info", "error|warn|info|debug"),
 };
 
 #define N_OPTIONS (sizeof(config_options) / sizeof(config_options[0]))
+
+/* Is value one of the words of choices ("a|b|c")? */
+static int config_is_choice(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    const char *p = choices;
+
+    while (n > 0 && (p = strstr(p, value)) != NULL) {
+        if ((p == choices || p[-1] == '|') && (p[n] == '\0' || p[n] == '|'))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* "a|b|c" as "a, b or c". */
+static void config_choices_text(const char *choices, char *out, size_t outlen)
+{
+    const char *last = strrchr(choices, '|');
+    size_t used = 0;
+    const char *p;
+
+    for (p = choices; *p != '\0' && used + 4 < outlen; p++) {
+        if (*p != '|') {
+            out[used++] = *p;
+        } else if (p == last) {
+            memcpy(out + used, " or ", 4);
+            used += 4;
+        } else {
+            memcpy(out + used, ", ", 2);
+            used += 2;
+        }
+    }
+    out[used] = '\0';
+}
+
+/* The checks of the typed string options; 0, or -1 with the message in err. */
+static int config_check(const struct config_option *o, const char *value, char *err, size_t errlen)
+{
+    char msg[256], *host = NULL;
+    int port;
+
+    if (value[0] == '\0' && o->def[0] == '\0')
+        return 0;
+    switch (o->type) {
+    case OPT_LISTEN:
+        if (config_split_hostport(value, &host, &port, msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "[%s] %s %s", o->section, o->key, msg);
+            return -1;
+        }
+        free(host);
+        return 0;
+    case OPT_CHOICE:
+        if (!config_is_choice(o->choices, value)) {
+            config_choices_text(o->choices, msg, sizeof(msg));
+            snprintf(err, errlen, "[%s] %s \"%s\": expected %s", o->section, o->key, value, msg);
+            return -1;
+        }
+        return 0;
+    case OPT_PATH:
+        if (value[0] != '/') {
+            snprintf(err, errlen, "[%s] %s \"%s\": must be an absolute path", o->section, o->key,
+                     value);
+            return -1;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
 
 static int config_set(struct config *cfg, const struct config_option *o, const char *value,
                       char *err, size_t errlen)
 {
     char *p = (char *)cfg + o->offset;
 
-    if (o->type == OPT_STR) {
+    if (o->type != OPT_LONG) {
+        if (config_check(o, value, err, errlen) < 0)
+            return -1;
         char **sp = (char **)(void *)p;
         free(*sp);
         *sp = xstrdup(value);
@@ -105,7 +186,7 @@ void config_free(struct config *cfg)
     if (cfg == NULL)
         return;
     for (i = 0; i < N_OPTIONS; i++) {
-        if (config_options[i].type == OPT_STR) {
+        if (config_options[i].type != OPT_LONG) {
             char **sp = (char **)(void *)((char *)cfg + config_options[i].offset);
             free(*sp);
             *sp = NULL;
@@ -115,31 +196,73 @@ void config_free(struct config *cfg)
     cfg->path = NULL;
 }
 
+/* Parse state: every mistake in the file is reported, each with its own line number. */
 struct load_ctx {
     struct config *cfg;
-    char *err;
+    FILE *f;
+    const char *path;
+    int line;   /* line the reader last returned */
+    int failed; /* number of mistakes reported */
+    char *err;  /* "path:line: message" lines, newline-separated */
     size_t errlen;
-    int failed;
+    size_t used;
 };
+
+/* Add "path:line: message" to the report (lines beyond the buffer are dropped). */
+static void load_error(struct load_ctx *ctx, int line, const char *msg)
+{
+    int n;
+
+    if (ctx->used + 1 >= ctx->errlen)
+        return;
+    n = snprintf(ctx->err + ctx->used, ctx->errlen - ctx->used, "%s%s:%d: %s",
+                 ctx->failed > 0 ? "\n" : "", ctx->path, line, msg);
+    ctx->failed++;
+    if (n < 0 || (size_t)n >= ctx->errlen - ctx->used)
+        ctx->used = ctx->errlen - 1;
+    else
+        ctx->used += (size_t)n;
+}
+
+/*
+ * inih's line reader, counting lines for the handler and reporting lines that are neither
+ * blank, a comment, a [section], a key = value nor a continuation (inih itself reports only the
+ * first such line).
+ */
+static char *config_read_line(char *str, int num, void *stream)
+{
+    struct load_ctx *ctx = stream;
+    const char *p;
+
+    if (fgets(str, num, ctx->f) == NULL)
+        return NULL;
+    ctx->line++;
+    p = str + strspn(str, " \t\r\n");
+    if (p == str && *p != '\0' && *p != ';' && *p != '#' &&
+        (*p == '[' ? strchr(p, ']') == NULL : strpbrk(p, "=:") == NULL))
+        load_error(ctx, ctx->line, "syntax error (expected [section] or key = value)");
+    return str;
+}
 
 static int config_ini_handler(void *user, const char *section, const char *key, const char *value)
 {
     struct load_ctx *ctx = user;
+    char msg[512];
     size_t i;
 
     for (i = 0; i < N_OPTIONS; i++) {
         if (strcmp(config_options[i].section, section) == 0 &&
             strcmp(config_options[i].key, key) == 0) {
-            if (config_set(ctx->cfg, &config_options[i], value, ctx->err, ctx->errlen) < 0) {
-                ctx->failed = 1;
+            if (config_set(ctx->cfg, &config_options[i], value, msg, sizeof(msg)) < 0) {
+                load_error(ctx, ctx->line, msg);
                 return 0;
             }
             return 1;
         }
     }
-    snprintf(ctx->err, ctx->errlen, "unknown option [%s] %s (see deploy/wsusd.conf.sample)",
-             section, key);
-    ctx->failed = 1;
+    snprintf(msg, sizeof(msg), "unknown option [%s] %s (see deploy/wsusd.conf.sample)", section,
+             key);
+    load_error(ctx, ctx->line, msg);
     return 0;
 }
 
@@ -180,34 +303,25 @@ int config_split_hostport(const char *hp, char **host, int *port, char *err, siz
 
 int config_load(struct config *cfg, const char *path, int missing_ok, char *err, size_t errlen)
 {
-    struct load_ctx ctx = {cfg, err, errlen, 0};
-    char msg[512] = "";
-    FILE *f;
+    struct load_ctx ctx = {cfg, NULL, path, 0, 0, err, errlen, 0};
     int line;
-    char *host = NULL;
-    int port;
 
     free(cfg->path);
     cfg->path = xstrdup(path);
-    f = fopen(path, "r");
-    if (f == NULL) {
+    ctx.f = fopen(path, "r");
+    if (ctx.f == NULL) {
         if (errno == ENOENT && missing_ok)
             goto derive;
         snprintf(err, errlen, "cannot read configuration file %s: %s", path, strerror(errno));
         return -1;
     }
-    ctx.err = msg;
-    ctx.errlen = sizeof(msg);
-    line = ini_parse_file(f, config_ini_handler, &ctx);
-    fclose(f);
-    if (line != 0) {
-        if (ctx.failed)
-            snprintf(err, errlen, "%s:%d: %s", path, line, msg);
-        else
-            snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
-                     line);
+    err[0] = '\0';
+    line = ini_parse_stream(config_read_line, &ctx, config_ini_handler, &ctx);
+    fclose(ctx.f);
+    if (line != 0 && ctx.failed == 0)
+        load_error(&ctx, line, "syntax error (expected [section] or key = value)");
+    if (ctx.failed > 0)
         return -1;
-    }
 derive:
     if (cfg->token_file[0] == '\0') {
         free(cfg->token_file);
@@ -217,38 +331,10 @@ derive:
         free(cfg->content_dir);
         cfg->content_dir = xasprintf("%s/content", cfg->state_dir);
     }
-    if (config_split_hostport(cfg->listen, &host, &port, msg, sizeof(msg)) < 0) {
-        snprintf(err, errlen, "%s: [server] listen %s", path, msg);
-        return -1;
-    }
-    free(host);
-    if (config_split_hostport(cfg->admin_listen, &host, &port, msg, sizeof(msg)) < 0) {
-        snprintf(err, errlen, "%s: [admin] listen %s", path, msg);
-        return -1;
-    }
-    free(host);
-    if (cfg->https_listen[0] != '\0') {
-        if (config_split_hostport(cfg->https_listen, &host, &port, msg, sizeof(msg)) < 0) {
-            snprintf(err, errlen, "%s: [server] https_listen %s", path, msg);
-            return -1;
-        }
-        free(host);
-        if (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0') {
-            snprintf(err, errlen,
-                     "%s: [server] https_listen is set but tls_cert or tls_key is empty; "
-                     "set both to PEM files",
-                     path);
-            return -1;
-        }
-    }
-    if (strcmp(cfg->log_level, "error") != 0 && strcmp(cfg->log_level, "warn") != 0 &&
-        strcmp(cfg->log_level, "info") != 0 && strcmp(cfg->log_level, "debug") != 0) {
-        snprintf(err, errlen, "%s: [log] level \"%s\": expected error, warn, info or debug", path,
-                 cfg->log_level);
-        return -1;
-    }
-    if (cfg->state_dir[0] != '/' || cfg->content_dir[0] != '/') {
-        snprintf(err, errlen, "%s: [storage] state_dir and content_dir must be absolute paths",
+    if (cfg->https_listen[0] != '\0' && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
+        snprintf(err, errlen,
+                 "%s: [server] https_listen is set but tls_cert or tls_key is empty; "
+                 "set both to PEM files",
                  path);
         return -1;
     }

@@ -39,9 +39,9 @@ struct config {
 void config_defaults(struct config *cfg);
 /*
  * Read path over the defaults already in cfg. A missing file is an error unless
- * missing_ok is set (then defaults stay). On error returns -1 and writes a one-line message
- * naming the file, line and key into err. Derived defaults (token_file, content_dir) are
- * resolved at the end.
+ * missing_ok is set (then defaults stay). On error returns -1 and writes into err one line
+ * per mistake ("file:line: message", newline-separated; every mistake of the file, as far as
+ * err holds them). Derived defaults (token_file, content_dir) are resolved at the end.
  */
 int config_load(struct config *cfg, const char *path, int missing_ok, char *err, size_t errlen);
 void config_free(struct config *cfg);

@@ -14,15 +14,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int adminapi_curl_ready;
 
-/* Read the first line of the token file into out. 0, or -1 with the message in err. */
-static int read_token(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+/*
+ * Read the first line of the token file into out. 0, or -1 with the message in err: a missing
+ * file means wsusd never started with this configuration (or -c names another one), a refused
+ * one that wsusctl runs as the wrong user.
+ */
+static int read_token(const char *path, const char *config_path, char *out, size_t outlen,
+                      char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     size_t n;
 
+    if (f == NULL && errno == ENOENT) {
+        snprintf(err, errlen,
+                 "the admin token %s does not exist: wsusd creates it when it first starts; "
+                 "start wsusd (systemctl start wsusd), or pass -c with the configuration file "
+                 "of the running wsusd (%s%s)",
+                 path, config_path,
+                 access(config_path, F_OK) == 0 ? " was read"
+                                                : " does not exist, so the defaults apply");
+        return -1;
+    }
     if (f == NULL) {
         snprintf(err, errlen,
                  "cannot read the admin token %s: %s; run wsusctl as root or as the wsusd user",
@@ -131,7 +147,7 @@ int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *b
     buf_init(&answer, ADMINAPI_MAX_ANSWER);
     if (admin_base(c, base, sizeof(base), where, sizeof(where), err, errlen) < 0)
         goto out;
-    if (read_token(c->cfg.token_file, token, sizeof(token), err, errlen) < 0)
+    if (read_token(c->cfg.token_file, c->config_path, token, sizeof(token), err, errlen) < 0)
         goto out;
     if (!adminapi_curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

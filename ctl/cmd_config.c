@@ -38,7 +38,7 @@ int cmd_config_get(struct ctl *c, int argc, char **argv)
     int rc;
 
     if (argc > 1)
-        return ctl_fail("usage: wsusctl config get [KEY]"), 2;
+        return ctl_usage(c);
     if (argc == 1) {
         char *k = adminapi_escape(argv[0]);
         path = xasprintf("/api/v1/config?key=%s", k);
@@ -90,16 +90,14 @@ static int config_change(struct ctl *c, const char *key, const char *value)
 int cmd_config_set(struct ctl *c, int argc, char **argv)
 {
     if (argc != 2)
-        return ctl_fail("usage: wsusctl config set KEY VALUE (quote a VALUE with spaces; \"\" "
-                        "for empty)"),
-               2;
+        return ctl_usage(c);
     return config_change(c, argv[0], argv[1]);
 }
 
 int cmd_config_reset(struct ctl *c, int argc, char **argv)
 {
     if (argc != 1)
-        return ctl_fail("usage: wsusctl config reset KEY"), 2;
+        return ctl_usage(c);
     return config_change(c, argv[0], NULL);
 }
 
@@ -154,12 +152,10 @@ int cmd_groups_add(struct ctl *c, int argc, char **argv)
         if (ch == 'p')
             parent = optarg;
         else
-            return ctl_fail("usage: wsusctl groups add NAME [--parent NAME]"), 2;
+            return ctl_usage(c);
     }
     if (optind != argc)
-        return ctl_fail("usage: wsusctl groups add NAME [--parent NAME] (quote a NAME with "
-                        "spaces)"),
-               2;
+        return ctl_usage(c);
     return adminapi_show(c, "POST", "/api/v1/groups/add",
                          json_pack("{s:s, s:s?}", "name", argv[optind - 1], "parent", parent),
                          print_group_added, NULL);
@@ -179,7 +175,7 @@ static void print_group_removed(const json_t *ans, void *arg)
 int cmd_groups_remove(struct ctl *c, int argc, char **argv)
 {
     if (argc != 1)
-        return ctl_fail("usage: wsusctl groups remove NAME (quote a NAME with spaces)"), 2;
+        return ctl_usage(c);
     return adminapi_show(c, "POST", "/api/v1/groups/remove", json_pack("{s:s}", "name", argv[0]),
                          print_group_removed, argv[0]);
 }

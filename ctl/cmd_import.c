@@ -196,15 +196,11 @@ int cmd_import(struct ctl *c, int argc, char **argv)
             content = argv[++k];
         else if (argv[k][0] != '-' && pkg == NULL)
             pkg = argv[k];
-        else {
-            ctl_fail("usage: wsusctl import PACKAGE.cab [--content DIR]");
-            return 2;
-        }
+        else
+            return ctl_usage(c);
     }
-    if (pkg == NULL) {
-        ctl_fail("usage: wsusctl import PACKAGE.cab [--content DIR]");
-        return 2;
-    }
+    if (pkg == NULL)
+        return ctl_usage(c);
     conn = ctl_db(c);
     if ((rd = wsuspkg_open(pkg, err, sizeof(err))) == NULL) {
         ctl_fail("cannot import %s: %s", pkg, err);
@@ -364,10 +360,8 @@ int cmd_export(struct ctl *c, int argc, char **argv)
     char *server_id;
     int i, rc = 1;
 
-    if (argc != 1 || argv[0][0] == '-') {
-        ctl_fail("usage: wsusctl export PACKAGE.cab");
-        return 2;
-    }
+    if (argc != 1 || argv[0][0] == '-')
+        return ctl_usage(c);
     memset(&x, 0, sizeof(x));
     conn = ctl_db(c);
     server_id = db_setting_get(conn, "server_id", "");

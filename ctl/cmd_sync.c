@@ -186,7 +186,7 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv)
         if (strcmp(argv[i], "--wait") == 0)
             wait = 1;
         else
-            return ctl_fail("usage: wsusctl sync now [--wait]"), 2;
+            return ctl_usage(c);
     }
     st = adminapi_call(c, "POST", "/api/v1/sync/now", NULL, &ans, err, sizeof(err));
     if (st < 0)
@@ -263,7 +263,7 @@ int cmd_sync_status(struct ctl *c, int argc, char **argv)
 {
     (void)argv;
     if (argc != 0)
-        return ctl_fail("usage: wsusctl sync status"), 2;
+        return ctl_usage(c);
     return adminapi_show(c, "GET", "/api/v1/sync/status", NULL, print_sync_status, NULL);
 }
 
@@ -282,7 +282,7 @@ int cmd_sync_history(struct ctl *c, int argc, char **argv)
             if (*end != '\0' || limit < 1)
                 return ctl_fail("--limit needs a positive number"), 2;
         } else {
-            return ctl_fail("usage: wsusctl sync history [--limit N]"), 2;
+            return ctl_usage(c);
         }
     }
     snprintf(path, sizeof(path), "/api/v1/sync/history?limit=%ld", limit);

@@ -107,9 +107,6 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         {"search", required_argument, NULL, 's'},  {"approved", no_argument, NULL, 'a'},
         {"declined", no_argument, NULL, 'd'},      {"limit", required_argument, NULL, 'l'},
         {"hidden", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *usage = "usage: wsusctl updates list [--type software|driver|category|detectoid|"
-                        "all] [--product GUID] [--classification GUID] [--search TEXT] "
-                        "[--approved] [--declined] [--hidden] [--limit N]";
     const char *type = NULL, *product = NULL, *cls = NULL, *search = NULL, *limit = NULL;
     int approved = 0, declined = 0, hidden = 0, ch, rc, categories;
     struct buf path;
@@ -147,11 +144,11 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
             hidden = 1;
             break;
         default:
-            return ctl_fail("%s", usage), 2;
+            return ctl_usage(c);
         }
     }
     if (optind != argc + 1)
-        return ctl_fail("%s", usage), 2;
+        return ctl_usage(c);
     buf_init(&path, 16384);
     buf_add_str(&path, "/api/v1/updates?x=1");
     {
@@ -249,7 +246,7 @@ int cmd_updates_show(struct ctl *c, int argc, char **argv)
     int rc;
 
     if (argc != 1)
-        return ctl_fail("usage: wsusctl updates show UPDATE-ID"), 2;
+        return ctl_usage(c);
     id = adminapi_escape(argv[0]);
     path = xasprintf("/api/v1/updates/show?id=%s", id);
     free(id);
@@ -284,8 +281,6 @@ int cmd_approve(struct ctl *c, int argc, char **argv)
                                              {"deadline", required_argument, NULL, 'd'},
                                              {"revision", required_argument, NULL, 'r'},
                                              {NULL, 0, NULL, 0}};
-    const char *usage = "usage: wsusctl approve UPDATE-ID [--group NAME] [--action "
-                        "install|uninstall|block] [--deadline ISO-8601] [--revision N]";
     const char *group = NULL, *action = NULL, *deadline = NULL;
     long revision = -1;
     json_t *body;
@@ -312,11 +307,11 @@ int cmd_approve(struct ctl *c, int argc, char **argv)
             break;
         }
         default:
-            return ctl_fail("%s", usage), 2;
+            return ctl_usage(c);
         }
     }
     if (optind != argc)
-        return ctl_fail("%s", usage), 2;
+        return ctl_usage(c);
     body = json_pack("{s:s, s:s?, s:s?, s:s?}", "update_id", argv[optind - 1], "group", group,
                      "action", action, "deadline", deadline);
     if (revision >= 0)
@@ -347,10 +342,10 @@ int cmd_unapprove(struct ctl *c, int argc, char **argv)
         if (ch == 'g')
             group = optarg;
         else
-            return ctl_fail("usage: wsusctl unapprove UPDATE-ID [--group NAME]"), 2;
+            return ctl_usage(c);
     }
     if (optind != argc)
-        return ctl_fail("usage: wsusctl unapprove UPDATE-ID [--group NAME]"), 2;
+        return ctl_usage(c);
     return post_and_print(c, "/api/v1/unapprove",
                           json_pack("{s:s, s:s?}", "update_id", argv[optind - 1], "group", group),
                           print_unapprove);
@@ -372,7 +367,7 @@ static void print_decline(const json_t *a, void *arg)
 int cmd_decline(struct ctl *c, int argc, char **argv)
 {
     if (argc != 1)
-        return ctl_fail("usage: wsusctl decline UPDATE-ID"), 2;
+        return ctl_usage(c);
     return post_and_print(c, "/api/v1/decline", json_pack("{s:s}", "update_id", argv[0]),
                           print_decline);
 }
@@ -386,7 +381,7 @@ static void print_undecline(const json_t *a, void *arg)
 int cmd_undecline(struct ctl *c, int argc, char **argv)
 {
     if (argc != 1)
-        return ctl_fail("usage: wsusctl undecline UPDATE-ID"), 2;
+        return ctl_usage(c);
     return post_and_print(c, "/api/v1/undecline", json_pack("{s:s}", "update_id", argv[0]),
                           print_undecline);
 }
@@ -403,7 +398,7 @@ static void print_accepteula(const json_t *a, void *arg)
 int cmd_accepteula(struct ctl *c, int argc, char **argv)
 {
     if (argc != 1)
-        return ctl_fail("usage: wsusctl accepteula EULA-ID"), 2;
+        return ctl_usage(c);
     return post_and_print(c, "/api/v1/accepteula", json_pack("{s:s}", "eula_id", argv[0]),
                           print_accepteula);
 }

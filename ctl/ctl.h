@@ -14,9 +14,10 @@
 struct ctl {
     struct config cfg;
     const char *config_path;
-    int json;    /* --json: machine-readable output on read commands */
-    int verbose; /* -v */
-    PGconn *db;  /* opened by ctl_db(), closed at exit */
+    int json;                    /* --json: machine-readable output on read commands */
+    int verbose;                 /* -v */
+    PGconn *db;                  /* opened by ctl_db(), closed at exit */
+    const struct ctl_verb *verb; /* the verb being run (for ctl_usage) */
 };
 
 /*
@@ -29,6 +30,10 @@ PGconn *ctl_db(struct ctl *c);
 /* Print "wsusctl: <message>" (and a newline) to stderr. Returns 1 (an exit status). */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Print "wsusctl: usage: wsusctl VERB ARGS" (the verb table's text, the one --help and
+ * `wsusctl help VERB` show) to stderr. Returns 2 (the usage-error exit status). */
+int ctl_usage(const struct ctl *c);
+
 /* Is stdout a terminal (for progress bars)? */
 int ctl_isatty(void);
 
@@ -36,6 +41,7 @@ struct ctl_verb {
     const char *name; /* "import", "db migrate", "sync now", ... */
     const char *args; /* usage after the name, e.g. "PACKAGE.cab [--content DIR]" */
     const char *help; /* one line for --help */
+    const char *note; /* NULL, or a sentence added to this verb's usage text */
     /* argv[0] is the first argument after the verb name. Returns the exit status. */
     int (*run)(struct ctl *c, int argc, char **argv);
 };

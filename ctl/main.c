@@ -16,44 +16,50 @@
 
 static const struct ctl_verb verbs[] = {
     {"db migrate", "", "apply pending catalog schema migrations (works without a running wsusd)",
-     cmd_db_migrate},
+     NULL, cmd_db_migrate},
     /* cmd_sync.c (SYNC) */
     {"sync now", "[--wait]",
-     "synchronize from the upstream now (--wait: follow it with a progress bar)", cmd_sync_now},
+     "synchronize from the upstream now (--wait: follow it with a progress bar)", NULL,
+     cmd_sync_now},
     {"sync status", "", "the running synchronization, the last result, the next scheduled time",
-     cmd_sync_status},
-    {"sync history", "[--limit N]", "past synchronizations with counts and failure reasons",
+     NULL, cmd_sync_status},
+    {"sync history", "[--limit N]", "past synchronizations with counts and failure reasons", NULL,
      cmd_sync_history},
     /* cmd_import.c (META) */
     {"import", "PACKAGE.cab [--content DIR]",
-     "import a wsusutil export package into the catalog (works without a running wsusd)",
+     "import a wsusutil export package into the catalog (works without a running wsusd)", NULL,
      cmd_import},
-    {"export", "PACKAGE.cab", "export the whole catalog as a wsusutil package", cmd_export},
+    {"export", "PACKAGE.cab", "export the whole catalog as a wsusutil package", NULL, cmd_export},
     /* cmd_reset.c (CONTENT) */
-    {"reset", "", "re-verify every stored file; quarantine corrupt ones and queue them again",
+    {"reset", "", "re-verify every stored file; quarantine corrupt ones and queue them again", NULL,
      cmd_reset},
     /* cmd_config.c, cmd_updates.c (ADMIN); two-word verbs before a one-word prefix */
-    {"config get", "[KEY]", "show admin settings with their defaults (one KEY: its value)",
+    {"config get", "[KEY]", "show admin settings with their defaults (one KEY: its value)", NULL,
      cmd_config_get},
-    {"config set", "KEY VALUE", "change an admin setting (validated by wsusd)", cmd_config_set},
-    {"config reset", "KEY", "return a setting to its default", cmd_config_reset},
-    {"groups add", "NAME [--parent NAME]", "add a computer target group", cmd_groups_add},
-    {"groups remove", "NAME", "remove a target group (and its approvals)", cmd_groups_remove},
-    {"groups", "", "list computer target groups", cmd_groups},
-    {"downstreams", "", "list the downstream servers that synchronize from this server",
+    {"config set", "KEY VALUE", "change an admin setting (validated by wsusd)",
+     "Quote a VALUE with spaces; \"\" sets an empty value.", cmd_config_set},
+    {"config reset", "KEY", "return a setting to its default", NULL, cmd_config_reset},
+    {"groups add", "NAME [--parent NAME]", "add a computer target group",
+     "Quote a NAME with spaces.", cmd_groups_add},
+    {"groups remove", "NAME", "remove a target group (and its approvals)",
+     "Quote a NAME with spaces.", cmd_groups_remove},
+    {"groups", "", "list computer target groups", NULL, cmd_groups},
+    {"downstreams", "", "list the downstream servers that synchronize from this server", NULL,
      cmd_downstreams},
-    {"approve", "UPDATE-ID [--group G] [--action A]",
-     "approve (A = install|uninstall|block; also --deadline ISO-8601, --revision N)", cmd_approve},
-    {"unapprove", "UPDATE-ID [--group NAME]", "remove approvals (all groups unless --group)",
+    {"approve",
+     "UPDATE-ID [--group NAME] [--action install|uninstall|block] [--deadline ISO-8601] "
+     "[--revision N]",
+     "approve an update for a group (default: install, All Computers)", NULL, cmd_approve},
+    {"unapprove", "UPDATE-ID [--group NAME]", "remove approvals (all groups unless --group)", NULL,
      cmd_unapprove},
-    {"decline", "UPDATE-ID", "decline an update (removes its approvals)", cmd_decline},
-    {"undecline", "UPDATE-ID", "take back a decline", cmd_undecline},
-    {"accepteula", "EULA-ID", "record that the license terms were accepted", cmd_accepteula},
-    {"updates list", "[--type T] [--search TEXT] [...]",
-     "list updates (T = software|driver|category|detectoid|all; also --product ID, "
-     "--classification ID, --approved, --declined, --hidden, --limit N, --categories)",
-     cmd_updates_list},
-    {"updates show", "UPDATE-ID", "details: categories, files, approvals, supersedence",
+    {"decline", "UPDATE-ID", "decline an update (removes its approvals)", NULL, cmd_decline},
+    {"undecline", "UPDATE-ID", "take back a decline", NULL, cmd_undecline},
+    {"accepteula", "EULA-ID", "record that the license terms were accepted", NULL, cmd_accepteula},
+    {"updates list",
+     "[--type software|driver|category|detectoid|all] [--product GUID] [--classification GUID] "
+     "[--search TEXT] [--approved] [--declined] [--hidden] [--categories] [--limit N]",
+     "list updates (default: software and drivers, newest first)", NULL, cmd_updates_list},
+    {"updates show", "UPDATE-ID", "details: categories, files, approvals, supersedence", NULL,
      cmd_updates_show},
 };
 
@@ -117,35 +123,235 @@ static void usage(FILE *out)
 
     fprintf(out,
             "usage: wsusctl [-c FILE] [--json] [-v] VERB [ARGS...]\n"
+            "       wsusctl help [VERB]      wsusctl VERB --help      wsusctl --version\n"
             "\n"
             "Administer a wsusd update server (the WSUS console and wsusutil in one).\n"
             "\n"
             "options:\n"
-            "  -c FILE     configuration file (default %s)\n"
-            "  --json      machine-readable output for read commands\n"
-            "  -v          verbose (debug log lines on stderr)\n"
-            "  -h, --help  this text\n"
-            "  -V          version\n"
+            "  -c FILE        configuration file (default %s)\n"
+            "  --json         machine-readable output for read commands\n"
+            "  -v             verbose (debug log lines on stderr)\n"
+            "  -h, --help     this text\n"
+            "  -V, --version  version\n"
             "\nverbs:\n",
             CONFIG_DEFAULT_PATH);
-    for (i = 0; i < N_VERBS; i++) {
-        char left[96];
-        snprintf(left, sizeof(left), "%s %s", verbs[i].name, verbs[i].args);
-        fprintf(out, "  %-44s %s\n", left, verbs[i].help);
-    }
-    fprintf(out, "\nExit status: 0 success, 1 failure (the message says why and what to do), "
+    for (i = 0; i < N_VERBS; i++)
+        fprintf(out, "  %-22s %s\n", verbs[i].name, verbs[i].help);
+    fprintf(out, "\n`wsusctl help VERB` shows a verb's arguments.\n"
+                 "Exit status: 0 success, 1 failure (the message says why and what to do), "
                  "2 usage error.\n");
+}
+
+/* The verb's usage line ("wsusctl NAME ARGS") into out. */
+static void verb_usage(const struct ctl_verb *v, FILE *out, const char *prefix)
+{
+    fprintf(out, "%swsusctl %s%s%s\n", prefix, v->name, v->args[0] != '\0' ? " " : "", v->args);
+}
+
+int ctl_usage(const struct ctl *c)
+{
+    verb_usage(c->verb, stderr, "wsusctl: usage: ");
+    if (c->verb->note != NULL)
+        fprintf(stderr, "%s\n", c->verb->note);
+    return 2;
+}
+
+/* `wsusctl help VERB`: the verb's usage, what it does and its note. */
+static void verb_help(const struct ctl_verb *v)
+{
+    verb_usage(v, stdout, "usage: ");
+    printf("\n%s.\n", v->help);
+    if (v->note != NULL)
+        printf("%s\n", v->note);
+}
+
+/* Length of the first word of a verb name ("sync" of "sync now"). */
+static size_t first_word(const char *name)
+{
+    return strcspn(name, " ");
+}
+
+/* Is word the first word of a two-word verb ("sync", "config", ...)? */
+static int is_family(const char *word)
+{
+    size_t i;
+
+    for (i = 0; i < N_VERBS; i++) {
+        size_t n = first_word(verbs[i].name);
+        if (verbs[i].name[n] == ' ' && strlen(word) == n && strncmp(verbs[i].name, word, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is verb v named by argv? Returns the number of words it takes (1 or 2), or 0. */
+static int verb_matches(const struct ctl_verb *v, int argc, char **argv)
+{
+    size_t n = first_word(v->name);
+
+    if (v->name[n] == '\0')
+        return strcmp(argv[0], v->name) == 0;
+    if (argc < 2 || strlen(argv[0]) != n || strncmp(argv[0], v->name, n) != 0 ||
+        strcmp(argv[1], v->name + n + 1) != 0)
+        return 0;
+    return 2;
+}
+
+static const struct ctl_verb *find_verb(int argc, char **argv, int *words)
+{
+    size_t i;
+
+    for (i = 0; i < N_VERBS; i++)
+        if ((*words = verb_matches(&verbs[i], argc, argv)) > 0)
+            return &verbs[i];
+    return NULL;
+}
+
+/* Edit distance (insertions, deletions, substitutions, adjacent transpositions), capped: any
+ * distance above 3 is reported as 4. Verb names are short. */
+static int edit_distance(const char *a, const char *b)
+{
+    enum { MAXLEN = 32 };
+    int d[MAXLEN + 1][MAXLEN + 1];
+    size_t la = strlen(a), lb = strlen(b), i, j;
+
+    if (la > MAXLEN || lb > MAXLEN)
+        return 4;
+    for (i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (i = 1; i <= la; i++) {
+        for (j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1], best = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb] > 3 ? 4 : d[la][lb];
+}
+
+/* The verbs of a family, "now, status, history", into out. */
+static void family_list(const char *family, char *out, size_t outlen)
+{
+    size_t i, used = 0, n = strlen(family);
+    int w;
+
+    out[0] = '\0';
+    for (i = 0; i < N_VERBS; i++) {
+        const char *name = verbs[i].name;
+        if (first_word(name) != n || strncmp(name, family, n) != 0 || name[n] != ' ')
+            continue;
+        w = snprintf(out + used, outlen - used, "%s%s", used > 0 ? ", " : "", name + n + 1);
+        if (w < 0 || (size_t)w >= outlen - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/*
+ * An unknown verb: say so, with the nearest verb when one is close ("did you mean"), or the
+ * verbs of the family when the first word was right. Returns 2.
+ */
+static int unknown_verb(int argc, char **argv)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    size_t k;
+    char typed[160], family[256];
+
+    if (argc >= 2 && is_family(argv[0]))
+        snprintf(typed, sizeof(typed), "%s %s", argv[0], argv[1]);
+    else
+        snprintf(typed, sizeof(typed), "%s", argv[0]);
+    for (k = 0; k < N_VERBS; k++) {
+        int d = edit_distance(typed, verbs[k].name);
+        if (d < best_d) {
+            best_d = d;
+            best = verbs[k].name;
+        }
+    }
+    if (!is_family(argv[0])) {
+        /* a typo in a family word ("snyc now"): name the family and its verbs */
+        for (k = 0; k < N_VERBS; k++) {
+            size_t n = first_word(verbs[k].name);
+            char word[64];
+            int d;
+            if (verbs[k].name[n] != ' ' || n >= sizeof(word))
+                continue;
+            memcpy(word, verbs[k].name, n);
+            word[n] = '\0';
+            if ((d = edit_distance(argv[0], word)) < best_d) {
+                family_list(word, family, sizeof(family));
+                ctl_fail("unknown verb \"%s\"; did you mean \"%s\"? (%s verbs: %s)", argv[0], word,
+                         word, family);
+                return 2;
+            }
+        }
+    } else {
+        family_list(argv[0], family, sizeof(family));
+        if (argc < 2)
+            ctl_fail("\"%s\" needs one of: %s; see wsusctl help %s", argv[0], family, argv[0]);
+        else if (best != NULL)
+            ctl_fail("unknown verb \"%s\"; did you mean \"%s\"? (%s verbs: %s)", typed, best,
+                     argv[0], family);
+        else
+            ctl_fail("unknown verb \"%s\"; %s verbs: %s", typed, argv[0], family);
+        return 2;
+    }
+    if (best != NULL)
+        ctl_fail("unknown verb \"%s\"; did you mean \"%s\"? (see wsusctl --help)", typed, best);
+    else
+        ctl_fail("unknown verb \"%s\"; see wsusctl --help", typed);
+    return 2;
+}
+
+/* `wsusctl help [VERB...]`. */
+static int cmd_help(int argc, char **argv)
+{
+    const struct ctl_verb *v;
+    int words, shown = 0;
+    size_t i, n;
+
+    if (argc == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if ((v = find_verb(argc, argv, &words)) != NULL && words == argc) {
+        verb_help(v);
+        return 0;
+    }
+    if (argc == 1 && is_family(argv[0])) {
+        n = strlen(argv[0]);
+        for (i = 0; i < N_VERBS; i++) {
+            if (first_word(verbs[i].name) != n || strncmp(verbs[i].name, argv[0], n) != 0)
+                continue;
+            if (shown++ > 0)
+                putchar('\n');
+            verb_help(&verbs[i]);
+        }
+        return 0;
+    }
+    return unknown_verb(argc, argv);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     struct ctl c;
     char err[1024];
     const char *conf = CONFIG_DEFAULT_PATH;
-    int conf_given = 0, ch, rc;
-    size_t i;
+    const struct ctl_verb *verb;
+    int conf_given = 0, ch, rc, words, j, k;
 
     memset(&c, 0, sizeof(c));
     /* "+" stops at the first verb so verbs can take their own options */
@@ -178,6 +384,22 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (strcmp(argv[0], "help") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    if ((verb = find_verb(argc, argv, &words)) == NULL)
+        return unknown_verb(argc, argv);
+    /* --json and --help may also follow the verb */
+    for (j = words, k = 0; j < argc; j++) {
+        if (strcmp(argv[j], "--help") == 0) {
+            verb_help(verb);
+            return 0;
+        }
+        if (strcmp(argv[j], "--json") == 0)
+            c.json = 1;
+        else
+            argv[words + k++] = argv[j];
+    }
+    argc = words + k;
     log_init("wsusctl", 1, c.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
     config_defaults(&c.cfg);
     if (config_load(&c.cfg, conf, !conf_given, err, sizeof(err)) < 0) {
@@ -185,36 +407,9 @@ int main(int argc, char **argv)
         return ctl_fail("%s", err);
     }
     c.config_path = conf;
-    for (i = 0; i < N_VERBS; i++) {
-        const char *name = verbs[i].name;
-        const char *sp = strchr(name, ' ');
-        int words = 1;
-
-        if (sp != NULL) {
-            if (argc < 2 || strncmp(argv[0], name, (size_t)(sp - name)) != 0 ||
-                argv[0][sp - name] != '\0' || strcmp(argv[1], sp + 1) != 0)
-                continue;
-            words = 2;
-        } else if (strcmp(argv[0], name) != 0) {
-            continue;
-        }
-        /* --json may also follow the verb */
-        {
-            int j, k = 0;
-            for (j = words; j < argc; j++) {
-                if (strcmp(argv[j], "--json") == 0)
-                    c.json = 1;
-                else
-                    argv[words + k++] = argv[j];
-            }
-            argc = words + k;
-        }
-        rc = verbs[i].run(&c, argc - words, argv + words);
-        db_close(c.db);
-        config_free(&c.cfg);
-        return rc;
-    }
-    ctl_fail("unknown verb \"%s\"; see wsusctl --help", argv[0]);
+    c.verb = verb;
+    rc = verb->run(&c, argc - words, argv + words);
+    db_close(c.db);
     config_free(&c.cfg);
-    return 2;
+    return rc;
 }

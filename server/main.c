@@ -32,18 +32,19 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: wsusd [-c FILE] [-d] [-n] [-v]\n"
+            "usage: wsusd [-c FILE] [-d] [-n] [-v] [-p] [--help] [--version]\n"
             "\n"
             "WSUS-compatible update server: serves the WSUS server-to-server protocol and\n"
             "content, and synchronizes from its own upstream.\n"
             "\n"
-            "  -c FILE   configuration file (default %s; a missing default file means\n"
-            "            built-in defaults)\n"
-            "  -d        stay in the foreground, log to stderr\n"
-            "  -n        check the configuration file and exit (\"configuration OK\")\n"
-            "  -v        debug logging\n"
-            "  -p        print a sample configuration file with every option and exit\n"
-            "  -h        this text;  -V  version\n"
+            "  -c, --config FILE  configuration file (default %s; a missing default\n"
+            "                     file means built-in defaults)\n"
+            "  -d, --foreground   stay in the foreground, log to stderr\n"
+            "  -n, --check        check the configuration file and exit (\"configuration OK\")\n"
+            "  -v, --verbose      debug logging\n"
+            "  -p, --print-sample print a sample configuration file with every option and exit\n"
+            "  -h, --help         this text\n"
+            "  -V, --version      version\n"
             "\n"
             "Signals: SIGHUP reloads the configuration file, SIGTERM stops.\n",
             CONFIG_DEFAULT_PATH);
@@ -249,13 +250,18 @@ static enum log_level level_of(const char *name)
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'd'},
+        {"check", no_argument, NULL, 'n'},        {"verbose", no_argument, NULL, 'v'},
+        {"print-sample", no_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     const char *conf = CONFIG_DEFAULT_PATH;
     int conf_given = 0, foreground = 0, check_only = 0, verbose = 0, ch, rc = 1;
     struct server s;
     char err[1024];
     sigset_t sigs;
 
-    while ((ch = getopt(argc, argv, "c:dnvphV")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:dnvphV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             conf = optarg;

@@ -63,6 +63,24 @@ with wt.TempDir() as tmp:
             f.write(text)
         r = run(WSUSD, "-n", "-c", bad)
         wt.check(r.returncode == 1 and expect in r.stderr, "wsusd -n names the mistake: %s" % expect, r)
+    # several mistakes: every one is listed, each with its own line number
+    with open(bad, "w") as f:
+        f.write("[server]\nlisten = 0.0.0.0:99999\nbogus line\n[log]\nlevel = loud\nfoo = 1\n")
+    r = run(WSUSD, "-n", "-c", bad)
+    lines = r.stderr.strip().split("\n")
+    wt.check(r.returncode == 1 and lines == [
+        "wsusd: %s:2: [server] listen \"0.0.0.0:99999\": port must be a number from 0 to 65535" % bad,
+        "%s:3: syntax error (expected [section] or key = value)" % bad,
+        "%s:5: [log] level \"loud\": expected error, warn, info or debug" % bad,
+        "%s:6: unknown option [log] foo (see deploy/wsusd.conf.sample)" % bad],
+        "wsusd -n lists every mistake with its own line", r)
+    for flag in ("--help", "-h"):
+        r = run(WSUSD, flag)
+        wt.check(r.returncode == 0 and r.stdout.startswith("usage: wsusd ") and "--version" in r.stdout,
+                 "wsusd %s prints the usage" % flag, r)
+    r = run(WSUSD, "--version")
+    wt.check(r.returncode == 0 and r.stdout.startswith("wsusd ") and r.stdout.count("\n") == 1,
+             "wsusd --version prints the version", r)
     r = run(WSUSD, "-n", "-c", os.path.join(tmp, "missing.conf"))
     wt.check(r.returncode == 1 and "cannot read configuration file" in r.stderr,
              "wsusd -n on a missing file says so", r)
