@@ -3,6 +3,7 @@
  * (see strutil.h). Pure functions: no allocation, no locale beyond isspace/isdigit on ASCII.
  */
 #include "strutil.h"
+#include "xmalloc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -78,6 +79,27 @@ int str_hexval(int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+char *str_url_decode(const char *s)
+{
+    size_t n = strlen(s), i, j = 0;
+    char *out = xmalloc(n + 1);
+
+    for (i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '+') {
+            out[j++] = ' ';
+        } else if (s[i] == '%' && (hi = str_hexval(s[i + 1])) >= 0 &&
+                   (lo = str_hexval(s[i + 2])) >= 0 && (hi | lo) != 0) {
+            out[j++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[j++] = s[i];
+        }
+    }
+    out[j] = '\0';
+    return out;
 }
 
 char *str_hex_encode(const unsigned char *in, size_t n, int upper, char *out)

@@ -23,6 +23,12 @@ char *str_trim(char *s);
 /* Value of one hex digit (either case), or -1. */
 int str_hexval(int c);
 /*
+ * A query-string value as sent (application/x-www-form-urlencoded: "+" is a space, %XX a byte)
+ * decoded into a new string (caller frees). "%00" and a "%" not followed by two hex digits stay
+ * as they are, so the result holds no NUL before its end.
+ */
+char *str_url_decode(const char *s);
+/*
  * n bytes -> 2n hex digits (upper case when upper, else lower) + NUL into out, which must hold
  * 2n+1 bytes. Returns out.
  */

@@ -5,6 +5,7 @@
 #include "http.h"
 #include "config.h"
 #include "log.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #include <arpa/inet.h>
@@ -119,6 +120,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     return req->route->fn(req);
 }
 
+/* A decoded query value, kept with the request (the URL and arguments arrive undecoded:
+ * http_no_unescape). */
+struct http_arg {
+    struct http_arg *next;
+    char *value;
+};
+
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                            enum MHD_RequestTerminationCode toe)
 {
@@ -131,6 +139,12 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         return;
     if (req->ctx_free != NULL && req->ctx != NULL)
         req->ctx_free(req->ctx);
+    while (req->args != NULL) {
+        struct http_arg *next = req->args->next;
+        free(req->args->value);
+        free(req->args);
+        req->args = next;
+    }
     buf_free(&req->body);
     free(req->path);
     free(req);
@@ -254,9 +268,18 @@ const char *http_header(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *http_query(const struct http_request *req, const char *name)
+const char *http_query(struct http_request *req, const char *name)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    const char *raw = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    struct http_arg *a;
+
+    if (raw == NULL)
+        return NULL;
+    a = xmalloc(sizeof(*a));
+    a->value = str_url_decode(raw);
+    a->next = req->args;
+    req->args = a;
+    return a->value;
 }
 
 const char *http_peer(const struct http_request *req, char *out, size_t outlen)

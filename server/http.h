@@ -27,6 +27,7 @@ struct http_request {
     void *app;                /* the server's application context */
     void *ctx;                /* handler state for this request */
     void (*ctx_free)(void *); /* frees ctx; called once when the request completes */
+    struct http_arg *args;    /* http_query's decoded values, freed when the request completes */
 };
 
 /* A handler queues exactly one response (http_respond_* or MHD_queue_response) and returns
@@ -62,8 +63,9 @@ int http_server_port(const struct http_server *srv);
 
 /* Request header value, or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
-/* Query argument value, or NULL. */
-const char *http_query(const struct http_request *req, const char *name);
+/* Query argument value, %-decoded ("+" and %20 are spaces; see str_url_decode), or NULL. The
+ * string lives as long as the request. */
+const char *http_query(struct http_request *req, const char *name);
 /* Remote address as text (for logs). */
 const char *http_peer(const struct http_request *req, char *out, size_t outlen);
 

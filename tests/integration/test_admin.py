@@ -222,8 +222,9 @@ class AdminTest(unittest.TestCase):
         conf = self.conf_with("notoken.conf", token_file=missing)
         rc, out, err = wsusctl(conf, "groups")
         self.assertEqual(rc, 1)
-        self.assertEqual(err, "wsusctl: cannot read the admin token %s: No such file or directory;"
-                         " run wsusctl as root or as the wsusd user\n" % missing)
+        self.assertEqual(err, "wsusctl: the admin token %s does not exist: wsusd creates it when it "
+                         "first starts; start wsusd (systemctl start wsusd), or pass -c with the "
+                         "configuration file of the running wsusd (%s was read)\n" % (missing, conf))
 
         port = wt.free_port()
         conf = self.conf_with("stopped.conf", admin_listen="127.0.0.1:%d" % port)
@@ -387,6 +388,14 @@ class AdminTest(unittest.TestCase):
         self.assertIn(kb[1], [x["update_id"] for x in found])
         self.assertEqual(self.js("updates", "list", "--search", "no such title")["count"], 0)
         self.assertIn(kb[1], self.ok("updates", "list", "--search", kb[0]))
+        # several words with spaces reach the server decoded (they were left as %20 once)
+        title = psql("SELECT title FROM revision WHERE update_id = '%s' "
+                     "ORDER BY revision_number DESC LIMIT 1" % self.bundles[0])[0][0]
+        words = " ".join(title.split()[:3])
+        self.assertIn(" ", words)
+        found = self.js("updates", "list", "--search", words, "--limit", "1000")["updates"]
+        self.assertIn(self.bundles[0], [x["update_id"] for x in found])
+        self.assertTrue(all(words.lower() in x["title"].lower() for x in found))
 
         # supersedence both ways, files with their state, categories by name
         sup = psql("SELECT r.update_id, s.superseded_update_id FROM revision_supersedes s "

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strutil.h"
@@ -24,6 +25,31 @@ static void test_numbers(void **state)
     assert_int_equal(str_to_long("1x", 0, 100, &v), -1);
     assert_int_equal(str_to_long("", 0, 100, &v), -1);
     assert_int_equal(v, 42);
+}
+
+static void test_url_decode(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"Cumulative%20Update", "Cumulative Update"},
+        {"Cumulative+Update", "Cumulative Update"},
+        {"C%2B%2B", "C++"},
+        {"caf%C3%A9", "caf\xc3\xa9"},
+        {"a%00b", "a%00b"}, /* never a NUL inside */
+        {"100%", "100%"},
+        {"%4", "%4"},
+        {"%zz%41", "%zzA"},
+        {"", ""},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = str_url_decode(cases[i].in);
+        assert_string_equal(got, cases[i].out);
+        free(got);
+    }
 }
 
 static void test_hex(void **state)
@@ -122,9 +148,8 @@ static void test_base64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_guid),
+        cmocka_unit_test(test_numbers), cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_hex),     cmocka_unit_test(test_guid),
         cmocka_unit_test(test_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
