@@ -64,8 +64,9 @@ static void print_update_list(const json_t *ans, void *arg)
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *u = json_array_get(list, i);
         if (categories) {
-            printf("%-36s  %-20s  %s\n", jstr(u, "update_id"), jstr(u, "category_type"),
-                   jstr(u, "title"));
+            printf("%-36s  %-20s  ", jstr(u, "update_id"), jstr(u, "category_type"));
+            ctl_put_cell(jstr(u, "title"));
+            putchar('\n');
             continue;
         }
         printf("%-36s  %5lld  %c%c   %-9s  ", jstr(u, "update_id"),
@@ -73,7 +74,9 @@ static void print_update_list(const json_t *ans, void *arg)
                json_is_true(json_object_get(u, "approved")) ? 'A' : '-',
                json_is_true(json_object_get(u, "declined")) ? 'D' : '-', jstr(u, "kb"));
         print_cut(jstr(u, "classification"), 22);
-        printf("  %s\n", jstr(u, "title"));
+        fputs("  ", stdout);
+        ctl_put_cell(jstr(u, "title"));
+        putchar('\n');
     }
     {
         long long total = (long long)json_integer_value(json_object_get(ans, "total"));
@@ -95,7 +98,9 @@ static void print_named_list(const char *label, const json_t *arr)
     printf("%s\n", label);
     for (i = 0; i < json_array_size(arr); i++) {
         const json_t *e = json_array_get(arr, i);
-        printf("  %s  %s\n", jstr(e, "id"), jstr(e, "title"));
+        printf("  %s  ", jstr(e, "id"));
+        ctl_put_cell(jstr(e, "title"));
+        putchar('\n');
     }
 }
 

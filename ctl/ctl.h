@@ -34,6 +34,11 @@ int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * `wsusctl help VERB` show) to stderr. Returns 2 (the usage-error exit status). */
 int ctl_usage(const struct ctl *c);
 
+/* Write s to stdout as one table cell: every control byte (newline, tab, escape, ...) becomes
+ * a space and trailing white space is dropped, so an odd title cannot break the table. No
+ * newline is added. */
+void ctl_put_cell(const char *s);
+
 /* Is stdout a terminal (for progress bars)? */
 int ctl_isatty(void);
 

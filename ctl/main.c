@@ -77,6 +77,18 @@ int ctl_fail(const char *fmt, ...)
     return 1;
 }
 
+void ctl_put_cell(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    while (n > 0 && ((unsigned char)s[n - 1] <= ' ' || s[n - 1] == 0x7f))
+        n--;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        putchar(ch < ' ' || ch == 0x7f ? ' ' : ch);
+    }
+}
+
 int ctl_isatty(void)
 {
     return isatty(STDOUT_FILENO);

@@ -19,5 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts a default cluster and nginx on install; wsusd and the tests use their own.
     systemctl disable --now postgresql nginx >/dev/null 2>&1 || true
+    echo "install-deps: installed ${#missing[@]} package(s): ${missing[*]}"
+else
+    echo "install-deps: all ${#pkgs[@]} packages already installed"
 fi
-echo "install-deps: all packages present"

@@ -397,6 +397,20 @@ class AdminTest(unittest.TestCase):
         self.assertIn(self.bundles[0], [x["update_id"] for x in found])
         self.assertTrue(all(words.lower() in x["title"].lower() for x in found))
 
+        # a title with a newline, a tab and a trailing newline still makes one table row
+        psql("UPDATE revision SET title = E'Odd\\ntitle\\twith breaks\\n' WHERE update_id = '%s'"
+             % self.bundles[1])
+        try:
+            rows = [l for l in self.ok("updates", "list", "--limit", "1000").split("\n")
+                    if self.bundles[1] in l]
+            self.assertEqual(len(rows), 1)
+            self.assertTrue(rows[0].endswith("  Odd title with breaks"), rows[0])
+            self.assertEqual(self.js("updates", "list", "--search", "Odd")["updates"][0]["title"],
+                             "Odd\ntitle\twith breaks\n")
+        finally:
+            psql("UPDATE revision r SET title = t.title FROM revision_text t WHERE t.revision_id = r.id "
+                 "AND t.language = 'en' AND r.update_id = '%s'" % self.bundles[1])
+
         # supersedence both ways, files with their state, categories by name
         sup = psql("SELECT r.update_id, s.superseded_update_id FROM revision_supersedes s "
                    "JOIN revision r ON r.id = s.revision_id WHERE r.update_type = 'Software' "
