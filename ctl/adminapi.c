@@ -267,7 +267,7 @@ char *adminapi_escape(const char *s)
 
 void adminapi_print_json(const json_t *j)
 {
-    json_dumpf(j, stdout, JSON_INDENT(2));
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     fputc('\n', stdout);
 }
 

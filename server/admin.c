@@ -72,7 +72,7 @@ enum MHD_Result admin_reply(struct http_request *req, unsigned status, json_t *j
 
     if (json == NULL)
         return http_respond_text(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"no result\"}");
-    text = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII);
+    text = json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
     json_decref(json);
     if (text == NULL)
         return MHD_NO;

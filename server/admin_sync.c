@@ -19,7 +19,8 @@
 #define ROW_SQL                                                                                    \
     "SELECT row_to_json(h)::text FROM (SELECT id, kind, trigger, started_at, finished_at, "        \
     "result, phase, upstream, new_revisions, updated_revisions, categories, files, bytes, "        \
-    "error, detail, extract(epoch FROM (coalesce(finished_at, now()) - started_at))::float8 AS "   \
+    "error, detail, round(extract(epoch FROM (coalesce(finished_at, now()) - started_at)), "       \
+    "3)::float8 AS "                                                                               \
     "seconds FROM sync_history WHERE kind = 'sync' "
 
 static json_t *rows(PGconn *db, const char *where_order, int n, const char *const *params)

@@ -16,6 +16,7 @@ and --json say what happened.
 
 import hashlib
 import json
+import re
 import os
 import subprocess
 import sys
@@ -129,6 +130,10 @@ def partials(content):
 
 def last_run(conf):
     r = wt.wsusctl(conf, "sync", "history", "--limit", "1", "--json")
+    # durations are rounded to milliseconds (no 0.0093080000000000003 in scripts' eyes)
+    secs = re.findall(r'"seconds": ([0-9.e+-]+)', r.stdout)
+    wt.expect(len(secs) == 1 and len(secs[0].partition(".")[2]) <= 3,
+              "sync history --json: seconds not rounded to milliseconds: %s" % secs)
     return json.loads(r.stdout)[0]
 
 
