@@ -191,7 +191,7 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv)
     st = adminapi_call(c, "POST", "/api/v1/sync/now", NULL, &ans, err, sizeof(err));
     if (st < 0)
         return ctl_fail("%s", err);
-    if (st == 409) {
+    if (st == 409 && json_object_get(ans, "running") != NULL) {
         json_t *running = json_object_get(ans, "running");
         char line[256];
         id = jint(running, "id");

@@ -76,15 +76,24 @@ enum MHD_Result admin_sync_now(struct http_request *req)
 
     if (s->sched == NULL)
         return admin_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "the scheduler is not running");
+    if ((db = admin_db(req)) == NULL)
+        return MHD_YES;
+    {
+        char *up = settings_get(db, "upstream");
+        int root = up != NULL && up[0] == '\0';
+        free(up);
+        if (root)
+            return admin_error(req, MHD_HTTP_CONFLICT,
+                               "this server has no upstream (it is a root): there is nothing to "
+                               "synchronize from; set one with wsusctl config set upstream "
+                               "http://SERVER:8530, or bring updates in with wsusctl import");
+    }
     rc = scheduler_sync_now(s->sched, &hid, err, sizeof(err));
     if (rc == 0)
         return admin_reply(req, MHD_HTTP_ACCEPTED, json_pack("{s:I}", "id", (json_int_t)hid));
     if (rc < 0)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err);
     /* busy: show what runs */
-    db = admin_db(req);
-    if (db == NULL)
-        return MHD_YES;
     {
         json_t *running;
         const char *p[1] = {id};

@@ -103,7 +103,7 @@ static void refresh(struct scheduler *sc, int at_start)
 {
     char err[512];
     PGconn *db = db_connect(sc->conninfo, "wsusd-scheduler", err, sizeof(err));
-    char *sched;
+    char *sched, *up;
     time_t now = time(NULL);
 
     if (db == NULL) {
@@ -111,13 +111,17 @@ static void refresh(struct scheduler *sc, int at_start)
         return;
     }
     sched = settings_get(db, "schedule");
+    up = settings_get(db, "upstream");
     sc->next_schedule = scheduler_next(sched, now, sc->offset_s);
     if (sc->next_schedule == (time_t)-1) {
         log_warnx("scheduler: cannot read the schedule \"%s\"; automatic synchronization is off",
                   sched ? sched : "");
         sc->next_schedule = 0;
     }
+    if (up != NULL && up[0] == '\0')
+        sc->next_schedule = 0; /* a root: nothing to synchronize from */
     free(sched);
+    free(up);
     if (at_start) {
         PGresult *r = db_exec(db,
                               "SELECT 1 FROM sync_history WHERE kind = 'sync' AND result = "

@@ -472,6 +472,15 @@ class AdminTest(unittest.TestCase):
             self.ok("config", "set", "mode", "autonomous")
             self.ok("config", "reset", "upstream")
 
+    def test_sync_now_on_root(self):
+        # a root has nothing to synchronize from: refused with the hint, nothing recorded
+        self.assertEqual(self.setting("upstream")["value"], "")
+        before = psql("SELECT count(*) FROM sync_history")
+        self.fails("wsusctl: this server has no upstream (it is a root): there is nothing to "
+                   "synchronize from; set one with wsusctl config set upstream http://SERVER:8530, "
+                   "or bring updates in with wsusctl import\n", "sync", "now")
+        self.assertEqual(psql("SELECT count(*) FROM sync_history"), before)
+
     def test_help_lists_every_verb(self):
         out = subprocess.run([os.path.join(wt.BIN, "wsusctl"), "--help"], capture_output=True,
                              text=True).stdout
