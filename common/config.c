@@ -6,12 +6,19 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum opt_type { OPT_STR, OPT_LONG };
 
@@ -226,6 +233,15 @@ derive:
         snprintf(err, errlen, "%s: [admin] listen %s", path, msg);
         return -1;
     }
+    if (!config_is_loopback(host)) {
+        snprintf(err, errlen,
+                 "%s: [admin] listen %s is not a loopback address: the admin API has no TLS, "
+                 "so its bearer token would cross the network in clear text; use "
+                 "127.0.0.1:%d (reach it from elsewhere through ssh)",
+                 path, cfg->admin_listen, port);
+        free(host);
+        return -1;
+    }
     free(host);
     if (cfg->https_listen[0] != '\0') {
         if (config_split_hostport(cfg->https_listen, &host, &port, msg, sizeof(msg)) < 0) {
@@ -253,6 +269,100 @@ derive:
         return -1;
     }
     return 0;
+}
+
+int config_is_loopback(const char *host)
+{
+    unsigned char a[16];
+    static const unsigned char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) == 1)
+        return memcmp(a, v6_loopback, 16) == 0;
+    return 0;
+}
+
+int config_read_token(const char *path, const char *open_hint, char *out, size_t outlen, char *err,
+                      size_t errlen)
+{
+    struct stat st;
+    char line[CONFIG_TOKEN_LEN + 3];
+    size_t n, i;
+    int fd, rc = -1;
+    FILE *f;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read the admin token %s: %s%s", path, strerror(errno),
+                 open_hint);
+        return -1;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        close(fd);
+        snprintf(err, errlen, "cannot read the admin token %s: %s%s", path, strerror(errno),
+                 open_hint);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen,
+                 "the admin token %s is not a regular file; delete it and restart "
+                 "wsusd to create a new one",
+                 path);
+        goto out;
+    }
+    if ((st.st_mode & 077) != 0) {
+        snprintf(err, errlen,
+                 "the admin token %s can be read or written by other users (mode %04o); run "
+                 "chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    if (fgets(line, sizeof(line), f) == NULL)
+        line[0] = '\0';
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    for (i = 0; i < n && isxdigit((unsigned char)line[i]); i++)
+        ;
+    if (n != CONFIG_TOKEN_LEN || i != n || n + 1 > outlen) {
+        snprintf(err, errlen,
+                 "the admin token %s is not one wsusd generates (%d hex digits, 256 random "
+                 "bits); delete it and restart wsusd to create a new one",
+                 path, CONFIG_TOKEN_LEN);
+        goto out;
+    }
+    memcpy(out, line, n + 1);
+    rc = 0;
+out:
+    explicit_bzero(line, sizeof(line));
+    fclose(f);
+    return rc;
+}
+
+int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen)
+{
+    PQconninfoOption *opts, *o;
+    struct stat st;
+    int has_password = 0;
+
+    if (cfg->conninfo[0] == '\0' || stat(cfg->path, &st) < 0 || (st.st_mode & S_IROTH) == 0)
+        return 0;
+    opts = PQconninfoParse(cfg->conninfo, NULL);
+    for (o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
+            has_password = 1;
+    PQconninfoFree(opts);
+    if (!has_password)
+        return 0;
+    snprintf(msg, msglen,
+             "%s can be read by every user (mode %04o) and its [database] conninfo holds a "
+             "password; run chown root:wsusd %s && chmod 640 %s, or move the password to "
+             "~/.pgpass of the wsusd user",
+             cfg->path, (unsigned)(st.st_mode & 07777), cfg->path, cfg->path);
+    return 1;
 }
 
 void config_print_sample(void *stream)

@@ -17,39 +17,6 @@
 
 static int adminapi_curl_ready;
 
-/* Read the first line of the token file into out. 0, or -1 with the message in err. */
-static int read_token(const char *path, char *out, size_t outlen, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL) {
-        snprintf(err, errlen,
-                 "cannot read the admin token %s: %s; run wsusctl as root or as the wsusd user",
-                 path, strerror(errno));
-        return -1;
-    }
-    if (fgets(out, (int)outlen, f) == NULL) {
-        fclose(f);
-        snprintf(err, errlen,
-                 "cannot read the admin token %s: the file is empty; restart wsusd to create "
-                 "a new one (delete the file first)",
-                 path);
-        return -1;
-    }
-    fclose(f);
-    n = strcspn(out, "\r\n");
-    out[n] = '\0';
-    if (n < 32) {
-        snprintf(err, errlen,
-                 "cannot read the admin token %s: it is too short; delete it and restart wsusd "
-                 "to create a new one",
-                 path);
-        return -1;
-    }
-    return 0;
-}
-
 /* "http://host:port" of [admin] listen into out; "where" gets "host:port" for messages. */
 static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where, size_t wherelen,
                       char *err, size_t errlen)
@@ -131,7 +98,8 @@ int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *b
     buf_init(&answer, ADMINAPI_MAX_ANSWER);
     if (admin_base(c, base, sizeof(base), where, sizeof(where), err, errlen) < 0)
         goto out;
-    if (read_token(c->cfg.token_file, token, sizeof(token), err, errlen) < 0)
+    if (config_read_token(c->cfg.token_file, "; run wsusctl as root or as the wsusd user", token,
+                          sizeof(token), err, errlen) < 0)
         goto out;
     if (!adminapi_curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -293,11 +293,15 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        if (config_exposed_secret(&s.cfg, err, sizeof(err)))
+            fprintf(stderr, "wsusd: warning: %s\n", err);
         printf("configuration OK\n");
         config_free(&s.cfg);
         return 0;
     }
     log_init("wsusd", foreground, verbose ? LOG_LEVEL_DEBUG : level_of(s.cfg.log_level));
+    if (config_exposed_secret(&s.cfg, err, sizeof(err)))
+        log_warnx("%s", err);
     if (!foreground && daemon(0, 0) < 0)
         fatal("cannot detach from the terminal");
 
