@@ -172,7 +172,7 @@ int admin_fields(struct http_request *req, const json_t *body, const struct admi
         const struct admin_field *f = &fields[i];
 
         v = json_object_get(body, f->name);
-        if (v == NULL && !f->required)
+        if ((v == NULL || json_is_null(v)) && !f->required) /* null: absent (wsusctl's s:s?) */
             continue;
         admin_field_want(f, want, sizeof(want));
         if (v == NULL) {

@@ -41,9 +41,9 @@ struct admin_field {
 /*
  * Check body against the fields every handler of one call accepts: an unknown field, a missing
  * required one, a wrong JSON type, a string out of its length bounds or holding a control
- * character, an integer out of its range or a null all get a 400 naming the field and what it
- * must be (e.g. "revision" must be a whole number from 1 to 2147483647). 0 when body is good,
- * -1 after replying.
+ * character, an integer out of its range or a null for a required field get a 400 naming the
+ * field and what it must be (e.g. "revision" must be a whole number from 1 to 2147483647). A
+ * null optional field counts as absent. 0 when body is good, -1 after replying.
  */
 int admin_fields(struct http_request *req, const json_t *body, const struct admin_field *fields,
                  size_t n, enum MHD_Result *replied);
