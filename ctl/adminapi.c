@@ -1,6 +1,6 @@
 /*
- * adminapi: libcurl + jansson client of wsusd's admin API. Resolves [admin] listen (a
- * wildcard address means the loopback), reads the token file on each call, and turns every
+ * adminapi: libcurl + jansson client of wsusd's admin API. Connects to [admin] listen (a
+ * loopback address), reads and checks the token file on each call, and turns every
  * transport failure into one line with the fix. No retries, no token in any output.
  */
 #include "adminapi.h"
@@ -27,11 +27,7 @@ static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where
 
     if (config_split_hostport(c->cfg.admin_listen, &host, &port, err, errlen) < 0)
         return -1;
-    h = host;
-    if (h[0] == '\0' || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "*") == 0)
-        h = "127.0.0.1";
-    else if (strcmp(h, "::") == 0)
-        h = "::1";
+    h = host; /* a loopback address: config_load() refuses any other */
     v6 = strchr(h, ':') != NULL;
     snprintf(out, outlen, "http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
     snprintf(where, wherelen, "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
