@@ -232,6 +232,8 @@ static void reload_config(struct server *s)
                   : strcmp(fresh.log_level, "error") == 0 ? LOG_LEVEL_ERROR
                                                           : LOG_LEVEL_INFO);
     pthread_mutex_unlock(&s->cfg_lock);
+    if (config_exposed_secret(&fresh, err, sizeof(err)))
+        log_warnx("%s", err);
     config_free(&fresh);
     log_info("configuration reloaded");
 }
