@@ -157,7 +157,8 @@ def run(tmp, servers, dbs):
     # the good forms still work after the refusals
     st, ans = post("/api/v1/config", {"key": "allowed-downstreams", "value": "10.0.0.0/8, wsus2"})
     wt.check(st == 200 and ans.get("value") == "10.0.0.0/8,wsus2", "a valid network is stored", ans)
-    srv.stop()
+    wt.check(srv.stop() == 0 and srv.sanitizer_report() is None, "wsusd stops cleanly",
+             srv.sanitizer_report())
 
     # ---- start-up refusals ----
     def wsusd_n(path):
@@ -178,6 +179,7 @@ def run(tmp, servers, dbs):
     token_file = os.path.join(tmp, "state", "admin.token")
     os.chmod(token_file, 0o666)
     out = wt.Wsusd(conf).start_refused()
+    wt.expect("Sanitizer" not in out and "runtime error:" not in out, "sanitizer report: " + out[-3000:])
     wt.check("the admin token %s can be read or written by other users (mode 0666); run chmod "
              "600 %s" % (token_file, token_file) in out, "wsusd refuses a token file mode 0666",
              out[-2000:])
@@ -188,6 +190,7 @@ def run(tmp, servers, dbs):
         f.write("6f1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e12\n")
     os.chmod(token_file, 0o600)
     out = wt.Wsusd(conf).start_refused()
+    wt.expect("Sanitizer" not in out and "runtime error:" not in out, "sanitizer report: " + out[-3000:])
     wt.check("the admin token %s is not one wsusd generates (64 hex digits, 256 random bits); "
              "delete it and restart wsusd to create a new one" % token_file in out,
              "wsusd refuses a 36-character token", out[-2000:])
@@ -199,7 +202,8 @@ def run(tmp, servers, dbs):
     wt.check(len(tok) == 65 and all(c in "0123456789abcdef" for c in tok[:64]) and
              (os.stat(token_file).st_mode & 0o777) == 0o600,
              "a new token is 64 hex digits (256 bits) in a 0600 file")
-    srv.stop()
+    wt.check(srv.stop() == 0 and srv.sanitizer_report() is None, "wsusd stops cleanly",
+             srv.sanitizer_report())
 
     # a config every user can read, holding a database password: a warning with the fix
     leaky = wt.write_config(tmp, DB, name="leaky.conf")
