@@ -295,7 +295,7 @@ int config_read_token(const char *path, const char *open_hint, char *out, size_t
     int fd, rc = -1;
     FILE *f;
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not hang */
     if (fd < 0) {
         snprintf(err, errlen, "cannot read the admin token %s: %s%s", path, strerror(errno),
                  open_hint);

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -290,21 +291,25 @@ static int check_ca_file(const char *key, const char *v, char *err, size_t errle
 {
     struct stat st;
     X509 *x = NULL;
-    FILE *f;
+    FILE *f = NULL;
+    int fd;
 
     if (v[0] != '/') {
         snprintf(err, errlen, "%s: \"%s\" is not an absolute path; give the full path", key, v);
         return -1;
     }
-    f = fopen(v, "r");
-    if (f == NULL) {
+    /* O_NONBLOCK: a FIFO must not hang the admin request in open() */
+    fd = open(v, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(err, errlen, "%s: cannot read %s: %s; give a file the wsusd user can read", key, v,
                  strerror(errno));
         return -1;
     }
-    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        snprintf(err, errlen, "%s: %s is not a regular file; give a PEM CA bundle", key, v);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SETTINGS_MAX_CA_FILE ||
+        (f = fdopen(fd, "r")) == NULL) {
+        close(fd);
+        snprintf(err, errlen, "%s: %s is not a regular file of at most %d MB; give a PEM CA bundle",
+                 key, v, SETTINGS_MAX_CA_FILE >> 20);
         return -1;
     }
     x = PEM_read_X509(f, NULL, NULL, NULL);

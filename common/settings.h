@@ -37,9 +37,10 @@ struct settings_def {
     const char *doc;      /* one line for `wsusctl config get` and the docs */
 };
 
-#define SETTINGS_MAX_VALUE 65536 /* bytes of one value (any type) */
-#define SETTINGS_MAX_TEXT  1024  /* bytes of one SETTINGS_TEXT value (user names, passwords) */
-#define SETTINGS_MAX_PATH  4096  /* bytes of one SETTINGS_PATH value */
+#define SETTINGS_MAX_VALUE   65536 /* bytes of one value (any type) */
+#define SETTINGS_MAX_TEXT    1024  /* bytes of one SETTINGS_TEXT value (user names, passwords) */
+#define SETTINGS_MAX_PATH    4096  /* bytes of one SETTINGS_PATH value */
+#define SETTINGS_MAX_CA_FILE (64 << 20) /* bytes of the file a SETTINGS_PATH names */
 
 /* Flags of settings_set(). */
 #define SETTINGS_FROM_UPSTREAM                                                                     \

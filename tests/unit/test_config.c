@@ -128,6 +128,13 @@ static void test_token_file(void **state)
     assert_int_equal(config_read_token(p, "", tok, sizeof(tok), err, sizeof(err)), -1);
     free(p);
 
+    /* a FIFO is refused at once, not waited on */
+    p = xasprintf("%s/fifo", dir);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    assert_int_equal(config_read_token(p, "", tok, sizeof(tok), err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "is not a regular file"));
+    free(p);
+
     /* missing: the caller's hint ends the message */
     p = xasprintf("%s/missing", dir);
     assert_int_equal(config_read_token(p, "; run it as root", tok, sizeof(tok), err, sizeof(err)),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "settings.h"
 #include "testutil.h"
@@ -168,6 +169,15 @@ static void test_other_types(void **state)
                    "CERTIFICATE-----); give a CA bundle such as "
                    "/etc/ssl/certs/ca-certificates.crt");
     expect_refused("ca-file", "/etc", "ca-file: /etc is not a regular file");
+    { /* a FIFO is refused at once, not waited on */
+        char *dir = test_tmpdir(), fifo[512];
+
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        expect_refused("ca-file", fifo, "is not a regular file of at most 64 MB");
+        test_rmtree(dir);
+        free(dir);
+    }
     expect_refused("ca-file", "/nonexistent/ca.pem", "cannot read /nonexistent/ca.pem");
     expect_refused("ca-file", "ca.pem", "not an absolute path");
     expect_norm("proxy-user", " DOMAIN\\user ", "DOMAIN\\user");
