@@ -6,16 +6,24 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-/* OPT_LISTEN: host:port (empty only where the default is empty); OPT_CHOICE: one of the
+/* OPT_LISTEN: host:port (empty only where the default is empty); OPT_LOOPBACK: host:port on
+ * a loopback address; OPT_CHOICE: one of the
  * words of choices ("a|b|c"); OPT_PATH: an absolute path (empty only where the default is). */
-enum opt_type { OPT_STR, OPT_LONG, OPT_LISTEN, OPT_CHOICE, OPT_PATH };
+enum opt_type { OPT_STR, OPT_LONG, OPT_LISTEN, OPT_LOOPBACK, OPT_CHOICE, OPT_PATH };
 
 struct config_option {
     const char *section;
@@ -32,9 +40,10 @@ struct config_option {
     {                                                                                              \
         sec, key, type, offsetof(struct config, field), def, 0, 0, doc, choices                    \
     }
-#define STR(sec, key, field, def, doc)    OPT(OPT_STR, sec, key, field, def, doc, NULL)
-#define LISTEN(sec, key, field, def, doc) OPT(OPT_LISTEN, sec, key, field, def, doc, NULL)
-#define PATH(sec, key, field, def, doc)   OPT(OPT_PATH, sec, key, field, def, doc, NULL)
+#define STR(sec, key, field, def, doc)      OPT(OPT_STR, sec, key, field, def, doc, NULL)
+#define LISTEN(sec, key, field, def, doc)   OPT(OPT_LISTEN, sec, key, field, def, doc, NULL)
+#define LOOPBACK(sec, key, field, def, doc) OPT(OPT_LOOPBACK, sec, key, field, def, doc, NULL)
+#define PATH(sec, key, field, def, doc)     OPT(OPT_PATH, sec, key, field, def, doc, NULL)
 #define CHOICE(sec, key, field, def, choices)                                                      \
     OPT(OPT_CHOICE, sec, key, field, def, choices, choices)
 #define NUM(sec, key, field, def, lo, hi, doc)                                                     \
@@ -57,9 +66,10 @@ static const struct config_option config_options[] = {
         "requests that may query the catalog at once (database connections)"),
     NUM("server", "max_connections", max_connections, "1000", 1, 100000,
         "open HTTP connections at most (one thread each)"),
-    LISTEN("admin", "listen", admin_listen, "127.0.0.1:8532", "JSON admin API used by wsusctl"),
+    LOOPBACK("admin", "listen", admin_listen, "127.0.0.1:8532",
+             "JSON admin API used by wsusctl (a loopback address: it has no TLS)"),
     STR("admin", "token_file", token_file, "",
-        "admin API token, mode 0600 (empty = <state_dir>/admin.token)"),
+        "admin API token, mode 0600, 64 hex digits (empty = <state_dir>/admin.token)"),
     STR("database", "conninfo", conninfo, "",
         "libpq connection string; empty = private cluster under state_dir"),
     PATH("storage", "state_dir", state_dir, "/var/lib/wsusd", "state directory"),
@@ -115,8 +125,18 @@ static int config_check(const struct config_option *o, const char *value, char *
         return 0;
     switch (o->type) {
     case OPT_LISTEN:
+    case OPT_LOOPBACK:
         if (config_split_hostport(value, &host, &port, msg, sizeof(msg)) < 0) {
             snprintf(err, errlen, "[%s] %s %s", o->section, o->key, msg);
+            return -1;
+        }
+        if (o->type == OPT_LOOPBACK && !config_is_loopback(host)) {
+            snprintf(err, errlen,
+                     "[%s] %s %s is not a loopback address: the admin API has no TLS, so its "
+                     "bearer token would cross the network in clear text; use 127.0.0.1:%d "
+                     "(reach it from elsewhere through ssh)",
+                     o->section, o->key, value, port);
+            free(host);
             return -1;
         }
         free(host);
@@ -339,6 +359,100 @@ derive:
         return -1;
     }
     return 0;
+}
+
+int config_is_loopback(const char *host)
+{
+    unsigned char a[16];
+    static const unsigned char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) == 1)
+        return memcmp(a, v6_loopback, 16) == 0;
+    return 0;
+}
+
+int config_read_token(const char *path, const char *open_hint, char *out, size_t outlen, char *err,
+                      size_t errlen)
+{
+    struct stat st;
+    char line[CONFIG_TOKEN_LEN + 3];
+    size_t n, i;
+    int fd, rc = -1;
+    FILE *f;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not hang */
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read the admin token %s: %s%s", path, strerror(errno),
+                 open_hint);
+        return -1;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        close(fd);
+        snprintf(err, errlen, "cannot read the admin token %s: %s%s", path, strerror(errno),
+                 open_hint);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen,
+                 "the admin token %s is not a regular file; delete it and restart "
+                 "wsusd to create a new one",
+                 path);
+        goto out;
+    }
+    if ((st.st_mode & 077) != 0) {
+        snprintf(err, errlen,
+                 "the admin token %s can be read or written by other users (mode %04o); run "
+                 "chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    if (fgets(line, sizeof(line), f) == NULL)
+        line[0] = '\0';
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    for (i = 0; i < n && isxdigit((unsigned char)line[i]); i++)
+        ;
+    if (n != CONFIG_TOKEN_LEN || i != n || n + 1 > outlen) {
+        snprintf(err, errlen,
+                 "the admin token %s is not one wsusd generates (%d hex digits, 256 random "
+                 "bits); delete it and restart wsusd to create a new one",
+                 path, CONFIG_TOKEN_LEN);
+        goto out;
+    }
+    memcpy(out, line, n + 1);
+    rc = 0;
+out:
+    explicit_bzero(line, sizeof(line));
+    fclose(f);
+    return rc;
+}
+
+int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen)
+{
+    PQconninfoOption *opts, *o;
+    struct stat st;
+    int has_password = 0;
+
+    if (cfg->conninfo[0] == '\0' || stat(cfg->path, &st) < 0 || (st.st_mode & S_IROTH) == 0)
+        return 0;
+    opts = PQconninfoParse(cfg->conninfo, NULL);
+    for (o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
+            has_password = 1;
+    PQconninfoFree(opts);
+    if (!has_password)
+        return 0;
+    snprintf(msg, msglen,
+             "%s can be read by every user (mode %04o) and its [database] conninfo holds a "
+             "password; run chown root:wsusd %s && chmod 640 %s, or move the password to "
+             "~/.pgpass of the wsusd user",
+             cfg->path, (unsigned)(st.st_mode & 07777), cfg->path, cfg->path);
+    return 1;
 }
 
 void config_print_sample(void *stream)

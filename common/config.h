@@ -47,6 +47,27 @@ int config_load(struct config *cfg, const char *path, int missing_ok, char *err,
 void config_free(struct config *cfg);
 /* Split "host:port" ("[v6]:port" too). 0 or -1 with a message in err. host is malloc'd. */
 int config_split_hostport(const char *hp, char **host, int *port, char *err, size_t errlen);
+/* Is host (no brackets) a loopback address: 127.0.0.0/8, ::1 or localhost? */
+int config_is_loopback(const char *host);
+
+/* Length of the admin token wsusd generates: 32 random bytes as hex. */
+#define CONFIG_TOKEN_LEN 64
+
+/*
+ * Read the admin token from path into out (outlen > CONFIG_TOKEN_LEN). Refused: a file that
+ * is not regular, that group or others may read or write (the message says chmod 600), or
+ * whose first line is not CONFIG_TOKEN_LEN hex digits. 0, or -1 with a one-line message in
+ * err; when the file cannot be opened the message ends with open_hint ("" for none).
+ */
+int config_read_token(const char *path, const char *open_hint, char *out, size_t outlen, char *err,
+                      size_t errlen);
+
+/*
+ * 1 (and a one-line warning with the fix in msg) when the config file can be read by every
+ * user and [database] conninfo holds a password; 0 otherwise.
+ */
+int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen);
+
 /* Print every option with its default and its documentation, as a sample config file. */
 void config_print_sample(void *stream);
 

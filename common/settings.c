@@ -11,18 +11,23 @@
 #include "strutil.h"
 #include "xmalloc.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define SETTINGS_MAX_VALUE 65536 /* bytes of one value */
-#define SETTINGS_MAX_ITEMS 4096  /* entries of one list */
+#define SETTINGS_MAX_ITEMS 4096 /* entries of one list */
 
 static const struct settings_def settings_table[] = {
     {"upstream", SETTINGS_UPSTREAM, "", NULL, 0, 0, NULL,
@@ -236,6 +241,91 @@ static char *check_url(const char *key, const char *v, const char *schemes, cons
     return xasprintf("%s://%.*s", scheme, (int)hl, host);
 }
 
+/*
+ * One allow-list entry: a host name (or downstream id), an IPv4/IPv6 address, or a network
+ * a.b.c.d/n (n 0..32) or v6/n (n 0..128). 0, or -1 with err.
+ */
+static int check_host_entry(const char *key, const char *item, char *err, size_t errlen)
+{
+    const char *slash = strchr(item, '/');
+    unsigned char addr[16];
+    char net[INET6_ADDRSTRLEN];
+    size_t nl = slash != NULL ? (size_t)(slash - item) : strlen(item);
+    int v4 = 0, v6 = 0;
+    long bits;
+
+    if (nl < sizeof(net)) {
+        memcpy(net, item, nl);
+        net[nl] = '\0';
+        v4 = inet_pton(AF_INET, net, addr) == 1;
+        v6 = !v4 && inet_pton(AF_INET6, net, addr) == 1;
+    }
+    if (slash == NULL) {
+        if (v4 || v6 || valid_hostname(item, strlen(item)))
+            return 0;
+        snprintf(err, errlen, "%s: \"%s\" is not a host name, address or network (a.b.c.d/n)", key,
+                 item);
+        return -1;
+    }
+    if (!v4 && !v6) {
+        snprintf(err, errlen,
+                 "%s: \"%s\" is not a network; write it as an address and a prefix length, "
+                 "like 10.1.0.0/16",
+                 key, item);
+        return -1;
+    }
+    if (!isdigit((unsigned char)slash[1]) || str_to_long(slash + 1, 0, v4 ? 32 : 128, &bits) < 0) {
+        snprintf(err, errlen, "%s: \"%s\": the prefix length of an %s network is 0 to %d", key,
+                 item, v4 ? "IPv4" : "IPv6", v4 ? 32 : 128);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * ca-file: an absolute path of a readable regular file that holds at least one PEM
+ * certificate (so a secret such as /etc/shadow is refused without a word of its content).
+ * 0, or -1 with err.
+ */
+static int check_ca_file(const char *key, const char *v, char *err, size_t errlen)
+{
+    struct stat st;
+    X509 *x = NULL;
+    FILE *f = NULL;
+    int fd;
+
+    if (v[0] != '/') {
+        snprintf(err, errlen, "%s: \"%s\" is not an absolute path; give the full path", key, v);
+        return -1;
+    }
+    /* O_NONBLOCK: a FIFO must not hang the admin request in open() */
+    fd = open(v, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot read %s: %s; give a file the wsusd user can read", key, v,
+                 strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SETTINGS_MAX_CA_FILE ||
+        (f = fdopen(fd, "r")) == NULL) {
+        close(fd);
+        snprintf(err, errlen, "%s: %s is not a regular file of at most %d MB; give a PEM CA bundle",
+                 key, v, SETTINGS_MAX_CA_FILE >> 20);
+        return -1;
+    }
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ERR_clear_error();
+    if (x == NULL) {
+        snprintf(err, errlen,
+                 "%s: %s holds no PEM certificate (-----BEGIN CERTIFICATE-----); give a CA "
+                 "bundle such as /etc/ssl/certs/ca-certificates.crt",
+                 key, v);
+        return -1;
+    }
+    X509_free(x);
+    return 0;
+}
+
 /* Does the comma-separated list (normal form) already hold item? */
 static int list_has(const struct buf *b, const char *item)
 {
@@ -309,17 +399,8 @@ static char *check_list(const struct settings_def *d, const char *v, char *err, 
                          d->key, item);
                 goto out;
             }
-        } else { /* SETTINGS_HOST_LIST */
-            int ok = 1;
-            for (i = 0; i < n && ok; i++)
-                ok = is_hostchar((unsigned char)item[i]) || item[i] == ':' || item[i] == '/' ||
-                     item[i] == '*';
-            if (!ok) {
-                snprintf(err, errlen,
-                         "%s: \"%s\" is not a host name, address or network (a.b.c.d/n)", d->key,
-                         item);
-                goto out;
-            }
+        } else if (check_host_entry(d->key, item, err, errlen) < 0) { /* SETTINGS_HOST_LIST */
+            goto out;
         }
         if (list_has(&out, item))
             continue;
@@ -452,7 +533,11 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
     v = str_trim(xstrdup(value));
     switch (d->type) {
     case SETTINGS_TEXT:
-        res = xstrdup(v);
+        if (strlen(v) <= SETTINGS_MAX_TEXT)
+            res = xstrdup(v);
+        else
+            snprintf(err, errlen, "%s: the value is longer than %d bytes", d->key,
+                     SETTINGS_MAX_TEXT);
         break;
     case SETTINGS_ENUM: {
         const char *s = d->choices;
@@ -508,17 +593,13 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
         }
         break;
     case SETTINGS_PATH:
-        if (v[0] == '\0') {
+        if (v[0] == '\0')
             res = xstrdup("");
-        } else if (v[0] != '/') {
-            snprintf(err, errlen, "%s: \"%s\" is not an absolute path; give the full path", d->key,
-                     v);
-        } else if (access(v, R_OK) < 0) {
-            snprintf(err, errlen, "%s: cannot read %s: %s; give a file the wsusd user can read",
-                     d->key, v, strerror(errno));
-        } else {
+        else if (strlen(v) > SETTINGS_MAX_PATH)
+            snprintf(err, errlen, "%s: the path is longer than %d bytes", d->key,
+                     SETTINGS_MAX_PATH);
+        else if (check_ca_file(d->key, v, err, errlen) == 0)
             res = xstrdup(v);
-        }
         break;
     }
     free(v);

@@ -21,7 +21,7 @@ enum settings_type {
     SETTINGS_LANG_LIST, /* comma-separated language short names (the language table) */
     SETTINGS_SCHEDULE,  /* manual | "N/day from HH:MM" */
     SETTINGS_URL,       /* http(s)://host[:port] or "" */
-    SETTINGS_PATH,      /* absolute path of a readable file, or "" */
+    SETTINGS_PATH,      /* absolute path of a readable PEM certificate file, or "" */
     SETTINGS_HOST_LIST, /* comma-separated host names / addresses / CIDR, "" = any */
     SETTINGS_INT,       /* a decimal integer within the range "MIN..MAX" held in choices */
 };
@@ -36,6 +36,11 @@ struct settings_def {
     const char *category; /* SETTINGS_GUID_LIST: "product" or "classification" */
     const char *doc;      /* one line for `wsusctl config get` and the docs */
 };
+
+#define SETTINGS_MAX_VALUE   65536 /* bytes of one value (any type) */
+#define SETTINGS_MAX_TEXT    1024  /* bytes of one SETTINGS_TEXT value (user names, passwords) */
+#define SETTINGS_MAX_PATH    4096  /* bytes of one SETTINGS_PATH value */
+#define SETTINGS_MAX_CA_FILE (64 << 20) /* bytes of the file a SETTINGS_PATH names */
 
 /* Flags of settings_set(). */
 #define SETTINGS_FROM_UPSTREAM                                                                     \
@@ -55,7 +60,8 @@ const struct settings_def *settings_at(size_t i);
 char *settings_default(const struct settings_def *d);
 
 /*
- * Check value against d's syntax (no database, no file system except SETTINGS_PATH) and
+ * Check value against d's syntax (no database, no file system except SETTINGS_PATH, which
+ * must hold a PEM certificate) and
  * return its normal form (malloc'd: trimmed, GUIDs lower case, duplicates removed, ...). NULL
  * with a one-line message naming the key, the bad part and the fix in err.
  */

@@ -1,6 +1,6 @@
 /*
- * adminapi: libcurl + jansson client of wsusd's admin API. Resolves [admin] listen (a
- * wildcard address means the loopback), reads the token file on each call, and turns every
+ * adminapi: libcurl + jansson client of wsusd's admin API. Connects to [admin] listen (a
+ * loopback address), reads and checks the token file on each call, and turns every
  * transport failure into one line with the fix. No retries, no token in any output.
  */
 #include "adminapi.h"
@@ -18,52 +18,17 @@
 
 static int adminapi_curl_ready;
 
-/*
- * Read the first line of the token file into out. 0, or -1 with the message in err: a missing
- * file means wsusd never started with this configuration (or -c names another one), a refused
- * one that wsusctl runs as the wrong user.
- */
-static int read_token(const char *path, const char *config_path, char *out, size_t outlen,
-                      char *err, size_t errlen)
+/* The message for a token file that does not exist: wsusd never started with this
+ * configuration, or -c names another one. */
+static void token_missing(const struct ctl *c, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL && errno == ENOENT) {
-        snprintf(err, errlen,
-                 "the admin token %s does not exist: wsusd creates it when it first starts; "
-                 "start wsusd (systemctl start wsusd), or pass -c with the configuration file "
-                 "of the running wsusd (%s%s)",
-                 path, config_path,
-                 access(config_path, F_OK) == 0 ? " was read"
-                                                : " does not exist, so the defaults apply");
-        return -1;
-    }
-    if (f == NULL) {
-        snprintf(err, errlen,
-                 "cannot read the admin token %s: %s; run wsusctl as root or as the wsusd user",
-                 path, strerror(errno));
-        return -1;
-    }
-    if (fgets(out, (int)outlen, f) == NULL) {
-        fclose(f);
-        snprintf(err, errlen,
-                 "cannot read the admin token %s: the file is empty; restart wsusd to create "
-                 "a new one (delete the file first)",
-                 path);
-        return -1;
-    }
-    fclose(f);
-    n = strcspn(out, "\r\n");
-    out[n] = '\0';
-    if (n < 32) {
-        snprintf(err, errlen,
-                 "cannot read the admin token %s: it is too short; delete it and restart wsusd "
-                 "to create a new one",
-                 path);
-        return -1;
-    }
-    return 0;
+    snprintf(err, errlen,
+             "the admin token %s does not exist: wsusd creates it when it first starts; start "
+             "wsusd (systemctl start wsusd), or pass -c with the configuration file of the "
+             "running wsusd (%s%s)",
+             c->cfg.token_file, c->config_path,
+             access(c->config_path, F_OK) == 0 ? " was read"
+                                               : " does not exist, so the defaults apply");
 }
 
 /* "http://host:port" of [admin] listen into out; "where" gets "host:port" for messages. */
@@ -76,11 +41,7 @@ static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where
 
     if (config_split_hostport(c->cfg.admin_listen, &host, &port, err, errlen) < 0)
         return -1;
-    h = host;
-    if (h[0] == '\0' || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "*") == 0)
-        h = "127.0.0.1";
-    else if (strcmp(h, "::") == 0)
-        h = "::1";
+    h = host; /* a loopback address: config_load() refuses any other */
     v6 = strchr(h, ':') != NULL;
     snprintf(out, outlen, "http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
     snprintf(where, wherelen, "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
@@ -147,7 +108,12 @@ int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *b
     buf_init(&answer, ADMINAPI_MAX_ANSWER);
     if (admin_base(c, base, sizeof(base), where, sizeof(where), err, errlen) < 0)
         goto out;
-    if (read_token(c->cfg.token_file, c->config_path, token, sizeof(token), err, errlen) < 0)
+    if (access(c->cfg.token_file, F_OK) < 0 && errno == ENOENT) {
+        token_missing(c, err, errlen);
+        goto out;
+    }
+    if (config_read_token(c->cfg.token_file, "; run wsusctl as root or as the wsusd user", token,
+                          sizeof(token), err, errlen) < 0)
         goto out;
     if (!adminapi_curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

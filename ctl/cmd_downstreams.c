@@ -1,6 +1,7 @@
 /*
  * cmd_downstreams: `wsusctl downstreams`, the downstream servers that synchronize from this
- * server, with first contact, last contact and last synchronization (admin API).
+ * server, with first contact, last contact, last synchronization and the address it called
+ * from (admin API).
  */
 #include "adminapi.h"
 #include "ctl.h"
@@ -17,18 +18,19 @@ static void print_downstreams(const json_t *ans, void *arg)
     if (json_array_size(list) == 0)
         printf("no downstream server has synchronized from this server yet\n");
     else
-        printf("%-36s  %-20s  %-20s  %-8s  %s\n", "ACCOUNT GUID", "LAST SYNC", "LAST CONTACT",
-               "PROTOCOL", "NAME");
+        printf("%-36s  %-20s  %-20s  %-8s  %-15s  %s\n", "ACCOUNT GUID", "LAST SYNC",
+               "LAST CONTACT", "PROTOCOL", "ADDRESS", "NAME");
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *d = json_array_get(list, i);
         const char *last_sync = json_string_value(json_object_get(d, "last_sync"));
         const char *proto = json_string_value(json_object_get(d, "protocol_version"));
+        const char *addr = json_string_value(json_object_get(d, "address"));
 
-        printf("%-36s  %-20s  %-20s  %-8s  %s\n",
+        printf("%-36s  %-20s  %-20s  %-8s  %-15s  %s\n",
                json_string_value(json_object_get(d, "account_guid")),
                last_sync != NULL ? last_sync : "never",
                json_string_value(json_object_get(d, "last_contact")), proto != NULL ? proto : "-",
-               json_string_value(json_object_get(d, "account_name")));
+               addr != NULL ? addr : "-", json_string_value(json_object_get(d, "account_name")));
     }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install wsusd as a service on Debian 12: packages, build, binaries in /usr/local/bin, the
-# wsusd system user, /etc/wsusd/wsusd.conf (kept if present), the systemd unit. Needs root.
+# wsusd system user, /etc/wsusd/wsusd.conf (root:wsusd 0640; an existing one is kept, made
+# unreadable to others), the systemd unit. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,8 +10,16 @@ cmake --build build -j"$(nproc)" >/dev/null
 install -m 0755 build/bin/wsusd build/bin/wsusctl /usr/local/bin/
 id wsusd >/dev/null 2>&1 || adduser --system --group --home /var/lib/wsusd --no-create-home wsusd
 install -d -o wsusd -g wsusd -m 0750 /var/lib/wsusd /var/lib/wsusd/content
+# [database] conninfo may hold a password: the config is root:wsusd 0640, never world-readable
 install -d -m 0755 /etc/wsusd
-[ -f /etc/wsusd/wsusd.conf ] || install -m 0644 deploy/wsusd.conf.sample /etc/wsusd/wsusd.conf
+if [ -f /etc/wsusd/wsusd.conf ]; then
+    if [ -n "$(find /etc/wsusd/wsusd.conf -perm /o=rwx)" ]; then
+        chgrp wsusd /etc/wsusd/wsusd.conf && chmod 0640 /etc/wsusd/wsusd.conf
+        echo "/etc/wsusd/wsusd.conf was readable by every user; it is now root:wsusd 0640"
+    fi
+else
+    install -o root -g wsusd -m 0640 deploy/wsusd.conf.sample /etc/wsusd/wsusd.conf
+fi
 install -m 0644 deploy/wsusd.service /etc/systemd/system/wsusd.service
 install -d /usr/share/doc/wsusd && install -m 0644 docs/*.md /usr/share/doc/wsusd/
 systemctl daemon-reload

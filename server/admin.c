@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "admin_sync.h"
 #include "admin_handlers.h"
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "strutil.h"
@@ -24,45 +25,40 @@
 int admin_token_init(struct server *s)
 {
     const char *path = s->cfg.token_file;
-    char token[65];
-    FILE *f;
+    char token[CONFIG_TOKEN_LEN + 1], err[1024];
     int fd;
 
-    f = fopen(path, "r");
-    if (f == NULL && errno == ENOENT) {
-        unsigned char raw[32];
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        unsigned char raw[CONFIG_TOKEN_LEN / 2];
+        int ok = RAND_bytes(raw, sizeof(raw)) == 1;
 
-        if (RAND_bytes(raw, sizeof(raw)) != 1) {
-            log_warnx("cannot get random bytes for the admin token");
+        if (ok) {
+            str_hex_encode(raw, sizeof(raw), 0, token);
+            token[CONFIG_TOKEN_LEN] = '\n';
+            ok = write(fd, token, CONFIG_TOKEN_LEN + 1) == CONFIG_TOKEN_LEN + 1;
+        }
+        OPENSSL_cleanse(raw, sizeof(raw));
+        OPENSSL_cleanse(token, sizeof(token));
+        if (close(fd) < 0 || !ok) {
+            log_warnx("cannot create the admin token file %s (no random bytes, or a write "
+                      "error)",
+                      path);
+            unlink(path);
             return -1;
         }
-        str_hex_encode(raw, sizeof(raw), 0, token);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        if (fd < 0 || write(fd, token, 64) != 64 || write(fd, "\n", 1) != 1) {
-            log_warn("cannot create the admin token file %s", path);
-            if (fd >= 0)
-                close(fd);
-            return -1;
-        }
-        close(fd);
         log_info("created admin token file %s", path);
-        f = fopen(path, "r");
-    }
-    if (f == NULL) {
-        log_warn("cannot read the admin token file %s", path);
+    } else if (errno != EEXIST) {
+        log_warn("cannot create the admin token file %s", path);
         return -1;
     }
-    if (fgets(token, sizeof(token), f) == NULL || strlen(token) < 32) {
-        fclose(f);
-        log_warnx("admin token file %s is empty or too short; delete it and restart wsusd to "
-                  "create a new one",
-                  path);
+    if (config_read_token(path, "", token, sizeof(token), err, sizeof(err)) < 0) {
+        log_warnx("%s", err);
         return -1;
     }
-    fclose(f);
-    token[strcspn(token, "\r\n")] = '\0';
     free(s->admin_token);
     s->admin_token = xstrdup(token);
+    OPENSSL_cleanse(token, sizeof(token));
     return 0;
 }
 
@@ -104,6 +100,92 @@ json_t *admin_body(struct http_request *req, enum MHD_Result *replied)
         return NULL;
     }
     return j;
+}
+
+/* "a whole number from 1 to 10" etc.: what a field must be, for the 400 message. */
+static void admin_field_want(const struct admin_field *f, char *out, size_t outlen)
+{
+    switch (f->type) {
+    case ADMIN_FIELD_STRING:
+        snprintf(out, outlen, "a string of %lld to %lld bytes on one line", f->min, f->max);
+        break;
+    case ADMIN_FIELD_INT:
+        snprintf(out, outlen, "a whole number from %lld to %lld", f->min, f->max);
+        break;
+    case ADMIN_FIELD_BOOL:
+        snprintf(out, outlen, "true or false");
+        break;
+    }
+}
+
+/* Does the JSON value fit f? */
+static int admin_field_fits(const struct admin_field *f, const json_t *v)
+{
+    switch (f->type) {
+    case ADMIN_FIELD_STRING: {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v), i;
+
+        if (s == NULL || (long long)n < f->min || (long long)n > f->max)
+            return 0;
+        for (i = 0; i < n; i++) /* a \u0000 escape too: jansson keeps it inside the length */
+            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                return 0;
+        return 1;
+    }
+    case ADMIN_FIELD_INT:
+        return json_is_integer(v) && json_integer_value(v) >= f->min &&
+               json_integer_value(v) <= f->max;
+    case ADMIN_FIELD_BOOL:
+        return json_is_boolean(v);
+    }
+    return 0;
+}
+
+int admin_fields(struct http_request *req, const json_t *body, const struct admin_field *fields,
+                 size_t n, enum MHD_Result *replied)
+{
+    char want[128], names[512];
+    const char *key;
+    json_t *v;
+    size_t i, len = 0;
+
+    names[0] = '\0';
+    for (i = 0; i < n; i++) {
+        int w = snprintf(names + len, sizeof(names) - len, "%s\"%s\"", i > 0 ? ", " : "",
+                         fields[i].name);
+        if (w > 0 && (size_t)w < sizeof(names) - len)
+            len += (size_t)w;
+    }
+    json_object_foreach((json_t *)body, key, v)
+    {
+        for (i = 0; i < n && strcmp(fields[i].name, key) != 0; i++)
+            ;
+        if (i == n) {
+            *replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                                   "unknown field \"%.64s\"; this call takes %s", key,
+                                   n > 0 ? names : "no fields");
+            return -1;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const struct admin_field *f = &fields[i];
+
+        v = json_object_get(body, f->name);
+        if ((v == NULL || json_is_null(v)) && !f->required) /* null: absent (wsusctl's s:s?) */
+            continue;
+        admin_field_want(f, want, sizeof(want));
+        if (v == NULL) {
+            *replied = admin_error(req, MHD_HTTP_BAD_REQUEST, "\"%s\" is missing; it must be %s",
+                                   f->name, want);
+            return -1;
+        }
+        if (!admin_field_fits(f, v)) {
+            *replied = admin_error(req, MHD_HTTP_BAD_REQUEST, "\"%s\" must be %s", f->name, want);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 struct admin_req_ctx {

@@ -56,16 +56,47 @@ static void change_dberr(struct change *c)
                              "cannot change the catalog; see the wsusd log");
 }
 
+/* The fields of each call: the update (or EULA) id first, "admin" last. */
+#define FIELD_ID(name)                                                                             \
+    {                                                                                              \
+        name, ADMIN_FIELD_STRING, 1, 1, 38                                                         \
+    }
+#define FIELD_GROUP                                                                                \
+    {                                                                                              \
+        "group", ADMIN_FIELD_STRING, 0, 1, ADMIN_GROUP_NAME_MAX                                    \
+    }
+#define FIELD_ADMIN                                                                                \
+    {                                                                                              \
+        "admin", ADMIN_FIELD_STRING, 0, 1, ADMIN_NAME_MAX                                          \
+    }
+static const struct admin_field approve_fields[] = {
+    FIELD_ID("update_id"),
+    {"revision", ADMIN_FIELD_INT, 0, 1, 2147483647LL},
+    FIELD_GROUP,
+    {"action", ADMIN_FIELD_STRING, 0, 1, 16},
+    {"deadline", ADMIN_FIELD_STRING, 0, 1, 64},
+    FIELD_ADMIN,
+};
+static const struct admin_field unapprove_fields[] = {FIELD_ID("update_id"), FIELD_GROUP,
+                                                      FIELD_ADMIN};
+static const struct admin_field decline_fields[] = {FIELD_ID("update_id"), FIELD_ADMIN};
+static const struct admin_field eula_fields[] = {FIELD_ID("eula_id"), FIELD_ADMIN};
+#define CHANGE_FIELDS(a) a, sizeof(a) / sizeof(a[0])
+
 /*
- * Read the body, take the id in field idkey, open the transaction under the approvals lock and
- * refuse replica mode. 0 to go on, -1 when a reply was queued.
+ * Read the body and check it against fields (fields[0] is the id), take the id, open the
+ * transaction under the approvals lock and refuse replica mode. 0 to go on, -1 when a reply
+ * was queued.
  */
-static int change_begin(struct change *c, const char *idkey, const char *what)
+static int change_begin(struct change *c, const struct admin_field *fields, size_t nfields,
+                        const char *what)
 {
-    const char *id;
+    const char *idkey = fields[0].name, *id;
 
     c->body = admin_body(c->req, &c->replied);
     if (c->body == NULL)
+        return -1;
+    if (admin_fields(c->req, c->body, fields, nfields, &c->replied) < 0)
         return -1;
     id = json_string_value(json_object_get(c->body, idkey));
     if (str_guid_canon(id, c->update_id) < 0) {
@@ -76,7 +107,7 @@ static int change_begin(struct change *c, const char *idkey, const char *what)
         return -1;
     }
     c->admin = json_string_value(json_object_get(c->body, "admin"));
-    if (c->admin == NULL || strlen(c->admin) > 256)
+    if (c->admin == NULL)
         c->admin = "wsusctl";
     c->db = admin_db(c->req);
     if (c->db == NULL)
@@ -289,19 +320,14 @@ enum MHD_Result admin_approve(struct http_request *req)
     int d;
 
     change_init(&c, req);
-    if (change_begin(&c, "update_id", "approvals") < 0)
+    if (change_begin(&c, CHANGE_FIELDS(approve_fields), "approvals") < 0)
         goto out;
     group = json_string_value(json_object_get(c.body, "group"));
     action = json_string_value(json_object_get(c.body, "action"));
     deadline = json_string_value(json_object_get(c.body, "deadline"));
     jrev = json_object_get(c.body, "revision");
-    if (json_is_integer(jrev)) {
+    if (jrev != NULL) /* admin_fields() checked its range */
         c.revision = (long)json_integer_value(jrev);
-        if (c.revision < 0 || c.revision > 2147483647L) {
-            c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST, "revision must be 0 or more");
-            goto out;
-        }
-    }
     if (action != NULL) {
         if (strcasecmp(action, "install") == 0)
             act = 0;
@@ -394,7 +420,7 @@ enum MHD_Result admin_unapprove(struct http_request *req)
     int n;
 
     change_init(&c, req);
-    if (change_begin(&c, "update_id", "approvals") < 0)
+    if (change_begin(&c, CHANGE_FIELDS(unapprove_fields), "approvals") < 0)
         goto out;
     group = json_string_value(json_object_get(c.body, "group"));
     if (group != NULL && change_find_group(&c, group, group_id, gname, sizeof(gname)) < 0)
@@ -431,7 +457,8 @@ enum MHD_Result admin_decline(struct http_request *req)
     int already;
 
     change_init(&c, req);
-    if (change_begin(&c, "update_id", "declines") < 0 || change_find_update(&c, "declined") < 0)
+    if (change_begin(&c, CHANGE_FIELDS(decline_fields), "declines") < 0 ||
+        change_find_update(&c, "declined") < 0)
         goto out;
     {
         const char *p[2] = {c.update_id, c.admin};
@@ -468,7 +495,7 @@ enum MHD_Result admin_undecline(struct http_request *req)
     PGresult *r = NULL;
 
     change_init(&c, req);
-    if (change_begin(&c, "update_id", "declines") < 0)
+    if (change_begin(&c, CHANGE_FIELDS(decline_fields), "declines") < 0)
         goto out;
     {
         const char *p[1] = {c.update_id};
@@ -502,7 +529,7 @@ enum MHD_Result admin_accepteula(struct http_request *req)
     PGresult *r = NULL;
 
     change_init(&c, req);
-    if (change_begin(&c, "eula_id", "accepted EULAs") < 0)
+    if (change_begin(&c, CHANGE_FIELDS(eula_fields), "accepted EULAs") < 0)
         goto out;
     {
         const char *p[2] = {c.update_id, c.admin};

@@ -112,6 +112,11 @@ enum MHD_Result admin_config_get(struct http_request *req)
 
 enum MHD_Result admin_config_set(struct http_request *req)
 {
+    static const struct admin_field fields[] = {
+        {"key", ADMIN_FIELD_STRING, 1, 1, 64},
+        {"value", ADMIN_FIELD_STRING, 0, 0, SETTINGS_MAX_VALUE},
+        {"reset", ADMIN_FIELD_BOOL, 0, 0, 0},
+    };
     enum MHD_Result replied = MHD_YES;
     json_t *body = admin_body(req, &replied), *jv, *ans = NULL;
     const struct settings_def *d;
@@ -122,6 +127,8 @@ enum MHD_Result admin_config_set(struct http_request *req)
 
     if (body == NULL)
         return replied;
+    if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
+        goto out;
     key = json_string_value(json_object_get(body, "key"));
     jv = json_object_get(body, "value");
     reset = json_is_true(json_object_get(body, "reset"));

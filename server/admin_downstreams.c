@@ -18,24 +18,27 @@ enum MHD_Result admin_downstreams_list(struct http_request *req)
 
     if (db == NULL)
         return MHD_YES;
-    r = db_exec(db,
-                "SELECT account_guid::text, account_name, protocol_version, "
-                "  to_char(first_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                "  to_char(last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                "  to_char(last_sync AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                "FROM downstream_server ORDER BY lower(account_name), account_guid",
-                0, NULL);
+    r = db_exec(
+        db,
+        "SELECT account_guid::text, account_name, protocol_version, "
+        "  to_char(first_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "  to_char(last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "  to_char(last_sync AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), address "
+        "FROM downstream_server ORDER BY lower(account_name), account_guid",
+        0, NULL);
     if (r == NULL)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot read the downstream servers; see the wsusd log");
     list = json_array();
     for (i = 0; i < PQntuples(r); i++)
         json_array_append_new(
-            list, json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?}", "account_guid", PQgetvalue(r, i, 0),
-                            "account_name", PQgetvalue(r, i, 1), "protocol_version",
-                            PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), "first_contact",
-                            PQgetvalue(r, i, 3), "last_contact", PQgetvalue(r, i, 4), "last_sync",
-                            PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5)));
+            list,
+            json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s?}", "account_guid", PQgetvalue(r, i, 0),
+                      "account_name", PQgetvalue(r, i, 1), "protocol_version",
+                      PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), "first_contact",
+                      PQgetvalue(r, i, 3), "last_contact", PQgetvalue(r, i, 4), "last_sync",
+                      PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5), "address",
+                      PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6)));
     PQclear(r);
     return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "downstreams", list));
 }

@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GROUP_NAME_MAX 256
-
 static json_t *group_row(PGresult *r, int i)
 {
     return json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:i}", "id", PQgetvalue(r, i, 0), "name",
@@ -78,7 +76,7 @@ static int valid_group_name(const char *s)
     size_t n = strlen(s);
     const char *p;
 
-    if (n == 0 || n > GROUP_NAME_MAX)
+    if (n == 0 || n > ADMIN_GROUP_NAME_MAX)
         return 0;
     for (p = s; *p != '\0'; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -88,6 +86,10 @@ static int valid_group_name(const char *s)
 
 enum MHD_Result admin_groups_add(struct http_request *req)
 {
+    static const struct admin_field fields[] = {
+        {"name", ADMIN_FIELD_STRING, 1, 1, ADMIN_GROUP_NAME_MAX},
+        {"parent", ADMIN_FIELD_STRING, 0, 1, ADMIN_GROUP_NAME_MAX},
+    };
     enum MHD_Result replied = MHD_YES;
     json_t *body = admin_body(req, &replied);
     const char *name, *parent;
@@ -98,13 +100,15 @@ enum MHD_Result admin_groups_add(struct http_request *req)
 
     if (body == NULL)
         return replied;
+    if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
+        goto out;
     name = json_string_value(json_object_get(body, "name"));
     parent = json_string_value(json_object_get(body, "parent"));
     if (name == NULL || !valid_group_name(name)) {
         replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
                               "a group name is 1 to %d characters on one line, without leading "
                               "or trailing spaces",
-                              GROUP_NAME_MAX);
+                              ADMIN_GROUP_NAME_MAX);
         goto out;
     }
     db = admin_db(req);
@@ -172,6 +176,9 @@ out:
 
 enum MHD_Result admin_groups_remove(struct http_request *req)
 {
+    static const struct admin_field fields[] = {
+        {"name", ADMIN_FIELD_STRING, 1, 1, ADMIN_GROUP_NAME_MAX},
+    };
     enum MHD_Result replied = MHD_YES;
     json_t *body = admin_body(req, &replied);
     const char *name;
@@ -182,11 +189,9 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
 
     if (body == NULL)
         return replied;
-    name = json_string_value(json_object_get(body, "name"));
-    if (name == NULL) {
-        replied = admin_error(req, MHD_HTTP_BAD_REQUEST, "expected {\"name\": GROUP}");
+    if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
         goto out;
-    }
+    name = json_string_value(json_object_get(body, "name"));
     db = admin_db(req);
     if (db == NULL)
         goto out;

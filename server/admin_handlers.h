@@ -10,6 +10,10 @@
 
 #include "admin.h"
 
+/* Longest target group name, and longest admin name recorded with a change. */
+#define ADMIN_GROUP_NAME_MAX 256
+#define ADMIN_NAME_MAX       256
+
 /* admin_config.c: GET /api/v1/config[?key=K], POST /api/v1/config {"key","value"|"reset"} */
 enum MHD_Result admin_config_get(struct http_request *req);
 enum MHD_Result admin_config_set(struct http_request *req);

@@ -233,6 +233,8 @@ static void reload_config(struct server *s)
                   : strcmp(fresh.log_level, "error") == 0 ? LOG_LEVEL_ERROR
                                                           : LOG_LEVEL_INFO);
     pthread_mutex_unlock(&s->cfg_lock);
+    if (config_exposed_secret(&fresh, err, sizeof(err)))
+        log_warnx("%s", err);
     config_free(&fresh);
     log_info("configuration reloaded");
 }
@@ -299,11 +301,15 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        if (config_exposed_secret(&s.cfg, err, sizeof(err)))
+            fprintf(stderr, "wsusd: warning: %s\n", err);
         printf("configuration OK\n");
         config_free(&s.cfg);
         return 0;
     }
     log_init("wsusd", foreground, verbose ? LOG_LEVEL_DEBUG : level_of(s.cfg.log_level));
+    if (config_exposed_secret(&s.cfg, err, sizeof(err)))
+        log_warnx("%s", err);
     if (!foreground && daemon(0, 0) < 0)
         fatal("cannot detach from the terminal");
 

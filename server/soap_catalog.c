@@ -690,15 +690,59 @@ char *soapcat_downstream_name(PGconn *db, const char *guid)
     return name;
 }
 
-int soapcat_downstream_seen(PGconn *db, const char *guid, const char *name)
+int soapcat_downstream_seen(PGconn *db, const char *guid, const char *name, const char *peer)
 {
-    const char *p[2] = {guid, name};
+    char lim[16], cap[16];
+    const char *p[5] = {guid, name, peer, lim, cap};
+    PGresult *res;
+    int rc = -1;
 
-    return db_cmd(db,
-                  "INSERT INTO downstream_server (account_guid, account_name) VALUES ($1, $2)"
-                  " ON CONFLICT (account_guid) DO UPDATE SET account_name = EXCLUDED.account_name,"
-                  " last_contact = now()",
-                  2, p);
+    snprintf(lim, sizeof(lim), "%d", SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR);
+    snprintf(cap, sizeof(cap), "%d", SOAPCAT_MAX_NEW_DOWNSTREAMS);
+    res = db_exec(db,
+                  "UPDATE downstream_server SET account_name = $2, address = $3,"
+                  " last_contact = now() WHERE account_guid = $1::uuid RETURNING 1",
+                  3, p);
+    if (res == NULL)
+        return -1;
+    rc = PQntuples(res) == 1 ? 0 : -1;
+    PQclear(res);
+    if (rc == 0)
+        return 0;
+    /* an id never seen: one new id at a time, so the counts below hold */
+    if (db_begin(db) < 0 ||
+        db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-downstreams'))", 0, NULL) < 0)
+        goto out;
+    res = db_exec(db,
+                  "SELECT count(*) >= $2::int FROM downstream_server WHERE last_sync IS NULL"
+                  " AND address = $1 AND first_contact > now() - interval '1 hour'",
+                  2, (const char *const[]){peer, lim});
+    if (res == NULL)
+        goto out;
+    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+        PQclear(res);
+        rc = 1;
+        goto out;
+    }
+    PQclear(res);
+    /* never-synchronized rows beyond the cap make room: the oldest contact goes first */
+    if (db_cmd(db,
+               "DELETE FROM downstream_server WHERE account_guid IN (SELECT account_guid"
+               " FROM downstream_server WHERE last_sync IS NULL ORDER BY last_contact DESC"
+               " OFFSET $1::int - 1)",
+               1, (const char *const[]){cap}) < 0 ||
+        db_cmd(db,
+               "INSERT INTO downstream_server (account_guid, account_name, address)"
+               " VALUES ($1::uuid, $2, $3) ON CONFLICT (account_guid) DO UPDATE SET"
+               " account_name = EXCLUDED.account_name, address = EXCLUDED.address,"
+               " last_contact = now()",
+               3, p) < 0 ||
+        db_commit(db) < 0)
+        goto out;
+    return 0;
+out:
+    db_rollback(db);
+    return rc == 1 ? 1 : -1;
 }
 
 int soapcat_downstream_cookie(PGconn *db, const char *guid, const char *version)

@@ -88,8 +88,17 @@ int soapcat_setting_is(PGconn *db, const char *key, const char *value, int def);
 int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, const char *peer);
 /* The recorded account name of a downstream (malloc'd), or NULL. */
 char *soapcat_downstream_name(PGconn *db, const char *guid);
-/* Record first contact / refresh a downstream (GetAuthorizationCookie). 0 or -1. */
-int soapcat_downstream_seen(PGconn *db, const char *guid, const char *name);
+/*
+ * Record first contact / refresh a downstream (GetAuthorizationCookie; peer is its address).
+ * A known id is refreshed. A new id is refused (1) when its address already created
+ * SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR rows that never synchronized within the last hour; when
+ * SOAPCAT_MAX_NEW_DOWNSTREAMS never-synchronized rows exist, the one with the oldest contact
+ * is dropped to make room (a downstream that ever synchronized is never dropped). 0 when
+ * recorded, 1 when refused, -1 on database errors.
+ */
+#define SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR 10
+#define SOAPCAT_MAX_NEW_DOWNSTREAMS      1000
+int soapcat_downstream_seen(PGconn *db, const char *guid, const char *name, const char *peer);
 /* GetCookie: remember the protocol version it declared. 0 or -1. */
 int soapcat_downstream_cookie(PGconn *db, const char *guid, const char *version);
 /* Any cookie-bearing call: last_contact (at most once a minute); synced: last_sync too. */

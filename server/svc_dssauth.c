@@ -1,8 +1,10 @@
 /*
  * svc_dssauth: the DSS Authorization web service (MS-WSUSSS 3.1.4.2): GetAuthorizationCookie
- * records the downstream server (first contact creates its row), applies the optional
- * allow-list (setting allowed_downstreams) and hands out a sealed authorization cookie with
- * the downstream's id and target groups. Ping is shared with the Server Sync service.
+ * records the downstream server (first contact creates its row, at most
+ * SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR new ids per address per hour: the call needs no
+ * authentication), applies the optional allow-list (setting allowed_downstreams) and hands out a
+ * sealed authorization cookie with the downstream's id and target groups. Ping is shared with the
+ * Server Sync service.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +24,7 @@ enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
     struct buf b;
     PGconn *db = NULL;
     enum MHD_Result r;
-    int allowed;
+    int allowed, seen;
 
     if (x->call.param_err != SOAP_ERR_NONE)
         return soap_svc_fault(x, x->call.param_err, "%s", x->call.param_msg);
@@ -43,8 +45,17 @@ enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
                            x->call.account_name, guid);
         goto out;
     }
-    if (soapcat_downstream_seen(db, guid, x->call.account_name) < 0) {
+    seen = soapcat_downstream_seen(db, guid, x->call.account_name, x->peer);
+    if (seen < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while recording the downstream");
+        goto out;
+    }
+    if (seen > 0) {
+        r = soap_svc_fault(x, SOAP_ERR_SERVER_BUSY,
+                           "accountGuid: %s already introduced %d new downstream server ids in "
+                           "the last hour that never synchronized; a downstream server keeps "
+                           "one id, so try again later with the same id",
+                           x->peer, SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR);
         goto out;
     }
     memset(&cl, 0, sizeof(cl));

@@ -212,6 +212,7 @@ class AdminTest(unittest.TestCase):
         wrong = os.path.join(self.tmp, "wrong.token")
         with open(wrong, "w") as f:
             f.write("0" * 64 + "\n")
+        os.chmod(wrong, 0o600)
         conf = self.conf_with("wrong.conf", token_file=wrong)
         rc, out, err = wsusctl(conf, "config", "get")
         self.assertEqual(rc, 1)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "settings.h"
 #include "testutil.h"
@@ -122,6 +123,18 @@ static void test_lists(void **state)
     expect_norm("allowed-downstreams", "WSUS2.example.com, 10.1.0.0/16 ,::1",
                 "wsus2.example.com,10.1.0.0/16,::1");
     expect_refused("allowed-downstreams", "bad;host", "is not a host name");
+    /* networks: a real address and a prefix within the family's range */
+    expect_norm("allowed-downstreams", "10.0.0.0/0,10.0.0.0/32,fd00::/8,fd00::/128",
+                "10.0.0.0/0,10.0.0.0/32,fd00::/8,fd00::/128");
+    expect_refused("allowed-downstreams", "10.0.0.0/33",
+                   "allowed-downstreams: \"10.0.0.0/33\": the prefix length of an IPv4 network "
+                   "is 0 to 32");
+    expect_refused("allowed-downstreams", "fd00::/129", "of an IPv6 network is 0 to 128");
+    expect_refused("allowed-downstreams", "10.0.0.0/-1", "is 0 to 32");
+    expect_refused("allowed-downstreams", "10.0.0.0/", "is 0 to 32");
+    expect_refused("allowed-downstreams", "wsus2/8", "is not a network");
+    expect_refused("allowed-downstreams", "10.0.0.300/8", "is not a network");
+    expect_refused("allowed-downstreams", "*", "is not a host name");
 }
 
 static void test_other_types(void **state)
@@ -149,10 +162,39 @@ static void test_other_types(void **state)
     expect_refused("account-name", "wsus 2", "is not a host name");
     expect_refused("account-name", "", "is not a host name");
     expect_norm("ca-file", "", "");
-    expect_norm("ca-file", "/etc/hostname", "/etc/hostname");
+    expect_norm("ca-file", testdata_path("pem/test-ca.pem"), testdata_path("pem/test-ca.pem"));
+    /* a readable file that is not a certificate (a secret, say) is refused, unread */
+    expect_refused("ca-file", "/etc/hostname",
+                   "ca-file: /etc/hostname holds no PEM certificate (-----BEGIN "
+                   "CERTIFICATE-----); give a CA bundle such as "
+                   "/etc/ssl/certs/ca-certificates.crt");
+    expect_refused("ca-file", "/etc", "ca-file: /etc is not a regular file");
+    { /* a FIFO is refused at once, not waited on */
+        char *dir = test_tmpdir(), fifo[512];
+
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        expect_refused("ca-file", fifo, "is not a regular file of at most 64 MB");
+        test_rmtree(dir);
+        free(dir);
+    }
     expect_refused("ca-file", "/nonexistent/ca.pem", "cannot read /nonexistent/ca.pem");
     expect_refused("ca-file", "ca.pem", "not an absolute path");
     expect_norm("proxy-user", " DOMAIN\\user ", "DOMAIN\\user");
+    {
+        char *big = malloc(SETTINGS_MAX_TEXT + 2);
+
+        memset(big, 'a', SETTINGS_MAX_TEXT + 1);
+        big[SETTINGS_MAX_TEXT + 1] = '\0';
+        expect_refused("proxy-user", big, "proxy-user: the value is longer than 1024 bytes");
+        expect_refused("proxy-password", big, "the value is longer than 1024 bytes");
+        big[SETTINGS_MAX_TEXT] = '\0';
+        expect_norm("proxy-domain", big, big);
+        memset(big, 'a', 300);
+        big[300] = '\0';
+        expect_refused("account-name", big, "is not a host name");
+        free(big);
+    }
 }
 
 /* The integer settings the sync engine reads: range from the table, plain decimal form. */
