@@ -19,7 +19,13 @@ static const struct ctl_verb verbs[] = {
      cmd_db_migrate},
     /* cmd_sync.c (SYNC) */
     {"sync now", "[--wait]",
-     "synchronize from the upstream now (--wait: follow it with a progress bar)", cmd_sync_now},
+     "synchronize from the upstream now (--wait: follow it with a progress bar; Ctrl-C stops "
+     "following, not the sync)",
+     cmd_sync_now},
+    {"sync cancel", "",
+     "stop the running synchronization (history: cancelled; partial files are kept and the next "
+     "sync resumes them)",
+     cmd_sync_cancel},
     {"sync status", "", "the running synchronization, the last result, the next scheduled time",
      cmd_sync_status},
     {"sync history", "[--limit N]", "past synchronizations with counts and failure reasons",
