@@ -169,6 +169,10 @@ def run(tmp, servers, dbs):
     wt.check(partials(content), "the partial files are kept after SIGTERM", partials(content))
     STATE["chunk_delay"] = 0
     fake.shutdown()
+    for s in servers:
+        s.stop()
+        wt.check(s.sanitizer_report() is None, "wsusd ran clean (no sanitizer report)",
+                 s.sanitizer_report())
 
 
 if __name__ == "__main__":

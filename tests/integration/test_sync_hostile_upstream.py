@@ -307,6 +307,10 @@ def run(tmp, servers, dbs):
         wt.check(ok, "file %s published with the right bytes" % sha1, path)
     other.shutdown()
     fake.shutdown()
+    for s in servers:
+        s.stop()
+        wt.check(s.sanitizer_report() is None, "wsusd ran clean (no sanitizer report)",
+                 s.sanitizer_report())
 
 
 if __name__ == "__main__":
