@@ -10,7 +10,8 @@ a MODE that makes it misbehave in one way per synchronization:
                holds a NUL (&#0;)
   wrong-digest content bytes that do not match the catalog's SHA-1/SHA-256
   bigger       a file longer than the catalog says
-  redirect-*   /Content/ answers 302 to another host (127.0.0.2), to file:///etc/passwd, to ftp://
+  redirect-*   /Content/ answers 302 to another host (127.0.0.2), to file:///etc/passwd, to
+               ftp://; the SOAP service answers 302 to another host
 
 For each the downstream's sync fails with a clear reason in `wsusctl sync history`, and stores
 nothing wrong: no file outside the content directory, no unverified file published (no file
@@ -100,6 +101,13 @@ class Hostile(tw.FakeWsus):
         op = op.group(1) if op else ""
         self.docs = dict(self.base_docs)
         self.unservable = []
+        if mode == "redirect-soap":
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.2:%d%s" % (STATE["other_port"],
+                                                                    self.path))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if mode == "hang":
             while STATE["mode"] == "hang":
                 time.sleep(0.2)
@@ -196,6 +204,8 @@ class Elsewhere(Hostile):
         STATE["elsewhere"] += 1
         self.send_error(404)
 
+    do_POST = do_GET
+
 
 def start_fake(size=256 * 1024, host="127.0.0.1"):
     """Start the hostile fake on host (a thread); returns the server (fake.files: the content
@@ -278,6 +288,9 @@ def run(tmp, servers, dbs):
     wt.check(STATE["gets"] > 0 and STATE["elsewhere"] == 0,
              "redirects: the upstream was asked (%d GETs), the host it redirected to never (%d)"
              % (STATE["gets"], STATE["elsewhere"]))
+    case("redirect-soap", [up, "answered GetAuthConfig with HTTP 302"], "SOAP call redirected")
+    wt.check(STATE["elsewhere"] == 0, "SOAP redirect: the other host was never asked (%d)" %
+             STATE["elsewhere"])
     before = wt.sql_value(db, "SELECT count(*) FROM revision")
     case("huge-blob", [up, "GetUpdateData"], "XmlUpdateBlob beyond 64 MiB")
     case("huge-base64", [up, "GetUpdateData"], "XmlUpdateBlobCompressed beyond 64 MiB")
