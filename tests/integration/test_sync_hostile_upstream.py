@@ -35,7 +35,7 @@ import wsustest as wt
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_sync_windows as tw  # noqa: E402  (the fake WS2025 upstream)
 
-STATE = {"mode": "normal", "drip_s": 1.0, "ranges": [], "gets": 0, "chunk_delay": 0.0,
+STATE = {"mode": "normal", "drip_s": 0.5, "ranges": [], "gets": 0, "chunk_delay": 0.0,
          "elsewhere": 0}
 EXTRA_ID = ("0badf00d-0000-4000-8000-0000000000aa", 1)
 FILE_RE = re.compile(r'<upd:File Digest="[^"]*" DigestAlgorithm="SHA1" FileName="([^"]*)" '
@@ -249,7 +249,7 @@ def run(tmp, servers, dbs):
     servers.append(srv)
     for k, v in (("upstream", "http://127.0.0.1:%d" % fake.server_address[1]),
                  ("download", "all"), ("upstream-answer-timeout", "3"),
-                 ("upstream-stall-timeout", "2")):
+                 ("upstream-stall-timeout", "1")):
         r = wt.wsusctl(conf, "config", "set", k, v)
         wt.check(r.returncode == 0, "config set %s %s" % (k, v), r)
 
