@@ -40,6 +40,7 @@ struct xfer {
     char err[512];
     char curl_err[CURL_ERROR_SIZE];
     struct curl_slist *headers;
+    struct uss_watch watch;
 };
 
 struct dl_ctx {
@@ -219,6 +220,15 @@ static void finish_file(struct dl_ctx *d, struct xfer *x)
     set_state(d, x->f.sha1, "present", NULL);
 }
 
+/* What a transfer must deliver per stall window: less under a low download-max-rate. */
+static long min_window_bytes(const struct download_options *o)
+{
+    int64_t per = o->max_rate / (o->parallel > 0 ? o->parallel : 4) / 4;
+
+    return o->max_rate > 0 && per < USS_MIN_WINDOW_BYTES ? (per > 0 ? (long)per : 1)
+                                                         : USS_MIN_WINDOW_BYTES;
+}
+
 static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
 {
     struct xfer *x = xcalloc(1, sizeof(*x));
@@ -267,8 +277,7 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->curl_err);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-    curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, 120L);
+    uss_watch_start(d->u, x->easy, &x->watch, min_window_bytes(d->o));
     curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "wsusd/" WSUSD_VERSION);
     if (d->o->max_rate > 0)
         curl_easy_setopt(
@@ -327,9 +336,22 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
         }
         return;
     }
+    if (res == CURLE_ABORTED_BY_CALLBACK && x->watch.why == USS_WATCH_CANCELLED)
+        return; /* the partial stays for the next synchronization */
     if (res != CURLE_OK && !x->refused) {
         d->st->files_failed++;
-        if (res == CURLE_COULDNT_CONNECT)
+        if (res == CURLE_ABORTED_BY_CALLBACK && x->watch.why == USS_WATCH_NO_ANSWER)
+            note_error(d,
+                       "upstream %s accepted the connection but did not answer for file %s (%s) "
+                       "within %ld s",
+                       uss_content_url(d->u), x->f.name, hex, uss_answer_timeout(d->u));
+        else if (res == CURLE_ABORTED_BY_CALLBACK && x->watch.why == USS_WATCH_STALLED)
+            note_error(d,
+                       "upstream %s stopped sending file %s (%s): less than %ld bytes in %ld s; "
+                       "the partial file is kept and the next synchronization resumes it",
+                       uss_content_url(d->u), x->f.name, hex, x->watch.min_bytes,
+                       uss_stall_timeout(d->u));
+        else if (res == CURLE_COULDNT_CONNECT)
             note_error(d, "upstream %s refused the connection while downloading %s",
                        uss_content_url(d->u), x->f.name);
         else
@@ -337,6 +359,16 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
                        uss_content_url(d->u),
                        x->curl_err[0] ? x->curl_err : curl_easy_strerror(res));
         return; /* the partial stays for the next attempt */
+    }
+    if (x->status >= 300 && x->status < 400) {
+        char *to = NULL;
+        d->st->files_failed++;
+        curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &to);
+        note_error(d,
+                   "upstream %s redirected file %s (%s) to %.200s (HTTP %ld); content is only "
+                   "taken from the upstream itself, so the file was not downloaded",
+                   uss_content_url(d->u), x->f.name, hex, to ? to : "(no Location)", x->status);
+        return;
     }
     if (x->status != 200 && x->status != 206) {
         d->st->files_failed++;
@@ -435,8 +467,10 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
         int running, left;
         CURLMsg *m;
 
-        if (o->cancel != NULL && *o->cancel) {
-            note_error(&d, "download cancelled (wsusd is stopping)");
+        if (o->cancel != NULL && atomic_load(o->cancel) != 0) {
+            st->cancelled = 1;
+            note_error(&d, "download cancelled; partial files are kept for the next "
+                           "synchronization");
             goto out;
         }
         while (nfl < parallel) {

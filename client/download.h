@@ -14,6 +14,7 @@
 #define WSUS_DOWNLOAD_H
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,15 +30,16 @@ struct download_stats {
     int64_t bytes_done;    /* bytes received this run */
     int64_t bytes_resumed; /* bytes that were already in partial files */
     int range_ignored;     /* the upstream/proxy answered 200 to a Range request */
+    int cancelled;         /* *cancel stopped the run (partials kept) */
     char first_error[512];
 };
 
 struct download_options {
-    const char *policy;   /* "approved" | "all" | "none" */
-    int catalog_only;     /* upstream CatalogOnlySync: fetch MU URLs instead */
-    int parallel;         /* transfers at once (default 4) */
-    int64_t max_rate;     /* bytes/s over all transfers, 0 = unlimited */
-    volatile int *cancel; /* polled; may be NULL */
+    const char *policy;       /* "approved" | "all" | "none" */
+    int catalog_only;         /* upstream CatalogOnlySync: fetch MU URLs instead */
+    int parallel;             /* transfers at once (default 4) */
+    int64_t max_rate;         /* bytes/s over all transfers, 0 = unlimited */
+    const atomic_int *cancel; /* polled; may be NULL. Partial files are kept on cancel. */
     /* Called about once a second with the running totals (may be NULL). */
     void (*progress)(void *arg, const struct download_stats *st);
     void *arg;

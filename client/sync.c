@@ -65,6 +65,9 @@ struct sync_ctx {
     struct ingest_counts counts; /* last snapshot of the ingest stage */
     int reauths;
     time_t last_progress;
+    /* download rate: a moving average over the progress reports (about one a second) */
+    double rate, rate_t;
+    int64_t rate_bytes;
     char err[1024];
 };
 
@@ -84,7 +87,24 @@ const char *sync_trigger_name(enum sync_trigger t)
 
 static int cancelled(struct sync_ctx *s)
 {
-    return s->p->cancel != NULL && *s->p->cancel;
+    return s->p->cancel != NULL && atomic_load(s->p->cancel) != 0;
+}
+
+static const char *cancel_msg(struct sync_ctx *s)
+{
+    if (s->p->cancel != NULL && atomic_load(s->p->cancel) == SYNC_CANCEL_ADMIN)
+        return "synchronization cancelled by an administrator (wsusctl sync cancel); partial "
+               "files are kept and the next synchronization resumes them";
+    return "synchronization cancelled (wsusd is stopping); the next synchronization resumes it";
+}
+
+/* sleep(3) that ends early when the run is cancelled. */
+static void nap(struct sync_ctx *s, unsigned seconds)
+{
+    unsigned i;
+
+    for (i = 0; i < seconds * 10 && !cancelled(s); i++)
+        usleep(100000);
 }
 
 static void fail(struct sync_ctx *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -149,6 +169,7 @@ static json_t *progress_json(struct sync_ctx *s)
         (json_int_t)s->dl.files_missing, "bytes_total", (json_int_t)s->dl.bytes_total, "bytes_done",
         (json_int_t)s->dl.bytes_done, "bytes_resumed", (json_int_t)s->dl.bytes_resumed,
         "range_ignored", s->dl.range_ignored, "calls", calls);
+    json_object_set_new(j, "bytes_per_second", json_integer((json_int_t)s->rate));
     if (s->missing != NULL && json_array_size(s->missing) > 0)
         json_object_set(j, "missing_updates", s->missing);
     return j;
@@ -207,6 +228,18 @@ static char *setting(PGconn *db, const char *key)
     char *v = settings_get(db, key);
 
     return v != NULL ? v : xstrdup("");
+}
+
+/* A number setting (settings.c checked its range when it was set); def when unset. */
+static long setting_long(PGconn *db, const char *key, long def)
+{
+    char *v = settings_get(db, key);
+    long n = def;
+
+    if (v == NULL || str_to_long(v, 1, 86400, &n) < 0)
+        n = def;
+    free(v);
+    return n;
 }
 
 static void settings_load(struct sync_ctx *s)
@@ -278,6 +311,10 @@ static struct uss_idd *idd_list(const char *list, const char *synced, int have_a
 static int recover(struct sync_ctx *s, struct uss_error *e, int *tries)
 {
     (*tries)++;
+    if (cancelled(s)) {
+        fail(s, "%s", cancel_msg(s));
+        return 0;
+    }
     if (e->kind == USS_ERR_FAULT &&
         (strcmp(e->code, "InvalidCookie") == 0 ||
          strcmp(e->code, "InvalidAuthorizationCookie") == 0) &&
@@ -288,13 +325,15 @@ static int recover(struct sync_ctx *s, struct uss_error *e, int *tries)
         return 1;
     }
     if (e->kind == USS_ERR_FAULT && strcmp(e->code, "ServerBusy") == 0 && *tries <= 3) {
-        sleep(5);
+        nap(s, 5);
         return 1;
     }
+    /* an upstream that accepts connections but never answers would not answer a retry */
     if (e->kind == USS_ERR_NET && strcmp(e->code, "ConnectionRefused") != 0 &&
-        strcmp(e->code, "CouldNotResolve") != 0 && *tries <= MAX_NET_RETRIES) {
+        strcmp(e->code, "CouldNotResolve") != 0 && strcmp(e->code, "NoAnswer") != 0 &&
+        *tries <= MAX_NET_RETRIES) {
         log_info("%s; trying again", e->msg);
-        sleep((unsigned)*tries);
+        nap(s, (unsigned)*tries);
         return 1;
     }
     fail(s, "%s", e->msg);
@@ -459,7 +498,7 @@ static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
         int k;
 
         if (cancelled(s)) {
-            fail(s, "synchronization cancelled (wsusd is stopping)");
+            fail(s, "%s", cancel_msg(s));
             goto out;
         }
         while (nfl < INFLIGHT && ntodo > 0) {
@@ -1006,6 +1045,23 @@ static void dl_progress(void *arg, const struct download_stats *st)
 {
     struct sync_ctx *s = arg;
 
+    struct timespec ts;
+    double t, dt;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    dt = t - s->rate_t;
+    if (s->rate_t == 0) {
+        s->rate_t = t;
+        s->rate_bytes = st->bytes_done;
+    } else if (dt >= 0.5) {
+        double inst = (double)(st->bytes_done - s->rate_bytes) / dt;
+        /* weight by elapsed time: about the last 5 s count */
+        double w = dt / 5.0 > 1.0 ? 1.0 : dt / 5.0;
+        s->rate = s->rate_bytes == 0 && s->rate == 0 ? inst : (1.0 - w) * s->rate + w * inst;
+        s->rate_t = t;
+        s->rate_bytes = st->bytes_done;
+    }
     s->dl = *st;
     history_update(s, 0);
 }
@@ -1042,8 +1098,11 @@ static int phase_content(struct sync_ctx *s)
     o.arg = s;
     rc = download_run(s->db, s->u, cs, &o, &s->dl);
     content_store_close(cs);
+    s->rate = 0; /* not downloading any more */
     history_update(s, 1);
-    if (rc < 0)
+    if (rc < 0 && cancelled(s))
+        fail(s, "%s", cancel_msg(s));
+    else if (rc < 0)
         fail(s, "%s", s->dl.first_error[0] ? s->dl.first_error : "content download failed");
     return rc;
 }
@@ -1128,6 +1187,9 @@ static int open_client(struct sync_ctx *s)
         o.proxy_auth = s->set.proxy_auth;
     }
     o.ca_file = s->set.ca_file;
+    o.answer_timeout_s = setting_long(s->db, "upstream-answer-timeout", 60);
+    o.stall_timeout_s = setting_long(s->db, "upstream-stall-timeout", 60);
+    o.cancel = s->p->cancel;
     s->u = uss_new(&o, &e);
     free(user);
     if (s->u == NULL) {
@@ -1206,8 +1268,8 @@ enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *
              title && title[0] ? "\")" : "", more);
     }
 done:
-    if (cancelled(&s) && s.err[0] == '\0')
-        fail(&s, "synchronization cancelled (wsusd is stopping)");
+    if (cancelled(&s)) /* whatever a phase said when it stopped, this is why */
+        snprintf(s.err, sizeof(s.err), "%s", cancel_msg(&s));
     if (s.in != NULL) {
         ingest_stop(s.in, s.err[0] != '\0');
         s.in = NULL;

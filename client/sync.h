@@ -12,6 +12,7 @@
 #ifndef WSUS_SYNC_H
 #define WSUS_SYNC_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 /* pg_advisory_lock key held by the running sync ("wsus" in ASCII). */
@@ -30,15 +31,19 @@ enum sync_outcome {
     SYNC_SUCCEEDED,
     SYNC_FAILED,    /* err says why, in admin words; sync_history has it too */
     SYNC_BUSY,      /* another sync holds the lock (this process or another wsusd) */
-    SYNC_CANCELLED, /* *cancel became non-zero (wsusd stopping) */
+    SYNC_CANCELLED, /* *cancel became non-zero (wsusd stopping, or wsusctl sync cancel) */
 };
+
+/* Values of *sync_params.cancel: why the run must stop. */
+#define SYNC_CANCEL_STOPPING 1 /* wsusd is stopping */
+#define SYNC_CANCEL_ADMIN    2 /* an administrator cancelled it */
 
 struct sync_params {
     const char *conninfo;    /* catalog */
     const char *content_dir; /* content store root */
     const char *server_id;   /* our GUID, sent as accountGuid */
     enum sync_trigger trigger;
-    volatile int *cancel; /* polled; may be NULL */
+    atomic_int *cancel; /* polled, also inside every upstream wait; may be NULL */
     /* Called once the lock is held and the history row exists (may be NULL). */
     void (*started)(void *arg, long history_id);
     void *arg;

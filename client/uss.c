@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NS_SS   "http://www.microsoft.com/SoftwareDistribution"
 #define NS_AUTH "http://www.microsoft.com/SoftwareDistribution/Server/DssAuthWebService"
@@ -37,7 +38,8 @@ struct uss {
     char *account_name, *account_guid;
     char *proxy_url, *proxy_user, *proxy_password, *ca_file;
     long proxy_auth;
-    long connect_timeout_s, call_timeout_s;
+    long connect_timeout_s, answer_timeout_s, stall_timeout_s;
+    const atomic_int *cancel;
     CURLM *multi;
     /* authorization state */
     char *auth_plugin;      /* PlugInId of the authorization cookie */
@@ -59,8 +61,10 @@ struct uss_call {
     int non_soap; /* the body was not for the SOAP parser (an HTTP error page) */
     CURLcode cres;
     char curl_err[CURL_ERROR_SIZE];
-    size_t max_items; /* bound on list items in the answer */
-    void *out;        /* the blocking caller's result struct */
+    struct uss_watch watch;
+    size_t received, max_answer; /* bytes of the answer body so far, and its bound */
+    size_t max_items;            /* bound on list items in the answer */
+    void *out;                   /* the blocking caller's result struct */
     struct uss_update_data upd;
     /* items being assembled */
     struct uss_update cur;
@@ -185,6 +189,19 @@ static void err_from_curl(struct uss_call *c, struct uss_error *e)
         err_set(e, USS_ERR_NET, "TLS", 0,
                 "TLS to upstream %s failed: %s; check its certificate and the CA file setting",
                 u->root, c->curl_err[0] ? c->curl_err : curl_easy_strerror(c->cres));
+        break;
+    case CURLE_ABORTED_BY_CALLBACK:
+        if (c->watch.why == USS_WATCH_NO_ANSWER)
+            err_set(e, USS_ERR_NET, "NoAnswer", 0,
+                    "upstream %s accepted the connection but did not answer %s within %ld s; "
+                    "check that it is a WSUS server and not overloaded",
+                    u->root, op, u->answer_timeout_s);
+        else if (c->watch.why == USS_WATCH_STALLED)
+            err_set(e, USS_ERR_NET, "Stalled", 0,
+                    "upstream %s stopped sending its %s answer (less than %d bytes in %ld s)",
+                    u->root, op, USS_MIN_WINDOW_BYTES, u->stall_timeout_s);
+        else
+            err_set(e, USS_ERR_NET, "Cancelled", 0, "%s to upstream %s was cancelled", op, u->root);
         break;
     case CURLE_WRITE_ERROR:
         err_set(e, USS_ERR_PROTO, "BadAnswer", 0, "upstream %s sent an unusable %s answer: %s",
@@ -569,6 +586,12 @@ static size_t call_write(char *ptr, size_t size, size_t nmemb, void *arg)
 
     /* only 200 answers and 500 faults are SOAP; other bodies (proxy pages) are dropped */
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    c->received += n;
+    if (c->received > c->max_answer) {
+        reject(c, "the answer is larger than the %zu MiB this server accepts for %s",
+               c->max_answer >> 20, uss_op_name(c->op));
+        return 0;
+    }
     if (status != 200 && status != 500) {
         c->non_soap = 1;
         return n;
@@ -597,7 +620,9 @@ void uss_curl_setup(const struct uss *u, CURL *easy)
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, u->connect_timeout_s);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
     if (u->ca_file != NULL)
         curl_easy_setopt(easy, CURLOPT_CAINFO, u->ca_file);
     if (u->proxy_url != NULL) {
@@ -611,6 +636,80 @@ void uss_curl_setup(const struct uss *u, CURL *easy)
     } else {
         curl_easy_setopt(easy, CURLOPT_PROXY, ""); /* ignore http_proxy from the environment */
     }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int uss_cancelled(const struct uss *u)
+{
+    return u->cancel != NULL && atomic_load(u->cancel) != 0;
+}
+
+long uss_answer_timeout(const struct uss *u)
+{
+    return u->answer_timeout_s;
+}
+
+long uss_stall_timeout(const struct uss *u)
+{
+    return u->stall_timeout_s;
+}
+
+static int watch_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                          curl_off_t ulnow)
+{
+    struct uss_watch *w = arg;
+    double t = now_s();
+    long status = 0;
+
+    (void)ultotal;
+    (void)ulnow;
+    if (uss_cancelled(w->u)) {
+        w->why = USS_WATCH_CANCELLED;
+        return 1;
+    }
+    if (!w->answered) {
+        curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 0 && dlnow == 0) {
+            if (t - w->start < (double)w->u->answer_timeout_s)
+                return 0;
+            w->why = USS_WATCH_NO_ANSWER;
+            return 1;
+        }
+        w->answered = 1;
+        w->window_start = t;
+        w->window_bytes = dlnow;
+        return 0;
+    }
+    if (dltotal > 0 && dlnow >= dltotal)
+        return 0;
+    if (t - w->window_start < (double)w->u->stall_timeout_s)
+        return 0;
+    if (dlnow - w->window_bytes < (curl_off_t)w->min_bytes) {
+        w->why = USS_WATCH_STALLED;
+        return 1;
+    }
+    w->window_start = t;
+    w->window_bytes = dlnow;
+    return 0;
+}
+
+void uss_watch_start(const struct uss *u, CURL *easy, struct uss_watch *w, long min_bytes)
+{
+    memset(w, 0, sizeof(*w));
+    w->u = u;
+    w->easy = easy;
+    w->min_bytes = min_bytes > 0 ? min_bytes : USS_MIN_WINDOW_BYTES;
+    w->start = now_s();
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, watch_progress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, w);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
 }
 
 static void call_start(struct uss_call *c, const char *url)
@@ -634,7 +733,11 @@ static void call_start(struct uss_call *c, const char *url)
     curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, call_write);
     curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->curl_err);
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT, u->call_timeout_s);
+    c->max_answer = c->op == USS_OP_GET_REVISION_ID_LIST || c->op == USS_OP_GET_UPDATE_DATA ||
+                            c->op == USS_OP_GET_DEPLOYMENTS
+                        ? USS_MAX_ANSWER
+                        : USS_MAX_SMALL_ANSWER;
+    uss_watch_start(u, c->easy, &c->watch, 0);
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
     curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "wsusd/" WSUSD_VERSION);
     if (curl_multi_add_handle(u->multi, c->easy) != CURLM_OK)
@@ -845,7 +948,9 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
             u->proxy_auth = CURLAUTH_NTLM;
     }
     u->connect_timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s : 30;
-    u->call_timeout_s = o->call_timeout_s > 0 ? o->call_timeout_s : 900;
+    u->answer_timeout_s = o->answer_timeout_s > 0 ? o->answer_timeout_s : 60;
+    u->stall_timeout_s = o->stall_timeout_s > 0 ? o->stall_timeout_s : 60;
+    u->cancel = o->cancel;
     u->multi = curl_multi_init();
     if (u->multi == NULL)
         fatalx("out of memory creating a curl multi handle");

@@ -12,6 +12,7 @@
 #define WSUS_USS_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -22,6 +23,11 @@
 #define USS_MAX_IDS    4000000     /* identities in one GetRevisionIdList answer */
 #define USS_MAX_TEXT   (64u << 20) /* one element's text (an update document) */
 #define USS_MAX_ANCHOR 256
+/* Whole answer of a small call (authorization, GetConfigData, DownloadFiles) and of a list. */
+#define USS_MAX_SMALL_ANSWER (16u << 20)
+#define USS_MAX_ANSWER       ((size_t)1 << 30)
+/* An answer or download that delivers less than this in one stall window has stalled. */
+#define USS_MIN_WINDOW_BYTES 1024
 
 /* Operations, for counters and messages. */
 enum uss_op {
@@ -63,8 +69,10 @@ struct uss_options {
     const char *proxy_password; /* never logged */
     const char *proxy_auth;     /* "basic" | "digest" | "ntlm" | "any" (default any) */
     const char *ca_file;        /* PEM bundle to verify the upstream's TLS certificate */
-    long connect_timeout_s;     /* default 30 */
-    long call_timeout_s;        /* whole SOAP call; default 900 (lists can be huge) */
+    long connect_timeout_s;     /* TCP (+TLS) connect; default 30 */
+    long answer_timeout_s;      /* from the request to the first byte of the answer; default 60 */
+    long stall_timeout_s;       /* then at least USS_MIN_WINDOW_BYTES per this many s; default 60 */
+    const atomic_int *cancel;   /* non-zero: every transfer stops at once; may be NULL */
 };
 
 struct uss_id {
@@ -185,6 +193,31 @@ const char *uss_content_url(const struct uss *u);
 unsigned long uss_calls(const struct uss *u, enum uss_op op);
 /* Apply proxy, TLS verification and connect timeout to another easy handle (downloads). */
 void uss_curl_setup(const struct uss *u, CURL *easy);
+
+/*
+ * The watch of one transfer: a curl progress callback that aborts it (CURLE_ABORTED_BY_CALLBACK)
+ * when no answer arrived within the answer timeout, when less than min_bytes arrived in one
+ * stall window after that, or when the client's cancel flag is set; why says which. There is
+ * no total time limit, so a long download at a steady rate is never cut. The struct must stay
+ * alive (not move) while the transfer runs.
+ */
+enum uss_watch_why { USS_WATCH_OK, USS_WATCH_NO_ANSWER, USS_WATCH_STALLED, USS_WATCH_CANCELLED };
+struct uss_watch {
+    const struct uss *u;
+    CURL *easy;
+    long min_bytes;
+    int answered;
+    double start, window_start; /* CLOCK_MONOTONIC seconds */
+    curl_off_t window_bytes;
+    enum uss_watch_why why;
+};
+/* Install the watch on easy (min_bytes <= 0: USS_MIN_WINDOW_BYTES). */
+void uss_watch_start(const struct uss *u, CURL *easy, struct uss_watch *w, long min_bytes);
+/* The timeouts in effect (for messages). */
+long uss_answer_timeout(const struct uss *u);
+long uss_stall_timeout(const struct uss *u);
+/* Whether the client's cancel flag is set. */
+int uss_cancelled(const struct uss *u);
 
 /*
  * Authorization (WSUSSS 3.2.4.1): GetAuthConfig -> GetAuthorizationCookie at the relative

@@ -67,6 +67,11 @@ static const struct settings_def settings_table[] = {
     {"download-max-rate", SETTINGS_INT, "0", "0..1000000000000", 0, 0, NULL,
      "bytes per second for content downloads from the upstream, all transfers together (0 = "
      "no cap)"},
+    {"upstream-answer-timeout", SETTINGS_INT, "60", "1..3600", 0, 0, NULL,
+     "seconds the upstream may take to start answering a call or a file download"},
+    {"upstream-stall-timeout", SETTINGS_INT, "60", "1..3600", 0, 0, NULL,
+     "seconds in which an upstream answer or download must deliver at least 1 KiB (else it "
+     "has stalled)"},
 };
 
 #define N_SETTINGS (sizeof(settings_table) / sizeof(settings_table[0]))

@@ -1,20 +1,32 @@
 /*
- * cmd_sync: `wsusctl sync now [--wait]`, `sync status`, `sync history [--limit N]`, all
- * through wsusd's admin API (the sync itself runs inside wsusd). --wait follows the run with a
- * progress bar on a terminal (phase, counts, bytes, rate) or plain lines otherwise, and exits
- * 0 when it succeeded, 1 when it failed (the reason is printed).
+ * cmd_sync: `wsusctl sync now [--wait]`, `sync cancel`, `sync status`, `sync history [--limit
+ * N]`, all through wsusd's admin API (the sync itself runs inside wsusd). --wait follows the
+ * run with a progress bar on a terminal (phase, counts, bytes, the rate wsusd measures) or
+ * plain lines otherwise, and exits 0 when it succeeded, 1 when it failed (the reason is
+ * printed); Ctrl-C stops following (the sync goes on in wsusd) and says how to cancel it.
  */
 #include "adminapi.h"
 #include "ctl.h"
 #include "xmalloc.h"
 
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_MS 500
+#define POLL_MS       500
+#define CANCEL_WAIT_S 60 /* how long `sync cancel` waits for the run to end */
+
+static atomic_int interrupted; /* SIGINT while following a run */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    atomic_store(&interrupted, 1);
+}
 
 static long jint(const json_t *o, const char *k)
 {
@@ -50,9 +62,10 @@ static void print_row(const json_t *row)
 }
 
 /* One line of progress for a running row. */
-static void progress_line(const json_t *row, double rate, char *out, size_t len)
+static void progress_line(const json_t *row, char *out, size_t len)
 {
     const json_t *d = json_object_get(row, "detail");
+    double rate = (double)jint(d, "bytes_per_second");
     const char *phase = adminapi_str(row, "phase", "starting");
     char done[32], total[32], r[32];
 
@@ -108,18 +121,28 @@ static int follow(struct ctl *c, long id)
     int tty = ctl_isatty() && !c->json;
     char line[256], last_phase[32] = "", err[512];
     time_t last_print = 0;
-    double rate = 0;
-    long prev_bytes = -1;
-    struct timespec prev_t = {0, 0};
     json_t *row = NULL;
     int errors = 0;
+    struct sigaction sa;
 
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint; /* no SA_RESTART: the poll's sleep ends at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
     for (;;) {
-        json_t *d;
         const char *result;
-        struct timespec now;
-        long bytes;
 
+        if (atomic_load(&interrupted)) {
+            if (tty)
+                printf("\r\033[K");
+            fflush(stdout);
+            fprintf(stderr,
+                    "wsusctl: stopped following; synchronization %ld goes on in wsusd (wsusctl "
+                    "sync status shows it, wsusctl sync cancel stops it)\n",
+                    id);
+            json_decref(row);
+            return 130;
+        }
         json_decref(row);
         row = get_row(c, id, err, sizeof(err));
         if (row == NULL) {
@@ -130,19 +153,9 @@ static int follow(struct ctl *c, long id)
         }
         errors = 0;
         result = adminapi_str(row, "result", "running");
-        d = json_object_get(row, "detail");
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        bytes = jint(d, "bytes_done");
-        if (prev_bytes >= 0) {
-            double dt = (double)(now.tv_sec - prev_t.tv_sec) + (now.tv_nsec - prev_t.tv_nsec) / 1e9;
-            if (dt > 0.2)
-                rate = 0.7 * rate + 0.3 * ((double)(bytes - prev_bytes) / dt);
-        }
-        prev_bytes = bytes;
-        prev_t = now;
         if (strcmp(result, "running") != 0)
             break;
-        progress_line(row, rate, line, sizeof(line));
+        progress_line(row, line, sizeof(line));
         if (tty) {
             int width = 24, fill = (int)(fraction(row) * width), i;
             char bar[32];
@@ -202,7 +215,7 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv)
         }
         fprintf(stderr, "wsusctl: a synchronization is already running");
         if (json_is_object(running)) {
-            progress_line(running, 0, line, sizeof(line));
+            progress_line(running, line, sizeof(line));
             fprintf(stderr, " (#%ld, %s, started %.19s): %s", id,
                     adminapi_str(running, "trigger", "?"), adminapi_str(running, "started_at", "?"),
                     line);
@@ -230,6 +243,45 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv)
     return follow(c, id);
 }
 
+int cmd_sync_cancel(struct ctl *c, int argc, char **argv)
+{
+    json_t *ans = NULL, *row = NULL;
+    char err[512];
+    long id;
+    int st, i;
+
+    (void)argv;
+    if (argc != 0)
+        return ctl_usage(c);
+    st = adminapi_call(c, "POST", "/api/v1/sync/cancel", NULL, &ans, err, sizeof(err));
+    id = jint(ans, "id");
+    json_decref(ans);
+    if (st != 202)
+        return ctl_fail("%s", err);
+    /* the run stops within seconds: wait for its history row to say so */
+    for (i = 0; id > 0 && i < CANCEL_WAIT_S * 1000 / POLL_MS; i++) {
+        json_decref(row);
+        row = get_row(c, id, err, sizeof(err));
+        if (row != NULL && strcmp(adminapi_str(row, "result", "running"), "running") != 0)
+            break;
+        usleep(POLL_MS * 1000);
+    }
+    if (row == NULL || strcmp(adminapi_str(row, "result", "running"), "running") == 0) {
+        json_decref(row);
+        printf("synchronization %ld was asked to stop; wsusctl sync status shows when it has\n",
+               id);
+        return 0;
+    }
+    if (c->json) {
+        adminapi_print_json(row);
+    } else {
+        printf("synchronization %ld %s\n", id, adminapi_str(row, "result", "?"));
+        print_row(row);
+    }
+    json_decref(row);
+    return 0;
+}
+
 static void print_sync_status(const json_t *ans, void *arg)
 {
     const json_t *running = json_object_get(ans, "running"), *last = json_object_get(ans, "last");
@@ -238,7 +290,7 @@ static void print_sync_status(const json_t *ans, void *arg)
     (void)arg;
     if (json_is_object(running)) {
         char line[256];
-        progress_line(running, 0, line, sizeof(line));
+        progress_line(running, line, sizeof(line));
         printf("running: #%ld (%s, started %.19s)\n  %s\n", jint(running, "id"),
                adminapi_str(running, "trigger", "?"), adminapi_str(running, "started_at", "?"),
                line);

@@ -55,6 +55,7 @@ struct ctl_verb {
 int cmd_db_migrate(struct ctl *c, int argc, char **argv);
 /* cmd_sync.c (SYNC) */
 int cmd_sync_now(struct ctl *c, int argc, char **argv);
+int cmd_sync_cancel(struct ctl *c, int argc, char **argv);
 int cmd_sync_status(struct ctl *c, int argc, char **argv);
 int cmd_sync_history(struct ctl *c, int argc, char **argv);
 /* cmd_import.c (META) */

@@ -19,8 +19,11 @@ static const struct ctl_verb verbs[] = {
      NULL, cmd_db_migrate},
     /* cmd_sync.c (SYNC) */
     {"sync now", "[--wait]",
-     "synchronize from the upstream now (--wait: follow it with a progress bar)", NULL,
+     "synchronize from the upstream now (--wait: follow it with a progress bar)",
+     "With --wait, Ctrl-C stops following, not the sync: wsusctl sync cancel stops it.",
      cmd_sync_now},
+    {"sync cancel", "", "stop the running synchronization (history: cancelled)",
+     "Partial files are kept; the next synchronization resumes them.", cmd_sync_cancel},
     {"sync status", "", "the running synchronization, the last result, the next scheduled time",
      NULL, cmd_sync_status},
     {"sync history", "[--limit N]", "past synchronizations with counts and failure reasons", NULL,

@@ -267,6 +267,7 @@ static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* synchronization: admin_sync.c */
     {"POST", "/api/v1/sync/now", 1, admin_sync_now},
+    {"POST", "/api/v1/sync/cancel", 1, admin_sync_cancel},
     {"GET", "/api/v1/sync/status", 0, admin_sync_status},
     {"GET", "/api/v1/sync/history", 0, admin_sync_history},
 };

@@ -111,6 +111,33 @@ enum MHD_Result admin_sync_now(struct http_request *req)
     }
 }
 
+enum MHD_Result admin_sync_cancel(struct http_request *req)
+{
+    struct server *s = req->app;
+    long hid = 0;
+    PGconn *db;
+    json_t *running;
+
+    if (s->sched == NULL)
+        return admin_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "the scheduler is not running");
+    if (scheduler_cancel(s->sched, &hid) == 0)
+        return admin_reply(req, MHD_HTTP_ACCEPTED, json_pack("{s:I}", "id", (json_int_t)hid));
+    /* nothing runs here: maybe in another wsusd on the same database */
+    db = admin_db(req);
+    if (db == NULL)
+        return MHD_YES;
+    running = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
+    if (running != NULL) {
+        long id = (long)json_integer_value(json_object_get(running, "id"));
+        json_decref(running);
+        return admin_error(req, MHD_HTTP_CONFLICT,
+                           "synchronization %ld is not run by this wsusd but by another one on "
+                           "the same database; cancel it there",
+                           id);
+    }
+    return admin_error(req, MHD_HTTP_CONFLICT, "no synchronization is running");
+}
+
 enum MHD_Result admin_sync_status(struct http_request *req)
 {
     struct server *s = req->app;

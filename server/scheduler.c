@@ -28,7 +28,7 @@ struct scheduler {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     char *conninfo, *content_dir, *server_id;
-    volatile int cancel; /* read by sync_run */
+    atomic_int cancel; /* read by sync_run (SYNC_CANCEL_*) */
     int stopping;
     int requested;     /* "sync now" pending */
     unsigned long gen; /* bumped when a requested run started or was refused */
@@ -151,6 +151,7 @@ static void run_one(struct scheduler *sc, enum sync_trigger trigger, int request
     p.cancel = &sc->cancel;
     p.started = on_started;
     p.arg = sc;
+    atomic_store(&sc->cancel, sc->stopping ? SYNC_CANCEL_STOPPING : 0);
     sc->running = 1;
     sc->running_id = 0;
     pthread_mutex_unlock(&sc->lock);
@@ -285,7 +286,7 @@ void scheduler_stop(struct scheduler *sc)
         return;
     pthread_mutex_lock(&sc->lock);
     sc->stopping = 1;
-    sc->cancel = 1;
+    atomic_store(&sc->cancel, SYNC_CANCEL_STOPPING);
     pthread_cond_broadcast(&sc->cond);
     pthread_mutex_unlock(&sc->lock);
     pthread_join(sc->thread, NULL);
@@ -355,6 +356,21 @@ void scheduler_files_requested(struct scheduler *sc)
         pthread_cond_broadcast(&sc->cond);
     }
     pthread_mutex_unlock(&sc->lock);
+}
+
+int scheduler_cancel(struct scheduler *sc, long *history_id)
+{
+    int rc = 1;
+
+    pthread_mutex_lock(&sc->lock);
+    *history_id = sc->running_id;
+    if (sc->running) {
+        atomic_store(&sc->cancel, SYNC_CANCEL_ADMIN);
+        log_info("scheduler: an administrator cancelled synchronization %ld", sc->running_id);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&sc->lock);
+    return rc;
 }
 
 void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out)

@@ -48,6 +48,13 @@ int scheduler_sync_now(struct scheduler *sc, long *history_id, char *err, size_t
  */
 #define SCHEDULER_FILES_DELAY_S 5
 void scheduler_files_requested(struct scheduler *sc);
+/*
+ * `wsusctl sync cancel`: ask the sync running in this process to stop (it ends within a few
+ * seconds with the history result "cancelled"; partial files are kept for the next run, which
+ * resumes them; no retry is scheduled). 0 with *history_id (0 while the run has no row yet),
+ * 1 when no sync runs in this process.
+ */
+int scheduler_cancel(struct scheduler *sc, long *history_id);
 /* A snapshot for `wsusctl sync status`. */
 void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out);
 

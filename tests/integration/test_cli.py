@@ -35,10 +35,11 @@ with wt.TempDir() as tmp:
     r2 = ctl("sync", "now", "--help")
     wt.expect(r2.returncode == 0 and r2.stdout == r.stdout, "sync now --help differs from help sync now: %r" % (r2,))
     r = ctl("sync", "now", "--bogus", conf=conf)
-    wt.expect(r.returncode == 2 and r.stderr == "wsusctl: usage: wsusctl sync now [--wait]\n",
+    wt.expect(r.returncode == 2 and r.stderr == "wsusctl: usage: wsusctl sync now [--wait]\n"
+              "With --wait, Ctrl-C stops following, not the sync: wsusctl sync cancel stops it.\n",
               "a usage error does not print the verb's usage line: %r" % (r,))
     r = ctl("help", "sync")
-    wt.expect(r.returncode == 0 and all("usage: wsusctl sync %s" % v in r.stdout for v in ("now", "status", "history")),
+    wt.expect(r.returncode == 0 and all("usage: wsusctl sync %s" % v in r.stdout for v in ("now", "cancel", "status", "history")),
               "help sync does not list the sync verbs: %r" % (r,))
     r = ctl("config", "set", "only-a-key", conf=conf)
     wt.expect(r.returncode == 2 and r.stderr == "wsusctl: usage: wsusctl config set KEY VALUE\n"
@@ -47,13 +48,13 @@ with wt.TempDir() as tmp:
 
     # typos: the nearest verb, the family's verbs
     for args, msg in [(("sync", "nwo"), 'wsusctl: unknown verb "sync nwo"; did you mean "sync now"? '
-                                        '(sync verbs: now, status, history)\n'),
+                                        '(sync verbs: now, cancel, status, history)\n'),
                       (("updates", "lst"), 'wsusctl: unknown verb "updates lst"; did you mean "updates list"? '
                                            '(updates verbs: list, show)\n'),
                       (("config",), 'wsusctl: "config" needs one of: get, set, reset; see wsusctl help config\n'),
                       (("aprove", "x"), 'wsusctl: unknown verb "aprove"; did you mean "approve"? (see wsusctl --help)\n'),
                       (("xyzzy",), 'wsusctl: unknown verb "xyzzy"; see wsusctl --help\n'),
-                      (("snyc", "now"), 'wsusctl: unknown verb "snyc"; did you mean "sync"? (sync verbs: now, status, history)\n')]:
+                      (("snyc", "now"), 'wsusctl: unknown verb "snyc"; did you mean "sync"? (sync verbs: now, cancel, status, history)\n')]:
         r = ctl(*args, conf=conf)
         wt.expect(r.returncode == 2 and r.stderr == msg,
                   "wsusctl %s: expected exit 2 and %r, got %r" % (" ".join(args), msg, r))

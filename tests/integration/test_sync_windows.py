@@ -59,6 +59,13 @@ def is_category(xml):
 
 
 class FakeWsus(http.server.BaseHTTPRequestHandler):
+    """The fake upstream. Subclasses (test_sync_hostile_upstream.py) change what it serves
+    through these class attributes: the documents, the compressed items, the identities it
+    lists but cannot serve."""
+    docs = DOC
+    cab = CAB
+    unservable = [BOGUS]
+
     def log_message(self, *args):
         pass
 
@@ -78,7 +85,9 @@ class FakeWsus(http.server.BaseHTTPRequestHandler):
                    '</detail></soap:Fault>' % (code, NS, method))
 
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        self.answer(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+
+    def answer(self, body):
         exp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 4 * 3600))
         anchor = "9438," + time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime())
         if "<GetAuthConfig" in body:
@@ -105,9 +114,9 @@ class FakeWsus(http.server.BaseHTTPRequestHandler):
             self.reply(200, inner)
         elif "<GetRevisionIdList" in body:
             config = "<GetConfig>true</GetConfig>" in body
-            ids = [k for k, x in DOC.items() if is_category(x) == config]
+            ids = [k for k, x in self.docs.items() if is_category(x) == config]
             if not config:
-                ids.append(BOGUS)
+                ids += self.unservable
             self.reply(200, '<GetRevisionIdListResponse xmlns="%s"><GetRevisionIdListResult>'
                        '<Anchor>%s</Anchor><NewRevisions>%s</NewRevisions>'
                        '</GetRevisionIdListResult></GetRevisionIdListResponse>' % (
@@ -118,18 +127,18 @@ class FakeWsus(http.server.BaseHTTPRequestHandler):
             CALLS["GetUpdateData"] += 1
             want = [(u, int(r)) for u, r in re.findall(
                 r"<UpdateID>(.*?)</UpdateID><RevisionNumber>(\d+)</RevisionNumber>", body)]
-            if any(k not in DOC for k in want):
+            if any(k not in self.docs for k in want):
                 return self.fault("InternalServerError", "GetUpdateData")
             items, urls = [], []
             for k in want:
-                if k in CAB:
-                    items.append(CAB[k][0])
-                    urls.append(CAB[k][1])
+                if k in self.cab:
+                    items.append(self.cab[k][0])
+                    urls.append(self.cab[k][1])
                 else:
                     items.append("<ServerSyncUpdateData><Id><UpdateID>%s</UpdateID>"
                                  "<RevisionNumber>%d</RevisionNumber></Id><XmlUpdateBlob>%s"
                                  "</XmlUpdateBlob></ServerSyncUpdateData>" % (
-                                     k[0], k[1], html.escape(DOC[k], quote=False)))
+                                     k[0], k[1], html.escape(self.docs[k], quote=False)))
             self.reply(200, '<GetUpdateDataResponse xmlns="%s"><GetUpdateDataResult><updates>%s'
                        '</updates><fileUrls>%s</fileUrls></GetUpdateDataResult>'
                        '</GetUpdateDataResponse>' % (NS, "".join(items), "".join(urls)))

@@ -11,6 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "soapread.h"
@@ -302,6 +308,62 @@ static void test_urls(void **state)
     assert_non_null(strstr(e.msg, "wsusctl config set upstream"));
 }
 
+/* A loopback listener whose connections the kernel accepts (backlog) but nobody answers. */
+static int silent_listener(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A hung upstream fails the call after the answer timeout (not 900 s), and the cancel flag
+ * stops a call at once, each with its own message. */
+static void test_hung_upstream(void **state)
+{
+    struct uss_options o;
+    struct uss_error e;
+    struct uss *u;
+    atomic_int cancel = 0;
+    char url[64], want[512];
+    int port, fd = silent_listener(&port);
+    time_t t0;
+
+    (void)state;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    memset(&o, 0, sizeof(o));
+    o.url = url;
+    o.answer_timeout_s = 1;
+    o.cancel = &cancel;
+    u = uss_new(&o, &e);
+    assert_non_null(u);
+    t0 = time(NULL);
+    assert_int_equal(uss_authorize(u, &e), -1);
+    assert_true(time(NULL) - t0 < 30); /* only catches a hang */
+    assert_string_equal(e.code, "NoAnswer");
+    snprintf(want, sizeof(want),
+             "upstream %s accepted the connection but did not answer GetAuthConfig within 1 s; "
+             "check that it is a WSUS server and not overloaded",
+             url);
+    assert_string_equal(e.msg, want);
+    atomic_store(&cancel, 1);
+    assert_int_equal(uss_authorize(u, &e), -1);
+    assert_string_equal(e.code, "Cancelled");
+    snprintf(want, sizeof(want), "GetAuthConfig to upstream %s was cancelled", url);
+    assert_string_equal(e.msg, want);
+    uss_free(u);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_stream_hardening),
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_hung_upstream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
