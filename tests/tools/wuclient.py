@@ -65,10 +65,8 @@ ERROR_CODES = {"InvalidCookie", "ConfigChanged", "RegistrationRequired", "Server
                "InvalidAuthorizationCookie", "RegistrationNotRequired", "ServerBusy",
                "FileLocationsChanged"}
 
-SPEC_DIR = os.environ.get("WUSP_SPEC_DIR", "/work/shared/spec/wsdl/wusp")
-CAPTURE_DIR = os.environ.get("WUSP_CAPTURE_DIR",
-                             os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                          "..", "data", "wusp"))
+CAPTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "wusp")
+SPEC_DIR = os.path.join(CAPTURE_DIR, "wsdl")
 
 
 def q(ns, name):
@@ -971,7 +969,9 @@ def replay(server_url, machine, capture_dir=CAPTURE_DIR, timeout=30.0):
             ours = {"(not XML)"}
         diffs = compare_shapes(real, ours)
         if status != meta["status"]:
-            diffs.insert(0, "status %d, the real server answered %d" % (status, meta["status"]))
+            code = re.search(rb"<ErrorCode>([^<]*)</ErrorCode>", data)
+            diffs.insert(0, "status %d%s, the real server answered %d" % (
+                status, " (fault %s)" % code.group(1).decode() if code else "", meta["status"]))
         results.append({"exchange": ex, "op": op, "status": status, "differences": diffs})
         if op in ("GetCookie", "SyncUpdates") and status == 200:
             nc = ET.fromstring(data).find(".//" + q(NS_CLIENT, "EncryptedData"))
