@@ -496,7 +496,7 @@ class WuClient:
     # --- handshake ---
 
     def get_config(self):
-        resp = self.post("client", "GetConfig", el("protocolVersion", PROTOCOL_VERSION))
+        resp = self.call("client", "GetConfig", lambda: el("protocolVersion", PROTOCOL_VERSION))
         res = resp.find(q(NS_CLIENT, "GetConfigResult"))
         props = {}
         for p in res.iter(q(NS_CLIENT, "ConfigurationProperty")):
