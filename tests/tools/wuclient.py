@@ -58,6 +58,7 @@ USER_AGENT = "Windows-Update-Agent/%s Client-Protocol/2.90" % AGENT_VERSION
 PROTOCOL_VERSION = "2.90"
 CONTENT_USER_AGENT = "Microsoft-Delivery-Optimization/10.1"
 PIECE = 1024 * 1024
+DEFAULT_CLIENT_ID = "e1da06a3-5601-43c9-bac3-52d5db701494"  # the captured client's id
 MAX_SYNC_ROUNDS = 50
 MAX_RETRIES = 3
 ERROR_CODES = {"InvalidCookie", "ConfigChanged", "RegistrationRequired", "ServerChanged",
@@ -240,19 +241,28 @@ class Update:
 
 
 class Machine:
-    """What the emulated computer is: identity, OS, and the update ids it has installed."""
+    """What the emulated computer is: identity, OS, target group (client-side targeting), the
+    update GUIDs it has installed, the categories it scans for, its locales and caller."""
 
-    def __init__(self, args):
-        self.client_id = args.client_id
-        self.dns_name = args.computer_name
-        parts = [int(p) for p in args.os_version.split(".")]
+    def __init__(self, client_id=DEFAULT_CLIENT_ID, computer_name="wuclient.test",
+                 os_version="10.0.26200.8037", target_group="", installed=(), categories=(),
+                 locales=("en-US", "en"), caller="<<PROCESS>>: powershell.exe"):
+        self.client_id = client_id
+        self.dns_name = computer_name
+        parts = [int(p) for p in os_version.split(".")]
         self.os = (parts + [0, 0, 0, 0])[:4]
         self.product_type = 1
-        self.target_group = args.target_group
-        self.installed_ids = {i.strip().lower() for i in args.installed.split(",") if i.strip()}
-        self.locales = [x for x in args.locales.split(",") if x]
-        self.categories = [c for c in args.category if c]
-        self.caller = args.caller
+        self.target_group = target_group
+        self.installed_ids = {i.strip().lower() for i in installed if i.strip()}
+        self.categories = [c for c in categories if c]
+        self.locales = [x for x in locales if x]
+        self.caller = caller
+
+    @classmethod
+    def from_args(cls, args):
+        return cls(args.client_id, args.computer_name, args.os_version, args.target_group,
+                   args.installed.split(","), args.category, args.locales.split(","),
+                   args.caller)
 
     def os_string(self):
         return ".".join(str(p) for p in self.os)
@@ -470,11 +480,15 @@ class WuClient:
         """Do what the spec tells a client to do for a fault; False when nothing helps."""
         if code == "CookieExpired":
             self.authorize()
-        elif code in ("ConfigChanged", "InvalidCookie", "ServerChanged"):
-            if code != "ConfigChanged":
-                self.cookie = None
+        elif code == "ConfigChanged":
             self.get_config()
             self.authorize()
+        elif code in ("InvalidCookie", "ServerChanged"):
+            self.cookie = None
+            self.get_config()
+            self.authorize()
+            if op != "RefreshCache":
+                self.refresh_cache()
         elif code == "RegistrationRequired" and op != "RegisterComputer":
             self.register_computer()
         elif code in ("ServerBusy", "InternalServerError"):
@@ -535,13 +549,43 @@ class WuClient:
                   lambda: self.cookie_xml() + el("computerInfo", self.machine.computer_info()))
         self.registered = True
 
+    def refresh_cache(self):
+        """RefreshCache (3.1.5.8): the server's revision ids for the cached updates; updates it
+        does not return are no longer deployed and leave the cache."""
+        if not self.cache:
+            return
+        ids = "".join(el("UpdateIdentity", el("UpdateID", u.update_id) +
+                         el("RevisionNumber", str(u.revision))) for u in self.cache.values())
+        resp = self.call("client", "RefreshCache", lambda: self.cookie_xml() +
+                         el("globalIDs", ids))
+        by_guid = {(u.update_id, u.revision): u for u in self.cache.values()}
+        fresh = {}
+        for r in resp.iter(q(NS_CLIENT, "RefreshCacheResult")):
+            gid = r.find(q(NS_CLIENT, "GlobalID"))
+            old = by_guid.get(((text_of(gid, "UpdateID") or "").lower(),
+                               int(text_of(gid, "RevisionNumber") or 0))) \
+                if gid is not None else None
+            if old is None:
+                continue
+            dep = r.find(q(NS_CLIENT, "Deployment"))
+            old.rev_id = int(text_of(r, "RevisionID"))
+            old.is_leaf = text_of(r, "IsLeaf") == "true"
+            if dep is not None:
+                old.deployment = {c.tag.split("}")[1]: c.text for c in dep}
+            fresh[old.rev_id] = old
+        self.summary["refreshed"] = len(fresh)
+        self.cache = fresh
+
     def cookie_is_expired(self):
         exp = parse_iso(self.cookie[0]) if self.cookie else None
         return exp is None or exp <= utcnow()
 
     def handshake(self):
-        """What the client does before a scan: GetConfig, and the cookie calls and registration
-        when it has no valid cached cookie (MS-WUSP 3.2.4.1 / the native-scan capture)."""
+        """What the client does before a scan. With a cached configuration and a valid cookie
+        nothing (the native-flow capture starts with SyncUpdates); otherwise GetConfig, the
+        cookie calls and RegisterComputer when the server wants it (native-scan)."""
+        if self.config and self.cookie and not self.cookie_is_expired():
+            return
         self.get_config()
         if self.cookie is None or self.cookie_is_expired():
             self.authorize()
@@ -588,8 +632,9 @@ class WuClient:
     def sync_parameters(self, software):
         installed_nonleaf = sorted(u.rev_id for u in self.cache.values()
                                    if u.installed and not u.is_leaf and u.update_type != "Driver")
+        nonleaf = set(installed_nonleaf)
         other = sorted(u.rev_id for u in self.cache.values()
-                       if u.rev_id not in installed_nonleaf and u.update_type != "Driver")
+                       if u.rev_id not in nonleaf and u.update_type != "Driver")
         drivers = sorted(u.rev_id for u in self.cache.values() if u.update_type == "Driver")
         filt = el("FilterCategoryIds", "".join(
             el("CategoryIdentifier", el("Id", c)) for c in self.machine.categories)) \
@@ -760,7 +805,7 @@ class WuClient:
         conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=self.timeout)
         sha1, sha256 = hashlib.sha1(), hashlib.sha256()
         try:
-            for start in range(0, max(size, 1), PIECE):
+            for start in range(0, size, PIECE):
                 end = min(start + PIECE, size) - 1
                 conn.request("GET", u.path + ("?" + u.query if u.query else ""), headers={
                     "Connection": "Keep-Alive", "Accept": "*/*",
@@ -989,7 +1034,7 @@ def main(argv=None):
                     "the captured requests and compare answer shapes")
     ap.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8530")
     ap.add_argument("--computer-name", default="wuclient.test", help="DNS name of the computer")
-    ap.add_argument("--client-id", default="e1da06a3-5601-43c9-bac3-52d5db701494",
+    ap.add_argument("--client-id", default=DEFAULT_CLIENT_ID,
                     help="client id (SusClientId GUID); the default is the captured client's")
     ap.add_argument("--os-version", default="10.0.26200.8037", help="Windows version a.b.c.d")
     ap.add_argument("--target-group", default="",
@@ -1013,7 +1058,7 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP exchange")
     ap.add_argument("--out", help="write the JSON summary here instead of stdout")
     args = ap.parse_args(argv)
-    machine = Machine(args)
+    machine = Machine.from_args(args)
     if args.mode == "replay":
         results = replay(args.server, machine, args.capture_dir, args.timeout)
         for r in results:

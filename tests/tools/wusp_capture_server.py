@@ -26,8 +26,9 @@ What it answers, and from what (tests/data/wusp/, see PROVENANCE.md there):
 Checks it makes (so a client that skips a step fails): unknown cookie -> InvalidCookie,
 unknown authorization cookie -> InvalidAuthorizationCookie, SyncUpdates before
 RegisterComputer -> RegistrationRequired. Faults have the shape of the spec's examples
-(2.2.2.4, 4.x), HTTP 500. Test knobs: --fault OP:CODE (the first call of OP gets that fault)
-and --expire-cookie-after N (a cookie used N times answers CookieExpired).
+(2.2.2.4, 4.x), HTTP 500. Test knobs: --fault OP:CODE[:N] (the N-th call of OP gets that
+fault) and --expire-cookie-after N (a cookie used more than N times answers CookieExpired).
+RefreshCache (no capture) is answered in the WSDL's shape.
 
 Listens on 127.0.0.1 only; prints "listening on PORT" when ready. --log FILE writes one JSON
 line per request (method, path, op, range, status).
@@ -149,7 +150,8 @@ class StandIn:
         self.auth_cookies = {}  # CookieData -> client id (from GetAuthorizationCookie)
         self.cookies = {}       # EncryptedData -> [client id, times used]
         self.registered = set()  # client ids that called RegisterComputer
-        self.faults = dict(f.split(":", 1) for f in args.fault)
+        self.faults = [(f.split(":") + ["1"])[:3] for f in args.fault]  # [op, code, n]
+        self.op_count = {}
         self.origin = None
         self.log = open(args.log, "a") if args.log else None
 
@@ -196,8 +198,10 @@ class StandIn:
         """(status, body) for one SOAP operation."""
         ns_action = NS_REPORT if op == "ReportEventBatch" else \
             NS_AUTH if op == "GetAuthorizationCookie" else NS_CLIENT
-        if op in self.faults:
-            return self.fault(self.faults.pop(op), op, ns_action)
+        self.op_count[op] = self.op_count.get(op, 0) + 1
+        planned = [f for f in self.faults if f[0] == op and int(f[2]) == self.op_count[op]]
+        if planned:
+            return self.fault(planned[0][1], op, ns_action)
         if op == "GetConfig":
             return 200, self.captured("native-scan/000001")
         if op == "GetAuthorizationCookie":
@@ -227,6 +231,8 @@ class StandIn:
             return 200, self.sync_updates(req, client)
         if op == "GetExtendedUpdateInfo":
             return 200, self.extended_info(req)
+        if op == "RefreshCache":
+            return 200, self.refresh_cache(req)
         if op == "GetFileLocations":
             return 200, self.file_locations(req, client)
         if op == "ReportEventBatch":
@@ -262,6 +268,31 @@ class StandIn:
         body = body.replace("<Truncated>false</Truncated>", "<Truncated>%s</Truncated>" % (
             "true" if len(needed) > len(page) else "false"))
         return self.with_cookie(body, "NewCookie", cookie)
+
+    def refresh_cache(self, req):
+        """RefreshCache has no capture: the answer follows the WSDL (RefreshCacheResult with
+        RevisionID, GlobalID, IsLeaf, Deployment) for the known global ids."""
+        by_id = {(u["update_id"], ET.fromstring("<r>%s</r>" % u["core"]).find(
+            "UpdateIdentity").get("RevisionNumber")): (rev, u)
+            for rev, u in self.catalog.updates.items()}
+        results = []
+        for ident in req.iter(q(NS_CLIENT, "UpdateIdentity")):
+            key = ((ident.findtext(q(NS_CLIENT, "UpdateID")) or "").lower(),
+                   ident.findtext(q(NS_CLIENT, "RevisionNumber")))
+            if key in by_id:
+                rev, u = by_id[key]
+                results.append(
+                    "<RefreshCacheResult><RevisionID>%d</RevisionID><GlobalID><UpdateID>%s"
+                    "</UpdateID><RevisionNumber>%s</RevisionNumber></GlobalID><IsLeaf>%s"
+                    "</IsLeaf><Deployment>%s</Deployment></RefreshCacheResult>" % (
+                        rev, key[0], key[1], "true" if u["is_leaf"] else "false",
+                        "".join("<%s>%s</%s>" % (k, html.escape(v or "", quote=False), k)
+                                for k, v in u["deployment"])))
+        return ('<s:Envelope xmlns:s="%s"><s:Body xmlns:xsi="http://www.w3.org/2001/'
+                'XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
+                '<RefreshCacheResponse xmlns="%s"><RefreshCacheResult>%s</RefreshCacheResult>'
+                '</RefreshCacheResponse></s:Body></s:Envelope>'
+                % (NS_SOAP, NS_CLIENT, "".join(results)))
 
     def extended_info(self, req):
         types = {t.text for t in req.iter(q(NS_CLIENT, "XmlUpdateFragmentType"))}
@@ -385,8 +416,9 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=DATA, help="the captures (tests/data/wusp)")
     ap.add_argument("--content-dir", help="serve /Content/XX/NAME from DIR/XX/NAME")
     ap.add_argument("--page-size", type=int, default=50, help="updates per SyncUpdates answer")
-    ap.add_argument("--fault", action="append", default=[], metavar="OP:CODE",
-                    help="answer the first call of OP with the fault CODE (repeatable)")
+    ap.add_argument("--fault", action="append", default=[], metavar="OP:CODE[:N]",
+                    help="answer the N-th call of OP (default the first) with the fault CODE "
+                         "(repeatable)")
     ap.add_argument("--expire-cookie-after", type=int, default=0, metavar="N",
                     help="a cookie used more than N times gets CookieExpired")
     ap.add_argument("--log", help="append one JSON line per request to this file")
