@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -86,7 +87,7 @@ def ops(summary):
 
 
 def payload_of(path_or_text):
-    import xml.etree.ElementTree as ET
+    """The first child of soap:Body of an answer (a file path or the XML text)."""
     text = path_or_text
     if os.path.exists(path_or_text):
         with open(path_or_text, encoding="utf-8") as f:
@@ -205,6 +206,16 @@ def check_full_run(tmp):
                   "second run calls: %s (%s)" % (ops(s2), err[-1000:]))
         wt.expect(s2.get("scan_rounds") and s2["scan_rounds"][0]["new"] == [],
                   "second run got updates again: %s" % s2.get("scan_rounds"))
+
+        # moved to another group (client-side targeting): a new authorization cookie
+        rc, s3, err = emulator(srv.url, "--installed", INSTALLED, "--state", state,
+                               "--no-download", "--target-group", "Ring 2")
+        wt.expect(rc == 0 and ops(s3)[:4] == ["GetConfig", "GetAuthorizationCookie",
+                                              "GetCookie", "SyncUpdates"],
+                  "calls after a group change: %s (%s)" % (ops(s3), err[-1000:]))
+        groups = [r.get("target_group") for r in srv.requests()
+                  if r.get("op") == "GetAuthorizationCookie"]
+        wt.expect(groups == [None, "Ring 2"], "targetGroupName sent: %s" % groups)
 
         # content fetch with the right digests, then wrong ones
         c = wuclient.WuClient(srv.url, None)

@@ -130,7 +130,8 @@ class SoapFault(Exception):
 
     def __init__(self, op, error_code, faultstring, status):
         super().__init__("%s: fault %s (HTTP %d) %s" % (op, error_code, status, faultstring[:200]))
-        self.op, self.error_code, self.faultstring, self.status = op, error_code, faultstring, status
+        self.op, self.error_code = op, error_code
+        self.faultstring, self.status = faultstring, status
 
 
 class ProtocolError(Exception):
@@ -377,7 +378,8 @@ class WuClient:
                         "schema_errors": [], "updates": [], "files": [], "events": [],
                         "scan_rounds": [], "out_of_scope": []}
         if state:
-            self.cookie = tuple(state["cookie"]) if state.get("cookie") else None
+            same_group = state.get("target_group", "") == machine.target_group
+            self.cookie = tuple(state["cookie"]) if state.get("cookie") and same_group else None
             self.config = state.get("config")
             self.registered = state.get("registered", False)
             for d in state.get("cache", []):
@@ -386,7 +388,8 @@ class WuClient:
     def state(self):
         """What a real client keeps between scans (its datastore), as JSON."""
         return {"cookie": list(self.cookie) if self.cookie else None, "config": self.config,
-                "registered": self.registered, "cache": [u.to_json() for u in self.cache.values()]}
+                "target_group": self.machine.target_group, "registered": self.registered,
+                "cache": [u.to_json() for u in self.cache.values()]}
 
     # --- transport ---
 
@@ -685,8 +688,11 @@ class WuClient:
                 xml_text = text_of(ui, "Xml")
                 if xml_text is None and rev in self.cache:
                     xml_text = self.cache[rev].core_xml
-                self.cache[rev] = Update(rev, deployment, text_of(ui, "IsLeaf") == "true",
-                                         xml_text or "")
+                upd = Update(rev, deployment, text_of(ui, "IsLeaf") == "true", xml_text or "")
+                for old in [o for o in self.cache.values()
+                            if o.update_id == upd.update_id and o.rev_id != rev]:
+                    del self.cache[old.rev_id]   # one revision per update (3.1.5.7)
+                self.cache[rev] = upd
                 bucket.append(rev)
         gone = []
         oos = res.find(q(NS_CLIENT, "OutOfScopeRevisionIDs"))
@@ -729,23 +735,25 @@ class WuClient:
         return rule is None or not len(rule) or self.machine.eval_rule(rule[0]) is not False
 
     def wanted(self):
-        """(approved updates to install, their leaves with content): updates deployed with
-        Action Install that are installable, and recursively the installable bundled updates
-        the client has in its cache."""
+        """{approved update: its parts}: the updates deployed with Action Install that are
+        installable, each with itself and, recursively, the installable bundled updates the
+        client has in its cache (the parts whose Extended fragments list the files)."""
         guids = self.by_guid()
-        approved = [u for u in self.cache.values()
-                    if u.deployment.get("Action") == "Install" and u.update_type != "Detectoid"
-                    and self.installable(u)]
-        leaves, todo, seen = [], list(approved), set()
-        while todo:
-            u = todo.pop()
-            if u.update_id in seen:
+        wanted = {}
+        for top in sorted(self.cache.values(), key=lambda u: u.rev_id):
+            if top.deployment.get("Action") != "Install" or top.update_type == "Detectoid" \
+                    or not self.installable(top):
                 continue
-            seen.add(u.update_id)
-            leaves.append(u)
-            todo.extend(guids[g] for g in u.bundled_ids()
-                        if g in guids and self.installable(guids[g]))
-        return approved, leaves
+            parts, todo = [], [top]
+            while todo:
+                u = todo.pop()
+                if u in parts:
+                    continue
+                parts.append(u)
+                todo.extend(guids[g] for g in u.bundled_ids()
+                            if g in guids and self.installable(guids[g]))
+            wanted[top] = parts
+        return wanted
 
     def get_extended_update_info(self, rev_ids):
         """GetExtendedUpdateInfo (Extended + LocalizedProperties) in chunks of the server's
@@ -839,11 +847,11 @@ class WuClient:
             res["verified"] = True
         return res
 
-    def download(self, leaves):
-        """Content of the leaves' Extended fragments: refresh the locations with
+    def download(self, parts):
+        """Content of the parts' Extended fragments: refresh the locations with
         GetFileLocations, then fetch and verify each file. Returns {rev_id: all verified}."""
         files = []
-        for upd in leaves:
+        for upd in parts:
             if upd.extended is None:
                 continue
             for f in upd.extended.iter("File"):
@@ -909,27 +917,30 @@ class WuClient:
         try:
             self.handshake()
             self.scan()
-            approved, leaves = self.wanted()
-            want_info = sorted(u.rev_id for u in self.cache.values()
-                               if u.update_type != "Detectoid")
-            self.get_extended_update_info(want_info)
+            wanted = self.wanted()
+            all_parts = list(dict.fromkeys(p for parts in wanted.values() for p in parts))
+            new = {rev for r in self.summary["scan_rounds"] for rev in r["new"] + r["changed"]}
+            self.get_extended_update_info(sorted(
+                {u.rev_id for u in self.cache.values()
+                 if u.update_type != "Detectoid" and u.rev_id in new} |
+                {u.rev_id for u in all_parts}))
             for u in sorted(self.cache.values(), key=lambda u: u.rev_id):
                 d = u.deployment
                 self.summary["updates"].append({
                     "revision_id": u.rev_id, "update_id": u.update_id, "revision": u.revision,
                     "type": u.update_type, "is_leaf": u.is_leaf, "action": d.get("Action"),
                     "deadline": d.get("Deadline"), "deployment_id": d.get("ID"),
-                    "installed": u.installed, "title": u.title,
-                    "selected": u in approved})
-            self.report([self.event(147, strings=[str(len(approved))])])
-            if download and approved:
-                ok = self.download(leaves)
+                    "installed": u.installed, "title": u.title, "new": u.rev_id in new,
+                    "selected": u in wanted})
+            self.report([self.event(147, strings=[str(len(wanted))])])
+            if download and wanted:
+                ok = self.download(all_parts)
                 events = []
-                for u in approved:
-                    parts = [ok[v.rev_id] for v in leaves if v.rev_id in ok]
-                    good = bool(parts) and all(parts)
+                for top, parts in wanted.items():
+                    results = [ok[p.rev_id] for p in parts if p.rev_id in ok]
+                    good = bool(results) and all(results)
                     events.append(self.event(162 if good else 161, 0 if good else -2145099769,
-                                             u, [u.title or u.update_id]))
+                                             top, [top.title or top.update_id]))
                 self.report(events)
             self.summary["result"] = "ok"
         except (SoapFault, ProtocolError, OSError, http.client.HTTPException) as e:

@@ -31,7 +31,7 @@ fault) and --expire-cookie-after N (a cookie used more than N times answers Cook
 RefreshCache (no capture) is answered in the WSDL's shape.
 
 Listens on 127.0.0.1 only; prints "listening on PORT" when ready. --log FILE writes one JSON
-line per request (method, path, op, range, status).
+line per request (method, path, op, range, status; target_group of GetAuthorizationCookie).
 """
 
 import argparse
@@ -375,7 +375,10 @@ class Handler(BaseHTTPRequestHandler):
         except (ET.ParseError, ValueError, TypeError, IndexError) as e:
             status, answer = st.fault("InvalidParameters", op or "?", NS_CLIENT)
             answer = answer.replace("<Message />", "<Message>%s</Message>" % html.escape(str(e)))
-        st.record({"method": "POST", "path": self.path, "op": op, "status": status})
+        entry = {"method": "POST", "path": self.path, "op": op, "status": status}
+        if op == "GetAuthorizationCookie":
+            entry["target_group"] = req.findtext(".//" + q(NS_AUTH, "targetGroupName"))
+        st.record(entry)
         self.send(status, answer)
 
     def do_GET(self):
