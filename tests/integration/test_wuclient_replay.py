@@ -7,6 +7,7 @@ Checks:
 - the schema validator: every captured real answer validates against the WSDL schemas, and
   broken answers (a wrong boolean, a missing required element, an unknown element, the
   redacted GetFileLocations cookie) fail;
+- the emulator's requests have the structure of the real client's captured requests;
 - a full run: handshake, the staged SyncUpdates rounds (each prerequisite level arrives only
   after the client reported the level below as installed; Truncated pages are followed), the
   driver pass, GetExtendedUpdateInfo, GetFileLocations, 1 MiB range downloads with a digest
@@ -287,9 +288,46 @@ def check_faults(tmp):
         srv.stop()
 
 
+class RecordingClient(wuclient.WuClient):
+    """The emulator, keeping the shape of every SOAP request it sends, per SOAPAction."""
+    sent = {}
+
+    def http(self, method, path, headers, body=b""):
+        if method == "POST":
+            root = ET.fromstring(body)
+            self.sent.setdefault(headers["SOAPAction"], set()).update(
+                wuclient.shape(root.find("{%s}Body" % wuclient.NS_SOAP)[0]))
+        return super().http(method, path, headers, body)
+
+
+def check_request_shapes(tmp):
+    """Over a category scan and a full scan, the emulator's requests have exactly the element
+    and attribute structure of the real client's captured requests, operation by operation."""
+    srv = StandIn(tmp, "shapes", "--page-size", "3")
+    try:
+        installed = INSTALLED.split(",")
+        RecordingClient(srv.url, wuclient.Machine(
+            installed=installed, categories=["dd78b8a1-0b20-45c1-add6-4da72e9364cf"])).run(
+                download=False)
+        RecordingClient(srv.url, wuclient.Machine(installed=installed)).run()
+    finally:
+        srv.stop()
+    real = {}
+    for ex in wuclient.REPLAY_SET:
+        with open(os.path.join(CAPTURES, ex, "meta.json")) as f:
+            action = json.load(f)["soap_action"]
+        root = ET.parse(os.path.join(CAPTURES, ex, "request.body")).getroot()
+        real.setdefault(action, set()).update(
+            wuclient.shape(root.find("{%s}Body" % wuclient.NS_SOAP)[0]))
+    for action in sorted(real):
+        diffs = wuclient.compare_shapes(real[action], RecordingClient.sent.get(action, set()))
+        wt.expect(diffs == [], "requests %s differ from the real client's: %s" % (action, diffs))
+
+
 def main():
     with wt.TempDir() as tmp:
         check_validator()
+        check_request_shapes(tmp)
         check_full_run(tmp)
         check_faults(tmp)
     wt.finish()

@@ -61,6 +61,59 @@ PIECE = 1024 * 1024
 DEFAULT_CLIENT_ID = "e1da06a3-5601-43c9-bac3-52d5db701494"  # the captured client's id
 MAX_SYNC_ROUNDS = 50
 MAX_RETRIES = 3
+SYSTEM_SPEC_DEVICES = (  # three devices of the captured driver pass (native-scan 000009)
+    '<Device><HardwareIDs><string>{084f01fa-e634-4d77-83ee-074817c03581}</string>'
+    '</HardwareIDs><installedDriver>'
+    '<MatchingID>{084f01fa-e634-4d77-83ee-074817c03581}</MatchingID>'
+    '<DriverVerDate>2006-06-21T00:00:00Z</DriverVerDate>'
+    '<DriverVerVersion>2814751477600644</DriverVerVersion><Class>Printer</Class>'
+    '<Manufacturer>Microsoft</Manufacturer><Provider>Microsoft</Provider>'
+    '<Model>Microsoft Print To PDF</Model>'
+    '<MatchingComputerHWID a:nil="true" xmlns:a="http://www.w3.org/2001/XMLSchema-instance"/>'
+    '<DriverRank>-1</DriverRank></installedDriver><DeviceFlags>1</DeviceFlags></Device>'
+    '<Device><HardwareIDs>'
+    '<string>COMPUTER\\{458AB48B-ACB9-5863-B5A8-D2C32F0D3E6F}</string>'
+    '<string>COMPUTER\\{DE134DB0-4B4A-51D6-98C5-F62916E550A7}</string>'
+    '<string>COMPUTER\\{0005A67E-B5CB-59D5-B9FD-BE410637D24E}</string>'
+    '<string>COMPUTER\\{817FCA52-AE83-52F5-8642-9497F79D49D0}</string></HardwareIDs>'
+    '<CompatibleIDs><string>COMPUTER\\Generic</string><string>SWD\\GenericRaw</string>'
+    '<string>SWD\\Generic</string></CompatibleIDs><installedDriver>'
+    '<MatchingID>COMPUTER\\Generic</MatchingID>'
+    '<DriverVerDate>2006-06-21T00:00:00Z</DriverVerDate>'
+    '<DriverVerVersion>2814751477596161</DriverVerVersion>'
+    '<Class>{4D36E966-E325-11CE-BFC1-08002BE10318}</Class>'
+    '<MatchingComputerHWID a:nil="true" xmlns:a="http://www.w3.org/2001/XMLSchema-instance"/>'
+    '<DriverRank>8192</DriverRank></installedDriver><extensionDrivers><ExtensionDriver>'
+    '<ExtensionId>{96BEDF2C-18CB-4A15-B821-5E95ED0FEA61}</ExtensionId>'
+    '<DriverVerDate>2006-06-21T00:00:00Z</DriverVerDate>'
+    '<DriverVerVersion>2814751477600928</DriverVerVersion>'
+    '<Class>{E2F84CE7-8EFA-411C-AA69-97454CA4CB57}</Class>'
+    '<DriverRank>16719872</DriverRank>'
+    '<MatchingComputerHWID a:nil="true" xmlns:a="http://www.w3.org/2001/XMLSchema-instance"/>'
+    '</ExtensionDriver></extensionDrivers></Device><Device><HardwareIDs>'
+    '<string>USB\\VID_0627&amp;PID_0001&amp;REV_0000</string>'
+    '<string>USB\\VID_0627&amp;PID_0001</string></HardwareIDs><CompatibleIDs>'
+    '<string>USB\\COMPAT_VID_0627&amp;Class_03&amp;SubClass_00&amp;Prot_00</string>'
+    '<string>USB\\COMPAT_VID_0627&amp;Class_03&amp;SubClass_00</string>'
+    '<string>USB\\COMPAT_VID_0627&amp;Class_03</string>'
+    '<string>USB\\Class_03&amp;SubClass_00&amp;Prot_00</string>'
+    '<string>USB\\Class_03&amp;SubClass_00</string><string>USB\\Class_03</string>'
+    '</CompatibleIDs><installedDriver><MatchingID>USB\\Class_03</MatchingID>'
+    '<DriverVerDate>2006-06-21T00:00:00Z</DriverVerDate>'
+    '<DriverVerVersion>2814751477604080</DriverVerVersion>'
+    '<Class>{745A17A0-74D3-11D0-B6FE-00A0C90F57DA}</Class>'
+    '<MatchingComputerHWID a:nil="true" xmlns:a="http://www.w3.org/2001/XMLSchema-instance"/>'
+    '<DriverRank>16724485</DriverRank><SkipProviderFiltering>true</SkipProviderFiltering>'
+    '<IsGeneric>true</IsGeneric></installedDriver></Device>'
+)
+COMPUTER_SPEC = (  # the ComputerSpec of that request
+    '<ComputerSpec><HardwareIDs><guid>458ab48b-acb9-5863-b5a8-d2c32f0d3e6f</guid>'
+    '<guid>de134db0-4b4a-51d6-98c5-f62916e550a7</guid>'
+    '<guid>0005a67e-b5cb-59d5-b9fd-be410637d24e</guid>'
+    '<guid>817fca52-ae83-52f5-8642-9497f79d49d0</guid>'
+    '<guid>3673e5af-4b17-57f3-b9a4-7de906abf68b</guid>'
+    '<guid>3486fece-d7a3-58e0-a818-dd3796662b51</guid></HardwareIDs></ComputerSpec>'
+)
 ERROR_CODES = {"InvalidCookie", "ConfigChanged", "RegistrationRequired", "ServerChanged",
                "InternalServerError", "CookieExpired", "InvalidParameters",
                "InvalidAuthorizationCookie", "RegistrationNotRequired", "ServerBusy",
@@ -656,20 +709,11 @@ class WuClient:
                  el("AlsoPerformRegularSync", "false" if self.machine.categories else "true") +
                  "<ComputerSpec/>" + products)
         else:
-            device = el("Device", el("HardwareIDs", el("string", "{084f01fa-e634-4d77-83ee-"
-                                                                  "074817c03581}")) +
-                        el("installedDriver",
-                           el("MatchingID", "{084f01fa-e634-4d77-83ee-074817c03581}") +
-                           el("DriverVerDate", "2006-06-21T00:00:00Z") +
-                           el("DriverVerVersion", "2814751477600644") + el("Class", "Printer") +
-                           el("Manufacturer", "Microsoft") + el("Provider", "Microsoft") +
-                           el("Model", "Microsoft Print To PDF") + el("DriverRank", "-1")) +
-                        el("DeviceFlags", "1"))
             p = (el("ExpressQuery", "false") + ints("InstalledNonLeafUpdateIDs", installed_nonleaf)
-                 + el("SystemSpec", device) + ints("CachedDriverIDs", drivers) +
+                 + el("SystemSpec", SYSTEM_SPEC_DEVICES) + ints("CachedDriverIDs", drivers) +
                  el("SkipSoftwareSync", "true") + filt +
                  el("NeedTwoGroupOutOfScopeUpdates", "true") +
-                 el("AlsoPerformRegularSync", "false") +
+                 el("AlsoPerformRegularSync", "false") + COMPUTER_SPEC +
                  el("FeatureScoreMatchingKey", "AMD64.%d.%d" % (self.machine.os[0],
                                                                self.machine.os[1])) + products)
         return self.cookie_xml() + el("parameters", p)
