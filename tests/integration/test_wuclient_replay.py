@@ -55,12 +55,14 @@ class StandIn:
 
     def __init__(self, tmp, name, *args):
         self.log = os.path.join(tmp, name + ".log")
+        self.err = open(os.path.join(tmp, name + ".stderr"), "w+")
         self.proc = subprocess.Popen([sys.executable, STANDIN, "--log", self.log] + list(args),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=self.err, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
             self.proc.kill()
-            raise RuntimeError("stand-in did not start: %r %s" % (line, self.proc.stderr.read()))
+            self.err.seek(0)
+            raise RuntimeError("stand-in did not start: %r %s" % (line, self.err.read()))
         self.url = "http://127.0.0.1:%d" % int(line.split()[2])
 
     def requests(self):
@@ -68,8 +70,13 @@ class StandIn:
             return [json.loads(line) for line in f]
 
     def stop(self):
+        """Stop it; a traceback it printed (a request it could not handle) is a failure."""
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        self.err.seek(0)
+        errors = self.err.read()
+        self.err.close()
+        wt.expect("Traceback" not in errors, "the stand-in failed on a request:\n" + errors)
 
 
 def emulator(server, *args, timeout=60):
@@ -192,8 +199,9 @@ def check_full_run(tmp):
         wt.expect([g["range"] for g in gets] == wanted and all(g["status"] == 206 for g in gets),
                   "content ranges were %s" % [(g["range"], g["status"]) for g in gets])
         events = [(e["event_id"], e["update_id"]) for e in s["events"]]
-        wt.expect(events == [(147, None), (161, KB2267602)],
-                  "events reported: %s" % events)
+        wt.expect(events == [(147, None), (161, KB2267602)] and
+                  s["reports_accepted"] == [True, True],
+                  "events reported: %s, accepted %s" % (events, s["reports_accepted"]))
         paths = {(r["path"], r["op"]) for r in srv.requests() if r["method"] == "POST"}
         wt.expect(("/SimpleAuthWebService/SimpleAuth.asmx", "GetAuthorizationCookie") in paths
                   and ("/ReportingWebService/ReportingWebService.asmx", "ReportEventBatch")
@@ -232,7 +240,7 @@ def check_full_run(tmp):
         wt.expect(not r["verified"], "a wrong size was accepted: %s" % r)
 
         # replay of the captured client requests: same shapes as the real server's answers
-        r = subprocess.run([sys.executable, EMULATOR, "replay", "--server", srv.url],
+        r = subprocess.run([sys.executable, EMULATOR, "replay", "--server", srv.url, "--validate"],
                            capture_output=True, text=True, timeout=60)
         wt.expect(r.returncode == 0 and r.stdout.count("same shape") == len(wuclient.REPLAY_SET),
                   "replay against the stand-in: rc %d\n%s%s" % (r.returncode, r.stdout,

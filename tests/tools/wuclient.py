@@ -429,7 +429,7 @@ class WuClient:
         self.events_sent = 0
         self.summary = {"server": self.server_url, "calls": [], "faults": [],
                         "schema_errors": [], "updates": [], "files": [], "events": [],
-                        "scan_rounds": [], "out_of_scope": []}
+                        "scan_rounds": [], "out_of_scope": [], "reports_accepted": []}
         if state:
             same_group = state.get("target_group", "") == machine.target_group
             self.cookie = tuple(state["cookie"]) if state.get("cookie") and same_group else None
@@ -952,7 +952,9 @@ class WuClient:
         batch = "".join(events)
         resp = self.call("report", "ReportEventBatch", lambda: self.cookie_xml() +
                          el("clientTime", iso(utcnow())) + el("eventBatch", batch))
-        return resp.findtext(q(NS_REPORT, "ReportEventBatchResult")) == "true"
+        accepted = resp.findtext(q(NS_REPORT, "ReportEventBatchResult")) == "true"
+        self.summary["reports_accepted"].append(accepted)
+        return accepted
 
     # --- the whole flow ---
 
@@ -1043,9 +1045,10 @@ def substitute_cookies(body, client):
     return body
 
 
-def replay(server_url, machine, capture_dir=CAPTURE_DIR, timeout=30.0):
+def replay(server_url, machine, capture_dir=CAPTURE_DIR, timeout=30.0, validator=None):
     """Replay the captured requests (REPLAY_SET) against server_url. A handshake first gets
-    this server's cookies. Returns a list of {exchange, op, status, differences}."""
+    this server's cookies. Returns a list of {exchange, op, status, differences}; with a
+    validator, schema errors of 200 answers are differences too."""
     client = WuClient(server_url, machine, timeout=timeout)
     client.get_config()
     client.authorize()
@@ -1068,6 +1071,11 @@ def replay(server_url, machine, capture_dir=CAPTURE_DIR, timeout=30.0):
         except ET.ParseError:
             ours = {"(not XML)"}
         diffs = compare_shapes(real, ours)
+        service = [s for s, (p, _, _) in SERVICES.items() if p == meta["path"]][0]
+        if validator and status == 200 and "(not XML)" not in ours:
+            body_el = ET.fromstring(data).find(q(NS_SOAP, "Body"))
+            if body_el is not None and len(body_el):
+                diffs += ["schema: " + e for e in validator.validate(service, body_el[0])]
         if status != meta["status"]:
             code = re.search(rb"<ErrorCode>([^<]*)</ErrorCode>", data)
             diffs.insert(0, "status %d%s, the real server answered %d" % (
@@ -1115,7 +1123,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     machine = Machine.from_args(args)
     if args.mode == "replay":
-        results = replay(args.server, machine, args.capture_dir, args.timeout)
+        validator = SchemaValidator(args.spec_dir) if args.validate else None
+        try:
+            results = replay(args.server, machine, args.capture_dir, args.timeout, validator)
+        finally:
+            if validator:
+                validator.close()
         for r in results:
             print("%s %s: HTTP %d, %s" % (r["exchange"], r["op"], r["status"],
                                           "same shape" if not r["differences"] else
