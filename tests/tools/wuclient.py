@@ -13,8 +13,9 @@ paths) and runs its flow:
   ReportEventBatch.
 
 Faults are handled as 2.2.2.4 says: CookieExpired -> GetAuthorizationCookie + GetCookie;
-ConfigChanged, InvalidCookie, ServerChanged -> GetConfig + GetAuthorizationCookie + GetCookie;
-RegistrationRequired -> RegisterComputer; then the failed call is sent again (at most 3 times).
+ConfigChanged -> GetConfig + GetAuthorizationCookie + GetCookie; InvalidCookie, ServerChanged ->
+the same plus RefreshCache; RegistrationRequired -> RegisterComputer; ServerBusy,
+InternalServerError -> retry; then the failed call is sent again (at most 3 times).
 
 Modes (see --help):
   run     the full flow; prints a JSON summary (updates offered, files, faults, events, calls)
@@ -322,8 +323,8 @@ class Machine:
         return ".".join(str(p) for p in self.os)
 
     def device_attributes(self, server_url):
-        """The DeviceAttributes string, as the captured client sends it (values of that client,
-        with this machine's OS version and server URL)."""
+        """A DeviceAttributes string in the captured client's format: a subset of its
+        attributes and values, with this machine's OS version and the server URL."""
         osv = self.os_string()
         return ("ActivationChannel=Retail;App=WU_OS;AppVer=%s;AttrDataVer=344;"
                 "BranchReadinessLevel=CB;CurrentBranch=ge_release;DeviceFamily=Windows.Desktop;"
@@ -339,7 +340,8 @@ class Machine:
             % self.caller
 
     def products(self):
-        """The Products string of the captured native-flow scan (OS product with this OS)."""
+        """The first three products of the captured native-flow scan's Products string (the OS
+        product with this machine's OS version); empty for a category scan, as captured."""
         if self.categories:
             return ""
         return ("PN=Client.OS.rs2.amd64&Branch=ge_release_svc_prod1&PrimaryOSProduct=1&"
