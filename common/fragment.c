@@ -18,20 +18,29 @@
 #include <string.h>
 #include <strings.h>
 
-#define NS_UPDATE   "http://schemas.microsoft.com/msus/2002/12/Update"
-#define NS_MSUS     "http://schemas.microsoft.com/msus/"
-#define NS_BASE_AR  "http://schemas.microsoft.com/msus/2002/12/BaseApplicabilityRules"
-#define NS_MSI_AR   "http://schemas.microsoft.com/msus/2002/12/MsiApplicabilityRules"
-#define NS_DRIVER   "http://schemas.microsoft.com/msus/2002/12/UpdateHandlers/WindowsDriver"
-#define MODE_PLAIN  0
-#define MODE_CORE   1 /* with the b./m./d. renames */
+#define NS_UPDATE  "http://schemas.microsoft.com/msus/2002/12/Update"
+#define NS_MSUS    "http://schemas.microsoft.com/msus/"
+#define NS_BASE_AR "http://schemas.microsoft.com/msus/2002/12/BaseApplicabilityRules"
+#define NS_MSI_AR  "http://schemas.microsoft.com/msus/2002/12/MsiApplicabilityRules"
+#define NS_DRIVER  "http://schemas.microsoft.com/msus/2002/12/UpdateHandlers/WindowsDriver"
+#define MODE_PLAIN 0
+#define MODE_CORE  1 /* with the b./m./d. renames */
 
 /* Properties attributes the Extended fragment leaves out: MS-WUSP 3.1.1.1, plus PerUser,
  * which the real server leaves out too (native-scan/000010, OOBE ZDP). */
 static const char *const extended_dropped[] = {
-    "UpdateType", "ExplicitlyDeployable", "AutoSelectOnWebSites", "EulaID",
-    "PublicationState", "PublisherID", "CreationDate", "IsPublic",
-    "LegacyName", "DetectoidType", "OSUpgrade", "PerUser",
+    "UpdateType",
+    "ExplicitlyDeployable",
+    "AutoSelectOnWebSites",
+    "EulaID",
+    "PublicationState",
+    "PublisherID",
+    "CreationDate",
+    "IsPublic",
+    "LegacyName",
+    "DetectoidType",
+    "OSUpgrade",
+    "PerUser",
 };
 
 void fragment_set_init(struct fragment_set *s)
@@ -290,8 +299,8 @@ static int seen_language(const struct fragment_set *s, const char *lang)
     return 0;
 }
 
-static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct buf *b,
-                            char *err, size_t errlen)
+static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct buf *b, char *err,
+                            size_t errlen)
 {
     const xmlNode *lp;
     size_t n = 0, i;
@@ -321,8 +330,8 @@ static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct 
                 lang[i] = (char)(lang[i] - 'A' + 'a');
         buf_reset(b);
         if (add_element(b, lp, MODE_PLAIN) < 0) {
-            snprintf(err, errlen, "localized fragment for \"%s\" too large (limit %u bytes)",
-                     lang, FRAGMENT_MAX_OUTPUT);
+            snprintf(err, errlen, "localized fragment for \"%s\" too large (limit %u bytes)", lang,
+                     FRAGMENT_MAX_OUTPUT);
             free(lang);
             return -1;
         }
@@ -333,8 +342,7 @@ static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct 
     return 0;
 }
 
-int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err,
-                    size_t errlen)
+int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err, size_t errlen)
 {
     struct xml_limits lim = XML_LIMITS_UPDATE;
     const xmlNode *root, *ident, *props, *n;
@@ -377,12 +385,10 @@ int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *e
     take(&b, &s->core, &s->core_len);
 
     if (add_extended_properties(&b, props) < 0 ||
-        ((n = xml_child(root, NS_UPDATE, "Files")) != NULL &&
-         add_element(&b, n, MODE_PLAIN) < 0) ||
+        ((n = xml_child(root, NS_UPDATE, "Files")) != NULL && add_element(&b, n, MODE_PLAIN) < 0) ||
         ((n = xml_child(root, NS_UPDATE, "HandlerSpecificData")) != NULL &&
          add_element(&b, n, MODE_PLAIN) < 0)) {
-        snprintf(err, errlen, "extended fragment too large (limit %u bytes)",
-                 FRAGMENT_MAX_OUTPUT);
+        snprintf(err, errlen, "extended fragment too large (limit %u bytes)", FRAGMENT_MAX_OUTPUT);
         goto out;
     }
     take(&b, &s->extended, &s->extended_len);

@@ -54,8 +54,7 @@ void fragment_set_free(struct fragment_set *s);
  * LocalizedProperties without a usable Language (1 to FRAGMENT_MAX_LANG_LEN letters, digits
  * and '-') is left out, and a repeated language keeps its first LocalizedProperties.
  */
-int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err,
-                    size_t errlen);
+int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err, size_t errlen);
 
 /*
  * The LocalizedProperties fragment a WSUS server sends for the requested language: the one
