@@ -64,49 +64,11 @@ void fragment_set_free(struct fragment_set *s)
     fragment_set_init(s);
 }
 
-static int add_attr_value(struct buf *b, const char *s)
-{
-    size_t i, start = 0, len = strlen(s);
-
-    for (i = 0; i < len; i++) {
-        const char *rep;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\t':
-            rep = "&#x9;";
-            break;
-        case '\n':
-            rep = "&#xA;";
-            break;
-        case '\r':
-            rep = "&#xD;";
-            break;
-        default:
-            continue;
-        }
-        if (buf_add(b, s + start, i - start) < 0 || buf_add_str(b, rep) < 0)
-            return -1;
-        start = i + 1;
-    }
-    return buf_add(b, s + start, len - start);
-}
-
 /* ' name="value"' */
 static int add_attr(struct buf *b, const char *name, const char *value)
 {
     if (buf_add_str(b, " ") < 0 || buf_add_str(b, name) < 0 || buf_add_str(b, "=\"") < 0 ||
-        add_attr_value(b, value) < 0)
+        buf_add_xml_attr(b, value, strlen(value)) < 0)
         return -1;
     return buf_add_str(b, "\"");
 }
@@ -138,7 +100,8 @@ static int add_attr_node(struct buf *b, const xmlAttr *a)
         buf_add_str(b, "=\"") < 0)
         return -1;
     for (t = a->children; t != NULL; t = t->next)
-        if (t->content != NULL && add_attr_value(b, (const char *)t->content) < 0)
+        if (t->content != NULL &&
+            buf_add_xml_attr(b, (const char *)t->content, strlen((const char *)t->content)) < 0)
             return -1;
     return buf_add_str(b, "\"");
 }
