@@ -237,7 +237,7 @@ static void take(struct buf *b, char **out, size_t *len)
     *out = buf_detach(b, len);
 }
 
-static int usable_language(const char *s)
+int fragment_language_ok(const char *s)
 {
     size_t i, n = strlen(s);
 
@@ -284,7 +284,7 @@ static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct 
         struct fragment_localized *f = &s->localized[s->n_localized];
         char *lang = xml_text_dup(xml_child(lp, NS_UPDATE, "Language"));
 
-        if (!usable_language(lang) || seen_language(s, lang)) {
+        if (!fragment_language_ok(lang) || seen_language(s, lang)) {
             free(lang);
             continue;
         }

@@ -65,6 +65,10 @@ int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *e
 const struct fragment_localized *fragment_set_localized(const struct fragment_set *s,
                                                         const char *language);
 
+/* Is s a language name as documents write them: 1 to FRAGMENT_MAX_LANG_LEN ASCII letters,
+ * digits and '-'? (Only such names are kept, so they are safe in any query or array.) */
+int fragment_language_ok(const char *s);
+
 /*
  * The same choice over a list of n language names (the stored languages of one revision):
  * the index of the exact match, else of the fallback, else -1.

@@ -7,6 +7,7 @@
  */
 #include "fragment_store.h"
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 #include "strutil.h"
@@ -248,6 +249,8 @@ int fragment_store_get(PGconn *conn, int64_t revision_id, enum fragment_store_ki
     *xml = NULL;
     if (used != NULL)
         used[0] = '\0';
+    if ((unsigned)kind > FRAGMENT_STORE_LOCALIZED)
+        return -1;
     snprintf(id, sizeof(id), "%lld", (long long)revision_id);
     r = db_exec(conn,
                 "SELECT language, xml FROM revision_fragment WHERE revision_id = $1 AND kind = $2"
@@ -282,5 +285,99 @@ int fragment_store_get(PGconn *conn, int64_t revision_id, enum fragment_store_ki
     rc = 1;
 out:
     PQclear(r);
+    return rc;
+}
+
+/* "{a,b,c}" from n ids: a PostgreSQL array literal of numbers. */
+static void ids_literal(struct buf *b, const int64_t *ids, size_t n)
+{
+    size_t i;
+
+    buf_add_str(b, "{");
+    for (i = 0; i < n; i++)
+        buf_printf(b, "%s%lld", i > 0 ? "," : "", (long long)ids[i]);
+    buf_add_str(b, "}");
+}
+
+/* "{en,...}": the fallback and the usable requested names, lower case. */
+static void languages_literal(struct buf *b, const char *const *languages, size_t n)
+{
+    size_t i, j;
+
+    buf_add_str(b, "{" FRAGMENT_FALLBACK_LANGUAGE);
+    for (i = 0; i < n; i++) {
+        if (languages[i] == NULL || !fragment_language_ok(languages[i]))
+            continue;
+        buf_add_str(b, ",");
+        for (j = 0; languages[i][j] != '\0'; j++) {
+            char c = languages[i][j];
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            buf_add(b, &c, 1);
+        }
+    }
+    buf_add_str(b, "}");
+}
+
+int fragment_store_fetch(PGconn *conn, const int64_t *ids, size_t n, enum fragment_store_kind kind,
+                         const char *const *languages, size_t n_lang,
+                         int (*cb)(void *arg, int64_t revision_id, const char *language,
+                                   const char *xml, size_t len),
+                         void *arg, char *err, size_t errlen)
+{
+    static const char sql[] = "SELECT revision_id, language, xml FROM revision_fragment"
+                              " WHERE revision_id = ANY($1::bigint[]) AND kind = $2"
+                              " AND (kind <> 'localized' OR language = ANY($3::text[]))"
+                              " ORDER BY revision_id, language";
+    struct buf idl, langl;
+    const char *params[3];
+    PGresult *r;
+    int rc = 0, stopped = 0;
+
+    if (n > FRAGMENT_STORE_MAX_IDS || n_lang > FRAGMENT_STORE_MAX_LANGUAGES ||
+        (unsigned)kind > FRAGMENT_STORE_LOCALIZED) {
+        snprintf(err, errlen, "fragment request too large (%zu revisions, %zu languages)", n,
+                 n_lang);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    /* 20 digits and a comma per id; FRAGMENT_MAX_LANG_LEN and a comma per language */
+    buf_init(&idl, 32 + n * 21);
+    buf_init(&langl, 32 + (n_lang + 1) * (FRAGMENT_MAX_LANG_LEN + 1));
+    ids_literal(&idl, ids, n);
+    languages_literal(&langl, languages, n_lang);
+    params[0] = buf_str(&idl);
+    params[1] = kind_name[kind];
+    params[2] = buf_str(&langl);
+    if (!PQsendQueryParams(conn, sql, 3, NULL, params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(conn)) {
+        db_errmsg(conn, err, errlen);
+        rc = -1;
+        goto out;
+    }
+    while ((r = PQgetResult(conn)) != NULL) {
+        ExecStatusType s = PQresultStatus(r);
+        if (s == PGRES_SINGLE_TUPLE && !stopped) {
+            int64_t id = 0;
+            if (str_to_int64(PQgetvalue(r, 0, 0), 1, INT64_MAX, &id) < 0) {
+                snprintf(err, errlen, "unexpected answer from the fragment query");
+                stopped = 1;
+                rc = -1;
+            } else if (cb(arg, id, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                          (size_t)PQgetlength(r, 0, 2)) < 0) {
+                stopped = 1;
+                rc = -1;
+            }
+        } else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && !stopped) {
+            db_errmsg(conn, err, errlen);
+            stopped = 1;
+            rc = -1;
+        }
+        PQclear(r);
+    }
+out:
+    buf_free(&idl);
+    buf_free(&langl);
     return rc;
 }

@@ -63,4 +63,25 @@ int fragment_store_get(PGconn *conn, int64_t revision_id, enum fragment_store_ki
                        const char *language, char **xml, size_t *len,
                        char used[FRAGMENT_MAX_LANG_LEN + 1]);
 
+/* Bounds of one fragment_store_fetch call. */
+#define FRAGMENT_STORE_MAX_IDS       10000
+#define FRAGMENT_STORE_MAX_LANGUAGES 64
+
+/*
+ * The stored fragments of kind for n revision ids (what SyncUpdates and GetExtendedUpdateInfo
+ * send), streamed to cb one row at a time, ordered by revision id then language. For
+ * FRAGMENT_STORE_LOCALIZED, every fragment whose language is one of the n_lang requested
+ * (case-insensitive) or FRAGMENT_FALLBACK_LANGUAGE, each once: the EN fragment always comes,
+ * as MS-WUSP asks of a server; requested names that are not language names are ignored.
+ * Revisions without fragments are skipped (the caller sees which ids never came). cb gets
+ * strings valid during the call and returns 0 to go on, -1 to stop (then this returns -1 with
+ * err untouched). 0 when done; -1 with err on error or on more than FRAGMENT_STORE_MAX_IDS ids
+ * or FRAGMENT_STORE_MAX_LANGUAGES languages. conn must not be used by cb.
+ */
+int fragment_store_fetch(PGconn *conn, const int64_t *ids, size_t n, enum fragment_store_kind kind,
+                         const char *const *languages, size_t n_lang,
+                         int (*cb)(void *arg, int64_t revision_id, const char *language,
+                                   const char *xml, size_t len),
+                         void *arg, char *err, size_t errlen);
+
 #endif

@@ -324,6 +324,65 @@ static int64_t revision_id(PGconn *c, const char *update_id)
     " ',' ORDER BY revision_id, kind, language) FROM revision_fragment)"                           \
     " FROM revision_fragment_state"
 
+struct fetched {
+    int rows;
+    char seen[512];
+    int stop_after;
+};
+
+static int on_fragment(void *arg, int64_t revision_id, const char *language, const char *xml,
+                       size_t len)
+{
+    struct fetched *f = arg;
+    size_t l = strlen(f->seen);
+
+    assert_true(revision_id > 0);
+    assert_int_equal(strlen(xml), len);
+    snprintf(f->seen + l, sizeof(f->seen) - l, "%s%s", l > 0 ? "," : "", language);
+    return ++f->rows == f->stop_after ? -1 : 0;
+}
+
+/* The batch read the client web services use. */
+static void check_fetch(PGconn *c, const int64_t *ids, size_t n)
+{
+    const char *locales[] = {"DE", "en-US", "bad lang!", NULL};
+    int64_t one[1] = {ids[0]};
+    struct fetched f;
+    char err[512];
+
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(fragment_store_fetch(c, ids, n, FRAGMENT_STORE_CORE, NULL, 0, on_fragment, &f,
+                                          err, sizeof(err)),
+                     0);
+    assert_int_equal(f.rows, (int)n);
+    /* a2fef9b0 has de and en (not en-us): each once, the EN one always */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(fragment_store_fetch(c, one, 1, FRAGMENT_STORE_LOCALIZED, locales, 4,
+                                          on_fragment, &f, err, sizeof(err)),
+                     0);
+    assert_string_equal(f.seen, "de,en");
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(fragment_store_fetch(c, one, 1, FRAGMENT_STORE_LOCALIZED, NULL, 0, on_fragment,
+                                          &f, err, sizeof(err)),
+                     0);
+    assert_string_equal(f.seen, "en");
+    /* the callback stops it; nothing asked, nothing sent; too many ids refused */
+    memset(&f, 0, sizeof(f));
+    f.stop_after = 2;
+    assert_int_equal(fragment_store_fetch(c, ids, n, FRAGMENT_STORE_EXTENDED, NULL, 0, on_fragment,
+                                          &f, err, sizeof(err)),
+                     -1);
+    assert_int_equal(f.rows, 2);
+    assert_int_equal(fragment_store_fetch(c, ids, 0, FRAGMENT_STORE_EXTENDED, NULL, 0, on_fragment,
+                                          &f, err, sizeof(err)),
+                     0);
+    assert_int_equal(fragment_store_fetch(c, ids, FRAGMENT_STORE_MAX_IDS + 1,
+                                          FRAGMENT_STORE_EXTENDED, NULL, 0, on_fragment, &f, err,
+                                          sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "too large"));
+}
+
 static void test_store_once_and_kept(void **state)
 {
     char conninfo[256], err[512], used[FRAGMENT_MAX_LANG_LEN + 1];
@@ -395,6 +454,18 @@ static void test_store_once_and_kept(void **state)
     assert_int_equal(fragment_store_add(c, src, TEST_N_DOCS, &st, err, sizeof(err)), 0);
     assert_int_equal(st.derived, 0);
     assert_int_equal(st.present, 9);
+    {
+        int64_t ids[TEST_N_DOCS];
+        for (i = 0; i < TEST_N_DOCS; i++)
+            ids[i] = src[i].revision_id;
+        /* a2fef9b0 first */
+        for (i = 0; i < TEST_N_DOCS; i++)
+            if (ids[i] == a2) {
+                ids[i] = ids[0];
+                ids[0] = a2;
+            }
+        check_fetch(c, ids, TEST_N_DOCS);
+    }
     after = one_value(c, FRAGMENT_ROWS_SNAPSHOT);
     assert_string_equal(before, after);
     free(before);
