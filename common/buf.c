@@ -95,15 +95,15 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
-static int buf_add_xml(struct buf *b, const char *s, size_t len, int quotes)
+enum xml_esc { ESC_TEXT, ESC_ALL, ESC_ATTR };
+
+static int buf_add_xml(struct buf *b, const char *s, size_t len, enum xml_esc mode)
 {
     size_t i, start = 0;
 
     for (i = 0; i < len; i++) {
         const char *rep;
 
-        if (!quotes && (s[i] == '"' || s[i] == '\''))
-            continue;
         switch (s[i]) {
         case '&':
             rep = "&amp;";
@@ -115,10 +115,24 @@ static int buf_add_xml(struct buf *b, const char *s, size_t len, int quotes)
             rep = "&gt;";
             break;
         case '"':
+            if (mode == ESC_TEXT)
+                continue;
             rep = "&quot;";
             break;
         case '\'':
+            if (mode != ESC_ALL)
+                continue;
             rep = "&apos;";
+            break;
+        case '\t':
+            if (mode != ESC_ATTR)
+                continue;
+            rep = "&#x9;";
+            break;
+        case '\n':
+            if (mode != ESC_ATTR)
+                continue;
+            rep = "&#xA;";
             break;
         case '\r':
             rep = "&#xD;";
@@ -135,12 +149,17 @@ static int buf_add_xml(struct buf *b, const char *s, size_t len, int quotes)
 
 int buf_add_xml_escaped(struct buf *b, const char *s, size_t len)
 {
-    return buf_add_xml(b, s, len, 1);
+    return buf_add_xml(b, s, len, ESC_ALL);
 }
 
 int buf_add_xml_text(struct buf *b, const char *s, size_t len)
 {
-    return buf_add_xml(b, s, len, 0);
+    return buf_add_xml(b, s, len, ESC_TEXT);
+}
+
+int buf_add_xml_attr(struct buf *b, const char *s, size_t len)
+{
+    return buf_add_xml(b, s, len, ESC_ATTR);
 }
 
 char *buf_detach(struct buf *b, size_t *len)

@@ -33,6 +33,9 @@ int buf_add_xml_escaped(struct buf *b, const char *s, size_t len);
 /* Append s as XML character data: & < > escaped, CR as &#xD; (so text round-trips byte for
  * byte), quotes left alone (as Windows writes XmlUpdateBlob). */
 int buf_add_xml_text(struct buf *b, const char *s, size_t len);
+/* Append s as a double-quoted attribute value as .NET writes one: & < > " escaped, and TAB, LF,
+ * CR as character references (so they survive attribute normalization); ' left alone. */
+int buf_add_xml_attr(struct buf *b, const char *s, size_t len);
 /* Hand the content over to the caller (who frees it); the buffer becomes empty. Never NULL. */
 char *buf_detach(struct buf *b, size_t *len);
 /* Content as a C string ("" when empty). Valid until the next change. */

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "fragment_store.h"
 #include "log.h"
 #include "strutil.h"
 #include "xmalloc.h"
@@ -333,6 +334,29 @@ static int cmp_ident(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* The one place new revisions get their client fragments (MS-WUSP), in the same commit. */
+static int store_fragments(PGconn *conn, struct update *const *u, size_t n, const long long *rev_id,
+                           char *err, size_t errlen)
+{
+    struct fragment_source *src = xcalloc(n, sizeof(*src));
+    size_t i, k = 0;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        if (rev_id[i] == 0)
+            continue;
+        src[k].revision_id = rev_id[i];
+        src[k].xml = u[i]->xml;
+        src[k].len = u[i]->xml_len;
+        src[k].update_id = u[i]->update_id;
+        src[k].revision_number = u[i]->revision_number;
+        k++;
+    }
+    rc = fragment_store_add(conn, src, k, NULL, err, errlen);
+    free(src);
+    return rc;
+}
+
 int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct catalog_stats *st,
                      char *err, size_t errlen)
 {
@@ -453,6 +477,8 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
         if (copy_lists(conn, &revision_file_list, u, n, rev_id, err, errlen) < 0)
             goto out;
     }
+    if (store_fragments(conn, u, n, rev_id, err, errlen) < 0)
+        goto out;
 done:
     if (st != NULL) {
         st->new_revisions += local.new_revisions;

@@ -4,7 +4,8 @@
  * all revisions in storage order for export). Writes are idempotent: a revision whose
  * (update_id, revision_number) is already stored is left untouched, children included.
  * Batches go through COPY into a session-temporary staging table and one INSERT ... ON
- * CONFLICT DO NOTHING, so thousands of revisions per second fit. Does not decide what to
+ * CONFLICT DO NOTHING, so thousands of revisions per second fit. New revisions get their
+ * MS-WUSP client fragments in the same commit (fragment_store.h). Does not decide what to
  * sync or approve, and never deletes.
  */
 #ifndef WSUS_CATALOG_H

@@ -104,6 +104,9 @@ static void test_store_is_idempotent(void **state)
                               "b.member_revision_number = 200"),
                      1);
     assert_int_equal(count(c, "SELECT count(*) FROM revision WHERE NOT is_leaf"), 3);
+    /* every new revision got its client fragments in the same commit (fragment_store) */
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NULL"),
+                     9);
     assert_int_equal(count(c, "SELECT count(*) FROM revision_text t JOIN revision r ON "
                               "r.id = t.revision_id WHERE r.update_id = "
                               "'56309036-4c77-4dd9-951a-99ee9c246a94'"),
