@@ -471,7 +471,7 @@ static void test_store_once_and_kept(void **state)
     free(before);
     free(after);
 
-    /* a catalog stored before schema 006: the backfill derives each revision once */
+    /* a catalog stored before schema 005: the backfill derives each revision once */
     assert_int_equal(count(c, "WITH d AS (DELETE FROM revision_fragment_state RETURNING 1)"
                               " SELECT count(*) FROM d"),
                      9);
