@@ -396,14 +396,14 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         if (req->route == NULL)
             return MHD_YES; /* already answered */
         if (n > srv->opt.max_body - req->body_bytes) {
-            /* a chunked body (or one longer than declared) ran past the limit: answer now
-               and close, whatever is still on its way */
-            log_warnx("%s: request body for %s over the %zu-byte limit, refused", srv->opt.name,
-                      req->path, srv->opt.max_body);
+            /* a chunked body ran past the limit. libmicrohttpd (0.9.75) cannot queue a
+               response in the middle of a body, so the connection is closed at once rather
+               than reading the rest */
+            log_warnx("%s: chunked request body for %s over the %zu-byte limit; connection "
+                      "closed",
+                      srv->opt.name, req->path, srv->opt.max_body);
             req->route = NULL;
-            http_conn_enter(srv, hc, HTTP_CONN_HANDLED, 0);
-            return http_respond_text(req, MHD_HTTP_CONTENT_TOO_LARGE,
-                                     "request body larger than %zu bytes", srv->opt.max_body);
+            return MHD_NO;
         }
         req->body_bytes += n;
         if (req->route->wants_body && buf_add(&req->body, upload_data, n) < 0)
