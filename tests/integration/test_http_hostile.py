@@ -49,7 +49,8 @@ def connect(port, src="127.0.0.1", timeout=HANG):
 
 
 def read_all(s):
-    """Everything the server sends until it closes (or resets) the connection."""
+    """Everything the server sends until it closes (or resets) the connection; what came
+    before a hang (HANG seconds without a byte) followed by b"<no answer>"."""
     out = b""
     try:
         while True:
@@ -59,14 +60,19 @@ def read_all(s):
             out += b
     except ConnectionResetError:
         pass
+    except TimeoutError:
+        out += b"<no answer>"
     return out
 
 
 def exchange(port, raw, src="127.0.0.1"):
     """Send raw (a whole request with Connection: close), return the whole answer."""
-    with connect(port, src) as s:
-        s.sendall(raw)
-        return read_all(s)
+    try:
+        with connect(port, src) as s:
+            s.sendall(raw)
+            return read_all(s)
+    except OSError as e:
+        return b"<%s>" % str(e).encode()
 
 
 def status(answer):
