@@ -55,7 +55,7 @@ struct http_server {
     struct http_conn *head, *tail;
     unsigned nconn;
     unsigned evict_at; /* evict when more connections than this are open */
-    unsigned long evicted, timed_out;
+    unsigned long evicted;
     time_t last_evict_warn;
 };
 
@@ -192,7 +192,6 @@ static void *http_watchdog(void *arg)
         for (c = srv->head; c != NULL; c = c->next) {
             if (c->deadline_ms != 0 && now >= c->deadline_ms && !c->cut) {
                 http_conn_cut(c);
-                srv->timed_out++;
                 log_debug("%s: connection closed: no complete %s in time", srv->opt.name,
                           c->phase == HTTP_CONN_BODY ? "request body" : "request headers");
             }
@@ -466,6 +465,7 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     char portstr[16];
     int port, gai, perr;
     unsigned reserve;
+    pthread_condattr_t cattr;
     /*
      * One thread per connection: in this mode libmicrohttpd 0.9.75 hands sendfile() 2 MiB at a
      * time (its event-loop modes use 128 KiB steps), which is what lets content keep up with
@@ -518,7 +518,10 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         reserve = 1;
     srv->evict_at = srv->opt.max_connections - reserve;
     pthread_mutex_init(&srv->lock, NULL);
-    pthread_cond_init(&srv->wake, NULL);
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* the watchdog's waits */
+    pthread_cond_init(&srv->wake, &cattr);
+    pthread_condattr_destroy(&cattr);
     if (opt->tls_cert_pem != NULL) {
         flags |= MHD_USE_TLS;
         srv->tls_cert = xstrdup(opt->tls_cert_pem);
