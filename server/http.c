@@ -374,7 +374,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         buf_init(&req->body, srv->opt.max_body);
         req->route = http_find_route(srv, method, req->path, &path_known);
         *con_cls = req;
-        http_conn_enter(srv, hc, HTTP_CONN_HANDLED, 0);
+        /* the headers are in: no longer evictable, the body has its own deadline */
+        http_conn_enter(srv, hc, HTTP_CONN_BODY, srv->opt.body_timeout);
         if (req->route == NULL) {
             if (path_known)
                 return http_respond_text(req, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -385,7 +386,6 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
             req->route = NULL; /* answered: the rest of the request is not ours to handle */
             return r;
         }
-        http_conn_enter(srv, hc, HTTP_CONN_BODY, srv->opt.body_timeout);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
