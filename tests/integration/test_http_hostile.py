@@ -6,7 +6,8 @@ real wsusd on loopback (raw sockets, so every byte on the wire is ours).
   slowloris (a header byte every half second). A fresh client from 127.0.0.2 is still served
   on both ports (a real content GET, a real SOAP call, an authenticated admin request), and
   wsusctl (from 127.0.0.1 itself) still works. Every held connection is closed by the server
-  after the header deadline; a keep-alive connection left idle is closed too.
+  after the header deadline; a body dripped as slowly is cut at the body deadline; a
+  keep-alive connection left idle is closed too.
 - Bodies: a 100 MB Content-Length is answered 413 from the headers (no "100 Continue", before
   a body byte is sent); an admin request without the token is answered 401 the same way (a
   request with the token does get "100 Continue"); two Content-Length headers, or one with
@@ -29,6 +30,7 @@ import wsustest as wt  # noqa: E402
 
 HEADER_TIMEOUT = 2
 KEEPALIVE_TIMEOUT = 2
+BODY_TIMEOUT = 2
 MAX_BODY = 65536
 PER_ADDRESS = 50
 FLOOD = 2000  # connections per port
@@ -207,26 +209,42 @@ def test_flood(w, url, data):
     check_fresh_clients(w, url, data, "after the flood")
 
 
-def test_deadlines(w):
-    """A slowloris from an address of its own is closed at the header deadline although it
-    keeps sending; a keep-alive connection left idle is closed after keepalive_timeout."""
-    s = connect(w.port, src="127.0.0.3")
+def drip(port, head, payload):
+    """Send head, then payload a byte every 0.3 s from 127.0.0.3; seconds until the server
+    closed the connection, or None if it never did."""
+    s = connect(port, src="127.0.0.3")
     closed = None
     start = time.monotonic()
-    for b in b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"a" * 200:
+    s.sendall(head)
+    for b in payload:
         try:
             s.send(bytes([b]))
         except OSError:
             closed = time.monotonic() - start
             break
         r, _, _ = select.select([s], [], [], 0.3)
-        if r and s.recv(100) == b"":
+        try:
+            if r and s.recv(100) == b"":
+                closed = time.monotonic() - start
+                break
+        except ConnectionResetError:
             closed = time.monotonic() - start
             break
     s.close()
+    return closed
+
+
+def test_deadlines(w):
+    """A slowloris from an address of its own is closed at the header deadline although it
+    keeps sending, a body sent as slowly at the body deadline; a keep-alive connection left
+    idle is closed after keepalive_timeout."""
+    closed = drip(w.port, b"", b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"a" * 200)
     wt.check(closed is not None and closed < HEADER_TIMEOUT + HANG,
-             "a slowloris sending a byte every 0.3 s was closed at the header deadline "
+             "a slowloris sending a header byte every 0.3 s was closed at the header deadline "
              "(after %s s)" % closed)
+    closed = drip(w.port, post_headers(AUTH_PATH.encode(), 200), b"a" * 200)
+    wt.check(closed is not None and closed < BODY_TIMEOUT + HANG,
+             "a body sent a byte every 0.3 s was cut at the body deadline (after %s s)" % closed)
 
     with connect(w.port, src="127.0.0.3") as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -326,8 +344,9 @@ def run(tmp, servers, dbs):
     dbs.append(db)
     conf = wt.write_config(tmp, db, server_extra=(
         "threads = 4\nmax_request_bytes = %d\nmax_connections = 400\n"
-        "max_connections_per_address = %d\nheader_timeout = %d\nkeepalive_timeout = %d\n" %
-        (MAX_BODY, PER_ADDRESS, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT)))
+        "max_connections_per_address = %d\nheader_timeout = %d\nkeepalive_timeout = %d\n"
+        "body_timeout = %d\n" % (MAX_BODY, PER_ADDRESS, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT,
+                                 BODY_TIMEOUT)))
     w = wt.Wsusd(conf)
     servers.append(w)
     w.start()
