@@ -240,6 +240,13 @@ static void reload_config(struct server *s)
     if (strcmp(fresh.listen, s->cfg.listen) != 0 || strcmp(fresh.conninfo, s->cfg.conninfo) != 0 ||
         strcmp(fresh.admin_listen, s->cfg.admin_listen) != 0)
         log_warnx("listen addresses and the database connection change only on restart");
+    if (fresh.max_connections != s->cfg.max_connections ||
+        fresh.max_connections_per_address != s->cfg.max_connections_per_address ||
+        fresh.header_timeout != s->cfg.header_timeout ||
+        fresh.body_timeout != s->cfg.body_timeout ||
+        fresh.keepalive_timeout != s->cfg.keepalive_timeout ||
+        fresh.idle_timeout != s->cfg.idle_timeout)
+        log_warnx("connection limits and timeouts change only on restart");
     pthread_mutex_lock(&s->cfg_lock);
     log_set_level(strcmp(fresh.log_level, "debug") == 0   ? LOG_LEVEL_DEBUG
                   : strcmp(fresh.log_level, "warn") == 0  ? LOG_LEVEL_WARN
