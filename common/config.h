@@ -14,15 +14,20 @@
 struct config {
     char *path; /* file it was read from */
     /* [server] */
-    char *listen;           /* host:port of the protocol + content listener */
-    char *https_listen;     /* host:port of the optional HTTPS listener; "" = off */
-    char *tls_cert;         /* PEM certificate for https_listen */
-    char *tls_key;          /* PEM key for https_listen */
-    char *user;             /* drop privileges to this user after binding; "" = stay */
-    long max_request_bytes; /* largest SOAP request body accepted */
-    long threads;           /* requests that may use the database at once */
-    long max_connections;   /* open HTTP connections at most */
-    char *public_url;       /* how downstreams reach us; "" = derived from listen */
+    char *listen;                     /* host:port of the protocol + content listener */
+    char *https_listen;               /* host:port of the optional HTTPS listener; "" = off */
+    char *tls_cert;                   /* PEM certificate for https_listen */
+    char *tls_key;                    /* PEM key for https_listen */
+    char *user;                       /* drop privileges to this user after binding; "" = stay */
+    long max_request_bytes;           /* largest SOAP request body accepted */
+    long threads;                     /* requests that may use the database at once */
+    long max_connections;             /* open HTTP connections at most */
+    long max_connections_per_address; /* per client address (protocol listeners); 0 = off */
+    long header_timeout;              /* s from accept to complete request headers */
+    long body_timeout;                /* s from the headers to the complete body */
+    long keepalive_timeout;           /* s an idle keep-alive connection is kept */
+    long idle_timeout;                /* s without a byte either way */
+    char *public_url;                 /* how downstreams reach us; "" = derived from listen */
     /* [admin] */
     char *admin_listen; /* host:port of the JSON admin API (loopback) */
     char *token_file;   /* admin token, 0600; "" = <state_dir>/admin.token */

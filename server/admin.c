@@ -274,15 +274,29 @@ static const struct http_route admin_routes[] = {
 
 #define N_ADMIN_ROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
 
-/* Every admin route goes through this gate; the real handler is looked up again by path. */
+static enum MHD_Result admin_unauthorized(struct http_request *req)
+{
+    return admin_error(req, MHD_HTTP_UNAUTHORIZED,
+                       "missing or wrong admin token; wsusctl reads it from [admin] "
+                       "token_file (run it as a user who can read that file)");
+}
+
+int admin_admit(struct http_request *req, enum MHD_Result *result)
+{
+    if (admin_authorized(req))
+        return 0;
+    *result = admin_unauthorized(req);
+    return 1;
+}
+
+/* Every admin route goes through this gate; the real handler is looked up again by path. The
+   token is checked again here so the routes are safe without the admit hook too. */
 static enum MHD_Result admin_gate(struct http_request *req)
 {
     size_t i;
 
     if (!admin_authorized(req))
-        return admin_error(req, MHD_HTTP_UNAUTHORIZED,
-                           "missing or wrong admin token; wsusctl reads it from [admin] "
-                           "token_file (run it as a user who can read that file)");
+        return admin_unauthorized(req);
     for (i = 0; i < N_ADMIN_ROUTES; i++) {
         const struct http_route *r = &admin_routes[i];
         size_t n = strlen(r->path);

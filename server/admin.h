@@ -17,6 +17,10 @@
 /* Create the token file (random, 0600) unless it exists; load the token. 0 or -1 (logged). */
 int admin_token_init(struct server *s);
 
+/* The admin listener's admit hook (http_server_options.admit): a request without the right
+ * token is answered 401 from its headers, before any body byte is read. */
+int admin_admit(struct http_request *req, enum MHD_Result *result);
+
 /* Reply with json (reference stolen; NULL -> 500). */
 enum MHD_Result admin_reply(struct http_request *req, unsigned status, json_t *json);
 /* Reply {"error": msg} with status. */

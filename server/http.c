@@ -1,6 +1,9 @@
 /*
- * http: request life cycle on top of libmicrohttpd (thread pool + epoll), body collection with
- * a hard limit, first-match routing, and response helpers.
+ * http: request life cycle on top of libmicrohttpd (one thread per connection), body collection
+ * with a hard limit, first-match routing, response helpers, and the connection guard: every
+ * connection is tracked with the phase it is in (headers, body, handled, idle keep-alive) and a
+ * deadline for that phase, which a watchdog thread enforces with shutdown(2); a new connection
+ * that finds few free slots evicts the one that has waited longest for a request.
  */
 #include "http.h"
 #include "config.h"
@@ -10,14 +13,32 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
-#define HTTP_SERVER_HEADER "wsusd/" WSUSD_VERSION
+#define HTTP_SERVER_HEADER    "wsusd/" WSUSD_VERSION
+#define HTTP_WATCHDOG_TICK_MS 250
+#define HTTP_EVICT_WARN_EVERY 60 /* seconds between two eviction warnings */
+
+/* The phase a connection is in; HEADERS and IDLE connections may be evicted. */
+enum http_conn_phase { HTTP_CONN_HEADERS, HTTP_CONN_BODY, HTTP_CONN_HANDLED, HTTP_CONN_IDLE };
+
+/* One open connection (libmicrohttpd's socket context). Lives from the STARTED to the CLOSED
+   notification, which libmicrohttpd sends before it closes the socket: while the record is in
+   the list (under srv->lock), fd is this connection's socket and shutdown(fd) is safe. */
+struct http_conn {
+    struct http_conn *prev, *next; /* oldest phase start first */
+    int fd;
+    enum http_conn_phase phase;
+    int64_t deadline_ms; /* CLOCK_MONOTONIC ms; 0 = none */
+    int cut;             /* shut down by the guard */
+};
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -25,7 +46,175 @@ struct http_server {
     int port;
     char *tls_cert;
     char *tls_key;
+    /* connection guard */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t watchdog;
+    int watchdog_running;
+    int stopping;
+    struct http_conn *head, *tail;
+    unsigned nconn;
+    unsigned evict_at; /* evict when more connections than this are open */
+    unsigned long evicted;
+    time_t last_evict_warn;
 };
+
+static int64_t http_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void http_conn_unlink(struct http_server *srv, struct http_conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->head = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    else
+        srv->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void http_conn_append(struct http_server *srv, struct http_conn *c)
+{
+    c->prev = srv->tail;
+    c->next = NULL;
+    if (srv->tail != NULL)
+        srv->tail->next = c;
+    else
+        srv->head = c;
+    srv->tail = c;
+}
+
+/* Close a connection from outside its thread: its poll wakes up with EOF. Under srv->lock. */
+static void http_conn_cut(struct http_conn *c)
+{
+    if (c->cut)
+        return;
+    c->cut = 1;
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Enter a phase with a deadline timeout_s from now (0 = none); a new waiting phase (IDLE)
+   moves the connection to the end of the eviction order. */
+static void http_conn_enter(struct http_server *srv, struct http_conn *c,
+                            enum http_conn_phase phase, unsigned timeout_s)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    c->phase = phase;
+    c->deadline_ms = timeout_s ? http_now_ms() + (int64_t)timeout_s * 1000 : 0;
+    if (phase == HTTP_CONN_IDLE && srv->tail != c) {
+        http_conn_unlink(srv, c);
+        http_conn_append(srv, c);
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* The oldest connection still waiting for a request, other than skip; NULL if none. */
+static struct http_conn *http_conn_evictable(struct http_server *srv, const struct http_conn *skip)
+{
+    struct http_conn *c;
+
+    for (c = srv->head; c != NULL; c = c->next)
+        if (c != skip && !c->cut && (c->phase == HTTP_CONN_HEADERS || c->phase == HTTP_CONN_IDLE))
+            return c;
+    return NULL;
+}
+
+static void http_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                   enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    struct http_conn *c = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct http_conn *victim;
+        time_t now = time(NULL);
+        int warn = 0;
+        unsigned long evicted = 0;
+        unsigned open = 0;
+
+        c = xcalloc(1, sizeof(*c));
+        c->fd = ci != NULL ? ci->connect_fd : -1;
+        c->phase = HTTP_CONN_HEADERS;
+        c->deadline_ms = http_now_ms() + (int64_t)srv->opt.header_timeout * 1000;
+        pthread_mutex_lock(&srv->lock);
+        http_conn_append(srv, c);
+        srv->nconn++;
+        if (srv->nconn > srv->evict_at && (victim = http_conn_evictable(srv, c)) != NULL) {
+            http_conn_cut(victim);
+            srv->evicted++;
+            if (now - srv->last_evict_warn >= HTTP_EVICT_WARN_EVERY) {
+                srv->last_evict_warn = now;
+                warn = 1;
+                evicted = srv->evicted;
+                open = srv->nconn;
+            }
+        }
+        pthread_mutex_unlock(&srv->lock);
+        *socket_context = c;
+        if (warn)
+            log_warnx("%s: %u connections open (limit %u): closing the ones that waited longest "
+                      "without a request (%lu so far); many idle or slow clients, or an attack",
+                      srv->opt.name, open, srv->opt.max_connections, evicted);
+        return;
+    }
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    http_conn_unlink(srv, c);
+    srv->nconn--;
+    pthread_mutex_unlock(&srv->lock);
+    free(c);
+    *socket_context = NULL;
+}
+
+/* Enforce phase deadlines until the server stops. */
+static void *http_watchdog(void *arg)
+{
+    struct http_server *srv = arg;
+
+    pthread_mutex_lock(&srv->lock);
+    while (!srv->stopping) {
+        struct timespec until;
+        int64_t now = http_now_ms();
+        struct http_conn *c;
+
+        for (c = srv->head; c != NULL; c = c->next) {
+            if (c->deadline_ms != 0 && now >= c->deadline_ms && !c->cut) {
+                http_conn_cut(c);
+                log_debug("%s: connection closed: no complete %s in time", srv->opt.name,
+                          c->phase == HTTP_CONN_BODY ? "request body" : "request headers");
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += HTTP_WATCHDOG_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->wake, &srv->lock, &until);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+static struct http_conn *http_conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
 
 static char *http_collapse_slashes(const char *url)
 {
@@ -75,12 +264,103 @@ static const struct http_route *http_find_route(const struct http_server *srv, c
     return NULL;
 }
 
+/* Content-Length and Transfer-Encoding headers of a request, counted. */
+struct http_framing {
+    unsigned content_length;
+    unsigned transfer_encoding;
+};
+
+static enum MHD_Result http_count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          const char *value)
+{
+    struct http_framing *f = cls;
+
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->transfer_encoding++;
+    return MHD_YES;
+}
+
+static enum MHD_Result http_first_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    (void)value;
+    *(const char **)cls = key;
+    return MHD_NO;
+}
+
+/*
+ * 1 when the client sent a NUL byte inside the path. libmicrohttpd splits the request line in
+ * place and hands us C strings: the URI runs from url up to the NUL that replaced the space
+ * before the version, and a '?' becomes a NUL followed by the first query argument. Any other
+ * NUL before that end was in the request. (A layout other than this one is not judged.)
+ */
+static int http_path_has_nul(struct MHD_Connection *conn, const char *url, const char *version)
+{
+    const char *end, *p, *first = NULL;
+
+    if (version == NULL || version <= url || version - url > 65536)
+        return 0;
+    end = version - 1;
+    p = url + strlen(url);
+    if (p >= end || p + 1 == end)
+        return 0; /* the path runs to the version, or only "?" / a NUL follows it */
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, http_first_arg, &first);
+    return first != p + 1;
+}
+
+/*
+ * What can be refused from the request headers alone, before any body byte is read (and so
+ * without "100 Continue"): ambiguous framing, a declared body over the limit, and whatever the
+ * server's admit hook refuses. 1 when a response was queued (its result in *r).
+ */
+static int http_refuse_early(struct http_request *req, const char *version, enum MHD_Result *r)
+{
+    struct http_server *srv = req->srv;
+    struct http_framing f = {0, 0};
+    const char *cl;
+    int64_t len;
+
+    if (http_path_has_nul(req->conn, req->url, version)) {
+        *r = http_respond_text(req, MHD_HTTP_BAD_REQUEST, "request path contains a NUL byte");
+        return 1;
+    }
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_count_framing, &f);
+    if (f.content_length > 1) {
+        *r = http_respond_text(req, MHD_HTTP_BAD_REQUEST,
+                               "more than one Content-Length header; send exactly one");
+        return 1;
+    }
+    if (f.content_length == 1 && f.transfer_encoding > 0) {
+        *r = http_respond_text(req, MHD_HTTP_BAD_REQUEST,
+                               "both Content-Length and Transfer-Encoding; send one of them");
+        return 1;
+    }
+    cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && str_to_int64(cl, 0, INT64_MAX, &len) == 0 &&
+        (uint64_t)len > srv->opt.max_body) {
+        log_warnx("%s: request body for %s declared as %lld bytes, over the %zu-byte limit; "
+                  "refused before reading it",
+                  srv->opt.name, req->path, (long long)len, srv->opt.max_body);
+        *r = http_respond_text(req, MHD_HTTP_CONTENT_TOO_LARGE,
+                               "request body larger than %zu bytes", srv->opt.max_body);
+        return 1;
+    }
+    return srv->opt.admit != NULL && srv->opt.admit(req, r);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct http_request *req = *con_cls;
+    struct http_conn *hc = http_conn_of(conn);
+    enum MHD_Result r;
     int path_known;
 
     if (req == NULL) {
@@ -94,29 +374,44 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         buf_init(&req->body, srv->opt.max_body);
         req->route = http_find_route(srv, method, req->path, &path_known);
         *con_cls = req;
+        /* the headers are in: no longer evictable, the body has its own deadline */
+        http_conn_enter(srv, hc, HTTP_CONN_BODY, srv->opt.body_timeout);
         if (req->route == NULL) {
             if (path_known)
                 return http_respond_text(req, MHD_HTTP_METHOD_NOT_ALLOWED,
                                          "method %s not allowed here", method);
             return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
         }
+        if (http_refuse_early(req, version, &r)) {
+            req->route = NULL; /* answered: the rest of the request is not ours to handle */
+            return r;
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (req->route != NULL && req->route->wants_body && !req->body_too_large &&
-            buf_add(&req->body, upload_data, *upload_data_size) < 0)
-            req->body_too_large = 1;
+        size_t n = *upload_data_size;
+
         *upload_data_size = 0;
+        if (req->route == NULL)
+            return MHD_YES; /* already answered */
+        if (n > srv->opt.max_body - req->body_bytes) {
+            /* a chunked body ran past the limit. libmicrohttpd (0.9.75) cannot queue a
+               response in the middle of a body, so the connection is closed at once rather
+               than reading the rest */
+            log_warnx("%s: chunked request body for %s over the %zu-byte limit; connection "
+                      "closed",
+                      srv->opt.name, req->path, srv->opt.max_body);
+            req->route = NULL;
+            return MHD_NO;
+        }
+        req->body_bytes += n;
+        if (req->route->wants_body && buf_add(&req->body, upload_data, n) < 0)
+            return MHD_NO; /* cannot happen: the buffer holds max_body */
         return MHD_YES;
     }
     if (req->route == NULL)
         return MHD_YES; /* already answered */
-    if (req->body_too_large) {
-        log_warnx("%s: request body for %s over the %zu-byte limit, refused", srv->opt.name,
-                  req->path, srv->opt.max_body);
-        return http_respond_text(req, MHD_HTTP_CONTENT_TOO_LARGE,
-                                 "request body larger than %zu bytes", srv->opt.max_body);
-    }
+    http_conn_enter(srv, hc, HTTP_CONN_HANDLED, 0);
     return req->route->fn(req);
 }
 
@@ -132,9 +427,9 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 {
     struct http_request *req = *con_cls;
 
-    (void)cls;
-    (void)conn;
     (void)toe;
+    http_conn_enter(cls, http_conn_of(conn), HTTP_CONN_IDLE,
+                    ((struct http_server *)cls)->opt.keepalive_timeout);
     if (req == NULL)
         return;
     if (req->ctx_free != NULL && req->ctx != NULL)
@@ -181,7 +476,9 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     struct addrinfo hints, *ai = NULL;
     char *host = NULL;
     char portstr[16];
-    int port, gai;
+    int port, gai, perr;
+    unsigned reserve;
+    pthread_condattr_t cattr;
     /*
      * One thread per connection: in this mode libmicrohttpd 0.9.75 hands sendfile() 2 MiB at a
      * time (its event-loop modes use 128 KiB steps), which is what lets content keep up with
@@ -218,6 +515,26 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 
     srv = xcalloc(1, sizeof(*srv));
     srv->opt = *opt;
+    if (srv->opt.max_connections == 0)
+        srv->opt.max_connections = 100;
+    if (srv->opt.header_timeout == 0)
+        srv->opt.header_timeout = 10;
+    if (srv->opt.body_timeout == 0)
+        srv->opt.body_timeout = 60;
+    if (srv->opt.keepalive_timeout == 0)
+        srv->opt.keepalive_timeout = 15;
+    if (srv->opt.idle_timeout == 0)
+        srv->opt.idle_timeout = 60;
+    /* keep an eighth of the slots (at least one) for clients that send a request at once */
+    reserve = srv->opt.max_connections / 8;
+    if (reserve == 0 && srv->opt.max_connections > 1)
+        reserve = 1;
+    srv->evict_at = srv->opt.max_connections - reserve;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* the watchdog's waits */
+    pthread_cond_init(&srv->wake, &cattr);
+    pthread_condattr_destroy(&cattr);
     if (opt->tls_cert_pem != NULL) {
         flags |= MHD_USE_TLS;
         srv->tls_cert = xstrdup(opt->tls_cert_pem);
@@ -226,10 +543,11 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, http_access, srv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        http_mhd_log, srv, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(opt->max_connections ? opt->max_connections : 100),
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+        http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        srv->opt.idle_timeout, MHD_OPTION_CONNECTION_LIMIT, srv->opt.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->opt.max_per_address,
         opt->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
     if (srv->daemon == NULL) {
@@ -237,11 +555,16 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
                  "cannot listen on %s (%s): the address is in use, not local, or the port "
                  "needs privileges",
                  opt->listen, opt->name);
-        free(srv->tls_cert);
-        free(srv->tls_key);
-        free(srv);
+        http_server_stop(srv);
         return NULL;
     }
+    if ((perr = pthread_create(&srv->watchdog, NULL, http_watchdog, srv)) != 0) {
+        snprintf(err, errlen, "cannot start the connection watchdog of %s: %s", opt->name,
+                 strerror(perr));
+        http_server_stop(srv);
+        return NULL;
+    }
+    srv->watchdog_running = 1;
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : port;
     log_info("%s listener on %s (port %d)", opt->name, opt->listen, srv->port);
@@ -252,7 +575,17 @@ void http_server_stop(struct http_server *srv)
 {
     if (srv == NULL)
         return;
-    MHD_stop_daemon(srv->daemon);
+    if (srv->daemon != NULL)
+        MHD_stop_daemon(srv->daemon);
+    if (srv->watchdog_running) {
+        pthread_mutex_lock(&srv->lock);
+        srv->stopping = 1;
+        pthread_cond_signal(&srv->wake);
+        pthread_mutex_unlock(&srv->lock);
+        pthread_join(srv->watchdog, NULL);
+    }
+    pthread_mutex_destroy(&srv->lock);
+    pthread_cond_destroy(&srv->wake);
     free(srv->tls_cert);
     free(srv->tls_key);
     free(srv);

@@ -3,6 +3,10 @@
  * It owns connections, request bodies (bounded), routing and per-request memory; handlers
  * only build responses. Everything a handler allocates for a request hangs off the request
  * (req->ctx + req->ctx_free) and is freed in exactly one place, the completion callback.
+ * It also guards connections against hostile peers: a per-address limit, deadlines for the
+ * request headers, the body and idle keep-alive (counted from when each phase began, so a
+ * byte every few seconds does not keep a connection), eviction of the connection that has
+ * waited longest for a request when slots run short, and bodies refused from their headers.
  * It does not know SOAP, JSON or files.
  */
 #ifndef WSUS_HTTP_H
@@ -22,7 +26,7 @@ struct http_request {
     const char *url;    /* raw path as sent (not %-decoded), without the query */
     char *path;         /* url with repeated slashes collapsed */
     struct buf body;    /* request body, at most the server's max_body bytes */
-    int body_too_large; /* the body was cut: the route is answered 413 */
+    size_t body_bytes;  /* body bytes received so far (kept or not) */
     const struct http_route *route;
     void *app;                /* the server's application context */
     void *ctx;                /* handler state for this request */
@@ -45,8 +49,18 @@ struct http_server_options {
     const char *listen;              /* host:port; port 0 picks a free port */
     const struct http_route *routes; /* matched in order */
     size_t nroutes;
-    size_t max_body;          /* bytes; larger bodies get 413 */
-    unsigned max_connections; /* open connections at most (each has its own thread) */
+    size_t max_body;            /* bytes; larger bodies get 413 */
+    unsigned max_connections;   /* open connections at most (each has its own thread) */
+    unsigned max_per_address;   /* open connections from one address at most; 0 = no limit */
+    unsigned header_timeout;    /* s from accept to complete request headers; 0 = 10 */
+    unsigned body_timeout;      /* s from the headers to the complete body; 0 = 60 */
+    unsigned keepalive_timeout; /* s an idle keep-alive connection waits for the next request
+                                   (complete headers); 0 = 15 */
+    unsigned idle_timeout;      /* s without a byte in either direction; 0 = 60 */
+    /* Called once the headers of a request are in, before its body is read: 0 to go on, or
+       1 after queueing a refusal (http_respond_*), its result in *result; the body is then
+       never read and the connection is closed. NULL = every request goes on. */
+    int (*admit)(struct http_request *req, enum MHD_Result *result);
     void *app;                /* handed to handlers as req->app */
     const char *tls_cert_pem; /* PEM text (not a path) to serve HTTPS; NULL = HTTP */
     const char *tls_key_pem;

@@ -138,6 +138,14 @@ static char *read_pem(const char *path, const char *key)
     return buf_detach(&b, NULL);
 }
 
+static void set_timeouts(struct http_server_options *o, const struct config *cfg)
+{
+    o->header_timeout = (unsigned)cfg->header_timeout;
+    o->body_timeout = (unsigned)cfg->body_timeout;
+    o->keepalive_timeout = (unsigned)cfg->keepalive_timeout;
+    o->idle_timeout = (unsigned)cfg->idle_timeout;
+}
+
 static int start_listeners(struct server *s)
 {
     struct http_server_options o;
@@ -148,6 +156,8 @@ static int start_listeners(struct server *s)
     o.routes = server_protocol_routes(&o.nroutes);
     o.max_body = (size_t)s->cfg.max_request_bytes;
     o.max_connections = (unsigned)s->cfg.max_connections;
+    o.max_per_address = (unsigned)s->cfg.max_connections_per_address;
+    set_timeouts(&o, &s->cfg);
     o.app = s;
     o.name = "protocol";
     s->proto = http_server_start(&o, err, sizeof(err));
@@ -182,6 +192,10 @@ static int start_listeners(struct server *s)
     o.routes = server_admin_routes(&o.nroutes);
     o.max_body = 1 << 20;
     o.max_connections = 32;
+    /* no per-address limit: wsusctl and any local user share 127.0.0.1; slots held by idle or
+       slow connections are taken back by eviction and the timeouts instead */
+    set_timeouts(&o, &s->cfg);
+    o.admit = admin_admit;
     o.app = s;
     o.name = "admin";
     s->admin = http_server_start(&o, err, sizeof(err));
@@ -227,6 +241,13 @@ static void reload_config(struct server *s)
     if (strcmp(fresh.listen, s->cfg.listen) != 0 || strcmp(fresh.conninfo, s->cfg.conninfo) != 0 ||
         strcmp(fresh.admin_listen, s->cfg.admin_listen) != 0)
         log_warnx("listen addresses and the database connection change only on restart");
+    if (fresh.max_connections != s->cfg.max_connections ||
+        fresh.max_connections_per_address != s->cfg.max_connections_per_address ||
+        fresh.header_timeout != s->cfg.header_timeout ||
+        fresh.body_timeout != s->cfg.body_timeout ||
+        fresh.keepalive_timeout != s->cfg.keepalive_timeout ||
+        fresh.idle_timeout != s->cfg.idle_timeout)
+        log_warnx("connection limits and timeouts change only on restart");
     pthread_mutex_lock(&s->cfg_lock);
     log_set_level(strcmp(fresh.log_level, "debug") == 0   ? LOG_LEVEL_DEBUG
                   : strcmp(fresh.log_level, "warn") == 0  ? LOG_LEVEL_WARN

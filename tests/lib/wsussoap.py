@@ -170,7 +170,10 @@ class Server:
             h.update(headers)
         if isinstance(body, str):
             body = body.encode("utf-8")
-        c.request("POST", path, body=body, headers=h)
+        try:
+            c.request("POST", path, body=body, headers=h)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused from its headers (413) and closed before the whole body was sent
         r = c.getresponse()
         data = r.read()
         c.close()
