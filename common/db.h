@@ -67,8 +67,9 @@ int db_revive(PGconn *conn);
 /*
  * db_exec/db_cmd for a statement that is safe to run twice (a read, or BEGIN) issued outside a
  * transaction: when it fails because the connection was lost, the connection is revived once
- * and the statement runs again. Inside a transaction they behave like db_exec/db_cmd (what
- * the transaction did is gone with the session; the caller has to start over).
+ * and the statement runs again. Inside a transaction, or on a connection already known to be
+ * lost (an earlier statement failed: it may have been in a transaction), they behave like
+ * db_exec/db_cmd: the caller has to start over (db_revive).
  */
 PGresult *db_exec_retry(PGconn *conn, const char *sql, int n, const char *const *params);
 int db_cmd_retry(PGconn *conn, const char *sql, int n, const char *const *params);

@@ -414,6 +414,8 @@ def run(tmp, servers, dbs):
     finally:
         for s in servers:
             s.stop()
+            wt.expect(s.sanitizer_report() is None,
+                      "%s: sanitizer report:\n%s" % (s.conf, s.sanitizer_report()))
         pg.stop()
 
 
