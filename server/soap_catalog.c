@@ -326,8 +326,7 @@ static int soapcat_one_update(PGconn *db, const char *rid, const char *guid, con
                               const PGresult *files, struct buf *out)
 {
     const char *p[1] = {rid};
-    PGresult *res =
-        db_exec_retry(db, "SELECT xml, xml_cab FROM revision WHERE id = $1::bigint", 1, p);
+    PGresult *res = db_exec(db, "SELECT xml, xml_cab FROM revision WHERE id = $1::bigint", 1, p);
     int rc = -1, i, nfiles = 0;
 
     if (res == NULL || PQntuples(res) != 1)
@@ -433,12 +432,11 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
         buf_printf(&rids, "%s%s", j ? "," : "", PQgetvalue(res, j, 0));
     buf_add_str(&rids, "}");
     p[0] = buf_str(&rids);
-    files =
-        db_exec_retry(db,
-                      "SELECT DISTINCT rf.revision_id::text, f.sha1, f.mu_url, rf.revision_id"
-                      " FROM revision_file rf JOIN file f ON f.sha1 = rf.sha1"
-                      " WHERE rf.revision_id = ANY($1::bigint[]) ORDER BY rf.revision_id, f.sha1",
-                      1, p);
+    files = db_exec(db,
+                    "SELECT DISTINCT rf.revision_id::text, f.sha1, f.mu_url, rf.revision_id"
+                    " FROM revision_file rf JOIN file f ON f.sha1 = rf.sha1"
+                    " WHERE rf.revision_id = ANY($1::bigint[]) ORDER BY rf.revision_id, f.sha1",
+                    1, p);
     if (files == NULL)
         goto out;
 
@@ -543,11 +541,10 @@ int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n
                " AND state IN ('absent', 'failed')",
                1, p) < 0)
         goto out;
-    res =
-        db_exec_retry(db,
-                      "SELECT d.i FROM unnest($1::bytea[]) WITH ORDINALITY AS d(sha1, i)"
-                      " WHERE NOT EXISTS (SELECT 1 FROM file f WHERE f.sha1 = d.sha1) ORDER BY d.i",
-                      1, p);
+    res = db_exec(db,
+                  "SELECT d.i FROM unnest($1::bytea[]) WITH ORDINALITY AS d(sha1, i)"
+                  " WHERE NOT EXISTS (SELECT 1 FROM file f WHERE f.sha1 = d.sha1) ORDER BY d.i",
+                  1, p);
     if (res == NULL || db_commit(db) < 0)
         goto out;
     for (j = 0; j < PQntuples(res); j++) {
@@ -618,7 +615,7 @@ int soapcat_languages(PGconn *db, struct buf *out, int64_t *config_seq)
 int soapcat_setting_is(PGconn *db, const char *key, const char *value, int def)
 {
     const char *p[1] = {key};
-    PGresult *res = db_exec_retry(db, "SELECT value FROM setting WHERE key = $1", 1, p);
+    PGresult *res = db_exec(db, "SELECT value FROM setting WHERE key = $1", 1, p);
     int r = def;
 
     if (res != NULL)
@@ -653,10 +650,10 @@ static int soapcat_addr_match(const char *entry, const char *peer)
 
 int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, const char *peer)
 {
-    PGresult *res = db_exec_retry(db,
-                                  "SELECT value FROM setting WHERE key IN ('allowed-downstreams',"
-                                  " 'allowed_downstreams') ORDER BY key",
-                                  0, NULL);
+    PGresult *res = db_exec(db,
+                            "SELECT value FROM setting WHERE key IN ('allowed-downstreams',"
+                            " 'allowed_downstreams') ORDER BY key",
+                            0, NULL);
     struct buf all;
     char *list, *p, *save = NULL;
     int allowed = 0, any = 0, i;
@@ -683,8 +680,8 @@ int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, c
 char *soapcat_downstream_name(PGconn *db, const char *guid)
 {
     const char *p[1] = {guid};
-    PGresult *res = db_exec_retry(
-        db, "SELECT account_name FROM downstream_server WHERE account_guid = $1", 1, p);
+    PGresult *res =
+        db_exec(db, "SELECT account_name FROM downstream_server WHERE account_guid = $1", 1, p);
     char *name = NULL;
 
     if (res != NULL && PQntuples(res) == 1)
