@@ -16,8 +16,8 @@ database ("twin") use the own cluster.
     cannot start a second sync while the retry runs, and no two runs ever overlapped.
 (b) pg_ctl restart while serving: 40 requests right after it (content GETs of files not in
     the content cache, GetCookie and GetRevisionIdList) all succeed.
-(c) PostgreSQL stopped: `sync status`, `sync history` and `config get` exit 1 with a
-    message naming the database, never "never synchronized".
+(c) PostgreSQL stopped: `sync status`, `sync history`, `config get`, `groups` and `sync now`
+    exit 1 with a message naming the database, never "never synchronized".
 (d) the private cluster (conninfo empty) stopped with pg_ctl under a running wsusd: the next
     request that needs the catalog starts it again (logged) and is answered.
 """
@@ -356,13 +356,17 @@ def case_restart_while_serving(pg, leaf, leaf_conf):
 def case_database_stopped(pg, leaf_conf):
     pg.stop()
     try:
-        for verb in (("sync", "status"), ("sync", "history"), ("config", "get")):
+        for verb in (("sync", "status"), ("sync", "history"), ("config", "get"), ("groups",)):
             r = wt.wsusctl(leaf_conf, *verb)
-            wt.check(r.returncode == 1 and "database" in r.stderr and
-                     "check that PostgreSQL runs" in r.stderr and
+            wt.check(r.returncode == 1 and "the catalog database is unreachable (" in r.stderr and
+                     "check that PostgreSQL runs and [database] conninfo" in r.stderr and
                      "never synchronized" not in r.stdout,
                      "database stopped: wsusctl %s exits 1 naming the database" % " ".join(verb),
                      r)
+        r = wt.wsusctl(leaf_conf, "sync", "now")
+        wt.check(r.returncode == 1 and "cannot connect to the database: " in r.stderr and
+                 "check [database] conninfo and that PostgreSQL is running" in r.stderr,
+                 "database stopped: wsusctl sync now exits 1 naming the database", r)
     finally:
         pg.start()
     r = wt.wsusctl(leaf_conf, "sync", "status")
