@@ -8,9 +8,10 @@ cluster and is never touched; the downstream ("leaf") and a second wsusd on the 
 database ("twin") use the own cluster.
 
 (a) pg_ctl restart in the middle of the leaf's content download (kept slow by a forwarder
-    between leaf and root that passes content GETs at 250 KB/s per connection; libcurl 7.88's
-    rate limit, download-max-rate, lets loopback bursts through): the run stops and its history row is closed as failed with the reason in admin
-    words, `sync status` says nothing runs, every file published on disk is recorded present
+    between leaf and root that passes content GETs at 250 KB/s per connection: with Debian
+    12's libcurl 7.88, download-max-rate did not slow loopback downloads down, nor does
+    `curl --limit-rate`): the run stops and its history row is closed as failed with the
+    reason in admin words, `sync status` says nothing runs, every file published on disk is recorded present
     (none left queued: the server would answer 404 for it), the scheduler's retry (short
     sync-retry-interval) picks the sync up and completes it with every file verified, the twin
     cannot start a second sync while the retry runs, and no two runs ever overlapped.
