@@ -11,8 +11,9 @@ database ("twin") use the own cluster.
     between leaf and root that passes content GETs at 250 KB/s per connection: with Debian
     12's libcurl 7.88, download-max-rate did not slow loopback downloads down, nor does
     `curl --limit-rate`): the run stops and its history row is closed as failed with the
-    reason in admin words, `sync status` says nothing runs, every file published on disk is recorded present
-    (none left queued: the server would answer 404 for it), the scheduler's retry (short
+    reason in admin words, `sync status` says nothing runs, every file published on disk is
+    recorded present (none left queued: the server would answer 404 for it), the scheduler's
+    retry (short
     sync-retry-interval) picks the sync up and completes it with every file verified, the twin
     cannot start a second sync while the retry runs, and no two runs ever overlapped.
 (b) pg_ctl restart while serving: 40 requests right after it (content GETs of files not in
