@@ -13,9 +13,9 @@ database ("twin") use the own cluster.
     `curl --limit-rate`): the run stops and its history row is closed as failed with the
     reason in admin words, `sync status` says nothing runs, every file published on disk is
     recorded present (none left queued: the server would answer 404 for it), the scheduler's
-    retry (short
-    sync-retry-interval) picks the sync up and completes it with every file verified, the twin
-    cannot start a second sync while the retry runs, and no two runs ever overlapped.
+    retry (short sync-retry-interval) picks the sync up and completes it with every file
+    verified, the twin cannot start a second sync while the retry runs, and no two runs ever
+    overlapped.
 (b) pg_ctl restart while serving: 40 requests right after it (content GETs of files not in
     the content cache, GetCookie and GetRevisionIdList) all succeed.
 (c) PostgreSQL stopped: `sync status`, `sync history`, `config get`, `groups` and `sync now`
