@@ -17,7 +17,7 @@ database ("twin") use the own cluster.
     verified, the twin cannot start a second sync while the retry runs, and no two runs ever
     overlapped.
 (b) pg_ctl restart while serving: 40 requests right after it (content GETs of files not in
-    the content cache, GetCookie and GetRevisionIdList) all succeed.
+    the content cache, GetCookie, GetRevisionIdList, GetUpdateData) all succeed.
 (c) PostgreSQL stopped: `sync status`, `sync history`, `config get`, `groups` and `sync now`
     exit 1 with a message naming the database, never "never synchronized".
 (d) the private cluster (conninfo empty) stopped with pg_ctl under a running wsusd: the next
@@ -335,6 +335,10 @@ def case_restart_while_serving(pg, leaf, leaf_conf):
     port = leaf.listen_port()
     files = sorted(h for h, s in states(pg, "leaf").items() if s == "present")[:20]
     paths = [content_path(pg, "leaf", h) for h in files]
+    ids = "<updateIds>%s</updateIds>" % "".join(
+        "<UpdateIdentity><UpdateID>%s</UpdateID><RevisionNumber>%s</RevisionNumber>"
+        "</UpdateIdentity>" % (u, r) for u, r in pg.sql(
+            "leaf", "SELECT update_id, revision_number FROM revision ORDER BY id LIMIT 20"))
     auth = session_cookie(port)
     pg.restart()
     answers = []
@@ -342,10 +346,11 @@ def case_restart_while_serving(pg, leaf, leaf_conf):
         st, data, cookie = get_cookie(port, auth)
         answers.append(("GetCookie", st, data[:200]))
         if cookie is not None:
-            st, data = soap(port, "GetRevisionIdList",
-                            cookie + "<filter><GetConfig>true</GetConfig>"
-                            "<Get63LanguageOnly>false</Get63LanguageOnly></filter>")
-            answers.append(("GetRevisionIdList", st, data[:200]))
+            op, inner = (("GetRevisionIdList", "<filter><GetConfig>true</GetConfig>"
+                          "<Get63LanguageOnly>false</Get63LanguageOnly></filter>") if i % 2
+                         else ("GetUpdateData", ids))
+            st, data = soap(port, op, cookie + inner)
+            answers.append((op, st, data[:200]))
         if i < len(paths):
             st, data = http_req(port, "GET", paths[i])
             answers.append((paths[i], st, len(data)))
