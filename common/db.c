@@ -108,7 +108,7 @@ int db_lost(PGconn *conn)
 
 int db_check(PGconn *conn)
 {
-    int i;
+    int i, got = 0;
 
     if (db_lost(conn))
         return -1;
@@ -122,6 +122,12 @@ int db_check(PGconn *conn)
         /* an idle session gets data only when the server leaves (FATAL 57P01) or notifies */
         if (!PQconsumeInput(conn) || db_lost(conn))
             return -1;
+        got = 1;
+    }
+    if (got) {
+        /* the goodbye may have come without the close yet: one empty query tells for sure
+           (rare: wsusd listens to no notifications) */
+        PQclear(PQexec(conn, ""));
     }
     return db_lost(conn) ? -1 : 0;
 }

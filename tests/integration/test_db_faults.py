@@ -393,8 +393,10 @@ def case_private_cluster(tmp, servers):
     servers.append(srv)
     data = os.path.join(d, "state", "pg", "data")
     unknown = "/Content/AB/" + "0" * 38 + "AB.cab"
-    st, _ = http_req(srv.listen_port(), "GET", unknown)
-    wt.check(st == 404, "private cluster: an unknown file is 404 (the catalog answered)", st)
+    # the content store opens just after the listeners: 503 until then
+    wt.check(wait_for("private cluster: the content endpoint is ready",
+                      lambda: http_req(srv.listen_port(), "GET", unknown)[0] == 404, 30),
+             "private cluster: an unknown file is 404 (the catalog answered)")
     pg_ctl(data, "-m", "fast", "-w", "stop")
     st, _ = http_req(srv.listen_port(), "GET", unknown)
     wt.check(st == 404, "private cluster stopped: wsusd starts it again and answers 404", st)
