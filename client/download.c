@@ -52,6 +52,9 @@ struct dl_ctx {
     CURLM *multi;
     unsigned char (*missing)[20];
     size_t nmissing, capmissing;
+    unsigned char (*unrecorded)[20]; /* published while the catalog was unreachable */
+    size_t nunrecorded, capunrecorded;
+    int lost_noted;
     time_t last_progress;
     int range_warned;
 };
@@ -194,11 +197,64 @@ static void file_url(struct dl_ctx *d, const struct dl_file *f, char *url, size_
              ext[0] ? "." : "", ext);
 }
 
+static void digest_list_add(unsigned char (**list)[20], size_t *n, size_t *cap,
+                            const unsigned char *sha1)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *list = xreallocarray(*list, *cap, 20);
+    }
+    memcpy((*list)[(*n)++], sha1, 20);
+}
+
 static void set_state(struct dl_ctx *d, const unsigned char *sha1, const char *state,
                       const char *detail)
 {
-    if (catalog_file_set_state(d->db, sha1, state, detail) < 0)
-        log_warnx("cannot record the state of a content file in the catalog");
+    if (catalog_file_set_state(d->db, sha1, state, detail) == 0)
+        return;
+    if (db_lost(d->db)) {
+        /* a published file must not stay "queued": record it once the catalog is back */
+        d->st->db_lost = 1;
+        if (strcmp(state, "present") == 0)
+            digest_list_add(&d->unrecorded, &d->nunrecorded, &d->capunrecorded, sha1);
+        return;
+    }
+    log_warnx("cannot record the state of a content file in the catalog");
+}
+
+/* 1 when the catalog connection is gone (noted as the first error once), else 0. */
+static int catalog_lost(struct dl_ctx *d)
+{
+    if (!d->st->db_lost && !db_lost(d->db))
+        return 0;
+    d->st->db_lost = 1;
+    if (!d->lost_noted) {
+        d->lost_noted = 1;
+        note_error(d, "the database connection was lost during the content download "
+                      "(PostgreSQL restarted?)");
+    }
+    return 1;
+}
+
+/* After a lost catalog connection: wait for it and record what was published meanwhile. */
+static void record_unrecorded(struct dl_ctx *d)
+{
+    size_t i;
+
+    if (d->nunrecorded == 0)
+        return;
+    if (db_revive_wait(d->db, DOWNLOAD_DB_WAIT_S, d->o->cancel) < 0) {
+        log_warnx("%zu downloaded files could not be recorded in the catalog (the database is "
+                  "unreachable); the next synchronization records them without downloading "
+                  "them again",
+                  d->nunrecorded);
+        return;
+    }
+    for (i = 0; i < d->nunrecorded; i++)
+        if (catalog_file_set_state(d->db, d->unrecorded[i], "present", NULL) < 0)
+            break;
+    log_info("recorded %zu of %zu files downloaded while the database was unreachable", i,
+             d->nunrecorded);
 }
 
 /* Publish a finished partial; the file struct stays owned by the caller. */
@@ -238,6 +294,15 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     x->f = *f;
     memset(f, 0, sizeof(*f));
     content_store_hex(x->f.sha1, 20, hex);
+    if (content_store_verify(d->cs, x->f.sha1, x->f.has_sha256 ? x->f.sha256 : NULL, x->f.size,
+                             x->f.name, NULL, 0) == CONTENT_VERIFY_OK) {
+        /* published by a run that lost the catalog before it could record it */
+        d->st->files_done++;
+        set_state(d, x->f.sha1, "present", NULL);
+        file_free(&x->f);
+        free(x);
+        return NULL;
+    }
     x->part = content_store_partial_open(d->cs, x->f.sha1, x->f.has_sha256 ? x->f.sha256 : NULL,
                                          x->f.size, x->f.name, err, sizeof(err));
     if (x->part == NULL) {
@@ -323,11 +388,7 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
     }
     if (x->status == 404) {
         /* the upstream does not have it (yet): ask it to fetch it, retry next sync */
-        if (d->nmissing == d->capmissing) {
-            d->capmissing = d->capmissing ? d->capmissing * 2 : 64;
-            d->missing = xreallocarray(d->missing, d->capmissing, 20);
-        }
-        memcpy(d->missing[d->nmissing++], x->f.sha1, 20);
+        digest_list_add(&d->missing, &d->nmissing, &d->capmissing, x->f.sha1);
         d->st->files_missing++;
         if (x->offset == 0) {
             /* nothing to resume: leave no empty partial behind while the upstream fetches it */
@@ -511,13 +572,20 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
         }
         if (running > 0)
             curl_multi_poll(d.multi, NULL, 0, 200, NULL);
-        if (o->progress != NULL && time(NULL) != d.last_progress) {
+        if (time(NULL) != d.last_progress) {
             d.last_progress = time(NULL);
-            o->progress(o->arg, st);
+            if (o->progress != NULL)
+                o->progress(o->arg, st);
+            if (db_check(db) < 0)
+                st->db_lost = 1;
         }
+        if (catalog_lost(&d))
+            goto out;
     }
+    if (catalog_lost(&d))
+        goto out;
     ask_upstream(&d);
-    rc = st->files_failed > 0 ? -1 : 0;
+    rc = st->files_failed > 0 || catalog_lost(&d) ? -1 : 0;
 out:
     for (i = 0; i < nfl; i++) {
         curl_multi_remove_handle(d.multi, fl[i]->easy);
@@ -527,6 +595,9 @@ out:
         file_free(&page[ipage]);
     free(page);
     free(fl);
+    if (st->db_lost)
+        record_unrecorded(&d);
+    free(d.unrecorded);
     free(d.missing);
     curl_multi_cleanup(d.multi);
     if (o->progress != NULL)

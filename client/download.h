@@ -31,6 +31,7 @@ struct download_stats {
     int64_t bytes_resumed; /* bytes that were already in partial files */
     int range_ignored;     /* the upstream/proxy answered 200 to a Range request */
     int cancelled;         /* *cancel stopped the run (partials kept) */
+    int db_lost;           /* the catalog connection was lost: the run stopped (see download_run) */
     char first_error[512];
 };
 
@@ -49,7 +50,14 @@ struct download_options {
  * Download what is needed. db is used for the file list and state updates (not inside a
  * transaction). 0 when every selected file is present or waits for the upstream (404),
  * -1 when some failed (st->first_error says the first reason) or on cancel.
+ *
+ * When db is lost (a PostgreSQL restart) the run stops at once with st->db_lost set (partial
+ * files stay for the resume), waits up to DOWNLOAD_DB_WAIT_S for db to come back (it is then
+ * a NEW session: session advisory locks are gone) and records the files it published in the
+ * meantime. Whatever could not be recorded is found on the next run: a selected file that is
+ * already published and verifies is recorded present without a download.
  */
+#define DOWNLOAD_DB_WAIT_S 30
 int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                  const struct download_options *o, struct download_stats *st);
 

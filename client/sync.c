@@ -1130,8 +1130,9 @@ static int lock_and_start(struct sync_ctx *s, char *err, size_t errlen)
     /* rows left 'running' by a process that died: nobody else holds the lock */
     db_cmd(s->db,
            "UPDATE sync_history SET result = 'failed', finished_at = coalesce(finished_at, "
-           "now()), error = coalesce(error, 'wsusd stopped during this synchronization (crash, "
-           "kill or power loss); the next synchronization resumed it') WHERE result = 'running' "
+           "now()), error = coalesce(error, 'wsusd stopped or lost its database during this "
+           "synchronization (crash, kill, power loss or database restart); the next "
+           "synchronization resumed it') WHERE result = 'running' "
            "AND kind = 'sync'",
            0, NULL);
     p[0] = sync_trigger_name(s->p->trigger);
@@ -1165,6 +1166,36 @@ static void history_finish(struct sync_ctx *s, const char *result, const char *e
            "UPDATE sync_history SET result = $2, error = $3, finished_at = now(), phase = "
            "'done' WHERE id = $1",
            3, p);
+}
+
+/*
+ * Was the connection (and with it the advisory lock) lost during the run? Then say so in
+ * place of whatever failed because of it, and wait for the database so that the history row
+ * can be closed (on a new session: the lock is not taken again, the run is over). 1 or 0.
+ */
+static int sync_db_lost(struct sync_ctx *s)
+{
+    char when[64] = "";
+
+    if (!s->dl.db_lost && db_check(s->db) == 0)
+        return 0;
+    if (s->p->retry_in_s > 0) {
+        time_t t = time(NULL) + s->p->retry_in_s;
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(when, sizeof(when), "it is retried at %H:%M", &tm);
+    } else {
+        snprintf(when, sizeof(when), "run wsusctl sync now once it is back");
+    }
+    snprintf(s->err, sizeof(s->err),
+             "the database connection was lost during the synchronization (phase %s; "
+             "PostgreSQL restarted?); %s",
+             s->phase[0] ? s->phase : "starting", when);
+    if (db_revive_wait(s->db, DOWNLOAD_DB_WAIT_S, s->p->cancel) < 0)
+        log_warnx("synchronization %ld: the database is still unreachable; its history row is "
+                  "closed by the next synchronization",
+                  s->hid);
+    return 1;
 }
 
 static int open_client(struct sync_ctx *s)
@@ -1205,7 +1236,7 @@ enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *
     enum sync_outcome out = SYNC_FAILED;
     char *config_anchor = NULL;
     char m[512];
-    int lk;
+    int lk, lost;
 
     memset(&s, 0, sizeof(s));
     s.p = p;
@@ -1284,6 +1315,7 @@ done:
                  "%ld files are not on upstream %s yet; it was asked to download them "
                  "(DownloadFiles) and the next synchronization fetches them",
                  s.dl.files_missing, uss_url(s.u));
+    lost = sync_db_lost(&s);
     if (s.err[0] != '\0') {
         out = cancelled(&s) ? SYNC_CANCELLED : SYNC_FAILED;
         snprintf(err, errlen, "%s", s.err);
@@ -1297,7 +1329,7 @@ done:
                    : out == SYNC_CANCELLED ? "cancelled"
                                            : "failed",
                    out == SYNC_SUCCEEDED ? err : s.err);
-    {
+    if (!lost) {
         char key[24];
         const char *q[1] = {key};
         snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);

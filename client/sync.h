@@ -7,7 +7,10 @@
  * sync_history, updated with its progress while it runs and with its result and the exact
  * reason of a failure at the end. A run interrupted at any point (crash, SIGKILL, network cut)
  * leaves a consistent catalog; the next run lists again, skips what is stored and resumes
- * partial files. It does not schedule runs (server/scheduler.c does) or serve anything.
+ * partial files. A run that loses its database connection (PostgreSQL restarted) stops at
+ * once, since its advisory lock went with the session: it waits for the database, closes its
+ * history row as failed with that reason, and records the files it published (download.h).
+ * It does not schedule runs (server/scheduler.c does) or serve anything.
  */
 #ifndef WSUS_SYNC_H
 #define WSUS_SYNC_H
@@ -47,6 +50,9 @@ struct sync_params {
     /* Called once the lock is held and the history row exists (may be NULL). */
     void (*started)(void *arg, long history_id);
     void *arg;
+    /* Seconds after a failure when the caller retries it (0 = no automatic retry): told to the
+       admin when the database connection was lost. */
+    long retry_in_s;
 };
 
 /*

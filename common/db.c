@@ -8,9 +8,11 @@
 #include "xmalloc.h"
 
 #include <openssl/rand.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Advisory lock key held while migrating: "wsusmigr" as an integer. */
 #define DB_MIGRATE_LOCK 0x777375736d696772LL
@@ -94,6 +96,102 @@ int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params)
         return -1;
     PQclear(res);
     return 0;
+}
+
+int db_lost(PGconn *conn)
+{
+    return conn == NULL || PQstatus(conn) == CONNECTION_BAD;
+}
+
+/* Reads at most this many times: a goodbye message, then the end of the stream. */
+#define DB_CHECK_READS 4
+
+int db_check(PGconn *conn)
+{
+    int i, got = 0;
+
+    if (db_lost(conn))
+        return -1;
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        return 0; /* busy: a query result may be on its way, nothing to learn here */
+    for (i = 0; i < DB_CHECK_READS; i++) {
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+
+        if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+            break;
+        /* an idle session gets data only when the server leaves (FATAL 57P01) or notifies */
+        if (!PQconsumeInput(conn) || db_lost(conn))
+            return -1;
+        got = 1;
+    }
+    if (got) {
+        /* the goodbye may have come without the close yet: one empty query tells for sure
+           (rare: wsusd listens to no notifications) */
+        PQclear(PQexec(conn, ""));
+    }
+    return db_lost(conn) ? -1 : 0;
+}
+
+static int db_revive_log(PGconn *conn, int log_failure)
+{
+    char msg[512];
+
+    if (conn == NULL)
+        return -1;
+    if (db_check(conn) == 0)
+        return 0;
+    PQreset(conn);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        if (log_failure)
+            log_warnx("the database connection was lost and could not be re-established: %s",
+                      db_errmsg(conn, msg, sizeof(msg)));
+        return -1;
+    }
+    PQsetNoticeProcessor(conn, db_quiet_notice, NULL);
+    log_info("the database connection was lost (server restarted?) and is re-established");
+    return 1;
+}
+
+int db_revive(PGconn *conn)
+{
+    return db_revive_log(conn, 1);
+}
+
+PGresult *db_exec_retry(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    int idle = PQtransactionStatus(conn) == PQTRANS_IDLE;
+    PGresult *res;
+
+    if (idle && db_revive(conn) < 0)
+        return NULL;
+    res = db_exec(conn, sql, n, params);
+    if (res == NULL && idle && db_lost(conn) && db_revive(conn) > 0)
+        res = db_exec(conn, sql, n, params);
+    return res;
+}
+
+int db_cmd_retry(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = db_exec_retry(conn, sql, n, params);
+
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int db_revive_wait(PGconn *conn, int max_s, const atomic_int *cancel)
+{
+    int i, rc;
+
+    for (i = 0;; i++) {
+        int last = i >= max_s || (cancel != NULL && atomic_load(cancel) != 0);
+
+        rc = db_revive_log(conn, last);
+        if (rc >= 0 || last)
+            return rc;
+        sleep(1);
+    }
 }
 
 int db_begin(PGconn *conn)

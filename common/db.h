@@ -7,6 +7,7 @@
 #define WSUS_DB_H
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,38 @@ int db_commit(PGconn *conn);
 void db_rollback(PGconn *conn);
 /* The last error of conn as one line (no trailing newline); "" if none. */
 const char *db_errmsg(PGconn *conn, char *out, size_t outlen);
+
+/*
+ * Connection health. A connection whose server restarted or closed it stays CONNECTION_OK in
+ * libpq until it is used; these helpers find that out without a round trip and repair it.
+ *
+ * db_lost: 1 when libpq knows conn is broken (a query failed for that reason), else 0.
+ * db_check: look, without waiting, whether the server sent anything while conn sat idle (its
+ * goodbye when it shut down, or the closed socket) and let libpq read it. 0 when conn still
+ * looks usable, -1 when it is lost. Harmless on a busy or broken connection.
+ * db_revive: when conn is lost (db_check), re-establish it in place (PQreset: a new session,
+ * so session state such as advisory locks and prepared statements is gone). 0 = it was fine,
+ * 1 = it was lost and works again, -1 = still lost (logged with the server's message).
+ */
+int db_lost(PGconn *conn);
+int db_check(PGconn *conn);
+int db_revive(PGconn *conn);
+
+/*
+ * db_exec/db_cmd for a statement that is safe to run twice (a read, or BEGIN) issued outside a
+ * transaction: when it fails because the connection was lost, the connection is revived once
+ * and the statement runs again. Inside a transaction, or on a connection already known to be
+ * lost (an earlier statement failed: it may have been in a transaction), they behave like
+ * db_exec/db_cmd: the caller has to start over (db_revive).
+ */
+PGresult *db_exec_retry(PGconn *conn, const char *sql, int n, const char *const *params);
+int db_cmd_retry(PGconn *conn, const char *sql, int n, const char *const *params);
+
+/*
+ * db_revive, trying again once a second for up to max_s seconds (a server that is restarting),
+ * stopping early when *cancel (may be NULL) becomes non-zero. Same results as db_revive.
+ */
+int db_revive_wait(PGconn *conn, int max_s, const atomic_int *cancel);
 
 /* Setting value for key (malloc'd), or a copy of def (NULL allowed) when the key is absent. */
 char *db_setting_get(PGconn *conn, const char *key, const char *def);

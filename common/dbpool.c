@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,8 @@ struct dbpool {
     size_t nidle;
     size_t size;
     char *conninfo;
+    void (*revive_hook)(void *arg);
+    void *revive_arg;
 };
 
 struct dbpool *dbpool_new(const char *conninfo, size_t size, char *err, size_t errlen)
@@ -59,8 +62,17 @@ void dbpool_free(struct dbpool *pool)
 
 PGconn *dbpool_get(struct dbpool *pool, int timeout_ms)
 {
+    char err[512];
+
+    return dbpool_take(pool, timeout_ms, err, sizeof(err));
+}
+
+PGconn *dbpool_take(struct dbpool *pool, int timeout_ms, char *err, size_t errlen)
+{
     struct timespec deadline;
     PGconn *c = NULL;
+    char msg[400];
+    int alive;
 
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
@@ -78,27 +90,39 @@ PGconn *dbpool_get(struct dbpool *pool, int timeout_ms)
         c = pool->idle[--pool->nidle];
     pthread_mutex_unlock(&pool->lock);
     if (c == NULL) {
-        log_warnx("all %zu database connections busy for %d ms", pool->size, timeout_ms);
+        snprintf(err, errlen, "all %zu database connections were busy for %d ms; try again",
+                 pool->size, timeout_ms);
+        log_warnx("%s", err);
         return NULL;
     }
-    if (PQstatus(c) != CONNECTION_OK) {
-        PQreset(c);
-        if (PQstatus(c) != CONNECTION_OK) {
-            char msg[256];
-            log_warnx("database connection lost and could not be re-established: %s",
-                      db_errmsg(c, msg, sizeof(msg)));
-            dbpool_put(pool, c);
-            return NULL;
-        }
+    alive = db_revive(c);
+    if (alive < 0 && pool->revive_hook != NULL) {
+        pool->revive_hook(pool->revive_arg);
+        alive = db_revive(c);
+    }
+    if (alive < 0) {
+        snprintf(err, errlen,
+                 "the catalog database is unreachable (%s); check that PostgreSQL runs and "
+                 "[database] conninfo",
+                 db_errmsg(c, msg, sizeof(msg)));
+        dbpool_put(pool, c);
+        return NULL;
     }
     return c;
+}
+
+void dbpool_set_revive_hook(struct dbpool *pool, void (*hook)(void *arg), void *arg)
+{
+    pool->revive_hook = hook;
+    pool->revive_arg = arg;
 }
 
 void dbpool_put(struct dbpool *pool, PGconn *conn)
 {
     if (conn == NULL)
         return;
-    db_rollback(conn);
+    if (!db_lost(conn))
+        db_rollback(conn);
     pthread_mutex_lock(&pool->lock);
     pool->idle[pool->nidle++] = conn;
     pthread_cond_signal(&pool->cond);

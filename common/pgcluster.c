@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Highest /usr/lib/postgresql/<major>/bin that has initdb. */
@@ -188,6 +190,28 @@ int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *er
         return -1;
     }
     return 0;
+}
+
+void pgcluster_revive(void *state_dir)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static time_t last;
+    char conninfo[1200], err[1024];
+    time_t now;
+
+    pthread_mutex_lock(&lock);
+    now = time(NULL);
+    if (last != 0 && now - last < PGCLUSTER_REVIVE_S) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    last = now;
+    log_warnx("the private PostgreSQL cluster in %s/pg is unreachable; checking it",
+              (char *)state_dir);
+    if (pgcluster_ensure(state_dir, conninfo, sizeof(conninfo), err, sizeof(err)) < 0)
+        log_warnx("cannot bring the private PostgreSQL cluster back: %s", err);
+    last = time(NULL);
+    pthread_mutex_unlock(&lock);
 }
 
 int pgcluster_stop(const char *state_dir)

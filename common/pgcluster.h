@@ -16,6 +16,15 @@
  * message (what failed, the log file to read) in err.
  */
 int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *err, size_t errlen);
+/*
+ * A running wsusd found its private cluster unreachable (dbpool revive hook; arg is the
+ * state_dir string, owned by the caller and alive as long as the pool): when the cluster is
+ * stopped, start it again (logged, and so is a failure with the log file to read). Threads
+ * arriving while it starts wait for it; the check runs at most once every
+ * PGCLUSTER_REVIVE_S seconds, calls in between return at once.
+ */
+#define PGCLUSTER_REVIVE_S 5
+void pgcluster_revive(void *state_dir);
 /* Stop the private cluster if it runs. 0 or -1. */
 int pgcluster_stop(const char *state_dir);
 

@@ -205,11 +205,11 @@ PGconn *admin_db(struct http_request *req)
 {
     struct server *s = req->app;
     struct admin_req_ctx *ctx;
-    PGconn *c = dbpool_get(s->pool, 10000);
+    char err[600];
+    PGconn *c = dbpool_take(s->pool, 10000, err, sizeof(err));
 
     if (c == NULL) {
-        admin_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-                    "the database is not available; check that PostgreSQL runs");
+        admin_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", err);
         return NULL;
     }
     ctx = xcalloc(1, sizeof(*ctx));

@@ -43,15 +43,30 @@ static json_t *rows(PGconn *db, const char *where_order, int n, const char *cons
     return a;
 }
 
-static json_t *one_row(PGconn *db, const char *where_order, int n, const char *const *params)
+/* The first row into *out (NULL when there is none). 0, or -1 when the query failed. */
+static int one_row(PGconn *db, const char *where_order, int n, const char *const *params,
+                   json_t **out)
 {
     json_t *a = rows(db, where_order, n, params);
-    json_t *j = NULL;
 
-    if (a != NULL && json_array_size(a) > 0)
-        j = json_incref(json_array_get(a, 0));
+    *out = NULL;
+    if (a == NULL)
+        return -1;
+    if (json_array_size(a) > 0)
+        *out = json_incref(json_array_get(a, 0));
     json_decref(a);
-    return j;
+    return 0;
+}
+
+/* A query failed: say so rather than answer "never synchronized" (503, the database named). */
+static enum MHD_Result history_unreadable(struct http_request *req, PGconn *db)
+{
+    char msg[400];
+
+    return admin_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                       "cannot read the synchronization history from the catalog database (%s); "
+                       "check that PostgreSQL runs and [database] conninfo",
+                       db_errmsg(db, msg, sizeof(msg)));
 }
 
 static json_t *time_or_null(time_t t)
@@ -80,7 +95,10 @@ enum MHD_Result admin_sync_now(struct http_request *req)
         return MHD_YES;
     {
         char *up = settings_get(db, "upstream");
-        int root = up != NULL && up[0] == '\0';
+        int root;
+        if (up == NULL)
+            return history_unreadable(req, db);
+        root = up[0] == '\0';
         free(up);
         if (root)
             return admin_error(req, MHD_HTTP_CONFLICT,
@@ -97,12 +115,15 @@ enum MHD_Result admin_sync_now(struct http_request *req)
     {
         json_t *running;
         const char *p[1] = {id};
+        int q;
         if (hid > 0) {
             snprintf(id, sizeof(id), "%ld", hid);
-            running = one_row(db, "AND id = $1::bigint", 1, p);
+            q = one_row(db, "AND id = $1::bigint", 1, p, &running);
         } else {
-            running = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
+            q = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &running);
         }
+        if (q < 0)
+            return history_unreadable(req, db);
         return admin_reply(req, MHD_HTTP_CONFLICT,
                            json_pack("{s:s, s:o}", "error",
                                      "a synchronization is already running; wsusctl sync status "
@@ -126,7 +147,8 @@ enum MHD_Result admin_sync_cancel(struct http_request *req)
     db = admin_db(req);
     if (db == NULL)
         return MHD_YES;
-    running = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
+    if (one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &running) < 0)
+        return history_unreadable(req, db);
     if (running != NULL) {
         long id = (long)json_integer_value(json_object_get(running, "id"));
         json_decref(running);
@@ -151,13 +173,22 @@ enum MHD_Result admin_sync_status(struct http_request *req)
     memset(&info, 0, sizeof(info));
     if (s->sched != NULL)
         scheduler_get_info(s->sched, &info);
-    running = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
-    last = one_row(db, "AND result <> 'running' ORDER BY id DESC LIMIT 1", 0, NULL);
+    if (one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &running) < 0)
+        return history_unreadable(req, db);
+    if (one_row(db, "AND result <> 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &last) < 0) {
+        json_decref(running);
+        return history_unreadable(req, db);
+    }
     sched = settings_get(db, "schedule");
+    if (sched == NULL) {
+        json_decref(running);
+        json_decref(last);
+        return history_unreadable(req, db);
+    }
     j = json_pack("{s:o, s:o, s:s, s:o, s:o, s:i}", "running", running ? running : json_null(),
-                  "last", last ? last : json_null(), "schedule", sched ? sched : "manual",
-                  "next_schedule", time_or_null(info.next_schedule), "retry_at",
-                  time_or_null(info.retry_at), "retries_done", info.retries_done);
+                  "last", last ? last : json_null(), "schedule", sched, "next_schedule",
+                  time_or_null(info.next_schedule), "retry_at", time_or_null(info.retry_at),
+                  "retries_done", info.retries_done);
     free(sched);
     return admin_reply(req, MHD_HTTP_OK, j);
 }
@@ -190,7 +221,6 @@ enum MHD_Result admin_sync_history(struct http_request *req)
         a = rows(db, "ORDER BY id DESC LIMIT $1::bigint", 1, p);
     }
     if (a == NULL)
-        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "cannot read the synchronization history; see the wsusd log");
+        return history_unreadable(req, db);
     return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "history", a));
 }

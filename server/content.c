@@ -6,6 +6,7 @@
  * catalog's extension. Range parsing itself lives in common/range.c.
  */
 #include "content.h"
+#include "db.h"
 #include "dbpool.h"
 #include "log.h"
 #include "strutil.h"
@@ -176,7 +177,10 @@ static PGresult *content_db_lookup(PGconn *db, const unsigned char sha1[20])
         if (PQresultStatus(r) == PGRES_TUPLES_OK)
             return r;
         state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (attempt == 0 && state != NULL && strcmp(state, "26000") == 0) {
+        /* not prepared on this session yet, or the server restarted under this read (a
+           re-established session has no prepared statements either): prepare, run again */
+        if (attempt == 0 &&
+            (db_lost(db) ? db_revive(db) > 0 : state != NULL && strcmp(state, "26000") == 0)) {
             PQclear(r);
             r = PQprepare(db, CONTENT_LOOKUP_STMT, CONTENT_LOOKUP_SQL, 1, NULL);
             if (PQresultStatus(r) != PGRES_COMMAND_OK)

@@ -108,6 +108,8 @@ static int open_catalog(struct server *s)
         log_warnx("%s", err);
         return -1;
     }
+    if (s->cfg.conninfo[0] == '\0')
+        dbpool_set_revive_hook(s->pool, pgcluster_revive, s->cfg.state_dir);
     log_info("catalog ready (schema version %d, server id %s)",
              db_migrations[db_migrations_count - 1].version, s->server_id);
     return 0;

@@ -155,7 +155,6 @@ static void run_one(struct scheduler *sc, enum sync_trigger trigger, int request
     sc->running = 1;
     sc->running_id = 0;
     pthread_mutex_unlock(&sc->lock);
-    o = sync_run(&p, &hid, err, sizeof(err));
     {
         char e2[256];
         PGconn *db = db_connect(sc->conninfo, "wsusd-scheduler", e2, sizeof(e2));
@@ -164,6 +163,9 @@ static void run_one(struct scheduler *sc, enum sync_trigger trigger, int request
             db_close(db);
         }
     }
+    /* only this thread changes retries_done: no lock needed to read it */
+    p.retry_in_s = sc->retries_done < MAX_RETRIES ? interval : 0;
+    o = sync_run(&p, &hid, err, sizeof(err));
     pthread_mutex_lock(&sc->lock);
     sc->running = 0;
     sc->running_id = 0;

@@ -139,7 +139,7 @@ static const char soapcat_updates_delta_sql[] =
 
 static int soapcat_begin(PGconn *db)
 {
-    return db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
+    return db_cmd_retry(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
 }
 
 int soapcat_open_revisions(PGconn *db, const struct soap_call *c)
@@ -321,15 +321,22 @@ static unsigned char *soapcat_unhex(const char *s, size_t *len)
     return b;
 }
 
-/* Append one ServerSyncUpdateData for revision rid; its file digests go to files too. */
+/*
+ * Append one ServerSyncUpdateData for revision rid; its file digests go to files too. 0; -1
+ * when it does not fit (or the row is gone); -2 when the catalog failed (the answer must not
+ * go out short: the downstream would take the missing updates for absent upstream).
+ */
 static int soapcat_one_update(PGconn *db, const char *rid, const char *guid, const char *rev,
                               const PGresult *files, struct buf *out)
 {
     const char *p[1] = {rid};
-    PGresult *res = db_exec(db, "SELECT xml, xml_cab FROM revision WHERE id = $1::bigint", 1, p);
+    PGresult *res =
+        db_exec_retry(db, "SELECT xml, xml_cab FROM revision WHERE id = $1::bigint", 1, p);
     int rc = -1, i, nfiles = 0;
 
-    if (res == NULL || PQntuples(res) != 1)
+    if (res == NULL)
+        return -2;
+    if (PQntuples(res) != 1)
         goto out;
     if (buf_printf(out,
                    "<ServerSyncUpdateData><Id><UpdateID>%s</UpdateID><RevisionNumber>%s"
@@ -410,12 +417,12 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
     buf_add_str(&revs, "}");
     p[0] = buf_str(&gids);
     p[1] = buf_str(&revs);
-    res = db_exec(db,
-                  "SELECT r.id, i.uid::text, i.rev FROM unnest($1::uuid[], $2::int[])"
-                  " WITH ORDINALITY AS i(uid, rev, ord)"
-                  " LEFT JOIN revision r ON r.update_id = i.uid AND r.revision_number = i.rev"
-                  " ORDER BY i.ord",
-                  2, p);
+    res = db_exec_retry(db,
+                        "SELECT r.id, i.uid::text, i.rev FROM unnest($1::uuid[], $2::int[])"
+                        " WITH ORDINALITY AS i(uid, rev, ord)"
+                        " LEFT JOIN revision r ON r.update_id = i.uid AND r.revision_number = i.rev"
+                        " ORDER BY i.ord",
+                        2, p);
     if (res == NULL)
         goto out;
     nrows = PQntuples(res);
@@ -432,21 +439,25 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
         buf_printf(&rids, "%s%s", j ? "," : "", PQgetvalue(res, j, 0));
     buf_add_str(&rids, "}");
     p[0] = buf_str(&rids);
-    files = db_exec(db,
-                    "SELECT DISTINCT rf.revision_id::text, f.sha1, f.mu_url, rf.revision_id"
-                    " FROM revision_file rf JOIN file f ON f.sha1 = rf.sha1"
-                    " WHERE rf.revision_id = ANY($1::bigint[]) ORDER BY rf.revision_id, f.sha1",
-                    1, p);
+    files =
+        db_exec_retry(db,
+                      "SELECT DISTINCT rf.revision_id::text, f.sha1, f.mu_url, rf.revision_id"
+                      " FROM revision_file rf JOIN file f ON f.sha1 = rf.sha1"
+                      " WHERE rf.revision_id = ANY($1::bigint[]) ORDER BY rf.revision_id, f.sha1",
+                      1, p);
     if (files == NULL)
         goto out;
 
     if (buf_add_str(out, "<updates>") < 0)
         goto out;
     for (j = 0; j < nrows; j++) {
+        int one;
+
         mark = out->len;
-        if (soapcat_one_update(db, PQgetvalue(res, j, 0), PQgetvalue(res, j, 1),
-                               PQgetvalue(res, j, 2), files, out) < 0) {
-            if (included == 0)
+        one = soapcat_one_update(db, PQgetvalue(res, j, 0), PQgetvalue(res, j, 1),
+                                 PQgetvalue(res, j, 2), files, out);
+        if (one < 0) {
+            if (included == 0 || one == -2)
                 goto out;
             out->len = mark; /* no room left: stop here */
             out->data[mark] = '\0';
@@ -577,10 +588,10 @@ static uint64_t soapcat_fnv(uint64_t h, const char *s)
 
 int soapcat_languages(PGconn *db, struct buf *out, int64_t *config_seq)
 {
-    PGresult *res = db_exec(db,
-                            "SELECT lcid, short_name, long_name, enabled FROM language"
-                            " ORDER BY lcid",
-                            0, NULL);
+    PGresult *res = db_exec_retry(db,
+                                  "SELECT lcid, short_name, long_name, enabled FROM language"
+                                  " ORDER BY lcid",
+                                  0, NULL);
     uint64_t h = 14695981039346656037ULL;
     int i, all = 1, rc = 0;
 

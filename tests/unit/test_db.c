@@ -1,5 +1,8 @@
 /*
- * Tests for db (migrations, settings, identity) and config, against the real test cluster.
+ * Tests for db (migrations, settings, identity, connection health), dbpool and config, against
+ * the real test cluster. A server restart is played with pg_terminate_backend(), which is what
+ * a restart does to every session (FATAL 57P01, then the socket closes); the shared cluster
+ * itself is never restarted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +16,99 @@
 
 #include "config.h"
 #include "db.h"
+#include "dbpool.h"
 #include "testutil.h"
+
+/* Terminate the session of conn from admin and wait (bounded) until it is gone. */
+static void kill_session(PGconn *admin, PGconn *conn)
+{
+    char pid[16];
+    const char *p[1] = {pid};
+    int i;
+
+    snprintf(pid, sizeof(pid), "%d", PQbackendPID(conn));
+    assert_int_equal(db_cmd(admin, "SELECT pg_terminate_backend($1::int)", 1, p), 0);
+    for (i = 0; i < 1000; i++) {
+        PGresult *r = db_exec(admin, "SELECT 1 FROM pg_stat_activity WHERE pid = $1::int", 1, p);
+        int gone = r != NULL && PQntuples(r) == 0;
+        PQclear(r);
+        if (gone)
+            return;
+        usleep(10000);
+    }
+    fail_msg("session %s did not end", pid);
+}
+
+static void test_pool_revives_dropped_connections(void **state)
+{
+    char conninfo[256], err[512];
+    PGconn *admin = testdb_create("unit_db_pool", conninfo, sizeof(conninfo));
+    struct dbpool *pool = dbpool_new(conninfo, 2, err, sizeof(err));
+    PGconn *a, *b;
+    int pid_a, pid_b;
+
+    (void)state;
+    assert_non_null(pool);
+    a = dbpool_get(pool, 1000);
+    b = dbpool_get(pool, 1000);
+    assert_non_null(a);
+    assert_non_null(b);
+    pid_a = PQbackendPID(a);
+    pid_b = PQbackendPID(b);
+    assert_int_equal(db_check(a), 0); /* a healthy idle connection is left alone */
+    assert_int_equal(PQbackendPID(a), pid_a);
+    dbpool_put(pool, a);
+    dbpool_put(pool, b);
+    /* the server drops both idle pooled sessions (what a restart does) */
+    kill_session(admin, a);
+    kill_session(admin, b);
+    /* each take hands out a working connection on a new session, no failed first use */
+    a = dbpool_get(pool, 1000);
+    b = dbpool_get(pool, 1000);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_not_equal(PQbackendPID(a), pid_a);
+    assert_int_not_equal(PQbackendPID(b), pid_b);
+    assert_int_equal(db_cmd(a, "SELECT 1", 0, NULL), 0);
+    assert_int_equal(db_cmd(b, "SELECT 1", 0, NULL), 0);
+    dbpool_put(pool, a);
+    dbpool_put(pool, b);
+    dbpool_free(pool);
+    testdb_drop(admin, "unit_db_pool");
+}
+
+static void test_read_retried_once_outside_transactions(void **state)
+{
+    char conninfo[256], err[512];
+    PGconn *admin = testdb_create("unit_db_retry", conninfo, sizeof(conninfo));
+    PGconn *c = db_connect(conninfo, "unit", err, sizeof(err));
+    PGresult *r;
+    int pid;
+
+    (void)state;
+    assert_non_null(c);
+    /* the server dropped the idle session: the retrying read notices, reconnects, answers */
+    pid = PQbackendPID(c);
+    kill_session(admin, c);
+    r = db_exec_retry(c, "SELECT 42", 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "42");
+    PQclear(r);
+    assert_int_not_equal(PQbackendPID(c), pid);
+    /* inside a transaction nothing is retried: the transaction's work went with the session */
+    assert_int_equal(db_begin(c), 0);
+    kill_session(admin, c);
+    assert_null(db_exec_retry(c, "SELECT 1", 0, NULL));
+    assert_int_equal(db_lost(c), 1);
+    /* nor after that failure: the caller decides (it may still think it is in a transaction) */
+    assert_null(db_exec_retry(c, "SELECT 1", 0, NULL));
+    /* db_revive does it on request: 1 = lost and back, then 0 = fine */
+    assert_int_equal(db_revive(c), 1);
+    assert_int_equal(db_revive(c), 0);
+    assert_int_equal(db_cmd(c, "SELECT 1", 0, NULL), 0);
+    db_close(c);
+    testdb_drop(admin, "unit_db_retry");
+}
 
 static void test_migrate_is_idempotent(void **state)
 {
@@ -173,6 +268,8 @@ int main(void)
         cmocka_unit_test(test_identity_is_stable),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_change_horizon_waits_for_writers),
+        cmocka_unit_test(test_pool_revives_dropped_connections),
+        cmocka_unit_test(test_read_retried_once_outside_transactions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
