@@ -99,6 +99,33 @@ int update_query_size(PGconn *db, const char *update_id, long long *size)
     return 0;
 }
 
+/* Like UPDATE_SIZE_OF_L, only the files already stored. */
+#define UPDATE_STORED_OF_L                                                                         \
+    "(SELECT coalesce(sum(f.size), 0) FROM file f WHERE f.state = 'present' AND f.sha1 IN ("       \
+    "   SELECT rf.sha1 FROM revision_file rf WHERE rf.revision_id = l.id "                         \
+    "   UNION SELECT rf.sha1 FROM revision_bundle b "                                              \
+    "   JOIN revision m ON m.update_id = b.member_update_id "                                      \
+    "    AND m.revision_number = b.member_revision_number "                                        \
+    "   JOIN revision_file rf ON rf.revision_id = m.id WHERE b.revision_id = l.id))"
+
+PGresult *update_query_largest(PGconn *db, int n)
+{
+    char lim[16];
+    const char *p[1] = {lim};
+
+    snprintf(lim, sizeof(lim), "%d", n);
+    return db_exec(db,
+                   "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
+                   "  ORDER BY update_id, revision_number DESC) "
+                   "SELECT * FROM (SELECT l.update_id::text, l.title, " UPDATE_SIZE_OF_L
+                   " AS size, " UPDATE_STORED_OF_L " FROM latest l "
+                   "  WHERE l.update_type IN ('Software', 'Driver') "
+                   "  AND (l.explicitly_deployable OR NOT EXISTS (SELECT 1 FROM revision_bundle b "
+                   "       WHERE b.member_update_id = l.update_id))) x "
+                   "WHERE size > 0 ORDER BY size DESC, title, update_id LIMIT $1::int",
+                   1, p);
+}
+
 /* Append "TITLE (GUID)" of every row of r to out, ", "-separated, as far as it fits. */
 static void category_candidates(PGresult *r, char *out, size_t outlen)
 {

@@ -63,6 +63,13 @@ enum update_query_col {
 int update_query_size(PGconn *db, const char *update_id, long long *size);
 
 /*
+ * The n largest updates (software and drivers that can be approved on their own, by
+ * update_query_size()'s measure), largest first. Columns: update_id, title, size, bytes of
+ * those files already stored. NULL on a database error (logged).
+ */
+PGresult *update_query_largest(PGconn *db, int n);
+
+/*
  * A product (kind "product": Product and ProductFamily categories) or a classification (kind
  * "classification") named by its GUID or by its title (case-insensitive, the whole title).
  * 0 with the canonical GUID in id; 1 when nothing or several categories match, with a message

@@ -257,8 +257,10 @@ static enum MHD_Result admin_status(struct http_request *req)
 
     if (db == NULL)
         return MHD_YES;
+    pthread_mutex_lock(&s->cfg_lock); /* movecontent may switch content_dir */
     j = json_pack("{s:s, s:s, s:i, s:s}", "version", WSUSD_VERSION, "server_id", s->server_id,
                   "schema_version", db_schema_version(db), "content_dir", s->cfg.content_dir);
+    pthread_mutex_unlock(&s->cfg_lock);
     return admin_reply(req, MHD_HTTP_OK, j);
 }
 
@@ -279,6 +281,9 @@ static const struct http_route admin_routes[] = {
     {"POST", "/api/v1/undecline", 1, admin_undecline},
     {"POST", "/api/v1/accepteula", 1, admin_accepteula},
     {"GET", "/api/v1/updates", 0, admin_updates_list},
+    /* the content store: admin_content.c */
+    {"GET", "/api/v1/content", 0, admin_content_report},
+    {"POST", "/api/v1/content/switch", 1, admin_content_switch},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},

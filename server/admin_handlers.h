@@ -41,6 +41,11 @@ enum MHD_Result admin_accepteula(struct http_request *req);
 enum MHD_Result admin_updates_list(struct http_request *req);
 enum MHD_Result admin_updates_show(struct http_request *req);
 
+/* admin_content.c: GET /api/v1/content (sizes, files by state, largest updates, what is
+ * still to download), POST /api/v1/content/switch {"dir"} (movecontent's last step) */
+enum MHD_Result admin_content_report(struct http_request *req);
+enum MHD_Result admin_content_switch(struct http_request *req);
+
 /* A filter over updates as the list and the bulk calls take it, with the storage of the
  * resolved category ids. given: at least one criterion besides the type was given. */
 struct admin_filter {
