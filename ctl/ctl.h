@@ -67,6 +67,9 @@ int cmd_import(struct ctl *c, int argc, char **argv);
 int cmd_export(struct ctl *c, int argc, char **argv);
 /* cmd_reset.c (CONTENT) */
 int cmd_reset(struct ctl *c, int argc, char **argv);
+/* cmd_content.c (CONTENT) */
+int cmd_content(struct ctl *c, int argc, char **argv);
+int cmd_movecontent(struct ctl *c, int argc, char **argv);
 /* cmd_config.c (ADMIN) */
 int cmd_config_get(struct ctl *c, int argc, char **argv);
 int cmd_config_set(struct ctl *c, int argc, char **argv);

@@ -36,6 +36,16 @@ static const struct ctl_verb verbs[] = {
     /* cmd_reset.c (CONTENT) */
     {"reset", "", "re-verify every stored file; quarantine corrupt ones and queue them again", NULL,
      cmd_reset},
+    /* cmd_content.c (CONTENT) */
+    {"content", "",
+     "the content store: size, free space, files by state, what is still to download, the "
+     "largest updates",
+     NULL, cmd_content},
+    {"movecontent", "NEWDIR | --remove-old",
+     "move the content store to NEWDIR: copy verified, switch wsusd, keep the old copy",
+     "Run it again to resume an interrupted move; the old copy stays until --remove-old. wsusd "
+     "serves from NEWDIR without a restart and [storage] content_dir is set in the config file.",
+     cmd_movecontent},
     /* cmd_config.c, cmd_updates.c (ADMIN); two-word verbs before a one-word prefix */
     {"config get", "[KEY]", "show admin settings with their defaults (one KEY: its value)", NULL,
      cmd_config_get},
