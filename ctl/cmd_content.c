@@ -253,6 +253,8 @@ int cmd_movecontent(struct ctl *c, int argc, char **argv)
         return ctl_fail("\"%s\" is not an absolute path; give NEWDIR from /", argv[0]);
     if (resolve_dir(argv[0], target, sizeof(target)) < 0)
         return ctl_fail("cannot resolve %s: %s", argv[0], strerror(errno));
+    if (strcmp(target, oldreal) == 0)
+        return ctl_fail("wsusd already serves from %s; nothing to move", target);
     if (path_within(target, oldreal))
         return ctl_fail("%s is inside the content directory %s; choose a directory outside it",
                         target, oldreal);
