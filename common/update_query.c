@@ -157,16 +157,20 @@ int update_query_category(PGconn *db, const char *kind, const char *name, char i
     if (str_guid_canon(name, canon) == 0)
         p[2] = canon;
     /* exact title or id first; when none, the titles that contain the text */
+    /* titles compared with runs of white space as one space: the real catalog has titles
+     * with line breaks and indentation inside */
     r = db_exec(db,
-                "WITH c AS (SELECT DISTINCT ON (update_id) update_id, title FROM revision "
+                "WITH c AS (SELECT DISTINCT ON (update_id) update_id, "
+                "  btrim(regexp_replace(title, '\\s+', ' ', 'g')) AS title FROM revision "
                 "  WHERE update_type = 'Category' AND category_type = ANY($1::text[]) "
                 "  ORDER BY update_id, revision_number DESC), "
-                "exact AS (SELECT * FROM c WHERE lower(title) = lower($2) "
-                "  OR update_id = $3::uuid) "
+                "q AS (SELECT lower(btrim(regexp_replace($2, '\\s+', ' ', 'g'))) AS name), "
+                "exact AS (SELECT c.* FROM c, q WHERE lower(c.title) = q.name "
+                "  OR c.update_id = $3::uuid) "
                 "SELECT update_id::text, title, true FROM exact "
-                "UNION ALL (SELECT update_id::text, title, false FROM c "
+                "UNION ALL (SELECT update_id::text, title, false FROM c, q "
                 "  WHERE NOT EXISTS (SELECT 1 FROM exact) "
-                "  AND strpos(lower(title), lower($2)) > 0 ORDER BY title LIMIT 10) "
+                "  AND strpos(lower(c.title), q.name) > 0 ORDER BY title LIMIT 10) "
                 "ORDER BY 2, 1",
                 3, p);
     if (r == NULL) {

@@ -71,7 +71,8 @@ PGresult *update_query_largest(PGconn *db, int n);
 
 /*
  * A product (kind "product": Product and ProductFamily categories) or a classification (kind
- * "classification") named by its GUID or by its title (case-insensitive, the whole title).
+ * "classification") named by its GUID or by its title (case-insensitive, the whole title; runs
+ * of white space, line breaks and the indentation some real titles carry count as one space).
  * 0 with the canonical GUID in id; 1 when nothing or several categories match, with a message
  * for the admin in err naming the candidates (titles containing the text); -1 on a database
  * error (logged, err set).

@@ -172,15 +172,33 @@ class AdminBulkTest(unittest.TestCase):
         self.fails('no classification is named "PDATE"; did you mean one of %s?'
                    % ", ".join('"%s" (%s)' % (t, i) for i, t in cands),
                    "updates", "list", "--classification", "PDATE")
-        # several categories with one name: refused with both ids
-        dup = psql("SELECT title, string_agg(update_id::text, ',' ORDER BY update_id) FROM "
-                   "%s c WHERE category_type IN ('Product', 'ProductFamily') GROUP BY title "
-                   "HAVING count(*) > 1 ORDER BY title LIMIT 1" % LATEST)
-        if dup:
-            title, ids = dup[0]
+        # the real export has product titles with line breaks and indentation: the name as an
+        # admin types it finds them
+        odd_id, odd_title = psql("SELECT update_id, to_json(title) FROM %s c WHERE category_type = "
+                                 "'Product' AND title ~ '^\\s' ORDER BY update_id LIMIT 1"
+                                 % LATEST)[0]
+        odd_title = json.loads(odd_title)
+        self.assertIn("\n", odd_title)
+        typed = " ".join(odd_title.split())
+        self.assertNotEqual(typed, odd_title)
+        self.assertEqual(self.listed("--product", typed.lower()), self.listed("--product", odd_id))
+        # several categories with one name: refused with both ids (made here: the latest
+        # revision of a second product takes the first one's title for a moment)
+        (a_id, a_title), (b_id, b_title) = psql(
+            "SELECT update_id, title FROM %s c WHERE category_type = 'Product' "
+            "AND title !~ '(^\\s|\\s$|\\s\\s|\\n)' ORDER BY title LIMIT 2" % LATEST)
+        b_rev = "(SELECT id FROM revision WHERE update_id = '%s' ORDER BY revision_number " \
+                "DESC LIMIT 1)" % b_id
+        psql("UPDATE revision SET title = '%s' WHERE id = %s"
+             % (a_title.replace("'", "''"), b_rev))
+        try:
             self.fails('several products are named "%s": %s; give the id'
-                       % (title, ", ".join('"%s" (%s)' % (title, i) for i in ids.split(","))),
-                       "updates", "list", "--product", title)
+                       % (a_title, ", ".join('"%s" (%s)' % (a_title, i)
+                                              for i in sorted((a_id, b_id)))),
+                       "updates", "list", "--product", a_title.upper())
+        finally:
+            psql("UPDATE revision SET title = '%s' WHERE id = %s"
+                 % (b_title.replace("'", "''"), b_rev))
 
     def test_sizes(self):
         bundle = psql("SELECT l.update_id, l.id FROM %s l WHERE %s AND EXISTS (SELECT 1 FROM "
