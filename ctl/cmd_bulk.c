@@ -20,6 +20,19 @@ int ctl_bulk_has_filter(const struct ctl_bulk *b)
            b->approved || b->not_approved;
 }
 
+/* Set o[k] to the string v, or to true when on; nothing when v is NULL / on is 0. */
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v != NULL)
+        json_object_set_new(o, k, json_string(v));
+}
+
+static void set_flag(json_t *o, const char *k, int on)
+{
+    if (on)
+        json_object_set_new(o, k, json_true());
+}
+
 /* The request body for b: ids (or the ones given) or the filter. */
 static json_t *bulk_body(const struct ctl_bulk *b, const json_t *ids, int dry_run)
 {
@@ -34,29 +47,19 @@ static json_t *bulk_body(const struct ctl_bulk *b, const json_t *ids, int dry_ru
             json_array_append_new(arr, json_string(b->ids[i]));
         json_object_set_new(body, "ids", arr);
     } else {
-        if (b->product != NULL)
-            json_object_set_new(body, "product", json_string(b->product));
-        if (b->classification != NULL)
-            json_object_set_new(body, "classification", json_string(b->classification));
-        if (b->search != NULL)
-            json_object_set_new(body, "search", json_string(b->search));
-        if (b->superseded)
-            json_object_set_new(body, "superseded", json_true());
-        if (b->approved)
-            json_object_set_new(body, "approved", json_true());
-        if (b->not_approved)
-            json_object_set_new(body, "not_approved", json_true());
+        set_str(body, "product", b->product);
+        set_str(body, "classification", b->classification);
+        set_str(body, "search", b->search);
+        set_flag(body, "superseded", b->superseded);
+        set_flag(body, "approved", b->approved);
+        set_flag(body, "not_approved", b->not_approved);
     }
     if (b->approving) {
-        if (b->group != NULL)
-            json_object_set_new(body, "group", json_string(b->group));
-        if (b->action != NULL)
-            json_object_set_new(body, "action", json_string(b->action));
-        if (b->deadline != NULL)
-            json_object_set_new(body, "deadline", json_string(b->deadline));
+        set_str(body, "group", b->group);
+        set_str(body, "action", b->action);
+        set_str(body, "deadline", b->deadline);
     }
-    if (dry_run)
-        json_object_set_new(body, "dry_run", json_true());
+    set_flag(body, "dry_run", dry_run);
     json_object_set_new(body, "admin", json_string(ctl_admin_name()));
     return body;
 }
@@ -100,6 +103,17 @@ static void bulk_print(const struct ctl_bulk *b, const json_t *ans)
         printf("dry run: nothing was changed\n");
 }
 
+/* Print the answer (consumed): --json as it is, else bulk_print(). Returns 0. */
+static int bulk_show(struct ctl *c, const struct ctl_bulk *b, json_t *ans)
+{
+    if (c->json)
+        adminapi_print_json(ans);
+    else
+        bulk_print(b, ans);
+    json_decref(ans);
+    return 0;
+}
+
 /* Ask on the terminal; 1 for yes. */
 static int bulk_confirm(const struct ctl_bulk *b, const json_t *ans)
 {
@@ -134,14 +148,8 @@ int ctl_bulk_run(struct ctl *c, const struct ctl_bulk *b)
         rc = bulk_post(c, path, bulk_body(b, NULL, 1), &ans);
         if (rc != 0)
             return rc;
-        if (b->dry_run || json_integer_value(json_object_get(ans, "count")) == 0) {
-            if (c->json)
-                adminapi_print_json(ans);
-            else
-                bulk_print(b, ans);
-            json_decref(ans);
-            return 0;
-        }
+        if (b->dry_run || json_integer_value(json_object_get(ans, "count")) == 0)
+            return bulk_show(c, b, ans);
         bulk_print(b, ans);
         if (!bulk_confirm(b, ans)) {
             json_decref(ans);
@@ -160,10 +168,5 @@ int ctl_bulk_run(struct ctl *c, const struct ctl_bulk *b)
     json_decref(ids);
     if (rc != 0)
         return rc;
-    if (c->json)
-        adminapi_print_json(ans);
-    else
-        bulk_print(b, ans);
-    json_decref(ans);
-    return 0;
+    return bulk_show(c, b, ans);
 }
