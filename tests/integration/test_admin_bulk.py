@@ -8,6 +8,7 @@ matches nothing or several), the size of an update and of a bundle, bulk approve
 ids, KB numbers and filters (dry run changes nothing, scripts need --yes, a terminal asks).
 """
 
+import http.client
 import json
 import os
 import pty
@@ -44,7 +45,8 @@ class AdminBulkTest(unittest.TestCase):
         cls.tmpdir = wt.TempDir()
         cls.tmp = cls.tmpdir.__enter__()
         wt.create_db(DB)
-        cls.conf = wt.write_config(cls.tmp, DB)
+        cls.admin_port = wt.free_port()
+        cls.conf = wt.write_config(cls.tmp, DB, admin_listen="127.0.0.1:%d" % cls.admin_port)
         pkg = os.path.join(cls.tmp, "gen.cab")
         subprocess.run([sys.executable, GEN, "--seed", "23", "--updates", "30", "--no-content",
                         "--out", pkg], check=True, capture_output=True)
@@ -264,6 +266,8 @@ class AdminBulkTest(unittest.TestCase):
                                        % len(expect)), out)
         self.assertEqual(self.bulk_lines(out), expect)
         self.assertEqual(self.approved_ids(), expect)
+        self.assertIn('%d update(s) approved for install (group "All Computers") by %s in one '
+                      'change' % (len(expect), admin_login()), self.srv.output())
         # one change: one transaction, so every new deployment is in place together
         self.assertEqual(psql("SELECT count(*) FROM deployment WHERE NOT dead"),
                          [[str(len(expect))]])
@@ -323,6 +327,40 @@ class AdminBulkTest(unittest.TestCase):
         self.assertIn("\ndeclined %d update(s):\n" % len(expect), out)
         self.assertEqual(ids_of("SELECT update_id FROM declined_update"), expect)
 
+    def post(self, path, body):
+        token = open(os.path.join(self.tmp, "state", "admin.token")).read().strip()
+        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=30)
+        try:
+            c.request("POST", path, body=json.dumps(body).encode(),
+                      headers={"Authorization": "Bearer " + token})
+            r = c.getresponse()
+            return r.status, json.loads(r.read())
+        finally:
+            c.close()
+
+    def test_bulk_api_fields(self):
+        uid = psql("SELECT l.update_id FROM %s l WHERE %s ORDER BY 1 LIMIT 1"
+                   % (LATEST, DEPLOYABLE))[0][0]
+        ids = '"ids" must be a list of 0 to 10000 strings of 1 to 64 bytes on one line'
+        for body, msg in (
+                ({"ids": uid}, ids), ({"ids": ["x" * 65]}, ids), ({"ids": [1]}, ids),
+                ({"ids": ["KB1\n"]}, ids), ({"ids": ["KB1"] * 10001}, ids),
+                ({"ids": []}, "give update ids or KB numbers, or a filter (product, "
+                              "classification, search, superseded, not_approved)"),
+                ({"ids": [uid], "superseded": True},
+                 "give update ids or KB numbers, or a filter, not both"),
+                ({"ids": [uid], "declined": True},
+                 'unknown field "declined"; this call takes "ids", "product", "classification", '
+                 '"search", "superseded", "not_approved", "dry_run", "admin", "group", "action", '
+                 '"deadline"'),
+                ({"ids": [uid], "dry_run": "yes"}, '"dry_run" must be true or false')):
+            self.assertEqual(self.post("/api/v1/approve/bulk", body), (400, {"error": msg}),
+                             body if len(json.dumps(body)) < 200 else "")
+        self.assertEqual(psql("SELECT count(*) FROM deployment"), [["0"]])
+        status, ans = self.post("/api/v1/decline/bulk", {"ids": [uid], "dry_run": True})
+        self.assertEqual((status, ans["dry_run"], ans["count"]), (200, True, 1))
+        self.assertEqual(psql("SELECT count(*) FROM declined_update"), [["0"]])
+
     def test_bulk_validation(self):
         self.fails("give update ids or KB numbers, or a filter, not both",
                    "approve", "KB5000001", "--superseded", "--yes")
@@ -331,6 +369,12 @@ class AdminBulkTest(unittest.TestCase):
         rc, out, err = self.ctl("approve")
         self.assertEqual(rc, 2)
         self.assertTrue(err.startswith("wsusctl: usage: wsusctl approve ID|KB..."), err)
+
+
+def admin_login():
+    """The approver wsusctl records: $SUDO_USER, else the login of this uid."""
+    import pwd
+    return os.environ.get("SUDO_USER") or pwd.getpwuid(os.getuid()).pw_name
 
 
 def human(n):
