@@ -178,15 +178,30 @@ static int move_row(PGresult *r, int i, struct move_file *f)
     return 0;
 }
 
-/* Is the file already at its place in the new store with its size (copied by an earlier,
- * interrupted run)? It is verified again when copied over. */
-static int move_present(struct content_store *cs, const struct move_file *f)
+/* The place of f under the content directory target, given the old store from (whose
+ * directory is fromdir): the same relative path. 0, or -1 when it does not fit. */
+static int move_dest(const struct content_store *from, const char *fromdir, const char *target,
+                     const struct move_file *f, char *out, size_t outlen)
+{
+    char path[PATH_MAX];
+    size_t n = strlen(fromdir);
+
+    if (content_store_path(from, f->sha1, f->name, path, sizeof(path)) < 0 ||
+        strncmp(path, fromdir, n) != 0)
+        return -1;
+    return snprintf(out, outlen, "%s%s", target, path + n) < (int)outlen ? 0 : -1;
+}
+
+/* Is the file already at its place under target with its size (copied by an earlier,
+ * interrupted run)? It is verified again before it counts as moved. */
+static int move_present(const struct content_store *from, const char *fromdir, const char *target,
+                        const struct move_file *f)
 {
     char path[PATH_MAX];
     struct stat st;
 
-    return content_store_path(cs, f->sha1, f->name, path, sizeof(path)) == 0 &&
-           stat(path, &st) == 0 && S_ISREG(st.st_mode) && (f->size < 0 || st.st_size == f->size);
+    return move_dest(from, fromdir, target, f, path, sizeof(path)) == 0 && stat(path, &st) == 0 &&
+           S_ISREG(st.st_mode) && (f->size < 0 || st.st_size == f->size);
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -270,14 +285,9 @@ int cmd_movecontent(struct ctl *c, int argc, char **argv)
     }
     n = PQntuples(r);
     /* the room check comes before anything is created in NEWDIR */
-    to = content_store_open(target, err, sizeof(err));
-    if (to == NULL) {
-        ctl_fail("%s", err);
-        goto out;
-    }
     for (i = 0; i < n; i++) {
         struct move_file f;
-        if (move_row(r, i, &f) == 0 && !move_present(to, &f) && f.size > 0)
+        if (move_row(r, i, &f) == 0 && !move_present(from, oldreal, target, &f) && f.size > 0)
             need += f.size;
     }
     avail = free_bytes(target);
@@ -290,6 +300,11 @@ int cmd_movecontent(struct ctl *c, int argc, char **argv)
                  target, b2, n, b1);
         goto out;
     }
+    to = content_store_open(target, err, sizeof(err));
+    if (to == NULL) {
+        ctl_fail("%s", err);
+        goto out;
+    }
     for (i = 0; i < n; i++) {
         struct move_file f;
 
@@ -298,7 +313,7 @@ int cmd_movecontent(struct ctl *c, int argc, char **argv)
                      PQgetvalue(r, i, 0));
             goto out;
         }
-        if (move_present(to, &f)) {
+        if (move_present(from, oldreal, target, &f)) {
             if (content_store_verify(to, f.sha1, f.has_sha256 ? f.sha256 : NULL, f.size, f.name,
                                      err, sizeof(err)) == CONTENT_VERIFY_OK) {
                 kept++;
