@@ -38,11 +38,10 @@ static const struct ctl_verb verbs[] = {
      cmd_reset},
     /* cmd_content.c (CONTENT) */
     {"content", "",
-     "the content store: size, free space, files by state, what is still to download, the "
-     "largest updates",
-     NULL, cmd_content},
+     "content store size, free space, files by state, still to download, largest updates", NULL,
+     cmd_content},
     {"movecontent", "NEWDIR | --remove-old",
-     "move the content store to NEWDIR: copy verified, switch wsusd, keep the old copy",
+     "move the content to NEWDIR (verified copy, switch, old copy kept)",
      "Run it again to resume an interrupted move; the old copy stays until --remove-old. wsusd "
      "serves from NEWDIR without a restart and [storage] content_dir is set in the config file.",
      cmd_movecontent},
@@ -60,18 +59,18 @@ static const struct ctl_verb verbs[] = {
     {"downstreams", "", "list the downstream servers that synchronize from this server", NULL,
      cmd_downstreams},
     {"approve",
-     "ID|KB... [--group NAME] [--action install|uninstall|block] [--deadline ISO-8601] "
-     "[--revision N] | --classification NAME|GUID --product NAME|GUID --search WORDS "
-     "--superseded --not-approved [--dry-run] [--yes]",
-     "approve updates for a group (default: install, All Computers): ids, KB numbers or a filter",
+     "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
+     "[--superseded] [--not-approved]; [--group NAME] [--action install|uninstall|block] "
+     "[--deadline ISO-8601] [--revision N] [--dry-run] [--yes]",
+     "approve updates (ids, KB numbers or a filter) for a group (default All Computers)",
      "Several ids, KB numbers or a filter are approved in one change; --dry-run lists them and "
      "changes nothing. On a terminal the list is confirmed; in scripts a filter needs --yes.",
      cmd_approve},
     {"unapprove", "UPDATE-ID [--group NAME]", "remove approvals (all groups unless --group)", NULL,
      cmd_unapprove},
     {"decline",
-     "ID|KB... | --classification NAME|GUID --product NAME|GUID --search WORDS --superseded "
-     "--approved --not-approved [--dry-run] [--yes]",
+     "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
+     "[--superseded] [--approved|--not-approved]; [--dry-run] [--yes]",
      "decline updates (removes their approvals): ids, KB numbers or a filter",
      "Several ids, KB numbers or a filter are declined in one change; --dry-run lists them and "
      "changes nothing. On a terminal the list is confirmed; in scripts a filter needs --yes.",
