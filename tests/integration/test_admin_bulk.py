@@ -276,6 +276,14 @@ class AdminBulkTest(unittest.TestCase):
         self.assertEqual(out, "no update matches; nothing was changed\n")
         self.assertEqual(psql("SELECT count(*) FROM deployment"), [[str(len(expect))]])
 
+    def test_bulk_everything_not_approved(self):
+        expect = ids_of("SELECT l.update_id FROM %s l WHERE %s" % (LATEST, DEPLOYABLE))
+        res = self.js("approve", "--not-approved", "--yes", "--group", "Unassigned Computers")
+        self.assertEqual((res["count"], res["group"]), (len(expect), "Unassigned Computers"))
+        self.assertEqual(ids_of("SELECT update_id FROM deployment WHERE NOT dead"), expect)
+        self.assertEqual(len(set(r[0] for r in psql("SELECT change_seq FROM deployment"))),
+                         len(expect))  # each approval its own change number, as one by one
+
     def test_bulk_ids_one_transaction(self):
         ids = ids_of("SELECT l.update_id FROM %s l WHERE %s ORDER BY 1 LIMIT 3"
                      % (LATEST, DEPLOYABLE))
