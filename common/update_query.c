@@ -178,8 +178,9 @@ int update_query_category(PGconn *db, const char *kind, const char *name, char i
         return -1;
     }
     if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
-        snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
-        rc = 0;
+        rc = str_copy(id, 37, PQgetvalue(r, 0, 0)) < 0 ? -1 : 0; /* a uuid's text: 36 bytes */
+        if (rc < 0)
+            snprintf(err, errlen, "the catalog returned an odd category id");
     } else if (PQntuples(r) == 0) {
         snprintf(err, errlen,
                  "no %s is named \"%s\"; wsusctl updates list --type category --search TEXT "

@@ -222,7 +222,8 @@ static int movecontent_remove_old(struct ctl *c)
 
     if ((rc = served_dir(c, cur, sizeof(cur))) != 0)
         return rc;
-    snprintf(marker, sizeof(marker), "%s/%s", cur, MOVED_FROM);
+    if ((size_t)snprintf(marker, sizeof(marker), "%s/%s", cur, MOVED_FROM) >= sizeof(marker))
+        return ctl_fail("the content directory %s is too long", cur);
     f = fopen(marker, "r");
     if (f == NULL)
         return ctl_fail("%s has no record of a move (%s: %s); nothing to remove", cur, marker,
@@ -235,7 +236,8 @@ static int movecontent_remove_old(struct ctl *c)
     old[strcspn(old, "\n")] = '\0';
     if (old[0] != '/' || strcmp(old, cur) == 0)
         return ctl_fail("%s names \"%s\", which wsusd serves from; nothing removed", marker, old);
-    snprintf(tree, sizeof(tree), "%s/WsusContent", old);
+    if ((size_t)snprintf(tree, sizeof(tree), "%s/WsusContent", old) >= sizeof(tree))
+        return ctl_fail("the old content directory %s is too long", old);
     if (access(tree, F_OK) == 0 && nftw(tree, remove_one, 32, FTW_DEPTH | FTW_PHYS) != 0)
         return ctl_fail("cannot remove %s: %s", tree, strerror(errno));
     if (unlink(marker) < 0)
@@ -343,8 +345,9 @@ int cmd_movecontent(struct ctl *c, int argc, char **argv)
     {
         char marker[PATH_MAX + 32];
         FILE *mf;
-        snprintf(marker, sizeof(marker), "%s/%s", target, MOVED_FROM);
-        mf = fopen(marker, "w");
+        mf = (size_t)snprintf(marker, sizeof(marker), "%s/%s", target, MOVED_FROM) < sizeof(marker)
+                 ? fopen(marker, "w")
+                 : NULL;
         if (mf == NULL || fprintf(mf, "%s\n", oldreal) < 0 || fclose(mf) != 0) {
             ctl_fail("cannot write %s: %s", marker, strerror(errno));
             goto out;

@@ -781,7 +781,11 @@ static enum MHD_Result bulk_change(struct http_request *req, int approving)
         PGresult *r = NULL;
         int already = 0, rc;
 
-        snprintf(c.update_id, sizeof(c.update_id), "%s", id);
+        if (str_copy(c.update_id, sizeof(c.update_id), id) < 0) { /* keys are canonical GUIDs */
+            change_dberr(&c);
+            json_decref(removed);
+            goto out;
+        }
         c.revision = -1;
         rc = approving ? approve_one(&c, &a, removed, &r)
                        : decline_one(&c, dry_run, removed, &already);
