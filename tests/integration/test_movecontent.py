@@ -10,6 +10,7 @@ running wsusd serves every file from the new place at once (before and after
 
 import hashlib
 import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -125,6 +126,37 @@ class MoveContentTest(unittest.TestCase):
         for state, n, b in states:
             self.assertIn("  %-12s %8s  %10s\n" % (state, n, human(int(b))), out)
         self.assertIn("largest updates:\n", out)
+        # the largest update, computed here: its files and its bundled updates' files, once
+        sizes = psql(
+            "SELECT l.update_id, (SELECT sum(f.size) FROM file f WHERE f.sha1 IN ("
+            "  SELECT sha1 FROM revision_file WHERE revision_id = l.id UNION "
+            "  SELECT rf.sha1 FROM revision_bundle b JOIN revision m ON m.update_id = "
+            "  b.member_update_id AND m.revision_number = b.member_revision_number "
+            "  JOIN revision_file rf ON rf.revision_id = m.id WHERE b.revision_id = l.id)) AS s "
+            "FROM revision l WHERE l.explicitly_deployable AND l.revision_number = (SELECT "
+            "max(revision_number) FROM revision WHERE update_id = l.update_id) "
+            "ORDER BY s DESC, l.title, l.update_id")
+        report = json.loads(self.ok("--json", "content"))
+        self.assertEqual([(u["update_id"], u["size"], u["stored"]) for u in report["largest"]],
+                         [(i, int(b), int(b)) for i, b in sizes[:10]])
+        self.assertEqual(report["to_download"], {"files": 0, "bytes": 0})
+        # an approved update with a file not stored yet: still to download
+        uid = sizes[0][0]
+        sha1, size = psql(
+            "SELECT encode(f.sha1, 'hex'), f.size FROM file f WHERE f.sha1 IN (SELECT rf.sha1 "
+            "FROM revision l JOIN revision_bundle b ON b.revision_id = l.id JOIN revision m ON "
+            "m.update_id = b.member_update_id AND m.revision_number = b.member_revision_number "
+            "JOIN revision_file rf ON rf.revision_id = m.id WHERE l.update_id = '%s') "
+            "ORDER BY 1 LIMIT 1" % uid)[0]
+        psql("UPDATE file SET state = 'queued' WHERE sha1 = decode('%s', 'hex')" % sha1)
+        try:
+            self.ok("approve", uid)
+            report = json.loads(self.ok("--json", "content"))
+            self.assertEqual(report["to_download"], {"files": 1, "bytes": int(size)})
+            self.assertIn("to download:       1 files, %s (for approved updates)\n"
+                          % human(int(size)), self.ok("content"))
+        finally:
+            psql("UPDATE file SET state = 'present' WHERE sha1 = decode('%s', 'hex')" % sha1)
 
         # refusals: inside the old directory, relative
         inside = os.path.join(os.path.realpath(self.old), "sub")
