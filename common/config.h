@@ -73,6 +73,16 @@ int config_read_token(const char *path, const char *open_hint, char *out, size_t
  */
 int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen);
 
+/*
+ * Set "key = value" in [section] of the config file at path, keeping every other line and
+ * comment: an existing key line of that section is replaced, else the line is added after the
+ * section header, else the section is appended. The file is rewritten atomically (a temporary
+ * file with the same mode and owner, fsync, rename). value must be one line. 0, or -1 with a
+ * one-line message in err (the file is unchanged).
+ */
+int config_set_option(const char *path, const char *section, const char *key, const char *value,
+                      char *err, size_t errlen);
+
 /* Print every option with its default and its documentation, as a sample config file. */
 void config_print_sample(void *stream);
 

@@ -306,7 +306,9 @@ class AdminTest(unittest.TestCase):
         self.fails("only as part of bundle", "approve", self.leaf)
         self.fails("is a Category", "approve", self.product)
         self.fails("is not in the catalog", "approve", "99999999-9999-9999-9999-999999999999")
-        self.fails("is not an update id", "approve", "KB123")
+        self.fails("no update that can be approved on its own has KB number KB123", "approve",
+                   "KB123")  # a KB number is looked up now
+        self.fails("is not an update id", "approve", "nope")
         self.fails("is not a date and time", "approve", u, "--deadline", "tomorrow")
         self.fails("is not a date and time", "approve", u, "--deadline", "2031-02-30")
         self.fails("is not install, uninstall or block", "approve", u, "--action", "maybe")
