@@ -465,6 +465,25 @@ int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen)
     return 1;
 }
 
+void config_each_changed(const struct config *a, const struct config *b,
+                         void (*fn)(const char *section, const char *key, void *arg), void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < N_OPTIONS; i++) {
+        const struct config_option *o = &config_options[i];
+        const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+        int same;
+
+        if (o->type == OPT_LONG)
+            same = *(const long *)(const void *)pa == *(const long *)(const void *)pb;
+        else
+            same = strcmp(*(char *const *)(const void *)pa, *(char *const *)(const void *)pb) == 0;
+        if (!same)
+            fn(o->section, o->key, arg);
+    }
+}
+
 void config_print_sample(void *stream)
 {
     FILE *out = stream;

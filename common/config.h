@@ -52,6 +52,11 @@ int config_load(struct config *cfg, const char *path, int missing_ok, char *err,
 void config_free(struct config *cfg);
 /* Split "host:port" ("[v6]:port" too). 0 or -1 with a message in err. host is malloc'd. */
 int config_split_hostport(const char *hp, char **host, int *port, char *err, size_t errlen);
+/* Call fn(section, key, arg) for every option whose value differs between a and b (for a
+ * reload: what changed in the file). */
+void config_each_changed(const struct config *a, const struct config *b,
+                         void (*fn)(const char *section, const char *key, void *arg), void *arg);
+
 /* Is host (no brackets) a loopback address: 127.0.0.0/8, ::1 or localhost? */
 int config_is_loopback(const char *host);
 
