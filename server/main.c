@@ -424,7 +424,6 @@ int main(int argc, char **argv)
         log_info("signal %d: stopping", sig);
         break;
     }
-    s.stopping = 1;
     rc = 0;
 out:
     scheduler_stop(s.sched);
