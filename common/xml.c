@@ -121,7 +121,8 @@ static int scan_name_end(struct xml_guard *g)
     return 0;
 }
 
-static int scan_attr_start(struct xml_guard *g)
+/* c begins an attribute name. */
+static int scan_attr_start(struct xml_guard *g, char c)
 {
     struct xml_scan *s = &g->scan;
     long max = g->lim->max_attrs > 0 ? g->lim->max_attrs : XML_DEFAULT_MAX_ATTRS;
@@ -133,7 +134,7 @@ static int scan_attr_start(struct xml_guard *g)
     if (++s->total_attrs > total)
         return scan_refuse(g, "more than", total, "attributes in the document");
     s->state = SCAN_ANAME;
-    s->sub = 0;
+    s->sub = c == 'x' ? 1 : -1;
     s->is_ns = 0;
     return 0;
 }
@@ -182,7 +183,7 @@ static int scan_tag_byte(struct xml_guard *g, char c)
         else if (scan_space(c))
             s->sub = 1; /* the element name has ended */
         else if (s->sub == 1)
-            return scan_attr_start(g);
+            return scan_attr_start(g, c);
         return 0;
     case SCAN_ANAME:
         if (c == '=' || c == '>' || c == '/' || scan_space(c)) {
@@ -207,7 +208,7 @@ static int scan_tag_byte(struct xml_guard *g, char c)
         } else if (c == '>') {
             scan_tag_end(s, 0);
         } else if (c != '=' && !scan_space(c)) {
-            return scan_attr_start(g); /* malformed; libxml2 will say so */
+            return scan_attr_start(g, c); /* malformed; libxml2 will say so */
         }
         return 0;
     default:

@@ -1,0 +1,286 @@
+/*
+ * Tests for xml's attribute pre-scan (xml_guard_scan): the bounds on attributes per element, in
+ * total and on namespace declarations in scope, through xml_parse (whole documents) and the
+ * streaming reader client/soapread.c (chunks), with tags split across chunks at every offset and
+ * markup that only looks like attributes (comments, CDATA, PIs, attribute values).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "soapread.h"
+#include "xml.h"
+
+/* Markup that looks like attributes but is not, and 8 real attributes (3 of them xmlns). */
+static const char tricky_head[] =
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+    "<!-- <x a=\"1\" b=\"2\" c=\"3\"> - > -->\n"
+    "<?pi a=\"1\" b=\"2\" > c=\"3\" ?>\n"
+    "<r xmlns=\"urn:a\" xmlns:p='urn:p' p:k=\"v>w\" q = \"x/>y\" z='\"'>\n"
+    " text &gt; with a=\"1\" b=\"2\" c=\"3\"\n"
+    " <![CDATA[ <y a=\"1\" b=\"2\" c=\"3\" d=\"4\"/> ]] ]]>\n"
+    " <e/><e a=\"1\"/><p:e xmlns:p=\"urn:q\" t=\"1\"></p:e>\n";
+#define TRICKY_ATTRS 8
+
+/* tricky_head, an element with nattrs attributes, and the end: a document in b. */
+static void tricky_doc(struct buf *b, int nattrs)
+{
+    int i;
+
+    buf_init(b, 1 << 20);
+    buf_add_str(b, tricky_head);
+    buf_add_str(b, " <big");
+    for (i = 0; i < nattrs; i++)
+        buf_printf(b, " a%d=\"%d\"", i, i);
+    buf_add_str(b, "/>\n</r>\n");
+}
+
+/* n attributes on one element, as an xml_parse'd document; err gets the reason. */
+static int parse_ok(const char *doc, const struct xml_limits *lim, char *err, size_t errlen)
+{
+    xmlDoc *d = xml_parse(doc, strlen(doc), lim, err, errlen);
+
+    xml_doc_free(d);
+    return d != NULL;
+}
+
+static void test_attrs_per_element(void **state)
+{
+    const struct xml_limits lim = XML_LIMITS_UPDATE;
+    struct buf b;
+    char err[256];
+    int i;
+
+    (void)state;
+    /* the attack of issue 8: 100,000 attributes on one element (24 s of CPU before) */
+    buf_init(&b, 8 << 20);
+    buf_add_str(&b, "<x");
+    for (i = 0; i < 100000; i++)
+        buf_printf(&b, " a%d=\"\"", i);
+    buf_add_str(&b, "/>");
+    assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    assert_string_equal(err, "xml rejected: an element has more than 64 attributes");
+    buf_free(&b);
+
+    /* 64 is fine, and every one of them is there */
+    tricky_doc(&b, 64);
+    assert_true(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    {
+        xmlDoc *d = xml_parse(buf_str(&b), b.len, &lim, err, sizeof(err));
+        assert_non_null(d);
+        assert_string_equal(xml_attr(xml_child(xml_root(d), "urn:a", "big"), "a63"), "63");
+        xml_doc_free(d);
+    }
+    buf_free(&b);
+    tricky_doc(&b, 65);
+    assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    assert_string_equal(err, "xml rejected: an element has more than 64 attributes");
+    buf_free(&b);
+}
+
+static void test_attrs_total(void **state)
+{
+    const struct xml_limits lim = {1 << 20, 8, 1000, 64, 100};
+    /* attribute limits left at 0: the defaults */
+    const struct xml_limits old = {.max_bytes = 1 << 20, .max_depth = 8, .max_elements = 1000};
+    struct buf b;
+    char err[256];
+    int i;
+
+    (void)state;
+    buf_init(&b, 1 << 20);
+    buf_add_str(&b, "<r>");
+    for (i = 0; i < 10; i++)
+        buf_add_str(&b,
+                    "<e a=\"\" b=\"\" c=\"\" d=\"\" e=\"\" f=\"\" g=\"\" h=\"\" i=\"\" j=\"\"/>");
+    buf_add_str(&b, "</r>");
+    assert_true(parse_ok(buf_str(&b), &lim, err, sizeof(err))); /* exactly 100 */
+    buf_reset(&b);
+    buf_add_str(&b, "<r z=\"\">");
+    for (i = 0; i < 10; i++)
+        buf_add_str(&b,
+                    "<e a=\"\" b=\"\" c=\"\" d=\"\" e=\"\" f=\"\" g=\"\" h=\"\" i=\"\" j=\"\"/>");
+    buf_add_str(&b, "</r>");
+    assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    assert_string_equal(err, "xml rejected: more than 100 attributes in the document");
+    buf_free(&b);
+
+    tricky_doc(&b, 65);
+    assert_false(parse_ok(buf_str(&b), &old, err, sizeof(err)));
+    assert_string_equal(err, "xml rejected: an element has more than 64 attributes");
+    buf_free(&b);
+}
+
+/* Append depth elements nested, each declaring per namespaces, around tail. */
+static void ns_doc(struct buf *b, int depth, int per, const char *tail)
+{
+    int i, j;
+
+    for (i = 0; i < depth; i++) {
+        buf_add_str(b, "<e");
+        for (j = 0; j < per; j++)
+            buf_printf(b, " xmlns:p%d_%d=\"urn:%d\"", i, j, j);
+        buf_add_str(b, ">");
+    }
+    buf_add_str(b, tail);
+    for (i = 0; i < depth; i++)
+        buf_add_str(b, "</e>");
+}
+
+static void test_namespaces_in_scope(void **state)
+{
+    const struct xml_limits lim = XML_LIMITS_UPDATE;
+    struct buf b;
+    char err[256];
+    int i;
+
+    (void)state;
+    buf_init(&b, 1 << 20);
+    ns_doc(&b, 16, 8, ""); /* 128 in scope */
+    assert_true(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    buf_reset(&b);
+    ns_doc(&b, 16, 8, "<x xmlns=\"urn:d\"/>"); /* a default declaration counts too */
+    assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    assert_string_equal(err, "xml rejected: more than 128 namespace declarations in scope");
+    /* declarations go out of scope with their element (empty or closed) */
+    buf_reset(&b);
+    buf_add_str(&b, "<r>");
+    for (i = 0; i < 10; i++)
+        buf_add_str(&b,
+                    "<a xmlns:a=\"urn:a\" xmlns:b=\"urn:b\" xmlns:c=\"urn:c\" xmlns:d=\"urn:d\" "
+                    "xmlns:e=\"urn:e\" xmlns:f=\"urn:f\" xmlns:g=\"urn:g\" xmlns:h=\"urn:h\"/>"
+                    "<a xmlns:a=\"urn:a\" xmlns:b=\"urn:b\" xmlns:c=\"urn:c\" xmlns:d=\"urn:d\" "
+                    "xmlns:e=\"urn:e\" xmlns:f=\"urn:f\" xmlns:g=\"urn:g\" xmlns:h=\"urn:h\">"
+                    "</a>");
+    ns_doc(&b, 15, 8, ""); /* 120 on top of the 160 already out of scope */
+    buf_add_str(&b, "</r>");
+    assert_true(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    /* attributes named like xmlns are not declarations */
+    buf_reset(&b);
+    ns_doc(&b, 16, 8, "<x xmlns:a=\"urn:x\"/>");
+    assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    buf_reset(&b);
+    ns_doc(&b, 16, 8, "<x xmlnsa=\"\" xmln=\"\" xml:lang=\"en\"/>");
+    assert_true(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    buf_free(&b);
+}
+
+/* Scan doc in two chunks split at cut; the guard's verdict. */
+static int scan_split(const struct buf *doc, size_t cut, const struct xml_limits *lim,
+                      struct xml_guard *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->lim = lim;
+    if (xml_guard_scan(g, buf_str(doc), cut) < 0)
+        return -1;
+    return xml_guard_scan(g, buf_str(doc) + cut, doc->len - cut);
+}
+
+static void test_scan_split_everywhere(void **state)
+{
+    const struct xml_limits lim = {0, 48, 0x7fffffffL, 64, 1000};
+    struct xml_guard g;
+    struct buf ok, bad, head;
+    size_t cut;
+
+    (void)state;
+    tricky_doc(&ok, 64);
+    tricky_doc(&bad, 65);
+    for (cut = 0; cut <= ok.len; cut++) {
+        if (scan_split(&ok, cut, &lim, &g) != 0)
+            fail_msg("refused when split at %zu: %s", cut, g.stop_reason);
+        if (g.scan.total_attrs != TRICKY_ATTRS + 64 || g.scan.depth != 0 || g.scan.ns_in_scope != 0)
+            fail_msg("split at %zu: %ld attributes, depth %d, %d namespaces in scope", cut,
+                     g.scan.total_attrs, g.scan.depth, g.scan.ns_in_scope);
+    }
+    /* after the head: <r> open with its 2 declarations in scope, all 8 attributes counted */
+    buf_init(&head, sizeof(tricky_head));
+    buf_add_str(&head, tricky_head);
+    for (cut = 0; cut <= head.len; cut++) {
+        assert_int_equal(scan_split(&head, cut, &lim, &g), 0);
+        if (g.scan.total_attrs != TRICKY_ATTRS || g.scan.depth != 1 || g.scan.ns_in_scope != 2)
+            fail_msg("head split at %zu: %ld attributes, depth %d, %d namespaces in scope", cut,
+                     g.scan.total_attrs, g.scan.depth, g.scan.ns_in_scope);
+    }
+    buf_free(&head);
+    for (cut = 0; cut <= bad.len; cut++) {
+        assert_int_equal(scan_split(&bad, cut, &lim, &g), -1);
+        assert_string_equal(g.stop_reason, "an element has more than 64 attributes");
+        assert_int_equal(xml_guard_scan(&g, "<x/>", 4), -1); /* stays stopped */
+    }
+    buf_free(&ok);
+    buf_free(&bad);
+}
+
+static int no_end(void *arg, struct soapread *r, const char *name, const char *text, size_t n)
+{
+    (void)arg;
+    (void)r;
+    (void)name;
+    (void)text;
+    (void)n;
+    return 0;
+}
+
+/* The streaming reader, fed in two chunks split at cut (1: byte by byte). */
+static int soapread_split(const struct buf *doc, size_t cut, int bytewise, char *err, size_t errlen)
+{
+    struct soapread *r = soapread_new(no_end, NULL, 1 << 20);
+    int rc = 0;
+    size_t i;
+
+    if (bytewise) {
+        for (i = 0; i < doc->len && rc == 0; i++)
+            rc = soapread_feed(r, buf_str(doc) + i, 1);
+    } else {
+        rc = soapread_feed(r, buf_str(doc), cut);
+        if (rc == 0)
+            rc = soapread_feed(r, buf_str(doc) + cut, doc->len - cut);
+    }
+    if (rc == 0)
+        rc = soapread_finish(r);
+    snprintf(err, errlen, "%s", soapread_error(r));
+    soapread_free(r);
+    return rc;
+}
+
+static void test_soapread_split_everywhere(void **state)
+{
+    struct buf ok, bad;
+    char err[256];
+    size_t cut;
+
+    (void)state;
+    tricky_doc(&ok, 64);
+    tricky_doc(&bad, 65);
+    for (cut = 0; cut <= ok.len; cut++)
+        if (soapread_split(&ok, cut, 0, err, sizeof(err)) != 0)
+            fail_msg("refused when split at %zu: %s", cut, err);
+    assert_int_equal(soapread_split(&ok, 0, 1, err, sizeof(err)), 0);
+    for (cut = 0; cut <= bad.len; cut++) {
+        assert_int_equal(soapread_split(&bad, cut, 0, err, sizeof(err)), -1);
+        assert_string_equal(err, "answer refused: an element has more than 64 attributes");
+    }
+    assert_int_equal(soapread_split(&bad, 0, 1, err, sizeof(err)), -1);
+    assert_string_equal(err, "answer refused: an element has more than 64 attributes");
+    buf_free(&ok);
+    buf_free(&bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attrs_per_element),
+        cmocka_unit_test(test_attrs_total),
+        cmocka_unit_test(test_namespaces_in_scope),
+        cmocka_unit_test(test_scan_split_everywhere),
+        cmocka_unit_test(test_soapread_split_everywhere),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
