@@ -240,7 +240,7 @@ static void scan_markup_byte(struct xml_scan *s, char c)
     case SCAN_BANG:
         if (s->want == NULL)
             s->want = c == '-' ? "--" : c == '[' ? "[CDATA[" : "";
-        if (s->want[s->sub] == c) {
+        if (s->want[s->sub] != '\0' && s->want[s->sub] == c) {
             if (s->want[++s->sub] == '\0') {
                 s->state = s->want[0] == '-' ? SCAN_COMMENT : SCAN_CDATA;
                 s->sub = 0;

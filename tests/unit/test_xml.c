@@ -216,6 +216,15 @@ static void test_scan_split_everywhere(void **state)
     }
     buf_free(&ok);
     buf_free(&bad);
+    /* a NUL after "<!" is an unknown declaration, not the end of the "--" being matched
+       (fuzz_uss_answer found the scanner reading past its pattern here) */
+    {
+        static const char nuls[] = "<!\0<!-\0<![CDATA\0<x a=''/>";
+        memset(&g, 0, sizeof(g));
+        g.lim = &lim;
+        assert_int_equal(xml_guard_scan(&g, nuls, sizeof(nuls) - 1), 0);
+    }
+    assert_int_equal(g.scan.total_attrs, 0); /* all inside the unknown declaration */
 }
 
 static int no_end(void *arg, struct soapread *r, const char *name, const char *text, size_t n)
