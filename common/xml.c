@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
@@ -288,12 +289,101 @@ static void scan_markup_byte(struct xml_scan *s, char c)
     }
 }
 
+/*
+ * The pseudo-attributes of an XML declaration, p..end (between "<?xml" and "?>"): 0 when the
+ * encoding is UTF-8 or not named, -1 (refused) otherwise.
+ */
+static int scan_xmldecl(struct xml_guard *g, const char *p, const char *end)
+{
+    for (;;) {
+        const char *name, *v;
+        size_t nlen, vlen;
+        char q;
+
+        while (p < end && scan_space(*p))
+            p++;
+        if (p == end)
+            return 0;
+        for (name = p; p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'));)
+            p++;
+        nlen = (size_t)(p - name);
+        while (p < end && scan_space(*p))
+            p++;
+        if (nlen == 0 || p == end || *p != '=')
+            break;
+        for (p++; p < end && scan_space(*p);)
+            p++;
+        if (p == end || (*p != '"' && *p != '\''))
+            break;
+        q = *p++;
+        for (v = p; p < end && *p != q;)
+            p++;
+        if (p == end)
+            break;
+        vlen = (size_t)(p++ - v);
+        if (nlen == 8 && memcmp(name, "encoding", 8) == 0 &&
+            !(vlen == 5 && strncasecmp(v, "utf-8", 5) == 0) &&
+            !(vlen == 4 && strncasecmp(v, "utf8", 4) == 0)) {
+            snprintf(g->reason_buf, sizeof(g->reason_buf),
+                     "the document declares encoding \"%.*s\"; only UTF-8 is accepted",
+                     (int)(vlen > 32 ? 32 : vlen), v);
+            g->stop_reason = g->reason_buf;
+            return -1;
+        }
+    }
+    g->stop_reason = "the XML declaration is malformed";
+    return -1;
+}
+
+/*
+ * Keep the first bytes until it is known that libxml2 reads the document as UTF-8: not one of
+ * the starts it takes for UTF-16, UCS-4 or EBCDIC (xmlDetectCharEncoding), and an XML declaration
+ * that names no other encoding. 0 (decided or not yet), -1 refused.
+ */
+static int scan_head(struct xml_guard *g, const char *data, size_t len)
+{
+    struct xml_scan *s = &g->scan;
+    const unsigned char *h = (const unsigned char *)s->head;
+    size_t take = len < XML_SCAN_HEAD - s->head_len ? len : XML_SCAN_HEAD - s->head_len;
+    size_t n, off = 0, i;
+
+    memcpy(s->head + s->head_len, data, take);
+    n = s->head_len += take;
+    if (n < 4)
+        return 0;
+    if (memchr(h, '\0', 4) != NULL || (h[0] == 0xfe && h[1] == 0xff) ||
+        (h[0] == 0xff && h[1] == 0xfe) || memcmp(h, "\x4c\x6f\xa7\x94", 4) == 0) {
+        g->stop_reason = "the document is not UTF-8 (it starts like UTF-16, UCS-4 or EBCDIC)";
+        return -1;
+    }
+    if (h[0] == 0xef && h[1] == 0xbb && h[2] == 0xbf)
+        off = 3; /* the UTF-8 byte order mark */
+    if (n - off < 6)
+        return 0;
+    if (memcmp(h + off, "<?xml", 5) != 0 || !scan_space((char)h[off + 5])) {
+        s->head_done = 1; /* no declaration: UTF-8 */
+        return 0;
+    }
+    for (i = off + 5; i + 1 < n; i++)
+        if (h[i] == '?' && h[i + 1] == '>') {
+            s->head_done = 1;
+            return scan_xmldecl(g, s->head + off + 5, s->head + i);
+        }
+    if (n == XML_SCAN_HEAD) {
+        g->stop_reason = "the XML declaration is longer than 256 bytes";
+        return -1;
+    }
+    return 0;
+}
+
 int xml_guard_scan(struct xml_guard *g, const void *data, size_t len)
 {
     struct xml_scan *s = &g->scan;
     const char *p = data, *end = p + len;
 
     if (g->stop_reason != NULL)
+        return -1;
+    if (!s->head_done && scan_head(g, data, len) < 0)
         return -1;
     while (p < end) {
         if (s->state == SCAN_TEXT || s->state == SCAN_AVAL) {

@@ -52,6 +52,8 @@ void xml_init(void);
 
 /* Depth up to which the pre-scan tracks namespace declarations per element. */
 #define XML_SCAN_DEPTH 256
+/* The XML declaration must end within this many bytes (real ones have 40). */
+#define XML_SCAN_HEAD 256
 
 /* State of the byte pre-scan (xml_guard_scan) between chunks. Fields are the scanner's. */
 struct xml_scan {
@@ -67,6 +69,9 @@ struct xml_scan {
     int ns_in_scope;  /* namespace declarations on the open elements */
     int depth;        /* open elements */
     unsigned char ns_at[XML_SCAN_DEPTH]; /* namespace declarations of each open element */
+    int head_done;                       /* the start of the document was found UTF-8 */
+    size_t head_len;
+    char head[XML_SCAN_HEAD]; /* the first bytes, until head_done */
 };
 
 /*
@@ -106,8 +111,11 @@ void xml_guard_leave(xmlParserCtxtPtr ctxt);
  * Pre-scan the next len bytes of the document before they are given to libxml2 (chunks in
  * document order; the state carries over, so a tag may be split anywhere). Counts attributes per
  * element and in total and namespace declarations in scope against g->lim, in one linear pass
- * that never looks back. 0 to go on; -1 once a limit is crossed (now or before), with
- * g->stop_reason saying which ("an element has more than 64 attributes"). Only g->lim needs to
+ * that never looks back. The count is only true of bytes libxml2 reads as UTF-8, so the scan
+ * also refuses a document that starts like UTF-16, UCS-4 or EBCDIC, or whose XML declaration
+ * names another encoding (or is malformed, or longer than XML_SCAN_HEAD). 0 to go on; -1 once
+ * a bound is crossed (now or before), with g->stop_reason saying which ("an element has more
+ * than 64 attributes"). Only g->lim needs to
  * be set (xml_guard_attach does it; a zeroed guard with lim set works too). The bytes are not
  * checked for well-formedness: libxml2 does that, and a malformed document can only be
  * over-counted, which libxml2 refuses anyway.

@@ -219,12 +219,95 @@ static void test_scan_split_everywhere(void **state)
     /* a NUL after "<!" is an unknown declaration, not the end of the "--" being matched
        (fuzz_uss_answer found the scanner reading past its pattern here) */
     {
-        static const char nuls[] = "<!\0<!-\0<![CDATA\0<x a=''/>";
+        static const char nuls[] = "<r> <!\0<!-\0<![CDATA\0<x a=''/>";
         memset(&g, 0, sizeof(g));
         g.lim = &lim;
         assert_int_equal(xml_guard_scan(&g, nuls, sizeof(nuls) - 1), 0);
     }
     assert_int_equal(g.scan.total_attrs, 0); /* all inside the unknown declaration */
+}
+
+/* A document of n attributes on one element, declared in enc (NULL: no declaration). */
+static void decl_doc(struct buf *b, const char *bom, const char *enc, int n)
+{
+    int i;
+
+    buf_init(b, 1 << 20);
+    buf_add_str(b, bom);
+    if (enc != NULL)
+        buf_printf(b, "<?xml version=\"1.0\" encoding=\"%s\"?>", enc);
+    buf_add_str(b, "<x");
+    for (i = 0; i < n; i++)
+        buf_printf(b, " a%d=\"\"", i);
+    buf_add_str(b, "/>");
+}
+
+/*
+ * The attribute count is only true of bytes libxml2 reads as UTF-8: an EBCDIC or UTF-7 body has
+ * no '<' byte at all, and libxml2 decodes it anyway (30,000 attributes: 5 s). So the start of
+ * the document must be UTF-8.
+ */
+static void test_encoding(void **state)
+{
+    const struct xml_limits lim = XML_LIMITS_UPDATE;
+    static const struct {
+        const char *bom, *enc, *why;
+    } cases[] = {
+        {"", NULL, NULL},
+        {"", "utf-8", NULL},
+        {"", "UTF8", NULL},
+        {"\xef\xbb\xbf", "UTF-8", NULL},
+        {"", "UTF-7", "the document declares encoding \"UTF-7\"; only UTF-8 is accepted"},
+        {"", "IBM037", "the document declares encoding \"IBM037\"; only UTF-8 is accepted"},
+        {"\xef\xbb\xbf", "ISO-8859-1",
+         "the document declares encoding \"ISO-8859-1\"; only UTF-8 is accepted"},
+        {"\xff\xfe", NULL, "the document is not UTF-8 (it starts like UTF-16, UCS-4 or EBCDIC)"},
+        {"\x4c\x6f\xa7\x94", NULL,
+         "the document is not UTF-8 (it starts like UTF-16, UCS-4 or EBCDIC)"},
+    };
+    char err[256], want[256];
+    struct xml_guard g;
+    struct buf b;
+    size_t i, cut;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        decl_doc(&b, cases[i].bom, cases[i].enc, 10);
+        if (cases[i].why == NULL) {
+            if (!parse_ok(buf_str(&b), &lim, err, sizeof(err)))
+                fail_msg("case %zu refused: %s", i, err);
+        } else {
+            snprintf(want, sizeof(want), "xml rejected: %s", cases[i].why);
+            assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+            assert_string_equal(err, want);
+        }
+        for (cut = 0; cut <= b.len; cut++) {
+            int rc = scan_split(&b, cut, &lim, &g);
+            if (cases[i].why == NULL ? rc != 0 : rc != -1 || strcmp(g.stop_reason, cases[i].why))
+                fail_msg("case %zu split at %zu: %s", i, cut, g.stop_reason);
+        }
+        buf_free(&b);
+    }
+    /* UTF-16 without a byte order mark: every other byte is NUL */
+    buf_init(&b, 64);
+    buf_add(&b, "<\0x\0/\0>\0", 8);
+    assert_int_equal(scan_split(&b, 8, &lim, &g), -1);
+    buf_free(&b);
+    assert_string_equal(g.stop_reason,
+                        "the document is not UTF-8 (it starts like UTF-16, UCS-4 or EBCDIC)");
+    /* a declaration libxml2 might read differently is refused, not guessed at */
+    buf_init(&b, 1 << 20);
+    buf_add_str(&b, "<?xml version=\"1.0\" encoding=UTF-7?><x/>");
+    assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    assert_string_equal(err, "xml rejected: the XML declaration is malformed");
+    buf_reset(&b);
+    buf_add_str(&b, "<?xml version=\"1.0\"");
+    for (i = 0; i < XML_SCAN_HEAD; i++)
+        buf_add_str(&b, " ");
+    buf_add_str(&b, "?><x/>");
+    assert_false(parse_ok(buf_str(&b), &lim, err, sizeof(err)));
+    assert_string_equal(err, "xml rejected: the XML declaration is longer than 256 bytes");
+    buf_free(&b);
 }
 
 static int no_end(void *arg, struct soapread *r, const char *name, const char *text, size_t n)
@@ -290,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_namespaces_in_scope),
         cmocka_unit_test(test_scan_split_everywhere),
         cmocka_unit_test(test_soapread_split_everywhere),
+        cmocka_unit_test(test_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
