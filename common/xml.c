@@ -105,6 +105,15 @@ static int scan_refuse(struct xml_guard *g, const char *before, long n, const ch
     return -1;
 }
 
+/* n more bytes of the markup being read. */
+static int scan_markup_len(struct xml_guard *g, long n)
+{
+    if ((g->scan.markup += n) > XML_MAX_MARKUP)
+        return scan_refuse(g, "a tag, comment, CDATA section or PI longer than", XML_MAX_MARKUP,
+                           "bytes");
+    return 0;
+}
+
 /* The attribute name just ended; was it xmlns or xmlns:*? */
 static int scan_name_end(struct xml_guard *g)
 {
@@ -389,10 +398,13 @@ int xml_guard_scan(struct xml_guard *g, const void *data, size_t len)
         if (s->state == SCAN_TEXT || s->state == SCAN_AVAL) {
             /* the bulk of a document: jump to the byte that ends the run */
             const char *q = memchr(p, s->state == SCAN_TEXT ? '<' : s->quote, (size_t)(end - p));
+            if (s->state == SCAN_AVAL && scan_markup_len(g, (q != NULL ? q + 1 : end) - p) < 0)
+                return -1;
             if (q == NULL)
                 break;
             if (s->state == SCAN_TEXT) {
                 s->state = SCAN_LT;
+                s->markup = 1;
             } else {
                 s->state = SCAN_STAG;
                 s->sub = 1; /* past the element name */
@@ -400,6 +412,8 @@ int xml_guard_scan(struct xml_guard *g, const void *data, size_t len)
             p = q + 1;
             continue;
         }
+        if (scan_markup_len(g, 1) < 0)
+            return -1;
         if (s->state >= SCAN_STAG) {
             if (scan_tag_byte(g, *p) < 0)
                 return -1;

@@ -50,6 +50,14 @@ struct xml_limits {
  */
 void xml_init(void);
 
+/*
+ * Bytes of one piece of markup: a tag (with its attribute values), comment, CDATA section, PI or
+ * declaration. libxml2's push parser rescans an unfinished one on every chunk once it passes
+ * ~10 MB (a 32 MB comment fed in 16 KB chunks: 34 s); real ones have at most 388 bytes.
+ * Character data is not bounded here (it is linear).
+ */
+#define XML_MAX_MARKUP (1L << 20)
+
 /* Depth up to which the pre-scan tracks namespace declarations per element. */
 #define XML_SCAN_DEPTH 256
 /* The XML declaration must end within this many bytes (real ones have 40). */
@@ -68,6 +76,7 @@ struct xml_scan {
     int ns_here;      /* namespace declarations of the start tag being read */
     int ns_in_scope;  /* namespace declarations on the open elements */
     int depth;        /* open elements */
+    long markup;      /* bytes of the markup being read (from its "<") */
     unsigned char ns_at[XML_SCAN_DEPTH]; /* namespace declarations of each open element */
     int head_done;                       /* the start of the document was found UTF-8 */
     size_t head_len;
@@ -111,14 +120,14 @@ void xml_guard_leave(xmlParserCtxtPtr ctxt);
  * Pre-scan the next len bytes of the document before they are given to libxml2 (chunks in
  * document order; the state carries over, so a tag may be split anywhere). Counts attributes per
  * element and in total and namespace declarations in scope against g->lim, in one linear pass
- * that never looks back. The count is only true of bytes libxml2 reads as UTF-8, so the scan
- * also refuses a document that starts like UTF-16, UCS-4 or EBCDIC, or whose XML declaration
- * names another encoding (or is malformed, or longer than XML_SCAN_HEAD). 0 to go on; -1 once
- * a bound is crossed (now or before), with g->stop_reason saying which ("an element has more
- * than 64 attributes"). Only g->lim needs to
- * be set (xml_guard_attach does it; a zeroed guard with lim set works too). The bytes are not
- * checked for well-formedness: libxml2 does that, and a malformed document can only be
- * over-counted, which libxml2 refuses anyway.
+ * that never looks back; it also bounds each piece of markup (XML_MAX_MARKUP). The count is only
+ * true of bytes libxml2 reads as UTF-8, so the scan also refuses a document that starts like
+ * UTF-16, UCS-4 or EBCDIC, or whose XML declaration names another encoding (or is malformed, or
+ * longer than XML_SCAN_HEAD). 0 to go on; -1 once a bound is crossed (now or before), with
+ * g->stop_reason saying which ("an element has more than 64 attributes"). Only g->lim needs to be
+ * set (xml_guard_attach does it; a zeroed guard with lim set works too). The bytes are not checked
+ * for well-formedness: libxml2 does that, and a malformed document can only be over-counted, which
+ * libxml2 refuses anyway.
  */
 int xml_guard_scan(struct xml_guard *g, const void *data, size_t len);
 /* Stop the parser; the first reason given is kept (a static string). */

@@ -365,6 +365,49 @@ static void test_soapread_split_everywhere(void **state)
     buf_free(&bad);
 }
 
+/* "<r>" pre, fill bytes of 'a', post "</r>": one piece of markup of exactly len bytes. */
+static int markup_doc(const char *pre, const char *post, long len, char *err, size_t errlen)
+{
+    struct soapread *r = soapread_new(no_end, NULL, 1 << 20);
+    struct buf b;
+    size_t off;
+    int rc = 0;
+
+    buf_init(&b, 4 << 20);
+    buf_printf(&b, "<r>%s", pre);
+    for (off = strlen(pre) + strlen(post); (long)off < len; off++)
+        buf_add(&b, "a", 1);
+    buf_printf(&b, "%s</r>", post);
+    for (off = 0; off < b.len && rc == 0; off += 16384) /* as libcurl delivers an answer */
+        rc = soapread_feed(r, buf_str(&b) + off, b.len - off < 16384 ? b.len - off : 16384);
+    if (rc == 0)
+        rc = soapread_finish(r);
+    snprintf(err, errlen, "%s", soapread_error(r));
+    soapread_free(r);
+    buf_free(&b);
+    return rc;
+}
+
+/* One tag, comment, CDATA section or PI is bounded (libxml2 rescans one past ~10 MB per chunk). */
+static void test_markup_bound(void **state)
+{
+    static const char *const forms[][2] = {
+        {"<t a=\"", "\"/>"}, {"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"<?pi ", "?>"}, {"<", "/>"}};
+    char err[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        if (markup_doc(forms[i][0], forms[i][1], XML_MAX_MARKUP, err, sizeof(err)) != 0)
+            fail_msg("%s...%s of %ld bytes refused: %s", forms[i][0], forms[i][1], XML_MAX_MARKUP,
+                     err);
+        assert_int_equal(markup_doc(forms[i][0], forms[i][1], XML_MAX_MARKUP + 1, err, sizeof(err)),
+                         -1);
+        assert_string_equal(
+            err, "answer refused: a tag, comment, CDATA section or PI longer than 1048576 bytes");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_scan_split_everywhere),
         cmocka_unit_test(test_soapread_split_everywhere),
         cmocka_unit_test(test_encoding),
+        cmocka_unit_test(test_markup_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
