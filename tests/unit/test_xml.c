@@ -372,11 +372,16 @@ static int markup_doc(const char *pre, const char *post, long len, char *err, si
     struct buf b;
     size_t off;
     int rc = 0;
+    static char fill[4096];
+    size_t left = (size_t)len - strlen(pre) - strlen(post);
 
+    memset(fill, 'a', sizeof(fill));
     buf_init(&b, 4 << 20);
     buf_printf(&b, "<r>%s", pre);
-    for (off = strlen(pre) + strlen(post); (long)off < len; off++)
-        buf_add(&b, "a", 1);
+    for (; left > 0; left -= off) {
+        off = left < sizeof(fill) ? left : sizeof(fill);
+        buf_add(&b, fill, off);
+    }
     buf_printf(&b, "%s</r>", post);
     for (off = 0; off < b.len && rc == 0; off += 16384) /* as libcurl delivers an answer */
         rc = soapread_feed(r, buf_str(&b) + off, b.len - off < 16384 ? b.len - off : 16384);
