@@ -5,7 +5,8 @@
  * (uss_parse_answer, the same code a live transfer feeds). Input: byte 0 picks the operation,
  * byte 1 the HTTP status (bit 7: 500, else 200) and the chunk size of a second, chunked pass
  * through the reader (low 7 bits + 1), the rest is the answer body. Seed corpus: the real
- * answers of tests/data/exchanges with their operation.
+ * answers of tests/data/exchanges with their operation, GetDeployments and DownloadFiles
+ * answers (and a fault) of a real wsusd (no capture has them), and regress-* (past findings).
  */
 #include <stddef.h>
 #include <stdint.h>
