@@ -1093,6 +1093,11 @@ static int phase_content(struct sync_ctx *s)
             o.max_rate = rate;
         free(v);
     }
+    {
+        char *v = settings_get(s->db, "range-fallback");
+        o.range = download_range_parse(v);
+        free(v);
+    }
     o.cancel = s->p->cancel;
     o.progress = dl_progress;
     o.arg = s;

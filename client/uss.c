@@ -7,12 +7,19 @@
 #include "uss.h"
 #include "buf.h"
 #include "log.h"
+#include "settings.h"
 #include "soapread.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +43,9 @@ struct uss {
     char *ss_url;      /* root + PATH_SS */
     char *auth_url;    /* resolved DssAuth ServiceUrl, NULL until GetAuthConfig */
     char *account_name, *account_guid;
-    char *proxy_url, *proxy_user, *proxy_password, *ca_file;
+    char *proxy_url, *proxy_user, *proxy_password;
+    STACK_OF(X509) * extra_ca; /* ca-file, added to the system store; NULL = none */
+    int microsoft_update;      /* the upstream is Microsoft Update (for messages) */
     long proxy_auth;
     long connect_timeout_s, answer_timeout_s, stall_timeout_s;
     const atomic_int *cancel;
@@ -144,6 +153,96 @@ static void err_set(struct uss_error *e, enum uss_err_kind kind, const char *cod
     va_end(ap);
 }
 
+/* The host of a root URL "scheme://host[:port]" into buf (brackets of an IPv6 kept). */
+static void host_of(const char *root, char *buf, size_t len)
+{
+    const char *h = strstr(root, "://");
+    size_t n;
+
+    h = h != NULL ? h + 3 : root;
+    n = h[0] == '[' ? strcspn(h, "]") + (strchr(h, ']') != NULL) : strcspn(h, ":/");
+    snprintf(buf, len, "%.*s", (int)n, h);
+}
+
+/*
+ * The subject, issuer and subjectAltName of the certificate the server at url presents,
+ * fetched in a second TLS handshake that does not verify it (CURLOPT_CONNECT_ONLY: nothing
+ * is sent over it). Only to word an error message, never to go on. 0, or -1 when it failed.
+ */
+static int tls_peer_names(const struct uss *u, const char *url, char *subject, size_t sublen,
+                          char *issuer, size_t isslen, char *names, size_t nameslen)
+{
+    CURL *easy = curl_easy_init();
+    struct curl_certinfo *ci = NULL;
+    struct curl_slist *f;
+    int rc = -1;
+
+    subject[0] = issuer[0] = names[0] = '\0';
+    if (easy == NULL)
+        fatalx("out of memory creating a curl handle");
+    uss_curl_setup(u, easy);
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(easy, CURLOPT_CERTINFO, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT, u->connect_timeout_s);
+    if (curl_easy_perform(easy) != CURLE_OK ||
+        curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
+        ci->num_of_certs < 1)
+        goto out;
+    for (f = ci->certinfo[0]; f != NULL; f = f->next) {
+        if (str_has_prefix_ci(f->data, "Subject:"))
+            snprintf(subject, sublen, "%s", f->data + 8);
+        else if (str_has_prefix_ci(f->data, "Issuer:"))
+            snprintf(issuer, isslen, "%s", f->data + 7);
+        else if (str_has_prefix_ci(f->data, "X509v3 Subject Alternative Name:"))
+            snprintf(names, nameslen, "%s", f->data + 32);
+    }
+    rc = subject[0] != '\0' || names[0] != '\0' ? 0 : -1;
+out:
+    curl_easy_cleanup(easy);
+    return rc;
+}
+
+/*
+ * A failed certificate check in words: whose certificate (subject, issuer), why (not signed
+ * by a trusted CA, or made for other names) and the fix. 0, or -1 to fall back to curl's text.
+ */
+static int tls_explain(struct uss_call *c, struct uss_error *e)
+{
+    struct uss *u = c->u;
+    char subject[200], issuer[200], names[200], host[256];
+    const char *url = NULL;
+    long vr = X509_V_OK;
+
+    curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url);
+    curl_easy_getinfo(c->easy, CURLINFO_SSL_VERIFYRESULT, &vr);
+    if (url == NULL || tls_peer_names(u, url, subject, sizeof(subject), issuer, sizeof(issuer),
+                                      names, sizeof(names)) < 0)
+        return -1;
+    host_of(u->root, host, sizeof(host));
+    if (vr != X509_V_OK && u->microsoft_update)
+        err_set(e, USS_ERR_NET, "TLS", 0,
+                "TLS to Microsoft Update (%s) failed: its certificate \"%s\" issued by \"%s\" "
+                "is not trusted here (%s); add the CA certificate of \"%s\" to the system store "
+                "(update-ca-certificates) or with wsusctl config set ca-file /path/to/ca.pem",
+                u->root, subject, issuer, X509_verify_cert_error_string(vr), issuer);
+    else if (vr != X509_V_OK)
+        err_set(e, USS_ERR_NET, "TLS", 0,
+                "TLS to upstream %s failed: its certificate \"%s\" issued by \"%s\" is not "
+                "trusted here (%s); if that issuer is your CA, add its certificate with wsusctl "
+                "config set ca-file /path/to/ca.pem",
+                u->root, subject, issuer, X509_verify_cert_error_string(vr));
+    else
+        err_set(e, USS_ERR_NET, "TLS", 0,
+                "TLS to upstream %s failed: its certificate is for %s, not for %s (subject "
+                "\"%s\", issued by \"%s\"); set the upstream to a name the certificate holds, or "
+                "give the upstream a certificate for %s",
+                u->root, names[0] != '\0' ? names : subject, host, subject, issuer, host);
+    return 0;
+}
+
 static void err_from_curl(struct uss_call *c, struct uss_error *e)
 {
     struct uss *u = c->u;
@@ -184,6 +283,9 @@ static void err_from_curl(struct uss_call *c, struct uss_error *e)
                 c->curl_err[0] ? c->curl_err : curl_easy_strerror(c->cres));
         break;
     case CURLE_PEER_FAILED_VERIFICATION:
+        if (tls_explain(c, e) == 0)
+            break;
+        /* FALLTHROUGH */
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CONNECT_ERROR:
         err_set(e, USS_ERR_NET, "TLS", 0,
@@ -614,6 +716,60 @@ static struct uss_call *call_new(struct uss *u, enum uss_op op)
     return c;
 }
 
+/*
+ * CURLOPT_SSL_CTX_FUNCTION: add the ca-file certificates to the store libcurl built from the
+ * system bundle, so ca-file adds trust instead of replacing it.
+ */
+static CURLcode add_extra_ca(CURL *easy, void *sslctx, void *arg)
+{
+    X509_STORE *store = SSL_CTX_get_cert_store((SSL_CTX *)sslctx);
+    STACK_OF(X509) *certs = arg;
+    int i;
+
+    (void)easy;
+    if (store == NULL)
+        return CURLE_SSL_CERTPROBLEM;
+    for (i = 0; i < sk_X509_num(certs); i++)
+        if (X509_STORE_add_cert(store, sk_X509_value(certs, i)) != 1)
+            ERR_clear_error(); /* already there */
+    return CURLE_OK;
+}
+
+/* The certificates of the PEM file path (at least one), or NULL with a message in err. */
+static STACK_OF(X509) * load_ca_file(const char *path, struct uss_error *err)
+{
+    STACK_OF(X509) *certs = NULL;
+    struct stat st;
+    X509 *x;
+    FILE *f = fopen(path, "re");
+
+    if (f == NULL || fstat(fileno(f), &st) < 0 || st.st_size > SETTINGS_MAX_CA_FILE) {
+        err_set(err, USS_ERR_PROTO, "BadCaFile", 0,
+                "cannot read ca-file %s: %s; fix the file, or run wsusctl config reset ca-file",
+                path, f == NULL ? strerror(errno) : "it is larger than 64 MiB");
+        goto out;
+    }
+    certs = sk_X509_new_null();
+    if (certs == NULL)
+        fatalx("out of memory reading ca-file");
+    while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+        if (sk_X509_push(certs, x) == 0)
+            fatalx("out of memory reading ca-file");
+    ERR_clear_error();
+    if (sk_X509_num(certs) == 0) {
+        sk_X509_free(certs);
+        certs = NULL;
+        err_set(err, USS_ERR_PROTO, "BadCaFile", 0,
+                "ca-file %s holds no PEM certificate; give a file with \"-----BEGIN "
+                "CERTIFICATE-----\" blocks, or run wsusctl config reset ca-file",
+                path);
+    }
+out:
+    if (f != NULL)
+        fclose(f);
+    return certs;
+}
+
 void uss_curl_setup(const struct uss *u, CURL *easy)
 {
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -623,8 +779,12 @@ void uss_curl_setup(const struct uss *u, CURL *easy)
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
-    if (u->ca_file != NULL)
-        curl_easy_setopt(easy, CURLOPT_CAINFO, u->ca_file);
+    if (u->extra_ca != NULL) {
+        curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, add_extra_ca);
+        curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, (void *)u->extra_ca);
+        /* the store is extended per connection: never share a cached one */
+        curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    }
     if (u->proxy_url != NULL) {
         curl_easy_setopt(easy, CURLOPT_PROXY, u->proxy_url);
         if (u->proxy_user != NULL) {
@@ -896,7 +1056,9 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
 {
     struct uss *u;
     const char *url = o->url;
+    STACK_OF(X509) *extra_ca = NULL;
     char *root;
+    int mu = 0;
 
     if (url == NULL || url[0] == '\0') {
         err_set(err, USS_ERR_PROTO, "NoUpstream", 0,
@@ -904,8 +1066,16 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
                 "http://HOST:8530");
         return NULL;
     }
-    if (strcasecmp(url, "microsoft-update") == 0)
+    if (strcasecmp(url, "microsoft-update") == 0) {
+        const char *test_url = getenv(USS_TEST_MU_URL_ENV);
         url = USS_MICROSOFT_UPDATE_URL;
+        if (test_url != NULL && test_url[0] != '\0') {
+            log_warnx("%s is set: upstream microsoft-update goes to %s instead (for tests only)",
+                      USS_TEST_MU_URL_ENV, test_url);
+            url = test_url;
+        }
+        mu = 1;
+    }
     if (!str_has_prefix_ci(url, "http://") && !str_has_prefix_ci(url, "https://")) {
         err_set(err, USS_ERR_PROTO, "BadUpstream", 0,
                 "upstream \"%s\" is not an http:// or https:// URL", url);
@@ -922,8 +1092,17 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
                 "the upstream URL must not carry a user name or password");
         return NULL;
     }
+    if (o->ca_file != NULL && o->ca_file[0] != '\0') {
+        extra_ca = load_ca_file(o->ca_file, err);
+        if (extra_ca == NULL) {
+            free(root);
+            return NULL;
+        }
+    }
     u = xcalloc(1, sizeof(*u));
     u->root = root;
+    u->extra_ca = extra_ca;
+    u->microsoft_update = mu;
     u->ss_url = xasprintf("%s%s", root, PATH_SS);
     if (o->content_url != NULL && o->content_url[0] != '\0') {
         u->content_url = xstrdup(o->content_url);
@@ -937,7 +1116,6 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
     u->proxy_url = o->proxy_url && o->proxy_url[0] ? xstrdup(o->proxy_url) : NULL;
     u->proxy_user = o->proxy_user && o->proxy_user[0] ? xstrdup(o->proxy_user) : NULL;
     u->proxy_password = o->proxy_password ? xstrdup(o->proxy_password) : NULL;
-    u->ca_file = o->ca_file && o->ca_file[0] ? xstrdup(o->ca_file) : NULL;
     u->proxy_auth = CURLAUTH_ANY;
     if (o->proxy_auth != NULL) {
         if (strcasecmp(o->proxy_auth, "basic") == 0)
@@ -975,7 +1153,7 @@ void uss_free(struct uss *u)
         explicit_bzero(u->proxy_password, strlen(u->proxy_password));
         free(u->proxy_password);
     }
-    free(u->ca_file);
+    sk_X509_pop_free(u->extra_ca, X509_free);
     free(u->auth_plugin);
     free(u->auth_cookie_data);
     free(u->cookie_expiration_text);

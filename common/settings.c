@@ -58,7 +58,10 @@ static const struct settings_def settings_table[] = {
     {"proxy-auth", SETTINGS_ENUM, "any", "any|basic|digest|ntlm", 0, 0, NULL,
      "proxy authentication method (basic sends the password in clear text)"},
     {"ca-file", SETTINGS_PATH, "", NULL, 0, 0, NULL,
-     "PEM CA bundle to verify an https upstream (empty = system store)"},
+     "PEM CA certificate(s) trusted for an https upstream in addition to the system store"},
+    {"range-fallback", SETTINGS_ENUM, "auto", "auto|always|never", 0, 0, NULL,
+     "HTTP Range for resumed downloads: auto (whole file when the path ignores Range), always "
+     "(never send Range, whole files), never (a 200 to a Range request fails the file)"},
     {"allowed-downstreams", SETTINGS_HOST_LIST, "", NULL, 0, 0, NULL,
      "host names or addresses (a.b.c.d/n) allowed to sync from us, comma-separated (empty = "
      "any)"},
@@ -535,7 +538,8 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
             return NULL;
         }
     }
-    v = str_trim(xstrdup(value));
+    /* a secret is taken byte for byte: a password may begin or end with a space */
+    v = d->secret ? xstrdup(value) : str_trim(xstrdup(value));
     switch (d->type) {
     case SETTINGS_TEXT:
         if (strlen(v) <= SETTINGS_MAX_TEXT)
