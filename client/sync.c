@@ -328,10 +328,11 @@ static int recover(struct sync_ctx *s, struct uss_error *e, int *tries)
         nap(s, 5);
         return 1;
     }
-    /* an upstream that accepts connections but never answers would not answer a retry */
+    /* an upstream that accepts connections but never answers would not answer a retry, and
+     * a certificate that failed verification fails it again */
     if (e->kind == USS_ERR_NET && strcmp(e->code, "ConnectionRefused") != 0 &&
         strcmp(e->code, "CouldNotResolve") != 0 && strcmp(e->code, "NoAnswer") != 0 &&
-        *tries <= MAX_NET_RETRIES) {
+        strcmp(e->code, "TLSVerify") != 0 && *tries <= MAX_NET_RETRIES) {
         log_info("%s; trying again", e->msg);
         nap(s, (unsigned)*tries);
         return 1;

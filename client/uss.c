@@ -215,6 +215,7 @@ static int tls_explain(struct uss_call *c, struct uss_error *e)
     char subject[200], issuer[200], names[200], host[256];
     const char *url = NULL;
     long vr = X509_V_OK;
+    int untrusted, wrong_name;
 
     curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url);
     curl_easy_getinfo(c->easy, CURLINFO_SSL_VERIFYRESULT, &vr);
@@ -222,20 +223,36 @@ static int tls_explain(struct uss_call *c, struct uss_error *e)
                                       names, sizeof(names)) < 0)
         return -1;
     host_of(u->root, host, sizeof(host));
-    if (vr != X509_V_OK && u->microsoft_update)
-        err_set(e, USS_ERR_NET, "TLS", 0,
+    untrusted = vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+                vr == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                vr == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE || vr == X509_V_ERR_CERT_UNTRUSTED;
+    /* libcurl checks the name itself after the chain: its text says so */
+    wrong_name =
+        !untrusted &&
+        (strstr(c->curl_err, "subject name") != NULL || strstr(c->curl_err, "host name") != NULL ||
+         vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH);
+    if (!untrusted && !wrong_name)
+        err_set(e, USS_ERR_NET, "TLSVerify", 0,
+                "TLS to %s%s failed: its certificate \"%s\" issued by \"%s\" was refused (%s); "
+                "check the certificate on that server",
+                u->microsoft_update ? "Microsoft Update " : "upstream ", u->root, subject, issuer,
+                vr != X509_V_OK ? X509_verify_cert_error_string(vr) : c->curl_err);
+    else if (untrusted && u->microsoft_update)
+        err_set(e, USS_ERR_NET, "TLSVerify", 0,
                 "TLS to Microsoft Update (%s) failed: its certificate \"%s\" issued by \"%s\" "
                 "is not trusted here (%s); add the CA certificate of \"%s\" to the system store "
                 "(update-ca-certificates) or with wsusctl config set ca-file /path/to/ca.pem",
                 u->root, subject, issuer, X509_verify_cert_error_string(vr), issuer);
-    else if (vr != X509_V_OK)
-        err_set(e, USS_ERR_NET, "TLS", 0,
+    else if (untrusted)
+        err_set(e, USS_ERR_NET, "TLSVerify", 0,
                 "TLS to upstream %s failed: its certificate \"%s\" issued by \"%s\" is not "
                 "trusted here (%s); if that issuer is your CA, add its certificate with wsusctl "
                 "config set ca-file /path/to/ca.pem",
                 u->root, subject, issuer, X509_verify_cert_error_string(vr));
     else
-        err_set(e, USS_ERR_NET, "TLS", 0,
+        err_set(e, USS_ERR_NET, "TLSVerify", 0,
                 "TLS to upstream %s failed: its certificate is for %s, not for %s (subject "
                 "\"%s\", issued by \"%s\"); set the upstream to a name the certificate holds, or "
                 "give the upstream a certificate for %s",

@@ -59,7 +59,9 @@ enum uss_err_kind {
 
 struct uss_error {
     enum uss_err_kind kind;
-    char code[64];    /* fault ErrorCode, or the curl error name for USS_ERR_NET */
+    char code[64];    /* fault ErrorCode, or for USS_ERR_NET the curl error name or one of
+                         ConnectionRefused, CouldNotResolve, NoAnswer, Stalled, TLS, TLSVerify
+                         (the certificate failed verification: retrying cannot help) */
     long http_status; /* 0 when no answer arrived */
     char msg[768];    /* one line for the admin, naming the upstream and the operation */
 };
