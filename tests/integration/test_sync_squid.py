@@ -292,6 +292,10 @@ def run(tmp, servers, dbs, squids):
              "squid logs": basic.logs() + digest.logs() + ntlm.logs()}
     for what, text in texts.items():
         wt.check(PASSWORD not in text, "the proxy password appears nowhere in the %s" % what)
+    for s in servers:
+        s.stop()
+        wt.check(s.sanitizer_report() is None, "wsusd ran clean (no sanitizer report)",
+                 s.sanitizer_report())
 
 
 if __name__ == "__main__":

@@ -210,6 +210,10 @@ def run(tmp, servers, dbs, fakes):
     stored = int(wt.sql_value(mu_db, "SELECT count(*) FROM revision"))
     wt.check(stored == len(CategoriesOnly.docs), "every served document arrived (%d of %d)" % (
         stored, len(CategoriesOnly.docs)))
+    for s in servers:
+        s.stop()
+        wt.check(s.sanitizer_report() is None, "wsusd ran clean (no sanitizer report)",
+                 s.sanitizer_report())
 
 
 if __name__ == "__main__":
