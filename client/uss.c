@@ -161,7 +161,10 @@ static void host_of(const char *root, char *buf, size_t len)
 
     h = h != NULL ? h + 3 : root;
     n = h[0] == '[' ? strcspn(h, "]") + (strchr(h, ']') != NULL) : strcspn(h, ":/");
-    snprintf(buf, len, "%.*s", (int)n, h);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
 }
 
 /*
@@ -191,13 +194,14 @@ static int tls_peer_names(const struct uss *u, const char *url, char *subject, s
         curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
         ci->num_of_certs < 1)
         goto out;
+    /* a name cut at the buffer's end still identifies the certificate: truncation is fine */
     for (f = ci->certinfo[0]; f != NULL; f = f->next) {
         if (str_has_prefix_ci(f->data, "Subject:"))
-            snprintf(subject, sublen, "%s", f->data + 8);
+            (void)str_copy(subject, sublen, f->data + 8);
         else if (str_has_prefix_ci(f->data, "Issuer:"))
-            snprintf(issuer, isslen, "%s", f->data + 7);
+            (void)str_copy(issuer, isslen, f->data + 7);
         else if (str_has_prefix_ci(f->data, "X509v3 Subject Alternative Name:"))
-            snprintf(names, nameslen, "%s", f->data + 32);
+            (void)str_copy(names, nameslen, f->data + 32);
     }
     rc = subject[0] != '\0' || names[0] != '\0' ? 0 : -1;
 out:
