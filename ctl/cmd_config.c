@@ -82,14 +82,15 @@ static int read_value_line(const char *key, char *buf, size_t len)
     size_t n;
 
     if (tty) {
-        fprintf(stderr, "%s: ", key);
-        fflush(stderr);
+        /* echo goes off before the prompt shows, so nothing typed after it is echoed */
         if (tcgetattr(STDIN_FILENO, &old) == 0) {
             quiet = old;
             quiet.c_lflag &= ~(tcflag_t)ECHO;
             quiet.c_lflag |= ECHONL;
             echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
         }
+        fprintf(stderr, "%s: ", key);
+        fflush(stderr);
     }
     if (fgets(buf, (int)len, stdin) == NULL) {
         ctl_fail("config set %s -: nothing on standard input; give the value as one line", key);

@@ -16,6 +16,7 @@ wsusctl output, no --json output, no history, no wsusd log and no squid log.
 import hashlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -169,6 +170,41 @@ def ctl(conf, outputs, *args, stdin=None):
     return r
 
 
+def tty_password(conf):
+    """Type PASSWORD into `config set proxy-password -` on a pseudo-terminal, after its prompt;
+    returns everything the terminal showed."""
+    master, slave = os.openpty()
+    p = subprocess.Popen([os.path.join(wt.BIN, "wsusctl"), "-c", conf, "config", "set",
+                          "proxy-password", "-"], stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"proxy-password: " not in shown and time.monotonic() < deadline:
+            r, _, _ = select.select([master], [], [], 1)
+            if r:
+                shown += os.read(master, 4096)
+        os.write(master, (PASSWORD + "\n").encode())
+        p.wait(30)
+        while True:
+            r, _, _ = select.select([master], [], [], 0.5)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO once the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    return shown.decode(errors="replace")
+
+
 def last_sync(conf, outputs):
     r = ctl(conf, outputs, "sync", "history", "--limit", "1", "--json")
     return json.loads(r.stdout)[0]
@@ -214,6 +250,11 @@ def run(tmp, servers, dbs, squids):
     wt.check(r.returncode == 0 and r.stdout == "proxy-password (set)  (default: empty)\n" and
              r.stderr == "", "config set proxy-password - takes the line from standard input, "
              "without a warning", r)
+    typed = tty_password(conf)
+    outputs.append(typed)
+    wt.check(typed.startswith("proxy-password: ") and PASSWORD not in typed and
+             "proxy-password (set)" in typed,
+             "on a terminal, config set proxy-password - prompts and does not echo", typed)
     r = ctl(conf, outputs, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "sync through squid with basic authentication (proxy-auth any, "
              "password from standard input) succeeds", r)
