@@ -7,19 +7,13 @@
 #include "uss.h"
 #include "buf.h"
 #include "log.h"
-#include "settings.h"
 #include "soapread.h"
 #include "strutil.h"
+#include "trust.h"
 #include "xmalloc.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 #include <stdarg.h>
 #include <errno.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +38,8 @@ struct uss {
     char *auth_url;    /* resolved DssAuth ServiceUrl, NULL until GetAuthConfig */
     char *account_name, *account_guid;
     char *proxy_url, *proxy_user, *proxy_password;
-    STACK_OF(X509) * extra_ca; /* ca-file, added to the system store; NULL = none */
-    int microsoft_update;      /* the upstream is Microsoft Update (for messages) */
+    struct trust *extra_ca; /* ca-file, added to the system store; NULL = none */
+    int microsoft_update;   /* the upstream is Microsoft Update (for messages) */
     long proxy_auth;
     long connect_timeout_s, answer_timeout_s, stall_timeout_s;
     const atomic_int *cancel;
@@ -153,114 +147,26 @@ static void err_set(struct uss_error *e, enum uss_err_kind kind, const char *cod
     va_end(ap);
 }
 
-/* The host of a root URL "scheme://host[:port]" into buf (brackets of an IPv6 kept). */
-static void host_of(const char *root, char *buf, size_t len)
-{
-    const char *h = strstr(root, "://");
-    size_t n;
-
-    h = h != NULL ? h + 3 : root;
-    n = h[0] == '[' ? strcspn(h, "]") + (strchr(h, ']') != NULL) : strcspn(h, ":/");
-    if (n >= len)
-        n = len - 1;
-    memcpy(buf, h, n);
-    buf[n] = '\0';
-}
-
 /*
- * The subject, issuer and subjectAltName of the certificate the server at url presents,
- * fetched in a second TLS handshake that does not verify it (CURLOPT_CONNECT_ONLY: nothing
- * is sent over it). Only to word an error message, never to go on. 0, or -1 when it failed.
- */
-static int tls_peer_names(const struct uss *u, const char *url, char *subject, size_t sublen,
-                          char *issuer, size_t isslen, char *names, size_t nameslen)
-{
-    CURL *easy = curl_easy_init();
-    struct curl_certinfo *ci = NULL;
-    struct curl_slist *f;
-    int rc = -1;
-
-    subject[0] = issuer[0] = names[0] = '\0';
-    if (easy == NULL)
-        fatalx("out of memory creating a curl handle");
-    uss_curl_setup(u, easy);
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(easy, CURLOPT_CERTINFO, 1L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT, u->connect_timeout_s);
-    if (curl_easy_perform(easy) != CURLE_OK ||
-        curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
-        ci->num_of_certs < 1)
-        goto out;
-    /* a name cut at the buffer's end still identifies the certificate: truncation is fine */
-    for (f = ci->certinfo[0]; f != NULL; f = f->next) {
-        if (str_has_prefix_ci(f->data, "Subject:"))
-            (void)str_copy(subject, sublen, f->data + 8);
-        else if (str_has_prefix_ci(f->data, "Issuer:"))
-            (void)str_copy(issuer, isslen, f->data + 7);
-        else if (str_has_prefix_ci(f->data, "X509v3 Subject Alternative Name:"))
-            (void)str_copy(names, nameslen, f->data + 32);
-    }
-    rc = subject[0] != '\0' || names[0] != '\0' ? 0 : -1;
-out:
-    curl_easy_cleanup(easy);
-    return rc;
-}
-
-/*
- * A failed certificate check in words: whose certificate (subject, issuer), why (not signed
- * by a trusted CA, or made for other names) and the fix. 0, or -1 to fall back to curl's text.
+ * A failed certificate check in words (trust.h), with a second handshake on a handle set up
+ * like every other (same proxy). 0, or -1 to fall back to curl's text.
  */
 static int tls_explain(struct uss_call *c, struct uss_error *e)
 {
     struct uss *u = c->u;
-    char subject[200], issuer[200], names[200], host[256];
-    const char *url = NULL;
-    long vr = X509_V_OK;
-    int untrusted, wrong_name;
+    CURL *probe = curl_easy_init();
+    char msg[sizeof(e->msg)];
+    int rc;
 
-    curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url);
-    curl_easy_getinfo(c->easy, CURLINFO_SSL_VERIFYRESULT, &vr);
-    if (url == NULL || tls_peer_names(u, url, subject, sizeof(subject), issuer, sizeof(issuer),
-                                      names, sizeof(names)) < 0)
+    if (probe == NULL)
+        fatalx("out of memory creating a curl handle");
+    uss_curl_setup(u, probe);
+    rc = trust_explain(c->easy, c->curl_err, probe, u->root, u->microsoft_update,
+                       u->connect_timeout_s, msg, sizeof(msg));
+    curl_easy_cleanup(probe);
+    if (rc < 0)
         return -1;
-    host_of(u->root, host, sizeof(host));
-    untrusted = vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-                vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
-                vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-                vr == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-                vr == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE || vr == X509_V_ERR_CERT_UNTRUSTED;
-    /* libcurl checks the name itself after the chain: its text says so */
-    wrong_name =
-        !untrusted &&
-        (strstr(c->curl_err, "subject name") != NULL || strstr(c->curl_err, "host name") != NULL ||
-         vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH);
-    if (!untrusted && !wrong_name)
-        err_set(e, USS_ERR_NET, "TLSVerify", 0,
-                "TLS to %s%s failed: its certificate \"%s\" issued by \"%s\" was refused (%s); "
-                "check the certificate on that server",
-                u->microsoft_update ? "Microsoft Update " : "upstream ", u->root, subject, issuer,
-                vr != X509_V_OK ? X509_verify_cert_error_string(vr) : c->curl_err);
-    else if (untrusted && u->microsoft_update)
-        err_set(e, USS_ERR_NET, "TLSVerify", 0,
-                "TLS to Microsoft Update (%s) failed: its certificate \"%s\" issued by \"%s\" "
-                "is not trusted here (%s); add the CA certificate of \"%s\" to the system store "
-                "(update-ca-certificates) or with wsusctl config set ca-file /path/to/ca.pem",
-                u->root, subject, issuer, X509_verify_cert_error_string(vr), issuer);
-    else if (untrusted)
-        err_set(e, USS_ERR_NET, "TLSVerify", 0,
-                "TLS to upstream %s failed: its certificate \"%s\" issued by \"%s\" is not "
-                "trusted here (%s); if that issuer is your CA, add its certificate with wsusctl "
-                "config set ca-file /path/to/ca.pem",
-                u->root, subject, issuer, X509_verify_cert_error_string(vr));
-    else
-        err_set(e, USS_ERR_NET, "TLSVerify", 0,
-                "TLS to upstream %s failed: its certificate is for %s, not for %s (subject "
-                "\"%s\", issued by \"%s\"); set the upstream to a name the certificate holds, or "
-                "give the upstream a certificate for %s",
-                u->root, names[0] != '\0' ? names : subject, host, subject, issuer, host);
+    err_set(e, USS_ERR_NET, "TLSVerify", 0, "%s", msg);
     return 0;
 }
 
@@ -737,60 +643,6 @@ static struct uss_call *call_new(struct uss *u, enum uss_op op)
     return c;
 }
 
-/*
- * CURLOPT_SSL_CTX_FUNCTION: add the ca-file certificates to the store libcurl built from the
- * system bundle, so ca-file adds trust instead of replacing it.
- */
-static CURLcode add_extra_ca(CURL *easy, void *sslctx, void *arg)
-{
-    X509_STORE *store = SSL_CTX_get_cert_store((SSL_CTX *)sslctx);
-    STACK_OF(X509) *certs = arg;
-    int i;
-
-    (void)easy;
-    if (store == NULL)
-        return CURLE_SSL_CERTPROBLEM;
-    for (i = 0; i < sk_X509_num(certs); i++)
-        if (X509_STORE_add_cert(store, sk_X509_value(certs, i)) != 1)
-            ERR_clear_error(); /* already there */
-    return CURLE_OK;
-}
-
-/* The certificates of the PEM file path (at least one), or NULL with a message in err. */
-static STACK_OF(X509) * load_ca_file(const char *path, struct uss_error *err)
-{
-    STACK_OF(X509) *certs = NULL;
-    struct stat st;
-    X509 *x;
-    FILE *f = fopen(path, "re");
-
-    if (f == NULL || fstat(fileno(f), &st) < 0 || st.st_size > SETTINGS_MAX_CA_FILE) {
-        err_set(err, USS_ERR_PROTO, "BadCaFile", 0,
-                "cannot read ca-file %s: %s; fix the file, or run wsusctl config reset ca-file",
-                path, f == NULL ? strerror(errno) : "it is larger than 64 MiB");
-        goto out;
-    }
-    certs = sk_X509_new_null();
-    if (certs == NULL)
-        fatalx("out of memory reading ca-file");
-    while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
-        if (sk_X509_push(certs, x) == 0)
-            fatalx("out of memory reading ca-file");
-    ERR_clear_error();
-    if (sk_X509_num(certs) == 0) {
-        sk_X509_free(certs);
-        certs = NULL;
-        err_set(err, USS_ERR_PROTO, "BadCaFile", 0,
-                "ca-file %s holds no PEM certificate; give a file with \"-----BEGIN "
-                "CERTIFICATE-----\" blocks, or run wsusctl config reset ca-file",
-                path);
-    }
-out:
-    if (f != NULL)
-        fclose(f);
-    return certs;
-}
-
 void uss_curl_setup(const struct uss *u, CURL *easy)
 {
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -800,12 +652,7 @@ void uss_curl_setup(const struct uss *u, CURL *easy)
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
-    if (u->extra_ca != NULL) {
-        curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, add_extra_ca);
-        curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, (void *)u->extra_ca);
-        /* the store is extended per connection: never share a cached one */
-        curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-    }
+    trust_apply(u->extra_ca, easy);
     if (u->proxy_url != NULL) {
         curl_easy_setopt(easy, CURLOPT_PROXY, u->proxy_url);
         if (u->proxy_user != NULL) {
@@ -1077,7 +924,7 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
 {
     struct uss *u;
     const char *url = o->url;
-    STACK_OF(X509) *extra_ca = NULL;
+    struct trust *extra_ca = NULL;
     char *root;
     int mu = 0;
 
@@ -1114,8 +961,10 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
         return NULL;
     }
     if (o->ca_file != NULL && o->ca_file[0] != '\0') {
-        extra_ca = load_ca_file(o->ca_file, err);
+        char msg[sizeof(err->msg)];
+        extra_ca = trust_load(o->ca_file, msg, sizeof(msg));
         if (extra_ca == NULL) {
+            err_set(err, USS_ERR_PROTO, "BadCaFile", 0, "%s", msg);
             free(root);
             return NULL;
         }
@@ -1174,7 +1023,7 @@ void uss_free(struct uss *u)
         explicit_bzero(u->proxy_password, strlen(u->proxy_password));
         free(u->proxy_password);
     }
-    sk_X509_pop_free(u->extra_ca, X509_free);
+    trust_free(u->extra_ca);
     free(u->auth_plugin);
     free(u->auth_cookie_data);
     free(u->cookie_expiration_text);
