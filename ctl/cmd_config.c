@@ -10,6 +10,7 @@
 #include "xmalloc.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,25 +76,48 @@ int cmd_config_get(struct ctl *c, int argc, char **argv)
  * is a terminal (the prompt goes to stderr). 0, or -1 after printing why (nothing read, a
  * line longer than the buffer, a read error).
  */
+static volatile sig_atomic_t read_interrupted;
+
+static void on_interrupt(int sig)
+{
+    read_interrupted = sig;
+}
+
 static int read_value_line(const char *key, char *buf, size_t len)
 {
     struct termios old, quiet;
-    int tty = isatty(STDIN_FILENO), echo_off = 0, rc = -1;
+    struct sigaction sa, old_int, old_term;
+    sigset_t unblock, old_mask;
+    int tty = isatty(STDIN_FILENO), guarded = 0, echo_off = 0, rc = -1;
     size_t n;
 
-    if (tty) {
+    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+        guarded = 1;
+        /* Ctrl-C must not leave the terminal without echo: the read ends, echo comes back */
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_interrupt; /* no SA_RESTART: fgets returns */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        sigemptyset(&unblock);
+        sigaddset(&unblock, SIGINT);
+        sigaddset(&unblock, SIGTERM);
+        sigprocmask(SIG_UNBLOCK, &unblock, &old_mask); /* a parent may have blocked them */
         /* echo goes off before the prompt shows, so nothing typed after it is echoed */
-        if (tcgetattr(STDIN_FILENO, &old) == 0) {
-            quiet = old;
-            quiet.c_lflag &= ~(tcflag_t)ECHO;
-            quiet.c_lflag |= ECHONL;
-            echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
-        }
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    }
+    if (tty) {
         fprintf(stderr, "%s: ", key);
         fflush(stderr);
     }
     if (fgets(buf, (int)len, stdin) == NULL) {
-        ctl_fail("config set %s -: nothing on standard input; give the value as one line", key);
+        if (read_interrupted)
+            ctl_fail("config set %s -: interrupted; nothing was changed", key);
+        else
+            ctl_fail("config set %s -: nothing on standard input; give the value as one line", key);
         goto out;
     }
     n = strlen(buf);
@@ -109,7 +133,12 @@ static int read_value_line(const char *key, char *buf, size_t len)
     rc = 0;
 out:
     if (echo_off)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    if (guarded) {
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
     return rc;
 }
 

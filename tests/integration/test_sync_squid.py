@@ -13,6 +13,7 @@ sync with the proxy message; digest and NTLM negotiation work; the password appe
 wsusctl output, no --json output, no history, no wsusd log and no squid log.
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import termios
 import time
 
 import wsustest as wt
@@ -170,12 +172,15 @@ def ctl(conf, outputs, *args, stdin=None):
     return r
 
 
-def tty_password(conf):
-    """Type PASSWORD into `config set proxy-password -` on a pseudo-terminal, after its prompt;
-    returns everything the terminal showed."""
+def tty_password(conf, keys=None):
+    """Type keys (default PASSWORD and Enter) into `config set proxy-password -` on a
+    pseudo-terminal, after its prompt; returns (exit status, everything the terminal showed,
+    whether echo is on again afterwards)."""
     master, slave = os.openpty()
     p = subprocess.Popen([os.path.join(wt.BIN, "wsusctl"), "-c", conf, "config", "set",
-                          "proxy-password", "-"], stdin=slave, stdout=slave, stderr=slave)
+                          "proxy-password", "-"], stdin=slave, stdout=slave, stderr=slave,
+                         start_new_session=True,  # the terminal is its controlling one: ^C
+                         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
     os.close(slave)
     shown = b""
     try:
@@ -184,8 +189,9 @@ def tty_password(conf):
             r, _, _ = select.select([master], [], [], 1)
             if r:
                 shown += os.read(master, 4096)
-        os.write(master, (PASSWORD + "\n").encode())
+        os.write(master, keys if keys is not None else (PASSWORD + "\n").encode())
         p.wait(30)
+        echo = bool(termios.tcgetattr(master)[3] & termios.ECHO)
         while True:
             r, _, _ = select.select([master], [], [], 0.5)
             if not r:
@@ -202,7 +208,7 @@ def tty_password(conf):
             p.kill()
             p.wait()
         os.close(master)
-    return shown.decode(errors="replace")
+    return p.returncode, shown.decode(errors="replace"), echo
 
 
 def last_sync(conf, outputs):
@@ -250,11 +256,16 @@ def run(tmp, servers, dbs, squids):
     wt.check(r.returncode == 0 and r.stdout == "proxy-password (set)  (default: empty)\n" and
              r.stderr == "", "config set proxy-password - takes the line from standard input, "
              "without a warning", r)
-    typed = tty_password(conf)
+    rc, typed, echo = tty_password(conf)
     outputs.append(typed)
-    wt.check(typed.startswith("proxy-password: ") and PASSWORD not in typed and
-             "proxy-password (set)" in typed,
+    wt.check(rc == 0 and typed.startswith("proxy-password: ") and PASSWORD not in typed and
+             "proxy-password (set)" in typed and echo,
              "on a terminal, config set proxy-password - prompts and does not echo", typed)
+    rc, typed, echo = tty_password(conf, b"half-typed\x03")
+    wt.check(rc == 1 and "wsusctl: config set proxy-password -: interrupted; nothing was "
+             "changed" in typed and "half-typed" not in typed and echo,
+             "Ctrl-C at the prompt changes nothing and gives the terminal its echo back",
+             (rc, typed, echo))
     r = ctl(conf, outputs, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "sync through squid with basic authentication (proxy-auth any, "
              "password from standard input) succeeds", r)
