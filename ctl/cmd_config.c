@@ -76,26 +76,43 @@ int cmd_config_get(struct ctl *c, int argc, char **argv)
  * is a terminal (the prompt goes to stderr). 0, or -1 after printing why (nothing read, a
  * line longer than the buffer, a read error).
  */
-static volatile sig_atomic_t read_interrupted;
+/* The terminal as it was before the prompt, and what to say on Ctrl-C (set before use). */
+static struct termios saved_tty;
+static char interrupt_msg[256];
+static size_t interrupt_len;
 
+/*
+ * SIGINT/SIGTERM at the prompt: give the terminal its echo back, say so and exit at once
+ * (only async-signal-safe calls). Exiting here rather than setting a flag leaves no window in
+ * which a signal arrives just before the read starts and the read then waits forever.
+ */
 static void on_interrupt(int sig)
 {
-    read_interrupted = sig;
+    (void)sig;
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    if (write(STDERR_FILENO, interrupt_msg, interrupt_len) < 0)
+        _exit(1);
+    _exit(1);
 }
 
 static int read_value_line(const char *key, char *buf, size_t len)
 {
-    struct termios old, quiet;
+    struct termios quiet;
     struct sigaction sa, old_int, old_term;
     sigset_t unblock, old_mask;
-    int tty = isatty(STDIN_FILENO), guarded = 0, echo_off = 0, rc = -1;
+    int tty = isatty(STDIN_FILENO), guarded = 0, echo_off = 0, rc = -1, m;
     size_t n;
 
-    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+    if (tty && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
+        m = snprintf(interrupt_msg, sizeof(interrupt_msg),
+                     "\nwsusctl: config set %s -: interrupted; nothing was changed\n", key);
+        if (m < 0 || (size_t)m >= sizeof(interrupt_msg))
+            m = snprintf(interrupt_msg, sizeof(interrupt_msg),
+                         "\nwsusctl: interrupted; nothing was changed\n");
+        interrupt_len = m > 0 ? (size_t)m : 0;
         guarded = 1;
-        /* Ctrl-C must not leave the terminal without echo: the read ends, echo comes back */
         memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_interrupt; /* no SA_RESTART: fgets returns */
+        sa.sa_handler = on_interrupt;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
@@ -104,7 +121,7 @@ static int read_value_line(const char *key, char *buf, size_t len)
         sigaddset(&unblock, SIGTERM);
         sigprocmask(SIG_UNBLOCK, &unblock, &old_mask); /* a parent may have blocked them */
         /* echo goes off before the prompt shows, so nothing typed after it is echoed */
-        quiet = old;
+        quiet = saved_tty;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         quiet.c_lflag |= ECHONL;
         echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
@@ -114,10 +131,7 @@ static int read_value_line(const char *key, char *buf, size_t len)
         fflush(stderr);
     }
     if (fgets(buf, (int)len, stdin) == NULL) {
-        if (read_interrupted)
-            ctl_fail("config set %s -: interrupted; nothing was changed", key);
-        else
-            ctl_fail("config set %s -: nothing on standard input; give the value as one line", key);
+        ctl_fail("config set %s -: nothing on standard input; give the value as one line", key);
         goto out;
     }
     n = strlen(buf);
@@ -133,7 +147,7 @@ static int read_value_line(const char *key, char *buf, size_t len)
     rc = 0;
 out:
     if (echo_off)
-        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
     if (guarded) {
         sigprocmask(SIG_SETMASK, &old_mask, NULL);
         sigaction(SIGINT, &old_int, NULL);
