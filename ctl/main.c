@@ -49,7 +49,10 @@ static const struct ctl_verb verbs[] = {
     {"config get", "[KEY]", "show admin settings with their defaults (one KEY: its value)", NULL,
      cmd_config_get},
     {"config set", "KEY VALUE", "change an admin setting (validated by wsusd)",
-     "Quote a VALUE with spaces; \"\" sets an empty value.", cmd_config_set},
+     "Quote a VALUE with spaces; \"\" sets an empty value. VALUE - reads the value as one line "
+     "from standard input, not echoed on a terminal: use it for secrets (wsusctl config set "
+     "proxy-password -), which keeps them out of the shell history and ps.",
+     cmd_config_set},
     {"config reset", "KEY", "return a setting to its default", NULL, cmd_config_reset},
     {"groups add", "NAME [--parent NAME]", "add a computer target group",
      "Quote a NAME with spaces.", cmd_groups_add},

@@ -153,7 +153,12 @@ class AdminTest(unittest.TestCase):
 
         # a secret is stored but never shown
         secret = "s3cr3t-Pa55"
-        self.ok("config", "set", "proxy-password", secret)
+        rc, out, err = self.ctl("config", "set", "proxy-password", secret)
+        self.assertEqual(rc, 0)
+        self.assertEqual(err, "wsusctl: warning: proxy-password was given on the command line, "
+                         "where the shell history and ps can show it; next time use wsusctl "
+                         "config set proxy-password - (reads it from standard input)\n")
+        self.assertNotIn(secret, out)
         self.assertEqual(psql("SELECT value FROM setting WHERE key = 'proxy-password'"),
                          [[secret]])
         every = self.ok("--json", "config", "get")
