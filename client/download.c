@@ -312,6 +312,7 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
                              x->f.name, NULL, 0) == CONTENT_VERIFY_OK) {
         /* published by a run that lost the catalog before it could record it */
         d->st->files_done++;
+        d->st->bytes_present += x->f.size > 0 ? x->f.size : 0;
         set_state(d, x->f.sha1, "present", NULL);
         file_free(&x->f);
         free(x);

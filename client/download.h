@@ -30,6 +30,8 @@ struct download_stats {
     int64_t bytes_total;
     int64_t bytes_done;    /* bytes received this run */
     int64_t bytes_resumed; /* bytes that were already in partial files */
+    int64_t bytes_present; /* bytes of files found published already (by a run that lost the
+                              catalog before recording them): nothing fetched */
     int range_ignored;     /* the upstream/proxy answered 200 to a Range request */
     int cancelled;         /* *cancel stopped the run (partials kept) */
     int db_lost;           /* the catalog connection was lost: the run stopped (see download_run) */

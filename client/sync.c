@@ -170,6 +170,7 @@ static json_t *progress_json(struct sync_ctx *s)
         (json_int_t)s->dl.bytes_done, "bytes_resumed", (json_int_t)s->dl.bytes_resumed,
         "range_ignored", s->dl.range_ignored, "calls", calls);
     json_object_set_new(j, "bytes_per_second", json_integer((json_int_t)s->rate));
+    json_object_set_new(j, "bytes_present", json_integer((json_int_t)s->dl.bytes_present));
     if (s->missing != NULL && json_array_size(s->missing) > 0)
         json_object_set(j, "missing_updates", s->missing);
     return j;

@@ -50,6 +50,13 @@ static void print_row(const json_t *row)
 }
 
 /* One line of progress for a running row. */
+/* Content bytes accounted for so far: received, resumed from partials, found published. */
+static double bytes_had(const json_t *d)
+{
+    return (double)jint(d, "bytes_done") + (double)jint(d, "bytes_resumed") +
+           (double)jint(d, "bytes_present");
+}
+
 static void progress_line(const json_t *row, char *out, size_t len)
 {
     const json_t *d = json_object_get(row, "detail");
@@ -58,8 +65,7 @@ static void progress_line(const json_t *row, char *out, size_t len)
     char done[32], total[32], r[32];
 
     if (strcmp(phase, "content") == 0) {
-        ctl_human((double)jint(d, "bytes_done") + (double)jint(d, "bytes_resumed"), done,
-                  sizeof(done));
+        ctl_human(bytes_had(d), done, sizeof(done));
         ctl_human((double)jint(d, "bytes_total"), total, sizeof(total));
         ctl_human(rate, r, sizeof(r));
         snprintf(out, len, "content: files %ld/%ld, %s of %s, %s/s", jint(d, "files_done"),
@@ -78,8 +84,7 @@ static double fraction(const json_t *row)
     const char *phase = adminapi_str(row, "phase", "");
 
     if (strcmp(phase, "content") == 0 && jint(d, "bytes_total") > 0)
-        return (double)(jint(d, "bytes_done") + jint(d, "bytes_resumed")) /
-               (double)jint(d, "bytes_total");
+        return bytes_had(d) / (double)jint(d, "bytes_total");
     if (jint(d, "revisions_to_fetch") > 0)
         return (double)jint(d, "revisions_fetched") / (double)jint(d, "revisions_to_fetch");
     return 0;
