@@ -4,7 +4,9 @@
 import * as api from "./api.js";
 import { el, svg, clear, bytes, when, kv, errorLine } from "./dom.js";
 
-const POLL_MS = 1000;
+const POLL_MS = 1000; // while a sync runs, and for a while after "Synchronize now"
+const IDLE_POLL_MS = 5000;
+const START_GRACE_MS = 15000; // a sync asked for may take this long to show as running
 
 function progressBar(done, total) {
   const w = 240, frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -47,7 +49,7 @@ export async function render(root) {
   const button = el("button", { id: "sync-now", type: "button", text: "Synchronize now" });
   root.append(el("h1", { text: "Overview" }), el("div", { class: "toolbar" }, button, msg),
     el("div", { class: "cards" }, syncBox, diskBox, healthBox));
-  let timer = null, stopped = false;
+  let timer = null, stopped = false, askedAt = 0;
 
   async function refresh() {
     timer = null;
@@ -65,7 +67,9 @@ export async function render(root) {
         ["Next synchronization", st.next_schedule ? when(st.next_schedule) : "none (manual)"],
         ["Retry", st.retry_at ? when(st.retry_at) + " (" + st.retries_done + " done)" : "none"]]));
     button.disabled = !!st.running;
-    if (st.running && !stopped) timer = setTimeout(refresh, POLL_MS);
+    if (st.running) askedAt = 0;
+    const fast = st.running || Date.now() - askedAt < START_GRACE_MS;
+    if (!stopped) timer = setTimeout(refresh, fast ? POLL_MS : IDLE_POLL_MS);
   }
 
   button.addEventListener("click", async () => {
@@ -73,6 +77,7 @@ export async function render(root) {
     msg.className = "";
     try {
       const r = await api.post("sync/now");
+      askedAt = Date.now();
       msg.textContent = "Synchronization " + r.id + " started.";
       msg.className = "ok";
     } catch (e) {

@@ -114,7 +114,8 @@ export async function render(root) {
       return;
     }
     const group = actions.querySelector("#upd-group").value;
-    const body = verb === "approve" ? { ids, group } : { ids };
+    const admin = "web console";
+    const body = verb === "approve" ? { ids, group, admin } : { ids, admin };
     let dry;
     try {
       dry = await api.post(verb + "/bulk", { ...body, dry_run: true });

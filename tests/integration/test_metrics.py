@@ -97,16 +97,19 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(down_conf, "sync", "now")
     wt.check(r.returncode == 0, "down: sync now", r)
     # bounded wait (only stops a hung test) for the content phase with bytes moving
-    end, during = time.time() + 60, None
+    end, during, seen = time.time() + 60, None, None
     while time.time() < end:
-        run_row = sync_status(down_conf).get("running") or {}
+        st = sync_status(down_conf)
+        run_row = st.get("running") or {}
+        seen = run_row or st.get("last")
         if (run_row.get("detail") or {}).get("bytes_done", 0) > 0:
             during = scrape(down_conf)
             break
-        if sync_status(down_conf).get("last") and not run_row:
+        if st.get("last") and not run_row:
             break
         time.sleep(0.1)
-    wt.check(during is not None, "a scrape was taken while the downstream downloaded content")
+    wt.check(during is not None, "a scrape was taken while the downstream downloaded content "
+             "(last seen: %r)" % (seen,))
     if during is None:
         return
     promtool(during, "mid-sync")
