@@ -7,13 +7,13 @@ const LIMIT = 50;
 
 function chart(rows) {
   const runs = rows.slice().reverse(); // oldest left
-  const W = 720, H = 200, pad = 30, band = (W - 2 * pad) / Math.max(1, runs.length);
+  const W = 720, H = 200, pad = 30, band = Math.min(40, (W - 2 * pad) / Math.max(1, runs.length));
   const maxS = Math.max(1, ...runs.map((r) => r.seconds || 0));
-  const maxB = Math.max(1, ...runs.map((r) => r.bytes || 0));
+  const realMaxB = Math.max(0, ...runs.map((r) => r.bytes || 0)), maxB = Math.max(1, realMaxB);
   const h = (H - 2 * pad) / 2;
   const parts = [
     svg("text", { x: 4, y: 14, text: "duration (max " + Math.round(maxS) + " s)" }),
-    svg("text", { x: 4, y: pad + h + 16, text: "downloaded (max " + bytes(maxB) + ")" }),
+    svg("text", { x: 4, y: pad + h + 16, text: "downloaded (max " + bytes(realMaxB) + ")" }),
   ];
   runs.forEach((r, i) => {
     const x = pad + i * band + 1, w = Math.max(1, band - 2);

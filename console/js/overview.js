@@ -67,7 +67,10 @@ export async function render(root) {
         ["Next synchronization", st.next_schedule ? when(st.next_schedule) : "none (manual)"],
         ["Retry", st.retry_at ? when(st.retry_at) + " (" + st.retries_done + " done)" : "none"]]));
     button.disabled = !!st.running;
-    if (st.running) askedAt = 0;
+    if (st.running) {
+      askedAt = 0;
+      root.dataset.sawRunning = String(st.running.id); // for tests: progress was shown
+    }
     const fast = st.running || Date.now() - askedAt < START_GRACE_MS;
     if (!stopped) timer = setTimeout(refresh, fast ? POLL_MS : IDLE_POLL_MS);
   }

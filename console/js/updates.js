@@ -7,6 +7,9 @@ import { el, clear, bytes, when, table, kv, errorLine } from "./dom.js";
 
 const PAGE = 50;
 
+// Category lists of updates/show are [{id, title}].
+const names = (list) => (list || []).map((c) => c.title || c.id).join(", ");
+
 async function categories() {
   const r = await api.get("updates", { type: "category", limit: 5000 });
   const by = (types) => r.updates.filter((u) => types.includes(u.category_type))
@@ -94,7 +97,7 @@ export async function render(root) {
       details.append(el("div", { class: "details" }, el("h2", { id: "upd-detail-title", text: u.title }),
         kv("upd-detail", [["Update id", u.update_id], ["Revision", String(u.revision)],
           ["KB", u.kb ? "KB" + u.kb : ""], ["Severity", u.msrc_severity || ""],
-          ["Classification", (u.classifications || []).join(", ")], ["Products", (u.products || []).join(", ")],
+          ["Classification", names(u.classifications)], ["Products", names(u.products)],
           ["Size", bytes(u.size)], ["Declined", u.declined ? "yes" : "no"],
           ["Approvals", (u.approvals || []).map((a) => a.action + " for " + a.group).join("; ") || "none"],
           ["Files", (u.files || []).map((f) => f.name + " (" + f.state + ")").join(", ") || "none"],

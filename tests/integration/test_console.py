@@ -266,6 +266,8 @@ def run(tmp, servers, dbs):
         wait_text(d, "#sync-last-result", lambda t: t.startswith("Last synchronization: succeeded at "),
                   "the progress finishes with success")
         wait_text(d, "#sync-state", lambda t: t == "Idle", "the downstream is idle again")
+        saw = d.find_element(By.ID, "page").get_attribute("data-saw-running")
+        wt.check(saw == "1", "the overview showed synchronization 1 running (%r)" % saw)
         shot(d, "overview-downstream")
         r = wt.wsusctl(down_conf, "--json", "sync", "history")
         h = json.loads(r.stdout)
