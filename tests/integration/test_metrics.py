@@ -86,7 +86,7 @@ def run(tmp, servers, dbs):
     wt.check(served0 == 0, "the root has served no content yet (%r)" % served0)
 
     down_dir, down_db, down_conf, down = ts.setup_server(
-        tmp, "down", root_url, [("download", "all"), ("download-max-rate", "400000")])
+        tmp, "down", root_url, [("download", "all"), ("download-max-rate", "1000000")])
     servers.append(down)
     dbs.append(down_db)
 
@@ -96,20 +96,21 @@ def run(tmp, servers, dbs):
 
     r = wt.wsusctl(down_conf, "sync", "now")
     wt.check(r.returncode == 0, "down: sync now", r)
-    # bounded wait (only stops a hung test) for the content phase with bytes moving
-    end, during, seen = time.time() + 60, None, None
+    # scrape in a loop (bounded: only stops a hung test) until one lands while the sync runs
+    # and content bytes have arrived
+    end, during, scrapes = time.time() + 90, None, 0
     while time.time() < end:
-        st = sync_status(down_conf)
-        run_row = st.get("running") or {}
-        seen = run_row or st.get("last")
-        if (run_row.get("detail") or {}).get("bytes_done", 0) > 0:
-            during = scrape(down_conf)
+        text = scrape(down_conf)
+        scrapes += 1
+        running = value(text, "wsusd_sync_running")
+        if running == 1 and (value(text, "wsusd_content_downloaded_bytes_total") or 0) > 0:
+            during = text
             break
-        if st.get("last") and not run_row:
-            break
-        time.sleep(0.1)
+        if running == 0 and value(text, 'wsusd_sync_runs_total{result="succeeded"}') == 1:
+            break  # finished before a scrape saw its download
+        time.sleep(0.02)
     wt.check(during is not None, "a scrape was taken while the downstream downloaded content "
-             "(last seen: %r)" % (seen,))
+             "(%d scrapes)" % scrapes)
     if during is None:
         return
     promtool(during, "mid-sync")
