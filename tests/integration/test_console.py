@@ -255,6 +255,21 @@ def run(tmp, servers, dbs):
         wt.check(pw.get_attribute("value") == "" and pw.get_attribute("placeholder") ==
                  "set (type to replace)", "the proxy password shows as set, not its value")
         wt.check("s3cret-Pa55" not in d.page_source, "the password is nowhere in the page")
+        sched = d.find_element(By.ID, "set-schedule")
+        sched.clear()
+        sched.send_keys("4/day from 25:00")
+        d.find_element(By.CSS_SELECTOR, "#form-schedule button[type=submit]").click()
+        r = wt.wsusctl(root_conf, "config", "set", "schedule", "4/day from 25:00")
+        wait_text(d, "#set-msg-schedule", lambda t: t == r.stderr.strip().replace("wsusctl: ", "", 1),
+                  "a bad schedule shows the server's own message (as wsusctl prints it: %r)" %
+                  r.stderr.strip())
+        sched.clear()
+        sched.send_keys("4/day from 3:00")
+        d.find_element(By.CSS_SELECTOR, "#form-schedule button[type=submit]").click()
+        wait_text(d, "#set-msg-schedule", lambda t: t == "saved: 4/day from 03:00",
+                  "the schedule is saved in its normalized form")
+        r = wt.wsusctl(root_conf, "config", "get", "schedule")
+        wt.check(r.stdout.strip() == "4/day from 03:00", "wsusctl agrees on the schedule", r)
         shot(d, "options")
 
         # --- downstream: log in, Synchronize now, watch it finish
