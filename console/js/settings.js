@@ -3,7 +3,7 @@
 // classifications are picked by name from the catalog's categories and sent as GUIDs; secrets
 // (the proxy password) are never shown: the server answers "(set)" and the field stays empty.
 import * as api from "./api.js";
-import { el, kv, errorLine } from "./dom.js";
+import { el } from "./dom.js";
 
 const SHOWN = ["upstream", "products", "classifications", "languages", "schedule", "storage",
   "download", "proxy", "proxy-user", "proxy-password", "proxy-domain", "proxy-auth", "mode"];
