@@ -7,6 +7,7 @@
 #include "catalog.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
@@ -194,6 +195,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
         return 0;
     }
     d->st->bytes_done += (int64_t)len;
+    metrics_bytes_downloaded(len);
     return len;
 }
 

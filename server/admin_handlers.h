@@ -79,6 +79,9 @@ json_t *admin_update_row(PGresult *r, int i);
 int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
                          enum MHD_Result *replied);
 
+/* GET /metrics: the Prometheus text format (admin_metrics.c). */
+enum MHD_Result admin_metrics(struct http_request *req);
+
 /*
  * Open the transaction of an admin change: BEGIN, the transaction advisory lock named lock
  * (changes of one kind are serialized), then admin_refuse_replica(). 0 to go on; 1 when a reply

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define SOAP_DB_WAIT_MS 10000
@@ -56,6 +57,7 @@ enum MHD_Result soap_svc_fault(struct soap_ctx *x, enum soap_error e, const char
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
     }
+    metrics_soap_fault(e);
     if (e == SOAP_ERR_INTERNAL || e == SOAP_ERR_SERVER_BUSY)
         log_warnx("soap: %s from %s: %s %s", x->info ? x->info->name : "request", x->peer,
                   soap_error_name(e), msg);
