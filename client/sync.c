@@ -13,6 +13,7 @@
 #include "content_store.h"
 #include "db.h"
 #include "download.h"
+#include "hierarchy.h"
 #include "ingest.h"
 #include "log.h"
 #include "settings.h"
@@ -686,9 +687,29 @@ static void analyze_if_grown(struct sync_ctx *s)
 /* ---------- phases ---------- */
 
 /*
- * Hierarchy rules that can be checked right after GetConfigData (ARCHITECTURE.md §5):
- * the storage option must be the same on both ends. Languages and product subsets attach
- * here too.
+ * The loop check (common/hierarchy.h): the chain the upstream published is remembered first,
+ * even when it closes a loop, so that the other servers of the loop see it too.
+ */
+static int check_loop(struct sync_ctx *s)
+{
+    struct hier_chain up;
+    struct hier_result res;
+    int have = hier_chain_parse(s->cfg.hierarchy, &up) == 0;
+
+    if (hier_remember(s->db, have ? &up : NULL) < 0)
+        log_warnx("sync: cannot remember the upstream's chain of servers");
+    hier_check_loop(s->p->server_id, s->set.account_name, uss_url(s->u), have ? &up : NULL, &res);
+    if (res.verdict != HIER_FAIL) {
+        log_info("sync: %s", res.line);
+        return 0;
+    }
+    fail(s, "%s; nothing was synchronized: %s", res.line, res.fix);
+    return -1;
+}
+
+/*
+ * Hierarchy rules that can be checked right after GetConfigData (ARCHITECTURE.md §5), before
+ * data moves: no loop, and the storage option must be the same on both ends.
  */
 static int sync_check_hierarchy(struct sync_ctx *s)
 {
@@ -696,6 +717,8 @@ static int sync_check_hierarchy(struct sync_ctx *s)
     int from_mu = strcasecmp(s->set.upstream, "microsoft-update") == 0 ||
                   strcasecmp(uss_url(s->u), USS_MICROSOFT_UPDATE_URL) == 0;
 
+    if (check_loop(s) < 0)
+        return -1;
     if (from_mu)
         return 0; /* Microsoft Update is metadata-only by nature; a root stores what it wants */
     if (ours_mu != s->cfg.catalog_only_sync) {

@@ -6,6 +6,7 @@
  */
 #include "uss.h"
 #include "buf.h"
+#include "hierarchy.h"
 #include "log.h"
 #include "soapread.h"
 #include "strutil.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define NS_SS   "http://www.microsoft.com/SoftwareDistribution"
@@ -79,7 +81,8 @@ struct uss_call {
     char *cookie_data;
     char expiration[64];
     int have_result;
-    char bad[256]; /* why a callback rejected the answer */
+    char bad[256];   /* why a callback rejected the answer */
+    char *hierarchy; /* X-Wsusd-Hierarchy of a GetConfigData answer, or NULL */
 };
 
 const char *uss_op_name(enum uss_op op)
@@ -712,6 +715,28 @@ void uss_watch_start(const struct uss *u, CURL *easy, struct uss_watch *w, long 
     curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
 }
 
+/* Keeps the X-Wsusd-Hierarchy header (hierarchy.h) of the answer, when it is not too long. */
+static size_t call_header(char *data, size_t size, size_t n, void *arg)
+{
+    struct uss_call *c = arg;
+    size_t len = size * n, nl = strlen(HIER_HEADER), vl;
+    const char *v;
+
+    if (len <= nl || strncasecmp(data, HIER_HEADER, nl) != 0 || data[nl] != ':')
+        return len;
+    v = data + nl + 1;
+    vl = len - nl - 1;
+    while (vl > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        vl--;
+    }
+    while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+        vl--;
+    free(c->hierarchy);
+    c->hierarchy = vl <= HIER_MAX_VALUE ? xstrndup(v, vl) : NULL;
+    return len;
+}
+
 static void call_start(struct uss_call *c, const char *url)
 {
     struct uss *u = c->u;
@@ -733,6 +758,10 @@ static void call_start(struct uss_call *c, const char *url)
     curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, call_write);
     curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->curl_err);
+    if (c->op == USS_OP_GET_CONFIG_DATA) {
+        curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, call_header);
+        curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
+    }
     c->max_answer = c->op == USS_OP_GET_REVISION_ID_LIST || c->op == USS_OP_GET_UPDATE_DATA ||
                             c->op == USS_OP_GET_DEPLOYMENTS
                         ? USS_MAX_ANSWER
@@ -764,6 +793,7 @@ void uss_call_free(struct uss_call *c)
     free(c->cur_group.name);
     free(c->cur_dep.admin_name);
     free(c->cookie_data);
+    free(c->hierarchy);
     free(c);
 }
 
@@ -1145,6 +1175,8 @@ int uss_get_config_data(struct uss *u, const char *config_anchor, struct uss_con
         req_elem(&c->req, "configAnchor", config_anchor);
     req_end(&c->req, "GetConfigData");
     rc = call_run(c, u->ss_url, err);
+    out->hierarchy = c->hierarchy;
+    c->hierarchy = NULL;
     uss_call_free(c);
     if (rc < 0)
         uss_config_free(out);
@@ -1158,6 +1190,8 @@ void uss_config_free(struct uss_config *c)
     free(c->languages);
     c->languages = NULL;
     c->nlanguages = 0;
+    free(c->hierarchy);
+    c->hierarchy = NULL;
 }
 
 int uss_get_revision_ids(struct uss *u, const struct uss_filter *f, struct uss_idlist *out,

@@ -97,6 +97,7 @@ struct uss_config {
     char protocol_version[16];
     struct uss_language *languages; /* NULL when the list came back empty (unchanged) */
     size_t nlanguages;
+    char *hierarchy; /* X-Wsusd-Hierarchy header (common/hierarchy.h) as received, or NULL */
 };
 void uss_config_free(struct uss_config *c);
 

@@ -1,0 +1,202 @@
+/*
+ * hierarchy: the published chain of servers (X-Wsusd-Hierarchy) and the loop check (see
+ * hierarchy.h). Parsing is strict because the value comes from the upstream over the network.
+ */
+#include "hierarchy.h"
+#include "buf.h"
+#include "db.h"
+#include "settings.h"
+#include "strutil.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define K_CHAIN "upstream-chain"
+
+static int name_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > HIER_MAX_NAME)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr(".-_", s[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+int hier_chain_parse(const char *value, struct hier_chain *c)
+{
+    const char *p = value, *end;
+
+    c->n = 0;
+    if (value == NULL || value[0] == '\0' || strlen(value) > HIER_MAX_VALUE)
+        return -1;
+    for (;;) {
+        const char *comma, *sp;
+        char guid[37];
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        comma = strchr(p, ',');
+        end = comma != NULL ? comma : p + strlen(p);
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        sp = memchr(p, ' ', (size_t)(end - p));
+        if (sp == NULL || sp - p != 36 || snprintf(guid, sizeof(guid), "%.36s", p) != 36 ||
+            str_guid_canon(guid, guid) < 0 || !name_ok(sp + 1, (size_t)(end - sp - 1))) {
+            c->n = 0;
+            return -1;
+        }
+        if (c->n < HIER_MAX_SERVERS) {
+            struct hier_server *s = &c->s[c->n++];
+            memcpy(s->id, guid, sizeof(s->id));
+            snprintf(s->name, sizeof(s->name), "%.*s", (int)(end - sp - 1), sp + 1);
+        }
+        if (comma == NULL)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+int hier_chain_format(const struct hier_chain *c, char *out, size_t outlen)
+{
+    size_t i, used = 0;
+
+    if (outlen == 0)
+        return -1;
+    out[0] = '\0';
+    for (i = 0; i < c->n; i++) {
+        int k =
+            snprintf(out + used, outlen - used, "%s%s %s", i ? ", " : "", c->s[i].id, c->s[i].name);
+        if (k < 0 || (size_t)k >= outlen - used) {
+            out[0] = '\0';
+            return -1;
+        }
+        used += (size_t)k;
+    }
+    return 0;
+}
+
+void hier_check_loop(const char *own_id, const char *own_name, const char *upstream_url,
+                     const struct hier_chain *up, struct hier_result *res)
+{
+    struct buf b;
+    size_t i, at = 0;
+    int found = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (up == NULL || up->n == 0) {
+        res->verdict = HIER_UNKNOWN;
+        snprintf(res->line, sizeof(res->line),
+                 "upstream %s does not say which server it is (a Windows WSUS or Microsoft "
+                 "Update): loops through it cannot be seen",
+                 upstream_url);
+        return;
+    }
+    for (i = 0; i < up->n && !found; i++)
+        if (strcasecmp(up->s[i].id, own_id) == 0) {
+            found = 1;
+            at = i;
+        }
+    if (!found) {
+        res->verdict = HIER_PASS;
+        snprintf(res->line, sizeof(res->line),
+                 "no loop: this server (%s) synchronizes from %s (%s), a chain of %zu server%s "
+                 "that does not come back to it",
+                 own_name, up->s[0].name, upstream_url, up->n, up->n == 1 ? "" : "s");
+        return;
+    }
+    res->verdict = HIER_FAIL;
+    if (at == 0) {
+        snprintf(res->line, sizeof(res->line),
+                 "upstream %s is this server itself (%s, server id %s): a server cannot "
+                 "synchronize from itself",
+                 upstream_url, own_name, own_id);
+        snprintf(res->fix, sizeof(res->fix),
+                 "point it at another server (wsusctl config set upstream http://HOST:8530), "
+                 "or make it a root (wsusctl config set upstream '')");
+        return;
+    }
+    buf_init(&b, sizeof(res->line));
+    buf_printf(&b, "synchronization loop: this server (%s) synchronizes from %s (%s)", own_name,
+               up->s[0].name, upstream_url);
+    for (i = 1; i <= at; i++)
+        buf_printf(&b, ", which synchronizes from %s", up->s[i].name);
+    snprintf(res->line, sizeof(res->line), "%s", buf_str(&b));
+    buf_free(&b);
+    snprintf(res->fix, sizeof(res->fix),
+             "a hierarchy must end at a root: clear the upstream of the top server (wsusctl "
+             "config set upstream '') or point one of them at a server outside the loop");
+}
+
+/* The remembered chain (empty when none or unreadable: publishing must not fail on it). */
+static void chain_load(PGconn *db, struct hier_chain *c)
+{
+    const char *p[1] = {K_CHAIN};
+    PGresult *r = db_exec(db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
+
+    c->n = 0;
+    if (r != NULL && PQntuples(r) == 1)
+        hier_chain_parse(PQgetvalue(r, 0, 0), c);
+    PQclear(r);
+}
+
+char *hier_publish(PGconn *db, const char *own_id)
+{
+    struct hier_chain up, out;
+    char *name = settings_get(db, "account-name");
+    char *upstream = settings_get(db, "upstream");
+    char *v = NULL;
+    size_t i;
+
+    if (name == NULL || upstream == NULL)
+        goto done;
+    memset(&out, 0, sizeof(out));
+    snprintf(out.s[0].id, sizeof(out.s[0].id), "%s", own_id);
+    snprintf(out.s[0].name, sizeof(out.s[0].name), "%s", name_ok(name, strlen(name)) ? name : "-");
+    out.n = 1;
+    up.n = 0;
+    if (upstream[0] != '\0')
+        chain_load(db, &up);
+    for (i = 0; i < up.n && out.n < HIER_MAX_SERVERS; i++) {
+        if (strcasecmp(up.s[i].id, own_id) == 0)
+            break;
+        out.s[out.n++] = up.s[i];
+    }
+    v = xmalloc(HIER_MAX_VALUE + 1);
+    if (hier_chain_format(&out, v, HIER_MAX_VALUE + 1) < 0) {
+        free(v);
+        v = NULL;
+    }
+done:
+    free(name);
+    free(upstream);
+    return v;
+}
+
+int hier_remember(PGconn *db, const struct hier_chain *up)
+{
+    const char *p[2] = {K_CHAIN, NULL};
+    char *v;
+    int rc;
+
+    if (up == NULL || up->n == 0)
+        return db_cmd(db, "DELETE FROM upstream_state WHERE key = $1", 1, p);
+    v = xmalloc(HIER_MAX_VALUE + 1);
+    if (hier_chain_format(up, v, HIER_MAX_VALUE + 1) < 0) {
+        free(v);
+        return -1;
+    }
+    p[1] = v;
+    rc = db_cmd(db,
+                "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
+                "UPDATE SET value = EXCLUDED.value, changed_at = now()",
+                2, p);
+    free(v);
+    return rc;
+}
