@@ -62,6 +62,7 @@ struct sync_ctx {
     long listed, to_fetch, fetched;
     long missing_n;
     json_t *missing; /* array of {"update_id","revision","title"} */
+    json_t *gone;    /* updates whose files the upstream no longer has (catalog.h) */
     struct download_stats dl;
     struct ingest_counts counts; /* last snapshot of the ingest stage */
     int reauths;
@@ -173,6 +174,9 @@ static json_t *progress_json(struct sync_ctx *s)
     json_object_set_new(j, "bytes_per_second", json_integer((json_int_t)s->rate));
     if (s->missing != NULL && json_array_size(s->missing) > 0)
         json_object_set(j, "missing_updates", s->missing);
+    json_object_set_new(j, "files_gone_upstream", json_integer((json_int_t)s->dl.files_gone));
+    if (s->gone != NULL && json_array_size(s->gone) > 0)
+        json_object_set(j, "gone_updates", s->gone);
     return j;
 }
 
@@ -1089,6 +1093,42 @@ static void dl_progress(void *arg, const struct download_stats *st)
     history_update(s, 0);
 }
 
+/*
+ * Files the upstream no longer has (DownloadFiles answered FileDigestsMissing): not a
+ * transient miss. The run fails naming the updates by title and id, with the two remedies;
+ * the history detail lists them all (gone_updates), wsusctl updates list --failed too.
+ */
+static void report_gone(struct sync_ctx *s)
+{
+    struct buf b;
+    size_t i, n;
+
+    if (s->dl.files_gone <= 0)
+        return;
+    json_decref(s->gone);
+    s->gone = catalog_failed_updates(s->db, CATALOG_WHY_GONE, MAX_MISSING);
+    n = s->gone != NULL ? json_array_size(s->gone) : 0;
+    buf_init(&b, sizeof(s->err));
+    buf_printf(&b,
+               "upstream %s no longer has %ld file%s of %zu update%s (DownloadFiles answered "
+               "FileDigestsMissing: removed there, e.g. its product is no longer synchronized "
+               "there):",
+               uss_url(s->u), s->dl.files_gone, s->dl.files_gone == 1 ? "" : "s", n,
+               n == 1 ? "" : "s");
+    for (i = 0; i < n && i < 3; i++) {
+        json_t *u = json_array_get(s->gone, i);
+        buf_printf(&b, "%s \"%.120s\" (%s)", i ? "," : "",
+                   json_string_value(json_object_get(u, "title")),
+                   json_string_value(json_object_get(u, "update_id")));
+    }
+    if (n > 3)
+        buf_printf(&b, " and %zu more", n - 3);
+    buf_add_str(&b, "; decline them here (wsusctl updates list --failed lists them, wsusctl "
+                    "decline ID), or add their product upstream and synchronize both servers");
+    fail(s, "%s", buf_str(&b));
+    buf_free(&b);
+}
+
 static int phase_content(struct sync_ctx *s)
 {
     struct content_store *cs;
@@ -1121,6 +1161,8 @@ static int phase_content(struct sync_ctx *s)
     o.arg = s;
     rc = download_run(s->db, s->u, cs, &o, &s->dl);
     content_store_close(cs);
+    if (rc == 0 && !cancelled(s))
+        report_gone(s);
     s->rate = 0; /* not downloading any more */
     history_update(s, 1);
     if (rc < 0 && cancelled(s))
@@ -1360,6 +1402,7 @@ done:
     }
     free(config_anchor);
     json_decref(s.missing);
+    json_decref(s.gone);
     uss_config_free(&s.cfg);
     uss_free(s.u);
     settings_release(&s.set);

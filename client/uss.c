@@ -1330,8 +1330,35 @@ int uss_get_deployments(struct uss *u, const char *deployment_anchor, const char
     return rc;
 }
 
+/* Mark in gone the digests of the "|"-separated base64 list m; all of them when none match. */
+static void digests_named(const char *m, const unsigned char (*sha1)[20], size_t n,
+                          unsigned char *gone)
+{
+    const char *p = m;
+    size_t i, named = 0;
+
+    memset(gone, 0, n);
+    while (*p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        unsigned char d[20];
+        char one[64];
+
+        if (len < sizeof(one) && snprintf(one, sizeof(one), "%.*s", (int)len, p) == (int)len &&
+            str_b64_decode_exact(one, d, 20) == 0)
+            for (i = 0; i < n; i++)
+                if (!gone[i] && memcmp(sha1[i], d, 20) == 0) {
+                    gone[i] = 1;
+                    named++;
+                }
+        p += len + (bar != NULL);
+    }
+    if (named == 0)
+        memset(gone, 1, n);
+}
+
 int uss_download_files(struct uss *u, const unsigned char (*sha1)[20], size_t n,
-                       struct uss_error *err)
+                       unsigned char *gone, struct uss_error *err)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     struct uss_call *c = call_new(u, USS_OP_DOWNLOAD_FILES);
@@ -1365,6 +1392,11 @@ int uss_download_files(struct uss *u, const unsigned char (*sha1)[20], size_t n,
     buf_add_str(&c->req, "</fileDigestList>");
     req_end(&c->req, "DownloadFiles");
     rc = call_run(c, u->ss_url, err);
+    if (rc < 0 && err->kind == USS_ERR_FAULT && strcmp(err->code, "FileDigestsMissing") == 0) {
+        if (gone != NULL)
+            digests_named(soapread_error_message(c->rd), sha1, n < 100 ? n : 100, gone);
+        rc = 1;
+    }
     uss_call_free(c);
     return rc;
 }

@@ -576,6 +576,82 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
                   3, params);
 }
 
+/* The one-line remedy of a catalog_failed_updates() entry. */
+static const char *failed_remedy(const char *why)
+{
+    if (strcmp(why, CATALOG_WHY_GONE) == 0)
+        return "decline it here (wsusctl decline ID), or add its product upstream and "
+               "synchronize both servers";
+    if (strcmp(why, CATALOG_WHY_FAILED) == 0)
+        return "see the reason; wsusctl sync now tries again";
+    return "nothing to do: the upstream was asked to download it (DownloadFiles) and the next "
+           "synchronization fetches it";
+}
+
+/* Rank of a why: the update shows its worst file. */
+static int why_rank(const char *why)
+{
+    return strcmp(why, CATALOG_WHY_GONE) == 0 ? 2 : strcmp(why, CATALOG_WHY_FAILED) == 0;
+}
+
+json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit)
+{
+    char lim[24];
+    const char *p[5] = {CATALOG_FILE_GONE, CATALOG_FILE_PENDING, why_only, lim, NULL};
+    json_t *out, *cur = NULL;
+    PGresult *r;
+    int i;
+
+    snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
+    r = db_exec(conn,
+                "WITH bad AS (SELECT f.sha1, f.file_name, f.state_detail, CASE"
+                "   WHEN f.state = 'failed' AND f.state_detail = $1 THEN 'gone'"
+                "   WHEN f.state = 'failed' THEN 'failed' ELSE 'pending' END AS why"
+                "  FROM file f WHERE f.state = 'failed'"
+                "   OR (f.state = 'absent' AND f.state_detail = $2)),"
+                " owner AS (SELECT b.*, coalesce(t.update_id, r.update_id) AS uid,"
+                "   coalesce(t.revision_number, r.revision_number) AS rev"
+                "  FROM bad b JOIN revision_file rf ON rf.sha1 = b.sha1"
+                "  JOIN revision r ON r.id = rf.revision_id"
+                "  LEFT JOIN revision_bundle rb ON rb.member_update_id = r.update_id"
+                "   AND rb.member_revision_number = r.revision_number"
+                "  LEFT JOIN revision t ON t.id = rb.revision_id"
+                "  WHERE $3::text IS NULL OR b.why = $3::text),"
+                " upd AS (SELECT uid, max(rev) AS rev FROM owner o WHERE NOT EXISTS"
+                "   (SELECT 1 FROM declined_update x WHERE x.update_id = o.uid)"
+                "  GROUP BY uid),"
+                " top AS (SELECT u.uid, u.rev, v.title FROM upd u JOIN revision v"
+                "   ON v.update_id = u.uid AND v.revision_number = u.rev"
+                "  ORDER BY v.title, u.uid LIMIT $4::int)"
+                " SELECT DISTINCT t.uid::text, t.rev, t.title, o.file_name,"
+                "  encode(o.sha1, 'hex'), o.why, coalesce(o.state_detail, '')"
+                " FROM top t JOIN owner o ON o.uid = t.uid ORDER BY 3, 1, 4, 5",
+                4, p);
+    if (r == NULL)
+        return NULL;
+    out = json_array();
+    for (i = 0; i < PQntuples(r); i++) {
+        const char *why = PQgetvalue(r, i, 5);
+        if (cur == NULL || strcmp(json_string_value(json_object_get(cur, "update_id")),
+                                  PQgetvalue(r, i, 0)) != 0) {
+            cur =
+                json_pack("{s:s, s:i, s:s, s:s, s:s, s:[]}", "update_id", PQgetvalue(r, i, 0),
+                          "revision", (int)strtol(PQgetvalue(r, i, 1), NULL, 10), "title",
+                          PQgetvalue(r, i, 2), "why", why, "remedy", failed_remedy(why), "missing");
+            json_array_append_new(out, cur);
+        } else if (why_rank(why) > why_rank(json_string_value(json_object_get(cur, "why")))) {
+            json_object_set_new(cur, "why", json_string(why));
+            json_object_set_new(cur, "remedy", json_string(failed_remedy(why)));
+        }
+        json_array_append_new(json_object_get(cur, "missing"),
+                              json_pack("{s:s, s:s, s:s, s:s}", "file", PQgetvalue(r, i, 3), "sha1",
+                                        PQgetvalue(r, i, 4), "why", why, "detail",
+                                        PQgetvalue(r, i, 6)));
+    }
+    PQclear(r);
+    return out;
+}
+
 /* files of one row: a JSON array [{"sha1":hex,"sha256":hex,"size":n,"name":s,...}] */
 static size_t parse_files_json(const char *js, json_t **root, struct catalog_file **files)
 {

@@ -11,6 +11,7 @@
 #ifndef WSUS_CATALOG_H
 #define WSUS_CATALOG_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,31 @@ int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct cat
  */
 int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,
                            const char *detail);
+
+/* file.state_detail of a 404 file the upstream does not know (DownloadFiles answered
+ * FileDigestsMissing: the update was removed there), with state failed; and of one it knows
+ * but has not downloaded yet (asked for with DownloadFiles), with state absent. */
+#define CATALOG_FILE_GONE                                                                          \
+    "gone upstream: the upstream no longer has this file (DownloadFiles answered "                 \
+    "FileDigestsMissing)"
+#define CATALOG_FILE_PENDING                                                                       \
+    "not on the upstream yet; asked it to download the file (DownloadFiles)"
+
+/* Why a file of catalog_failed_updates() is listed ("gone", "pending", "failed"). */
+#define CATALOG_WHY_GONE    "gone"
+#define CATALOG_WHY_PENDING "pending"
+#define CATALOG_WHY_FAILED  "failed"
+
+/*
+ * The "red X" list: updates that are not declined and have a file that failed, that the
+ * upstream no longer has, or that it has not downloaded yet; a file of a bundled update is
+ * listed under the bundle (what the admin approved and can decline). One JSON object per
+ * update, by title: {"update_id", "revision", "title", "why" (the worst of its files: gone,
+ * failed, pending), "remedy" (one line), "missing": [{"file", "sha1", "why", "detail"}]}.
+ * why_only (NULL = all) keeps only files of that why. At most limit updates. New reference,
+ * or NULL on a database error.
+ */
+json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit);
 
 /* Number of stored revisions, -1 on error. */
 long catalog_count_revisions(PGconn *conn);

@@ -60,8 +60,12 @@ static const struct ctl_verb verbs[] = {
     {"accepteula", "EULA-ID", "record that the license terms were accepted", NULL, cmd_accepteula},
     {"updates list",
      "[--type software|driver|category|detectoid|all] [--product GUID] [--classification GUID] "
-     "[--search TEXT] [--approved] [--declined] [--hidden] [--categories] [--limit N]",
-     "list updates (default: software and drivers, newest first)", NULL, cmd_updates_list},
+     "[--search TEXT] [--approved] [--declined] [--hidden] [--categories] [--limit N] | "
+     "--failed [--limit N]",
+     "list updates (default: software and drivers, newest first)",
+     "--failed: the \"red X\" list: updates with files that failed, that the upstream no "
+     "longer has (gone) or has not downloaded yet (pending), each with its remedy.",
+     cmd_updates_list},
     {"updates show", "UPDATE-ID", "details: categories, files, approvals, supersedence", NULL,
      cmd_updates_show},
 };

@@ -263,6 +263,7 @@ static const struct http_route admin_routes[] = {
     {"POST", "/api/v1/accepteula", 1, admin_accepteula},
     {"GET", "/api/v1/updates", 0, admin_updates_list},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
+    {"GET", "/api/v1/updates/failed", 0, admin_updates_failed},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* synchronization: admin_sync.c */
