@@ -712,8 +712,36 @@ static int check_loop(struct sync_ctx *s)
 }
 
 /*
+ * Languages, products and classifications this server asks for must be offered by the
+ * upstream (common/hierarchy.h): refused before data moves, by name, with the fix. An
+ * upstream that publishes nothing (Windows WSUS) is not checked for products.
+ */
+static int check_offered(struct sync_ctx *s)
+{
+    struct hier_result res;
+    char *langs = settings_get(s->db, "languages");
+    char *up_langs = state_get(s, "languages");
+
+    hier_check_languages(uss_url(s->u), langs, up_langs, &res);
+    free(langs);
+    free(up_langs);
+    if (res.verdict == HIER_FAIL) {
+        fail(s, "%s; nothing was synchronized: %s", res.line, res.fix);
+        return -1;
+    }
+    hier_check_offered(s->db, uss_url(s->u), s->cfg.subscription, s->set.products,
+                       s->set.classifications, &res);
+    if (res.verdict == HIER_FAIL) {
+        fail(s, "%s; nothing was synchronized: %s", res.line, res.fix);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Hierarchy rules that can be checked right after GetConfigData (ARCHITECTURE.md §5), before
- * data moves: no loop, and the storage option must be the same on both ends.
+ * data moves: no loop, the languages, products and classifications asked for are offered,
+ * and the storage option must be the same on both ends.
  */
 static int sync_check_hierarchy(struct sync_ctx *s)
 {
@@ -725,6 +753,8 @@ static int sync_check_hierarchy(struct sync_ctx *s)
         return -1;
     if (from_mu)
         return 0; /* Microsoft Update is metadata-only by nature; a root stores what it wants */
+    if (check_offered(s) < 0)
+        return -1;
     if (ours_mu != s->cfg.catalog_only_sync) {
         fail(s,
              "storage options differ: this server (%s) %s (storage=%s) but its upstream %s %s "

@@ -81,8 +81,9 @@ struct uss_call {
     char *cookie_data;
     char expiration[64];
     int have_result;
-    char bad[256];   /* why a callback rejected the answer */
-    char *hierarchy; /* X-Wsusd-Hierarchy of a GetConfigData answer, or NULL */
+    char bad[256];      /* why a callback rejected the answer */
+    char *hierarchy;    /* X-Wsusd-Hierarchy of a GetConfigData answer, or NULL */
+    char *subscription; /* X-Wsusd-Subscription of a GetConfigData answer, or NULL */
 };
 
 const char *uss_op_name(enum uss_op op)
@@ -715,23 +716,40 @@ void uss_watch_start(const struct uss *u, CURL *easy, struct uss_watch *w, long 
     curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
 }
 
-/* Keeps the X-Wsusd-Hierarchy header (hierarchy.h) of the answer, when it is not too long. */
+/* Value of header name in the header line data (len bytes), or NULL; *vl gets its length. */
+static const char *header_value(const char *data, size_t len, const char *name, size_t *vl)
+{
+    size_t nl = strlen(name);
+    const char *v;
+
+    if (len <= nl || strncasecmp(data, name, nl) != 0 || data[nl] != ':')
+        return NULL;
+    v = data + nl + 1;
+    *vl = len - nl - 1;
+    while (*vl > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        (*vl)--;
+    }
+    while (*vl > 0 && (v[*vl - 1] == '\r' || v[*vl - 1] == '\n' || v[*vl - 1] == ' '))
+        (*vl)--;
+    return v;
+}
+
+/* Keeps the X-Wsusd-* headers (hierarchy.h) of the answer, when they are not too long. */
 static size_t call_header(char *data, size_t size, size_t n, void *arg)
 {
     struct uss_call *c = arg;
-    size_t len = size * n, nl = strlen(HIER_HEADER), vl;
+    size_t len = size * n, vl = 0;
     const char *v;
 
-    if (len <= nl || strncasecmp(data, HIER_HEADER, nl) != 0 || data[nl] != ':')
+    if ((v = header_value(data, len, HIER_SUBSCRIPTION_HEADER, &vl)) != NULL) {
+        free(c->subscription);
+        c->subscription = vl <= HIER_MAX_SUBSCRIPTION ? xstrndup(v, vl) : NULL;
         return len;
-    v = data + nl + 1;
-    vl = len - nl - 1;
-    while (vl > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        vl--;
     }
-    while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
+    v = header_value(data, len, HIER_HEADER, &vl);
+    if (v == NULL)
+        return len;
     free(c->hierarchy);
     c->hierarchy = vl <= HIER_MAX_VALUE ? xstrndup(v, vl) : NULL;
     return len;
@@ -794,6 +812,7 @@ void uss_call_free(struct uss_call *c)
     free(c->cur_dep.admin_name);
     free(c->cookie_data);
     free(c->hierarchy);
+    free(c->subscription);
     free(c);
 }
 
@@ -1177,6 +1196,8 @@ int uss_get_config_data(struct uss *u, const char *config_anchor, struct uss_con
     rc = call_run(c, u->ss_url, err);
     out->hierarchy = c->hierarchy;
     c->hierarchy = NULL;
+    out->subscription = c->subscription;
+    c->subscription = NULL;
     uss_call_free(c);
     if (rc < 0)
         uss_config_free(out);
@@ -1192,6 +1213,8 @@ void uss_config_free(struct uss_config *c)
     c->nlanguages = 0;
     free(c->hierarchy);
     c->hierarchy = NULL;
+    free(c->subscription);
+    c->subscription = NULL;
 }
 
 int uss_get_revision_ids(struct uss *u, const struct uss_filter *f, struct uss_idlist *out,

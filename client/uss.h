@@ -97,7 +97,8 @@ struct uss_config {
     char protocol_version[16];
     struct uss_language *languages; /* NULL when the list came back empty (unchanged) */
     size_t nlanguages;
-    char *hierarchy; /* X-Wsusd-Hierarchy header (common/hierarchy.h) as received, or NULL */
+    char *hierarchy;    /* X-Wsusd-Hierarchy header (common/hierarchy.h) as received, or NULL */
+    char *subscription; /* X-Wsusd-Subscription header (common/hierarchy.h), or NULL */
 };
 void uss_config_free(struct uss_config *c);
 

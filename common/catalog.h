@@ -112,6 +112,36 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
  */
 json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit);
 
+/*
+ * Categories of one kind ("product": Product, ProductFamily and Company; "classification":
+ * UpdateClassification), latest revision of each, by title: [{"id", "title", "type"}]. New
+ * reference, or NULL on a database error.
+ */
+json_t *catalog_categories(PGconn *conn, const char *kind);
+
+/*
+ * Turn a comma-separated list of category GUIDs and/or titles of one kind (see
+ * catalog_categories) into GUIDs: a GUID stays as it is (settings.c checks it), a title is
+ * matched case-insensitively against the titles of that kind. *out gets the GUID list
+ * (malloc'd). 0; or -1 with one line in err naming the key, the name and the candidates (the
+ * matching ids of an ambiguous name, similar titles of an unknown one).
+ */
+int catalog_category_resolve(PGconn *conn, const char *key, const char *kind, const char *list,
+                             char **out, char *err, size_t errlen);
+
+/*
+ * "\"Title\" (GUID), ..." for a comma-separated GUID list (the GUID alone when the catalog
+ * does not know it). malloc'd, never NULL.
+ */
+char *catalog_category_names(PGconn *conn, const char *list);
+
+/*
+ * Of the comma-separated category GUIDs ours, those that are neither in theirs nor below one
+ * of theirs (a product under a selected product family), as a comma-separated list
+ * (malloc'd; "" when all are covered); NULL on a database error.
+ */
+char *catalog_categories_outside(PGconn *conn, const char *ours, const char *theirs);
+
 /* Number of stored revisions, -1 on error. */
 long catalog_count_revisions(PGconn *conn);
 

@@ -4,12 +4,14 @@
  */
 #include "hierarchy.h"
 #include "buf.h"
+#include "catalog.h"
 #include "db.h"
 #include "settings.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,4 +201,174 @@ int hier_remember(PGconn *db, const struct hier_chain *up)
                 2, p);
     free(v);
     return rc;
+}
+
+char *hier_subscription_publish(PGconn *db)
+{
+    char *up = settings_get(db, "upstream");
+    char *p = settings_get(db, "products");
+    char *c = settings_get(db, "classifications");
+    char *v = NULL;
+
+    /* a root (imports, no upstream) offers whatever it holds */
+    if (up != NULL && p != NULL && c != NULL)
+        v = xasprintf("products=%s; classifications=%s", up[0] ? p : "", up[0] ? c : "");
+    free(up);
+    free(p);
+    free(c);
+    return v;
+}
+
+/* The GUID list after "key=" in a published subscription, checked; NULL when malformed. */
+static char *subscription_part(const char *published, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = published;
+    struct buf b;
+    char *out = NULL;
+
+    while (p != NULL && *p != '\0') {
+        p += strspn(p, " ;");
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+            break;
+        p = strchr(p, ';');
+    }
+    if (p == NULL || *p == '\0')
+        return NULL;
+    p += kl + 1;
+    buf_init(&b, HIER_MAX_SUBSCRIPTION);
+    while (*p != '\0' && *p != ';') {
+        size_t n = strcspn(p, ",;");
+        char g[64], canon[37];
+
+        if (n > 0) {
+            if (n >= sizeof(g) || snprintf(g, sizeof(g), "%.*s", (int)n, p) != (int)n ||
+                str_guid_canon(str_trim(g), canon) < 0)
+                goto out;
+            buf_printf(&b, "%s%s", b.len ? "," : "", canon);
+        }
+        p += n + (p[n] == ',');
+    }
+    out = buf_detach(&b, NULL);
+out:
+    buf_free(&b);
+    return out;
+}
+
+void hier_check_offered(PGconn *db, const char *upstream_url, const char *published,
+                        const char *products, const char *classifications, struct hier_result *res)
+{
+    static const char *const keys[2] = {"products", "classifications"};
+    const char *ours[2] = {products, classifications};
+    struct buf line, fix;
+    int k, bad = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (published == NULL || strlen(published) > HIER_MAX_SUBSCRIPTION) {
+        res->verdict = HIER_UNKNOWN;
+        snprintf(res->line, sizeof(res->line),
+                 "upstream %s does not say what it synchronizes (a Windows WSUS or Microsoft "
+                 "Update): the products and classifications it offers cannot be checked",
+                 upstream_url);
+        return;
+    }
+    buf_init(&line, 65536);
+    buf_init(&fix, 65536);
+    for (k = 0; k < 2; k++) {
+        char *theirs = subscription_part(published, keys[k]);
+        char *outside = NULL;
+
+        if (theirs != NULL && theirs[0] != '\0' && ours[k] != NULL && ours[k][0] != '\0')
+            outside = catalog_categories_outside(db, ours[k], theirs);
+        if (outside != NULL && outside[0] != '\0') {
+            char *names = catalog_category_names(db, outside);
+            char *offered = catalog_category_names(db, theirs);
+            buf_printf(&line,
+                       "%supstream %s does not synchronize the %s %s selected here (it "
+                       "synchronizes only %s)",
+                       bad ? "; " : "", upstream_url, keys[k], names, offered);
+            buf_printf(&fix,
+                       "%sadd them to %s on the upstream and synchronize it, or remove them "
+                       "here (wsusctl config set %s ...)",
+                       bad ? "; " : "", keys[k], keys[k]);
+            free(names);
+            free(offered);
+            bad = 1;
+        }
+        free(outside);
+        free(theirs);
+    }
+    res->verdict = bad ? HIER_FAIL : HIER_PASS;
+    if (bad) {
+        snprintf(res->line, sizeof(res->line), "%s", buf_str(&line));
+        snprintf(res->fix, sizeof(res->fix), "%s", buf_str(&fix));
+    } else {
+        snprintf(res->line, sizeof(res->line),
+                 "upstream %s synchronizes every product and classification selected here",
+                 upstream_url);
+    }
+    buf_free(&line);
+    buf_free(&fix);
+}
+
+void hier_check_languages(const char *upstream_url, const char *ours, const char *upstream_json,
+                          struct hier_result *res)
+{
+    json_error_t je;
+    json_t *a = upstream_json != NULL ? json_loads(upstream_json, 0, &je) : NULL;
+    struct buf missing, carried;
+    const char *p = ours != NULL ? ours : "";
+    size_t i;
+
+    memset(res, 0, sizeof(*res));
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        json_decref(a);
+        res->verdict = HIER_UNKNOWN;
+        snprintf(res->line, sizeof(res->line),
+                 "the languages of upstream %s are not known yet (no GetConfigData answer "
+                 "listed them)",
+                 upstream_url);
+        return;
+    }
+    buf_init(&missing, sizeof(res->line) / 2);
+    buf_init(&carried, sizeof(res->line) / 2);
+    for (i = 0; i < json_array_size(a); i++) {
+        const json_t *l = json_array_get(a, i);
+        const char *sn = json_string_value(json_object_get(l, "short"));
+        if (sn != NULL && strcmp(sn, "all") != 0 && json_is_true(json_object_get(l, "enabled")))
+            buf_printf(&carried, "%s%s", carried.len ? ", " : "", sn);
+    }
+    while (*p != '\0') {
+        size_t n = strcspn(p, ","), k;
+        int found = 0;
+
+        for (k = 0; k < json_array_size(a) && !found && n > 0; k++) {
+            const json_t *l = json_array_get(a, k);
+            const char *sn = json_string_value(json_object_get(l, "short"));
+            found = sn != NULL && strlen(sn) == n && strncmp(sn, p, n) == 0 &&
+                    json_is_true(json_object_get(l, "enabled"));
+        }
+        if (!found && n > 0)
+            buf_printf(&missing, "%s%.*s", missing.len ? ", " : "", (int)n, p);
+        p += n + (p[n] == ',');
+    }
+    json_decref(a);
+    if (missing.len == 0) {
+        res->verdict = HIER_PASS;
+        snprintf(res->line, sizeof(res->line),
+                 "upstream %s carries every language enabled here (%s)", upstream_url,
+                 ours != NULL ? ours : "");
+    } else {
+        res->verdict = HIER_FAIL;
+        snprintf(res->line, sizeof(res->line),
+                 "languages enabled here are not carried by upstream %s: %s (it carries %s)",
+                 upstream_url, buf_str(&missing), carried.len ? buf_str(&carried) : "none");
+        snprintf(res->fix, sizeof(res->fix),
+                 "enable them on the upstream first (wsusctl config set languages ... there) and "
+                 "synchronize it, or enable only languages it carries here (wsusctl config set "
+                 "languages %s)",
+                 carried.len ? buf_str(&carried) : "...");
+    }
+    buf_free(&missing);
+    buf_free(&carried);
 }

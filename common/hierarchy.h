@@ -74,4 +74,34 @@ char *hier_publish(PGconn *db, const char *own_id);
 /* Remember the chain the upstream published (NULL or empty: forget it). 0 or -1. */
 int hier_remember(PGconn *db, const struct hier_chain *up);
 
+/*
+ * What a wsusd synchronizes itself, published in the X-Wsusd-Subscription header of its
+ * GetConfigData answers: "products=GUID,GUID; classifications=GUID" (empty = everything).
+ */
+#define HIER_SUBSCRIPTION_HEADER "X-Wsusd-Subscription"
+#define HIER_MAX_SUBSCRIPTION    (2 * 65536 + 64) /* bytes of a published value */
+
+/* The value this server publishes: its products and classifications settings; everything
+ * for a root (no upstream: it offers what it holds). malloc'd; NULL on a database error. */
+char *hier_subscription_publish(PGconn *db);
+
+/*
+ * Products and classifications this server selects (comma-separated GUIDs, empty = all) that
+ * its upstream does not synchronize, by its published subscription (NULL: not published, a
+ * Windows WSUS: UNKNOWN). A selected category is offered when the upstream selects it or a
+ * category above it (a product family), or selects everything. FAIL names each missing one
+ * by title and GUID (db: this server's catalog, for the titles) with the fix.
+ */
+void hier_check_offered(PGconn *db, const char *upstream_url, const char *published,
+                        const char *products, const char *classifications, struct hier_result *res);
+
+/*
+ * Languages enabled here (comma-separated short names, as settings_get("languages") gives
+ * them) that the upstream does not carry, by its GetConfigData language list (upstream_json:
+ * the JSON array sync.c stores as upstream_state "languages": [{"short", "enabled"}, ...];
+ * NULL or unreadable: UNKNOWN). FAIL lists the languages missing and those it carries.
+ */
+void hier_check_languages(const char *upstream_url, const char *ours, const char *upstream_json,
+                          struct hier_result *res);
+
 #endif

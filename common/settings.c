@@ -6,6 +6,7 @@
  */
 #include "settings.h"
 #include "buf.h"
+#include "catalog.h"
 #include "db.h"
 #include "log.h"
 #include "strutil.h"
@@ -831,7 +832,16 @@ static int settings_store(PGconn *db, const char *key, const char *value, unsign
                  key != NULL ? key : "");
         return -1;
     }
-    if (value != NULL) {
+    if (value != NULL && d->type == SETTINGS_GUID_LIST && !(flags & SETTINGS_FROM_UPSTREAM)) {
+        /* products and classifications by name as well as by GUID */
+        char *ids = NULL;
+        if (catalog_category_resolve(db, d->key, d->category, value, &ids, err, errlen) < 0)
+            return -1;
+        norm = settings_normalize(d, ids, err, errlen);
+        free(ids);
+        if (norm == NULL)
+            return -1;
+    } else if (value != NULL) {
         norm = settings_normalize(d, value, err, errlen);
         if (norm == NULL)
             return -1;

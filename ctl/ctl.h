@@ -71,6 +71,8 @@ int cmd_groups(struct ctl *c, int argc, char **argv);
 int cmd_downstreams(struct ctl *c, int argc, char **argv);
 int cmd_groups_add(struct ctl *c, int argc, char **argv);
 int cmd_groups_remove(struct ctl *c, int argc, char **argv);
+int cmd_products(struct ctl *c, int argc, char **argv);
+int cmd_classifications(struct ctl *c, int argc, char **argv);
 /* cmd_updates.c (ADMIN) */
 int cmd_updates_list(struct ctl *c, int argc, char **argv);
 int cmd_updates_show(struct ctl *c, int argc, char **argv);

@@ -49,6 +49,14 @@ static const struct ctl_verb verbs[] = {
     {"groups", "", "list computer target groups", NULL, cmd_groups},
     {"downstreams", "", "list the downstream servers that synchronize from this server", NULL,
      cmd_downstreams},
+    {"products", "", "list the products of the catalog; * marks those synchronized",
+     "config set products takes names as well as GUIDs: \"Windows 11,Microsoft Defender "
+     "Antivirus\".",
+     cmd_products},
+    {"classifications", "",
+     "list the update classifications of the catalog; * marks those "
+     "synchronized",
+     "config set classifications takes names as well as GUIDs.", cmd_classifications},
     {"approve",
      "UPDATE-ID [--group NAME] [--action install|uninstall|block] [--deadline ISO-8601] "
      "[--revision N]",

@@ -264,6 +264,7 @@ static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/updates", 0, admin_updates_list},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
     {"GET", "/api/v1/updates/failed", 0, admin_updates_failed},
+    {"GET", "/api/v1/categories", 0, admin_categories_list},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* synchronization: admin_sync.c */

@@ -107,6 +107,8 @@ enum MHD_Result soap_svc_reply(struct soap_ctx *x, const char *result, size_t le
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=0");
     if (x->hierarchy != NULL)
         MHD_add_response_header(resp, HIER_HEADER, x->hierarchy);
+    if (x->subscription != NULL)
+        MHD_add_response_header(resp, HIER_SUBSCRIPTION_HEADER, x->subscription);
     return http_queue(x->req, MHD_HTTP_OK, resp);
 }
 

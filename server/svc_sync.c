@@ -155,7 +155,7 @@ enum MHD_Result svc_get_config_data(struct soap_ctx *x)
     enum MHD_Result r;
     PGconn *db = svc_begin(x, &cl, 0, &r);
     int catalog_only, lazy;
-    char *hier;
+    char *hier, *sub;
 
     if (db == NULL)
         return r;
@@ -190,10 +190,14 @@ enum MHD_Result svc_get_config_data(struct soap_ctx *x)
                SOAPREQ_MAX_DECRYPTION_IDS);
     /* who we are and what is above us, for the downstream's loop check (not in MS-WSUSSS) */
     hier = hier_publish(db, x->srv->server_id);
+    sub = hier_subscription_publish(db);
     x->hierarchy = hier;
+    x->subscription = sub;
     r = soap_svc_reply(x, b.data, b.len);
     x->hierarchy = NULL;
+    x->subscription = NULL;
     free(hier);
+    free(sub);
 out:
     buf_free(&langs);
     buf_free(&b);
