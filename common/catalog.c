@@ -548,9 +548,10 @@ int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, ch
     return rc;
 }
 
-long catalog_count_revisions(PGconn *conn)
+/* The count(*) of a query without parameters, -1 on error. */
+static long count_of(PGconn *conn, const char *sql)
 {
-    PGresult *r = db_exec(conn, "SELECT count(*) FROM revision", 0, NULL);
+    PGresult *r = db_exec(conn, sql, 0, NULL);
     long v = -1;
 
     if (r == NULL)
@@ -559,6 +560,17 @@ long catalog_count_revisions(PGconn *conn)
         v = -1;
     PQclear(r);
     return v;
+}
+
+long catalog_count_revisions(PGconn *conn)
+{
+    return count_of(conn, "SELECT count(*) FROM revision");
+}
+
+long catalog_count_active_approvals(PGconn *conn)
+{
+    /* action 2 (Scan) is "not approved" */
+    return count_of(conn, "SELECT count(*) FROM deployment WHERE NOT dead AND action <> 2");
 }
 
 int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,

@@ -146,6 +146,13 @@ char *catalog_categories_outside(PGconn *conn, const char *ours, const char *the
 long catalog_count_revisions(PGconn *conn);
 
 /*
+ * Number of active approvals: deployment rows that are not dead and approve (install,
+ * uninstall, block; not Scan). A replica that is consistent with its upstream has the same
+ * figure (it copies every live deployment). -1 on error.
+ */
+long catalog_count_active_approvals(PGconn *conn);
+
+/*
  * Refresh the planner statistics of the catalog tables after a big write (import, first sync),
  * so the serve-path queries keep their index plans without waiting for autovacuum. 0 or -1.
  */

@@ -439,3 +439,16 @@ int cmd_accepteula(struct ctl *c, int argc, char **argv)
     return post_and_print(c, "/api/v1/accepteula", json_pack("{s:s}", "eula_id", argv[0]),
                           print_accepteula);
 }
+
+static void print_approvals_count(const json_t *ans, void *arg)
+{
+    (void)arg;
+    printf("%lld\n", (long long)json_integer_value(json_object_get(ans, "active")));
+}
+
+int cmd_approvals_count(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 0)
+        return ctl_fail("approvals count takes no arguments (got \"%s\")", argv[0]), 2;
+    return adminapi_show(c, "GET", "/api/v1/approvals/count", NULL, print_approvals_count, NULL);
+}

@@ -81,5 +81,6 @@ int cmd_unapprove(struct ctl *c, int argc, char **argv);
 int cmd_decline(struct ctl *c, int argc, char **argv);
 int cmd_undecline(struct ctl *c, int argc, char **argv);
 int cmd_accepteula(struct ctl *c, int argc, char **argv);
+int cmd_approvals_count(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -66,6 +66,9 @@ static const struct ctl_verb verbs[] = {
     {"decline", "UPDATE-ID", "decline an update (removes its approvals)", NULL, cmd_decline},
     {"undecline", "UPDATE-ID", "take back a decline", NULL, cmd_undecline},
     {"accepteula", "EULA-ID", "record that the license terms were accepted", NULL, cmd_accepteula},
+    {"approvals count", "", "print the number of active approvals",
+     "A replica and its upstream print the same figure once the replica is consistent.",
+     cmd_approvals_count},
     {"updates list",
      "[--type software|driver|category|detectoid|all] [--product GUID] [--classification GUID] "
      "[--search TEXT] [--approved] [--declined] [--hidden] [--categories] [--limit N] | "

@@ -38,6 +38,7 @@ enum MHD_Result admin_updates_list(struct http_request *req);
 enum MHD_Result admin_updates_show(struct http_request *req);
 enum MHD_Result admin_updates_failed(struct http_request *req);
 enum MHD_Result admin_categories_list(struct http_request *req);
+enum MHD_Result admin_approvals_count(struct http_request *req);
 
 /*
  * Shared by the handlers that change approvals, declines and groups: in replica mode these

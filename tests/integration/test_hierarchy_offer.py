@@ -11,7 +11,8 @@ ambiguous one are refused with the candidates; `wsusctl products|classifications
 list the catalog's categories with what is selected; a downstream asking for a product its
 upstream does not synchronize, or for a language it does not carry, is refused right after
 GetConfigData (nothing listed or fetched) with a message naming them, and synchronizes once
-that is fixed.
+that is fixed; `wsusctl approvals count` prints the same figure on a replica and its
+upstream.
 """
 
 import json
@@ -102,6 +103,7 @@ def run(tmp, servers, dbs):
              "a product name is not a classification", r)
     r = wt.wsusctl(root_conf, "config", "reset", "products")
     wt.check(r.returncode == 0, "root: products back to everything", r)
+    replica_counts(tmp, servers, dbs, root_conf, root_url, root_db)
 
     # --- the middle subscribes by name
     mid_conf, mid_url, mid_db = start(tmp, servers, dbs, "middle", [("upstream", root_url)])
@@ -160,6 +162,34 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0, "middle: languages en,de", r)
     r = wt.wsusctl(down_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "down: synchronizes once the middle carries de", r)
+
+
+def approvals_count(conf, what):
+    r = wt.wsusctl(conf, "approvals", "count")
+    wt.check(r.returncode == 0 and r.stdout.strip().isdigit(), "%s: approvals count" % what, r)
+    return int(r.stdout) if r.returncode == 0 and r.stdout.strip().isdigit() else -1
+
+
+def replica_counts(tmp, servers, dbs, root_conf, root_url, root_db):
+    """approvals count: the same figure on a replica and its upstream once consistent."""
+    ids = [u for (u,) in wt.sql(root_db, "SELECT update_id FROM revision WHERE update_type = "
+                                         "'Software' AND explicitly_deployable ORDER BY title, "
+                                         "update_id LIMIT 3")]
+    for u in ids:
+        r = wt.wsusctl(root_conf, "approve", u)
+        wt.check(r.returncode == 0, "root: approve %s" % u, r)
+    wt.check(approvals_count(root_conf, "root") == 3, "root: 3 active approvals")
+    rep_conf, _, _ = start(tmp, servers, dbs, "replica", [("upstream", root_url),
+                                                          ("mode", "replica")])
+    wt.check(approvals_count(rep_conf, "replica before its sync") == 0, "replica: none yet")
+    r = wt.wsusctl(rep_conf, "sync", "now", "--wait")
+    wt.check(r.returncode == 0, "replica: sync", r)
+    wt.check(approvals_count(rep_conf, "replica") == 3, "replica: the same 3 approvals")
+    r = wt.wsusctl(root_conf, "unapprove", ids[0])
+    wt.check(r.returncode == 0, "root: unapprove one", r)
+    wt.check(wt.wsusctl(rep_conf, "sync", "now", "--wait").returncode == 0, "replica: sync again")
+    wt.check(approvals_count(root_conf, "root") == 2 and approvals_count(rep_conf, "replica") == 2,
+             "root and replica: 2 active approvals after an unapproval upstream")
 
 
 def main():
