@@ -11,6 +11,7 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,20 @@ static int name_ok(const char *s, size_t n)
         if (!isalnum((unsigned char)s[i]) && strchr(".-_", s[i]) == NULL)
             return 0;
     return 1;
+}
+
+/* Set the verdict and the line of *res (printf-style). */
+static void set_line(struct hier_result *res, enum hier_verdict v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_line(struct hier_result *res, enum hier_verdict v, const char *fmt, ...)
+{
+    va_list ap;
+
+    res->verdict = v;
+    va_start(ap, fmt);
+    vsnprintf(res->line, sizeof(res->line), fmt, ap);
+    va_end(ap);
 }
 
 int hier_chain_parse(const char *value, struct hier_chain *c)
@@ -93,8 +108,7 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
 
     memset(res, 0, sizeof(*res));
     if (up == NULL || up->n == 0) {
-        res->verdict = HIER_UNKNOWN;
-        snprintf(res->line, sizeof(res->line),
+        set_line(res, HIER_UNKNOWN,
                  "upstream %s does not say which server it is (a Windows WSUS or Microsoft "
                  "Update): loops through it cannot be seen",
                  upstream_url);
@@ -106,16 +120,14 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
             at = i;
         }
     if (!found) {
-        res->verdict = HIER_PASS;
-        snprintf(res->line, sizeof(res->line),
+        set_line(res, HIER_PASS,
                  "no loop: this server (%s) synchronizes from %s (%s), a chain of %zu server%s "
                  "that does not come back to it",
                  own_name, up->s[0].name, upstream_url, up->n, up->n == 1 ? "" : "s");
         return;
     }
-    res->verdict = HIER_FAIL;
     if (at == 0) {
-        snprintf(res->line, sizeof(res->line),
+        set_line(res, HIER_FAIL,
                  "upstream %s is this server itself (%s, server id %s): a server cannot "
                  "synchronize from itself",
                  upstream_url, own_name, own_id);
@@ -124,6 +136,7 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
                  "or make it a root (wsusctl config set upstream '')");
         return;
     }
+    res->verdict = HIER_FAIL;
     buf_init(&b, sizeof(res->line));
     buf_printf(&b, "synchronization loop: this server (%s) synchronizes from %s (%s)", own_name,
                up->s[0].name, upstream_url);
@@ -265,8 +278,7 @@ void hier_check_offered(PGconn *db, const char *upstream_url, const char *publis
 
     memset(res, 0, sizeof(*res));
     if (published == NULL || strlen(published) > HIER_MAX_SUBSCRIPTION) {
-        res->verdict = HIER_UNKNOWN;
-        snprintf(res->line, sizeof(res->line),
+        set_line(res, HIER_UNKNOWN,
                  "upstream %s does not say what it synchronizes (a Windows WSUS or Microsoft "
                  "Update): the products and classifications it offers cannot be checked",
                  upstream_url);
@@ -298,12 +310,11 @@ void hier_check_offered(PGconn *db, const char *upstream_url, const char *publis
         free(outside);
         free(theirs);
     }
-    res->verdict = bad ? HIER_FAIL : HIER_PASS;
     if (bad) {
-        snprintf(res->line, sizeof(res->line), "%s", buf_str(&line));
+        set_line(res, HIER_FAIL, "%s", buf_str(&line));
         snprintf(res->fix, sizeof(res->fix), "%s", buf_str(&fix));
     } else {
-        snprintf(res->line, sizeof(res->line),
+        set_line(res, HIER_PASS,
                  "upstream %s synchronizes every product and classification selected here",
                  upstream_url);
     }
@@ -323,8 +334,7 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     memset(res, 0, sizeof(*res));
     if (!json_is_array(a) || json_array_size(a) == 0) {
         json_decref(a);
-        res->verdict = HIER_UNKNOWN;
-        snprintf(res->line, sizeof(res->line),
+        set_line(res, HIER_UNKNOWN,
                  "the languages of upstream %s are not known yet (no GetConfigData answer "
                  "listed them)",
                  upstream_url);
@@ -354,13 +364,10 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     }
     json_decref(a);
     if (missing.len == 0) {
-        res->verdict = HIER_PASS;
-        snprintf(res->line, sizeof(res->line),
-                 "upstream %s carries every language enabled here (%s)", upstream_url,
-                 ours != NULL ? ours : "");
+        set_line(res, HIER_PASS, "upstream %s carries every language enabled here (%s)",
+                 upstream_url, ours != NULL ? ours : "");
     } else {
-        res->verdict = HIER_FAIL;
-        snprintf(res->line, sizeof(res->line),
+        set_line(res, HIER_FAIL,
                  "languages enabled here are not carried by upstream %s: %s (it carries %s)",
                  upstream_url, buf_str(&missing), carried.len ? buf_str(&carried) : "none");
         snprintf(res->fix, sizeof(res->fix),
