@@ -330,6 +330,7 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     struct buf missing, carried;
     const char *p = ours != NULL ? ours : "";
     size_t i;
+    int all = 0;
 
     memset(res, 0, sizeof(*res));
     if (!json_is_array(a) || json_array_size(a) == 0) {
@@ -345,8 +346,18 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     for (i = 0; i < json_array_size(a); i++) {
         const json_t *l = json_array_get(a, i);
         const char *sn = json_string_value(json_object_get(l, "short"));
-        if (sn != NULL && strcmp(sn, "all") != 0 && json_is_true(json_object_get(l, "enabled")))
-            buf_printf(&carried, "%s%s", carried.len ? ", " : "", sn);
+        int en = json_is_true(json_object_get(l, "enabled"));
+        if (sn != NULL && strcmp(sn, "all") == 0 && en)
+            all = 1; /* "All Languages": the specific flags are ignored (MS-WSUSSS 3.1.1) */
+        else if (sn != NULL && en)
+            buf_printf(&carried, "%s%s", carried.len ? "," : "", sn);
+    }
+    if (all) {
+        json_decref(a);
+        buf_free(&missing);
+        buf_free(&carried);
+        set_line(res, HIER_PASS, "upstream %s carries all languages", upstream_url);
+        return;
     }
     while (*p != '\0') {
         size_t n = strcspn(p, ","), k;

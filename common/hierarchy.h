@@ -99,7 +99,8 @@ void hier_check_offered(PGconn *db, const char *upstream_url, const char *publis
  * Languages enabled here (comma-separated short names, as settings_get("languages") gives
  * them) that the upstream does not carry, by its GetConfigData language list (upstream_json:
  * the JSON array sync.c stores as upstream_state "languages": [{"short", "enabled"}, ...];
- * NULL or unreadable: UNKNOWN). FAIL lists the languages missing and those it carries.
+ * NULL or unreadable: UNKNOWN). PASS when the upstream enables "all" (the specific flags are
+ * then ignored, MS-WSUSSS 3.1.1). FAIL lists the languages missing and those it carries.
  */
 void hier_check_languages(const char *upstream_url, const char *ours, const char *upstream_json,
                           struct hier_result *res);

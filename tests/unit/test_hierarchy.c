@@ -95,12 +95,39 @@ static void test_loop(void **state)
     assert_true(strstr(r.fix, "must end at a root") != NULL);
 }
 
+static void test_languages(void **state)
+{
+    struct hier_result r;
+    static const char up[] = "[{\"lcid\":0,\"short\":\"all\",\"enabled\":false},"
+                             "{\"lcid\":1033,\"short\":\"en\",\"enabled\":true},"
+                             "{\"lcid\":1031,\"short\":\"de\",\"enabled\":false},"
+                             "{\"lcid\":1036,\"short\":\"fr\",\"enabled\":true}]";
+    static const char all[] = "[{\"lcid\":0,\"short\":\"all\",\"enabled\":true},"
+                              "{\"lcid\":1031,\"short\":\"de\",\"enabled\":false}]";
+
+    (void)state;
+    hier_check_languages("http://u:8530", "en,fr", up, &r);
+    assert_int_equal(r.verdict, HIER_PASS);
+    hier_check_languages("http://u:8530", "en,de,ja", up, &r);
+    assert_int_equal(r.verdict, HIER_FAIL);
+    assert_string_equal(r.line, "languages enabled here are not carried by upstream "
+                                "http://u:8530: de, ja (it carries en,fr)");
+    assert_true(strstr(r.fix, "wsusctl config set languages en,fr") != NULL);
+    hier_check_languages("http://u:8530", "de", all, &r);
+    assert_int_equal(r.verdict, HIER_PASS);
+    hier_check_languages("http://u:8530", "de", NULL, &r);
+    assert_int_equal(r.verdict, HIER_UNKNOWN);
+    hier_check_languages("http://u:8530", "de", "{not json", &r);
+    assert_int_equal(r.verdict, HIER_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_loop),
+        cmocka_unit_test(test_languages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
