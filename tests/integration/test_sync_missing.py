@@ -108,7 +108,7 @@ def failed_list(conf):
 def run(tmp, servers, dbs):
     pkg = os.path.join(tmp, "gen.cab")
     content = os.path.join(tmp, "gen-content")
-    r = subprocess.run([sys.executable, GEN, "--seed", "11", "--updates", "16", "--include-export",
+    r = subprocess.run([sys.executable, GEN, "--seed", "11", "--updates", "16",
                         "--file-size", "1K-8K", "--products", WIN11 + "," + DEFENDER,
                         "--classifications", SECURITY, "--out", pkg, "--content-dir", content],
                        capture_output=True, text=True)
