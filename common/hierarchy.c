@@ -149,16 +149,17 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
              "config set upstream '') or point one of them at a server outside the loop");
 }
 
+static char *state_value(PGconn *db, const char *key);
+
 /* The remembered chain (empty when none or unreadable: publishing must not fail on it). */
 static void chain_load(PGconn *db, struct hier_chain *c)
 {
-    const char *p[1] = {K_CHAIN};
-    PGresult *r = db_exec(db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
+    char *v = state_value(db, K_CHAIN);
 
     c->n = 0;
-    if (r != NULL && PQntuples(r) == 1)
-        hier_chain_parse(PQgetvalue(r, 0, 0), c);
-    PQclear(r);
+    if (v != NULL)
+        hier_chain_parse(v, c);
+    free(v);
 }
 
 char *hier_publish(PGconn *db, const char *own_id)
@@ -389,4 +390,30 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     }
     buf_free(&missing);
     buf_free(&carried);
+}
+
+/* The value of an upstream_state row (malloc'd), NULL when absent or unreadable. */
+static char *state_value(PGconn *db, const char *key)
+{
+    const char *p[1] = {key};
+    PGresult *r = db_exec(db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
+    char *v = NULL;
+
+    if (r != NULL && PQntuples(r) == 1)
+        v = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
+                                 struct hier_result *res)
+{
+    char *url = state_value(db, "upstream-url");
+    char *langs = NULL;
+
+    if (url != NULL && strcasecmp(url, upstream) == 0)
+        langs = state_value(db, "languages");
+    hier_check_languages(upstream, languages, langs, res);
+    free(url);
+    free(langs);
 }

@@ -105,4 +105,12 @@ void hier_check_offered(PGconn *db, const char *upstream_url, const char *publis
 void hier_check_languages(const char *upstream_url, const char *ours, const char *upstream_json,
                           struct hier_result *res);
 
+/*
+ * hier_check_languages against the language list the last synchronization got from upstream
+ * (upstream_state "languages"), for `config set languages` before any data moves. UNKNOWN
+ * when that list is not known for this upstream (never synchronized from it).
+ */
+void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
+                                 struct hier_result *res);
+
 #endif

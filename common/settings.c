@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "db.h"
+#include "hierarchy.h"
 #include "log.h"
 #include "strutil.h"
 #include "xmalloc.h"
@@ -776,6 +777,24 @@ out:
     return rc;
 }
 
+/* A downstream enables only languages its upstream carries (as its last sync saw them). */
+static int check_upstream_languages(PGconn *db, const char *list, char *err, size_t errlen)
+{
+    char *up = settings_get(db, "upstream");
+    struct hier_result res;
+    int rc = 0;
+
+    if (up != NULL && up[0] != '\0' && strcmp(up, "microsoft-update") != 0) {
+        hier_check_languages_stored(db, up, list, &res);
+        if (res.verdict == HIER_FAIL) {
+            snprintf(err, errlen, "languages: %s; %s", res.line, res.fix);
+            rc = -1;
+        }
+    }
+    free(up);
+    return rc;
+}
+
 /* The checks that involve other settings (replica mode, upstream). */
 static int check_rules(PGconn *db, const struct settings_def *d, const char *value, unsigned flags,
                        char *err, size_t errlen)
@@ -858,6 +877,9 @@ static int settings_store(PGconn *db, const char *key, const char *value, unsign
         goto out;
     if (d->type == SETTINGS_GUID_LIST && !(flags & SETTINGS_FROM_UPSTREAM) &&
         check_categories(db, d, effective, err, errlen) < 0)
+        goto out;
+    if (d->type == SETTINGS_LANG_LIST && !(flags & SETTINGS_FROM_UPSTREAM) &&
+        check_upstream_languages(db, effective, err, errlen) < 0)
         goto out;
     if (d->type == SETTINGS_LANG_LIST && apply_languages(db, effective, err, errlen) < 0)
         goto out;

@@ -132,7 +132,7 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0, "middle: sync of Windows 11 security updates", r)
 
     # --- a downstream asking for a product the middle does not synchronize
-    down_conf, _, _ = start(tmp, servers, dbs, "down", [("upstream", mid_url)])
+    down_conf, _, down_db = start(tmp, servers, dbs, "down", [("upstream", mid_url)])
     r = wt.wsusctl(down_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "down: first sync (everything the middle offers)", r)
     for k, v in (("products", "Windows 11,Microsoft Defender Antivirus"),
@@ -150,14 +150,26 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(down_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "down: synchronizes once it asks only for what is offered", r)
 
-    # --- a language the middle does not carry
+    # --- a language the middle does not carry: refused when set, and by the sync
+    lang_msg = ("languages enabled here are not carried by upstream %s: de (it carries en)" %
+                mid_url)
+    lang_fix = ("enable them on the upstream first (wsusctl config set languages ... there) and "
+                "synchronize it, or enable only languages it carries here (wsusctl config set "
+                "languages en)")
     r = wt.wsusctl(down_conf, "config", "set", "languages", "en,de")
-    wt.check(r.returncode == 0, "down: languages en,de", r)
-    refused(down_conf,
-            "languages enabled here are not carried by upstream %s: de (it carries en); nothing "
-            "was synchronized: enable them on the upstream first (wsusctl config set languages "
-            "... there) and synchronize it, or enable only languages it carries here (wsusctl "
-            "config set languages en)" % mid_url, "a language not carried upstream")
+    want = "wsusctl: languages: %s; %s\n" % (lang_msg, lang_fix)
+    wt.check(r.returncode == 1 and r.stderr == want,
+             "down: config set languages en,de is refused with the upstream's list: %s" %
+             want.strip(), r)
+    # set behind wsusd's back (an older wsusd, a restored database): the sync refuses
+    wt.sql(down_db, "UPDATE language SET enabled = short_name IN ('en', 'de')")
+    refused(down_conf, "%s; nothing was synchronized: %s" % (lang_msg, lang_fix),
+            "a language not carried upstream")
+    # the middle may carry de once its own upstream does
+    r = wt.wsusctl(root_conf, "config", "set", "languages", "en,de")
+    wt.check(r.returncode == 0, "root: languages en,de", r)
+    wt.check(wt.wsusctl(mid_conf, "sync", "now", "--wait").returncode == 0,
+             "middle: sync (learns that root carries de)")
     r = wt.wsusctl(mid_conf, "config", "set", "languages", "en,de")
     wt.check(r.returncode == 0, "middle: languages en,de", r)
     r = wt.wsusctl(down_conf, "sync", "now", "--wait")
