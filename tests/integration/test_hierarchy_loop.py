@@ -10,7 +10,6 @@ b <-> c two servers pointed at each other: the first sync of b passes (c has not
 The chain travels in the X-Wsusd-Hierarchy header of GetConfigData (common/hierarchy.h).
 """
 
-import json
 import os
 
 import wsustest as wt
@@ -19,11 +18,6 @@ FIX_SELF = ("point it at another server (wsusctl config set upstream http://HOST
             "make it a root (wsusctl config set upstream '')")
 FIX_LOOP = ("a hierarchy must end at a root: clear the upstream of the top server (wsusctl "
             "config set upstream '') or point one of them at a server outside the loop")
-
-
-def last(conf):
-    r = wt.wsusctl(conf, "--json", "sync", "history", "--limit", "1")
-    return json.loads(r.stdout)[0] if r.returncode == 0 else {}
 
 
 def server(tmp, servers, dbs, name):
@@ -44,7 +38,7 @@ def server(tmp, servers, dbs, name):
 def refused(conf, msg, what):
     r = wt.wsusctl(conf, "sync", "now", "--wait")
     wt.check(r.returncode == 1, "%s: sync now --wait exits 1" % what, r)
-    h = last(conf)
+    h = wt.last_sync(conf)
     wt.check(h.get("result") == "failed" and h.get("error") == msg,
              "%s: the history says exactly: %s" % (what, msg), h)
     wt.check(msg in r.stdout + r.stderr, "%s: sync now --wait prints the reason" % what, r)
@@ -87,7 +81,7 @@ def run(tmp, servers, dbs):
     wt.check(wt.wsusctl(c_conf, "config", "set", "upstream", "").returncode == 0,
              "c: no upstream (a root)")
     r = wt.wsusctl(b_conf, "sync", "now", "--wait")
-    wt.check(r.returncode == 0 and last(b_conf).get("result") == "succeeded",
+    wt.check(r.returncode == 0 and wt.last_sync(b_conf).get("result") == "succeeded",
              "b synchronizes again once c is a root", r)
 
 

@@ -29,11 +29,6 @@ SECURITY = "0fa1201d-4330-4fa8-8ae9-b877473b6441"
 PRODUCT_KINDS = "('Product', 'ProductFamily', 'Company')"
 
 
-def last(conf):
-    r = wt.wsusctl(conf, "--json", "sync", "history", "--limit", "1")
-    return json.loads(r.stdout)[0] if r.returncode == 0 else {}
-
-
 def start(tmp, servers, dbs, name, settings=()):
     d = os.path.join(tmp, name)
     os.makedirs(d)
@@ -50,7 +45,7 @@ def start(tmp, servers, dbs, name, settings=()):
 
 def refused(conf, msg, what):
     r = wt.wsusctl(conf, "sync", "now", "--wait")
-    h = last(conf)
+    h = wt.last_sync(conf)
     wt.check(r.returncode == 1 and h.get("error") == msg, "%s: refused with exactly: %s" %
              (what, msg), h.get("error"))
     calls = (h.get("detail") or {}).get("calls", {})

@@ -37,11 +37,6 @@ REMEDY_PENDING = ("nothing to do: the upstream was asked to download it (Downloa
                   "next synchronization fetches it")
 
 
-def last(conf):
-    r = wt.wsusctl(conf, "--json", "sync", "history", "--limit", "1")
-    return json.loads(r.stdout)[0] if r.returncode == 0 else {}
-
-
 def wait_for(pred, seconds):
     end = time.time() + seconds
     while time.time() < end:
@@ -152,7 +147,7 @@ def run(tmp, servers, dbs):
            'there): "%s" (%s), "%s" (%s); decline them here (wsusctl updates list --failed '
            'lists them, wsusctl decline ID), or add their product upstream and synchronize both '
            'servers' % (mid_url, len(gone_files), gone[0][1], gone[0][0], gone[1][1], gone[1][0]))
-    h = last(down_conf)
+    h = wt.last_sync(down_conf)
     wt.check(h.get("error") == msg, "down: the history names exactly the gone updates by title "
              "and id with both remedies: %s" % msg, h.get("error"))
     detail = h.get("detail") or {}
@@ -196,7 +191,7 @@ def run(tmp, servers, dbs):
         r = wt.wsusctl(down_conf, "decline", uid)
         wt.check(r.returncode == 0, "down: decline %s" % uid, r)
     sync_ok(down_conf, "down after the declines")
-    h = last(down_conf)
+    h = wt.last_sync(down_conf)
     wt.check(h.get("result") == "succeeded" and h.get("error") is None,
              "down: the sync after the declines is clean (no error, no note)", h)
     wt.check(failed_list(down_conf) == [], "updates list --failed is empty")
@@ -212,7 +207,7 @@ def run(tmp, servers, dbs):
         r = wt.wsusctl(down_conf, verb, gone[0][0])
         wt.check(r.returncode == 0, "down: %s %s" % (verb, gone[0][0]), r)
     sync_ok(down_conf, "down after Defender is back upstream")
-    h = last(down_conf)
+    h = wt.last_sync(down_conf)
     wt.check(h.get("error") is None, "down: that sync is clean too", h)
     present = {r[0] for r in wt.sql(down_db, "SELECT encode(sha1, 'hex') FROM file WHERE state "
                                              "= 'present'")}
