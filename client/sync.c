@@ -1131,20 +1131,23 @@ static void dl_progress(void *arg, const struct download_stats *st)
 static void report_gone(struct sync_ctx *s)
 {
     struct buf b;
-    size_t i, n;
+    size_t i, n, files = 0;
 
     if (s->dl.files_gone <= 0)
         return;
     json_decref(s->gone);
     s->gone = catalog_failed_updates(s->db, CATALOG_WHY_GONE, MAX_MISSING);
     n = s->gone != NULL ? json_array_size(s->gone) : 0;
+    for (i = 0; i < n; i++)
+        files += json_array_size(json_object_get(json_array_get(s->gone, i), "missing"));
+    if (n == 0)
+        return; /* only files of declined updates (download all): nothing to do about them */
     buf_init(&b, sizeof(s->err));
     buf_printf(&b,
-               "upstream %s no longer has %ld file%s of %zu update%s (DownloadFiles answered "
+               "upstream %s no longer has %zu file%s of %zu update%s (DownloadFiles answered "
                "FileDigestsMissing: removed there, e.g. its product is no longer synchronized "
                "there):",
-               uss_url(s->u), s->dl.files_gone, s->dl.files_gone == 1 ? "" : "s", n,
-               n == 1 ? "" : "s");
+               uss_url(s->u), files, files == 1 ? "" : "s", n, n == 1 ? "" : "s");
     for (i = 0; i < n && i < 3; i++) {
         json_t *u = json_array_get(s->gone, i);
         buf_printf(&b, "%s \"%.120s\" (%s)", i ? "," : "",
