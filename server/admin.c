@@ -309,6 +309,9 @@ static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/content", 0, admin_content_report},
     {"POST", "/api/v1/content/switch", 1, admin_content_switch},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
+    {"GET", "/api/v1/updates/failed", 0, admin_updates_failed},
+    {"GET", "/api/v1/categories", 0, admin_categories_list},
+    {"GET", "/api/v1/approvals/count", 0, admin_approvals_count},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* synchronization: admin_sync.c */

@@ -5,6 +5,7 @@
  * supersedence. Lists are bounded (limit, at most UPDATES_LIST_MAX rows). It changes nothing.
  */
 #include "admin_handlers.h"
+#include "catalog.h"
 #include "db.h"
 #include "log.h"
 #include "strutil.h"
@@ -392,4 +393,27 @@ dberr:
     replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "cannot read the catalog; see the wsusd log");
     return replied;
+}
+
+/* GET /api/v1/updates/failed[?limit=N]: the "red X" list (catalog_failed_updates). */
+enum MHD_Result admin_updates_failed(struct http_request *req)
+{
+    const char *limit_s = http_query(req, "limit");
+    long limit = UPDATES_LIST_MAX;
+    PGconn *db;
+    json_t *list;
+
+    if (limit_s != NULL && str_to_long(limit_s, 1, UPDATES_LIST_MAX, &limit) < 0)
+        return admin_error(req, MHD_HTTP_BAD_REQUEST, "limit \"%s\" is not a number from 1 to %d",
+                           limit_s, UPDATES_LIST_MAX);
+    db = admin_db(req);
+    if (db == NULL)
+        return MHD_YES;
+    list = catalog_failed_updates(db, NULL, limit);
+    if (list == NULL)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the failed files from the catalog; see the wsusd log");
+    return admin_reply(
+        req, MHD_HTTP_OK,
+        json_pack("{s:o, s:I}", "updates", list, "total", (json_int_t)json_array_size(list)));
 }

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "hierarchy.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -106,6 +107,10 @@ enum MHD_Result soap_svc_reply(struct soap_ctx *x, const char *result, size_t le
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml; charset=utf-8");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=0");
+    if (x->hierarchy != NULL)
+        MHD_add_response_header(resp, HIER_HEADER, x->hierarchy);
+    if (x->subscription != NULL)
+        MHD_add_response_header(resp, HIER_SUBSCRIPTION_HEADER, x->subscription);
     return http_queue(x->req, MHD_HTTP_OK, resp);
 }
 
