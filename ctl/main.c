@@ -61,6 +61,11 @@ static const struct ctl_verb verbs[] = {
     {"groups", "", "list computer target groups", NULL, cmd_groups},
     {"downstreams", "", "list the downstream servers that synchronize from this server", NULL,
      cmd_downstreams},
+    {"checkhealth", "[--json]",
+     "check database, content, upstream path (name, proxy, TLS, Range) and sync; one line each",
+     "Prints PASS, WARN, FAIL or SKIP with the detail, and the fix under each WARN and FAIL. "
+     "Exit 0 when nothing failed (warnings do not fail), 1 otherwise.",
+     cmd_checkhealth},
     {"approve",
      "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
      "[--superseded] [--not-approved]; [--group NAME] [--action install|uninstall|block] "

@@ -46,6 +46,9 @@ enum MHD_Result admin_updates_show(struct http_request *req);
 enum MHD_Result admin_content_report(struct http_request *req);
 enum MHD_Result admin_content_switch(struct http_request *req);
 
+/* admin_health.c: GET /api/v1/health (wsusctl checkhealth; health.h) */
+enum MHD_Result admin_health(struct http_request *req);
+
 /* A filter over updates as the list and the bulk calls take it, with the storage of the
  * resolved category ids. given: at least one criterion besides the type was given. */
 struct admin_filter {
