@@ -301,8 +301,8 @@ def run(tmp, servers, dbs, extra):
     # 8. a stalled downloader: a running sync (its lock held) that moved nothing for an hour
     hid = wt.sql_value(db, "INSERT INTO sync_history (kind, trigger, upstream, phase, started_at, "
                            "detail) VALUES ('sync', 'manual', :'p1', 'content', now() - interval "
-                           "'2 hours', jsonb_build_object('progress_at', floor(extract(epoch FROM now()))"
-                           ")::bigint - 3630)) RETURNING id", upstream)
+                           "'2 hours', jsonb_build_object('progress_at', floor(extract(epoch FROM "
+                           "now()))::bigint - 3630)) RETURNING id", upstream)
     holder = subprocess.Popen(["psql", "-X", "-q", "-d", db], stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, text=True)
     extra.append(holder.kill)
