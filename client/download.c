@@ -204,8 +204,8 @@ void download_file_url(const struct uss *u, const unsigned char sha1[20], const 
 
     content_store_hex(sha1, 20, hex);
     content_store_ext(name, ext);
-    snprintf(url, len, "%s/Content/%s/%s%s%s", uss_content_url(u), hex + 38, hex,
-             ext[0] ? "." : "", ext);
+    snprintf(url, len, "%s/Content/%s/%s%s%s", uss_content_url(u), hex + 38, hex, ext[0] ? "." : "",
+             ext);
 }
 
 static void file_url(struct dl_ctx *d, const struct dl_file *f, char *url, size_t len)

@@ -157,8 +157,8 @@ enum probe_range_result probe_range(const struct uss *u, const unsigned char sha
         snprintf(msg, msglen, "GET %s answered 404: the upstream does not have this file", url);
         rc = PROBE_RANGE_MISSING;
     } else if (status != 0) {
-        snprintf(msg, msglen, "GET %s with Range: bytes=%s answered HTTP %ld%s", url, range,
-                 status, status == 407 ? " (the proxy refused our credentials)" : "");
+        snprintf(msg, msglen, "GET %s with Range: bytes=%s answered HTTP %ld%s", url, range, status,
+                 status == 407 ? " (the proxy refused our credentials)" : "");
         rc = PROBE_RANGE_ERROR;
     } else {
         snprintf(msg, msglen, "GET %s failed: %s", url,

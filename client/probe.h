@@ -26,11 +26,11 @@ int probe_resolve(const char *url, char *host, size_t hostlen, char *addrs, size
                   char *err, size_t errlen);
 
 enum probe_range_result {
-    PROBE_RANGE_OK,       /* 206 with Content-Range bytes 0-N/size */
-    PROBE_RANGE_IGNORED,  /* 200: the upstream or a proxy on the way dropped the Range header */
-    PROBE_RANGE_MISSING,  /* 404: the upstream does not have the file (yet) */
-    PROBE_RANGE_WRONG,    /* 206 with a Content-Range for other bytes or another size */
-    PROBE_RANGE_ERROR     /* no usable answer (network, proxy, TLS, another status) */
+    PROBE_RANGE_OK,      /* 206 with Content-Range bytes 0-N/size */
+    PROBE_RANGE_IGNORED, /* 200: the upstream or a proxy on the way dropped the Range header */
+    PROBE_RANGE_MISSING, /* 404: the upstream does not have the file (yet) */
+    PROBE_RANGE_WRONG,   /* 206 with a Content-Range for other bytes or another size */
+    PROBE_RANGE_ERROR    /* no usable answer (network, proxy, TLS, another status) */
 };
 
 /*

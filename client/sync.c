@@ -706,16 +706,17 @@ int sync_storage_differs(const char *account_name, const char *storage, const ch
 
     if (from_mu || ours_mu == (catalog_only_sync != 0))
         return 0; /* Microsoft Update is metadata-only by nature; a root stores what it wants */
-    snprintf(msg, msglen,
-             "storage options differ: this server (%s) %s (storage=%s) but its upstream %s %s "
-             "(CatalogOnlySync=%s); every server of a hierarchy must use the same option: run "
-             "wsusctl config set storage %s here, or change the upstream",
-             account_name,
-             ours_mu ? "sends clients to Microsoft Update for files" : "stores update files locally",
-             storage, upstream_url,
-             catalog_only_sync ? "stores only metadata and sends clients to Microsoft Update"
-                               : "stores update files locally",
-             catalog_only_sync ? "true" : "false", catalog_only_sync ? "microsoft-update" : "local");
+    snprintf(
+        msg, msglen,
+        "storage options differ: this server (%s) %s (storage=%s) but its upstream %s %s "
+        "(CatalogOnlySync=%s); every server of a hierarchy must use the same option: run "
+        "wsusctl config set storage %s here, or change the upstream",
+        account_name,
+        ours_mu ? "sends clients to Microsoft Update for files" : "stores update files locally",
+        storage, upstream_url,
+        catalog_only_sync ? "stores only metadata and sends clients to Microsoft Update"
+                          : "stores update files locally",
+        catalog_only_sync ? "true" : "false", catalog_only_sync ? "microsoft-update" : "local");
     return 1;
 }
 

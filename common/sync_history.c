@@ -57,8 +57,9 @@ int sync_history_last_finished(PGconn *db, struct sync_history_row *out)
 
 int sync_history_running(PGconn *db, struct sync_history_row *out)
 {
-    return history_row(db, ROW_COLUMNS "WHERE kind = 'sync' AND result = 'running' "
-                                       "ORDER BY id DESC LIMIT 1",
+    return history_row(db,
+                       ROW_COLUMNS "WHERE kind = 'sync' AND result = 'running' "
+                                   "ORDER BY id DESC LIMIT 1",
                        out);
 }
 

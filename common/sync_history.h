@@ -15,7 +15,7 @@ struct sync_history_row {
     long id;
     char result[16]; /* running | succeeded | failed | cancelled */
     char phase[32];
-    char error[1024]; /* "" when none; cut to fit */
+    char error[1024];               /* "" when none; cut to fit */
     time_t started_at, finished_at; /* finished_at 0 while running */
     time_t progress_at;             /* detail.progress_at: last byte or file moved; 0 = none */
     long files;

@@ -31,10 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEALTH_TIMEOUT_S    10                     /* each upstream probe */
-#define HEALTH_FREE_FAIL    ((int64_t)1 << 30)     /* fail under 1 GiB free */
-#define HEALTH_FREE_WARN_PC 10                     /* warn under 10% free */
-#define HEALTH_STALL_MIN_S  600                    /* no byte moved for this long: stalled */
+#define HEALTH_TIMEOUT_S    10                 /* each upstream probe */
+#define HEALTH_FREE_FAIL    ((int64_t)1 << 30) /* fail under 1 GiB free */
+#define HEALTH_FREE_WARN_PC 10                 /* warn under 10% free */
+#define HEALTH_STALL_MIN_S  600                /* no byte moved for this long: stalled */
 #define HEALTH_NOT_BUILT    "not available in this build"
 
 struct health_result {
@@ -57,11 +57,11 @@ struct health_ctx {
     int have_cfg;
 };
 
-static void result(struct health_result *r, enum health_verdict v, const char *fix,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void result(struct health_result *r, enum health_verdict v, const char *fix, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
-static void result(struct health_result *r, enum health_verdict v, const char *fix,
-                   const char *fmt, ...)
+static void result(struct health_result *r, enum health_verdict v, const char *fix, const char *fmt,
+                   ...)
 {
     va_list ap;
 
@@ -175,8 +175,8 @@ static void check_free_space(struct health_ctx *c, struct health_result *r)
                    "(wsusctl content shows what is still to download)",
                    "%s free of %s (%d%%) on the file system of %s", have, total, pc, dir);
         else
-            result(r, HEALTH_OK, NULL, "%s free of %s (%d%%) on the file system of %s", have,
-                   total, pc, dir);
+            result(r, HEALTH_OK, NULL, "%s free of %s (%d%%) on the file system of %s", have, total,
+                   pc, dir);
     }
     free(dir);
 }
@@ -204,8 +204,9 @@ static void check_files_mode(struct health_ctx *c, struct health_result *r)
         }
         result(r, HEALTH_FAIL, f, "%s", msg);
     } else {
-        result(r, HEALTH_OK, NULL, "the admin token %s is private (0600) and the config file "
-                                   "exposes no database password",
+        result(r, HEALTH_OK, NULL,
+               "the admin token %s is private (0600) and the config file "
+               "exposes no database password",
                token);
     }
 }
@@ -292,8 +293,9 @@ static int upstream_skip(struct health_ctx *c, struct health_result *r)
     }
     probe(c);
     if (c->open_failed) {
-        result(r, HEALTH_SKIPPED, NULL, "not tried: the upstream settings are unusable (see "
-                                        "the upstream name line)");
+        result(r, HEALTH_SKIPPED, NULL,
+               "not tried: the upstream settings are unusable (see "
+               "the upstream name line)");
         return 1;
     }
     return 0;
@@ -319,18 +321,18 @@ static void check_resolve(struct health_ctx *c, struct health_result *r)
             snprintf(fix, sizeof(fix),
                      "check the proxy name and the DNS server, or wsusctl config set proxy "
                      "http://PROXY:PORT");
-            result(r, HEALTH_FAIL, fix, "cannot resolve the host name %s of the proxy %s: %s",
-                   host, c->proxy, err);
+            result(r, HEALTH_FAIL, fix, "cannot resolve the host name %s of the proxy %s: %s", host,
+                   c->proxy, err);
             return;
         }
         c->resolved = 1;
         result(r, HEALTH_OK, NULL,
-               "the proxy %s resolves the upstream's name; its own name %s resolves to %s", c->proxy,
-               host, addrs);
+               "the proxy %s resolves the upstream's name; its own name %s resolves to %s",
+               c->proxy, host, addrs);
         return;
     }
-    if (probe_resolve(upstream_url(c), host, sizeof(host), addrs, sizeof(addrs), err,
-                      sizeof(err)) < 0) {
+    if (probe_resolve(upstream_url(c), host, sizeof(host), addrs, sizeof(addrs), err, sizeof(err)) <
+        0) {
         snprintf(fix, sizeof(fix),
                  "check the name and the DNS server (or /etc/hosts), or wsusctl config set "
                  "upstream http://NAME:8530");
@@ -383,8 +385,9 @@ static void check_proxy(struct health_ctx *c, struct health_result *r)
                "the proxy %s refused the credentials of proxy-user \"%s\" (HTTP 407)", c->proxy,
                c->proxy_user);
     } else if (!c->resolved || proxy_unreachable(c) || reach_failed(c)) {
-        result(r, HEALTH_SKIPPED, NULL, "not tried: the proxy or the upstream is not reachable "
-                                        "(see above)");
+        result(r, HEALTH_SKIPPED, NULL,
+               "not tried: the proxy or the upstream is not reachable "
+               "(see above)");
     } else if (c->proxy_user[0] != '\0') {
         result(r, HEALTH_OK, NULL, "the proxy %s accepted the credentials of proxy-user \"%s\"",
                c->proxy, c->proxy_user);
@@ -478,8 +481,9 @@ static void check_range(struct health_ctx *c, struct health_result *r)
     }
     have = catalog_file_sample(c->db, sha1, name, sizeof(name), &size);
     if (have <= 0) {
-        result(r, HEALTH_SKIPPED, NULL, "the catalog lists no file to ask for yet (synchronize "
-                                        "first)");
+        result(r, HEALTH_SKIPPED, NULL,
+               "the catalog lists no file to ask for yet (synchronize "
+               "first)");
         return;
     }
     content_store_hex(sha1, 20, hex);
@@ -534,8 +538,9 @@ static void check_downloader(struct health_ctx *c, struct health_result *r)
     if (stall < HEALTH_STALL_MIN_S)
         stall = HEALTH_STALL_MIN_S;
     if (strcmp(c->storage, "microsoft-update") == 0) {
-        result(r, HEALTH_SKIPPED, NULL, "storage=microsoft-update: clients fetch files from "
-                                        "Microsoft Update");
+        result(r, HEALTH_SKIPPED, NULL,
+               "storage=microsoft-update: clients fetch files from "
+               "Microsoft Update");
         return;
     }
     running = sync_history_running(c->db, &h);
@@ -615,8 +620,8 @@ static void check_last_sync(struct health_ctx *c, struct health_result *r)
                h.id, when, c->schedule);
         return;
     }
-    result(r, HEALTH_OK, NULL, "the last synchronization (%ld) succeeded at %s (%ld min ago)",
-           h.id, when, (long)(now - h.finished_at) / 60);
+    result(r, HEALTH_OK, NULL, "the last synchronization (%ld) succeeded at %s (%ld min ago)", h.id,
+           when, (long)(now - h.finished_at) / 60);
 }
 
 /* A slot for a check built elsewhere (the hierarchy checks of client/sync.c, branch hier). */
