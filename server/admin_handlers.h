@@ -44,6 +44,9 @@ enum MHD_Result admin_updates_show(struct http_request *req);
 /* admin_content.c: GET /api/v1/content (sizes, files by state, largest updates, what is
  * still to download), POST /api/v1/content/switch {"dir"} (movecontent's last step) */
 enum MHD_Result admin_content_report(struct http_request *req);
+/* content_dir of the running server s, copied under the config lock (movecontent may switch
+ * it); the caller frees it. */
+char *admin_content_dir(struct server *s);
 enum MHD_Result admin_content_switch(struct http_request *req);
 
 /* admin_health.c: GET /api/v1/health (wsusctl checkhealth; health.h) */

@@ -7,6 +7,7 @@
  * available in this build" until the hierarchy checks of client/sync.c are wired in.
  */
 #include "health.h"
+#include "admin_handlers.h"
 #include "catalog.h"
 #include "config.h"
 #include "content_store.h"
@@ -111,20 +112,9 @@ static void check_database(struct health_ctx *c, struct health_result *r)
         result(r, HEALTH_OK, NULL, "reachable, schema %d is current", have);
 }
 
-/* content_dir of the running server (copied under the config lock). */
-static char *content_dir(struct server *s)
-{
-    char *d;
-
-    pthread_mutex_lock(&s->cfg_lock);
-    d = xstrdup(s->cfg.content_dir);
-    pthread_mutex_unlock(&s->cfg_lock);
-    return d;
-}
-
 static void check_content_dir(struct health_ctx *c, struct health_result *r)
 {
-    char *dir = content_dir(c->s);
+    char *dir = admin_content_dir(c->s);
     char err[1200];
     struct passwd pw, *res = NULL;
     char pwbuf[1024];
@@ -149,7 +139,7 @@ static void check_content_dir(struct health_ctx *c, struct health_result *r)
 
 static void check_free_space(struct health_ctx *c, struct health_result *r)
 {
-    char *dir = content_dir(c->s);
+    char *dir = admin_content_dir(c->s);
     struct statvfs v;
     char have[32], total[32];
 
@@ -678,6 +668,23 @@ const char *health_id(size_t i)
     return i < N_CHECKS ? health_checks[i].id : NULL;
 }
 
+/* s as a JSON string; a text quoting bytes that are not UTF-8 (a path, a peer's words) is
+ * replaced by a note rather than lost. */
+static json_t *text(const char *s)
+{
+    json_t *j = json_string(s);
+
+    return j != NULL ? j : json_string("(not shown: the text is not valid UTF-8)");
+}
+
+/* A setting's value (malloc'd), or def when it cannot be read. */
+static char *setting_or(PGconn *db, const char *key, const char *def)
+{
+    char *v = settings_get(db, key);
+
+    return v != NULL ? v : xstrdup(def);
+}
+
 json_t *health_run(struct server *s, PGconn *db)
 {
     struct health_ctx c;
@@ -688,27 +695,13 @@ json_t *health_run(struct server *s, PGconn *db)
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.db = db;
-    c.upstream = settings_get(db, "upstream");
-    c.proxy = settings_get(db, "proxy");
-    c.proxy_user = settings_get(db, "proxy-user");
-    c.storage = settings_get(db, "storage");
-    c.account_name = settings_get(db, "account-name");
-    c.download = settings_get(db, "download");
-    c.schedule = settings_get(db, "schedule");
-    if (c.upstream == NULL)
-        c.upstream = xstrdup("");
-    if (c.proxy == NULL)
-        c.proxy = xstrdup("");
-    if (c.proxy_user == NULL)
-        c.proxy_user = xstrdup("");
-    if (c.storage == NULL)
-        c.storage = xstrdup("local");
-    if (c.account_name == NULL)
-        c.account_name = xstrdup("this server");
-    if (c.download == NULL)
-        c.download = xstrdup("approved");
-    if (c.schedule == NULL)
-        c.schedule = xstrdup("manual");
+    c.upstream = setting_or(db, "upstream", "");
+    c.proxy = setting_or(db, "proxy", "");
+    c.proxy_user = setting_or(db, "proxy-user", "");
+    c.storage = setting_or(db, "storage", "local");
+    c.account_name = setting_or(db, "account-name", "this server");
+    c.download = setting_or(db, "download", "approved");
+    c.schedule = setting_or(db, "schedule", "manual");
     for (i = 0; i < N_CHECKS; i++) {
         struct health_result r;
         json_t *j;
@@ -716,13 +709,9 @@ json_t *health_run(struct server *s, PGconn *db)
         memset(&r, 0, sizeof(r));
         health_checks[i].run(&c, &r);
         counts[r.verdict]++;
-        j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", health_checks[i].id, "title",
+        j = json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", health_checks[i].id, "title",
                       health_checks[i].title, "verdict", health_verdict_name(r.verdict), "detail",
-                      r.detail, "fix", r.fix);
-        if (j == NULL) /* a detail quoting bytes that are not UTF-8 */
-            j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", health_checks[i].id, "title",
-                          health_checks[i].title, "verdict", health_verdict_name(r.verdict),
-                          "detail", "(the detail is not valid UTF-8)", "fix", "");
+                      text(r.detail), "fix", text(r.fix));
         json_array_append_new(list, j);
     }
     if (c.have_cfg)

@@ -21,7 +21,7 @@ import sys
 import time
 
 import wsustest as wt
-from wsusnet import HELPERS, Squid, make_ca, make_cert, range_dropping_proxy
+from wsusnet import Squid, make_ca, make_cert, range_dropping_proxy, require_squid
 
 GEN = os.path.join(wt.SRC, "tests", "tools", "wsusgen.py")
 USER, PASSWORD = "branch", "s3cret Health-pass"
@@ -88,9 +88,7 @@ def port_pair():
 
 
 def main():
-    if not os.path.exists(os.path.join(HELPERS, "basic_ncsa_auth")) or not shutil.which("squid"):
-        print("squid is not installed (scripts/install-deps.sh installs it)")
-        sys.exit(1)
+    require_squid()
     extra = []
     try:
         wt.run_servers(run, extra)

@@ -17,23 +17,20 @@ import fcntl
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import termios
 import time
 
 import wsustest as wt
-from wsusnet import HELPERS, Squid
+from wsusnet import Squid, require_squid
 
 GEN = os.path.join(wt.SRC, "tests", "tools", "wsusgen.py")
 USER, PASSWORD, REALM = "branch", "s3cret Squid-pass", "wsusd-test"
 
 
 def main():
-    if not os.path.exists(os.path.join(HELPERS, "basic_ncsa_auth")) or not shutil.which("squid"):
-        print("squid is not installed (scripts/install-deps.sh installs it)")
-        sys.exit(1)
+    require_squid()
     squids = []
     try:
         wt.run_servers(run, squids)

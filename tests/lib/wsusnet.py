@@ -14,6 +14,7 @@ import signal
 import socket
 import socketserver
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -22,6 +23,13 @@ import wsustest as wt
 
 HELPERS = "/usr/lib/squid"
 ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def require_squid():
+    """Exit the test (status 1, with the reason) when Debian's squid or its helpers are missing."""
+    if not os.path.exists(os.path.join(HELPERS, "basic_ncsa_auth")) or not shutil.which("squid"):
+        print("squid is not installed (scripts/install-deps.sh installs it)")
+        sys.exit(1)
 
 
 def apr1(password, salt):
