@@ -344,7 +344,9 @@ static void check_reach(struct health_ctx *c, struct health_result *r)
         result(r, HEALTH_FAIL,
                "check that the proxy runs and the proxy setting (wsusctl config set proxy "
                "http://PROXY:PORT)",
-               "cannot connect to the proxy %s: %s", c->proxy, c->err.msg);
+               "cannot connect to the proxy %s (%s)", c->proxy,
+               net_code(c, "ConnectionRefused") ? "it refused the connection"
+                                                : "no answer to the connection attempt");
     } else if (reach_failed(c) && c->proxy[0] != '\0') {
         result(r, HEALTH_FAIL, "check the upstream name and port, and that the proxy may reach it",
                "the proxy %s could not reach upstream %s: %s", c->proxy, upstream_url(c),

@@ -5,7 +5,8 @@ One hierarchy for every case: a root wsusd (HTTP and HTTPS listeners, a certific
 CA, generated updates with content) and a downstream that synchronized its files from it. As
 root (CI) the downstream runs as user nobody, so that a content directory it cannot read is
 really unreadable for it. Broken in turn: the upstream's name (unresolvable), its port
-(refused), the proxy password (Debian's squid with basic authentication), the certificate
+(refused), the proxy password (Debian's squid with basic authentication), the proxy (not
+running), the certificate
 (not trusted), the storage option, the content directory's permissions, Range on the path (a
 proxy that strips it) and the downloader (a running sync that has moved nothing for an hour,
 then one whose process is gone).
@@ -235,6 +236,14 @@ def run(tmp, servers, dbs, extra):
     for k in ("proxy", "proxy-user", "proxy-password"):
         reset(conf, k)
     squid.stop()
+    # a proxy that does not run
+    gone = "http://127.0.0.1:%d" % wt.free_port()
+    set_(conf, "proxy", gone)
+    expect_line(conf, "upstream connection", "FAIL",
+                "cannot connect to the proxy %s (it refused the connection)" % gone,
+                "check that the proxy runs and the proxy setting (wsusctl config set proxy "
+                "http://PROXY:PORT)", 1, "proxy not running")
+    reset(conf, "proxy")
 
     # 4. untrusted certificate
     https = "https://127.0.0.1:%d" % https_port
