@@ -122,6 +122,11 @@ enum probe_range_result probe_range(const struct uss *u, const unsigned char sha
         fatalx("out of memory creating a curl handle");
     memset(&a, 0, sizeof(a));
     download_file_url(u, sha1, name, url, sizeof(url));
+    if (strlen(url) + 1 >= sizeof(url)) {
+        curl_easy_cleanup(easy);
+        snprintf(msg, msglen, "the content URL of upstream %s is too long", uss_url(u));
+        return PROBE_RANGE_ERROR;
+    }
     snprintf(range, sizeof(range), "0-%lld", (long long)last);
     snprintf(want, sizeof(want), "bytes 0-%lld/%lld", (long long)last, (long long)size);
     uss_curl_setup(u, easy);

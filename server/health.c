@@ -616,7 +616,12 @@ static void check_last_sync(struct health_ctx *c, struct health_result *r)
            when, (long)(now - h.finished_at) / 60);
 }
 
-/* A slot for a check built elsewhere (the hierarchy checks of client/sync.c, branch hier). */
+/*
+ * A SLOT for a check built elsewhere (the hierarchy checks of client/sync.c, branch hier): it
+ * says "not available in this build" until its function replaces check_not_built in the
+ * table. Such a function gets c->db, c->u and (after probe(c)) c->cfg, the upstream's
+ * GetConfigData answer, and fills r with result().
+ */
 static void check_not_built(struct health_ctx *c, struct health_result *r)
 {
     (void)c;
@@ -642,18 +647,18 @@ static const struct health_check health_checks[] = {
     {"tls", "TLS", check_tls},
     {"web-services", "upstream web services", check_web_services},
     {"storage", "storage option", check_storage},
-    /* hier: languages of this server among the upstream's */
+    /* SLOT (hier): languages of this server among the upstream's (c->cfg has its list) */
     {"languages", "languages offered upstream", check_not_built},
-    /* hier: products and classifications selected here offered by the upstream */
+    /* SLOT (hier): the products and classifications selected here, offered by the upstream */
     {"products", "products and classifications offered upstream", check_not_built},
-    /* hier: a chain that comes back to a server already in it */
+    /* SLOT (hier): a server pointed at itself, a chain back to a server already in it */
     {"loop", "hierarchy loop", check_not_built},
     {"range", "HTTP Range to the upstream's content", check_range},
     {"downloader", "downloader", check_downloader},
     {"last-sync", "last synchronization", check_last_sync},
-    /* hier: updates list --failed (missing upstream, failed downloads) */
+    /* SLOT (hier): updates list --failed (gone upstream, failed downloads) */
     {"failed-updates", "updates failed or missing upstream", check_not_built},
-    /* hier: replicas only */
+    /* SLOT (hier): replicas only: listinactiveapprovals, approvals count vs the upstream */
     {"inactive-approvals", "inactive approvals (replica)", check_not_built},
     {"approval-counts", "approval counts against the upstream (replica)", check_not_built},
 };
