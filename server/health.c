@@ -10,6 +10,7 @@
 #include "admin_handlers.h"
 #include "catalog.h"
 #include "config.h"
+#include "content_report.h"
 #include "content_store.h"
 #include "db.h"
 #include "probe.h"
@@ -520,11 +521,25 @@ static long setting_num(PGconn *db, const char *key, long def)
     return n;
 }
 
+/* Files in state queued (content_report_states()); 0 when none or unreadable. */
+static long queued_files(PGconn *db)
+{
+    PGresult *r = content_report_states(db);
+    long n = 0;
+    int i;
+
+    for (i = 0; r != NULL && i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, 0), "queued") == 0)
+            n = strtol(PQgetvalue(r, i, 1), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
 static void check_downloader(struct health_ctx *c, struct health_result *r)
 {
     struct sync_history_row h;
     int running, held;
-    long stall = 3 * setting_num(c->db, "upstream-stall-timeout", 60);
+    long queued, stall = 3 * setting_num(c->db, "upstream-stall-timeout", 60);
     time_t now = time(NULL), since;
 
     if (stall < HEALTH_STALL_MIN_S)
@@ -558,6 +573,13 @@ static void check_downloader(struct health_ctx *c, struct health_result *r)
     } else if (running == 1) {
         result(r, HEALTH_OK, NULL, "synchronization %ld runs (phase %s, %ld files, %lld bytes)",
                h.id, h.phase, h.files, (long long)h.bytes);
+    } else if ((queued = queued_files(c->db)) > 0) {
+        result(r, HEALTH_WARN,
+               "wsusctl sync now (its content phase fetches queued files whatever the download "
+               "policy); files that stay queued are not on the upstream: see wsusctl sync history",
+               "no synchronization runs and %ld files wait in state queued (asked for by a "
+               "downstream server, or not on the upstream at the last synchronization)",
+               queued);
     } else if (strcmp(c->download, "none") == 0) {
         result(r, HEALTH_WARN,
                "wsusctl config set download approved (files of approved updates) or all",

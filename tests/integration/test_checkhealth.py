@@ -334,6 +334,15 @@ def run(tmp, servers, dbs, extra):
                 "synchronization closes that row and resumes the partial files", 1,
                 "downloader gone")
     wt.sql(db, "DELETE FROM sync_history WHERE id = :'p1'", hid)
+    # a file a downstream asked for, and no synchronization to fetch it: a warning (exit 0)
+    wt.sql(db, "UPDATE file SET state = 'queued' WHERE encode(sha1, 'hex') = :'p1'", sha1)
+    expect_line(conf, "downloader", "WARN",
+                "no synchronization runs and 1 files wait in state queued (asked for by a "
+                "downstream server, or not on the upstream at the last synchronization)",
+                "wsusctl sync now (its content phase fetches queued files whatever the download "
+                "policy); files that stay queued are not on the upstream: see wsusctl sync "
+                "history", 0, "queued file")
+    wt.sql(db, "UPDATE file SET state = 'present' WHERE encode(sha1, 'hex') = :'p1'", sha1)
     expect_line(conf, "downloader", "PASS",
                 "no synchronization runs now; each one downloads the files of policy all", None, 0,
                 "downloader fixed")
