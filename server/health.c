@@ -22,7 +22,9 @@
 #include "xmalloc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEALTH_TIMEOUT_S    10                 /* each upstream probe */
-#define HEALTH_FREE_FAIL    ((int64_t)1 << 30) /* fail under 1 GiB free */
-#define HEALTH_FREE_WARN_PC 10                 /* warn under 10% free */
-#define HEALTH_STALL_MIN_S  600                /* no byte moved for this long: stalled */
-#define HEALTH_NOT_BUILT    "not available in this build"
+/* Each upstream probe's bound, and all SOAP calls together (the Range probe has its own). */
+#define HEALTH_TIMEOUT_S     10
+#define HEALTH_SOAP_BUDGET_S 20
+#define HEALTH_FREE_FAIL     ((int64_t)1 << 30) /* fail under 1 GiB free */
+#define HEALTH_FREE_WARN_PC  10                 /* warn under 10% free */
+#define HEALTH_STALL_MIN_S   600                /* no byte moved for this long: stalled */
+#define HEALTH_NOT_BUILT     "not available in this build"
 
 struct health_result {
     enum health_verdict verdict;
@@ -57,7 +61,33 @@ struct health_ctx {
     int resolved;         /* the resolve check passed */
     struct uss_config cfg;
     int have_cfg;
+    atomic_int cancel; /* set by the watchdog when the SOAP calls exceed their budget */
 };
+
+/* Sets *cancel once HEALTH_SOAP_BUDGET_S have passed, unless told to stop before. */
+struct health_watchdog {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    atomic_int *cancel;
+};
+
+static void *watchdog_main(void *arg)
+{
+    struct health_watchdog *w = arg;
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += HEALTH_SOAP_BUDGET_S;
+    pthread_mutex_lock(&w->lock);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0) {
+            atomic_store(w->cancel, 1);
+            break;
+        }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
 
 static void result(struct health_result *r, enum health_verdict v, const char *fix, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
@@ -257,17 +287,41 @@ static void probe(struct health_ctx *c)
         return;
     c->probed = 1;
     memset(&c->err, 0, sizeof(c->err));
-    c->u = sync_open_upstream(c->db, c->s->server_id, HEALTH_TIMEOUT_S, NULL, &c->err);
+    c->u = sync_open_upstream(c->db, c->s->server_id, HEALTH_TIMEOUT_S, &c->cancel, &c->err);
     if (c->u == NULL) {
         c->open_failed = 1;
         return;
     }
-    if (uss_authorize(c->u, &c->err) < 0)
-        return;
-    if (uss_get_config_data(c->u, NULL, &c->cfg, &c->err) < 0)
-        return;
-    c->have_cfg = 1;
-    memset(&c->err, 0, sizeof(c->err));
+    {
+        struct health_watchdog w;
+        pthread_t t;
+        int started;
+
+        memset(&w, 0, sizeof(w));
+        pthread_mutex_init(&w.lock, NULL);
+        pthread_cond_init(&w.cond, NULL);
+        w.cancel = &c->cancel;
+        started = pthread_create(&t, NULL, watchdog_main, &w) == 0;
+        if (uss_authorize(c->u, &c->err) == 0 &&
+            uss_get_config_data(c->u, NULL, &c->cfg, &c->err) == 0) {
+            c->have_cfg = 1;
+            memset(&c->err, 0, sizeof(c->err));
+        }
+        if (started) {
+            pthread_mutex_lock(&w.lock);
+            w.done = 1;
+            pthread_cond_signal(&w.cond);
+            pthread_mutex_unlock(&w.lock);
+            pthread_join(t, NULL);
+        }
+        pthread_cond_destroy(&w.cond);
+        pthread_mutex_destroy(&w.lock);
+    }
+    if (atomic_load(&c->cancel) && !c->have_cfg)
+        snprintf(c->err.msg, sizeof(c->err.msg),
+                 "upstream %s did not finish the authorization and GetConfigData within %d s",
+                 uss_url(c->u), HEALTH_SOAP_BUDGET_S);
+    atomic_store(&c->cancel, 0); /* the Range probe has its own bound */
 }
 
 static const char *upstream_url(const struct health_ctx *c)

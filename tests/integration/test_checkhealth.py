@@ -5,7 +5,7 @@ One hierarchy for every case: a root wsusd (HTTP and HTTPS listeners, a certific
 CA, generated updates with content) and a downstream that synchronized its files from it. As
 root (CI) the downstream runs as user nobody, so that a content directory it cannot read is
 really unreadable for it. Broken in turn: the upstream's name (unresolvable), its port
-(refused), the proxy password (Debian's squid with basic authentication), the proxy (not
+(refused), an upstream that never answers, the proxy password (Debian's squid with basic authentication), the proxy (not
 running), the certificate
 (not trusted), the storage option, the content directory's permissions, Range on the path (a
 proxy that strips it) and the downloader (a running sync that has moved nothing for an hour,
@@ -202,11 +202,25 @@ def run(tmp, servers, dbs, extra):
                 "check that wsusd (or WSUS) runs on the upstream, the port (8530 http, 8531 https) "
                 "and the firewall; or wsusctl config set upstream http://NAME:PORT", 1,
                 "refused port")
+    # 3. a port that takes the connection and never answers: the probe's own bound (10 s,
+    # not the sync's 60 s upstream-answer-timeout) ends it
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(8)
+    extra.append(mute.close)
+    hung = "http://127.0.0.1:%d" % mute.getsockname()[1]
+    set_(conf, "upstream", hung)
+    expect_line(conf, "upstream web services", "FAIL",
+                "upstream %s accepted the connection but did not answer GetAuthConfig within 10 s; "
+                "check that it is a WSUS server and not overloaded" % hung,
+                "check that the upstream URL points at a WSUS server (wsusd, WSUS or "
+                "microsoft-update) and that it is not overloaded", 1, "upstream that never answers")
+    mute.close()
     set_(conf, "upstream", upstream)
     expect_line(conf, "upstream connection", "PASS",
                 "upstream %s reached directly (no proxy)" % upstream, None, 0, "upstream fixed")
 
-    # 3. wrong proxy password (squid, basic authentication)
+    # 4. wrong proxy password (squid, basic authentication)
     squid = Squid(tmp, "basic", USER, PASSWORD).start()
     extra.append(squid.stop)
     proxy = "http://127.0.0.1:%d" % squid.port
@@ -245,7 +259,7 @@ def run(tmp, servers, dbs, extra):
                 "http://PROXY:PORT)", 1, "proxy not running")
     reset(conf, "proxy")
 
-    # 4. untrusted certificate
+    # 5. untrusted certificate
     https = "https://127.0.0.1:%d" % https_port
     set_(conf, "upstream", https)
     untrusted = ('TLS to upstream %s failed: its certificate "CN = 127.0.0.1" issued by "CN = '
@@ -263,7 +277,7 @@ def run(tmp, servers, dbs, extra):
     set_(conf, "upstream", upstream)
     reset(conf, "ca-file")
 
-    # 5. storage mismatch
+    # 6. storage mismatch
     set_(conf, "storage", "microsoft-update")
     expect_line(conf, "storage option", "FAIL",
                 "storage options differ: this server (branch.test) sends clients to Microsoft "
@@ -275,7 +289,7 @@ def run(tmp, servers, dbs, extra):
     expect_line(conf, "storage option", "PASS", "this server has storage=local and its upstream "
                 "CatalogOnlySync=false", None, 0, "storage fixed")
 
-    # 6. content directory the service user cannot read
+    # 7. content directory the service user cannot read
     os.chmod(content, 0o000)
     try:
         expect_line(conf, "content directory", "FAIL",
@@ -290,7 +304,7 @@ def run(tmp, servers, dbs, extra):
                 "runs wsusd and serves /Content/" % (content, content, user, uid), None, 0,
                 "content directory fixed")
 
-    # 7. Range stripped on the path
+    # 8. Range stripped on the path
     stripper = range_dropping_proxy()
     extra.append(stripper.shutdown)
     proxy = "http://127.0.0.1:%d" % stripper.server_address[1]
@@ -305,7 +319,7 @@ def run(tmp, servers, dbs, extra):
     expect_line(conf, "HTTP Range to the upstream's content", "PASS", want_range, None, 0,
                 "Range fixed")
 
-    # 8. a stalled downloader: a running sync (its lock held) that moved nothing for an hour
+    # 9. a stalled downloader: a running sync (its lock held) that moved nothing for an hour
     hid = wt.sql_value(db, "INSERT INTO sync_history (kind, trigger, upstream, phase, started_at, "
                            "detail) VALUES ('sync', 'manual', :'p1', 'content', now() - interval "
                            "'2 hours', jsonb_build_object('progress_at', floor(extract(epoch FROM "
