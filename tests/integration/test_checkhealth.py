@@ -75,6 +75,18 @@ def green(conf, what):
     return checks
 
 
+def wait_lock(db, count):
+    """Wait (bounded) until count sessions hold the sync lock of database db."""
+    for _ in range(100):
+        if wt.sql_value(db, "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = "
+                            "l.database WHERE d.datname = current_database() AND l.locktype = "
+                            "'advisory' AND l.granted AND l.objid::bigint = %d"
+                            % SYNC_LOCK_KEY) == count:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the sync lock of %s is not held by %s sessions" % (db, count))
+
+
 def port_pair():
     """Two consecutive free ports of 127.0.0.1 (bounded tries)."""
     for _ in range(50):
@@ -329,18 +341,16 @@ def run(tmp, servers, dbs, extra):
     extra.append(holder.kill)
     holder.stdin.write("SELECT pg_advisory_lock(%d);\n" % SYNC_LOCK_KEY)
     holder.stdin.flush()
-    for _ in range(100):
-        if wt.sql_value(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
-                            "granted AND objid::bigint = %d" % SYNC_LOCK_KEY) == "1":
-            break
-        time.sleep(0.1)
+    wait_lock(db, "1")
     expect_line(conf, "downloader", "FAIL",
                 "synchronization %s has moved no byte for 60 min in its content phase (0 files, "
                 "0 bytes so far)" % hid,
                 "wsusctl sync cancel, then wsusctl sync now; if it stalls again, check the path to "
                 "the upstream's content (the Range and proxy lines)", 1, "stalled downloader")
+    holder.stdin.write("SELECT pg_advisory_unlock(%d);\n" % SYNC_LOCK_KEY)
     holder.stdin.close()
     holder.wait(30)
+    wait_lock(db, "0")
     expect_line(conf, "downloader", "FAIL",
                 "synchronization %s is marked running (phase content) but no wsusd holds the sync "
                 "lock: the process that ran it is gone" % hid,
