@@ -504,8 +504,15 @@ static void check_storage(struct health_ctx *c, struct health_result *r)
         result(r, HEALTH_FAIL, fix, "%s", msg);
         return;
     }
-    result(r, HEALTH_OK, NULL, "this server has storage=%s and its upstream CatalogOnlySync=%s",
-           c->storage, c->cfg.catalog_only_sync ? "true" : "false");
+    if (strcasecmp(c->upstream, "microsoft-update") == 0 ||
+        strcasecmp(upstream_url(c), USS_MICROSOFT_UPDATE_URL) == 0)
+        result(r, HEALTH_OK, NULL,
+               "the upstream is Microsoft Update, which suits either option (this server has "
+               "storage=%s)",
+               c->storage);
+    else
+        result(r, HEALTH_OK, NULL, "this server has storage=%s and its upstream CatalogOnlySync=%s",
+               c->storage, c->cfg.catalog_only_sync ? "true" : "false");
 }
 
 static void check_range(struct health_ctx *c, struct health_result *r)
