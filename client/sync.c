@@ -45,8 +45,8 @@
 #define K_SYNCED_CLASSES  "synced-classifications"
 
 struct sync_settings {
+    /* the proxy and TLS settings are read by sync_open_upstream() */
     char *upstream, *account_name, *mode, *storage, *products, *classifications, *download;
-    char *proxy, *proxy_user, *proxy_password, *proxy_domain, *proxy_auth, *ca_file;
 };
 
 struct sync_ctx {
@@ -259,12 +259,6 @@ static void settings_load(struct sync_ctx *s)
     t->products = setting(s->db, "products");
     t->classifications = setting(s->db, "classifications");
     t->download = setting(s->db, "download");
-    t->proxy = setting(s->db, "proxy");
-    t->proxy_user = setting(s->db, "proxy-user");
-    t->proxy_password = setting(s->db, "proxy-password");
-    t->proxy_domain = setting(s->db, "proxy-domain");
-    t->proxy_auth = setting(s->db, "proxy-auth");
-    t->ca_file = setting(s->db, "ca-file");
 }
 
 static void settings_release(struct sync_settings *t)
@@ -276,14 +270,6 @@ static void settings_release(struct sync_settings *t)
     free(t->products);
     free(t->classifications);
     free(t->download);
-    free(t->proxy);
-    free(t->proxy_user);
-    if (t->proxy_password != NULL)
-        explicit_bzero(t->proxy_password, strlen(t->proxy_password));
-    free(t->proxy_password);
-    free(t->proxy_domain);
-    free(t->proxy_auth);
-    free(t->ca_file);
 }
 
 /* Split "a,b,c" into idd entries (ids point into the copy *store). Delta when the id was in
