@@ -18,7 +18,7 @@
 
 #define SOAP_DB_WAIT_MS 10000
 
-static void soap_svc_actor(struct soap_ctx *x)
+void soap_svc_actor(struct soap_ctx *x)
 {
     const char *host = http_header(x->req, MHD_HTTP_HEADER_HOST);
     const char *pub;

@@ -38,6 +38,8 @@ struct soap_ctx {
     char actor[320]; /* faultactor: the service URL as the caller reached it */
 };
 
+/* Fill x->actor from public_url or the Host header and the request path. */
+void soap_svc_actor(struct soap_ctx *x);
 /* Queue a fault (HTTP 500). message may be NULL; it is logged with the peer. */
 enum MHD_Result soap_svc_fault(struct soap_ctx *x, enum soap_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
