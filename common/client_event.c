@@ -8,8 +8,8 @@
 
 #include "db.h"
 
-int client_event_store(PGconn *db, const char *computer_id, const struct client_event *ev,
-                       size_t n, size_t *stored)
+int client_event_store(PGconn *db, const char *computer_id, const struct client_event *ev, size_t n,
+                       size_t *stored)
 {
     char keep[16];
     size_t i;
@@ -21,9 +21,17 @@ int client_event_store(PGconn *db, const char *computer_id, const struct client_
         return -1;
     for (i = 0; i < n; i++) {
         char eid[16], ns[16], src[16], rev[16], hr[16];
-        const char *p[11] = {computer_id,          ev[i].instance_id, eid, ns, src,
-                             ev[i].update_id,      rev,               hr,  ev[i].app_name,
-                             ev[i].time_at_target, ev[i].replacement};
+        const char *p[11] = {computer_id,
+                             ev[i].instance_id,
+                             eid,
+                             ns,
+                             src,
+                             ev[i].update_id,
+                             rev,
+                             hr,
+                             ev[i].app_name,
+                             ev[i].time_at_target,
+                             ev[i].replacement};
         PGresult *res;
 
         if (snprintf(eid, sizeof(eid), "%d", ev[i].event_id) >= (int)sizeof(eid) ||

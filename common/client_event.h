@@ -33,7 +33,7 @@ struct client_event {
  * that computer's events to CLIENT_EVENT_KEEP. *stored gets the number of new rows. 0, or -1
  * on a database error (nothing stored).
  */
-int client_event_store(PGconn *db, const char *computer_id, const struct client_event *ev,
-                       size_t n, size_t *stored);
+int client_event_store(PGconn *db, const char *computer_id, const struct client_event *ev, size_t n,
+                       size_t *stored);
 
 #endif

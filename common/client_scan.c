@@ -169,8 +169,7 @@ const struct client_rev *client_set_find(const struct client_set *set, int64_t i
     return NULL;
 }
 
-const struct client_rev *client_set_find_update(const struct client_set *set,
-                                                const char *update_id)
+const struct client_rev *client_set_find_update(const struct client_set *set, const char *update_id)
 {
     size_t i;
 
@@ -319,8 +318,7 @@ static char *ids_array(const int64_t *ids, size_t n)
 }
 
 static int scan_file_rows(PGresult *res,
-                          int (*cb)(void *arg, const unsigned char sha1[20],
-                                    const char *file_name),
+                          int (*cb)(void *arg, const unsigned char sha1[20], const char *file_name),
                           void *arg)
 {
     int i, rc = 0;

@@ -34,13 +34,13 @@ struct client_rev {
     int64_t id; /* revision.id: the RevisionID of the wire */
     char update_id[37];
     char update_type[16];
-    int is_leaf;  /* no revision of the catalog has this update as a prerequisite */
-    int action;   /* enum client_action */
+    int is_leaf; /* no revision of the catalog has this update as a prerequisite */
+    int action;  /* enum client_action */
     int32_t deployment_id;
     int is_assigned;
-    char deadline[32];    /* "" = none */
-    char last_change[16]; /* YYYY-MM-DD */
-    int64_t change_seq;   /* latest change of this update's deployments for the computer */
+    char deadline[32];       /* "" = none */
+    char last_change[16];    /* YYYY-MM-DD */
+    int64_t change_seq;      /* latest change of this update's deployments for the computer */
     size_t pre_first, pre_n; /* its prerequisites in client_set.pre, ordered by clause */
 };
 

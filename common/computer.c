@@ -58,14 +58,14 @@ int computer_group_by_name(PGconn *db, const char *name, char id[37])
 static int computer_update(PGconn *db, const char *id, const struct computer_info *in)
 {
     const char *p[9] = {id,
-                         in->name,
-                         in->os_version,
-                         in->os_description,
-                         in->os_locale,
-                         in->architecture,
-                         in->manufacturer,
-                         in->model,
-                         in->client_version};
+                        in->name,
+                        in->os_version,
+                        in->os_description,
+                        in->os_locale,
+                        in->architecture,
+                        in->manufacturer,
+                        in->model,
+                        in->client_version};
     PGresult *res;
     int n;
 
@@ -135,8 +135,7 @@ int computer_register(PGconn *db, const char *id, const char *peer,
         {
             const char *q[3] = {id, info->name, peer};
 
-            if (db_cmd(db,
-                       "INSERT INTO computer (id, name, address) VALUES ($1::uuid, $2, $3)", 3,
+            if (db_cmd(db, "INSERT INTO computer (id, name, address) VALUES ($1::uuid, $2, $3)", 3,
                        q) < 0 ||
                 computer_update(db, id, info) != 1)
                 goto fail;
@@ -160,8 +159,7 @@ int computer_touch(PGconn *db, const char *id, const char *group_id)
 
     if (db_begin(db) < 0)
         return -1;
-    res = db_exec(db,
-                  "UPDATE computer SET last_contact = now() WHERE id = $1::uuid RETURNING 1", 1,
+    res = db_exec(db, "UPDATE computer SET last_contact = now() WHERE id = $1::uuid RETURNING 1", 1,
                   p);
     if (res == NULL)
         goto fail;

@@ -15,25 +15,26 @@
 #include "cookie.h"
 #include "soap_svc.h"
 
-#define WUSP_NS_CLIENT     "http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService"
-#define WUSP_NS_SIMPLEAUTH "http://www.microsoft.com/SoftwareDistribution/Server/SimpleAuthWebService"
-#define WUSP_NS_REPORTING  "http://www.microsoft.com/SoftwareDistribution"
+#define WUSP_NS_CLIENT "http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService"
+#define WUSP_NS_SIMPLEAUTH                                                                         \
+    "http://www.microsoft.com/SoftwareDistribution/Server/SimpleAuthWebService"
+#define WUSP_NS_REPORTING "http://www.microsoft.com/SoftwareDistribution"
 
 /* Limits (MS-WUSP where it gives one; beyond them: InvalidParameters). */
-#define WUSP_MAX_EXTENDED_PER_REQUEST 50    /* GetConfig MaxExtendedUpdatesPerRequest */
-#define WUSP_MAX_NEW_UPDATES          200   /* SyncUpdates NewUpdates per answer (<55>) */
-#define WUSP_MAX_CATEGORIES           199   /* StartCategoryScan (<52>: less than 200) */
-#define WUSP_MAX_CACHED_IDS           20000 /* InstalledNonLeaf + OtherCached + CachedDriver */
-#define WUSP_MAX_DIGESTS              1000  /* GetFileLocations fileDigests */
-#define WUSP_MAX_GLOBAL_IDS           20000 /* RefreshCache globalIDs */
-#define WUSP_MAX_LOCALES              32    /* GetExtendedUpdateInfo locales */
-#define WUSP_COOKIE_LIFETIME          (240 * 60)
+#define WUSP_MAX_EXTENDED_PER_REQUEST 50         /* GetConfig MaxExtendedUpdatesPerRequest */
+#define WUSP_MAX_NEW_UPDATES          200        /* SyncUpdates NewUpdates per answer (<55>) */
+#define WUSP_MAX_CATEGORIES           199        /* StartCategoryScan (<52>: less than 200) */
+#define WUSP_MAX_CACHED_IDS           20000      /* InstalledNonLeaf + OtherCached + CachedDriver */
+#define WUSP_MAX_DIGESTS              1000       /* GetFileLocations fileDigests */
+#define WUSP_MAX_GLOBAL_IDS           20000      /* RefreshCache globalIDs */
+#define WUSP_MAX_LOCALES              32         /* GetExtendedUpdateInfo locales */
+#define WUSP_COOKIE_LIFETIME          (240 * 60) /* default of client-cookie-lifetime */
 #define WUSP_AUTH_COOKIE_LIFETIME     (8 * 60 * 60)
 
 /* One call of the client services. */
 struct wusp_ctx {
-    struct soap_ctx s; /* req, srv, info (name, namespace, SOAPAction), peer, actor */
-    const xmlNode *op; /* the operation element */
+    struct soap_ctx s;       /* req, srv, info (name, namespace, SOAPAction), peer, actor */
+    const xmlNode *op;       /* the operation element */
     struct cookie_claims cl; /* the client cookie, after wusp_check_cookie */
     char client_id[37];
 };
@@ -51,8 +52,8 @@ char *wusp_text(const struct wusp_ctx *w, const xmlNode *parent, const char *nam
  * The <int> children of list (may be NULL: 0 ids) appended to *ids (grown, *n updated), at
  * most max in all. 0, or -1 after queuing InvalidParameters (param names the list) into *r.
  */
-int wusp_ints(struct wusp_ctx *w, const xmlNode *list, const char *param, int64_t **ids,
-              size_t *n, size_t max, enum MHD_Result *r);
+int wusp_ints(struct wusp_ctx *w, const xmlNode *list, const char *param, int64_t **ids, size_t *n,
+              size_t max, enum MHD_Result *r);
 
 /*
  * The cookie element of the call (cookie) checked as every cookie-bearing operation's
@@ -62,8 +63,9 @@ int wusp_ints(struct wusp_ctx *w, const xmlNode *list, const char *param, int64_
  */
 int wusp_check_cookie(struct wusp_ctx *w, enum MHD_Result *r);
 /* Append <name><Expiration>..</Expiration><EncryptedData>..</EncryptedData></name> holding a
- * fresh client cookie for claims (re-sealed with a new expiry). 0, or -1. */
-int wusp_add_cookie(struct wusp_ctx *w, struct buf *b, const char *name,
+ * fresh client cookie for claims (re-sealed with a new expiry: the setting
+ * client-cookie-lifetime read on db, the default when db is NULL). 0, or -1. */
+int wusp_add_cookie(struct wusp_ctx *w, PGconn *db, struct buf *b, const char *name,
                     const struct cookie_claims *claims);
 /* The base URL of this server's content ("http://host:port", no trailing slash). */
 void wusp_base_url(struct wusp_ctx *w, char *out, size_t outlen);
@@ -77,8 +79,8 @@ int wusp_add_deployment(struct buf *b, const struct client_rev *r, unsigned prot
  * Unassigned Computers) into gid, and *use = 1; *use = 0 when client-targeting is server.
  * 0, or -1 on a database error.
  */
-int wusp_client_group(struct wusp_ctx *w, PGconn *db, const struct cookie_claims *cl,
-                      char gid[37], int *use);
+int wusp_client_group(struct wusp_ctx *w, PGconn *db, const struct cookie_claims *cl, char gid[37],
+                      int *use);
 
 /* Operation handlers. */
 enum MHD_Result wusp_get_authorization_cookie(struct wusp_ctx *w);

@@ -19,8 +19,8 @@
 #include "wusp.h"
 #include "xmalloc.h"
 
-int wusp_client_group(struct wusp_ctx *w, PGconn *db, const struct cookie_claims *cl,
-                      char gid[37], int *use)
+int wusp_client_group(struct wusp_ctx *w, PGconn *db, const struct cookie_claims *cl, char gid[37],
+                      int *use)
 {
     char *mode = settings_get(db, "client-targeting");
 
@@ -176,7 +176,7 @@ enum MHD_Result wusp_get_cookie(struct wusp_ctx *w)
         goto out;
     }
     buf_init(&b, 8192);
-    if (wusp_add_cookie(w, &b, "GetCookieResult", &cl) < 0) {
+    if (wusp_add_cookie(w, db, &b, "GetCookieResult", &cl) < 0) {
         buf_free(&b);
         r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "cannot seal the cookie");
         goto out;
@@ -226,18 +226,16 @@ enum MHD_Result wusp_register_computer(struct wusp_ctx *w)
     info_field(w, ci, "OSBuildNumber", build, sizeof(build));
     info_field(w, ci, "OSServicePackMajorNumber", sp, sizeof(sp));
     if (maj[0] != '\0' &&
-        snprintf(info.os_version, sizeof(info.os_version), "%s.%s.%s.%s", maj,
-                 min[0] ? min : "0", build[0] ? build : "0",
-                 sp[0] ? sp : "0") >= (int)sizeof(info.os_version))
+        snprintf(info.os_version, sizeof(info.os_version), "%s.%s.%s.%s", maj, min[0] ? min : "0",
+                 build[0] ? build : "0", sp[0] ? sp : "0") >= (int)sizeof(info.os_version))
         info.os_version[0] = '\0';
     info_field(w, ci, "ClientVersionMajorNumber", cmaj, sizeof(cmaj));
     info_field(w, ci, "ClientVersionMinorNumber", cmin, sizeof(cmin));
     info_field(w, ci, "ClientVersionBuildNumber", cbuild, sizeof(cbuild));
     info_field(w, ci, "ClientVersionQfeNumber", cqfe, sizeof(cqfe));
-    if (cmaj[0] != '\0' &&
-        snprintf(info.client_version, sizeof(info.client_version), "%s.%s.%s.%s", cmaj,
-                 cmin[0] ? cmin : "0", cbuild[0] ? cbuild : "0",
-                 cqfe[0] ? cqfe : "0") >= (int)sizeof(info.client_version))
+    if (cmaj[0] != '\0' && snprintf(info.client_version, sizeof(info.client_version), "%s.%s.%s.%s",
+                                    cmaj, cmin[0] ? cmin : "0", cbuild[0] ? cbuild : "0",
+                                    cqfe[0] ? cqfe : "0") >= (int)sizeof(info.client_version))
         info.client_version[0] = '\0';
     info_field(w, ci, "OSDescription", info.os_description, sizeof(info.os_description));
     info_field(w, ci, "OSLocale", info.os_locale, sizeof(info.os_locale));
@@ -288,8 +286,7 @@ enum MHD_Result wusp_start_category_scan(struct wusp_ctx *w)
     n = soap_count(list, ns, "CategoryRelationship", WUSP_MAX_CATEGORIES);
     if (n > WUSP_MAX_CATEGORIES)
         return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
-                              "requestedCategories: more than %d categories",
-                              WUSP_MAX_CATEGORIES);
+                              "requestedCategories: more than %d categories", WUSP_MAX_CATEGORIES);
     ids = xcalloc(n + 1, sizeof(*ids));
     grp = xcalloc(n + 1, sizeof(*grp));
     types = xcalloc(n + 1, sizeof(*types));
@@ -381,11 +378,19 @@ enum MHD_Result wusp_sync_printer_catalog(struct wusp_ctx *w)
     struct buf b;
     enum MHD_Result r;
 
+    PGconn *db;
+    int rc;
+
     if (wusp_check_cookie(w, &r) < 0)
+        return r;
+    db = soap_svc_db(&w->s, &r);
+    if (db == NULL)
         return r;
     buf_init(&b, 8192);
     buf_add_str(&b, "<SyncPrinterCatalogResult><Truncated>false</Truncated>");
-    if (wusp_add_cookie(w, &b, "NewCookie", &w->cl) < 0) {
+    rc = wusp_add_cookie(w, db, &b, "NewCookie", &w->cl);
+    soap_svc_db_put(&w->s, db);
+    if (rc < 0) {
         buf_free(&b);
         return soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "cannot seal the cookie");
     }

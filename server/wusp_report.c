@@ -158,8 +158,8 @@ enum MHD_Result wusp_report_event_batch(struct wusp_ctx *w)
         return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS, "eventBatch: missing");
     cnt = soap_count(batch, ns, "ReportingEvent", CLIENT_EVENT_MAX_BATCH);
     if (cnt > CLIENT_EVENT_MAX_BATCH)
-        return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
-                              "eventBatch: more than %d events", CLIENT_EVENT_MAX_BATCH);
+        return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS, "eventBatch: more than %d events",
+                              CLIENT_EVENT_MAX_BATCH);
     ev = xcalloc(cnt + 1, sizeof(*ev));
     for (c = xml_child(batch, ns, "ReportingEvent"); c != NULL && n < cnt;
          c = xml_next(c, ns, "ReportingEvent")) {
@@ -186,8 +186,8 @@ enum MHD_Result wusp_report_event_batch(struct wusp_ctx *w)
     if (reg < 0)
         return soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error storing the events");
     if (reg == 0)
-        log_info("wusp: %zu events of unregistered computer %s from %s dropped", n,
-                 w->client_id, w->s.peer);
+        log_info("wusp: %zu events of unregistered computer %s from %s dropped", n, w->client_id,
+                 w->s.peer);
     else
         log_debug("wusp: %zu events (%zu new) of computer %s", n, stored, w->client_id);
     if (str_copy(result, sizeof(result), "<ReportEventBatchResult>true</ReportEventBatchResult>") <

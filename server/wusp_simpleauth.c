@@ -63,8 +63,8 @@ enum MHD_Result wusp_get_authorization_cookie(struct wusp_ctx *w)
     }
     cl.issued = (int64_t)time(NULL);
     cl.expires = cl.issued + WUSP_AUTH_COOKIE_LIFETIME;
-    if (cookie_seal(w->s.srv->cookie_key, COOKIE_CLIENT_AUTH, &cl, sealed, sizeof(sealed),
-                    &slen) < 0) {
+    if (cookie_seal(w->s.srv->cookie_key, COOKIE_CLIENT_AUTH, &cl, sealed, sizeof(sealed), &slen) <
+        0) {
         r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "cannot seal the authorization cookie");
         goto out;
     }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "settings.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
@@ -40,8 +41,8 @@ static const struct wusp_op client_ops[] = {
     CLIENT_OP("GetFileLocations", wusp_get_file_locations),
 };
 static const struct wusp_op simpleauth_ops[] = {
-    {{0, WUSP_NS_SIMPLEAUTH, "GetAuthorizationCookie",
-      WUSP_NS_SIMPLEAUTH "/GetAuthorizationCookie", 0},
+    {{0, WUSP_NS_SIMPLEAUTH, "GetAuthorizationCookie", WUSP_NS_SIMPLEAUTH "/GetAuthorizationCookie",
+      0},
      wusp_get_authorization_cookie},
 };
 static const struct wusp_op reporting_ops[] = {
@@ -148,8 +149,8 @@ char *wusp_text(const struct wusp_ctx *w, const xmlNode *parent, const char *nam
     return n != NULL ? soap_text(n, max) : NULL;
 }
 
-int wusp_ints(struct wusp_ctx *w, const xmlNode *list, const char *param, int64_t **ids,
-              size_t *n, size_t max, enum MHD_Result *r)
+int wusp_ints(struct wusp_ctx *w, const xmlNode *list, const char *param, int64_t **ids, size_t *n,
+              size_t max, enum MHD_Result *r)
 {
     const char *ns = w->s.info->ns;
     size_t cnt;
@@ -227,9 +228,10 @@ int wusp_check_cookie(struct wusp_ctx *w, enum MHD_Result *r)
     return 0;
 }
 
-int wusp_add_cookie(struct wusp_ctx *w, struct buf *b, const char *name,
+int wusp_add_cookie(struct wusp_ctx *w, PGconn *db, struct buf *b, const char *name,
                     const struct cookie_claims *claims)
 {
+    long life = WUSP_COOKIE_LIFETIME;
     struct cookie_claims cl = *claims;
     unsigned char sealed[COOKIE_MAX_BYTES];
     size_t slen;
@@ -238,8 +240,15 @@ int wusp_add_cookie(struct wusp_ctx *w, struct buf *b, const char *name,
 
     if (soap_guid_parse(w->s.srv->server_id, cl.uss_guid) < 0)
         return -1;
+    if (db != NULL) {
+        char *v = settings_get(db, "client-cookie-lifetime");
+
+        if (v == NULL || str_to_long(v, 1, 604800, &life) < 0)
+            life = WUSP_COOKIE_LIFETIME;
+        free(v);
+    }
     cl.issued = (int64_t)time(NULL);
-    cl.expires = cl.issued + WUSP_COOKIE_LIFETIME;
+    cl.expires = cl.issued + life;
     if (cookie_seal(w->s.srv->cookie_key, COOKIE_CLIENT, &cl, sealed, sizeof(sealed), &slen) < 0)
         return -1;
     soap_datetime_format((time_t)cl.expires, 0, exp);

@@ -102,16 +102,15 @@ static int sync_software(struct wusp_ctx *w, PGconn *db, const int64_t *inst, si
     f.ids = ids;
     f.n = st.nnew;
     f.xml = xcalloc(st.nnew + 1, sizeof(*f.xml));
-    if (st.nnew > 0 &&
-        fragment_store_fetch(db, ids, st.nnew, FRAGMENT_STORE_CORE, NULL, 0, core_cb, &f, err,
-                             sizeof(err)) < 0) {
+    if (st.nnew > 0 && fragment_store_fetch(db, ids, st.nnew, FRAGMENT_STORE_CORE, NULL, 0, core_cb,
+                                            &f, err, sizeof(err)) < 0) {
         log_warnx("wusp: cannot read Core fragments: %s", err);
         goto out;
     }
     for (i = 0; i < st.nnew; i++) {
         if (f.xml[i] == NULL) {
-            log_warnx("wusp: revision %lld (%s) has no Core fragment; not sent",
-                      (long long)ids[i], set.revs[st.new_idx[i]].update_id);
+            log_warnx("wusp: revision %lld (%s) has no Core fragment; not sent", (long long)ids[i],
+                      set.revs[st.new_idx[i]].update_id);
             continue;
         }
         buf_add_str(b, sent++ == 0 ? "<NewUpdates>" : "");
@@ -206,8 +205,8 @@ enum MHD_Result wusp_sync_updates(struct wusp_ctx *w)
                   &r) < 0 ||
         wusp_ints(w, wusp_child(w, p, "OtherCachedUpdateIDs"), "parameters.OtherCachedUpdateIDs",
                   &other, &nother, WUSP_MAX_CACHED_IDS - ninst, &r) < 0 ||
-        wusp_ints(w, wusp_child(w, p, "CachedDriverIDs"), "parameters.CachedDriverIDs", &drv,
-                  &ndrv, WUSP_MAX_CACHED_IDS - ninst - nother, &r) < 0)
+        wusp_ints(w, wusp_child(w, p, "CachedDriverIDs"), "parameters.CachedDriverIDs", &drv, &ndrv,
+                  WUSP_MAX_CACHED_IDS - ninst - nother, &r) < 0)
         goto out;
     db = soap_svc_db(&w->s, &r);
     if (db == NULL)
@@ -235,7 +234,7 @@ enum MHD_Result wusp_sync_updates(struct wusp_ctx *w)
         }
         buf_add_str(&b, "<Truncated>false</Truncated>");
     }
-    if (wusp_add_cookie(w, &b, "NewCookie", &w->cl) < 0 ||
+    if (wusp_add_cookie(w, db, &b, "NewCookie", &w->cl) < 0 ||
         buf_add_str(&b, "<DriverSyncNotNeeded>true</DriverSyncNotNeeded></SyncUpdatesResult>") <
             0) {
         buf_free(&b);
@@ -279,8 +278,8 @@ static int loc_cb(void *arg, const unsigned char sha1[20], const char *file_name
     buf_add_str(l->b, l->n++ == 0 ? "<FileLocations>" : "");
     buf_add_str(l->b, "<FileLocation><FileDigest>");
     soap_b64_append(l->b, sha1, 20);
-    return buf_printf(l->b, "</FileDigest><Url>%s/Content/%s/%s%s%s</Url></FileLocation>",
-                      l->base, hex + 38, hex, ext[0] ? "." : "", ext);
+    return buf_printf(l->b, "</FileDigest><Url>%s/Content/%s/%s%s%s</Url></FileLocation>", l->base,
+                      hex + 38, hex, ext[0] ? "." : "", ext);
 }
 
 enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
@@ -354,11 +353,11 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
             in[nin++] = ids[i];
     if (nin > 0 && (want_ext || want_loc)) {
         buf_add_str(&b, "<Updates>");
-        if ((want_ext && fragment_store_fetch(db, in, nin, FRAGMENT_STORE_EXTENDED, NULL, 0,
-                                              ext_cb, &b, err, sizeof(err)) < 0) ||
-            (want_loc && fragment_store_fetch(db, in, nin, FRAGMENT_STORE_LOCALIZED,
-                                              (const char *const *)langs, nloc, ext_cb, &b, err,
-                                              sizeof(err)) < 0)) {
+        if ((want_ext && fragment_store_fetch(db, in, nin, FRAGMENT_STORE_EXTENDED, NULL, 0, ext_cb,
+                                              &b, err, sizeof(err)) < 0) ||
+            (want_loc &&
+             fragment_store_fetch(db, in, nin, FRAGMENT_STORE_LOCALIZED, (const char *const *)langs,
+                                  nloc, ext_cb, &b, err, sizeof(err)) < 0)) {
             buf_free(&b);
             r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading fragments");
             goto out;
@@ -385,8 +384,7 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
     }
     if (buf_add_str(&b, "</GetExtendedUpdateInfoResult>") < 0) {
         buf_free(&b);
-        r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "answer larger than %u bytes",
-                           SOAP_REPLY_MAX);
+        r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "answer larger than %u bytes", SOAP_REPLY_MAX);
         goto out;
     }
     r = soap_svc_reply(&w->s, b.data, b.len);
@@ -453,7 +451,7 @@ enum MHD_Result wusp_get_file_locations(struct wusp_ctx *w)
     }
     if (lc.n > 0)
         buf_add_str(&b, "</FileLocations>");
-    if (wusp_add_cookie(w, &b, "NewCookie", &w->cl) < 0) {
+    if (wusp_add_cookie(w, db, &b, "NewCookie", &w->cl) < 0) {
         buf_free(&b);
         r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "cannot seal the cookie");
         goto out;
