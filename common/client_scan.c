@@ -197,8 +197,10 @@ static int64_t *sorted_unique(const int64_t *a, size_t na, const int64_t *b, siz
     int64_t *v = xcalloc(na + nb + 1, sizeof(*v));
     size_t i, k = 0;
 
-    memcpy(v, a, na * sizeof(*v));
-    memcpy(v + na, b, nb * sizeof(*v));
+    if (na > 0)
+        memcpy(v, a, na * sizeof(*v));
+    if (nb > 0)
+        memcpy(v + na, b, nb * sizeof(*v));
     qsort(v, na + nb, sizeof(*v), cmp_i64);
     for (i = 0; i < na + nb; i++)
         if (k == 0 || v[k - 1] != v[i])

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 #include "strutil.h"
@@ -230,4 +231,198 @@ int computer_move(PGconn *db, const char *id, const char *group_id)
 fail:
     db_rollback(db);
     return -1;
+}
+
+#define TS(col)                                                                                    \
+    "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+
+/* The last reported event of each update of computer c (a subquery). */
+#define LAST_EVENTS                                                                                \
+    "(SELECT DISTINCT ON (e.update_id) e.update_id, e.event_id, e.hresult, e.time_at_target,"      \
+    " e.received_at FROM client_event e WHERE e.computer_id = c.id AND e.update_id IS NOT NULL"    \
+    " ORDER BY e.update_id, e.id DESC)"
+
+static void copy_col(char *out, size_t outlen, const PGresult *res, int row, int col)
+{
+    if (str_copy(out, outlen, PQgetvalue(res, row, col)) < 0)
+        out[0] = '\0';
+}
+
+int computer_list(PGconn *db, const char *group_name, const char *id,
+                  int (*cb)(void *arg, const struct computer_row *row), void *arg)
+{
+    const char *p[2] = {group_name, id};
+    PGresult *res;
+    int i, rc = 0;
+
+    res = db_exec(
+        db,
+        "SELECT c.id::text, c.name, c.address, coalesce(c.os_version, ''),"
+        " coalesce(c.os_description, ''), coalesce(c.client_version, ''), " TS("c.first_contact") ", " TS(
+            "c.last_contact") ", " TS("c.registered_at") ", " TS("c.last_sync") ","
+                                                                                " coalesce((SELECT "
+                                                                                "string_agg(t.name,"
+                                                                                " ', ' ORDER BY "
+                                                                                "lower(t.name)) "
+                                                                                "FROM "
+                                                                                "computer_group g"
+                                                                                " JOIN "
+                                                                                "target_group t ON "
+                                                                                "t.id = g.group_id "
+                                                                                "WHERE "
+                                                                                "g.computer_id = "
+                                                                                "c.id),"
+                                                                                " 'Unassigned "
+                                                                                "Computers'),"
+                                                                                " (SELECT count(*) "
+                                                                                "FILTER (WHERE "
+                                                                                "l.event_id = 162) "
+                                                                                "FROM " LAST_EVENTS
+                                                                                " l),"
+                                                                                " (SELECT count(*) "
+                                                                                "FILTER (WHERE "
+                                                                                "l.event_id = 183) "
+                                                                                "FROM " LAST_EVENTS
+                                                                                " l),"
+                                                                                " (SELECT count(*) "
+                                                                                "FILTER (WHERE "
+                                                                                "l.event_id IN "
+                                                                                "(161, 182)) "
+                                                                                "FROM " LAST_EVENTS
+                                                                                " l)"
+                                                                                " FROM computer c "
+                                                                                "WHERE ($2::uuid "
+                                                                                "IS NULL OR c.id = "
+                                                                                "$2::uuid) AND "
+                                                                                "($1::text IS NULL "
+                                                                                "OR"
+                                                                                " EXISTS (SELECT 1 "
+                                                                                "FROM target_group "
+                                                                                "t WHERE "
+                                                                                "lower(t.name) = "
+                                                                                "lower($1) AND "
+                                                                                "(t.id IN"
+                                                                                " (SELECT group_id "
+                                                                                "FROM "
+                                                                                "computer_group "
+                                                                                "WHERE computer_id "
+                                                                                "= c.id) OR (t.id "
+                                                                                "= "
+                                                                                "'" COMPUTER_GROUP_UNASSIGNED
+                                                                                "' AND NOT EXISTS "
+                                                                                "(SELECT 1 FROM "
+                                                                                "computer_group "
+                                                                                "WHERE"
+                                                                                " computer_id = "
+                                                                                "c.id)))))"
+                                                                                " ORDER BY "
+                                                                                "lower(c.name), "
+                                                                                "c.id",
+        2, p);
+    if (res == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(res) && rc == 0; i++) {
+        struct computer_row r;
+        long v[3];
+        int k;
+
+        memset(&r, 0, sizeof(r));
+        copy_col(r.id, sizeof(r.id), res, i, 0);
+        copy_col(r.name, sizeof(r.name), res, i, 1);
+        copy_col(r.address, sizeof(r.address), res, i, 2);
+        copy_col(r.os_version, sizeof(r.os_version), res, i, 3);
+        copy_col(r.os_description, sizeof(r.os_description), res, i, 4);
+        copy_col(r.client_version, sizeof(r.client_version), res, i, 5);
+        copy_col(r.first_contact, sizeof(r.first_contact), res, i, 6);
+        copy_col(r.last_contact, sizeof(r.last_contact), res, i, 7);
+        copy_col(r.registered, sizeof(r.registered), res, i, 8);
+        copy_col(r.last_sync, sizeof(r.last_sync), res, i, 9);
+        copy_col(r.groups, sizeof(r.groups), res, i, 10);
+        for (k = 0; k < 3; k++)
+            if (str_to_long(PQgetvalue(res, i, 11 + k), 0, 2147483647L, &v[k]) < 0)
+                v[k] = 0;
+        r.downloaded = v[0];
+        r.installed = v[1];
+        r.failed = v[2];
+        rc = cb(arg, &r);
+    }
+    PQclear(res);
+    return rc < 0 ? -1 : 0;
+}
+
+int computer_find(PGconn *db, const char *name_or_id, char id[37])
+{
+    const char *p[1] = {name_or_id};
+    PGresult *res;
+    int n;
+
+    res = db_exec(db,
+                  "SELECT id::text FROM computer WHERE id::text = lower($1)"
+                  " OR lower(name) = lower($1) ORDER BY id::text = lower($1) DESC LIMIT 2",
+                  1, p);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    if (n >= 1 && str_copy(id, 37, PQgetvalue(res, 0, 0)) < 0)
+        n = -1;
+    if (n == 2 && strcasecmp(PQgetvalue(res, 0, 0), name_or_id) == 0)
+        n = 1; /* the id itself */
+    PQclear(res);
+    return n;
+}
+
+int computer_remove(PGconn *db, const char *id)
+{
+    const char *p[1] = {id};
+    PGresult *res;
+    int n;
+
+    res = db_exec(db, "DELETE FROM computer WHERE id = $1::uuid RETURNING 1", 1, p);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    PQclear(res);
+    return n;
+}
+
+int computer_update_statuses(PGconn *db, const char *id,
+                             int (*cb)(void *arg, const struct computer_update_status *st),
+                             void *arg)
+{
+    const char *p[1] = {id};
+    PGresult *res;
+    int i, rc = 0;
+
+    res = db_exec(
+        db,
+        "SELECT l.update_id::text, coalesce((SELECT r.title FROM revision r WHERE"
+        " r.update_id = l.update_id ORDER BY r.revision_number DESC LIMIT 1), ''),"
+        " l.event_id, l.hresult, " TS(
+            "coalesce(l.time_at_target, l.received_at)") " FROM computer c, " LAST_EVENTS
+                                                         " l WHERE c.id = $1::uuid ORDER BY 2, 1",
+        1, p);
+    if (res == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(res) && rc == 0; i++) {
+        struct computer_update_status st;
+        long ev = 0, hr = 0;
+
+        memset(&st, 0, sizeof(st));
+        copy_col(st.update_id, sizeof(st.update_id), res, i, 0);
+        copy_col(st.title, sizeof(st.title), res, i, 1);
+        if (str_to_long(PQgetvalue(res, i, 2), 0, 65535, &ev) < 0 ||
+            str_to_long(PQgetvalue(res, i, 3), -2147483647L - 1, 2147483647L, &hr) < 0)
+            continue;
+        st.event_id = (int)ev;
+        st.hresult = (int32_t)hr;
+        copy_col(st.time, sizeof(st.time), res, i, 4);
+        str_copy(st.status, sizeof(st.status),
+                 ev == 162                  ? "downloaded"
+                 : ev == 183                ? "installed"
+                 : (ev == 161 || ev == 182) ? "failed"
+                                            : "reported");
+        rc = cb(arg, &st);
+    }
+    PQclear(res);
+    return rc < 0 ? -1 : 0;
 }

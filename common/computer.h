@@ -63,4 +63,45 @@ int computer_synced(PGconn *db, const char *id, int64_t anchor);
  */
 int computer_move(PGconn *db, const char *id, const char *group_id);
 
+/* One computer as the admin API lists it. Times are UTC ISO 8601, "" when never. */
+struct computer_row {
+    char id[37];
+    char name[COMPUTER_MAX_FIELD + 1];
+    char address[64];
+    char os_version[64];
+    char os_description[COMPUTER_MAX_FIELD + 1];
+    char client_version[64];
+    char first_contact[32];
+    char last_contact[32];
+    char registered[32];
+    char last_sync[32];
+    char groups[1024]; /* group names, ", "-separated ("Unassigned Computers" when none) */
+    long downloaded, installed, failed; /* updates by the last event reported for each */
+};
+
+/*
+ * Computers in name order, streamed to cb: all of them, those of group_name (case-insensitive;
+ * NULL = any), or only the one id (NULL = any). cb returns 0 to go on. 0, or -1 on error.
+ */
+int computer_list(PGconn *db, const char *group_name, const char *id,
+                  int (*cb)(void *arg, const struct computer_row *row), void *arg);
+/* NAME (case-insensitive) or ID -> id: 1 found, 0 none, 2 more than one has that name, -1 error. */
+int computer_find(PGconn *db, const char *name_or_id, char id[37]);
+/* Forget a computer, its membership and its events: 1 done, 0 no such computer, -1 error. */
+int computer_remove(PGconn *db, const char *id);
+
+/* The status of one update on one computer, from the last event the computer reported for it
+ * (162 downloaded, 161 and 182 failed, 183 installed; other events "reported"). */
+struct computer_update_status {
+    char update_id[37];
+    char title[COMPUTER_MAX_FIELD + 1];
+    char status[16];
+    int event_id;
+    int32_t hresult;
+    char time[32];
+};
+int computer_update_statuses(PGconn *db, const char *id,
+                             int (*cb)(void *arg, const struct computer_update_status *st),
+                             void *arg);
+
 #endif

@@ -1,0 +1,208 @@
+/*
+ * admin_computers: the Windows computers that use this server (MS-WUSP clients), for
+ * `wsusctl computers [list|show|move|remove]`: GET /api/v1/computers[?group=NAME],
+ * GET /api/v1/computers/show?computer=NAME|ID, POST /api/v1/computers/move
+ * {"computer","group"}, POST /api/v1/computers/remove {"computer"}. The rows and their SQL
+ * belong to common/computer.c; this file only shapes JSON.
+ */
+#include "admin_handlers.h"
+#include "computer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COMPUTER_ARG_MAX 256
+
+static json_t *row_json(const struct computer_row *r)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s, s:{s:i, s:i, s:i}}",
+                     "id", r->id, "name", r->name, "address", r->address, "os_version",
+                     r->os_version, "os_description", r->os_description, "client_version",
+                     r->client_version, "first_contact", r->first_contact, "last_contact",
+                     r->last_contact, "registered", r->registered[0] ? r->registered : NULL,
+                     "last_sync", r->last_sync[0] ? r->last_sync : NULL, "groups", r->groups,
+                     "updates", "downloaded", (json_int_t)r->downloaded, "installed",
+                     (json_int_t)r->installed, "failed", (json_int_t)r->failed);
+}
+
+static int list_cb(void *arg, const struct computer_row *r)
+{
+    return json_array_append_new(arg, row_json(r));
+}
+
+static int status_cb(void *arg, const struct computer_update_status *st)
+{
+    return json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "update_id",
+                                                st->update_id, "title", st->title, "status",
+                                                st->status, "event_id", st->event_id, "hresult",
+                                                (json_int_t)st->hresult, "time", st->time));
+}
+
+/* The computer a request names: 0 with id, or -1 after replying. */
+static int find(struct http_request *req, PGconn *db, const char *what, char id[37],
+                enum MHD_Result *replied)
+{
+    int f;
+
+    if (what == NULL || what[0] == '\0' || strlen(what) > COMPUTER_ARG_MAX) {
+        *replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                               "name the computer by its DNS name or its id (1 to %d characters)",
+                               COMPUTER_ARG_MAX);
+        return -1;
+    }
+    f = computer_find(db, what, id);
+    if (f < 0) {
+        *replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "cannot read the computers; see the wsusd log");
+        return -1;
+    }
+    if (f == 0) {
+        *replied = admin_error(req, MHD_HTTP_NOT_FOUND,
+                               "no computer \"%s\"; wsusctl computers lists them", what);
+        return -1;
+    }
+    if (f == 2) {
+        *replied = admin_error(req, MHD_HTTP_CONFLICT,
+                               "more than one computer is named \"%s\"; name it by its id "
+                               "(wsusctl computers --json shows the ids)",
+                               what);
+        return -1;
+    }
+    return 0;
+}
+
+enum MHD_Result admin_computers_list(struct http_request *req)
+{
+    const char *group = http_query(req, "group");
+    PGconn *db = admin_db(req);
+    json_t *list;
+
+    if (db == NULL)
+        return MHD_YES;
+    if (group != NULL && (group[0] == '\0' || strlen(group) > ADMIN_GROUP_NAME_MAX))
+        return admin_error(req, MHD_HTTP_BAD_REQUEST, "group: 1 to %d characters",
+                           ADMIN_GROUP_NAME_MAX);
+    if (group != NULL) {
+        char gid[37];
+        int f = computer_group_by_name(db, group, gid);
+
+        if (f < 0)
+            return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "cannot read the target groups; see the wsusd log");
+        if (f == 0)
+            return admin_error(req, MHD_HTTP_NOT_FOUND,
+                               "no target group \"%s\"; wsusctl groups lists them", group);
+    }
+    list = json_array();
+    if (computer_list(db, group, NULL, list_cb, list) < 0) {
+        json_decref(list);
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the computers; see the wsusd log");
+    }
+    return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "computers", list));
+}
+
+enum MHD_Result admin_computers_show(struct http_request *req)
+{
+    PGconn *db = admin_db(req);
+    enum MHD_Result replied = MHD_YES;
+    json_t *one, *updates, *c;
+    char id[37];
+
+    if (db == NULL)
+        return MHD_YES;
+    if (find(req, db, http_query(req, "computer"), id, &replied) < 0)
+        return replied;
+    one = json_array();
+    updates = json_array();
+    if (computer_list(db, NULL, id, list_cb, one) < 0 ||
+        computer_update_statuses(db, id, status_cb, updates) < 0 || json_array_size(one) != 1) {
+        json_decref(one);
+        json_decref(updates);
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the computer; see the wsusd log");
+    }
+    c = json_incref(json_array_get(one, 0));
+    json_decref(one);
+    json_object_set_new(c, "update_status", updates);
+    return admin_reply(req, MHD_HTTP_OK, c);
+}
+
+enum MHD_Result admin_computers_move(struct http_request *req)
+{
+    static const struct admin_field fields[] = {
+        {"computer", ADMIN_FIELD_STRING, 1, 1, COMPUTER_ARG_MAX},
+        {"group", ADMIN_FIELD_STRING, 1, 1, ADMIN_GROUP_NAME_MAX},
+    };
+    enum MHD_Result replied = MHD_YES;
+    json_t *body = admin_body(req, &replied);
+    const char *group;
+    char id[37], gid[37];
+    PGconn *db;
+    int f;
+
+    if (body == NULL)
+        return replied;
+    if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
+        goto out;
+    db = admin_db(req);
+    if (db == NULL)
+        goto out;
+    if (find(req, db, json_string_value(json_object_get(body, "computer")), id, &replied) < 0)
+        goto out;
+    group = json_string_value(json_object_get(body, "group"));
+    f = computer_group_by_name(db, group, gid);
+    if (f == 0) {
+        replied =
+            admin_error(req, MHD_HTTP_NOT_FOUND,
+                        "no target group \"%s\" for computers; wsusctl groups lists them", group);
+        goto out;
+    }
+    if (f == 1 && strcmp(gid, COMPUTER_GROUP_ALL) == 0) {
+        replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                              "every computer is in All Computers; move it to a group below it");
+        goto out;
+    }
+    if (f < 0 || computer_move(db, id, gid) < 0) {
+        replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                              "cannot move the computer; see the wsusd log");
+        goto out;
+    }
+    replied = admin_reply(req, MHD_HTTP_OK,
+                          json_pack("{s:s, s:s, s:s}", "id", id, "group", group, "note",
+                                    "with client-targeting client, the computer's own policy "
+                                    "sets its group again at its next contact"));
+out:
+    json_decref(body);
+    return replied;
+}
+
+enum MHD_Result admin_computers_remove(struct http_request *req)
+{
+    static const struct admin_field fields[] = {
+        {"computer", ADMIN_FIELD_STRING, 1, 1, COMPUTER_ARG_MAX},
+    };
+    enum MHD_Result replied = MHD_YES;
+    json_t *body = admin_body(req, &replied);
+    char id[37];
+    PGconn *db;
+
+    if (body == NULL)
+        return replied;
+    if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
+        goto out;
+    db = admin_db(req);
+    if (db == NULL)
+        goto out;
+    if (find(req, db, json_string_value(json_object_get(body, "computer")), id, &replied) < 0)
+        goto out;
+    if (computer_remove(db, id) < 0) {
+        replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                              "cannot remove the computer; see the wsusd log");
+        goto out;
+    }
+    replied = admin_reply(req, MHD_HTTP_OK, json_pack("{s:s}", "removed", id));
+out:
+    json_decref(body);
+    return replied;
+}
