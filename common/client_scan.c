@@ -289,7 +289,7 @@ int client_scan_last_change(PGconn *db, char out[40], int64_t *unix_seconds)
 
     res = db_exec(db,
                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-                  " ceil(extract(epoch FROM t))::bigint FROM (SELECT coalesce(max(changed_at),"
+                  " floor(extract(epoch FROM t))::bigint FROM (SELECT coalesce(max(changed_at),"
                   " '2020-01-01 00:00:00+00'::timestamptz) AS t FROM setting"
                   " WHERE key IN ('client-targeting')) s",
                   0, NULL);

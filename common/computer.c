@@ -233,14 +233,39 @@ fail:
     return -1;
 }
 
-#define TS(col)                                                                                    \
-    "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+/* Computers with their groups and, per update, the last event each reported (162 downloaded,
+ * 183 installed, 161/182 failed). */
+static const char list_sql[] =
+    "SELECT c.id::text, c.name, c.address, coalesce(c.os_version, ''),"
+    " coalesce(c.os_description, ''), coalesce(c.client_version, ''),"
+    " coalesce(to_char(c.first_contact AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), coalesce(to_char(c.last_contact AT TIME"
+    " ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
+    " coalesce(to_char(c.registered_at AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), coalesce(to_char(c.last_sync AT TIME ZONE"
+    " 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), coalesce((SELECT string_agg(t.name,"
+    " ', ' ORDER BY lower(t.name)) FROM computer_group g JOIN target_group t ON t.id ="
+    " g.group_id WHERE g.computer_id = c.id), 'Unassigned Computers'), s.downloaded,"
+    " s.installed, s.failed FROM computer c CROSS JOIN LATERAL (SELECT count(*) FILTER"
+    " (WHERE l.event_id = 162) AS downloaded, count(*) FILTER (WHERE l.event_id = 183) AS"
+    " installed, count(*) FILTER (WHERE l.event_id IN (161, 182)) AS failed FROM (SELECT"
+    " DISTINCT ON (e.update_id) e.update_id, e.event_id, e.hresult, e.time_at_target,"
+    " e.received_at FROM client_event e WHERE e.computer_id = c.id AND e.update_id IS NOT"
+    " NULL ORDER BY e.update_id, e.id DESC) l) s WHERE ($2::uuid IS NULL OR c.id ="
+    " $2::uuid) AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM target_group t WHERE"
+    " lower(t.name) = lower($1) AND (t.id IN (SELECT group_id FROM computer_group WHERE"
+    " computer_id = c.id) OR (t.id = 'b73ca6ed-5727-47f3-84de-015e03f6a88a' AND NOT"
+    " EXISTS (SELECT 1 FROM computer_group WHERE computer_id = c.id))))) ORDER BY"
+    " lower(c.name), c.id";
 
-/* The last reported event of each update of computer c (a subquery). */
-#define LAST_EVENTS                                                                                \
-    "(SELECT DISTINCT ON (e.update_id) e.update_id, e.event_id, e.hresult, e.time_at_target,"      \
-    " e.received_at FROM client_event e WHERE e.computer_id = c.id AND e.update_id IS NOT NULL"    \
-    " ORDER BY e.update_id, e.id DESC)"
+static const char status_sql[] =
+    "SELECT l.update_id::text, coalesce((SELECT r.title FROM revision r WHERE r.update_id"
+    " = l.update_id ORDER BY r.revision_number DESC LIMIT 1), ''), l.event_id, l.hresult,"
+    " coalesce(to_char(coalesce(l.time_at_target, l.received_at) AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM computer c CROSS JOIN LATERAL (SELECT"
+    " DISTINCT ON (e.update_id) e.update_id, e.event_id, e.hresult, e.time_at_target,"
+    " e.received_at FROM client_event e WHERE e.computer_id = c.id AND e.update_id IS NOT"
+    " NULL ORDER BY e.update_id, e.id DESC) l WHERE c.id = $1::uuid ORDER BY 2, 1";
 
 static void copy_col(char *out, size_t outlen, const PGresult *res, int row, int col)
 {
@@ -255,70 +280,7 @@ int computer_list(PGconn *db, const char *group_name, const char *id,
     PGresult *res;
     int i, rc = 0;
 
-    res = db_exec(
-        db,
-        "SELECT c.id::text, c.name, c.address, coalesce(c.os_version, ''),"
-        " coalesce(c.os_description, ''), coalesce(c.client_version, ''), " TS("c.first_contact") ", " TS(
-            "c.last_contact") ", " TS("c.registered_at") ", " TS("c.last_sync") ","
-                                                                                " coalesce((SELECT "
-                                                                                "string_agg(t.name,"
-                                                                                " ', ' ORDER BY "
-                                                                                "lower(t.name)) "
-                                                                                "FROM "
-                                                                                "computer_group g"
-                                                                                " JOIN "
-                                                                                "target_group t ON "
-                                                                                "t.id = g.group_id "
-                                                                                "WHERE "
-                                                                                "g.computer_id = "
-                                                                                "c.id),"
-                                                                                " 'Unassigned "
-                                                                                "Computers'),"
-                                                                                " (SELECT count(*) "
-                                                                                "FILTER (WHERE "
-                                                                                "l.event_id = 162) "
-                                                                                "FROM " LAST_EVENTS
-                                                                                " l),"
-                                                                                " (SELECT count(*) "
-                                                                                "FILTER (WHERE "
-                                                                                "l.event_id = 183) "
-                                                                                "FROM " LAST_EVENTS
-                                                                                " l),"
-                                                                                " (SELECT count(*) "
-                                                                                "FILTER (WHERE "
-                                                                                "l.event_id IN "
-                                                                                "(161, 182)) "
-                                                                                "FROM " LAST_EVENTS
-                                                                                " l)"
-                                                                                " FROM computer c "
-                                                                                "WHERE ($2::uuid "
-                                                                                "IS NULL OR c.id = "
-                                                                                "$2::uuid) AND "
-                                                                                "($1::text IS NULL "
-                                                                                "OR"
-                                                                                " EXISTS (SELECT 1 "
-                                                                                "FROM target_group "
-                                                                                "t WHERE "
-                                                                                "lower(t.name) = "
-                                                                                "lower($1) AND "
-                                                                                "(t.id IN"
-                                                                                " (SELECT group_id "
-                                                                                "FROM "
-                                                                                "computer_group "
-                                                                                "WHERE computer_id "
-                                                                                "= c.id) OR (t.id "
-                                                                                "= "
-                                                                                "'" COMPUTER_GROUP_UNASSIGNED
-                                                                                "' AND NOT EXISTS "
-                                                                                "(SELECT 1 FROM "
-                                                                                "computer_group "
-                                                                                "WHERE"
-                                                                                " computer_id = "
-                                                                                "c.id)))))"
-                                                                                " ORDER BY "
-                                                                                "lower(c.name), "
-                                                                                "c.id",
-        2, p);
+    res = db_exec(db, list_sql, 2, p);
     if (res == NULL)
         return -1;
     for (i = 0; i < PQntuples(res) && rc == 0; i++) {
@@ -393,14 +355,7 @@ int computer_update_statuses(PGconn *db, const char *id,
     PGresult *res;
     int i, rc = 0;
 
-    res = db_exec(
-        db,
-        "SELECT l.update_id::text, coalesce((SELECT r.title FROM revision r WHERE"
-        " r.update_id = l.update_id ORDER BY r.revision_number DESC LIMIT 1), ''),"
-        " l.event_id, l.hresult, " TS(
-            "coalesce(l.time_at_target, l.received_at)") " FROM computer c, " LAST_EVENTS
-                                                         " l WHERE c.id = $1::uuid ORDER BY 2, 1",
-        1, p);
+    res = db_exec(db, status_sql, 1, p);
     if (res == NULL)
         return -1;
     for (i = 0; i < PQntuples(res) && rc == 0; i++) {

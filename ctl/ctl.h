@@ -69,6 +69,10 @@ int cmd_config_set(struct ctl *c, int argc, char **argv);
 int cmd_config_reset(struct ctl *c, int argc, char **argv);
 int cmd_groups(struct ctl *c, int argc, char **argv);
 int cmd_downstreams(struct ctl *c, int argc, char **argv);
+int cmd_computers(struct ctl *c, int argc, char **argv);
+int cmd_computers_show(struct ctl *c, int argc, char **argv);
+int cmd_computers_move(struct ctl *c, int argc, char **argv);
+int cmd_computers_remove(struct ctl *c, int argc, char **argv);
 int cmd_groups_add(struct ctl *c, int argc, char **argv);
 int cmd_groups_remove(struct ctl *c, int argc, char **argv);
 /* cmd_updates.c (ADMIN) */

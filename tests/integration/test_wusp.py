@@ -246,6 +246,17 @@ def main():
             wt.check(all(not r["new"] and not r["out_of_scope"] for r in s3["scan_rounds"]),
                      "third scan: nothing changed", s3["scan_rounds"])
 
+            # the admin's view: wsusctl computers / show, then server-side targeting and a move
+            r = ctl(conf, "--json", "computers", "--group", "ring 2")
+            listed = json.loads(r.stdout)["computers"] if r.returncode == 0 else []
+            wt.check([c["name"] for c in listed] == ["pc1.test"] and
+                     listed[0]["updates"]["downloaded"] == len(want | want2),
+                     "computers --group: pc1 in Ring 2 with its downloads reported", listed)
+            r = ctl(conf, "--json", "computers", "show", "PC1.TEST")
+            shown = json.loads(r.stdout) if r.returncode == 0 else {}
+            wt.check(sorted(u["update_id"] for u in shown.get("update_status", [])
+                            if u["status"] == "downloaded") == sorted(want | want2),
+                     "computers show: per-update status from the reported events", shown)
             # the real client's requests, replayed: answers shaped as the real server's
             r = subprocess.run([sys.executable, WUCLIENT, "replay", "--server",
                                 "http://127.0.0.1:%d" % port, "--validate"],
@@ -256,6 +267,22 @@ def main():
                      r.stdout[-3000:])
 
             hostile(port, conf, tmp)
+            # (the replay registered the captured client, pc1's id, under its captured name)
+            ctl(conf, "config", "set", "client-targeting", "server")
+            ctl(conf, "computers", "move", cid, "--group", "Unassigned Computers")
+            s4 = run_client(port, state, os.path.join(tmp, "pc1-4.json"), "--computer-name",
+                            "pc1.test", "--installed", installed, "--target-group", "Ring 2",
+                            "--no-download")
+            want4 = expected_install([UNASSIGNED])
+            wt.check(want4 == {b3, b4} and offered(s4) == want4,
+                     "server-side targeting: the admin's move decides, not the policy",
+                     (offered(s4), want4))
+            wt.check(any(f["error_code"] == "ConfigChanged" for f in s4["faults"]),
+                     "the targeting change made the client fetch the configuration again "
+                     "(ConfigChanged)", s4["faults"])
+            ctl(conf, "computers", "remove", "h1.test")
+            wt.check(psql("SELECT count(*) FROM computer WHERE name = 'h1.test'") == [["0"]],
+                     "computers remove: the row is gone", None)
         finally:
             rc = srv.stop()
             wt.check(rc == 0, "wsusd exits cleanly", srv.output()[-3000:])
