@@ -1,7 +1,8 @@
 /*
  * cmd_computers: `wsusctl computers [--group NAME]`, `computers show NAME|ID`,
  * `computers move NAME|ID --group NAME`, `computers remove NAME|ID`: the Windows computers
- * that use this server, from the admin API (/api/v1/computers...).
+ * that use this server, and `wsusctl report [--group NAME] [--update ID|KB]`, their compliance
+ * with the approvals, from the admin API (/api/v1/computers..., /api/v1/report).
  */
 #include "adminapi.h"
 #include "ctl.h"
@@ -167,4 +168,71 @@ int cmd_computers_remove(struct ctl *c, int argc, char **argv)
         return ctl_usage(c);
     return adminapi_show(c, "POST", "/api/v1/computers/remove",
                          json_pack("{s:s}", "computer", argv[0]), print_removed, argv[0]);
+}
+
+static void print_report(const json_t *ans, void *arg)
+{
+    const json_t *list = json_object_get(ans, "updates");
+    size_t i;
+
+    (void)arg;
+    printf("computers: %lld, not reporting (never scanned or silent for %lld days): %lld\n",
+           (long long)json_integer_value(json_object_get(ans, "computers")),
+           (long long)json_integer_value(json_object_get(ans, "stale_days")),
+           (long long)json_integer_value(json_object_get(ans, "not_reporting")));
+    if (json_array_size(list) == 0) {
+        printf("no update is approved for install to these computers\n");
+        return;
+    }
+    printf("%-36s  %-10s  %-8s  %-6s  %-10s  %-9s  %-6s  %s\n", "UPDATE", "KB", "APPROVED",
+           "NEEDED", "DOWNLOADED", "INSTALLED", "FAILED", "TITLE");
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *u = json_array_get(list, i);
+
+        printf("%-36s  %-10s  %-8lld  %-6lld  %-10lld  %-9lld  %-6lld  ",
+               str_or(u, "update_id", "-"), str_or(u, "kb", "-"),
+               (long long)json_integer_value(json_object_get(u, "approved")),
+               (long long)json_integer_value(json_object_get(u, "needed")),
+               (long long)json_integer_value(json_object_get(u, "downloaded")),
+               (long long)json_integer_value(json_object_get(u, "installed")),
+               (long long)json_integer_value(json_object_get(u, "failed")));
+        ctl_put_cell(str_or(u, "title", ""));
+        putchar('\n');
+    }
+}
+
+int cmd_report(struct ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"group", required_argument, NULL, 'g'},
+                                             {"update", required_argument, NULL, 'u'},
+                                             {NULL, 0, NULL, 0}};
+    const char *group = NULL, *update = NULL;
+    char path[800], *g = NULL, *u = NULL;
+    int ch, n;
+
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
+        if (ch == 'g')
+            group = optarg;
+        else if (ch == 'u')
+            update = optarg;
+        else
+            return ctl_usage(c);
+    }
+    if (optind - 1 != argc)
+        return ctl_usage(c);
+    g = group != NULL ? adminapi_escape(group) : NULL;
+    u = update != NULL ? adminapi_escape(update) : NULL;
+    n = snprintf(path, sizeof(path), "/api/v1/report%s%s%s%s%s", g || u ? "?" : "",
+                 g ? "group=" : "", g ? g : "",
+                 g && u ? "&update="
+                 : u    ? "update="
+                        : "",
+                 u ? u : "");
+    free(g);
+    free(u);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return ctl_fail("the group or update is too long"), 2;
+    return adminapi_show(c, "GET", path, NULL, print_report, NULL);
 }

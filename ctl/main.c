@@ -58,6 +58,9 @@ static const struct ctl_verb verbs[] = {
      cmd_computers_remove},
     {"computers", "[--group NAME]", "list the Windows computers that use this server", NULL,
      cmd_computers},
+    {"report", "[--group NAME] [--update ID|KB]",
+     "compliance: per approved update, computers needing, having downloaded, installed, failed",
+     NULL, cmd_report},
     {"approve",
      "UPDATE-ID [--group NAME] [--action install|uninstall|block] [--deadline ISO-8601] "
      "[--revision N]",

@@ -2,10 +2,12 @@
  * admin_computers: the Windows computers that use this server (MS-WUSP clients), for
  * `wsusctl computers [list|show|move|remove]`: GET /api/v1/computers[?group=NAME],
  * GET /api/v1/computers/show?computer=NAME|ID, POST /api/v1/computers/move
- * {"computer","group"}, POST /api/v1/computers/remove {"computer"}. The rows and their SQL
- * belong to common/computer.c; this file only shapes JSON.
+ * {"computer","group"}, POST /api/v1/computers/remove {"computer"}, and the compliance report
+ * GET /api/v1/report[?group=NAME&update=ID|KB]. The rows and their SQL belong to
+ * common/computer.c and common/client_report.c; this file only shapes JSON.
  */
 #include "admin_handlers.h"
+#include "client_report.h"
 #include "computer.h"
 
 #include <stdlib.h>
@@ -205,4 +207,52 @@ enum MHD_Result admin_computers_remove(struct http_request *req)
 out:
     json_decref(body);
     return replied;
+}
+
+static int report_cb(void *arg, const struct client_report_row *r)
+{
+    return json_array_append_new(
+        arg,
+        json_pack("{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:i}", "update_id", r->update_id, "title",
+                  r->title, "kb", r->kb[0] ? r->kb : NULL, "approved", (json_int_t)r->approved,
+                  "needed", (json_int_t)r->needed, "downloaded", (json_int_t)r->downloaded,
+                  "installed", (json_int_t)r->installed, "failed", (json_int_t)r->failed));
+}
+
+enum MHD_Result admin_report(struct http_request *req)
+{
+    const char *group = http_query(req, "group"), *update = http_query(req, "update");
+    struct client_report_totals tot;
+    PGconn *db = admin_db(req);
+    json_t *rows;
+
+    if (db == NULL)
+        return MHD_YES;
+    if ((group != NULL && (group[0] == '\0' || strlen(group) > ADMIN_GROUP_NAME_MAX)) ||
+        (update != NULL && (update[0] == '\0' || strlen(update) > 64)))
+        return admin_error(req, MHD_HTTP_BAD_REQUEST,
+                           "group: 1 to %d characters; update: an update id or a KB number",
+                           ADMIN_GROUP_NAME_MAX);
+    if (group != NULL) {
+        char gid[37];
+        int f = computer_group_by_name(db, group, gid);
+
+        if (f < 0)
+            return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "cannot read the target groups; see the wsusd log");
+        if (f == 0)
+            return admin_error(req, MHD_HTTP_NOT_FOUND,
+                               "no target group \"%s\"; wsusctl groups lists them", group);
+    }
+    rows = json_array();
+    if (client_report(db, group, update, &tot, report_cb, rows) < 0) {
+        json_decref(rows);
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot compute the report; see the wsusd log");
+    }
+    return admin_reply(req, MHD_HTTP_OK,
+                       json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:o}", "group", group, "update",
+                                 update, "computers", (json_int_t)tot.computers, "not_reporting",
+                                 (json_int_t)tot.not_reporting, "stale_days",
+                                 (json_int_t)CLIENT_REPORT_STALE_DAYS, "updates", rows));
 }

@@ -27,6 +27,8 @@ enum MHD_Result admin_computers_list(struct http_request *req);
 enum MHD_Result admin_computers_show(struct http_request *req);
 enum MHD_Result admin_computers_move(struct http_request *req);
 enum MHD_Result admin_computers_remove(struct http_request *req);
+/* GET /api/v1/report[?group=NAME&update=ID|KB]: compliance per approved update */
+enum MHD_Result admin_report(struct http_request *req);
 
 /* admin_groups.c: GET /api/v1/groups, POST /api/v1/groups/add, POST /api/v1/groups/remove */
 enum MHD_Result admin_groups_list(struct http_request *req);

@@ -217,6 +217,25 @@ def main():
                         " GROUP BY 1 ORDER BY 1" % cid)
             wt.check(rows == [["147", "1"], ["162", str(len(want))]],
                      "events stored: one 147, one 162 per installed update", rows)
+            r = ctl(conf, "--json", "report")
+            rep = json.loads(r.stdout) if r.returncode == 0 else {}
+            rows = {u["update_id"]: u for u in rep.get("updates", [])}
+            wt.check(rep.get("computers") == 1 and rep.get("not_reporting") == 0 and
+                     set(rows) == want and
+                     all((u["approved"], u["downloaded"], u["installed"], u["failed"],
+                          u["needed"]) == (1, 1, 0, 0, 1) for u in rows.values()),
+                     "report: each approved update approved for 1 computer, downloaded by it "
+                     "(what it reported)", rep)
+            kb = psql("SELECT kb_article_id FROM revision WHERE update_id = '%s' LIMIT 1"
+                      % b1)[0][0]
+            r = ctl(conf, "--json", "report", "--update", "KB" + kb)
+            wt.check(r.returncode == 0 and [u["update_id"] for u in
+                                            json.loads(r.stdout)["updates"]] == [b1],
+                     "report --update KB: that update only", r.stdout)
+            r = ctl(conf, "--json", "report", "--group", "Ring 2")
+            wt.check(r.returncode == 0 and json.loads(r.stdout)["computers"] == 0 and
+                     json.loads(r.stdout)["updates"] == [], "report --group: nobody in Ring 2 "
+                     "yet", r.stdout)
             comp = psql("SELECT name, os_version, registered_at IS NOT NULL, last_sync IS NOT "
                         "NULL FROM computer")
             wt.check(len(comp) == 1 and list(comp[0]) == ["pc1.test", "10.0.26200.0", "t", "t"],
