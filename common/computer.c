@@ -10,21 +10,45 @@
 #include "db.h"
 #include "strutil.h"
 
+/* Rows a statement returned (-1 on error). */
+static int computer_rows(PGconn *db, const char *sql, int n, const char *const *p)
+{
+    PGresult *res = db_exec(db, sql, n, p);
+    int rows;
+
+    if (res == NULL)
+        return -1;
+    rows = PQntuples(res);
+    PQclear(res);
+    return rows;
+}
+
+/* The boolean a one-value query returned: 1, 0, or -1 on error. */
+static int computer_bool(PGconn *db, const char *sql, int n, const char *const *p)
+{
+    PGresult *res = db_exec(db, sql, n, p);
+    int v;
+
+    if (res == NULL)
+        return -1;
+    v = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return v;
+}
+
 /* Membership becomes exactly group_id; the anchor goes back to 0 when it changed. */
 static int computer_set_group(PGconn *db, const char *id, const char *group_id)
 {
     const char *p[2] = {id, group_id};
-    PGresult *res;
     int changed;
 
-    res = db_exec(db,
-                  "SELECT count(*) FILTER (WHERE group_id <> $2::uuid) > 0 OR count(*) = 0"
-                  " FROM computer_group WHERE computer_id = $1::uuid",
-                  2, p);
-    if (res == NULL)
+    changed =
+        computer_bool(db,
+                      "SELECT count(*) FILTER (WHERE group_id <> $2::uuid) > 0 OR count(*) = 0"
+                      " FROM computer_group WHERE computer_id = $1::uuid",
+                      2, p);
+    if (changed < 0)
         return -1;
-    changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
     if (!changed)
         return 0;
     if (db_cmd(db, "DELETE FROM computer_group WHERE computer_id = $1::uuid", 1, p) < 0 ||
@@ -67,29 +91,23 @@ static int computer_update(PGconn *db, const char *id, const struct computer_inf
                         in->manufacturer,
                         in->model,
                         in->client_version};
-    PGresult *res;
     int n;
 
-    res = db_exec(db,
-                  "UPDATE computer SET name = $2, os_version = nullif($3, ''),"
-                  " os_description = nullif($4, ''), os_locale = nullif($5, ''),"
-                  " architecture = nullif($6, ''), manufacturer = nullif($7, ''),"
-                  " model = nullif($8, ''), client_version = nullif($9, ''),"
-                  " registered_at = now(), last_contact = now()"
-                  " WHERE id = $1::uuid RETURNING 1",
-                  9, p);
-    if (res == NULL)
-        return -1;
-    n = PQntuples(res);
-    PQclear(res);
-    return n == 1 ? 1 : 0;
+    n = computer_rows(db,
+                      "UPDATE computer SET name = $2, os_version = nullif($3, ''),"
+                      " os_description = nullif($4, ''), os_locale = nullif($5, ''),"
+                      " architecture = nullif($6, ''), manufacturer = nullif($7, ''),"
+                      " model = nullif($8, ''), client_version = nullif($9, ''),"
+                      " registered_at = now(), last_contact = now()"
+                      " WHERE id = $1::uuid RETURNING 1",
+                      9, p);
+    return n < 0 ? -1 : n == 1;
 }
 
 int computer_register(PGconn *db, const char *id, const char *peer,
                       const struct computer_info *info, const char *group_id, long per_hour)
 {
     char lim[24], cap[24];
-    PGresult *res;
     int found, full;
 
     if (db_begin(db) < 0)
@@ -106,29 +124,21 @@ int computer_register(PGconn *db, const char *id, const char *peer,
             goto fail;
         if (db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-computers'))", 0, NULL) < 0)
             goto fail;
-        res = db_exec(db,
-                      "SELECT count(*) >= $2::bigint FROM computer WHERE address = $1"
-                      " AND first_contact > now() - interval '1 hour'",
-                      2, p);
-        if (res == NULL)
-            goto fail;
-        full = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-        PQclear(res);
-        if (full) {
-            db_rollback(db);
-            return 1;
-        }
+        full = computer_bool(db,
+                             "SELECT count(*) >= $2::bigint FROM computer WHERE address = $1"
+                             " AND first_contact > now() - interval '1 hour'",
+                             2, p);
         /* make room: computers that never scanned go first, the oldest contact first */
-        if (db_cmd(db,
+        if (full == 0 &&
+            db_cmd(db,
                    "DELETE FROM computer WHERE id IN (SELECT id FROM computer"
                    " WHERE last_sync IS NULL ORDER BY last_contact DESC OFFSET $1::int - 1)",
                    1, p + 2) < 0)
             goto fail;
-        res = db_exec(db, "SELECT count(*) >= $1::bigint FROM computer", 1, p + 2);
-        if (res == NULL)
+        if (full == 0)
+            full = computer_bool(db, "SELECT count(*) >= $1::bigint FROM computer", 1, p + 2);
+        if (full < 0)
             goto fail;
-        full = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-        PQclear(res);
         if (full) {
             db_rollback(db);
             return 1;
@@ -155,25 +165,18 @@ fail:
 int computer_touch(PGconn *db, const char *id, const char *group_id)
 {
     const char *p[1] = {id};
-    PGresult *res;
     int n;
 
     if (db_begin(db) < 0)
         return -1;
-    res = db_exec(db, "UPDATE computer SET last_contact = now() WHERE id = $1::uuid RETURNING 1", 1,
-                  p);
-    if (res == NULL)
-        goto fail;
-    n = PQntuples(res);
-    PQclear(res);
-    if (n == 1 && group_id != NULL && computer_set_group(db, id, group_id) < 0)
-        goto fail;
-    if (db_commit(db) < 0)
-        goto fail;
+    n = computer_rows(
+        db, "UPDATE computer SET last_contact = now() WHERE id = $1::uuid RETURNING 1", 1, p);
+    if (n < 0 || (n == 1 && group_id != NULL && computer_set_group(db, id, group_id) < 0) ||
+        db_commit(db) < 0) {
+        db_rollback(db);
+        return -1;
+    }
     return n == 1 ? 1 : 0;
-fail:
-    db_rollback(db);
-    return -1;
 }
 
 int computer_sync_anchor(PGconn *db, const char *id, int64_t *anchor)
@@ -213,24 +216,16 @@ int computer_synced(PGconn *db, const char *id, int64_t anchor)
 int computer_move(PGconn *db, const char *id, const char *group_id)
 {
     const char *p[1] = {id};
-    PGresult *res;
     int n;
 
     if (db_begin(db) < 0)
         return -1;
-    res = db_exec(db, "SELECT 1 FROM computer WHERE id = $1::uuid FOR UPDATE", 1, p);
-    if (res == NULL)
-        goto fail;
-    n = PQntuples(res);
-    PQclear(res);
-    if (n == 1 && computer_set_group(db, id, group_id) < 0)
-        goto fail;
-    if (db_commit(db) < 0)
-        goto fail;
-    return n;
-fail:
-    db_rollback(db);
-    return -1;
+    n = computer_rows(db, "SELECT 1 FROM computer WHERE id = $1::uuid FOR UPDATE", 1, p);
+    if (n < 0 || (n == 1 && computer_set_group(db, id, group_id) < 0) || db_commit(db) < 0) {
+        db_rollback(db);
+        return -1;
+    }
+    return n == 1 ? 1 : 0;
 }
 
 /* Computers with their groups and, per update, the last event each reported (162 downloaded,
@@ -336,15 +331,8 @@ int computer_find(PGconn *db, const char *name_or_id, char id[37])
 int computer_remove(PGconn *db, const char *id)
 {
     const char *p[1] = {id};
-    PGresult *res;
-    int n;
 
-    res = db_exec(db, "DELETE FROM computer WHERE id = $1::uuid RETURNING 1", 1, p);
-    if (res == NULL)
-        return -1;
-    n = PQntuples(res);
-    PQclear(res);
-    return n;
+    return computer_rows(db, "DELETE FROM computer WHERE id = $1::uuid RETURNING 1", 1, p);
 }
 
 int computer_update_statuses(PGconn *db, const char *id,

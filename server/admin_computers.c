@@ -73,10 +73,27 @@ static int find(struct http_request *req, PGconn *db, const char *what, char id[
     return 0;
 }
 
+/* A ?group= that names no group gets 404: 1 when it exists, else 0 after replying. */
+static int group_exists(struct http_request *req, PGconn *db, const char *group,
+                        enum MHD_Result *replied)
+{
+    char gid[37];
+    int f = computer_group_by_name(db, group, gid);
+
+    if (f < 0)
+        *replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "cannot read the target groups; see the wsusd log");
+    else if (f == 0)
+        *replied = admin_error(req, MHD_HTTP_NOT_FOUND,
+                               "no target group \"%s\"; wsusctl groups lists them", group);
+    return f == 1;
+}
+
 enum MHD_Result admin_computers_list(struct http_request *req)
 {
     const char *group = http_query(req, "group");
     PGconn *db = admin_db(req);
+    enum MHD_Result replied = MHD_YES;
     json_t *list;
 
     if (db == NULL)
@@ -84,17 +101,8 @@ enum MHD_Result admin_computers_list(struct http_request *req)
     if (group != NULL && (group[0] == '\0' || strlen(group) > ADMIN_GROUP_NAME_MAX))
         return admin_error(req, MHD_HTTP_BAD_REQUEST, "group: 1 to %d characters",
                            ADMIN_GROUP_NAME_MAX);
-    if (group != NULL) {
-        char gid[37];
-        int f = computer_group_by_name(db, group, gid);
-
-        if (f < 0)
-            return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                               "cannot read the target groups; see the wsusd log");
-        if (f == 0)
-            return admin_error(req, MHD_HTTP_NOT_FOUND,
-                               "no target group \"%s\"; wsusctl groups lists them", group);
-    }
+    if (group != NULL && !group_exists(req, db, group, &replied))
+        return replied;
     list = json_array();
     if (computer_list(db, group, NULL, list_cb, list) < 0) {
         json_decref(list);
@@ -224,6 +232,7 @@ enum MHD_Result admin_report(struct http_request *req)
     const char *group = http_query(req, "group"), *update = http_query(req, "update");
     struct client_report_totals tot;
     PGconn *db = admin_db(req);
+    enum MHD_Result replied = MHD_YES;
     json_t *rows;
 
     if (db == NULL)
@@ -233,17 +242,8 @@ enum MHD_Result admin_report(struct http_request *req)
         return admin_error(req, MHD_HTTP_BAD_REQUEST,
                            "group: 1 to %d characters; update: an update id or a KB number",
                            ADMIN_GROUP_NAME_MAX);
-    if (group != NULL) {
-        char gid[37];
-        int f = computer_group_by_name(db, group, gid);
-
-        if (f < 0)
-            return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                               "cannot read the target groups; see the wsusd log");
-        if (f == 0)
-            return admin_error(req, MHD_HTTP_NOT_FOUND,
-                               "no target group \"%s\"; wsusctl groups lists them", group);
-    }
+    if (group != NULL && !group_exists(req, db, group, &replied))
+        return replied;
     rows = json_array();
     if (client_report(db, group, update, &tot, report_cb, rows) < 0) {
         json_decref(rows);

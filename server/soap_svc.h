@@ -38,6 +38,8 @@ struct soap_ctx {
     char actor[320]; /* faultactor: the service URL as the caller reached it */
 };
 
+/* The SOAPAction header without quotes and white space into out ("" when absent). */
+void soap_svc_action(struct http_request *req, char *out, size_t outlen);
 /* Fill x->actor from public_url or the Host header and the request path. */
 void soap_svc_actor(struct soap_ctx *x);
 /* Queue a fault (HTTP 500). message may be NULL; it is logged with the peer. */

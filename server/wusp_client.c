@@ -39,29 +39,45 @@ int wusp_client_group(struct wusp_ctx *w, PGconn *db, const struct cookie_claims
     return 0;
 }
 
-enum MHD_Result wusp_get_config(struct wusp_ctx *w)
+/*
+ * What GetConfig and GetCookie both start with: protocolVersion (x.y, else InvalidParameters)
+ * into *maj and *min, a connection, this server's LastChange into cur. The connection, or NULL
+ * after queuing the fault into *r.
+ */
+static PGconn *wusp_begin_config(struct wusp_ctx *w, unsigned *maj, unsigned *min, char cur[40],
+                                 enum MHD_Result *r)
 {
     char *ver = wusp_text(w, w->op, "protocolVersion", 32);
-    char last[40];
     int64_t since;
+    PGconn *db;
+    int bad = soapreq_parse_version(ver, maj, min) < 0;
+
+    free(ver);
+    if (bad) {
+        *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
+                            "protocolVersion: must be a two-part version such as 2.90");
+        return NULL;
+    }
+    db = soap_svc_db(&w->s, r);
+    if (db != NULL && client_scan_last_change(db, cur, &since) < 0) {
+        soap_svc_db_put(&w->s, db);
+        *r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading the settings");
+        return NULL;
+    }
+    return db;
+}
+
+enum MHD_Result wusp_get_config(struct wusp_ctx *w)
+{
+    char last[40];
     unsigned maj, min;
     PGconn *db;
     struct buf b;
     enum MHD_Result r;
 
-    if (soapreq_parse_version(ver, &maj, &min) < 0) {
-        free(ver);
-        return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
-                              "protocolVersion: must be a two-part version such as 2.90");
-    }
-    free(ver);
-    db = soap_svc_db(&w->s, &r);
+    db = wusp_begin_config(w, &maj, &min, last, &r);
     if (db == NULL)
         return r;
-    if (client_scan_last_change(db, last, &since) < 0) {
-        soap_svc_db_put(&w->s, db);
-        return soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading the settings");
-    }
     soap_svc_db_put(&w->s, db);
     buf_init(&b, 8192);
     buf_printf(&b,
@@ -120,9 +136,8 @@ enum MHD_Result wusp_get_cookie(struct wusp_ctx *w)
     struct cookie_claims cl, old;
     const xmlNode *oc = wusp_child(w, w->op, "oldCookie");
     const xmlNode *oed = wusp_child(w, oc, "EncryptedData");
-    char *last = NULL, *ver = NULL;
+    char *last = NULL;
     char cur[40], gid[37], id[37];
-    int64_t since;
     int use;
     PGconn *db = NULL;
     struct buf b;
@@ -149,20 +164,9 @@ enum MHD_Result wusp_get_cookie(struct wusp_ctx *w)
             return soap_svc_fault(&w->s, SOAP_ERR_INVALID_COOKIE,
                                   "oldCookie: EncryptedData is not a cookie this server issued");
     }
-    ver = wusp_text(w, w->op, "protocolVersion", 32);
-    if (soapreq_parse_version(ver, &cl.proto_major, &cl.proto_minor) < 0) {
-        free(ver);
-        return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
-                              "protocolVersion: must be a two-part version such as 2.90");
-    }
-    free(ver);
-    db = soap_svc_db(&w->s, &r);
+    db = wusp_begin_config(w, &cl.proto_major, &cl.proto_minor, cur, &r);
     if (db == NULL)
         return r;
-    if (client_scan_last_change(db, cur, &since) < 0) {
-        r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading the settings");
-        goto out;
-    }
     last = wusp_text(w, w->op, "lastChange", 64);
     if (last != NULL && strcmp(str_trim(last), cur) != 0) {
         r = soap_svc_fault(&w->s, SOAP_ERR_CONFIG_CHANGED,

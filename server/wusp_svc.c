@@ -50,26 +50,6 @@ static const struct wusp_op reporting_ops[] = {
      wusp_report_event_batch},
 };
 
-/* The SOAPAction header without quotes and white space ("" when absent). */
-static void wusp_action(struct http_request *req, char *out, size_t outlen)
-{
-    const char *a = http_header(req, "SOAPAction");
-    size_t n;
-
-    out[0] = '\0';
-    if (a == NULL)
-        return;
-    while (isspace((unsigned char)*a) || *a == '"')
-        a++;
-    n = strlen(a);
-    while (n > 0 && (isspace((unsigned char)a[n - 1]) || a[n - 1] == '"'))
-        n--;
-    if (n >= outlen)
-        n = outlen - 1;
-    memcpy(out, a, n);
-    out[n] = '\0';
-}
-
 static enum MHD_Result wusp_handle(struct http_request *req, const struct wusp_op *ops, size_t nops,
                                    const char *service)
 {
@@ -104,7 +84,7 @@ static enum MHD_Result wusp_handle(struct http_request *req, const struct wusp_o
         goto out;
     }
     w->s.info = &op->info;
-    wusp_action(req, action, sizeof(action));
+    soap_svc_action(req, action, sizeof(action));
     if (action[0] != '\0' && strcasecmp(action, op->info.action) != 0) {
         r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
                            "SOAPAction: \"%.120s\" does not match the body's %s operation", action,
