@@ -48,22 +48,30 @@ static void print_computers(const json_t *ans, void *arg)
     }
 }
 
-int cmd_computers(struct ctl *c, int argc, char **argv)
+/* The --group NAME option of argv (after the verb); 0, or -1 on anything else. */
+static int group_option(int argc, char **argv, const char **group)
 {
     static const struct option longopts[] = {{"group", required_argument, NULL, 'g'},
                                              {NULL, 0, NULL, 0}};
-    const char *group = NULL;
-    char path[600];
     int ch;
 
     optind = 0;
     opterr = 0;
     while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
-        if (ch == 'g')
-            group = optarg;
-        else
-            return ctl_usage(c);
+        if (ch != 'g')
+            return -1;
+        *group = optarg;
     }
+    return 0;
+}
+
+int cmd_computers(struct ctl *c, int argc, char **argv)
+{
+    const char *group = NULL;
+    char path[600];
+
+    if (group_option(argc, argv, &group) < 0)
+        return ctl_usage(c);
     if (optind - 1 != argc)
         return ctl_fail("unknown computers command \"%s\"; use wsusctl computers, computers "
                         "show, computers move or computers remove",
@@ -136,20 +144,9 @@ static void print_moved(const json_t *ans, void *arg)
 
 int cmd_computers_move(struct ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"group", required_argument, NULL, 'g'},
-                                             {NULL, 0, NULL, 0}};
     const char *group = NULL;
-    int ch;
 
-    optind = 0;
-    opterr = 0;
-    while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
-        if (ch == 'g')
-            group = optarg;
-        else
-            return ctl_usage(c);
-    }
-    if (optind != argc || group == NULL)
+    if (group_option(argc, argv, &group) < 0 || optind != argc || group == NULL)
         return ctl_usage(c);
     return adminapi_show(c, "POST", "/api/v1/computers/move",
                          json_pack("{s:s, s:s}", "computer", argv[optind - 1], "group", group),

@@ -138,6 +138,26 @@ enum MHD_Result admin_computers_show(struct http_request *req)
     return admin_reply(req, MHD_HTTP_OK, c);
 }
 
+/*
+ * The start of a change to one computer: the body checked against fields, a connection, the
+ * computer its "computer" field names. The body (caller json_decref()s it), or NULL after
+ * replying into *replied; *db and id are set on success.
+ */
+static json_t *computer_change(struct http_request *req, const struct admin_field *fields,
+                               size_t nfields, PGconn **db, char id[37], enum MHD_Result *replied)
+{
+    json_t *body = admin_body(req, replied);
+
+    if (body == NULL)
+        return NULL;
+    if (admin_fields(req, body, fields, nfields, replied) < 0 || (*db = admin_db(req)) == NULL ||
+        find(req, *db, json_string_value(json_object_get(body, "computer")), id, replied) < 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
 enum MHD_Result admin_computers_move(struct http_request *req)
 {
     static const struct admin_field fields[] = {
@@ -145,44 +165,31 @@ enum MHD_Result admin_computers_move(struct http_request *req)
         {"group", ADMIN_FIELD_STRING, 1, 1, ADMIN_GROUP_NAME_MAX},
     };
     enum MHD_Result replied = MHD_YES;
-    json_t *body = admin_body(req, &replied);
     const char *group;
     char id[37], gid[37];
-    PGconn *db;
+    PGconn *db = NULL;
+    json_t *body = computer_change(req, fields, 2, &db, id, &replied);
     int f;
 
     if (body == NULL)
         return replied;
-    if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
-        goto out;
-    db = admin_db(req);
-    if (db == NULL)
-        goto out;
-    if (find(req, db, json_string_value(json_object_get(body, "computer")), id, &replied) < 0)
-        goto out;
     group = json_string_value(json_object_get(body, "group"));
     f = computer_group_by_name(db, group, gid);
-    if (f == 0) {
+    if (f == 0)
         replied =
             admin_error(req, MHD_HTTP_NOT_FOUND,
                         "no target group \"%s\" for computers; wsusctl groups lists them", group);
-        goto out;
-    }
-    if (f == 1 && strcmp(gid, COMPUTER_GROUP_ALL) == 0) {
+    else if (f == 1 && strcmp(gid, COMPUTER_GROUP_ALL) == 0)
         replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
                               "every computer is in All Computers; move it to a group below it");
-        goto out;
-    }
-    if (f < 0 || computer_move(db, id, gid) < 0) {
+    else if (f < 0 || computer_move(db, id, gid) < 0)
         replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                               "cannot move the computer; see the wsusd log");
-        goto out;
-    }
-    replied = admin_reply(req, MHD_HTTP_OK,
-                          json_pack("{s:s, s:s, s:s}", "id", id, "group", group, "note",
-                                    "with client-targeting client, the computer's own policy "
-                                    "sets its group again at its next contact"));
-out:
+    else
+        replied = admin_reply(req, MHD_HTTP_OK,
+                              json_pack("{s:s, s:s, s:s}", "id", id, "group", group, "note",
+                                        "with client-targeting client, the computer's own policy "
+                                        "sets its group again at its next contact"));
     json_decref(body);
     return replied;
 }
@@ -193,26 +200,17 @@ enum MHD_Result admin_computers_remove(struct http_request *req)
         {"computer", ADMIN_FIELD_STRING, 1, 1, COMPUTER_ARG_MAX},
     };
     enum MHD_Result replied = MHD_YES;
-    json_t *body = admin_body(req, &replied);
     char id[37];
-    PGconn *db;
+    PGconn *db = NULL;
+    json_t *body = computer_change(req, fields, 1, &db, id, &replied);
 
     if (body == NULL)
         return replied;
-    if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
-        goto out;
-    db = admin_db(req);
-    if (db == NULL)
-        goto out;
-    if (find(req, db, json_string_value(json_object_get(body, "computer")), id, &replied) < 0)
-        goto out;
-    if (computer_remove(db, id) < 0) {
+    if (computer_remove(db, id) < 0)
         replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                               "cannot remove the computer; see the wsusd log");
-        goto out;
-    }
-    replied = admin_reply(req, MHD_HTTP_OK, json_pack("{s:s}", "removed", id));
-out:
+    else
+        replied = admin_reply(req, MHD_HTTP_OK, json_pack("{s:s}", "removed", id));
     json_decref(body);
     return replied;
 }
