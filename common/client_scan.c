@@ -319,9 +319,7 @@ static char *ids_array(const int64_t *ids, size_t n)
     return buf_detach(&b, NULL);
 }
 
-static int scan_file_rows(PGresult *res,
-                          int (*cb)(void *arg, const unsigned char sha1[20], const char *file_name),
-                          void *arg)
+static int scan_file_rows(PGresult *res, client_file_cb cb, void *arg)
 {
     int i, rc = 0;
 
@@ -330,22 +328,21 @@ static int scan_file_rows(PGresult *res,
 
         if (str_hex_decode(PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0), sha1, 20) < 0)
             continue;
-        rc = cb(arg, sha1, PQgetvalue(res, i, 1));
+        rc = cb(arg, sha1, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
     }
     PQclear(res);
     return rc;
 }
 
-int client_scan_files(PGconn *db, const int64_t *ids, size_t n,
-                      int (*cb)(void *arg, const unsigned char sha1[20], const char *file_name),
-                      void *arg)
+int client_scan_files(PGconn *db, const int64_t *ids, size_t n, client_file_cb cb, void *arg)
 {
     char *arr = ids_array(ids, n);
     const char *p[1] = {arr};
     PGresult *res;
 
     res = db_exec(db,
-                  "SELECT DISTINCT encode(f.sha1, 'hex'), f.file_name FROM revision_file rf"
+                  "SELECT DISTINCT encode(f.sha1, 'hex'), f.file_name, coalesce(f.mu_url, '')"
+                  " FROM revision_file rf"
                   " JOIN file f ON f.sha1 = rf.sha1 WHERE rf.revision_id = ANY($1::bigint[])"
                   " ORDER BY 1",
                   1, p);
@@ -355,8 +352,7 @@ int client_scan_files(PGconn *db, const int64_t *ids, size_t n,
     return scan_file_rows(res, cb, arg);
 }
 
-int client_scan_digests(PGconn *db, const unsigned char (*sha1)[20], size_t n,
-                        int (*cb)(void *arg, const unsigned char sha1[20], const char *file_name),
+int client_scan_digests(PGconn *db, const unsigned char (*sha1)[20], size_t n, client_file_cb cb,
                         void *arg)
 {
     struct buf b;
@@ -372,7 +368,8 @@ int client_scan_digests(PGconn *db, const unsigned char (*sha1)[20], size_t n,
     buf_add_str(&b, "}");
     p[0] = b.data;
     res = db_exec(db,
-                  "SELECT encode(sha1, 'hex'), file_name FROM file WHERE sha1 = ANY(SELECT"
+                  "SELECT encode(sha1, 'hex'), file_name, coalesce(mu_url, '') FROM file"
+                  " WHERE sha1 = ANY(SELECT"
                   " decode(h, 'hex') FROM unnest($1::text[]) h) ORDER BY 1",
                   1, p);
     buf_free(&b);

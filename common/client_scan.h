@@ -85,13 +85,13 @@ void client_stage_free(struct client_stage *st);
  * the wire writes it. 0, or -1 on error. */
 int client_scan_last_change(PGconn *db, char out[40], int64_t *unix_seconds);
 
-/* Files (SHA-1 digest + catalog file name) of n revisions, streamed to cb. */
-int client_scan_files(PGconn *db, const int64_t *ids, size_t n,
-                      int (*cb)(void *arg, const unsigned char sha1[20], const char *file_name),
-                      void *arg);
-/* Which of n SHA-1 digests the catalog holds, streamed to cb with their file names. */
-int client_scan_digests(PGconn *db, const unsigned char (*sha1)[20], size_t n,
-                        int (*cb)(void *arg, const unsigned char sha1[20], const char *file_name),
+/* A file's location callback: SHA-1, catalog file name, Microsoft Update URL ("" = none). */
+typedef int (*client_file_cb)(void *arg, const unsigned char sha1[20], const char *file_name,
+                              const char *mu_url);
+/* Files of n revisions, streamed to cb. 0, or -1 on error. */
+int client_scan_files(PGconn *db, const int64_t *ids, size_t n, client_file_cb cb, void *arg);
+/* Which of n SHA-1 digests the catalog holds, streamed to cb. 0, or -1 on error. */
+int client_scan_digests(PGconn *db, const unsigned char (*sha1)[20], size_t n, client_file_cb cb,
                         void *arg);
 
 /*

@@ -15,6 +15,7 @@
 #include "content_store.h"
 #include "fragment_store.h"
 #include "log.h"
+#include "settings.h"
 #include "strutil.h"
 #include "wusp.h"
 #include "xmalloc.h"
@@ -264,11 +265,24 @@ static int ext_cb(void *arg, int64_t id, const char *language, const char *xml, 
 
 struct loc_ctx {
     struct buf *b;
-    const char *base;
+    char base[256]; /* this server's URL */
+    int mu;         /* storage microsoft-update: the files' Microsoft Update URLs */
     size_t n;
 };
 
-static int loc_cb(void *arg, const unsigned char sha1[20], const char *file_name)
+static void loc_init(struct loc_ctx *l, struct wusp_ctx *w, PGconn *db, struct buf *b)
+{
+    char *st = settings_get(db, "storage");
+
+    l->b = b;
+    l->n = 0;
+    l->mu = st != NULL && strcmp(st, "microsoft-update") == 0;
+    free(st);
+    wusp_base_url(w, l->base, sizeof(l->base));
+}
+
+static int loc_cb(void *arg, const unsigned char sha1[20], const char *file_name,
+                  const char *mu_url)
 {
     struct loc_ctx *l = arg;
     char hex[41], ext[CONTENT_STORE_EXT_MAX + 1];
@@ -278,8 +292,12 @@ static int loc_cb(void *arg, const unsigned char sha1[20], const char *file_name
     buf_add_str(l->b, l->n++ == 0 ? "<FileLocations>" : "");
     buf_add_str(l->b, "<FileLocation><FileDigest>");
     soap_b64_append(l->b, sha1, 20);
-    return buf_printf(l->b, "</FileDigest><Url>%s/Content/%s/%s%s%s</Url></FileLocation>", l->base,
-                      hex + 38, hex, ext[0] ? "." : "", ext);
+    buf_add_str(l->b, "</FileDigest><Url>");
+    if (l->mu && mu_url[0] != '\0')
+        buf_add_xml_escaped(l->b, mu_url, strlen(mu_url));
+    else
+        buf_printf(l->b, "%s/Content/%s/%s%s%s", l->base, hex + 38, hex, ext[0] ? "." : "", ext);
+    return buf_add_str(l->b, "</Url></FileLocation>");
 }
 
 enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
@@ -293,7 +311,7 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
     int want_ext = 0, want_loc = 0;
     struct client_set set;
     struct loc_ctx lc;
-    char err[256], base[256];
+    char err[256];
     xmlNodePtr c;
     PGconn *db = NULL;
     struct buf b;
@@ -364,10 +382,7 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
         }
         buf_add_str(&b, "</Updates>");
     }
-    wusp_base_url(w, base, sizeof(base));
-    lc.b = &b;
-    lc.base = base;
-    lc.n = 0;
+    loc_init(&lc, w, db, &b);
     if (nin > 0 && client_scan_files(db, in, nin, loc_cb, &lc) < 0) {
         buf_free(&b);
         r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading files");
@@ -406,7 +421,6 @@ enum MHD_Result wusp_get_file_locations(struct wusp_ctx *w)
     unsigned char(*d)[20] = NULL;
     size_t n = 0, cnt;
     struct loc_ctx lc;
-    char base[256];
     xmlNodePtr c;
     PGconn *db = NULL;
     struct buf b;
@@ -440,10 +454,7 @@ enum MHD_Result wusp_get_file_locations(struct wusp_ctx *w)
         goto out;
     buf_init(&b, SOAP_REPLY_MAX);
     buf_add_str(&b, "<GetFileLocationsResult>");
-    wusp_base_url(w, base, sizeof(base));
-    lc.b = &b;
-    lc.base = base;
-    lc.n = 0;
+    loc_init(&lc, w, db, &b);
     if (n > 0 && client_scan_digests(db, (const unsigned char(*)[20])d, n, loc_cb, &lc) < 0) {
         buf_free(&b);
         r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading files");

@@ -409,6 +409,18 @@ def hostile(port, conf, tmp):
     st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(good.cookie) + sync(None))
     wt.check(st == 200, "a known computer still registers and scans during the flood",
              (st, code))
+    # storage microsoft-update: file locations are the files' Microsoft Update URLs
+    digest, mu, name = psql("SELECT encode(sha1, 'base64'), mu_url, file_name FROM file"
+                            " WHERE mu_url IS NOT NULL ORDER BY sha1 LIMIT 1")[0]
+    locs = wuclient.el("fileDigests", wuclient.el("base64Binary", digest))
+    st, code, body = soap(port, "client", "GetFileLocations", cookie_xml(good.cookie) + locs)
+    wt.check(st == 200 and "/Content/" in body and mu not in body, "storage local: /Content/ URL",
+             body[-600:])
+    ctl(conf, "config", "set", "storage", "microsoft-update")
+    st, code, body = soap(port, "client", "GetFileLocations", cookie_xml(good.cookie) + locs)
+    wt.check(st == 200 and "<Url>%s</Url>" % mu in body, "storage microsoft-update: the MU URL",
+             body[-600:])
+    ctl(conf, "config", "reset", "storage")
 
 
 if __name__ == "__main__":
