@@ -49,7 +49,9 @@ static const char scan_sql[] =
     " dep.deployment_guid FROM dep JOIN LATERAL (SELECT id, publication_state FROM revision x"
     " WHERE x.update_id = dep.update_id ORDER BY x.revision_number DESC LIMIT 1) r ON true"
     " WHERE dep.action <> 3 AND r.publication_state <> 'Expired'"
-    " AND NOT EXISTS (SELECT 1 FROM declined_update n WHERE n.update_id = dep.update_id)),"
+    " AND NOT EXISTS (SELECT 1 FROM declined_update n WHERE n.update_id = dep.update_id)"
+    " AND ($2::uuid[] IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite f"
+    " WHERE f.revision_id = r.id AND f.is_category AND f.update_id = ANY($2::uuid[])))),"
     " closure(id) AS (SELECT id FROM expl UNION SELECT m.id FROM closure c"
     " JOIN LATERAL (SELECT p.update_id AS uid FROM revision_prerequisite p"
     " WHERE p.revision_id = c.id UNION SELECT b.member_update_id FROM revision_bundle b"
@@ -96,15 +98,29 @@ static int scan_parse_prereqs(struct client_set *set, size_t *cap, const char *s
     return 0;
 }
 
-int client_scan_load(PGconn *db, const char *computer_id, struct client_set *set)
+int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
+                     size_t nfilter, struct client_set *set)
 {
-    const char *p[1] = {computer_id};
+    const char *p[2] = {computer_id, NULL};
     PGresult *res;
-    size_t cap = 0;
+    struct buf arr;
+    size_t cap = 0, k;
     int i, n;
 
     memset(set, 0, sizeof(*set));
-    res = db_exec(db, scan_sql, 1, p);
+    buf_init(&arr, 64 + nfilter * 40);
+    if (nfilter > 0) {
+        char g[37];
+
+        for (k = 0; k < nfilter; k++) {
+            str_guid_format(filter[k], g);
+            buf_printf(&arr, "%s%s", k ? "," : "{", g);
+        }
+        buf_add_str(&arr, "}");
+        p[1] = arr.data;
+    }
+    res = db_exec(db, scan_sql, 2, p);
+    buf_free(&arr);
     if (res == NULL)
         return -1;
     n = PQntuples(res);

@@ -52,9 +52,14 @@ struct client_set {
     int64_t anchor; /* the newest deployment change_seq the set reflects */
 };
 
-/* NeededRevisions of computer_id (software and categories/detectoids; no drivers) into set
- * (free with client_set_free). 0, or -1 on a database error. */
-int client_scan_load(PGconn *db, const char *computer_id, struct client_set *set);
+/*
+ * NeededRevisions of computer_id (software and categories/detectoids; no drivers) into set
+ * (free with client_set_free). With nfilter > 0 (SyncUpdates FilterCategoryIds), only the
+ * approved updates that name one of those categories (an IsCategory prerequisite: their
+ * product or classification) count, with their dependencies. 0, or -1 on a database error.
+ */
+int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
+                     size_t nfilter, struct client_set *set);
 void client_set_free(struct client_set *set);
 /* The revision with this id, or NULL (binary search). */
 const struct client_rev *client_set_find(const struct client_set *set, int64_t id);

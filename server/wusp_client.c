@@ -435,7 +435,7 @@ enum MHD_Result wusp_refresh_cache(struct wusp_ctx *w)
     db = soap_svc_db(&w->s, &r);
     if (db == NULL)
         return r;
-    if (client_scan_load(db, w->client_id, &set) < 0) {
+    if (client_scan_load(db, w->client_id, NULL, 0, &set) < 0) {
         soap_svc_db_put(&w->s, db);
         return soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error computing the updates");
     }

@@ -84,7 +84,8 @@ static void add_update_info(struct buf *b, const struct client_rev *r, const cha
 
 /* The software pass: NewUpdates, OutOfScopeRevisionIDs, ChangedUpdates, Truncated. */
 static int sync_software(struct wusp_ctx *w, PGconn *db, const int64_t *inst, size_t ninst,
-                         const int64_t *other, size_t nother, int64_t anchor, struct buf *b)
+                         const int64_t *other, size_t nother, int64_t anchor,
+                         const unsigned char (*filter)[16], size_t nfilter, struct buf *b)
 {
     struct client_set set;
     struct client_stage st;
@@ -94,7 +95,7 @@ static int sync_software(struct wusp_ctx *w, PGconn *db, const int64_t *inst, si
     size_t i, sent = 0;
     int rc = -1;
 
-    if (client_scan_load(db, w->client_id, &set) < 0)
+    if (client_scan_load(db, w->client_id, filter, nfilter, &set) < 0)
         return -1;
     client_scan_stage(&set, inst, ninst, other, nother, anchor, WUSP_MAX_NEW_UPDATES, &st);
     ids = xcalloc(st.nnew + 1, sizeof(*ids));
@@ -145,6 +146,43 @@ out:
     return rc;
 }
 
+/* parameters/FilterCategoryIds (at most WUSP_MAX_CATEGORIES GUIDs) into *ids; 0, or -1 after
+ * queuing InvalidParameters. */
+static int sync_filter(struct wusp_ctx *w, const xmlNode *p, unsigned char (**ids)[16], size_t *n,
+                       enum MHD_Result *r)
+{
+    const char *ns = w->s.info->ns;
+    const xmlNode *list = wusp_child(w, p, "FilterCategoryIds");
+    size_t cnt;
+    xmlNodePtr c;
+
+    *n = 0;
+    if (list == NULL)
+        return 0;
+    cnt = soap_count(list, ns, "CategoryIdentifier", WUSP_MAX_CATEGORIES);
+    if (cnt > WUSP_MAX_CATEGORIES) {
+        *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
+                            "parameters.FilterCategoryIds: more than %d categories",
+                            WUSP_MAX_CATEGORIES);
+        return -1;
+    }
+    *ids = xcalloc(cnt + 1, sizeof(**ids));
+    for (c = xml_child(list, ns, "CategoryIdentifier"); c != NULL && *n < cnt;
+         c = xml_next(c, ns, "CategoryIdentifier")) {
+        char *t = wusp_text(w, c, "Id", 64);
+        int bad = t == NULL || soap_guid_parse(t, (*ids)[*n]) < 0;
+
+        free(t);
+        if (bad) {
+            *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
+                                "parameters.FilterCategoryIds: each Id must be a GUID");
+            return -1;
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
 /* ConfigChanged and RegistrationRequired, as 3.1.5.7 orders them. */
 static int sync_checks(struct wusp_ctx *w, PGconn *db, int64_t *anchor, enum MHD_Result *r)
 {
@@ -179,7 +217,8 @@ enum MHD_Result wusp_sync_updates(struct wusp_ctx *w)
 {
     const xmlNode *p = wusp_child(w, w->op, "parameters");
     int64_t *inst = NULL, *other = NULL, *drv = NULL, anchor = 0;
-    size_t ninst = 0, nother = 0, ndrv = 0;
+    unsigned char(*filter)[16] = NULL;
+    size_t ninst = 0, nother = 0, ndrv = 0, nfilter = 0;
     char *skip_t;
     int skip = 0;
     PGconn *db = NULL;
@@ -207,7 +246,8 @@ enum MHD_Result wusp_sync_updates(struct wusp_ctx *w)
         wusp_ints(w, wusp_child(w, p, "OtherCachedUpdateIDs"), "parameters.OtherCachedUpdateIDs",
                   &other, &nother, WUSP_MAX_CACHED_IDS - ninst, &r) < 0 ||
         wusp_ints(w, wusp_child(w, p, "CachedDriverIDs"), "parameters.CachedDriverIDs", &drv, &ndrv,
-                  WUSP_MAX_CACHED_IDS - ninst - nother, &r) < 0)
+                  WUSP_MAX_CACHED_IDS - ninst - nother, &r) < 0 ||
+        sync_filter(w, p, &filter, &nfilter, &r) < 0)
         goto out;
     db = soap_svc_db(&w->s, &r);
     if (db == NULL)
@@ -217,7 +257,8 @@ enum MHD_Result wusp_sync_updates(struct wusp_ctx *w)
     buf_init(&b, SOAP_REPLY_MAX);
     buf_add_str(&b, "<SyncUpdatesResult>");
     if (!skip) {
-        if (sync_software(w, db, inst, ninst, other, nother, anchor, &b) < 0) {
+        if (sync_software(w, db, inst, ninst, other, nother, anchor,
+                          (const unsigned char(*)[16])filter, nfilter, &b) < 0) {
             buf_free(&b);
             r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error computing the updates");
             goto out;
@@ -249,6 +290,7 @@ out:
     free(inst);
     free(other);
     free(drv);
+    free(filter);
     return r;
 }
 
@@ -359,7 +401,7 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
     db = soap_svc_db(&w->s, &r);
     if (db == NULL)
         goto out;
-    if (client_scan_load(db, w->client_id, &set) < 0) {
+    if (client_scan_load(db, w->client_id, NULL, 0, &set) < 0) {
         r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error computing the updates");
         goto out;
     }

@@ -265,6 +265,21 @@ def main():
             wt.check(all(not r["new"] and not r["out_of_scope"] for r in s3["scan_rounds"]),
                      "third scan: nothing changed", s3["scan_rounds"])
 
+            # a category-limited scan (StartCategoryScan + FilterCategoryIds) of another computer
+            prod = psql("SELECT p.update_id FROM revision_prerequisite p JOIN revision r ON"
+                        " r.id = p.revision_id JOIN revision c ON c.update_id = p.update_id"
+                        " WHERE r.update_id = '%s' AND p.is_category AND"
+                        " c.category_type = 'Product' LIMIT 1" % b3)[0][0]
+            in_prod = {u for (u,) in psql(
+                "SELECT DISTINCT r.update_id FROM revision r JOIN revision_prerequisite p ON"
+                " p.revision_id = r.id WHERE p.is_category AND p.update_id = '%s'" % prod)}
+            s5 = run_client(port, os.path.join(tmp, "pc2.json"), os.path.join(tmp, "pc2.json.out"),
+                            "--computer-name", "pc2.test", "--client-id",
+                            "0c2c2c2c-0000-4000-8000-000000000002", "--installed", installed,
+                            "--category", prod, "--no-download")
+            want5 = expected_install([UNASSIGNED]) & in_prod
+            wt.check(b3 in want5 and offered(s5) == want5, "category scan: only the approved "
+                     "updates of that product", (offered(s5), want5))
             # the admin's view: wsusctl computers / show, then server-side targeting and a move
             r = ctl(conf, "--json", "computers", "--group", "ring 2")
             listed = json.loads(r.stdout)["computers"] if r.returncode == 0 else []
