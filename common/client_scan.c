@@ -30,8 +30,10 @@ const char *client_action_name(int action)
 
 /*
  * The computer's groups and their ancestors (depth 0 = its own), the nearest live approval of
- * each update (a Block wins only where it is nearest), the approved latest revisions, then
- * their dependencies. The last column is the newest deployment change of the whole catalog.
+ * each update (a Block wins only where it is nearest), the approved latest revisions (not
+ * declined, not expired, in the category filter, their EULA, the EulaID of their Core
+ * fragment, accepted), then their dependencies. The last column is the newest deployment change of
+ * the whole catalog.
  */
 static const char scan_sql[] =
     "WITH RECURSIVE mine(gid) AS ("
@@ -51,7 +53,11 @@ static const char scan_sql[] =
     " WHERE dep.action <> 3 AND r.publication_state <> 'Expired'"
     " AND NOT EXISTS (SELECT 1 FROM declined_update n WHERE n.update_id = dep.update_id)"
     " AND ($2::uuid[] IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite f"
-    " WHERE f.revision_id = r.id AND f.is_category AND f.update_id = ANY($2::uuid[])))),"
+    " WHERE f.revision_id = r.id AND f.is_category AND f.update_id = ANY($2::uuid[])))"
+    " AND NOT EXISTS (SELECT 1 FROM (SELECT lower(substring(f.xml FROM"
+    " '<Properties [^>]*EulaID=\"([0-9A-Fa-f-]{36})\"')) AS eula FROM revision_fragment f"
+    " WHERE f.revision_id = r.id AND f.kind = 'core') e WHERE e.eula IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM accepted_eula a WHERE a.eula_id::text = e.eula))),"
     " closure(id) AS (SELECT id FROM expl UNION SELECT m.id FROM closure c"
     " JOIN LATERAL (SELECT p.update_id AS uid FROM revision_prerequisite p"
     " WHERE p.revision_id = c.id UNION SELECT b.member_update_id FROM revision_bundle b"

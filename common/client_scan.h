@@ -4,10 +4,11 @@
  * computer's NeededRevisions: the updates approved (deployment rows, not dead, action other
  * than Block) for its target groups, each group's tree walked upward to "All Computers" (the
  * nearest approval of an update wins; a computer in no group is in "Unassigned Computers"),
- * minus declined updates and expired revisions, plus every dependency (prerequisite or bundled
- * update, transitively) with the action Evaluate. One revision per update: the latest.
- * client_scan_stage() is the pure part: the staged answer of one SyncUpdates round from the
- * client's InstalledNonLeafUpdateIDs and OtherCachedUpdateIDs. It does not speak SOAP.
+ * minus declined updates, expired revisions and revisions whose EULA is not accepted, plus every
+ * dependency (prerequisite or bundled update, transitively) with the action Evaluate. One revision
+ * per update: the latest. client_scan_stage() is the pure part: the staged answer of one
+ * SyncUpdates round from the client's InstalledNonLeafUpdateIDs and OtherCachedUpdateIDs. It does
+ * not speak SOAP.
  */
 #ifndef WSUS_CLIENT_SCAN_H
 #define WSUS_CLIENT_SCAN_H

@@ -280,6 +280,31 @@ def main():
             want5 = expected_install([UNASSIGNED]) & in_prod
             wt.check(b3 in want5 and offered(s5) == want5, "category scan: only the approved "
                      "updates of that product", (offered(s5), want5))
+            # EULA: an approved update whose license terms are not accepted is withheld
+            b5 = bundles[4]
+            eula = "5ea5ea5e-0000-4000-8000-00000000e01a"
+            ctl(conf, "approve", b5)
+            rev5 = psql("SELECT id FROM revision WHERE update_id = '%s' ORDER BY"
+                        " revision_number DESC LIMIT 1" % b5)[0][0]
+            psql("UPDATE revision_fragment SET xml = regexp_replace(xml, '(<Properties [^>]*?)"
+                 " ?(/?>)', '\\1 EulaID=\"%s\" \\2') WHERE revision_id = %s AND kind = 'core'"
+                 % (eula, rev5))
+            wt.check("EulaID" in psql("SELECT xml FROM revision_fragment WHERE revision_id = %s"
+                                      " AND kind = 'core'" % rev5)[0][0], "EulaID set", None)
+            pc3 = ("--computer-name", "pc3.test", "--client-id",
+                   "0c3c3c3c-0000-4000-8000-000000000003", "--installed", installed,
+                   "--no-download")
+            s6 = run_client(port, os.path.join(tmp, "pc3.json"), os.path.join(tmp, "pc3-1.out"),
+                            *pc3)
+            want6 = expected_install([UNASSIGNED])
+            wt.check(b5 in want6 and offered(s6) == want6 - {b5}, "EULA not accepted: withheld",
+                     (offered(s6), want6))
+            ctl(conf, "accepteula", eula)
+            s7 = run_client(port, os.path.join(tmp, "pc3.json"), os.path.join(tmp, "pc3-2.out"),
+                            *pc3)
+            wt.check(offered(s7) == want6, "EULA accepted: offered", (offered(s7), want6))
+            ctl(conf, "unapprove", b5)
+
             # the admin's view: wsusctl computers / show, then server-side targeting and a move
             r = ctl(conf, "--json", "computers", "--group", "ring 2")
             listed = json.loads(r.stdout)["computers"] if r.returncode == 0 else []
