@@ -32,8 +32,8 @@ const char *client_action_name(int action)
  * The computer's groups and their ancestors (depth 0 = its own), the nearest live approval of
  * each update (a Block wins only where it is nearest), the approved latest revisions (not
  * declined, not expired, in the category filter, their EULA, the EulaID of their Core
- * fragment, accepted), then their dependencies. The last column is the newest deployment change of
- * the whole catalog.
+ * fragment, accepted) and the filter's own categories, then their dependencies. The last column is
+ * the newest deployment change of the whole catalog.
  */
 static const char scan_sql[] =
     "WITH RECURSIVE mine(gid) AS ("
@@ -58,7 +58,10 @@ static const char scan_sql[] =
     " '<Properties [^>]*EulaID=\"([0-9A-Fa-f-]{36})\"')) AS eula FROM revision_fragment f"
     " WHERE f.revision_id = r.id AND f.kind = 'core') e WHERE e.eula IS NOT NULL"
     " AND NOT EXISTS (SELECT 1 FROM accepted_eula a WHERE a.eula_id::text = e.eula))),"
-    " closure(id) AS (SELECT id FROM expl UNION SELECT m.id FROM closure c"
+    " seeds(id) AS (SELECT id FROM expl UNION SELECT y.id FROM unnest($2::uuid[]) fu"
+    " JOIN LATERAL (SELECT id FROM revision z WHERE z.update_id = fu AND z.update_type ="
+    " 'Category' ORDER BY z.revision_number DESC LIMIT 1) y ON true),"
+    " closure(id) AS (SELECT id FROM seeds UNION SELECT m.id FROM closure c"
     " JOIN LATERAL (SELECT p.update_id AS uid FROM revision_prerequisite p"
     " WHERE p.revision_id = c.id UNION SELECT b.member_update_id FROM revision_bundle b"
     " WHERE b.revision_id = c.id) x ON true"

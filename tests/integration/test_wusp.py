@@ -324,6 +324,12 @@ def main():
             wt.check("Traceback" not in r.stderr, "replay runs", r.stderr[-3000:])
             wt.check("schema error" not in r.stdout.lower(), "replayed answers validate",
                      r.stdout[-3000:])
+            same = [l.split()[0] for l in r.stdout.splitlines() if l.endswith("same shape")]
+            wt.check(same == ["native-scan/0000%02d" % i for i in (1, 2, 3, 4, 5, 6, 9)] +
+                     ["native-flow/0000%d" % i for i in (16, 17, 18)],
+                     "replay: handshake, registration, category scan start, the category "
+                     "round 1, the driver pass and the events have the real server's shape "
+                     "(the others name the real server's revision ids)", r.stdout[-3000:])
 
             hostile(port, conf, tmp)
             # (the replay registered the captured client, pc1's id, under its captured name)
