@@ -79,8 +79,7 @@ int wusp_add_deployment(struct buf *b, const struct client_rev *r, unsigned prot
  * Unassigned Computers) into gid, and *use = 1; *use = 0 when client-targeting is server.
  * 0, or -1 on a database error.
  */
-int wusp_client_group(struct wusp_ctx *w, PGconn *db, const struct cookie_claims *cl, char gid[37],
-                      int *use);
+int wusp_client_group(PGconn *db, const struct cookie_claims *cl, char gid[37], int *use);
 
 /* Operation handlers. */
 enum MHD_Result wusp_get_authorization_cookie(struct wusp_ctx *w);

@@ -19,12 +19,10 @@
 #include "wusp.h"
 #include "xmalloc.h"
 
-int wusp_client_group(struct wusp_ctx *w, PGconn *db, const struct cookie_claims *cl, char gid[37],
-                      int *use)
+int wusp_client_group(PGconn *db, const struct cookie_claims *cl, char gid[37], int *use)
 {
     char *mode = settings_get(db, "client-targeting");
 
-    (void)w;
     *use = 0;
     if (mode == NULL)
         return -1;
@@ -174,8 +172,7 @@ enum MHD_Result wusp_get_cookie(struct wusp_ctx *w)
         goto out;
     }
     str_guid_format(cl.dss_guid, id);
-    if (wusp_client_group(w, db, &cl, gid, &use) < 0 ||
-        computer_touch(db, id, use ? gid : NULL) < 0) {
+    if (wusp_client_group(db, &cl, gid, &use) < 0 || computer_touch(db, id, use ? gid : NULL) < 0) {
         r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error recording the computer");
         goto out;
     }
@@ -253,7 +250,7 @@ enum MHD_Result wusp_register_computer(struct wusp_ctx *w)
     if (lim == NULL || str_to_long(lim, 1, 1000000, &per_hour) < 0)
         per_hour = 1000;
     free(lim);
-    if (wusp_client_group(w, db, &w->cl, gid, &use) < 0) {
+    if (wusp_client_group(db, &w->cl, gid, &use) < 0) {
         rc = -1;
     } else {
         rc = computer_register(db, w->client_id, w->s.peer, &info, use ? gid : NULL, per_hour);
