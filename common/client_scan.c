@@ -107,29 +107,36 @@ static int scan_parse_prereqs(struct client_set *set, size_t *cap, const char *s
     return 0;
 }
 
+/* n GUIDs as a PostgreSQL array literal "{a,b}" (malloc'd). */
+static char *guid_array(const unsigned char (*ids)[16], size_t n)
+{
+    struct buf b;
+    char g[37];
+    size_t i;
+
+    buf_init(&b, 32 + n * 40);
+    buf_add_str(&b, "{");
+    for (i = 0; i < n; i++) {
+        str_guid_format(ids[i], g);
+        buf_printf(&b, "%s%s", i ? "," : "", g);
+    }
+    buf_add_str(&b, "}");
+    return buf_detach(&b, NULL);
+}
+
 int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
                      size_t nfilter, struct client_set *set)
 {
     const char *p[2] = {computer_id, NULL};
     PGresult *res;
-    struct buf arr;
-    size_t cap = 0, k;
+    char *arr = nfilter > 0 ? guid_array(filter, nfilter) : NULL;
+    size_t cap = 0;
     int i, n;
 
     memset(set, 0, sizeof(*set));
-    buf_init(&arr, 64 + nfilter * 40);
-    if (nfilter > 0) {
-        char g[37];
-
-        for (k = 0; k < nfilter; k++) {
-            str_guid_format(filter[k], g);
-            buf_printf(&arr, "%s%s", k ? "," : "{", g);
-        }
-        buf_add_str(&arr, "}");
-        p[1] = arr.data;
-    }
+    p[1] = arr;
     res = db_exec(db, scan_sql, 2, p);
-    buf_free(&arr);
+    free(arr);
     if (res == NULL)
         return -1;
     n = PQntuples(res);
@@ -406,28 +413,20 @@ int client_scan_digests(PGconn *db, const unsigned char (*sha1)[20], size_t n, c
 int client_scan_category_types(PGconn *db, const unsigned char (*ids)[16], size_t n,
                                char (*types)[32])
 {
-    struct buf b;
-    char g[37];
-    const char *p[1];
+    char *arr = guid_array(ids, n);
+    const char *p[1] = {arr};
     PGresult *res;
     size_t i;
     int k;
 
-    buf_init(&b, 32 + n * 40);
-    buf_add_str(&b, "{");
-    for (i = 0; i < n; i++) {
-        str_guid_format(ids[i], g);
-        buf_printf(&b, "%s%s", i ? "," : "", g);
+    for (i = 0; i < n; i++)
         types[i][0] = '\0';
-    }
-    buf_add_str(&b, "}");
-    p[0] = b.data;
     res = db_exec(db,
                   "SELECT DISTINCT ON (update_id) update_id::text, coalesce(category_type, '')"
                   " FROM revision WHERE update_type = 'Category' AND update_id = ANY($1::uuid[])"
                   " ORDER BY update_id, revision_number DESC",
                   1, p);
-    buf_free(&b);
+    free(arr);
     if (res == NULL)
         return -1;
     for (k = 0; k < PQntuples(res); k++) {
