@@ -66,6 +66,8 @@ int client_report(PGconn *db, const char *group_name, const char *update,
     PGresult *res;
     int i, rc = 0;
 
+    if (db_cmd(db, "SET jit = off", 0, NULL) < 0) /* see client_scan_load */
+        return -1;
     res = db_exec(db, totals_sql, 1, p);
     if (res == NULL)
         return -1;

@@ -54,13 +54,16 @@ static const char scan_sql[] =
     " AND NOT EXISTS (SELECT 1 FROM declined_update n WHERE n.update_id = dep.update_id)"
     " AND ($2::uuid[] IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite f"
     " WHERE f.revision_id = r.id AND f.is_category AND f.update_id = ANY($2::uuid[])))"
-    " AND NOT EXISTS (SELECT 1 FROM (SELECT lower(substring(f.xml FROM"
-    " '<Properties [^>]*EulaID=\"([0-9A-Fa-f-]{36})\"')) AS eula FROM revision_fragment f"
+    " AND NOT EXISTS (SELECT 1 FROM (SELECT CASE WHEN strpos(f.xml, 'EulaID=\"') > 0 THEN"
+    " lower(substring(f.xml FROM '<Properties [^>]*EulaID=\"([0-9A-Fa-f-]{36})\"')) END"
+    " AS eula FROM revision_fragment f"
     " WHERE f.revision_id = r.id AND f.kind = 'core') e WHERE e.eula IS NOT NULL"
     " AND NOT EXISTS (SELECT 1 FROM accepted_eula a WHERE a.eula_id::text = e.eula))),"
     " seeds(id) AS (SELECT id FROM expl UNION SELECT y.id FROM unnest($2::uuid[]) fu"
     " JOIN LATERAL (SELECT id FROM revision z WHERE z.update_id = fu AND z.update_type ="
     " 'Category' ORDER BY z.revision_number DESC LIMIT 1) y ON true),"
+    " chg AS (SELECT d.update_id, max(d.change_seq) AS seq FROM deployment d"
+    " WHERE d.target_group_id IN (SELECT gid FROM chain) GROUP BY d.update_id),"
     " closure(id) AS (SELECT id FROM seeds UNION SELECT m.id FROM closure c"
     " JOIN LATERAL (SELECT p.update_id AS uid FROM revision_prerequisite p"
     " WHERE p.revision_id = c.id UNION SELECT b.member_update_id FROM revision_bundle b"
@@ -74,14 +77,14 @@ static const char scan_sql[] =
     " 0), coalesce(e.is_assigned, true),"
     " coalesce(to_char(e.deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
     " to_char(coalesce(e.go_live_time, r.stored_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-    " coalesce((SELECT max(d.change_seq) FROM deployment d WHERE d.update_id = r.update_id"
-    " AND d.target_group_id IN (SELECT gid FROM chain)), 0),"
+    " coalesce(g.seq, 0),"
     " coalesce((SELECT string_agg(p.clause || ':' || coalesce((SELECT q.id FROM revision q"
     " WHERE q.update_id = p.update_id ORDER BY q.revision_number DESC LIMIT 1), 0), ','"
     " ORDER BY p.clause) FROM revision_prerequisite p WHERE p.revision_id = r.id), ''),"
     " (SELECT coalesce(max(change_seq), 0) FROM deployment)"
     " FROM (SELECT DISTINCT id FROM closure) c JOIN revision r ON r.id = c.id"
-    " LEFT JOIN expl e ON e.id = r.id WHERE r.update_type <> 'Driver' ORDER BY r.id";
+    " LEFT JOIN expl e ON e.id = r.id LEFT JOIN chg g ON g.update_id = r.update_id"
+    " WHERE r.update_type <> 'Driver' ORDER BY r.id";
 
 /* "clause:member,clause:member" -> prerequisites appended to set. 0, or -1 on junk. */
 static int scan_parse_prereqs(struct client_set *set, size_t *cap, const char *s)
@@ -135,6 +138,12 @@ int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*
 
     memset(set, 0, sizeof(*set));
     p[1] = arr;
+    /* the recursive closure's row estimate is far too high, and JIT compiling the plan would
+     * cost ~200 ms per call on a 100,000-revision catalog (tests/bench/wusp_bench.sh) */
+    if (db_cmd(db, "SET jit = off", 0, NULL) < 0) {
+        free(arr);
+        return -1;
+    }
     res = db_exec(db, scan_sql, 2, p);
     free(arr);
     if (res == NULL)
