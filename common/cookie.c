@@ -20,7 +20,17 @@
 
 static const char *cookie_label(enum cookie_kind kind)
 {
-    return kind == COOKIE_AUTH ? "wsusd-authorization-cookie-v1" : "wsusd-cookie-v1";
+    switch (kind) {
+    case COOKIE_AUTH:
+        return "wsusd-authorization-cookie-v1";
+    case COOKIE_CLIENT_AUTH:
+        return "wsusd-client-authorization-cookie-v1";
+    case COOKIE_CLIENT:
+        return "wsusd-client-cookie-v1";
+    case COOKIE_SESSION:
+        break;
+    }
+    return "wsusd-cookie-v1";
 }
 
 static void cookie_put64(unsigned char *p, int64_t v)

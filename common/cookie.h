@@ -18,7 +18,10 @@
 /* Largest sealed cookie: header + nonce + plaintext + tag. */
 #define COOKIE_MAX_BYTES (1 + 1 + 16 + 12 + (16 + 8 + 8 + 2 + 2 + 2 + 16 * COOKIE_MAX_GROUPS) + 16)
 
-enum cookie_kind { COOKIE_AUTH = 1, COOKIE_SESSION = 2 };
+/* The server-to-server pair, and the MS-WUSP pair (SimpleAuth's authorization cookie and the
+ * client web service's cookie; dss_guid holds the client id, groups the client-side target
+ * group). Each kind has its own associated data: no kind is accepted as another. */
+enum cookie_kind { COOKIE_AUTH = 1, COOKIE_SESSION = 2, COOKIE_CLIENT_AUTH = 3, COOKIE_CLIENT = 4 };
 
 struct cookie_claims {
     unsigned char dss_guid[16]; /* the downstream's accountGuid */

@@ -78,6 +78,13 @@ static const struct settings_def settings_table[] = {
     {"upstream-stall-timeout", SETTINGS_INT, "60", "1..3600", 0, 0, NULL,
      "seconds in which an upstream answer or download must deliver at least 1 KiB (else it "
      "has stalled)"},
+    {"client-targeting", SETTINGS_ENUM, "server", "server|client", 0, 0, NULL,
+     "where Windows computers get their target group: server (moved by the admin) or client "
+     "(the group name their policy sends; unknown names: Unassigned Computers)"},
+    {"client-cookie-lifetime", SETTINGS_INT, "14400", "1..604800", 0, 0, NULL,
+     "seconds a Windows computer's cookie stays valid (then CookieExpired: it authorizes again)"},
+    {"max-new-computers-per-hour", SETTINGS_INT, "1000", "1..1000000", 0, 0, NULL,
+     "new Windows computer ids one address may register per hour (beyond: ServerBusy)"},
 };
 
 #define N_SETTINGS (sizeof(settings_table) / sizeof(settings_table[0]))

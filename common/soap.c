@@ -27,6 +27,11 @@ static const char *const soap_error_names[] = {
     "FileDigestsMissing",
     "ServerChanged",
     "ServerBusy",
+    "ConfigChanged",
+    "RegistrationRequired",
+    "CookieExpired",
+    "RegistrationNotRequired",
+    "FileLocationChanged",
 };
 
 const char *soap_error_name(enum soap_error e)

@@ -26,7 +26,8 @@
 /* Longest text value soap_text() hands out; longer values are refused (bounded parsing). */
 #define SOAP_MAX_TEXT (1u << 20)
 
-/* ErrorCode values of MS-WSUSSS 2.2.9.3 (the wire strings come from soap_error_name()). */
+/* ErrorCode values of MS-WSUSSS 2.2.9.3 and MS-WUSP 2.2.2.4 (the wire strings come from
+ * soap_error_name()). */
 enum soap_error {
     SOAP_ERR_NONE = 0,
     SOAP_ERR_INVALID_PARAMETERS,
@@ -37,6 +38,12 @@ enum soap_error {
     SOAP_ERR_FILE_DIGESTS_MISSING,
     SOAP_ERR_SERVER_CHANGED,
     SOAP_ERR_SERVER_BUSY,
+    /* MS-WUSP 2.2.2.4 only (the client web services) */
+    SOAP_ERR_CONFIG_CHANGED,
+    SOAP_ERR_REGISTRATION_REQUIRED,
+    SOAP_ERR_COOKIE_EXPIRED,
+    SOAP_ERR_REGISTRATION_NOT_REQUIRED,
+    SOAP_ERR_FILE_LOCATION_CHANGED,
 };
 
 /* "InvalidParameters", ... ; never NULL. */

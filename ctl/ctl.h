@@ -78,6 +78,11 @@ int cmd_groups(struct ctl *c, int argc, char **argv);
 int cmd_downstreams(struct ctl *c, int argc, char **argv);
 /* cmd_health.c */
 int cmd_checkhealth(struct ctl *c, int argc, char **argv);
+int cmd_computers(struct ctl *c, int argc, char **argv);
+int cmd_computers_show(struct ctl *c, int argc, char **argv);
+int cmd_computers_move(struct ctl *c, int argc, char **argv);
+int cmd_computers_remove(struct ctl *c, int argc, char **argv);
+int cmd_report(struct ctl *c, int argc, char **argv);
 int cmd_groups_add(struct ctl *c, int argc, char **argv);
 int cmd_groups_remove(struct ctl *c, int argc, char **argv);
 int cmd_products(struct ctl *c, int argc, char **argv);

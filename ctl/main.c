@@ -74,6 +74,18 @@ static const struct ctl_verb verbs[] = {
      "Prints PASS, WARN, FAIL or SKIP with the detail, and the fix under each WARN and FAIL. "
      "Exit 0 when nothing failed (warnings do not fail), 1 otherwise.",
      cmd_checkhealth},
+    {"computers show", "NAME|ID", "a Windows computer: groups, OS, contacts, update status", NULL,
+     cmd_computers_show},
+    {"computers move", "NAME|ID --group NAME", "move a Windows computer to a target group",
+     "With client-targeting client the computer's policy sets its group again.",
+     cmd_computers_move},
+    {"computers remove", "NAME|ID", "forget a Windows computer and its reported events", NULL,
+     cmd_computers_remove},
+    {"computers", "[--group NAME]", "list the Windows computers that use this server", NULL,
+     cmd_computers},
+    {"report", "[--group NAME] [--update ID|KB]",
+     "compliance: per approved update, computers needing, having downloaded, installed, failed",
+     NULL, cmd_report},
     {"approve",
      "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
      "[--superseded] [--not-approved]; [--group NAME] [--action install|uninstall|block] "

@@ -316,6 +316,11 @@ static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* wsusctl checkhealth: admin_health.c, health.c */
     {"GET", "/api/v1/health", 0, admin_health},
+    {"GET", "/api/v1/computers", 0, admin_computers_list},
+    {"GET", "/api/v1/computers/show", 0, admin_computers_show},
+    {"POST", "/api/v1/computers/move", 1, admin_computers_move},
+    {"POST", "/api/v1/computers/remove", 1, admin_computers_remove},
+    {"GET", "/api/v1/report", 0, admin_report},
     /* synchronization: admin_sync.c */
     {"POST", "/api/v1/sync/now", 1, admin_sync_now},
     {"POST", "/api/v1/sync/cancel", 1, admin_sync_cancel},

@@ -22,6 +22,15 @@ enum MHD_Result admin_config_set(struct http_request *req);
 /* admin_downstreams.c: GET /api/v1/downstreams */
 enum MHD_Result admin_downstreams_list(struct http_request *req);
 
+/* admin_computers.c: GET /api/v1/computers[?group=NAME], GET /api/v1/computers/show?computer=X,
+ * POST /api/v1/computers/move {"computer","group"}, POST /api/v1/computers/remove {"computer"} */
+enum MHD_Result admin_computers_list(struct http_request *req);
+enum MHD_Result admin_computers_show(struct http_request *req);
+enum MHD_Result admin_computers_move(struct http_request *req);
+enum MHD_Result admin_computers_remove(struct http_request *req);
+/* GET /api/v1/report[?group=NAME&update=ID|KB]: compliance per approved update */
+enum MHD_Result admin_report(struct http_request *req);
+
 /* admin_groups.c: GET /api/v1/groups, POST /api/v1/groups/add, POST /api/v1/groups/remove */
 enum MHD_Result admin_groups_list(struct http_request *req);
 enum MHD_Result admin_groups_add(struct http_request *req);

@@ -6,6 +6,7 @@
 #include "content.h"
 #include "server.h"
 #include "soap_svc.h"
+#include "wusp.h"
 
 #include <stddef.h>
 
@@ -13,7 +14,8 @@ static enum MHD_Result route_root(struct http_request *req)
 {
     return http_respond_text(req, MHD_HTTP_OK,
                              "wsusd %s: WSUS server-to-server protocol at "
-                             "/ServerSyncWebService/ServerSyncWebService.asmx",
+                             "/ServerSyncWebService/ServerSyncWebService.asmx, Windows Update "
+                             "clients at /ClientWebService/client.asmx",
                              WSUSD_VERSION);
 }
 
@@ -22,6 +24,9 @@ static const struct http_route protocol_routes[] = {
     {"GET", "/Content/*", 0, content_handle},
     {"POST", "/ServerSyncWebService/ServerSyncWebService.asmx", 1, soap_svc_serversync},
     {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_svc_dssauth},
+    {"POST", "/ClientWebService/client.asmx", 1, wusp_client},
+    {"POST", "/SimpleAuthWebService/SimpleAuth.asmx", 1, wusp_simpleauth},
+    {"POST", "/ReportingWebService/ReportingWebService.asmx", 1, wusp_reporting},
 };
 
 const struct http_route *server_protocol_routes(size_t *n)

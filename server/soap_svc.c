@@ -20,7 +20,7 @@
 
 #define SOAP_DB_WAIT_MS 10000
 
-static void soap_svc_actor(struct soap_ctx *x)
+void soap_svc_actor(struct soap_ctx *x)
 {
     const char *host = http_header(x->req, MHD_HTTP_HEADER_HOST);
     const char *pub;
@@ -181,7 +181,7 @@ int soap_svc_check(struct soap_ctx *x, struct cookie_claims *claims, enum MHD_Re
 }
 
 /* The SOAPAction header without quotes and white space, into out ("" when absent). */
-static void soap_svc_action(struct http_request *req, char *out, size_t outlen)
+void soap_svc_action(struct http_request *req, char *out, size_t outlen)
 {
     const char *a = http_header(req, "SOAPAction");
     size_t n;

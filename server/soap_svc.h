@@ -40,6 +40,10 @@ struct soap_ctx {
     const char *subscription; /* X-Wsusd-Subscription of a reply (hierarchy.h), or NULL */
 };
 
+/* The SOAPAction header without quotes and white space into out ("" when absent). */
+void soap_svc_action(struct http_request *req, char *out, size_t outlen);
+/* Fill x->actor from public_url or the Host header and the request path. */
+void soap_svc_actor(struct soap_ctx *x);
 /* Queue a fault (HTTP 500). message may be NULL; it is logged with the peer. */
 enum MHD_Result soap_svc_fault(struct soap_ctx *x, enum soap_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,6 +1,5 @@
-// computers: target groups (GET groups) and, once the client services exist on this server,
-// computers and their compliance per group (GET computers, GET compliance). Until then the
-// page says so instead of showing empty tables.
+// computers: target groups (GET groups), the Windows computers that use this server with
+// their update status (GET computers). A server without the client services says so.
 import * as api from "./api.js";
 import { el, table, errorLine } from "./dom.js";
 
@@ -24,11 +23,12 @@ export async function render(root) {
         text: "Computers are not available on this server yet (the client services are not part of this wsusd)." }));
       return;
     }
-    // TODO(client services): compliance per group as a chart once GET compliance exists.
     root.append(table("computers", [
       { title: "Computer", cell: (x) => x.name || x.id || "" },
-      { title: "Group", cell: (x) => (x.groups || []).join(", ") },
+      { title: "Groups", cell: (x) => x.groups || "" },
+      { title: "OS", cell: (x) => x.os_description || x.os_version || "" },
       { title: "Last contact", cell: (x) => x.last_contact || "" },
+      { title: "Installed / failed", cell: (x) => (x.updates ? x.updates.installed + " / " + x.updates.failed : "") },
     ], c.computers || []));
   } catch (e) {
     root.append(errorLine("computers-error", e));

@@ -4,6 +4,8 @@
 import * as api from "./api.js";
 import { el, svg, clear, bytes, when, kv, errorLine } from "./dom.js";
 
+// wsusctl checkhealth's words for the verdicts of GET health
+const VERDICT = { ok: "PASS", warn: "WARN", fail: "FAIL", skipped: "SKIP" };
 const POLL_MS = 1000; // while a sync runs, and for a while after "Synchronize now"
 const IDLE_POLL_MS = 5000;
 const START_GRACE_MS = 15000; // a sync asked for may take this long to show as running
@@ -110,8 +112,11 @@ export async function render(root) {
     if (h === null)
       healthBox.append(el("p", { id: "health", class: "muted", text: "Health checks are not available on this server yet." }));
     else
+      // GET health: {"checks": [{"id", "title", "verdict": ok|warn|fail|skipped, "detail", "fix"}]}
       healthBox.append(el("ul", { id: "health" }, (h.checks || []).map((c) =>
-        el("li", { class: c.ok ? "ok" : "error", text: c.name + ": " + (c.message || (c.ok ? "ok" : "failed")) }))));
+        el("li", { class: c.verdict === "ok" ? "ok" : c.verdict === "skipped" ? "muted" :
+          c.verdict === "warn" ? "warn" : "error",
+          text: VERDICT[c.verdict] + " " + c.title + ": " + c.detail + (c.fix ? " (fix: " + c.fix + ")" : "") }))));
   } catch (e) {
     healthBox.append(errorLine("health-error", e));
   }

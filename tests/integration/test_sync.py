@@ -292,6 +292,31 @@ def run(tmp, servers, dbs):
     bad = verify_store(os.path.join(rep_dir, "content"), rep_db)
     wt.check(not bad, "replica: every file verifies", bad)
 
+    # --- a Windows computer of the replica (MS-WUSP, client-side targeting "Branch PCs") gets
+    #     the approval made on the root, and its files from the replica
+    r = wt.wsusctl(rep_conf, "config", "set", "client-targeting", "client")
+    wt.check(r.returncode == 0, "replica: config set client-targeting client", r)
+    needs = sorted({x[0] for x in wt.sql(rep_db, """
+        SELECT DISTINCT p.update_id FROM revision_prerequisite p
+          JOIN revision d ON d.update_id = p.update_id JOIN revision s ON s.id = p.revision_id
+         WHERE d.update_type IN ('Detectoid', 'Category') AND s.update_type = 'Software'""")} |
+                   {"59653007-e2e9-4f71-8525-2ff588527978"})  # the x64 detectoid
+    out = os.path.join(tmp, "replica-client.json")
+    r = subprocess.run([sys.executable, os.path.join(wt.SRC, "tests", "tools", "wuclient.py"),
+                        "run", "--server", "http://127.0.0.1:%d" % rep.listen_port(),
+                        "--validate", "--target-group", "Branch PCs", "--computer-name",
+                        "branch-pc.test", "--installed", ",".join(needs), "--out", out,
+                        "--timeout", "60"], capture_output=True, text=True, timeout=300)
+    with open(out) as f:
+        client = json.load(f)
+    offered = {u["update_id"] for u in client["updates"] if u["action"] == "Install"}
+    wt.check(r.returncode == 0 and client["result"] == "ok" and offered == {bundle},
+             "replica: its Windows client is offered exactly the root's approval for its group",
+             (r.returncode, client.get("error"), offered, bundle))
+    wt.check(client["files"] and all(f["verified"] for f in client["files"]),
+             "replica: the client downloads and verifies the approved files from the replica",
+             [f for f in client["files"] if not f["verified"]])
+
     # --- a change upstream: 3 new revisions, 2 expired revisions (201 of known updates)
     before = revisions(root_db)
     r = wt.wsusctl(root_conf, "import", pkg2, "--content", pkg2_content)

@@ -58,8 +58,23 @@ static void test_refusals(void **state)
     size_t len = seal(COOKIE_AUTH, 5000, buf), i;
 
     (void)state;
-    /* the other kind */
+    /* the other kinds: no kind passes for another (the MS-WUSP pair included) */
     assert_int_equal(cookie_open(key, COOKIE_SESSION, me, buf, len, 1, &c), COOKIE_BAD);
+    assert_int_equal(cookie_open(key, COOKIE_CLIENT_AUTH, me, buf, len, 1, &c), COOKIE_BAD);
+    assert_int_equal(cookie_open(key, COOKIE_CLIENT, me, buf, len, 1, &c), COOKIE_BAD);
+    {
+        unsigned char cb[COOKIE_MAX_BYTES];
+        size_t clen = seal(COOKIE_CLIENT, 5000, cb);
+        enum cookie_kind k;
+
+        assert_int_equal(cookie_open(key, COOKIE_CLIENT, me, cb, clen, 1, &c), COOKIE_OK);
+        assert_int_equal(cookie_open(key, COOKIE_CLIENT, me, cb, clen, 5000, &c), COOKIE_EXPIRED);
+        for (k = COOKIE_AUTH; k <= COOKIE_CLIENT_AUTH; k++) {
+            /* the kind byte rewritten: the associated data no longer matches */
+            cb[1] = (unsigned char)k;
+            assert_int_equal(cookie_open(key, k, me, cb, clen, 1, &c), COOKIE_BAD);
+        }
+    }
     /* another server id */
     memcpy(other, me, 16);
     other[0] ^= 1;

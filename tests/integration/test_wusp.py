@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""test_wusp: Windows Update clients against a real wsusd (MS-WUSP client web services).
+
+A real wsusd on a fresh database of the test cluster, seeded with `wsusctl import` of the real
+export (tests/data/WSUS.cab) and a generated package with content (tests/tools/wsusgen.py).
+tests/tools/wuclient.py (the client emulator, written from the spec and the captures) runs the
+whole flow with --validate: GetConfig, SimpleAuth, GetCookie, RegisterComputer, staged scan
+rounds, GetExtendedUpdateInfo, GetFileLocations, downloads in 1 MiB ranges with hash checks,
+ReportEventBatch. The admin then declines, and the computer moves to another group
+(client-side targeting); the next scan must offer exactly the new set, computed here from the
+deployment tables independently of the server's code. Then `wuclient.py replay` of the real
+client requests, and hostile clients: forged, expired and foreign cookies, oversized lists, a
+registration flood.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import wsustest as wt
+
+sys.path.insert(0, os.path.join(wt.SRC, "tests", "tools"))
+import wuclient  # noqa: E402
+
+GEN = os.path.join(wt.SRC, "tests", "tools", "wsusgen.py")
+WUCLIENT = os.path.join(wt.SRC, "tests", "tools", "wuclient.py")
+DB = "it_wusp"
+DB2 = "it_wusp_other"
+ALL = "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
+UNASSIGNED = "b73ca6ed-5727-47f3-84de-015e03f6a88a"
+X64 = "59653007-e2e9-4f71-8525-2ff588527978"
+
+
+def psql(query, db=DB):
+    return wt.sql(db, query)
+
+
+def ctl(conf, *args):
+    r = wt.wsusctl(conf, *args)
+    wt.check(r.returncode == 0, "wsusctl %s" % " ".join(args), r)
+    return r
+
+
+def run_client(port, state, out, *extra):
+    """wuclient.py run as a subprocess (the way an admin would run it); returns the summary."""
+    r = subprocess.run([sys.executable, WUCLIENT, "run", "--server", "http://127.0.0.1:%d" % port,
+                        "--validate", "--state", state, "--out", out, "--timeout", "60"] +
+                       list(extra), capture_output=True, text=True, timeout=300)
+    with open(out) as f:
+        summary = json.load(f)
+    wt.check(r.returncode == 0 and summary["result"] == "ok" and not summary["schema_errors"],
+             "wuclient run (%s): flow ends ok, every answer valid" % out.rsplit("/", 1)[-1],
+             "exit %d\n%s\n%s\nerror: %s\nschema: %s" % (
+                 r.returncode, r.stdout[-2000:], r.stderr[-2000:], summary.get("error"),
+                 summary.get("schema_errors")[:5]))
+    return summary
+
+
+def closure(roots):
+    """Update ids reachable from roots through prerequisites and bundled updates (SQL tables
+    read here, not the server's query)."""
+    pre = {}
+    for rid, uid, dep in psql(
+            "SELECT r.id, r.update_id, p.update_id FROM revision r JOIN revision_prerequisite p"
+            " ON p.revision_id = r.id UNION ALL SELECT r.id, r.update_id, b.member_update_id"
+            " FROM revision r JOIN revision_bundle b ON b.revision_id = r.id"):
+        pre.setdefault(uid, set()).add(dep)
+    known = {u for (u,) in psql("SELECT DISTINCT update_id FROM revision")}
+    seen, todo = set(), list(roots)
+    while todo:
+        u = todo.pop()
+        if u in seen or u not in known:
+            continue
+        seen.add(u)
+        todo.extend(pre.get(u, ()))
+    return seen
+
+
+def expected_install(groups):
+    """Update ids a computer in groups must get with Action Install: the nearest approval of
+    each update along the group chains (Block overrides), not declined, latest revision not
+    expired."""
+    parent = {g: p for g, p in psql("SELECT id, parent_id FROM target_group")}
+    chains = []
+    for g in groups:
+        chain, depth = {}, 0
+        while g in parent and g not in chain:
+            chain[g] = depth
+            g, depth = parent[g], depth + 1
+        chains.append(chain)
+    declined = {u for (u,) in psql("SELECT update_id FROM declined_update")}
+    latest_state = {u: s for u, s in psql(
+        "SELECT DISTINCT ON (update_id) update_id, publication_state FROM revision"
+        " ORDER BY update_id, revision_number DESC")}
+    best = {}
+    for uid, gid, action in psql("SELECT update_id, target_group_id, action FROM deployment"
+                                 " WHERE NOT dead"):
+        for chain in chains:
+            if gid in chain:
+                key = (chain[gid], action == "3")
+                if uid not in best or key < best[uid][0]:
+                    best[uid] = (key, action)
+    return {u for u, (_, a) in best.items()
+            if a == "0" and u not in declined and latest_state.get(u) != "Expired"}
+
+
+def offered(summary, action="Install"):
+    return {u["update_id"] for u in summary["updates"] if u["action"] == action}
+
+
+def soap(port, service, op, inner):
+    """One raw SOAP call; returns (HTTP status, ErrorCode or None, body text)."""
+    path, ns, prefix = wuclient.SERVICES[service]
+    body = wuclient.envelope(ns, op, inner).encode()
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body, headers={
+        "Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"%s%s"' % (prefix, op)})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, None, r.read().decode()
+    except urllib.error.HTTPError as e:
+        text = e.read().decode()
+        code = text.split("<ErrorCode>")[1].split("</ErrorCode>")[0] if "<ErrorCode>" in text \
+            else None
+        return e.code, code, text
+
+
+def cookie_xml(cookie):
+    return wuclient.el("cookie", wuclient.el("Expiration", cookie[0]) +
+                       wuclient.el("EncryptedData", cookie[1]))
+
+
+def new_client(port, client_id, name):
+    """A registered emulated client (handshake done), for the hostile cases."""
+    c = wuclient.WuClient("http://127.0.0.1:%d" % port,
+                          wuclient.Machine(client_id=client_id, computer_name=name))
+    c.get_config()
+    c.authorize()
+    c.register_computer()
+    return c
+
+
+def main():
+    with wt.TempDir() as tmp:
+        wt.create_db(DB)
+        conf = wt.write_config(tmp, DB, server_extra="threads = 4\n")
+        content = os.path.join(tmp, "gen-content")
+        pkg = os.path.join(tmp, "gen.cab")
+        subprocess.run([sys.executable, GEN, "--seed", "5", "--updates", "6", "--file-size",
+                        "300K-2300K", "--out", pkg, "--content-dir", content], check=True,
+                       capture_output=True)
+        ctl(conf, "import", wt.data("WSUS.cab"))
+        ctl(conf, "import", pkg, "--content", content)
+        srv = wt.Wsusd(conf)
+        srv.start()
+        port = srv.listen_port()
+        ctl(conf, "config", "set", "client-targeting", "client")
+        ctl(conf, "groups", "add", "Ring 2")
+        ring2 = psql("SELECT id FROM target_group WHERE name = 'Ring 2'")[0][0]
+        bundles = [u for (u,) in psql(
+            "SELECT DISTINCT update_id FROM revision WHERE update_type = 'Software'"
+            " AND explicitly_deployable ORDER BY 1")]
+        wt.check(len(bundles) == 6, "six generated bundles", bundles)
+        b1, b2, b3, b4 = bundles[:4]
+        ctl(conf, "approve", b1, "--deadline", "2031-05-01T18:00:00Z")
+        ctl(conf, "approve", b2, "--group", "Ring 2")
+        ctl(conf, "approve", b3, "--group", "Unassigned Computers")
+        ctl(conf, "approve", b4)
+        ctl(conf, "approve", b4, "--group", "Ring 2", "--action", "block")
+        # what the machine has: x64, every detectoid, product and classification the bundles need
+        # (their applicability rules are registry or file rules the emulator cannot evaluate)
+        dets = [u for (u,) in psql(
+            "SELECT DISTINCT p.update_id FROM revision_prerequisite p JOIN revision d"
+            " ON d.update_id = p.update_id JOIN revision s ON s.id = p.revision_id"
+            " WHERE d.update_type IN ('Detectoid', 'Category') AND s.update_type = 'Software'")]
+        installed = ",".join(sorted(set(dets) | {X64}))
+        try:
+            state = os.path.join(tmp, "pc1.json")
+            s1 = run_client(port, state, os.path.join(tmp, "pc1-1.json"), "--computer-name",
+                            "pc1.test", "--installed", installed)
+            want = expected_install([UNASSIGNED])
+            wt.check(want == {b1, b3, b4}, "expected first set (All + Unassigned)", want)
+            wt.check(offered(s1) == want, "first scan: Action Install for exactly the approved "
+                     "bundles", (offered(s1), want))
+            everything = {u["update_id"] for u in s1["updates"]}
+            wt.check(everything <= closure(want), "first scan: nothing beyond the approved "
+                     "bundles and their dependencies", everything - closure(want))
+            leaves = {u for (u,) in psql(
+                "SELECT DISTINCT b.member_update_id FROM revision_bundle b JOIN revision r"
+                " ON r.id = b.revision_id JOIN revision_prerequisite p ON p.revision_id IN"
+                " (SELECT id FROM revision WHERE update_id = b.member_update_id)"
+                " WHERE r.update_id IN ('%s') AND p.update_id = '%s'" % (
+                    "','".join(want), X64))}
+            wt.check(leaves and leaves <= everything, "the x64 leaves of the approved bundles "
+                     "were offered", leaves - everything)
+            rounds = s1["scan_rounds"]
+            wt.check(len([r for r in rounds if r["software"]]) >= 3 and
+                     not rounds[-1]["new"], "staged scan: several rounds, until none is new",
+                     rounds)
+            dl = {u["update_id"]: u.get("deadline") for u in s1["updates"]}
+            wt.check(dl.get(b1) == "2031-05-01T18:00:00Z", "deadline of the approval sent",
+                     dl.get(b1))
+            wt.check({u["update_id"] for u in s1["updates"] if u["selected"]} == want,
+                     "the client selects the approved bundles", s1["updates"])
+            files = s1["files"]
+            wt.check(files and all(f["verified"] for f in files), "every file downloaded and "
+                     "verified (SHA-1, SHA-256)", [f for f in files if not f["verified"]])
+            wt.check(any(f["ranges"] > 1 for f in files), "files above 1 MiB came in ranges",
+                     [(f["size"], f["ranges"]) for f in files])
+            wt.check(s1["reports_accepted"] == [True, True], "both event batches accepted",
+                     s1["reports_accepted"])
+            cid = wuclient.DEFAULT_CLIENT_ID
+            rows = psql("SELECT event_id, count(*) FROM client_event WHERE computer_id = '%s'"
+                        " GROUP BY 1 ORDER BY 1" % cid)
+            wt.check(rows == [["147", "1"], ["162", str(len(want))]],
+                     "events stored: one 147, one 162 per installed update", rows)
+            r = ctl(conf, "--json", "report")
+            rep = json.loads(r.stdout) if r.returncode == 0 else {}
+            rows = {u["update_id"]: u for u in rep.get("updates", [])}
+            wt.check(rep.get("computers") == 1 and rep.get("not_reporting") == 0 and
+                     set(rows) == want and
+                     all((u["approved"], u["downloaded"], u["installed"], u["failed"],
+                          u["needed"]) == (1, 1, 0, 0, 1) for u in rows.values()),
+                     "report: each approved update approved for 1 computer, downloaded by it "
+                     "(what it reported)", rep)
+            kb = psql("SELECT kb_article_id FROM revision WHERE update_id = '%s' LIMIT 1"
+                      % b1)[0][0]
+            r = ctl(conf, "--json", "report", "--update", "KB" + kb)
+            wt.check(r.returncode == 0 and [u["update_id"] for u in
+                                            json.loads(r.stdout)["updates"]] == [b1],
+                     "report --update KB: that update only", r.stdout)
+            r = ctl(conf, "--json", "report", "--group", "Ring 2")
+            wt.check(r.returncode == 0 and json.loads(r.stdout)["computers"] == 0 and
+                     json.loads(r.stdout)["updates"] == [], "report --group: nobody in Ring 2 "
+                     "yet", r.stdout)
+            comp = psql("SELECT name, os_version, registered_at IS NOT NULL, last_sync IS NOT "
+                        "NULL FROM computer")
+            wt.check(len(comp) == 1 and list(comp[0]) == ["pc1.test", "10.0.26200.0", "t", "t"],
+                     "one computer row: name, OS, registered, scanned", comp)
+
+            # the admin declines b1; the computer moves to Ring 2 (its policy says so)
+            ctl(conf, "decline", b1)
+            s2 = run_client(port, state, os.path.join(tmp, "pc1-2.json"), "--computer-name",
+                            "pc1.test", "--installed", installed, "--target-group", "Ring 2")
+            want2 = expected_install([ring2])
+            wt.check(want2 == {b2}, "expected second set (Ring 2, b1 declined, b4 blocked)",
+                     want2)
+            wt.check(offered(s2) == want2, "second scan: exactly the new set",
+                     (offered(s2), want2))
+            gone = set(s2["out_of_scope"])
+            old_ids = {u["revision_id"] for u in s1["updates"] if u["update_id"] in (b1, b3, b4)}
+            wt.check(old_ids and old_ids <= gone, "declined, unassigned and blocked bundles "
+                     "left the client's cache (OutOfScopeRevisionIDs)", (old_ids, gone))
+            grp = psql("SELECT group_id FROM computer_group WHERE computer_id = '%s'" % cid)
+            wt.check([g[0] for g in grp] == [ring2], "membership follows the client's target "
+                     "group", grp)
+
+            # a third scan with the same state: nothing new, nothing out of scope
+            s3 = run_client(port, state, os.path.join(tmp, "pc1-3.json"), "--computer-name",
+                            "pc1.test", "--installed", installed, "--target-group", "Ring 2",
+                            "--no-download")
+            wt.check(all(not r["new"] and not r["out_of_scope"] for r in s3["scan_rounds"]),
+                     "third scan: nothing changed", s3["scan_rounds"])
+
+            # a category-limited scan (StartCategoryScan + FilterCategoryIds) of another computer
+            prod = psql("SELECT p.update_id FROM revision_prerequisite p JOIN revision r ON"
+                        " r.id = p.revision_id JOIN revision c ON c.update_id = p.update_id"
+                        " WHERE r.update_id = '%s' AND p.is_category AND"
+                        " c.category_type = 'Product' LIMIT 1" % b3)[0][0]
+            in_prod = {u for (u,) in psql(
+                "SELECT DISTINCT r.update_id FROM revision r JOIN revision_prerequisite p ON"
+                " p.revision_id = r.id WHERE p.is_category AND p.update_id = '%s'" % prod)}
+            s5 = run_client(port, os.path.join(tmp, "pc2.json"), os.path.join(tmp, "pc2.json.out"),
+                            "--computer-name", "pc2.test", "--client-id",
+                            "0c2c2c2c-0000-4000-8000-000000000002", "--installed", installed,
+                            "--category", prod, "--no-download")
+            want5 = expected_install([UNASSIGNED]) & in_prod
+            wt.check(b3 in want5 and offered(s5) == want5, "category scan: only the approved "
+                     "updates of that product", (offered(s5), want5))
+            # EULA: an approved update whose license terms are not accepted is withheld
+            b5 = bundles[4]
+            eula = "5ea5ea5e-0000-4000-8000-00000000e01a"
+            ctl(conf, "approve", b5)
+            rev5 = psql("SELECT id FROM revision WHERE update_id = '%s' ORDER BY"
+                        " revision_number DESC LIMIT 1" % b5)[0][0]
+            psql("UPDATE revision_fragment SET xml = regexp_replace(xml, '(<Properties [^>]*?)"
+                 " ?(/?>)', '\\1 EulaID=\"%s\" \\2') WHERE revision_id = %s AND kind = 'core'"
+                 % (eula, rev5))
+            wt.check("EulaID" in psql("SELECT xml FROM revision_fragment WHERE revision_id = %s"
+                                      " AND kind = 'core'" % rev5)[0][0], "EulaID set", None)
+            pc3 = ("--computer-name", "pc3.test", "--client-id",
+                   "0c3c3c3c-0000-4000-8000-000000000003", "--installed", installed,
+                   "--no-download")
+            s6 = run_client(port, os.path.join(tmp, "pc3.json"), os.path.join(tmp, "pc3-1.out"),
+                            *pc3)
+            want6 = expected_install([UNASSIGNED])
+            wt.check(b5 in want6 and offered(s6) == want6 - {b5}, "EULA not accepted: withheld",
+                     (offered(s6), want6))
+            ctl(conf, "accepteula", eula)
+            s7 = run_client(port, os.path.join(tmp, "pc3.json"), os.path.join(tmp, "pc3-2.out"),
+                            *pc3)
+            wt.check(offered(s7) == want6, "EULA accepted: offered", (offered(s7), want6))
+            ctl(conf, "unapprove", b5)
+
+            # the admin's view: wsusctl computers / show, then server-side targeting and a move
+            r = ctl(conf, "--json", "computers", "--group", "ring 2")
+            listed = json.loads(r.stdout)["computers"] if r.returncode == 0 else []
+            wt.check([c["name"] for c in listed] == ["pc1.test"] and
+                     listed[0]["updates"]["downloaded"] == len(want | want2),
+                     "computers --group: pc1 in Ring 2 with its downloads reported", listed)
+            r = ctl(conf, "--json", "computers", "show", "PC1.TEST")
+            shown = json.loads(r.stdout) if r.returncode == 0 else {}
+            wt.check(sorted(u["update_id"] for u in shown.get("update_status", [])
+                            if u["status"] == "downloaded") == sorted(want | want2),
+                     "computers show: per-update status from the reported events", shown)
+            # the real client's requests, replayed: answers shaped as the real server's
+            r = subprocess.run([sys.executable, WUCLIENT, "replay", "--server",
+                                "http://127.0.0.1:%d" % port, "--validate"],
+                               capture_output=True, text=True, timeout=300)
+            print(r.stdout[-6000:])
+            wt.check("Traceback" not in r.stderr, "replay runs", r.stderr[-3000:])
+            wt.check("schema error" not in r.stdout.lower(), "replayed answers validate",
+                     r.stdout[-3000:])
+            same = [l.split()[0] for l in r.stdout.splitlines() if l.endswith("same shape")]
+            wt.check(same == ["native-scan/0000%02d" % i for i in (1, 2, 3, 4, 5, 6, 9)] +
+                     ["native-flow/0000%d" % i for i in (16, 17, 18)],
+                     "replay: handshake, registration, category scan start, the category "
+                     "round 1, the driver pass and the events have the real server's shape "
+                     "(the others name the real server's revision ids)", r.stdout[-3000:])
+
+            hostile(port, conf, tmp)
+            # (the replay registered the captured client, pc1's id, under its captured name)
+            ctl(conf, "config", "set", "client-targeting", "server")
+            ctl(conf, "computers", "move", cid, "--group", "Unassigned Computers")
+            s4 = run_client(port, state, os.path.join(tmp, "pc1-4.json"), "--computer-name",
+                            "pc1.test", "--installed", installed, "--target-group", "Ring 2",
+                            "--no-download")
+            want4 = expected_install([UNASSIGNED])
+            wt.check(want4 == {b3, b4} and offered(s4) == want4,
+                     "server-side targeting: the admin's move decides, not the policy",
+                     (offered(s4), want4))
+            wt.check(any(f["error_code"] == "ConfigChanged" for f in s4["faults"]),
+                     "the targeting change made the client fetch the configuration again "
+                     "(ConfigChanged)", s4["faults"])
+            ctl(conf, "computers", "remove", "h1.test")
+            wt.check(psql("SELECT count(*) FROM computer WHERE name = 'h1.test'") == [["0"]],
+                     "computers remove: the row is gone", None)
+        finally:
+            rc = srv.stop()
+            wt.check(rc == 0, "wsusd exits cleanly", srv.output()[-3000:])
+            report = srv.sanitizer_report()
+            wt.check(report is None, "no sanitizer report", report)
+        wt.drop_db(DB)
+    wt.finish()
+
+
+def hostile(port, conf, tmp):
+    good = new_client(port, "11111111-2222-3333-4444-555555555555", "h1.test")
+    sync = lambda ck, params="": wuclient.el("parameters", wuclient.el(  # noqa: E731
+        "ExpressQuery", "false") + params + wuclient.el("SkipSoftwareSync", "false"))
+    # forged: random bytes, and a real cookie with one byte changed
+    forged = base64.b64encode(os.urandom(120)).decode()
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(("2030-01-01T00:00:00Z", forged))
+                       + sync(None))
+    wt.check((st, code) == (500, "InvalidCookie"), "forged cookie: InvalidCookie", (st, code))
+    raw = bytearray(base64.b64decode(good.cookie[1]))
+    raw[40] ^= 1
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(
+        (good.cookie[0], base64.b64encode(bytes(raw)).decode())) + sync(None))
+    wt.check((st, code) == (500, "InvalidCookie"), "tampered cookie: InvalidCookie", (st, code))
+    st, code, _ = soap(port, "client", "SyncUpdates", sync(None))
+    wt.check((st, code) == (500, "InvalidCookie"), "no cookie: InvalidCookie", (st, code))
+    # an authorization cookie is not a cookie, and the other way round
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(
+        (good.cookie[0], good.auth_cookie[1])) + sync(None))
+    wt.check((st, code) == (500, "InvalidCookie"), "authorization cookie as cookie refused",
+             (st, code))
+    st, code, _ = soap(port, "client", "GetCookie", wuclient.el("authCookies", wuclient.el(
+        "AuthorizationCookie", wuclient.el("PlugInId", "SimpleTargeting") +
+        wuclient.el("CookieData", good.cookie[1]))) + wuclient.el("protocolVersion", "2.90"))
+    wt.check((st, code) == (500, "InvalidAuthorizationCookie"),
+             "cookie as authorization cookie: InvalidAuthorizationCookie", (st, code))
+    # oversized lists
+    many = wuclient.ints("OtherCachedUpdateIDs", list(range(1, 20002)))
+    st, code, body = soap(port, "client", "SyncUpdates", cookie_xml(good.cookie) + sync(
+        None, many))
+    wt.check((st, code) == (500, "InvalidParameters") and "OtherCachedUpdateIDs" in body,
+             "20,001 cached ids: InvalidParameters naming the list", (st, code))
+    st, code, body = soap(port, "client", "GetExtendedUpdateInfo", cookie_xml(good.cookie) +
+                          wuclient.ints("revisionIDs", list(range(1, 52))) +
+                          wuclient.el("infoTypes", wuclient.el("XmlUpdateFragmentType",
+                                                               "Extended")))
+    wt.check((st, code) == (500, "InvalidParameters") and "revisionIDs" in body,
+             "51 ids to GetExtendedUpdateInfo (MaxExtendedUpdatesPerRequest 50): "
+             "InvalidParameters", (st, code))
+    cats = "".join(wuclient.el("CategoryRelationship", wuclient.el("IndexOfAndGroup", str(i)) +
+                               wuclient.el("CategoryId", ALL)) for i in range(200))
+    st, code, _ = soap(port, "client", "StartCategoryScan",
+                       wuclient.el("requestedCategories", cats))
+    wt.check((st, code) == (500, "InvalidParameters"), "200 categories: InvalidParameters",
+             (st, code))
+    # SystemSpec in a software pass
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(good.cookie) + sync(
+        None, wuclient.el("SystemSpec", "")))
+    wt.check((st, code) == (500, "InvalidParameters"), "SystemSpec without SkipSoftwareSync: "
+             "InvalidParameters", (st, code))
+    # unregistered: a cookie for a client id that never registered
+    un = wuclient.WuClient("http://127.0.0.1:%d" % port, wuclient.Machine(
+        client_id="99999999-2222-3333-4444-555555555555", computer_name="un.test"))
+    un.get_config()
+    un.authorize()
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(un.cookie) + sync(None))
+    wt.check((st, code) == (500, "RegistrationRequired"), "not registered: RegistrationRequired",
+             (st, code))
+    # expired: a 1-second cookie lifetime
+    ctl(conf, "config", "set", "client-cookie-lifetime", "1")
+    short = new_client(port, "22222222-2222-3333-4444-555555555555", "h2.test")
+    short.authorize()
+    time.sleep(2.2)
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(short.cookie) + sync(None))
+    wt.check((st, code) == (500, "CookieExpired"), "expired cookie: CookieExpired", (st, code))
+    ctl(conf, "config", "reset", "client-cookie-lifetime")
+    # foreign: a cookie of another wsusd (another server id, another key)
+    wt.create_db(DB2)
+    conf2 = wt.write_config(os.path.join(tmp, "other"), DB2)
+    other = wt.Wsusd(conf2)
+    other.start()
+    try:
+        far = wuclient.WuClient("http://127.0.0.1:%d" % other.listen_port(), wuclient.Machine(
+            client_id="33333333-2222-3333-4444-555555555555", computer_name="far.test"))
+        far.get_config()
+        far.authorize()
+    finally:
+        other.stop()
+    wt.drop_db(DB2)
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(far.cookie) + sync(None))
+    wt.check((st, code) == (500, "ServerChanged"), "foreign cookie: ServerChanged", (st, code))
+    # a registration flood from one address: bounded rows, known computers keep working
+    ctl(conf, "config", "set", "max-new-computers-per-hour", "6")
+    before = int(psql("SELECT count(*) FROM computer")[0][0])
+    refused = 0
+    for i in range(8):
+        try:
+            new_client(port, "44444444-0000-0000-0000-%012d" % i, "flood%d.test" % i)
+        except wuclient.SoapFault as f:
+            refused += f.error_code == "ServerBusy"
+    after = int(psql("SELECT count(*) FROM computer")[0][0])
+    wt.check(after == 6 and refused == 8 - (6 - before),
+             "flood: at most 6 new ids per address per hour, the rest ServerBusy",
+             (before, after, refused))
+    good.register_computer()
+    st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(good.cookie) + sync(None))
+    wt.check(st == 200, "a known computer still registers and scans during the flood",
+             (st, code))
+    # storage microsoft-update: file locations are the files' Microsoft Update URLs
+    digest, mu, name = psql("SELECT encode(sha1, 'base64'), mu_url, file_name FROM file"
+                            " WHERE mu_url IS NOT NULL ORDER BY sha1 LIMIT 1")[0]
+    locs = wuclient.el("fileDigests", wuclient.el("base64Binary", digest))
+    st, code, body = soap(port, "client", "GetFileLocations", cookie_xml(good.cookie) + locs)
+    wt.check(st == 200 and "/Content/" in body and mu not in body, "storage local: /Content/ URL",
+             body[-600:])
+    ctl(conf, "config", "set", "storage", "microsoft-update")
+    st, code, body = soap(port, "client", "GetFileLocations", cookie_xml(good.cookie) + locs)
+    wt.check(st == 200 and "<Url>%s</Url>" % mu in body, "storage microsoft-update: the MU URL",
+             body[-600:])
+    ctl(conf, "config", "reset", "storage")
+
+
+if __name__ == "__main__":
+    main()
