@@ -147,10 +147,38 @@ long catalog_count_revisions(PGconn *conn);
 
 /*
  * Number of active approvals: deployment rows that are not dead and approve (install,
- * uninstall, block; not Scan). A replica that is consistent with its upstream has the same
+ * uninstall, block; not Scan), of updates that apply to a language enabled here (neutral
+ * ones always; the revision's languages, schema 008). A replica that is consistent with its upstream has the same
  * figure (it copies every live deployment). -1 on error.
  */
 long catalog_count_active_approvals(PGconn *conn);
+
+/*
+ * Mark the live deployments of update_id dead with a fresh change_seq (one group, or all when
+ * group_id is NULL), as unapprove does; their guids are appended to killed (may be NULL).
+ * Number of rows, or -1 on error. The caller owns the transaction.
+ */
+int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,
+                             json_t *killed);
+
+/*
+ * Inactive approvals (wsusutil listinactiveapprovals): live, approving deployments (not Scan)
+ * whose revision is specific only to languages that are not enabled here (the language table)
+ * or, when carried is not NULL (a replica: hier_upstream_languages()), not among the
+ * comma-separated languages the upstream carries. By title: [{"update_id", "revision",
+ * "title", "group_id", "group", "action", "languages" ("de,fr"), "deployment_guid", "why"
+ * (one line naming the languages and upstream_url)}]. At most 100000. New reference, or NULL
+ * on a database error. catalog_count_active_approvals() leaves out the first kind only.
+ */
+json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char *upstream_url);
+
+/*
+ * removeinactiveapprovals: catalog_inactive_approvals(), then each of them marked dead with
+ * catalog_kill_deployments(). The list removed, or NULL on a database error (the caller
+ * rolls back its transaction).
+ */
+json_t *catalog_remove_inactive_approvals(PGconn *conn, const char *carried,
+                                          const char *upstream_url);
 
 /*
  * Refresh the planner statistics of the catalog tables after a big write (import, first sync),
