@@ -42,6 +42,7 @@
 #define K_CAT_ANCHOR      "categories-anchor"
 #define K_UPD_ANCHOR      "updates-anchor"
 #define K_DEP_ANCHOR      "deployments-anchor"
+#define SYNC_MAX_LANGUAGES 63 /* Get63LanguageOnly: a DSS asks for at most 63 (MS-WSUSSS 1.7) */
 #define K_SYNCED_PRODUCTS "synced-products"
 #define K_SYNCED_CLASSES  "synced-classifications"
 
@@ -898,6 +899,7 @@ static int phase_updates(struct sync_ctx *s, const char *config_anchor)
     struct uss_idd *cats = NULL, *classes = NULL;
     size_t ncats = 0, nclasses = 0;
     long missing_before = s->missing_n;
+    long lcids[SYNC_MAX_LANGUAGES];
     int rc = -1;
 
     set_phase(s, "updates");
@@ -917,6 +919,9 @@ static int phase_updates(struct sync_ctx *s, const char *config_anchor)
         f.classifications = classes;
         f.nclassifications = nclasses;
     }
+    /* only the language-specific updates of the languages enabled here (neutral ones always) */
+    f.languages = lcids;
+    f.nlanguages = settings_language_lcids(s->db, lcids, SYNC_MAX_LANGUAGES);
     if (list_and_fetch(s, &f, newanchor, sizeof(newanchor)) < 0)
         goto out;
     {

@@ -593,7 +593,7 @@ long catalog_count_revisions(PGconn *conn)
 /*
  * The deployment d's revision r applies here: language neutral, or specific to a language
  * enabled in the language table and (when $1 is not NULL: a replica's upstream list) one of
- * the comma-separated languages $1.
+ * the comma-separated languages $1 (CATALOG_SQL_LANG_APPLIES with the upstream's list).
  */
 #define APPLIES_HERE                                                                               \
     "(r.languages = '{}' OR EXISTS (SELECT 1 FROM unnest(r.languages) AS l(s)"                    \
@@ -602,22 +602,11 @@ long catalog_count_revisions(PGconn *conn)
 
 long catalog_count_active_approvals(PGconn *conn)
 {
-    const char *p[1] = {NULL};
-    PGresult *r;
-    long v = -1;
-
     /* action 2 (Scan) is "not approved"; a deployment of an unknown revision counts */
-    r = db_exec(conn,
-                "SELECT count(*) FROM deployment d LEFT JOIN revision r ON r.update_id ="
-                " d.update_id AND r.revision_number = d.revision_number"
-                " WHERE NOT d.dead AND d.action <> 2 AND (r.id IS NULL OR " APPLIES_HERE ")",
-                1, p);
-    if (r == NULL)
-        return -1;
-    if (str_to_long(PQgetvalue(r, 0, 0), 0, LONG_MAX, &v) < 0)
-        v = -1;
-    PQclear(r);
-    return v;
+    return count_of(conn, "SELECT count(*) FROM deployment d LEFT JOIN revision r ON"
+                          " r.update_id = d.update_id AND r.revision_number = d.revision_number"
+                          " WHERE NOT d.dead AND d.action <> 2 AND (r.id IS NULL OR "
+                          CATALOG_SQL_LANG_APPLIES("r") ")");
 }
 
 int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,

@@ -142,6 +142,15 @@ char *catalog_category_names(PGconn *conn, const char *list);
  */
 char *catalog_categories_outside(PGconn *conn, const char *ours, const char *theirs);
 
+/*
+ * SQL condition: the revision row r (an alias) applies to the languages enabled here (the
+ * language table): it is language neutral, or one of its languages (schema 008) is enabled.
+ * For the queries that select what to download or count.
+ */
+#define CATALOG_SQL_LANG_APPLIES(r)                                                                \
+    "(" r ".languages = '{}' OR EXISTS (SELECT 1 FROM language lg WHERE lg.enabled"              \
+    " AND lg.short_name = ANY(" r ".languages)))"
+
 /* Number of stored revisions, -1 on error. */
 long catalog_count_revisions(PGconn *conn);
 
