@@ -777,6 +777,29 @@ static int sync_check_hierarchy(struct sync_ctx *s)
     return 0;
 }
 
+/*
+ * A replica takes its languages from the upstream, as products and approvals (WSUS greys them
+ * out there): the languages it carries by the GetConfigData list just stored. Approvals of
+ * updates of a language it dropped become inactive here (listinactiveapprovals).
+ */
+static void inherit_languages(struct sync_ctx *s)
+{
+    char *carried, *ours;
+    char err[512];
+
+    if (strcmp(s->set.mode, "replica") != 0 || (carried = hier_upstream_languages(s->db)) == NULL)
+        return;
+    ours = settings_get(s->db, "languages");
+    if (carried[0] != '\0' && ours != NULL && strcmp(ours, carried) != 0) {
+        if (settings_set(s->db, "languages", carried, SETTINGS_FROM_UPSTREAM, err, sizeof(err)) < 0)
+            log_warnx("sync: cannot take the upstream's languages %s: %s", carried, err);
+        else
+            log_info("sync: languages %s, as upstream %s (replica)", carried, uss_url(s->u));
+    }
+    free(ours);
+    free(carried);
+}
+
 static int phase_config(struct sync_ctx *s, char **config_anchor)
 {
     struct uss_error e;
@@ -844,6 +867,7 @@ static int phase_config(struct sync_ctx *s, char **config_anchor)
         free(t);
         json_decref(a);
     }
+    inherit_languages(s);
     return sync_check_hierarchy(s);
 }
 

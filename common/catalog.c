@@ -600,9 +600,11 @@ long catalog_count_revisions(PGconn *conn)
     " JOIN language g ON g.short_name = l.s AND g.enabled"                                         \
     " WHERE $1::text IS NULL OR l.s = ANY(string_to_array($1::text, ','))))"
 
-long catalog_count_active_approvals(PGconn *conn)
+long catalog_count_active_approvals(PGconn *conn, int every_live)
 {
     /* action 2 (Scan) is "not approved"; a deployment of an unknown revision counts */
+    if (every_live)
+        return count_of(conn, "SELECT count(*) FROM deployment WHERE NOT dead AND action <> 2");
     return count_of(conn, "SELECT count(*) FROM deployment d LEFT JOIN revision r ON"
                           " r.update_id = d.update_id AND r.revision_number = d.revision_number"
                           " WHERE NOT d.dead AND d.action <> 2 AND (r.id IS NULL OR "
@@ -643,8 +645,7 @@ json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char
                 "SELECT d.update_id::text, d.revision_number, r.title,"
                 " d.target_group_id::text, coalesce(g.name, ''), d.action,"
                 " array_to_string(r.languages, ','), d.deployment_guid::text,"
-                " EXISTS (SELECT 1 FROM unnest(r.languages) AS l(s) JOIN language e"
-                "  ON e.short_name = l.s AND e.enabled)"
+                " $1::text IS NOT NULL AND NOT r.languages && string_to_array($1::text, ',')"
                 " FROM deployment d JOIN revision r ON r.update_id = d.update_id"
                 "  AND r.revision_number = d.revision_number"
                 " LEFT JOIN target_group g ON g.id = d.target_group_id"
@@ -657,18 +658,18 @@ json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char
     for (i = 0; i < PQntuples(r); i++) {
         long action = 0, rev = 0;
         const char *langs = PQgetvalue(r, i, 6);
-        int enabled_here = strcmp(PQgetvalue(r, i, 8), "t") == 0;
+        int gone_upstream = strcmp(PQgetvalue(r, i, 8), "t") == 0;
         char why[512];
 
         (void)str_to_long(PQgetvalue(r, i, 5), 0, 3, &action);
         (void)str_to_long(PQgetvalue(r, i, 1), 0, INT_MAX, &rev);
-        if (!enabled_here)
-            snprintf(why, sizeof(why), "the update is only for %s, which is not enabled here",
-                     langs);
-        else
+        if (gone_upstream)
             snprintf(why, sizeof(why),
                      "the update is only for %s, which upstream %s no longer carries", langs,
                      upstream_url != NULL ? upstream_url : "");
+        else
+            snprintf(why, sizeof(why), "the update is only for %s, which is not enabled here",
+                     langs);
         json_array_append_new(
             out, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "update_id",
                            PQgetvalue(r, i, 0), "revision", (int)rev,

@@ -156,11 +156,13 @@ long catalog_count_revisions(PGconn *conn);
 
 /*
  * Number of active approvals: deployment rows that are not dead and approve (install,
- * uninstall, block; not Scan), of updates that apply to a language enabled here (neutral
- * ones always; the revision's languages, schema 008). A replica that is consistent with its upstream has the same
- * figure (it copies every live deployment). -1 on error.
+ * uninstall, block; not Scan) of updates that apply to a language enabled here (neutral ones
+ * always; the revision's languages, schema 008). With every_live (a replica: it copies every
+ * live deployment of its upstream) all of them are counted, so approvals the replica keeps for
+ * a language its upstream dropped show as a difference from the upstream's figure until
+ * removeinactiveapprovals; once consistent both print the same figure. -1 on error.
  */
-long catalog_count_active_approvals(PGconn *conn);
+long catalog_count_active_approvals(PGconn *conn, int every_live);
 
 /*
  * Mark the live deployments of update_id dead with a fresh change_seq (one group, or all when
@@ -177,7 +179,7 @@ int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *gr
  * comma-separated languages the upstream carries. By title: [{"update_id", "revision",
  * "title", "group_id", "group", "action", "languages" ("de,fr"), "deployment_guid", "why"
  * (one line naming the languages and upstream_url)}]. At most 100000. New reference, or NULL
- * on a database error. catalog_count_active_approvals() leaves out the first kind only.
+ * on a database error.
  */
 json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char *upstream_url);
 

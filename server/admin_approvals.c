@@ -833,11 +833,14 @@ enum MHD_Result admin_decline_bulk(struct http_request *req)
 enum MHD_Result admin_approvals_count(struct http_request *req)
 {
     PGconn *db = admin_db(req);
+    char *mode;
     long n;
 
     if (db == NULL)
         return MHD_YES;
-    n = catalog_count_active_approvals(db);
+    mode = settings_get(db, "mode");
+    n = catalog_count_active_approvals(db, mode != NULL && strcmp(mode, "replica") == 0);
+    free(mode);
     if (n < 0)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot count the approvals in the catalog; see the wsusd log");

@@ -5,17 +5,17 @@ root     imports the real export's categories and generated updates: neutral one
          packs in de and fr (tests/tools/wsusgen.py --language-packs de,fr, each specific to its
          language by Properties/Language), with their content; languages en,de,fr; approvals of
          neutral, de and fr updates.
-replica  replica mode, languages en,de,fr, download none, synchronizes from root.
+replica  replica mode (its languages inherited from root), download none, synchronizes from
+         root.
 down     autonomous, languages en,de only, download all, synchronizes from root.
 
 Checks: the languages of each revision are stored (schema 008); GetRevisionIdList leaves out
 the updates specific to languages the downstream did not ask for (down has no fr pack and no
 fr file, but every neutral and de one); the root disables fr: its approvals count leaves out
-the fr approvals, while the replica (its sync now refused because it still enables fr) keeps
+the fr approvals, while the replica (which takes en,de from it at its next sync) keeps
 them: listinactiveapprovals on the replica lists exactly the fr-only approvals (computed here
 from the root's catalog), the counts differ; removeinactiveapprovals clears them and the counts
-then match; once the replica enables en,de and downloads everything, no fr-only file is
-fetched.
+then match; when the replica then downloads everything, no fr-only file is fetched.
 """
 
 import json
@@ -73,7 +73,7 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0, "root: import", r)
 
     # --- the languages of each revision, from Properties/Language
-    by_lang = dict(wt.sql(root_db, "SELECT array_to_string(languages, ','), count(*) FROM "
+    by_lang = dict((k, int(v)) for k, v in wt.sql(root_db, "SELECT array_to_string(languages, ','), count(*) FROM "
                                    "revision WHERE update_type = 'Software' GROUP BY 1"))
     wt.check(set(by_lang) == {"", "de", "fr"} and by_lang["de"] > 2 and by_lang["fr"] > 2,
              "root: neutral, de-only and fr-only revisions stored (bundles and leaves)", by_lang)
@@ -102,7 +102,7 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0, "down: languages en,de", r)
     r = wt.wsusctl(down_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "down: sync with languages en,de", r)
-    got = dict(wt.sql(down_db, "SELECT array_to_string(languages, ','), count(*) FROM revision "
+    got = dict((k, int(v)) for k, v in wt.sql(down_db, "SELECT array_to_string(languages, ','), count(*) FROM revision "
                                "WHERE update_type = 'Software' GROUP BY 1"))
     wt.check(got.get("fr") is None and got.get("de") == by_lang["de"] and
              got.get("") == by_lang[""],
@@ -112,16 +112,14 @@ def run(tmp, servers, dbs):
              "down: the content of every neutral and de update, none of the fr ones",
              (len(want), len(present(down_db))))
 
-    # --- a replica with en,de,fr inherits the six approvals
+    # --- a replica inherits the root's languages (en,de,fr) and its six approvals
     rep_conf, _, rep_db = start(tmp, servers, dbs, "replica",
-                                [("upstream", root_url), ("download", "none")])
+                                [("upstream", root_url), ("mode", "replica"),
+                                 ("download", "none")])
     r = wt.wsusctl(rep_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "replica: first sync", r)
-    for k, v in (("languages", "en,de,fr"), ("mode", "replica")):
-        r = wt.wsusctl(rep_conf, "config", "set", k, v)
-        wt.check(r.returncode == 0, "replica: config set %s %s" % (k, v), r)
-    r = wt.wsusctl(rep_conf, "sync", "now", "--wait")
-    wt.check(r.returncode == 0, "replica: sync with en,de,fr", r)
+    r = wt.wsusctl(rep_conf, "config", "get", "languages")
+    wt.check(r.returncode == 0 and r.stdout == "de,en,fr\n", "replica: languages inherited", r)
     wt.check(count(rep_conf, "replica") == 6, "replica: the same 6 approvals")
     r = wt.wsusctl(rep_conf, "listinactiveapprovals")
     wt.check(r.returncode == 0 and r.stdout == "0 inactive approval(s) found\n",
@@ -146,14 +144,11 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0 and r.stdout == "".join(lines) + "2 inactive approval(s) found\n",
              "root: listinactiveapprovals lists the fr approvals", r)
 
-    # the replica still enables fr: its sync is refused, and it learned the new list
-    msg = ("languages enabled here are not carried by upstream %s: fr (it carries en,de); "
-           "nothing was synchronized: enable them on the upstream first (wsusctl config set "
-           "languages ... there) and synchronize it, or enable only languages it carries here "
-           "(wsusctl config set languages en,de)" % root_url)
+    # the replica's next sync takes the root's languages; it keeps the fr approvals
     r = wt.wsusctl(rep_conf, "sync", "now", "--wait")
-    h = wt.last_sync(rep_conf)
-    wt.check(r.returncode == 1 and h.get("error") == msg, "replica: sync refused: %s" % msg, h)
+    wt.check(r.returncode == 0, "replica: sync after the root dropped fr", r)
+    r = wt.wsusctl(rep_conf, "config", "get", "languages")
+    wt.check(r.returncode == 0 and r.stdout == "de,en\n", "replica: languages de,en inherited", r)
     lines = ["%s (%s) install for \"%s\", languages fr: the update is only for fr, which upstream "
              "%s no longer carries\n" % (t, u, g, root_url) for (t, u, g, _) in fr]
     r = wt.wsusctl(rep_conf, "listinactiveapprovals")
@@ -181,10 +176,9 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0 and r.stdout == "0 inactive approval(s) found\n",
              "replica: none left", r)
 
-    # --- the replica follows the root's languages and downloads everything but fr content
-    for k, v in (("languages", "en,de"), ("download", "all")):
-        r = wt.wsusctl(rep_conf, "config", "set", k, v)
-        wt.check(r.returncode == 0, "replica: config set %s %s" % (k, v), r)
+    # --- the replica downloads everything it holds but the fr content
+    r = wt.wsusctl(rep_conf, "config", "set", "download", "all")
+    wt.check(r.returncode == 0, "replica: config set download all", r)
     r = wt.wsusctl(rep_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "replica: sync with en,de, download all", r)
     have = present(rep_db)
