@@ -37,15 +37,15 @@
 #define MAX_MISSING     1000  /* missing identities remembered for the history */
 
 /* upstream_state keys */
-#define K_UPSTREAM        "upstream-url"
-#define K_CONFIG_ANCHOR   "config-anchor"
-#define K_CAT_ANCHOR      "categories-anchor"
-#define K_UPD_ANCHOR      "updates-anchor"
-#define K_DEP_ANCHOR      "deployments-anchor"
+#define K_UPSTREAM         "upstream-url"
+#define K_CONFIG_ANCHOR    "config-anchor"
+#define K_CAT_ANCHOR       "categories-anchor"
+#define K_UPD_ANCHOR       "updates-anchor"
+#define K_DEP_ANCHOR       "deployments-anchor"
 #define SYNC_MAX_LANGUAGES 63 /* Get63LanguageOnly: a DSS asks for at most 63 (MS-WSUSSS 1.7) */
-#define K_SYNCED_PRODUCTS "synced-products"
-#define K_SYNCED_CLASSES  "synced-classifications"
-#define K_SYNCED_LANGS    "synced-languages"
+#define K_SYNCED_PRODUCTS  "synced-products"
+#define K_SYNCED_CLASSES   "synced-classifications"
+#define K_SYNCED_LANGS     "synced-languages"
 
 struct sync_settings {
     char *upstream, *account_name, *mode, *storage, *products, *classifications, *download;
@@ -977,8 +977,8 @@ static int phase_updates(struct sync_ctx *s, const char *config_anchor)
     }
     analyze_if_grown(s);
     if (s->missing_n == missing_before) {
-        const char *keys[5] = {K_UPD_ANCHOR,    K_SYNCED_PRODUCTS, K_SYNCED_CLASSES,
-                               K_CONFIG_ANCHOR, K_SYNCED_LANGS};
+        const char *keys[5] = {K_UPD_ANCHOR, K_SYNCED_PRODUCTS, K_SYNCED_CLASSES, K_CONFIG_ANCHOR,
+                               K_SYNCED_LANGS};
         const char *vals[5] = {newanchor, s->set.products, s->set.classifications,
                                config_anchor ? config_anchor : "", buf_str(&langs)};
         /* all data above is committed (ingest_flush); the anchors follow in their own commit */

@@ -1289,7 +1289,8 @@ int uss_get_revision_ids(struct uss *u, const struct uss_filter *f, struct uss_i
 
         buf_add_str(&c->req, "<Languages>");
         for (i = 0; i < f->nlanguages; i++)
-            buf_printf(&c->req, "<LanguageAndDelta><Id>%ld</Id><Delta>true</Delta></LanguageAndDelta>",
+            buf_printf(&c->req,
+                       "<LanguageAndDelta><Id>%ld</Id><Delta>true</Delta></LanguageAndDelta>",
                        f->languages[i]);
         buf_add_str(&c->req, "</Languages>");
     }

@@ -596,7 +596,7 @@ long catalog_count_revisions(PGconn *conn)
  * the comma-separated languages $1 (CATALOG_SQL_LANG_APPLIES with the upstream's list).
  */
 #define APPLIES_HERE                                                                               \
-    "(r.languages = '{}' OR EXISTS (SELECT 1 FROM unnest(r.languages) AS l(s)"                    \
+    "(r.languages = '{}' OR EXISTS (SELECT 1 FROM unnest(r.languages) AS l(s)"                     \
     " JOIN language g ON g.short_name = l.s AND g.enabled"                                         \
     " WHERE $1::text IS NULL OR l.s = ANY(string_to_array($1::text, ','))))"
 
@@ -605,10 +605,11 @@ long catalog_count_active_approvals(PGconn *conn, int every_live)
     /* action 2 (Scan) is "not approved"; a deployment of an unknown revision counts */
     if (every_live)
         return count_of(conn, "SELECT count(*) FROM deployment WHERE NOT dead AND action <> 2");
-    return count_of(conn, "SELECT count(*) FROM deployment d LEFT JOIN revision r ON"
-                          " r.update_id = d.update_id AND r.revision_number = d.revision_number"
-                          " WHERE NOT d.dead AND d.action <> 2 AND (r.id IS NULL OR "
-                          CATALOG_SQL_LANG_APPLIES("r") ")");
+    return count_of(
+        conn, "SELECT count(*) FROM deployment d LEFT JOIN revision r ON"
+              " r.update_id = d.update_id AND r.revision_number = d.revision_number"
+              " WHERE NOT d.dead AND d.action <> 2 AND (r.id IS NULL OR " CATALOG_SQL_LANG_APPLIES(
+                  "r") ")");
 }
 
 int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,
@@ -670,13 +671,12 @@ json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char
         else
             snprintf(why, sizeof(why), "the update is only for %s, which is not enabled here",
                      langs);
-        json_array_append_new(
-            out, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "update_id",
-                           PQgetvalue(r, i, 0), "revision", (int)rev,
-                           "title", PQgetvalue(r, i, 2), "group_id", PQgetvalue(r, i, 3),
-                           "group", PQgetvalue(r, i, 4), "action", approval_actions[action],
-                           "languages", langs, "deployment_guid", PQgetvalue(r, i, 7), "why",
-                           why));
+        json_array_append_new(out, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                             "update_id", PQgetvalue(r, i, 0), "revision", (int)rev,
+                                             "title", PQgetvalue(r, i, 2), "group_id",
+                                             PQgetvalue(r, i, 3), "group", PQgetvalue(r, i, 4),
+                                             "action", approval_actions[action], "languages", langs,
+                                             "deployment_guid", PQgetvalue(r, i, 7), "why", why));
     }
     PQclear(r);
     return out;
@@ -691,8 +691,7 @@ json_t *catalog_remove_inactive_approvals(PGconn *conn, const char *carried,
     for (i = 0; list != NULL && i < json_array_size(list); i++) {
         const json_t *a = json_array_get(list, i);
         if (catalog_kill_deployments(conn, json_string_value(json_object_get(a, "update_id")),
-                                     json_string_value(json_object_get(a, "group_id")),
-                                     NULL) < 0) {
+                                     json_string_value(json_object_get(a, "group_id")), NULL) < 0) {
             json_decref(list);
             return NULL;
         }

@@ -148,7 +148,7 @@ char *catalog_categories_outside(PGconn *conn, const char *ours, const char *the
  * For the queries that select what to download or count.
  */
 #define CATALOG_SQL_LANG_APPLIES(r)                                                                \
-    "(" r ".languages = '{}' OR EXISTS (SELECT 1 FROM language lg WHERE lg.enabled"              \
+    "(" r ".languages = '{}' OR EXISTS (SELECT 1 FROM language lg WHERE lg.enabled"                \
     " AND lg.short_name = ANY(" r ".languages)))"
 
 /* Number of stored revisions, -1 on error. */

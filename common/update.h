@@ -15,9 +15,9 @@
 #define UPDATE_ID_LEN 36 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", stored lower case */
 
 /* Bounds on what one document may list (real documents stay far below). */
-#define UPDATE_MAX_TEXTS   256
-#define UPDATE_MAX_RELATED 20000 /* prerequisites, bundle members, superseded ids each */
-#define UPDATE_MAX_FILES   10000
+#define UPDATE_MAX_TEXTS     256
+#define UPDATE_MAX_RELATED   20000 /* prerequisites, bundle members, superseded ids each */
+#define UPDATE_MAX_FILES     10000
 #define UPDATE_MAX_LANGUAGES 64 /* Properties/Language of one document */
 
 struct update_text {

@@ -568,9 +568,8 @@ static void print_inactive(const json_t *ans, const char *verb)
 
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *a = json_array_get(list, i);
-        printf("%s (%s) %s for \"%s\", languages %s: %s\n", jstr(a, "title"),
-               jstr(a, "update_id"), jstr(a, "action"), jstr(a, "group"), jstr(a, "languages"),
-               jstr(a, "why"));
+        printf("%s (%s) %s for \"%s\", languages %s: %s\n", jstr(a, "title"), jstr(a, "update_id"),
+               jstr(a, "action"), jstr(a, "group"), jstr(a, "languages"), jstr(a, "why"));
     }
     printf("%lld inactive approval(s) %s\n",
            (long long)json_integer_value(json_object_get(ans, "count")), verb);

@@ -865,9 +865,9 @@ static void inactive_scope(PGconn *db, char **carried, char **upstream)
 /* {"count", "approvals": [...]} for a list of catalog_inactive_approvals(). */
 static enum MHD_Result inactive_reply(struct http_request *req, json_t *list)
 {
-    return admin_reply(req, MHD_HTTP_OK,
-                       json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list),
-                                 "approvals", list));
+    return admin_reply(
+        req, MHD_HTTP_OK,
+        json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "approvals", list));
 }
 
 enum MHD_Result admin_approvals_inactive(struct http_request *req)

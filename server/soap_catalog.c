@@ -43,8 +43,7 @@ static void soapcat_id_arrays(const struct soap_id_delta *v, size_t n, struct bu
  */
 #define SOAPCAT_LANG_OK(param)                                                                     \
     " AND (" param "::int[] IS NULL OR r.languages = '{}' OR EXISTS (SELECT 1"                     \
-    "  FROM language g WHERE g.short_name = ANY(r.languages) AND g.lcid = ANY(" param              \
-    "::int[])))"
+    "  FROM language g WHERE g.short_name = ANY(r.languages) AND g.lcid = ANY(" param "::int[])))"
 
 /* LCIDs as an int[] literal into out ("{1031,1033}"), or NULL when there are none. */
 static const char *soapcat_lcids(const long *v, size_t n, struct buf *out)
@@ -87,24 +86,26 @@ static const char soapcat_updates_sql[] =
     "  JOIN revision_prerequisite p ON p.update_id = t.id AND p.is_category"
     "  JOIN revision r ON r.id = p.revision_id AND r.update_type = 'Category'),"
     "roots AS ("
-    "  SELECT r.id FROM revision r WHERE $3::boolean AND update_type IN ('Software', 'Driver')"
-    SOAPCAT_LANG_OK("$4")
-    "  UNION ALL"
-    "  SELECT r.id FROM revision r WHERE NOT $3::boolean"
-    "   AND r.update_type IN ('Software', 'Driver')"
-    "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
-    "    JOIN cat_tree t ON t.id = p.update_id WHERE p.is_category)"
-    "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
-    "    WHERE p.is_category AND p.update_id = ANY($2::uuid[]))" SOAPCAT_LANG_OK("$4") "),"
-    "closure(id) AS ("
-    "  SELECT id FROM roots"
-    "  UNION"
-    "  SELECT m.id FROM closure c"
-    "  JOIN revision_bundle b ON b.revision_id = c.id"
-    "  JOIN revision m ON m.update_id = b.member_update_id"
-    "   AND m.revision_number = b.member_revision_number) "
-    "SELECT r.update_id::text, r.revision_number FROM closure x JOIN revision r ON r.id = x.id "
-    "ORDER BY r.is_leaf DESC, r.id";
+    "  SELECT r.id FROM revision r WHERE $3::boolean AND update_type IN ('Software', "
+    "'Driver')" SOAPCAT_LANG_OK(
+        "$4") "  UNION ALL"
+              "  SELECT r.id FROM revision r WHERE NOT $3::boolean"
+              "   AND r.update_type IN ('Software', 'Driver')"
+              "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
+              "    JOIN cat_tree t ON t.id = p.update_id WHERE p.is_category)"
+              "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
+              "    WHERE p.is_category AND p.update_id = ANY($2::uuid[]))" SOAPCAT_LANG_OK(
+                  "$4") "),"
+                        "closure(id) AS ("
+                        "  SELECT id FROM roots"
+                        "  UNION"
+                        "  SELECT m.id FROM closure c"
+                        "  JOIN revision_bundle b ON b.revision_id = c.id"
+                        "  JOIN revision m ON m.update_id = b.member_update_id"
+                        "   AND m.revision_number = b.member_revision_number) "
+                        "SELECT r.update_id::text, r.revision_number FROM closure x JOIN revision "
+                        "r ON r.id = x.id "
+                        "ORDER BY r.is_leaf DESC, r.id";
 
 /*
  * Updates after an anchor: the same selection, restricted to (a) everything reached from a
@@ -136,31 +137,35 @@ static const char soapcat_updates_delta_sql[] =
     "    JOIN cls_sel t ON t.id = p.update_id WHERE $7::boolean AND p.is_category"
     "    GROUP BY p.revision_id) b ON b.revision_id = a.revision_id"
     "  JOIN revision r ON r.id = a.revision_id AND r.update_type IN ('Software', 'Driver')"
-    "  WHERE (a.force OR b.force)" SOAPCAT_LANG_OK("$8") "),"
-    "forced(id) AS ("
-    "  SELECT id FROM forced_roots"
-    "  UNION"
-    "  SELECT m.id FROM forced c"
-    "  JOIN revision_bundle b ON b.revision_id = c.id"
-    "  JOIN revision m ON m.update_id = b.member_update_id"
-    "   AND m.revision_number = b.member_revision_number),"
-    "up(start, id) AS ("
-    "  SELECT id, id FROM revision WHERE change_seq > $1::bigint"
-    "  UNION"
-    "  SELECT u.start, b.revision_id FROM up u JOIN revision m ON m.id = u.id"
-    "  JOIN revision_bundle b ON b.member_update_id = m.update_id"
-    "   AND b.member_revision_number = m.revision_number),"
-    "changed AS ("
-    "  SELECT DISTINCT u.start AS id FROM up u JOIN revision r ON r.id = u.id"
-    "  WHERE r.update_type IN ('Software', 'Driver') AND ($6::boolean OR ("
-    "   EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cat_tree t ON t.id = p.update_id"
-    "    WHERE p.revision_id = r.id AND p.is_category)"
-    "   AND EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cls_sel t ON t.id = p.update_id"
-    "    WHERE p.revision_id = r.id AND p.is_category)))" SOAPCAT_LANG_OK("$8") ") "
-    "SELECT r.update_id::text, r.revision_number FROM ("
-    "  SELECT id FROM forced UNION SELECT id FROM changed) x "
-    "JOIN revision r ON r.id = x.id "
-    "ORDER BY r.is_leaf DESC, r.id";
+    "  WHERE (a.force OR b.force)" SOAPCAT_LANG_OK(
+        "$8") "),"
+              "forced(id) AS ("
+              "  SELECT id FROM forced_roots"
+              "  UNION"
+              "  SELECT m.id FROM forced c"
+              "  JOIN revision_bundle b ON b.revision_id = c.id"
+              "  JOIN revision m ON m.update_id = b.member_update_id"
+              "   AND m.revision_number = b.member_revision_number),"
+              "up(start, id) AS ("
+              "  SELECT id, id FROM revision WHERE change_seq > $1::bigint"
+              "  UNION"
+              "  SELECT u.start, b.revision_id FROM up u JOIN revision m ON m.id = u.id"
+              "  JOIN revision_bundle b ON b.member_update_id = m.update_id"
+              "   AND b.member_revision_number = m.revision_number),"
+              "changed AS ("
+              "  SELECT DISTINCT u.start AS id FROM up u JOIN revision r ON r.id = u.id"
+              "  WHERE r.update_type IN ('Software', 'Driver') AND ($6::boolean OR ("
+              "   EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cat_tree t ON t.id = "
+              "p.update_id"
+              "    WHERE p.revision_id = r.id AND p.is_category)"
+              "   AND EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cls_sel t ON t.id = "
+              "p.update_id"
+              "    WHERE p.revision_id = r.id AND p.is_category)))" SOAPCAT_LANG_OK(
+                  "$8") ") "
+                        "SELECT r.update_id::text, r.revision_number FROM ("
+                        "  SELECT id FROM forced UNION SELECT id FROM changed) x "
+                        "JOIN revision r ON r.id = x.id "
+                        "ORDER BY r.is_leaf DESC, r.id";
 
 static int soapcat_begin(PGconn *db)
 {

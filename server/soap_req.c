@@ -265,8 +265,8 @@ static void soapreq_filter(const xmlNode *op, const char *ns, struct soap_call *
                 soapreq_bad(c, SOAP_ERR_INVALID_PARAMETERS,
                             "filter: Languages has an Id that is not an int");
             } else {
-                c->languages = xreallocarray(c->languages, c->nlanguages + 1,
-                                             sizeof(*c->languages));
+                c->languages =
+                    xreallocarray(c->languages, c->nlanguages + 1, sizeof(*c->languages));
                 c->languages[c->nlanguages++] = v;
             }
             free(id);
