@@ -80,6 +80,16 @@ def run(tmp, servers, dbs):
     wt.check(wt.sql_value(root_db, "SELECT count(*) FROM revision WHERE update_type <> "
                                    "'Software' AND languages <> '{}'") == "0",
              "root: categories and detectoids are neutral")
+    # the migration's backfill (schema 008, from revision.xml) finds what the ingest stored
+    with open(os.path.join(wt.SRC, "schema", "008_update_languages.sql")) as f:
+        mig = f.read()
+    start_at = mig.index("UPDATE revision r")
+    backfill = mig[start_at:mig.index(";", start_at) + 1]
+    stored = "SELECT id, array_to_string(languages, ',') FROM revision ORDER BY id"
+    before = wt.sql(root_db, stored)
+    wt.sql(root_db, "BEGIN; UPDATE revision SET languages = '{}'; %s COMMIT;" % backfill)
+    wt.check(wt.sql(root_db, stored) == before,
+             "root: the migration's backfill from revision.xml gives the stored languages")
     bundles = dict()
     for lang in ("", "de", "fr"):
         bundles[lang] = [u for (u,) in wt.sql(root_db, """
