@@ -890,12 +890,17 @@ enum MHD_Result admin_approvals_inactive(struct http_request *req)
 
 enum MHD_Result admin_approvals_inactive_remove(struct http_request *req)
 {
-    PGconn *db = admin_db(req);
+    static const struct admin_field fields[] = {FIELD_ADMIN};
+    PGconn *db;
     char *carried = NULL, *up = NULL;
     json_t *list = NULL;
+    struct change c;
 
-    if (db == NULL)
-        return MHD_YES;
+    change_init(&c, req);
+    if (change_read(&c, fields, sizeof(fields) / sizeof(fields[0])) < 0)
+        return change_finish(&c);
+    if ((db = admin_db(req)) == NULL)
+        return change_finish(&c);
     if (admin_change_lock(db, "wsusd-approvals") == 0) {
         inactive_scope(db, &carried, &up);
         list = catalog_remove_inactive_approvals(db, carried, up);
@@ -908,9 +913,11 @@ enum MHD_Result admin_approvals_inactive_remove(struct http_request *req)
     free(up);
     if (list == NULL) {
         db_rollback(db);
-        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "cannot remove the inactive approvals; see the wsusd log");
+        c.replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                "cannot remove the inactive approvals; see the wsusd log");
+        return change_finish(&c);
     }
-    log_info("%zu inactive approval(s) removed", json_array_size(list));
-    return inactive_reply(req, list);
+    log_info("%zu inactive approval(s) removed by %s", json_array_size(list), c.admin);
+    c.replied = inactive_reply(req, list);
+    return change_finish(&c);
 }
