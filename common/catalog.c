@@ -660,23 +660,23 @@ json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char
         long action = 0, rev = 0;
         const char *langs = PQgetvalue(r, i, 6);
         int gone_upstream = strcmp(PQgetvalue(r, i, 8), "t") == 0;
-        char why[512];
+        char *why;
 
         (void)str_to_long(PQgetvalue(r, i, 5), 0, 3, &action);
         (void)str_to_long(PQgetvalue(r, i, 1), 0, INT_MAX, &rev);
+        /* not bounded by a buffer: a revision may list UPDATE_MAX_LANGUAGES languages */
         if (gone_upstream)
-            snprintf(why, sizeof(why),
-                     "the update is only for %s, which upstream %s no longer carries", langs,
-                     upstream_url != NULL ? upstream_url : "");
+            why = xasprintf("the update is only for %s, which upstream %s no longer carries", langs,
+                            upstream_url != NULL ? upstream_url : "");
         else
-            snprintf(why, sizeof(why), "the update is only for %s, which is not enabled here",
-                     langs);
+            why = xasprintf("the update is only for %s, which is not enabled here", langs);
         json_array_append_new(out, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
                                              "update_id", PQgetvalue(r, i, 0), "revision", (int)rev,
                                              "title", PQgetvalue(r, i, 2), "group_id",
                                              PQgetvalue(r, i, 3), "group", PQgetvalue(r, i, 4),
                                              "action", approval_actions[action], "languages", langs,
                                              "deployment_guid", PQgetvalue(r, i, 7), "why", why));
+        free(why);
     }
     PQclear(r);
     return out;
