@@ -106,18 +106,25 @@ static const char *select_sql(const char *policy)
     /* every query pages by sha1 ($1 = last sha1 seen, as bytea hex) */
     if (strcmp(policy, "all") == 0)
         return "SELECT sha1, sha256, size, file_name, mu_url FROM file WHERE state IN ('absent', "
-               "'queued', 'failed') AND sha1 > $1::bytea ORDER BY sha1 LIMIT 500";
+               "'queued', 'failed') AND sha1 > $1::bytea AND (state = 'queued' OR NOT EXISTS ("
+               " SELECT 1 FROM revision_file rf WHERE rf.sha1 = file.sha1) OR EXISTS (SELECT 1"
+               " FROM revision_file rf JOIN revision r ON r.id = rf.revision_id WHERE rf.sha1 ="
+               " file.sha1 AND " CATALOG_SQL_LANG_APPLIES("r") ")) ORDER BY sha1 LIMIT 500";
     if (strcmp(policy, "approved") == 0)
         return "WITH RECURSIVE wanted(id) AS ("
                " SELECT r.id FROM deployment d JOIN revision r ON r.update_id = d.update_id AND "
-               " r.revision_number = d.revision_number WHERE d.action = 0 AND NOT d.dead"
-               " UNION SELECT m.id FROM wanted w JOIN revision_bundle b ON b.revision_id = w.id"
-               " JOIN revision m ON m.update_id = b.member_update_id AND m.revision_number = "
-               " b.member_revision_number)"
-               " SELECT f.sha1, f.sha256, f.size, f.file_name, f.mu_url FROM file f WHERE "
-               " f.sha1 > $1::bytea AND (f.state = 'queued' OR (f.state IN ('absent', 'failed') "
-               " AND EXISTS (SELECT 1 FROM revision_file rf JOIN wanted w ON w.id = "
-               " rf.revision_id WHERE rf.sha1 = f.sha1))) ORDER BY f.sha1 LIMIT 500";
+               " r.revision_number = d.revision_number WHERE d.action = 0 AND NOT d.dead "
+               "AND " CATALOG_SQL_LANG_APPLIES(
+                   "r") " UNION SELECT m.id FROM wanted w JOIN revision_bundle b ON b.revision_id "
+                        "= w.id"
+                        " JOIN revision m ON m.update_id = b.member_update_id AND "
+                        "m.revision_number = "
+                        " b.member_revision_number)"
+                        " SELECT f.sha1, f.sha256, f.size, f.file_name, f.mu_url FROM file f WHERE "
+                        " f.sha1 > $1::bytea AND (f.state = 'queued' OR (f.state IN ('absent', "
+                        "'failed') "
+                        " AND EXISTS (SELECT 1 FROM revision_file rf JOIN wanted w ON w.id = "
+                        " rf.revision_id WHERE rf.sha1 = f.sha1))) ORDER BY f.sha1 LIMIT 500";
     return "SELECT sha1, sha256, size, file_name, mu_url FROM file WHERE state = 'queued' AND "
            "sha1 > $1::bytea ORDER BY sha1 LIMIT 500";
 }

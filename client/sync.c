@@ -37,13 +37,15 @@
 #define MAX_MISSING     1000  /* missing identities remembered for the history */
 
 /* upstream_state keys */
-#define K_UPSTREAM        "upstream-url"
-#define K_CONFIG_ANCHOR   "config-anchor"
-#define K_CAT_ANCHOR      "categories-anchor"
-#define K_UPD_ANCHOR      "updates-anchor"
-#define K_DEP_ANCHOR      "deployments-anchor"
-#define K_SYNCED_PRODUCTS "synced-products"
-#define K_SYNCED_CLASSES  "synced-classifications"
+#define K_UPSTREAM         "upstream-url"
+#define K_CONFIG_ANCHOR    "config-anchor"
+#define K_CAT_ANCHOR       "categories-anchor"
+#define K_UPD_ANCHOR       "updates-anchor"
+#define K_DEP_ANCHOR       "deployments-anchor"
+#define SYNC_MAX_LANGUAGES 63 /* Get63LanguageOnly: a DSS asks for at most 63 (MS-WSUSSS 1.7) */
+#define K_SYNCED_PRODUCTS  "synced-products"
+#define K_SYNCED_CLASSES   "synced-classifications"
+#define K_SYNCED_LANGS     "synced-languages"
 
 struct sync_settings {
     /* the proxy and TLS settings are read by sync_open_upstream() */
@@ -155,7 +157,7 @@ static void state_clear_anchors(struct sync_ctx *s)
     db_cmd(s->db,
            "DELETE FROM upstream_state WHERE key IN ('config-anchor', 'categories-anchor', "
            "'updates-anchor', 'deployments-anchor', 'synced-products', "
-           "'synced-classifications')",
+           "'synced-classifications', 'synced-languages')",
            0, NULL);
 }
 
@@ -798,6 +800,29 @@ static int sync_check_hierarchy(struct sync_ctx *s)
     return 0;
 }
 
+/*
+ * A replica takes its languages from the upstream, as products and approvals (WSUS greys them
+ * out there): the languages it carries by the GetConfigData list just stored. Approvals of
+ * updates of a language it dropped become inactive here (listinactiveapprovals).
+ */
+static void inherit_languages(struct sync_ctx *s)
+{
+    char *carried, *ours;
+    char err[512];
+
+    if (strcmp(s->set.mode, "replica") != 0 || (carried = hier_upstream_languages(s->db)) == NULL)
+        return;
+    ours = settings_get(s->db, "languages");
+    if (carried[0] != '\0' && ours != NULL && strcmp(ours, carried) != 0) {
+        if (settings_set(s->db, "languages", carried, SETTINGS_FROM_UPSTREAM, err, sizeof(err)) < 0)
+            log_warnx("sync: cannot take the upstream's languages %s: %s", carried, err);
+        else
+            log_info("sync: languages %s, as upstream %s (replica)", carried, uss_url(s->u));
+    }
+    free(ours);
+    free(carried);
+}
+
 static int phase_config(struct sync_ctx *s, char **config_anchor)
 {
     struct uss_error e;
@@ -856,6 +881,7 @@ static int phase_config(struct sync_ctx *s, char **config_anchor)
         state_set(s->db, "languages", t);
         free(t);
     }
+    inherit_languages(s);
     return sync_check_hierarchy(s);
 }
 
@@ -912,7 +938,13 @@ static int phase_updates(struct sync_ctx *s, const char *config_anchor)
     struct uss_idd *cats = NULL, *classes = NULL;
     size_t ncats = 0, nclasses = 0;
     long missing_before = s->missing_n;
+    long lcids[SYNC_MAX_LANGUAGES];
+    char *synced_l = state_get(s, K_SYNCED_LANGS);
+    struct buf langs;
+    size_t i;
     int rc = -1;
+
+    buf_init(&langs, 16 * SYNC_MAX_LANGUAGES);
 
     set_phase(s, "updates");
     /* from a filtered subscription to "everything": list everything again */
@@ -930,6 +962,16 @@ static int phase_updates(struct sync_ctx *s, const char *config_anchor)
         f.ncategories = ncats;
         f.classifications = classes;
         f.nclassifications = nclasses;
+    }
+    /* only the language-specific updates of the languages enabled here (neutral ones always);
+     * a language enabled since the last listing needs its older updates: list everything */
+    f.languages = lcids;
+    f.nlanguages = settings_language_lcids(s->db, lcids, SYNC_MAX_LANGUAGES);
+    for (i = 0; i < f.nlanguages; i++)
+        buf_printf(&langs, "%s%ld", i ? "," : "", lcids[i]);
+    if (f.anchor != NULL && (synced_l == NULL || strcmp(synced_l, buf_str(&langs)) != 0)) {
+        log_info("sync: the languages changed since the last listing: listing everything again");
+        f.anchor = NULL;
     }
     if (list_and_fetch(s, &f, newanchor, sizeof(newanchor)) < 0)
         goto out;
@@ -949,11 +991,12 @@ static int phase_updates(struct sync_ctx *s, const char *config_anchor)
     }
     analyze_if_grown(s);
     if (s->missing_n == missing_before) {
-        const char *keys[4] = {K_UPD_ANCHOR, K_SYNCED_PRODUCTS, K_SYNCED_CLASSES, K_CONFIG_ANCHOR};
-        const char *vals[4] = {newanchor, s->set.products, s->set.classifications,
-                               config_anchor ? config_anchor : ""};
+        const char *keys[5] = {K_UPD_ANCHOR, K_SYNCED_PRODUCTS, K_SYNCED_CLASSES, K_CONFIG_ANCHOR,
+                               K_SYNCED_LANGS};
+        const char *vals[5] = {newanchor, s->set.products, s->set.classifications,
+                               config_anchor ? config_anchor : "", buf_str(&langs)};
         /* all data above is committed (ingest_flush); the anchors follow in their own commit */
-        if (ingest_submit(s->in, NULL, keys, vals, newanchor[0] ? 4 : 0) < 0 ||
+        if (ingest_submit(s->in, NULL, keys, vals, newanchor[0] ? 5 : 0) < 0 ||
             ingest_flush(s->in) < 0) {
             fail(s, "%s", ingest_error(s->in));
             goto out;
@@ -964,6 +1007,8 @@ out:
     free(anchor);
     free(synced_p);
     free(synced_c);
+    free(synced_l);
+    buf_free(&langs);
     free(store_p);
     free(store_c);
     free(cats);

@@ -1284,6 +1284,16 @@ int uss_get_revision_ids(struct uss *u, const struct uss_filter *f, struct uss_i
         req_idds(&c->req, "Categories", f->categories, f->ncategories);
         req_idds(&c->req, "Classifications", f->classifications, f->nclassifications);
     }
+    if (!f->get_config && f->nlanguages > 0) {
+        size_t i;
+
+        buf_add_str(&c->req, "<Languages>");
+        for (i = 0; i < f->nlanguages; i++)
+            buf_printf(&c->req,
+                       "<LanguageAndDelta><Id>%ld</Id><Delta>true</Delta></LanguageAndDelta>",
+                       f->languages[i]);
+        buf_add_str(&c->req, "</Languages>");
+    }
     buf_add_str(&c->req, "</filter>");
     req_end(&c->req, "GetRevisionIdList");
     rc = call_run(c, u->ss_url, err);

@@ -121,6 +121,8 @@ struct uss_filter {
     size_t ncategories;
     const struct uss_idd *classifications;
     size_t nclassifications;
+    const long *languages; /* LCIDs for the Languages filter (updates only); none: all */
+    size_t nlanguages;
 };
 
 struct uss_idlist {

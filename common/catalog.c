@@ -28,7 +28,8 @@ static const char stage_sql[] =
     " seq integer, update_id uuid, revision_number integer, update_type text,"
     " category_type text, title text, default_language text, publication_state text,"
     " creation_date text, explicitly_deployable boolean, is_leaf boolean, kb_article_id text,"
-    " security_bulletin_id text, msrc_severity text, handler text, xml text, xml_cab bytea);"
+    " security_bulletin_id text, msrc_severity text, handler text, xml text, xml_cab bytea,"
+    " languages text[]);"
     "CREATE TEMP TABLE IF NOT EXISTS catalog_stage_file ("
     " sha1 bytea, sha256 bytea, size bigint, file_name text, mu_url text, patching_type text,"
     " modified text);"
@@ -37,10 +38,12 @@ static const char stage_sql[] =
 static const char insert_sql[] =
     "WITH ins AS (INSERT INTO revision (update_id, revision_number, update_type, category_type,"
     " title, default_language, publication_state, creation_date, explicitly_deployable,"
-    " is_leaf, kb_article_id, security_bulletin_id, msrc_severity, handler, xml, xml_cab)"
+    " is_leaf, kb_article_id, security_bulletin_id, msrc_severity, handler, xml, xml_cab,"
+    " languages)"
     " SELECT update_id, revision_number, update_type, category_type, title, default_language,"
     " publication_state, creation_date, explicitly_deployable, is_leaf, kb_article_id,"
-    " security_bulletin_id, msrc_severity, handler, xml, xml_cab FROM catalog_stage ORDER BY seq"
+    " security_bulletin_id, msrc_severity, handler, xml, xml_cab, coalesce(languages, '{}')"
+    " FROM catalog_stage ORDER BY seq"
     " ON CONFLICT (update_id, revision_number) DO NOTHING"
     " RETURNING id, update_id, revision_number)"
     " SELECT s.seq, ins.id FROM ins JOIN catalog_stage s USING (update_id, revision_number)";
@@ -142,6 +145,25 @@ static void copy_fmt(struct copy *c, int first, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&c->out, fmt, ap);
     va_end(ap);
+}
+
+/* The revision's languages as an array literal (names are letters, digits and '-'), or NULL. */
+static void copy_languages(struct copy *c, const struct update *u)
+{
+    struct buf a;
+    size_t i;
+
+    if (!update_is_language_specific(u)) {
+        copy_str(c, NULL, 0);
+        return;
+    }
+    buf_init(&a, 64 * (UPDATE_MAX_LANGUAGES + 1));
+    buf_add_str(&a, "{");
+    for (i = 0; i < u->n_languages; i++)
+        buf_printf(&a, "%s%s", i ? "," : "", u->languages[i]);
+    buf_add_str(&a, "}");
+    copy_str(c, buf_str(&a), 0);
+    buf_free(&a);
 }
 
 static void copy_end_row(struct copy *c)
@@ -419,6 +441,7 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
         copy_str(&c, x->handler, 0);
         copy_text(&c, x->xml, x->xml_len, 0);
         copy_bytea(&c, x->xml_cab, x->xml_cab_len, 0);
+        copy_languages(&c, x);
         copy_end_row(&c);
     }
     if (copy_finish(&c, err, errlen) < 0)
@@ -567,10 +590,113 @@ long catalog_count_revisions(PGconn *conn)
     return count_of(conn, "SELECT count(*) FROM revision");
 }
 
-long catalog_count_active_approvals(PGconn *conn)
+/*
+ * The deployment d's revision r applies here: language neutral, or specific to a language
+ * enabled in the language table and (when $1 is not NULL: a replica's upstream list) one of
+ * the comma-separated languages $1 (CATALOG_SQL_LANG_APPLIES with the upstream's list).
+ */
+#define APPLIES_HERE                                                                               \
+    "(r.languages = '{}' OR EXISTS (SELECT 1 FROM unnest(r.languages) AS l(s)"                     \
+    " JOIN language g ON g.short_name = l.s AND g.enabled"                                         \
+    " WHERE $1::text IS NULL OR l.s = ANY(string_to_array($1::text, ','))))"
+
+long catalog_count_active_approvals(PGconn *conn, int every_live)
 {
-    /* action 2 (Scan) is "not approved" */
-    return count_of(conn, "SELECT count(*) FROM deployment WHERE NOT dead AND action <> 2");
+    /* action 2 (Scan) is "not approved"; a deployment of an unknown revision counts */
+    if (every_live)
+        return count_of(conn, "SELECT count(*) FROM deployment WHERE NOT dead AND action <> 2");
+    return count_of(
+        conn, "SELECT count(*) FROM deployment d LEFT JOIN revision r ON"
+              " r.update_id = d.update_id AND r.revision_number = d.revision_number"
+              " WHERE NOT d.dead AND d.action <> 2 AND (r.id IS NULL OR " CATALOG_SQL_LANG_APPLIES(
+                  "r") ")");
+}
+
+int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,
+                             json_t *killed)
+{
+    const char *p[2] = {update_id, group_id};
+    PGresult *r = db_exec(conn,
+                          "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
+                          "WHERE update_id = $1::uuid AND NOT dead "
+                          "  AND ($2::uuid IS NULL OR target_group_id = $2::uuid) "
+                          "RETURNING deployment_guid::text",
+                          2, p);
+    int i, n;
+
+    if (r == NULL)
+        return -1;
+    n = PQntuples(r);
+    for (i = 0; i < n && killed != NULL; i++)
+        json_array_append_new(killed, json_string(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    return n;
+}
+
+static const char *const approval_actions[] = {"install", "uninstall", "scan", "block"};
+
+json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char *upstream_url)
+{
+    const char *p[1] = {carried};
+    json_t *out;
+    PGresult *r;
+    int i;
+
+    r = db_exec(conn,
+                "SELECT d.update_id::text, d.revision_number, r.title,"
+                " d.target_group_id::text, coalesce(g.name, ''), d.action,"
+                " array_to_string(r.languages, ','), d.deployment_guid::text,"
+                " $1::text IS NOT NULL AND NOT r.languages && string_to_array($1::text, ',')"
+                " FROM deployment d JOIN revision r ON r.update_id = d.update_id"
+                "  AND r.revision_number = d.revision_number"
+                " LEFT JOIN target_group g ON g.id = d.target_group_id"
+                " WHERE NOT d.dead AND d.action <> 2 AND NOT " APPLIES_HERE
+                " ORDER BY r.title, d.update_id, g.name, d.deployment_guid LIMIT 100000",
+                1, p);
+    if (r == NULL)
+        return NULL;
+    out = json_array();
+    for (i = 0; i < PQntuples(r); i++) {
+        long action = 0, rev = 0;
+        const char *langs = PQgetvalue(r, i, 6);
+        int gone_upstream = strcmp(PQgetvalue(r, i, 8), "t") == 0;
+        char *why;
+
+        (void)str_to_long(PQgetvalue(r, i, 5), 0, 3, &action);
+        (void)str_to_long(PQgetvalue(r, i, 1), 0, INT_MAX, &rev);
+        /* not bounded by a buffer: a revision may list UPDATE_MAX_LANGUAGES languages */
+        if (gone_upstream)
+            why = xasprintf("the update is only for %s, which upstream %s no longer carries", langs,
+                            upstream_url != NULL ? upstream_url : "");
+        else
+            why = xasprintf("the update is only for %s, which is not enabled here", langs);
+        json_array_append_new(out, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                             "update_id", PQgetvalue(r, i, 0), "revision", (int)rev,
+                                             "title", PQgetvalue(r, i, 2), "group_id",
+                                             PQgetvalue(r, i, 3), "group", PQgetvalue(r, i, 4),
+                                             "action", approval_actions[action], "languages", langs,
+                                             "deployment_guid", PQgetvalue(r, i, 7), "why", why));
+        free(why);
+    }
+    PQclear(r);
+    return out;
+}
+
+json_t *catalog_remove_inactive_approvals(PGconn *conn, const char *carried,
+                                          const char *upstream_url)
+{
+    json_t *list = catalog_inactive_approvals(conn, carried, upstream_url);
+    size_t i;
+
+    for (i = 0; list != NULL && i < json_array_size(list); i++) {
+        const json_t *a = json_array_get(list, i);
+        if (catalog_kill_deployments(conn, json_string_value(json_object_get(a, "update_id")),
+                                     json_string_value(json_object_get(a, "group_id")), NULL) < 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
 }
 
 int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,

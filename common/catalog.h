@@ -151,15 +151,54 @@ char *catalog_categories_outside(PGconn *conn, const char *ours, const char *the
 int catalog_file_sample(PGconn *conn, unsigned char sha1[20], char *name, size_t namelen,
                         int64_t *size);
 
+/*
+ * SQL condition: the revision row r (an alias) applies to the languages enabled here (the
+ * language table): it is language neutral, or one of its languages (schema 007) is enabled.
+ * For the queries that select what to download or count.
+ */
+#define CATALOG_SQL_LANG_APPLIES(r)                                                                \
+    "(" r ".languages = '{}' OR EXISTS (SELECT 1 FROM language lg WHERE lg.enabled"                \
+    " AND lg.short_name = ANY(" r ".languages)))"
+
 /* Number of stored revisions, -1 on error. */
 long catalog_count_revisions(PGconn *conn);
 
 /*
  * Number of active approvals: deployment rows that are not dead and approve (install,
- * uninstall, block; not Scan). A replica that is consistent with its upstream has the same
- * figure (it copies every live deployment). -1 on error.
+ * uninstall, block; not Scan) of updates that apply to a language enabled here (neutral ones
+ * always; the revision's languages, schema 007). With every_live (a replica: it copies every
+ * live deployment of its upstream) all of them are counted, so approvals the replica keeps for
+ * a language its upstream dropped show as a difference from the upstream's figure until
+ * removeinactiveapprovals; once consistent both print the same figure. -1 on error.
  */
-long catalog_count_active_approvals(PGconn *conn);
+long catalog_count_active_approvals(PGconn *conn, int every_live);
+
+/*
+ * Mark the live deployments of update_id dead with a fresh change_seq (one group, or all when
+ * group_id is NULL), as unapprove does; their guids are appended to killed (may be NULL).
+ * Number of rows, or -1 on error. The caller owns the transaction.
+ */
+int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,
+                             json_t *killed);
+
+/*
+ * Inactive approvals (wsusutil listinactiveapprovals): live, approving deployments (not Scan)
+ * whose revision is specific only to languages that are not enabled here (the language table)
+ * or, when carried is not NULL (a replica: hier_upstream_languages()), not among the
+ * comma-separated languages the upstream carries. By title: [{"update_id", "revision",
+ * "title", "group_id", "group", "action", "languages" ("de,fr"), "deployment_guid", "why"
+ * (one line naming the languages and upstream_url)}]. At most 100000. New reference, or NULL
+ * on a database error.
+ */
+json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char *upstream_url);
+
+/*
+ * removeinactiveapprovals: catalog_inactive_approvals(), then each of them marked dead with
+ * catalog_kill_deployments(). The list removed, or NULL on a database error (the caller
+ * rolls back its transaction).
+ */
+json_t *catalog_remove_inactive_approvals(PGconn *conn, const char *carried,
+                                          const char *upstream_url);
 
 /*
  * Refresh the planner statistics of the catalog tables after a big write (import, first sync),

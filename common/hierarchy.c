@@ -323,6 +323,28 @@ void hier_check_offered(PGconn *db, const char *upstream_url, const char *publis
     buf_free(&fix);
 }
 
+/*
+ * The enabled short names of an upstream language list (the JSON array of upstream_state
+ * "languages") appended to out, comma-separated; 1 when the upstream enables "all" (the
+ * specific flags are then ignored, MS-WSUSSS 3.1.1), else 0.
+ */
+static int carried_list(const json_t *a, struct buf *out)
+{
+    size_t i;
+    int all = 0;
+
+    for (i = 0; i < json_array_size(a); i++) {
+        const json_t *l = json_array_get(a, i);
+        const char *sn = json_string_value(json_object_get(l, "short"));
+        int en = json_is_true(json_object_get(l, "enabled"));
+        if (sn != NULL && strcmp(sn, "all") == 0 && en)
+            all = 1;
+        else if (sn != NULL && en)
+            buf_printf(out, "%s%s", out->len ? "," : "", sn);
+    }
+    return all;
+}
+
 void hier_check_languages(const char *upstream_url, const char *ours, const char *upstream_json,
                           struct hier_result *res)
 {
@@ -330,7 +352,6 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     json_t *a = upstream_json != NULL ? json_loads(upstream_json, 0, &je) : NULL;
     struct buf missing, carried;
     const char *p = ours != NULL ? ours : "";
-    size_t i;
     int all = 0;
 
     memset(res, 0, sizeof(*res));
@@ -344,15 +365,7 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     }
     buf_init(&missing, sizeof(res->line) / 2);
     buf_init(&carried, sizeof(res->line) / 2);
-    for (i = 0; i < json_array_size(a); i++) {
-        const json_t *l = json_array_get(a, i);
-        const char *sn = json_string_value(json_object_get(l, "short"));
-        int en = json_is_true(json_object_get(l, "enabled"));
-        if (sn != NULL && strcmp(sn, "all") == 0 && en)
-            all = 1; /* "All Languages": the specific flags are ignored (MS-WSUSSS 3.1.1) */
-        else if (sn != NULL && en)
-            buf_printf(&carried, "%s%s", carried.len ? "," : "", sn);
-    }
+    all = carried_list(a, &carried);
     if (all) {
         json_decref(a);
         buf_free(&missing);
@@ -416,4 +429,36 @@ void hier_check_languages_stored(PGconn *db, const char *upstream, const char *l
     hier_check_languages(upstream, languages, langs, res);
     free(url);
     free(langs);
+}
+
+char *hier_upstream_languages(PGconn *db)
+{
+    char *langs = state_value(db, "languages");
+    json_error_t je;
+    json_t *a = langs != NULL ? json_loads(langs, 0, &je) : NULL;
+    struct buf carried;
+    char *out = NULL;
+
+    free(langs);
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        json_decref(a);
+        return NULL;
+    }
+    buf_init(&carried, 64 * 1024);
+    if (!carried_list(a, &carried))
+        out = xstrdup(buf_str(&carried));
+    buf_free(&carried);
+    json_decref(a);
+    return out;
+}
+
+void hier_inactive_scope(PGconn *db, char **carried, char **upstream)
+{
+    char *mode = settings_get(db, "mode");
+
+    *carried = NULL;
+    *upstream = settings_get(db, "upstream");
+    if (mode != NULL && strcmp(mode, "replica") == 0)
+        *carried = hier_upstream_languages(db);
+    free(mode);
 }

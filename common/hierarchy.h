@@ -113,4 +113,18 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
 void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
                                  struct hier_result *res);
 
+/*
+ * The languages the upstream carries by the last GetConfigData answer (upstream_state
+ * "languages"): its enabled short names, comma-separated ("" when none), malloc'd. NULL when
+ * that list is not known or the upstream enables "all" (no language is then left out).
+ */
+char *hier_upstream_languages(PGconn *db);
+
+/*
+ * What catalog_inactive_approvals() judges by on this server: *upstream the upstream setting
+ * (malloc'd, NULL on a database error) and *carried the languages the upstream carries on a
+ * replica (hier_upstream_languages), else NULL (autonomous: only the languages enabled here).
+ */
+void hier_inactive_scope(PGconn *db, char **carried, char **upstream);
+
 #endif

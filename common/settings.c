@@ -641,6 +641,19 @@ const char *settings_display(const struct settings_def *d, const char *value)
 
 /* ---- storage ---- */
 
+size_t settings_language_lcids(PGconn *db, long *out, size_t max)
+{
+    PGresult *res = db_exec(db, "SELECT lcid FROM language WHERE enabled ORDER BY lcid", 0, NULL);
+    size_t n = 0;
+    int i;
+
+    for (i = 0; res != NULL && i < PQntuples(res) && n < max; i++)
+        if (str_to_long(PQgetvalue(res, i, 0), 0, 2147483647L, &out[n]) == 0)
+            n++;
+    PQclear(res);
+    return n;
+}
+
 char *settings_get(PGconn *db, const char *key)
 {
     const struct settings_def *d = settings_find(key);

@@ -73,6 +73,11 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
  * serves). NULL for an unknown key or a database error (logged).
  */
 char *settings_get(PGconn *db, const char *key);
+/*
+ * The LCIDs of the languages enabled here (the language table), at most max into out, by
+ * LCID: what a downstream sends as its GetRevisionIdList Languages filter. 0 on error.
+ */
+size_t settings_language_lcids(PGconn *db, long *out, size_t max);
 /* Is key stored (set explicitly) rather than defaulted? 1, 0, or -1 on error. */
 int settings_is_set(PGconn *db, const char *key);
 

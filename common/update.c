@@ -5,6 +5,7 @@
  */
 #include "update.h"
 
+#include "fragment.h"
 #include "strutil.h"
 #include "xml.h"
 #include "xmalloc.h"
@@ -39,6 +40,9 @@ void update_free(struct update *u)
     free(u->security_bulletin_id);
     free(u->msrc_severity);
     free(u->title);
+    for (i = 0; i < u->n_languages; i++)
+        free(u->languages[i]);
+    free(u->languages);
     for (i = 0; i < u->n_texts; i++) {
         free(u->texts[i].language);
         free(u->texts[i].title);
@@ -99,6 +103,42 @@ static int parse_identity(const xmlNode *n, char id[UPDATE_ID_LEN + 1], int *rev
     return 0;
 }
 
+/*
+ * Properties/Language: the languages an update is specific to. "all" (the NeutralLanguage
+ * value, MS-WSUSSS 2.2.5.2) and "NeutralLanguage" itself mark a neutral update and are not
+ * kept; names are lower-cased and must be language names (fragment_language_ok).
+ */
+static int parse_languages(struct update *u, const xmlNode *p, char *err, size_t errlen)
+{
+    xmlNode *c;
+    size_t i;
+
+    for (c = xml_child(p, NS_UPD, "Language"); c != NULL; c = xml_next(c, NS_UPD, "Language")) {
+        char *lang = xml_text_dup(c);
+        int dup = 0;
+
+        str_trim(lang);
+        for (i = 0; lang[i] != '\0'; i++)
+            lang[i] = (char)tolower((unsigned char)lang[i]);
+        for (i = 0; i < u->n_languages; i++)
+            dup |= strcmp(u->languages[i], lang) == 0;
+        if (dup || !fragment_language_ok(lang) || strcmp(lang, "all") == 0 ||
+            strcmp(lang, "neutrallanguage") == 0) {
+            free(lang);
+            continue;
+        }
+        if (u->n_languages >= UPDATE_MAX_LANGUAGES) {
+            free(lang);
+            snprintf(err, errlen, "more than %d Properties/Language elements",
+                     UPDATE_MAX_LANGUAGES);
+            return -1;
+        }
+        u->languages = xreallocarray(u->languages, u->n_languages + 1, sizeof(*u->languages));
+        u->languages[u->n_languages++] = lang;
+    }
+    return 0;
+}
+
 static int parse_properties(struct update *u, const xmlNode *p, char *err, size_t errlen)
 {
     const char *t;
@@ -122,7 +162,7 @@ static int parse_properties(struct update *u, const xmlNode *p, char *err, size_
         u->kb_article_id = xml_text_dup(c);
     if ((c = xml_child(p, NS_UPD, "SecurityBulletinID")) != NULL)
         u->security_bulletin_id = xml_text_dup(c);
-    return 0;
+    return parse_languages(u, p, err, errlen);
 }
 
 static int parse_texts(struct update *u, const xmlNode *coll, char *err, size_t errlen)
@@ -411,4 +451,9 @@ out:
     if (rc < 0)
         update_free(u);
     return rc;
+}
+
+int update_is_language_specific(const struct update *u)
+{
+    return u->n_languages > 0;
 }

@@ -15,9 +15,10 @@
 #define UPDATE_ID_LEN 36 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", stored lower case */
 
 /* Bounds on what one document may list (real documents stay far below). */
-#define UPDATE_MAX_TEXTS   256
-#define UPDATE_MAX_RELATED 20000 /* prerequisites, bundle members, superseded ids each */
-#define UPDATE_MAX_FILES   10000
+#define UPDATE_MAX_TEXTS     256
+#define UPDATE_MAX_RELATED   20000 /* prerequisites, bundle members, superseded ids each */
+#define UPDATE_MAX_FILES     10000
+#define UPDATE_MAX_LANGUAGES 64 /* Properties/Language of one document */
 
 struct update_text {
     char *language;    /* "en", "pt-br", ... */
@@ -64,6 +65,13 @@ struct update {
     char *security_bulletin_id;
     char *msrc_severity;
     char *title; /* title in the default language (else the first one); never NULL */
+    /*
+     * Languages this revision is specific to (Properties/Language), lower case, deduplicated,
+     * in document order; NULL/0 for a language-neutral update (no Language, or only "all" /
+     * "NeutralLanguage", MS-WSUSSS 2.2.5.2). At most UPDATE_MAX_LANGUAGES.
+     */
+    char **languages;
+    size_t n_languages;
 
     struct update_text *texts;
     size_t n_texts;
@@ -104,5 +112,8 @@ int update_parse(struct update *u, const char *xml, size_t len, char *err, size_
 /* Is this update a category (UpdateType Category)? a detectoid? */
 int update_is_category(const struct update *u);
 int update_is_detectoid(const struct update *u);
+
+/* Is u specific to languages (n_languages > 0), i.e. not language neutral? */
+int update_is_language_specific(const struct update *u);
 
 #endif

@@ -559,3 +559,45 @@ int cmd_approvals_count(struct ctl *c, int argc, char **argv)
         return ctl_fail("approvals count takes no arguments (got \"%s\")", argv[0]), 2;
     return adminapi_show(c, "GET", "/api/v1/approvals/count", NULL, print_approvals_count, NULL);
 }
+
+/* One line per inactive approval, then the count (listinactiveapprovals, remove...). */
+static void print_inactive(const json_t *ans, const char *verb)
+{
+    const json_t *list = json_object_get(ans, "approvals");
+    size_t i;
+
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *a = json_array_get(list, i);
+        printf("%s (%s) %s for \"%s\", languages %s: %s\n", jstr(a, "title"), jstr(a, "update_id"),
+               jstr(a, "action"), jstr(a, "group"), jstr(a, "languages"), jstr(a, "why"));
+    }
+    printf("%lld inactive approval(s) %s\n",
+           (long long)json_integer_value(json_object_get(ans, "count")), verb);
+}
+
+static void print_listinactive(const json_t *ans, void *arg)
+{
+    (void)arg;
+    print_inactive(ans, "found");
+}
+
+static void print_removeinactive(const json_t *ans, void *arg)
+{
+    (void)arg;
+    print_inactive(ans, "removed");
+}
+
+int cmd_listinactiveapprovals(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 0)
+        return ctl_fail("listinactiveapprovals takes no arguments (got \"%s\")", argv[0]), 2;
+    return adminapi_show(c, "GET", "/api/v1/approvals/inactive", NULL, print_listinactive, NULL);
+}
+
+int cmd_removeinactiveapprovals(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 0)
+        return ctl_fail("removeinactiveapprovals takes no arguments (got \"%s\")", argv[0]), 2;
+    return post_and_print(c, "/api/v1/approvals/inactive/remove", json_object(),
+                          print_removeinactive);
+}

@@ -96,6 +96,8 @@ int cmd_decline(struct ctl *c, int argc, char **argv);
 int cmd_undecline(struct ctl *c, int argc, char **argv);
 int cmd_accepteula(struct ctl *c, int argc, char **argv);
 int cmd_approvals_count(struct ctl *c, int argc, char **argv);
+int cmd_listinactiveapprovals(struct ctl *c, int argc, char **argv);
+int cmd_removeinactiveapprovals(struct ctl *c, int argc, char **argv);
 
 /* A bulk approve or decline as the verbs parsed it (cmd_updates.c fills it, cmd_bulk.c runs
  * it). Strings are borrowed from argv; NULL or 0: not given. */

@@ -108,6 +108,16 @@ static const struct ctl_verb verbs[] = {
     {"approvals count", "", "print the number of active approvals",
      "A replica and its upstream print the same figure once the replica is consistent.",
      cmd_approvals_count},
+    {"listinactiveapprovals", "",
+     "list approvals of updates only for languages no longer enabled (or carried upstream)",
+     "An approval is inactive when its update is specific only to languages this server does "
+     "not enable or, on a replica, that its upstream no longer carries (wsusutil "
+     "listinactiveapprovals). With --json: the list.",
+     cmd_listinactiveapprovals},
+    {"removeinactiveapprovals", "", "remove the inactive approvals and print how many",
+     "Marks them removed as unapprove does. Allowed on a replica (the seed guide runs it "
+     "there): afterwards approvals count matches the upstream's.",
+     cmd_removeinactiveapprovals},
     {"updates list",
      "[--type software|driver|category|detectoid|all] [--product NAME|GUID] "
      "[--classification NAME|GUID] [--search WORDS|KB|ID] [--approved] [--not-approved] "

@@ -312,6 +312,8 @@ static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/updates/failed", 0, admin_updates_failed},
     {"GET", "/api/v1/categories", 0, admin_categories_list},
     {"GET", "/api/v1/approvals/count", 0, admin_approvals_count},
+    {"GET", "/api/v1/approvals/inactive", 0, admin_approvals_inactive},
+    {"POST", "/api/v1/approvals/inactive/remove", 0, admin_approvals_inactive_remove},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* wsusctl checkhealth: admin_health.c, health.c */

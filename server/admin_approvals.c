@@ -8,6 +8,8 @@
 #include "admin_handlers.h"
 #include "catalog.h"
 #include "db.h"
+#include "hierarchy.h"
+#include "settings.h"
 #include "log.h"
 #include "strutil.h"
 #include "xmalloc.h"
@@ -252,22 +254,7 @@ static int change_is_declined(struct change *c)
 /* Mark live approvals of the update dead (one group, or all when group_id is NULL). */
 static int kill_deployments(struct change *c, const char *group_id, json_t *killed)
 {
-    const char *p[2] = {c->update_id, group_id};
-    PGresult *r = db_exec(c->db,
-                          "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
-                          "WHERE update_id = $1::uuid AND NOT dead "
-                          "  AND ($2::uuid IS NULL OR target_group_id = $2::uuid) "
-                          "RETURNING deployment_guid::text",
-                          2, p);
-    int i, n;
-
-    if (r == NULL)
-        return -1;
-    n = PQntuples(r);
-    for (i = 0; i < n && killed != NULL; i++)
-        json_array_append_new(killed, json_string(PQgetvalue(r, i, 0)));
-    PQclear(r);
-    return n;
+    return catalog_kill_deployments(c->db, c->update_id, group_id, killed);
 }
 
 /* Month, day (with leap years), hour and minute of a string of iso_datetime_shape's form. */
@@ -846,13 +833,76 @@ enum MHD_Result admin_decline_bulk(struct http_request *req)
 enum MHD_Result admin_approvals_count(struct http_request *req)
 {
     PGconn *db = admin_db(req);
+    char *mode;
     long n;
 
     if (db == NULL)
         return MHD_YES;
-    n = catalog_count_active_approvals(db);
+    mode = settings_get(db, "mode");
+    n = catalog_count_active_approvals(db, mode != NULL && strcmp(mode, "replica") == 0);
+    free(mode);
     if (n < 0)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot count the approvals in the catalog; see the wsusd log");
     return admin_reply(req, MHD_HTTP_OK, json_pack("{s:I}", "active", (json_int_t)n));
+}
+
+/* {"count", "approvals": [...]} for a list of catalog_inactive_approvals(). */
+static enum MHD_Result inactive_reply(struct http_request *req, json_t *list)
+{
+    return admin_reply(
+        req, MHD_HTTP_OK,
+        json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "approvals", list));
+}
+
+enum MHD_Result admin_approvals_inactive(struct http_request *req)
+{
+    PGconn *db = admin_db(req);
+    char *carried, *up;
+    json_t *list;
+
+    if (db == NULL)
+        return MHD_YES;
+    hier_inactive_scope(db, &carried, &up);
+    list = catalog_inactive_approvals(db, carried, up);
+    free(carried);
+    free(up);
+    if (list == NULL)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot list the inactive approvals; see the wsusd log");
+    return inactive_reply(req, list);
+}
+
+enum MHD_Result admin_approvals_inactive_remove(struct http_request *req)
+{
+    static const struct admin_field fields[] = {FIELD_ADMIN};
+    PGconn *db;
+    char *carried = NULL, *up = NULL;
+    json_t *list = NULL;
+    struct change c;
+
+    change_init(&c, req);
+    if (change_read(&c, fields, sizeof(fields) / sizeof(fields[0])) < 0)
+        return change_finish(&c);
+    if ((db = admin_db(req)) == NULL)
+        return change_finish(&c);
+    if (admin_change_lock(db, "wsusd-approvals") == 0) {
+        hier_inactive_scope(db, &carried, &up);
+        list = catalog_remove_inactive_approvals(db, carried, up);
+        if (list != NULL && db_commit(db) < 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    free(carried);
+    free(up);
+    if (list == NULL) {
+        db_rollback(db);
+        c.replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                "cannot remove the inactive approvals; see the wsusd log");
+        return change_finish(&c);
+    }
+    log_info("%zu inactive approval(s) removed by %s", json_array_size(list), c.admin);
+    c.replied = inactive_reply(req, list);
+    return change_finish(&c);
 }

@@ -40,12 +40,19 @@ int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
     return rc;
 }
 
-int admin_change_begin(struct http_request *req, PGconn *db, const char *lock, const char *what,
-                       enum MHD_Result *replied)
+int admin_change_lock(PGconn *db, const char *lock)
 {
     const char *p[1] = {lock};
 
     if (db_begin(db) < 0 || db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, p) < 0)
+        return -1;
+    return 0;
+}
+
+int admin_change_begin(struct http_request *req, PGconn *db, const char *lock, const char *what,
+                       enum MHD_Result *replied)
+{
+    if (admin_change_lock(db, lock) < 0)
         return -1;
     return admin_refuse_replica(req, db, what, replied) != 0 ? 1 : 0;
 }

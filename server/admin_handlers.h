@@ -52,6 +52,14 @@ enum MHD_Result admin_updates_show(struct http_request *req);
 enum MHD_Result admin_updates_failed(struct http_request *req);
 enum MHD_Result admin_categories_list(struct http_request *req);
 enum MHD_Result admin_approvals_count(struct http_request *req);
+/*
+ * GET /api/v1/approvals/inactive and POST /api/v1/approvals/inactive/remove: approvals of
+ * updates specific only to languages not enabled here (on a replica also: not carried by the
+ * upstream), listed / marked dead (catalog.h). Allowed on a replica, as wsusutil
+ * removeinactiveapprovals is run there.
+ */
+enum MHD_Result admin_approvals_inactive(struct http_request *req);
+enum MHD_Result admin_approvals_inactive_remove(struct http_request *req);
 
 /* admin_content.c: GET /api/v1/content (sizes, files by state, largest updates, what is
  * still to download), POST /api/v1/content/switch {"dir"} (movecontent's last step) */
@@ -108,5 +116,7 @@ enum MHD_Result admin_metrics(struct http_request *req);
  */
 int admin_change_begin(struct http_request *req, PGconn *db, const char *lock, const char *what,
                        enum MHD_Result *replied);
+/* BEGIN and the transaction advisory lock named lock, without the replica refusal. 0 or -1. */
+int admin_change_lock(PGconn *db, const char *lock);
 
 #endif

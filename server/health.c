@@ -807,6 +807,30 @@ static void check_failed_updates(struct health_ctx *c, struct health_result *r)
     json_decref(all);
 }
 
+/* Approvals kept for updates only of languages no longer enabled here or carried upstream. */
+static void check_inactive_approvals(struct health_ctx *c, struct health_result *r)
+{
+    char *carried, *up;
+    json_t *list;
+
+    hier_inactive_scope(c->db, &carried, &up);
+    list = catalog_inactive_approvals(c->db, carried, up);
+    free(carried);
+    free(up);
+    if (list == NULL)
+        result(r, HEALTH_FAIL, "check that PostgreSQL runs", "cannot list the inactive approvals");
+    else if (json_array_size(list) > 0)
+        result(r, HEALTH_WARN,
+               "wsusctl listinactiveapprovals lists them; wsusctl removeinactiveapprovals "
+               "removes them",
+               "%zu approval(s) are of updates only for languages no longer enabled here or "
+               "carried by the upstream",
+               json_array_size(list));
+    else
+        result(r, HEALTH_OK, NULL, "no approval is of an update only for another language");
+    json_decref(list);
+}
+
 /*
  * A SLOT for a check built elsewhere (the hierarchy checks of client/sync.c, branch hier): it
  * says "not available in this build" until its function replaces check_not_built in the
@@ -845,8 +869,9 @@ static const struct health_check health_checks[] = {
     {"downloader", "downloader", check_downloader},
     {"last-sync", "last synchronization", check_last_sync},
     {"failed-updates", "updates failed or missing upstream", check_failed_updates},
-    /* SLOT (hier): replicas only: listinactiveapprovals, approvals count vs the upstream */
-    {"inactive-approvals", "inactive approvals (replica)", check_not_built},
+    {"inactive-approvals", "inactive approvals", check_inactive_approvals},
+    /* SLOT: a replica's approval count against its upstream's (the protocol has no call for
+       the upstream's count; compare wsusctl approvals count on both) */
     {"approval-counts", "approval counts against the upstream (replica)", check_not_built},
 };
 

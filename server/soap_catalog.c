@@ -36,6 +36,29 @@ static void soapcat_id_arrays(const struct soap_id_delta *v, size_t n, struct bu
     buf_add_str(deltas, "}");
 }
 
+/*
+ * The Languages filter on a selected root revision r: language neutral ones always, a
+ * language-specific one when one of its languages (schema 007) has an LCID the downstream
+ * asked for. The parameter is an int[] of LCIDs, NULL when the filter named no language.
+ */
+#define SOAPCAT_LANG_OK(param)                                                                     \
+    " AND (" param "::int[] IS NULL OR r.languages = '{}' OR EXISTS (SELECT 1"                     \
+    "  FROM language g WHERE g.short_name = ANY(r.languages) AND g.lcid = ANY(" param "::int[])))"
+
+/* LCIDs as an int[] literal into out ("{1031,1033}"), or NULL when there are none. */
+static const char *soapcat_lcids(const long *v, size_t n, struct buf *out)
+{
+    size_t i;
+
+    if (n == 0)
+        return NULL;
+    buf_add_str(out, "{");
+    for (i = 0; i < n; i++)
+        buf_printf(out, "%s%ld", i ? "," : "", v[i]);
+    buf_add_str(out, "}");
+    return buf_str(out);
+}
+
 /* Every Category and Detectoid revision held ($1 anchor, NULL = none: all of them). */
 static const char soapcat_config_sql[] =
     "DECLARE revs NO SCROLL CURSOR FOR "
@@ -51,7 +74,7 @@ static const char soapcat_config_sql[] =
  * Updates, no anchor: every Software/Driver revision whose own IsCategory prerequisites name
  * a listed category (or one below it) AND a listed classification, plus the exact bundled
  * revisions of each, recursively. $1 category ids, $2 classification ids, $3 true = no
- * filter (every update revision).
+ * filter (every update revision), $4 the Languages filter (SOAPCAT_LANG_OK).
  */
 static const char soapcat_updates_sql[] =
     "DECLARE revs NO SCROLL CURSOR FOR "
@@ -63,23 +86,26 @@ static const char soapcat_updates_sql[] =
     "  JOIN revision_prerequisite p ON p.update_id = t.id AND p.is_category"
     "  JOIN revision r ON r.id = p.revision_id AND r.update_type = 'Category'),"
     "roots AS ("
-    "  SELECT id FROM revision WHERE $3::boolean AND update_type IN ('Software', 'Driver')"
-    "  UNION ALL"
-    "  SELECT r.id FROM revision r WHERE NOT $3::boolean"
-    "   AND r.update_type IN ('Software', 'Driver')"
-    "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
-    "    JOIN cat_tree t ON t.id = p.update_id WHERE p.is_category)"
-    "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
-    "    WHERE p.is_category AND p.update_id = ANY($2::uuid[]))),"
-    "closure(id) AS ("
-    "  SELECT id FROM roots"
-    "  UNION"
-    "  SELECT m.id FROM closure c"
-    "  JOIN revision_bundle b ON b.revision_id = c.id"
-    "  JOIN revision m ON m.update_id = b.member_update_id"
-    "   AND m.revision_number = b.member_revision_number) "
-    "SELECT r.update_id::text, r.revision_number FROM closure x JOIN revision r ON r.id = x.id "
-    "ORDER BY r.is_leaf DESC, r.id";
+    "  SELECT r.id FROM revision r WHERE $3::boolean AND update_type IN ('Software', "
+    "'Driver')" SOAPCAT_LANG_OK(
+        "$4") "  UNION ALL"
+              "  SELECT r.id FROM revision r WHERE NOT $3::boolean"
+              "   AND r.update_type IN ('Software', 'Driver')"
+              "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
+              "    JOIN cat_tree t ON t.id = p.update_id WHERE p.is_category)"
+              "   AND r.id IN (SELECT p.revision_id FROM revision_prerequisite p"
+              "    WHERE p.is_category AND p.update_id = ANY($2::uuid[]))" SOAPCAT_LANG_OK(
+                  "$4") "),"
+                        "closure(id) AS ("
+                        "  SELECT id FROM roots"
+                        "  UNION"
+                        "  SELECT m.id FROM closure c"
+                        "  JOIN revision_bundle b ON b.revision_id = c.id"
+                        "  JOIN revision m ON m.update_id = b.member_update_id"
+                        "   AND m.revision_number = b.member_revision_number) "
+                        "SELECT r.update_id::text, r.revision_number FROM closure x JOIN revision "
+                        "r ON r.id = x.id "
+                        "ORDER BY r.is_leaf DESC, r.id";
 
 /*
  * Updates after an anchor: the same selection, restricted to (a) everything reached from a
@@ -89,7 +115,7 @@ static const char soapcat_updates_sql[] =
  * or one of their bundles match the filter. Nothing is computed for the unchanged catalog, so
  * a no-change sync costs a few index probes whatever the catalog size.
  * $1 anchor, $2/$3 category ids/deltas, $4/$5 classification ids/deltas, $6 true = no filter,
- * $7 true = some id has Delta = false.
+ * $7 true = some id has Delta = false, $8 the Languages filter (SOAPCAT_LANG_OK).
  */
 static const char soapcat_updates_delta_sql[] =
     "DECLARE revs NO SCROLL CURSOR FOR "
@@ -111,31 +137,35 @@ static const char soapcat_updates_delta_sql[] =
     "    JOIN cls_sel t ON t.id = p.update_id WHERE $7::boolean AND p.is_category"
     "    GROUP BY p.revision_id) b ON b.revision_id = a.revision_id"
     "  JOIN revision r ON r.id = a.revision_id AND r.update_type IN ('Software', 'Driver')"
-    "  WHERE a.force OR b.force),"
-    "forced(id) AS ("
-    "  SELECT id FROM forced_roots"
-    "  UNION"
-    "  SELECT m.id FROM forced c"
-    "  JOIN revision_bundle b ON b.revision_id = c.id"
-    "  JOIN revision m ON m.update_id = b.member_update_id"
-    "   AND m.revision_number = b.member_revision_number),"
-    "up(start, id) AS ("
-    "  SELECT id, id FROM revision WHERE change_seq > $1::bigint"
-    "  UNION"
-    "  SELECT u.start, b.revision_id FROM up u JOIN revision m ON m.id = u.id"
-    "  JOIN revision_bundle b ON b.member_update_id = m.update_id"
-    "   AND b.member_revision_number = m.revision_number),"
-    "changed AS ("
-    "  SELECT DISTINCT u.start AS id FROM up u JOIN revision r ON r.id = u.id"
-    "  WHERE r.update_type IN ('Software', 'Driver') AND ($6::boolean OR ("
-    "   EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cat_tree t ON t.id = p.update_id"
-    "    WHERE p.revision_id = r.id AND p.is_category)"
-    "   AND EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cls_sel t ON t.id = p.update_id"
-    "    WHERE p.revision_id = r.id AND p.is_category)))) "
-    "SELECT r.update_id::text, r.revision_number FROM ("
-    "  SELECT id FROM forced UNION SELECT id FROM changed) x "
-    "JOIN revision r ON r.id = x.id "
-    "ORDER BY r.is_leaf DESC, r.id";
+    "  WHERE (a.force OR b.force)" SOAPCAT_LANG_OK(
+        "$8") "),"
+              "forced(id) AS ("
+              "  SELECT id FROM forced_roots"
+              "  UNION"
+              "  SELECT m.id FROM forced c"
+              "  JOIN revision_bundle b ON b.revision_id = c.id"
+              "  JOIN revision m ON m.update_id = b.member_update_id"
+              "   AND m.revision_number = b.member_revision_number),"
+              "up(start, id) AS ("
+              "  SELECT id, id FROM revision WHERE change_seq > $1::bigint"
+              "  UNION"
+              "  SELECT u.start, b.revision_id FROM up u JOIN revision m ON m.id = u.id"
+              "  JOIN revision_bundle b ON b.member_update_id = m.update_id"
+              "   AND b.member_revision_number = m.revision_number),"
+              "changed AS ("
+              "  SELECT DISTINCT u.start AS id FROM up u JOIN revision r ON r.id = u.id"
+              "  WHERE r.update_type IN ('Software', 'Driver') AND ($6::boolean OR ("
+              "   EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cat_tree t ON t.id = "
+              "p.update_id"
+              "    WHERE p.revision_id = r.id AND p.is_category)"
+              "   AND EXISTS (SELECT 1 FROM revision_prerequisite p JOIN cls_sel t ON t.id = "
+              "p.update_id"
+              "    WHERE p.revision_id = r.id AND p.is_category)))" SOAPCAT_LANG_OK(
+                  "$8") ") "
+                        "SELECT r.update_id::text, r.revision_number FROM ("
+                        "  SELECT id FROM forced UNION SELECT id FROM changed) x "
+                        "JOIN revision r ON r.id = x.id "
+                        "ORDER BY r.is_leaf DESC, r.id";
 
 static int soapcat_begin(PGconn *db)
 {
@@ -145,8 +175,8 @@ static int soapcat_begin(PGconn *db)
 int soapcat_open_revisions(PGconn *db, const struct soap_call *c)
 {
     char anchor[32];
-    const char *p[7];
-    struct buf ci, cd, li, ld;
+    const char *p[8];
+    struct buf ci, cd, li, ld, lc;
     int rc = -1;
 
     snprintf(anchor, sizeof(anchor), "%lld", (long long)c->anchor);
@@ -154,6 +184,7 @@ int soapcat_open_revisions(PGconn *db, const struct soap_call *c)
     buf_init(&cd, 16 * 1024);
     buf_init(&li, 64 * 1024);
     buf_init(&ld, 16 * 1024);
+    buf_init(&lc, 16 * 1024);
     /* the recursive CTEs' row estimates are far too high: JIT would cost ~0.4 s per call */
     if (soapcat_begin(db) < 0 || db_cmd(db, "SET LOCAL jit = off", 0, NULL) < 0)
         goto out;
@@ -181,13 +212,15 @@ int soapcat_open_revisions(PGconn *db, const struct soap_call *c)
             p[4] = buf_str(&ld);
             p[5] = nofilter ? "true" : "false";
             p[6] = forced && !nofilter ? "true" : "false";
-            if (db_cmd(db, soapcat_updates_delta_sql, 7, p) < 0)
+            p[7] = soapcat_lcids(c->languages, c->nlanguages, &lc);
+            if (db_cmd(db, soapcat_updates_delta_sql, 8, p) < 0)
                 goto out;
         } else {
             p[0] = buf_str(&ci);
             p[1] = buf_str(&li);
             p[2] = nofilter ? "true" : "false";
-            if (db_cmd(db, soapcat_updates_sql, 3, p) < 0)
+            p[3] = soapcat_lcids(c->languages, c->nlanguages, &lc);
+            if (db_cmd(db, soapcat_updates_sql, 4, p) < 0)
                 goto out;
         }
     }
@@ -199,6 +232,7 @@ out:
     buf_free(&cd);
     buf_free(&li);
     buf_free(&ld);
+    buf_free(&lc);
     return rc;
 }
 

@@ -247,7 +247,7 @@ static void soapreq_filter(const xmlNode *op, const char *ns, struct soap_call *
     free(t);
     soapreq_id_deltas(f, ns, "Categories", c, &c->categories, &c->ncategories);
     soapreq_id_deltas(f, ns, "Classifications", c, &c->classifications, &c->nclassifications);
-    /* Languages are validated (bounded) and otherwise ignored, as on Windows */
+    /* Languages: the LCIDs whose language-specific updates are wanted (bounded) */
     langs = xml_child(f, ns, "Languages");
     if (langs != NULL) {
         xmlNodePtr n;
@@ -261,9 +261,14 @@ static void soapreq_filter(const xmlNode *op, const char *ns, struct soap_call *
             long v;
             char *id = soapreq_text(n, ns, "Id", 32, &present);
 
-            if (id == NULL || soap_int_parse(id, -2147483647L - 1, 2147483647L, &v) < 0)
+            if (id == NULL || soap_int_parse(id, -2147483647L - 1, 2147483647L, &v) < 0) {
                 soapreq_bad(c, SOAP_ERR_INVALID_PARAMETERS,
                             "filter: Languages has an Id that is not an int");
+            } else {
+                c->languages =
+                    xreallocarray(c->languages, c->nlanguages + 1, sizeof(*c->languages));
+                c->languages[c->nlanguages++] = v;
+            }
             free(id);
         }
     }
@@ -487,6 +492,7 @@ void soapreq_free(struct soap_call *c)
     free(c->account_name);
     free(c->categories);
     free(c->classifications);
+    free(c->languages);
     free(c->ids);
     free(c->digests);
     memset(c, 0, sizeof(*c));

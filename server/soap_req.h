@@ -97,6 +97,8 @@ struct soap_call {
     size_t ncategories;
     struct soap_id_delta *classifications;
     size_t nclassifications;
+    long *languages; /* LanguageAndDelta Ids (LCIDs); none: every language */
+    size_t nlanguages;
 
     /* GetUpdateData / GetUpdateDecryptionData */
     struct soap_identity *ids;

@@ -397,7 +397,15 @@ def bundle_model(rng, idx, opts, products, classifications, history):
 
 def title_of(b, lang):
     t = TITLES.get(classification_key(b["classification_title"]), TITLES[None])[lang]
-    return t.format(m=b["month"], p=b["product_title"], kb=b["kb"], v=b["ver"])
+    t = t.format(m=b["month"], p=b["product_title"], kb=b["kb"], v=b["ver"])
+    if b.get("pack_lang"):
+        t += " - %s language pack" % b["pack_lang"]
+    return t
+
+
+def language_xml(b):
+    """Properties/Language of a language-specific update (a language pack), else nothing."""
+    return "<upd:Language>%s</upd:Language>" % b["pack_lang"] if b.get("pack_lang") else ""
 
 
 def bundle_xml(b):
@@ -415,6 +423,7 @@ def bundle_xml(b):
     if b["bulletin"]:
         w("<upd:SecurityBulletinID>%s</upd:SecurityBulletinID>" % b["bulletin"])
     w("<upd:KBArticleID>%d</upd:KBArticleID>" % b["kb"])
+    w(language_xml(b))
     w("</upd:Properties><upd:LocalizedPropertiesCollection>")
     for lang in b["langs"]:
         desc = DESCRIPTIONS[lang].format(p=b["product_title"])
@@ -460,8 +469,9 @@ def leaf_xml(b, leaf):
     w('<upd:UpdateIdentity UpdateID="%s" RevisionNumber="%d" />' % (leaf["id"], BASE_REVISION))
     w('<upd:Properties UpdateType="Software" DefaultPropertiesLanguage="en" Handler="%s" '
       'MaxDownloadSize="%d" MinDownloadSize="0" PublicationState="Published" CreationDate="%s" '
-      'PublisherID="%s"><upd:InstallationBehavior Impact="%s" /></upd:Properties>'
-      % (NS_CMD, sum(f["size"] for f in leaf["files"]), b["date"], PUBLISHER_ID, leaf["impact"]))
+      'PublisherID="%s"><upd:InstallationBehavior Impact="%s" />%s</upd:Properties>'
+      % (NS_CMD, sum(f["size"] for f in leaf["files"]), b["date"], PUBLISHER_ID, leaf["impact"],
+         language_xml(b)))
     w("<upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en</upd:Language>"
       "<upd:Title>%s for %s Systems%s</upd:Title></upd:LocalizedProperties>"
       "</upd:LocalizedPropertiesCollection>"
@@ -606,6 +616,16 @@ def generate(opts):
             emit_bundle(writer, b, True)
             if idx in bump or idx in expire:
                 later.append((idx, b))
+        # language packs: extra bundles after the others (so the base records do not move),
+        # specific to one language each (Properties/Language), no supersedence
+        packs = [x for x in opts.language_packs.split(",") if x] if opts.language_packs else []
+        for k, lang in enumerate(p for p in packs for _ in range(opts.packs_per_language)):
+            idx = n + k
+            b = bundle_model(Rng(opts.seed, "pack:%d" % idx), idx, opts, products, classifications, {})
+            b["pack_lang"] = lang
+            b["supersedes"] = []
+            materialize_files(b, opts, work)
+            emit_bundle(writer, b, True)
         for idx, b in later:
             b["rev"] = BASE_REVISION + 1
             if idx in bump:
@@ -658,6 +678,11 @@ def main(argv=None):
     ap.add_argument("--revision-bump", type=int, default=0, metavar="K", help="append revision 201 of K bundles")
     ap.add_argument("--expire", type=int, default=0, metavar="K",
                     help="append an Expired revision 201 of K other bundles")
+    ap.add_argument("--language-packs", default="", metavar="LANGS",
+                    help="also write language packs: updates specific to each of these languages "
+                         "(comma-separated short names, e.g. de,fr; Properties/Language)")
+    ap.add_argument("--packs-per-language", type=int, default=2, metavar="K",
+                    help="language packs per language (default 2)")
     ap.add_argument("--out", required=True, help="the package to write (OUT.cab)")
     ap.add_argument("--content-dir", help="where to write content (OUTDIR/XX/HEX.ext)")
     ap.add_argument("--export-cab", default=os.path.join(here, "..", "data", "WSUS.cab"),

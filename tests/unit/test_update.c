@@ -336,6 +336,76 @@ static void test_hostile_documents(void **state)
     buf_free(&b);
 }
 
+/* A document with the given Properties children (UPD_NS, a Software update). */
+static char *props_doc(const char *children)
+{
+    struct buf b;
+    char *out;
+
+    buf_init(&b, 1u << 16);
+    buf_printf(&b,
+               "<upd:Update " UPD_NS "><upd:UpdateIdentity "
+               "UpdateID=\"11111111-2222-3333-4444-555555555555\" RevisionNumber=\"200\" />"
+               "<upd:Properties UpdateType=\"Software\">%s</upd:Properties>"
+               "<upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en"
+               "</upd:Language><upd:Title>t</upd:Title></upd:LocalizedProperties>"
+               "</upd:LocalizedPropertiesCollection></upd:Update>",
+               children);
+    out = strdup(buf_str(&b));
+    buf_free(&b);
+    return out;
+}
+
+/* Properties/Language: language-specific updates; "all"/NeutralLanguage mark neutral ones. */
+static void test_languages(void **state)
+{
+    static const struct {
+        const char *children;
+        const char *want; /* languages joined by ',' */
+    } cases[] = {
+        {"", ""},
+        {"<upd:Language>de</upd:Language>", "de"},
+        {"<upd:Language> FR </upd:Language><upd:Language>de</upd:Language>"
+         "<upd:Language>fr</upd:Language>",
+         "fr,de"},
+        {"<upd:Language>all</upd:Language>", ""},
+        {"<upd:Language>NeutralLanguage</upd:Language>", ""},
+        {"<upd:Language>pt-br</upd:Language><upd:Language>not a name!</upd:Language>"
+         "<upd:Language></upd:Language>",
+         "pt-br"},
+    };
+    size_t i, k;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *doc = props_doc(cases[i].children), err[256], got[256] = "";
+        struct update u;
+
+        update_init(&u);
+        assert_int_equal(update_parse(&u, doc, strlen(doc), err, sizeof(err)), 0);
+        for (k = 0; k < u.n_languages; k++) {
+            strncat(got, k ? "," : "", sizeof(got) - strlen(got) - 1);
+            strncat(got, u.languages[k], sizeof(got) - strlen(got) - 1);
+        }
+        assert_string_equal(got, cases[i].want);
+        assert_int_equal(update_is_language_specific(&u), cases[i].want[0] != '\0');
+        update_free(&u);
+        free(doc);
+    }
+    {
+        struct buf many;
+        char *doc;
+
+        buf_init(&many, 1u << 16);
+        for (i = 0; i <= UPDATE_MAX_LANGUAGES; i++)
+            buf_printf(&many, "<upd:Language>l%zu</upd:Language>", i);
+        doc = props_doc(buf_str(&many));
+        expect_reject(doc, "more than 64 Properties/Language elements");
+        free(doc);
+        buf_free(&many);
+    }
+}
+
 static void test_xml_size_limit(void **state)
 {
     const struct xml_limits lim = {64, 8, 100, 8, 100};
@@ -385,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_compressed_blobs),
         cmocka_unit_test(test_blob_encode_roundtrip),
         cmocka_unit_test(test_hostile_documents),
+        cmocka_unit_test(test_languages),
         cmocka_unit_test(test_xml_size_limit),
         cmocka_unit_test(test_utf16),
     };
