@@ -561,6 +561,62 @@ long catalog_count_revisions(PGconn *conn)
     return v;
 }
 
+int catalog_clock(PGconn *conn, char *buf, size_t len)
+{
+    PGresult *r = db_exec(conn, "SELECT now()::text", 0, NULL);
+    int rc = -1;
+
+    buf[0] = '\0';
+    if (r != NULL && PQntuples(r) == 1 && (size_t)PQgetlength(r, 0, 0) < len) {
+        snprintf(buf, len, "%s", PQgetvalue(r, 0, 0));
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int catalog_count_known(PGconn *conn, struct update *const *u, size_t n, const char *since,
+                        long *known, long *unknown)
+{
+    struct buf arr;
+    PGresult *r;
+    size_t i;
+    int k, rc = -1;
+    const char *params[2];
+
+    *known = *unknown = 0;
+    buf_init(&arr, (size_t)64 << 20);
+    buf_add_str(&arr, "{");
+    for (i = 0; i < n; i++)
+        if (u[i] != NULL)
+            buf_printf(&arr, "%s%s", arr.len > 1 ? "," : "", u[i]->update_id);
+    buf_add_str(&arr, "}");
+    params[0] = buf_str(&arr);
+    params[1] = since != NULL && since[0] != '\0' ? since : NULL;
+    r = db_exec(conn,
+                "SELECT DISTINCT update_id::text FROM revision WHERE update_id = ANY($1::uuid[]) "
+                "AND ($2::timestamptz IS NULL OR stored_at < $2::timestamptz)",
+                2, params);
+    if (r == NULL)
+        goto out;
+    for (i = 0; i < n; i++) {
+        int found = 0;
+        if (u[i] == NULL)
+            continue;
+        for (k = 0; k < PQntuples(r) && !found; k++)
+            found = strcmp(PQgetvalue(r, k, 0), u[i]->update_id) == 0;
+        if (found)
+            (*known)++;
+        else
+            (*unknown)++;
+    }
+    PQclear(r);
+    rc = 0;
+out:
+    buf_free(&arr);
+    return rc;
+}
+
 int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,
                            const char *detail)
 {

@@ -90,6 +90,22 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
 long catalog_count_revisions(PGconn *conn);
 
 /*
+ * The database clock now (timestamptz as text) into buf, for catalog_count_known() of a run
+ * that starts: 0, or -1 (buf is then "").
+ */
+int catalog_clock(PGconn *conn, char *buf, size_t len);
+
+/*
+ * Of the n revisions u[i] (NULL entries skipped) about to be stored, how many belong to an
+ * update id that had a revision stored before `since` (a catalog_clock() value; NULL = ever)
+ * (*known: a new revision of an update this server had) and how many do not (*unknown: new
+ * to this server, even when another revision of the same update arrived since then, as in a
+ * first sync that fetches several revisions of one update). 0, or -1 on a database error.
+ */
+int catalog_count_known(PGconn *conn, struct update *const *u, size_t n, const char *since,
+                        long *known, long *unknown);
+
+/*
  * Refresh the planner statistics of the catalog tables after a big write (import, first sync),
  * so the serve-path queries keep their index plans without waiting for autovacuum. 0 or -1.
  */
