@@ -415,6 +415,11 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
         else if (res == CURLE_COULDNT_CONNECT)
             note_error(d, "upstream %s refused the connection while downloading %s",
                        uss_content_url(d->u), x->f.name);
+        else if (uss_tls_got_plain_http(res, x->curl_err))
+            note_error(d,
+                       "upstream %s answers plain HTTP on that port: use http:// or the HTTPS "
+                       "port (8531)",
+                       uss_content_url(d->u));
         else
             note_error(d, "downloading %s (%s) from upstream %s failed: %s", x->f.name, hex,
                        uss_content_url(d->u),

@@ -151,6 +151,13 @@ static void err_from_curl(struct uss_call *c, struct uss_error *e)
     long oserr = 0;
 
     curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr);
+    if (uss_tls_got_plain_http(c->cres, c->curl_err)) {
+        err_set(e, USS_ERR_NET, "PlainHttp", 0,
+                "upstream %s answers plain HTTP on that port: use http:// or the HTTPS port "
+                "(8531)",
+                u->root);
+        return;
+    }
     switch (c->cres) {
     case CURLE_COULDNT_CONNECT:
         if (oserr == ECONNREFUSED)
@@ -612,6 +619,21 @@ static struct uss_call *call_new(struct uss *u, enum uss_op op)
     buf_init(&c->req, MAX_REQUEST);
     c->rd = soapread_new(call_on_end, c, USS_MAX_TEXT);
     return c;
+}
+
+int uss_tls_got_plain_http(CURLcode res, const char *curl_err)
+{
+    /* OpenSSL's words for a server hello that is not TLS (an HTTP answer to the ClientHello) */
+    static const char *const words[] = {"wrong version number", "packet length too long",
+                                        "unexpected TLS packet", "record layer failure"};
+    size_t i;
+
+    if (res != CURLE_SSL_CONNECT_ERROR || curl_err == NULL)
+        return 0;
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strstr(curl_err, words[i]) != NULL)
+            return 1;
+    return 0;
 }
 
 void uss_curl_setup(const struct uss *u, CURL *easy)

@@ -193,6 +193,11 @@ const char *uss_content_url(const struct uss *u);
 unsigned long uss_calls(const struct uss *u, enum uss_op op);
 /* Apply proxy, TLS verification and connect timeout to another easy handle (downloads). */
 void uss_curl_setup(const struct uss *u, CURL *easy);
+/*
+ * 1 when a failed TLS handshake (res with curl's error text, NULL is fine) means the server
+ * answered in plain HTTP: an https:// URL on an HTTP port. 0 otherwise.
+ */
+int uss_tls_got_plain_http(CURLcode res, const char *curl_err);
 
 /*
  * The watch of one transfer: a curl progress callback that aborts it (CURLE_ABORTED_BY_CALLBACK)
