@@ -37,6 +37,7 @@ struct xfer {
     int started_body;
     int refused; /* body not for us (an error status) */
     int write_failed;
+    int paused; /* by the rate cap: waits for tokens (see rate_resume) */
     char err[512];
     char curl_err[CURL_ERROR_SIZE];
     struct curl_slist *headers;
@@ -57,6 +58,12 @@ struct dl_ctx {
     int lost_noted;
     time_t last_progress;
     int range_warned;
+    /* download-max-rate: one token bucket shared by every transfer (bytes may go below 0 by
+       the last write of each transfer; the next writes wait until it is paid back) */
+    double tokens;
+    double burst;
+    struct timespec refilled;
+    int resume_from; /* round robin over paused transfers */
 };
 
 static void file_free(struct dl_file *f)
@@ -146,12 +153,88 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* Add the tokens earned since the last refill (capped at the burst). */
+static void rate_refill(struct dl_ctx *d)
+{
+    struct timespec now;
+    double dt;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    dt = (double)(now.tv_sec - d->refilled.tv_sec) + (now.tv_nsec - d->refilled.tv_nsec) / 1e9;
+    d->refilled = now;
+    if (dt > 0)
+        d->tokens += dt * (double)d->o->max_rate;
+    if (d->tokens > d->burst)
+        d->tokens = d->burst;
+}
+
+/*
+ * Why not CURLOPT_MAX_RECV_SPEED_LARGE: it caps each transfer, not their sum, and libcurl 7.88
+ * (Debian 12) checks it only after a whole round of socket reads, so a file that is already in
+ * the socket buffer (loopback, a fast LAN, any small file) arrives at full speed. The write
+ * callback pauses the transfer instead while the shared bucket is empty; rate_resume() lets it
+ * go on once tokens came back.
+ */
+static void rate_init(struct dl_ctx *d)
+{
+    if (d->o->max_rate <= 0)
+        return;
+    /* a twentieth of a second of traffic, at least one libcurl write */
+    d->burst = (double)d->o->max_rate / 20;
+    if (d->burst < CURL_MAX_WRITE_SIZE)
+        d->burst = CURL_MAX_WRITE_SIZE;
+    d->tokens = d->burst;
+    clock_gettime(CLOCK_MONOTONIC, &d->refilled);
+}
+
+/* Resume paused transfers in turn while there are tokens; how long to wait (ms) for more. */
+static long rate_resume(struct dl_ctx *d, struct xfer **fl, int nfl)
+{
+    int i, k, paused = 0;
+
+    if (d->o->max_rate <= 0 || nfl == 0)
+        return 200;
+    rate_refill(d);
+    for (k = 0; k < nfl; k++) {
+        struct xfer *x = fl[(d->resume_from + k) % nfl];
+        if (!x->paused)
+            continue;
+        if (d->tokens <= 0) {
+            paused = 1;
+            continue;
+        }
+        x->paused = 0;
+        curl_easy_pause(x->easy, CURLPAUSE_CONT); /* may deliver (and pause again) at once */
+        paused |= x->paused;
+    }
+    d->resume_from = (d->resume_from + 1) % nfl;
+    for (i = 0; i < nfl && !paused; i++)
+        paused = fl[i]->paused;
+    if (!paused)
+        return 200;
+    if (d->tokens > 0)
+        return 1;
+    /* until the debt is paid back, within 1..200 ms */
+    {
+        double ms = -d->tokens * 1000.0 / (double)d->o->max_rate + 1;
+        return ms > 200 ? 200 : ms < 1 ? 1 : (long)ms;
+    }
+}
+
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
     struct dl_ctx *d = x->d;
     size_t len = size * n;
 
+    if (d->o->max_rate > 0) {
+        rate_refill(d);
+        if (d->tokens <= 0) {
+            x->paused = 1;
+            return CURL_WRITEFUNC_PAUSE; /* libcurl keeps these bytes and hands them over again */
+        }
+        d->tokens -= (double)len;
+    }
     if (!x->started_body) {
         x->started_body = 1;
         if (x->status == 200 && x->offset > 0) {
@@ -344,10 +427,6 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     uss_watch_start(d->u, x->easy, &x->watch, min_window_bytes(d->o));
     curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "wsusd/" WSUSD_VERSION);
-    if (d->o->max_rate > 0)
-        curl_easy_setopt(
-            x->easy, CURLOPT_MAX_RECV_SPEED_LARGE,
-            (curl_off_t)(d->o->max_rate / (d->o->parallel > 0 ? d->o->parallel : 4) + 1));
     if (d->o->catalog_only)
         curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
     if (x->offset > 0) {
@@ -525,12 +604,14 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
     d.multi = curl_multi_init();
     if (d.multi == NULL)
         fatalx("out of memory creating a curl multi handle");
+    rate_init(&d);
     count_selected(&d, sql);
     if (st->files_total > 0)
         log_info("content: %ld files to download (%lld bytes)", st->files_total,
                  (long long)st->bytes_total);
     for (;;) {
         int running, left;
+        long wait_ms;
         CURLMsg *m;
 
         if (o->cancel != NULL && atomic_load(o->cancel) != 0) {
@@ -575,8 +656,9 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                 }
             xfer_free(x);
         }
+        wait_ms = rate_resume(&d, fl, nfl);
         if (running > 0)
-            curl_multi_poll(d.multi, NULL, 0, 200, NULL);
+            curl_multi_poll(d.multi, NULL, 0, (int)wait_ms, NULL);
         if (time(NULL) != d.last_progress) {
             d.last_progress = time(NULL);
             if (o->progress != NULL)
