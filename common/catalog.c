@@ -617,6 +617,43 @@ out:
     return rc;
 }
 
+/* The GUID of EulaID="..." (either quote) in a stored document. */
+#define EULA_OF_XML "lower(substring(xml from 'EulaID\\s*=\\s*[\"'']([0-9A-Fa-f-]{36})[\"'']'))"
+
+/* One GUID from a one-column query into out: 1, 0 when no row or NULL, -1 on error. */
+static int one_guid(PGconn *conn, const char *sql, const char *param, char out[37])
+{
+    const char *p[1] = {param};
+    PGresult *r = db_exec(conn, sql, 1, p);
+    int rc = -1;
+
+    out[0] = '\0';
+    if (r == NULL)
+        return -1;
+    rc = 0;
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) && PQgetlength(r, 0, 0) == 36) {
+        memcpy(out, PQgetvalue(r, 0, 0), 37);
+        rc = 1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int catalog_eula_of(PGconn *conn, const char *revision_id, char out[37])
+{
+    return one_guid(conn, "SELECT " EULA_OF_XML " FROM revision WHERE id = $1::bigint", revision_id,
+                    out);
+}
+
+int catalog_eula_find(PGconn *conn, const char *eula_id, char out[37])
+{
+    return one_guid(
+        conn,
+        "SELECT update_id::text FROM revision WHERE strpos(xml, 'EulaID') > 0 AND " EULA_OF_XML
+        " = lower($1) ORDER BY update_id LIMIT 1",
+        eula_id, out);
+}
+
 int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,
                            const char *detail)
 {

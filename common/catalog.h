@@ -106,6 +106,16 @@ int catalog_count_known(PGconn *conn, struct update *const *u, size_t n, const c
                         long *known, long *unknown);
 
 /*
+ * The license an update names (EulaID on its Properties, stored in the revision's XML).
+ * catalog_eula_of: of revision row revision_id (decimal text); catalog_eula_find: which update
+ * names license eula_id (a canonical lower-case GUID). Both write a lower-case GUID into
+ * out[37]: 1 when found, 0 when not, -1 on a database error. catalog_eula_find reads every
+ * document that names a license (an admin's check, not a serve-path query).
+ */
+int catalog_eula_of(PGconn *conn, const char *revision_id, char out[37]);
+int catalog_eula_find(PGconn *conn, const char *eula_id, char out[37]);
+
+/*
  * Refresh the planner statistics of the catalog tables after a big write (import, first sync),
  * so the serve-path queries keep their index plans without waiting for autovacuum. 0 or -1.
  */

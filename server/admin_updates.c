@@ -5,6 +5,7 @@
  * supersedence. Lists are bounded (limit, at most UPDATES_LIST_MAX rows). It changes nothing.
  */
 #include "admin_handlers.h"
+#include "catalog.h"
 #include "db.h"
 #include "log.h"
 #include "strutil.h"
@@ -244,6 +245,14 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     json_object_set_new(u, "declined", json_boolean(is_true(r, 0, 15)));
     json_object_set_new(u, "change_seq", json_integer(strtoll(PQgetvalue(r, 0, 16), NULL, 10)));
     PQclear(r);
+    {
+        char eula[37];
+        int k = catalog_eula_of(db, rev_id, eula);
+        r = NULL;
+        if (k < 0)
+            goto dberr;
+        json_object_set_new(u, "eula_id", k == 1 ? json_string(eula) : json_null());
+    }
 
     /* categories: classifications, products, parents of a category */
     r = show_query(db,
