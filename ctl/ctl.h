@@ -52,7 +52,11 @@ struct ctl_verb {
 };
 
 /* Verb implementations (one prototype per verb; the table lives in main.c). */
+/* cmd_db.c (DB) */
 int cmd_db_migrate(struct ctl *c, int argc, char **argv);
+int cmd_db_status(struct ctl *c, int argc, char **argv);
+int cmd_db_stop(struct ctl *c, int argc, char **argv);
+int cmd_db_backup(struct ctl *c, int argc, char **argv);
 /* cmd_sync.c (SYNC) */
 int cmd_sync_now(struct ctl *c, int argc, char **argv);
 int cmd_sync_cancel(struct ctl *c, int argc, char **argv);

@@ -174,8 +174,23 @@ def test_export_roundtrip(tmp, db, conf):
              "package.xml has a BOM and 4,125 <Update> entries")
     db2 = wt.create_db("it_import_roundtrip")
     conf2 = wt.write_config(tmp, db2, name="roundtrip.conf")
-    r = wt.wsusctl(conf2, "import", pkg)
+    r = wt.wsusctl(conf2, "import", pkg, "--json")
     wt.check(r.returncode == 0, "re-import of the export succeeds", r)
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    wt.check(j.get("package") == pkg and j.get("records") == 4125 and
+             j.get("new_revisions") == 4125 and j.get("already_present") == 0 and
+             j.get("categories") == 451 and j.get("detectoids") == 3674 and
+             j.get("updates") == 0 and j.get("files_published") == 0,
+             "import --json prints one JSON object with the counts", r)
+    pkg2 = os.path.join(tmp, "export2.cab")
+    r = wt.wsusctl(conf2, "--json", "export", pkg2)
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    wt.check(j == {"package": pkg2, "revisions": 4125, "file_references": 0},
+             "export --json prints one JSON object with the counts", r)
+    r = wt.wsusctl(conf2, "db", "migrate", "--json")
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    wt.check(list(j) == ["schema_version"] and j["schema_version"] >= 5,
+             "db migrate --json prints the schema version", r)
     wt.check(fingerprint(db2) == fingerprint(db),
              "re-imported catalog is identical (identities, XML, relations)")
     wt.drop_db(db2)
