@@ -364,6 +364,25 @@ static void test_hung_upstream(void **state)
     close(fd);
 }
 
+/* OpenSSL's words for an HTTP answer to a ClientHello, and nothing else, mean "plain HTTP" */
+static void test_tls_plain_http(void **state)
+{
+    (void)state;
+    assert_int_equal(uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR,
+                                            "error:0A00010B:SSL routines::wrong version number"),
+                     1);
+    assert_int_equal(uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR,
+                                            "error:1408F10B:SSL routines:ssl3_get_record:"
+                                            "packet length too long"),
+                     1);
+    assert_int_equal(
+        uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR, "OpenSSL SSL_connect: SSL_ERROR_SYSCALL"),
+        0);
+    assert_int_equal(uss_tls_got_plain_http(CURLE_PEER_FAILED_VERIFICATION, "wrong version number"),
+                     0);
+    assert_int_equal(uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_hung_upstream),
+        cmocka_unit_test(test_tls_plain_http),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
