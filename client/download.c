@@ -494,7 +494,9 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
         else if (res == CURLE_COULDNT_CONNECT)
             note_error(d, "upstream %s refused the connection while downloading %s",
                        uss_content_url(d->u), x->f.name);
-        else if (uss_tls_got_plain_http(res, x->curl_err))
+        else if (uss_tls_got_plain_http(res, x->curl_err) ||
+                 (res == CURLE_SSL_CONNECT_ERROR &&
+                  uss_port_answers_http(d->u, uss_content_url(d->u))))
             note_error(d,
                        "upstream %s answers plain HTTP on that port: use http:// or the HTTPS "
                        "port (8531)",
