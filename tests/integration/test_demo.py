@@ -5,13 +5,19 @@ temporary directory, WSUSD_DEMO_PORT_BASE on free ports and WSUSD_DEMO_EXIT_AFTE
 once both servers answer, as on Ctrl-C): it says at the start where it writes everything, its
 configs listen on 127.0.0.1 only, and on exit it stops both wsusd and both private PostgreSQL
 clusters (wsusctl db stop) and says so; afterwards no process of it is left (ps) and pg_ctl
-finds both clusters stopped.
+finds both clusters stopped. Then the same without WSUSD_DEMO_EXIT_AFTER_START, interrupted by
+SIGINT to its process group (what Ctrl-C does) while it seeds the root: exit 130, the same
+stops, nothing left.
 """
 
 import os
+import queue
 import random
+import signal
 import socket
 import subprocess
+import threading
+import time
 
 import wsustest as wt
 
@@ -75,9 +81,56 @@ def run(tmp):
                  "on exit the demo stops the %s cluster and says so" % s, out)
         wt.check(os.path.exists(os.path.join(data, "PG_VERSION")) and pg_ctl_status(data) != 0,
                  "the %s cluster exists and is stopped (pg_ctl status)" % s)
+    check_nothing_left(demo, "exit after start")
+
+    # --- Ctrl-C (SIGINT to the whole foreground process group) while it seeds the root
+    env.pop("WSUSD_DEMO_EXIT_AFTER_START")
+    p = subprocess.Popen(["bash", os.path.join(wt.SRC, "scripts", "run-server.sh")], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in p.stdout] + [lines.put(None)],
+                     daemon=True).start()
+    seen, up = [], False
+    end = time.time() + 240  # only stops a hung test
+    while not up and time.time() < end:
+        try:
+            line = lines.get(timeout=max(0.1, end - time.time()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        up = line.startswith("== root (pid ")
+    wt.check(up, "the demo comes up again (second run)", "".join(seen))
+    os.killpg(p.pid, signal.SIGINT)
+    try:
+        rc = p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        rc = p.wait()
+    while True:
+        line = lines.get(timeout=10)
+        if line is None:
+            break
+        seen.append(line)
+    out = "".join(seen)
+    wt.check(rc == 130, "Ctrl-C ends the demo with status 130", rc)
+    wt.check("== stopping the demo\nstopped wsusd (root and branch)\n" in out and
+             all("stopped the private PostgreSQL cluster in %s\n" %
+                 os.path.join(demo, s, "pg", "data") in out for s in ("root", "branch")),
+             "on Ctrl-C the demo stops both wsusd and both clusters and says so", out[-2000:])
+    check_nothing_left(demo, "Ctrl-C")
+
+
+def check_nothing_left(demo, what):
+    for s in ("root", "branch"):
+        data = os.path.join(demo, s, "pg", "data")
+        wt.check(pg_ctl_status(data) != 0, "%s: the %s cluster is stopped (pg_ctl status)" %
+                 (what, s))
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     left = [l for l in ps.splitlines() if demo in l]
-    wt.check(not left, "no process of the demo is left (wsusd, postgres)", left)
+    wt.check(not left, "%s: no process of the demo is left (wsusd, postgres)" % what, left)
 
 
 if __name__ == "__main__":
