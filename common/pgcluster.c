@@ -317,7 +317,11 @@ static int conninfo_split(const char *conninfo, struct buf *out, char *pw, size_
         if (v == NULL)
             continue;
         if (strcmp(o->keyword, "password") == 0) {
-            snprintf(pw, pwlen, "%s", v);
+            if ((size_t)snprintf(pw, pwlen, "%s", v) >= pwlen) {
+                snprintf(err, errlen, "the password in [database] conninfo is too long");
+                PQconninfoFree(opts);
+                return -1;
+            }
             continue;
         }
         buf_printf(out, "%s%s='", out->len > 0 ? " " : "", o->keyword);
