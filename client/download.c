@@ -35,7 +35,8 @@ struct xfer {
     int64_t offset;
     long status;
     int started_body;
-    int refused; /* body not for us (an error status) */
+    int refused;       /* body not for us (an error status) */
+    int range_refused; /* a 200 to our Range request under range-fallback never */
     int write_failed;
     int paused; /* by the rate cap: waits for tokens (see rate_resume) */
     char err[512];
@@ -65,6 +66,15 @@ struct dl_ctx {
     struct timespec refilled;
     int resume_from; /* round robin over paused transfers */
 };
+
+enum download_range download_range_parse(const char *setting)
+{
+    if (setting != NULL && strcmp(setting, "always") == 0)
+        return DOWNLOAD_RANGE_ALWAYS;
+    if (setting != NULL && strcmp(setting, "never") == 0)
+        return DOWNLOAD_RANGE_NEVER;
+    return DOWNLOAD_RANGE_AUTO;
+}
 
 static void file_free(struct dl_file *f)
 {
@@ -237,6 +247,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     }
     if (!x->started_body) {
         x->started_body = 1;
+        if (x->status == 200 && x->offset > 0 && d->o->range == DOWNLOAD_RANGE_NEVER) {
+            x->range_refused = 1;
+            return 0; /* the partial stays: a path that honours Range can resume it */
+        }
         if (x->status == 200 && x->offset > 0) {
             /* the upstream (or a proxy) ignored Range: start over, whole file */
             d->st->range_ignored = 1;
@@ -381,6 +395,7 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
                              x->f.name, NULL, 0) == CONTENT_VERIFY_OK) {
         /* published by a run that lost the catalog before it could record it */
         d->st->files_done++;
+        d->st->bytes_present += x->f.size > 0 ? x->f.size : 0;
         set_state(d, x->f.sha1, "present", NULL);
         file_free(&x->f);
         free(x);
@@ -396,6 +411,19 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
         return NULL;
     }
     x->offset = content_store_partial_offset(x->part);
+    if (x->offset > 0 && d->o->range == DOWNLOAD_RANGE_ALWAYS &&
+        (x->f.size < 0 || x->offset < x->f.size)) {
+        /* range-fallback always: no Range request at all, the file comes whole */
+        if (content_store_partial_restart(x->part, err, sizeof(err)) < 0) {
+            d->st->files_failed++;
+            note_error(d, "cannot store file %s (%s): %s", x->f.name, hex, err);
+            content_store_partial_abort(x->part);
+            file_free(&x->f);
+            free(x);
+            return NULL;
+        }
+        x->offset = 0;
+    }
     d->st->bytes_resumed += x->offset;
     if (x->f.size >= 0 && x->offset == x->f.size) {
         /* complete on disk already (a crash between the last byte and the rename) */
@@ -478,6 +506,17 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
     }
     if (res == CURLE_ABORTED_BY_CALLBACK && x->watch.why == USS_WATCH_CANCELLED)
         return; /* the partial stays for the next synchronization */
+    if (x->range_refused) {
+        d->st->files_failed++;
+        d->st->range_ignored = 1;
+        note_error(d,
+                   "upstream %s (or a proxy on the way) answered the Range request for file %s "
+                   "(%s) with the whole file (HTTP 200 instead of 206), and range-fallback is "
+                   "never: allow HTTP Range through the proxy or firewall, or run wsusctl config "
+                   "set range-fallback auto",
+                   uss_content_url(d->u), x->f.name, hex);
+        return; /* the partial stays for a path that honours Range */
+    }
     if (res != CURLE_OK && !x->refused) {
         d->st->files_failed++;
         if (res == CURLE_ABORTED_BY_CALLBACK && x->watch.why == USS_WATCH_NO_ANSWER)

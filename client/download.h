@@ -8,7 +8,8 @@
  * then marks the file 'present'. A 404 means the upstream does not have the file yet: it is
  * asked for with DownloadFiles and retried on the next sync. An upstream or proxy that
  * answers 200 to a Range request is detected, reported in plain words, and the file is then
- * downloaded whole. It does not touch metadata.
+ * downloaded whole (range-fallback auto; "always" never sends Range, "never" fails the file
+ * instead). It does not touch metadata.
  */
 #ifndef WSUS_DOWNLOAD_H
 #define WSUS_DOWNLOAD_H
@@ -29,18 +30,30 @@ struct download_stats {
     int64_t bytes_total;
     int64_t bytes_done;    /* bytes received this run */
     int64_t bytes_resumed; /* bytes that were already in partial files */
+    int64_t bytes_present; /* bytes of files found published already (by a run that lost the
+                              catalog before recording them): nothing fetched */
     int range_ignored;     /* the upstream/proxy answered 200 to a Range request */
     int cancelled;         /* *cancel stopped the run (partials kept) */
     int db_lost;           /* the catalog connection was lost: the run stopped (see download_run) */
     char first_error[512];
 };
 
+/* The range-fallback setting: what to do about paths that ignore HTTP Range. */
+enum download_range {
+    DOWNLOAD_RANGE_AUTO,   /* resume with Range; a 200 to it restarts the file whole */
+    DOWNLOAD_RANGE_ALWAYS, /* never send Range: partial files restart at 0 */
+    DOWNLOAD_RANGE_NEVER   /* resume with Range; a 200 to it fails the file (partial kept) */
+};
+/* "auto" | "always" | "never" (the setting's values); anything else, NULL too, is auto. */
+enum download_range download_range_parse(const char *setting);
+
 struct download_options {
-    const char *policy;       /* "approved" | "all" | "none" */
-    int catalog_only;         /* upstream CatalogOnlySync: fetch MU URLs instead */
-    int parallel;             /* transfers at once (default 4) */
-    int64_t max_rate;         /* bytes/s over all transfers, 0 = unlimited */
-    const atomic_int *cancel; /* polled; may be NULL. Partial files are kept on cancel. */
+    const char *policy;        /* "approved" | "all" | "none" */
+    int catalog_only;          /* upstream CatalogOnlySync: fetch MU URLs instead */
+    int parallel;              /* transfers at once (default 4) */
+    int64_t max_rate;          /* bytes/s over all transfers, 0 = unlimited */
+    enum download_range range; /* range-fallback (default auto) */
+    const atomic_int *cancel;  /* polled; may be NULL. Partial files are kept on cancel. */
     /* Called about once a second with the running totals (may be NULL). */
     void (*progress)(void *arg, const struct download_stats *st);
     void *arg;

@@ -17,8 +17,13 @@
 
 #define NAME_MAX_LEN 64
 
-/* Depth as the element path allows; the element count is bounded by the answer's size. */
-static const struct xml_limits soapread_limits = {0, SOAPREAD_MAX_DEPTH, 0x7fffffffL};
+/*
+ * Depth as the element path allows; the element count is bounded by the answer's size. Real
+ * answers carry at most 2 attributes on an element (xmlns, xsi:nil) and hardly any in all: the
+ * total allows one on each of USS_MAX_IDS identities.
+ */
+static const struct xml_limits soapread_limits = {0, SOAPREAD_MAX_DEPTH, 0x7fffffffL,
+                                                  XML_DEFAULT_MAX_ATTRS, 4000000};
 
 struct soapread {
     xmlParserCtxtPtr ctxt;
@@ -197,8 +202,9 @@ int soapread_feed(struct soapread *r, const void *data, size_t len)
 
     while (len > 0 && !r->stopped) {
         int n = len > (1 << 20) ? (1 << 20) : (int)len;
-        if (xmlParseChunk(r->ctxt, p, n, 0) != 0 || r->ctxt->wellFormed == 0 ||
-            r->guard.stop_reason != NULL)
+        /* the attribute bounds hold before libxml2 sees the bytes (see xml_guard_scan) */
+        if (xml_guard_scan(&r->guard, p, (size_t)n) < 0 || xmlParseChunk(r->ctxt, p, n, 0) != 0 ||
+            r->ctxt->wellFormed == 0 || r->guard.stop_reason != NULL)
             soapread_note_libxml(r);
         p += n;
         len -= (size_t)n;

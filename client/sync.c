@@ -170,6 +170,7 @@ static json_t *progress_json(struct sync_ctx *s)
         (json_int_t)s->dl.bytes_done, "bytes_resumed", (json_int_t)s->dl.bytes_resumed,
         "range_ignored", s->dl.range_ignored, "calls", calls);
     json_object_set_new(j, "bytes_per_second", json_integer((json_int_t)s->rate));
+    json_object_set_new(j, "bytes_present", json_integer((json_int_t)s->dl.bytes_present));
     if (s->missing != NULL && json_array_size(s->missing) > 0)
         json_object_set(j, "missing_updates", s->missing);
     return j;
@@ -328,10 +329,11 @@ static int recover(struct sync_ctx *s, struct uss_error *e, int *tries)
         nap(s, 5);
         return 1;
     }
-    /* an upstream that accepts connections but never answers would not answer a retry */
+    /* an upstream that accepts connections but never answers would not answer a retry, and
+     * a certificate that failed verification fails it again */
     if (e->kind == USS_ERR_NET && strcmp(e->code, "ConnectionRefused") != 0 &&
         strcmp(e->code, "CouldNotResolve") != 0 && strcmp(e->code, "NoAnswer") != 0 &&
-        *tries <= MAX_NET_RETRIES) {
+        strcmp(e->code, "TLSVerify") != 0 && *tries <= MAX_NET_RETRIES) {
         log_info("%s; trying again", e->msg);
         nap(s, (unsigned)*tries);
         return 1;
@@ -1091,6 +1093,11 @@ static int phase_content(struct sync_ctx *s)
         int64_t rate = 0;
         if (v != NULL && str_to_int64(v, 0, INT64_MAX, &rate) == 0)
             o.max_rate = rate;
+        free(v);
+    }
+    {
+        char *v = settings_get(s->db, "range-fallback");
+        o.range = download_range_parse(v);
         free(v);
     }
     o.cancel = s->p->cancel;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "soapread.h"
 #include "strutil.h"
+#include "trust.h"
 #include "xmalloc.h"
 
 #include <stdarg.h>
@@ -36,7 +37,9 @@ struct uss {
     char *ss_url;      /* root + PATH_SS */
     char *auth_url;    /* resolved DssAuth ServiceUrl, NULL until GetAuthConfig */
     char *account_name, *account_guid;
-    char *proxy_url, *proxy_user, *proxy_password, *ca_file;
+    char *proxy_url, *proxy_user, *proxy_password;
+    struct trust *extra_ca; /* ca-file, added to the system store; NULL = none */
+    int microsoft_update;   /* the upstream is Microsoft Update (for messages) */
     long proxy_auth;
     long connect_timeout_s, answer_timeout_s, stall_timeout_s;
     const atomic_int *cancel;
@@ -144,6 +147,29 @@ static void err_set(struct uss_error *e, enum uss_err_kind kind, const char *cod
     va_end(ap);
 }
 
+/*
+ * A failed certificate check in words (trust.h), with a second handshake on a handle set up
+ * like every other (same proxy). 0, or -1 to fall back to curl's text.
+ */
+static int tls_explain(struct uss_call *c, struct uss_error *e)
+{
+    struct uss *u = c->u;
+    CURL *probe = curl_easy_init();
+    char msg[sizeof(e->msg)];
+    int rc;
+
+    if (probe == NULL)
+        fatalx("out of memory creating a curl handle");
+    uss_curl_setup(u, probe);
+    rc = trust_explain(c->easy, c->curl_err, probe, u->root, u->microsoft_update,
+                       u->connect_timeout_s, msg, sizeof(msg));
+    curl_easy_cleanup(probe);
+    if (rc < 0)
+        return -1;
+    err_set(e, USS_ERR_NET, "TLSVerify", 0, "%s", msg);
+    return 0;
+}
+
 static void err_from_curl(struct uss_call *c, struct uss_error *e)
 {
     struct uss *u = c->u;
@@ -192,6 +218,9 @@ static void err_from_curl(struct uss_call *c, struct uss_error *e)
                 c->curl_err[0] ? c->curl_err : curl_easy_strerror(c->cres));
         break;
     case CURLE_PEER_FAILED_VERIFICATION:
+        if (tls_explain(c, e) == 0)
+            break;
+        /* FALLTHROUGH */
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CONNECT_ERROR:
         err_set(e, USS_ERR_NET, "TLS", 0,
@@ -675,8 +704,7 @@ void uss_curl_setup(const struct uss *u, CURL *easy)
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
-    if (u->ca_file != NULL)
-        curl_easy_setopt(easy, CURLOPT_CAINFO, u->ca_file);
+    trust_apply(u->extra_ca, easy);
     if (u->proxy_url != NULL) {
         curl_easy_setopt(easy, CURLOPT_PROXY, u->proxy_url);
         if (u->proxy_user != NULL) {
@@ -948,7 +976,9 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
 {
     struct uss *u;
     const char *url = o->url;
+    struct trust *extra_ca = NULL;
     char *root;
+    int mu = 0;
 
     if (url == NULL || url[0] == '\0') {
         err_set(err, USS_ERR_PROTO, "NoUpstream", 0,
@@ -956,8 +986,16 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
                 "http://HOST:8530");
         return NULL;
     }
-    if (strcasecmp(url, "microsoft-update") == 0)
+    if (strcasecmp(url, "microsoft-update") == 0) {
+        const char *test_url = getenv(USS_TEST_MU_URL_ENV);
         url = USS_MICROSOFT_UPDATE_URL;
+        if (test_url != NULL && test_url[0] != '\0') {
+            log_warnx("%s is set: upstream microsoft-update goes to %s instead (for tests only)",
+                      USS_TEST_MU_URL_ENV, test_url);
+            url = test_url;
+        }
+        mu = 1;
+    }
     if (!str_has_prefix_ci(url, "http://") && !str_has_prefix_ci(url, "https://")) {
         err_set(err, USS_ERR_PROTO, "BadUpstream", 0,
                 "upstream \"%s\" is not an http:// or https:// URL", url);
@@ -974,8 +1012,19 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
                 "the upstream URL must not carry a user name or password");
         return NULL;
     }
+    if (o->ca_file != NULL && o->ca_file[0] != '\0') {
+        char msg[sizeof(err->msg)];
+        extra_ca = trust_load(o->ca_file, msg, sizeof(msg));
+        if (extra_ca == NULL) {
+            err_set(err, USS_ERR_PROTO, "BadCaFile", 0, "%s", msg);
+            free(root);
+            return NULL;
+        }
+    }
     u = xcalloc(1, sizeof(*u));
     u->root = root;
+    u->extra_ca = extra_ca;
+    u->microsoft_update = mu;
     u->ss_url = xasprintf("%s%s", root, PATH_SS);
     if (o->content_url != NULL && o->content_url[0] != '\0') {
         u->content_url = xstrdup(o->content_url);
@@ -989,7 +1038,6 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
     u->proxy_url = o->proxy_url && o->proxy_url[0] ? xstrdup(o->proxy_url) : NULL;
     u->proxy_user = o->proxy_user && o->proxy_user[0] ? xstrdup(o->proxy_user) : NULL;
     u->proxy_password = o->proxy_password ? xstrdup(o->proxy_password) : NULL;
-    u->ca_file = o->ca_file && o->ca_file[0] ? xstrdup(o->ca_file) : NULL;
     u->proxy_auth = CURLAUTH_ANY;
     if (o->proxy_auth != NULL) {
         if (strcasecmp(o->proxy_auth, "basic") == 0)
@@ -1027,7 +1075,7 @@ void uss_free(struct uss *u)
         explicit_bzero(u->proxy_password, strlen(u->proxy_password));
         free(u->proxy_password);
     }
-    free(u->ca_file);
+    trust_free(u->extra_ca);
     free(u->auth_plugin);
     free(u->auth_cookie_data);
     free(u->cookie_expiration_text);

@@ -18,7 +18,12 @@
 #include <time.h>
 
 #define USS_MICROSOFT_UPDATE_URL "https://sws.update.microsoft.com"
-#define USS_PROTOCOL_VERSION     "1.20"
+/*
+ * Tests only: when this environment variable is set (read by uss_new), upstream
+ * "microsoft-update" goes to its URL instead (a local stand-in); wsusd logs a warning each time.
+ */
+#define USS_TEST_MU_URL_ENV  "WSUSD_TEST_MU_URL"
+#define USS_PROTOCOL_VERSION "1.20"
 /* Bounds on what an upstream may send us. */
 #define USS_MAX_IDS    4000000     /* identities in one GetRevisionIdList answer */
 #define USS_MAX_TEXT   (64u << 20) /* one element's text (an update document) */
@@ -54,7 +59,9 @@ enum uss_err_kind {
 
 struct uss_error {
     enum uss_err_kind kind;
-    char code[64];    /* fault ErrorCode, or the curl error name for USS_ERR_NET */
+    char code[64];    /* fault ErrorCode, or for USS_ERR_NET the curl error name or one of
+                         ConnectionRefused, CouldNotResolve, NoAnswer, Stalled, TLS, TLSVerify
+                         (the certificate failed verification: retrying cannot help) */
     long http_status; /* 0 when no answer arrived */
     char msg[768];    /* one line for the admin, naming the upstream and the operation */
 };
@@ -68,7 +75,7 @@ struct uss_options {
     const char *proxy_user;     /* NULL = no proxy authentication; "DOMAIN\\user" allowed */
     const char *proxy_password; /* never logged */
     const char *proxy_auth;     /* "basic" | "digest" | "ntlm" | "any" (default any) */
-    const char *ca_file;        /* PEM bundle to verify the upstream's TLS certificate */
+    const char *ca_file;        /* PEM CA certificates trusted in addition to the system store */
     long connect_timeout_s;     /* TCP (+TLS) connect; default 30 */
     long answer_timeout_s;      /* from the request to the first byte of the answer; default 60 */
     long stall_timeout_s;       /* then at least USS_MIN_WINDOW_BYTES per this many s; default 60 */
@@ -181,7 +188,11 @@ void uss_deployments_free(struct uss_deployments *d);
 struct uss;
 struct uss_call;
 
-/* New client. NULL with a message in err->msg when the URL is unusable. */
+/*
+ * New client. NULL with a message in err->msg when the URL is unusable or o->ca_file cannot be
+ * read. The certificates of o->ca_file are added to the system trust store (libcurl's default
+ * CA bundle/path), never used instead of it.
+ */
 struct uss *uss_new(const struct uss_options *o, struct uss_error *err);
 /* NULL is fine. In-flight calls must have been freed. */
 void uss_free(struct uss *u);
@@ -191,7 +202,10 @@ const char *uss_url(const struct uss *u);
 const char *uss_content_url(const struct uss *u);
 /* How many calls of op completed (any outcome) since uss_new. */
 unsigned long uss_calls(const struct uss *u, enum uss_op op);
-/* Apply proxy, TLS verification and connect timeout to another easy handle (downloads). */
+/*
+ * Apply proxy, TLS verification (system store plus ca-file) and connect timeout to another
+ * easy handle (downloads). u must outlive the handle's transfers.
+ */
 void uss_curl_setup(const struct uss *u, CURL *easy);
 /*
  * 1 when a failed TLS handshake (res with curl's error text, NULL is fine) means the server

@@ -465,6 +465,25 @@ int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen)
     return 1;
 }
 
+void config_each_changed(const struct config *a, const struct config *b,
+                         void (*fn)(const char *section, const char *key, void *arg), void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < N_OPTIONS; i++) {
+        const struct config_option *o = &config_options[i];
+        const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+        int same;
+
+        if (o->type == OPT_LONG)
+            same = *(const long *)(const void *)pa == *(const long *)(const void *)pb;
+        else
+            same = strcmp(*(char *const *)(const void *)pa, *(char *const *)(const void *)pb) == 0;
+        if (!same)
+            fn(o->section, o->key, arg);
+    }
+}
+
 void config_print_sample(void *stream)
 {
     FILE *out = stream;
@@ -481,4 +500,122 @@ void config_print_sample(void *stream)
         }
         fprintf(out, "; %s\n%s = %s\n", o->doc, o->key, o->def);
     }
+}
+
+/* Is line (without its newline) the header of [section]? *is_header: it is some header. */
+static int config_line_section(const char *line, size_t n, const char *section, int *is_header)
+{
+    size_t sl = strlen(section);
+
+    while (n > 0 && isspace((unsigned char)*line)) {
+        line++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)line[n - 1]))
+        n--;
+    *is_header = n >= 2 && line[0] == '[' && line[n - 1] == ']';
+    return *is_header && n - 2 == sl && strncasecmp(line + 1, section, sl) == 0;
+}
+
+/* Is line "key = ..." (key in any case, spaces around)? */
+static int config_line_key(const char *line, size_t n, const char *key)
+{
+    size_t kl = strlen(key), i = 0;
+
+    while (i < n && isspace((unsigned char)line[i]))
+        i++;
+    if (n - i < kl || strncasecmp(line + i, key, kl) != 0)
+        return 0;
+    i += kl;
+    while (i < n && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return i < n && (line[i] == '=' || line[i] == ':');
+}
+
+int config_set_option(const char *path, const char *section, const char *key, const char *value,
+                      char *err, size_t errlen)
+{
+    FILE *in = NULL, *out = NULL;
+    char *tmp = NULL, *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    struct stat st;
+    int rc = -1, in_section = 0, done = 0, fd = -1;
+
+    if (strchr(value, '\n') != NULL || strchr(value, '\r') != NULL) {
+        snprintf(err, errlen, "the value for %s is not one line", key);
+        return -1;
+    }
+    in = fopen(path, "r");
+    if (in == NULL || fstat(fileno(in), &st) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto out;
+    }
+    tmp = xasprintf("%s.wsusd-new", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 07777);
+    if (fd < 0 || (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0) ||
+        (out = fdopen(fd, "w")) == NULL) {
+        snprintf(err, errlen, "cannot write next to %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    while ((n = getline(&line, &cap, in)) > 0) {
+        size_t len = (size_t)n;
+        int header;
+
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        if (config_line_section(line, len, section, &header)) {
+            in_section = 1;
+            fputs(line, out);
+            if (line[n - 1] != '\n')
+                fputc('\n', out);
+            continue;
+        }
+        if (header && in_section && !done) {
+            fprintf(out, "%s = %s\n", key, value);
+            done = 1;
+        }
+        if (header)
+            in_section = 0;
+        if (in_section && config_line_key(line, len, key)) {
+            if (!done)
+                fprintf(out, "%s = %s\n", key, value);
+            done = 1;
+            continue;
+        }
+        fputs(line, out);
+        if (line[n - 1] != '\n')
+            fputc('\n', out);
+    }
+    if (!done && in_section)
+        fprintf(out, "%s = %s\n", key, value);
+    else if (!done)
+        fprintf(out, "\n[%s]\n%s = %s\n", section, key, value);
+    if (ferror(in) || fflush(out) != 0 || fsync(fileno(out)) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (fclose(out) != 0) {
+        out = NULL;
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    out = NULL;
+    if (rename(tmp, path) < 0) {
+        snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (out != NULL)
+        fclose(out);
+    if (in != NULL)
+        fclose(in);
+    if (rc < 0 && tmp != NULL)
+        unlink(tmp);
+    free(tmp);
+    free(line);
+    return rc;
 }

@@ -52,6 +52,11 @@ int config_load(struct config *cfg, const char *path, int missing_ok, char *err,
 void config_free(struct config *cfg);
 /* Split "host:port" ("[v6]:port" too). 0 or -1 with a message in err. host is malloc'd. */
 int config_split_hostport(const char *hp, char **host, int *port, char *err, size_t errlen);
+/* Call fn(section, key, arg) for every option whose value differs between a and b (for a
+ * reload: what changed in the file). */
+void config_each_changed(const struct config *a, const struct config *b,
+                         void (*fn)(const char *section, const char *key, void *arg), void *arg);
+
 /* Is host (no brackets) a loopback address: 127.0.0.0/8, ::1 or localhost? */
 int config_is_loopback(const char *host);
 
@@ -72,6 +77,16 @@ int config_read_token(const char *path, const char *open_hint, char *out, size_t
  * user and [database] conninfo holds a password; 0 otherwise.
  */
 int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen);
+
+/*
+ * Set "key = value" in [section] of the config file at path, keeping every other line and
+ * comment: an existing key line of that section is replaced, else the line is added after the
+ * section header, else the section is appended. The file is rewritten atomically (a temporary
+ * file with the same mode and owner, fsync, rename). value must be one line. 0, or -1 with a
+ * one-line message in err (the file is unchanged).
+ */
+int config_set_option(const char *path, const char *section, const char *key, const char *value,
+                      char *err, size_t errlen);
 
 /* Print every option with its default and its documentation, as a sample config file. */
 void config_print_sample(void *stream);

@@ -53,12 +53,16 @@ static const struct settings_def settings_table[] = {
     {"proxy", SETTINGS_URL, "", NULL, 0, 0, NULL,
      "proxy for upstream traffic: http://HOST:PORT (empty = direct)"},
     {"proxy-user", SETTINGS_TEXT, "", NULL, 0, 0, NULL, "proxy user name (empty = none)"},
-    {"proxy-password", SETTINGS_TEXT, "", NULL, 1, 0, NULL, "proxy password (never shown)"},
+    {"proxy-password", SETTINGS_TEXT, "", NULL, 1, 0, NULL,
+     "proxy password (never shown; set it with: wsusctl config set proxy-password -)"},
     {"proxy-domain", SETTINGS_TEXT, "", NULL, 0, 0, NULL, "proxy NTLM domain (empty = none)"},
     {"proxy-auth", SETTINGS_ENUM, "any", "any|basic|digest|ntlm", 0, 0, NULL,
      "proxy authentication method (basic sends the password in clear text)"},
     {"ca-file", SETTINGS_PATH, "", NULL, 0, 0, NULL,
-     "PEM CA bundle to verify an https upstream (empty = system store)"},
+     "PEM CA certificate(s) trusted for an https upstream in addition to the system store"},
+    {"range-fallback", SETTINGS_ENUM, "auto", "auto|always|never", 0, 0, NULL,
+     "HTTP Range for resumed downloads: auto (whole file when the path ignores Range), always "
+     "(never send Range, whole files), never (a 200 to a Range request fails the file)"},
     {"allowed-downstreams", SETTINGS_HOST_LIST, "", NULL, 0, 0, NULL,
      "host names or addresses (a.b.c.d/n) allowed to sync from us, comma-separated (empty = "
      "any)"},
@@ -535,7 +539,8 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
             return NULL;
         }
     }
-    v = str_trim(xstrdup(value));
+    /* a secret is taken byte for byte: a password may begin or end with a space */
+    v = d->secret ? xstrdup(value) : str_trim(xstrdup(value));
     switch (d->type) {
     case SETTINGS_TEXT:
         if (strlen(v) <= SETTINGS_MAX_TEXT)

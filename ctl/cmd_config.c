@@ -1,16 +1,23 @@
 /*
  * cmd_config: `wsusctl config get/set/reset` (the admin settings kept in the catalog) and
  * `wsusctl groups [add|remove]` (computer target groups). Both talk to wsusd's admin API; the
- * validation happens there, so the messages are the server's. Secrets arrive as "(set)".
+ * validation happens there, so the messages are the server's. Secrets arrive as "(set)";
+ * `config set KEY -` reads the value from standard input (no echo on a terminal) so a password
+ * stays out of the shell history and ps, and a secret given on the command line gets a warning.
  */
 #include "adminapi.h"
 #include "ctl.h"
 #include "xmalloc.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define CONFIG_MAX_LINE 4098 /* one value read from standard input, with its line end */
 
 /* "key value  (default)" or "key value  (default: X)"; empty values show as "(empty)". */
 static void print_setting(const json_t *s, int width)
@@ -64,7 +71,92 @@ int cmd_config_get(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
-static int config_change(struct ctl *c, const char *key, const char *value)
+/*
+ * One line of standard input into buf (without its line end), not echoed when standard input
+ * is a terminal (the prompt goes to stderr). 0, or -1 after printing why (nothing read, a
+ * line longer than the buffer, a read error).
+ */
+/* The terminal as it was before the prompt, and what to say on Ctrl-C (set before use). */
+static struct termios saved_tty;
+static char interrupt_msg[256];
+static size_t interrupt_len;
+
+/*
+ * SIGINT/SIGTERM at the prompt: give the terminal its echo back, say so and exit at once
+ * (only async-signal-safe calls). Exiting here rather than setting a flag leaves no window in
+ * which a signal arrives just before the read starts and the read then waits forever.
+ */
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    if (write(STDERR_FILENO, interrupt_msg, interrupt_len) < 0)
+        _exit(1);
+    _exit(1);
+}
+
+static int read_value_line(const char *key, char *buf, size_t len)
+{
+    struct termios quiet;
+    struct sigaction sa, old_int, old_term;
+    sigset_t unblock, old_mask;
+    int tty = isatty(STDIN_FILENO), guarded = 0, echo_off = 0, rc = -1, m;
+    size_t n;
+
+    if (tty && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
+        m = snprintf(interrupt_msg, sizeof(interrupt_msg),
+                     "\nwsusctl: config set %s -: interrupted; nothing was changed\n", key);
+        if (m < 0 || (size_t)m >= sizeof(interrupt_msg))
+            m = snprintf(interrupt_msg, sizeof(interrupt_msg),
+                         "\nwsusctl: interrupted; nothing was changed\n");
+        interrupt_len = m > 0 ? (size_t)m : 0;
+        guarded = 1;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_interrupt;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        sigemptyset(&unblock);
+        sigaddset(&unblock, SIGINT);
+        sigaddset(&unblock, SIGTERM);
+        sigprocmask(SIG_UNBLOCK, &unblock, &old_mask); /* a parent may have blocked them */
+        /* echo goes off before the prompt shows, so nothing typed after it is echoed */
+        quiet = saved_tty;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    }
+    if (tty) {
+        fprintf(stderr, "%s: ", key);
+        fflush(stderr);
+    }
+    if (fgets(buf, (int)len, stdin) == NULL) {
+        ctl_fail("config set %s -: nothing on standard input; give the value as one line", key);
+        goto out;
+    }
+    n = strlen(buf);
+    if (n > 0 && buf[n - 1] == '\n') {
+        buf[--n] = '\0';
+    } else if (!feof(stdin)) {
+        ctl_fail("config set %s -: the line on standard input is longer than %zu bytes", key,
+                 len - 2);
+        goto out;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    rc = 0;
+out:
+    if (echo_off)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    if (guarded) {
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    return rc;
+}
+
+static int config_change(struct ctl *c, const char *key, const char *value, int from_argv)
 {
     json_t *body, *ans = NULL;
     const char *warning;
@@ -79,6 +171,12 @@ static int config_change(struct ctl *c, const char *key, const char *value)
     warning = json_string_value(json_object_get(ans, "warning"));
     if (warning != NULL)
         fprintf(stderr, "wsusctl: warning: %s\n", warning);
+    if (from_argv && json_is_true(json_object_get(ans, "secret")))
+        fprintf(stderr,
+                "wsusctl: warning: %s was given on the command line, where the shell history "
+                "and ps can show it; next time use wsusctl config set %s - (reads it from "
+                "standard input)\n",
+                key, key);
     if (c->json)
         adminapi_print_json(ans);
     else
@@ -89,16 +187,26 @@ static int config_change(struct ctl *c, const char *key, const char *value)
 
 int cmd_config_set(struct ctl *c, int argc, char **argv)
 {
+    char line[CONFIG_MAX_LINE];
+    int rc;
+
     if (argc != 2)
         return ctl_usage(c);
-    return config_change(c, argv[0], argv[1]);
+    if (strcmp(argv[1], "-") != 0)
+        return config_change(c, argv[0], argv[1], 1);
+    if (read_value_line(argv[0], line, sizeof(line)) < 0)
+        rc = 1;
+    else
+        rc = config_change(c, argv[0], line, 0);
+    explicit_bzero(line, sizeof(line));
+    return rc;
 }
 
 int cmd_config_reset(struct ctl *c, int argc, char **argv)
 {
     if (argc != 1)
         return ctl_usage(c);
-    return config_change(c, argv[0], NULL);
+    return config_change(c, argv[0], NULL, 0);
 }
 
 static void print_groups(const json_t *ans, void *arg)

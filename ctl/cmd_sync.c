@@ -33,18 +33,6 @@ static long jint(const json_t *o, const char *k)
     return (long)json_integer_value(json_object_get(o, k));
 }
 
-static void human(double v, char *out, size_t len)
-{
-    const char *u[] = {"B", "KB", "MB", "GB", "TB"};
-    int i = 0;
-
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(out, len, i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
-}
-
 static void print_row(const json_t *row)
 {
     char b[32];
@@ -64,7 +52,7 @@ static void print_row(const json_t *row)
             printf("       reason: %s\n", err);
         return;
     }
-    human((double)jint(row, "bytes"), b, sizeof(b));
+    ctl_human((double)jint(row, "bytes"), b, sizeof(b));
     printf("#%-5ld %-9s %-8s %.19s  %.19s  new %ld, updated %ld, categories %ld, files %ld (%s)\n",
            jint(row, "id"), adminapi_str(row, "result", "?"), adminapi_str(row, "trigger", "?"),
            adminapi_str(row, "started_at", "-"), fin, jint(row, "new_revisions"),
@@ -75,6 +63,13 @@ static void print_row(const json_t *row)
 }
 
 /* One line of progress for a running row. */
+/* Content bytes accounted for so far: received, resumed from partials, found published. */
+static double bytes_had(const json_t *d)
+{
+    return (double)jint(d, "bytes_done") + (double)jint(d, "bytes_resumed") +
+           (double)jint(d, "bytes_present");
+}
+
 static void progress_line(const json_t *row, char *out, size_t len)
 {
     const json_t *d = json_object_get(row, "detail");
@@ -83,9 +78,9 @@ static void progress_line(const json_t *row, char *out, size_t len)
     char done[32], total[32], r[32];
 
     if (strcmp(phase, "content") == 0) {
-        human((double)jint(d, "bytes_done") + (double)jint(d, "bytes_resumed"), done, sizeof(done));
-        human((double)jint(d, "bytes_total"), total, sizeof(total));
-        human(rate, r, sizeof(r));
+        ctl_human(bytes_had(d), done, sizeof(done));
+        ctl_human((double)jint(d, "bytes_total"), total, sizeof(total));
+        ctl_human(rate, r, sizeof(r));
         snprintf(out, len, "content: files %ld/%ld, %s of %s, %s/s", jint(d, "files_done"),
                  jint(d, "files_total"), done, total, r);
     } else {
@@ -102,8 +97,7 @@ static double fraction(const json_t *row)
     const char *phase = adminapi_str(row, "phase", "");
 
     if (strcmp(phase, "content") == 0 && jint(d, "bytes_total") > 0)
-        return (double)(jint(d, "bytes_done") + jint(d, "bytes_resumed")) /
-               (double)jint(d, "bytes_total");
+        return bytes_had(d) / (double)jint(d, "bytes_total");
     if (jint(d, "revisions_to_fetch") > 0)
         return (double)jint(d, "revisions_fetched") / (double)jint(d, "revisions_to_fetch");
     return 0;

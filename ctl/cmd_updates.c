@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-/* Who approves: the sudo user, else the login of the real uid ("wsusctl" if unknown). */
-static const char *admin_name(void)
+const char *ctl_admin_name(void)
 {
     const char *s = getenv("SUDO_USER");
     struct passwd *pw;
@@ -59,8 +59,8 @@ static void print_update_list(const json_t *ans, void *arg)
     if (categories)
         printf("%-36s  %-20s  %s\n", "ID", "CATEGORY TYPE", "TITLE");
     else
-        printf("%-36s  %5s  %-3s  %-9s  %-22s  %s\n", "ID", "REV", "A/D", "KB", "CLASSIFICATION",
-               "TITLE");
+        printf("%-36s  %5s  %-3s  %-9s  %-22s  %9s  %s\n", "ID", "REV", "A/D", "KB",
+               "CLASSIFICATION", "SIZE", "TITLE");
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *u = json_array_get(list, i);
         if (categories) {
@@ -74,7 +74,11 @@ static void print_update_list(const json_t *ans, void *arg)
                json_is_true(json_object_get(u, "approved")) ? 'A' : '-',
                json_is_true(json_object_get(u, "declined")) ? 'D' : '-', jstr(u, "kb"));
         print_cut(jstr(u, "classification"), 22);
-        fputs("  ", stdout);
+        {
+            char size[32];
+            ctl_human((double)json_integer_value(json_object_get(u, "size")), size, sizeof(size));
+            printf("  %9s  ", size);
+        }
         ctl_put_cell(jstr(u, "title"));
         putchar('\n');
     }
@@ -111,9 +115,11 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         {"product", required_argument, NULL, 'p'}, {"classification", required_argument, NULL, 'c'},
         {"search", required_argument, NULL, 's'},  {"approved", no_argument, NULL, 'a'},
         {"declined", no_argument, NULL, 'd'},      {"limit", required_argument, NULL, 'l'},
-        {"hidden", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+        {"hidden", no_argument, NULL, 'h'},        {"superseded", no_argument, NULL, 'S'},
+        {"not-approved", no_argument, NULL, 'n'},  {NULL, 0, NULL, 0}};
     const char *type = NULL, *product = NULL, *cls = NULL, *search = NULL, *limit = NULL;
-    int approved = 0, declined = 0, hidden = 0, ch, rc, categories;
+    int approved = 0, declined = 0, hidden = 0, superseded = 0, not_approved = 0, ch, rc,
+        categories;
     struct buf path;
     size_t i;
 
@@ -148,6 +154,12 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         case 'h':
             hidden = 1;
             break;
+        case 'S':
+            superseded = 1;
+            break;
+        case 'n':
+            not_approved = 1;
+            break;
         default:
             return ctl_usage(c);
         }
@@ -177,6 +189,10 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         buf_add_str(&path, "&declined=1");
     if (hidden)
         buf_add_str(&path, "&hidden=1");
+    if (superseded)
+        buf_add_str(&path, "&superseded=1");
+    if (not_approved)
+        buf_add_str(&path, "&not_approved=1");
     categories = type != NULL && strcmp(type, "category") == 0;
     rc = adminapi_show(c, "GET", buf_str(&path), NULL, print_update_list, &categories);
     buf_free(&path);
@@ -202,6 +218,13 @@ static void print_update(const json_t *ans, void *arg)
         printf("  severity:      %s\n", jstr(u, "msrc_severity"));
     if (json_is_string(json_object_get(u, "created")))
         printf("  created:       %s\n", jstr(u, "created"));
+    {
+        char size[32];
+        long long n = (long long)json_integer_value(json_object_get(u, "size"));
+        ctl_human((double)n, size, sizeof(size));
+        printf("  size:          %s (%lld bytes%s)\n", size, n,
+               strcmp(jstr(u, "type"), "Software") == 0 ? ", with its bundled updates" : "");
+    }
     printf("  state:         %s%s\n", jstr(u, "publication_state"),
            json_is_true(json_object_get(u, "declined")) ? ", declined" : "");
     if (json_is_string(json_object_get(u, "eula_id")))
@@ -267,7 +290,7 @@ int cmd_updates_show(struct ctl *c, int argc, char **argv)
 static int post_and_print(struct ctl *c, const char *path, json_t *body,
                           void (*print)(const json_t *ans, void *arg))
 {
-    json_object_set_new(body, "admin", json_string(admin_name()));
+    json_object_set_new(body, "admin", json_string(ctl_admin_name()));
     return adminapi_show(c, "POST", path, body, print, NULL);
 }
 
@@ -282,30 +305,88 @@ static void print_approve(const json_t *a, void *arg)
         printf("the previous approval for this group was replaced\n");
 }
 
+/* The filter options of approve and decline (getopt codes 'P' .. 'y'). */
+#define BULK_OPTIONS                                                                               \
+    {"product", required_argument, NULL, 'P'}, {"classification", required_argument, NULL, 'C'},   \
+        {"search", required_argument, NULL, 's'}, {"superseded", no_argument, NULL, 'S'},          \
+        {"not-approved", no_argument, NULL, 'n'}, {"dry-run", no_argument, NULL, 'N'},             \
+    {                                                                                              \
+        "yes", no_argument, NULL, 'y'                                                              \
+    }
+
+/* Take one filter option into b; 0, or -1 when ch is not one. */
+static int bulk_option(struct ctl_bulk *b, int ch)
+{
+    switch (ch) {
+    case 'P':
+        b->product = optarg;
+        return 0;
+    case 'C':
+        b->classification = optarg;
+        return 0;
+    case 's':
+        b->search = optarg;
+        return 0;
+    case 'S':
+        b->superseded = 1;
+        return 0;
+    case 'n':
+        b->not_approved = 1;
+        return 0;
+    case 'A':
+        b->approved = 1;
+        return 0;
+    case 'N':
+        b->dry_run = 1;
+        return 0;
+    case 'y':
+        b->yes = 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* Is b one plain update id (the single-update call, as before bulk)? */
+static int bulk_is_single(const struct ctl_bulk *b)
+{
+    char *end;
+
+    if (b->nids != 1 || ctl_bulk_has_filter(b) || b->dry_run || b->yes)
+        return 0;
+    /* a KB number ("KB5031356" or digits) goes to the bulk call, which resolves it */
+    if (strncasecmp(b->ids[0], "kb", 2) == 0)
+        return 0;
+    (void)strtol(b->ids[0], &end, 10);
+    return *end != '\0';
+}
+
 int cmd_approve(struct ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {{"group", required_argument, NULL, 'g'},
                                              {"action", required_argument, NULL, 'a'},
                                              {"deadline", required_argument, NULL, 'd'},
                                              {"revision", required_argument, NULL, 'r'},
+                                             BULK_OPTIONS,
                                              {NULL, 0, NULL, 0}};
-    const char *group = NULL, *action = NULL, *deadline = NULL;
+    struct ctl_bulk b;
     long revision = -1;
     json_t *body;
     int ch;
 
+    memset(&b, 0, sizeof(b));
+    b.approving = 1;
     optind = 0;
     opterr = 0;
     while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1) {
         switch (ch) {
         case 'g':
-            group = optarg;
+            b.group = optarg;
             break;
         case 'a':
-            action = optarg;
+            b.action = optarg;
             break;
         case 'd':
-            deadline = optarg;
+            b.deadline = optarg;
             break;
         case 'r': {
             char *end;
@@ -315,13 +396,22 @@ int cmd_approve(struct ctl *c, int argc, char **argv)
             break;
         }
         default:
-            return ctl_usage(c);
+            if (bulk_option(&b, ch) < 0)
+                return ctl_usage(c);
         }
     }
-    if (optind != argc)
+    b.ids = argv + optind - 1;
+    b.nids = argc + 1 - optind;
+    if (b.nids == 0 && !ctl_bulk_has_filter(&b))
         return ctl_usage(c);
-    body = json_pack("{s:s, s:s?, s:s?, s:s?}", "update_id", argv[optind - 1], "group", group,
-                     "action", action, "deadline", deadline);
+    if (!bulk_is_single(&b)) {
+        if (revision >= 0)
+            return ctl_fail("--revision goes with one update id; several updates are approved "
+                            "at their latest revision");
+        return ctl_bulk_run(c, &b);
+    }
+    body = json_pack("{s:s, s:s?, s:s?, s:s?}", "update_id", b.ids[0], "group", b.group, "action",
+                     b.action, "deadline", b.deadline);
     if (revision >= 0)
         json_object_set_new(body, "revision", json_integer(revision));
     return post_and_print(c, "/api/v1/approve", body, print_approve);
@@ -374,9 +464,24 @@ static void print_decline(const json_t *a, void *arg)
 
 int cmd_decline(struct ctl *c, int argc, char **argv)
 {
-    if (argc != 1)
+    static const struct option longopts[] = {
+        BULK_OPTIONS, {"approved", no_argument, NULL, 'A'}, {NULL, 0, NULL, 0}};
+    struct ctl_bulk b;
+    int ch;
+
+    memset(&b, 0, sizeof(b));
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1)
+        if (bulk_option(&b, ch) < 0)
+            return ctl_usage(c);
+    b.ids = argv + optind - 1;
+    b.nids = argc + 1 - optind;
+    if (b.nids == 0 && !ctl_bulk_has_filter(&b))
         return ctl_usage(c);
-    return post_and_print(c, "/api/v1/decline", json_pack("{s:s}", "update_id", argv[0]),
+    if (!bulk_is_single(&b))
+        return ctl_bulk_run(c, &b);
+    return post_and_print(c, "/api/v1/decline", json_pack("{s:s}", "update_id", b.ids[0]),
                           print_decline);
 }
 

@@ -8,6 +8,7 @@
 #define WSUS_CTL_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -39,6 +40,9 @@ int ctl_usage(const struct ctl *c);
  * newline is added. */
 void ctl_put_cell(const char *s);
 
+/* v bytes in human units ("512 B", "1.5 MB": 1024-based, one decimal) into out. */
+void ctl_human(double v, char *out, size_t len);
+
 /* Is stdout a terminal (for progress bars)? */
 int ctl_isatty(void);
 
@@ -67,6 +71,9 @@ int cmd_import(struct ctl *c, int argc, char **argv);
 int cmd_export(struct ctl *c, int argc, char **argv);
 /* cmd_reset.c (CONTENT) */
 int cmd_reset(struct ctl *c, int argc, char **argv);
+/* cmd_content.c (CONTENT) */
+int cmd_content(struct ctl *c, int argc, char **argv);
+int cmd_movecontent(struct ctl *c, int argc, char **argv);
 /* cmd_config.c (ADMIN) */
 int cmd_config_get(struct ctl *c, int argc, char **argv);
 int cmd_config_set(struct ctl *c, int argc, char **argv);
@@ -83,5 +90,30 @@ int cmd_unapprove(struct ctl *c, int argc, char **argv);
 int cmd_decline(struct ctl *c, int argc, char **argv);
 int cmd_undecline(struct ctl *c, int argc, char **argv);
 int cmd_accepteula(struct ctl *c, int argc, char **argv);
+
+/* A bulk approve or decline as the verbs parsed it (cmd_updates.c fills it, cmd_bulk.c runs
+ * it). Strings are borrowed from argv; NULL or 0: not given. */
+struct ctl_bulk {
+    int approving; /* approve (1) or decline (0) */
+    char **ids;    /* update ids or KB numbers */
+    int nids;
+    const char *group, *action, *deadline;                /* approve only */
+    const char *product, *classification, *search;        /* the filter */
+    int superseded, approved, not_approved, dry_run, yes; /* approved: decline only */
+};
+
+/* Is any filter option set in b? */
+int ctl_bulk_has_filter(const struct ctl_bulk *b);
+
+/*
+ * Run a bulk approve/decline through POST /api/v1/{approve,decline}/bulk: with --dry-run show
+ * what would change; on a terminal without --yes show the list and ask, then change exactly
+ * the listed updates; not on a terminal a filter needs --yes. Prints the count and one line
+ * per update (--json: the answer). Returns the exit status.
+ */
+int ctl_bulk_run(struct ctl *c, const struct ctl_bulk *b);
+
+/* Who makes a change: the sudo user, else the login of the real uid ("wsusctl" if unknown). */
+const char *ctl_admin_name(void);
 
 #endif

@@ -45,11 +45,23 @@ static const struct ctl_verb verbs[] = {
     /* cmd_reset.c (CONTENT) */
     {"reset", "", "re-verify every stored file; quarantine corrupt ones and queue them again", NULL,
      cmd_reset},
+    /* cmd_content.c (CONTENT) */
+    {"content", "",
+     "content store size, free space, files by state, still to download, largest updates", NULL,
+     cmd_content},
+    {"movecontent", "NEWDIR | --remove-old",
+     "move the content to NEWDIR (verified copy, switch, old copy kept)",
+     "Run it again to resume an interrupted move; the old copy stays until --remove-old. wsusd "
+     "serves from NEWDIR without a restart and [storage] content_dir is set in the config file.",
+     cmd_movecontent},
     /* cmd_config.c, cmd_updates.c (ADMIN); two-word verbs before a one-word prefix */
     {"config get", "[KEY]", "show admin settings with their defaults (one KEY: its value)", NULL,
      cmd_config_get},
     {"config set", "KEY VALUE", "change an admin setting (validated by wsusd)",
-     "Quote a VALUE with spaces; \"\" sets an empty value.", cmd_config_set},
+     "Quote a VALUE with spaces; \"\" sets an empty value. VALUE - reads the value as one line "
+     "from standard input, not echoed on a terminal: use it for secrets (wsusctl config set "
+     "proxy-password -), which keeps them out of the shell history and ps.",
+     cmd_config_set},
     {"config reset", "KEY", "return a setting to its default", NULL, cmd_config_reset},
     {"groups add", "NAME [--parent NAME]", "add a computer target group",
      "Quote a NAME with spaces.", cmd_groups_add},
@@ -59,19 +71,33 @@ static const struct ctl_verb verbs[] = {
     {"downstreams", "", "list the downstream servers that synchronize from this server", NULL,
      cmd_downstreams},
     {"approve",
-     "UPDATE-ID [--group NAME] [--action install|uninstall|block] [--deadline ISO-8601] "
-     "[--revision N]",
-     "approve an update for a group (default: install, All Computers)", NULL, cmd_approve},
+     "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
+     "[--superseded] [--not-approved]; [--group NAME] [--action install|uninstall|block] "
+     "[--deadline ISO-8601] [--revision N] [--dry-run] [--yes]",
+     "approve updates (ids, KB numbers or a filter) for a group (default All Computers)",
+     "Several ids, KB numbers or a filter are approved in one change; --dry-run lists them and "
+     "changes nothing. On a terminal the list is confirmed; in scripts a filter needs --yes.",
+     cmd_approve},
     {"unapprove", "UPDATE-ID [--group NAME]", "remove approvals (all groups unless --group)", NULL,
      cmd_unapprove},
-    {"decline", "UPDATE-ID", "decline an update (removes its approvals)", NULL, cmd_decline},
+    {"decline",
+     "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
+     "[--superseded] [--approved|--not-approved]; [--dry-run] [--yes]",
+     "decline updates (removes their approvals): ids, KB numbers or a filter",
+     "Several ids, KB numbers or a filter are declined in one change; --dry-run lists them and "
+     "changes nothing. On a terminal the list is confirmed; in scripts a filter needs --yes.",
+     cmd_decline},
     {"undecline", "UPDATE-ID", "take back a decline", NULL, cmd_undecline},
     {"accepteula", "EULA-ID", "record that the license terms were accepted", NULL, cmd_accepteula},
     {"updates list",
-     "[--type software|driver|category|detectoid|all] [--product GUID] [--classification GUID] "
-     "[--search TEXT] [--approved] [--declined] [--hidden] [--categories] [--limit N]",
-     "list updates (default: software and drivers, newest first)", NULL, cmd_updates_list},
-    {"updates show", "UPDATE-ID", "details: categories, files, approvals, supersedence", NULL,
+     "[--type software|driver|category|detectoid|all] [--product NAME|GUID] "
+     "[--classification NAME|GUID] [--search WORDS|KB|ID] [--approved] [--not-approved] "
+     "[--declined] [--superseded] [--hidden] [--categories] [--limit N]",
+     "list updates with their size (default: software and drivers, newest first)",
+     "--search finds titles holding every word (any order), a KB number or an update id; "
+     "product and classification names are whole titles, any case.",
+     cmd_updates_list},
+    {"updates show", "UPDATE-ID", "details: size, categories, files, approvals, supersedence", NULL,
      cmd_updates_show},
 };
 
@@ -99,6 +125,18 @@ void ctl_put_cell(const char *s)
         unsigned char ch = (unsigned char)s[i];
         putchar(ch < ' ' || ch == 0x7f ? ' ' : ch);
     }
+}
+
+void ctl_human(double v, char *out, size_t len)
+{
+    const char *u[] = {"B", "KB", "MB", "GB", "TB"};
+    int i = 0;
+
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, len, i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
 }
 
 int ctl_isatty(void)

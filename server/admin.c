@@ -115,6 +115,10 @@ static void admin_field_want(const struct admin_field *f, char *out, size_t outl
     case ADMIN_FIELD_BOOL:
         snprintf(out, outlen, "true or false");
         break;
+    case ADMIN_FIELD_STRINGS:
+        snprintf(out, outlen, "a list of %lld to %lld strings of 1 to %d bytes on one line", f->min,
+                 f->max, ADMIN_FIELD_ITEM_MAX);
+        break;
     }
 }
 
@@ -138,6 +142,17 @@ static int admin_field_fits(const struct admin_field *f, const json_t *v)
                json_integer_value(v) <= f->max;
     case ADMIN_FIELD_BOOL:
         return json_is_boolean(v);
+    case ADMIN_FIELD_STRINGS: {
+        const struct admin_field item = {f->name, ADMIN_FIELD_STRING, 1, 1, ADMIN_FIELD_ITEM_MAX};
+        size_t n = json_array_size(v), i;
+
+        if (!json_is_array(v) || (long long)n < f->min || (long long)n > f->max)
+            return 0;
+        for (i = 0; i < n; i++)
+            if (!admin_field_fits(&item, json_array_get(v, i)))
+                return 0;
+        return 1;
+    }
     }
     return 0;
 }
@@ -242,8 +257,10 @@ static enum MHD_Result admin_status(struct http_request *req)
 
     if (db == NULL)
         return MHD_YES;
+    pthread_mutex_lock(&s->cfg_lock); /* movecontent may switch content_dir */
     j = json_pack("{s:s, s:s, s:i, s:s}", "version", WSUSD_VERSION, "server_id", s->server_id,
                   "schema_version", db_schema_version(db), "content_dir", s->cfg.content_dir);
+    pthread_mutex_unlock(&s->cfg_lock);
     return admin_reply(req, MHD_HTTP_OK, j);
 }
 
@@ -257,11 +274,16 @@ static const struct http_route admin_routes[] = {
     {"POST", "/api/v1/groups/add", 1, admin_groups_add},
     {"POST", "/api/v1/groups/remove", 1, admin_groups_remove},
     {"POST", "/api/v1/approve", 1, admin_approve},
+    {"POST", "/api/v1/approve/bulk", 1, admin_approve_bulk},
     {"POST", "/api/v1/unapprove", 1, admin_unapprove},
     {"POST", "/api/v1/decline", 1, admin_decline},
+    {"POST", "/api/v1/decline/bulk", 1, admin_decline_bulk},
     {"POST", "/api/v1/undecline", 1, admin_undecline},
     {"POST", "/api/v1/accepteula", 1, admin_accepteula},
     {"GET", "/api/v1/updates", 0, admin_updates_list},
+    /* the content store: admin_content.c */
+    {"GET", "/api/v1/content", 0, admin_content_report},
+    {"POST", "/api/v1/content/switch", 1, admin_content_switch},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},

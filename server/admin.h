@@ -30,16 +30,21 @@ enum MHD_Result admin_error(struct http_request *req, unsigned status, const cha
 json_t *admin_body(struct http_request *req, enum MHD_Result *replied);
 /* What one field of a request body must be (admin_fields()). */
 enum admin_field_type {
-    ADMIN_FIELD_STRING, /* a JSON string of 1 to max bytes (0 allowed when min is 0) on one line */
-    ADMIN_FIELD_INT,    /* a JSON integer (no fraction, no string) from min to max */
-    ADMIN_FIELD_BOOL,   /* true or false */
+    ADMIN_FIELD_STRING,  /* a JSON string of 1 to max bytes (0 allowed when min is 0) on one line */
+    ADMIN_FIELD_INT,     /* a JSON integer (no fraction, no string) from min to max */
+    ADMIN_FIELD_BOOL,    /* true or false */
+    ADMIN_FIELD_STRINGS, /* a JSON array of min to max strings, each 1 to ADMIN_FIELD_ITEM_MAX
+                            bytes on one line */
 };
+
+/* Longest element of an ADMIN_FIELD_STRINGS array (an update id, a KB number). */
+#define ADMIN_FIELD_ITEM_MAX 64
 
 struct admin_field {
     const char *name;
     enum admin_field_type type;
     int required;
-    long long min, max; /* STRING: length in bytes; INT: value */
+    long long min, max; /* STRING: length in bytes; INT: value; STRINGS: number of elements */
 };
 
 /*

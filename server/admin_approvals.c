@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ALL_COMPUTERS "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
 
@@ -84,32 +85,24 @@ static const struct admin_field decline_fields[] = {FIELD_ID("update_id"), FIELD
 static const struct admin_field eula_fields[] = {FIELD_ID("eula_id"), FIELD_ADMIN};
 #define CHANGE_FIELDS(a) a, sizeof(a) / sizeof(a[0])
 
-/*
- * Read the body and check it against fields (fields[0] is the id), take the id, open the
- * transaction under the approvals lock and refuse replica mode. 0 to go on, -1 when a reply
- * was queued.
- */
-static int change_begin(struct change *c, const struct admin_field *fields, size_t nfields,
-                        const char *what)
+/* Read the body and check it against fields; take the admin's name. 0, or -1 after a reply. */
+static int change_read(struct change *c, const struct admin_field *fields, size_t nfields)
 {
-    const char *idkey = fields[0].name, *id;
-
     c->body = admin_body(c->req, &c->replied);
     if (c->body == NULL)
         return -1;
     if (admin_fields(c->req, c->body, fields, nfields, &c->replied) < 0)
         return -1;
-    id = json_string_value(json_object_get(c->body, idkey));
-    if (str_guid_canon(id, c->update_id) < 0) {
-        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
-                                 "\"%s\" is not an update id (a GUID); wsusctl updates list "
-                                 "shows them",
-                                 id != NULL ? id : "");
-        return -1;
-    }
     c->admin = json_string_value(json_object_get(c->body, "admin"));
     if (c->admin == NULL)
         c->admin = "wsusctl";
+    return 0;
+}
+
+/* Open the transaction under the approvals lock and refuse replica mode. 0, or -1 after a
+ * reply. */
+static int change_open(struct change *c, const char *what)
+{
     c->db = admin_db(c->req);
     if (c->db == NULL)
         return -1;
@@ -123,6 +116,33 @@ static int change_begin(struct change *c, const struct admin_field *fields, size
         change_dberr(c);
         return -1;
     }
+}
+
+/* Take id (an update or EULA GUID) as c->update_id. 0, or -1 after a reply. */
+static int change_set_id(struct change *c, const char *id)
+{
+    if (str_guid_canon(id, c->update_id) < 0) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "\"%s\" is not an update id (a GUID); wsusctl updates list "
+                                 "shows them",
+                                 id != NULL ? id : "");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Read the body and check it against fields (fields[0] is the id), take the id, open the
+ * transaction under the approvals lock and refuse replica mode. 0 to go on, -1 when a reply
+ * was queued.
+ */
+static int change_begin(struct change *c, const struct admin_field *fields, size_t nfields,
+                        const char *what)
+{
+    if (change_read(c, fields, nfields) < 0 ||
+        change_set_id(c, json_string_value(json_object_get(c->body, fields[0].name))) < 0)
+        return -1;
+    return change_open(c, what);
 }
 
 /* Look the update up (c->revision or the latest); only software and drivers qualify. */
@@ -310,99 +330,136 @@ static int iso_datetime_shape(const char *s)
     return *s == '\0';
 }
 
+/* How to approve: the group (id and name), the action, an optional deadline. */
+struct approval {
+    char group_id[37];
+    char gname[300];
+    long act;
+    const char *deadline;
+    int dry_run; /* check everything, write nothing */
+};
+
+/* Read group, action and deadline of c->body into *a. 0, or -1 after a reply. */
+static int approval_read(struct change *c, struct approval *a)
+{
+    const char *group = json_string_value(json_object_get(c->body, "group"));
+    const char *action = json_string_value(json_object_get(c->body, "action"));
+
+    memset(a, 0, sizeof(*a));
+    a->deadline = json_string_value(json_object_get(c->body, "deadline"));
+    a->dry_run = json_is_true(json_object_get(c->body, "dry_run"));
+    if (action != NULL) {
+        if (strcasecmp(action, "install") == 0)
+            a->act = 0;
+        else if (strcasecmp(action, "uninstall") == 0)
+            a->act = 1;
+        else if (strcasecmp(action, "block") == 0)
+            a->act = 3;
+        else {
+            c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                     "action \"%s\" is not install, uninstall or block", action);
+            return -1;
+        }
+    }
+    if (a->deadline != NULL && !iso_datetime_shape(a->deadline)) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "deadline \"%s\" is not a date and time; use ISO 8601, e.g. "
+                                 "2025-07-01T18:00:00Z",
+                                 a->deadline);
+        return -1;
+    }
+    return change_find_group(c, group, a->group_id, a->gname, sizeof(a->gname));
+}
+
+/*
+ * Approve c->update_id (c->revision, or the latest when -1) as a says, inside the open
+ * transaction: the update must be software or a driver, deployable on its own and not
+ * declined; the group's live approval is replaced (its deployment_guid appended to replaced).
+ * *row gets the new deployment (guid, deadline, change_seq; NULL for a dry run; caller
+ * PQclear()s). 0, or -1 after a reply.
+ */
+static int approve_one(struct change *c, const struct approval *a, json_t *replaced, PGresult **row)
+{
+    char rev[24], actbuf[24];
+    const char *p[6] = {c->update_id, rev, a->group_id, actbuf, c->admin, a->deadline};
+    PGresult *r;
+    int d;
+
+    *row = NULL;
+    if (change_find_update(c, "approved") < 0)
+        return -1;
+    d = change_is_declined(c);
+    if (d < 0) {
+        change_dberr(c);
+        return -1;
+    }
+    if (d) {
+        c->replied = admin_error(c->req, MHD_HTTP_CONFLICT,
+                                 "update %s (\"%s\") is declined; undecline it first (wsusctl "
+                                 "undecline %s)",
+                                 c->update_id, c->title, c->update_id);
+        return -1;
+    }
+    if (a->dry_run)
+        return 0;
+    if (kill_deployments(c, a->group_id, replaced) < 0) {
+        change_dberr(c);
+        return -1;
+    }
+    snprintf(rev, sizeof(rev), "%ld", c->revision);
+    snprintf(actbuf, sizeof(actbuf), "%ld", a->act);
+    r = db_exec(c->db,
+                "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
+                "  target_group_id, action, admin_name, deadline) "
+                "VALUES (gen_random_uuid(), $1::uuid, $2::int, $3::uuid, $4::smallint, $5, "
+                "  $6::timestamptz) "
+                "RETURNING deployment_guid::text, "
+                "  to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                "  change_seq",
+                6, p);
+    if (r == NULL || PQntuples(r) != 1) {
+        PQclear(r);
+        if (a->deadline != NULL)
+            c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                     "cannot store the approval; is the deadline \"%s\" a real "
+                                     "date? (see the wsusd log)",
+                                     a->deadline);
+        else
+            change_dberr(c);
+        return -1;
+    }
+    *row = r;
+    return 0;
+}
+
 enum MHD_Result admin_approve(struct http_request *req)
 {
     struct change c;
-    const char *group, *action, *deadline;
-    char group_id[37], gname[300];
+    struct approval a;
     json_t *jrev, *replaced = json_array();
     PGresult *r = NULL;
-    long act = 0;
-    int d;
 
     change_init(&c, req);
     if (change_begin(&c, CHANGE_FIELDS(approve_fields), "approvals") < 0)
         goto out;
-    group = json_string_value(json_object_get(c.body, "group"));
-    action = json_string_value(json_object_get(c.body, "action"));
-    deadline = json_string_value(json_object_get(c.body, "deadline"));
     jrev = json_object_get(c.body, "revision");
     if (jrev != NULL) /* admin_fields() checked its range */
         c.revision = (long)json_integer_value(jrev);
-    if (action != NULL) {
-        if (strcasecmp(action, "install") == 0)
-            act = 0;
-        else if (strcasecmp(action, "uninstall") == 0)
-            act = 1;
-        else if (strcasecmp(action, "block") == 0)
-            act = 3;
-        else {
-            c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
-                                    "action \"%s\" is not install, uninstall or block", action);
-            goto out;
-        }
-    }
-    if (deadline != NULL && !iso_datetime_shape(deadline)) {
-        c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
-                                "deadline \"%s\" is not a date and time; use ISO 8601, e.g. "
-                                "2025-07-01T18:00:00Z",
-                                deadline);
+    if (approval_read(&c, &a) < 0 || approve_one(&c, &a, replaced, &r) < 0)
         goto out;
-    }
-    if (change_find_update(&c, "approved") < 0 ||
-        change_find_group(&c, group, group_id, gname, sizeof(gname)) < 0)
-        goto out;
-    d = change_is_declined(&c);
-    if (d < 0)
-        goto dberr;
-    if (d) {
-        c.replied = admin_error(req, MHD_HTTP_CONFLICT,
-                                "update %s (\"%s\") is declined; undecline it first (wsusctl "
-                                "undecline %s)",
-                                c.update_id, c.title, c.update_id);
-        goto out;
-    }
-    if (kill_deployments(&c, group_id, replaced) < 0)
-        goto dberr;
-    {
-        char rev[24], actbuf[24];
-        const char *p[6] = {c.update_id, rev, group_id, actbuf, c.admin, deadline};
-
-        snprintf(rev, sizeof(rev), "%ld", c.revision);
-        snprintf(actbuf, sizeof(actbuf), "%ld", act);
-        r = db_exec(c.db,
-                    "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
-                    "  target_group_id, action, admin_name, deadline) "
-                    "VALUES (gen_random_uuid(), $1::uuid, $2::int, $3::uuid, $4::smallint, $5, "
-                    "  $6::timestamptz) "
-                    "RETURNING deployment_guid::text, "
-                    "  to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                    "  change_seq",
-                    6, p);
-    }
-    if (r == NULL || PQntuples(r) != 1) {
-        if (deadline != NULL) {
-            c.replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
-                                    "cannot store the approval; is the deadline \"%s\" a real "
-                                    "date? (see the wsusd log)",
-                                    deadline);
-            goto out;
-        }
-        goto dberr;
-    }
     if (db_commit(c.db) < 0)
         goto dberr;
     c.in_tx = 0;
     log_info("update %s revision %ld approved for %s (group \"%s\") by %s", c.update_id, c.revision,
-             action_names[act], gname, c.admin);
+             action_names[a.act], a.gname, c.admin);
     c.replied = admin_reply(
         req, MHD_HTTP_OK,
         json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s?, s:O, s:I}", "deployment_guid",
                   PQgetvalue(r, 0, 0), "update_id", c.update_id, "revision", (int)c.revision,
-                  "title", c.title, "group", gname, "group_id", group_id, "action",
-                  action_names[act], "deadline", PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1),
-                  "replaced", replaced, "change_seq",
-                  (json_int_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10)));
+                  "title", c.title, "group", a.gname, "group_id", a.group_id, "action",
+                  action_names[a.act], "deadline",
+                  PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1), "replaced", replaced,
+                  "change_seq", (json_int_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10)));
     goto out;
 dberr:
     change_dberr(&c);
@@ -450,30 +507,58 @@ out:
     return change_finish(&c);
 }
 
+/*
+ * Decline c->update_id inside the open transaction and remove its approvals (their
+ * deployment_guids appended to killed). *already: it was declined before. Nothing is written
+ * for a dry run. 0, or -1 after a reply.
+ */
+static int decline_one(struct change *c, int dry_run, json_t *killed, int *already)
+{
+    const char *p[2] = {c->update_id, c->admin};
+    PGresult *r;
+
+    if (change_find_update(c, "declined") < 0)
+        return -1;
+    if (dry_run) {
+        *already = change_is_declined(c);
+        if (*already < 0) {
+            change_dberr(c);
+            return -1;
+        }
+        return 0;
+    }
+    r = db_exec(c->db,
+                "INSERT INTO declined_update (update_id, admin_name) VALUES ($1::uuid, $2) "
+                "ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+                2, p);
+    if (r == NULL) {
+        change_dberr(c);
+        return -1;
+    }
+    *already = PQntuples(r) == 0;
+    PQclear(r);
+    /* a declined update keeps no approval, as in WSUS */
+    if (kill_deployments(c, NULL, killed) < 0) {
+        change_dberr(c);
+        return -1;
+    }
+    return 0;
+}
+
 enum MHD_Result admin_decline(struct http_request *req)
 {
     struct change c;
     json_t *killed = json_array();
-    PGresult *r = NULL;
     int already;
 
     change_init(&c, req);
     if (change_begin(&c, CHANGE_FIELDS(decline_fields), "declines") < 0 ||
-        change_find_update(&c, "declined") < 0)
+        decline_one(&c, 0, killed, &already) < 0)
         goto out;
-    {
-        const char *p[2] = {c.update_id, c.admin};
-        r = db_exec(c.db,
-                    "INSERT INTO declined_update (update_id, admin_name) VALUES ($1::uuid, $2) "
-                    "ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
-                    2, p);
+    if (db_commit(c.db) < 0) {
+        change_dberr(&c);
+        goto out;
     }
-    if (r == NULL)
-        goto dberr;
-    already = PQntuples(r) == 0;
-    /* a declined update keeps no approval, as in WSUS */
-    if (kill_deployments(&c, NULL, killed) < 0 || db_commit(c.db) < 0)
-        goto dberr;
     c.in_tx = 0;
     if (!already)
         log_info("update %s (\"%s\") declined by %s", c.update_id, c.title, c.admin);
@@ -481,11 +566,7 @@ enum MHD_Result admin_decline(struct http_request *req)
         admin_reply(req, MHD_HTTP_OK,
                     json_pack("{s:s, s:s, s:b, s:O}", "update_id", c.update_id, "title", c.title,
                               "already_declined", already, "approvals_removed", killed));
-    goto out;
-dberr:
-    change_dberr(&c);
 out:
-    PQclear(r);
     json_decref(killed);
     return change_finish(&c);
 }
@@ -565,4 +646,211 @@ dberr:
 out:
     PQclear(r);
     return change_finish(&c);
+}
+
+/* ---- bulk: several updates (ids, KB numbers) or a filter, one transaction ---- */
+
+/* Most updates one bulk call changes (a body of this many ids stays well under 1 MiB). */
+#define BULK_MAX 10000
+
+#define BULK_FILTER_FIELDS                                                                         \
+    {"ids", ADMIN_FIELD_STRINGS, 0, 0, BULK_MAX},                                                  \
+        {"product", ADMIN_FIELD_STRING, 0, 1, UPDATE_QUERY_TEXT_MAX},                              \
+        {"classification", ADMIN_FIELD_STRING, 0, 1, UPDATE_QUERY_TEXT_MAX},                       \
+        {"search", ADMIN_FIELD_STRING, 0, 1, UPDATE_QUERY_TEXT_MAX},                               \
+        {"superseded", ADMIN_FIELD_BOOL, 0, 0, 0}, {"not_approved", ADMIN_FIELD_BOOL, 0, 0, 0},    \
+        {"dry_run", ADMIN_FIELD_BOOL, 0, 0, 0}, FIELD_ADMIN
+static const struct admin_field approve_bulk_fields[] = {
+    BULK_FILTER_FIELDS,
+    FIELD_GROUP,
+    {"action", ADMIN_FIELD_STRING, 0, 1, 16},
+    {"deadline", ADMIN_FIELD_STRING, 0, 1, 64},
+};
+static const struct admin_field decline_bulk_fields[] = {
+    BULK_FILTER_FIELDS,
+    {"approved", ADMIN_FIELD_BOOL, 0, 0, 0},
+};
+
+/* A criterion of the bulk body for admin_update_filter(): strings as they are, true as "1". */
+static const char *body_get(void *src, const char *name)
+{
+    const json_t *v = json_object_get(src, name);
+
+    if (json_is_true(v))
+        return "1";
+    return json_string_value(v);
+}
+
+/* Add update id to the selection (a JSON object used as an ordered set) with its title. */
+static void bulk_add(json_t *sel, const char *id)
+{
+    if (json_object_get(sel, id) == NULL)
+        json_object_set_new(sel, id, json_true());
+}
+
+/*
+ * The updates a bulk body names: its "ids" (update GUIDs or KB numbers, each KB standing for
+ * every update that carries it) or its filter (software and drivers that can be approved on
+ * their own; for approve not declined ones, for decline not declined ones). Fills sel (keys:
+ * canonical update ids, in order). 0, or -1 after a reply.
+ */
+static int bulk_select(struct change *c, int approving, json_t *sel)
+{
+    const json_t *ids = json_object_get(c->body, "ids");
+    struct admin_filter af;
+    PGresult *r;
+    size_t i;
+    int k;
+
+    if (admin_update_filter(c->req, c->db, body_get, c->body, &af, &c->replied) < 0)
+        return -1;
+    if (json_array_size(ids) > 0 && af.given) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "give update ids or KB numbers, or a filter, not both");
+        return -1;
+    }
+    if (json_array_size(ids) == 0 && !af.given) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "give update ids or KB numbers, or a filter (product, "
+                                 "classification, search, superseded, %s)",
+                                 approving ? "not_approved" : "approved, not_approved");
+        return -1;
+    }
+    for (i = 0; i < json_array_size(ids); i++) {
+        const char *id = json_string_value(json_array_get(ids, i));
+        char canon[37];
+        int not_kb;
+
+        if (str_guid_canon(id, canon) == 0) {
+            bulk_add(sel, canon);
+            continue;
+        }
+        r = update_query_kb(c->db, id, &not_kb);
+        if (not_kb) {
+            c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                     "\"%s\" is neither an update id (a GUID) nor a KB number "
+                                     "(KB5031356)",
+                                     id);
+            return -1;
+        }
+        if (r == NULL) {
+            change_dberr(c);
+            return -1;
+        }
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            c->replied = admin_error(c->req, MHD_HTTP_NOT_FOUND,
+                                     "no update that can be %s on its own has KB number %s; "
+                                     "wsusctl updates list --search %s shows what the catalog has",
+                                     approving ? "approved" : "declined", id, id);
+            return -1;
+        }
+        for (k = 0; k < PQntuples(r); k++)
+            bulk_add(sel, PQgetvalue(r, k, 0));
+        PQclear(r);
+    }
+    if (json_array_size(ids) > 0)
+        goto check;
+    af.f.declined = -1;
+    af.f.limit = BULK_MAX + 1;
+    r = update_query_list(c->db, &af.f);
+    if (r == NULL) {
+        change_dberr(c);
+        return -1;
+    }
+    for (k = 0; k < PQntuples(r); k++)
+        bulk_add(sel, PQgetvalue(r, k, UQ_ID));
+    PQclear(r);
+check:
+    if (json_object_size(sel) > BULK_MAX) {
+        c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
+                                 "this selects more than %d updates; narrow the filter "
+                                 "(--product, --classification, --search)",
+                                 BULK_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* The approve or decline of one bulk call: read, select, change each, commit, answer. */
+static enum MHD_Result bulk_change(struct http_request *req, int approving)
+{
+    struct change c;
+    struct approval a;
+    json_t *sel = json_object(), *done = json_array(), *v;
+    const char *id;
+    int dry_run;
+
+    memset(&a, 0, sizeof(a));
+    change_init(&c, req);
+    if ((approving ? change_read(&c, CHANGE_FIELDS(approve_bulk_fields))
+                   : change_read(&c, CHANGE_FIELDS(decline_bulk_fields))) < 0 ||
+        change_open(&c, approving ? "approvals" : "declines") < 0 ||
+        (approving && approval_read(&c, &a) < 0) || bulk_select(&c, approving, sel) < 0)
+        goto out;
+    dry_run = json_is_true(json_object_get(c.body, "dry_run"));
+    json_object_foreach(sel, id, v)
+    {
+        json_t *removed = json_array(), *row;
+        PGresult *r = NULL;
+        int already = 0, rc;
+
+        if (str_copy(c.update_id, sizeof(c.update_id), id) < 0) { /* keys are canonical GUIDs */
+            change_dberr(&c);
+            json_decref(removed);
+            goto out;
+        }
+        c.revision = -1;
+        rc = approving ? approve_one(&c, &a, removed, &r)
+                       : decline_one(&c, dry_run, removed, &already);
+        if (rc < 0) {
+            json_decref(removed);
+            goto out;
+        }
+        row =
+            json_pack("{s:s, s:i, s:s, s:I}", "update_id", c.update_id, "revision", (int)c.revision,
+                      "title", c.title, approving ? "replaced" : "approvals_removed",
+                      (json_int_t)json_array_size(removed));
+        if (r != NULL)
+            json_object_set_new(row, "deployment_guid", json_string(PQgetvalue(r, 0, 0)));
+        if (!approving)
+            json_object_set_new(row, "already_declined", json_boolean(already));
+        json_array_append_new(done, row);
+        json_decref(removed);
+        PQclear(r);
+    }
+    if (dry_run) {
+        db_rollback(c.db);
+    } else if (db_commit(c.db) < 0) {
+        change_dberr(&c);
+        goto out;
+    }
+    c.in_tx = 0;
+    if (!dry_run && approving)
+        log_info("%zu update(s) approved for %s (group \"%s\") by %s in one change",
+                 json_array_size(done), action_names[a.act], a.gname, c.admin);
+    else if (!dry_run)
+        log_info("%zu update(s) declined by %s in one change", json_array_size(done), c.admin);
+    v = json_pack("{s:b, s:I, s:O}", "dry_run", dry_run, "count", (json_int_t)json_array_size(done),
+                  "updates", done);
+    if (approving) {
+        json_object_set_new(v, "group", json_string(a.gname));
+        json_object_set_new(v, "group_id", json_string(a.group_id));
+        json_object_set_new(v, "action", json_string(action_names[a.act]));
+    }
+    c.replied = admin_reply(req, MHD_HTTP_OK, v);
+out:
+    json_decref(sel);
+    json_decref(done);
+    return change_finish(&c);
+}
+
+enum MHD_Result admin_approve_bulk(struct http_request *req)
+{
+    return bulk_change(req, 1);
+}
+
+enum MHD_Result admin_decline_bulk(struct http_request *req)
+{
+    return bulk_change(req, 0);
 }

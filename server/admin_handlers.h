@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "admin.h"
+#include "update_query.h"
 
 /* Longest target group name, and longest admin name recorded with a change. */
 #define ADMIN_GROUP_NAME_MAX 256
@@ -26,8 +27,11 @@ enum MHD_Result admin_groups_list(struct http_request *req);
 enum MHD_Result admin_groups_add(struct http_request *req);
 enum MHD_Result admin_groups_remove(struct http_request *req);
 
-/* admin_approvals.c: POST /api/v1/{approve,unapprove,decline,undecline,accepteula} */
+/* admin_approvals.c: POST /api/v1/{approve,unapprove,decline,undecline,accepteula}, and
+ * POST /api/v1/{approve,decline}/bulk (ids, KB numbers or a filter; one transaction) */
 enum MHD_Result admin_approve(struct http_request *req);
+enum MHD_Result admin_approve_bulk(struct http_request *req);
+enum MHD_Result admin_decline_bulk(struct http_request *req);
 enum MHD_Result admin_unapprove(struct http_request *req);
 enum MHD_Result admin_decline(struct http_request *req);
 enum MHD_Result admin_undecline(struct http_request *req);
@@ -36,6 +40,35 @@ enum MHD_Result admin_accepteula(struct http_request *req);
 /* admin_updates.c: GET /api/v1/updates?..., GET /api/v1/updates/show?id=GUID */
 enum MHD_Result admin_updates_list(struct http_request *req);
 enum MHD_Result admin_updates_show(struct http_request *req);
+
+/* admin_content.c: GET /api/v1/content (sizes, files by state, largest updates, what is
+ * still to download), POST /api/v1/content/switch {"dir"} (movecontent's last step) */
+enum MHD_Result admin_content_report(struct http_request *req);
+enum MHD_Result admin_content_switch(struct http_request *req);
+
+/* A filter over updates as the list and the bulk calls take it, with the storage of the
+ * resolved category ids. given: at least one criterion besides the type was given. */
+struct admin_filter {
+    struct update_filter f;
+    char product[37], classification[37];
+    int given;
+};
+
+/* Where admin_update_filter() reads a criterion: the value of name ("1" for a set flag), or
+ * NULL when absent. */
+typedef const char *(*admin_filter_get)(void *src, const char *name);
+
+/*
+ * Read the filter criteria type, product, classification (names or GUIDs, resolved with
+ * update_query_category()), search, hidden, approved, not_approved, declined and superseded
+ * through get into *af (limit 1; the caller sets it). 0, or -1 after replying 400 (a name that
+ * matches no category or several, with the candidates) or 500.
+ */
+int admin_update_filter(struct http_request *req, PGconn *db, admin_filter_get get, void *src,
+                        struct admin_filter *af, enum MHD_Result *replied);
+
+/* Row i of an update_query_list() result as the JSON object the list call answers with. */
+json_t *admin_update_row(PGresult *r, int i);
 
 /*
  * Shared by the handlers that change approvals, declines and groups: in replica mode these

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "log.h"
 #include "strutil.h"
+#include "update_query.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -17,13 +18,6 @@
 
 #define UPDATES_LIST_DEFAULT 100
 #define UPDATES_LIST_MAX     100000
-
-/* Names of the categories of kind $kind a revision (alias l) belongs to. */
-#define CATEGORY_NAMES(kind)                                                                       \
-    "(SELECT string_agg(DISTINCT c.title, ', ') FROM revision_prerequisite p "                     \
-    "  JOIN revision c ON c.update_id = p.update_id AND c.update_type = 'Category' "               \
-    "   AND c.category_type IN (" kind ") "                                                        \
-    " WHERE p.revision_id = l.id AND p.is_category)"
 
 static json_t *str_or_null(PGresult *r, int row, int col)
 {
@@ -53,21 +47,107 @@ static const char *types_for(const char *t)
     return NULL;
 }
 
-static int query_flag(struct http_request *req, const char *name)
+/* "1" or "true" in the query string. */
+static int flag_on(const char *v)
 {
-    const char *v = http_query(req, name);
-
     return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+int admin_update_filter(struct http_request *req, PGconn *db, admin_filter_get get, void *src,
+                        struct admin_filter *af, enum MHD_Result *replied)
+{
+    static const char *const texts[] = {"product", "classification", "search"};
+    const char *type = get(src, "type"), *v;
+    char err[1024];
+    size_t i;
+
+    memset(af, 0, sizeof(*af));
+    af->f.types = types_for(type);
+    af->f.limit = 1;
+    if (af->f.types == NULL) {
+        *replied =
+            admin_error(req, MHD_HTTP_BAD_REQUEST,
+                        "type \"%s\" is not software, driver, category, detectoid or all", type);
+        return -1;
+    }
+    for (i = 0; i < 3; i++) {
+        v = get(src, texts[i]);
+        if (v != NULL && strlen(v) > UPDATE_QUERY_TEXT_MAX) {
+            *replied =
+                admin_error(req, MHD_HTTP_BAD_REQUEST, "the %s text is too long (at most %d bytes)",
+                            texts[i], UPDATE_QUERY_TEXT_MAX);
+            return -1;
+        }
+        if (v != NULL && v[0] != '\0')
+            af->given = 1;
+    }
+    v = get(src, "product");
+    if (v != NULL && v[0] != '\0') {
+        int rc = update_query_category(db, "product", v, af->product, err, sizeof(err));
+        if (rc != 0) {
+            *replied = admin_error(
+                req, rc < 0 ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_BAD_REQUEST, "%s", err);
+            return -1;
+        }
+        af->f.product = af->product;
+    }
+    v = get(src, "classification");
+    if (v != NULL && v[0] != '\0') {
+        int rc =
+            update_query_category(db, "classification", v, af->classification, err, sizeof(err));
+        if (rc != 0) {
+            *replied = admin_error(
+                req, rc < 0 ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_BAD_REQUEST, "%s", err);
+            return -1;
+        }
+        af->f.classification = af->classification;
+    }
+    af->f.search = get(src, "search");
+    af->f.hidden = flag_on(get(src, "hidden"));
+    af->f.approved = flag_on(get(src, "approved")) ? 1 : flag_on(get(src, "not_approved")) ? -1 : 0;
+    af->f.declined = flag_on(get(src, "declined")) ? 1 : 0;
+    af->f.superseded = flag_on(get(src, "superseded")) ? 1 : 0;
+    if (flag_on(get(src, "approved")) && flag_on(get(src, "not_approved"))) {
+        *replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                               "approved and not_approved exclude each other; give one");
+        return -1;
+    }
+    if (af->f.approved != 0 || af->f.declined != 0 || af->f.superseded != 0)
+        af->given = 1;
+    return 0;
+}
+
+static const char *query_get(void *src, const char *name)
+{
+    return http_query(src, name);
+}
+
+json_t *admin_update_row(PGresult *r, int i)
+{
+    json_t *u = json_object();
+
+    json_object_set_new(u, "update_id", json_string(PQgetvalue(r, i, UQ_ID)));
+    json_object_set_new(u, "revision",
+                        json_integer(strtol(PQgetvalue(r, i, UQ_REVISION), NULL, 10)));
+    json_object_set_new(u, "type", json_string(PQgetvalue(r, i, UQ_TYPE)));
+    json_object_set_new(u, "category_type", str_or_null(r, i, UQ_CATEGORY_TYPE));
+    json_object_set_new(u, "title", json_string(PQgetvalue(r, i, UQ_TITLE)));
+    json_object_set_new(u, "kb", str_or_null(r, i, UQ_KB));
+    json_object_set_new(u, "classification", str_or_null(r, i, UQ_CLASSIFICATION));
+    json_object_set_new(u, "products", str_or_null(r, i, UQ_PRODUCTS));
+    json_object_set_new(u, "approved", json_boolean(is_true(r, i, UQ_APPROVED)));
+    json_object_set_new(u, "declined", json_boolean(is_true(r, i, UQ_DECLINED)));
+    json_object_set_new(u, "superseded", json_boolean(is_true(r, i, UQ_SUPERSEDED)));
+    json_object_set_new(u, "created", str_or_null(r, i, UQ_CREATED));
+    json_object_set_new(u, "size", json_integer(strtoll(PQgetvalue(r, i, UQ_SIZE), NULL, 10)));
+    return u;
 }
 
 enum MHD_Result admin_updates_list(struct http_request *req)
 {
-    const char *type = http_query(req, "type"), *types = types_for(type);
-    const char *product = http_query(req, "product");
-    const char *classification = http_query(req, "classification");
-    const char *search = http_query(req, "search");
     const char *limit_s = http_query(req, "limit");
-    char prod[37], cls[37], limit_buf[16];
+    struct admin_filter af;
+    enum MHD_Result replied;
     long limit = UPDATES_LIST_DEFAULT;
     PGresult *r;
     PGconn *db;
@@ -75,89 +155,23 @@ enum MHD_Result admin_updates_list(struct http_request *req)
     long total = 0;
     int i;
 
-    if (types == NULL)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST,
-                           "type \"%s\" is not software, driver, category, detectoid or all", type);
-    if (product != NULL && str_guid_canon(product, prod) < 0)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST,
-                           "product \"%s\" is not a GUID; wsusctl updates list --type category "
-                           "shows product ids",
-                           product);
-    if (classification != NULL && str_guid_canon(classification, cls) < 0)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST,
-                           "classification \"%s\" is not a GUID; wsusctl updates list --type "
-                           "category shows classification ids",
-                           classification);
     if (limit_s != NULL && str_to_long(limit_s, 1, UPDATES_LIST_MAX, &limit) < 0)
         return admin_error(req, MHD_HTTP_BAD_REQUEST, "limit \"%s\" is not a number from 1 to %d",
                            limit_s, UPDATES_LIST_MAX);
-    if (search != NULL && strlen(search) > 1000)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST, "the search text is too long");
-    snprintf(limit_buf, sizeof(limit_buf), "%ld", limit);
     db = admin_db(req);
     if (db == NULL)
         return MHD_YES;
-    {
-        const char *p[8] = {types,
-                            product != NULL ? prod : NULL,
-                            classification != NULL ? cls : NULL,
-                            search != NULL && search[0] != '\0' ? search : NULL,
-                            query_flag(req, "approved") ? "t" : "f",
-                            query_flag(req, "declined") ? "t" : "f",
-                            limit_buf,
-                            query_flag(req, "hidden") ? "t" : "f"};
-        r = db_exec(
-            db,
-            "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
-            "  ORDER BY update_id, revision_number DESC), "
-            "sel AS (SELECT l.*, "
-            "  EXISTS (SELECT 1 FROM deployment d WHERE d.update_id = l.update_id "
-            "          AND NOT d.dead AND d.action <> 2) AS approved, "
-            "  EXISTS (SELECT 1 FROM declined_update x WHERE x.update_id = l.update_id) "
-            "    AS declined "
-            "  FROM latest l WHERE l.update_type = ANY($1::text[]) "
-            "  AND ($8::boolean OR l.explicitly_deployable OR l.update_type = 'Category' "
-            "       OR l.update_type = 'Detectoid' OR NOT EXISTS (SELECT 1 FROM "
-            "       revision_bundle b WHERE b.member_update_id = l.update_id)) "
-            "  AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite p "
-            "       WHERE p.revision_id = l.id AND p.is_category AND p.update_id = $2::uuid)) "
-            "  AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite p "
-            "       WHERE p.revision_id = l.id AND p.is_category AND p.update_id = $3::uuid)) "
-            "  AND ($4::text IS NULL OR strpos(lower(l.title), lower($4)) > 0 "
-            "       OR l.update_id::text = lower($4) OR l.kb_article_id = $4 "
-            "       OR 'kb' || l.kb_article_id = lower($4))) "
-            "SELECT l.update_id::text, l.revision_number, l.update_type, l.category_type, "
-            "  l.title, l.kb_article_id, " CATEGORY_NAMES("'UpdateClassification'") ", " //
-            CATEGORY_NAMES(
-                "'Product', 'ProductFamily'") ", "
-                                              "  l.approved, l.declined, l.creation_date, count(*) "
-                                              "OVER () "
-                                              "FROM sel l WHERE (NOT $5::boolean OR l.approved) "
-                                              "AND (NOT $6::boolean OR l.declined) "
-                                              "ORDER BY l.creation_date DESC NULLS LAST, l.title, "
-                                              "l.update_id LIMIT $7::int",
-            8, p);
-    }
+    if (admin_update_filter(req, db, query_get, req, &af, &replied) < 0)
+        return replied;
+    af.f.limit = limit;
+    r = update_query_list(db, &af.f);
     if (r == NULL)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot read the catalog; see the wsusd log");
     list = json_array();
     for (i = 0; i < PQntuples(r); i++) {
-        json_t *u = json_object();
-
-        json_object_set_new(u, "update_id", json_string(PQgetvalue(r, i, 0)));
-        json_object_set_new(u, "revision", json_integer(strtol(PQgetvalue(r, i, 1), NULL, 10)));
-        json_object_set_new(u, "type", json_string(PQgetvalue(r, i, 2)));
-        json_object_set_new(u, "category_type", str_or_null(r, i, 3));
-        json_object_set_new(u, "title", json_string(PQgetvalue(r, i, 4)));
-        json_object_set_new(u, "kb", str_or_null(r, i, 5));
-        json_object_set_new(u, "classification", str_or_null(r, i, 6));
-        json_object_set_new(u, "products", str_or_null(r, i, 7));
-        json_object_set_new(u, "approved", json_boolean(is_true(r, i, 8)));
-        json_object_set_new(u, "declined", json_boolean(is_true(r, i, 9)));
-        json_object_set_new(u, "created", str_or_null(r, i, 10));
-        json_array_append_new(list, u);
-        total = strtol(PQgetvalue(r, i, 11), NULL, 10);
+        json_array_append_new(list, admin_update_row(r, i));
+        total = strtol(PQgetvalue(r, i, UQ_TOTAL), NULL, 10);
     }
     PQclear(r);
     return admin_reply(req, MHD_HTTP_OK,
@@ -245,10 +259,16 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     json_object_set_new(u, "declined", json_boolean(is_true(r, 0, 15)));
     json_object_set_new(u, "change_seq", json_integer(strtoll(PQgetvalue(r, 0, 16), NULL, 10)));
     PQclear(r);
+    r = NULL;
+    {
+        long long size;
+        if (update_query_size(db, uid, &size) < 0)
+            goto dberr;
+        json_object_set_new(u, "size", json_integer(size));
+    }
     {
         char eula[37];
         int k = catalog_eula_of(db, rev_id, eula);
-        r = NULL;
         if (k < 0)
             goto dberr;
         json_object_set_new(u, "eula_id", k == 1 ? json_string(eula) : json_null());

@@ -242,9 +242,47 @@ int content_init(struct server *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Stores and content_dir strings replaced by content_switch(): requests may still hold
+ * them, so they live until content_free(). */
+static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct content_store **retired_stores;
+static char **retired_dirs;
+static size_t n_retired;
+
+void content_switch(struct server *s, struct content_store *cs)
+{
+    struct content_store *old;
+    char *old_dir;
+
+    pthread_mutex_lock(&retired_lock);
+    old = __atomic_exchange_n(&s->content_store, cs, __ATOMIC_ACQ_REL);
+    pthread_mutex_lock(&s->cfg_lock);
+    old_dir = s->cfg.content_dir;
+    s->cfg.content_dir = xstrdup(content_store_dir(cs));
+    pthread_mutex_unlock(&s->cfg_lock);
+    retired_stores = xreallocarray(retired_stores, n_retired + 1, sizeof(*retired_stores));
+    retired_dirs = xreallocarray(retired_dirs, n_retired + 1, sizeof(*retired_dirs));
+    retired_stores[n_retired] = old;
+    retired_dirs[n_retired++] = old_dir;
+    pthread_mutex_unlock(&retired_lock);
+    log_info("content store switched from %s to %s", old_dir, content_store_dir(cs));
+}
+
 void content_free(struct server *s)
 {
     int i;
+
+    pthread_mutex_lock(&retired_lock);
+    while (n_retired > 0) {
+        n_retired--;
+        content_store_close(retired_stores[n_retired]);
+        free(retired_dirs[n_retired]);
+    }
+    free(retired_stores);
+    free(retired_dirs);
+    retired_stores = NULL;
+    retired_dirs = NULL;
+    pthread_mutex_unlock(&retired_lock);
 
     if (s->content_cache != NULL) {
         for (i = 0; i < CONTENT_CACHE_LOCKS; i++)

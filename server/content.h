@@ -36,6 +36,12 @@ enum content_url_result content_url_parse(const char *url, unsigned char sha1[20
  * privileges. 0, or -1 with the admin-facing message (directory, user, fix) in err.
  */
 int content_init(struct server *s, char *err, size_t errlen);
+/*
+ * Serve from cs (an opened store, taken over) from now on, and make its directory
+ * s->cfg.content_dir (`wsusctl movecontent`). Requests under way finish with the old store,
+ * which is closed in content_free().
+ */
+void content_switch(struct server *s, struct content_store *cs);
 /* Free what content_init() made. NULL members are fine. */
 void content_free(struct server *s);
 

@@ -57,7 +57,35 @@ struct http_server {
     unsigned evict_at; /* evict when more connections than this are open */
     unsigned long evicted;
     time_t last_evict_warn;
+    struct http_limits lim; /* under lock: changed by http_server_set_limits */
 };
+
+/* The limits in force now (a copy). */
+static struct http_limits http_limits_now(struct http_server *srv)
+{
+    struct http_limits l;
+
+    pthread_mutex_lock(&srv->lock);
+    l = srv->lim;
+    pthread_mutex_unlock(&srv->lock);
+    return l;
+}
+
+void http_server_set_limits(struct http_server *srv, const struct http_limits *lim)
+{
+    if (srv == NULL)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    if (lim->max_body > 0)
+        srv->lim.max_body = lim->max_body;
+    if (lim->header_timeout > 0)
+        srv->lim.header_timeout = lim->header_timeout;
+    if (lim->body_timeout > 0)
+        srv->lim.body_timeout = lim->body_timeout;
+    if (lim->keepalive_timeout > 0)
+        srv->lim.keepalive_timeout = lim->keepalive_timeout;
+    pthread_mutex_unlock(&srv->lock);
+}
 
 static int64_t http_now_ms(void)
 {
@@ -146,8 +174,8 @@ static void http_notify_connection(void *cls, struct MHD_Connection *conn, void 
         c = xcalloc(1, sizeof(*c));
         c->fd = ci != NULL ? ci->connect_fd : -1;
         c->phase = HTTP_CONN_HEADERS;
-        c->deadline_ms = http_now_ms() + (int64_t)srv->opt.header_timeout * 1000;
         pthread_mutex_lock(&srv->lock);
+        c->deadline_ms = http_now_ms() + (int64_t)srv->lim.header_timeout * 1000;
         http_conn_append(srv, c);
         srv->nconn++;
         if (srv->nconn > srv->evict_at && (victim = http_conn_evictable(srv, c)) != NULL) {
@@ -341,13 +369,12 @@ static int http_refuse_early(struct http_request *req, const char *version, enum
         return 1;
     }
     cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL && str_to_int64(cl, 0, INT64_MAX, &len) == 0 &&
-        (uint64_t)len > srv->opt.max_body) {
+    if (cl != NULL && str_to_int64(cl, 0, INT64_MAX, &len) == 0 && (uint64_t)len > req->max_body) {
         log_warnx("%s: request body for %s declared as %lld bytes, over the %zu-byte limit; "
                   "refused before reading it",
-                  srv->opt.name, req->path, (long long)len, srv->opt.max_body);
+                  srv->opt.name, req->path, (long long)len, req->max_body);
         *r = http_respond_text(req, MHD_HTTP_CONTENT_TOO_LARGE,
-                               "request body larger than %zu bytes", srv->opt.max_body);
+                               "request body larger than %zu bytes", req->max_body);
         return 1;
     }
     return srv->opt.admit != NULL && srv->opt.admit(req, r);
@@ -364,6 +391,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     int path_known;
 
     if (req == NULL) {
+        struct http_limits lim = http_limits_now(srv);
+
         req = xcalloc(1, sizeof(*req));
         req->conn = conn;
         req->srv = srv;
@@ -371,11 +400,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         req->url = url;
         req->path = http_collapse_slashes(url);
         req->app = srv->opt.app;
-        buf_init(&req->body, srv->opt.max_body);
+        req->max_body = lim.max_body;
+        buf_init(&req->body, req->max_body);
         req->route = http_find_route(srv, method, req->path, &path_known);
         *con_cls = req;
         /* the headers are in: no longer evictable, the body has its own deadline */
-        http_conn_enter(srv, hc, HTTP_CONN_BODY, srv->opt.body_timeout);
+        http_conn_enter(srv, hc, HTTP_CONN_BODY, lim.body_timeout);
         if (req->route == NULL) {
             if (path_known)
                 return http_respond_text(req, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -394,13 +424,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         *upload_data_size = 0;
         if (req->route == NULL)
             return MHD_YES; /* already answered */
-        if (n > srv->opt.max_body - req->body_bytes) {
+        if (n > req->max_body - req->body_bytes) {
             /* a chunked body ran past the limit. libmicrohttpd (0.9.75) cannot queue a
                response in the middle of a body, so the connection is closed at once rather
                than reading the rest */
             log_warnx("%s: chunked request body for %s over the %zu-byte limit; connection "
                       "closed",
-                      srv->opt.name, req->path, srv->opt.max_body);
+                      srv->opt.name, req->path, req->max_body);
             req->route = NULL;
             return MHD_NO;
         }
@@ -429,7 +459,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 
     (void)toe;
     http_conn_enter(cls, http_conn_of(conn), HTTP_CONN_IDLE,
-                    ((struct http_server *)cls)->opt.keepalive_timeout);
+                    http_limits_now(cls).keepalive_timeout);
     if (req == NULL)
         return;
     if (req->ctx_free != NULL && req->ctx != NULL)
@@ -525,6 +555,10 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         srv->opt.keepalive_timeout = 15;
     if (srv->opt.idle_timeout == 0)
         srv->opt.idle_timeout = 60;
+    srv->lim.max_body = srv->opt.max_body;
+    srv->lim.header_timeout = srv->opt.header_timeout;
+    srv->lim.body_timeout = srv->opt.body_timeout;
+    srv->lim.keepalive_timeout = srv->opt.keepalive_timeout;
     /* keep an eighth of the slots (at least one) for clients that send a request at once */
     reserve = srv->opt.max_connections / 8;
     if (reserve == 0 && srv->opt.max_connections > 1)

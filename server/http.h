@@ -27,6 +27,7 @@ struct http_request {
     char *path;         /* url with repeated slashes collapsed */
     struct buf body;    /* request body, at most the server's max_body bytes */
     size_t body_bytes;  /* body bytes received so far (kept or not) */
+    size_t max_body;    /* the limit in force when the request began */
     const struct http_route *route;
     void *app;                /* the server's application context */
     void *ctx;                /* handler state for this request */
@@ -74,6 +75,17 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 void http_server_stop(struct http_server *srv);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *srv);
+
+/* The limits that can change while serving (SIGHUP). */
+struct http_limits {
+    size_t max_body;            /* as http_server_options */
+    unsigned header_timeout;    /* s; 0 keeps the current value */
+    unsigned body_timeout;      /* s; 0 keeps the current value */
+    unsigned keepalive_timeout; /* s; 0 keeps the current value */
+};
+/* Apply new limits (max_body 0 keeps the current one). Requests and connection phases that
+ * begin after the call use them; those under way keep theirs. Thread-safe; NULL srv is fine. */
+void http_server_set_limits(struct http_server *srv, const struct http_limits *lim);
 
 /* Request header value, or NULL. */
 const char *http_header(const struct http_request *req, const char *name);

@@ -229,39 +229,6 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
-static void reload_config(struct server *s)
-{
-    struct config fresh;
-    char err[1024];
-
-    config_defaults(&fresh);
-    if (config_load(&fresh, s->cfg.path, 1, err, sizeof(err)) < 0) {
-        log_warnx("reload refused, keeping the running configuration: %s", err);
-        config_free(&fresh);
-        return;
-    }
-    if (strcmp(fresh.listen, s->cfg.listen) != 0 || strcmp(fresh.conninfo, s->cfg.conninfo) != 0 ||
-        strcmp(fresh.admin_listen, s->cfg.admin_listen) != 0)
-        log_warnx("listen addresses and the database connection change only on restart");
-    if (fresh.max_connections != s->cfg.max_connections ||
-        fresh.max_connections_per_address != s->cfg.max_connections_per_address ||
-        fresh.header_timeout != s->cfg.header_timeout ||
-        fresh.body_timeout != s->cfg.body_timeout ||
-        fresh.keepalive_timeout != s->cfg.keepalive_timeout ||
-        fresh.idle_timeout != s->cfg.idle_timeout)
-        log_warnx("connection limits and timeouts change only on restart");
-    pthread_mutex_lock(&s->cfg_lock);
-    log_set_level(strcmp(fresh.log_level, "debug") == 0   ? LOG_LEVEL_DEBUG
-                  : strcmp(fresh.log_level, "warn") == 0  ? LOG_LEVEL_WARN
-                  : strcmp(fresh.log_level, "error") == 0 ? LOG_LEVEL_ERROR
-                                                          : LOG_LEVEL_INFO);
-    pthread_mutex_unlock(&s->cfg_lock);
-    if (config_exposed_secret(&fresh, err, sizeof(err)))
-        log_warnx("%s", err);
-    config_free(&fresh);
-    log_info("configuration reloaded");
-}
-
 static enum log_level level_of(const char *name)
 {
     if (strcmp(name, "debug") == 0)
@@ -271,6 +238,85 @@ static enum log_level level_of(const char *name)
     if (strcmp(name, "error") == 0)
         return LOG_LEVEL_ERROR;
     return LOG_LEVEL_INFO;
+}
+
+/* The options SIGHUP applies while serving; every other change waits for a restart. */
+static const char *const live_options[] = {
+    "log level",
+    "server public_url",
+    "server max_request_bytes",
+    "server header_timeout",
+    "server body_timeout",
+    "server keepalive_timeout",
+};
+
+struct reload {
+    char applied[512], restart[1024]; /* "[section] key, ..." */
+};
+
+static void reload_note(const char *section, const char *key, void *arg)
+{
+    struct reload *r = arg;
+    char name[96], *list;
+    size_t i, used, cap;
+    int live = 0;
+
+    snprintf(name, sizeof(name), "%s %s", section, key);
+    for (i = 0; i < sizeof(live_options) / sizeof(live_options[0]); i++)
+        live |= strcmp(live_options[i], name) == 0;
+    list = live ? r->applied : r->restart;
+    cap = live ? sizeof(r->applied) : sizeof(r->restart);
+    used = strlen(list);
+    if (snprintf(list + used, cap - used, "%s[%s] %s", used > 0 ? ", " : "", section, key) >=
+        (int)(cap - used))
+        list[used] = '\0'; /* too many to list: the log line stays whole */
+}
+
+/* SIGHUP: parse and validate the file, apply what can change while serving, and say which
+ * changed values need a restart. A file with a mistake changes nothing. */
+static void reload_config(struct server *s)
+{
+    struct config fresh;
+    struct reload r = {"", ""};
+    struct http_limits lim;
+    char err[1024];
+    char *old;
+
+    config_defaults(&fresh);
+    if (config_load(&fresh, s->cfg.path, 1, err, sizeof(err)) < 0) {
+        log_warnx("reload refused, keeping the running configuration: %s", err);
+        config_free(&fresh);
+        return;
+    }
+    config_each_changed(&s->cfg, &fresh, reload_note, &r);
+    pthread_mutex_lock(&s->cfg_lock);
+    log_set_level(level_of(fresh.log_level));
+    old = s->cfg.log_level;
+    s->cfg.log_level = fresh.log_level;
+    fresh.log_level = old;
+    old = s->cfg.public_url;
+    s->cfg.public_url = fresh.public_url;
+    fresh.public_url = old;
+    s->cfg.max_request_bytes = fresh.max_request_bytes;
+    s->cfg.header_timeout = fresh.header_timeout;
+    s->cfg.body_timeout = fresh.body_timeout;
+    s->cfg.keepalive_timeout = fresh.keepalive_timeout;
+    pthread_mutex_unlock(&s->cfg_lock);
+    memset(&lim, 0, sizeof(lim));
+    lim.header_timeout = (unsigned)fresh.header_timeout;
+    lim.body_timeout = (unsigned)fresh.body_timeout;
+    lim.keepalive_timeout = (unsigned)fresh.keepalive_timeout;
+    http_server_set_limits(s->admin, &lim); /* the admin API keeps its own body limit */
+    lim.max_body = (size_t)fresh.max_request_bytes;
+    http_server_set_limits(s->proto, &lim);
+    if (s->proto_tls != NULL)
+        http_server_set_limits(s->proto_tls, &lim);
+    if (config_exposed_secret(&fresh, err, sizeof(err)))
+        log_warnx("%s", err);
+    config_free(&fresh);
+    if (r.restart[0] != '\0')
+        log_warnx("reload: changed, but taking effect only after a restart: %s", r.restart);
+    log_info("configuration reloaded%s%s", r.applied[0] != '\0' ? "; applied: " : "", r.applied);
 }
 
 int main(int argc, char **argv)
@@ -378,7 +424,6 @@ int main(int argc, char **argv)
         log_info("signal %d: stopping", sig);
         break;
     }
-    s.stopping = 1;
     rc = 0;
 out:
     scheduler_stop(s.sched);

@@ -28,6 +28,8 @@ struct scheduler {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     char *conninfo, *content_dir, *server_id;
+    char **old_dirs; /* earlier content_dir values, freed at stop (a run may hold one) */
+    size_t n_old_dirs;
     atomic_int cancel; /* read by sync_run (SYNC_CANCEL_*) */
     int stopping;
     int requested;     /* "sync now" pending */
@@ -296,8 +298,26 @@ void scheduler_stop(struct scheduler *sc)
     pthread_cond_destroy(&sc->cond);
     free(sc->conninfo);
     free(sc->content_dir);
+    while (sc->n_old_dirs > 0)
+        free(sc->old_dirs[--sc->n_old_dirs]);
+    free(sc->old_dirs);
     free(sc->server_id);
     free(sc);
+}
+
+int scheduler_set_content_dir(struct scheduler *sc, const char *content_dir)
+{
+    int rc = 1;
+
+    pthread_mutex_lock(&sc->lock);
+    if (!sc->running) {
+        sc->old_dirs = xreallocarray(sc->old_dirs, sc->n_old_dirs + 1, sizeof(*sc->old_dirs));
+        sc->old_dirs[sc->n_old_dirs++] = sc->content_dir;
+        sc->content_dir = xstrdup(content_dir);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&sc->lock);
+    return rc;
 }
 
 int scheduler_sync_now(struct scheduler *sc, long *history_id, char *err, size_t errlen)

@@ -55,6 +55,11 @@ void scheduler_files_requested(struct scheduler *sc);
  * 1 when no sync runs in this process.
  */
 int scheduler_cancel(struct scheduler *sc, long *history_id);
+/*
+ * `wsusctl movecontent`: synchronizations from now on store files under content_dir (copied).
+ * 0, or 1 (nothing changed) while a sync runs in this process.
+ */
+int scheduler_set_content_dir(struct scheduler *sc, const char *content_dir);
 /* A snapshot for `wsusctl sync status`. */
 void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out);
 

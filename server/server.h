@@ -30,7 +30,6 @@ struct server {
     struct content_store *content_store; /* WsusContent tree (content_init in content.c) */
     struct content_cache *content_cache; /* digests recently found in the catalog */
     struct scheduler *sched;             /* sync scheduler thread (scheduler.c) */
-    volatile sig_atomic_t stopping;
 };
 
 /* Routes of the protocol listener (SOAP services + content), see routes.c. */

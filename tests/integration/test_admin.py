@@ -154,7 +154,12 @@ class AdminTest(unittest.TestCase):
 
         # a secret is stored but never shown
         secret = "s3cr3t-Pa55"
-        self.ok("config", "set", "proxy-password", secret)
+        rc, out, err = self.ctl("config", "set", "proxy-password", secret)
+        self.assertEqual(rc, 0)
+        self.assertEqual(err, "wsusctl: warning: proxy-password was given on the command line, "
+                         "where the shell history and ps can show it; next time use wsusctl "
+                         "config set proxy-password - (reads it from standard input)\n")
+        self.assertNotIn(secret, out)
         self.assertEqual(psql("SELECT value FROM setting WHERE key = 'proxy-password'"),
                          [[secret]])
         every = self.ok("--json", "config", "get")
@@ -307,7 +312,9 @@ class AdminTest(unittest.TestCase):
         self.fails("only as part of bundle", "approve", self.leaf)
         self.fails("is a Category", "approve", self.product)
         self.fails("is not in the catalog", "approve", "99999999-9999-9999-9999-999999999999")
-        self.fails("is not an update id", "approve", "KB123")
+        self.fails("no update that can be approved on its own has KB number KB123", "approve",
+                   "KB123")  # a KB number is looked up now
+        self.fails("is not an update id", "approve", "nope")
         self.fails("is not a date and time", "approve", u, "--deadline", "tomorrow")
         self.fails("is not a date and time", "approve", u, "--deadline", "2031-02-30")
         self.fails("is not install, uninstall or block", "approve", u, "--action", "maybe")

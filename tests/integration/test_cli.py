@@ -43,7 +43,10 @@ with wt.TempDir() as tmp:
               "help sync does not list the sync verbs: %r" % (r,))
     r = ctl("config", "set", "only-a-key", conf=conf)
     wt.expect(r.returncode == 2 and r.stderr == "wsusctl: usage: wsusctl config set KEY VALUE\n"
-              "Quote a VALUE with spaces; \"\" sets an empty value.\n",
+              "Quote a VALUE with spaces; \"\" sets an empty value. VALUE - reads the value "
+              "as one line from standard input, not echoed on a terminal: use it for secrets "
+              "(wsusctl config set proxy-password -), which keeps them out of the shell history "
+              "and ps.\n",
               "config set with one argument does not print its usage and note: %r" % (r,))
 
     # typos: the nearest verb, the family's verbs

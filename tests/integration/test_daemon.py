@@ -139,6 +139,40 @@ with wt.TempDir() as tmp:
     time.sleep(1)
     wt.check("configuration reloaded" in srv.output(), "a good config on SIGHUP is taken", srv.output())
 
+    # SIGHUP applies what can change while serving (here the request body limit and the log
+    # level) and names what needs a restart (here the admin listen address and threads)
+    pport = srv.listen_port()
+    body = b"<x>" + b"a" * 6000 + b"</x>"
+
+    def post_size():
+        req = urllib.request.Request("http://127.0.0.1:%d/ServerSyncWebService/ServerSyncWebService.asmx" % pport,
+                                     data=body, headers={"Content-Type": "text/xml"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    wt.check(post_size() != 413, "before the reload a 6 KB body is within the limit")
+    with open(conf, "w") as f:
+        f.write(good.replace("127.0.0.1:%d" % aport, "127.0.0.1:%d" % wt.free_port()) +
+                "\n[server]\nmax_request_bytes = 4096\nthreads = 3\n[log]\nlevel = debug\n")
+    srv.proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    out = srv.output()
+    wt.check("configuration reloaded; applied: [server] max_request_bytes, [log] level" in out,
+             "the reload names what it applied", out)
+    wt.check("reload: changed, but taking effect only after a restart: [server] threads, "
+             "[admin] listen" in out, "the reload names what needs a restart", out)
+    wt.check(post_size() == 413, "after the reload the new body limit applies (413 for 6 KB)")
+    code, _ = admin_get(aport, "/api/v1/status", token)
+    wt.check(code == 200, "the admin listen address stays until a restart")
+    with open(conf, "w") as f:
+        f.write(good)
+    srv.proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    wt.check(post_size() != 413, "reloading the first file restores the body limit")
+
     srv.proc.send_signal(signal.SIGTERM)
     rc = srv.proc.wait(30)
     wt.check(rc == 0, "SIGTERM stops wsusd with status 0 (got %s)" % rc)

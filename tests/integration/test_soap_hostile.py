@@ -7,9 +7,11 @@ a valid call still works afterwards and the process is alive (and, under ASan, c
 Deterministic: the random cases come from a fixed seed.
 """
 
+import base64
 import os
 import random
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import wsussoap as w  # noqa: E402
@@ -120,6 +122,61 @@ def cases(ck):
     return out[:1000]
 
 
+def attrs(n, start=0):
+    return "".join(' a%d=""' % i for i in range(start, start + n))
+
+
+def utf7(doc):
+    """doc (with its XML declaration) in UTF-7, every markup character encoded."""
+    def enc(ch):
+        return b"+" + base64.b64encode(ch.encode("utf-16-be")).rstrip(b"=") + b"-"
+    doc = doc.replace('encoding="utf-8"', 'encoding="UTF-7"', 1)
+    head, rest = doc.split("?>", 1)
+    return (head + "?>").encode() + b"".join(enc(c) if c in '<>"=/' else c.encode() for c in rest)
+
+
+def attribute_bounds(s, ck):
+    """Issue 8, item 1: libxml2 compares every attribute of a start tag with every earlier one
+    (100,000 attributes on one element cost 24 s of CPU). The pre-scan in common/xml.c refuses
+    them, with the bound's own message, before libxml2 sees the bytes."""
+    prefix = "request: request body refused (xml rejected: "
+    nested = "".join('<n%d %s>' % (i, " ".join('xmlns:p%d_%d="urn:%d"' % (i, j, j) for j in range(9)))
+                     for i in range(16))
+    for what, body, msg in [
+            ("100,000 attributes on one element", op("GetAuthConfig", "<x%s/>" % attrs(100000)),
+             "an element has more than 64 attributes)"),
+            ("32,769 attributes in 600 elements",
+             op("GetAuthConfig", "".join("<x%s/>" % attrs(55) for _ in range(600))),
+             "more than 32768 attributes in the document)"),
+            ("144 namespace declarations in scope",
+             op("GetAuthConfig", nested + "".join("</n%d>" % i for i in reversed(range(16)))),
+             "more than 128 namespace declarations in scope)"),
+            # in EBCDIC or UTF-7 no byte is '<', yet libxml2 decodes them (30,000: 5 s of CPU)
+            ("100,000 attributes in EBCDIC",
+             op("GetAuthConfig", "<x%s/>" % attrs(100000)).replace(
+                 'encoding="utf-8"', 'encoding="IBM037"', 1).encode("cp037"),
+             "the document is not UTF-8 (it starts like UTF-16, UCS-4 or EBCDIC))"),
+            ("30,000 attributes in UTF-7", utf7(op("GetAuthConfig", "<x%s/>" % attrs(30000))),
+             'the document declares encoding "UTF-7"; only UTF-8 is accepted)')]:
+        t0 = time.monotonic()
+        st, data, _ = s.post(w.SYNC_PATH, body, timeout=60)
+        took = time.monotonic() - t0
+        f = w.fault(data) if st == 500 else None
+        check(st == 500 and f is not None and f[1] == "InvalidParameters",
+              "%s: HTTP %d %s, expected an InvalidParameters fault" % (what, st, f))
+        check(f is not None and f[2] == prefix + msg, "%s: message %r" % (what, f and f[2]))
+        check(took < 20, "%s: answered in %.1f s (the unbounded parse took ~100 s)" % (what, took))
+    # just under every bound: 64 attributes on the operation element, 32,768 in all
+    pads = "".join("<pad%s/>" % attrs(64) for _ in range(510)) + "<pad%s/>" % attrs(63)
+    body = (ENVH + '<GetUpdateData xmlns="%s"%s>' % (w.NS, attrs(63)) + ck +
+            "<updateIds>%s</updateIds>" % ident("ccb78947-6453-4ecc-9de8-bc0305c98f2d", 200) + pads +
+            "</GetUpdateData>" + ENVT)
+    check(body.count('=""') + body.count('="http') == 32768, "the request has 32,768 attributes")
+    st, data, _ = s.post(w.SYNC_PATH, body, action=w.NS + "/GetUpdateData")
+    check(st == 200 and b"ccb78947-6453-4ecc-9de8-bc0305c98f2d" in data,
+          "a request just under the attribute bounds is answered (HTTP %d)" % st)
+
+
 def main():
     s = w.Server("hostile", gen_args=("--seed", "3", "--updates", "5"), export=False)
     try:
@@ -147,6 +204,7 @@ def main():
                                                  "InvalidAuthorizationCookie", "InternalServerError"),
                       "%s: unexpected fault %s" % (what, f))
         check(n == 1000, "sent %d requests" % n)
+        attribute_bounds(s, ck)
         # still serving, and correctly
         st, data, _ = s.call("GetRevisionIdList", ck + w.filter_xml(get_config=True))
         check(st == 200 and s.alive(), "wsusd still serves after 1,000 hostile requests")

@@ -6,7 +6,8 @@ proxies do. The downstream has a partial file from an earlier, interrupted downl
 
 Checks: the sync goes through the proxy with the configured credentials; the upstream's 200
 to a Range request is detected and said in plain words in the history; the partial restarts
-at 0 and every file ends complete and verified; the proxy password never shows in the history,
+at 0 and every file ends complete and verified; with range-fallback never the 200 fails the
+file with the reason (partial kept), with range-fallback always no Range is sent at all; the proxy password never shows in the history,
 `sync status --json`, or the wsusd log.
 """
 
@@ -149,6 +150,51 @@ def run(tmp, servers, dbs, proxy_port):
     hist = wt.wsusctl(conf, "sync", "history", "--json").stdout
     wt.check(PASSWORD not in st and PASSWORD not in hist and PASSWORD not in down.output(),
              "the proxy password appears in no history, status or log line")
+
+    # range-fallback never: the 200 to a Range request fails the file, the partial stays
+    def new_partial():
+        sha, nm, _ = wt.sql(root_db, "SELECT encode(sha1, 'hex'), file_name, size FROM file "
+                                     "WHERE state = 'present' ORDER BY size DESC LIMIT 1 "
+                                     "OFFSET 1")[0]
+        e = os.path.splitext(nm)[1].lower()
+        d = os.path.join(down_dir, "content", "WsusContent", sha[-2:].upper())
+        os.remove(os.path.join(d, sha.upper() + e))
+        wt.sql(db, "UPDATE file SET state = 'absent' WHERE encode(sha1, 'hex') = :'p1'", sha)
+        with open(os.path.join(gen_content, sha[-2:].upper(), sha.upper() + e), "rb") as f:
+            whole = f.read()
+        part = os.path.join(d, sha.upper() + e + ".partial")
+        with open(part, "wb") as f:
+            f.write(whole[:len(whole) // 3])
+        return sha, nm, part
+
+    sha1b, nameb, partb = new_partial()
+    r = wt.wsusctl(conf, "config", "set", "range-fallback", "never")
+    wt.check(r.returncode == 0, "config set range-fallback never", r)
+    dropped = Proxy.seen["ranges_dropped"]
+    r = wt.wsusctl(conf, "sync", "now", "--wait")
+    h = json.loads(wt.wsusctl(conf, "sync", "history", "--limit", "1", "--json").stdout)[0]
+    want_msg = ("upstream http://127.0.0.1:%d (or a proxy on the way) answered the Range request "
+                "for file %s (%s) with the whole file (HTTP 200 instead of 206), and "
+                "range-fallback is never: allow HTTP Range through the proxy or firewall, or run "
+                "wsusctl config set range-fallback auto" % (root.listen_port(), nameb, sha1b.upper()))
+    wt.check(r.returncode == 1 and h["result"] == "failed" and want_msg in (h["error"] or ""),
+             "range-fallback never: a 200 to a Range request fails the file with the reason", h)
+    wt.check(Proxy.seen["ranges_dropped"] == dropped + 1 and os.path.exists(partb),
+             "range-fallback never: Range was sent, and the partial file is kept")
+
+    # range-fallback always: no Range request at all, the partial restarts whole
+    r = wt.wsusctl(conf, "config", "set", "range-fallback", "always")
+    wt.check(r.returncode == 0, "config set range-fallback always", r)
+    dropped = Proxy.seen["ranges_dropped"]
+    r = wt.wsusctl(conf, "sync", "now", "--wait")
+    h = json.loads(wt.wsusctl(conf, "sync", "history", "--limit", "1", "--json").stdout)[0]
+    finalb = partb[:-len(".partial")]
+    okb = os.path.exists(finalb) and hashlib.sha1(open(finalb, "rb").read()).hexdigest() == sha1b
+    wt.check(r.returncode == 0 and okb and not h["detail"]["range_ignored"],
+             "range-fallback always: the file is downloaded whole and verifies", h)
+    wt.check(Proxy.seen["ranges_dropped"] == dropped,
+             "range-fallback always: no request carried a Range header")
+    r = wt.wsusctl(conf, "config", "reset", "range-fallback")
 
     # wrong credentials: the failure says so
     r = wt.wsusctl(conf, "config", "set", "proxy-password", "wrong")

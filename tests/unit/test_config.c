@@ -189,13 +189,58 @@ static void test_exposed_secret(void **state)
     free(dir);
 }
 
+/* config_set_option(): one option rewritten, everything else (comments, other sections, case
+ * of other keys) kept; the key added to its section or the section appended; the mode kept. */
+static void test_set_option(void **state)
+{
+    char *dir = test_tmpdir(), err[1024], *text, *path;
+    struct stat st;
+
+    (void)state;
+    path = write_file(dir, "wsusd.conf",
+                      "# wsusd\n[server]\nlisten = 127.0.0.1:8530\n\n[storage]\n"
+                      "state_dir = /var/lib/wsusd\n  Content_Dir=/old/place ; was here\n"
+                      "[log]\nlevel = info\n",
+                      0640);
+    assert_int_equal(
+        config_set_option(path, "storage", "content_dir", "/new/place", err, sizeof(err)), 0);
+    text = test_read_file(path, NULL);
+    assert_string_equal(text, "# wsusd\n[server]\nlisten = 127.0.0.1:8530\n\n[storage]\n"
+                              "state_dir = /var/lib/wsusd\ncontent_dir = /new/place\n"
+                              "[log]\nlevel = info\n");
+    free(text);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+
+    /* the section without the key, then no such section, then a last line without newline */
+    free(path);
+    path = write_file(dir, "wsusd.conf", "[storage]\nstate_dir = /s\n[log]\nlevel = info", 0600);
+    assert_int_equal(config_set_option(path, "storage", "content_dir", "/c", err, sizeof(err)), 0);
+    assert_int_equal(config_set_option(path, "admin", "listen", "127.0.0.1:9", err, sizeof(err)),
+                     0);
+    text = test_read_file(path, NULL);
+    assert_string_equal(text, "[storage]\nstate_dir = /s\ncontent_dir = /c\n[log]\nlevel = "
+                              "info\n\n[admin]\nlisten = 127.0.0.1:9\n");
+    free(text);
+
+    assert_int_equal(config_set_option(path, "storage", "content_dir", "/a\nb", err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "the value for content_dir is not one line");
+    free(path);
+    path = xasprintf("%s/missing.conf", dir);
+    assert_int_equal(config_set_option(path, "storage", "content_dir", "/c", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot read"));
+    free(path);
+    test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_loopback),
-        cmocka_unit_test(test_admin_listen),
-        cmocka_unit_test(test_token_file),
-        cmocka_unit_test(test_exposed_secret),
+        cmocka_unit_test(test_loopback),   cmocka_unit_test(test_admin_listen),
+        cmocka_unit_test(test_token_file), cmocka_unit_test(test_exposed_secret),
+        cmocka_unit_test(test_set_option),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,6 +153,9 @@ static void test_other_types(void **state)
     expect_norm("mode", "Replica", "replica");
     expect_norm("storage", "microsoft-update", "microsoft-update");
     expect_refused("download", "some", "is not one of approved|all|none");
+    expect_norm("range-fallback", " Always ", "always");
+    expect_norm("range-fallback", "never", "never");
+    expect_refused("range-fallback", "sometimes", "is not one of auto|always|never");
     expect_norm("proxy", "", "");
     expect_norm("proxy", "proxy.example.com:3128", "http://proxy.example.com:3128");
     expect_norm("proxy", "socks5://proxy:1080", "socks5://proxy:1080");
@@ -226,6 +229,8 @@ static void test_secret_display_and_warning(void **state)
     assert_string_equal(settings_display(pw, "hunter2"), "(set)");
     assert_string_equal(settings_display(pw, ""), "");
     assert_string_equal(settings_display(up, "http://a:1"), "http://a:1");
+    /* a secret is kept byte for byte: spaces around a password are part of it */
+    expect_norm("proxy-password", " pass word ", " pass word ");
     assert_non_null(settings_warning("proxy-auth", "basic"));
     assert_null(settings_warning("proxy-auth", "ntlm"));
     assert_null(settings_warning("upstream", "http://a:1"));

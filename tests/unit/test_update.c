@@ -338,7 +338,7 @@ static void test_hostile_documents(void **state)
 
 static void test_xml_size_limit(void **state)
 {
-    const struct xml_limits lim = {64, 8, 100};
+    const struct xml_limits lim = {64, 8, 100, 8, 100};
     char err[256];
     xmlDoc *d;
 

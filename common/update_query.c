@@ -1,0 +1,226 @@
+/*
+ * update_query: finding updates in the catalog (see update_query.h). Every statement here is
+ * parameterized; names and search words never become SQL text. Categories are matched on the
+ * latest revision's title; an update's size counts each file once even when several bundled
+ * updates share it.
+ */
+#include "update_query.h"
+#include "db.h"
+#include "log.h"
+#include "strutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Bytes of the files of the revision aliased l and of its bundled revisions, each file once. */
+#define UPDATE_SIZE_OF_L                                                                           \
+    "(SELECT coalesce(sum(f.size), 0) FROM file f WHERE f.sha1 IN ("                               \
+    "   SELECT rf.sha1 FROM revision_file rf WHERE rf.revision_id = l.id "                         \
+    "   UNION SELECT rf.sha1 FROM revision_bundle b "                                              \
+    "   JOIN revision m ON m.update_id = b.member_update_id "                                      \
+    "    AND m.revision_number = b.member_revision_number "                                        \
+    "   JOIN revision_file rf ON rf.revision_id = m.id WHERE b.revision_id = l.id))"
+
+/* Names of the categories of kind $kind a revision (alias l) belongs to. */
+#define CATEGORY_NAMES(kind)                                                                       \
+    "(SELECT string_agg(DISTINCT c.title, ', ') FROM revision_prerequisite p "                     \
+    "  JOIN revision c ON c.update_id = p.update_id AND c.update_type = 'Category' "               \
+    "   AND c.category_type IN (" kind ") "                                                        \
+    " WHERE p.revision_id = l.id AND p.is_category)"
+
+static const char list_sql[] =
+    "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
+    "  ORDER BY update_id, revision_number DESC), "
+    "sel AS (SELECT l.*, "
+    "  EXISTS (SELECT 1 FROM deployment d WHERE d.update_id = l.update_id "
+    "          AND NOT d.dead AND d.action <> 2) AS approved, "
+    "  EXISTS (SELECT 1 FROM declined_update x WHERE x.update_id = l.update_id) AS declined, "
+    "  EXISTS (SELECT 1 FROM revision_supersedes s JOIN latest n ON n.id = s.revision_id "
+    "          WHERE s.superseded_update_id = l.update_id) AS superseded "
+    "  FROM latest l WHERE l.update_type = ANY($1::text[]) "
+    "  AND ($8::boolean OR l.explicitly_deployable OR l.update_type = 'Category' "
+    "       OR l.update_type = 'Detectoid' OR NOT EXISTS (SELECT 1 FROM "
+    "       revision_bundle b WHERE b.member_update_id = l.update_id)) "
+    "  AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite p "
+    "       WHERE p.revision_id = l.id AND p.is_category AND p.update_id = $2::uuid)) "
+    "  AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite p "
+    "       WHERE p.revision_id = l.id AND p.is_category AND p.update_id = $3::uuid)) "
+    "  AND ($4::text IS NULL OR l.update_id::text = lower($4) OR l.kb_article_id = $4 "
+    "       OR 'kb' || l.kb_article_id = lower($4) "
+    "       OR NOT EXISTS (SELECT 1 FROM regexp_split_to_table(lower(btrim($4)), '\\s+') w "
+    "                      WHERE strpos(lower(l.title), w) = 0))) "
+    "SELECT l.update_id::text, l.revision_number, l.update_type, l.category_type, "
+    "  l.title, l.kb_article_id, " CATEGORY_NAMES("'UpdateClassification'") ", " CATEGORY_NAMES(
+        "'Product', 'ProductFamily'") ", l.approved, l.declined, l.creation_date, "
+                                      "  count(*) OVER (), " UPDATE_SIZE_OF_L ", l.superseded "
+                                      "FROM sel l WHERE ($5::int = 0 OR l.approved = ($5::int > "
+                                      "0)) "
+                                      "AND ($6::int = 0 OR l.declined = ($6::int > 0)) "
+                                      "AND ($9::int = 0 OR l.superseded = ($9::int > 0)) "
+                                      "ORDER BY l.creation_date DESC NULLS LAST, l.title, "
+                                      "l.update_id LIMIT $7::int";
+
+PGresult *update_query_list(PGconn *db, const struct update_filter *f)
+{
+    char limit[24], approved[8], declined[8], superseded[8];
+    const char *p[9];
+
+    snprintf(limit, sizeof(limit), "%ld", f->limit);
+    snprintf(approved, sizeof(approved), "%d", f->approved);
+    snprintf(declined, sizeof(declined), "%d", f->declined);
+    snprintf(superseded, sizeof(superseded), "%d", f->superseded);
+    p[0] = f->types != NULL ? f->types : "{Software,Driver}";
+    p[1] = f->product;
+    p[2] = f->classification;
+    p[3] = f->search != NULL && f->search[strspn(f->search, " \t")] != '\0' ? f->search : NULL;
+    p[4] = approved;
+    p[5] = declined;
+    p[6] = limit;
+    p[7] = f->hidden ? "t" : "f";
+    p[8] = superseded;
+    return db_exec(db, list_sql, 9, p);
+}
+
+int update_query_size(PGconn *db, const char *update_id, long long *size)
+{
+    const char *p[1] = {update_id};
+    PGresult *r =
+        db_exec(db,
+                "SELECT " UPDATE_SIZE_OF_L " FROM revision l WHERE l.update_id = $1::uuid "
+                "ORDER BY l.revision_number DESC LIMIT 1",
+                1, p);
+
+    if (r == NULL)
+        return -1;
+    *size = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return 0;
+}
+
+/* Like UPDATE_SIZE_OF_L, only the files already stored. */
+#define UPDATE_STORED_OF_L                                                                         \
+    "(SELECT coalesce(sum(f.size), 0) FROM file f WHERE f.state = 'present' AND f.sha1 IN ("       \
+    "   SELECT rf.sha1 FROM revision_file rf WHERE rf.revision_id = l.id "                         \
+    "   UNION SELECT rf.sha1 FROM revision_bundle b "                                              \
+    "   JOIN revision m ON m.update_id = b.member_update_id "                                      \
+    "    AND m.revision_number = b.member_revision_number "                                        \
+    "   JOIN revision_file rf ON rf.revision_id = m.id WHERE b.revision_id = l.id))"
+
+PGresult *update_query_largest(PGconn *db, int n)
+{
+    char lim[16];
+    const char *p[1] = {lim};
+
+    snprintf(lim, sizeof(lim), "%d", n);
+    return db_exec(db,
+                   "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
+                   "  ORDER BY update_id, revision_number DESC) "
+                   "SELECT * FROM (SELECT l.update_id::text, l.title, " UPDATE_SIZE_OF_L
+                   " AS size, " UPDATE_STORED_OF_L " FROM latest l "
+                   "  WHERE l.update_type IN ('Software', 'Driver') "
+                   "  AND (l.explicitly_deployable OR NOT EXISTS (SELECT 1 FROM revision_bundle b "
+                   "       WHERE b.member_update_id = l.update_id))) x "
+                   "WHERE size > 0 ORDER BY size DESC, title, update_id LIMIT $1::int",
+                   1, p);
+}
+
+/* Append "TITLE (GUID)" of every row of r to out, ", "-separated, as far as it fits. */
+static void category_candidates(PGresult *r, char *out, size_t outlen)
+{
+    size_t used = 0;
+    int i, w;
+
+    out[0] = '\0';
+    for (i = 0; i < PQntuples(r); i++) {
+        w = snprintf(out + used, outlen - used, "%s\"%s\" (%s)", i > 0 ? ", " : "",
+                     PQgetvalue(r, i, 1), PQgetvalue(r, i, 0));
+        if (w < 0 || (size_t)w >= outlen - used) {
+            out[used] = '\0';
+            break;
+        }
+        used += (size_t)w;
+    }
+}
+
+int update_query_category(PGconn *db, const char *kind, const char *name, char id[37], char *err,
+                          size_t errlen)
+{
+    const char *kinds =
+        strcmp(kind, "product") == 0 ? "{Product,ProductFamily}" : "{UpdateClassification}";
+    const char *p[3] = {kinds, name, NULL};
+    char canon[37], cands[640];
+    PGresult *r;
+    int rc = 1;
+
+    if (str_guid_canon(name, canon) == 0)
+        p[2] = canon;
+    /* exact title or id first; when none, the titles that contain the text */
+    /* titles compared with runs of white space as one space: the real catalog has titles
+     * with line breaks and indentation inside */
+    r = db_exec(db,
+                "WITH c AS (SELECT DISTINCT ON (update_id) update_id, "
+                "  btrim(regexp_replace(title, '\\s+', ' ', 'g')) AS title FROM revision "
+                "  WHERE update_type = 'Category' AND category_type = ANY($1::text[]) "
+                "  ORDER BY update_id, revision_number DESC), "
+                "q AS (SELECT lower(btrim(regexp_replace($2, '\\s+', ' ', 'g'))) AS name), "
+                "exact AS (SELECT c.* FROM c, q WHERE lower(c.title) = q.name "
+                "  OR c.update_id = $3::uuid) "
+                "SELECT update_id::text, title, true FROM exact "
+                "UNION ALL (SELECT update_id::text, title, false FROM c, q "
+                "  WHERE NOT EXISTS (SELECT 1 FROM exact) "
+                "  AND strpos(lower(c.title), q.name) > 0 ORDER BY title LIMIT 10) "
+                "ORDER BY 2, 1",
+                3, p);
+    if (r == NULL) {
+        snprintf(err, errlen, "cannot read the catalog; see the log");
+        return -1;
+    }
+    if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+        rc = str_copy(id, 37, PQgetvalue(r, 0, 0)) < 0 ? -1 : 0; /* a uuid's text: 36 bytes */
+        if (rc < 0)
+            snprintf(err, errlen, "the catalog returned an odd category id");
+    } else if (PQntuples(r) == 0) {
+        snprintf(err, errlen,
+                 "no %s is named \"%s\"; wsusctl updates list --type category --search TEXT "
+                 "lists them",
+                 kind, name);
+    } else {
+        category_candidates(r, cands, sizeof(cands));
+        if (strcmp(PQgetvalue(r, 0, 2), "t") == 0)
+            snprintf(err, errlen, "several %ss are named \"%s\": %s; give the id", kind, name,
+                     cands);
+        else
+            snprintf(err, errlen, "no %s is named \"%s\"; did you mean %s%s?", kind, name,
+                     PQntuples(r) > 1 ? "one of " : "", cands);
+    }
+    PQclear(r);
+    return rc;
+}
+
+PGresult *update_query_kb(PGconn *db, const char *text, int *not_kb)
+{
+    const char *p[1];
+    const char *s = text;
+    size_t n;
+
+    *not_kb = 0;
+    if (strncasecmp(s, "kb", 2) == 0)
+        s += 2;
+    n = strlen(s);
+    if (n == 0 || n > 12 || strspn(s, "0123456789") != n) {
+        *not_kb = 1;
+        return NULL;
+    }
+    p[0] = s;
+    return db_exec(db,
+                   "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
+                   "  ORDER BY update_id, revision_number DESC) "
+                   "SELECT l.update_id::text, l.title FROM latest l "
+                   "WHERE l.kb_article_id = $1 AND l.update_type IN ('Software', 'Driver') "
+                   "  AND (l.explicitly_deployable OR NOT EXISTS (SELECT 1 FROM revision_bundle b "
+                   "       WHERE b.member_update_id = l.update_id)) "
+                   "ORDER BY l.title, l.update_id",
+                   1, p);
+}
