@@ -15,7 +15,7 @@
 struct ctl {
     struct config cfg;
     const char *config_path;
-    int json;                    /* --json: machine-readable output on read commands */
+    int json;                    /* --json: one JSON object/array instead of text, every verb */
     int verbose;                 /* -v */
     PGconn *db;                  /* opened by ctl_db(), closed at exit */
     const struct ctl_verb *verb; /* the verb being run (for ctl_usage) */
