@@ -7,6 +7,7 @@
 #include "catalog.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
@@ -277,6 +278,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
         return 0;
     }
     d->st->bytes_done += (int64_t)len;
+    metrics_bytes_downloaded(len);
     return len;
 }
 
@@ -574,20 +576,36 @@ static void ask_upstream(struct dl_ctx *d)
         size_t n = d->nmissing - i < 100 ? d->nmissing - i : 100;
         size_t k;
 
-        if (uss_ensure_cookie(d->u, &e) < 0 ||
-            uss_download_files(d->u, (const unsigned char(*)[20])d->missing + i, n, &e) < 0) {
+        unsigned char gone[100];
+        int rc;
+
+        memset(gone, 0, sizeof(gone));
+        rc = uss_ensure_cookie(d->u, &e);
+        if (rc == 0)
+            rc = uss_download_files(d->u, (const unsigned char(*)[20])d->missing + i, n, gone, &e);
+        if (rc < 0) {
             log_warnx("could not ask upstream %s for %zu missing files: %s", uss_url(d->u), n,
                       e.msg);
             continue;
         }
-        for (k = 0; k < n; k++)
-            set_state(d, d->missing[i + k], "absent",
-                      "not on the upstream yet; asked it to download the file (DownloadFiles)");
+        for (k = 0; k < n; k++) {
+            if (gone[k]) {
+                /* the upstream does not know the file: the update is gone there */
+                d->st->files_missing--;
+                d->st->files_gone++;
+                set_state(d, d->missing[i + k], "failed", CATALOG_FILE_GONE);
+            } else {
+                set_state(d, d->missing[i + k], "absent", CATALOG_FILE_PENDING);
+            }
+        }
     }
-    if (d->nmissing > 0)
-        log_info("%zu files are not on upstream %s yet; asked it to download them, they follow "
+    if (d->st->files_missing > 0)
+        log_info("%ld files are not on upstream %s yet; asked it to download them, they follow "
                  "with the next synchronization",
-                 d->nmissing, uss_url(d->u));
+                 d->st->files_missing, uss_url(d->u));
+    if (d->st->files_gone > 0)
+        log_warnx("upstream %s no longer has %ld files (DownloadFiles: FileDigestsMissing)",
+                  uss_url(d->u), d->st->files_gone);
 }
 
 static int load_page(struct dl_ctx *d, const char *sql, char *last_hex, struct dl_file **files,

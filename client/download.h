@@ -5,8 +5,10 @@
  * DownloadFiles, state 'queued'), fetches several at once (curl multi) from the upstream's
  * /Content/XX/HEX.ext (or the MU URL when the upstream is metadata-only), resumes partial
  * files with Range, verifies size/SHA-1/SHA-256 and publishes atomically (content_store.h),
- * then marks the file 'present'. A 404 means the upstream does not have the file yet: it is
- * asked for with DownloadFiles and retried on the next sync. An upstream or proxy that
+ * then marks the file 'present'. A 404 means the upstream does not have the file: it is
+ * asked for with DownloadFiles and retried on the next sync; when DownloadFiles answers
+ * FileDigestsMissing the file is gone upstream (state failed, CATALOG_FILE_GONE) rather than
+ * on its way (state absent, CATALOG_FILE_PENDING). An upstream or proxy that
  * answers 200 to a Range request is detected, reported in plain words, and the file is then
  * downloaded whole (range-fallback auto; "always" never sends Range, "never" fails the file
  * instead). It does not touch metadata.
@@ -26,7 +28,8 @@ struct download_stats {
     long files_total;   /* files selected at the start */
     long files_done;    /* published */
     long files_failed;  /* verification failures and errors */
-    long files_missing; /* 404 upstream: requested with DownloadFiles */
+    long files_missing; /* 404 upstream, and it knows them: requested with DownloadFiles */
+    long files_gone;    /* 404 upstream, and it does not know them (FileDigestsMissing) */
     int64_t bytes_total;
     int64_t bytes_done;    /* bytes received this run */
     int64_t bytes_resumed; /* bytes that were already in partial files */

@@ -40,7 +40,7 @@ struct soapread {
     char fault_code[128];
     char fault_string[256];
     char error_code[64];
-    char error_message[512];
+    char error_message[4096]; /* a FileDigestsMissing list of 100 digests fits */
 };
 
 static void soapread_fail(struct soapread *r, const char *msg)

@@ -42,9 +42,10 @@ int soapread_depth(const struct soapread *r);
 
 /* Was the body a soap:Fault? Then these hold its parts ("" when absent). */
 int soapread_is_fault(const struct soapread *r);
-const char *soapread_fault_code(const struct soapread *r);    /* faultcode, e.g. soap:Client */
-const char *soapread_fault_string(const struct soapread *r);  /* faultstring / Reason Text */
-const char *soapread_error_code(const struct soapread *r);    /* detail/ErrorCode */
-const char *soapread_error_message(const struct soapread *r); /* detail/Message */
+const char *soapread_fault_code(const struct soapread *r);   /* faultcode, e.g. soap:Client */
+const char *soapread_fault_string(const struct soapread *r); /* faultstring / Reason Text */
+const char *soapread_error_code(const struct soapread *r);   /* detail/ErrorCode */
+/* detail/Message, up to 4095 bytes (a FileDigestsMissing list of 100 digests) */
+const char *soapread_error_message(const struct soapread *r);
 
 #endif

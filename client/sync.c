@@ -13,6 +13,7 @@
 #include "content_store.h"
 #include "db.h"
 #include "download.h"
+#include "hierarchy.h"
 #include "ingest.h"
 #include "log.h"
 #include "settings.h"
@@ -61,6 +62,7 @@ struct sync_ctx {
     long listed, to_fetch, fetched;
     long missing_n;
     json_t *missing; /* array of {"update_id","revision","title"} */
+    json_t *gone;    /* updates whose files the upstream no longer has (catalog.h) */
     struct download_stats dl;
     struct ingest_counts counts; /* last snapshot of the ingest stage */
     int reauths;
@@ -173,6 +175,9 @@ static json_t *progress_json(struct sync_ctx *s)
     json_object_set_new(j, "bytes_present", json_integer((json_int_t)s->dl.bytes_present));
     if (s->missing != NULL && json_array_size(s->missing) > 0)
         json_object_set(j, "missing_updates", s->missing);
+    json_object_set_new(j, "files_gone_upstream", json_integer((json_int_t)s->dl.files_gone));
+    if (s->gone != NULL && json_array_size(s->gone) > 0)
+        json_object_set(j, "gone_updates", s->gone);
     return j;
 }
 
@@ -688,9 +693,57 @@ static void analyze_if_grown(struct sync_ctx *s)
 /* ---------- phases ---------- */
 
 /*
- * Hierarchy rules that can be checked right after GetConfigData (ARCHITECTURE.md §5):
- * the storage option must be the same on both ends. Languages and product subsets attach
- * here too.
+ * The loop check (common/hierarchy.h): the chain the upstream published is remembered first,
+ * even when it closes a loop, so that the other servers of the loop see it too.
+ */
+static int check_loop(struct sync_ctx *s)
+{
+    struct hier_chain up;
+    struct hier_result res;
+    int have = hier_chain_parse(s->cfg.hierarchy, &up) == 0;
+
+    if (hier_remember(s->db, have ? &up : NULL) < 0)
+        log_warnx("sync: cannot remember the upstream's chain of servers");
+    hier_check_loop(s->p->server_id, s->set.account_name, uss_url(s->u), have ? &up : NULL, &res);
+    if (res.verdict != HIER_FAIL) {
+        log_info("sync: %s", res.line);
+        return 0;
+    }
+    fail(s, "%s; nothing was synchronized: %s", res.line, res.fix);
+    return -1;
+}
+
+/*
+ * Languages, products and classifications this server asks for must be offered by the
+ * upstream (common/hierarchy.h): refused before data moves, by name, with the fix. An
+ * upstream that publishes nothing (Windows WSUS) is not checked for products.
+ */
+static int check_offered(struct sync_ctx *s)
+{
+    struct hier_result res;
+    char *langs = settings_get(s->db, "languages");
+    char *up_langs = state_get(s, "languages");
+
+    hier_check_languages(uss_url(s->u), langs, up_langs, &res);
+    free(langs);
+    free(up_langs);
+    if (res.verdict == HIER_FAIL) {
+        fail(s, "%s; nothing was synchronized: %s", res.line, res.fix);
+        return -1;
+    }
+    hier_check_offered(s->db, uss_url(s->u), s->cfg.subscription, s->set.products,
+                       s->set.classifications, &res);
+    if (res.verdict == HIER_FAIL) {
+        fail(s, "%s; nothing was synchronized: %s", res.line, res.fix);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Hierarchy rules that can be checked right after GetConfigData (ARCHITECTURE.md §5), before
+ * data moves: no loop, the languages, products and classifications asked for are offered,
+ * and the storage option must be the same on both ends.
  */
 static int sync_check_hierarchy(struct sync_ctx *s)
 {
@@ -698,8 +751,12 @@ static int sync_check_hierarchy(struct sync_ctx *s)
     int from_mu = strcasecmp(s->set.upstream, "microsoft-update") == 0 ||
                   strcasecmp(uss_url(s->u), USS_MICROSOFT_UPDATE_URL) == 0;
 
+    if (check_loop(s) < 0)
+        return -1;
     if (from_mu)
         return 0; /* Microsoft Update is metadata-only by nature; a root stores what it wants */
+    if (check_offered(s) < 0)
+        return -1;
     if (ours_mu != s->cfg.catalog_only_sync) {
         fail(s,
              "storage options differ: this server (%s) %s (storage=%s) but its upstream %s %s "
@@ -1068,6 +1125,45 @@ static void dl_progress(void *arg, const struct download_stats *st)
     history_update(s, 0);
 }
 
+/*
+ * Files the upstream no longer has (DownloadFiles answered FileDigestsMissing): not a
+ * transient miss. The run fails naming the updates by title and id, with the two remedies;
+ * the history detail lists them all (gone_updates), wsusctl updates list --failed too.
+ */
+static void report_gone(struct sync_ctx *s)
+{
+    struct buf b;
+    size_t i, n, files = 0;
+
+    if (s->dl.files_gone <= 0)
+        return;
+    json_decref(s->gone);
+    s->gone = catalog_failed_updates(s->db, CATALOG_WHY_GONE, MAX_MISSING);
+    n = s->gone != NULL ? json_array_size(s->gone) : 0;
+    for (i = 0; i < n; i++)
+        files += json_array_size(json_object_get(json_array_get(s->gone, i), "missing"));
+    if (n == 0)
+        return; /* only files of declined updates (download all): nothing to do about them */
+    buf_init(&b, sizeof(s->err));
+    buf_printf(&b,
+               "upstream %s no longer has %zu file%s of %zu update%s (DownloadFiles answered "
+               "FileDigestsMissing: removed there, e.g. its product is no longer synchronized "
+               "there):",
+               uss_url(s->u), files, files == 1 ? "" : "s", n, n == 1 ? "" : "s");
+    for (i = 0; i < n && i < 3; i++) {
+        json_t *u = json_array_get(s->gone, i);
+        buf_printf(&b, "%s \"%.120s\" (%s)", i ? "," : "",
+                   json_string_value(json_object_get(u, "title")),
+                   json_string_value(json_object_get(u, "update_id")));
+    }
+    if (n > 3)
+        buf_printf(&b, " and %zu more", n - 3);
+    buf_add_str(&b, "; decline them here (wsusctl updates list --failed lists them, wsusctl "
+                    "decline ID), or add their product upstream and synchronize both servers");
+    fail(s, "%s", buf_str(&b));
+    buf_free(&b);
+}
+
 static int phase_content(struct sync_ctx *s)
 {
     struct content_store *cs;
@@ -1105,6 +1201,8 @@ static int phase_content(struct sync_ctx *s)
     o.arg = s;
     rc = download_run(s->db, s->u, cs, &o, &s->dl);
     content_store_close(cs);
+    if (rc == 0 && !cancelled(s))
+        report_gone(s);
     s->rate = 0; /* not downloading any more */
     history_update(s, 1);
     if (rc < 0 && cancelled(s))
@@ -1344,6 +1442,7 @@ done:
     }
     free(config_anchor);
     json_decref(s.missing);
+    json_decref(s.gone);
     uss_config_free(&s.cfg);
     uss_free(s.u);
     settings_release(&s.set);

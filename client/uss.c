@@ -6,6 +6,7 @@
  */
 #include "uss.h"
 #include "buf.h"
+#include "hierarchy.h"
 #include "log.h"
 #include "soapread.h"
 #include "strutil.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define NS_SS   "http://www.microsoft.com/SoftwareDistribution"
@@ -82,7 +84,9 @@ struct uss_call {
     char *cookie_data;
     char expiration[64];
     int have_result;
-    char bad[256]; /* why a callback rejected the answer */
+    char bad[256];      /* why a callback rejected the answer */
+    char *hierarchy;    /* X-Wsusd-Hierarchy of a GetConfigData answer, or NULL */
+    char *subscription; /* X-Wsusd-Subscription of a GetConfigData answer, or NULL */
 };
 
 const char *uss_op_name(enum uss_op op)
@@ -792,6 +796,45 @@ void uss_watch_start(const struct uss *u, CURL *easy, struct uss_watch *w, long 
     curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
 }
 
+/* Value of header name in the header line data (len bytes), or NULL; *vl gets its length. */
+static const char *header_value(const char *data, size_t len, const char *name, size_t *vl)
+{
+    size_t nl = strlen(name);
+    const char *v;
+
+    if (len <= nl || strncasecmp(data, name, nl) != 0 || data[nl] != ':')
+        return NULL;
+    v = data + nl + 1;
+    *vl = len - nl - 1;
+    while (*vl > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        (*vl)--;
+    }
+    while (*vl > 0 && (v[*vl - 1] == '\r' || v[*vl - 1] == '\n' || v[*vl - 1] == ' '))
+        (*vl)--;
+    return v;
+}
+
+/* Keeps the X-Wsusd-* headers (hierarchy.h) of the answer, when they are not too long. */
+static size_t call_header(char *data, size_t size, size_t n, void *arg)
+{
+    struct uss_call *c = arg;
+    size_t len = size * n, vl = 0;
+    const char *v;
+
+    if ((v = header_value(data, len, HIER_SUBSCRIPTION_HEADER, &vl)) != NULL) {
+        free(c->subscription);
+        c->subscription = vl <= HIER_MAX_SUBSCRIPTION ? xstrndup(v, vl) : NULL;
+        return len;
+    }
+    v = header_value(data, len, HIER_HEADER, &vl);
+    if (v == NULL)
+        return len;
+    free(c->hierarchy);
+    c->hierarchy = vl <= HIER_MAX_VALUE ? xstrndup(v, vl) : NULL;
+    return len;
+}
+
 static void call_start(struct uss_call *c, const char *url)
 {
     struct uss *u = c->u;
@@ -813,6 +856,10 @@ static void call_start(struct uss_call *c, const char *url)
     curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, call_write);
     curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->curl_err);
+    if (c->op == USS_OP_GET_CONFIG_DATA) {
+        curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, call_header);
+        curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
+    }
     c->max_answer = c->op == USS_OP_GET_REVISION_ID_LIST || c->op == USS_OP_GET_UPDATE_DATA ||
                             c->op == USS_OP_GET_DEPLOYMENTS
                         ? USS_MAX_ANSWER
@@ -844,6 +891,8 @@ void uss_call_free(struct uss_call *c)
     free(c->cur_group.name);
     free(c->cur_dep.admin_name);
     free(c->cookie_data);
+    free(c->hierarchy);
+    free(c->subscription);
     free(c);
 }
 
@@ -1245,6 +1294,10 @@ int uss_get_config_data(struct uss *u, const char *config_anchor, struct uss_con
         req_elem(&c->req, "configAnchor", config_anchor);
     req_end(&c->req, "GetConfigData");
     rc = call_run(c, u->ss_url, err);
+    out->hierarchy = c->hierarchy;
+    c->hierarchy = NULL;
+    out->subscription = c->subscription;
+    c->subscription = NULL;
     uss_call_free(c);
     if (rc < 0)
         uss_config_free(out);
@@ -1258,6 +1311,10 @@ void uss_config_free(struct uss_config *c)
     free(c->languages);
     c->languages = NULL;
     c->nlanguages = 0;
+    free(c->hierarchy);
+    c->hierarchy = NULL;
+    free(c->subscription);
+    c->subscription = NULL;
 }
 
 int uss_get_revision_ids(struct uss *u, const struct uss_filter *f, struct uss_idlist *out,
@@ -1396,8 +1453,35 @@ int uss_get_deployments(struct uss *u, const char *deployment_anchor, const char
     return rc;
 }
 
+/* Mark in gone the digests of the "|"-separated base64 list m; all of them when none match. */
+static void digests_named(const char *m, const unsigned char (*sha1)[20], size_t n,
+                          unsigned char *gone)
+{
+    const char *p = m;
+    size_t i, named = 0;
+
+    memset(gone, 0, n);
+    while (*p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        unsigned char d[20];
+        char one[64];
+
+        if (len < sizeof(one) && snprintf(one, sizeof(one), "%.*s", (int)len, p) == (int)len &&
+            str_b64_decode_exact(one, d, 20) == 0)
+            for (i = 0; i < n; i++)
+                if (!gone[i] && memcmp(sha1[i], d, 20) == 0) {
+                    gone[i] = 1;
+                    named++;
+                }
+        p += len + (bar != NULL);
+    }
+    if (named == 0)
+        memset(gone, 1, n);
+}
+
 int uss_download_files(struct uss *u, const unsigned char (*sha1)[20], size_t n,
-                       struct uss_error *err)
+                       unsigned char *gone, struct uss_error *err)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     struct uss_call *c = call_new(u, USS_OP_DOWNLOAD_FILES);
@@ -1431,6 +1515,11 @@ int uss_download_files(struct uss *u, const unsigned char (*sha1)[20], size_t n,
     buf_add_str(&c->req, "</fileDigestList>");
     req_end(&c->req, "DownloadFiles");
     rc = call_run(c, u->ss_url, err);
+    if (rc < 0 && err->kind == USS_ERR_FAULT && strcmp(err->code, "FileDigestsMissing") == 0) {
+        if (gone != NULL)
+            digests_named(soapread_error_message(c->rd), sha1, n < 100 ? n : 100, gone);
+        rc = 1;
+    }
     uss_call_free(c);
     return rc;
 }

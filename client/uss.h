@@ -104,6 +104,8 @@ struct uss_config {
     char protocol_version[16];
     struct uss_language *languages; /* NULL when the list came back empty (unchanged) */
     size_t nlanguages;
+    char *hierarchy;    /* X-Wsusd-Hierarchy header (common/hierarchy.h) as received, or NULL */
+    char *subscription; /* X-Wsusd-Subscription header (common/hierarchy.h), or NULL */
 };
 void uss_config_free(struct uss_config *c);
 
@@ -264,9 +266,15 @@ int uss_get_update_data(struct uss *u, const struct uss_id *ids, size_t n,
                         struct uss_update_data *out, struct uss_error *err);
 int uss_get_deployments(struct uss *u, const char *deployment_anchor, const char *sync_anchor,
                         struct uss_deployments *out, struct uss_error *err);
-/* DownloadFiles for at most 100 SHA-1 digests. */
+/*
+ * DownloadFiles for at most 100 SHA-1 digests: 0 when the upstream knows them all (it queues
+ * their download); 1 when it answers FileDigestsMissing (MS-WSUSSS 3.1.4.11: digests it does
+ * not know, the update was removed there), with gone[i] = 1 for each digest it names (all of
+ * them when it names none it was asked for) and 0 for the others, which it queued; -1 on any
+ * other failure (err). gone holds n bytes and may be NULL.
+ */
 int uss_download_files(struct uss *u, const unsigned char (*sha1)[20], size_t n,
-                       struct uss_error *err);
+                       unsigned char *gone, struct uss_error *err);
 
 /*
  * Asynchronous GetUpdateData, for several batches in flight: uss_call_update_data() builds

@@ -548,9 +548,10 @@ int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, ch
     return rc;
 }
 
-long catalog_count_revisions(PGconn *conn)
+/* The count(*) of a query without parameters, -1 on error. */
+static long count_of(PGconn *conn, const char *sql)
 {
-    PGresult *r = db_exec(conn, "SELECT count(*) FROM revision", 0, NULL);
+    PGresult *r = db_exec(conn, sql, 0, NULL);
     long v = -1;
 
     if (r == NULL)
@@ -654,6 +655,17 @@ int catalog_eula_find(PGconn *conn, const char *eula_id, char out[37])
         eula_id, out);
 }
 
+long catalog_count_revisions(PGconn *conn)
+{
+    return count_of(conn, "SELECT count(*) FROM revision");
+}
+
+long catalog_count_active_approvals(PGconn *conn)
+{
+    /* action 2 (Scan) is "not approved" */
+    return count_of(conn, "SELECT count(*) FROM deployment WHERE NOT dead AND action <> 2");
+}
+
 int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,
                            const char *detail)
 {
@@ -667,6 +679,248 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
                   " stored_at = CASE WHEN $2 = 'present' THEN now() ELSE stored_at END"
                   " WHERE sha1 = $1::bytea",
                   3, params);
+}
+
+/* The one-line remedy of a catalog_failed_updates() entry. */
+static const char *failed_remedy(const char *why)
+{
+    if (strcmp(why, CATALOG_WHY_GONE) == 0)
+        return "decline it here (wsusctl decline ID), or add its product upstream and "
+               "synchronize both servers";
+    if (strcmp(why, CATALOG_WHY_FAILED) == 0)
+        return "see the reason; wsusctl sync now tries again";
+    return "nothing to do: the upstream was asked to download it (DownloadFiles) and the next "
+           "synchronization fetches it";
+}
+
+/* Rank of a why: the update shows its worst file. */
+static int why_rank(const char *why)
+{
+    return strcmp(why, CATALOG_WHY_GONE) == 0 ? 2 : strcmp(why, CATALOG_WHY_FAILED) == 0;
+}
+
+json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit)
+{
+    char lim[24];
+    const char *p[5] = {CATALOG_FILE_GONE, CATALOG_FILE_PENDING, why_only, lim, NULL};
+    json_t *out, *cur = NULL;
+    PGresult *r;
+    int i;
+
+    snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
+    r = db_exec(conn,
+                "WITH bad AS (SELECT f.sha1, f.file_name, f.state_detail, CASE"
+                "   WHEN f.state = 'failed' AND f.state_detail = $1 THEN 'gone'"
+                "   WHEN f.state = 'failed' THEN 'failed' ELSE 'pending' END AS why"
+                "  FROM file f WHERE f.state = 'failed'"
+                "   OR (f.state = 'absent' AND f.state_detail = $2)),"
+                " owner AS (SELECT b.*, coalesce(t.update_id, r.update_id) AS uid,"
+                "   coalesce(t.revision_number, r.revision_number) AS rev"
+                "  FROM bad b JOIN revision_file rf ON rf.sha1 = b.sha1"
+                "  JOIN revision r ON r.id = rf.revision_id"
+                "  LEFT JOIN revision_bundle rb ON rb.member_update_id = r.update_id"
+                "   AND rb.member_revision_number = r.revision_number"
+                "  LEFT JOIN revision t ON t.id = rb.revision_id"
+                "  WHERE $3::text IS NULL OR b.why = $3::text),"
+                " upd AS (SELECT uid, max(rev) AS rev FROM owner o WHERE NOT EXISTS"
+                "   (SELECT 1 FROM declined_update x WHERE x.update_id = o.uid)"
+                "  GROUP BY uid),"
+                " top AS (SELECT u.uid, u.rev, v.title FROM upd u JOIN revision v"
+                "   ON v.update_id = u.uid AND v.revision_number = u.rev"
+                "  ORDER BY v.title, u.uid LIMIT $4::int)"
+                " SELECT DISTINCT t.uid::text, t.rev, t.title, o.file_name,"
+                "  encode(o.sha1, 'hex'), o.why, coalesce(o.state_detail, '')"
+                " FROM top t JOIN owner o ON o.uid = t.uid ORDER BY 3, 1, 4, 5",
+                4, p);
+    if (r == NULL)
+        return NULL;
+    out = json_array();
+    for (i = 0; i < PQntuples(r); i++) {
+        const char *why = PQgetvalue(r, i, 5);
+        if (cur == NULL || strcmp(json_string_value(json_object_get(cur, "update_id")),
+                                  PQgetvalue(r, i, 0)) != 0) {
+            cur =
+                json_pack("{s:s, s:i, s:s, s:s, s:s, s:[]}", "update_id", PQgetvalue(r, i, 0),
+                          "revision", (int)strtol(PQgetvalue(r, i, 1), NULL, 10), "title",
+                          PQgetvalue(r, i, 2), "why", why, "remedy", failed_remedy(why), "missing");
+            json_array_append_new(out, cur);
+        } else if (why_rank(why) > why_rank(json_string_value(json_object_get(cur, "why")))) {
+            json_object_set_new(cur, "why", json_string(why));
+            json_object_set_new(cur, "remedy", json_string(failed_remedy(why)));
+        }
+        json_array_append_new(json_object_get(cur, "missing"),
+                              json_pack("{s:s, s:s, s:s, s:s}", "file", PQgetvalue(r, i, 3), "sha1",
+                                        PQgetvalue(r, i, 4), "why", why, "detail",
+                                        PQgetvalue(r, i, 6)));
+    }
+    PQclear(r);
+    return out;
+}
+
+/* category_type values of a kind, as a PostgreSQL array. */
+static const char *category_kinds(const char *kind)
+{
+    return strcmp(kind, "classification") == 0 ? "{UpdateClassification}"
+                                               : "{Product,ProductFamily,Company}";
+}
+
+#define LATEST_CATEGORIES                                                                          \
+    "SELECT DISTINCT ON (update_id) update_id, title, category_type FROM revision"                 \
+    " WHERE update_type = 'Category' AND category_type = ANY($1::text[])"                          \
+    " ORDER BY update_id, revision_number DESC"
+
+json_t *catalog_categories(PGconn *conn, const char *kind)
+{
+    const char *p[1] = {category_kinds(kind)};
+    PGresult *r = db_exec(conn,
+                          "SELECT update_id::text, title, category_type FROM (" LATEST_CATEGORIES
+                          ") c ORDER BY lower(title), update_id",
+                          1, p);
+    json_t *out;
+    int i;
+
+    if (r == NULL)
+        return NULL;
+    out = json_array();
+    for (i = 0; i < PQntuples(r); i++)
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "id", PQgetvalue(r, i, 0), "title",
+                                             PQgetvalue(r, i, 1), "type", PQgetvalue(r, i, 2)));
+    PQclear(r);
+    return out;
+}
+
+/* One name: its GUID into out (37 bytes); -1 with the message in err. */
+static int resolve_one(PGconn *conn, const char *key, const char *kind, const char *name, char *out,
+                       char *err, size_t errlen)
+{
+    const char *p[2] = {category_kinds(kind), name};
+    PGresult *r = db_exec(conn,
+                          "SELECT update_id::text, title FROM (" LATEST_CATEGORIES ") c"
+                          " WHERE lower(title) = lower($2) ORDER BY update_id",
+                          2, p);
+    struct buf b;
+    int i, rc = -1;
+
+    if (r == NULL) {
+        snprintf(err, errlen, "%s: cannot read the catalog; see the wsusd log", key);
+        return -1;
+    }
+    buf_init(&b, 2048);
+    if (PQntuples(r) == 1) {
+        snprintf(out, 37, "%s", PQgetvalue(r, 0, 0));
+        rc = 0;
+        goto out;
+    }
+    if (PQntuples(r) > 1) {
+        for (i = 0; i < PQntuples(r); i++)
+            buf_printf(&b, "%s%s", i ? ", " : "", PQgetvalue(r, i, 0));
+        snprintf(err, errlen, "%s: \"%s\" is the name of %d %ss (%s); give the GUID", key, name,
+                 PQntuples(r), kind, buf_str(&b));
+        goto out;
+    }
+    PQclear(r);
+    r = db_exec(conn,
+                "SELECT title FROM (" LATEST_CATEGORIES ") c WHERE strpos(lower(title), "
+                "lower($2)) > 0 OR strpos(lower($2), lower(title)) > 0 ORDER BY lower(title) "
+                "LIMIT 5",
+                2, p);
+    for (i = 0; r != NULL && i < PQntuples(r); i++)
+        buf_printf(&b, "%s\"%s\"", i ? ", " : "", PQgetvalue(r, i, 0));
+    snprintf(err, errlen, "%s: no %s is called \"%s\"%s%s; wsusctl %ss lists them", key, kind, name,
+             b.len > 0 ? "; similar: " : "", buf_str(&b), kind);
+out:
+    PQclear(r);
+    buf_free(&b);
+    return rc;
+}
+
+int catalog_category_resolve(PGconn *conn, const char *key, const char *kind, const char *list,
+                             char **out, char *err, size_t errlen)
+{
+    struct buf b;
+    const char *p = list;
+    int rc = -1, first = 1;
+
+    *out = NULL;
+    buf_init(&b, (size_t)1 << 20);
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        char *item = str_trim(xstrndup(p, n));
+        char g[37];
+
+        if (item[0] != '\0') {
+            if (str_guid_canon(item, g) == 0 ||
+                (strlen(item) >= 32 && strspn(item, "0123456789abcdefABCDEF-{}") == strlen(item))) {
+                buf_printf(&b, "%s%s", first ? "" : ",", item); /* settings.c judges it */
+            } else if (resolve_one(conn, key, kind, item, g, err, errlen) == 0) {
+                buf_printf(&b, "%s%s", first ? "" : ",", g);
+            } else {
+                free(item);
+                goto out;
+            }
+            first = 0;
+        }
+        free(item);
+        p += n + (p[n] == ',');
+    }
+    *out = buf_detach(&b, NULL);
+    rc = 0;
+out:
+    buf_free(&b);
+    return rc;
+}
+
+char *catalog_category_names(PGconn *conn, const char *list)
+{
+    struct buf b;
+    const char *p = list;
+
+    buf_init(&b, (size_t)1 << 20);
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        char *item = str_trim(xstrndup(p, n));
+
+        if (item[0] != '\0') {
+            const char *q[1] = {item};
+            PGresult *r = db_exec(conn,
+                                  "SELECT title FROM revision WHERE update_id = $1::uuid AND "
+                                  "update_type = 'Category' ORDER BY revision_number DESC LIMIT 1",
+                                  1, q);
+            if (r != NULL && PQntuples(r) == 1)
+                buf_printf(&b, "%s\"%s\" (%s)", b.len ? ", " : "", PQgetvalue(r, 0, 0), item);
+            else
+                buf_printf(&b, "%s%s", b.len ? ", " : "", item);
+            PQclear(r);
+        }
+        free(item);
+        p += n + (p[n] == ',');
+    }
+    return buf_detach(&b, NULL);
+}
+
+char *catalog_categories_outside(PGconn *conn, const char *ours, const char *theirs)
+{
+    char *a = xasprintf("{%s}", ours), *b = xasprintf("{%s}", theirs), *out = NULL;
+    const char *p[2] = {a, b};
+    PGresult *r =
+        db_exec(conn,
+                "WITH RECURSIVE up(start, cat) AS ("
+                "  SELECT g, g FROM unnest($1::uuid[]) g"
+                "  UNION SELECT up.start, q.update_id FROM up"
+                "  JOIN revision c ON c.update_id = up.cat AND c.update_type = 'Category'"
+                "  JOIN revision_prerequisite q ON q.revision_id = c.id AND q.is_category)"
+                " SELECT coalesce(string_agg(g::text, ',' ORDER BY n), '')"
+                " FROM unnest($1::uuid[]) WITH ORDINALITY AS s(g, n)"
+                " WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.start = s.g"
+                "  AND up.cat = ANY($2::uuid[]))",
+                2, p);
+
+    if (r != NULL && PQntuples(r) == 1)
+        out = xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    free(a);
+    free(b);
+    return out;
 }
 
 /* files of one row: a JSON array [{"sha1":hex,"sha256":hex,"size":n,"name":s,...}] */

@@ -11,6 +11,7 @@
 #ifndef WSUS_CATALOG_H
 #define WSUS_CATALOG_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,61 @@ int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct cat
 int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const char *state,
                            const char *detail);
 
+/* file.state_detail of a 404 file the upstream does not know (DownloadFiles answered
+ * FileDigestsMissing: the update was removed there), with state failed; and of one it knows
+ * but has not downloaded yet (asked for with DownloadFiles), with state absent. */
+#define CATALOG_FILE_GONE                                                                          \
+    "gone upstream: the upstream no longer has this file (DownloadFiles answered "                 \
+    "FileDigestsMissing)"
+#define CATALOG_FILE_PENDING                                                                       \
+    "not on the upstream yet; asked it to download the file (DownloadFiles)"
+
+/* Why a file of catalog_failed_updates() is listed ("gone", "pending", "failed"). */
+#define CATALOG_WHY_GONE    "gone"
+#define CATALOG_WHY_PENDING "pending"
+#define CATALOG_WHY_FAILED  "failed"
+
+/*
+ * The "red X" list: updates that are not declined and have a file that failed, that the
+ * upstream no longer has, or that it has not downloaded yet; a file of a bundled update is
+ * listed under the bundle (what the admin approved and can decline). One JSON object per
+ * update, by title: {"update_id", "revision", "title", "why" (the worst of its files: gone,
+ * failed, pending), "remedy" (one line), "missing": [{"file", "sha1", "why", "detail"}]}.
+ * why_only (NULL = all) keeps only files of that why. At most limit updates. New reference,
+ * or NULL on a database error.
+ */
+json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit);
+
+/*
+ * Categories of one kind ("product": Product, ProductFamily and Company; "classification":
+ * UpdateClassification), latest revision of each, by title: [{"id", "title", "type"}]. New
+ * reference, or NULL on a database error.
+ */
+json_t *catalog_categories(PGconn *conn, const char *kind);
+
+/*
+ * Turn a comma-separated list of category GUIDs and/or titles of one kind (see
+ * catalog_categories) into GUIDs: a GUID stays as it is (settings.c checks it), a title is
+ * matched case-insensitively against the titles of that kind. *out gets the GUID list
+ * (malloc'd). 0; or -1 with one line in err naming the key, the name and the candidates (the
+ * matching ids of an ambiguous name, similar titles of an unknown one).
+ */
+int catalog_category_resolve(PGconn *conn, const char *key, const char *kind, const char *list,
+                             char **out, char *err, size_t errlen);
+
+/*
+ * "\"Title\" (GUID), ..." for a comma-separated GUID list (the GUID alone when the catalog
+ * does not know it). malloc'd, never NULL.
+ */
+char *catalog_category_names(PGconn *conn, const char *list);
+
+/*
+ * Of the comma-separated category GUIDs ours, those that are neither in theirs nor below one
+ * of theirs (a product under a selected product family), as a comma-separated list
+ * (malloc'd; "" when all are covered); NULL on a database error.
+ */
+char *catalog_categories_outside(PGconn *conn, const char *ours, const char *theirs);
+
 /* Number of stored revisions, -1 on error. */
 long catalog_count_revisions(PGconn *conn);
 
@@ -114,6 +170,13 @@ int catalog_count_known(PGconn *conn, struct update *const *u, size_t n, const c
  */
 int catalog_eula_of(PGconn *conn, const char *revision_id, char out[37]);
 int catalog_eula_find(PGconn *conn, const char *eula_id, char out[37]);
+
+/*
+ * Number of active approvals: deployment rows that are not dead and approve (install,
+ * uninstall, block; not Scan). A replica that is consistent with its upstream has the same
+ * figure (it copies every live deployment). -1 on error.
+ */
+long catalog_count_active_approvals(PGconn *conn);
 
 /*
  * Refresh the planner statistics of the catalog tables after a big write (import, first sync),

@@ -29,8 +29,10 @@ struct config {
     long idle_timeout;                /* s without a byte either way */
     char *public_url;                 /* how downstreams reach us; "" = derived from listen */
     /* [admin] */
-    char *admin_listen; /* host:port of the JSON admin API (loopback) */
-    char *token_file;   /* admin token, 0600; "" = <state_dir>/admin.token */
+    char *admin_listen;       /* host:port of the JSON admin API (loopback) */
+    char *token_file;         /* admin token, 0600; "" = <state_dir>/admin.token */
+    char *console_dir;        /* the web console's static files; "" = WSUSD_CONSOLE_DIR */
+    char *metrics_token_file; /* a second token that may only GET /metrics; "" = none */
     /* [database] */
     char *conninfo; /* libpq conninfo; "" = private cluster under state_dir */
     /* [storage] */

@@ -117,6 +117,14 @@ void dbpool_set_revive_hook(struct dbpool *pool, void (*hook)(void *arg), void *
     pool->revive_arg = arg;
 }
 
+void dbpool_usage(struct dbpool *pool, size_t *size, size_t *idle)
+{
+    pthread_mutex_lock(&pool->lock);
+    *size = pool->size;
+    *idle = pool->nidle;
+    pthread_mutex_unlock(&pool->lock);
+}
+
 void dbpool_put(struct dbpool *pool, PGconn *conn)
 {
     if (conn == NULL)

@@ -25,6 +25,8 @@ void dbpool_free(struct dbpool *pool);
 PGconn *dbpool_get(struct dbpool *pool, int timeout_ms);
 /* dbpool_get with the reason of a NULL in err, one line for an admin (which database, the fix). */
 PGconn *dbpool_take(struct dbpool *pool, int timeout_ms, char *err, size_t errlen);
+/* The pool's size and how many of its connections are idle now (for /metrics). Thread-safe. */
+void dbpool_usage(struct dbpool *pool, size_t *size, size_t *idle);
 /* Give a connection back; an open transaction is rolled back first. NULL is fine. */
 void dbpool_put(struct dbpool *pool, PGconn *conn);
 /*

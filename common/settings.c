@@ -6,7 +6,9 @@
  */
 #include "settings.h"
 #include "buf.h"
+#include "catalog.h"
 #include "db.h"
+#include "hierarchy.h"
 #include "log.h"
 #include "strutil.h"
 #include "xmalloc.h"
@@ -780,6 +782,24 @@ out:
     return rc;
 }
 
+/* A downstream enables only languages its upstream carries (as its last sync saw them). */
+static int check_upstream_languages(PGconn *db, const char *list, char *err, size_t errlen)
+{
+    char *up = settings_get(db, "upstream");
+    struct hier_result res;
+    int rc = 0;
+
+    if (up != NULL && up[0] != '\0' && strcmp(up, "microsoft-update") != 0) {
+        hier_check_languages_stored(db, up, list, &res);
+        if (res.verdict == HIER_FAIL) {
+            snprintf(err, errlen, "languages: %s; %s", res.line, res.fix);
+            rc = -1;
+        }
+    }
+    free(up);
+    return rc;
+}
+
 /* The checks that involve other settings (replica mode, upstream). */
 static int check_rules(PGconn *db, const struct settings_def *d, const char *value, unsigned flags,
                        char *err, size_t errlen)
@@ -836,7 +856,16 @@ static int settings_store(PGconn *db, const char *key, const char *value, unsign
                  key != NULL ? key : "");
         return -1;
     }
-    if (value != NULL) {
+    if (value != NULL && d->type == SETTINGS_GUID_LIST && !(flags & SETTINGS_FROM_UPSTREAM)) {
+        /* products and classifications by name as well as by GUID */
+        char *ids = NULL;
+        if (catalog_category_resolve(db, d->key, d->category, value, &ids, err, errlen) < 0)
+            return -1;
+        norm = settings_normalize(d, ids, err, errlen);
+        free(ids);
+        if (norm == NULL)
+            return -1;
+    } else if (value != NULL) {
         norm = settings_normalize(d, value, err, errlen);
         if (norm == NULL)
             return -1;
@@ -853,6 +882,9 @@ static int settings_store(PGconn *db, const char *key, const char *value, unsign
         goto out;
     if (d->type == SETTINGS_GUID_LIST && !(flags & SETTINGS_FROM_UPSTREAM) &&
         check_categories(db, d, effective, err, errlen) < 0)
+        goto out;
+    if (d->type == SETTINGS_LANG_LIST && !(flags & SETTINGS_FROM_UPSTREAM) &&
+        check_upstream_languages(db, effective, err, errlen) < 0)
         goto out;
     if (d->type == SETTINGS_LANG_LIST && apply_languages(db, effective, err, errlen) < 0)
         goto out;

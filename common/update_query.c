@@ -60,14 +60,15 @@ static const char list_sql[] =
                                       "AND ($6::int = 0 OR l.declined = ($6::int > 0)) "
                                       "AND ($9::int = 0 OR l.superseded = ($9::int > 0)) "
                                       "ORDER BY l.creation_date DESC NULLS LAST, l.title, "
-                                      "l.update_id LIMIT $7::int";
+                                      "l.update_id LIMIT $7::int OFFSET $10::int";
 
 PGresult *update_query_list(PGconn *db, const struct update_filter *f)
 {
-    char limit[24], approved[8], declined[8], superseded[8];
-    const char *p[9];
+    char limit[24], offset[24], approved[8], declined[8], superseded[8];
+    const char *p[10];
 
     snprintf(limit, sizeof(limit), "%ld", f->limit);
+    snprintf(offset, sizeof(offset), "%ld", f->offset > 0 ? f->offset : 0);
     snprintf(approved, sizeof(approved), "%d", f->approved);
     snprintf(declined, sizeof(declined), "%d", f->declined);
     snprintf(superseded, sizeof(superseded), "%d", f->superseded);
@@ -80,7 +81,13 @@ PGresult *update_query_list(PGconn *db, const struct update_filter *f)
     p[6] = limit;
     p[7] = f->hidden ? "t" : "f";
     p[8] = superseded;
-    return db_exec(db, list_sql, 9, p);
+    p[9] = offset;
+    return db_exec(db, list_sql, 10, p);
+}
+
+PGresult *update_query_counts(PGconn *db)
+{
+    return db_exec(db, "SELECT count(*), count(DISTINCT update_id) FROM revision", 0, NULL);
 }
 
 int update_query_size(PGconn *db, const char *update_id, long long *size)

@@ -26,17 +26,22 @@ struct update_filter {
     int declined;   /* 1: only declined, -1: only not declined */
     int superseded; /* 1: only updates a newer update supersedes, -1: only not */
     long limit;     /* at most this many rows (>= 1) */
+    long offset;    /* skip this many rows first (paging; 0 = none) */
 };
 
 /*
  * The updates matching f, newest first (creation date, then title, then id). Columns, in
  * order: update_id, revision_number, update_type, category_type, title, kb_article_id,
  * classification names, product names (", "-joined), approved, declined, creation_date,
- * total matches (count over the whole selection, before the limit), size in bytes (the
+ * total matches (count over the whole selection, before the offset and limit), size in bytes (the
  * update's files plus those of its bundled updates, each file once), superseded. NULL on a
  * database error (logged); the caller PQclear()s the result.
  */
 PGresult *update_query_list(PGconn *db, const struct update_filter *f);
+
+/* One row: revisions (every revision in the catalog), updates (distinct update ids). NULL on a
+ * database error (logged). */
+PGresult *update_query_counts(PGconn *db);
 
 /* Column numbers of update_query_list()'s result. */
 enum update_query_col {

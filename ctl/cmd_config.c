@@ -287,3 +287,50 @@ int cmd_groups_remove(struct ctl *c, int argc, char **argv)
     return adminapi_show(c, "POST", "/api/v1/groups/remove", json_pack("{s:s}", "name", argv[0]),
                          print_group_removed, argv[0]);
 }
+
+/* The answer of GET /api/v1/categories: selected mark, id, type, title. */
+static void print_categories(const json_t *ans, void *arg)
+{
+    const json_t *list = json_object_get(ans, "categories");
+    size_t i, nsel = 0;
+
+    (void)arg;
+    printf("%-3s  %-36s  %-21s  %s\n", "SEL", "ID", "TYPE", "TITLE");
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *e = json_array_get(list, i);
+        int sel = json_is_true(json_object_get(e, "selected"));
+        nsel += sel != 0;
+        printf("%-3s  %-36s  %-21s  ", sel ? "*" : "", json_string_value(json_object_get(e, "id")),
+               json_string_value(json_object_get(e, "type")));
+        ctl_put_cell(json_string_value(json_object_get(e, "title")));
+        putchar('\n');
+    }
+    if (json_is_true(json_object_get(ans, "all_selected")))
+        printf("%zu %ss; %s is empty, so all are synchronized\n", json_array_size(list),
+               json_string_value(json_object_get(ans, "kind")),
+               json_string_value(json_object_get(ans, "setting")));
+    else
+        printf("%zu %ss, %zu selected (wsusctl config set %s \"NAME,NAME\" changes it)\n",
+               json_array_size(list), json_string_value(json_object_get(ans, "kind")), nsel,
+               json_string_value(json_object_get(ans, "setting")));
+}
+
+static int list_categories(struct ctl *c, const char *verb, const char *kind, int argc, char **argv)
+{
+    char path[64];
+
+    if (argc != 0)
+        return ctl_fail("%s takes no arguments (got \"%s\")", verb, argv[0]), 2;
+    snprintf(path, sizeof(path), "/api/v1/categories?kind=%s", kind);
+    return adminapi_show(c, "GET", path, NULL, print_categories, NULL);
+}
+
+int cmd_products(struct ctl *c, int argc, char **argv)
+{
+    return list_categories(c, "products", "product", argc, argv);
+}
+
+int cmd_classifications(struct ctl *c, int argc, char **argv)
+{
+    return list_categories(c, "classifications", "classification", argc, argv);
+}

@@ -108,18 +108,45 @@ static void print_named_list(const char *label, const json_t *arr)
     }
 }
 
+/* The answer of GET /api/v1/updates/failed: one block per update, its files, the remedy. */
+static void print_failed_list(const json_t *ans, void *arg)
+{
+    const json_t *list = json_object_get(ans, "updates");
+    size_t i, k;
+
+    (void)arg;
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *u = json_array_get(list, i), *files = json_object_get(u, "missing");
+        printf("%s  %s  ", jstr(u, "update_id"), jstr(u, "why"));
+        ctl_put_cell(jstr(u, "title"));
+        putchar('\n');
+        for (k = 0; k < json_array_size(files); k++) {
+            const json_t *f = json_array_get(files, k);
+            printf("  missing %s (%s): %s\n", jstr(f, "file"), jstr(f, "sha1"), jstr(f, "detail"));
+        }
+        printf("  remedy: %s\n", jstr(u, "remedy"));
+    }
+    printf("%zu update(s) with missing files\n", json_array_size(list));
+}
+
 int cmd_updates_list(struct ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"type", required_argument, NULL, 't'},    {"categories", no_argument, NULL, 'C'},
-        {"product", required_argument, NULL, 'p'}, {"classification", required_argument, NULL, 'c'},
-        {"search", required_argument, NULL, 's'},  {"approved", no_argument, NULL, 'a'},
-        {"declined", no_argument, NULL, 'd'},      {"limit", required_argument, NULL, 'l'},
-        {"hidden", no_argument, NULL, 'h'},        {"superseded", no_argument, NULL, 'S'},
-        {"not-approved", no_argument, NULL, 'n'},  {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"type", required_argument, NULL, 't'},
+                                             {"categories", no_argument, NULL, 'C'},
+                                             {"product", required_argument, NULL, 'p'},
+                                             {"classification", required_argument, NULL, 'c'},
+                                             {"search", required_argument, NULL, 's'},
+                                             {"approved", no_argument, NULL, 'a'},
+                                             {"declined", no_argument, NULL, 'd'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"hidden", no_argument, NULL, 'h'},
+                                             {"superseded", no_argument, NULL, 'S'},
+                                             {"not-approved", no_argument, NULL, 'n'},
+                                             {"failed", no_argument, NULL, 'f'},
+                                             {NULL, 0, NULL, 0}};
     const char *type = NULL, *product = NULL, *cls = NULL, *search = NULL, *limit = NULL;
-    int approved = 0, declined = 0, hidden = 0, superseded = 0, not_approved = 0, ch, rc,
-        categories;
+    int approved = 0, declined = 0, hidden = 0, superseded = 0, not_approved = 0, failed = 0, ch,
+        rc, categories;
     struct buf path;
     size_t i;
 
@@ -160,14 +187,20 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
         case 'n':
             not_approved = 1;
             break;
+        case 'f':
+            failed = 1;
+            break;
         default:
             return ctl_usage(c);
         }
     }
     if (optind != argc + 1)
         return ctl_usage(c);
+    if (failed && (type || product || cls || search || approved || declined || hidden ||
+                   superseded || not_approved))
+        return ctl_fail("--failed lists every update with missing files; it takes only --limit");
     buf_init(&path, 16384);
-    buf_add_str(&path, "/api/v1/updates?x=1");
+    buf_add_str(&path, failed ? "/api/v1/updates/failed?x=1" : "/api/v1/updates?x=1");
     {
         const char *names[] = {"type", "product", "classification", "search", "limit"};
         const char *vals[] = {type, product, cls, search, limit};
@@ -194,7 +227,8 @@ int cmd_updates_list(struct ctl *c, int argc, char **argv)
     if (not_approved)
         buf_add_str(&path, "&not_approved=1");
     categories = type != NULL && strcmp(type, "category") == 0;
-    rc = adminapi_show(c, "GET", buf_str(&path), NULL, print_update_list, &categories);
+    rc = adminapi_show(c, "GET", buf_str(&path), NULL,
+                       failed ? print_failed_list : print_update_list, &categories);
     buf_free(&path);
     return rc;
 }
@@ -514,4 +548,17 @@ int cmd_accepteula(struct ctl *c, int argc, char **argv)
         return ctl_usage(c);
     return post_and_print(c, "/api/v1/accepteula", json_pack("{s:s}", "eula_id", argv[0]),
                           print_accepteula);
+}
+
+static void print_approvals_count(const json_t *ans, void *arg)
+{
+    (void)arg;
+    printf("%lld\n", (long long)json_integer_value(json_object_get(ans, "active")));
+}
+
+int cmd_approvals_count(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 0)
+        return ctl_fail("approvals count takes no arguments (got \"%s\")", argv[0]), 2;
+    return adminapi_show(c, "GET", "/api/v1/approvals/count", NULL, print_approvals_count, NULL);
 }

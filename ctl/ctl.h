@@ -82,6 +82,8 @@ int cmd_groups(struct ctl *c, int argc, char **argv);
 int cmd_downstreams(struct ctl *c, int argc, char **argv);
 int cmd_groups_add(struct ctl *c, int argc, char **argv);
 int cmd_groups_remove(struct ctl *c, int argc, char **argv);
+int cmd_products(struct ctl *c, int argc, char **argv);
+int cmd_classifications(struct ctl *c, int argc, char **argv);
 /* cmd_updates.c (ADMIN) */
 int cmd_updates_list(struct ctl *c, int argc, char **argv);
 int cmd_updates_show(struct ctl *c, int argc, char **argv);
@@ -90,6 +92,7 @@ int cmd_unapprove(struct ctl *c, int argc, char **argv);
 int cmd_decline(struct ctl *c, int argc, char **argv);
 int cmd_undecline(struct ctl *c, int argc, char **argv);
 int cmd_accepteula(struct ctl *c, int argc, char **argv);
+int cmd_approvals_count(struct ctl *c, int argc, char **argv);
 
 /* A bulk approve or decline as the verbs parsed it (cmd_updates.c fills it, cmd_bulk.c runs
  * it). Strings are borrowed from argv; NULL or 0: not given. */

@@ -70,6 +70,14 @@ static const struct ctl_verb verbs[] = {
     {"groups", "", "list computer target groups", NULL, cmd_groups},
     {"downstreams", "", "list the downstream servers that synchronize from this server", NULL,
      cmd_downstreams},
+    {"products", "", "list the products of the catalog; * marks those synchronized",
+     "config set products takes names as well as GUIDs: \"Windows 11,Microsoft Defender "
+     "Antivirus\".",
+     cmd_products},
+    {"classifications", "",
+     "list the update classifications of the catalog; * marks those "
+     "synchronized",
+     "config set classifications takes names as well as GUIDs.", cmd_classifications},
     {"approve",
      "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
      "[--superseded] [--not-approved]; [--group NAME] [--action install|uninstall|block] "
@@ -89,13 +97,18 @@ static const struct ctl_verb verbs[] = {
      cmd_decline},
     {"undecline", "UPDATE-ID", "take back a decline", NULL, cmd_undecline},
     {"accepteula", "EULA-ID", "record that the license terms were accepted", NULL, cmd_accepteula},
+    {"approvals count", "", "print the number of active approvals",
+     "A replica and its upstream print the same figure once the replica is consistent.",
+     cmd_approvals_count},
     {"updates list",
      "[--type software|driver|category|detectoid|all] [--product NAME|GUID] "
      "[--classification NAME|GUID] [--search WORDS|KB|ID] [--approved] [--not-approved] "
-     "[--declined] [--superseded] [--hidden] [--categories] [--limit N]",
+     "[--declined] [--superseded] [--hidden] [--categories] [--limit N] | --failed [--limit N]",
      "list updates with their size (default: software and drivers, newest first)",
      "--search finds titles holding every word (any order), a KB number or an update id; "
-     "product and classification names are whole titles, any case.",
+     "product and classification names are whole titles, any case. --failed: the \"red X\" "
+     "list: updates with files that failed, that the upstream no longer has (gone) or has not "
+     "downloaded yet (pending), each with its remedy.",
      cmd_updates_list},
     {"updates show", "UPDATE-ID", "details: size, categories, files, approvals, supersedence", NULL,
      cmd_updates_show},

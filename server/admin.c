@@ -6,6 +6,7 @@
 #include "admin_sync.h"
 #include "admin_handlers.h"
 #include "config.h"
+#include "console.h"
 #include "db.h"
 #include "log.h"
 #include "strutil.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +61,16 @@ int admin_token_init(struct server *s)
     free(s->admin_token);
     s->admin_token = xstrdup(token);
     OPENSSL_cleanse(token, sizeof(token));
+    if (s->cfg.metrics_token_file[0] != '\0') {
+        if (config_read_token(s->cfg.metrics_token_file, "", token, sizeof(token), err,
+                              sizeof(err)) < 0) {
+            log_warnx("[admin] metrics_token_file: %s", err);
+            return -1;
+        }
+        free(s->metrics_token);
+        s->metrics_token = xstrdup(token);
+        OPENSSL_cleanse(token, sizeof(token));
+    }
     return 0;
 }
 
@@ -235,18 +247,30 @@ PGconn *admin_db(struct http_request *req)
     return c;
 }
 
-/* Wrap every handler: constant-time token check first. */
-static int admin_authorized(struct http_request *req)
+/* Is the request's bearer token want (constant time)? */
+static int admin_bearer_is(struct http_request *req, const char *want)
 {
-    struct server *s = req->app;
     const char *h = http_header(req, "Authorization");
     size_t n;
 
-    if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+    if (want == NULL || h == NULL || strncmp(h, "Bearer ", 7) != 0)
         return 0;
     h += 7;
-    n = strlen(s->admin_token);
-    return strlen(h) == n && CRYPTO_memcmp(h, s->admin_token, n) == 0;
+    n = strlen(want);
+    return strlen(h) == n && CRYPTO_memcmp(h, want, n) == 0;
+}
+
+/* Wrap every handler: the admin token (wsusctl, scripts), else a console session with its
+ * CSRF token for state-changing calls; GET /metrics also takes the scrape token. */
+static enum console_auth admin_access(struct http_request *req)
+{
+    struct server *s = req->app;
+
+    if (admin_bearer_is(req, s->admin_token))
+        return CONSOLE_AUTH_OK;
+    if (strcasecmp(req->path, "/metrics") == 0 && admin_bearer_is(req, s->metrics_token))
+        return CONSOLE_AUTH_OK;
+    return console_auth(req);
 }
 
 static enum MHD_Result admin_status(struct http_request *req)
@@ -285,6 +309,9 @@ static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/content", 0, admin_content_report},
     {"POST", "/api/v1/content/switch", 1, admin_content_switch},
     {"GET", "/api/v1/updates/show", 0, admin_updates_show},
+    {"GET", "/api/v1/updates/failed", 0, admin_updates_failed},
+    {"GET", "/api/v1/categories", 0, admin_categories_list},
+    {"GET", "/api/v1/approvals/count", 0, admin_approvals_count},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
     /* synchronization: admin_sync.c */
@@ -303,22 +330,38 @@ static enum MHD_Result admin_unauthorized(struct http_request *req)
                        "token_file (run it as a user who can read that file)");
 }
 
-int admin_admit(struct http_request *req, enum MHD_Result *result)
+/* Answer a request admin_access() did not let through; 1, or 0 when it may go on. */
+static int admin_refuse(struct http_request *req, enum MHD_Result *result)
 {
-    if (admin_authorized(req))
+    switch (admin_access(req)) {
+    case CONSOLE_AUTH_OK:
         return 0;
+    case CONSOLE_AUTH_BAD_CSRF:
+        *result = admin_error(req, MHD_HTTP_FORBIDDEN, "%s", CONSOLE_CSRF_MESSAGE);
+        return 1;
+    case CONSOLE_AUTH_NONE:
+        break;
+    }
     *result = admin_unauthorized(req);
     return 1;
+}
+
+int admin_admit(struct http_request *req, enum MHD_Result *result)
+{
+    if (console_is_public(req->path))
+        return 0;
+    return admin_refuse(req, result);
 }
 
 /* Every admin route goes through this gate; the real handler is looked up again by path. The
    token is checked again here so the routes are safe without the admit hook too. */
 static enum MHD_Result admin_gate(struct http_request *req)
 {
+    enum MHD_Result refused;
     size_t i;
 
-    if (!admin_authorized(req))
-        return admin_unauthorized(req);
+    if (admin_refuse(req, &refused))
+        return refused;
     for (i = 0; i < N_ADMIN_ROUTES; i++) {
         const struct http_route *r = &admin_routes[i];
         size_t n = strlen(r->path);
@@ -330,12 +373,28 @@ static enum MHD_Result admin_gate(struct http_request *req)
     return admin_error(req, MHD_HTTP_NOT_FOUND, "no admin API call %s %s", req->method, req->path);
 }
 
+static enum MHD_Result admin_metrics_gate(struct http_request *req)
+{
+    enum MHD_Result refused;
+
+    if (admin_refuse(req, &refused))
+        return refused;
+    return admin_metrics(req);
+}
+
 static const struct http_route admin_gate_routes[] = {
     {NULL, "/api/v1/*", 1, admin_gate},
+    {"GET", "/metrics", 0, admin_metrics_gate},
+    /* the web console (console.c): its files and login need no token */
+    {"GET", "/console", 0, console_redirect},
+    {"POST", "/console/login", 1, console_login},
+    {"POST", "/console/logout", 0, console_logout},
+    {"GET", "/console/session", 0, console_session},
+    {"GET", "/console/*", 0, console_file},
 };
 
 const struct http_route *server_admin_routes(size_t *n)
 {
-    *n = 1;
+    *n = sizeof(admin_gate_routes) / sizeof(admin_gate_routes[0]);
     return admin_gate_routes;
 }

@@ -854,3 +854,18 @@ enum MHD_Result admin_decline_bulk(struct http_request *req)
 {
     return bulk_change(req, 0);
 }
+
+/* GET /api/v1/approvals/count: the number of active approvals (catalog.h). */
+enum MHD_Result admin_approvals_count(struct http_request *req)
+{
+    PGconn *db = admin_db(req);
+    long n;
+
+    if (db == NULL)
+        return MHD_YES;
+    n = catalog_count_active_approvals(db);
+    if (n < 0)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot count the approvals in the catalog; see the wsusd log");
+    return admin_reply(req, MHD_HTTP_OK, json_pack("{s:I}", "active", (json_int_t)n));
+}

@@ -5,6 +5,7 @@
  * shown as "(set)", never as their value.
  */
 #include "admin_handlers.h"
+#include "catalog.h"
 #include "db.h"
 #include "log.h"
 #include "settings.h"
@@ -168,4 +169,43 @@ enum MHD_Result admin_config_set(struct http_request *req)
 out:
     json_decref(body);
     return replied;
+}
+
+/*
+ * GET /api/v1/categories?kind=product|classification: what the catalog offers, with what the
+ * products / classifications setting selects (an empty setting selects everything).
+ */
+enum MHD_Result admin_categories_list(struct http_request *req)
+{
+    const char *kind = http_query(req, "kind");
+    const char *key;
+    PGconn *db;
+    json_t *list;
+    char *sel;
+    size_t i;
+
+    if (kind == NULL || (strcmp(kind, "product") != 0 && strcmp(kind, "classification") != 0))
+        return admin_error(req, MHD_HTTP_BAD_REQUEST, "kind must be product or classification");
+    key = strcmp(kind, "product") == 0 ? "products" : "classifications";
+    db = admin_db(req);
+    if (db == NULL)
+        return MHD_YES;
+    sel = settings_get(db, key);
+    list = sel != NULL ? catalog_categories(db, kind) : NULL;
+    if (list == NULL) {
+        free(sel);
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the categories from the catalog; see the wsusd log");
+    }
+    for (i = 0; i < json_array_size(list); i++) {
+        json_t *c = json_array_get(list, i);
+        const char *id = json_string_value(json_object_get(c, "id"));
+        json_object_set_new(c, "selected", json_boolean(sel[0] == '\0' || strstr(sel, id)));
+    }
+    {
+        json_t *j = json_pack("{s:s, s:s, s:b, s:o}", "kind", kind, "setting", key, "all_selected",
+                              sel[0] == '\0', "categories", list);
+        free(sel);
+        return admin_reply(req, MHD_HTTP_OK, j);
+    }
 }

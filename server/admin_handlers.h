@@ -40,6 +40,9 @@ enum MHD_Result admin_accepteula(struct http_request *req);
 /* admin_updates.c: GET /api/v1/updates?..., GET /api/v1/updates/show?id=GUID */
 enum MHD_Result admin_updates_list(struct http_request *req);
 enum MHD_Result admin_updates_show(struct http_request *req);
+enum MHD_Result admin_updates_failed(struct http_request *req);
+enum MHD_Result admin_categories_list(struct http_request *req);
+enum MHD_Result admin_approvals_count(struct http_request *req);
 
 /* admin_content.c: GET /api/v1/content (sizes, files by state, largest updates, what is
  * still to download), POST /api/v1/content/switch {"dir"} (movecontent's last step) */
@@ -78,6 +81,9 @@ json_t *admin_update_row(PGresult *r, int i);
  */
 int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
                          enum MHD_Result *replied);
+
+/* GET /metrics: the Prometheus text format (admin_metrics.c). */
+enum MHD_Result admin_metrics(struct http_request *req);
 
 /*
  * Open the transaction of an admin change: BEGIN, the transaction advisory lock named lock

@@ -12,6 +12,7 @@
 #include "update_query.h"
 #include "xmalloc.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,9 +147,10 @@ json_t *admin_update_row(PGresult *r, int i)
 enum MHD_Result admin_updates_list(struct http_request *req)
 {
     const char *limit_s = http_query(req, "limit");
+    const char *offset_s = http_query(req, "offset");
     struct admin_filter af;
     enum MHD_Result replied;
-    long limit = UPDATES_LIST_DEFAULT;
+    long limit = UPDATES_LIST_DEFAULT, offset = 0;
     PGresult *r;
     PGconn *db;
     json_t *list;
@@ -158,12 +160,16 @@ enum MHD_Result admin_updates_list(struct http_request *req)
     if (limit_s != NULL && str_to_long(limit_s, 1, UPDATES_LIST_MAX, &limit) < 0)
         return admin_error(req, MHD_HTTP_BAD_REQUEST, "limit \"%s\" is not a number from 1 to %d",
                            limit_s, UPDATES_LIST_MAX);
+    if (offset_s != NULL && str_to_long(offset_s, 0, LONG_MAX, &offset) < 0)
+        return admin_error(req, MHD_HTTP_BAD_REQUEST,
+                           "offset \"%s\" is not a whole number from 0 up", offset_s);
     db = admin_db(req);
     if (db == NULL)
         return MHD_YES;
     if (admin_update_filter(req, db, query_get, req, &af, &replied) < 0)
         return replied;
     af.f.limit = limit;
+    af.f.offset = offset;
     r = update_query_list(db, &af.f);
     if (r == NULL)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -394,4 +400,27 @@ dberr:
     replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "cannot read the catalog; see the wsusd log");
     return replied;
+}
+
+/* GET /api/v1/updates/failed[?limit=N]: the "red X" list (catalog_failed_updates). */
+enum MHD_Result admin_updates_failed(struct http_request *req)
+{
+    const char *limit_s = http_query(req, "limit");
+    long limit = UPDATES_LIST_MAX;
+    PGconn *db;
+    json_t *list;
+
+    if (limit_s != NULL && str_to_long(limit_s, 1, UPDATES_LIST_MAX, &limit) < 0)
+        return admin_error(req, MHD_HTTP_BAD_REQUEST, "limit \"%s\" is not a number from 1 to %d",
+                           limit_s, UPDATES_LIST_MAX);
+    db = admin_db(req);
+    if (db == NULL)
+        return MHD_YES;
+    list = catalog_failed_updates(db, NULL, limit);
+    if (list == NULL)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the failed files from the catalog; see the wsusd log");
+    return admin_reply(
+        req, MHD_HTTP_OK,
+        json_pack("{s:o, s:I}", "updates", list, "total", (json_int_t)json_array_size(list)));
 }

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "dbpool.h"
 #include "log.h"
+#include "metrics.h"
 #include "strutil.h"
 #include "range.h"
 #include "server.h"
@@ -408,6 +409,7 @@ static enum MHD_Result content_respond_multipart(struct http_request *req, int f
     snprintf(ctype, sizeof(ctype), "multipart/byteranges; boundary=%s", boundary);
     MHD_del_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    metrics_bytes_served(total);
     return http_queue(req, MHD_HTTP_PARTIAL_CONTENT, resp);
 }
 
@@ -503,6 +505,7 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
         snprintf(crange, sizeof(crange), "bytes %lld-%lld/%lld", (long long)spans[0].first,
                  (long long)spans[0].last, (long long)size);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+        metrics_bytes_served((uint64_t)(spans[0].last - spans[0].first + 1));
         return http_queue(req, MHD_HTTP_PARTIAL_CONTENT, resp);
     }
     resp = MHD_create_response_from_fd_at_offset64((uint64_t)size, fd, 0);
@@ -511,6 +514,8 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
         return MHD_NO;
     }
     content_common_headers(resp, etag, lm);
+    if (is_get)
+        metrics_bytes_served((uint64_t)size);
     return http_queue(req, MHD_HTTP_OK, resp);
 
 precondition_failed:

@@ -8,6 +8,7 @@
 #include "http.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
@@ -462,6 +463,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
                     http_limits_now(cls).keepalive_timeout);
     if (req == NULL)
         return;
+    metrics_request(req->path, req->status);
     if (req->ctx_free != NULL && req->ctx != NULL)
         req->ctx_free(req->ctx);
     while (req->args != NULL) {
@@ -630,6 +632,18 @@ int http_server_port(const struct http_server *srv)
     return srv->port;
 }
 
+unsigned http_server_connections(struct http_server *srv)
+{
+    unsigned n;
+
+    if (srv == NULL)
+        return 0;
+    pthread_mutex_lock(&srv->lock);
+    n = srv->nconn;
+    pthread_mutex_unlock(&srv->lock);
+    return n;
+}
+
 const char *http_header(const struct http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
@@ -675,6 +689,8 @@ enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, HTTP_SERVER_HEADER);
     r = MHD_queue_response(req->conn, status, resp);
+    if (r == MHD_YES)
+        req->status = status;
     MHD_destroy_response(resp);
     return r;
 }

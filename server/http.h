@@ -33,6 +33,7 @@ struct http_request {
     void *ctx;                /* handler state for this request */
     void (*ctx_free)(void *); /* frees ctx; called once when the request completes */
     struct http_arg *args;    /* http_query's decoded values, freed when the request completes */
+    unsigned status;          /* the status queued (http_queue), 0 until then; for metrics */
 };
 
 /* A handler queues exactly one response (http_respond_* or MHD_queue_response) and returns
@@ -75,6 +76,8 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 void http_server_stop(struct http_server *srv);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *srv);
+/* Connections open now (for /metrics). NULL srv: 0. Thread-safe. */
+unsigned http_server_connections(struct http_server *srv);
 
 /* The limits that can change while serving (SIGHUP). */
 struct http_limits {

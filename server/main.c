@@ -5,6 +5,7 @@
  * happen in other threads; this file only wires them together.
  */
 #include "admin.h"
+#include "console.h"
 #include "content.h"
 #include "buf.h"
 #include "config.h"
@@ -394,6 +395,7 @@ int main(int argc, char **argv)
         log_warn("cannot create state_dir %s", s.cfg.state_dir);
         goto out;
     }
+    s.console = console_sessions_new();
     if (open_catalog(&s) < 0 || admin_token_init(&s) < 0 || start_listeners(&s) < 0 ||
         drop_privileges(s.cfg.user) < 0)
         goto out;
@@ -434,6 +436,8 @@ out:
     dbpool_free(s.pool);
     free(s.conninfo);
     free(s.admin_token);
+    free(s.metrics_token);
+    console_sessions_free(s.console);
     config_free(&s.cfg);
     if (rc != 0)
         log_warnx("wsusd did not start; the line above says why");

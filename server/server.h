@@ -12,6 +12,7 @@
 #include "dbpool.h"
 #include "http.h"
 
+struct console_sessions;
 struct content_store;
 struct content_cache;
 struct scheduler;
@@ -24,6 +25,8 @@ struct server {
     char server_id[37];                  /* this server's GUID (setting server_id), lower case */
     unsigned char cookie_key[32];        /* AES-256-GCM key for cookies (setting cookie_key) */
     char *admin_token;                   /* bearer token of the admin API */
+    char *metrics_token;                 /* bearer token for GET /metrics only; NULL = none */
+    struct console_sessions *console;    /* web console sessions (console.c) */
     struct http_server *proto;           /* protocol + content listener */
     struct http_server *proto_tls;       /* optional HTTPS listener */
     struct http_server *admin;           /* admin API listener */

@@ -13,7 +13,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "hierarchy.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define SOAP_DB_WAIT_MS 10000
@@ -56,6 +58,7 @@ enum MHD_Result soap_svc_fault(struct soap_ctx *x, enum soap_error e, const char
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
     }
+    metrics_soap_fault(e);
     if (e == SOAP_ERR_INTERNAL || e == SOAP_ERR_SERVER_BUSY)
         log_warnx("soap: %s from %s: %s %s", x->info ? x->info->name : "request", x->peer,
                   soap_error_name(e), msg);
@@ -104,6 +107,10 @@ enum MHD_Result soap_svc_reply(struct soap_ctx *x, const char *result, size_t le
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml; charset=utf-8");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=0");
+    if (x->hierarchy != NULL)
+        MHD_add_response_header(resp, HIER_HEADER, x->hierarchy);
+    if (x->subscription != NULL)
+        MHD_add_response_header(resp, HIER_SUBSCRIPTION_HEADER, x->subscription);
     return http_queue(x->req, MHD_HTTP_OK, resp);
 }
 

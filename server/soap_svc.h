@@ -35,7 +35,9 @@ struct soap_ctx {
     const struct soap_op_info *info;
     struct soap_call call;
     char peer[64];
-    char actor[320]; /* faultactor: the service URL as the caller reached it */
+    char actor[320];          /* faultactor: the service URL as the caller reached it */
+    const char *hierarchy;    /* X-Wsusd-Hierarchy of a reply (hierarchy.h), or NULL */
+    const char *subscription; /* X-Wsusd-Subscription of a reply (hierarchy.h), or NULL */
 };
 
 /* Queue a fault (HTTP 500). message may be NULL; it is logged with the peer. */

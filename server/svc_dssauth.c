@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -45,7 +46,10 @@ enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
                            x->call.account_name, guid);
         goto out;
     }
-    seen = soapcat_downstream_seen(db, guid, x->call.account_name, x->peer);
+    /* a server pointed at itself is told so by its loop check: not one of its downstreams */
+    seen = strcasecmp(guid, x->srv->server_id) == 0
+               ? 0
+               : soapcat_downstream_seen(db, guid, x->call.account_name, x->peer);
     if (seen < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while recording the downstream");
         goto out;

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "anchor.h"
 #include "db.h"
+#include "hierarchy.h"
 #include "log.h"
 #include "scheduler.h"
 #include "settings.h"
@@ -99,7 +101,8 @@ enum MHD_Result svc_get_cookie(struct soap_ctx *x)
     }
     free(name);
     snprintf(ver, sizeof(ver), "%u.%u", x->call.proto_major, x->call.proto_minor);
-    if (soapcat_downstream_cookie(db, guid, ver) < 0) {
+    /* a server pointed at itself is told so by its loop check: not one of its downstreams */
+    if (strcasecmp(guid, x->srv->server_id) != 0 && soapcat_downstream_cookie(db, guid, ver) < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while recording the downstream");
         goto out;
     }
@@ -152,6 +155,7 @@ enum MHD_Result svc_get_config_data(struct soap_ctx *x)
     enum MHD_Result r;
     PGconn *db = svc_begin(x, &cl, 0, &r);
     int catalog_only, lazy;
+    char *hier, *sub;
 
     if (db == NULL)
         return r;
@@ -184,7 +188,16 @@ enum MHD_Result svc_get_config_data(struct soap_ctx *x)
                "<MaxUpdatesPerRequestInGetUpdateDecryptionData>%d"
                "</MaxUpdatesPerRequestInGetUpdateDecryptionData></GetConfigDataResult>",
                SOAPREQ_MAX_DECRYPTION_IDS);
+    /* who we are and what is above us, for the downstream's loop check (not in MS-WSUSSS) */
+    hier = hier_publish(db, x->srv->server_id);
+    sub = hier_subscription_publish(db);
+    x->hierarchy = hier;
+    x->subscription = sub;
     r = soap_svc_reply(x, b.data, b.len);
+    x->hierarchy = NULL;
+    x->subscription = NULL;
+    free(hier);
+    free(sub);
 out:
     buf_free(&langs);
     buf_free(&b);

@@ -183,7 +183,8 @@ class AdminTest(unittest.TestCase):
     def test_settings_validation(self):
         before = psql("SELECT key, value FROM setting ORDER BY key")
         cases = [
-            (("products", "xyz"), 'products: "xyz" is not a GUID; use wsusctl updates list'),
+            (("products", "xyz"), 'products: no product is called "xyz"; wsusctl products lists them'),
+            (("products", "0000-zz"), 'products: no product is called "0000-zz"'),
             (("products", self.classification), ("is a classification", ", not a product")),
             (("classifications", self.product), ("is a product", ", not a classification")),
             (("products", "99999999-9999-9999-9999-999999999999"), "is not in the catalog"),

@@ -21,6 +21,7 @@ Only the Python standard library and the psql client are used. Nothing here touc
 but 127.0.0.1 and the temporary directories it creates.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -160,6 +161,13 @@ def wsusctl(conf, *args, timeout=600):
     """Run `wsusctl -c conf ARGS...`; returns the CompletedProcess (text, captured)."""
     return subprocess.run([os.path.join(BIN, "wsusctl"), "-c", conf] + list(args),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def last_sync(conf):
+    """The newest row of `wsusctl --json sync history` for conf ({} when there is none)."""
+    r = wsusctl(conf, "--json", "sync", "history", "--limit", "1")
+    rows = json.loads(r.stdout) if r.returncode == 0 else []
+    return rows[0] if rows else {}
 
 
 class Wsusd:

@@ -1,0 +1,26 @@
+/*
+ * downstream_report: the downstream_server views of /metrics (see downstream_report.h).
+ */
+#include "downstream_report.h"
+#include "db.h"
+
+#include <stdio.h>
+
+PGresult *downstream_report_counts(PGconn *db)
+{
+    return db_exec(db, "SELECT count(*), count(last_sync) FROM downstream_server", 0, NULL);
+}
+
+PGresult *downstream_report_synchronized(PGconn *db, int limit)
+{
+    char n[16];
+    const char *p[1] = {n};
+
+    snprintf(n, sizeof(n), "%d", limit > 0 ? limit : 1);
+    return db_exec(db,
+                   "SELECT account_guid::text, account_name, "
+                   "extract(epoch FROM last_contact)::bigint, "
+                   "extract(epoch FROM last_sync)::bigint FROM downstream_server "
+                   "WHERE last_sync IS NOT NULL ORDER BY account_name, account_guid LIMIT $1",
+                   1, p);
+}

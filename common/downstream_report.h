@@ -1,0 +1,21 @@
+/*
+ * downstream_report: read-only views of the downstream_server table for /metrics. (The rows
+ * are written by the DssAuth service, server/svc_dssauth.c.) All SQL of these views is here.
+ */
+#ifndef WSUS_DOWNSTREAM_REPORT_H
+#define WSUS_DOWNSTREAM_REPORT_H
+
+#include <libpq-fe.h>
+
+/* One row: known (every downstream server row), synchronized (those that synchronized once).
+ * NULL on a database error (logged). */
+PGresult *downstream_report_counts(PGconn *db);
+
+/*
+ * The downstream servers that synchronized at least once (the others are bounded by the
+ * DssAuth limits but may be strangers), by name, at most limit rows. Columns: account_guid,
+ * account_name, last_contact and last_sync as epoch seconds. NULL on a database error (logged).
+ */
+PGresult *downstream_report_synchronized(PGconn *db, int limit);
+
+#endif
