@@ -282,18 +282,24 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
-static void file_url(struct dl_ctx *d, const struct dl_file *f, char *url, size_t len)
+void download_file_url(const struct uss *u, const unsigned char sha1[20], const char *name,
+                       char *url, size_t len)
 {
     char hex[41], ext[CONTENT_STORE_EXT_MAX + 1];
 
+    content_store_hex(sha1, 20, hex);
+    content_store_ext(name, ext);
+    snprintf(url, len, "%s/Content/%s/%s%s%s", uss_content_url(u), hex + 38, hex, ext[0] ? "." : "",
+             ext);
+}
+
+static void file_url(struct dl_ctx *d, const struct dl_file *f, char *url, size_t len)
+{
     if (d->o->catalog_only && f->mu_url != NULL) {
         snprintf(url, len, "%s", f->mu_url);
         return;
     }
-    content_store_hex(f->sha1, 20, hex);
-    content_store_ext(f->name, ext);
-    snprintf(url, len, "%s/Content/%s/%s%s%s", uss_content_url(d->u), hex + 38, hex,
-             ext[0] ? "." : "", ext);
+    download_file_url(d->u, f->sha1, f->name, url, len);
 }
 
 static void digest_list_add(unsigned char (**list)[20], size_t *n, size_t *cap,

@@ -74,6 +74,12 @@ struct download_options {
  * already published and verifies is recorded present without a download.
  */
 #define DOWNLOAD_DB_WAIT_S 30
+/*
+ * The URL a file is fetched from on the upstream u: <content url>/Content/XX/HEX.ext, XX the
+ * last byte of the SHA-1, ext from name (content_store_ext()). Cut to len.
+ */
+void download_file_url(const struct uss *u, const unsigned char sha1[20], const char *name,
+                       char *url, size_t len);
 int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                  const struct download_options *o, struct download_stats *st);
 

@@ -46,8 +46,8 @@
 #define K_SYNCED_CLASSES  "synced-classifications"
 
 struct sync_settings {
+    /* the proxy and TLS settings are read by sync_open_upstream() */
     char *upstream, *account_name, *mode, *storage, *products, *classifications, *download;
-    char *proxy, *proxy_user, *proxy_password, *proxy_domain, *proxy_auth, *ca_file;
 };
 
 struct sync_ctx {
@@ -70,6 +70,10 @@ struct sync_ctx {
     /* download rate: a moving average over the progress reports (about one a second) */
     double rate, rate_t;
     int64_t rate_bytes;
+    /* when the downloader last moved a byte or finished a file (the "progress_at" of detail) */
+    time_t moved_at;
+    int64_t moved_bytes;
+    long moved_files;
     char err[1024];
 };
 
@@ -173,6 +177,8 @@ static json_t *progress_json(struct sync_ctx *s)
         "range_ignored", s->dl.range_ignored, "calls", calls);
     json_object_set_new(j, "bytes_per_second", json_integer((json_int_t)s->rate));
     json_object_set_new(j, "bytes_present", json_integer((json_int_t)s->dl.bytes_present));
+    if (s->moved_at > 0)
+        json_object_set_new(j, "progress_at", json_integer((json_int_t)s->moved_at));
     if (s->missing != NULL && json_array_size(s->missing) > 0)
         json_object_set(j, "missing_updates", s->missing);
     json_object_set_new(j, "files_gone_upstream", json_integer((json_int_t)s->dl.files_gone));
@@ -259,12 +265,6 @@ static void settings_load(struct sync_ctx *s)
     t->products = setting(s->db, "products");
     t->classifications = setting(s->db, "classifications");
     t->download = setting(s->db, "download");
-    t->proxy = setting(s->db, "proxy");
-    t->proxy_user = setting(s->db, "proxy-user");
-    t->proxy_password = setting(s->db, "proxy-password");
-    t->proxy_domain = setting(s->db, "proxy-domain");
-    t->proxy_auth = setting(s->db, "proxy-auth");
-    t->ca_file = setting(s->db, "ca-file");
 }
 
 static void settings_release(struct sync_settings *t)
@@ -276,14 +276,6 @@ static void settings_release(struct sync_settings *t)
     free(t->products);
     free(t->classifications);
     free(t->download);
-    free(t->proxy);
-    free(t->proxy_user);
-    if (t->proxy_password != NULL)
-        explicit_bzero(t->proxy_password, strlen(t->proxy_password));
-    free(t->proxy_password);
-    free(t->proxy_domain);
-    free(t->proxy_auth);
-    free(t->ca_file);
 }
 
 /* Split "a,b,c" into idd entries (ids point into the copy *store). Delta when the id was in
@@ -740,6 +732,47 @@ static int check_offered(struct sync_ctx *s)
     return 0;
 }
 
+char *sync_languages_json(const struct uss_config *cfg)
+{
+    json_t *a = json_array();
+    size_t i;
+    char *t;
+
+    for (i = 0; i < cfg->nlanguages; i++)
+        json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:b}", "lcid", cfg->languages[i].lcid,
+                                           "short", cfg->languages[i].short_name, "long",
+                                           cfg->languages[i].long_name, "enabled",
+                                           cfg->languages[i].enabled));
+    t = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    if (t == NULL)
+        fatalx("out of memory");
+    return t;
+}
+
+int sync_storage_differs(const char *account_name, const char *storage, const char *upstream,
+                         const char *upstream_url, int catalog_only_sync, char *msg, size_t msglen)
+{
+    int ours_mu = strcmp(storage, "microsoft-update") == 0;
+    int from_mu = strcasecmp(upstream, "microsoft-update") == 0 ||
+                  strcasecmp(upstream_url, USS_MICROSOFT_UPDATE_URL) == 0;
+
+    if (from_mu || ours_mu == (catalog_only_sync != 0))
+        return 0; /* Microsoft Update is metadata-only by nature; a root stores what it wants */
+    snprintf(
+        msg, msglen,
+        "storage options differ: this server (%s) %s (storage=%s) but its upstream %s %s "
+        "(CatalogOnlySync=%s); every server of a hierarchy must use the same option: run "
+        "wsusctl config set storage %s here, or change the upstream",
+        account_name,
+        ours_mu ? "sends clients to Microsoft Update for files" : "stores update files locally",
+        storage, upstream_url,
+        catalog_only_sync ? "stores only metadata and sends clients to Microsoft Update"
+                          : "stores update files locally",
+        catalog_only_sync ? "true" : "false", catalog_only_sync ? "microsoft-update" : "local");
+    return 1;
+}
+
 /*
  * Hierarchy rules that can be checked right after GetConfigData (ARCHITECTURE.md §5), before
  * data moves: no loop, the languages, products and classifications asked for are offered,
@@ -747,7 +780,7 @@ static int check_offered(struct sync_ctx *s)
  */
 static int sync_check_hierarchy(struct sync_ctx *s)
 {
-    int ours_mu = strcmp(s->set.storage, "microsoft-update") == 0;
+    char msg[1024];
     int from_mu = strcasecmp(s->set.upstream, "microsoft-update") == 0 ||
                   strcasecmp(uss_url(s->u), USS_MICROSOFT_UPDATE_URL) == 0;
 
@@ -757,19 +790,9 @@ static int sync_check_hierarchy(struct sync_ctx *s)
         return 0; /* Microsoft Update is metadata-only by nature; a root stores what it wants */
     if (check_offered(s) < 0)
         return -1;
-    if (ours_mu != s->cfg.catalog_only_sync) {
-        fail(s,
-             "storage options differ: this server (%s) %s (storage=%s) but its upstream %s %s "
-             "(CatalogOnlySync=%s); every server of a hierarchy must use the same option: run "
-             "wsusctl config set storage %s here, or change the upstream",
-             s->set.account_name,
-             ours_mu ? "sends clients to Microsoft Update for files"
-                     : "stores update files locally",
-             s->set.storage, uss_url(s->u),
-             s->cfg.catalog_only_sync ? "stores only metadata and sends clients to Microsoft Update"
-                                      : "stores update files locally",
-             s->cfg.catalog_only_sync ? "true" : "false",
-             s->cfg.catalog_only_sync ? "microsoft-update" : "local");
+    if (sync_storage_differs(s->set.account_name, s->set.storage, s->set.upstream, uss_url(s->u),
+                             s->cfg.catalog_only_sync, msg, sizeof(msg))) {
+        fail(s, "%s", msg);
         return -1;
     }
     return 0;
@@ -829,18 +852,9 @@ static int phase_config(struct sync_ctx *s, char **config_anchor)
     state_set(s->db, "max-updates-per-request", v);
     state_set(s->db, "protocol-version", s->cfg.protocol_version);
     if (s->cfg.nlanguages > 0) {
-        json_t *a = json_array();
-        size_t i;
-        char *t;
-        for (i = 0; i < s->cfg.nlanguages; i++)
-            json_array_append_new(
-                a, json_pack("{s:i, s:s, s:s, s:b}", "lcid", s->cfg.languages[i].lcid, "short",
-                             s->cfg.languages[i].short_name, "long", s->cfg.languages[i].long_name,
-                             "enabled", s->cfg.languages[i].enabled));
-        t = json_dumps(a, JSON_COMPACT);
+        char *t = sync_languages_json(&s->cfg);
         state_set(s->db, "languages", t);
         free(t);
-        json_decref(a);
     }
     return sync_check_hierarchy(s);
 }
@@ -1121,6 +1135,11 @@ static void dl_progress(void *arg, const struct download_stats *st)
         s->rate_t = t;
         s->rate_bytes = st->bytes_done;
     }
+    if (s->moved_at == 0 || st->bytes_done != s->moved_bytes || st->files_done != s->moved_files) {
+        s->moved_at = time(NULL);
+        s->moved_bytes = st->bytes_done;
+        s->moved_files = st->files_done;
+    }
     s->dl = *st;
     history_update(s, 0);
 }
@@ -1303,31 +1322,58 @@ static int sync_db_lost(struct sync_ctx *s)
     return 1;
 }
 
-static int open_client(struct sync_ctx *s)
+struct uss *sync_open_upstream(PGconn *db, const char *server_id, long max_timeout_s,
+                               const atomic_int *cancel, struct uss_error *err)
 {
     struct uss_options o;
-    struct uss_error e;
+    struct uss *u;
+    char *url = setting(db, "upstream"), *account = setting(db, "account-name");
+    char *proxy = setting(db, "proxy"), *proxy_user = setting(db, "proxy-user");
+    char *password = setting(db, "proxy-password"), *domain = setting(db, "proxy-domain");
+    char *auth = setting(db, "proxy-auth"), *ca_file = setting(db, "ca-file");
     char *user = NULL;
 
     memset(&o, 0, sizeof(o));
-    o.url = s->set.upstream;
-    o.account_name = s->set.account_name;
-    o.account_guid = s->p->server_id;
-    o.proxy_url = s->set.proxy;
-    if (s->set.proxy_user[0] != '\0') {
-        user = s->set.proxy_domain[0] != '\0'
-                   ? xasprintf("%s\\%s", s->set.proxy_domain, s->set.proxy_user)
-                   : xstrdup(s->set.proxy_user);
+    o.url = url;
+    o.account_name = account;
+    o.account_guid = server_id;
+    o.proxy_url = proxy;
+    if (proxy_user[0] != '\0') {
+        user = domain[0] != '\0' ? xasprintf("%s\\%s", domain, proxy_user) : xstrdup(proxy_user);
         o.proxy_user = user;
-        o.proxy_password = s->set.proxy_password;
-        o.proxy_auth = s->set.proxy_auth;
+        o.proxy_password = password;
+        o.proxy_auth = auth;
     }
-    o.ca_file = s->set.ca_file;
-    o.answer_timeout_s = setting_long(s->db, "upstream-answer-timeout", 60);
-    o.stall_timeout_s = setting_long(s->db, "upstream-stall-timeout", 60);
-    o.cancel = s->p->cancel;
-    s->u = uss_new(&o, &e);
+    o.ca_file = ca_file;
+    o.answer_timeout_s = setting_long(db, "upstream-answer-timeout", 60);
+    o.stall_timeout_s = setting_long(db, "upstream-stall-timeout", 60);
+    if (max_timeout_s > 0) {
+        o.connect_timeout_s = max_timeout_s;
+        if (o.answer_timeout_s > max_timeout_s)
+            o.answer_timeout_s = max_timeout_s;
+        if (o.stall_timeout_s > max_timeout_s)
+            o.stall_timeout_s = max_timeout_s;
+    }
+    o.cancel = cancel;
+    u = uss_new(&o, err);
+    explicit_bzero(password, strlen(password));
+    free(password);
+    free(url);
+    free(account);
+    free(proxy);
+    free(proxy_user);
+    free(domain);
+    free(auth);
+    free(ca_file);
     free(user);
+    return u;
+}
+
+static int open_client(struct sync_ctx *s)
+{
+    struct uss_error e;
+
+    s->u = sync_open_upstream(s->db, s->p->server_id, 0, s->p->cancel, &e);
     if (s->u == NULL) {
         fail(s, "%s", e.msg);
         return -1;

@@ -15,8 +15,11 @@
 #ifndef WSUS_SYNC_H
 #define WSUS_SYNC_H
 
+#include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stddef.h>
+
+#include "uss.h"
 
 /* pg_advisory_lock key held by the running sync ("wsus" in ASCII). */
 #define SYNC_LOCK_KEY 0x77737573L
@@ -62,5 +65,29 @@ struct sync_params {
  * files the upstream does not have yet, or be empty).
  */
 enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *err, size_t errlen);
+
+/*
+ * The upstream client exactly as a sync builds it from the settings of db (upstream,
+ * account-name, proxy, proxy-user/-domain/-password/-auth, ca-file, the answer and stall
+ * timeouts), so a probe (wsusctl checkhealth) goes the same way as the sync. max_timeout_s > 0
+ * caps the connect, answer and stall timeouts (a bounded probe); 0 keeps the settings. NULL
+ * with err filled when uss_new() refuses the settings. Free with uss_free().
+ */
+struct uss *sync_open_upstream(PGconn *db, const char *server_id, long max_timeout_s,
+                               const atomic_int *cancel, struct uss_error *err);
+
+/* The upstream's GetConfigData language list as the JSON array kept in upstream_state
+ * "languages" ([{"lcid", "short", "long", "enabled"}, ...]; what hier_check_languages reads).
+ * malloc'd. */
+char *sync_languages_json(const struct uss_config *cfg);
+
+/*
+ * The storage-option rule of a hierarchy: 1 with the admin's message (both servers, both
+ * options, the fix) in msg when storage ("local" | "microsoft-update") disagrees with the
+ * upstream's CatalogOnlySync; 0 when they agree or the upstream is Microsoft Update. upstream
+ * is the setting as configured, upstream_url the root the client uses (uss_url()).
+ */
+int sync_storage_differs(const char *account_name, const char *storage, const char *upstream,
+                         const char *upstream_url, int catalog_only_sync, char *msg, size_t msglen);
 
 #endif

@@ -923,6 +923,28 @@ char *catalog_categories_outside(PGconn *conn, const char *ours, const char *the
     return out;
 }
 
+int catalog_file_sample(PGconn *conn, unsigned char sha1[20], char *name, size_t namelen,
+                        int64_t *size)
+{
+    PGresult *r = db_exec_retry(conn,
+                                "SELECT encode(sha1, 'hex'), file_name, size FROM file WHERE "
+                                "size >= 2 ORDER BY state = 'present' DESC, size LIMIT 1",
+                                0, NULL);
+    int rc = -1;
+
+    if (r == NULL)
+        return -1;
+    if (PQntuples(r) == 0) {
+        rc = 0;
+    } else if (str_hex_decode(PQgetvalue(r, 0, 0), 40, sha1, 20) == 0 &&
+               str_to_int64(PQgetvalue(r, 0, 2), 2, INT64_MAX, size) == 0) {
+        snprintf(name, namelen, "%s", PQgetvalue(r, 0, 1));
+        rc = 1;
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* files of one row: a JSON array [{"sha1":hex,"sha256":hex,"size":n,"name":s,...}] */
 static size_t parse_files_json(const char *js, json_t **root, struct catalog_file **files)
 {

@@ -142,6 +142,15 @@ char *catalog_category_names(PGconn *conn, const char *list);
  */
 char *catalog_categories_outside(PGconn *conn, const char *ours, const char *theirs);
 
+/*
+ * One file of the catalog to probe the upstream's content path with (wsusctl checkhealth):
+ * preferably one this server downloaded (state present: the upstream had it), else any file,
+ * of at least 2 bytes. sha1 gets its digest, name its file name (cut to namelen), *size its
+ * size. 1, 0 when the catalog lists no file, -1 on a database error.
+ */
+int catalog_file_sample(PGconn *conn, unsigned char sha1[20], char *name, size_t namelen,
+                        int64_t *size);
+
 /* Number of stored revisions, -1 on error. */
 long catalog_count_revisions(PGconn *conn);
 

@@ -173,26 +173,33 @@ static int content_check_dir(const char *dir, char *err, size_t errlen)
     return -1;
 }
 
-struct content_store *content_store_open(const char *content_dir, char *err, size_t errlen)
+int content_store_check(const char *content_dir, char *err, size_t errlen)
 {
-    struct content_store *cs;
     char *wsus_dir;
+    int rc;
 
     if (content_dir == NULL || content_dir[0] != '/') {
         snprintf(err, errlen, "content directory \"%s\" must be an absolute path",
                  content_dir ? content_dir : "");
-        return NULL;
+        return -1;
     }
     if (content_check_dir(content_dir, err, errlen) < 0)
-        return NULL;
+        return -1;
     wsus_dir = xasprintf("%s/WsusContent", content_dir);
-    if (content_check_dir(wsus_dir, err, errlen) < 0) {
-        free(wsus_dir);
+    rc = content_check_dir(wsus_dir, err, errlen);
+    free(wsus_dir);
+    return rc;
+}
+
+struct content_store *content_store_open(const char *content_dir, char *err, size_t errlen)
+{
+    struct content_store *cs;
+
+    if (content_store_check(content_dir, err, errlen) < 0)
         return NULL;
-    }
     cs = xcalloc(1, sizeof(*cs));
     cs->dir = xstrdup(content_dir);
-    cs->wsus_dir = wsus_dir;
+    cs->wsus_dir = xasprintf("%s/WsusContent", content_dir);
     return cs;
 }
 

@@ -41,6 +41,12 @@ struct content_partial;
  * and the fix (e.g. the chown to run). Call it after privileges were dropped.
  */
 struct content_store *content_store_open(const char *content_dir, char *err, size_t errlen);
+/*
+ * The checks of content_store_open() without opening: content_dir and its WsusContent/ exist
+ * (created when missing) and the current user may read, write and search both. 0, or -1 with
+ * the same one-line message (directory, user, missing permission, fix) in err.
+ */
+int content_store_check(const char *content_dir, char *err, size_t errlen);
 /* Free the handle (files are untouched). NULL is fine. */
 void content_store_close(struct content_store *cs);
 /* The content_dir the store was opened with. */

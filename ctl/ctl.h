@@ -80,6 +80,8 @@ int cmd_config_set(struct ctl *c, int argc, char **argv);
 int cmd_config_reset(struct ctl *c, int argc, char **argv);
 int cmd_groups(struct ctl *c, int argc, char **argv);
 int cmd_downstreams(struct ctl *c, int argc, char **argv);
+/* cmd_health.c */
+int cmd_checkhealth(struct ctl *c, int argc, char **argv);
 int cmd_groups_add(struct ctl *c, int argc, char **argv);
 int cmd_groups_remove(struct ctl *c, int argc, char **argv);
 int cmd_products(struct ctl *c, int argc, char **argv);

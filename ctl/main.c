@@ -78,6 +78,11 @@ static const struct ctl_verb verbs[] = {
      "list the update classifications of the catalog; * marks those "
      "synchronized",
      "config set classifications takes names as well as GUIDs.", cmd_classifications},
+    {"checkhealth", "[--json]",
+     "check database, content, upstream path (name, proxy, TLS, Range) and sync; one line each",
+     "Prints PASS, WARN, FAIL or SKIP with the detail, and the fix under each WARN and FAIL. "
+     "Exit 0 when nothing failed (warnings do not fail), 1 otherwise.",
+     cmd_checkhealth},
     {"approve",
      "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "
      "[--superseded] [--not-approved]; [--group NAME] [--action install|uninstall|block] "

@@ -314,6 +314,8 @@ static const struct http_route admin_routes[] = {
     {"GET", "/api/v1/approvals/count", 0, admin_approvals_count},
     /* downstream servers: admin_downstreams.c */
     {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
+    /* wsusctl checkhealth: admin_health.c, health.c */
+    {"GET", "/api/v1/health", 0, admin_health},
     /* synchronization: admin_sync.c */
     {"POST", "/api/v1/sync/now", 1, admin_sync_now},
     {"POST", "/api/v1/sync/cancel", 1, admin_sync_cancel},

@@ -25,8 +25,7 @@ static json_int_t cell_int(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? 0 : (json_int_t)strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-/* content_dir of the running server (copied under the config lock). */
-static char *current_dir(struct server *s)
+char *admin_content_dir(struct server *s)
 {
     char *d;
 
@@ -49,7 +48,7 @@ enum MHD_Result admin_content_report(struct http_request *req)
 
     if (db == NULL)
         return MHD_YES;
-    dir = current_dir(s);
+    dir = admin_content_dir(s);
     ans = json_pack("{s:s}", "content_dir", dir);
     if (statvfs(dir, &vfs) == 0)
         json_object_set_new(ans, "filesystem",
@@ -158,7 +157,7 @@ enum MHD_Result admin_content_switch(struct http_request *req)
         replied = admin_error(req, MHD_HTTP_BAD_REQUEST, "\"%s\" is not an absolute path", dir);
         goto out;
     }
-    old = current_dir(s);
+    old = admin_content_dir(s);
     if (strcmp(old, dir) == 0) {
         replied = admin_error(req, MHD_HTTP_CONFLICT, "wsusd already serves from %s", dir);
         goto out;

@@ -47,7 +47,13 @@ enum MHD_Result admin_approvals_count(struct http_request *req);
 /* admin_content.c: GET /api/v1/content (sizes, files by state, largest updates, what is
  * still to download), POST /api/v1/content/switch {"dir"} (movecontent's last step) */
 enum MHD_Result admin_content_report(struct http_request *req);
+/* content_dir of the running server s, copied under the config lock (movecontent may switch
+ * it); the caller frees it. */
+char *admin_content_dir(struct server *s);
 enum MHD_Result admin_content_switch(struct http_request *req);
+
+/* admin_health.c: GET /api/v1/health (wsusctl checkhealth; health.h) */
+enum MHD_Result admin_health(struct http_request *req);
 
 /* A filter over updates as the list and the bulk calls take it, with the storage of the
  * resolved category ids. given: at least one criterion besides the type was given. */

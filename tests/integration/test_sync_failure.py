@@ -84,7 +84,7 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(conf, "config", "set", "upstream", root_url)
     wt.check(r.returncode == 0, "config set upstream (the root)", r)
     retried = wait_for(lambda: [x for x in history(conf) if x["trigger"] == "retry" and
-                                x["result"] != "running"], 60, 0.5)
+                                x["result"] != "running"], 300, 0.5)
     wt.check(retried and retried[0]["result"] == "succeeded",
              "the retry policy runs the sync again and it succeeds", retried)
 
@@ -127,7 +127,7 @@ def run(tmp, servers, dbs):
     root = wt.Wsusd(root_conf).start()
     servers.append(root)
     done = wait_for(lambda: [x for x in history(conf)[:1] if x["trigger"] == "retry" and
-                             x["result"] == "succeeded"], 90, 0.5)
+                             x["result"] == "succeeded"], 300, 0.5)
     wt.check(bool(done), "the retry succeeds when the upstream is back", history(conf)[:3])
     latest = "SELECT update_id || ' ' || max(revision_number) FROM revision GROUP BY update_id"
     wt.check(set(r[0] for r in wt.sql(db, latest)) == set(r[0] for r in wt.sql(root_db, latest)),

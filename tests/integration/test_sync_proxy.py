@@ -11,76 +11,21 @@ file with the reason (partial kept), with range-fallback always no Range is sent
 `sync status --json`, or the wsusd log.
 """
 
-import base64
 import hashlib
-import http.client
-import http.server
 import json
 import os
-import socketserver
 import subprocess
 import sys
-import threading
-import urllib.parse
 
 import wsustest as wt
+from wsusnet import RangeDroppingProxy, range_dropping_proxy
 
 GEN = os.path.join(wt.SRC, "tests", "tools", "wsusgen.py")
 USER, PASSWORD = "branch", "s3cret-Proxy-Pass"
 
 
-class Proxy(http.server.BaseHTTPRequestHandler):
-    seen = {"requests": 0, "unauthorized": 0, "ranges_dropped": 0}
-
-    def log_message(self, *args):
-        pass
-
-    def _forward(self):
-        want = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
-        if self.headers.get("Proxy-Authorization") != want:
-            Proxy.seen["unauthorized"] += 1
-            body = b"proxy authentication required"
-            self.send_response(407)
-            self.send_header("Proxy-Authenticate", 'Basic realm="test"')
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        Proxy.seen["requests"] += 1
-        u = urllib.parse.urlsplit(self.path)
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("proxy-authorization", "proxy-connection", "connection",
-                                        "range", "keep-alive")}
-        if "Range" in self.headers:
-            Proxy.seen["ranges_dropped"] += 1
-        n = int(self.headers.get("Content-Length", "0") or "0")
-        body = self.rfile.read(n) if n else None
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-        c.request(self.command, u.path + ("?" + u.query if u.query else ""), body, headers)
-        r = c.getresponse()
-        data = r.read()
-        self.send_response(r.status)
-        for k, v in r.getheaders():
-            if k.lower() not in ("connection", "transfer-encoding", "keep-alive",
-                                 "content-length"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        c.close()
-
-    do_GET = _forward
-    do_POST = _forward
-    do_HEAD = _forward
-
-
-class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-
 def main():
-    proxy = ThreadingServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy = range_dropping_proxy((USER, PASSWORD))
     try:
         wt.run_servers(run, proxy.server_address[1])
     finally:
@@ -132,9 +77,9 @@ def run(tmp, servers, dbs, proxy_port):
 
     r = wt.wsusctl(conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "sync through the authenticating proxy succeeds", r)
-    wt.check(Proxy.seen["requests"] > 0, "the traffic went through the proxy (%d requests)" %
-             Proxy.seen["requests"])
-    wt.check(Proxy.seen["ranges_dropped"] >= 1, "the downloader asked for the missing range")
+    wt.check(RangeDroppingProxy.seen["requests"] > 0, "the traffic went through the proxy (%d requests)" %
+             RangeDroppingProxy.seen["requests"])
+    wt.check(RangeDroppingProxy.seen["ranges_dropped"] >= 1, "the downloader asked for the missing range")
     h = json.loads(wt.wsusctl(conf, "sync", "history", "--limit", "1", "--json").stdout)[0]
     wt.check(h["result"] == "succeeded" and h["detail"]["range_ignored"] and
              "ignores HTTP Range requests" in (h["error"] or ""),
@@ -170,7 +115,7 @@ def run(tmp, servers, dbs, proxy_port):
     sha1b, nameb, partb = new_partial()
     r = wt.wsusctl(conf, "config", "set", "range-fallback", "never")
     wt.check(r.returncode == 0, "config set range-fallback never", r)
-    dropped = Proxy.seen["ranges_dropped"]
+    dropped = RangeDroppingProxy.seen["ranges_dropped"]
     r = wt.wsusctl(conf, "sync", "now", "--wait")
     h = json.loads(wt.wsusctl(conf, "sync", "history", "--limit", "1", "--json").stdout)[0]
     want_msg = ("upstream http://127.0.0.1:%d (or a proxy on the way) answered the Range request "
@@ -179,20 +124,20 @@ def run(tmp, servers, dbs, proxy_port):
                 "wsusctl config set range-fallback auto" % (root.listen_port(), nameb, sha1b.upper()))
     wt.check(r.returncode == 1 and h["result"] == "failed" and want_msg in (h["error"] or ""),
              "range-fallback never: a 200 to a Range request fails the file with the reason", h)
-    wt.check(Proxy.seen["ranges_dropped"] == dropped + 1 and os.path.exists(partb),
+    wt.check(RangeDroppingProxy.seen["ranges_dropped"] == dropped + 1 and os.path.exists(partb),
              "range-fallback never: Range was sent, and the partial file is kept")
 
     # range-fallback always: no Range request at all, the partial restarts whole
     r = wt.wsusctl(conf, "config", "set", "range-fallback", "always")
     wt.check(r.returncode == 0, "config set range-fallback always", r)
-    dropped = Proxy.seen["ranges_dropped"]
+    dropped = RangeDroppingProxy.seen["ranges_dropped"]
     r = wt.wsusctl(conf, "sync", "now", "--wait")
     h = json.loads(wt.wsusctl(conf, "sync", "history", "--limit", "1", "--json").stdout)[0]
     finalb = partb[:-len(".partial")]
     okb = os.path.exists(finalb) and hashlib.sha1(open(finalb, "rb").read()).hexdigest() == sha1b
     wt.check(r.returncode == 0 and okb and not h["detail"]["range_ignored"],
              "range-fallback always: the file is downloaded whole and verifies", h)
-    wt.check(Proxy.seen["ranges_dropped"] == dropped,
+    wt.check(RangeDroppingProxy.seen["ranges_dropped"] == dropped,
              "range-fallback always: no request carried a Range header")
     r = wt.wsusctl(conf, "config", "reset", "range-fallback")
 

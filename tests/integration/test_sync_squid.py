@@ -14,148 +14,23 @@ wsusctl output, no --json output, no history, no wsusd log and no squid log.
 """
 
 import fcntl
-import hashlib
 import json
 import os
 import select
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import termios
 import time
 
 import wsustest as wt
+from wsusnet import Squid, require_squid
 
 GEN = os.path.join(wt.SRC, "tests", "tools", "wsusgen.py")
-HELPERS = "/usr/lib/squid"
 USER, PASSWORD, REALM = "branch", "s3cret Squid-pass", "wsusd-test"
-ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def apr1(password, salt):
-    """htpasswd's $apr1$ (Apache MD5-crypt) hash, which basic_ncsa_auth accepts."""
-    pw, sa = password.encode(), salt.encode()
-    fin = hashlib.md5(pw + sa + pw).digest()
-    ctx = pw + b"$apr1$" + sa
-    n = len(pw)
-    while n > 0:
-        ctx += fin[:min(16, n)]
-        n -= 16
-    n = len(pw)
-    while n:
-        ctx += b"\0" if n & 1 else pw[:1]
-        n >>= 1
-    fin = hashlib.md5(ctx).digest()
-    for i in range(1000):
-        t = (pw if i & 1 else fin) + (sa if i % 3 else b"") + (pw if i % 7 else b"")
-        fin = hashlib.md5(t + (fin if i & 1 else pw)).digest()
-    out = ""
-    for a, b, c in ((0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)):
-        v = fin[a] << 16 | fin[b] << 8 | fin[c]
-        for _ in range(4):
-            out += ITOA64[v & 0x3f]
-            v >>= 6
-    v = fin[11]
-    for _ in range(2):
-        out += ITOA64[v & 0x3f]
-        v >>= 6
-    return "$apr1$%s$%s" % (salt, out)
-
-
-class Squid:
-    """A squid in the foreground (child of this process) on a free port of 127.0.0.1 that
-    requires proxy authentication with scheme basic, digest or ntlm."""
-
-    def __init__(self, tmp, scheme):
-        self.dir = os.path.join(tmp, "squid-" + scheme)
-        os.makedirs(self.dir)
-        self.port = wt.free_port()
-        self.proc = None
-        if scheme == "basic":
-            with open(os.path.join(self.dir, "passwd"), "w") as f:
-                f.write("%s:%s\n" % (USER, apr1(PASSWORD, "wsusdT01")))
-            auth = ("auth_param basic program %s/basic_ncsa_auth %s/passwd\n"
-                    "auth_param basic realm %s\n" % (HELPERS, self.dir, REALM))
-        elif scheme == "digest":
-            ha1 = hashlib.md5(("%s:%s:%s" % (USER, REALM, PASSWORD)).encode()).hexdigest()
-            with open(os.path.join(self.dir, "digest"), "w") as f:
-                f.write("%s:%s:%s\n" % (USER, REALM, ha1))
-            auth = ("auth_param digest program %s/digest_file_auth -c %s/digest\n"
-                    "auth_param digest realm %s\n" % (HELPERS, self.dir, REALM))
-        else:
-            auth = "auth_param ntlm program %s/ntlm_fake_auth\n" % HELPERS
-        auth += "auth_param %s children 2 startup=1 idle=1\n" % scheme
-        self.conf = os.path.join(self.dir, "squid.conf")
-        with open(self.conf, "w") as f:
-            f.write("http_port 127.0.0.1:%d\n" % self.port +
-                    "visible_hostname wsusd-test\n"
-                    "pid_filename %s/squid.pid\n" % self.dir +
-                    "cache_log %s/cache.log\n" % self.dir +
-                    "access_log stdio:%s/access.log\n" % self.dir +
-                    "cache deny all\ncache_mem 8 MB\n"
-                    "coredump_dir %s\n" % self.dir +
-                    "netdb_filename none\ndns_nameservers 127.0.0.1\n"
-                    "shutdown_lifetime 0 seconds\n" + auth +
-                    "acl authed proxy_auth REQUIRED\n"
-                    "http_access allow authed\nhttp_access deny all\n")
-            if os.getuid() == 0:
-                # squid drops to this user as root; it must reach its logs and password file
-                f.write("cache_effective_user proxy\n")
-        if os.getuid() == 0:
-            shutil.chown(self.dir, "proxy")
-            for name in os.listdir(self.dir):
-                shutil.chown(os.path.join(self.dir, name), "proxy")
-
-    def start(self):
-        self.out = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen(["squid", "-N", "-f", self.conf], stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        for _ in range(200):
-            if self.proc.poll() is not None:
-                raise RuntimeError("squid exited with %d:\n%s" % (self.proc.returncode,
-                                                                  self.logs()))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("squid did not listen on %d:\n%s" % (self.port, self.logs()))
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None:
-            self.out.close()
-
-    def access_log(self):
-        try:
-            with open(os.path.join(self.dir, "access.log")) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def logs(self):
-        text = ""
-        for name in ("stderr.log", "cache.log", "access.log"):
-            try:
-                with open(os.path.join(self.dir, name)) as f:
-                    text += f.read()
-            except OSError:
-                pass
-        return text
 
 
 def main():
-    if not os.path.exists(os.path.join(HELPERS, "basic_ncsa_auth")) or not shutil.which("squid"):
-        print("squid is not installed (scripts/install-deps.sh installs it)")
-        sys.exit(1)
+    require_squid()
     squids = []
     try:
         wt.run_servers(run, squids)
@@ -244,7 +119,7 @@ def run(tmp, servers, dbs, squids):
     down = wt.Wsusd(conf).start()
     servers.append(down)
 
-    basic = Squid(tmp, "basic").start()
+    basic = Squid(tmp, "basic", USER, PASSWORD, REALM).start()
     squids.append(basic)
     for k, v in (("upstream", upstream), ("download", "all"),
                  ("proxy", "http://127.0.0.1:%d" % basic.port), ("proxy-user", USER)):
@@ -302,7 +177,7 @@ def run(tmp, servers, dbs, squids):
     basic.stop()
 
     # digest: squid offers only Digest, proxy-auth any must negotiate it
-    digest = Squid(tmp, "digest").start()
+    digest = Squid(tmp, "digest", USER, PASSWORD, REALM).start()
     squids.append(digest)
     r = ctl(conf, outputs, "config", "set", "proxy", "http://127.0.0.1:%d" % digest.port)
     wt.check(r.returncode == 0, "config set proxy (digest squid)", r)
@@ -321,7 +196,7 @@ def run(tmp, servers, dbs, squids):
     digest.stop()
 
     # NTLM (ntlm_fake_auth accepts any handshake: this proves libcurl's NTLM goes through)
-    ntlm = Squid(tmp, "ntlm").start()
+    ntlm = Squid(tmp, "ntlm", USER, PASSWORD, REALM).start()
     squids.append(ntlm)
     for k, v in (("proxy", "http://127.0.0.1:%d" % ntlm.port), ("proxy-auth", "ntlm"),
                  ("proxy-domain", "TESTDOM")):

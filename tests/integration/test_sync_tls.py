@@ -16,54 +16,11 @@ root names the certificate and its issuer to add, and syncs once that CA is in c
 import json
 import os
 import ssl
-import subprocess
 import threading
 
 import wsustest as wt
+from wsusnet import make_ca, make_cert
 import test_sync_windows as win
-
-CA_CNF = """[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = %s
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-"""
-
-
-def openssl(*args):
-    r = subprocess.run(["openssl"] + list(args), capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args), r.stderr))
-
-
-def make_ca(tmp, name, cn):
-    cnf = os.path.join(tmp, name + ".cnf")
-    with open(cnf, "w") as f:
-        f.write(CA_CNF % cn)
-    key, pem = os.path.join(tmp, name + ".key"), os.path.join(tmp, name + ".pem")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", key, "-out", pem, "-days", "2", "-config", cnf,
-            "-extensions", "v3_ca")
-    return pem, key
-
-
-def make_cert(tmp, name, cn, san, ca):
-    key, csr = os.path.join(tmp, name + ".key"), os.path.join(tmp, name + ".csr")
-    pem, ext = os.path.join(tmp, name + ".pem"), os.path.join(tmp, name + ".ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName = %s\nbasicConstraints = CA:FALSE\n"
-                "extendedKeyUsage = serverAuth\n" % san)
-    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=%s" % cn)
-    openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-set_serial",
-            str(int.from_bytes(os.urandom(8), "big")), "-days", "2", "-out", pem, "-extfile", ext)
-    os.chmod(key, 0o600)
-    return pem, key
-
 
 class CategoriesOnly(win.FakeWsus):
     """The WS2025 fake serving only its real category documents (the captured updates refer

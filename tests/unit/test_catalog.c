@@ -146,7 +146,21 @@ static void test_store_is_idempotent(void **state)
     assert_int_equal(catalog_foreach_revision(c, visit, &seen, err, sizeof(err)), 0);
     assert_int_equal(seen.n, 9);
     assert_int_equal(seen.with_files, 3);
-    assert_int_equal(catalog_file_set_state(c, u[1].files[0].sha1, "present", NULL), 0);
+    {
+        /* no file present yet: the sample is any file; afterwards the present one */
+        unsigned char sha1[20];
+        char name[256];
+        int64_t size = 0;
+
+        assert_int_equal(catalog_file_sample(c, sha1, name, sizeof(name), &size), 1);
+        assert_true(size >= 2);
+        assert_int_equal(catalog_file_set_state(c, u[1].files[0].sha1, "present", NULL), 0);
+        assert_true(u[1].files[0].size >= 2);
+        assert_int_equal(catalog_file_sample(c, sha1, name, sizeof(name), &size), 1);
+        assert_memory_equal(sha1, u[1].files[0].sha1, 20);
+        assert_string_equal(name, u[1].files[0].file_name);
+        assert_true(size == u[1].files[0].size);
+    }
     assert_int_equal(count(c, "SELECT count(*) FROM file WHERE state = 'present' AND stored_at "
                               "IS NOT NULL"),
                      1);
