@@ -181,9 +181,21 @@ def run(tmp, servers, dbs, extra):
     wt.check(checks.get("storage option") == ("PASS", "this server has storage=local and its "
                                               "upstream CatalogOnlySync=false", None),
              "the storage line", checks.get("storage option"))
+    # the hierarchy checks are the sync's own (common/hierarchy.h; their FAIL cases:
+    # test_hierarchy_offer.py, test_hierarchy_loop.py, test_sync_missing.py)
     wt.check(checks.get("languages offered upstream") ==
-             ("SKIP", "not available in this build", None),
-             "the slot for the language check says it is not built", checks)
+             ("PASS", "upstream %s carries every language enabled here (en)" % upstream, None),
+             "the language line", checks.get("languages offered upstream"))
+    wt.check(checks.get("products and classifications offered upstream") ==
+             ("PASS", "upstream %s synchronizes every product and classification selected here"
+              % upstream, None),
+             "the products line", checks.get("products and classifications offered upstream"))
+    wt.check((checks.get("hierarchy loop") or ("",))[0] == "PASS" and
+             "does not come back to it" in checks["hierarchy loop"][1],
+             "the loop line", checks.get("hierarchy loop"))
+    wt.check(checks.get("updates failed or missing upstream") ==
+             ("PASS", "no update has a missing file", None),
+             "the failed-updates line", checks.get("updates failed or missing upstream"))
     r = wt.wsusctl(conf, "checkhealth", "--json")
     ans = json.loads(r.stdout)
     wt.check(r.returncode == 0 and ans["healthy"] is True and ans["fail"] == 0 and
