@@ -39,6 +39,7 @@ struct xfer {
     int refused;       /* body not for us (an error status) */
     int range_refused; /* a 200 to our Range request under range-fallback never */
     int write_failed;
+    int paused; /* by the rate cap: waits for tokens (see rate_resume) */
     char err[512];
     char curl_err[CURL_ERROR_SIZE];
     struct curl_slist *headers;
@@ -59,6 +60,12 @@ struct dl_ctx {
     int lost_noted;
     time_t last_progress;
     int range_warned;
+    /* download-max-rate: one token bucket shared by every transfer (bytes may go below 0 by
+       the last write of each transfer; the next writes wait until it is paid back) */
+    double tokens;
+    double burst;
+    struct timespec refilled;
+    int resume_from; /* round robin over paused transfers */
 };
 
 enum download_range download_range_parse(const char *setting)
@@ -164,12 +171,88 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* Add the tokens earned since the last refill (capped at the burst). */
+static void rate_refill(struct dl_ctx *d)
+{
+    struct timespec now;
+    double dt;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    dt = (double)(now.tv_sec - d->refilled.tv_sec) + (now.tv_nsec - d->refilled.tv_nsec) / 1e9;
+    d->refilled = now;
+    if (dt > 0)
+        d->tokens += dt * (double)d->o->max_rate;
+    if (d->tokens > d->burst)
+        d->tokens = d->burst;
+}
+
+/*
+ * Why not CURLOPT_MAX_RECV_SPEED_LARGE: it caps each transfer, not their sum, and libcurl 7.88
+ * (Debian 12) checks it only after a whole round of socket reads, so a file that is already in
+ * the socket buffer (loopback, a fast LAN, any small file) arrives at full speed. The write
+ * callback pauses the transfer instead while the shared bucket is empty; rate_resume() lets it
+ * go on once tokens came back.
+ */
+static void rate_init(struct dl_ctx *d)
+{
+    if (d->o->max_rate <= 0)
+        return;
+    /* a twentieth of a second of traffic, at least one libcurl write */
+    d->burst = (double)d->o->max_rate / 20;
+    if (d->burst < CURL_MAX_WRITE_SIZE)
+        d->burst = CURL_MAX_WRITE_SIZE;
+    d->tokens = d->burst;
+    clock_gettime(CLOCK_MONOTONIC, &d->refilled);
+}
+
+/* Resume paused transfers in turn while there are tokens; how long to wait (ms) for more. */
+static long rate_resume(struct dl_ctx *d, struct xfer **fl, int nfl)
+{
+    int i, k, paused = 0;
+
+    if (d->o->max_rate <= 0 || nfl == 0)
+        return 200;
+    rate_refill(d);
+    for (k = 0; k < nfl; k++) {
+        struct xfer *x = fl[(d->resume_from + k) % nfl];
+        if (!x->paused)
+            continue;
+        if (d->tokens <= 0) {
+            paused = 1;
+            continue;
+        }
+        x->paused = 0;
+        curl_easy_pause(x->easy, CURLPAUSE_CONT); /* may deliver (and pause again) at once */
+        paused |= x->paused;
+    }
+    d->resume_from = (d->resume_from + 1) % nfl;
+    for (i = 0; i < nfl && !paused; i++)
+        paused = fl[i]->paused;
+    if (!paused)
+        return 200;
+    if (d->tokens > 0)
+        return 1;
+    /* until the debt is paid back, within 1..200 ms */
+    {
+        double ms = -d->tokens * 1000.0 / (double)d->o->max_rate + 1;
+        return ms > 200 ? 200 : ms < 1 ? 1 : (long)ms;
+    }
+}
+
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
     struct dl_ctx *d = x->d;
     size_t len = size * n;
 
+    if (d->o->max_rate > 0) {
+        rate_refill(d);
+        if (d->tokens <= 0) {
+            x->paused = 1;
+            return CURL_WRITEFUNC_PAUSE; /* libcurl keeps these bytes and hands them over again */
+        }
+        d->tokens -= (double)len;
+    }
     if (!x->started_body) {
         x->started_body = 1;
         if (x->status == 200 && x->offset > 0 && d->o->range == DOWNLOAD_RANGE_NEVER) {
@@ -387,10 +470,6 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     uss_watch_start(d->u, x->easy, &x->watch, min_window_bytes(d->o));
     curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "wsusd/" WSUSD_VERSION);
-    if (d->o->max_rate > 0)
-        curl_easy_setopt(
-            x->easy, CURLOPT_MAX_RECV_SPEED_LARGE,
-            (curl_off_t)(d->o->max_rate / (d->o->parallel > 0 ? d->o->parallel : 4) + 1));
     if (d->o->catalog_only)
         curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
     if (x->offset > 0) {
@@ -469,6 +548,13 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
         else if (res == CURLE_COULDNT_CONNECT)
             note_error(d, "upstream %s refused the connection while downloading %s",
                        uss_content_url(d->u), x->f.name);
+        else if (uss_tls_got_plain_http(res, x->curl_err) ||
+                 (res == CURLE_SSL_CONNECT_ERROR &&
+                  uss_port_answers_http(d->u, uss_content_url(d->u))))
+            note_error(d,
+                       "upstream %s answers plain HTTP on that port: use http:// or the HTTPS "
+                       "port (8531)",
+                       uss_content_url(d->u));
         else
             note_error(d, "downloading %s (%s) from upstream %s failed: %s", x->f.name, hex,
                        uss_content_url(d->u),
@@ -590,12 +676,14 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
     d.multi = curl_multi_init();
     if (d.multi == NULL)
         fatalx("out of memory creating a curl multi handle");
+    rate_init(&d);
     count_selected(&d, sql);
     if (st->files_total > 0)
         log_info("content: %ld files to download (%lld bytes)", st->files_total,
                  (long long)st->bytes_total);
     for (;;) {
         int running, left;
+        long wait_ms;
         CURLMsg *m;
 
         if (o->cancel != NULL && atomic_load(o->cancel) != 0) {
@@ -640,8 +728,9 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                 }
             xfer_free(x);
         }
+        wait_ms = rate_resume(&d, fl, nfl);
         if (running > 0)
-            curl_multi_poll(d.multi, NULL, 0, 200, NULL);
+            curl_multi_poll(d.multi, NULL, 0, (int)wait_ms, NULL);
         if (time(NULL) != d.last_progress) {
             d.last_progress = time(NULL);
             if (o->progress != NULL)

@@ -5,7 +5,6 @@
  * its anchors, so the next sync asks again); a database error stops the stage.
  */
 #include "ingest.h"
-#include "buf.h"
 #include "cab.h"
 #include "catalog.h"
 #include "db.h"
@@ -46,7 +45,8 @@ struct ingest {
     int failed;
     char error[768];
     struct ingest_counts counts;
-    double busy_s; /* time spent storing, for the log */
+    double busy_s;  /* time spent storing, for the log */
+    char since[64]; /* database clock at the start: revisions stored since are this run's */
 };
 
 static void item_free(struct ingest_item *it)
@@ -133,46 +133,6 @@ static struct update *parse_one(struct ingest *in, struct uss_update *uu,
     return u;
 }
 
-/* Which update ids of the batch are already in the catalog (any revision)? */
-static int count_updated(PGconn *db, struct update **ups, size_t n, long *updated, long *fresh)
-{
-    struct buf arr;
-    PGresult *r;
-    size_t i;
-    int k, rc = -1;
-    const char *params[1];
-
-    *updated = *fresh = 0;
-    buf_init(&arr, (size_t)64 << 20);
-    buf_add_str(&arr, "{");
-    for (i = 0; i < n; i++)
-        if (ups[i] != NULL)
-            buf_printf(&arr, "%s%s", arr.len > 1 ? "," : "", ups[i]->update_id);
-    buf_add_str(&arr, "}");
-    params[0] = buf_str(&arr);
-    r = db_exec(db,
-                "SELECT DISTINCT update_id::text FROM revision WHERE update_id = ANY($1::uuid[])",
-                1, params);
-    if (r == NULL)
-        goto out;
-    for (i = 0; i < n; i++) {
-        int found = 0;
-        if (ups[i] == NULL)
-            continue;
-        for (k = 0; k < PQntuples(r) && !found; k++)
-            found = strcmp(PQgetvalue(r, k, 0), ups[i]->update_id) == 0;
-        if (found)
-            (*updated)++;
-        else
-            (*fresh)++;
-    }
-    PQclear(r);
-    rc = 0;
-out:
-    buf_free(&arr);
-    return rc;
-}
-
 /* Store several answers in one transaction (fewer round trips and commits). */
 static int store_items(struct ingest *in, struct ingest_item **items, size_t nitems)
 {
@@ -195,7 +155,7 @@ static int store_items(struct ingest *in, struct ingest_item **items, size_t nit
                  db_errmsg(in->db, err, sizeof(err)));
         goto out;
     }
-    if (n > 0 && count_updated(in->db, ups, n, &updated, &fresh) < 0) {
+    if (n > 0 && catalog_count_known(in->db, ups, n, in->since, &updated, &fresh) < 0) {
         snprintf(in->error, sizeof(in->error), "cannot read the catalog: %s",
                  db_errmsg(in->db, err, sizeof(err)));
         goto out;
@@ -306,6 +266,9 @@ struct ingest *ingest_start(const char *conninfo, const char *upstream, size_t q
         free(in);
         return NULL;
     }
+    if (catalog_clock(in->db, in->since, sizeof(in->since)) < 0)
+        log_warnx("cannot read the database clock: revisions of updates fetched in this "
+                  "synchronization may count as updated rather than new");
     in->upstream = xstrdup(upstream);
     in->max_queued = queue_len ? queue_len : 4;
     pthread_mutex_init(&in->lock, NULL);

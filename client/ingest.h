@@ -18,8 +18,8 @@ struct ingest;
 
 struct ingest_counts {
     long stored;         /* revisions inserted */
-    long new_updates;    /* inserted revisions of update ids we did not have */
-    long updated;        /* inserted revisions of update ids we had (a new revision) */
+    long new_updates;    /* inserted revisions of update ids we did not have before this run */
+    long updated;        /* inserted revisions of update ids we had before it (a new revision) */
     long categories;     /* inserted categories (incl. classifications) and detectoids */
     long bad_documents;  /* documents that could not be decoded or parsed (skipped) */
     char first_bad[512]; /* the first such problem, for the history */

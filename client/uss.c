@@ -181,6 +181,14 @@ static void err_from_curl(struct uss_call *c, struct uss_error *e)
     long oserr = 0;
 
     curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr);
+    if (uss_tls_got_plain_http(c->cres, c->curl_err) ||
+        (c->cres == CURLE_SSL_CONNECT_ERROR && uss_port_answers_http(u, u->root))) {
+        err_set(e, USS_ERR_NET, "PlainHttp", 0,
+                "upstream %s answers plain HTTP on that port: use http:// or the HTTPS port "
+                "(8531)",
+                u->root);
+        return;
+    }
     switch (c->cres) {
     case CURLE_COULDNT_CONNECT:
         if (oserr == ECONNREFUSED)
@@ -645,6 +653,50 @@ static struct uss_call *call_new(struct uss *u, enum uss_op op)
     buf_init(&c->req, MAX_REQUEST);
     c->rd = soapread_new(call_on_end, c, USS_MAX_TEXT);
     return c;
+}
+
+int uss_port_answers_http(const struct uss *u, const char *https_url)
+{
+    char url[1024];
+    const char *rest;
+    long status = 0;
+    CURL *easy;
+    int n;
+
+    /* through a proxy the answer could be the proxy's own: no verdict then */
+    if (u->proxy_url != NULL || !str_has_prefix_ci(https_url, "https://"))
+        return 0;
+    rest = https_url + strlen("https://");
+    n = snprintf(url, sizeof(url), "http://%.*s/", (int)strcspn(rest, "/?#"), rest);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return 0;
+    easy = curl_easy_init();
+    if (easy == NULL)
+        fatalx("out of memory creating a curl handle");
+    uss_curl_setup(u, easy);
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "wsusd/" WSUSD_VERSION);
+    if (curl_easy_perform(easy) == CURLE_OK)
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(easy);
+    return status >= 100 && status <= 599;
+}
+
+int uss_tls_got_plain_http(CURLcode res, const char *curl_err)
+{
+    /* OpenSSL's words for a server hello that is not TLS (an HTTP answer to the ClientHello) */
+    static const char *const words[] = {"wrong version number", "packet length too long",
+                                        "unexpected TLS packet", "record layer failure"};
+    size_t i;
+
+    if (res != CURLE_SSL_CONNECT_ERROR || curl_err == NULL)
+        return 0;
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strstr(curl_err, words[i]) != NULL)
+            return 1;
+    return 0;
 }
 
 void uss_curl_setup(const struct uss *u, CURL *easy)

@@ -211,6 +211,17 @@ unsigned long uss_calls(const struct uss *u, enum uss_op op);
  * easy handle (downloads). u must outlive the handle's transfers.
  */
 void uss_curl_setup(const struct uss *u, CURL *easy);
+/*
+ * 1 when a failed TLS handshake (res with curl's error text, NULL is fine) means the server
+ * answered in plain HTTP: an https:// URL on an HTTP port. 0 otherwise.
+ */
+int uss_tls_got_plain_http(CURLcode res, const char *curl_err);
+/*
+ * After a failed TLS handshake with https_url whose text says nothing (the server closed the
+ * connection): 1 when the same host and port answer a plain HTTP request (one HEAD /, at
+ * most 10 s), 0 otherwise or when a proxy is set (its answer would prove nothing).
+ */
+int uss_port_answers_http(const struct uss *u, const char *https_url);
 
 /*
  * The watch of one transfer: a curl progress callback that aborts it (CURLE_ABORTED_BY_CALLBACK)

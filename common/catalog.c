@@ -585,6 +585,99 @@ static long count_of(PGconn *conn, const char *sql)
     return v;
 }
 
+int catalog_clock(PGconn *conn, char *buf, size_t len)
+{
+    PGresult *r = db_exec(conn, "SELECT now()::text", 0, NULL);
+    int rc = -1;
+
+    buf[0] = '\0';
+    if (r != NULL && PQntuples(r) == 1 && (size_t)PQgetlength(r, 0, 0) < len) {
+        snprintf(buf, len, "%s", PQgetvalue(r, 0, 0));
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int catalog_count_known(PGconn *conn, struct update *const *u, size_t n, const char *since,
+                        long *known, long *unknown)
+{
+    struct buf arr;
+    PGresult *r;
+    size_t i;
+    int k, rc = -1;
+    const char *params[2];
+
+    *known = *unknown = 0;
+    buf_init(&arr, (size_t)64 << 20);
+    buf_add_str(&arr, "{");
+    for (i = 0; i < n; i++)
+        if (u[i] != NULL)
+            buf_printf(&arr, "%s%s", arr.len > 1 ? "," : "", u[i]->update_id);
+    buf_add_str(&arr, "}");
+    params[0] = buf_str(&arr);
+    params[1] = since != NULL && since[0] != '\0' ? since : NULL;
+    r = db_exec(conn,
+                "SELECT DISTINCT update_id::text FROM revision WHERE update_id = ANY($1::uuid[]) "
+                "AND ($2::timestamptz IS NULL OR stored_at < $2::timestamptz)",
+                2, params);
+    if (r == NULL)
+        goto out;
+    for (i = 0; i < n; i++) {
+        int found = 0;
+        if (u[i] == NULL)
+            continue;
+        for (k = 0; k < PQntuples(r) && !found; k++)
+            found = strcmp(PQgetvalue(r, k, 0), u[i]->update_id) == 0;
+        if (found)
+            (*known)++;
+        else
+            (*unknown)++;
+    }
+    PQclear(r);
+    rc = 0;
+out:
+    buf_free(&arr);
+    return rc;
+}
+
+/* The GUID of EulaID="..." (either quote) in a stored document. */
+#define EULA_OF_XML "lower(substring(xml from 'EulaID\\s*=\\s*[\"'']([0-9A-Fa-f-]{36})[\"'']'))"
+
+/* One GUID from a one-column query into out: 1, 0 when no row or NULL, -1 on error. */
+static int one_guid(PGconn *conn, const char *sql, const char *param, char out[37])
+{
+    const char *p[1] = {param};
+    PGresult *r = db_exec(conn, sql, 1, p);
+    int rc = -1;
+
+    out[0] = '\0';
+    if (r == NULL)
+        return -1;
+    rc = 0;
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) && PQgetlength(r, 0, 0) == 36) {
+        memcpy(out, PQgetvalue(r, 0, 0), 37);
+        rc = 1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int catalog_eula_of(PGconn *conn, const char *revision_id, char out[37])
+{
+    return one_guid(conn, "SELECT " EULA_OF_XML " FROM revision WHERE id = $1::bigint", revision_id,
+                    out);
+}
+
+int catalog_eula_find(PGconn *conn, const char *eula_id, char out[37])
+{
+    return one_guid(
+        conn,
+        "SELECT update_id::text FROM revision WHERE strpos(xml, 'EulaID') > 0 AND " EULA_OF_XML
+        " = lower($1) ORDER BY update_id LIMIT 1",
+        eula_id, out);
+}
+
 long catalog_count_revisions(PGconn *conn)
 {
     return count_of(conn, "SELECT count(*) FROM revision");

@@ -164,6 +164,32 @@ int catalog_file_sample(PGconn *conn, unsigned char sha1[20], char *name, size_t
 long catalog_count_revisions(PGconn *conn);
 
 /*
+ * The database clock now (timestamptz as text) into buf, for catalog_count_known() of a run
+ * that starts: 0, or -1 (buf is then "").
+ */
+int catalog_clock(PGconn *conn, char *buf, size_t len);
+
+/*
+ * Of the n revisions u[i] (NULL entries skipped) about to be stored, how many belong to an
+ * update id that had a revision stored before `since` (a catalog_clock() value; NULL = ever)
+ * (*known: a new revision of an update this server had) and how many do not (*unknown: new
+ * to this server, even when another revision of the same update arrived since then, as in a
+ * first sync that fetches several revisions of one update). 0, or -1 on a database error.
+ */
+int catalog_count_known(PGconn *conn, struct update *const *u, size_t n, const char *since,
+                        long *known, long *unknown);
+
+/*
+ * The license an update names (EulaID on its Properties, stored in the revision's XML).
+ * catalog_eula_of: of revision row revision_id (decimal text); catalog_eula_find: which update
+ * names license eula_id (a canonical lower-case GUID). Both write a lower-case GUID into
+ * out[37]: 1 when found, 0 when not, -1 on a database error. catalog_eula_find reads every
+ * document that names a license (an admin's check, not a serve-path query).
+ */
+int catalog_eula_of(PGconn *conn, const char *revision_id, char out[37]);
+int catalog_eula_find(PGconn *conn, const char *eula_id, char out[37]);
+
+/*
  * Number of active approvals: deployment rows that are not dead and approve (install,
  * uninstall, block; not Scan) of updates that apply to a language enabled here (neutral ones
  * always; the revision's languages, schema 007). With every_live (a replica: it copies every

@@ -228,6 +228,36 @@ int db_schema_version(PGconn *conn)
     return (int)v;
 }
 
+/* The one value of a one-row query as a number, -1 on error. */
+static long long db_one_number(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = db_exec(conn, sql, n, params);
+    long long v = -1;
+
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+int64_t db_size(PGconn *conn)
+{
+    return (int64_t)db_one_number(conn, "SELECT pg_database_size(current_database())", 0, NULL);
+}
+
+long db_count_sessions(PGconn *conn, const char *prefix)
+{
+    const char *p[1] = {prefix};
+
+    return (long)db_one_number(conn,
+                               "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                               "current_database() AND pid <> pg_backend_pid() AND "
+                               "starts_with(application_name, $1)",
+                               1, p);
+}
+
 static int db_exec_script(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
     PGresult *res = PQexec(conn, sql);

@@ -34,6 +34,13 @@ void db_close(PGconn *conn);
 int db_migrate(PGconn *conn, int *applied, char *err, size_t errlen);
 /* Highest applied migration version, 0 for an empty database, -1 on error. */
 int db_schema_version(PGconn *conn);
+/* Size of the connected database on disk in bytes (pg_database_size), -1 on error. */
+int64_t db_size(PGconn *conn);
+/*
+ * Other sessions on the connected database whose application_name starts with prefix ("wsusd"
+ * counts every wsusd connection: pool, sync, changes), -1 on error.
+ */
+long db_count_sessions(PGconn *conn, const char *prefix);
 
 /*
  * Run sql with n text parameters (NULL entries are SQL NULL). Returns the result when it is

@@ -1,14 +1,18 @@
 /*
- * pgcluster: create/start the private PostgreSQL cluster with Debian's server binaries.
- * Runs initdb/pg_ctl/psql as child processes; does not manage a shared or remote server.
+ * pgcluster: create/start/stop the private PostgreSQL cluster with Debian's server binaries,
+ * and back up a catalog database with pg_dump. Runs initdb/pg_ctl/psql/pg_dump as child
+ * processes; does not start, stop or configure a shared or remote server.
  */
 #include "pgcluster.h"
+#include "buf.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -227,4 +231,224 @@ int pgcluster_stop(const char *state_dir)
     snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
     char *argv[] = {prog, "-D", data, "-m", "fast", "-w", "stop", NULL};
     return pgcluster_run(argv, "/dev/null", pw) == 0 ? 0 : -1;
+}
+
+int pgcluster_conninfo(const char *state_dir, char *out, size_t len)
+{
+    int n = snprintf(out, len, "host=%s/pg/sock user=postgres dbname=wsusd", state_dir);
+
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int64_t tree_bytes;
+
+static int tree_add(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (type == FTW_F)
+        tree_bytes += (int64_t)sb->st_size;
+    return 0;
+}
+
+int pgcluster_status(const char *state_dir, struct pgcluster_status *st, char *err, size_t errlen)
+{
+    char bindir[256], prog[512], path[1200];
+    struct passwd *pw = NULL;
+    struct stat sb;
+    FILE *f;
+
+    memset(st, 0, sizeof(*st));
+    if (pgcluster_bindir(bindir, sizeof(bindir)) < 0) {
+        snprintf(err, errlen,
+                 "no PostgreSQL server found under /usr/lib/postgresql; install it "
+                 "(apt-get install postgresql) or set [database] conninfo");
+        return -1;
+    }
+    if (snprintf(st->data_dir, sizeof(st->data_dir), "%s/pg/data", state_dir) >=
+            (int)sizeof(st->data_dir) ||
+        snprintf(st->socket_dir, sizeof(st->socket_dir), "%s/pg/sock", state_dir) >=
+            (int)sizeof(st->socket_dir) ||
+        snprintf(st->log_file, sizeof(st->log_file), "%s/pg/postgresql.log", state_dir) >=
+            (int)sizeof(st->log_file)) {
+        snprintf(err, errlen, "state_dir path too long");
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/PG_VERSION", st->data_dir);
+    st->exists = stat(path, &sb) == 0;
+    if (!st->exists)
+        return 0;
+    if (geteuid() == 0)
+        pw = getpwnam("postgres");
+    snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
+    {
+        char *argv[] = {prog, "-D", st->data_dir, "status", NULL};
+        st->running = pgcluster_run(argv, "/dev/null", pw) == 0;
+    }
+    snprintf(path, sizeof(path), "%s/postmaster.pid", st->data_dir);
+    if (st->running && (f = fopen(path, "r")) != NULL) {
+        char line[32];
+        if (fgets(line, sizeof(line), f) != NULL)
+            st->pid = strtol(line, NULL, 10);
+        fclose(f);
+    }
+    tree_bytes = 0;
+    nftw(st->data_dir, tree_add, 16, FTW_PHYS);
+    st->data_bytes = tree_bytes;
+    return 0;
+}
+
+/* conninfo's settings without the password (libpq quoting) into out; the password into pw. */
+static int conninfo_split(const char *conninfo, struct buf *out, char *pw, size_t pwlen, char *err,
+                          size_t errlen)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &msg), *o;
+
+    pw[0] = '\0';
+    if (opts == NULL) {
+        snprintf(err, errlen, "[database] conninfo cannot be read: %s",
+                 msg != NULL ? msg : "out of memory");
+        PQfreemem(msg);
+        return -1;
+    }
+    for (o = opts; o->keyword != NULL; o++) {
+        const char *v = o->val;
+        if (v == NULL)
+            continue;
+        if (strcmp(o->keyword, "password") == 0) {
+            if ((size_t)snprintf(pw, pwlen, "%s", v) >= pwlen) {
+                snprintf(err, errlen, "the password in [database] conninfo is too long");
+                PQconninfoFree(opts);
+                return -1;
+            }
+            continue;
+        }
+        buf_printf(out, "%s%s='", out->len > 0 ? " " : "", o->keyword);
+        for (; *v != '\0'; v++) {
+            if (*v == '\'' || *v == '\\')
+                buf_add_str(out, "\\");
+            buf_add(out, v, 1);
+        }
+        buf_add_str(out, "'");
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
+/* s in double quotes for a POSIX shell. */
+static void shell_quote(struct buf *out, const char *s)
+{
+    buf_add_str(out, "\"");
+    for (; *s != '\0'; s++) {
+        if (strchr("\"$`\\", *s) != NULL)
+            buf_add_str(out, "\\");
+        buf_add(out, s, 1);
+    }
+    buf_add_str(out, "\"");
+}
+
+int pgcluster_dump(const char *conninfo, const char *file, char *restore, size_t rlen, char *err,
+                   size_t errlen)
+{
+    char bindir[256], prog[512], password[512], partial[4200], msg[2048];
+    struct buf ci, cmd;
+    int fds[2] = {-1, -1}, status, rc = -1;
+    size_t got = 0;
+    pid_t pid;
+
+    restore[0] = '\0';
+    buf_init(&ci, 8192);
+    buf_init(&cmd, 16384);
+    if (pgcluster_bindir(bindir, sizeof(bindir)) < 0) {
+        snprintf(err, errlen,
+                 "no PostgreSQL client programs under /usr/lib/postgresql (pg_dump); "
+                 "install postgresql-client");
+        goto out;
+    }
+    if (conninfo_split(conninfo, &ci, password, sizeof(password), err, errlen) < 0)
+        goto out;
+    if (snprintf(partial, sizeof(partial), "%s.partial", file) >= (int)sizeof(partial)) {
+        snprintf(err, errlen, "backup file name too long");
+        goto out;
+    }
+    snprintf(prog, sizeof(prog), "%s/pg_dump", bindir);
+    if (pipe(fds) < 0) {
+        snprintf(err, errlen, "cannot run pg_dump: %s", strerror(errno));
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot run pg_dump: %s", strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        char *argv[] = {prog,    "-Fc", "--no-password",      "-f",
+                        partial, "-d",  (char *)buf_str(&ci), NULL};
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, STDIN_FILENO);
+            dup2(devnull, STDOUT_FILENO);
+        }
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        if (password[0] != '\0')
+            setenv("PGPASSWORD", password, 1);
+        execv(prog, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    fds[1] = -1;
+    for (;;) {
+        ssize_t n = read(fds[0], msg + got, sizeof(msg) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got == sizeof(msg) - 1) {
+            char sink[512];
+            while (read(fds[0], sink, sizeof(sink)) > 0) /* keep pg_dump from blocking */
+                ;
+            break;
+        }
+    }
+    msg[got] = '\0';
+    while (got > 0 && (msg[got - 1] == '\n' || msg[got - 1] == ' '))
+        msg[--got] = '\0';
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    if (status != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        unlink(partial);
+        snprintf(err, errlen, "pg_dump of the catalog failed: %s",
+                 msg[0] ? msg : "no message (see the PostgreSQL log)");
+        goto out;
+    }
+    if (rename(partial, file) < 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", partial, file, strerror(errno));
+        unlink(partial);
+        goto out;
+    }
+    buf_add_str(&cmd, "pg_restore --clean --if-exists --no-owner -d ");
+    shell_quote(&cmd, buf_str(&ci));
+    buf_add_str(&cmd, " ");
+    shell_quote(&cmd, file);
+    if (cmd.len >= rlen) {
+        snprintf(err, errlen, "the restore command is too long to show");
+        goto out;
+    }
+    snprintf(restore, rlen, "%s", buf_str(&cmd));
+    rc = 0;
+out:
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
+    explicit_bzero(password, sizeof(password));
+    buf_free(&ci);
+    buf_free(&cmd);
+    return rc;
 }

@@ -5,6 +5,7 @@
  * records in batches (one transaction each; a rerun after a crash skips what is stored), and
  * with --content publishes the files it finds into the content store.
  */
+#include "adminapi.h"
 #include "cab.h"
 #include "catalog.h"
 #include "content_store.h"
@@ -28,9 +29,12 @@ struct import_counts {
     long records, categories, detectoids, updates, files_published, files_failed;
 };
 
+/* A progress line on a terminal, never with --json (stdout holds one JSON object then). */
+static int show_progress;
+
 static void progress(const char *what, const char *pkg, long done, long total)
 {
-    if (!ctl_isatty())
+    if (!show_progress)
         return;
     printf("\r%s %s: %ld/%ld records", what, pkg, done, total);
     fflush(stdout);
@@ -38,7 +42,7 @@ static void progress(const char *what, const char *pkg, long done, long total)
 
 static void progress_end(void)
 {
-    if (ctl_isatty()) {
+    if (show_progress) {
         printf("\r\033[K");
         fflush(stdout);
     }
@@ -201,6 +205,7 @@ int cmd_import(struct ctl *c, int argc, char **argv)
     }
     if (pkg == NULL)
         return ctl_usage(c);
+    show_progress = ctl_isatty() && !c->json;
     conn = ctl_db(c);
     if ((rd = wsuspkg_open(pkg, err, sizeof(err))) == NULL) {
         ctl_fail("cannot import %s: %s", pkg, err);
@@ -285,6 +290,20 @@ int cmd_import(struct ctl *c, int argc, char **argv)
     if (st.new_revisions >= IMPORT_ANALYZE_AFTER)
         catalog_analyze(conn);
     history_finish(conn, hist, "succeeded", NULL, &st, &cnt);
+    if (c->json) {
+        json_t *o =
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "package", pkg,
+                      "records", (json_int_t)cnt.records, "categories", (json_int_t)cnt.categories,
+                      "detectoids", (json_int_t)cnt.detectoids, "updates", (json_int_t)cnt.updates,
+                      "new_revisions", (json_int_t)st.new_revisions, "already_present",
+                      (json_int_t)st.present_revisions, "new_files", (json_int_t)st.new_files,
+                      "files_published", (json_int_t)cnt.files_published, "files_failed",
+                      (json_int_t)cnt.files_failed, "history_id", (json_int_t)hist);
+        adminapi_print_json(o);
+        json_decref(o);
+        rc = cnt.files_failed > 0 ? 1 : 0;
+        goto out;
+    }
     printf("imported %s: %ld records (%ld categories, %ld detectoids, %ld updates): %ld new, "
            "%ld already present; %ld new files, %ld files published to the content store\n",
            pkg, cnt.records, cnt.categories, cnt.detectoids, cnt.updates, st.new_revisions,
@@ -363,6 +382,7 @@ int cmd_export(struct ctl *c, int argc, char **argv)
     if (argc != 1 || argv[0][0] == '-')
         return ctl_usage(c);
     memset(&x, 0, sizeof(x));
+    show_progress = ctl_isatty() && !c->json;
     conn = ctl_db(c);
     server_id = db_setting_get(conn, "server_id", "");
     x.w = wsuspkg_writer_new(server_id, x.err, sizeof(x.err));
@@ -385,7 +405,14 @@ int cmd_export(struct ctl *c, int argc, char **argv)
         ctl_fail("cannot write %s: %s", argv[0], x.err);
         goto out;
     }
-    printf("exported %ld revisions (%ld file references) to %s\n", x.records, x.files, argv[0]);
+    if (c->json) {
+        json_t *o = json_pack("{s:s, s:I, s:I}", "package", argv[0], "revisions",
+                              (json_int_t)x.records, "file_references", (json_int_t)x.files);
+        adminapi_print_json(o);
+        json_decref(o);
+    } else {
+        printf("exported %ld revisions (%ld file references) to %s\n", x.records, x.files, argv[0]);
+    }
     rc = 0;
 out:
     wsuspkg_writer_free(x.w);

@@ -39,6 +39,19 @@ static void print_row(const json_t *row)
     const char *err = adminapi_str(row, "error", NULL);
     const char *fin = adminapi_str(row, "finished_at", "-");
 
+    if (strcmp(adminapi_str(row, "kind", "sync"), "import") == 0) {
+        /* wsusctl import: the package instead of the upstream, what was already there */
+        printf("#%-5ld %-9s %-8s %.19s  %.19s  new %ld, categories %ld, files %ld, already "
+               "present %ld (%s)\n",
+               jint(row, "id"), adminapi_str(row, "result", "?"), "import",
+               adminapi_str(row, "started_at", "-"), fin, jint(row, "new_revisions"),
+               jint(row, "categories"), jint(row, "files"),
+               jint(json_object_get(row, "detail"), "already_present"),
+               adminapi_str(row, "upstream", "?"));
+        if (err != NULL && err[0] != '\0')
+            printf("       reason: %s\n", err);
+        return;
+    }
     ctl_human((double)jint(row, "bytes"), b, sizeof(b));
     printf("#%-5ld %-9s %-8s %.19s  %.19s  new %ld, updated %ld, categories %ld, files %ld (%s)\n",
            jint(row, "id"), adminapi_str(row, "result", "?"), adminapi_str(row, "trigger", "?"),
@@ -339,7 +352,7 @@ int cmd_sync_history(struct ctl *c, int argc, char **argv)
     if (c->json) {
         adminapi_print_json(list);
     } else if (json_array_size(list) == 0) {
-        printf("no synchronization yet\n");
+        printf("no synchronization or import yet\n");
     } else {
         for (i = 0; i < json_array_size(list); i++)
             print_row(json_array_get(list, i));

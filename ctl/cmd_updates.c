@@ -261,6 +261,9 @@ static void print_update(const json_t *ans, void *arg)
     }
     printf("  state:         %s%s\n", jstr(u, "publication_state"),
            json_is_true(json_object_get(u, "declined")) ? ", declined" : "");
+    if (json_is_string(json_object_get(u, "eula_id")))
+        printf("  EULA:          %s (wsusctl accepteula %s)\n", jstr(u, "eula_id"),
+               jstr(u, "eula_id"));
     arr = json_object_get(u, "revisions");
     if (json_array_size(arr) > 1) {
         printf("  revisions:    ");

@@ -15,7 +15,7 @@
 struct ctl {
     struct config cfg;
     const char *config_path;
-    int json;                    /* --json: machine-readable output on read commands */
+    int json;                    /* --json: one JSON object/array instead of text, every verb */
     int verbose;                 /* -v */
     PGconn *db;                  /* opened by ctl_db(), closed at exit */
     const struct ctl_verb *verb; /* the verb being run (for ctl_usage) */
@@ -56,7 +56,11 @@ struct ctl_verb {
 };
 
 /* Verb implementations (one prototype per verb; the table lives in main.c). */
+/* cmd_db.c (DB) */
 int cmd_db_migrate(struct ctl *c, int argc, char **argv);
+int cmd_db_status(struct ctl *c, int argc, char **argv);
+int cmd_db_stop(struct ctl *c, int argc, char **argv);
+int cmd_db_backup(struct ctl *c, int argc, char **argv);
 /* cmd_sync.c (SYNC) */
 int cmd_sync_now(struct ctl *c, int argc, char **argv);
 int cmd_sync_cancel(struct ctl *c, int argc, char **argv);

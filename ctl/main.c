@@ -15,8 +15,17 @@
 #include <unistd.h>
 
 static const struct ctl_verb verbs[] = {
+    /* cmd_db.c (DB) */
     {"db migrate", "", "apply pending catalog schema migrations (works without a running wsusd)",
      NULL, cmd_db_migrate},
+    {"db status", "", "the catalog database: private cluster running or not, where, how big", NULL,
+     cmd_db_status},
+    {"db stop", "[--force]", "stop the private PostgreSQL cluster (conninfo empty)",
+     "Refused while wsusd uses it (a running wsusd starts it again when a request needs the "
+     "catalog); --force stops it anyway.",
+     cmd_db_stop},
+    {"db backup", "FILE", "back up the catalog with pg_dump (custom format) into FILE",
+     "The output says how to restore it (pg_restore).", cmd_db_backup},
     /* cmd_sync.c (SYNC) */
     {"sync now", "[--wait]",
      "synchronize from the upstream now (--wait: follow it with a progress bar)",
@@ -201,15 +210,6 @@ PGconn *ctl_db(struct ctl *c)
     return c->db;
 }
 
-int cmd_db_migrate(struct ctl *c, int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    ctl_db(c);
-    printf("catalog schema at version %d\n", db_schema_version(c->db));
-    return 0;
-}
-
 static void usage(FILE *out)
 {
     size_t i;
@@ -222,7 +222,7 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  -c FILE        configuration file (default %s)\n"
-            "  --json         machine-readable output for read commands\n"
+            "  --json         machine-readable output (one JSON object or array)\n"
             "  -v             verbose (debug log lines on stderr)\n"
             "  -h, --help     this text\n"
             "  -V, --version  version\n"

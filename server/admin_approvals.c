@@ -601,6 +601,19 @@ enum MHD_Result admin_accepteula(struct http_request *req)
     if (change_begin(&c, CHANGE_FIELDS(eula_fields), "accepted EULAs") < 0)
         goto out;
     {
+        char of[37];
+        int k = catalog_eula_find(c.db, c.update_id, of);
+        if (k < 0)
+            goto dberr;
+        if (k == 0) {
+            c.replied = admin_error(req, MHD_HTTP_NOT_FOUND,
+                                    "EULA %s is not the license of any update in the catalog; "
+                                    "wsusctl updates show UPDATE-ID lists an update's EULA",
+                                    c.update_id);
+            goto out;
+        }
+    }
+    {
         const char *p[2] = {c.update_id, c.admin};
         r = db_exec(c.db,
                     "INSERT INTO accepted_eula (eula_id, admin_name) VALUES ($1::uuid, $2) "

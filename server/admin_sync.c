@@ -21,11 +21,15 @@
     "result, phase, upstream, new_revisions, updated_revisions, categories, files, bytes, "        \
     "error, detail, round(extract(epoch FROM (coalesce(finished_at, now()) - started_at)), "       \
     "3)::float8 AS "                                                                               \
-    "seconds FROM sync_history WHERE kind = 'sync' "
+    "seconds FROM sync_history WHERE "
+/* status, cancel and "already running" are about synchronizations; the history shows imports */
+#define SYNCS         "kind = 'sync' "
+#define SYNCS_IMPORTS "kind IN ('sync', 'import') "
 
-static json_t *rows(PGconn *db, const char *where_order, int n, const char *const *params)
+static json_t *rows(PGconn *db, const char *kinds, const char *where_order, int n,
+                    const char *const *params)
 {
-    char *sql = xasprintf("%s%s) h", ROW_SQL, where_order);
+    char *sql = xasprintf("%s%s%s) h", ROW_SQL, kinds, where_order);
     PGresult *r = db_exec(db, sql, n, params);
     json_t *a;
     int i;
@@ -47,7 +51,7 @@ static json_t *rows(PGconn *db, const char *where_order, int n, const char *cons
 static int one_row(PGconn *db, const char *where_order, int n, const char *const *params,
                    json_t **out)
 {
-    json_t *a = rows(db, where_order, n, params);
+    json_t *a = rows(db, SYNCS, where_order, n, params);
 
     *out = NULL;
     if (a == NULL)
@@ -214,11 +218,11 @@ enum MHD_Result admin_sync_history(struct http_request *req)
         return MHD_YES;
     if (id != NULL) {
         const char *p[1] = {id};
-        a = rows(db, "AND id = $1::bigint", 1, p);
+        a = rows(db, SYNCS_IMPORTS, "AND id = $1::bigint", 1, p);
     } else {
         const char *p[1] = {nbuf};
         snprintf(nbuf, sizeof(nbuf), "%ld", n);
-        a = rows(db, "ORDER BY id DESC LIMIT $1::bigint", 1, p);
+        a = rows(db, SYNCS_IMPORTS, "ORDER BY id DESC LIMIT $1::bigint", 1, p);
     }
     if (a == NULL)
         return history_unreadable(req, db);

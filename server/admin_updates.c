@@ -272,6 +272,13 @@ enum MHD_Result admin_updates_show(struct http_request *req)
             goto dberr;
         json_object_set_new(u, "size", json_integer(size));
     }
+    {
+        char eula[37];
+        int k = catalog_eula_of(db, rev_id, eula);
+        if (k < 0)
+            goto dberr;
+        json_object_set_new(u, "eula_id", k == 1 ? json_string(eula) : json_null());
+    }
 
     /* categories: classifications, products, parents of a category */
     r = show_query(db,

@@ -42,7 +42,8 @@ class AdminTest(unittest.TestCase):
         cls.conf = wt.write_config(cls.tmp, DB, admin_listen=cls.admin_listen)
         pkg = os.path.join(cls.tmp, "gen.cab")
         subprocess.run([sys.executable, GEN, "--seed", "11", "--updates", "6", "--no-content",
-                        "--revision-bump", "1", "--out", pkg], check=True, capture_output=True)
+                        "--revision-bump", "1", "--eula", "1", "--out", pkg], check=True,
+                       capture_output=True)
         for cab in (wt.data("WSUS.cab"), pkg):
             rc, out, err = wsusctl(cls.conf, "import", cab)
             if rc != 0:
@@ -359,7 +360,20 @@ class AdminTest(unittest.TestCase):
         self.fails("is not declined", "undecline", u)
         self.fails("is a Detectoid", "decline", self.detectoid)
 
-        eula = "0b5f1d5c-3f7a-4a5e-9a0e-1d2c3b4a5f6e"
+        # the generated package names one license (EulaID on the first bundle's Properties)
+        [[licensed, eula]] = psql("SELECT update_id, lower(substring(xml from "
+                                  "'EulaID=\"([^\"]+)\"')) FROM revision WHERE xml LIKE "
+                                  "'%EulaID=%' ORDER BY revision_number DESC LIMIT 1")
+        self.assertIn("  EULA:          %s (wsusctl accepteula %s)\n" % (eula, eula),
+                      self.ok("updates", "show", licensed))
+        self.assertEqual(self.js("updates", "show", licensed)["update"]["eula_id"], eula)
+        self.assertIsNone(self.js("updates", "show", u)["update"]["eula_id"])
+        unknown = "0b5f1d5c-3f7a-4a5e-9a0e-1d2c3b4a5f6e"
+        err = self.fails("", "accepteula", unknown)
+        self.assertEqual(err, "wsusctl: EULA %s is not the license of any update in the "
+                              "catalog; wsusctl updates show UPDATE-ID lists an update's EULA\n"
+                         % unknown)
+        self.assertEqual(psql("SELECT count(*) FROM accepted_eula"), [["0"]])
         self.assertIn("accepted EULA", self.ok("accepteula", eula.upper()))
         self.assertIn("already accepted", self.ok("accepteula", eula))
         self.assertEqual(psql("SELECT eula_id FROM accepted_eula"), [[eula]])

@@ -2,7 +2,8 @@
 """test_import_export: `wsusctl import` / `wsusctl export` with the real binary against fresh
 databases of the test cluster. Checks: the real wsusutil export (tests/data/WSUS.cab) stores
 exactly 4,125 revisions typed as in the data (3 Company, 61 ProductFamily, 367 Product,
-20 UpdateClassification categories, 3,674 detectoids) and is recorded in sync_history; a
+20 UpdateClassification categories, 3,674 detectoids) and is recorded in sync_history (and
+shown by `wsusctl sync history`, while `sync status` ignores imports); a
 second import adds nothing; export + import into an empty database gives the same identities
 with byte-identical XML (and the exported metadata.txt equals the original byte for byte);
 damaged packages (truncated cabinet, bad record header, XML with a DTD, XML with an entity,
@@ -10,7 +11,9 @@ a 50 MB element) are refused with a message naming the record and leave the cata
 """
 
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -117,6 +120,33 @@ def test_real_export(tmp):
     return db, conf
 
 
+def test_history(db, conf):
+    """Imports show in `wsusctl sync history` with their counts; `sync status`'s "last" stays
+    the last synchronization (there is none here)."""
+    srv = wt.Wsusd(conf).start()
+    try:
+        r = wt.wsusctl(conf, "sync", "history")
+        lines = r.stdout.splitlines()
+        pat = (r"#%d +succeeded import +\S+  \S+  new %d, categories %d, files 0, "
+               r"already present %d \(%s\)$")
+        wt.check(r.returncode == 0 and len(lines) == 2 and
+                 re.match(pat % (2, 0, 0, 4125, re.escape(REAL)), lines[0]) is not None and
+                 re.match(pat % (1, 4125, 451, 0, re.escape(REAL)), lines[1]) is not None,
+                 "sync history lists both imports, newest first, with their counts and package",
+                 r)
+        r = wt.wsusctl(conf, "--json", "sync", "history")
+        h = json.loads(r.stdout) if r.returncode == 0 else []
+        wt.check([(x["kind"], x["result"], x["new_revisions"], x["detail"]["already_present"])
+                  for x in h] == [("import", "succeeded", 0, 4125),
+                                  ("import", "succeeded", 4125, 0)],
+                 "sync history --json: kind import with the counts", h)
+        r = wt.wsusctl(conf, "sync", "status")
+        wt.check(r.returncode == 0 and "last:    never synchronized" in r.stdout,
+                 "sync status: an import is not the last synchronization", r)
+    finally:
+        srv.stop()
+
+
 def first_record_xml(tmp):
     d = os.path.join(tmp, "real")
     os.makedirs(d, exist_ok=True)
@@ -144,8 +174,23 @@ def test_export_roundtrip(tmp, db, conf):
              "package.xml has a BOM and 4,125 <Update> entries")
     db2 = wt.create_db("it_import_roundtrip")
     conf2 = wt.write_config(tmp, db2, name="roundtrip.conf")
-    r = wt.wsusctl(conf2, "import", pkg)
+    r = wt.wsusctl(conf2, "import", pkg, "--json")
     wt.check(r.returncode == 0, "re-import of the export succeeds", r)
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    wt.check(j.get("package") == pkg and j.get("records") == 4125 and
+             j.get("new_revisions") == 4125 and j.get("already_present") == 0 and
+             j.get("categories") == 451 and j.get("detectoids") == 3674 and
+             j.get("updates") == 0 and j.get("files_published") == 0,
+             "import --json prints one JSON object with the counts", r)
+    pkg2 = os.path.join(tmp, "export2.cab")
+    r = wt.wsusctl(conf2, "--json", "export", pkg2)
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    wt.check(j == {"package": pkg2, "revisions": 4125, "file_references": 0},
+             "export --json prints one JSON object with the counts", r)
+    r = wt.wsusctl(conf2, "db", "migrate", "--json")
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    wt.check(list(j) == ["schema_version"] and j["schema_version"] >= 5,
+             "db migrate --json prints the schema version", r)
     wt.check(fingerprint(db2) == fingerprint(db),
              "re-imported catalog is identical (identities, XML, relations)")
     wt.drop_db(db2)
@@ -212,6 +257,7 @@ def test_bad_packages(tmp, db, conf):
 def main():
     with wt.TempDir() as tmp:
         db, conf = test_real_export(tmp)
+        test_history(db, conf)
         test_export_roundtrip(tmp, db, conf)
         test_bad_packages(tmp, db, conf)
         wt.drop_db(db)

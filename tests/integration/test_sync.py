@@ -223,6 +223,15 @@ def run(tmp, servers, dbs):
     wt.check(h["result"] == "succeeded" and h["new_revisions"] > 0 and h["categories"] > 0 and
              h["files"] > 0 and h["bytes"] > 0, "middle: history counts new, categories, files, "
              "bytes", h)
+    # every revision is new to the middle, the older revisions of an update included (they
+    # arrive in the same sync as the newer ones, in whatever batch order)
+    nsoft = len(mid_revs)
+    wt.check(h["updated_revisions"] == 0 and h["new_revisions"] == nsoft,
+             "middle: a first sync counts every one of its %d revisions as new, none as "
+             "updated" % nsoft, h)
+    r = wt.wsusctl(mid_conf, "sync", "history", "--limit", "1")
+    wt.check(r.returncode == 0 and "updated 0" in r.stdout and "new %d" % nsoft in r.stdout,
+             "middle: sync history says new %d, updated 0" % nsoft, r)
 
     # --- middle: nothing changed upstream -> no GetUpdateData, no content
     r = wt.wsusctl(mid_conf, "sync", "now", "--wait")

@@ -4,7 +4,8 @@ upstream is not there at all, a second "sync now" while one runs.
 Checks: the interrupted sync fails with the exact reason in history (naming the upstream), the
 retry policy (sync-retry-interval, shortened for the test) picks the sync up again once the
 upstream is back and finishes it; "sync now" while a sync runs says so and shows the progress;
-a sync against a closed port says the upstream refused the connection.
+a sync against a closed port says the upstream refused the connection; an https:// upstream
+URL on a plain HTTP port says to use http:// or the HTTPS port.
 """
 
 import json
@@ -131,6 +132,21 @@ def run(tmp, servers, dbs):
     latest = "SELECT update_id || ' ' || max(revision_number) FROM revision GROUP BY update_id"
     wt.check(set(r[0] for r in wt.sql(db, latest)) == set(r[0] for r in wt.sql(root_db, latest)),
              "the catalog is complete after the retry (every update at its latest revision)")
+
+    # --- https:// on the upstream's plain HTTP port: the fix is the scheme or the port, not a
+    #     certificate
+    https_url = "https://127.0.0.1:%d" % root.listen_port()
+    r = wt.wsusctl(conf, "config", "set", "upstream", https_url)
+    wt.check(r.returncode == 0, "config set upstream https:// on the HTTP port", r)
+    r = wt.wsusctl(conf, "sync", "now", "--wait")
+    want = ("upstream %s answers plain HTTP on that port: use http:// or the HTTPS port (8531)" %
+            https_url)
+    wt.check(r.returncode == 1 and want in r.stdout + r.stderr,
+             "sync now --wait on https:// against an HTTP port says: %s" % want, r)
+    h = history(conf)[0]
+    wt.check(h["result"] == "failed" and want in (h["error"] or "") and
+             "certificate" not in (h["error"] or ""),
+             "history names the scheme or the port, not the certificate", h)
 
 
 if __name__ == "__main__":

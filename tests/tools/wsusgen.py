@@ -11,7 +11,8 @@ membership (IsCategory clauses, as in the real bundle a2fef9b0), plain detectoid
 bundles), supersedence within a product, en + some of de/fr/ja, KB numbers, MU-style file names
 and MUUrls, CreationDate; all under the REAL products and classifications of
 tests/data/WSUS.cab (read at run time with cabextract). Same --seed and options => byte-identical
-OUT.cab and content. What it does not do: driver updates, EULAs, express/PSF files, categories of
+OUT.cab and content. --eula K names a license (EulaID) on the first K bundles (no EULA file is
+written). What it does not do: driver updates, EULA files, express/PSF files, categories of
 its own (use --include-export to carry the real 4,125 category/detectoid records).
 
 Needs: Python 3 standard library, `cabextract` (to read the real export) and `gcab` (Debian
@@ -415,10 +416,11 @@ def bundle_xml(b):
     w('<upd:UpdateIdentity UpdateID="%s" RevisionNumber="%d" />' % (b["id"], b["rev"]))
     w('<upd:Properties UpdateType="Software" DefaultPropertiesLanguage="en" '
       'AutoSelectOnWebSites="%s" ExplicitlyDeployable="true" MaxDownloadSize="0" '
-      'MinDownloadSize="0"%s PublicationState="%s" CreationDate="%s" PublisherID="%s">'
+      'MinDownloadSize="0"%s PublicationState="%s" CreationDate="%s" PublisherID="%s"%s>'
       % ("true" if b["auto_select"] else "false",
          ' MsrcSeverity="%s"' % b["severity"] if b["severity"] else "",
-         b["state"], b["date"], PUBLISHER_ID))
+         b["state"], b["date"], PUBLISHER_ID,
+         ' EulaID="%s"' % b["eula"] if b.get("eula") else ""))
     w("<upd:SupportUrl>https://go.microsoft.com/fwlink/?LinkId=52661</upd:SupportUrl>")
     if b["bulletin"]:
         w("<upd:SecurityBulletinID>%s</upd:SecurityBulletinID>" % b["bulletin"])
@@ -612,6 +614,8 @@ def generate(opts):
         for idx in range(n):
             rng = Rng(opts.seed, "bundle:%d" % idx)
             b = bundle_model(rng, idx, opts, products, classifications, history)
+            if idx < opts.eula:  # its own stream: the other records do not move
+                b["eula"] = Rng(opts.seed, "eula:%d" % idx).uuid()
             materialize_files(b, opts, work)
             emit_bundle(writer, b, True)
             if idx in bump or idx in expire:
@@ -684,6 +688,8 @@ def main(argv=None):
     ap.add_argument("--packs-per-language", type=int, default=2, metavar="K",
                     help="language packs per language (default 2)")
     ap.add_argument("--out", required=True, help="the package to write (OUT.cab)")
+    ap.add_argument("--eula", type=int, default=0, metavar="K",
+                    help="the first K bundles name a license (EulaID on their Properties)")
     ap.add_argument("--content-dir", help="where to write content (OUTDIR/XX/HEX.ext)")
     ap.add_argument("--export-cab", default=os.path.join(here, "..", "data", "WSUS.cab"),
                     help="the real export to take categories from (default tests/data/WSUS.cab)")
@@ -697,7 +703,7 @@ def main(argv=None):
         ap.error("--file-size wants MIN-MAX, e.g. 1K-64K")
     if a.file_size[0] < 1 or a.file_size[0] > a.file_size[1]:
         ap.error("--file-size: need 1 <= MIN <= MAX")
-    if a.updates < 0 or a.revision_bump < 0 or a.expire < 0:
+    if a.updates < 0 or a.revision_bump < 0 or a.expire < 0 or a.eula < 0:
         ap.error("counts must not be negative")
     if not a.products or not a.classifications:
         ap.error("need at least one product and one classification")

@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "buf.h"
@@ -364,6 +365,77 @@ static void test_hung_upstream(void **state)
     close(fd);
 }
 
+/* OpenSSL's words for an HTTP answer to a ClientHello, and nothing else, mean "plain HTTP" */
+static void test_tls_plain_http(void **state)
+{
+    (void)state;
+    assert_int_equal(uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR,
+                                            "error:0A00010B:SSL routines::wrong version number"),
+                     1);
+    assert_int_equal(uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR,
+                                            "error:1408F10B:SSL routines:ssl3_get_record:"
+                                            "packet length too long"),
+                     1);
+    assert_int_equal(
+        uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR, "OpenSSL SSL_connect: SSL_ERROR_SYSCALL"),
+        0);
+    assert_int_equal(uss_tls_got_plain_http(CURLE_PEER_FAILED_VERIFICATION, "wrong version number"),
+                     0);
+    assert_int_equal(uss_tls_got_plain_http(CURLE_SSL_CONNECT_ERROR, NULL), 0);
+}
+
+/* A plain HTTP server that hangs up on a TLS ClientHello without a word (as a busy HTTP
+ * server may): serves until it has answered one plain request. */
+static void *hangup_on_tls(void *arg)
+{
+    int lfd = *(int *)arg, answered = 0;
+
+    while (!answered) {
+        unsigned char b[2048];
+        int c = accept(lfd, NULL, NULL);
+        ssize_t n;
+        if (c < 0)
+            break;
+        n = read(c, b, sizeof(b));
+        if (n > 0 && b[0] != 0x16) {
+            static const char ans[] =
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            answered = write(c, ans, sizeof(ans) - 1) > 0;
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+/* https:// to a plain HTTP port that closes the TLS handshake silently: the plain HTTP probe
+ * finds it out, and the message names the scheme or the port, not the certificate */
+static void test_tls_to_plain_http_port(void **state)
+{
+    struct uss_options o;
+    struct uss_error e;
+    struct uss *u;
+    char url[64], want[256];
+    int port, fd = silent_listener(&port);
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(pthread_create(&t, NULL, hangup_on_tls, &fd), 0);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+    memset(&o, 0, sizeof(o));
+    o.url = url;
+    o.answer_timeout_s = 5;
+    u = uss_new(&o, &e);
+    assert_non_null(u);
+    assert_int_equal(uss_authorize(u, &e), -1);
+    snprintf(want, sizeof(want),
+             "upstream %s answers plain HTTP on that port: use http:// or the HTTPS port (8531)",
+             url);
+    assert_string_equal(e.msg, want);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    uss_free(u);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +449,8 @@ int main(void)
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_hung_upstream),
+        cmocka_unit_test(test_tls_plain_http),
+        cmocka_unit_test(test_tls_to_plain_http_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
