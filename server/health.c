@@ -42,7 +42,6 @@
 #define HEALTH_FREE_FAIL     ((int64_t)1 << 30) /* fail under 1 GiB free */
 #define HEALTH_FREE_WARN_PC  10                 /* warn under 10% free */
 #define HEALTH_STALL_MIN_S   600                /* no byte moved for this long: stalled */
-#define HEALTH_NOT_BUILT     "not available in this build"
 
 struct health_result {
     enum health_verdict verdict;
@@ -831,16 +830,23 @@ static void check_inactive_approvals(struct health_ctx *c, struct health_result 
     json_decref(list);
 }
 
-/*
- * A SLOT for a check built elsewhere (the hierarchy checks of client/sync.c, branch hier): it
- * says "not available in this build" until its function replaces check_not_built in the
- * table. Such a function gets c->db, c->u and (after probe(c)) c->cfg, the upstream's
- * GetConfigData answer, and fills r with result().
- */
-static void check_not_built(struct health_ctx *c, struct health_result *r)
+/* The figure to compare with the upstream's (the protocol has no call that reads it there). */
+static void check_approval_count(struct health_ctx *c, struct health_result *r)
 {
-    (void)c;
-    result(r, HEALTH_SKIPPED, NULL, HEALTH_NOT_BUILT);
+    char *mode = settings_get(c->db, "mode");
+    int replica = mode != NULL && strcmp(mode, "replica") == 0;
+    long n = catalog_count_active_approvals(c->db, replica);
+
+    free(mode);
+    if (n < 0)
+        result(r, HEALTH_FAIL, "check that PostgreSQL runs", "cannot count the approvals");
+    else if (replica)
+        result(r, HEALTH_OK, NULL,
+               "%ld active approval(s) here; wsusctl approvals count on the upstream must print "
+               "the same (a difference after a language change: the inactive approvals line)",
+               n);
+    else
+        result(r, HEALTH_OK, NULL, "%ld active approval(s)", n);
 }
 
 /* ---------- the table ---------- */
@@ -870,9 +876,7 @@ static const struct health_check health_checks[] = {
     {"last-sync", "last synchronization", check_last_sync},
     {"failed-updates", "updates failed or missing upstream", check_failed_updates},
     {"inactive-approvals", "inactive approvals", check_inactive_approvals},
-    /* SLOT: a replica's approval count against its upstream's (the protocol has no call for
-       the upstream's count; compare wsusctl approvals count on both) */
-    {"approval-counts", "approval counts against the upstream (replica)", check_not_built},
+    {"approval-counts", "approval count", check_approval_count},
 };
 
 #define N_CHECKS (sizeof(health_checks) / sizeof(health_checks[0]))

@@ -140,8 +140,15 @@ def run(tmp, servers, dbs):
             'add them to products on the upstream and synchronize it, or remove them here '
             '(wsusctl config set products ...)' % (mid_url, DEFENDER, WIN11),
             "a product not offered upstream")
+    health_line(down_conf, "FAIL  products and classifications offered upstream: upstream %s does "
+                "not synchronize the products \"Microsoft Defender Antivirus\" (%s) selected "
+                "here (it synchronizes only \"Windows 11\" (%s))" % (mid_url, DEFENDER, WIN11),
+                "      fix: add them to products on the upstream and synchronize it, or remove "
+                "them here (wsusctl config set products ...)", 1)
     r = wt.wsusctl(down_conf, "config", "set", "products", "Windows 11")
     wt.check(r.returncode == 0, "down: products = Windows 11 only", r)
+    health_line(down_conf, "PASS  products and classifications offered upstream: upstream %s "
+                "synchronizes every product and classification selected here" % mid_url)
     r = wt.wsusctl(down_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "down: synchronizes once it asks only for what is offered", r)
 
@@ -160,6 +167,8 @@ def run(tmp, servers, dbs):
     wt.sql(down_db, "UPDATE language SET enabled = short_name IN ('en', 'de')")
     refused(down_conf, "%s; nothing was synchronized: %s" % (lang_msg, lang_fix),
             "a language not carried upstream")
+    health_line(down_conf, "FAIL  languages offered upstream: " + lang_msg,
+                "      fix: " + lang_fix, 1)
     # the middle may carry de once its own upstream does
     r = wt.wsusctl(root_conf, "config", "set", "languages", "en,de")
     wt.check(r.returncode == 0, "root: languages en,de", r)
@@ -169,6 +178,15 @@ def run(tmp, servers, dbs):
     wt.check(r.returncode == 0, "middle: languages en,de", r)
     r = wt.wsusctl(down_conf, "sync", "now", "--wait")
     wt.check(r.returncode == 0, "down: synchronizes once the middle carries de", r)
+
+
+def health_line(conf, line, fix=None, rc=None):
+    """wsusctl checkhealth prints line (and the fix line right under it)."""
+    r = wt.wsusctl(conf, "checkhealth")
+    out = r.stdout.split("\n")
+    ok = line in out and (fix is None or out[out.index(line) + 1] == fix) and \
+        (rc is None or r.returncode == rc)
+    wt.check(ok, "checkhealth prints: %s%s" % (line, " / " + fix if fix else ""), r)
 
 
 def approvals_count(conf, what):

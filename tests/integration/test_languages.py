@@ -173,6 +173,12 @@ def run(tmp, servers, dbs):
     rc, rr = count(rep_conf, "replica"), count(root_conf, "root")
     wt.check(rc == 6 and rr == 4, "replica and root: the counts differ (6, 4)", (rc, rr))
 
+    r = wt.wsusctl(rep_conf, "checkhealth")
+    wt.check("WARN  inactive approvals: 2 approval(s) are of updates only for languages no longer "
+             "enabled here or carried by the upstream\n      fix: wsusctl listinactiveapprovals "
+             "lists them; wsusctl removeinactiveapprovals removes them\n" in r.stdout,
+             "replica: checkhealth warns of the 2 inactive approvals", r)
+
     # --- removeinactiveapprovals on the replica (as the seed guide does)
     r = wt.wsusctl(rep_conf, "removeinactiveapprovals")
     wt.check(r.returncode == 0 and r.stdout == "".join(lines) + "2 inactive approval(s) removed\n",
@@ -185,6 +191,9 @@ def run(tmp, servers, dbs):
     r = wt.wsusctl(rep_conf, "listinactiveapprovals")
     wt.check(r.returncode == 0 and r.stdout == "0 inactive approval(s) found\n",
              "replica: none left", r)
+    r = wt.wsusctl(rep_conf, "checkhealth")
+    wt.check("PASS  inactive approvals: no approval is of an update only for another language\n"
+             in r.stdout, "replica: checkhealth passes the inactive approvals line", r)
 
     # --- the replica downloads everything it holds but the fr content
     r = wt.wsusctl(rep_conf, "config", "set", "download", "all")
