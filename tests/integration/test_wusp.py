@@ -291,6 +291,10 @@ def main():
                  % (eula, rev5))
             wt.check("EulaID" in psql("SELECT xml FROM revision_fragment WHERE revision_id = %s"
                                       " AND kind = 'core'" % rev5)[0][0], "EulaID set", None)
+            # the same license in the stored update document (accepteula checks the catalog
+            # names it)
+            psql("UPDATE revision SET xml = regexp_replace(xml, '(<upd:Properties [^>]*?)"
+                 " ?(/?>)', '\\1 EulaID=\"%s\" \\2') WHERE id = %s" % (eula, rev5))
             pc3 = ("--computer-name", "pc3.test", "--client-id",
                    "0c3c3c3c-0000-4000-8000-000000000003", "--installed", installed,
                    "--no-download")
