@@ -10,6 +10,7 @@
 #include "db.h"
 #include "log.h"
 #include "update.h"
+#include "upstream_state.h"
 #include "xmalloc.h"
 
 #include <pthread.h>
@@ -166,11 +167,7 @@ static int store_items(struct ingest *in, struct ingest_item **items, size_t nit
     }
     for (k = 0; k < nitems; k++) {
         for (i = 0; i < items[k]->nkv; i++) {
-            const char *p[2] = {items[k]->keys[i], items[k]->values[i]};
-            if (db_cmd(in->db,
-                       "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) "
-                       "DO UPDATE SET value = EXCLUDED.value, changed_at = now()",
-                       2, p) < 0) {
+            if (upstream_state_set(in->db, items[k]->keys[i], items[k]->values[i]) < 0) {
                 snprintf(in->error, sizeof(in->error), "cannot record the sync anchor: %s",
                          db_errmsg(in->db, err, sizeof(err)));
                 goto out;

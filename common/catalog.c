@@ -1169,3 +1169,63 @@ int catalog_analyze(PGconn *conn)
                   "revision_supersedes, revision_file, file",
                   0, NULL);
 }
+
+#define FILE_PRESENT_STMT "wsusd_content_lookup"
+#define FILE_PRESENT_SQL  "SELECT file_name, size FROM file WHERE sha1 = $1 AND state = 'present'"
+
+/* The content lookup runs as a prepared statement, prepared on first use on each connection. */
+PGresult *catalog_file_present(PGconn *db, const unsigned char sha1[20])
+{
+    const char *values[1] = {(const char *)sha1};
+    const int lengths[1] = {20};
+    const int formats[1] = {1};
+    PGresult *r;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        const char *state;
+        r = PQexecPrepared(db, FILE_PRESENT_STMT, 1, values, lengths, formats, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            return r;
+        state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* not prepared on this session yet, or the server restarted under this read (a
+           re-established session has no prepared statements either): prepare, run again */
+        if (attempt == 0 &&
+            (db_lost(db) ? db_revive(db) > 0 : state != NULL && strcmp(state, "26000") == 0)) {
+            PQclear(r);
+            r = PQprepare(db, FILE_PRESENT_STMT, FILE_PRESENT_SQL, 1, NULL);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                break;
+            PQclear(r);
+            continue;
+        }
+        break;
+    }
+    log_warnx("content lookup failed: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *catalog_files_present(PGconn *conn)
+{
+    return db_exec(conn,
+                   "SELECT encode(sha1, 'hex'), encode(sha256, 'hex'), size, file_name FROM file "
+                   "WHERE state = 'present' ORDER BY sha1",
+                   0, NULL);
+}
+
+int catalog_file_mark_unstored(PGconn *conn, const char *sha1_hex, const char *state,
+                               const char *detail)
+{
+    const char *params[3] = {sha1_hex, state, detail};
+
+    return db_cmd(conn,
+                  "UPDATE file SET state = $2, state_detail = $3, stored_at = NULL WHERE sha1 = "
+                  "decode($1, 'hex')",
+                  3, params);
+}
+
+int catalog_files_requeue_quarantined(PGconn *conn)
+{
+    return db_cmd(conn, "UPDATE file SET state = 'queued' WHERE state = 'quarantined'", 0, NULL);
+}

@@ -232,4 +232,28 @@ json_t *catalog_remove_inactive_approvals(PGconn *conn, const char *carried,
  */
 int catalog_analyze(PGconn *conn);
 
+/*
+ * The content lookup of the serve path: the file row of digest sha1 (20 raw bytes) when its
+ * state is 'present'. Columns: file_name, size (may be NULL); 0 rows when not known or not
+ * present. Runs as a prepared statement (prepared on first use on conn, again after a
+ * reconnect). The caller owns the result (PQclear); NULL on a database error (logged).
+ */
+PGresult *catalog_file_present(PGconn *conn, const unsigned char sha1[20]);
+
+/*
+ * wsusctl reset: every file row in state 'present', by sha1. Columns: sha1 and sha256 as hex
+ * (sha256 may be NULL), size (may be NULL), file_name. The caller owns the result (PQclear);
+ * NULL on a database error (logged).
+ */
+PGresult *catalog_files_present(PGconn *conn);
+/*
+ * Set the state of file sha1_hex (40 hex digits) to state with state_detail detail (NULL =
+ * none) and forget its stored_at (a file found missing or corrupt). 0, or -1 on a database
+ * error (logged).
+ */
+int catalog_file_mark_unstored(PGconn *conn, const char *sha1_hex, const char *state,
+                               const char *detail);
+/* Every quarantined file queued again for download by the next synchronization. 0 or -1. */
+int catalog_files_requeue_quarantined(PGconn *conn);
+
 #endif

@@ -199,6 +199,13 @@ int db_begin(PGconn *conn)
     return db_cmd(conn, "BEGIN", 0, NULL);
 }
 
+int db_xact_lock(PGconn *conn, const char *name)
+{
+    const char *p[1] = {name};
+
+    return db_cmd(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, p);
+}
+
 int db_commit(PGconn *conn)
 {
     return db_cmd(conn, "COMMIT", 0, NULL);

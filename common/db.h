@@ -53,6 +53,11 @@ int db_begin(PGconn *conn);
 int db_commit(PGconn *conn);
 /* Roll back; harmless outside a transaction. */
 void db_rollback(PGconn *conn);
+/*
+ * Take the transaction-scoped advisory lock named name (hashtext(name)), waiting for it; it
+ * is released at COMMIT or ROLLBACK. Call inside a transaction. 0 or -1 (logged).
+ */
+int db_xact_lock(PGconn *conn, const char *name);
 /* The last error of conn as one line (no trailing newline); "" if none. */
 const char *db_errmsg(PGconn *conn, char *out, size_t outlen);
 

@@ -1,5 +1,5 @@
 /*
- * downstream_report: the downstream_server views of /metrics (see downstream_report.h).
+ * downstream_report: the downstream_server views (see downstream_report.h).
  */
 #include "downstream_report.h"
 #include "db.h"
@@ -23,4 +23,16 @@ PGresult *downstream_report_synchronized(PGconn *db, int limit)
                    "extract(epoch FROM last_sync)::bigint FROM downstream_server "
                    "WHERE last_sync IS NOT NULL ORDER BY account_name, account_guid LIMIT $1",
                    1, p);
+}
+
+PGresult *downstream_report_list(PGconn *db)
+{
+    return db_exec(
+        db,
+        "SELECT account_guid::text, account_name, protocol_version, "
+        "  to_char(first_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "  to_char(last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "  to_char(last_sync AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), address "
+        "FROM downstream_server ORDER BY lower(account_name), account_guid",
+        0, NULL);
 }

@@ -1,6 +1,7 @@
 /*
- * downstream_report: read-only views of the downstream_server table for /metrics. (The rows
- * are written by the DssAuth service, server/svc_dssauth.c.) All SQL of these views is here.
+ * downstream_report: read-only views of the downstream_server table, for /metrics and
+ * `wsusctl downstreams`. (The rows are written by the DssAuth service, server/soap_catalog.c.)
+ * All SQL of these views is here.
  */
 #ifndef WSUS_DOWNSTREAM_REPORT_H
 #define WSUS_DOWNSTREAM_REPORT_H
@@ -17,5 +18,13 @@ PGresult *downstream_report_counts(PGconn *db);
  * account_name, last_contact and last_sync as epoch seconds. NULL on a database error (logged).
  */
 PGresult *downstream_report_synchronized(PGconn *db, int limit);
+
+/*
+ * Every downstream server row, by lower(account_name) then account_guid, for the admin list.
+ * Columns: account_guid, account_name, protocol_version (may be NULL), first_contact,
+ * last_contact, last_sync (may be NULL) as UTC "YYYY-MM-DDTHH:MI:SSZ" text, address (may be
+ * NULL). The caller owns the result (PQclear). NULL on a database error (logged).
+ */
+PGresult *downstream_report_list(PGconn *db);
 
 #endif

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "settings.h"
 #include "strutil.h"
+#include "upstream_state.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -149,12 +150,10 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
              "config set upstream '') or point one of them at a server outside the loop");
 }
 
-static char *state_value(PGconn *db, const char *key);
-
 /* The remembered chain (empty when none or unreadable: publishing must not fail on it). */
 static void chain_load(PGconn *db, struct hier_chain *c)
 {
-    char *v = state_value(db, K_CHAIN);
+    char *v = upstream_state_get(db, K_CHAIN);
 
     c->n = 0;
     if (v != NULL)
@@ -197,22 +196,17 @@ done:
 
 int hier_remember(PGconn *db, const struct hier_chain *up)
 {
-    const char *p[2] = {K_CHAIN, NULL};
     char *v;
     int rc;
 
     if (up == NULL || up->n == 0)
-        return db_cmd(db, "DELETE FROM upstream_state WHERE key = $1", 1, p);
+        return upstream_state_delete(db, K_CHAIN);
     v = xmalloc(HIER_MAX_VALUE + 1);
     if (hier_chain_format(up, v, HIER_MAX_VALUE + 1) < 0) {
         free(v);
         return -1;
     }
-    p[1] = v;
-    rc = db_cmd(db,
-                "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
-                "UPDATE SET value = EXCLUDED.value, changed_at = now()",
-                2, p);
+    rc = upstream_state_set(db, K_CHAIN, v);
     free(v);
     return rc;
 }
@@ -405,27 +399,14 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     buf_free(&carried);
 }
 
-/* The value of an upstream_state row (malloc'd), NULL when absent or unreadable. */
-static char *state_value(PGconn *db, const char *key)
-{
-    const char *p[1] = {key};
-    PGresult *r = db_exec(db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
-    char *v = NULL;
-
-    if (r != NULL && PQntuples(r) == 1)
-        v = xstrdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
-
 void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
                                  struct hier_result *res)
 {
-    char *url = state_value(db, "upstream-url");
+    char *url = upstream_state_get(db, "upstream-url");
     char *langs = NULL;
 
     if (url != NULL && strcasecmp(url, upstream) == 0)
-        langs = state_value(db, "languages");
+        langs = upstream_state_get(db, "languages");
     hier_check_languages(upstream, languages, langs, res);
     free(url);
     free(langs);
@@ -433,7 +414,7 @@ void hier_check_languages_stored(PGconn *db, const char *upstream, const char *l
 
 char *hier_upstream_languages(PGconn *db)
 {
-    char *langs = state_value(db, "languages");
+    char *langs = upstream_state_get(db, "languages");
     json_error_t je;
     json_t *a = langs != NULL ? json_loads(langs, 0, &je) : NULL;
     struct buf carried;

@@ -654,6 +654,12 @@ size_t settings_language_lcids(PGconn *db, long *out, size_t max)
     return n;
 }
 
+PGresult *settings_languages_all(PGconn *db)
+{
+    return db_exec(db, "SELECT lcid, short_name, long_name, enabled FROM language ORDER BY lcid", 0,
+                   NULL);
+}
+
 char *settings_get(PGconn *db, const char *key)
 {
     const struct settings_def *d = settings_find(key);

@@ -78,6 +78,12 @@ char *settings_get(PGconn *db, const char *key);
  * LCID: what a downstream sends as its GetRevisionIdList Languages filter. 0 on error.
  */
 size_t settings_language_lcids(PGconn *db, long *out, size_t max);
+/*
+ * Every row of the language table, enabled or not, by LCID (what an export package lists).
+ * Columns: lcid, short_name, long_name, enabled ("t"/"f"). The caller owns the result
+ * (PQclear); NULL on a database error (logged).
+ */
+PGresult *settings_languages_all(PGconn *db);
 /* Is key stored (set explicitly) rather than defaulted? 1, 0, or -1 on error. */
 int settings_is_set(PGconn *db, const char *key);
 

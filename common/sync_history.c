@@ -4,10 +4,12 @@
  */
 #include "sync_history.h"
 #include "db.h"
+#include "xmalloc.h"
 #include "strutil.h"
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ROW_COLUMNS                                                                                \
@@ -84,4 +86,81 @@ int sync_history_lock_held(PGconn *db, long key)
     held = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return held;
+}
+
+#define JSON_ROW_SQL                                                                               \
+    "SELECT row_to_json(h)::text FROM (SELECT id, kind, trigger, started_at, finished_at, "        \
+    "result, phase, upstream, new_revisions, updated_revisions, categories, files, bytes, "        \
+    "error, detail, round(extract(epoch FROM (coalesce(finished_at, now()) - started_at)), "       \
+    "3)::float8 AS "                                                                               \
+    "seconds FROM sync_history WHERE "
+
+PGresult *sync_history_json(PGconn *db, enum sync_history_pick pick, int with_imports,
+                            const char *arg)
+{
+    /* status, cancel and "already running" are about synchronizations; the history shows
+     * imports */
+    const char *kinds = with_imports ? "kind IN ('sync', 'import') " : "kind = 'sync' ";
+    const char *where_order = NULL;
+    const char *p[1] = {arg};
+    int n = 0;
+    char *sql;
+    PGresult *r;
+
+    switch (pick) {
+    case SYNC_HISTORY_BY_ID:
+        where_order = "AND id = $1::bigint";
+        n = 1;
+        break;
+    case SYNC_HISTORY_RUNNING:
+        where_order = "AND result = 'running' ORDER BY id DESC LIMIT 1";
+        break;
+    case SYNC_HISTORY_LAST_FINISHED:
+        where_order = "AND result <> 'running' ORDER BY id DESC LIMIT 1";
+        break;
+    case SYNC_HISTORY_NEWEST:
+        where_order = "ORDER BY id DESC LIMIT $1::bigint";
+        n = 1;
+        break;
+    }
+    if (where_order == NULL)
+        return NULL;
+    sql = xasprintf("%s%s%s) h", JSON_ROW_SQL, kinds, where_order);
+    r = db_exec(db, sql, n, n > 0 ? p : NULL);
+    free(sql);
+    return r;
+}
+
+long sync_history_import_start(PGconn *db, const char *pkg)
+{
+    const char *params[1] = {pkg};
+    PGresult *r = db_exec(db,
+                          "INSERT INTO sync_history (kind, trigger, phase, upstream)"
+                          " VALUES ('import', 'manual', 'importing', $1) RETURNING id",
+                          1, params);
+    long id = -1;
+
+    if (r != NULL && PQntuples(r) == 1)
+        id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return id;
+}
+
+int sync_history_import_finish(PGconn *db, long id, const char *result, const char *error,
+                               long new_revisions, long categories, long files, long present,
+                               const char *detail)
+{
+    char sid[24], nr[24], cat[24], fl[24], upd[24];
+    const char *params[8] = {sid, result, error, nr, cat, fl, upd, detail};
+
+    snprintf(sid, sizeof(sid), "%ld", id);
+    snprintf(nr, sizeof(nr), "%ld", new_revisions);
+    snprintf(cat, sizeof(cat), "%ld", categories);
+    snprintf(fl, sizeof(fl), "%ld", files);
+    snprintf(upd, sizeof(upd), "%ld", present);
+    return db_cmd(db,
+                  "UPDATE sync_history SET finished_at = now(), result = $2, error = $3,"
+                  " phase = NULL, new_revisions = $4, categories = $5, files = $6,"
+                  " detail = $8::jsonb WHERE id = $1 AND $7::int >= 0",
+                  8, params);
 }

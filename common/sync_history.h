@@ -1,7 +1,8 @@
 /*
- * sync_history: the read side of the sync_history table for health checks (the last finished
- * synchronization, the running one and whether a process holds the sync lock). Rows are
- * written by the sync engine (client/sync.c); this module does not write them.
+ * sync_history: the sync_history table. Reads for health checks (the last finished
+ * synchronization, the running one and whether a process holds the sync lock) and for the
+ * admin API's status and history (rows as JSON text). Rows of synchronizations are written by
+ * the sync engine (client/sync.c); rows of imports by sync_history_import_start/_finish.
  */
 #ifndef WSUS_SYNC_HISTORY_H
 #define WSUS_SYNC_HISTORY_H
@@ -34,5 +35,39 @@ int sync_history_running(PGconn *db, struct sync_history_row *out);
  * sync starting at the same moment is not disturbed)? 1, 0, or -1 on a database error.
  */
 int sync_history_lock_held(PGconn *db, long key);
+
+/* Which rows sync_history_json returns. */
+enum sync_history_pick {
+    SYNC_HISTORY_BY_ID,         /* the row whose id is arg (decimal text) */
+    SYNC_HISTORY_RUNNING,       /* the newest row marked running (arg unused) */
+    SYNC_HISTORY_LAST_FINISHED, /* the newest row not marked running (arg unused) */
+    SYNC_HISTORY_NEWEST,        /* the newest arg rows (arg: decimal count), newest first */
+};
+
+/*
+ * Rows of sync_history chosen by pick, one column each: the row as JSON text (row_to_json:
+ * id, kind, trigger, started_at, finished_at, result, phase, upstream, new_revisions,
+ * updated_revisions, categories, files, bytes, error, detail, seconds). Only synchronizations
+ * (kind 'sync'), or imports too when with_imports. The caller owns the result (PQclear);
+ * NULL on a database error (logged).
+ */
+PGresult *sync_history_json(PGconn *db, enum sync_history_pick pick, int with_imports,
+                            const char *arg);
+
+/*
+ * Record the start of a `wsusctl import` of package pkg: a sync_history row (kind 'import',
+ * trigger 'manual', phase 'importing', upstream pkg). Its id, or -1 on a database error
+ * (logged).
+ */
+long sync_history_import_start(PGconn *db, const char *pkg);
+/*
+ * Finish import row id: finished now with result ("succeeded", "failed", ...), error (NULL =
+ * none), phase cleared, new_revisions, categories, files and detail (a JSON object as text).
+ * present (the revisions already there) must be >= 0 for the row to be written. 0, or -1 on a
+ * database error (logged).
+ */
+int sync_history_import_finish(PGconn *db, long id, const char *result, const char *error,
+                               long new_revisions, long categories, long files, long present,
+                               const char *detail);
 
 #endif

@@ -12,6 +12,8 @@
 #include "ctl.h"
 #include "db.h"
 #include "log.h"
+#include "settings.h"
+#include "sync_history.h"
 #include "update.h"
 #include "wsuspkg.h"
 #include "xmalloc.h"
@@ -48,43 +50,19 @@ static void progress_end(void)
     }
 }
 
-static long history_start(PGconn *conn, const char *pkg)
-{
-    const char *params[1] = {pkg};
-    PGresult *r = db_exec(conn,
-                          "INSERT INTO sync_history (kind, trigger, phase, upstream)"
-                          " VALUES ('import', 'manual', 'importing', $1) RETURNING id",
-                          1, params);
-    long id = -1;
-
-    if (r != NULL && PQntuples(r) == 1)
-        id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return id;
-}
-
 static void history_finish(PGconn *conn, long id, const char *result, const char *error,
                            const struct catalog_stats *st, const struct import_counts *n)
 {
-    char sid[24], nr[24], cat[24], files[24], upd[24], detail[256];
-    const char *params[8] = {sid, result, error, nr, cat, files, upd, detail};
+    char detail[256];
 
     if (id < 0)
         return;
-    snprintf(sid, sizeof(sid), "%ld", id);
-    snprintf(nr, sizeof(nr), "%ld", st->new_revisions);
-    snprintf(cat, sizeof(cat), "%ld", st->new_categories);
-    snprintf(files, sizeof(files), "%ld", n->files_published);
-    snprintf(upd, sizeof(upd), "%ld", st->present_revisions);
     snprintf(detail, sizeof(detail),
              "{\"records\": %ld, \"already_present\": %ld, \"detectoids\": %ld,"
              " \"updates\": %ld, \"new_files\": %ld}",
              n->records, st->present_revisions, st->new_detectoids, st->new_updates, st->new_files);
-    if (db_cmd(conn,
-               "UPDATE sync_history SET finished_at = now(), result = $2, error = $3,"
-               " phase = NULL, new_revisions = $4, categories = $5, files = $6,"
-               " detail = $8::jsonb WHERE id = $1 AND $7::int >= 0",
-               8, params) < 0)
+    if (sync_history_import_finish(conn, id, result, error, st->new_revisions, st->new_categories,
+                                   n->files_published, st->present_revisions, detail) < 0)
         log_warnx("could not record the import in sync_history");
 }
 
@@ -95,7 +73,7 @@ static void history_failed(PGconn *conn, const char *pkg, const char *error)
 
     memset(&st, 0, sizeof(st));
     memset(&n, 0, sizeof(n));
-    history_finish(conn, history_start(conn, pkg), "failed", error, &st, &n);
+    history_finish(conn, sync_history_import_start(conn, pkg), "failed", error, &st, &n);
 }
 
 /* Look for a file under its WSUS content name in dir; 1 with path, 0 when not there. */
@@ -250,7 +228,7 @@ int cmd_import(struct ctl *c, int argc, char **argv)
         goto invalid;
     }
     /* pass 2: store in batches */
-    hist = history_start(conn, pkg);
+    hist = sync_history_import_start(conn, pkg);
     if (wsuspkg_rewind(rd) < 0) {
         snprintf(err, sizeof(err), "cannot reread the extracted package");
         goto failed;
@@ -389,8 +367,7 @@ int cmd_export(struct ctl *c, int argc, char **argv)
     free(server_id);
     if (x.w == NULL)
         return ctl_fail("cannot export: %s", x.err);
-    r = db_exec(conn, "SELECT lcid, short_name, long_name, enabled FROM language ORDER BY lcid", 0,
-                NULL);
+    r = settings_languages_all(conn);
     for (i = 0; r != NULL && i < PQntuples(r); i++)
         wsuspkg_writer_add_language(x.w, strtol(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
                                     PQgetvalue(r, i, 2), strcmp(PQgetvalue(r, i, 3), "t") == 0);

@@ -5,6 +5,7 @@
  * synchronization downloads them again. Works on the catalog and the content directory
  * directly; wsusd may keep running (it stops serving a file the moment it is moved).
  */
+#include "catalog.h"
 #include "content_store.h"
 #include "ctl.h"
 #include "db.h"
@@ -15,14 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RESET_LIST_SQL                                                                             \
-    "SELECT encode(sha1, 'hex'), encode(sha256, 'hex'), size, file_name FROM file "                \
-    "WHERE state = 'present' ORDER BY sha1"
-#define RESET_MARK_SQL                                                                             \
-    "UPDATE file SET state = $2, state_detail = $3, stored_at = NULL WHERE sha1 = decode($1, "     \
-    "'hex')"
-#define RESET_QUEUE_SQL "UPDATE file SET state = 'queued' WHERE state = 'quarantined'"
 
 static void reset_note(json_t *list, const char *hex, const char *name, const char *detail,
                        int json, const char *label)
@@ -61,7 +54,7 @@ int cmd_reset(struct ctl *c, int argc, char **argv)
         goto out;
     }
     db = ctl_db(c);
-    r = db_exec(db, RESET_LIST_SQL, 0, NULL);
+    r = catalog_files_present(db);
     if (r == NULL) {
         ctl_fail("cannot list the catalog's files: %s", db_errmsg(db, err, sizeof(err)));
         goto out;
@@ -76,7 +69,6 @@ int cmd_reset(struct ctl *c, int argc, char **argv)
             str_hex_decode(PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)), sha256, 32) == 0;
         int64_t size = PQgetisnull(r, i, 2) ? -1 : strtoll(PQgetvalue(r, i, 2), NULL, 10);
         char detail[700], dest[4096], note[4900];
-        const char *params[3];
 
         if (progress)
             fprintf(stderr, "\rchecking %d/%d files", i + 1, n);
@@ -91,10 +83,9 @@ int cmd_reset(struct ctl *c, int argc, char **argv)
         case CONTENT_VERIFY_MISSING:
             missing++;
             reset_note(missing_list, hex, name, "not in the content store", c->json, "missing");
-            params[0] = hex;
-            params[1] = "queued";
-            params[2] = "missing from the content store (found by wsusctl reset)";
-            if (db_cmd(db, RESET_MARK_SQL, 3, params) < 0)
+            if (catalog_file_mark_unstored(
+                    db, hex, "queued", "missing from the content store (found by wsusctl reset)") <
+                0)
                 errors++;
             continue;
         case CONTENT_VERIFY_CORRUPT:
@@ -107,10 +98,7 @@ int cmd_reset(struct ctl *c, int argc, char **argv)
             corrupt++;
             snprintf(note, sizeof(note), "%s; moved to %s", detail, dest);
             reset_note(corrupt_list, hex, name, note, c->json, "corrupt");
-            params[0] = hex;
-            params[1] = "quarantined";
-            params[2] = note;
-            if (db_cmd(db, RESET_MARK_SQL, 3, params) < 0)
+            if (catalog_file_mark_unstored(db, hex, "quarantined", note) < 0)
                 errors++;
             continue;
         case CONTENT_VERIFY_ERROR:
@@ -122,7 +110,7 @@ int cmd_reset(struct ctl *c, int argc, char **argv)
     if (progress)
         fprintf(stderr, "\r%*s\r", 40, "");
     /* quarantined files are downloaded again by the next synchronization */
-    if (db_cmd(db, RESET_QUEUE_SQL, 0, NULL) < 0)
+    if (catalog_files_requeue_quarantined(db) < 0)
         errors++;
     if (c->json) {
         json_t *o = json_pack(

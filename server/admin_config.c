@@ -42,9 +42,7 @@ int admin_refuse_replica(struct http_request *req, PGconn *db, const char *what,
 
 int admin_change_lock(PGconn *db, const char *lock)
 {
-    const char *p[1] = {lock};
-
-    if (db_begin(db) < 0 || db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, p) < 0)
+    if (db_begin(db) < 0 || db_xact_lock(db, lock) < 0)
         return -1;
     return 0;
 }

@@ -2,10 +2,10 @@
  * admin_downstreams: the downstream servers that synchronize from this server, for
  * `wsusctl downstreams` (the "Downstream Servers" node of the WSUS console). Rows are written
  * by the DSS Authorization service at first contact and updated on every call; this file only
- * reads them.
+ * reads them (downstream_report_list).
  */
 #include "admin_handlers.h"
-#include "db.h"
+#include "downstream_report.h"
 
 #include <stdlib.h>
 
@@ -18,14 +18,7 @@ enum MHD_Result admin_downstreams_list(struct http_request *req)
 
     if (db == NULL)
         return MHD_YES;
-    r = db_exec(
-        db,
-        "SELECT account_guid::text, account_name, protocol_version, "
-        "  to_char(first_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "  to_char(last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "  to_char(last_sync AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), address "
-        "FROM downstream_server ORDER BY lower(account_name), account_guid",
-        0, NULL);
+    r = downstream_report_list(db);
     if (r == NULL)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot read the downstream servers; see the wsusd log");

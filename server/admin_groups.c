@@ -6,6 +6,7 @@
  */
 #include "admin_handlers.h"
 #include "db.h"
+#include "group.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -23,11 +24,6 @@ static json_t *group_row(PGresult *r, int i)
                      (int)strtol(PQgetvalue(r, i, 5), NULL, 10));
 }
 
-#define GROUP_SELECT                                                                               \
-    "SELECT g.id::text, g.name, g.parent_id::text, p.name, g.is_builtin, "                         \
-    "  (SELECT count(*) FROM deployment d WHERE d.target_group_id = g.id AND NOT d.dead) "         \
-    "FROM target_group g LEFT JOIN target_group p ON p.id = g.parent_id "
-
 enum MHD_Result admin_groups_list(struct http_request *req)
 {
     PGconn *db = admin_db(req);
@@ -37,7 +33,7 @@ enum MHD_Result admin_groups_list(struct http_request *req)
 
     if (db == NULL)
         return MHD_YES;
-    r = db_exec(db, GROUP_SELECT "ORDER BY g.is_builtin DESC, lower(g.name)", 0, NULL);
+    r = group_list(db);
     if (r == NULL)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot read the target groups; see the wsusd log");
@@ -46,29 +42,6 @@ enum MHD_Result admin_groups_list(struct http_request *req)
         json_array_append_new(list, group_row(r, i));
     PQclear(r);
     return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "groups", list));
-}
-
-/* Find a group by name or id: 1 and id filled, 0 not found, -1 error. */
-static int group_find(PGconn *db, const char *name, char id[37], int *builtin)
-{
-    const char *p[1] = {name};
-    PGresult *r = db_exec(db,
-                          "SELECT id::text, is_builtin FROM target_group "
-                          "WHERE lower(name) = lower($1) OR id::text = lower($1) "
-                          "ORDER BY (lower(name) = lower($1)) DESC LIMIT 1",
-                          1, p);
-    int rc;
-
-    if (r == NULL)
-        return -1;
-    rc = PQntuples(r) == 1;
-    if (rc) {
-        snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
-        if (builtin != NULL)
-            *builtin = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
-    }
-    PQclear(r);
-    return rc;
 }
 
 static int valid_group_name(const char *s)
@@ -140,23 +113,11 @@ enum MHD_Result admin_groups_add(struct http_request *req)
                               parent != NULL ? parent : "All Computers");
         goto out;
     }
-    {
-        const char *p[2] = {name, parent_id};
-        r = db_exec(db,
-                    "INSERT INTO target_group (id, parent_id, name) "
-                    "VALUES (gen_random_uuid(), $2::uuid, $1) RETURNING id::text",
-                    2, p);
-        if (r == NULL || PQntuples(r) != 1)
-            goto dberr;
-        snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
-        PQclear(r);
-    }
-    {
-        const char *p[1] = {id};
-        r = db_exec(db, GROUP_SELECT "WHERE g.id = $1::uuid", 1, p);
-        if (r == NULL || PQntuples(r) != 1)
-            goto dberr;
-    }
+    if (group_insert(db, name, parent_id, id) < 0)
+        goto dberr;
+    r = group_get(db, id);
+    if (r == NULL || PQntuples(r) != 1)
+        goto dberr;
     if (db_commit(db) < 0)
         goto dberr;
     in_tx = 0;
@@ -216,18 +177,20 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
     }
     {
         const char *p[1] = {id};
-        r = db_exec(db, "SELECT name FROM target_group WHERE parent_id = $1::uuid ORDER BY name", 1,
-                    p);
-        if (r == NULL)
+        char first[1024];
+
+        f = group_first_child(db, id, first, sizeof(first));
+        if (f < 0)
             goto dberr;
-        if (PQntuples(r) > 0) {
+        if (f > 0) {
             replied = admin_error(req, MHD_HTTP_CONFLICT,
                                   "target group \"%s\" has subgroups (\"%s\"...); remove them "
                                   "first",
-                                  name, PQgetvalue(r, 0, 0));
+                                  name, first);
             goto out;
         }
-        PQclear(r);
+        /* the live approvals of the group die with it, each with a fresh change number
+         * (catalog_kill_deployments() is per update; this moves to the deployment owner) */
         r = db_exec(db,
                     "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
                     "WHERE target_group_id = $1::uuid AND NOT dead",
@@ -237,10 +200,7 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
         dead = (int)strtol(PQcmdTuples(r), NULL, 10);
         PQclear(r);
         r = NULL;
-        /* the group list travels whole (GetDeployments Groups): a fresh change number is
-         * enough for downstreams to see it is gone */
-        if (db_cmd(db, "DELETE FROM target_group WHERE id = $1::uuid", 1, p) < 0 ||
-            db_cmd(db, "SELECT nextval('change_seq')", 0, NULL) < 0)
+        if (group_delete(db, id) < 0)
             goto dberr;
     }
     if (db_commit(db) < 0)

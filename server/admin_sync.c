@@ -9,6 +9,7 @@
 #include "scheduler.h"
 #include "settings.h"
 #include "strutil.h"
+#include "sync_history.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -16,25 +17,12 @@
 #include <string.h>
 #include <time.h>
 
-#define ROW_SQL                                                                                    \
-    "SELECT row_to_json(h)::text FROM (SELECT id, kind, trigger, started_at, finished_at, "        \
-    "result, phase, upstream, new_revisions, updated_revisions, categories, files, bytes, "        \
-    "error, detail, round(extract(epoch FROM (coalesce(finished_at, now()) - started_at)), "       \
-    "3)::float8 AS "                                                                               \
-    "seconds FROM sync_history WHERE "
-/* status, cancel and "already running" are about synchronizations; the history shows imports */
-#define SYNCS         "kind = 'sync' "
-#define SYNCS_IMPORTS "kind IN ('sync', 'import') "
-
-static json_t *rows(PGconn *db, const char *kinds, const char *where_order, int n,
-                    const char *const *params)
+static json_t *rows(PGconn *db, enum sync_history_pick pick, int with_imports, const char *arg)
 {
-    char *sql = xasprintf("%s%s%s) h", ROW_SQL, kinds, where_order);
-    PGresult *r = db_exec(db, sql, n, params);
+    PGresult *r = sync_history_json(db, pick, with_imports, arg);
     json_t *a;
     int i;
 
-    free(sql);
     if (r == NULL)
         return NULL;
     a = json_array();
@@ -48,10 +36,9 @@ static json_t *rows(PGconn *db, const char *kinds, const char *where_order, int 
 }
 
 /* The first row into *out (NULL when there is none). 0, or -1 when the query failed. */
-static int one_row(PGconn *db, const char *where_order, int n, const char *const *params,
-                   json_t **out)
+static int one_row(PGconn *db, enum sync_history_pick pick, const char *arg, json_t **out)
 {
-    json_t *a = rows(db, SYNCS, where_order, n, params);
+    json_t *a = rows(db, pick, 0, arg);
 
     *out = NULL;
     if (a == NULL)
@@ -118,13 +105,12 @@ enum MHD_Result admin_sync_now(struct http_request *req)
     /* busy: show what runs */
     {
         json_t *running;
-        const char *p[1] = {id};
         int q;
         if (hid > 0) {
             snprintf(id, sizeof(id), "%ld", hid);
-            q = one_row(db, "AND id = $1::bigint", 1, p, &running);
+            q = one_row(db, SYNC_HISTORY_BY_ID, id, &running);
         } else {
-            q = one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &running);
+            q = one_row(db, SYNC_HISTORY_RUNNING, NULL, &running);
         }
         if (q < 0)
             return history_unreadable(req, db);
@@ -151,7 +137,7 @@ enum MHD_Result admin_sync_cancel(struct http_request *req)
     db = admin_db(req);
     if (db == NULL)
         return MHD_YES;
-    if (one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &running) < 0)
+    if (one_row(db, SYNC_HISTORY_RUNNING, NULL, &running) < 0)
         return history_unreadable(req, db);
     if (running != NULL) {
         long id = (long)json_integer_value(json_object_get(running, "id"));
@@ -177,9 +163,9 @@ enum MHD_Result admin_sync_status(struct http_request *req)
     memset(&info, 0, sizeof(info));
     if (s->sched != NULL)
         scheduler_get_info(s->sched, &info);
-    if (one_row(db, "AND result = 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &running) < 0)
+    if (one_row(db, SYNC_HISTORY_RUNNING, NULL, &running) < 0)
         return history_unreadable(req, db);
-    if (one_row(db, "AND result <> 'running' ORDER BY id DESC LIMIT 1", 0, NULL, &last) < 0) {
+    if (one_row(db, SYNC_HISTORY_LAST_FINISHED, NULL, &last) < 0) {
         json_decref(running);
         return history_unreadable(req, db);
     }
@@ -217,12 +203,10 @@ enum MHD_Result admin_sync_history(struct http_request *req)
     if (db == NULL)
         return MHD_YES;
     if (id != NULL) {
-        const char *p[1] = {id};
-        a = rows(db, SYNCS_IMPORTS, "AND id = $1::bigint", 1, p);
+        a = rows(db, SYNC_HISTORY_BY_ID, 1, id);
     } else {
-        const char *p[1] = {nbuf};
         snprintf(nbuf, sizeof(nbuf), "%ld", n);
-        a = rows(db, SYNCS_IMPORTS, "ORDER BY id DESC LIMIT $1::bigint", 1, p);
+        a = rows(db, SYNC_HISTORY_NEWEST, 1, nbuf);
     }
     if (a == NULL)
         return history_unreadable(req, db);

@@ -6,6 +6,7 @@
  * catalog's extension. Range parsing itself lives in common/range.c.
  */
 #include "content.h"
+#include "catalog.h"
 #include "db.h"
 #include "dbpool.h"
 #include "log.h"
@@ -32,8 +33,6 @@
 #define CONTENT_CACHE_LOCKS 64
 #define CONTENT_CACHE_TTL   2 /* seconds a positive catalog answer is reused */
 #define CONTENT_DB_WAIT_MS  5000
-#define CONTENT_LOOKUP_STMT "wsusd_content_lookup"
-#define CONTENT_LOOKUP_SQL  "SELECT file_name, size FROM file WHERE sha1 = $1 AND state = 'present'"
 
 struct content_cache_entry {
     unsigned char sha1[20];
@@ -163,39 +162,6 @@ static void content_cache_forget(struct content_cache *c, const unsigned char sh
     pthread_mutex_unlock(lock);
 }
 
-/* Run the lookup as a prepared statement, preparing it on first use on this connection. */
-static PGresult *content_db_lookup(PGconn *db, const unsigned char sha1[20])
-{
-    const char *values[1] = {(const char *)sha1};
-    const int lengths[1] = {20};
-    const int formats[1] = {1};
-    PGresult *r;
-    int attempt;
-
-    for (attempt = 0; attempt < 2; attempt++) {
-        const char *state;
-        r = PQexecPrepared(db, CONTENT_LOOKUP_STMT, 1, values, lengths, formats, 0);
-        if (PQresultStatus(r) == PGRES_TUPLES_OK)
-            return r;
-        state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        /* not prepared on this session yet, or the server restarted under this read (a
-           re-established session has no prepared statements either): prepare, run again */
-        if (attempt == 0 &&
-            (db_lost(db) ? db_revive(db) > 0 : state != NULL && strcmp(state, "26000") == 0)) {
-            PQclear(r);
-            r = PQprepare(db, CONTENT_LOOKUP_STMT, CONTENT_LOOKUP_SQL, 1, NULL);
-            if (PQresultStatus(r) != PGRES_COMMAND_OK)
-                break;
-            PQclear(r);
-            continue;
-        }
-        break;
-    }
-    log_warnx("content lookup failed: %s", PQresultErrorMessage(r));
-    PQclear(r);
-    return NULL;
-}
-
 /* 1 known and present, 0 not, -1 catalog unreachable. */
 static int content_lookup(struct server *s, const unsigned char sha1[20], struct content_known *k)
 {
@@ -208,7 +174,7 @@ static int content_lookup(struct server *s, const unsigned char sha1[20], struct
     db = dbpool_get(s->pool, CONTENT_DB_WAIT_MS);
     if (db == NULL)
         return -1;
-    r = content_db_lookup(db, sha1);
+    r = catalog_file_present(db, sha1);
     dbpool_put(s->pool, db);
     if (r == NULL)
         return -1;

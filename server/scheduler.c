@@ -9,6 +9,7 @@
 #include "settings.h"
 #include "strutil.h"
 #include "sync.h"
+#include "sync_history.h"
 #include "xmalloc.h"
 
 #include <pthread.h>
@@ -125,15 +126,12 @@ static void refresh(struct scheduler *sc, int at_start)
     free(sched);
     free(up);
     if (at_start) {
-        PGresult *r = db_exec(db,
-                              "SELECT 1 FROM sync_history WHERE kind = 'sync' AND result = "
-                              "'running' LIMIT 1",
-                              0, NULL);
-        if (r != NULL && PQntuples(r) == 1) {
+        struct sync_history_row row;
+
+        if (sync_history_running(db, &row) == 1) {
             log_info("scheduler: the last synchronization did not finish; resuming it");
             sc->retry_at = now + 2;
         }
-        PQclear(r);
     }
     db_close(db);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,10 +63,60 @@ static void test_rows_and_lock(void **state)
     testdb_drop(db, "unit_sync_history");
 }
 
+static int json_rows(PGconn *db, enum sync_history_pick pick, int with_imports, const char *arg,
+                     const char *want)
+{
+    PGresult *r = sync_history_json(db, pick, with_imports, arg);
+    int n;
+
+    assert_non_null(r);
+    n = PQntuples(r);
+    if (n > 0 && want != NULL)
+        assert_non_null(strstr(PQgetvalue(r, 0, 0), want));
+    PQclear(r);
+    return n;
+}
+
+static void test_imports_and_json(void **state)
+{
+    char conninfo[512], sid[24];
+    PGconn *db = testdb_create_migrated("unit_sync_history_json", conninfo, sizeof(conninfo));
+    struct sync_history_row h;
+    long id;
+
+    (void)state;
+    id = sync_history_import_start(db, "pkg.tar.cab");
+    assert_true(id > 0);
+    snprintf(sid, sizeof(sid), "%ld", id);
+    /* an import is not a synchronization */
+    assert_int_equal(sync_history_running(db, &h), 0);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_BY_ID, 0, sid, NULL), 0);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_BY_ID, 1, sid, "\"phase\":\"importing\""), 1);
+    assert_int_equal(
+        sync_history_import_finish(db, id, "succeeded", NULL, 5, 2, 3, 1, "{\"records\": 6}"), 0);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_BY_ID, 1, sid, "\"result\":\"succeeded\""), 1);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_BY_ID, 1, sid, "\"new_revisions\":5"), 1);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_BY_ID, 1, sid, "\"records\": 6"), 1);
+
+    assert_int_equal(db_cmd(db,
+                            "INSERT INTO sync_history (kind, result, finished_at) VALUES "
+                            "('sync', 'failed', now()), ('sync', 'running', NULL)",
+                            0, NULL),
+                     0);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_RUNNING, 0, NULL, "\"result\":\"running\""), 1);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_LAST_FINISHED, 0, NULL, "\"result\":\"failed\""),
+                     1);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_NEWEST, 1, "10", NULL), 3);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_NEWEST, 1, "2", "\"kind\":\"sync\""), 2);
+    assert_int_equal(json_rows(db, SYNC_HISTORY_NEWEST, 0, "10", NULL), 2);
+    testdb_drop(db, "unit_sync_history_json");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_and_lock),
+        cmocka_unit_test(test_imports_and_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,119 @@
+/*
+ * Tests for group (the target_group table) and upstream_state, against the real PostgreSQL
+ * test cluster: find by name or id, insert, subgroups, delete with a fresh change number; the
+ * upstream_state key/value rows.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "group.h"
+#include "testutil.h"
+#include "upstream_state.h"
+
+#define ALL_COMPUTERS "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
+
+static long change_seq(PGconn *db)
+{
+    PGresult *r = db_exec(db, "SELECT last_value FROM change_seq", 0, NULL);
+    long v;
+
+    assert_non_null(r);
+    v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static void test_groups(void **state)
+{
+    char conninfo[512], id[37], child[37], first[64];
+    PGconn *db = testdb_create_migrated("unit_group", conninfo, sizeof(conninfo));
+    PGresult *r;
+    int builtin = 0, n;
+    long seq;
+
+    (void)state;
+    assert_int_equal(group_find(db, "all computers", id, &builtin), 1);
+    assert_string_equal(id, ALL_COMPUTERS);
+    assert_int_equal(builtin, 1);
+    assert_int_equal(group_find(db, ALL_COMPUTERS, id, NULL), 1);
+    assert_int_equal(group_find(db, "no such group", id, NULL), 0);
+
+    r = group_list(db);
+    assert_non_null(r);
+    n = PQntuples(r);
+    assert_true(n >= 3);
+    assert_string_equal(PQgetvalue(r, 0, 4), "t");
+    PQclear(r);
+
+    assert_int_equal(group_insert(db, "Servers", ALL_COMPUTERS, id), 0);
+    assert_int_equal(strlen(id), 36);
+    assert_int_equal(group_find(db, "SERVERS", child, &builtin), 1);
+    assert_string_equal(child, id);
+    assert_int_equal(builtin, 0);
+    r = group_get(db, id);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 1), "Servers");
+    assert_string_equal(PQgetvalue(r, 0, 2), ALL_COMPUTERS);
+    assert_string_equal(PQgetvalue(r, 0, 3), "All Computers");
+    assert_string_equal(PQgetvalue(r, 0, 5), "0");
+    PQclear(r);
+    r = group_list(db);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), n + 1);
+    PQclear(r);
+
+    assert_int_equal(group_first_child(db, id, first, sizeof(first)), 0);
+    assert_int_equal(group_insert(db, "Web", id, child), 0);
+    assert_int_equal(group_first_child(db, id, first, sizeof(first)), 1);
+    assert_string_equal(first, "Web");
+
+    seq = change_seq(db);
+    assert_int_equal(group_delete(db, child), 0);
+    assert_true(change_seq(db) > seq);
+    assert_int_equal(group_find(db, "Web", child, NULL), 0);
+    assert_int_equal(group_first_child(db, id, first, sizeof(first)), 0);
+    r = group_get(db, child);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+    testdb_drop(db, "unit_group");
+}
+
+static void test_upstream_state(void **state)
+{
+    char conninfo[512];
+    PGconn *db = testdb_create_migrated("unit_upstream_state", conninfo, sizeof(conninfo));
+    char *v;
+
+    (void)state;
+    assert_null(upstream_state_get(db, "config-anchor"));
+    assert_int_equal(upstream_state_set(db, "config-anchor", "one"), 0);
+    v = upstream_state_get(db, "config-anchor");
+    assert_non_null(v);
+    assert_string_equal(v, "one");
+    free(v);
+    assert_int_equal(upstream_state_set(db, "config-anchor", "two"), 0);
+    v = upstream_state_get(db, "config-anchor");
+    assert_string_equal(v, "two");
+    free(v);
+    assert_int_equal(upstream_state_delete(db, "config-anchor"), 0);
+    assert_null(upstream_state_get(db, "config-anchor"));
+    assert_int_equal(upstream_state_delete(db, "config-anchor"), 0);
+    testdb_drop(db, "unit_upstream_state");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_upstream_state),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
