@@ -524,5 +524,3 @@ int uss_transport_run(struct uss_call *c, const char *url, struct uss_error *err
         uss_wait(c->u, 1000);
     return uss_transport_check(c, err);
 }
-
-/* ---------- client ---------- */
