@@ -2,11 +2,12 @@
  * fuzz_uss_answer: libFuzzer target for the downstream's parser of upstream answers, the bytes a
  * (possibly hostile) upstream sends: the streaming reader (client/soapread.c, over the xml guard
  * and its attribute pre-scan) and the answer decoding of every operation (client/uss_answer.c,
- * entered through uss_parse_answer in client/uss.c, the same code a live transfer feeds). Input: byte 0 picks the operation,
- * byte 1 the HTTP status (bit 7: 500, else 200) and the chunk size of a second, chunked pass
- * through the reader (low 7 bits + 1), the rest is the answer body. Seed corpus: the real
- * answers of tests/data/exchanges with their operation, GetDeployments and DownloadFiles
- * answers (and a fault) of a real wsusd (no capture has them), and regress-* (past findings).
+ * entered through uss_parse_answer in client/uss.c, the same code a live transfer feeds). Input:
+ * byte 0 picks the operation, byte 1 the HTTP status (bit 7: 500, else 200) and the chunk size of a
+ * second, chunked pass through the reader (low 7 bits + 1), the rest is the answer body. Seed
+ * corpus: the real answers of tests/data/exchanges with their operation, GetDeployments and
+ * DownloadFiles answers (and a fault) of a real wsusd (no capture has them), and regress-* (past
+ * findings).
  */
 #include <stddef.h>
 #include <stdint.h>
