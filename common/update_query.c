@@ -231,3 +231,27 @@ PGresult *update_query_kb(PGconn *db, const char *text, int *not_kb)
                    "ORDER BY l.title, l.update_id",
                    1, p);
 }
+
+PGresult *update_query_revision(PGconn *db, const char *update_id, long revision)
+{
+    char rev[24];
+    const char *p[2] = {update_id, NULL};
+
+    if (revision >= 0) {
+        if (snprintf(rev, sizeof(rev), "%ld", revision) >= (int)sizeof(rev))
+            return NULL;
+        p[1] = rev;
+    }
+    return db_exec(db,
+                   "SELECT revision_number, update_type, title, "
+                   "  (SELECT string_agg(revision_number::text, ', ' ORDER BY revision_number) "
+                   "   FROM revision WHERE update_id = $1::uuid), explicitly_deployable, "
+                   "  (SELECT r2.update_id::text FROM revision_bundle b "
+                   "   JOIN revision r2 ON r2.id = b.revision_id "
+                   "   WHERE b.member_update_id = $1::uuid ORDER BY r2.revision_number DESC "
+                   "   LIMIT 1) "
+                   "FROM revision WHERE update_id = $1::uuid "
+                   "ORDER BY (revision_number = $2::int) DESC NULLS LAST, revision_number DESC "
+                   "LIMIT 1",
+                   2, p);
+}

@@ -4,7 +4,7 @@
  * finding updates as admins do: by id, by KB number, by title words (all of them, any order),
  * by product or classification name or id, approved/declined/superseded, with the size of
  * each update's files. It changes nothing; approvals and declines are written by
- * server/admin_approvals.c. All SQL of these lookups is in update_query.c.
+ * common/approvals.c. All SQL of these lookups is in update_query.c.
  */
 #ifndef WSUS_UPDATE_QUERY_H
 #define WSUS_UPDATE_QUERY_H
@@ -92,5 +92,14 @@ int update_query_category(PGconn *db, const char *kind, const char *name, char i
  * Returns NULL with *not_kb set when text is not a KB number.
  */
 PGresult *update_query_kb(PGconn *db, const char *text, int *not_kb);
+
+/*
+ * The revision of update_id an approval or decline names: revision (when >= 0; that one
+ * first) or the latest. At most one row: revision_number, update_type, title, every revision
+ * number of the update (", "-joined), explicitly_deployable ("t"/"f"), the update id of the
+ * newest bundle that carries it (NULL when none). No row when the update is not in the
+ * catalog. NULL on a database error (logged); the caller PQclear()s the result.
+ */
+PGresult *update_query_revision(PGconn *db, const char *update_id, long revision);
 
 #endif
