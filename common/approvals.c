@@ -116,3 +116,16 @@ int approvals_accept_eula(PGconn *conn, const char *eula_id, const char *admin)
 
     return n < 0 ? -1 : n > 0;
 }
+
+PGresult *approvals_of_update(PGconn *db, const char *update_id)
+{
+    return db_exec1(db,
+                    "SELECT d.deployment_guid::text, d.revision_number, g.name, "
+                    "  d.target_group_id::text, d.action, d.admin_name, "
+                    "  to_char(d.deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                    "  to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                    "  d.inherited FROM deployment d "
+                    "LEFT JOIN target_group g ON g.id = d.target_group_id "
+                    "WHERE d.update_id = $1::uuid AND NOT d.dead ORDER BY g.name",
+                    update_id);
+}

@@ -54,4 +54,12 @@ int approvals_undecline(PGconn *conn, const char *update_id);
  */
 int approvals_accept_eula(PGconn *conn, const char *eula_id, const char *admin);
 
+/*
+ * The live approvals of update_id, by group name: deployment_guid, revision_number, group
+ * name (NULL for a group that is gone), target_group_id, action (0-3), admin_name, deadline
+ * and created_at as "YYYY-MM-DDTHH:MI:SSZ" (NULL when none), inherited ("t"/"f"). NULL on a
+ * database error (logged); the caller PQclear()s the result.
+ */
+PGresult *approvals_of_update(PGconn *db, const char *update_id);
+
 #endif

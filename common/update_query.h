@@ -102,4 +102,38 @@ PGresult *update_query_kb(PGconn *db, const char *text, int *not_kb);
  */
 PGresult *update_query_revision(PGconn *db, const char *update_id, long revision);
 
+/*
+ * The latest revision of update_id for "updates show": at most one row with id (revision
+ * key), update_id, revision_number, update_type, category_type, title, kb_article_id,
+ * security_bulletin_id, msrc_severity, publication_state, creation_date,
+ * explicitly_deployable, default_language, description (English first), every revision
+ * number (","-joined), declined ("t"/"f"), change_seq. NULL on a database error (logged); the
+ * caller PQclear()s the result (as for each function below).
+ */
+PGresult *update_query_detail(PGconn *db, const char *uid);
+
+/*
+ * The categories revision_id (a revision key, decimal) belongs to: update_id, category_type,
+ * title (latest revision of each category), by type and title. NULL on a database error.
+ */
+PGresult *update_query_categories(PGconn *db, const char *revision_id);
+
+/*
+ * The files of revision_id: SHA-1 (upper-case hex), file_name, size, state, state_detail,
+ * mu_url, by name. NULL on a database error.
+ */
+PGresult *update_query_files(PGconn *db, const char *revision_id);
+
+/*
+ * The updates revision_id supersedes: update_id, title of its latest revision (NULL when not
+ * in the catalog), by id. NULL on a database error.
+ */
+PGresult *update_query_supersedes(PGconn *db, const char *revision_id);
+
+/*
+ * The updates whose latest revision supersedes update_id: update_id, title, by id. NULL on a
+ * database error.
+ */
+PGresult *update_query_superseded_by(PGconn *db, const char *update_id);
+
 #endif
