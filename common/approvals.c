@@ -8,15 +8,17 @@
 
 #include <stdio.h>
 
+/* The one way an approval ends: dead, with a fresh change number for downstreams and clients. */
+#define KILL_DEPLOYMENT "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
+
 int approvals_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,
                                json_t *killed)
 {
     const char *p[2] = {update_id, group_id};
     PGresult *r = db_exec(conn,
-                          "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
-                          "WHERE update_id = $1::uuid AND NOT dead "
-                          "  AND ($2::uuid IS NULL OR target_group_id = $2::uuid) "
-                          "RETURNING deployment_guid::text",
+                          KILL_DEPLOYMENT "WHERE update_id = $1::uuid AND NOT dead "
+                                          "  AND ($2::uuid IS NULL OR target_group_id = $2::uuid) "
+                                          "RETURNING deployment_guid::text",
                           2, p);
     int i, n;
 
@@ -27,6 +29,61 @@ int approvals_kill_deployments(PGconn *conn, const char *update_id, const char *
         json_array_append_new(killed, json_string(PQgetvalue(r, i, 0)));
     PQclear(r);
     return n;
+}
+
+int approvals_kill_deployment(PGconn *conn, const char *deployment_guid)
+{
+    const char *p[1] = {deployment_guid};
+
+    return db_cmd(conn, KILL_DEPLOYMENT "WHERE deployment_guid = $1 AND NOT dead", 1, p);
+}
+
+int approvals_inherit(PGconn *conn, const struct approvals_inherited *a)
+{
+    char rev[24], action[24], prio[24];
+    const char *p[10] = {a->deployment_guid,
+                         a->update_id,
+                         rev,
+                         a->target_group_id,
+                         action,
+                         a->admin_name,
+                         a->deadline,
+                         a->is_assigned ? "true" : "false",
+                         a->go_live_time,
+                         prio};
+
+    if (snprintf(rev, sizeof(rev), "%ld", a->revision) >= (int)sizeof(rev) ||
+        snprintf(action, sizeof(action), "%ld", a->action) >= (int)sizeof(action) ||
+        snprintf(prio, sizeof(prio), "%ld", a->download_priority) >= (int)sizeof(prio))
+        return -1;
+    return db_cmd(conn,
+                  "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
+                  "target_group_id, action, admin_name, deadline, is_assigned, go_live_time, "
+                  "download_priority, inherited, dead) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                  "coalesce($9::timestamptz, now()), $10, true, false) ON CONFLICT "
+                  "(deployment_guid) DO UPDATE SET update_id = EXCLUDED.update_id, "
+                  "revision_number = EXCLUDED.revision_number, target_group_id = "
+                  "EXCLUDED.target_group_id, action = EXCLUDED.action, admin_name = "
+                  "EXCLUDED.admin_name, deadline = EXCLUDED.deadline, is_assigned = "
+                  "EXCLUDED.is_assigned, go_live_time = EXCLUDED.go_live_time, "
+                  "download_priority = EXCLUDED.download_priority, inherited = true, dead = "
+                  "false, change_seq = nextval('change_seq')",
+                  10, p);
+}
+
+int approvals_set_upstream_declines(PGconn *conn, const char *hidden)
+{
+    const char *p[1] = {hidden};
+
+    if (db_cmd(conn,
+               "INSERT INTO declined_update (update_id, admin_name) SELECT u, 'upstream' FROM "
+               "unnest($1::uuid[]) AS u ON CONFLICT (update_id) DO NOTHING",
+               1, p) < 0)
+        return -1;
+    return db_cmd(conn,
+                  "DELETE FROM declined_update WHERE admin_name = 'upstream' AND update_id <> "
+                  "ALL($1::uuid[])",
+                  1, p);
 }
 
 PGresult *approvals_deploy(PGconn *conn, const char *update_id, long revision, const char *group_id,

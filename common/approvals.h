@@ -20,6 +20,33 @@ int approvals_kill_deployments(PGconn *conn, const char *update_id, const char *
                                json_t *killed);
 
 /*
+ * Mark the live deployment deployment_guid dead with a fresh change_seq (a replica follows its
+ * upstream's dead list). 0 (also when it is unknown or dead already), or -1 on error.
+ */
+int approvals_kill_deployment(PGconn *conn, const char *deployment_guid);
+
+/* One approval as a replica copies it from its upstream (GetDeployments). */
+struct approvals_inherited {
+    const char *deployment_guid, *update_id, *target_group_id, *admin_name;
+    long revision, action, download_priority;
+    const char *deadline;     /* ISO timestamp, or NULL for none */
+    const char *go_live_time; /* ISO timestamp, or NULL for now */
+    int is_assigned;
+};
+
+/*
+ * Store (insert, or overwrite the row of the same deployment_guid) an approval inherited from
+ * the upstream, live, with a fresh change_seq. 0, or -1 on error.
+ */
+int approvals_inherit(PGconn *conn, const struct approvals_inherited *a);
+
+/*
+ * The upstream's declines (HiddenUpdates) replace those it made before: hidden is a
+ * PostgreSQL uuid array ("{id,id}"); declines an admin made here stay. 0, or -1 on error.
+ */
+int approvals_set_upstream_declines(PGconn *conn, const char *hidden);
+
+/*
  * Approve revision of update_id for target group group_id with action (0 install, 1
  * uninstall, 2 scan, 3 block), by admin, with deadline (an ISO timestamp, or NULL for none); a
  * new deployment_guid and change_seq are taken. The caller first ends the approval it
