@@ -19,6 +19,7 @@
 #include "log.h"
 #include "settings.h"
 #include "strutil.h"
+#include "upstream_state.h"
 #include "uss.h"
 #include "xmalloc.h"
 
@@ -133,33 +134,17 @@ static void fail(struct sync_ctx *s, const char *fmt, ...)
 
 static char *state_get(struct sync_ctx *s, const char *key)
 {
-    const char *p[1] = {key};
-    PGresult *r = db_exec(s->db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
-    char *v = NULL;
-
-    if (r != NULL && PQntuples(r) == 1)
-        v = xstrdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
+    return upstream_state_get(s->db, key);
 }
 
 static int state_set(PGconn *db, const char *key, const char *value)
 {
-    const char *p[2] = {key, value};
-
-    return db_cmd(db,
-                  "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
-                  "UPDATE SET value = EXCLUDED.value, changed_at = now()",
-                  2, p);
+    return upstream_state_set(db, key, value);
 }
 
 static void state_clear_anchors(struct sync_ctx *s)
 {
-    db_cmd(s->db,
-           "DELETE FROM upstream_state WHERE key IN ('config-anchor', 'categories-anchor', "
-           "'updates-anchor', 'deployments-anchor', 'synced-products', "
-           "'synced-classifications', 'synced-languages')",
-           0, NULL);
+    (void)upstream_state_clear_anchors(s->db);
 }
 
 static json_t *progress_json(struct sync_ctx *s)
@@ -1080,14 +1065,9 @@ static int apply_deployments(struct sync_ctx *s, const struct uss_deployments *d
     buf_add_str(&ids, "}");
     if (approvals_set_upstream_declines(s->db, buf_str(&ids)) < 0)
         goto fail;
-    for (i = 0; i < d->neulas; i++) {
-        const char *p[1] = {d->eulas[i]};
-        if (db_cmd(s->db,
-                   "INSERT INTO accepted_eula (eula_id, admin_name) VALUES ($1, 'upstream') ON "
-                   "CONFLICT (eula_id) DO NOTHING",
-                   1, p) < 0)
+    for (i = 0; i < d->neulas; i++)
+        if (approvals_accept_eula(s->db, d->eulas[i], "upstream") < 0)
             goto fail;
-    }
     if (d->anchor[0] && state_set(s->db, K_DEP_ANCHOR, d->anchor) < 0)
         goto fail;
     if (db_commit(s->db) < 0)

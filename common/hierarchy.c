@@ -8,6 +8,7 @@
 #include "db.h"
 #include "settings.h"
 #include "strutil.h"
+#include "upstream_state.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -197,22 +198,17 @@ done:
 
 int hier_remember(PGconn *db, const struct hier_chain *up)
 {
-    const char *p[2] = {K_CHAIN, NULL};
     char *v;
     int rc;
 
     if (up == NULL || up->n == 0)
-        return db_cmd(db, "DELETE FROM upstream_state WHERE key = $1", 1, p);
+        return upstream_state_delete(db, K_CHAIN);
     v = xmalloc(HIER_MAX_VALUE + 1);
     if (hier_chain_format(up, v, HIER_MAX_VALUE + 1) < 0) {
         free(v);
         return -1;
     }
-    p[1] = v;
-    rc = db_cmd(db,
-                "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
-                "UPDATE SET value = EXCLUDED.value, changed_at = now()",
-                2, p);
+    rc = upstream_state_set(db, K_CHAIN, v);
     free(v);
     return rc;
 }
@@ -408,14 +404,7 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
 /* The value of an upstream_state row (malloc'd), NULL when absent or unreadable. */
 static char *state_value(PGconn *db, const char *key)
 {
-    const char *p[1] = {key};
-    PGresult *r = db_exec(db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
-    char *v = NULL;
-
-    if (r != NULL && PQntuples(r) == 1)
-        v = xstrdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
+    return upstream_state_get(db, key);
 }
 
 void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
