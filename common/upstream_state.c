@@ -17,12 +17,10 @@ char *upstream_state_get(PGconn *db, const char *key)
 
 int upstream_state_set(PGconn *db, const char *key, const char *value)
 {
-    const char *p[2] = {key, value};
-
     return db_cmd(db,
                   "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
                   "UPDATE SET value = EXCLUDED.value, changed_at = now()",
-                  2, p);
+                  2, (const char *const[]){key, value});
 }
 
 int upstream_state_delete(PGconn *db, const char *key)
