@@ -6,6 +6,7 @@
 #include "download.h"
 #include "catalog.h"
 #include "db.h"
+#include "file_state.h"
 #include "log.h"
 #include "metrics.h"
 #include "strutil.h"
@@ -108,48 +109,10 @@ static int unhex(const char *s, unsigned char *out, size_t n)
     return str_hex_decode(s + 2, strlen(s + 2), out, n);
 }
 
-static const char *select_sql(const char *policy)
-{
-    /* every query pages by sha1 ($1 = last sha1 seen, as bytea hex) */
-    if (strcmp(policy, "all") == 0)
-        return "SELECT sha1, sha256, size, file_name, mu_url FROM file WHERE state IN ('absent', "
-               "'queued', 'failed') AND sha1 > $1::bytea AND (state = 'queued' OR NOT EXISTS ("
-               " SELECT 1 FROM revision_file rf WHERE rf.sha1 = file.sha1) OR EXISTS (SELECT 1"
-               " FROM revision_file rf JOIN revision r ON r.id = rf.revision_id WHERE rf.sha1 ="
-               " file.sha1 AND " CATALOG_SQL_LANG_APPLIES("r") ")) ORDER BY sha1 LIMIT 500";
-    if (strcmp(policy, "approved") == 0)
-        return "WITH RECURSIVE wanted(id) AS ("
-               " SELECT r.id FROM deployment d JOIN revision r ON r.update_id = d.update_id AND "
-               " r.revision_number = d.revision_number WHERE d.action = 0 AND NOT d.dead "
-               "AND " CATALOG_SQL_LANG_APPLIES(
-                   "r") " UNION SELECT m.id FROM wanted w JOIN revision_bundle b ON b.revision_id "
-                        "= w.id"
-                        " JOIN revision m ON m.update_id = b.member_update_id AND "
-                        "m.revision_number = "
-                        " b.member_revision_number)"
-                        " SELECT f.sha1, f.sha256, f.size, f.file_name, f.mu_url FROM file f WHERE "
-                        " f.sha1 > $1::bytea AND (f.state = 'queued' OR (f.state IN ('absent', "
-                        "'failed') "
-                        " AND EXISTS (SELECT 1 FROM revision_file rf JOIN wanted w ON w.id = "
-                        " rf.revision_id WHERE rf.sha1 = f.sha1))) ORDER BY f.sha1 LIMIT 500";
-    return "SELECT sha1, sha256, size, file_name, mu_url FROM file WHERE state = 'queued' AND "
-           "sha1 > $1::bytea ORDER BY sha1 LIMIT 500";
-}
-
 /* Totals for the progress bar (one query, before the transfers). */
-static void count_selected(struct dl_ctx *d, const char *sql)
+static void count_selected(struct dl_ctx *d, const char *policy)
 {
-    char *q = xasprintf("SELECT count(*), coalesce(sum(size), 0) FROM (%.*s) s",
-                        (int)(strstr(sql, " ORDER BY") - sql), sql);
-    const char *p[1] = {"\\x"};
-    PGresult *r = db_exec(d->db, q, 1, p);
-
-    if (r != NULL && PQntuples(r) == 1) {
-        d->st->files_total = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-        d->st->bytes_total = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    }
-    PQclear(r);
-    free(q);
+    (void)file_state_wanted_totals(d->db, policy, &d->st->files_total, &d->st->bytes_total);
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
@@ -621,11 +584,10 @@ static void ask_upstream(struct dl_ctx *d)
                   uss_url(d->u), d->st->files_gone);
 }
 
-static int load_page(struct dl_ctx *d, const char *sql, char *last_hex, struct dl_file **files,
+static int load_page(struct dl_ctx *d, const char *policy, char *last_hex, struct dl_file **files,
                      size_t *n)
 {
-    const char *p[1] = {last_hex};
-    PGresult *r = db_exec(d->db, sql, 1, p);
+    PGresult *r = file_state_wanted_page(d->db, policy, last_hex);
     int i;
 
     *files = NULL;
@@ -658,7 +620,7 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                  const struct download_options *o, struct download_stats *st)
 {
     struct dl_ctx d;
-    const char *sql = select_sql(o->policy ? o->policy : "approved");
+    const char *policy = o->policy ? o->policy : "approved";
     int parallel = o->parallel > 0 ? o->parallel : 4;
     struct xfer **fl = xcalloc((size_t)parallel, sizeof(*fl));
     struct dl_file *page = NULL;
@@ -677,7 +639,7 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
     if (d.multi == NULL)
         fatalx("out of memory creating a curl multi handle");
     rate_init(&d);
-    count_selected(&d, sql);
+    count_selected(&d, policy);
     if (st->files_total > 0)
         log_info("content: %ld files to download (%lld bytes)", st->files_total,
                  (long long)st->bytes_total);
@@ -700,7 +662,7 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                 free(page);
                 page = NULL;
                 npage = ipage = 0;
-                if (!more || load_page(&d, sql, last, &page, &npage) < 0 || npage == 0) {
+                if (!more || load_page(&d, policy, last, &page, &npage) < 0 || npage == 0) {
                     more = 0;
                     break;
                 }

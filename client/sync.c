@@ -8,6 +8,7 @@
  * keeps the anchor from moving (so the next sync asks again).
  */
 #include "sync.h"
+#include "approvals.h"
 #include "buf.h"
 #include "catalog.h"
 #include "content_store.h"
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "settings.h"
 #include "strutil.h"
+#include "upstream_state.h"
 #include "uss.h"
 #include "xmalloc.h"
 
@@ -132,33 +134,17 @@ static void fail(struct sync_ctx *s, const char *fmt, ...)
 
 static char *state_get(struct sync_ctx *s, const char *key)
 {
-    const char *p[1] = {key};
-    PGresult *r = db_exec(s->db, "SELECT value FROM upstream_state WHERE key = $1", 1, p);
-    char *v = NULL;
-
-    if (r != NULL && PQntuples(r) == 1)
-        v = xstrdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
+    return upstream_state_get(s->db, key);
 }
 
 static int state_set(PGconn *db, const char *key, const char *value)
 {
-    const char *p[2] = {key, value};
-
-    return db_cmd(db,
-                  "INSERT INTO upstream_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO "
-                  "UPDATE SET value = EXCLUDED.value, changed_at = now()",
-                  2, p);
+    return upstream_state_set(db, key, value);
 }
 
 static void state_clear_anchors(struct sync_ctx *s)
 {
-    db_cmd(s->db,
-           "DELETE FROM upstream_state WHERE key IN ('config-anchor', 'categories-anchor', "
-           "'updates-anchor', 'deployments-anchor', 'synced-products', "
-           "'synced-classifications', 'synced-languages')",
-           0, NULL);
+    (void)upstream_state_clear_anchors(s->db);
 }
 
 static json_t *progress_json(struct sync_ctx *s)
@@ -1051,44 +1037,25 @@ static int apply_deployments(struct sync_ctx *s, const struct uss_deployments *d
                    1, p) < 0)
             goto fail;
     }
-    for (i = 0; i < d->ndead; i++) {
-        const char *p[1] = {d->dead[i]};
-        if (db_cmd(s->db,
-                   "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') WHERE "
-                   "deployment_guid = $1 AND NOT dead",
-                   1, p) < 0)
+    for (i = 0; i < d->ndead; i++)
+        if (approvals_kill_deployment(s->db, d->dead[i]) < 0)
             goto fail;
-    }
     for (i = 0; i < d->ndeployments; i++) {
         const struct uss_deployment *x = &d->deployments[i];
-        char rev[16], action[8], prio[8];
-        const char *p[10];
-        snprintf(rev, sizeof(rev), "%d", (int)x->rev);
-        snprintf(action, sizeof(action), "%d", x->action);
-        snprintf(prio, sizeof(prio), "%d", x->download_priority);
-        p[0] = x->deployment_guid;
-        p[1] = x->update_id;
-        p[2] = rev;
-        p[3] = x->target_group_id;
-        p[4] = action;
-        p[5] = x->admin_name;
-        p[6] = (x->deadline[0] && strncmp(x->deadline, "9999-", 5) != 0) ? x->deadline : NULL;
-        p[7] = x->is_assigned ? "true" : "false";
-        p[8] = x->go_live_time[0] ? x->go_live_time : NULL;
-        p[9] = prio;
-        if (db_cmd(s->db,
-                   "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
-                   "target_group_id, action, admin_name, deadline, is_assigned, go_live_time, "
-                   "download_priority, inherited, dead) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                   "coalesce($9::timestamptz, now()), $10, true, false) ON CONFLICT "
-                   "(deployment_guid) DO UPDATE SET update_id = EXCLUDED.update_id, "
-                   "revision_number = EXCLUDED.revision_number, target_group_id = "
-                   "EXCLUDED.target_group_id, action = EXCLUDED.action, admin_name = "
-                   "EXCLUDED.admin_name, deadline = EXCLUDED.deadline, is_assigned = "
-                   "EXCLUDED.is_assigned, go_live_time = EXCLUDED.go_live_time, "
-                   "download_priority = EXCLUDED.download_priority, inherited = true, dead = "
-                   "false, change_seq = nextval('change_seq')",
-                   10, p) < 0)
+        struct approvals_inherited a = {
+            .deployment_guid = x->deployment_guid,
+            .update_id = x->update_id,
+            .revision = (int)x->rev,
+            .target_group_id = x->target_group_id,
+            .action = x->action,
+            .admin_name = x->admin_name,
+            .deadline =
+                (x->deadline[0] && strncmp(x->deadline, "9999-", 5) != 0) ? x->deadline : NULL,
+            .is_assigned = x->is_assigned,
+            .go_live_time = x->go_live_time[0] ? x->go_live_time : NULL,
+            .download_priority = x->download_priority,
+        };
+        if (approvals_inherit(s->db, &a) < 0)
             goto fail;
     }
     buf_reset(&ids);
@@ -1096,26 +1063,11 @@ static int apply_deployments(struct sync_ctx *s, const struct uss_deployments *d
     for (i = 0; i < d->nhidden; i++)
         buf_printf(&ids, "%s%s", i ? "," : "", d->hidden[i]);
     buf_add_str(&ids, "}");
-    {
-        const char *p[1] = {buf_str(&ids)};
-        if (db_cmd(s->db,
-                   "INSERT INTO declined_update (update_id, admin_name) SELECT u, 'upstream' FROM "
-                   "unnest($1::uuid[]) AS u ON CONFLICT (update_id) DO NOTHING",
-                   1, p) < 0 ||
-            db_cmd(s->db,
-                   "DELETE FROM declined_update WHERE admin_name = 'upstream' AND update_id <> "
-                   "ALL($1::uuid[])",
-                   1, p) < 0)
+    if (approvals_set_upstream_declines(s->db, buf_str(&ids)) < 0)
+        goto fail;
+    for (i = 0; i < d->neulas; i++)
+        if (approvals_accept_eula(s->db, d->eulas[i], "upstream") < 0)
             goto fail;
-    }
-    for (i = 0; i < d->neulas; i++) {
-        const char *p[1] = {d->eulas[i]};
-        if (db_cmd(s->db,
-                   "INSERT INTO accepted_eula (eula_id, admin_name) VALUES ($1, 'upstream') ON "
-                   "CONFLICT (eula_id) DO NOTHING",
-                   1, p) < 0)
-            goto fail;
-    }
     if (d->anchor[0] && state_set(s->db, K_DEP_ANCHOR, d->anchor) < 0)
         goto fail;
     if (db_commit(s->db) < 0)

@@ -5,6 +5,7 @@
  */
 #include "catalog.h"
 
+#include "approvals.h"
 #include "buf.h"
 #include "db.h"
 #include "fragment_store.h"
@@ -705,27 +706,6 @@ long catalog_count_active_approvals(PGconn *conn, int every_live)
                   "r") ")");
 }
 
-int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,
-                             json_t *killed)
-{
-    const char *p[2] = {update_id, group_id};
-    PGresult *r = db_exec(conn,
-                          "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
-                          "WHERE update_id = $1::uuid AND NOT dead "
-                          "  AND ($2::uuid IS NULL OR target_group_id = $2::uuid) "
-                          "RETURNING deployment_guid::text",
-                          2, p);
-    int i, n;
-
-    if (r == NULL)
-        return -1;
-    n = PQntuples(r);
-    for (i = 0; i < n && killed != NULL; i++)
-        json_array_append_new(killed, json_string(PQgetvalue(r, i, 0)));
-    PQclear(r);
-    return n;
-}
-
 static const char *const approval_actions[] = {"install", "uninstall", "scan", "block"};
 
 json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char *upstream_url)
@@ -783,8 +763,9 @@ json_t *catalog_remove_inactive_approvals(PGconn *conn, const char *carried,
 
     for (i = 0; list != NULL && i < json_array_size(list); i++) {
         const json_t *a = json_array_get(list, i);
-        if (catalog_kill_deployments(conn, json_string_value(json_object_get(a, "update_id")),
-                                     json_string_value(json_object_get(a, "group_id")), NULL) < 0) {
+        if (approvals_kill_deployments(conn, json_string_value(json_object_get(a, "update_id")),
+                                       json_string_value(json_object_get(a, "group_id")),
+                                       NULL) < 0) {
             json_decref(list);
             return NULL;
         }

@@ -200,14 +200,6 @@ int catalog_eula_find(PGconn *conn, const char *eula_id, char out[37]);
 long catalog_count_active_approvals(PGconn *conn, int every_live);
 
 /*
- * Mark the live deployments of update_id dead with a fresh change_seq (one group, or all when
- * group_id is NULL), as unapprove does; their guids are appended to killed (may be NULL).
- * Number of rows, or -1 on error. The caller owns the transaction.
- */
-int catalog_kill_deployments(PGconn *conn, const char *update_id, const char *group_id,
-                             json_t *killed);
-
-/*
  * Inactive approvals (wsusutil listinactiveapprovals): live, approving deployments (not Scan)
  * whose revision is specific only to languages that are not enabled here (the language table)
  * or, when carried is not NULL (a replica: hier_upstream_languages()), not among the
@@ -220,7 +212,7 @@ json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char
 
 /*
  * removeinactiveapprovals: catalog_inactive_approvals(), then each of them marked dead with
- * catalog_kill_deployments(). The list removed, or NULL on a database error (the caller
+ * approvals_kill_deployments(). The list removed, or NULL on a database error (the caller
  * rolls back its transaction).
  */
 json_t *catalog_remove_inactive_approvals(PGconn *conn, const char *carried,

@@ -88,6 +88,13 @@ PGresult *db_exec(PGconn *conn, const char *sql, int n, const char *const *param
     return res;
 }
 
+PGresult *db_exec1(PGconn *conn, const char *sql, const char *param)
+{
+    const char *p[1] = {param};
+
+    return db_exec(conn, sql, 1, p);
+}
+
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params)
 {
     PGresult *res = db_exec(conn, sql, n, params);

@@ -47,6 +47,8 @@ long db_count_sessions(PGconn *conn, const char *prefix);
  * PGRES_COMMAND_OK or PGRES_TUPLES_OK (caller PQclear()s it); otherwise logs and returns NULL.
  */
 PGresult *db_exec(PGconn *conn, const char *sql, int n, const char *const *params);
+/* db_exec() with the one parameter param (NULL is SQL NULL). */
+PGresult *db_exec1(PGconn *conn, const char *sql, const char *param);
 /* Same, for statements whose result is not needed: 0 or -1. */
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params);
 int db_begin(PGconn *conn);

@@ -150,10 +150,12 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
              "config set upstream '') or point one of them at a server outside the loop");
 }
 
+static char *state_value(PGconn *db, const char *key);
+
 /* The remembered chain (empty when none or unreadable: publishing must not fail on it). */
 static void chain_load(PGconn *db, struct hier_chain *c)
 {
-    char *v = upstream_state_get(db, K_CHAIN);
+    char *v = state_value(db, K_CHAIN);
 
     c->n = 0;
     if (v != NULL)
@@ -399,14 +401,20 @@ void hier_check_languages(const char *upstream_url, const char *ours, const char
     buf_free(&carried);
 }
 
+/* The value of an upstream_state row (malloc'd), NULL when absent or unreadable. */
+static char *state_value(PGconn *db, const char *key)
+{
+    return upstream_state_get(db, key);
+}
+
 void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
                                  struct hier_result *res)
 {
-    char *url = upstream_state_get(db, "upstream-url");
+    char *url = state_value(db, "upstream-url");
     char *langs = NULL;
 
     if (url != NULL && strcasecmp(url, upstream) == 0)
-        langs = upstream_state_get(db, "languages");
+        langs = state_value(db, "languages");
     hier_check_languages(upstream, languages, langs, res);
     free(url);
     free(langs);
@@ -414,7 +422,7 @@ void hier_check_languages_stored(PGconn *db, const char *upstream, const char *l
 
 char *hier_upstream_languages(PGconn *db)
 {
-    char *langs = upstream_state_get(db, "languages");
+    char *langs = state_value(db, "languages");
     json_error_t je;
     json_t *a = langs != NULL ? json_loads(langs, 0, &je) : NULL;
     struct buf carried;

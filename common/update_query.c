@@ -231,3 +231,86 @@ PGresult *update_query_kb(PGconn *db, const char *text, int *not_kb)
                    "ORDER BY l.title, l.update_id",
                    1, p);
 }
+
+PGresult *update_query_revision(PGconn *db, const char *update_id, long revision)
+{
+    char rev[24];
+    const char *p[2] = {update_id, NULL};
+
+    if (revision >= 0) {
+        if (snprintf(rev, sizeof(rev), "%ld", revision) >= (int)sizeof(rev))
+            return NULL;
+        p[1] = rev;
+    }
+    return db_exec(db,
+                   "SELECT revision_number, update_type, title, "
+                   "  (SELECT string_agg(revision_number::text, ', ' ORDER BY revision_number) "
+                   "   FROM revision WHERE update_id = $1::uuid), explicitly_deployable, "
+                   "  (SELECT r2.update_id::text FROM revision_bundle b "
+                   "   JOIN revision r2 ON r2.id = b.revision_id "
+                   "   WHERE b.member_update_id = $1::uuid ORDER BY r2.revision_number DESC "
+                   "   LIMIT 1) "
+                   "FROM revision WHERE update_id = $1::uuid "
+                   "ORDER BY (revision_number = $2::int) DESC NULLS LAST, revision_number DESC "
+                   "LIMIT 1",
+                   2, p);
+}
+
+PGresult *update_query_detail(PGconn *db, const char *uid)
+{
+    return db_exec1(db,
+                    "SELECT l.id, l.update_id::text, l.revision_number, l.update_type, "
+                    "  l.category_type, l.title, l.kb_article_id, l.security_bulletin_id, "
+                    "  l.msrc_severity, l.publication_state, l.creation_date, "
+                    "  l.explicitly_deployable, l.default_language, "
+                    "  (SELECT description FROM revision_text t WHERE t.revision_id = l.id "
+                    "    ORDER BY (t.language = 'en') DESC, t.language LIMIT 1), "
+                    "  (SELECT string_agg(revision_number::text, ',' ORDER BY revision_number) "
+                    "    FROM revision WHERE update_id = l.update_id), "
+                    "  EXISTS (SELECT 1 FROM declined_update x WHERE x.update_id = l.update_id), "
+                    "  l.change_seq "
+                    "FROM revision l WHERE l.update_id = $1::uuid "
+                    "ORDER BY l.revision_number DESC LIMIT 1",
+                    uid);
+}
+
+PGresult *update_query_categories(PGconn *db, const char *revision_id)
+{
+    return db_exec1(db,
+                    "SELECT p.update_id::text, c.category_type, c.title FROM revision_prerequisite "
+                    "p LEFT JOIN LATERAL (SELECT category_type, title FROM revision "
+                    "  WHERE update_id = p.update_id ORDER BY revision_number DESC LIMIT 1) c "
+                    "  ON true WHERE p.revision_id = $1::bigint AND p.is_category "
+                    " ORDER BY c.category_type, c.title",
+                    revision_id);
+}
+
+PGresult *update_query_files(PGconn *db, const char *revision_id)
+{
+    return db_exec1(db,
+                    "SELECT upper(encode(f.sha1, 'hex')), f.file_name, f.size, f.state, "
+                    "  f.state_detail, f.mu_url FROM revision_file rf JOIN file f USING (sha1) "
+                    "WHERE rf.revision_id = $1::bigint ORDER BY f.file_name",
+                    revision_id);
+}
+
+PGresult *update_query_supersedes(PGconn *db, const char *revision_id)
+{
+    return db_exec1(db,
+                    "SELECT s.superseded_update_id::text, "
+                    "  (SELECT title FROM revision WHERE update_id = s.superseded_update_id "
+                    "   ORDER BY revision_number DESC LIMIT 1) "
+                    "FROM revision_supersedes s WHERE s.revision_id = $1::bigint ORDER BY 1",
+                    revision_id);
+}
+
+PGresult *update_query_superseded_by(PGconn *db, const char *update_id)
+{
+    return db_exec1(db,
+                    "SELECT DISTINCT l.update_id::text, l.title FROM revision_supersedes s "
+                    "JOIN revision l ON l.id = s.revision_id "
+                    "WHERE s.superseded_update_id = $1::uuid "
+                    "  AND l.revision_number = (SELECT max(revision_number) FROM revision "
+                    "    WHERE update_id = l.update_id) ORDER BY 1",
+                    update_id);
+}

@@ -4,7 +4,7 @@
  * finding updates as admins do: by id, by KB number, by title words (all of them, any order),
  * by product or classification name or id, approved/declined/superseded, with the size of
  * each update's files. It changes nothing; approvals and declines are written by
- * server/admin_approvals.c. All SQL of these lookups is in update_query.c.
+ * common/approvals.c. All SQL of these lookups is in update_query.c.
  */
 #ifndef WSUS_UPDATE_QUERY_H
 #define WSUS_UPDATE_QUERY_H
@@ -92,5 +92,48 @@ int update_query_category(PGconn *db, const char *kind, const char *name, char i
  * Returns NULL with *not_kb set when text is not a KB number.
  */
 PGresult *update_query_kb(PGconn *db, const char *text, int *not_kb);
+
+/*
+ * The revision of update_id an approval or decline names: revision (when >= 0; that one
+ * first) or the latest. At most one row: revision_number, update_type, title, every revision
+ * number of the update (", "-joined), explicitly_deployable ("t"/"f"), the update id of the
+ * newest bundle that carries it (NULL when none). No row when the update is not in the
+ * catalog. NULL on a database error (logged); the caller PQclear()s the result.
+ */
+PGresult *update_query_revision(PGconn *db, const char *update_id, long revision);
+
+/*
+ * The latest revision of update_id for "updates show": at most one row with id (revision
+ * key), update_id, revision_number, update_type, category_type, title, kb_article_id,
+ * security_bulletin_id, msrc_severity, publication_state, creation_date,
+ * explicitly_deployable, default_language, description (English first), every revision
+ * number (","-joined), declined ("t"/"f"), change_seq. NULL on a database error (logged); the
+ * caller PQclear()s the result (as for each function below).
+ */
+PGresult *update_query_detail(PGconn *db, const char *uid);
+
+/*
+ * The categories revision_id (a revision key, decimal) belongs to: update_id, category_type,
+ * title (latest revision of each category), by type and title. NULL on a database error.
+ */
+PGresult *update_query_categories(PGconn *db, const char *revision_id);
+
+/*
+ * The files of revision_id: SHA-1 (upper-case hex), file_name, size, state, state_detail,
+ * mu_url, by name. NULL on a database error.
+ */
+PGresult *update_query_files(PGconn *db, const char *revision_id);
+
+/*
+ * The updates revision_id supersedes: update_id, title of its latest revision (NULL when not
+ * in the catalog), by id. NULL on a database error.
+ */
+PGresult *update_query_supersedes(PGconn *db, const char *revision_id);
+
+/*
+ * The updates whose latest revision supersedes update_id: update_id, title, by id. NULL on a
+ * database error.
+ */
+PGresult *update_query_superseded_by(PGconn *db, const char *update_id);
 
 #endif

@@ -1,21 +1,27 @@
 /*
- * upstream_state: the upstream_state table, what this server last learned from its upstream
- * (sync anchors, the upstream chain, its languages; one text value per key). All SQL of the
- * table outside the sync engine (client/sync.c, still to move) is here.
+ * upstream_state: owner of the upstream_state table, the key/value notes a replica or
+ * downstream keeps about its upstream between synchronizations (anchors, the upstream's URL,
+ * chain, languages, what was synchronized). The keys' meaning belongs to their users
+ * (client/sync.c, common/hierarchy.c); this module only stores them.
  */
 #ifndef WSUS_UPSTREAM_STATE_H
 #define WSUS_UPSTREAM_STATE_H
 
 #include <libpq-fe.h>
 
-/*
- * The value stored under key: malloc'd, the caller frees it. NULL when the key is absent or
- * on a database error (logged).
- */
+/* The value of key (malloc'd; the caller frees it), NULL when absent or on a database error. */
 char *upstream_state_get(PGconn *db, const char *key);
-/* Store value under key (insert or replace; changed_at = now()). 0, or -1 (logged). */
+
+/* Store value under key (inserted or replaced; its changed_at is now). 0, or -1 on error. */
 int upstream_state_set(PGconn *db, const char *key, const char *value);
-/* Forget key (absent is not an error). 0, or -1 (logged). */
+
+/* Remove key (nothing when absent). 0, or -1 on error. */
 int upstream_state_delete(PGconn *db, const char *key);
+
+/*
+ * Forget the anchors and the synchronized products, classifications and languages, so the
+ * next synchronization starts from nothing (a new upstream). 0, or -1 on error.
+ */
+int upstream_state_clear_anchors(PGconn *db);
 
 #endif

@@ -6,12 +6,14 @@
  * and refuse local changes. It does not check EULA acceptance before approving.
  */
 #include "admin_handlers.h"
+#include "approvals.h"
 #include "catalog.h"
 #include "db.h"
 #include "hierarchy.h"
 #include "settings.h"
 #include "log.h"
 #include "strutil.h"
+#include "update_query.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -150,26 +152,9 @@ static int change_begin(struct change *c, const struct admin_field *fields, size
 /* Look the update up (c->revision or the latest); only software and drivers qualify. */
 static int change_find_update(struct change *c, const char *verb)
 {
-    char rev[24];
-    const char *p[2] = {c->update_id, NULL};
-    PGresult *r;
+    PGresult *r = update_query_revision(c->db, c->update_id, c->revision);
     int rc = -1;
 
-    if (c->revision >= 0) {
-        snprintf(rev, sizeof(rev), "%ld", c->revision);
-        p[1] = rev;
-    }
-    r = db_exec(c->db,
-                "SELECT revision_number, update_type, title, "
-                "  (SELECT string_agg(revision_number::text, ', ' ORDER BY revision_number) "
-                "   FROM revision WHERE update_id = $1::uuid), explicitly_deployable, "
-                "  (SELECT r2.update_id::text FROM revision_bundle b "
-                "   JOIN revision r2 ON r2.id = b.revision_id "
-                "   WHERE b.member_update_id = $1::uuid ORDER BY r2.revision_number DESC LIMIT 1) "
-                "FROM revision WHERE update_id = $1::uuid "
-                "ORDER BY (revision_number = $2::int) DESC NULLS LAST, revision_number DESC "
-                "LIMIT 1",
-                2, p);
     if (r == NULL) {
         change_dberr(c);
         return -1;
@@ -240,21 +225,13 @@ static int change_find_group(struct change *c, const char *name, char id[37], ch
 
 static int change_is_declined(struct change *c)
 {
-    const char *p[1] = {c->update_id};
-    PGresult *r = db_exec(c->db, "SELECT 1 FROM declined_update WHERE update_id = $1::uuid", 1, p);
-    int rc;
-
-    if (r == NULL)
-        return -1;
-    rc = PQntuples(r) > 0;
-    PQclear(r);
-    return rc;
+    return approvals_is_declined(c->db, c->update_id);
 }
 
 /* Mark live approvals of the update dead (one group, or all when group_id is NULL). */
 static int kill_deployments(struct change *c, const char *group_id, json_t *killed)
 {
-    return catalog_kill_deployments(c->db, c->update_id, group_id, killed);
+    return approvals_kill_deployments(c->db, c->update_id, group_id, killed);
 }
 
 /* Month, day (with leap years), hour and minute of a string of iso_datetime_shape's form. */
@@ -367,8 +344,6 @@ static int approval_read(struct change *c, struct approval *a)
  */
 static int approve_one(struct change *c, const struct approval *a, json_t *replaced, PGresult **row)
 {
-    char rev[24], actbuf[24];
-    const char *p[6] = {c->update_id, rev, a->group_id, actbuf, c->admin, a->deadline};
     PGresult *r;
     int d;
 
@@ -393,19 +368,9 @@ static int approve_one(struct change *c, const struct approval *a, json_t *repla
         change_dberr(c);
         return -1;
     }
-    snprintf(rev, sizeof(rev), "%ld", c->revision);
-    snprintf(actbuf, sizeof(actbuf), "%ld", a->act);
-    r = db_exec(c->db,
-                "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
-                "  target_group_id, action, admin_name, deadline) "
-                "VALUES (gen_random_uuid(), $1::uuid, $2::int, $3::uuid, $4::smallint, $5, "
-                "  $6::timestamptz) "
-                "RETURNING deployment_guid::text, "
-                "  to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                "  change_seq",
-                6, p);
-    if (r == NULL || PQntuples(r) != 1) {
-        PQclear(r);
+    r = approvals_deploy(c->db, c->update_id, c->revision, a->group_id, a->act, c->admin,
+                         a->deadline);
+    if (r == NULL) {
         if (a->deadline != NULL)
             c->replied = admin_error(c->req, MHD_HTTP_BAD_REQUEST,
                                      "cannot store the approval; is the deadline \"%s\" a real "
@@ -501,8 +466,7 @@ out:
  */
 static int decline_one(struct change *c, int dry_run, json_t *killed, int *already)
 {
-    const char *p[2] = {c->update_id, c->admin};
-    PGresult *r;
+    int n;
 
     if (change_find_update(c, "declined") < 0)
         return -1;
@@ -514,21 +478,12 @@ static int decline_one(struct change *c, int dry_run, json_t *killed, int *alrea
         }
         return 0;
     }
-    r = db_exec(c->db,
-                "INSERT INTO declined_update (update_id, admin_name) VALUES ($1::uuid, $2) "
-                "ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
-                2, p);
-    if (r == NULL) {
+    n = approvals_decline(c->db, c->update_id, c->admin, killed);
+    if (n < 0) {
         change_dberr(c);
         return -1;
     }
-    *already = PQntuples(r) == 0;
-    PQclear(r);
-    /* a declined update keeps no approval, as in WSUS */
-    if (kill_deployments(c, NULL, killed) < 0) {
-        change_dberr(c);
-        return -1;
-    }
+    *already = n == 0;
     return 0;
 }
 
@@ -561,24 +516,19 @@ out:
 enum MHD_Result admin_undecline(struct http_request *req)
 {
     struct change c;
-    PGresult *r = NULL;
+    int n;
 
     change_init(&c, req);
     if (change_begin(&c, CHANGE_FIELDS(decline_fields), "declines") < 0)
         goto out;
-    {
-        const char *p[1] = {c.update_id};
-        r = db_exec(c.db, "DELETE FROM declined_update WHERE update_id = $1::uuid RETURNING 1", 1,
-                    p);
-    }
-    if (r == NULL)
+    n = approvals_undecline(c.db, c.update_id);
+    if (n < 0)
         goto dberr;
-    if (PQntuples(r) == 0) {
+    if (n == 0) {
         c.replied = admin_error(req, MHD_HTTP_NOT_FOUND, "update %s is not declined", c.update_id);
         goto out;
     }
-    /* HiddenUpdates travels whole; a fresh change number tells downstreams to look again */
-    if (db_cmd(c.db, "SELECT nextval('change_seq')", 0, NULL) < 0 || db_commit(c.db) < 0)
+    if (db_commit(c.db) < 0)
         goto dberr;
     c.in_tx = 0;
     log_info("update %s undeclined by %s", c.update_id, c.admin);
@@ -588,14 +538,13 @@ enum MHD_Result admin_undecline(struct http_request *req)
 dberr:
     change_dberr(&c);
 out:
-    PQclear(r);
     return change_finish(&c);
 }
 
 enum MHD_Result admin_accepteula(struct http_request *req)
 {
     struct change c;
-    PGresult *r = NULL;
+    int n;
 
     change_init(&c, req);
     if (change_begin(&c, CHANGE_FIELDS(eula_fields), "accepted EULAs") < 0)
@@ -613,25 +562,18 @@ enum MHD_Result admin_accepteula(struct http_request *req)
             goto out;
         }
     }
-    {
-        const char *p[2] = {c.update_id, c.admin};
-        r = db_exec(c.db,
-                    "INSERT INTO accepted_eula (eula_id, admin_name) VALUES ($1::uuid, $2) "
-                    "ON CONFLICT (eula_id) DO NOTHING RETURNING 1",
-                    2, p);
-    }
-    if (r == NULL || db_commit(c.db) < 0)
+    n = approvals_accept_eula(c.db, c.update_id, c.admin);
+    if (n < 0 || db_commit(c.db) < 0)
         goto dberr;
     c.in_tx = 0;
     log_info("EULA %s accepted by %s", c.update_id, c.admin);
-    c.replied = admin_reply(
-        req, MHD_HTTP_OK,
-        json_pack("{s:s, s:b}", "eula_id", c.update_id, "already_accepted", PQntuples(r) == 0));
+    c.replied =
+        admin_reply(req, MHD_HTTP_OK,
+                    json_pack("{s:s, s:b}", "eula_id", c.update_id, "already_accepted", n == 0));
     goto out;
 dberr:
     change_dberr(&c);
 out:
-    PQclear(r);
     return change_finish(&c);
 }
 

@@ -5,6 +5,7 @@
  * Replica servers inherit their groups and refuse local changes.
  */
 #include "admin_handlers.h"
+#include "approvals.h"
 #include "db.h"
 #include "group.h"
 #include "log.h"
@@ -144,7 +145,6 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
     json_t *body = admin_body(req, &replied);
     const char *name;
     char id[37];
-    PGresult *r = NULL;
     PGconn *db = NULL;
     int in_tx = 0, f, builtin = 0, dead = 0;
 
@@ -176,7 +176,6 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
         goto out;
     }
     {
-        const char *p[1] = {id};
         char first[1024];
 
         f = group_first_child(db, id, first, sizeof(first));
@@ -189,17 +188,9 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
                                   name, first);
             goto out;
         }
-        /* the live approvals of the group die with it, each with a fresh change number
-         * (catalog_kill_deployments() is per update; this moves to the deployment owner) */
-        r = db_exec(db,
-                    "UPDATE deployment SET dead = true, change_seq = nextval('change_seq') "
-                    "WHERE target_group_id = $1::uuid AND NOT dead",
-                    1, p);
-        if (r == NULL)
+        /* the live approvals of the group die with it, each with a fresh change number */
+        if ((dead = approvals_kill_group(db, id)) < 0)
             goto dberr;
-        dead = (int)strtol(PQcmdTuples(r), NULL, 10);
-        PQclear(r);
-        r = NULL;
         if (group_delete(db, id) < 0)
             goto dberr;
     }
@@ -217,7 +208,6 @@ dberr:
 out:
     if (in_tx)
         db_rollback(db);
-    PQclear(r);
     json_decref(body);
     return replied;
 }

@@ -5,6 +5,7 @@
  * supersedence. Lists are bounded (limit, at most UPDATES_LIST_MAX rows). It changes nothing.
  */
 #include "admin_handlers.h"
+#include "approvals.h"
 #include "catalog.h"
 #include "db.h"
 #include "log.h"
@@ -185,14 +186,6 @@ enum MHD_Result admin_updates_list(struct http_request *req)
                                  (json_int_t)json_array_size(list), "updates", list));
 }
 
-/* Run a query with one parameter; NULL on error (logged). */
-static PGresult *show_query(PGconn *db, const char *sql, const char *param)
-{
-    const char *p[1] = {param};
-
-    return db_exec(db, sql, 1, p);
-}
-
 enum MHD_Result admin_updates_show(struct http_request *req)
 {
     const char *id = http_query(req, "id");
@@ -210,23 +203,7 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     db = admin_db(req);
     if (db == NULL)
         return MHD_YES;
-    {
-        const char *p[1] = {uid};
-        r = db_exec(db,
-                    "SELECT l.id, l.update_id::text, l.revision_number, l.update_type, "
-                    "  l.category_type, l.title, l.kb_article_id, l.security_bulletin_id, "
-                    "  l.msrc_severity, l.publication_state, l.creation_date, "
-                    "  l.explicitly_deployable, l.default_language, "
-                    "  (SELECT description FROM revision_text t WHERE t.revision_id = l.id "
-                    "    ORDER BY (t.language = 'en') DESC, t.language LIMIT 1), "
-                    "  (SELECT string_agg(revision_number::text, ',' ORDER BY revision_number) "
-                    "    FROM revision WHERE update_id = l.update_id), "
-                    "  EXISTS (SELECT 1 FROM declined_update x WHERE x.update_id = l.update_id), "
-                    "  l.change_seq "
-                    "FROM revision l WHERE l.update_id = $1::uuid "
-                    "ORDER BY l.revision_number DESC LIMIT 1",
-                    1, p);
-    }
+    r = update_query_detail(db, uid);
     if (r == NULL)
         goto dberr;
     if (PQntuples(r) == 0) {
@@ -281,13 +258,7 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     }
 
     /* categories: classifications, products, parents of a category */
-    r = show_query(db,
-                   "SELECT p.update_id::text, c.category_type, c.title FROM revision_prerequisite "
-                   "p LEFT JOIN LATERAL (SELECT category_type, title FROM revision "
-                   "  WHERE update_id = p.update_id ORDER BY revision_number DESC LIMIT 1) c "
-                   "  ON true WHERE p.revision_id = $1::bigint AND p.is_category "
-                   " ORDER BY c.category_type, c.title",
-                   rev_id);
+    r = update_query_categories(db, rev_id);
     if (r == NULL)
         goto dberr;
     {
@@ -309,11 +280,7 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     }
     PQclear(r);
 
-    r = show_query(db,
-                   "SELECT upper(encode(f.sha1, 'hex')), f.file_name, f.size, f.state, "
-                   "  f.state_detail, f.mu_url FROM revision_file rf JOIN file f USING (sha1) "
-                   "WHERE rf.revision_id = $1::bigint ORDER BY f.file_name",
-                   rev_id);
+    r = update_query_files(db, rev_id);
     if (r == NULL)
         goto dberr;
     arr = json_array();
@@ -333,15 +300,7 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     json_object_set_new(u, "files", arr);
     PQclear(r);
 
-    r = show_query(db,
-                   "SELECT d.deployment_guid::text, d.revision_number, g.name, "
-                   "  d.target_group_id::text, d.action, d.admin_name, "
-                   "  to_char(d.deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                   "  to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                   "  d.inherited FROM deployment d "
-                   "LEFT JOIN target_group g ON g.id = d.target_group_id "
-                   "WHERE d.update_id = $1::uuid AND NOT d.dead ORDER BY g.name",
-                   uid);
+    r = approvals_of_update(db, uid);
     if (r == NULL)
         goto dberr;
     arr = json_array();
@@ -363,12 +322,7 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     json_object_set_new(u, "approvals", arr);
     PQclear(r);
 
-    r = show_query(db,
-                   "SELECT s.superseded_update_id::text, "
-                   "  (SELECT title FROM revision WHERE update_id = s.superseded_update_id "
-                   "   ORDER BY revision_number DESC LIMIT 1) "
-                   "FROM revision_supersedes s WHERE s.revision_id = $1::bigint ORDER BY 1",
-                   rev_id);
+    r = update_query_supersedes(db, rev_id);
     if (r == NULL)
         goto dberr;
     arr = json_array();
@@ -379,13 +333,7 @@ enum MHD_Result admin_updates_show(struct http_request *req)
     PQclear(r);
 
     /* newer updates whose latest revision supersedes this one */
-    r = show_query(db,
-                   "SELECT DISTINCT l.update_id::text, l.title FROM revision_supersedes s "
-                   "JOIN revision l ON l.id = s.revision_id "
-                   "WHERE s.superseded_update_id = $1::uuid "
-                   "  AND l.revision_number = (SELECT max(revision_number) FROM revision "
-                   "    WHERE update_id = l.update_id) ORDER BY 1",
-                   uid);
+    r = update_query_superseded_by(db, uid);
     if (r == NULL)
         goto dberr;
     arr = json_array();
