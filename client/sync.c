@@ -1258,10 +1258,11 @@ static int lock_and_start(struct sync_ctx *s, char *err, size_t errlen)
            0, NULL);
     p[0] = sync_trigger_name(s->p->trigger);
     p[1] = s->set.upstream;
+    p[2] = s->p->front_end;
     r = db_exec(s->db,
-                "INSERT INTO sync_history (kind, trigger, upstream, phase) VALUES ('sync', $1, "
-                "$2, 'starting') RETURNING id",
-                2, p);
+                "INSERT INTO sync_history (kind, trigger, upstream, phase, front_end) VALUES "
+                "('sync', $1, $2, 'starting', $3) RETURNING id",
+                3, p);
     if (r == NULL || PQntuples(r) != 1) {
         PQclear(r);
         snprintf(err, errlen, "cannot record the synchronization: %s",

@@ -48,6 +48,7 @@ struct sync_params {
     const char *conninfo;    /* catalog */
     const char *content_dir; /* content store root */
     const char *server_id;   /* our GUID, sent as accountGuid */
+    const char *front_end;   /* which wsusd runs it (sync_history.front_end); NULL = none */
     enum sync_trigger trigger;
     atomic_int *cancel; /* polled, also inside every upstream wait; may be NULL */
     /* Called once the lock is held and the history row exists (may be NULL). */

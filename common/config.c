@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "log.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #include <arpa/inet.h>
@@ -22,8 +23,9 @@
 
 /* OPT_LISTEN: host:port (empty only where the default is empty); OPT_LOOPBACK: host:port on
  * a loopback address; OPT_CHOICE: one of the
- * words of choices ("a|b|c"); OPT_PATH: an absolute path (empty only where the default is). */
-enum opt_type { OPT_STR, OPT_LONG, OPT_LISTEN, OPT_LOOPBACK, OPT_CHOICE, OPT_PATH };
+ * words of choices ("a|b|c"); OPT_PATH: an absolute path (empty only where the default is);
+ * OPT_NETS: addresses and networks (a.b.c.d/n, v6/n) separated by commas or spaces. */
+enum opt_type { OPT_STR, OPT_LONG, OPT_LISTEN, OPT_LOOPBACK, OPT_CHOICE, OPT_PATH, OPT_NETS };
 
 struct config_option {
     const char *section;
@@ -44,6 +46,7 @@ struct config_option {
 #define LISTEN(sec, key, field, def, doc)   OPT(OPT_LISTEN, sec, key, field, def, doc, NULL)
 #define LOOPBACK(sec, key, field, def, doc) OPT(OPT_LOOPBACK, sec, key, field, def, doc, NULL)
 #define PATH(sec, key, field, def, doc)     OPT(OPT_PATH, sec, key, field, def, doc, NULL)
+#define NETS(sec, key, field, def, doc)     OPT(OPT_NETS, sec, key, field, def, doc, NULL)
 #define CHOICE(sec, key, field, def, choices)                                                      \
     OPT(OPT_CHOICE, sec, key, field, def, choices, choices)
 #define NUM(sec, key, field, def, lo, hi, doc)                                                     \
@@ -60,6 +63,12 @@ static const struct config_option config_options[] = {
     STR("server", "user", user, "", "run as this user after binding (empty = do not switch)"),
     STR("server", "public_url", public_url, "",
         "URL downstream servers use to reach this server (empty = from listen)"),
+    STR("server", "name", name, "",
+        "this front-end's name among several wsusd on one database, shown to admins "
+        "(empty = <host name>:<port of listen>)"),
+    NETS("server", "trusted_proxies", trusted_proxies, "",
+         "load balancers (addresses, a.b.c.d/n) whose X-Forwarded-For names the client "
+         "(empty = none)"),
     NUM("server", "max_request_bytes", max_request_bytes, "4194304", 4096, 268435456,
         "largest SOAP request body accepted"),
     NUM("server", "threads", threads, "8", 1, 256,
@@ -162,6 +171,20 @@ static int config_check(const struct config_option *o, const char *value, char *
             return -1;
         }
         return 0;
+    case OPT_NETS: {
+        const char *cur = value;
+        char item[80];
+
+        while (str_list_next(&cur, item, sizeof(item)))
+            if (str_addr_match(item, NULL) < 0) {
+                snprintf(err, errlen,
+                         "[%s] %s: \"%s\" is not an address or a network; write addresses or "
+                         "networks like 10.1.0.0/16, separated by commas",
+                         o->section, o->key, item);
+                return -1;
+            }
+        return 0;
+    }
     case OPT_PATH:
         if (value[0] != '/') {
             snprintf(err, errlen, "[%s] %s \"%s\": must be an absolute path", o->section, o->key,
@@ -622,4 +645,23 @@ out:
     free(tmp);
     free(line);
     return rc;
+}
+
+void config_front_end_name(const struct config *cfg, char *out, size_t outlen)
+{
+    char host[256], err[128], *lhost = NULL;
+    int port = 0;
+
+    if (cfg->name != NULL && cfg->name[0] != '\0') {
+        str_copy(out, outlen, cfg->name);
+        return;
+    }
+    if (gethostname(host, sizeof(host)) < 0)
+        str_copy(host, sizeof(host), "wsusd");
+    host[sizeof(host) - 1] = '\0';
+    if (config_split_hostport(cfg->listen, &lhost, &port, err, sizeof(err)) < 0)
+        port = 0;
+    free(lhost);
+    if (snprintf(out, outlen, "%s:%d", host, port) >= (int)outlen && outlen > 0)
+        out[outlen - 1] = '\0';
 }

@@ -28,6 +28,8 @@ struct config {
     long keepalive_timeout;           /* s an idle keep-alive connection is kept */
     long idle_timeout;                /* s without a byte either way */
     char *public_url;                 /* how downstreams reach us; "" = derived from listen */
+    char *name;            /* this front-end's name; "" = config_front_end_name's default */
+    char *trusted_proxies; /* load balancers whose X-Forwarded-For is believed; "" = none */
     /* [admin] */
     char *admin_listen;       /* host:port of the JSON admin API (loopback) */
     char *token_file;         /* admin token, 0600; "" = <state_dir>/admin.token */
@@ -54,6 +56,11 @@ int config_load(struct config *cfg, const char *path, int missing_ok, char *err,
 void config_free(struct config *cfg);
 /* Split "host:port" ("[v6]:port" too). 0 or -1 with a message in err. host is malloc'd. */
 int config_split_hostport(const char *hp, char **host, int *port, char *err, size_t errlen);
+/*
+ * This wsusd's name among several on one database (front-ends behind a load balancer): [server]
+ * name, or "<host name>:<port of [server] listen>" when that is empty. Cut to outlen - 1 bytes.
+ */
+void config_front_end_name(const struct config *cfg, char *out, size_t outlen);
 /* Call fn(section, key, arg) for every option whose value differs between a and b (for a
  * reload: what changed in the file). */
 void config_each_changed(const struct config *a, const struct config *b,

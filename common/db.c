@@ -177,6 +177,16 @@ PGresult *db_exec_retry(PGconn *conn, const char *sql, int n, const char *const 
     return res;
 }
 
+int db_ping(PGconn *conn)
+{
+    PGresult *r = db_exec_retry(conn, "SELECT 1", 0, NULL);
+
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
 int db_cmd_retry(PGconn *conn, const char *sql, int n, const char *const *params)
 {
     PGresult *res = db_exec_retry(conn, sql, n, params);

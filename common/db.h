@@ -95,6 +95,12 @@ int db_cmd_retry(PGconn *conn, const char *sql, int n, const char *const *params
  */
 int db_revive_wait(PGconn *conn, int max_s, const atomic_int *cancel);
 
+/*
+ * One round trip to the server (a readiness probe: a connection that looks fine may belong to a
+ * server that has gone). Revives a lost connection once, like db_exec_retry. 0, or -1 (logged).
+ */
+int db_ping(PGconn *conn);
+
 /* Setting value for key (malloc'd), or a copy of def (NULL allowed) when the key is absent. */
 char *db_setting_get(PGconn *conn, const char *key, const char *def);
 /* Insert or replace a setting. 0 or -1. */

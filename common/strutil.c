@@ -5,6 +5,7 @@
 #include "strutil.h"
 #include "xmalloc.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -305,4 +306,71 @@ int str_b64_encode(const unsigned char *in, size_t n, char *out, size_t outlen)
     }
     out[o] = '\0';
     return 0;
+}
+
+/* addr text -> family and 16 bytes (IPv4 in the first 4). 0, or -1 when it is no address. */
+static int str_addr_parse(const char *addr, int *family, unsigned char out[16])
+{
+    memset(out, 0, 16);
+    if (inet_pton(AF_INET, addr, out) == 1) {
+        *family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, out) == 1) {
+        *family = AF_INET6;
+        return 0;
+    }
+    return -1;
+}
+
+int str_addr_match(const char *entry, const char *addr)
+{
+    const char *slash = strchr(entry, '/');
+    unsigned char net[16], a[16];
+    char text[64];
+    int nfam, afam;
+    long bits, i;
+
+    if (str_copy(text, sizeof(text), entry) < 0)
+        return -1;
+    if (slash != NULL)
+        text[slash - entry] = '\0';
+    if (str_addr_parse(text, &nfam, net) < 0)
+        return -1;
+    bits = nfam == AF_INET ? 32 : 128;
+    if (slash != NULL &&
+        (!isdigit((unsigned char)slash[1]) || str_to_long(slash + 1, 0, bits, &bits) < 0))
+        return -1;
+    if (addr == NULL || str_addr_parse(addr, &afam, a) < 0 || afam != nfam)
+        return 0;
+    for (i = 0; i < bits / 8; i++)
+        if (net[i] != a[i])
+            return 0;
+    if (bits % 8 != 0) {
+        unsigned char mask = (unsigned char)(0xff << (8 - bits % 8));
+        if ((net[i] & mask) != (a[i] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+int str_list_next(const char **cursor, char *out, size_t outlen)
+{
+    const char *p = *cursor;
+    size_t n;
+
+    while (*p == ',' || isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0') {
+        *cursor = p;
+        return 0;
+    }
+    n = strcspn(p, ", \t\r\n");
+    if (outlen > 0) {
+        size_t k = n < outlen - 1 ? n : outlen - 1;
+        memcpy(out, p, k);
+        out[k] = '\0';
+    }
+    *cursor = p + n;
+    return 1;
 }

@@ -70,4 +70,16 @@ int str_b64_decode_exact(const char *s, unsigned char *out, size_t n);
  */
 int str_b64_encode(const unsigned char *in, size_t n, char *out, size_t outlen);
 
+/*
+ * Does entry, an IPv4/IPv6 address or a network "a.b.c.d/n" (n 0..32) or "v6/n" (n 0..128),
+ * cover addr (address text, either family)? 1 yes, 0 no (also for a different family or an addr
+ * that is not an address), -1 when entry is neither an address nor a network.
+ */
+int str_addr_match(const char *entry, const char *addr);
+/*
+ * The first item of a list separated by commas and/or white space at *cursor, copied into out
+ * (outlen bytes; a longer item is cut); *cursor moves past it. 1 with an item, 0 at the end.
+ */
+int str_list_next(const char **cursor, char *out, size_t outlen);
+
 #endif

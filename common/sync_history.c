@@ -92,8 +92,7 @@ int sync_history_lock_held(PGconn *db, long key)
     "SELECT row_to_json(h)::text FROM (SELECT id, kind, trigger, started_at, finished_at, "        \
     "result, phase, upstream, new_revisions, updated_revisions, categories, files, bytes, "        \
     "error, detail, round(extract(epoch FROM (coalesce(finished_at, now()) - started_at)), "       \
-    "3)::float8 AS "                                                                               \
-    "seconds FROM sync_history WHERE "
+    "3)::float8 AS seconds, front_end FROM sync_history WHERE "
 
 PGresult *sync_history_json(PGconn *db, enum sync_history_pick pick, int with_imports,
                             const char *arg)

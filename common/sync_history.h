@@ -47,7 +47,8 @@ enum sync_history_pick {
 /*
  * Rows of sync_history chosen by pick, one column each: the row as JSON text (row_to_json:
  * id, kind, trigger, started_at, finished_at, result, phase, upstream, new_revisions,
- * updated_revisions, categories, files, bytes, error, detail, seconds). Only synchronizations
+ * updated_revisions, categories, files, bytes, error, detail, seconds, front_end: the wsusd
+ * that ran it, null for imports). Only synchronizations
  * (kind 'sync'), or imports too when with_imports. The caller owns the result (PQclear);
  * NULL on a database error (logged).
  */

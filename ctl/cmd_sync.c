@@ -221,6 +221,8 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv)
             return 1;
         }
         fprintf(stderr, "wsusctl: a synchronization is already running");
+        if (json_is_string(json_object_get(running, "front_end")))
+            fprintf(stderr, " on %s", adminapi_str(running, "front_end", "?"));
         if (json_is_object(running)) {
             progress_line(running, line, sizeof(line));
             fprintf(stderr, " (#%ld, %s, started %.19s): %s", id,
@@ -298,9 +300,10 @@ static void print_sync_status(const json_t *ans, void *arg)
     if (json_is_object(running)) {
         char line[256];
         progress_line(running, line, sizeof(line));
-        printf("running: #%ld (%s, started %.19s)\n  %s\n", jint(running, "id"),
+        printf("running: #%ld (%s, started %.19s%s%s)\n  %s\n", jint(running, "id"),
                adminapi_str(running, "trigger", "?"), adminapi_str(running, "started_at", "?"),
-               line);
+               json_is_string(json_object_get(running, "front_end")) ? ", on " : "",
+               adminapi_str(running, "front_end", ""), line);
     } else {
         printf("running: no\n");
     }

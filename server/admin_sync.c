@@ -114,11 +114,21 @@ enum MHD_Result admin_sync_now(struct http_request *req)
         }
         if (q < 0)
             return history_unreadable(req, db);
-        return admin_reply(req, MHD_HTTP_CONFLICT,
-                           json_pack("{s:s, s:o}", "error",
-                                     "a synchronization is already running; wsusctl sync status "
-                                     "shows its progress",
-                                     "running", running ? running : json_null()));
+        {
+            const char *fe = json_string_value(json_object_get(running, "front_end"));
+            char msg[512];
+
+            /* behind a load balancer the admin may have reached any front-end: say which one
+               holds the sync lock */
+            snprintf(msg, sizeof(msg),
+                     "a synchronization is already running on %s%s; wsusctl sync status shows "
+                     "its progress",
+                     fe != NULL && fe[0] != '\0' ? fe : "another wsusd using this database",
+                     fe != NULL && strcmp(fe, s->front_end) == 0 ? " (this front-end)" : "");
+            return admin_reply(
+                req, MHD_HTTP_CONFLICT,
+                json_pack("{s:s, s:o}", "error", msg, "running", running ? running : json_null()));
+        }
     }
 }
 

@@ -47,6 +47,7 @@ struct http_server {
     int port;
     char *tls_cert;
     char *tls_key;
+    char *trusted_proxies; /* opt.trusted_proxies points here; "" = none */
     /* connection guard */
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -547,6 +548,8 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 
     srv = xcalloc(1, sizeof(*srv));
     srv->opt = *opt;
+    srv->trusted_proxies = xstrdup(opt->trusted_proxies != NULL ? opt->trusted_proxies : "");
+    srv->opt.trusted_proxies = srv->trusted_proxies;
     if (srv->opt.max_connections == 0)
         srv->opt.max_connections = 100;
     if (srv->opt.header_timeout == 0)
@@ -624,6 +627,7 @@ void http_server_stop(struct http_server *srv)
     pthread_cond_destroy(&srv->wake);
     free(srv->tls_cert);
     free(srv->tls_key);
+    free(srv->trusted_proxies);
     free(srv);
 }
 
@@ -663,6 +667,80 @@ const char *http_query(struct http_request *req, const char *name)
     return a->value;
 }
 
+/* Is addr one of srv's trusted proxies? */
+static int http_trusted_proxy(const struct http_server *srv, const char *addr)
+{
+    const char *cur = srv->trusted_proxies;
+    char item[80];
+
+    while (str_list_next(&cur, item, sizeof(item)))
+        if (str_addr_match(item, addr) == 1)
+            return 1;
+    return 0;
+}
+
+#define HTTP_XFF_MAX 8 /* X-Forwarded-For headers looked at (the last ones) */
+
+struct http_xff {
+    const char *v[HTTP_XFF_MAX];
+    int n;
+};
+
+static enum MHD_Result http_xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    struct http_xff *x = cls;
+
+    (void)kind;
+    if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+        return MHD_YES;
+    if (x->n == HTTP_XFF_MAX) {
+        memmove(x->v, x->v + 1, sizeof(x->v[0]) * (HTTP_XFF_MAX - 1));
+        x->n--;
+    }
+    x->v[x->n++] = value;
+    return MHD_YES;
+}
+
+/* out holds a trusted proxy's address: replace it with the client it forwarded for. */
+static void http_forwarded_client(const struct http_request *req, char *out, size_t outlen)
+{
+    struct http_xff x = {{NULL}, 0};
+    char item[INET6_ADDRSTRLEN + 1];
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_xff_collect, &x);
+    while (x.n > 0) {
+        const char *v = x.v[--x.n], *end = v + strlen(v);
+
+        for (;;) {
+            const char *start = end, *stop = end;
+
+            while (start > v && start[-1] != ',')
+                start--;
+            while (start < stop && (*start == ' ' || *start == '\t'))
+                start++;
+            while (stop > start && (stop[-1] == ' ' || stop[-1] == '\t'))
+                stop--;
+            if (stop > start) {
+                if ((size_t)(stop - start) >= sizeof(item))
+                    return;
+                memcpy(item, start, (size_t)(stop - start));
+                item[stop - start] = '\0';
+                if (str_addr_match(item, item) != 1)
+                    return; /* not an address: keep the last trusted hop */
+                str_copy(out, outlen, item);
+                if (!http_trusted_proxy(req->srv, item))
+                    return;
+            }
+            while (start > v && start[-1] != ',')
+                start--;
+            if (start == v)
+                break;
+            end = start - 1;
+        }
+    }
+}
+
 const char *http_peer(const struct http_request *req, char *out, size_t outlen)
 {
     const union MHD_ConnectionInfo *ci =
@@ -678,6 +756,9 @@ const char *http_peer(const struct http_request *req, char *out, size_t outlen)
         inet_ntop(AF_INET6,
                   &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, out,
                   (socklen_t)outlen);
+    if (req->srv != NULL && req->srv->trusted_proxies[0] != '\0' &&
+        http_trusted_proxy(req->srv, out))
+        http_forwarded_client(req, out, outlen);
     return out;
 }
 

@@ -67,6 +67,9 @@ struct http_server_options {
     const char *tls_cert_pem; /* PEM text (not a path) to serve HTTPS; NULL = HTTP */
     const char *tls_key_pem;
     const char *name; /* for log lines: "protocol", "admin" */
+    /* Addresses and networks (str_addr_match entries, comma or space separated) of load
+       balancers whose X-Forwarded-For http_peer believes; copied; NULL or "" = none. */
+    const char *trusted_proxies;
 };
 
 /* Bind and start serving. NULL with a one-line message (address, reason) in err on failure. */
@@ -95,7 +98,12 @@ const char *http_header(const struct http_request *req, const char *name);
 /* Query argument value, %-decoded ("+" and %20 are spaces; see str_url_decode), or NULL. The
  * string lives as long as the request. */
 const char *http_query(struct http_request *req, const char *name);
-/* Remote address as text (for logs). */
+/*
+ * The client's address as text into out (returned; "?" when unknown): the connection's peer,
+ * or, when that is one of the server's trusted_proxies, the rightmost address of the
+ * X-Forwarded-For headers (all of them, in order) that is not itself a trusted proxy. A
+ * forwarded item that is not an address ends the walk at the last trusted hop.
+ */
 const char *http_peer(const struct http_request *req, char *out, size_t outlen);
 
 /* Respond with a copy of data. content_type may be NULL. */

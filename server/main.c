@@ -160,9 +160,16 @@ static int start_listeners(struct server *s)
     o.max_body = (size_t)s->cfg.max_request_bytes;
     o.max_connections = (unsigned)s->cfg.max_connections;
     o.max_per_address = (unsigned)s->cfg.max_connections_per_address;
+    o.trusted_proxies = s->cfg.trusted_proxies;
     set_timeouts(&o, &s->cfg);
     o.app = s;
     o.name = "protocol";
+    if (s->cfg.trusted_proxies[0] != '\0' && o.max_per_address > 0)
+        log_warnx("[server] max_connections_per_address = %u counts every connection from a "
+                  "trusted proxy (%s) as one client\n"
+                  "raise it to the balancer's maxconn for this server (or 0) and limit clients "
+                  "in the balancer",
+                  o.max_per_address, s->cfg.trusted_proxies);
     s->proto = http_server_start(&o, err, sizeof(err));
     if (s->proto == NULL) {
         log_warnx("%s", err);
@@ -404,10 +411,11 @@ int main(int argc, char **argv)
         log_warnx("%s", err);
         goto out;
     }
-    s.sched = scheduler_start(s.conninfo, s.cfg.content_dir, s.server_id);
+    config_front_end_name(&s.cfg, s.front_end, sizeof(s.front_end));
+    s.sched = scheduler_start(s.conninfo, s.cfg.content_dir, s.server_id, s.front_end);
     if (s.sched == NULL)
         goto out;
-    log_info("wsusd %s ready", WSUSD_VERSION);
+    log_info("wsusd %s ready (front-end %s)", WSUSD_VERSION, s.front_end);
 
     for (;;) {
         siginfo_t si;

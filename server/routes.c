@@ -4,11 +4,15 @@
  * element. Handlers live in their own modules; this file only lists them.
  */
 #include "content.h"
+#include "db.h"
+#include "dbpool.h"
 #include "server.h"
 #include "soap_svc.h"
 #include "wusp.h"
 
 #include <stddef.h>
+
+#define READY_DB_WAIT_MS 2000 /* a pool busy longer than this is not ready either */
 
 static enum MHD_Result route_root(struct http_request *req)
 {
@@ -19,8 +23,27 @@ static enum MHD_Result route_root(struct http_request *req)
                              WSUSD_VERSION);
 }
 
+/*
+ * GET /ready: the load balancer's health check (docs/admin-guide.md). Unauthenticated and cheap:
+ * 200 "ready" when a catalog connection answers a round trip, else 503 with the reason (a
+ * front-end that cannot reach the shared database is taken out of the pool).
+ */
+static enum MHD_Result route_ready(struct http_request *req)
+{
+    struct server *s = req->app;
+    PGconn *db = dbpool_get(s->pool, READY_DB_WAIT_MS);
+    int ok = db != NULL && db_ping(db) == 0;
+
+    dbpool_put(s->pool, db);
+    if (!ok)
+        return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                 "not ready: the catalog database does not answer");
+    return http_respond_text(req, MHD_HTTP_OK, "ready");
+}
+
 static const struct http_route protocol_routes[] = {
     {"GET", "/", 0, route_root},
+    {"GET", "/ready", 0, route_ready},
     {"GET", "/Content/*", 0, content_handle},
     {"POST", "/ServerSyncWebService/ServerSyncWebService.asmx", 1, soap_svc_serversync},
     {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_svc_dssauth},

@@ -28,7 +28,7 @@ struct scheduler {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    char *conninfo, *content_dir, *server_id;
+    char *conninfo, *content_dir, *server_id, *front_end;
     char **old_dirs; /* earlier content_dir values, freed at stop (a run may hold one) */
     size_t n_old_dirs;
     atomic_int cancel; /* read by sync_run (SYNC_CANCEL_*) */
@@ -147,6 +147,7 @@ static void run_one(struct scheduler *sc, enum sync_trigger trigger, int request
     p.conninfo = sc->conninfo;
     p.content_dir = sc->content_dir;
     p.server_id = sc->server_id;
+    p.front_end = sc->front_end;
     p.trigger = trigger;
     p.cancel = &sc->cancel;
     p.started = on_started;
@@ -257,7 +258,7 @@ static void *scheduler_main(void *arg)
 }
 
 struct scheduler *scheduler_start(const char *conninfo, const char *content_dir,
-                                  const char *server_id)
+                                  const char *server_id, const char *front_end)
 {
     struct scheduler *sc = xcalloc(1, sizeof(*sc));
     pthread_condattr_t ca;
@@ -266,6 +267,7 @@ struct scheduler *scheduler_start(const char *conninfo, const char *content_dir,
     sc->conninfo = xstrdup(conninfo);
     sc->content_dir = xstrdup(content_dir);
     sc->server_id = xstrdup(server_id);
+    sc->front_end = xstrdup(front_end);
     sc->offset_s = (int)(rand_r(&seed) % MAX_OFFSET_S);
     pthread_mutex_init(&sc->lock, NULL);
     pthread_condattr_init(&ca);
@@ -276,6 +278,7 @@ struct scheduler *scheduler_start(const char *conninfo, const char *content_dir,
         free(sc->conninfo);
         free(sc->content_dir);
         free(sc->server_id);
+        free(sc->front_end);
         free(sc);
         return NULL;
     }
@@ -300,6 +303,7 @@ void scheduler_stop(struct scheduler *sc)
         free(sc->old_dirs[--sc->n_old_dirs]);
     free(sc->old_dirs);
     free(sc->server_id);
+    free(sc->front_end);
     free(sc);
 }
 

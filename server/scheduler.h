@@ -25,11 +25,12 @@ struct scheduler_info {
 };
 
 /*
- * Start the thread. conninfo, content_dir and server_id are copied. NULL (logged) when the
- * thread cannot start.
+ * Start the thread. conninfo, content_dir, server_id and front_end (this wsusd's name among
+ * several on one database, written into the history rows of its runs; never NULL) are copied.
+ * NULL (logged) when the thread cannot start.
  */
 struct scheduler *scheduler_start(const char *conninfo, const char *content_dir,
-                                  const char *server_id);
+                                  const char *server_id, const char *front_end);
 /* Cancel a running sync, stop the thread, free. NULL is fine. */
 void scheduler_stop(struct scheduler *sc);
 

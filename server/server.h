@@ -23,6 +23,7 @@ struct server {
     char *conninfo;                      /* resolved database connection string */
     struct dbpool *pool;                 /* connections for request handlers */
     char server_id[37];                  /* this server's GUID (setting server_id), lower case */
+    char front_end[128];                 /* this wsusd among several on one database */
     unsigned char cookie_key[32];        /* AES-256-GCM key for cookies (setting cookie_key) */
     char *admin_token;                   /* bearer token of the admin API */
     char *metrics_token;                 /* bearer token for GET /metrics only; NULL = none */

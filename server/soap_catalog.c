@@ -723,30 +723,6 @@ int soapcat_setting_is(PGconn *db, const char *key, const char *value, int def)
     return r;
 }
 
-/* 1 if entry (address or a.b.c.d/n) covers the peer's IPv4/IPv6 address text. */
-static int soapcat_addr_match(const char *entry, const char *peer)
-{
-    char net[64];
-    const char *slash = strchr(entry, '/');
-    struct in_addr a, b;
-    long bits;
-    uint32_t mask;
-
-    if (peer == NULL || peer[0] == '\0')
-        return 0;
-    if (slash == NULL)
-        return strcasecmp(entry, peer) == 0;
-    if ((size_t)(slash - entry) >= sizeof(net))
-        return 0;
-    memcpy(net, entry, (size_t)(slash - entry));
-    net[slash - entry] = '\0';
-    if (str_to_long(slash + 1, 0, 32, &bits) < 0 || inet_pton(AF_INET, net, &a) != 1 ||
-        inet_pton(AF_INET, peer, &b) != 1)
-        return 0;
-    mask = bits == 0 ? 0 : htonl(0xffffffffu << (32 - bits));
-    return (a.s_addr & mask) == (b.s_addr & mask);
-}
-
 int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, const char *peer)
 {
     PGresult *res = db_exec(db,
@@ -769,7 +745,7 @@ int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, c
     for (p = strtok_r(list, ", \t", &save); p != NULL; p = strtok_r(NULL, ", \t", &save)) {
         any = 1;
         if (strcasecmp(p, guid) == 0 || (name != NULL && strcasecmp(p, name) == 0) ||
-            soapcat_addr_match(p, peer))
+            str_addr_match(p, peer) == 1)
             allowed = 1;
     }
     free(list);
