@@ -255,3 +255,99 @@ def range_dropping_proxy(credentials=None):
     proxy = ThreadingServer(("127.0.0.1", 0), RangeDroppingProxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     return proxy
+
+
+def require_haproxy():
+    """Exit the test (status 1, with the reason) when Debian's haproxy is missing."""
+    if not shutil.which("haproxy"):
+        print("haproxy is not installed (scripts/install-deps.sh installs it)")
+        sys.exit(1)
+
+
+class HAProxy:
+    """Debian's HAProxy in the foreground (child of this process), http mode, on 127.0.0.1.
+
+    frontends: {name: (port, [(server, host, port), ...], backend_extra)}: each frontend
+    balances roundrobin over its servers (no stickiness), checks them with GET /ready, adds
+    X-Forwarded-For (after removing the client's), connects from source (an address of
+    127.0.0.0/8) and names the server that answered in the response header X-Served-By. Every
+    request is logged to stdout as "REQ <frontend> <server> <method> <uri> <status> <SOAPAction>"
+    (lines()). Its config lives in the test's temporary directory."""
+
+    def __init__(self, tmp, frontends, source="127.0.0.3"):
+        self.dir = os.path.join(tmp, "haproxy")
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "haproxy.cfg")
+        self.log = os.path.join(self.dir, "stdout.log")
+        self.ports = {}
+        self.proc = None
+        with open(self.conf, "w") as f:
+            f.write("global\n    log stdout format raw local0\n\n"
+                    "defaults\n    mode http\n    log global\n"
+                    '    log-format "REQ %f %s %HM %HU %ST %[capture.req.hdr(0)]"\n'
+                    "    option redispatch\n    retries 3\n"
+                    "    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n"
+                    "    timeout http-request 10s\n    timeout http-keep-alive 15s\n"
+                    "    timeout check 2s\n\n")
+            for name, (port, servers, extra) in frontends.items():
+                self.ports[name] = port
+                f.write("frontend %s\n    bind 127.0.0.1:%d\n"
+                        "    http-request capture req.hdr(SOAPAction) len 160\n"
+                        "    http-request del-header X-Forwarded-For\n"
+                        "    option forwardfor\n    default_backend %s_servers\n\n" % (
+                            name, port, name))
+                f.write("backend %s_servers\n    balance roundrobin\n"
+                        "    option httpchk GET /ready\n    http-check expect status 200\n"
+                        "    http-response set-header X-Served-By %%s\n%s" % (name, extra))
+                for sname, host, sport in servers:
+                    f.write("    server %s %s:%d check inter 300ms fall 1 rise 1 source %s\n" % (
+                        sname, host, sport, source))
+                f.write("\n")
+
+    def start(self):
+        r = subprocess.run(["haproxy", "-c", "-q", "-f", self.conf], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise RuntimeError("haproxy -c refused %s:\n%s%s" % (self.conf, r.stdout, r.stderr))
+        self.out = open(self.log, "w")
+        self.proc = subprocess.Popen(["haproxy", "-db", "-f", self.conf], stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        for port in self.ports.values():
+            for _ in range(100):
+                if self.proc.poll() is not None:
+                    raise RuntimeError("haproxy exited with %d:\n%s" % (self.proc.returncode,
+                                                                       self.output()))
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+        return self
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.out.close()
+
+    def output(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def lines(self):
+        """The logged requests as (frontend, server, method, uri, status, soapaction) tuples."""
+        out = []
+        for line in self.output().splitlines():
+            parts = line.split(" ", 6)
+            if len(parts) >= 6 and parts[0] == "REQ":
+                out.append(tuple(parts[1:6]) + (parts[6].strip('"{}') if len(parts) > 6
+                                                else "",))
+        return out

@@ -1,0 +1,305 @@
+"""Several wsusd front-ends behind Debian's HAProxy on one database and one content directory
+(issue 13; docs/admin-guide.md "Several front-ends behind a load balancer").
+
+root    an upstream wsusd seeded with generated updates and content, reached through HAProxy
+        frontend "up" (so every request for its content is logged)
+fe1-3   three wsusd on one database (the farm) sharing one content directory, behind HAProxy
+        frontend "farm" (roundrobin, no stickiness, health check GET /ready, X-Forwarded-For,
+        trusted_proxies = the balancer's source address 127.0.0.3)
+leaf    a downstream wsusd whose upstream is the farm's balancer
+
+Checks: while fe2 synchronizes, "sync now" on fe1 and fe3 answers "a synchronization is already
+running on fe2"; SIGKILL of fe2 in the middle of its content download (download-max-rate keeps
+it there; the files it had stored are known from the catalog and the content directory); "sync
+now" on fe3 takes over and finishes: the files fe2 stored are not fetched from the upstream
+again (HAProxy's log of the upstream) and keep their inode; fe2 restarted rejoins (the balancer
+routes to it again); the leaf syncs through the balancer with its cookie calls and the later
+calls on different front-ends, and ends with the root's catalog and content; a Windows client
+scans through the balancer; the client addresses the farm records are the clients' (from
+X-Forwarded-For), and an X-Forwarded-For sent straight to a front-end is not believed.
+Time bounds only catch a hang.
+"""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import wsustest as wt
+import wsusnet as wn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_sync as ts  # noqa: E402  (revisions, documents, present_files, verify_store)
+
+GEN = os.path.join(wt.SRC, "tests", "tools", "wsusgen.py")
+WUCLIENT = os.path.join(wt.SRC, "tests", "tools", "wuclient.py")
+SYNC_LOCK_KEY = 0x77737573  # client/sync.h
+BALANCER = "127.0.0.3"      # HAProxy's source address towards the servers
+
+
+def ctl(conf, *args, ok=True):
+    r = wt.wsusctl(conf, *args)
+    if ok:
+        wt.check(r.returncode == 0, "wsusctl %s" % " ".join(args), r)
+    return r
+
+
+def wait_for(what, cond, limit=60):
+    """Poll cond() (bounded: only stops a hung test); returns its last value."""
+    end = time.time() + limit
+    v = cond()
+    while not v and time.time() < end:
+        time.sleep(0.2)
+        v = cond()
+    wt.check(bool(v), what)
+    return v
+
+
+def served_by(port, path="/ready"):
+    """GET path through the balancer: (status, X-Served-By)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        return r.status, r.getheader("X-Served-By")
+    finally:
+        c.close()
+
+
+def store_files(content):
+    """{relative path: (inode, mtime_ns)} of the published files of a content directory."""
+    out = {}
+    base = os.path.join(content, "WsusContent")
+    for dirpath, _, files in os.walk(base):
+        for f in files:
+            if not f.endswith(".partial") and not f.startswith("."):
+                st = os.stat(os.path.join(dirpath, f))
+                out[os.path.relpath(os.path.join(dirpath, f), base)] = (st.st_ino, st.st_mtime_ns)
+    return out
+
+
+def lock_holders(db):
+    return int(wt.sql_value(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                                "classid = 0 AND objid = %d AND granted" % SYNC_LOCK_KEY))
+
+
+def mid_download(conf, db):
+    """The id of the sync running in conf's wsusd once it has stored a few files, else None."""
+    r = wt.wsusctl(conf, "sync", "status", "--json")
+    run = (json.loads(r.stdout).get("running") or {}) if r.returncode == 0 else {}
+    stored = int(wt.sql_value(db, "SELECT count(*) FROM file WHERE state = 'present'"))
+    return run.get("id") if run.get("phase") == "content" and stored >= 3 else None
+
+
+def frontend(tmp, name, db, content, balancer_url):
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    conf = wt.write_config(d, db, server_extra=(
+        "name = %s\ntrusted_proxies = %s\nmax_connections_per_address = 0\n"
+        "public_url = %s\n" % (name, BALANCER, balancer_url)),
+        extra="[storage]\ncontent_dir = %s\n\n[log]\nlevel = debug\n" % content)
+    return conf
+
+
+def dssauth_peer_check(port, xff):
+    """A DssAuth GetAuthorizationCookie straight to a front-end (127.0.0.2, not a trusted proxy)
+    claiming X-Forwarded-For xff: (HTTP status, body)."""
+    body = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap='
+            '"http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetAuthorizationCookie '
+            'xmlns="http://www.microsoft.com/SoftwareDistribution/Server/DssAuthWebService">'
+            '<accountName>spoofer</accountName><accountGuid>6b1c3d8e-0f2a-4c55-9a1e-'
+            '7d3b2c1a0f99</accountGuid></GetAuthorizationCookie></soap:Body></soap:Envelope>')
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0))
+    try:
+        c.request("POST", "/DssAuthWebService/DssAuthWebService.asmx", body.encode(), {
+            "Content-Type": "text/xml; charset=utf-8", "X-Forwarded-For": xff,
+            "SOAPAction": '"http://www.microsoft.com/SoftwareDistribution/Server/'
+                          'DssAuthWebService/GetAuthorizationCookie"'})
+        r = c.getresponse()
+        return r.status, r.read().decode(errors="replace")
+    finally:
+        c.close()
+
+
+def run(tmp, servers, dbs):
+    wn.require_haproxy()
+    pkg, gen_content = os.path.join(tmp, "lb.cab"), os.path.join(tmp, "lb-content")
+    r = subprocess.run([sys.executable, GEN, "--seed", "13", "--updates", "12", "--file-size",
+                        "24K-64K", "--out", pkg, "--content-dir", gen_content],
+                       capture_output=True, text=True)
+    wt.check(r.returncode == 0, "wsusgen", r)
+
+    up_port, farm_port = wt.free_port(), wt.free_port()
+    up_url, farm_url = "http://127.0.0.1:%d" % up_port, "http://127.0.0.1:%d" % farm_port
+
+    # the upstream
+    root_db = wt.create_db("it_lb_root")
+    dbs.append(root_db)
+    os.makedirs(os.path.join(tmp, "root"))
+    root_conf = wt.write_config(os.path.join(tmp, "root"), root_db)
+    root = wt.Wsusd(root_conf).start()
+    servers.append(root)
+    ctl(root_conf, "import", pkg, "--content", gen_content)
+    nfiles, nbytes = (int(v) for v in wt.sql(root_db, "SELECT count(*), sum(size) FROM file "
+                                                      "WHERE state = 'present'")[0])
+    wt.check(nfiles >= 20, "root holds %d files (%d bytes)" % (nfiles, nbytes))
+
+    # the farm: three front-ends on one database and one content directory
+    farm_db = wt.create_db("it_lb_farm")
+    dbs.append(farm_db)
+    content = os.path.join(tmp, "farm-content")
+    confs = {n: frontend(tmp, n, farm_db, content, farm_url) for n in ("fe1", "fe2", "fe3")}
+    fes = {}
+    for n in ("fe1", "fe2", "fe3"):
+        fes[n] = wt.Wsusd(confs[n]).start()
+        servers.append(fes[n])
+    fe_ports = {n: fes[n].listen_port() for n in fes}
+
+    lb = wn.HAProxy(tmp, {
+        "up": (up_port, [("root", "127.0.0.1", root.listen_port())], ""),
+        "farm": (farm_port, [(n, "127.0.0.1", fe_ports[n]) for n in ("fe1", "fe2", "fe3")], ""),
+    })
+    try:
+        lb.start()
+        farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe_ports, lb,
+             up_url, farm_url, nfiles, nbytes)
+    finally:
+        lb.stop()
+        if wt.failures:
+            print("---- haproxy ----\n%s" % lb.output()[-4000:])
+
+
+def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe_ports, lb,
+         up_url, farm_url, nfiles, nbytes):
+    # every front-end answers the health check through the balancer, roundrobin
+    seen = {served_by(lb.ports["farm"])[1] for _ in range(6)}
+    wt.check(seen == {"fe1", "fe2", "fe3"}, "GET /ready through HAProxy reaches fe1, fe2 and fe3",
+             seen)
+    st, body = 0, ""
+    c = http.client.HTTPConnection("127.0.0.1", fe_ports["fe1"], timeout=10)
+    c.request("GET", "/ready")
+    r = c.getresponse()
+    st, body = r.status, r.read().decode()
+    c.close()
+    wt.check(st == 200 and body.strip() == "ready", "GET /ready on a front-end: 200 ready",
+             (st, body))
+
+    # settings live in the database: set once on fe1, every front-end has them
+    for k, v in (("upstream", up_url), ("download", "all"),
+                 ("download-max-rate", str(max(nbytes // 12, 16384)))):
+        ctl(confs["fe1"], "config", "set", k, v)
+
+    # fe2 synchronizes; the others say where the sync runs
+    ctl(confs["fe2"], "sync", "now")
+    hid = wait_for("fe2 downloads content and has stored some files",
+                   lambda: mid_download(confs["fe2"], farm_db))
+    for n in ("fe1", "fe3"):
+        r = ctl(confs[n], "sync", "now", ok=False)
+        wt.check(r.returncode == 1 and r.stderr.startswith(
+            "wsusctl: a synchronization is already running on fe2 (#%s, manual, started " % hid),
+            "sync now on %s: one line saying the sync runs on fe2" % n, r)
+    r = ctl(confs["fe3"], "sync", "status")
+    wt.check(", on fe2)" in r.stdout, "sync status on fe3 says the run is on fe2", r.stdout)
+    wt.check(lock_holders(farm_db) == 1 and int(wt.sql_value(
+        farm_db, "SELECT count(*) FROM sync_history WHERE result = 'running'")) == 1,
+        "exactly one front-end synchronizes (one lock holder, one running row)")
+
+    # SIGKILL the syncing front-end in the middle of its content download
+    fes["fe2"].proc.send_signal(signal.SIGKILL)
+    fes["fe2"].proc.wait(10)
+    stored = ts.present_files(farm_db)
+    before = store_files(content)
+    wt.check(0 < len(stored) < nfiles, "fe2 was killed mid-download: %d of %d files stored" % (
+        len(stored), nfiles))
+    wt.check(len(before) == len(stored), "the content directory holds the files the catalog "
+             "says are stored (%d, %d)" % (len(before), len(stored)))
+    log_mark = len(lb.lines())
+    wait_for("the database lets go of fe2's sync lock", lambda: lock_holders(farm_db) == 0, 30)
+
+    # the next trigger on another front-end takes over and finishes
+    ctl(confs["fe3"], "config", "set", "download-max-rate", "0")
+    r = ctl(confs["fe3"], "sync", "now", "--wait")
+    h = ts.last_run(confs["fe3"])
+    wt.check(h.get("result") == "succeeded" and h.get("front_end") == "fe3",
+             "fe3 ran the next sync to the end", h)
+    wt.check(h.get("files", -1) <= nfiles - len(stored),
+             "fe3 downloaded only what fe2 had not stored (%s of %d)" % (h.get("files"), nfiles))
+    old = json.loads(ctl(confs["fe1"], "sync", "history", "--json", "--limit", "5").stdout)
+    old = [x for x in old if x["id"] == hid]
+    wt.check(old and old[0]["result"] == "failed" and old[0]["front_end"] == "fe2" and
+             "wsusd stopped or lost its database" in (old[0]["error"] or ""),
+             "history: fe2's run is closed as failed with the reason", old)
+    refetched = [u for f, s, m, u, code, a in lb.lines()[log_mark:]
+                 if f == "up" and u.startswith("/Content/") and
+                 u.rsplit("/", 1)[-1].split(".")[0].lower() in stored]
+    wt.check(not refetched, "no file fe2 had stored is fetched from the upstream again",
+             refetched)
+    after = store_files(content)
+    wt.check(all(after.get(k) == v for k, v in before.items()),
+             "the files fe2 stored keep their inode and time (not written again)")
+    wt.check(ts.present_files(farm_db) == ts.present_files(root_db) and
+             not ts.verify_store(content, farm_db) and
+             ts.documents(farm_db) == ts.documents(root_db),
+             "the farm holds the root's catalog and content, every file verified")
+
+    # fe2 restarted rejoins behind the balancer
+    fes["fe2"] = wt.Wsusd(confs["fe2"]).start()
+    servers.append(fes["fe2"])
+    wait_for("the balancer routes to the restarted fe2 again",
+             lambda: "fe2" in {served_by(lb.ports["farm"])[1] for _ in range(3)}, 30)
+
+    # a downstream syncs through the balancer, its calls spread over the front-ends
+    ctl(confs["fe1"], "config", "set", "allowed-downstreams", "127.0.0.1")
+    leaf_dir, leaf_db, leaf_conf, leaf = ts.setup_server(tmp, "leaf", farm_url,
+                                                         [("download", "all")])
+    servers.append(leaf)
+    dbs.append(leaf_db)
+    mark = len(lb.lines())
+    r = ctl(leaf_conf, "sync", "now", "--wait")
+    calls = [(s, a.rsplit("/", 1)[-1]) for f, s, m, u, code, a in lb.lines()[mark:]
+             if f == "farm" and a not in ("", "-")]
+    cookie = [i for i, (s, a) in enumerate(calls) if a == "GetCookie"]
+    wt.check(cookie and any(s != calls[cookie[0]][0] for s, a in calls[cookie[0] + 1:]),
+             "the cookie one front-end issued is used on another (calls: %s)" % calls[:12])
+    wt.check(ts.documents(leaf_db) == ts.documents(root_db) and
+             ts.present_files(leaf_db) == ts.present_files(root_db) and
+             not ts.verify_store(os.path.join(leaf_dir, "content"), leaf_db),
+             "the leaf holds the root's catalog and content, every file verified")
+    addr = wt.sql(farm_db, "SELECT DISTINCT address FROM downstream_server")
+    wt.check(addr == [["127.0.0.1"]], "the farm records the downstream's address from "
+             "X-Forwarded-For, not the balancer's (%s)" % addr)
+
+    # an X-Forwarded-For straight to a front-end (not from a trusted proxy) is not believed
+    st, body = dssauth_peer_check(fe_ports["fe1"], "127.0.0.1")
+    wt.check(st == 500 and "is not allowed to synchronize" in body,
+             "a spoofed X-Forwarded-For from 127.0.0.2 does not pass the allow-list", (st, body))
+    ctl(confs["fe1"], "config", "set", "allowed-downstreams", "")
+
+    # a Windows client scans through the balancer, its calls on several front-ends
+    mark = len(lb.lines())
+    out = os.path.join(tmp, "wu.json")
+    r = subprocess.run([sys.executable, WUCLIENT, "run", "--server", farm_url, "--state",
+                        os.path.join(tmp, "wu-state.json"), "--out", out, "--timeout", "60"],
+                       capture_output=True, text=True, timeout=300)
+    summary = {}
+    if os.path.exists(out):
+        with open(out) as f:
+            summary = json.load(f)
+    used = {s for f, s, m, u, code, a in lb.lines()[mark:] if f == "farm" and a not in ("", "-")}
+    wt.check(r.returncode == 0 and summary.get("result") == "ok" and len(used) >= 2,
+             "a Windows client scans through the balancer on %s" % sorted(used),
+             (r.returncode, summary.get("error"), r.stderr[-1500:]))
+    addr = wt.sql(farm_db, "SELECT DISTINCT address FROM computer")
+    wt.check(addr == [["127.0.0.1"]], "the computer's address is the client's (%s)" % addr)
+
+    for s in servers:
+        wt.check(s.sanitizer_report() is None, "wsusd ran clean (no sanitizer report)",
+                 s.sanitizer_report())
+
+
+if __name__ == "__main__":
+    wt.run_servers(run)
