@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -79,6 +80,42 @@ static void test_admin_listen(void **state)
     assert_int_equal(load(dir, "[admin]\nlisten = 192.168.1.5:8532\n", err, sizeof(err), &cfg), -1);
     config_free(&cfg);
     assert_non_null(strstr(err, "192.168.1.5:8532 is not a loopback address"));
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* [server] trusted_proxies and name: the front-ends behind a load balancer. */
+static void test_front_end(void **state)
+{
+    char *dir = test_tmpdir(), err[1024], want[1024], name[128], host[256];
+    struct config cfg;
+
+    (void)state;
+    assert_int_equal(load(dir, "[server]\ntrusted_proxies = 10.0.0.0/8, 192.0.2.7 fd00::/8\n", err,
+                          sizeof(err), &cfg),
+                     0);
+    assert_string_equal(cfg.trusted_proxies, "10.0.0.0/8, 192.0.2.7 fd00::/8");
+    config_free(&cfg);
+    assert_int_equal(load(dir, "[server]\ntrusted_proxies = 10.0.0.0/8, lb.example.com\n", err,
+                          sizeof(err), &cfg),
+                     -1);
+    config_free(&cfg);
+    snprintf(want, sizeof(want),
+             "%s/wsusd.conf:2: [server] trusted_proxies: \"lb.example.com\" is not an address or "
+             "a network; write addresses or networks like 10.1.0.0/16, separated by commas",
+             dir);
+    assert_string_equal(err, want);
+
+    assert_int_equal(load(dir, "[server]\nname = wsus-a\n", err, sizeof(err), &cfg), 0);
+    config_front_end_name(&cfg, name, sizeof(name));
+    assert_string_equal(name, "wsus-a");
+    config_free(&cfg);
+    assert_int_equal(load(dir, "[server]\nlisten = 0.0.0.0:8530\n", err, sizeof(err), &cfg), 0);
+    config_front_end_name(&cfg, name, sizeof(name));
+    assert_int_equal(gethostname(host, sizeof(host)), 0);
+    snprintf(want, sizeof(want), "%s:8530", host);
+    assert_string_equal(name, want);
+    config_free(&cfg);
     test_rmtree(dir);
     free(dir);
 }
@@ -240,7 +277,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loopback),   cmocka_unit_test(test_admin_listen),
         cmocka_unit_test(test_token_file), cmocka_unit_test(test_exposed_secret),
-        cmocka_unit_test(test_set_option),
+        cmocka_unit_test(test_set_option), cmocka_unit_test(test_front_end),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,12 +145,50 @@ static void test_base64(void **state)
     assert_int_equal(str_b64_decode_exact("", out, 0), 0);
 }
 
+static void test_addr_match(void **state)
+{
+    const char *cur = " 10.0.0.0/8,, 127.0.0.3\t::1 ";
+    char item[16];
+
+    (void)state;
+    assert_int_equal(str_addr_match("127.0.0.3", "127.0.0.3"), 1);
+    assert_int_equal(str_addr_match("127.0.0.3", "127.0.0.4"), 0);
+    assert_int_equal(str_addr_match("10.0.0.0/8", "10.200.1.2"), 1);
+    assert_int_equal(str_addr_match("10.0.0.0/8", "11.0.0.1"), 0);
+    assert_int_equal(str_addr_match("10.1.2.0/23", "10.1.3.255"), 1);
+    assert_int_equal(str_addr_match("10.1.2.0/23", "10.1.4.0"), 0);
+    assert_int_equal(str_addr_match("0.0.0.0/0", "192.0.2.1"), 1);
+    assert_int_equal(str_addr_match("fd00::/8", "fd12:3456::1"), 1);
+    assert_int_equal(str_addr_match("fd00::/8", "fe80::1"), 0);
+    assert_int_equal(str_addr_match("::1", "0:0:0:0:0:0:0:1"), 1);
+    /* another family, or no address at all: no match */
+    assert_int_equal(str_addr_match("10.0.0.0/8", "::1"), 0);
+    assert_int_equal(str_addr_match("10.0.0.0/8", "wsus.example.com"), 0);
+    assert_int_equal(str_addr_match("10.0.0.0/8", NULL), 0);
+    /* entries that are neither address nor network */
+    assert_int_equal(str_addr_match("wsus.example.com", "10.0.0.1"), -1);
+    assert_int_equal(str_addr_match("10.0.0.0/33", "10.0.0.1"), -1);
+    assert_int_equal(str_addr_match("10.0.0.0/", "10.0.0.1"), -1);
+    assert_int_equal(str_addr_match("10.0.0.0/-1", "10.0.0.1"), -1);
+    assert_int_equal(str_addr_match("::/129", "::1"), -1);
+    assert_int_equal(str_addr_match("", "10.0.0.1"), -1);
+
+    assert_int_equal(str_list_next(&cur, item, sizeof(item)), 1);
+    assert_string_equal(item, "10.0.0.0/8");
+    assert_int_equal(str_list_next(&cur, item, sizeof(item)), 1);
+    assert_string_equal(item, "127.0.0.3");
+    assert_int_equal(str_list_next(&cur, item, 3), 1); /* cut to fit */
+    assert_string_equal(item, "::");
+    assert_int_equal(str_list_next(&cur, item, sizeof(item)), 0);
+    assert_int_equal(str_list_next(&cur, item, sizeof(item)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers), cmocka_unit_test(test_url_decode),
         cmocka_unit_test(test_hex),     cmocka_unit_test(test_guid),
-        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_base64),  cmocka_unit_test(test_addr_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
