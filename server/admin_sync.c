@@ -151,11 +151,21 @@ enum MHD_Result admin_sync_cancel(struct http_request *req)
         return history_unreadable(req, db);
     if (running != NULL) {
         long id = (long)json_integer_value(json_object_get(running, "id"));
+        const char *fe = json_string_value(json_object_get(running, "front_end"));
+        enum MHD_Result r;
+
+        if (fe != NULL && fe[0] != '\0')
+            r = admin_error(req, MHD_HTTP_CONFLICT,
+                            "synchronization %ld runs on %s, not on this front-end (%s); run "
+                            "wsusctl sync cancel on %s",
+                            id, fe, s->front_end, fe);
+        else
+            r = admin_error(req, MHD_HTTP_CONFLICT,
+                            "synchronization %ld is not run by this wsusd but by another one on "
+                            "the same database; cancel it there",
+                            id);
         json_decref(running);
-        return admin_error(req, MHD_HTTP_CONFLICT,
-                           "synchronization %ld is not run by this wsusd but by another one on "
-                           "the same database; cancel it there",
-                           id);
+        return r;
     }
     return admin_error(req, MHD_HTTP_CONFLICT, "no synchronization is running");
 }

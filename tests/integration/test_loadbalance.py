@@ -127,6 +127,10 @@ def dssauth_peer_check(port, xff):
 
 def run(tmp, servers, dbs):
     wn.require_haproxy()
+    r = subprocess.run(["haproxy", "-c", "-f", os.path.join(wt.SRC, "deploy",
+                                                            "haproxy.cfg.sample")],
+                       capture_output=True, text=True)
+    wt.check(r.returncode == 0, "haproxy -c accepts deploy/haproxy.cfg.sample", r)
     pkg, gen_content = os.path.join(tmp, "lb.cab"), os.path.join(tmp, "lb-content")
     r = subprocess.run([sys.executable, GEN, "--seed", "13", "--updates", "12", "--file-size",
                         "24K-64K", "--out", pkg, "--content-dir", gen_content],
@@ -202,6 +206,10 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
         wt.check(r.returncode == 1 and r.stderr.startswith(
             "wsusctl: a synchronization is already running on fe2 (#%s, manual, started " % hid),
             "sync now on %s: one line saying the sync runs on fe2" % n, r)
+    r = ctl(confs["fe1"], "sync", "cancel", ok=False)
+    wt.check(r.returncode == 1 and r.stderr.strip() == (
+        "wsusctl: synchronization %s runs on fe2, not on this front-end (fe1); run wsusctl sync "
+        "cancel on fe2" % hid), "sync cancel on fe1 says where to cancel it", r)
     r = ctl(confs["fe3"], "sync", "status")
     wt.check(", on fe2)" in r.stdout, "sync status on fe3 says the run is on fe2", r.stdout)
     wt.check(lock_holders(farm_db) == 1 and int(wt.sql_value(
