@@ -105,20 +105,25 @@ def frontend(tmp, name, db, content, balancer_url):
     return conf
 
 
-def dssauth_peer_check(port, xff):
-    """A DssAuth GetAuthorizationCookie straight to a front-end (127.0.0.2, not a trusted proxy)
-    claiming X-Forwarded-For xff: (HTTP status, body)."""
+def dssauth_from(port, source, xffs):
+    """A DssAuth GetAuthorizationCookie straight to a front-end from address source with one
+    X-Forwarded-For header per item of xffs: (HTTP status, body)."""
     body = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap='
             '"http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetAuthorizationCookie '
             'xmlns="http://www.microsoft.com/SoftwareDistribution/Server/DssAuthWebService">'
-            '<accountName>spoofer</accountName><accountGuid>6b1c3d8e-0f2a-4c55-9a1e-'
-            '7d3b2c1a0f99</accountGuid></GetAuthorizationCookie></soap:Body></soap:Envelope>')
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0))
+            '<accountName>probe.example.test</accountName><accountGuid>6b1c3d8e-0f2a-4c55-9a1e-'
+            '7d3b2c1a0f99</accountGuid></GetAuthorizationCookie></soap:Body></soap:Envelope>'
+            ).encode()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     try:
-        c.request("POST", "/DssAuthWebService/DssAuthWebService.asmx", body.encode(), {
-            "Content-Type": "text/xml; charset=utf-8", "X-Forwarded-For": xff,
-            "SOAPAction": '"http://www.microsoft.com/SoftwareDistribution/Server/'
-                          'DssAuthWebService/GetAuthorizationCookie"'})
+        c.putrequest("POST", "/DssAuthWebService/DssAuthWebService.asmx")
+        c.putheader("Content-Type", "text/xml; charset=utf-8")
+        c.putheader("SOAPAction", '"http://www.microsoft.com/SoftwareDistribution/Server/'
+                                  'DssAuthWebService/GetAuthorizationCookie"')
+        c.putheader("Content-Length", str(len(body)))
+        for x in xffs:
+            c.putheader("X-Forwarded-For", x)
+        c.endheaders(body)
         r = c.getresponse()
         return r.status, r.read().decode(errors="replace")
     finally:
@@ -281,10 +286,21 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     wt.check(addr == [["127.0.0.1"]], "the farm records the downstream's address from "
              "X-Forwarded-For, not the balancer's (%s)" % addr)
 
-    # an X-Forwarded-For straight to a front-end (not from a trusted proxy) is not believed
-    st, body = dssauth_peer_check(fe_ports["fe1"], "127.0.0.1")
-    wt.check(st == 500 and "is not allowed to synchronize" in body,
-             "a spoofed X-Forwarded-For from 127.0.0.2 does not pass the allow-list", (st, body))
+    # which X-Forwarded-For is believed (allowed-downstreams = 127.0.0.1 tells what fe1 saw)
+    for source, xffs, allowed, what in (
+            ("127.0.0.2", ["127.0.0.1"], False, "from a peer that is not a trusted proxy"),
+            (BALANCER, ["127.0.0.1"], True, "from the trusted balancer"),
+            (BALANCER, ["10.1.1.1, 127.0.0.1"], True, "rightmost address of a list"),
+            (BALANCER, ["127.0.0.1, 10.1.1.1"], False, "a client's claim left of the real one"),
+            (BALANCER, ["127.0.0.1, " + BALANCER], True, "trusted hops are skipped"),
+            (BALANCER, ["127.0.0.1", "10.2.2.2"], False, "the last of two headers counts"),
+            (BALANCER, ["127.0.0.1, evil"], False, "junk stops the walk at the balancer"),
+            (BALANCER, ["127.0.0.1, 127.0.0.1:8530"], False, "an address with a port is junk"),
+            (BALANCER, ["1" * 300], False, "300 bytes of digits")):
+        st, body = dssauth_from(fe_ports["fe1"], source, xffs)
+        ok = st == 200 if allowed else (st == 500 and "is not allowed to synchronize" in body)
+        wt.check(ok, "X-Forwarded-For %.60s %s: %s" % (xffs, what, "allowed" if allowed else
+                                                   "refused by the allow-list"), (st, body[:300]))
     ctl(confs["fe1"], "config", "set", "allowed-downstreams", "")
 
     # a Windows client scans through the balancer, its calls on several front-ends
