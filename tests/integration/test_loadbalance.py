@@ -199,7 +199,7 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
 
     # settings live in the database: set once on fe1, every front-end has them
     for k, v in (("upstream", up_url), ("download", "all"),
-                 ("download-max-rate", str(max(nbytes // 12, 16384)))):
+                 ("download-max-rate", str(max(nbytes // 25, 16384)))):
         ctl(confs["fe1"], "config", "set", k, v)
 
     # fe2 synchronizes; the others say where the sync runs
