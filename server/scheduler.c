@@ -179,6 +179,10 @@ static void run_one(struct scheduler *sc, enum sync_trigger trigger, int request
         }
         if (o == SYNC_FAILED)
             log_warnx("scheduler: %s", err);
+        else if (!requested)
+            log_info("scheduler: %s synchronization skipped: another wsusd on this database "
+                     "is synchronizing (it holds the sync lock)",
+                     sync_trigger_name(trigger));
         return;
     }
     if (o == SYNC_FAILED) {
