@@ -313,10 +313,13 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     if os.path.exists(out):
         with open(out) as f:
             summary = json.load(f)
-    used = {s for f, s, m, u, code, a in lb.lines()[mark:] if f == "farm" and a not in ("", "-")}
-    wt.check(r.returncode == 0 and summary.get("result") == "ok" and len(used) >= 2,
-             "a Windows client scans through the balancer on %s" % sorted(used),
-             (r.returncode, summary.get("error"), r.stderr[-1500:]))
+    calls = [(s, a.rsplit("/", 1)[-1]) for f, s, m, u, code, a in lb.lines()[mark:]
+             if f == "farm" and a not in ("", "-")]
+    cookie = [i for i, (s, a) in enumerate(calls) if a == "GetCookie"]
+    wt.check(r.returncode == 0 and summary.get("result") == "ok" and cookie and
+             any(s != calls[cookie[0]][0] for s, a in calls[cookie[0] + 1:]),
+             "a Windows client scans through the balancer, its cookie used on another front-end "
+             "(calls: %s)" % calls[:8], (r.returncode, summary.get("error"), r.stderr[-1500:]))
     addr = wt.sql(farm_db, "SELECT DISTINCT address FROM computer")
     wt.check(addr == [["127.0.0.1"]], "the computer's address is the client's (%s)" % addr)
 
