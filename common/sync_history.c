@@ -16,7 +16,8 @@
     "SELECT id, result, coalesce(phase, ''), coalesce(error, ''), "                                \
     "extract(epoch FROM started_at)::bigint, "                                                     \
     "coalesce(extract(epoch FROM finished_at)::bigint, 0), "                                       \
-    "coalesce((detail->>'progress_at')::bigint, 0), files, bytes FROM sync_history "
+    "coalesce((detail->>'progress_at')::bigint, 0), files, bytes, coalesce(front_end, '') "        \
+    "FROM sync_history "
 
 static int history_row(PGconn *db, const char *sql, struct sync_history_row *out)
 {
@@ -45,6 +46,7 @@ static int history_row(PGconn *db, const char *sql, struct sync_history_row *out
         out->files = (long)b;
     if (str_to_int64(PQgetvalue(r, 0, 8), 0, INT64_MAX, &b) == 0)
         out->bytes = b;
+    str_copy(out->front_end, sizeof(out->front_end), PQgetvalue(r, 0, 9));
     PQclear(r);
     return 1;
 }

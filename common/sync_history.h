@@ -21,6 +21,7 @@ struct sync_history_row {
     time_t progress_at;             /* detail.progress_at: last byte or file moved; 0 = none */
     long files;
     int64_t bytes;
+    char front_end[128]; /* the wsusd that runs or ran it ([server] name); "" = not recorded */
 };
 
 /*

@@ -621,8 +621,9 @@ static void check_downloader(struct health_ctx *c, struct health_result *r)
                "restart wsusd (systemctl restart wsusd) or run wsusctl sync now: the next "
                "synchronization closes that row and resumes the partial files",
                "synchronization %ld is marked running (phase %s) but no wsusd holds the sync "
-               "lock: the process that ran it is gone",
-               h.id, h.phase[0] ? h.phase : "starting");
+               "lock: the process that ran it%s%s%s is gone",
+               h.id, h.phase[0] ? h.phase : "starting", h.front_end[0] ? " (front-end " : "",
+               h.front_end, h.front_end[0] ? ")" : "");
     } else if (running == 1 && strcmp(h.phase, "content") == 0 &&
                now - (since = h.progress_at > 0 ? h.progress_at : h.started_at) > stall) {
         result(r, HEALTH_FAIL,
@@ -632,8 +633,9 @@ static void check_downloader(struct health_ctx *c, struct health_result *r)
                "files, %lld bytes so far)",
                h.id, (long)(now - since) / 60, h.files, (long long)h.bytes);
     } else if (running == 1) {
-        result(r, HEALTH_OK, NULL, "synchronization %ld runs (phase %s, %ld files, %lld bytes)",
-               h.id, h.phase, h.files, (long long)h.bytes);
+        result(r, HEALTH_OK, NULL, "synchronization %ld runs (phase %s, %ld files, %lld bytes)%s%s",
+               h.id, h.phase, h.files, (long long)h.bytes, h.front_end[0] ? " on " : "",
+               h.front_end);
     } else if ((queued = queued_files(c->db)) > 0) {
         result(r, HEALTH_WARN,
                "wsusctl sync now (its content phase fetches queued files whatever the download "

@@ -230,10 +230,16 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
         len(stored), nfiles))
     wt.check(len(before) == len(stored), "the content directory holds the files the catalog "
              "says are stored (%d, %d)" % (len(before), len(stored)))
-    log_mark = len(lb.lines())
     wait_for("the database lets go of fe2's sync lock", lambda: lock_holders(farm_db) == 0, 30)
+    r = wt.wsusctl(confs["fe1"], "checkhealth", timeout=120)
+    want = ("FAIL  downloader: synchronization %s is marked running (phase content) but no wsusd "
+            "holds the sync lock: the process that ran it (front-end fe2) is gone" % hid)
+    wt.check(want in r.stdout.splitlines(), "checkhealth on fe1 names the front-end that is gone",
+             r.stdout[-3000:])
 
-    # the next trigger on another front-end takes over and finishes
+    # the next trigger on another front-end takes over and finishes (checkhealth's Range probe
+    # above fetched 1 KiB of a file: the upstream's log is looked at from here)
+    log_mark = len(lb.lines())
     ctl(confs["fe3"], "config", "set", "download-max-rate", "0")
     r = ctl(confs["fe3"], "sync", "now", "--wait")
     h = ts.last_run(confs["fe3"])
