@@ -177,6 +177,25 @@ PGresult *db_exec_retry(PGconn *conn, const char *sql, int n, const char *const 
     return res;
 }
 
+int db_catalog_created(PGconn *conn, time_t *t)
+{
+    PGresult *r = db_exec(
+        conn, "SELECT floor(extract(epoch FROM min(applied_at)))::bigint FROM schema_version", 0,
+        NULL);
+    int64_t v;
+    int rc = -1;
+
+    if (r == NULL)
+        return -1;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+        str_to_int64(PQgetvalue(r, 0, 0), 0, INT64_MAX, &v) == 0) {
+        *t = (time_t)v;
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
 int db_ping(PGconn *conn)
 {
     PGresult *r = db_exec_retry(conn, "SELECT 1", 0, NULL);

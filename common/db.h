@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct db_migration {
     int version;      /* NNN of schema/NNN_name.sql */
@@ -100,6 +101,13 @@ int db_revive_wait(PGconn *conn, int max_s, const atomic_int *cancel);
  * server that has gone). Revives a lost connection once, like db_exec_retry. 0, or -1 (logged).
  */
 int db_ping(PGconn *conn);
+
+/*
+ * When the catalog was created (its first migration was applied), Unix time, into *t: the same
+ * on every wsusd sharing the database and across restarts. 0, or -1 (logged) on a database
+ * error or an empty schema_version.
+ */
+int db_catalog_created(PGconn *conn, time_t *t);
 
 /* Setting value for key (malloc'd), or a copy of def (NULL allowed) when the key is absent. */
 char *db_setting_get(PGconn *conn, const char *key, const char *def);

@@ -98,7 +98,8 @@ static int open_catalog(struct server *s)
         db_close(db);
         return -1;
     }
-    if (db_ensure_identity(db) < 0 || load_identity(s, db) < 0) {
+    if (db_ensure_identity(db) < 0 || load_identity(s, db) < 0 ||
+        db_catalog_created(db, &s->catalog_created) < 0) {
         log_warnx("cannot load this server's identity from the catalog");
         db_close(db);
         return -1;

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include "config.h"
 #include "dbpool.h"
@@ -24,6 +25,7 @@ struct server {
     struct dbpool *pool;                 /* connections for request handlers */
     char server_id[37];                  /* this server's GUID (setting server_id), lower case */
     char front_end[128];                 /* this wsusd among several on one database */
+    time_t catalog_created;              /* db_catalog_created: GetAuthConfig's LastChange */
     unsigned char cookie_key[32];        /* AES-256-GCM key for cookies (setting cookie_key) */
     char *admin_token;                   /* bearer token of the admin API */
     char *metrics_token;                 /* bearer token for GET /metrics only; NULL = none */

@@ -22,6 +22,7 @@ Time bounds only catch a hang.
 
 import http.client
 import json
+import re
 import os
 import signal
 import subprocess
@@ -85,6 +86,24 @@ def store_files(content):
 def lock_holders(db):
     return int(wt.sql_value(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
                                 "classid = 0 AND objid = %d AND granted" % SYNC_LOCK_KEY))
+
+
+def auth_config(port):
+    """GetAuthConfig through the balancer: (X-Served-By, LastChange)."""
+    body = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.'
+            'xmlsoap.org/soap/envelope/"><soap:Body><GetAuthConfig xmlns="http://www.microsoft.'
+            'com/SoftwareDistribution" /></soap:Body></soap:Envelope>').encode()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST", "/ServerSyncWebService/ServerSyncWebService.asmx", body, {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": '"http://www.microsoft.com/SoftwareDistribution/GetAuthConfig"'})
+        r = c.getresponse()
+        text = r.read().decode(errors="replace")
+        m = re.search(r"<LastChange>([^<]*)</LastChange>", text)
+        return r.getheader("X-Served-By"), m.group(1) if m else text[:300]
+    finally:
+        c.close()
 
 
 def mid_download(conf, db):
@@ -270,6 +289,16 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     servers.append(fes["fe2"])
     wait_for("the balancer routes to the restarted fe2 again",
              lambda: "fe2" in {served_by(lb.ports["farm"])[1] for _ in range(3)}, 30)
+
+    # GetAuthConfig's LastChange is the same whichever front-end answers, the restarted fe2 too:
+    # the catalog's creation
+    created = wt.sql_value(farm_db, "SELECT to_char(min(applied_at) AT TIME ZONE 'UTC', "
+                                    "'YYYY-MM-DD\"T\"HH24:MI:SS') FROM schema_version")
+    answers = {auth_config(lb.ports["farm"]) for _ in range(3)}
+    wt.check(len({fe for fe, _ in answers}) == 3 and
+             all(t[:19] == created for _, t in answers),
+             "GetAuthConfig: LastChange %s (the catalog's creation) from fe1, fe2 and fe3" % created,
+             answers)
 
     # a downstream syncs through the balancer, its calls spread over the front-ends
     ctl(confs["fe1"], "config", "set", "allowed-downstreams", "127.0.0.1")
