@@ -114,12 +114,12 @@ def mid_download(conf, db):
     return run.get("id") if run.get("phase") == "content" and stored >= 3 else None
 
 
-def frontend(tmp, name, db, content, balancer_url):
+def frontend(tmp, name, db, content, balancer_url, per_address="0"):
     d = os.path.join(tmp, name)
     os.makedirs(d)
     conf = wt.write_config(d, db, server_extra=(
-        "name = %s\ntrusted_proxies = %s\nmax_connections_per_address = 0\n"
-        "public_url = %s\n" % (name, BALANCER, balancer_url)),
+        "name = %s\ntrusted_proxies = %s\nmax_connections_per_address = %s\n"
+        "public_url = %s\n" % (name, BALANCER, per_address, balancer_url)),
         extra="[storage]\ncontent_dir = %s\n\n[log]\nlevel = debug\n" % content)
     return conf
 
@@ -180,12 +180,19 @@ def run(tmp, servers, dbs):
     farm_db = wt.create_db("it_lb_farm")
     dbs.append(farm_db)
     content = os.path.join(tmp, "farm-content")
-    confs = {n: frontend(tmp, n, farm_db, content, farm_url) for n in ("fe1", "fe2", "fe3")}
+    # fe3 keeps the default per-address limit (64): it warns that the limit counts the balancer
+    confs = {n: frontend(tmp, n, farm_db, content, farm_url, "64" if n == "fe3" else "0")
+             for n in ("fe1", "fe2", "fe3")}
     fes = {}
     for n in ("fe1", "fe2", "fe3"):
         fes[n] = wt.Wsusd(confs[n]).start()
         servers.append(fes[n])
     fe_ports = {n: fes[n].listen_port() for n in fes}
+    warning = ("[server] max_connections_per_address = 64 counts every connection from a trusted "
+               "proxy (%s) as one client" % BALANCER)
+    wt.check(warning in fes["fe3"].output() and warning not in fes["fe1"].output(),
+             "a front-end with trusted_proxies and a per-address limit warns at start",
+             fes["fe3"].output()[-1500:])
 
     lb = wn.HAProxy(tmp, {
         "up": (up_port, [("root", "127.0.0.1", root.listen_port())], ""),
