@@ -35,6 +35,11 @@ static enum MHD_Result route_ready(struct http_request *req)
     int ok = db != NULL && db_ping(db) == 0;
 
     dbpool_put(s->pool, db);
+    if (db == NULL)
+        return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                 "not ready: no catalog connection within %d s (the database is "
+                                 "unreachable or every connection is busy)",
+                                 READY_DB_WAIT_MS / 1000);
     if (!ok)
         return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
                                  "not ready: the catalog database does not answer");

@@ -59,6 +59,17 @@ def wait_for(what, cond, limit=60):
     return v
 
 
+def ready(port):
+    """GET /ready straight to a front-end: (status, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", "/ready")
+        r = c.getresponse()
+        return r.status, r.read().decode(errors="replace").strip()
+    finally:
+        c.close()
+
+
 def served_by(port, path="/ready"):
     """GET path through the balancer: (status, X-Served-By)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -214,14 +225,8 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     seen = {served_by(lb.ports["farm"])[1] for _ in range(6)}
     wt.check(seen == {"fe1", "fe2", "fe3"}, "GET /ready through HAProxy reaches fe1, fe2 and fe3",
              seen)
-    st, body = 0, ""
-    c = http.client.HTTPConnection("127.0.0.1", fe_ports["fe1"], timeout=10)
-    c.request("GET", "/ready")
-    r = c.getresponse()
-    st, body = r.status, r.read().decode()
-    c.close()
-    wt.check(st == 200 and body.strip() == "ready", "GET /ready on a front-end: 200 ready",
-             (st, body))
+    st, body = ready(fe_ports["fe1"])
+    wt.check(st == 200 and body == "ready", "GET /ready on a front-end: 200 ready", (st, body))
 
     # settings live in the database: set once on fe1, every front-end has them
     for k, v in (("upstream", up_url), ("download", "all"),
@@ -364,6 +369,19 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
              "(calls: %s)" % calls[:8], (r.returncode, summary.get("error"), r.stderr[-1500:]))
     addr = wt.sql(farm_db, "SELECT DISTINCT address FROM computer")
     wt.check(addr == [["127.0.0.1"]], "the computer's address is the client's (%s)" % addr)
+
+    # a front-end that cannot reach the database is not ready (the balancer takes it out)
+    wt.sql("postgres", 'ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % farm_db)
+    wt.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                       ":'p1' AND pid <> pg_backend_pid()", farm_db)
+    st, body = ready(fe_ports["fe1"])
+    wt.check(st == 503 and body in (
+        "not ready: no catalog connection within 2 s (the database is unreachable or every "
+        "connection is busy)", "not ready: the catalog database does not answer"),
+        "GET /ready without the database: 503 not ready", (st, body))
+    wt.sql("postgres", 'ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % farm_db)
+    wait_for("GET /ready: 200 again with the database back",
+             lambda: ready(fe_ports["fe1"]) == (200, "ready"), 30)
 
     for s in servers:
         wt.check(s.sanitizer_report() is None, "wsusd ran clean (no sanitizer report)",
