@@ -257,6 +257,8 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     fes["fe2"].proc.wait(10)
     stored = ts.present_files(farm_db)
     before = store_files(content)
+    partial = {os.path.basename(p).split(".")[0].lower(): os.path.getsize(p)
+               for p in ts.partials(content)}
     wt.check(0 < len(stored) < nfiles, "fe2 was killed mid-download: %d of %d files stored" % (
         len(stored), nfiles))
     wt.check(len(before) == len(stored), "the content directory holds the files the catalog "
@@ -283,11 +285,21 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     wt.check(old and old[0]["result"] == "failed" and old[0]["front_end"] == "fe2" and
              "wsusd stopped or lost its database" in (old[0]["error"] or ""),
              "history: fe2's run is closed as failed with the reason", old)
-    refetched = [u for f, s, m, u, code, a in lb.lines()[log_mark:]
+    refetched = [u for f, s, m, u, code, a, rg in lb.lines()[log_mark:]
                  if f == "up" and u.startswith("/Content/") and
                  u.rsplit("/", 1)[-1].split(".")[0].lower() in stored]
     wt.check(not refetched, "no file fe2 had stored is fetched from the upstream again",
              refetched)
+    resumed = [(u, rg) for f, s, m, u, code, a, rg in lb.lines()[log_mark:]
+                if f == "up" and u.startswith("/Content/") and partial.get(
+                    u.rsplit("/", 1)[-1].split(".")[0].lower(), 0) > 0]
+    if any(v > 0 for v in partial.values()):  # nearly always: transfers run side by side
+        wt.check(resumed and all(rg.startswith("bytes=") and not rg.startswith("bytes=0-")
+                                 for u, rg in resumed),
+                 "fe3 resumes fe2's partial files with Range requests (%d partial)" %
+                 len(partial), resumed)
+    else:
+        print("note: fe2 left no partial file with bytes in it; resumption not checked")
     after = store_files(content)
     wt.check(all(after.get(k) == v for k, v in before.items()),
              "the files fe2 stored keep their inode and time (not written again)")
@@ -320,7 +332,7 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     dbs.append(leaf_db)
     mark = len(lb.lines())
     r = ctl(leaf_conf, "sync", "now", "--wait")
-    calls = [(s, a.rsplit("/", 1)[-1]) for f, s, m, u, code, a in lb.lines()[mark:]
+    calls = [(s, a.rsplit("/", 1)[-1]) for f, s, m, u, code, a, rg in lb.lines()[mark:]
              if f == "farm" and a not in ("", "-")]
     cookie = [i for i, (s, a) in enumerate(calls) if a == "GetCookie"]
     wt.check(cookie and any(s != calls[cookie[0]][0] for s, a in calls[cookie[0] + 1:]),
@@ -360,7 +372,7 @@ def farm(tmp, servers, dbs, root_db, root_conf, farm_db, content, confs, fes, fe
     if os.path.exists(out):
         with open(out) as f:
             summary = json.load(f)
-    calls = [(s, a.rsplit("/", 1)[-1]) for f, s, m, u, code, a in lb.lines()[mark:]
+    calls = [(s, a.rsplit("/", 1)[-1]) for f, s, m, u, code, a, rg in lb.lines()[mark:]
              if f == "farm" and a not in ("", "-")]
     cookie = [i for i, (s, a) in enumerate(calls) if a == "GetCookie"]
     wt.check(r.returncode == 0 and summary.get("result") == "ok" and cookie and

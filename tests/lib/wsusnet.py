@@ -271,8 +271,8 @@ class HAProxy:
     balances roundrobin over its servers (no stickiness), checks them with GET /ready, adds
     X-Forwarded-For (after removing the client's), connects from source (an address of
     127.0.0.0/8) and names the server that answered in the response header X-Served-By. Every
-    request is logged to stdout as "REQ <frontend> <server> <method> <uri> <status> <SOAPAction>"
-    (lines()). Its config lives in the test's temporary directory."""
+    request is logged to stdout as "REQ <frontend> <server> <method> <uri> <status> <SOAPAction>
+    <Range>" (lines(); "-" for a header that was not sent). Its config lives in the test's temporary directory."""
 
     def __init__(self, tmp, frontends, source="127.0.0.3"):
         self.dir = os.path.join(tmp, "haproxy")
@@ -284,7 +284,8 @@ class HAProxy:
         with open(self.conf, "w") as f:
             f.write("global\n    log stdout format raw local0\n\n"
                     "defaults\n    mode http\n    log global\n"
-                    '    log-format "REQ %f %s %HM %HU %ST %[capture.req.hdr(0)]"\n'
+                    '    log-format "REQ %f %s %HM %HU %ST %[capture.req.hdr(0)] '
+                    '%[capture.req.hdr(1)]"\n'
                     "    option redispatch\n    retries 3\n"
                     "    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n"
                     "    timeout http-request 10s\n    timeout http-keep-alive 15s\n"
@@ -293,6 +294,7 @@ class HAProxy:
                 self.ports[name] = port
                 f.write("frontend %s\n    bind 127.0.0.1:%d\n"
                         "    http-request capture req.hdr(SOAPAction) len 160\n"
+                        "    http-request capture req.hdr(Range) len 60\n"
                         "    http-request del-header X-Forwarded-For\n"
                         "    option forwardfor\n    default_backend %s_servers\n\n" % (
                             name, port, name))
@@ -343,11 +345,12 @@ class HAProxy:
             return ""
 
     def lines(self):
-        """The logged requests as (frontend, server, method, uri, status, soapaction) tuples."""
+        """The logged requests as (frontend, server, method, uri, status, soapaction, range)
+        tuples ("" for a header that was not sent)."""
         out = []
         for line in self.output().splitlines():
-            parts = line.split(" ", 6)
-            if len(parts) >= 6 and parts[0] == "REQ":
-                out.append(tuple(parts[1:6]) + (parts[6].strip('"{}') if len(parts) > 6
-                                                else "",))
+            parts = line.split(" ")
+            if len(parts) == 8 and parts[0] == "REQ":
+                out.append(tuple(parts[1:6]) + tuple("" if p == "-" else p.strip('"')
+                                                     for p in parts[6:8]))
         return out
