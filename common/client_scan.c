@@ -4,6 +4,7 @@
  */
 #include "client_scan.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,25 +128,17 @@ static char *guid_array(const unsigned char (*ids)[16], size_t n)
     return buf_detach(&b, NULL);
 }
 
-int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
-                     size_t nfilter, struct client_set *set)
+/* Run scan_sql for computer_id into set (no cache). 0, or -1. */
+static int scan_query(PGconn *db, const char *computer_id, const char *filter_arr,
+                      struct client_set *set)
 {
-    const char *p[2] = {computer_id, NULL};
+    const char *p[2] = {computer_id, filter_arr};
     PGresult *res;
-    char *arr = nfilter > 0 ? guid_array(filter, nfilter) : NULL;
     size_t cap = 0;
     int i, n;
 
     memset(set, 0, sizeof(*set));
-    p[1] = arr;
-    /* the recursive closure's row estimate is far too high, and JIT compiling the plan would
-     * cost ~200 ms per call on a 100,000-revision catalog (tests/bench/wusp_bench.sh) */
-    if (db_cmd(db, "SET jit = off", 0, NULL) < 0) {
-        free(arr);
-        return -1;
-    }
     res = db_exec(db, scan_sql, 2, p);
-    free(arr);
     if (res == NULL)
         return -1;
     n = PQntuples(res);
@@ -184,6 +177,225 @@ bad:
     PQclear(res);
     client_set_free(set);
     return -1;
+}
+
+/*
+ * What a NeededRevisions set depends on besides the computer's groups, read in one snapshot:
+ * deployments (never deleted; every change takes a new change_seq), revisions (inserted, never
+ * updated; their prerequisites, bundles and fragments come in the same commit), the group tree,
+ * declines and accepted EULAs (rows deleted too, hence the counts). Each part is an index
+ * lookup or a count of a small table. The first column is the computer's groups, the key.
+ */
+static const char state_sql[] =
+    "SELECT coalesce((SELECT string_agg(group_id::text, ',' ORDER BY group_id)"
+    " FROM computer_group WHERE computer_id = $1::uuid), ''),"
+    " concat((SELECT coalesce(max(change_seq), 0) FROM deployment), ':',"
+    " (SELECT coalesce(max(change_seq), 0) FROM revision), ':',"
+    " (SELECT coalesce(max(change_seq), 0) || '/' || count(*) FROM target_group), ':',"
+    " (SELECT coalesce(max(change_seq), 0) || '/' || count(*) FROM declined_update), ':',"
+    " (SELECT coalesce(max(change_seq), 0) || '/' || count(*) FROM accepted_eula))";
+
+/* The scan cache: NeededRevisions per (group set, category filter), valid for one state. */
+struct scan_entry {
+    char *key;   /* groups "|" filter; NULL = free slot */
+    char *state; /* state_sql's second column when the set was computed */
+    struct client_set set;
+    size_t bytes;
+    uint64_t used; /* LRU clock */
+};
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct scan_entry cache[CLIENT_SCAN_CACHE_ENTRIES];
+static size_t cache_bytes_used;
+static uint64_t cache_clock;
+static struct client_scan_stats cache_stats;
+
+static size_t set_bytes(const struct client_set *set)
+{
+    return set->n * sizeof(*set->revs) + set->npre * sizeof(*set->pre);
+}
+
+static void set_copy(struct client_set *dst, const struct client_set *src)
+{
+    *dst = *src;
+    dst->revs = xcalloc(src->n + 1, sizeof(*dst->revs));
+    dst->pre = xcalloc(src->npre + 1, sizeof(*dst->pre));
+    if (src->n > 0)
+        memcpy(dst->revs, src->revs, src->n * sizeof(*dst->revs));
+    if (src->npre > 0)
+        memcpy(dst->pre, src->pre, src->npre * sizeof(*dst->pre));
+}
+
+static void entry_drop(struct scan_entry *e)
+{
+    cache_bytes_used -= e->bytes;
+    free(e->key);
+    free(e->state);
+    client_set_free(&e->set);
+    memset(e, 0, sizeof(*e));
+}
+
+/* A copy of the cached set of key in state into set: 1, or 0 (a stale entry is dropped). */
+static int cache_get(const char *key, const char *state, struct client_set *set)
+{
+    size_t i;
+    int hit = 0;
+
+    pthread_mutex_lock(&cache_mu);
+    for (i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++) {
+        struct scan_entry *e = &cache[i];
+
+        if (e->key == NULL || strcmp(e->key, key) != 0)
+            continue;
+        if (strcmp(e->state, state) == 0) {
+            set_copy(set, &e->set);
+            e->used = ++cache_clock;
+            hit = 1;
+        } else {
+            entry_drop(e);
+            cache_stats.invalidated++;
+        }
+        break;
+    }
+    if (hit)
+        cache_stats.hits++;
+    else
+        cache_stats.misses++;
+    pthread_mutex_unlock(&cache_mu);
+    return hit;
+}
+
+/* Keep a copy of set for key in state, evicting the least recently used entries. */
+static void cache_put(const char *key, const char *state, const struct client_set *set)
+{
+    size_t bytes = set_bytes(set), i;
+    struct scan_entry *slot = NULL;
+
+    if (bytes > CLIENT_SCAN_CACHE_BYTES / 4)
+        return; /* one set may not take the cache */
+    pthread_mutex_lock(&cache_mu);
+    for (i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
+        if (cache[i].key != NULL && strcmp(cache[i].key, key) == 0)
+            entry_drop(&cache[i]); /* another thread computed it meanwhile */
+    for (;;) {
+        struct scan_entry *lru = NULL;
+
+        slot = NULL;
+        for (i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++) {
+            if (cache[i].key == NULL)
+                slot = slot ? slot : &cache[i];
+            else if (lru == NULL || cache[i].used < lru->used)
+                lru = &cache[i];
+        }
+        if (slot != NULL && cache_bytes_used + bytes <= CLIENT_SCAN_CACHE_BYTES)
+            break;
+        if (lru == NULL)
+            break;
+        entry_drop(lru);
+        cache_stats.evicted++;
+    }
+    if (slot != NULL) {
+        slot->key = xstrdup(key);
+        slot->state = xstrdup(state);
+        set_copy(&slot->set, set);
+        slot->bytes = bytes;
+        slot->used = ++cache_clock;
+        cache_bytes_used += bytes;
+    }
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void client_scan_cache_stats(struct client_scan_stats *out)
+{
+    pthread_mutex_lock(&cache_mu);
+    *out = cache_stats;
+    out->entries = 0;
+    for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
+        out->entries += cache[i].key != NULL;
+    out->bytes = cache_bytes_used;
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void client_scan_cache_clear(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
+        if (cache[i].key != NULL)
+            entry_drop(&cache[i]);
+    memset(&cache_stats, 0, sizeof(cache_stats));
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* state_sql for computer_id: key ("groups|filter") and state, malloc'd. 0, or -1. */
+static int scan_state(PGconn *db, const char *computer_id, const char *filter_arr, char **key,
+                      char **state)
+{
+    const char *p[1] = {computer_id};
+    PGresult *res = db_exec(db, state_sql, 1, p);
+    struct buf b;
+
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return -1;
+    }
+    buf_init(&b, 64);
+    buf_printf(&b, "%s|%s", PQgetvalue(res, 0, 0), filter_arr ? filter_arr : "");
+    *key = buf_detach(&b, NULL);
+    *state = xstrdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_off;
+
+static void cache_init(void)
+{
+    const char *e = getenv("WSUSD_NO_SCAN_CACHE");
+
+    cache_off = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+}
+
+int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
+                     size_t nfilter, struct client_set *set)
+{
+    char *arr = nfilter > 0 ? guid_array(filter, nfilter) : NULL;
+    char *key = NULL, *state = NULL;
+    int rc = -1;
+
+    memset(set, 0, sizeof(*set));
+    if (scan_state(db, computer_id, arr, &key, &state) < 0)
+        goto out;
+    pthread_once(&cache_once, cache_init);
+    if (!cache_off && cache_get(key, state, set)) {
+        rc = 0;
+        goto out;
+    }
+    free(key);
+    free(state);
+    key = state = NULL;
+    /* The state and the set from one snapshot, so the set is exactly the state's. The
+     * recursive closure's row estimate is far too high, and JIT compiling the plan would cost
+     * ~200 ms per call on a 100,000-revision catalog (tests/bench/wusp_bench.sh). */
+    if (db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) < 0)
+        goto out;
+    if (db_cmd(db, "SET LOCAL jit = off", 0, NULL) < 0 ||
+        scan_state(db, computer_id, arr, &key, &state) < 0 ||
+        scan_query(db, computer_id, arr, set) < 0 || db_commit(db) < 0) {
+        db_rollback(db);
+        client_set_free(set);
+        goto out;
+    }
+    if (!cache_off)
+        cache_put(key, state, set);
+    rc = 0;
+out:
+    free(key);
+    free(state);
+    free(arr);
+    return rc;
 }
 
 void client_set_free(struct client_set *set)
