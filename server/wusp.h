@@ -28,6 +28,7 @@
 #define WUSP_MAX_DIGESTS              1000       /* GetFileLocations fileDigests */
 #define WUSP_MAX_GLOBAL_IDS           20000      /* RefreshCache globalIDs */
 #define WUSP_MAX_LOCALES              32         /* GetExtendedUpdateInfo locales */
+#define WUSP_MAX_INFO_TYPES           16         /* GetExtendedUpdateInfo infoTypes */
 #define WUSP_COOKIE_LIFETIME          (240 * 60) /* default of client-cookie-lifetime */
 #define WUSP_AUTH_COOKIE_LIFETIME     (8 * 60 * 60)
 

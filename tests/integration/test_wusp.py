@@ -14,12 +14,14 @@ registration flood.
 """
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+import xml.etree.ElementTree as ET
 
 import wsustest as wt
 
@@ -141,6 +143,50 @@ def new_client(port, client_id, name):
     c.authorize()
     c.register_computer()
     return c
+
+
+EULA_FILES = [("eula-en.txt", "en", None), ("eula-en-us.txt", "en", "USA"),
+              ("eula-de.txt", "de", None), ("eula-fr.txt", "fr", None)]
+
+
+def eula_xml(name, lang, geo):
+    digest = base64.b64encode(hashlib.sha1(name.encode()).digest()).decode()
+    return ('<EulaFile Digest="%s" DigestAlgorithm="SHA1" FileName="%s" Size="10" Language="%s"'
+            '%s />' % (digest, name, lang, ' GeoId="%s"' % geo if geo else ""))
+
+
+def eula_fragments(port, rev):
+    """GetExtendedUpdateInfo infoType Eula: the EulaFile fragments of the requested languages
+    (plus en), the region's where there is one, else the Rest of World one."""
+    files = "".join(eula_xml(*f).replace("<EulaFile", "<upd:EulaFile") for f in EULA_FILES)
+    psql("UPDATE revision SET xml = replace(xml, '</upd:LocalizedPropertiesCollection>', '%s"
+         "</upd:LocalizedPropertiesCollection>') WHERE id = %s" % (files, rev))
+    c = new_client(port, "0e0e0e0e-0000-4000-8000-00000000e01a", "eula.test")
+
+    def ask(geo, *types):
+        st, code, body = soap(port, "client", "GetExtendedUpdateInfo", cookie_xml(c.cookie) +
+                              wuclient.ints("revisionIDs", [int(rev)]) +
+                              wuclient.el("infoTypes", "".join(wuclient.el(
+                                  "XmlUpdateFragmentType", t) for t in types)) +
+                              wuclient.el("locales", wuclient.el("string", "en-US") +
+                                          wuclient.el("string", "de")) +
+                              (wuclient.el("GeoId", geo) if geo else ""))
+        wt.check(st == 200, "GetExtendedUpdateInfo with %s: answered" % (types,), (st, code, body))
+        root = ET.fromstring(body)
+        return [u.find("{%s}Xml" % wuclient.NS_CLIENT).text for u in root.iter(
+            "{%s}Update" % wuclient.NS_CLIENT)]
+
+    got = ask("USA", "Eula")
+    want = [eula_xml(*EULA_FILES[1]), eula_xml(*EULA_FILES[2])]
+    wt.check(sorted(got) == sorted(want), "Eula fragments for en-US/de in USA: the USA English "
+             "EULA and the German one, namespaces stripped", (got, want))
+    got = ask(None, "Eula")
+    want = [eula_xml(*EULA_FILES[0]), eula_xml(*EULA_FILES[2])]
+    wt.check(sorted(got) == sorted(want), "Eula fragments without GeoId: the Rest of World ones",
+             (got, want))
+    got = ask(None, "Core", "Published", "VerificationRule")
+    wt.check(len(got) == 1 and got[0].startswith("<UpdateIdentity ") and "EulaID" in got[0],
+             "infoType Core: the Core fragment; Published and VerificationRule: nothing", got)
 
 
 def main():
@@ -307,6 +353,7 @@ def main():
             s7 = run_client(port, os.path.join(tmp, "pc3.json"), os.path.join(tmp, "pc3-2.out"),
                             *pc3)
             wt.check(offered(s7) == want6, "EULA accepted: offered", (offered(s7), want6))
+            eula_fragments(port, rev5)
             ctl(conf, "unapprove", b5)
 
             # the admin's view: wsusctl computers / show, then server-side targeting and a move
@@ -406,6 +453,22 @@ def hostile(port, conf, tmp):
                        wuclient.el("requestedCategories", cats))
     wt.check((st, code) == (500, "InvalidParameters"), "200 categories: InvalidParameters",
              (st, code))
+    # GetExtendedUpdateInfo infoTypes: only the XmlUpdateFragmentType names, bounded; Eula needs
+    # locales; GeoId is a region code
+    def geui(types, extra=""):
+        return soap(port, "client", "GetExtendedUpdateInfo", cookie_xml(good.cookie) +
+                    wuclient.ints("revisionIDs", [1]) + wuclient.el("infoTypes", "".join(
+                        wuclient.el("XmlUpdateFragmentType", t) for t in types)) + extra)
+    locs = wuclient.el("locales", wuclient.el("string", "en"))
+    for types, extra, why, word in (
+            (["Extended", "Everything"], locs, "an unknown infoType", "XmlUpdateFragmentType"),
+            (["Extended"] * 17, locs, "17 infoTypes", "more than 16"),
+            (["Eula"], "", "Eula without locales", "locales: required"),
+            (["Eula"], locs + wuclient.el("GeoId", "U&lt;S&gt;A"), "a GeoId with markup", "GeoId"),
+            (["Eula"], locs + wuclient.el("GeoId", "A" * 65), "a 65-byte GeoId", "GeoId")):
+        st, code, body = geui(types, extra)
+        wt.check((st, code) == (500, "InvalidParameters") and word in body,
+                 "GetExtendedUpdateInfo with %s: InvalidParameters" % why, (st, code, body[:300]))
     # SystemSpec in a software pass
     st, code, _ = soap(port, "client", "SyncUpdates", cookie_xml(good.cookie) + sync(
         None, wuclient.el("SystemSpec", "")))
