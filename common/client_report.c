@@ -28,15 +28,24 @@ static const char report_sql[] =
     " ($2::text IS NULL OR dep.update_id IN (SELECT update_id FROM revision WHERE"
     " update_id::text = lower($2) OR kb_article_id = regexp_replace($2, '^[Kk][Bb]',"
     " '')))), last AS (SELECT DISTINCT ON (e.computer_id, e.update_id) e.computer_id,"
-    " e.update_id, e.event_id FROM client_event e JOIN need n ON n.cid = e.computer_id"
-    " AND n.update_id = e.update_id ORDER BY e.computer_id, e.update_id, e.id DESC), r AS"
-    " (SELECT n.update_id, count(*) AS approved, count(*) FILTER (WHERE l.event_id = 183)"
-    " AS inst, count(*) FILTER (WHERE l.event_id = 162) AS dl, count(*) FILTER (WHERE"
-    " l.event_id IN (161, 182)) AS failed FROM need n LEFT JOIN last l ON l.computer_id ="
-    " n.cid AND l.update_id = n.update_id GROUP BY n.update_id) SELECT r.update_id::text,"
-    " coalesce(v.title, ''), coalesce(v.kb_article_id, ''), r.approved, r.approved -"
-    " r.inst - r.failed, r.dl, r.inst, r.failed FROM r LEFT JOIN LATERAL (SELECT title,"
-    " kb_article_id FROM revision x WHERE x.update_id = r.update_id ORDER BY"
+    " e.update_id, e.event_id, e.received_at FROM client_event e JOIN need n ON n.cid ="
+    " e.computer_id AND n.update_id = e.update_id ORDER BY e.computer_id, e.update_id, e.id"
+    " DESC), st AS (SELECT n.cid, n.update_id, cs.computer_id IS NOT NULL AS verdict,"
+    " CASE WHEN l.event_id IS NOT NULL AND (cs.reported_at IS NULL OR l.received_at >"
+    " cs.reported_at) THEN CASE WHEN l.event_id = 183 THEN 'installed' WHEN l.event_id = 162"
+    " THEN 'downloaded' WHEN l.event_id IN (161, 182) THEN 'failed' END WHEN cs.computer_id IS"
+    " NOT NULL THEN coalesce(us.state, 'not_applicable') END AS state FROM need n LEFT JOIN"
+    " last l ON l.computer_id = n.cid AND l.update_id = n.update_id LEFT JOIN computer_status"
+    " cs ON cs.computer_id = n.cid LEFT JOIN computer_update_status us ON us.computer_id ="
+    " n.cid AND us.update_id = n.update_id), r AS (SELECT update_id, count(*) AS approved,"
+    " count(*) FILTER (WHERE state IN ('installed', 'pending_reboot')) AS inst, count(*)"
+    " FILTER (WHERE state = 'downloaded') AS dl, count(*) FILTER (WHERE state = 'failed') AS"
+    " failed, count(*) FILTER (WHERE state IN ('needed', 'downloaded') OR (state IS NULL AND"
+    " NOT verdict)) AS needed, count(*) FILTER (WHERE state = 'not_applicable') AS na,"
+    " count(*) FILTER (WHERE NOT verdict) AS inferred FROM st GROUP BY update_id) SELECT"
+    " r.update_id::text, coalesce(v.title, ''), coalesce(v.kb_article_id, ''), r.approved,"
+    " r.needed, r.dl, r.inst, r.failed, r.na, r.inferred FROM r LEFT JOIN LATERAL (SELECT"
+    " title, kb_article_id FROM revision x WHERE x.update_id = r.update_id ORDER BY"
     " x.revision_number DESC LIMIT 1) v ON true ORDER BY lower(coalesce(v.title, '')),"
     " r.update_id";
 
@@ -92,6 +101,8 @@ int client_report(PGconn *db, const char *group_name, const char *update,
         r.downloaded = col_long(res, i, 5);
         r.installed = col_long(res, i, 6);
         r.failed = col_long(res, i, 7);
+        r.not_applicable = col_long(res, i, 8);
+        r.inferred = col_long(res, i, 9);
         rc = cb(arg, &r);
     }
     PQclear(res);

@@ -1,10 +1,15 @@
 /*
  * client_report: compliance of Windows computers with their approvals (`wsusctl report`), the
- * one owner of its SQL. For each update approved for install to at least one computer in scope
- * (the computer's groups walked upward as client_scan does; declined updates left out), how many
- * of those computers it is approved for, and, by the last event each computer reported for it:
- * installed (183), failed (161, 182), downloaded (162); needed = approved - installed - failed.
- * It does not speak SOAP or JSON.
+ * one owner of its SQL (reads of computer, client_event, computer_status,
+ * computer_update_status). For each update approved for install to at least one computer in
+ * scope (the computer's groups walked upward as client_scan does; declined updates left out),
+ * how many of those computers it is approved for and what each says of it. A computer that
+ * sent a status event (EventID 156) gives its own verdict: needed (installable, or downloaded),
+ * installed (or installed pending reboot), failed, or not applicable (approved but not in its
+ * lists); a later download/install event of the update (162 downloaded, 183 installed, 161/182
+ * failed) overrides it. For a computer that never sent one the figures come from its last
+ * event of the update, and needed is inferred (approved - installed - failed); "inferred" says
+ * how many computers that is. It does not speak SOAP or JSON.
  */
 #ifndef WSUS_CLIENT_REPORT_H
 #define WSUS_CLIENT_REPORT_H
@@ -19,6 +24,8 @@ struct client_report_row {
     char title[512];
     char kb[32];
     long approved, needed, downloaded, installed, failed;
+    long not_applicable; /* the computer's status does not list it */
+    long inferred;       /* of approved: computers without a status event (needed inferred) */
 };
 
 struct client_report_totals {

@@ -340,8 +340,12 @@ static int scan_state(PGconn *db, const char *computer_id, const char *filter_ar
         PQclear(res);
         return -1;
     }
-    buf_init(&b, 64);
-    buf_printf(&b, "%s|%s", PQgetvalue(res, 0, 0), filter_arr ? filter_arr : "");
+    buf_init(&b, (size_t)PQgetlength(res, 0, 0) + (filter_arr ? strlen(filter_arr) : 0) + 8);
+    if (buf_printf(&b, "%s|%s", PQgetvalue(res, 0, 0), filter_arr ? filter_arr : "") < 0) {
+        buf_free(&b);
+        PQclear(res);
+        return -1;
+    }
     *key = buf_detach(&b, NULL);
     *state = xstrdup(PQgetvalue(res, 0, 1));
     PQclear(res);

@@ -145,6 +145,34 @@ def new_client(port, client_id, name):
     return c
 
 
+def client_verdict(port, conf, cid, b1, b3, b4):
+    """wsusctl report from the computer's own status event (156): installable (U), installed
+    (V), an approved update in neither is not applicable; a later install event overrides."""
+    c = new_client(port, cid, "pc1.test")
+    junk = "U=%s;not-a-guid;%s;;" % (b1.upper(), "0" * 8 + "-0000-0000-0000-" + "0" * 12)
+    wt.check(c.report([c.event(156, misc=[junk, "V=" + b3, "Q=1"])]), "status event accepted",
+             None)
+
+    def report():
+        r = ctl(conf, "--json", "report")
+        return {u["update_id"]: (u["approved"], u["needed"], u["downloaded"], u["installed"],
+                                 u["failed"], u["not_applicable"], u["inferred"])
+                for u in json.loads(r.stdout)["updates"]} if r.returncode == 0 else r.stderr
+
+    got = report()
+    want = {b1: (1, 1, 0, 0, 0, 0, 0), b3: (1, 0, 0, 1, 0, 0, 0), b4: (1, 0, 0, 0, 0, 1, 0)}
+    wt.check(got == want, "report from the client's verdict: b1 needed, b3 installed, b4 not "
+             "applicable (junk ids ignored)", (got, want))
+    upd = type("U", (), {"update_id": b1, "revision": 200})
+    wt.check(c.report([c.event(183, upd=upd, strings=["b1"])]), "install event accepted", None)
+    got = report()
+    want[b1] = (1, 0, 0, 1, 0, 0, 0)
+    wt.check(got == want, "a later install event overrides the status", (got, want))
+    r = ctl(conf, "report")
+    wt.check(r.returncode == 0 and "NOT-APP" in r.stdout and "INFERRED" in r.stdout,
+             "wsusctl report prints the not applicable and inferred columns", r.stdout)
+
+
 EULA_FILES = [("eula-en.txt", "en", None), ("eula-en-us.txt", "en", "USA"),
               ("eula-de.txt", "de", None), ("eula-fr.txt", "fr", None)]
 
@@ -261,17 +289,24 @@ def main():
             cid = wuclient.DEFAULT_CLIENT_ID
             rows = psql("SELECT event_id, count(*) FROM client_event WHERE computer_id = '%s'"
                         " GROUP BY 1 ORDER BY 1" % cid)
-            wt.check(rows == [["147", "1"], ["162", str(len(want))]],
-                     "events stored: one 147, one 162 per installed update", rows)
+            wt.check(rows == [["147", "1"], ["156", "1"], ["162", str(len(want))]],
+                     "events stored: one 147, one status (156), one 162 per installed update",
+                     rows)
+            st = psql("SELECT update_id, state FROM computer_update_status WHERE"
+                      " computer_id = '%s' ORDER BY 1" % cid)
+            wt.check(st == sorted([u, "needed"] for u in want), "the client's status stored: "
+                     "each approved bundle installable (MiscData U)", st)
             r = ctl(conf, "--json", "report")
             rep = json.loads(r.stdout) if r.returncode == 0 else {}
             rows = {u["update_id"]: u for u in rep.get("updates", [])}
             wt.check(rep.get("computers") == 1 and rep.get("not_reporting") == 0 and
                      set(rows) == want and
                      all((u["approved"], u["downloaded"], u["installed"], u["failed"],
-                          u["needed"]) == (1, 1, 0, 0, 1) for u in rows.values()),
+                          u["needed"], u["not_applicable"], u["inferred"]) ==
+                         (1, 1, 0, 0, 1, 0, 0) for u in rows.values()),
                      "report: each approved update approved for 1 computer, downloaded by it "
                      "(what it reported)", rep)
+            client_verdict(port, conf, cid, b1, b3, b4)
             kb = psql("SELECT kb_article_id FROM revision WHERE update_id = '%s' LIMIT 1"
                       % b1)[0][0]
             r = ctl(conf, "--json", "report", "--update", "KB" + kb)
@@ -360,12 +395,16 @@ def main():
             r = ctl(conf, "--json", "computers", "--group", "ring 2")
             listed = json.loads(r.stdout)["computers"] if r.returncode == 0 else []
             wt.check([c["name"] for c in listed] == ["pc1.test"] and
-                     listed[0]["updates"]["downloaded"] == len(want | want2),
-                     "computers --group: pc1 in Ring 2 with its downloads reported", listed)
+                     listed[0]["updates"]["downloaded"] == len((want | want2) - {b1}) and
+                     listed[0]["updates"]["installed"] == 1,
+                     "computers --group: pc1 in Ring 2 with its downloads (and b1's install) "
+                     "reported", listed)
             r = ctl(conf, "--json", "computers", "show", "PC1.TEST")
             shown = json.loads(r.stdout) if r.returncode == 0 else {}
             wt.check(sorted(u["update_id"] for u in shown.get("update_status", [])
-                            if u["status"] == "downloaded") == sorted(want | want2),
+                            if u["status"] == "downloaded") == sorted((want | want2) - {b1})
+                     and [u["update_id"] for u in shown.get("update_status", [])
+                          if u["status"] == "installed"] == [b1],
                      "computers show: per-update status from the reported events", shown)
             # the real client's requests, replayed: answers shaped as the real server's
             r = subprocess.run([sys.executable, WUCLIENT, "replay", "--server",

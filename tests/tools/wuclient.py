@@ -920,8 +920,9 @@ class WuClient:
 
     # --- reporting ---
 
-    def event(self, event_id, hresult=0, upd=None, strings=()):
-        """One ReportingEvent, shaped like those of the native-flow capture."""
+    def event(self, event_id, hresult=0, upd=None, strings=(), misc=()):
+        """One ReportingEvent, shaped like those of the native-flow capture; misc: more
+        MiscData strings ("U=id;id" of a status event)."""
         now = iso(utcnow())
         basic = (el("TargetID", el("Sid", self.machine.client_id)) +
                  el("SequenceNumber", "0") + el("TimeAtTarget", now) +
@@ -934,6 +935,7 @@ class WuClient:
         ext = ((el("ReplacementStrings", "".join(el("string", escape(s)) for s in strings))
                 if strings else "") +
                el("MiscData", el("string", "G=" + AGENT_VERSION) +
+                  "".join(el("string", escape(m)) for m in misc) +
                   el("string", escape("AppName=" + self.machine.caller))) +
                el("ComputerBrand", "QEMU") + el("ComputerModel", "Standard PC (Q35 + ICH9, 2009)") +
                el("BiosRevision", "unknown") + el("ProcessorArchitecture", "Amd64Compatible") +
@@ -943,9 +945,21 @@ class WuClient:
                el("OSLocaleID", "1033"))
         self.summary["events"].append({"event_id": event_id, "hresult": hresult,
                                        "update_id": upd.update_id if upd else None,
-                                       "strings": list(strings)})
+                                       "strings": list(strings), "misc": list(misc)})
         return el("ReportingEvent", el("BasicData", basic) + el("ExtendedData", ext) +
                   "<PrivateData/>")
+
+    def status_misc(self, wanted):
+        """The MiscData of the status event (156 AGENT_STATUS_30, as the native-flow capture
+        sends after a scan): U = the updates deployed for install that the machine found
+        installable, V = those it has installed (MS-WUSP 2.2.2.3.1 MiscData table). An
+        approved update in neither list is not applicable to it."""
+        deployed = [u for u in self.cache.values() if u.deployment.get("Action") == "Install"
+                    and u.update_type != "Detectoid"]
+        inst = sorted(u.update_id.upper() for u in deployed
+                      if u.installed or u.update_id.lower() in self.machine.installed_ids)
+        misc = ["U=" + ";".join(sorted(u.update_id.upper() for u in wanted))] if wanted else []
+        return misc + (["V=" + ";".join(inst)] if inst else [])
 
     def report(self, events):
         """ReportEventBatch (Reporting service); True when the server answered true."""
@@ -980,7 +994,8 @@ class WuClient:
                     "deadline": d.get("Deadline"), "deployment_id": d.get("ID"),
                     "installed": u.installed, "title": u.title, "new": u.rev_id in new,
                     "selected": u in wanted})
-            self.report([self.event(147, strings=[str(len(wanted))])])
+            self.report([self.event(147, strings=[str(len(wanted))]),
+                         self.event(156, misc=self.status_misc(wanted))])
             if download and wanted:
                 ok = self.download(all_parts)
                 events = []
