@@ -42,4 +42,54 @@ int client_report(PGconn *db, const char *group_name, const char *update,
                   struct client_report_totals *tot,
                   int (*cb)(void *arg, const struct client_report_row *row), void *arg);
 
+/*
+ * The hook for reporting rollup (MS-WSUSSS 3.1.4.15 RollupComputers, 3.1.4.17
+ * RollupComputerStatus; issue 14): each computer of this server with what it says about its
+ * updates, as an upstream wants it.
+ */
+
+/* SummarizationState values of MS-WSUSSS 3.1.4.17 ComputerStatusRollupUpdateStatus. */
+enum client_rollup_state {
+    CLIENT_ROLLUP_NOT_APPLICABLE = 0,
+    CLIENT_ROLLUP_NOT_INSTALLED = 2, /* needed */
+    CLIENT_ROLLUP_DOWNLOADED = 3,
+    CLIENT_ROLLUP_INSTALLED = 4,
+    CLIENT_ROLLUP_FAILED = 5,
+    CLIENT_ROLLUP_INSTALLED_PENDING_REBOOT = 6,
+};
+
+struct client_rollup_update {
+    char update_id[37];
+    int state;        /* enum client_rollup_state */
+    char changed[32]; /* LastChangeTime, UTC "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+};
+
+struct client_rollup_computer {
+    char computer_id[37];
+    char name[256];       /* FullDomainName */
+    char address[64];     /* IPAddress */
+    char os_version[64];  /* major.minor.build.sp as RegisterComputer sent it */
+    char last_sync[32];   /* last SyncUpdates answered (LastSyncTime), "" = never */
+    char last_status[32]; /* its last status event (LastReportedStatusTime), "" = never */
+    const struct client_rollup_update *updates; /* ordered by update id */
+    size_t n;
+};
+
+/* Computers per query of client_report_rollup (memory stays bounded by this many computers'
+ * statuses). */
+#define CLIENT_ROLLUP_PAGE 200
+
+/*
+ * Every computer (since NULL: a full rollup, each computer with its whole status) or the
+ * computers whose status changed after since (a timestamptz text, e.g. the time of the last
+ * rollup: only the entries changed after it), ordered by computer id, streamed to cb. The
+ * state of an update is the one `wsusctl report` counts: the computer's last status event (156),
+ * or a later download/install event of that update (162 downloaded, 183 installed, 161/182
+ * failed), changed = when that was received. Updates a computer never mentioned have no entry
+ * (the upstream knows its approvals). cb gets data valid during the call and returns 0 to go
+ * on, -1 to stop. 0 when done, -1 on a database error or when cb stopped.
+ */
+int client_report_rollup(PGconn *db, const char *since,
+                         int (*cb)(void *arg, const struct client_rollup_computer *c), void *arg);
+
 #endif
