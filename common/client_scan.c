@@ -33,7 +33,9 @@ const char *client_action_name(int action)
  * The computer's groups and their ancestors (depth 0 = its own), the nearest live approval of
  * each update (a Block wins only where it is nearest), the approved latest revisions (not
  * declined, not expired, in the category filter, their EULA, the EulaID of their Core
- * fragment, accepted) and the filter's own categories, then their dependencies. The last column is
+ * fragment, accepted) and the filter's own categories, then their dependencies. The filter
+ * (fcat) holds its categories and every category below them (a product family's products: a
+ * category names its parent as an IsCategory prerequisite). The last column is
  * the newest deployment change of the whole catalog.
  */
 static const char scan_sql[] =
@@ -41,6 +43,9 @@ static const char scan_sql[] =
     " SELECT group_id FROM computer_group WHERE computer_id = $1::uuid"
     " UNION ALL SELECT 'b73ca6ed-5727-47f3-84de-015e03f6a88a'::uuid WHERE NOT EXISTS"
     " (SELECT 1 FROM computer_group WHERE computer_id = $1::uuid)),"
+    " fcat(uid) AS (SELECT unnest($2::uuid[]) UNION SELECT r.update_id FROM fcat"
+    " JOIN revision_prerequisite p ON p.update_id = fcat.uid AND p.is_category"
+    " JOIN revision r ON r.id = p.revision_id WHERE r.update_type = 'Category'),"
     " chain(gid, depth) AS (SELECT gid, 0 FROM mine UNION SELECT t.parent_id, c.depth + 1"
     " FROM chain c JOIN target_group t ON t.id = c.gid"
     " WHERE c.depth < 32 AND t.parent_id IS NOT NULL),"
@@ -54,7 +59,7 @@ static const char scan_sql[] =
     " WHERE dep.action <> 3 AND r.publication_state <> 'Expired'"
     " AND NOT EXISTS (SELECT 1 FROM declined_update n WHERE n.update_id = dep.update_id)"
     " AND ($2::uuid[] IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite f"
-    " WHERE f.revision_id = r.id AND f.is_category AND f.update_id = ANY($2::uuid[])))"
+    " WHERE f.revision_id = r.id AND f.is_category AND f.update_id IN (SELECT uid FROM fcat)))"
     " AND NOT EXISTS (SELECT 1 FROM (SELECT CASE WHEN strpos(f.xml, 'EulaID=\"') > 0 THEN"
     " lower(substring(f.xml FROM '<Properties [^>]*EulaID=\"([0-9A-Fa-f-]{36})\"')) END"
     " AS eula FROM revision_fragment f"

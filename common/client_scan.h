@@ -56,8 +56,9 @@ struct client_set {
 /*
  * NeededRevisions of computer_id (software and categories/detectoids; no drivers) into set
  * (free with client_set_free). With nfilter > 0 (SyncUpdates FilterCategoryIds), only the
- * approved updates that name one of those categories (an IsCategory prerequisite: their
- * product or classification) count, with their dependencies; the filter's categories (and
+ * approved updates that name one of those categories or a category below one (an IsCategory
+ * prerequisite: their product or classification; a product family or company selects its
+ * products) count, with their dependencies; the filter's categories (and
  * their parents) are needed too, as the real server sends them. 0, or -1 on a database error.
  */
 int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
