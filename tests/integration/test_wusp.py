@@ -145,11 +145,12 @@ def new_client(port, client_id, name):
     return c
 
 
-def client_verdict(port, conf, cid, b1, b3, b4):
+def client_verdict(port, conf, cid, b1, b2, b3, b4):
     """wsusctl report from the computer's own status event (156): installable (U), installed
     (V), an approved update in neither is not applicable; a later install event overrides."""
     c = new_client(port, cid, "pc1.test")
-    junk = "U=%s;not-a-guid;%s;;" % (b1.upper(), "0" * 8 + "-0000-0000-0000-" + "0" * 12)
+    # b2 is approved for Ring 2 only (no computer there yet): a status naming it counts nowhere
+    junk = "U=%s;not-a-guid;%s;;%s" % (b1.upper(), "0" * 8 + "-0000-0000-0000-" + "0" * 12, b2)
     wt.check(c.report([c.event(156, misc=[junk, "V=" + b3, "Q=1"])]), "status event accepted",
              None)
 
@@ -162,7 +163,7 @@ def client_verdict(port, conf, cid, b1, b3, b4):
     got = report()
     want = {b1: (1, 1, 0, 0, 0, 0, 0), b3: (1, 0, 0, 1, 0, 0, 0), b4: (1, 0, 0, 0, 0, 1, 0)}
     wt.check(got == want, "report from the client's verdict: b1 needed, b3 installed, b4 not "
-             "applicable (junk ids ignored)", (got, want))
+             "applicable (junk ids and an update not approved for it ignored)", (got, want))
     upd = type("U", (), {"update_id": b1, "revision": 200})
     wt.check(c.report([c.event(183, upd=upd, strings=["b1"])]), "install event accepted", None)
     got = report()
@@ -306,7 +307,7 @@ def main():
                          (1, 1, 0, 0, 1, 0, 0) for u in rows.values()),
                      "report: each approved update approved for 1 computer, downloaded by it "
                      "(what it reported)", rep)
-            client_verdict(port, conf, cid, b1, b3, b4)
+            client_verdict(port, conf, cid, b1, b2, b3, b4)
             kb = psql("SELECT kb_article_id FROM revision WHERE update_id = '%s' LIMIT 1"
                       % b1)[0][0]
             r = ctl(conf, "--json", "report", "--update", "KB" + kb)

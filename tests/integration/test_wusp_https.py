@@ -82,6 +82,18 @@ def run(tmp, servers, dbs):
         wt.check(urls and all(u.startswith(base + "/Content/") for u in urls),
                  "GetExtendedUpdateInfo over %s: FileLocations on %s://" %
                  (scheme.upper(), scheme), (urls, ET.tostring(resp)[:400]))
+        if scheme == "https":
+            # a hostile Host: only host-name characters reach the URL, the scheme is the
+            # listener's
+            body = wuclient.envelope(wuclient.NS_CLIENT, "GetFileLocations", c.cookie_xml() +
+                                     wuclient.el("fileDigests", wuclient.el("base64Binary",
+                                                                            sha1))).encode()
+            st, _, data = c.http("POST", wuclient.SERVICES["client"][0], {
+                "Host": 'evil"><x:1', "Content-Type": "text/xml; charset=utf-8",
+                "SOAPAction": '"%sGetFileLocations"' % wuclient.SERVICES["client"][2]}, body)
+            wt.check(st == 200 and b"<Url>https://evil___x:1/Content/" in data,
+                     "a hostile Host header: host-name characters only, https kept",
+                     data[-400:])
         c.close()
     wt.check(srv.stop() == 0, "wsusd exits cleanly", None)
 
