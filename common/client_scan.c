@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "db.h"
@@ -207,9 +208,14 @@ struct scan_entry {
     struct client_set set;
     size_t bytes;
     uint64_t used; /* LRU clock */
+    int computing; /* a thread is computing this key's set now (no set yet) */
 };
 
+/* How long a scan waits for another thread computing the same set before computing it too. */
+#define CACHE_WAIT_SECONDS 30
+
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_cv = PTHREAD_COND_INITIALIZER; /* a computation ended */
 static struct scan_entry cache[CLIENT_SCAN_CACHE_ENTRIES];
 static size_t cache_bytes_used;
 static uint64_t cache_clock;
@@ -240,73 +246,123 @@ static void entry_drop(struct scan_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
-/* A copy of the cached set of key in state into set: 1, or 0 (a stale entry is dropped). */
-static int cache_get(const char *key, const char *state, struct client_set *set)
+static struct scan_entry *entry_find(const char *key)
 {
-    size_t i;
-    int hit = 0;
-
-    pthread_mutex_lock(&cache_mu);
-    for (i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++) {
-        struct scan_entry *e = &cache[i];
-
-        if (e->key == NULL || strcmp(e->key, key) != 0)
-            continue;
-        if (strcmp(e->state, state) == 0) {
-            set_copy(set, &e->set);
-            e->used = ++cache_clock;
-            hit = 1;
-        } else {
-            entry_drop(e);
-            cache_stats.invalidated++;
-        }
-        break;
-    }
-    if (hit)
-        cache_stats.hits++;
-    else
-        cache_stats.misses++;
-    pthread_mutex_unlock(&cache_mu);
-    return hit;
+    for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
+        if (cache[i].key != NULL && strcmp(cache[i].key, key) == 0)
+            return &cache[i];
+    return NULL;
 }
 
-/* Keep a copy of set for key in state, evicting the least recently used entries. */
-static void cache_put(const char *key, const char *state, const struct client_set *set)
+/* A free slot with room for bytes more, evicting the least recently used sets (never one being
+ * computed); NULL when that cannot be had. */
+static struct scan_entry *entry_room(size_t bytes)
 {
-    size_t bytes = set_bytes(set), i;
-    struct scan_entry *slot = NULL;
-
-    if (bytes > CLIENT_SCAN_CACHE_BYTES / 4)
-        return; /* one set may not take the cache */
-    pthread_mutex_lock(&cache_mu);
-    for (i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
-        if (cache[i].key != NULL && strcmp(cache[i].key, key) == 0)
-            entry_drop(&cache[i]); /* another thread computed it meanwhile */
     for (;;) {
-        struct scan_entry *lru = NULL;
+        struct scan_entry *slot = NULL, *lru = NULL;
 
-        slot = NULL;
-        for (i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++) {
+        for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++) {
             if (cache[i].key == NULL)
                 slot = slot ? slot : &cache[i];
-            else if (lru == NULL || cache[i].used < lru->used)
+            else if (!cache[i].computing && (lru == NULL || cache[i].used < lru->used))
                 lru = &cache[i];
         }
         if (slot != NULL && cache_bytes_used + bytes <= CLIENT_SCAN_CACHE_BYTES)
-            break;
+            return slot;
         if (lru == NULL)
-            break;
+            return NULL;
         entry_drop(lru);
         cache_stats.evicted++;
     }
-    if (slot != NULL) {
-        slot->key = xstrdup(key);
-        slot->state = xstrdup(state);
-        set_copy(&slot->set, set);
-        slot->bytes = bytes;
-        slot->used = ++cache_clock;
+}
+
+/*
+ * A copy of the kept set of key in state into set: 1. Else 0, and the caller computes it; a
+ * stale set is dropped first. While another thread computes key, wait for it (at most
+ * CACHE_WAIT_SECONDS), so a change costs one computation per key, not one per scan in flight.
+ * *owner = 1 when the caller is now the one computing key (it must cache_put or cache_abort).
+ */
+static int cache_get(const char *key, const char *state, struct client_set *set, int *owner)
+{
+    struct scan_entry *e;
+    struct timespec until;
+
+    *owner = 0;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CACHE_WAIT_SECONDS;
+    pthread_mutex_lock(&cache_mu);
+    for (;;) {
+        e = entry_find(key);
+        if (e != NULL && e->computing) {
+            if (pthread_cond_timedwait(&cache_cv, &cache_mu, &until) != 0) {
+                e = NULL; /* waited long enough: compute without the mark */
+                break;
+            }
+            continue;
+        }
+        if (e != NULL && strcmp(e->state, state) == 0) {
+            set_copy(set, &e->set);
+            e->used = ++cache_clock;
+            cache_stats.hits++;
+            pthread_mutex_unlock(&cache_mu);
+            return 1;
+        }
+        if (e != NULL) {
+            entry_drop(e);
+            cache_stats.invalidated++;
+        }
+        if ((e = entry_room(0)) != NULL) {
+            e->key = xstrdup(key);
+            e->state = xstrdup(state);
+            e->computing = 1;
+            e->used = ++cache_clock;
+            *owner = 1;
+        }
+        break;
+    }
+    cache_stats.misses++;
+    pthread_mutex_unlock(&cache_mu);
+    return 0;
+}
+
+/* The computation of key ended without a set: forget the mark, wake the waiters. */
+static void cache_abort(const char *key, int owner)
+{
+    struct scan_entry *e;
+
+    if (!owner)
+        return;
+    pthread_mutex_lock(&cache_mu);
+    if ((e = entry_find(key)) != NULL && e->computing)
+        entry_drop(e);
+    pthread_cond_broadcast(&cache_cv);
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* Keep a copy of set for key in state (the state it was computed under), least recently used
+ * sets evicted for room; wake the waiters. */
+static void cache_put(const char *key, const char *state, const struct client_set *set, int owner)
+{
+    size_t bytes = set_bytes(set);
+    struct scan_entry *e;
+
+    pthread_mutex_lock(&cache_mu);
+    e = entry_find(key);
+    if (e != NULL && e->computing && !owner) {
+        pthread_mutex_unlock(&cache_mu); /* another thread's computation will be kept */
+        return;
+    }
+    if (e != NULL)
+        entry_drop(e);
+    if (bytes <= CLIENT_SCAN_CACHE_BYTES / 4 && (e = entry_room(bytes)) != NULL) {
+        e->key = xstrdup(key);
+        e->state = xstrdup(state);
+        set_copy(&e->set, set);
+        e->bytes = bytes;
+        e->used = ++cache_clock;
         cache_bytes_used += bytes;
     }
+    pthread_cond_broadcast(&cache_cv);
     pthread_mutex_unlock(&cache_mu);
 }
 
@@ -316,7 +372,7 @@ void client_scan_cache_stats(struct client_scan_stats *out)
     *out = cache_stats;
     out->entries = 0;
     for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
-        out->entries += cache[i].key != NULL;
+        out->entries += cache[i].key != NULL && !cache[i].computing;
     out->bytes = cache_bytes_used;
     pthread_mutex_unlock(&cache_mu);
 }
@@ -325,7 +381,7 @@ void client_scan_cache_clear(void)
 {
     pthread_mutex_lock(&cache_mu);
     for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
-        if (cache[i].key != NULL)
+        if (cache[i].key != NULL && !cache[i].computing)
             entry_drop(&cache[i]);
     memset(&cache_stats, 0, sizeof(cache_stats));
     pthread_mutex_unlock(&cache_mu);
@@ -371,38 +427,46 @@ int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*
                      size_t nfilter, struct client_set *set)
 {
     char *arr = nfilter > 0 ? guid_array(filter, nfilter) : NULL;
-    char *key = NULL, *state = NULL;
-    int rc = -1;
+    char *key = NULL, *state = NULL, *key2 = NULL, *state2 = NULL;
+    int rc = -1, owner = 0;
 
     memset(set, 0, sizeof(*set));
     if (scan_state(db, computer_id, arr, &key, &state) < 0)
         goto out;
     pthread_once(&cache_once, cache_init);
-    if (!cache_off && cache_get(key, state, set)) {
+    if (!cache_off && cache_get(key, state, set, &owner)) {
         rc = 0;
         goto out;
     }
-    free(key);
-    free(state);
-    key = state = NULL;
     /* The state and the set from one snapshot, so the set is exactly the state's. The
      * recursive closure's row estimate is far too high, and JIT compiling the plan would cost
      * ~200 ms per call on a 100,000-revision catalog (tests/bench/wusp_bench.sh). */
-    if (db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) < 0)
+    if (db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) < 0) {
+        cache_abort(key, owner);
         goto out;
+    }
     if (db_cmd(db, "SET LOCAL jit = off", 0, NULL) < 0 ||
-        scan_state(db, computer_id, arr, &key, &state) < 0 ||
+        scan_state(db, computer_id, arr, &key2, &state2) < 0 ||
         scan_query(db, computer_id, arr, set) < 0 || db_commit(db) < 0) {
         db_rollback(db);
         client_set_free(set);
+        cache_abort(key, owner);
         goto out;
     }
-    if (!cache_off)
-        cache_put(key, state, set);
+    /* kept under the key it was marked with; a group change meanwhile gives another key at
+     * the next call, which then misses */
+    if (!cache_off) {
+        if (strcmp(key, key2) == 0)
+            cache_put(key, state2, set, owner);
+        else
+            cache_abort(key, owner);
+    }
     rc = 0;
 out:
     free(key);
     free(state);
+    free(key2);
+    free(state2);
     free(arr);
     return rc;
 }

@@ -72,8 +72,10 @@ int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*
  * GetExtendedUpdateInfo call of a scan, and every computer of the same groups, share one
  * computation. Bounded: at most CLIENT_SCAN_CACHE_ENTRIES sets and CLIENT_SCAN_CACHE_BYTES in
  * all (least recently used first out; a set over a quarter of that is not kept). Per process,
- * thread-safe; callers get their own copy. The environment variable WSUSD_NO_SCAN_CACHE=1
- * turns it off (to measure what it saves: tests/bench/wusp_bench.sh NOCACHE=1).
+ * thread-safe; callers get their own copy. One computation per key at a time: scans that need
+ * a set another thread is computing wait for it (at most 30 s, then compute it themselves). The
+ * environment variable WSUSD_NO_SCAN_CACHE=1 turns it off (to measure what it saves:
+ * tests/bench/wusp_bench.sh NOCACHE=1).
  */
 #define CLIENT_SCAN_CACHE_ENTRIES 64
 #define CLIENT_SCAN_CACHE_BYTES   ((size_t)256 << 20)

@@ -42,6 +42,7 @@ export PGHOST="$pg/sock" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 port=$(free_port)
+admin_port=$(free_port)
 mkdir -p "$work/srv/state"
 psql -X -q -c "CREATE DATABASE bench_wusp" >/dev/null
 cat >"$work/srv/wsusd.conf" <<EOF
@@ -49,7 +50,7 @@ cat >"$work/srv/wsusd.conf" <<EOF
 listen = 127.0.0.1:$port
 threads = $threads
 [admin]
-listen = 127.0.0.1:$(free_port)
+listen = 127.0.0.1:$admin_port
 [database]
 conninfo = dbname=bench_wusp host=$PGHOST port=5432 user=postgres
 [storage]
@@ -234,3 +235,15 @@ for name, i in (("wsusd", 0), ("pg", 1)):
     print("wusp_%s_cpu_ms_per_scan: %.1f" % (name, s * 1000 / scans))
 EOF
 awk '/VmHWM/ {printf "wusp_rss_mb: %.1f\n", $2/1024}' "/proc/$pid/status"
+# the scan cache's counters (/metrics of the admin listener)
+python3 - "$admin_port" "$work/srv/state/admin.token" <<'EOF'
+import sys, urllib.request
+tok = open(sys.argv[2]).read().strip()
+req = urllib.request.Request("http://127.0.0.1:%s/metrics" % sys.argv[1],
+                             headers={"Authorization": "Bearer " + tok})
+for line in urllib.request.urlopen(req, timeout=30).read().decode().splitlines():
+    if line.startswith("wsusd_client_scan_cache_total{result="):
+        print("wusp_scan_cache_%s: %s" % (line.split('"')[1], line.split()[-1]))
+    elif line.startswith("wsusd_client_scan_cache_sets "):
+        print("wusp_scan_cache_sets: " + line.split()[-1])
+EOF

@@ -130,6 +130,25 @@ def soap(port, service, op, inner):
         return e.code, code, text
 
 
+def scan_cache(conf):
+    """The scan cache counters of /metrics on the admin listener."""
+    with open(conf) as f:
+        admin = [line.split("=", 1)[1].strip() for line in f
+                 if line.split("=")[0].strip() == "listen"][1]
+    with open(os.path.join(os.path.dirname(conf), "state", "admin.token")) as f:
+        req = urllib.request.Request("http://%s/metrics" % admin, headers={
+            "Authorization": "Bearer " + f.read().strip()})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("wsusd_client_scan_cache_total{result=\""):
+            out[line.split('"')[1]] = int(line.split()[-1])
+        elif line.startswith("wsusd_client_scan_cache_sets "):
+            out["sets"] = int(line.split()[-1])
+    return out
+
+
 def cookie_xml(cookie):
     return wuclient.el("cookie", wuclient.el("Expiration", cookie[0]) +
                        wuclient.el("EncryptedData", cookie[1]))
@@ -346,6 +365,15 @@ def main():
                             "--no-download")
             wt.check(all(not r["new"] and not r["out_of_scope"] for r in s3["scan_rounds"]),
                      "third scan: nothing changed", s3["scan_rounds"])
+            # that scan's calls shared one NeededRevisions computation (the scan cache)
+            before = scan_cache(conf)
+            run_client(port, state, os.path.join(tmp, "pc1-4.json"), "--computer-name",
+                       "pc1.test", "--installed", installed, "--target-group", "Ring 2",
+                       "--no-download")
+            after = scan_cache(conf)
+            wt.check(after["miss"] == before["miss"] and after["hit"] > before["hit"] and
+                     after["sets"] >= 1, "an unchanged state: the scan is answered from the "
+                     "scan cache (wsusd_client_scan_cache_total in /metrics)", (before, after))
 
             # a category-limited scan (StartCategoryScan + FilterCategoryIds) of another computer
             prod = psql("SELECT p.update_id FROM revision_prerequisite p JOIN revision r ON"
