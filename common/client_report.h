@@ -1,10 +1,15 @@
 /*
  * client_report: compliance of Windows computers with their approvals (`wsusctl report`), the
- * one owner of its SQL. For each update approved for install to at least one computer in scope
- * (the computer's groups walked upward as client_scan does; declined updates left out), how many
- * of those computers it is approved for, and, by the last event each computer reported for it:
- * installed (183), failed (161, 182), downloaded (162); needed = approved - installed - failed.
- * It does not speak SOAP or JSON.
+ * one owner of its SQL (reads of computer, client_event, computer_status,
+ * computer_update_status). For each update approved for install to at least one computer in
+ * scope (the computer's groups walked upward as client_scan does; declined updates left out),
+ * how many of those computers it is approved for and what each says of it. A computer that
+ * sent a status event (EventID 156) gives its own verdict: needed (installable, or downloaded),
+ * installed (or installed pending reboot), failed, or not applicable (approved but not in its
+ * lists); a later download/install event of the update (162 downloaded, 183 installed, 161/182
+ * failed) overrides it. For a computer that never sent one the figures come from its last
+ * event of the update, and needed is inferred (approved - installed - failed); "inferred" says
+ * how many computers that is. It does not speak SOAP or JSON.
  */
 #ifndef WSUS_CLIENT_REPORT_H
 #define WSUS_CLIENT_REPORT_H
@@ -19,6 +24,8 @@ struct client_report_row {
     char title[512];
     char kb[32];
     long approved, needed, downloaded, installed, failed;
+    long not_applicable; /* the computer's status does not list it */
+    long inferred;       /* of approved: computers without a status event (needed inferred) */
 };
 
 struct client_report_totals {
@@ -34,5 +41,55 @@ struct client_report_totals {
 int client_report(PGconn *db, const char *group_name, const char *update,
                   struct client_report_totals *tot,
                   int (*cb)(void *arg, const struct client_report_row *row), void *arg);
+
+/*
+ * The hook for reporting rollup (MS-WSUSSS 3.1.4.15 RollupComputers, 3.1.4.17
+ * RollupComputerStatus; issue 14): each computer of this server with what it says about its
+ * updates, as an upstream wants it.
+ */
+
+/* SummarizationState values of MS-WSUSSS 3.1.4.17 ComputerStatusRollupUpdateStatus. */
+enum client_rollup_state {
+    CLIENT_ROLLUP_NOT_APPLICABLE = 0,
+    CLIENT_ROLLUP_NOT_INSTALLED = 2, /* needed */
+    CLIENT_ROLLUP_DOWNLOADED = 3,
+    CLIENT_ROLLUP_INSTALLED = 4,
+    CLIENT_ROLLUP_FAILED = 5,
+    CLIENT_ROLLUP_INSTALLED_PENDING_REBOOT = 6,
+};
+
+struct client_rollup_update {
+    char update_id[37];
+    int state;        /* enum client_rollup_state */
+    char changed[32]; /* LastChangeTime, UTC "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+};
+
+struct client_rollup_computer {
+    char computer_id[37];
+    char name[256];       /* FullDomainName */
+    char address[64];     /* IPAddress */
+    char os_version[64];  /* major.minor.build.sp as RegisterComputer sent it */
+    char last_sync[32];   /* last SyncUpdates answered (LastSyncTime), "" = never */
+    char last_status[32]; /* its last status event (LastReportedStatusTime), "" = never */
+    const struct client_rollup_update *updates; /* ordered by update id */
+    size_t n;
+};
+
+/* Computers per query of client_report_rollup (memory stays bounded by this many computers'
+ * statuses). */
+#define CLIENT_ROLLUP_PAGE 200
+
+/*
+ * Every computer (since NULL: a full rollup, each computer with its whole status) or the
+ * computers whose status changed after since (a timestamptz text, e.g. the time of the last
+ * rollup: only the entries changed after it), ordered by computer id, streamed to cb. The
+ * state of an update is the one `wsusctl report` counts: the computer's last status event (156),
+ * or a later download/install event of that update (162 downloaded, 183 installed, 161/182
+ * failed), changed = when that was received. Updates a computer never mentioned have no entry
+ * (the upstream knows its approvals). cb gets data valid during the call and returns 0 to go
+ * on, -1 to stop. 0 when done, -1 on a database error or when cb stopped.
+ */
+int client_report_rollup(PGconn *db, const char *since,
+                         int (*cb)(void *arg, const struct client_rollup_computer *c), void *arg);
 
 #endif

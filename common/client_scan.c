@@ -4,10 +4,12 @@
  */
 #include "client_scan.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "db.h"
@@ -32,7 +34,9 @@ const char *client_action_name(int action)
  * The computer's groups and their ancestors (depth 0 = its own), the nearest live approval of
  * each update (a Block wins only where it is nearest), the approved latest revisions (not
  * declined, not expired, in the category filter, their EULA, the EulaID of their Core
- * fragment, accepted) and the filter's own categories, then their dependencies. The last column is
+ * fragment, accepted) and the filter's own categories, then their dependencies. The filter
+ * (fcat) holds its categories and every category below them (a product family's products: a
+ * category names its parent as an IsCategory prerequisite). The last column is
  * the newest deployment change of the whole catalog.
  */
 static const char scan_sql[] =
@@ -40,6 +44,9 @@ static const char scan_sql[] =
     " SELECT group_id FROM computer_group WHERE computer_id = $1::uuid"
     " UNION ALL SELECT 'b73ca6ed-5727-47f3-84de-015e03f6a88a'::uuid WHERE NOT EXISTS"
     " (SELECT 1 FROM computer_group WHERE computer_id = $1::uuid)),"
+    " fcat(uid) AS (SELECT unnest($2::uuid[]) UNION SELECT r.update_id FROM fcat"
+    " JOIN revision_prerequisite p ON p.update_id = fcat.uid AND p.is_category"
+    " JOIN revision r ON r.id = p.revision_id WHERE r.update_type = 'Category'),"
     " chain(gid, depth) AS (SELECT gid, 0 FROM mine UNION SELECT t.parent_id, c.depth + 1"
     " FROM chain c JOIN target_group t ON t.id = c.gid"
     " WHERE c.depth < 32 AND t.parent_id IS NOT NULL),"
@@ -53,7 +60,7 @@ static const char scan_sql[] =
     " WHERE dep.action <> 3 AND r.publication_state <> 'Expired'"
     " AND NOT EXISTS (SELECT 1 FROM declined_update n WHERE n.update_id = dep.update_id)"
     " AND ($2::uuid[] IS NULL OR EXISTS (SELECT 1 FROM revision_prerequisite f"
-    " WHERE f.revision_id = r.id AND f.is_category AND f.update_id = ANY($2::uuid[])))"
+    " WHERE f.revision_id = r.id AND f.is_category AND f.update_id IN (SELECT uid FROM fcat)))"
     " AND NOT EXISTS (SELECT 1 FROM (SELECT CASE WHEN strpos(f.xml, 'EulaID=\"') > 0 THEN"
     " lower(substring(f.xml FROM '<Properties [^>]*EulaID=\"([0-9A-Fa-f-]{36})\"')) END"
     " AS eula FROM revision_fragment f"
@@ -127,25 +134,17 @@ static char *guid_array(const unsigned char (*ids)[16], size_t n)
     return buf_detach(&b, NULL);
 }
 
-int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
-                     size_t nfilter, struct client_set *set)
+/* Run scan_sql for computer_id into set (no cache). 0, or -1. */
+static int scan_query(PGconn *db, const char *computer_id, const char *filter_arr,
+                      struct client_set *set)
 {
-    const char *p[2] = {computer_id, NULL};
+    const char *p[2] = {computer_id, filter_arr};
     PGresult *res;
-    char *arr = nfilter > 0 ? guid_array(filter, nfilter) : NULL;
     size_t cap = 0;
     int i, n;
 
     memset(set, 0, sizeof(*set));
-    p[1] = arr;
-    /* the recursive closure's row estimate is far too high, and JIT compiling the plan would
-     * cost ~200 ms per call on a 100,000-revision catalog (tests/bench/wusp_bench.sh) */
-    if (db_cmd(db, "SET jit = off", 0, NULL) < 0) {
-        free(arr);
-        return -1;
-    }
     res = db_exec(db, scan_sql, 2, p);
-    free(arr);
     if (res == NULL)
         return -1;
     n = PQntuples(res);
@@ -184,6 +183,292 @@ bad:
     PQclear(res);
     client_set_free(set);
     return -1;
+}
+
+/*
+ * What a NeededRevisions set depends on besides the computer's groups, read in one snapshot:
+ * deployments (never deleted; every change takes a new change_seq), revisions (inserted, never
+ * updated; their prerequisites, bundles and fragments come in the same commit), the group tree,
+ * declines and accepted EULAs (rows deleted too, hence the counts). Each part is an index
+ * lookup or a count of a small table. The first column is the computer's groups, the key.
+ */
+static const char state_sql[] =
+    "SELECT coalesce((SELECT string_agg(group_id::text, ',' ORDER BY group_id)"
+    " FROM computer_group WHERE computer_id = $1::uuid), ''),"
+    " concat((SELECT coalesce(max(change_seq), 0) FROM deployment), ':',"
+    " (SELECT coalesce(max(change_seq), 0) FROM revision), ':',"
+    " (SELECT coalesce(max(change_seq), 0) || '/' || count(*) FROM target_group), ':',"
+    " (SELECT coalesce(max(change_seq), 0) || '/' || count(*) FROM declined_update), ':',"
+    " (SELECT coalesce(max(change_seq), 0) || '/' || count(*) FROM accepted_eula))";
+
+/* The scan cache: NeededRevisions per (group set, category filter), valid for one state. */
+struct scan_entry {
+    char *key;   /* groups "|" filter; NULL = free slot */
+    char *state; /* state_sql's second column when the set was computed */
+    struct client_set set;
+    size_t bytes;
+    uint64_t used; /* LRU clock */
+    int computing; /* a thread is computing this key's set now (no set yet) */
+};
+
+/* How long a scan waits for another thread computing the same set before computing it too. */
+#define CACHE_WAIT_SECONDS 30
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_cv = PTHREAD_COND_INITIALIZER; /* a computation ended */
+static struct scan_entry cache[CLIENT_SCAN_CACHE_ENTRIES];
+static size_t cache_bytes_used;
+static uint64_t cache_clock;
+static struct client_scan_stats cache_stats;
+
+static size_t set_bytes(const struct client_set *set)
+{
+    return set->n * sizeof(*set->revs) + set->npre * sizeof(*set->pre);
+}
+
+static void set_copy(struct client_set *dst, const struct client_set *src)
+{
+    *dst = *src;
+    dst->revs = xcalloc(src->n + 1, sizeof(*dst->revs));
+    dst->pre = xcalloc(src->npre + 1, sizeof(*dst->pre));
+    if (src->n > 0)
+        memcpy(dst->revs, src->revs, src->n * sizeof(*dst->revs));
+    if (src->npre > 0)
+        memcpy(dst->pre, src->pre, src->npre * sizeof(*dst->pre));
+}
+
+static void entry_drop(struct scan_entry *e)
+{
+    cache_bytes_used -= e->bytes;
+    free(e->key);
+    free(e->state);
+    client_set_free(&e->set);
+    memset(e, 0, sizeof(*e));
+}
+
+static struct scan_entry *entry_find(const char *key)
+{
+    for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
+        if (cache[i].key != NULL && strcmp(cache[i].key, key) == 0)
+            return &cache[i];
+    return NULL;
+}
+
+/* A free slot with room for bytes more, evicting the least recently used sets (never one being
+ * computed); NULL when that cannot be had. */
+static struct scan_entry *entry_room(size_t bytes)
+{
+    for (;;) {
+        struct scan_entry *slot = NULL, *lru = NULL;
+
+        for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++) {
+            if (cache[i].key == NULL)
+                slot = slot ? slot : &cache[i];
+            else if (!cache[i].computing && (lru == NULL || cache[i].used < lru->used))
+                lru = &cache[i];
+        }
+        if (slot != NULL && cache_bytes_used + bytes <= CLIENT_SCAN_CACHE_BYTES)
+            return slot;
+        if (lru == NULL)
+            return NULL;
+        entry_drop(lru);
+        cache_stats.evicted++;
+    }
+}
+
+/*
+ * A copy of the kept set of key in state into set: 1. Else 0, and the caller computes it; a
+ * stale set is dropped first. While another thread computes key, wait for it (at most
+ * CACHE_WAIT_SECONDS), so a change costs one computation per key, not one per scan in flight.
+ * *owner = 1 when the caller is now the one computing key (it must cache_put or cache_abort).
+ */
+static int cache_get(const char *key, const char *state, struct client_set *set, int *owner)
+{
+    struct scan_entry *e;
+    struct timespec until;
+
+    *owner = 0;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CACHE_WAIT_SECONDS;
+    pthread_mutex_lock(&cache_mu);
+    for (;;) {
+        e = entry_find(key);
+        if (e != NULL && e->computing) {
+            if (pthread_cond_timedwait(&cache_cv, &cache_mu, &until) != 0) {
+                e = NULL; /* waited long enough: compute without the mark */
+                break;
+            }
+            continue;
+        }
+        if (e != NULL && strcmp(e->state, state) == 0) {
+            set_copy(set, &e->set);
+            e->used = ++cache_clock;
+            cache_stats.hits++;
+            pthread_mutex_unlock(&cache_mu);
+            return 1;
+        }
+        if (e != NULL) {
+            entry_drop(e);
+            cache_stats.invalidated++;
+        }
+        if ((e = entry_room(0)) != NULL) {
+            e->key = xstrdup(key);
+            e->state = xstrdup(state);
+            e->computing = 1;
+            e->used = ++cache_clock;
+            *owner = 1;
+        }
+        break;
+    }
+    cache_stats.misses++;
+    pthread_mutex_unlock(&cache_mu);
+    return 0;
+}
+
+/* The computation of key ended without a set: forget the mark, wake the waiters. */
+static void cache_abort(const char *key, int owner)
+{
+    struct scan_entry *e;
+
+    if (!owner)
+        return;
+    pthread_mutex_lock(&cache_mu);
+    if ((e = entry_find(key)) != NULL && e->computing)
+        entry_drop(e);
+    pthread_cond_broadcast(&cache_cv);
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* Keep a copy of set for key in state (the state it was computed under), least recently used
+ * sets evicted for room; wake the waiters. */
+static void cache_put(const char *key, const char *state, const struct client_set *set, int owner)
+{
+    size_t bytes = set_bytes(set);
+    struct scan_entry *e;
+
+    pthread_mutex_lock(&cache_mu);
+    e = entry_find(key);
+    if (e != NULL && e->computing && !owner) {
+        pthread_mutex_unlock(&cache_mu); /* another thread's computation will be kept */
+        return;
+    }
+    if (e != NULL)
+        entry_drop(e);
+    if (bytes <= CLIENT_SCAN_CACHE_BYTES / 4 && (e = entry_room(bytes)) != NULL) {
+        e->key = xstrdup(key);
+        e->state = xstrdup(state);
+        set_copy(&e->set, set);
+        e->bytes = bytes;
+        e->used = ++cache_clock;
+        cache_bytes_used += bytes;
+    }
+    pthread_cond_broadcast(&cache_cv);
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void client_scan_cache_stats(struct client_scan_stats *out)
+{
+    pthread_mutex_lock(&cache_mu);
+    *out = cache_stats;
+    out->entries = 0;
+    for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
+        out->entries += cache[i].key != NULL && !cache[i].computing;
+    out->bytes = cache_bytes_used;
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void client_scan_cache_clear(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    for (size_t i = 0; i < CLIENT_SCAN_CACHE_ENTRIES; i++)
+        if (cache[i].key != NULL && !cache[i].computing)
+            entry_drop(&cache[i]);
+    memset(&cache_stats, 0, sizeof(cache_stats));
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* state_sql for computer_id: key ("groups|filter") and state, malloc'd. 0, or -1. */
+static int scan_state(PGconn *db, const char *computer_id, const char *filter_arr, char **key,
+                      char **state)
+{
+    const char *p[1] = {computer_id};
+    PGresult *res = db_exec(db, state_sql, 1, p);
+    struct buf b;
+
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return -1;
+    }
+    buf_init(&b, (size_t)PQgetlength(res, 0, 0) + (filter_arr ? strlen(filter_arr) : 0) + 8);
+    if (buf_printf(&b, "%s|%s", PQgetvalue(res, 0, 0), filter_arr ? filter_arr : "") < 0) {
+        buf_free(&b);
+        PQclear(res);
+        return -1;
+    }
+    *key = buf_detach(&b, NULL);
+    *state = xstrdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_off;
+
+static void cache_init(void)
+{
+    const char *e = getenv("WSUSD_NO_SCAN_CACHE");
+
+    cache_off = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+}
+
+int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
+                     size_t nfilter, struct client_set *set)
+{
+    char *arr = nfilter > 0 ? guid_array(filter, nfilter) : NULL;
+    char *key = NULL, *state = NULL, *key2 = NULL, *state2 = NULL;
+    int rc = -1, owner = 0;
+
+    memset(set, 0, sizeof(*set));
+    if (scan_state(db, computer_id, arr, &key, &state) < 0)
+        goto out;
+    pthread_once(&cache_once, cache_init);
+    if (!cache_off && cache_get(key, state, set, &owner)) {
+        rc = 0;
+        goto out;
+    }
+    /* The state and the set from one snapshot, so the set is exactly the state's. The
+     * recursive closure's row estimate is far too high, and JIT compiling the plan would cost
+     * ~200 ms per call on a 100,000-revision catalog (tests/bench/wusp_bench.sh). */
+    if (db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) < 0) {
+        cache_abort(key, owner);
+        goto out;
+    }
+    if (db_cmd(db, "SET LOCAL jit = off", 0, NULL) < 0 ||
+        scan_state(db, computer_id, arr, &key2, &state2) < 0 ||
+        scan_query(db, computer_id, arr, set) < 0 || db_commit(db) < 0) {
+        db_rollback(db);
+        client_set_free(set);
+        cache_abort(key, owner);
+        goto out;
+    }
+    /* kept under the key it was marked with; a group change meanwhile gives another key at
+     * the next call, which then misses */
+    if (!cache_off) {
+        if (strcmp(key, key2) == 0)
+            cache_put(key, state2, set, owner);
+        else
+            cache_abort(key, owner);
+    }
+    rc = 0;
+out:
+    free(key);
+    free(state);
+    free(key2);
+    free(state2);
+    free(arr);
+    return rc;
 }
 
 void client_set_free(struct client_set *set)

@@ -56,12 +56,37 @@ struct client_set {
 /*
  * NeededRevisions of computer_id (software and categories/detectoids; no drivers) into set
  * (free with client_set_free). With nfilter > 0 (SyncUpdates FilterCategoryIds), only the
- * approved updates that name one of those categories (an IsCategory prerequisite: their
- * product or classification) count, with their dependencies; the filter's categories (and
+ * approved updates that name one of those categories or a category below one (an IsCategory
+ * prerequisite: their product or classification; a product family or company selects its
+ * products) count, with their dependencies; the filter's categories (and
  * their parents) are needed too, as the real server sends them. 0, or -1 on a database error.
  */
 int client_scan_load(PGconn *db, const char *computer_id, const unsigned char (*filter)[16],
                      size_t nfilter, struct client_set *set);
+
+/*
+ * The scan cache behind client_scan_load(). The set depends only on the computer's groups,
+ * the category filter and the catalog/approval state (deployments, revisions, the group tree,
+ * declines, accepted EULAs), so it is kept per (groups, filter) and reused while a one-snapshot
+ * probe of that state (a few index lookups) reads the same. Every SyncUpdates round and
+ * GetExtendedUpdateInfo call of a scan, and every computer of the same groups, share one
+ * computation. Bounded: at most CLIENT_SCAN_CACHE_ENTRIES sets and CLIENT_SCAN_CACHE_BYTES in
+ * all (least recently used first out; a set over a quarter of that is not kept). Per process,
+ * thread-safe; callers get their own copy. One computation per key at a time: scans that need
+ * a set another thread is computing wait for it (at most 30 s, then compute it themselves). The
+ * environment variable WSUSD_NO_SCAN_CACHE=1 turns it off (to measure what it saves:
+ * tests/bench/wusp_bench.sh NOCACHE=1).
+ */
+#define CLIENT_SCAN_CACHE_ENTRIES 64
+#define CLIENT_SCAN_CACHE_BYTES   ((size_t)256 << 20)
+struct client_scan_stats {
+    uint64_t hits, misses, invalidated, evicted;
+    size_t entries, bytes;
+};
+/* The cache's counters since the start (or the last clear) and its current size. */
+void client_scan_cache_stats(struct client_scan_stats *out);
+/* Drop every cached set and zero the counters (tests, and a process that wants its memory). */
+void client_scan_cache_clear(void);
 void client_set_free(struct client_set *set);
 /* The revision with this id, or NULL (binary search). */
 const struct client_rev *client_set_find(const struct client_set *set, int64_t id);

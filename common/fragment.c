@@ -61,6 +61,12 @@ void fragment_set_free(struct fragment_set *s)
         free(s->localized[i].xml);
     }
     free(s->localized);
+    for (i = 0; i < s->n_eula; i++) {
+        free(s->eula[i].language);
+        free(s->eula[i].geo_id);
+        free(s->eula[i].xml);
+    }
+    free(s->eula);
     fragment_set_init(s);
 }
 
@@ -239,7 +245,7 @@ static void take(struct buf *b, char **out, size_t *len)
 
 int fragment_language_ok(const char *s)
 {
-    size_t i, n = strlen(s);
+    size_t i, n = s != NULL ? strlen(s) : 0;
 
     if (n == 0 || n > FRAGMENT_MAX_LANG_LEN)
         return 0;
@@ -250,6 +256,13 @@ int fragment_language_ok(const char *s)
             return 0;
     }
     return 1;
+}
+
+static void lower_ascii(char *p)
+{
+    for (; *p != '\0'; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
 }
 
 static int seen_language(const struct fragment_set *s, const char *lang)
@@ -266,7 +279,7 @@ static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct 
                             size_t errlen)
 {
     const xmlNode *lp;
-    size_t n = 0, i;
+    size_t n = 0;
 
     for (lp = xml_child(coll, NS_UPDATE, "LocalizedProperties"); lp != NULL;
          lp = xml_next(lp, NS_UPDATE, "LocalizedProperties"))
@@ -288,9 +301,7 @@ static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct 
             free(lang);
             continue;
         }
-        for (i = 0; lang[i] != '\0'; i++)
-            if (lang[i] >= 'A' && lang[i] <= 'Z')
-                lang[i] = (char)(lang[i] - 'A' + 'a');
+        lower_ascii(lang);
         buf_reset(b);
         if (add_element(b, lp, MODE_PLAIN) < 0) {
             snprintf(err, errlen, "localized fragment for \"%s\" too large (limit %u bytes)", lang,
@@ -303,6 +314,81 @@ static int derive_localized(struct fragment_set *s, const xmlNode *coll, struct 
         s->n_localized++;
     }
     return 0;
+}
+
+/* The EulaFile children of the LocalizedPropertiesCollection (MS-WUSP 3.1.1.1, Eula). */
+static int derive_eula(struct fragment_set *s, const xmlNode *coll, struct buf *b, char *err,
+                       size_t errlen)
+{
+    const xmlNode *e;
+    size_t n = 0;
+
+    for (e = xml_child(coll, NS_UPDATE, "EulaFile"); e != NULL;
+         e = xml_next(e, NS_UPDATE, "EulaFile"))
+        n++;
+    if (n > FRAGMENT_MAX_LANGUAGES) {
+        snprintf(err, errlen, "update document lists %zu EULA files (limit %d)", n,
+                 FRAGMENT_MAX_LANGUAGES);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    s->eula = xcalloc(n, sizeof(*s->eula));
+    for (e = xml_child(coll, NS_UPDATE, "EulaFile"); e != NULL;
+         e = xml_next(e, NS_UPDATE, "EulaFile")) {
+        struct fragment_eula *f = &s->eula[s->n_eula];
+        const char *lang = xml_attr(e, "Language"), *geo = xml_attr(e, "GeoId");
+
+        if (!fragment_language_ok(lang) ||
+            (geo != NULL && geo[0] != '\0' && !fragment_language_ok(geo)))
+            continue;
+        buf_reset(b);
+        if (add_element(b, e, MODE_PLAIN) < 0) {
+            snprintf(err, errlen, "EULA fragment too large (limit %u bytes)", FRAGMENT_MAX_OUTPUT);
+            return -1;
+        }
+        f->language = xstrdup(lang);
+        lower_ascii(f->language);
+        f->geo_id = xstrdup(geo != NULL ? geo : "");
+        take(b, &f->xml, &f->len);
+        s->n_eula++;
+    }
+    return 0;
+}
+
+size_t fragment_set_eula(const struct fragment_set *s, const char *const *languages, size_t n_lang,
+                         const char *geo_id, size_t *out)
+{
+    size_t k, i, j, n = 0;
+
+    if (geo_id == NULL)
+        geo_id = "";
+    for (k = 0; k <= n_lang; k++) {
+        const char *want = k < n_lang ? languages[k] : FRAGMENT_FALLBACK_LANGUAGE;
+        size_t pick = s->n_eula;
+
+        if (want == NULL)
+            continue;
+        for (i = 0; i < s->n_eula; i++) {
+            const struct fragment_eula *e = &s->eula[i];
+
+            if (strcasecmp(e->language, want) != 0)
+                continue;
+            if (geo_id[0] != '\0' && strcasecmp(e->geo_id, geo_id) == 0) {
+                pick = i;
+                break;
+            }
+            if (e->geo_id[0] == '\0' && pick == s->n_eula)
+                pick = i;
+        }
+        if (pick == s->n_eula)
+            continue;
+        for (j = 0; j < n && out[j] != pick; j++)
+            ;
+        if (j == n)
+            out[n++] = pick;
+    }
+    return n;
 }
 
 int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err, size_t errlen)
@@ -356,8 +442,8 @@ int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *e
     }
     take(&b, &s->extended, &s->extended_len);
 
-    if (derive_localized(s, xml_child(root, NS_UPDATE, "LocalizedPropertiesCollection"), &b, err,
-                         errlen) < 0)
+    n = xml_child(root, NS_UPDATE, "LocalizedPropertiesCollection");
+    if (derive_localized(s, n, &b, err, errlen) < 0 || derive_eula(s, n, &b, err, errlen) < 0)
         goto out;
     rc = 0;
 out:

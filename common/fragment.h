@@ -4,9 +4,9 @@
  * (sent by SyncUpdates in UpdateInfo/Xml), Extended and one LocalizedProperties per language
  * (sent by GetExtendedUpdateInfo). Byte-compatible with the real server's fragments where they
  * were captured (docs/wusp.md lists what was checked and where the server differs from the
- * spec). Pure: no database, no global state. Does not produce Eula fragments, does not wrap
- * or escape fragments for SOAP (the caller puts them in <Xml> as text), and does not store
- * them (fragment_store.h does).
+ * spec). Also the Eula fragments (one per EulaFile, per language and region). Pure: no
+ * database, no global state. Does not wrap or escape fragments for SOAP (the caller puts them in
+ * <Xml> as text), and does not store them (fragment_store.h does).
  */
 #ifndef WSUS_FRAGMENT_H
 #define WSUS_FRAGMENT_H
@@ -29,6 +29,14 @@ struct fragment_localized {
     size_t len;
 };
 
+/* A Eula fragment: /Update/LocalizedPropertiesCollection/EulaFile (MS-WUSP 3.1.1.1). */
+struct fragment_eula {
+    char *language; /* its Language attribute, lower-cased; never NULL */
+    char *geo_id;   /* its GeoId attribute (ISO-3166 region), "" = Rest of World; never NULL */
+    char *xml;      /* <EulaFile ... />, NUL-terminated */
+    size_t len;
+};
+
 /* All fragments of one revision. Strings are UTF-8, NUL-terminated, owned by the set. */
 struct fragment_set {
     char *core; /* <UpdateIdentity/><Properties/>[<Relationships>][<ApplicabilityRules>] */
@@ -37,6 +45,8 @@ struct fragment_set {
     size_t extended_len;
     struct fragment_localized *localized; /* in document order, one per language */
     size_t n_localized;
+    struct fragment_eula *eula; /* in document order */
+    size_t n_eula;
 };
 
 /* An empty set (everything NULL/0), ready for fragment_derive or fragment_set_free. */
@@ -52,7 +62,9 @@ void fragment_set_free(struct fragment_set *s);
  * Update document, no UpdateIdentity or Properties/@UpdateType, more than
  * FRAGMENT_MAX_LANGUAGES languages, or a fragment over FRAGMENT_MAX_OUTPUT. A
  * LocalizedProperties without a usable Language (1 to FRAGMENT_MAX_LANG_LEN letters, digits
- * and '-') is left out, and a repeated language keeps its first LocalizedProperties.
+ * and '-') is left out, and a repeated language keeps its first LocalizedProperties. An
+ * EulaFile without such a Language, or with a GeoId that is not 1 to FRAGMENT_MAX_LANG_LEN
+ * letters, digits and '-', is left out; at most FRAGMENT_MAX_LANGUAGES EulaFiles.
  */
 int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err, size_t errlen);
 
@@ -65,8 +77,8 @@ int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *e
 const struct fragment_localized *fragment_set_localized(const struct fragment_set *s,
                                                         const char *language);
 
-/* Is s a language name as documents write them: 1 to FRAGMENT_MAX_LANG_LEN ASCII letters,
- * digits and '-'? (Only such names are kept, so they are safe in any query or array.) */
+/* Is s (NULL: no) a language name as documents write them: 1 to FRAGMENT_MAX_LANG_LEN ASCII
+ * letters, digits and '-'? (Only such names are kept, so they are safe in any query or array.) */
 int fragment_language_ok(const char *s);
 
 /*
@@ -74,5 +86,15 @@ int fragment_language_ok(const char *s);
  * the index of the exact match, else of the fallback, else -1.
  */
 int fragment_pick_language(const char *const *languages, size_t n, const char *language);
+
+/*
+ * The Eula fragments a WSUS server sends for the requested languages (n_lang, any case) and
+ * region geo_id (NULL or "" = none): for each requested language, then
+ * FRAGMENT_FALLBACK_LANGUAGE, the EulaFile of that language whose GeoId is geo_id, else the
+ * one without a GeoId (Rest of World); each fragment once. Their indices into s->eula go to
+ * out (room for s->n_eula); returns how many.
+ */
+size_t fragment_set_eula(const struct fragment_set *s, const char *const *languages, size_t n_lang,
+                         const char *geo_id, size_t *out);
 
 #endif

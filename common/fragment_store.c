@@ -381,3 +381,65 @@ out:
     buf_free(&langl);
     return rc;
 }
+
+int fragment_store_eula(PGconn *conn, const int64_t *ids, size_t n, const char *const *languages,
+                        size_t n_lang, const char *geo_id,
+                        int (*cb)(void *arg, int64_t revision_id, const char *language,
+                                  const char *xml, size_t len),
+                        void *arg, char *err, size_t errlen)
+{
+    static const char sql[] = "SELECT id, xml FROM revision WHERE id = ANY($1::bigint[])"
+                              " AND strpos(xml, 'EulaFile') > 0 AND octet_length(xml) <= $2"
+                              " ORDER BY id";
+    char maxb[32];
+    const char *params[2] = {NULL, maxb};
+    size_t used = 0, *pick = NULL;
+    struct buf idl;
+    PGresult *r;
+    int i, rc = 0;
+
+    if (n > FRAGMENT_STORE_EULA_MAX_IDS || n_lang > FRAGMENT_STORE_MAX_LANGUAGES) {
+        snprintf(err, errlen, "EULA request too large (%zu revisions, %zu languages)", n, n_lang);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    buf_init(&idl, 32 + n * 21);
+    ids_literal(&idl, ids, n);
+    params[0] = buf_str(&idl);
+    snprintf(maxb, sizeof(maxb), "%u", FRAGMENT_MAX_INPUT);
+    r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
+    buf_free(&idl);
+    if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_errmsg(conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+        struct fragment_set s;
+        int64_t id = 0;
+        size_t len = (size_t)PQgetlength(r, i, 1), k, np;
+        char derr[256];
+
+        if (str_to_int64(PQgetvalue(r, i, 0), 1, INT64_MAX, &id) < 0)
+            continue;
+        if (used + len > FRAGMENT_STORE_EULA_MAX_BYTES) {
+            log_warnx("EULA fragments of revision %lld not sent: over %u document bytes in "
+                      "one request",
+                      (long long)id, FRAGMENT_STORE_EULA_MAX_BYTES);
+            continue;
+        }
+        used += len;
+        fragment_set_init(&s);
+        if (fragment_derive(&s, PQgetvalue(r, i, 1), len, derr, sizeof(derr)) < 0)
+            continue;
+        pick = xreallocarray(pick, s.n_eula + 1, sizeof(*pick));
+        np = fragment_set_eula(&s, languages, n_lang, geo_id, pick);
+        for (k = 0; k < np && rc == 0; k++)
+            rc = cb(arg, id, s.eula[pick[k]].language, s.eula[pick[k]].xml, s.eula[pick[k]].len);
+        fragment_set_free(&s);
+    }
+    free(pick);
+    PQclear(r);
+    return rc;
+}

@@ -4,8 +4,9 @@
  * derived (fragment.h) once per revision, when the catalog stores it (catalog_store_tx calls
  * fragment_store_add), and kept; fragment_store_missing derives them for revisions stored
  * before. A revision whose document cannot be derived gets a state row with the reason and no
- * fragments, and is not retried. Does not speak SOAP, decide what a client may see, or
- * produce Eula fragments.
+ * fragments, and is not retried. Eula fragments are not stored: fragment_store_eula derives
+ * them when asked, from the stored documents that name an EulaFile. Does not speak SOAP or
+ * decide what a client may see.
  */
 #ifndef WSUS_FRAGMENT_STORE_H
 #define WSUS_FRAGMENT_STORE_H
@@ -83,5 +84,25 @@ int fragment_store_fetch(PGconn *conn, const int64_t *ids, size_t n, enum fragme
                          int (*cb)(void *arg, int64_t revision_id, const char *language,
                                    const char *xml, size_t len),
                          void *arg, char *err, size_t errlen);
+
+/* Bounds of one fragment_store_eula call: revisions, and document bytes parsed in all. */
+#define FRAGMENT_STORE_EULA_MAX_IDS   64
+#define FRAGMENT_STORE_EULA_MAX_BYTES (32u * 1024 * 1024)
+
+/*
+ * The Eula fragments (GetExtendedUpdateInfo infoType Eula) of n revisions, for the requested
+ * languages and region as fragment_set_eula() picks them, streamed to cb (language = the
+ * fragment's) ordered by revision id. Derived now from the stored documents that contain an
+ * EulaFile (EULAs are rare and a client asks for them only for updates that name one); a
+ * document that cannot be derived is skipped, and documents beyond
+ * FRAGMENT_STORE_EULA_MAX_BYTES in all are skipped with a log line. 0 when done; -1 with err on
+ * a database error, on more than FRAGMENT_STORE_EULA_MAX_IDS ids or
+ * FRAGMENT_STORE_MAX_LANGUAGES languages, or when cb returns -1 (err untouched).
+ */
+int fragment_store_eula(PGconn *conn, const int64_t *ids, size_t n, const char *const *languages,
+                        size_t n_lang, const char *geo_id,
+                        int (*cb)(void *arg, int64_t revision_id, const char *language,
+                                  const char *xml, size_t len),
+                        void *arg, char *err, size_t errlen);
 
 #endif

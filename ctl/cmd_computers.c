@@ -181,18 +181,21 @@ static void print_report(const json_t *ans, void *arg)
         printf("no update is approved for install to these computers\n");
         return;
     }
-    printf("%-36s  %-10s  %-8s  %-6s  %-10s  %-9s  %-6s  %s\n", "UPDATE", "KB", "APPROVED",
-           "NEEDED", "DOWNLOADED", "INSTALLED", "FAILED", "TITLE");
+    printf("%-36s  %-10s  %-8s  %-6s  %-10s  %-9s  %-6s  %-7s  %-8s  %s\n", "UPDATE", "KB",
+           "APPROVED", "NEEDED", "DOWNLOADED", "INSTALLED", "FAILED", "NOT-APP", "INFERRED",
+           "TITLE");
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *u = json_array_get(list, i);
 
-        printf("%-36s  %-10s  %-8lld  %-6lld  %-10lld  %-9lld  %-6lld  ",
+        printf("%-36s  %-10s  %-8lld  %-6lld  %-10lld  %-9lld  %-6lld  %-7lld  %-8lld  ",
                str_or(u, "update_id", "-"), str_or(u, "kb", "-"),
                (long long)json_integer_value(json_object_get(u, "approved")),
                (long long)json_integer_value(json_object_get(u, "needed")),
                (long long)json_integer_value(json_object_get(u, "downloaded")),
                (long long)json_integer_value(json_object_get(u, "installed")),
-               (long long)json_integer_value(json_object_get(u, "failed")));
+               (long long)json_integer_value(json_object_get(u, "failed")),
+               (long long)json_integer_value(json_object_get(u, "not_applicable")),
+               (long long)json_integer_value(json_object_get(u, "inferred")));
         ctl_put_cell(str_or(u, "title", ""));
         putchar('\n');
     }

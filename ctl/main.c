@@ -93,7 +93,8 @@ static const struct ctl_verb verbs[] = {
     {"computers", "[--group NAME]", "list the Windows computers that use this server", NULL,
      cmd_computers},
     {"report", "[--group NAME] [--update ID|KB]",
-     "compliance: per approved update, computers needing, having downloaded, installed, failed",
+     "compliance: per approved update, computers needing it, downloaded, installed, failed, "
+     "not applicable (their own status)",
      NULL, cmd_report},
     {"approve",
      "ID|KB... | [--classification NAME|GUID] [--product NAME|GUID] [--search WORDS] "

@@ -218,11 +218,12 @@ enum MHD_Result admin_computers_remove(struct http_request *req)
 static int report_cb(void *arg, const struct client_report_row *r)
 {
     return json_array_append_new(
-        arg,
-        json_pack("{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:i}", "update_id", r->update_id, "title",
-                  r->title, "kb", r->kb[0] ? r->kb : NULL, "approved", (json_int_t)r->approved,
-                  "needed", (json_int_t)r->needed, "downloaded", (json_int_t)r->downloaded,
-                  "installed", (json_int_t)r->installed, "failed", (json_int_t)r->failed));
+        arg, json_pack("{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "update_id",
+                       r->update_id, "title", r->title, "kb", r->kb[0] ? r->kb : NULL, "approved",
+                       (json_int_t)r->approved, "needed", (json_int_t)r->needed, "downloaded",
+                       (json_int_t)r->downloaded, "installed", (json_int_t)r->installed, "failed",
+                       (json_int_t)r->failed, "not_applicable", (json_int_t)r->not_applicable,
+                       "inferred", (json_int_t)r->inferred));
 }
 
 enum MHD_Result admin_report(struct http_request *req)

@@ -7,6 +7,7 @@
  */
 #include "admin.h"
 #include "admin_handlers.h"
+#include "client_scan.h"
 #include "content_report.h"
 #include "downstream_report.h"
 #include "metrics.h"
@@ -141,6 +142,29 @@ static int metrics_downstreams(struct buf *b, PGconn *db)
     return 0;
 }
 
+/* The NeededRevisions cache of the client web services (common/client_scan.c). */
+static void metrics_scan_cache(struct buf *b)
+{
+    struct client_scan_stats st;
+
+    client_scan_cache_stats(&st);
+    family(b, "wsusd_client_scan_cache_total", "counter",
+           "Windows client scans by what the NeededRevisions cache did: hit, miss (computed), "
+           "invalidated (a kept set outdated by a change), evicted (least recently used).");
+    buf_printf(b, "wsusd_client_scan_cache_total{result=\"hit\"} %llu\n",
+               (unsigned long long)st.hits);
+    buf_printf(b, "wsusd_client_scan_cache_total{result=\"miss\"} %llu\n",
+               (unsigned long long)st.misses);
+    buf_printf(b, "wsusd_client_scan_cache_total{result=\"invalidated\"} %llu\n",
+               (unsigned long long)st.invalidated);
+    buf_printf(b, "wsusd_client_scan_cache_total{result=\"evicted\"} %llu\n",
+               (unsigned long long)st.evicted);
+    family(b, "wsusd_client_scan_cache_sets", "gauge", "NeededRevisions sets kept.");
+    buf_printf(b, "wsusd_client_scan_cache_sets %zu\n", st.entries);
+    family(b, "wsusd_client_scan_cache_bytes", "gauge", "Bytes of the NeededRevisions sets kept.");
+    buf_printf(b, "wsusd_client_scan_cache_bytes %zu\n", st.bytes);
+}
+
 /* Connections and the database pool (no catalog needed). */
 static void metrics_server(struct buf *b, struct server *s)
 {
@@ -162,6 +186,7 @@ static void metrics_server(struct buf *b, struct server *s)
     buf_printf(b, "wsusd_db_pool_connections{state=\"idle\"} %zu\n", idle);
     family(b, "wsusd_db_pool_size", "gauge", "Connections in the request pool ([server] threads).");
     buf_printf(b, "wsusd_db_pool_size %zu\n", size);
+    metrics_scan_cache(b);
 }
 
 enum MHD_Result admin_metrics(struct http_request *req)

@@ -648,6 +648,11 @@ unsigned http_server_connections(struct http_server *srv)
     return n;
 }
 
+int http_is_tls(const struct http_request *req)
+{
+    return req->srv != NULL && req->srv->tls_cert != NULL;
+}
+
 const char *http_header(const struct http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);

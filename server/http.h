@@ -93,6 +93,8 @@ struct http_limits {
  * begin after the call use them; those under way keep theirs. Thread-safe; NULL srv is fine. */
 void http_server_set_limits(struct http_server *srv, const struct http_limits *lim);
 
+/* Did req come in over HTTPS (a server started with tls_cert_pem)? 1 or 0. */
+int http_is_tls(const struct http_request *req);
 /* Request header value, or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 /* Query argument value, %-decoded ("+" and %20 are spaces; see str_url_decode), or NULL. The

@@ -28,6 +28,7 @@
 #define WUSP_MAX_DIGESTS              1000       /* GetFileLocations fileDigests */
 #define WUSP_MAX_GLOBAL_IDS           20000      /* RefreshCache globalIDs */
 #define WUSP_MAX_LOCALES              32         /* GetExtendedUpdateInfo locales */
+#define WUSP_MAX_INFO_TYPES           16         /* GetExtendedUpdateInfo infoTypes */
 #define WUSP_COOKIE_LIFETIME          (240 * 60) /* default of client-cookie-lifetime */
 #define WUSP_AUTH_COOKIE_LIFETIME     (8 * 60 * 60)
 
@@ -67,7 +68,9 @@ int wusp_check_cookie(struct wusp_ctx *w, enum MHD_Result *r);
  * client-cookie-lifetime read on db, the default when db is NULL). 0, or -1. */
 int wusp_add_cookie(struct wusp_ctx *w, PGconn *db, struct buf *b, const char *name,
                     const struct cookie_claims *claims);
-/* The base URL of this server's content ("http://host:port", no trailing slash). */
+/* The base URL of this server's content, no trailing slash: [server] public_url when set, else
+ * the request's scheme (https when it came in over HTTPS) and its Host header (host-name
+ * characters only), e.g. "https://wsus.example.org:8531". */
 void wusp_base_url(struct wusp_ctx *w, char *out, size_t outlen);
 
 struct client_rev;

@@ -137,11 +137,36 @@ static int report_event(struct wusp_ctx *w, const xmlNode *re, struct client_eve
     return 0;
 }
 
+/* The MiscData of a status event (EventID 156) into st, replacing what an earlier one of the
+ * batch said. */
+static void report_status(struct wusp_ctx *w, const xmlNode *re, const struct client_event *ev,
+                          struct client_status *st)
+{
+    const xmlNode *misc = wusp_child(w, wusp_child(w, re, "ExtendedData"), "MiscData");
+    const char *ns = w->s.info->ns;
+    xmlNodePtr c;
+
+    client_status_free(st);
+    str_copy(st->instance_id, sizeof(st->instance_id), ev->instance_id);
+    for (c = misc != NULL ? xml_child(misc, ns, "string") : NULL; c != NULL;
+         c = xml_next(c, ns, "string")) {
+        char *t = soap_text(c, SOAP_MAX_TEXT);
+
+        if (t == NULL)
+            st->dropped++;
+        else
+            client_status_add(st, t);
+        free(t);
+    }
+    client_status_finish(st);
+}
+
 enum MHD_Result wusp_report_event_batch(struct wusp_ctx *w)
 {
     const char *ns = w->s.info->ns;
     const xmlNode *batch = wusp_child(w, w->op, "eventBatch");
     struct client_event *ev = NULL;
+    struct client_status st;
     size_t cnt, n = 0, stored = 0;
     int64_t anchor;
     xmlNodePtr c;
@@ -161,28 +186,42 @@ enum MHD_Result wusp_report_event_batch(struct wusp_ctx *w)
         return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS, "eventBatch: more than %d events",
                               CLIENT_EVENT_MAX_BATCH);
     ev = xcalloc(cnt + 1, sizeof(*ev));
+    client_status_init(&st);
     for (c = xml_child(batch, ns, "ReportingEvent"); c != NULL && n < cnt;
          c = xml_next(c, ns, "ReportingEvent")) {
         if (report_event(w, c, &ev[n]) < 0) {
             free(ev);
+            client_status_free(&st);
             return soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
                                   "eventBatch: event %zu needs BasicData with an "
                                   "EventInstanceID GUID, EventID, NamespaceID, SourceID and "
                                   "Win32HResult",
                                   n + 1);
         }
+        if (ev[n].event_id == CLIENT_STATUS_EVENT)
+            report_status(w, c, &ev[n], &st);
         n++;
     }
     db = soap_svc_db(&w->s, &r);
     if (db == NULL) {
         free(ev);
+        client_status_free(&st);
         return r;
     }
     reg = computer_sync_anchor(db, w->client_id, &anchor);
     if (reg > 0 && client_event_store(db, w->client_id, ev, n, &stored) < 0)
         reg = -1;
+    if (reg > 0 && st.instance_id[0] != '\0') {
+        if (st.dropped > 0)
+            log_warnx("wusp: status of computer %s: %zu update ids dropped (not GUIDs, or over "
+                      "%d)",
+                      w->client_id, st.dropped, CLIENT_STATUS_MAX_IDS);
+        if (client_status_store(db, w->client_id, &st) < 0)
+            reg = -1;
+    }
     soap_svc_db_put(&w->s, db);
     free(ev);
+    client_status_free(&st);
     if (reg < 0)
         return soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error storing the events");
     if (reg == 0)

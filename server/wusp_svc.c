@@ -263,6 +263,8 @@ void wusp_base_url(struct wusp_ctx *w, char *out, size_t outlen)
     for (i = 0; h[i] != '\0'; i++)
         if (!(isalnum((unsigned char)h[i]) || strchr(".-:[]_", h[i]) != NULL))
             h[i] = '_';
-    if (snprintf(out, outlen, "http://%s", h) >= (int)outlen)
+    /* the scheme the client came in with: over HTTPS, its files over HTTPS too */
+    if (snprintf(out, outlen, "%s://%s", http_is_tls(w->s.req) ? "https" : "http", h) >=
+        (int)outlen)
         out[0] = '\0';
 }

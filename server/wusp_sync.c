@@ -342,6 +342,52 @@ static int loc_cb(void *arg, const unsigned char sha1[20], const char *file_name
     return buf_add_str(l->b, "</Url></FileLocation>");
 }
 
+/* GetExtendedUpdateInfo infoTypes (XmlUpdateFragmentType, MS-WUSP 2.2.2.2.6). */
+#define INFO_CORE      0x01u
+#define INFO_EXTENDED  0x02u
+#define INFO_LOCALIZED 0x04u
+#define INFO_EULA      0x08u
+#define INFO_OTHER     0x10u /* Published, VerificationRule: no fragment of the metadata table */
+
+/* infoTypes (present) into *want. 0, or -1 after queuing InvalidParameters into *r. */
+static int info_types(struct wusp_ctx *w, const xmlNode *types, unsigned *want, enum MHD_Result *r)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } known[] = {
+        {"Core", INFO_CORE}, {"Extended", INFO_EXTENDED}, {"LocalizedProperties", INFO_LOCALIZED},
+        {"Eula", INFO_EULA}, {"Published", INFO_OTHER},   {"VerificationRule", INFO_OTHER}};
+    const char *ns = WUSP_NS_CLIENT;
+    xmlNodePtr c;
+
+    if (soap_count(types, ns, "XmlUpdateFragmentType", WUSP_MAX_INFO_TYPES) > WUSP_MAX_INFO_TYPES) {
+        *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS, "infoTypes: more than %d",
+                            WUSP_MAX_INFO_TYPES);
+        return -1;
+    }
+    for (c = xml_child(types, ns, "XmlUpdateFragmentType"); c != NULL;
+         c = xml_next(c, ns, "XmlUpdateFragmentType")) {
+        char *t = soap_text(c, 64);
+        size_t i = 0, nk = sizeof(known) / sizeof(known[0]);
+
+        for (; t != NULL && i < nk; i++)
+            if (strcmp(str_trim(t), known[i].name) == 0)
+                break;
+        if (t == NULL)
+            i = nk;
+        free(t);
+        if (i == nk) {
+            *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
+                                "infoTypes: not an XmlUpdateFragmentType (Core, Extended, "
+                                "LocalizedProperties, Eula, Published, VerificationRule)");
+            return -1;
+        }
+        *want |= known[i].bit;
+    }
+    return 0;
+}
+
 enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
 {
     const char *ns = WUSP_NS_CLIENT;
@@ -350,7 +396,8 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
     int64_t *ids = NULL, *in = NULL;
     size_t n = 0, nin = 0, nloc = 0, i;
     char *langs[WUSP_MAX_LOCALES];
-    int want_ext = 0, want_loc = 0;
+    unsigned want = 0;
+    char *geo = NULL;
     struct client_set set;
     struct loc_ctx lc;
     char err[256];
@@ -369,20 +416,12 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
         r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS, "infoTypes: missing");
         goto out;
     }
-    for (c = xml_child(types, ns, "XmlUpdateFragmentType"); c != NULL;
-         c = xml_next(c, ns, "XmlUpdateFragmentType")) {
-        char *t = soap_text(c, 64);
-
-        if (t != NULL && strcmp(str_trim(t), "Extended") == 0)
-            want_ext = 1;
-        else if (t != NULL && strcmp(t, "LocalizedProperties") == 0)
-            want_loc = 1;
-        free(t);
-    }
-    if (want_loc) {
+    if (info_types(w, types, &want, &r) < 0)
+        goto out;
+    if (want & (INFO_LOCALIZED | INFO_EULA)) {
         if (locs == NULL) {
             r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
-                               "locales: required with LocalizedProperties");
+                               "locales: required with LocalizedProperties or Eula");
             goto out;
         }
         if (soap_count(locs, ns, "string", WUSP_MAX_LOCALES) > WUSP_MAX_LOCALES) {
@@ -398,6 +437,16 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
                 langs[nloc++] = str_trim(t);
         }
     }
+    if (wusp_child(w, w->op, "GeoId") != NULL) {
+        geo = wusp_text(w, w->op, "GeoId", 64);
+        if (geo == NULL || (str_trim(geo)[0] != '\0' && !fragment_language_ok(str_trim(geo)))) {
+            r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
+                               "GeoId: an ISO-3166 region code (letters, digits, '-', at most "
+                               "%d)",
+                               FRAGMENT_MAX_LANG_LEN);
+            goto out;
+        }
+    }
     db = soap_svc_db(&w->s, &r);
     if (db == NULL)
         goto out;
@@ -411,14 +460,21 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
     for (i = 0; i < n; i++)
         if (client_set_find(&set, ids[i]) != NULL)
             in[nin++] = ids[i];
-    if (nin > 0 && (want_ext || want_loc)) {
+    if (nin > 0 && (want & (INFO_CORE | INFO_EXTENDED | INFO_LOCALIZED | INFO_EULA))) {
         buf_add_str(&b, "<Updates>");
-        if ((want_ext && fragment_store_fetch(db, in, nin, FRAGMENT_STORE_EXTENDED, NULL, 0, ext_cb,
-                                              &b, err, sizeof(err)) < 0) ||
-            (want_loc &&
+        if (((want & INFO_CORE) && fragment_store_fetch(db, in, nin, FRAGMENT_STORE_CORE, NULL, 0,
+                                                        ext_cb, &b, err, sizeof(err)) < 0) ||
+            ((want & INFO_EXTENDED) &&
+             fragment_store_fetch(db, in, nin, FRAGMENT_STORE_EXTENDED, NULL, 0, ext_cb, &b, err,
+                                  sizeof(err)) < 0) ||
+            ((want & INFO_LOCALIZED) &&
              fragment_store_fetch(db, in, nin, FRAGMENT_STORE_LOCALIZED, (const char *const *)langs,
-                                  nloc, ext_cb, &b, err, sizeof(err)) < 0)) {
+                                  nloc, ext_cb, &b, err, sizeof(err)) < 0) ||
+            ((want & INFO_EULA) && fragment_store_eula(db, in, nin, (const char *const *)langs,
+                                                       nloc, geo != NULL ? str_trim(geo) : NULL,
+                                                       ext_cb, &b, err, sizeof(err)) < 0)) {
             buf_free(&b);
+            log_warnx("wusp: cannot read fragments: %s", err);
             r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading fragments");
             goto out;
         }
@@ -449,6 +505,7 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w)
 out:
     for (i = 0; i < nloc; i++)
         free(langs[i]);
+    free(geo);
     soap_svc_db_put(&w->s, db);
     client_set_free(&set);
     free(ids);

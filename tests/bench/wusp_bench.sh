@@ -6,17 +6,21 @@
 # each doing what a first scan does: GetConfig, GetAuthorizationCookie, GetCookie,
 # RegisterComputer, SyncUpdates rounds (every non-leaf revision counts as installed, so the
 # staged scan walks the whole prerequisite tree) until nothing is new, GetExtendedUpdateInfo of
-# what it got (50 per call). Prints scans/s, p50/p99 of SyncUpdates and GetExtendedUpdateInfo,
-# wsusd's peak RSS and CPU, and the database's load (transactions, rows read, blocks).
+# what it got (50 per call). Prints `key: value` lines (tests/bench/run collects them): scans/s,
+# p50/p99 of SyncUpdates and GetExtendedUpdateInfo, wsusd's peak RSS, the CPU of wsusd and of
+# PostgreSQL per scan (user+sys from /proc: the figure to compare on a busy machine), the
+# database's load (transactions, rows read, blocks) and wsusd's scan cache counters.
 #
 # usage: tests/bench/wusp_bench.sh [BUILD_DIR] [UPDATES] [CLIENTS]
-#   environment: CONC (parallel clients, default 32), APPROVED (default 200),
-#   THREADS (wsusd [server] threads, default 32), KEEP=1 keeps the work directory
+#   environment: UPDATES (default 28000, about 100,000 revisions), CLIENTS (default 1000),
+#   CONC (parallel clients, default 32), APPROVED (default 200), THREADS (wsusd [server]
+#   threads, default 32), NOCACHE=1 runs wsusd without its scan cache (WSUSD_NO_SCAN_CACHE),
+#   KEEP=1 keeps the work directory. Quick run: UPDATES=2000 CLIENTS=100
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
-updates=${2:-28000}
-clients=${3:-1000}
+updates=${2:-${UPDATES:-28000}}
+clients=${3:-${CLIENTS:-1000}}
 conc=${CONC:-32}
 approved=${APPROVED:-200}
 threads=${THREADS:-32}
@@ -38,6 +42,7 @@ export PGHOST="$pg/sock" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 port=$(free_port)
+admin_port=$(free_port)
 mkdir -p "$work/srv/state"
 psql -X -q -c "CREATE DATABASE bench_wusp" >/dev/null
 cat >"$work/srv/wsusd.conf" <<EOF
@@ -45,7 +50,7 @@ cat >"$work/srv/wsusd.conf" <<EOF
 listen = 127.0.0.1:$port
 threads = $threads
 [admin]
-listen = 127.0.0.1:$(free_port)
+listen = 127.0.0.1:$admin_port
 [database]
 conninfo = dbname=bench_wusp host=$PGHOST port=5432 user=postgres
 [storage]
@@ -56,25 +61,42 @@ level = warn
 EOF
 ctl() { "$build/bin/wsusctl" -c "$work/srv/wsusd.conf" "$@"; }
 
-echo "generating $updates updates (metadata only)..."
+echo "generating $updates updates (metadata only)..." >&2
 python3 "$src/tests/tools/wsusgen.py" --seed 9 --updates "$updates" --include-export --no-content \
     --out "$work/gen.cab" >/dev/null
-echo "importing..."
+echo "importing..." >&2
 ctl import "$work/gen.cab" >/dev/null
 psql -X -q -d bench_wusp -c "ANALYZE" >/dev/null
 revs=$(psql -X -At -d bench_wusp -c "SELECT count(*) FROM revision")
-"$build/bin/wsusd" -d -c "$work/srv/wsusd.conf" >"$work/srv/log" 2>&1 &
+WSUSD_NO_SCAN_CACHE=${NOCACHE:-} "$build/bin/wsusd" -d -c "$work/srv/wsusd.conf" >"$work/srv/log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do ctl sync status >/dev/null 2>&1 && break; sleep 0.1; done
-echo "approving $approved bundles for All Computers..."
+echo "approving $approved bundles for All Computers..." >&2
 psql -X -At -d bench_wusp -c "SELECT update_id FROM revision WHERE update_type = 'Software'
     AND explicitly_deployable AND revision_number = 200 ORDER BY update_id LIMIT $approved" |
     while read -r u; do ctl approve "$u" >/dev/null; done
 
 stat() { psql -X -At -d bench_wusp -c "SELECT xact_commit, tup_returned, tup_fetched, blks_read,
     blks_hit FROM pg_stat_database WHERE datname = 'bench_wusp'"; }
+# CPU ticks (user+sys) of wsusd, and of the PostgreSQL cluster (the postmaster, its exited
+# children and its live backends)
+cpu() {
+    local pm w p t
+    pm=$(head -1 "$pg/data/postmaster.pid")
+    w=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+    for p in $(pgrep -P "$pm"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$w $t"
+}
 before=$(stat)
-echo "$clients clients, $conc at a time, against $revs revisions..."
+cpu_before=$(cpu)
+echo "wusp_revisions: $revs"
+echo "wusp_approved: $approved"
+echo "wusp_conc: $conc"
+echo "wusp_scan_cache: $([ -n "${NOCACHE:-}" ] && echo off || echo on)"
+echo "$clients clients, $conc at a time, against $revs revisions..." >&2
 python3 - "$port" "$clients" "$conc" "$src" <<'EOF' | tee "$work/result.txt"
 import base64, http.client, json, os, sys, threading, time, uuid
 import xml.etree.ElementTree as ET
@@ -179,24 +201,49 @@ def pct(v, p):
     return v[min(len(v) - 1, int(len(v) * p / 100))] if v else 0
 
 
-print("clients scanned:             %d (%d failed) in %.1f s = %.1f scans/s" %
-      (len(sizes), len(errors), wall, len(sizes) / wall))
-print("revisions per client:        %d" % (max(sizes) if sizes else 0))
-for op in ("SyncUpdates", "GetExtendedUpdateInfo", "GetCookie", "RegisterComputer"):
+print("wusp_clients: %d" % len(sizes))
+print("wusp_failed: %d" % len(errors))
+print("wusp_wall_s: %.1f" % wall)
+print("wusp_scans_per_s: %.2f" % (len(sizes) / wall))
+print("wusp_revisions_per_client: %d" % (max(sizes) if sizes else 0))
+for op, key in (("SyncUpdates", "syncupdates"), ("GetExtendedUpdateInfo", "geui"),
+                ("GetCookie", "getcookie"), ("RegisterComputer", "register")):
     v = lat.get(op, [])
-    print("%-28s %6d calls  p50 %7.1f ms  p99 %7.1f ms" % (op + ":", len(v), pct(v, 50),
-                                                          pct(v, 99)))
+    print("wusp_%s_calls: %d" % (key, len(v)))
+    print("wusp_%s_p50_ms: %.1f" % (key, pct(v, 50)))
+    print("wusp_%s_p99_ms: %.1f" % (key, pct(v, 99)))
 if errors:
-    print("first error: " + errors[0])
+    print("wusp_first_error: " + errors[0].replace("\n", " "))
 EOF
+sleep 2 # backends flush their statistics at most once a second
 after=$(stat)
-python3 - "$before" "$after" <<'EOF'
+cpu_after=$(cpu)
+python3 - "$before" "$after" "$cpu_before" "$cpu_after" "$work/result.txt" <<'EOF'
 import sys
 b = [int(x) for x in sys.argv[1].split("|")]
 a = [int(x) for x in sys.argv[2].split("|")]
 d = [y - x for x, y in zip(b, a)]
-print("database: %d transactions, %d rows returned, %d rows fetched, %d blocks read, %d hit"
-      % tuple(d))
+for k, v in zip(("xacts", "rows_returned", "rows_fetched", "blocks_read", "blocks_hit"), d):
+    print("wusp_db_%s: %d" % (k, v))
+cb = [int(x) for x in sys.argv[3].split()]
+ca = [int(x) for x in sys.argv[4].split()]
+res = dict(line.split(": ", 1) for line in open(sys.argv[5]).read().splitlines() if ": " in line)
+scans = max(1, int(res.get("wusp_clients", "0")))
+for name, i in (("wsusd", 0), ("pg", 1)):
+    s = (ca[i] - cb[i]) / 100.0
+    print("wusp_%s_cpu_s: %.1f" % (name, s))
+    print("wusp_%s_cpu_ms_per_scan: %.1f" % (name, s * 1000 / scans))
 EOF
-awk '/VmHWM/ {printf "wsusd peak RSS:              %.1f MB\n", $2/1024}' "/proc/$pid/status"
-awk '{printf "wsusd CPU:                   %.1f s\n", ($14 + $15) / 100}' "/proc/$pid/stat"
+awk '/VmHWM/ {printf "wusp_rss_mb: %.1f\n", $2/1024}' "/proc/$pid/status"
+# the scan cache's counters (/metrics of the admin listener)
+python3 - "$admin_port" "$work/srv/state/admin.token" <<'EOF'
+import sys, urllib.request
+tok = open(sys.argv[2]).read().strip()
+req = urllib.request.Request("http://127.0.0.1:%s/metrics" % sys.argv[1],
+                             headers={"Authorization": "Bearer " + tok})
+for line in urllib.request.urlopen(req, timeout=30).read().decode().splitlines():
+    if line.startswith("wsusd_client_scan_cache_total{result="):
+        print("wusp_scan_cache_%s: %s" % (line.split('"')[1], line.split()[-1]))
+    elif line.startswith("wsusd_client_scan_cache_sets "):
+        print("wusp_scan_cache_sets: " + line.split()[-1])
+EOF

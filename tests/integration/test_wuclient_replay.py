@@ -199,9 +199,13 @@ def check_full_run(tmp):
         wt.expect([g["range"] for g in gets] == wanted and all(g["status"] == 206 for g in gets),
                   "content ranges were %s" % [(g["range"], g["status"]) for g in gets])
         events = [(e["event_id"], e["update_id"]) for e in s["events"]]
-        wt.expect(events == [(147, None), (161, KB2267602)] and
+        status = [e["misc"] for e in s["events"] if e["event_id"] == 156]
+        wt.expect(events == [(147, None), (156, None), (161, KB2267602)] and
+                  status == [["U=" + KB2267602.upper()]] and
                   s["reports_accepted"] == [True, True],
-                  "events reported: %s, accepted %s" % (events, s["reports_accepted"]))
+                  "events reported (a status after the scan, as the capture's client sends, "
+                  "listing the update it found installable): %s %s, accepted %s"
+                  % (events, status, s["reports_accepted"]))
         paths = {(r["path"], r["op"]) for r in srv.requests() if r["method"] == "POST"}
         wt.expect(("/SimpleAuthWebService/SimpleAuth.asmx", "GetAuthorizationCookie") in paths
                   and ("/ReportingWebService/ReportingWebService.asmx", "ReportEventBatch")

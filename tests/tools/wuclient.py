@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import subprocess
+import ssl
 import sys
 import tempfile
 import time
@@ -410,12 +411,17 @@ class Machine:
 class WuClient:
     """The emulated Windows Update Agent against one server. Everything it saw is in .summary."""
 
-    def __init__(self, server_url, machine, validator=None, timeout=30.0, state=None):
+    def __init__(self, server_url, machine, validator=None, timeout=30.0, state=None,
+                 ca_file=None):
         self.server_url = server_url.rstrip("/")
         u = urllib.parse.urlsplit(self.server_url)
-        if u.scheme != "http":
-            raise ValueError("only http:// server URLs are supported")
-        self.host, self.port = u.hostname, u.port or 80
+        if u.scheme not in ("http", "https"):
+            raise ValueError("only http:// and https:// server URLs are supported")
+        self.scheme = u.scheme
+        self.host, self.port = u.hostname, u.port or (443 if u.scheme == "https" else 80)
+        # HTTPS as Windows does it: the server's certificate checked against the trusted CAs
+        # (ca_file, else the system's) and its name
+        self.tls = ssl.create_default_context(cafile=ca_file) if u.scheme == "https" else None
         self.machine = machine
         self.validator = validator
         self.timeout = timeout
@@ -450,8 +456,14 @@ class WuClient:
 
     def _connection(self):
         if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.conn = self._open(self.scheme, self.host, self.port)
         return self.conn
+
+    def _open(self, scheme, host, port):
+        if scheme == "https":
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout,
+                                               context=self.tls or ssl.create_default_context())
+        return http.client.HTTPConnection(host, port, timeout=self.timeout)
 
     def http(self, method, path, headers, body=b""):
         """One HTTP exchange on the keep-alive connection (reconnects once if it was closed).
@@ -853,10 +865,10 @@ class WuClient:
         Returns a result dict (verified true/false, reason)."""
         res = {"url": url, "size": size, "digest": sha1_b64, "ranges": 0, "verified": False}
         u = urllib.parse.urlsplit(url)
-        if u.scheme != "http":
-            res["reason"] = "not an http URL"
+        if u.scheme not in ("http", "https"):
+            res["reason"] = "not an http or https URL"
             return res
-        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=self.timeout)
+        conn = self._open(u.scheme, u.hostname, u.port or (443 if u.scheme == "https" else 80))
         sha1, sha256 = hashlib.sha1(), hashlib.sha256()
         try:
             for start in range(0, size, PIECE):
@@ -920,8 +932,9 @@ class WuClient:
 
     # --- reporting ---
 
-    def event(self, event_id, hresult=0, upd=None, strings=()):
-        """One ReportingEvent, shaped like those of the native-flow capture."""
+    def event(self, event_id, hresult=0, upd=None, strings=(), misc=()):
+        """One ReportingEvent, shaped like those of the native-flow capture; misc: more
+        MiscData strings ("U=id;id" of a status event)."""
         now = iso(utcnow())
         basic = (el("TargetID", el("Sid", self.machine.client_id)) +
                  el("SequenceNumber", "0") + el("TimeAtTarget", now) +
@@ -934,6 +947,7 @@ class WuClient:
         ext = ((el("ReplacementStrings", "".join(el("string", escape(s)) for s in strings))
                 if strings else "") +
                el("MiscData", el("string", "G=" + AGENT_VERSION) +
+                  "".join(el("string", escape(m)) for m in misc) +
                   el("string", escape("AppName=" + self.machine.caller))) +
                el("ComputerBrand", "QEMU") + el("ComputerModel", "Standard PC (Q35 + ICH9, 2009)") +
                el("BiosRevision", "unknown") + el("ProcessorArchitecture", "Amd64Compatible") +
@@ -943,9 +957,21 @@ class WuClient:
                el("OSLocaleID", "1033"))
         self.summary["events"].append({"event_id": event_id, "hresult": hresult,
                                        "update_id": upd.update_id if upd else None,
-                                       "strings": list(strings)})
+                                       "strings": list(strings), "misc": list(misc)})
         return el("ReportingEvent", el("BasicData", basic) + el("ExtendedData", ext) +
                   "<PrivateData/>")
+
+    def status_misc(self, wanted):
+        """The MiscData of the status event (156 AGENT_STATUS_30, as the native-flow capture
+        sends after a scan): U = the updates deployed for install that the machine found
+        installable, V = those it has installed (MS-WUSP 2.2.2.3.1 MiscData table). An
+        approved update in neither list is not applicable to it."""
+        deployed = [u for u in self.cache.values() if u.deployment.get("Action") == "Install"
+                    and u.update_type != "Detectoid"]
+        inst = sorted(u.update_id.upper() for u in deployed
+                      if u.installed or u.update_id.lower() in self.machine.installed_ids)
+        misc = ["U=" + ";".join(sorted(u.update_id.upper() for u in wanted))] if wanted else []
+        return misc + (["V=" + ";".join(inst)] if inst else [])
 
     def report(self, events):
         """ReportEventBatch (Reporting service); True when the server answered true."""
@@ -980,7 +1006,8 @@ class WuClient:
                     "deadline": d.get("Deadline"), "deployment_id": d.get("ID"),
                     "installed": u.installed, "title": u.title, "new": u.rev_id in new,
                     "selected": u in wanted})
-            self.report([self.event(147, strings=[str(len(wanted))])])
+            self.report([self.event(147, strings=[str(len(wanted))]),
+                         self.event(156, misc=self.status_misc(wanted))])
             if download and wanted:
                 ok = self.download(all_parts)
                 events = []
@@ -1121,6 +1148,7 @@ def main(argv=None):
     ap.add_argument("--state", help="JSON file holding the client's cache and cookie between "
                                     "runs (read if present, written at the end)")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP exchange")
+    ap.add_argument("--ca-file", help="CA certificates (PEM) trusted for an https:// server")
     ap.add_argument("--out", help="write the JSON summary here instead of stdout")
     args = ap.parse_args(argv)
     machine = Machine.from_args(args)
@@ -1144,7 +1172,7 @@ def main(argv=None):
             state = json.load(f)
     validator = SchemaValidator(args.spec_dir) if args.validate else None
     try:
-        client = WuClient(args.server, machine, validator, args.timeout, state)
+        client = WuClient(args.server, machine, validator, args.timeout, state, args.ca_file)
         summary = client.run(download=not args.no_download)
     finally:
         if validator:

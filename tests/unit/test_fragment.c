@@ -383,6 +383,60 @@ static void check_fetch(PGconn *c, const int64_t *ids, size_t n)
     assert_non_null(strstr(err, "too large"));
 }
 
+/* EulaFile entries (MS-WUSP 3.1.1.1 Eula): stripped, per language and region, picked as a
+ * WSUS server picks them. */
+static void test_eula_fragments(void **state)
+{
+    static const char doc[] =
+        UPD_OPEN "<upd:Properties UpdateType=\"Software\" EulaID=\"5ea5ea5e-0000-4000-8000-"
+                 "00000000e01a\"/><upd:LocalizedPropertiesCollection>"
+                 "<upd:LocalizedProperties><upd:Language>en</upd:Language><upd:Title>T</upd:Title>"
+                 "</upd:LocalizedProperties>"
+                 "<upd:EulaFile Digest=\"AAAA\" DigestAlgorithm=\"SHA1\" FileName=\"en.txt\""
+                 " Size=\"1\" Language=\"EN\"><upd:AdditionalDigest Algorithm=\"SHA256\">BBBB"
+                 "</upd:AdditionalDigest></upd:EulaFile>"
+                 "<upd:EulaFile Digest=\"CCCC\" DigestAlgorithm=\"SHA1\" FileName=\"us.txt\""
+                 " Size=\"1\" Language=\"en\" GeoId=\"USA\"/>"
+                 "<upd:EulaFile Digest=\"DDDD\" DigestAlgorithm=\"SHA1\" FileName=\"de.txt\""
+                 " Size=\"1\" Language=\"de\"/>"
+                 "<upd:EulaFile Digest=\"EEEE\" FileName=\"bad.txt\" Language=\"d e\"/>"
+                 "<upd:EulaFile Digest=\"FFFF\" FileName=\"bad.txt\" Language=\"fr\""
+                 " GeoId=\"&lt;x&gt;\"/>"
+                 "<upd:EulaFile Digest=\"GGGG\" FileName=\"nolang.txt\"/>"
+                 "</upd:LocalizedPropertiesCollection></upd:Update>";
+    const char *want_de[] = {"de-DE", "de"}, *want_fr[] = {"fr"};
+    struct fragment_set s;
+    size_t pick[8];
+    char err[256];
+
+    (void)state;
+    assert_int_equal(derive_str(&s, doc, err, sizeof(err)), 0);
+    assert_int_equal(s.n_eula, 3); /* a bad Language or GeoId, or none, is left out */
+    assert_string_equal(s.eula[0].language, "en");
+    assert_string_equal(s.eula[0].geo_id, "");
+    assert_string_equal(s.eula[0].xml,
+                        "<EulaFile Digest=\"AAAA\" DigestAlgorithm=\"SHA1\" FileName=\"en.txt\""
+                        " Size=\"1\" Language=\"EN\"><AdditionalDigest Algorithm=\"SHA256\">BBBB"
+                        "</AdditionalDigest></EulaFile>");
+    assert_string_equal(s.eula[1].geo_id, "USA");
+    assert_string_equal(s.eula[1].xml, "<EulaFile Digest=\"CCCC\" DigestAlgorithm=\"SHA1\""
+                                       " FileName=\"us.txt\" Size=\"1\" Language=\"en\""
+                                       " GeoId=\"USA\" />");
+    /* de-DE has none, de has one; en always comes; Rest of World without a region */
+    assert_int_equal(fragment_set_eula(&s, want_de, 2, NULL, pick), 2);
+    assert_int_equal(pick[0], 2);
+    assert_int_equal(pick[1], 0);
+    /* the region's own EULA replaces the Rest of World one, case-insensitively */
+    assert_int_equal(fragment_set_eula(&s, want_de, 2, "usa", pick), 2);
+    assert_int_equal(pick[1], 1);
+    /* another region: Rest of World */
+    assert_int_equal(fragment_set_eula(&s, want_fr, 1, "FRA", pick), 1);
+    assert_int_equal(pick[0], 0);
+    /* en asked twice: once */
+    assert_int_equal(fragment_set_eula(&s, NULL, 0, "", pick), 1);
+    fragment_set_free(&s);
+}
+
 static void test_store_once_and_kept(void **state)
 {
     char conninfo[256], err[512], used[FRAGMENT_MAX_LANG_LEN + 1];
@@ -505,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_languages_and_fallback),
         cmocka_unit_test(test_names_namespaces_escaping),
         cmocka_unit_test(test_hostile_documents),
+        cmocka_unit_test(test_eula_fragments),
         cmocka_unit_test(test_store_once_and_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
