@@ -4,7 +4,9 @@ itself, a descendant, their computers and statuses; what it stored is read back 
 wsusctl. Then the refusals: no cookie, batches over the batch sizes, another branch's server,
 an unknown parent, malformed values, the per-branch bound, a rebuild, ageing out."""
 
+import json
 import re
+import time
 
 import wsussoap as ws
 from wsussoap import check
@@ -17,6 +19,9 @@ ZERO = "00000000-0000-0000-0000-000000000000"
 UPD1 = "a1b2c3d4-0000-4000-8000-000000000001"
 UPD2 = "a1b2c3d4-0000-4000-8000-000000000002"
 NEVER = "1753-01-01T00:00:00"
+# the clock of the downstream: the same as ours (no correction), unless a test says otherwise
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def call(s, op, inner):
@@ -56,9 +61,9 @@ def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09
             "</DownstreamServerRollupInfo>" % (sid, name, sync, parent, rollup, summary(vals), cs))
 
 
-def servers(s, cookie, infos, when="2026-12-01T10:00:00Z"):
+def servers(s, cookie, infos, when=None):
     return call(s, "RollupDownstreamServers", cookie + "<clientTime>%s</clientTime>"
-                "<downstreamServers>%s</downstreamServers>" % (when, "".join(infos)))
+                "<downstreamServers>%s</downstreamServers>" % (when or now(), "".join(infos)))
 
 
 def computer(cid, parent, name=None, sync="2026-12-01T08:00:00Z"):
@@ -78,7 +83,7 @@ def computer(cid, parent, name=None, sync="2026-12-01T08:00:00Z"):
 
 
 def computers(s, cookie, infos):
-    return call(s, "RollupComputers", cookie + "<clientTime>2026-12-01T10:00:00Z</clientTime>"
+    return call(s, "RollupComputers", cookie + "<clientTime>%s</clientTime>" % now() +
                 "<computers>%s</computers>" % "".join(infos))
 
 
@@ -103,7 +108,7 @@ def status(cid, number, states, full=True):
 
 
 def statuses(s, cookie, parent, infos):
-    return call(s, "RollupComputerStatus", cookie + "<clientTime>2026-12-01T10:00:00Z</clientTime>"
+    return call(s, "RollupComputerStatus", cookie + "<clientTime>%s</clientTime>" % now() +
                 "<parentServerId>%s</parentServerId><computers>%s</computers>" % (parent, "".join(infos)))
 
 
@@ -185,6 +190,35 @@ try:
                 " FROM rollup_status") == "pc-1:4,pc-1:4,pc-2:2",
           "statuses: %s" % s.sql("SELECT string_agg(computer_id || ':' || state, ',') FROM rollup_status"))
 
+    # what the admin sees: the tree, the computers of the hierarchy, their report
+    tree = json.loads(s.ctl("--json", "downstreams"))["tree"]
+    check([(t["name"], t["mode"], t["summary"]["UpdateCount"], t["last_rollup"]) for t in tree] ==
+          [("mid.example.test", "autonomous", 41, "2026-12-01T10:00:00Z")] and
+          [(c["name"], c["summary"]["ComputerTargetCount"], c["computers"], c["parent_id"])
+           for c in tree[0]["children"]] == [("leaf.example.test", 2, 2, MID)],
+          "downstreams tree: mid with leaf below: %r" % tree)
+    out = s.ctl("downstreams")
+    check(re.search(r"\nmid\.example\.test +autonomous +2026-12-01T09:00:00Z +2026-12-01T10:00:00Z +41 "
+                    r"+0 +0 +0 +0 +0 +%s\n  leaf\.example\.test +autonomous .* 40 +0 +2 " % MID, out)
+          is not None, "downstreams shows the tree indented: %r" % out)
+    rows = json.loads(s.ctl("--json", "computers"))["computers"]
+    check([(r["name"], r["server"], r["rolled_up"], r["updates"]["installed"], r["updates"]["failed"])
+           for r in rows] == [("pc-1.example.test", "leaf.example.test", True, 2, 0),
+                              ("pc-2.example.test", "leaf.example.test", True, 0, 0),
+                              ("pc-3", "mid.example.test", True, 0, 0)],
+          "computers of the hierarchy with their server: %r" % rows)
+    out = s.ctl("computers")
+    check(re.search(r"pc-1\.example\.test +pc-1 +10\.0\.19045\.0\.0 +2026-12-01T08:00:00Z +0 +2 +0 "
+                    r"+- +leaf\.example\.test\n", out) is not None, "computers table: %r" % out)
+    rep = json.loads(s.ctl("--json", "report"))["downstream"]
+    check(rep["computers"] == 3 and
+          [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"])
+           for u in rep["updates"]] == [(UPD1, 2, 1, 1, 0), (UPD2, 1, 0, 1, 0)],
+          "report of the hierarchy: %r" % rep)
+    out = s.ctl("report")
+    check("computers of the servers below (reporting rollup): 3" in out and
+          re.search(r"%s +- +2 +1 +0 +1 +0 +0 " % UPD1, out) is not None, "report text: %r" % out)
+
     before = counts(s)
     # another direct downstream cannot report the middle's leaf, nor computers under it
     other = s.authenticate(name="other.example.test", guid=OTHER)
@@ -246,6 +280,15 @@ try:
           "%s,%s" % (NEWLEAF, MID), "the rebuilt leaf replaced the old one")
     check(s.sql("SELECT string_agg(DISTINCT server_id::text, ',') FROM rollup_computer WHERE "
                 "computer_id IN ('pc-1', 'pc-2')") == NEWLEAF, "its computers moved to the new id")
+
+    # a downstream whose clock is one hour behind: its time stamps are moved by the difference
+    # (MS-WSUSSS <50>: beyond one minute)
+    behind = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    ok(servers(s, mid, [server(MID, "mid.example.test", ZERO, rollup="2026-12-03T10:00:00Z")],
+               when=behind), "RollupDownstreamServers with a slow clock")
+    check(s.sql("SELECT round(extract(epoch FROM last_rollup - '2026-12-03T10:00:00Z') / 60) FROM "
+                "rollup_server WHERE server_id = '%s'" % MID) == "60",
+          "last rollup moved by the hour of clock difference")
 
     # DoDetailedRollup off: summaries only
     s.ctl("config", "set", "rollup-detailed", "off")
