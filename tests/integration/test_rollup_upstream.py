@@ -16,6 +16,8 @@ MID = "6f1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e12"
 LEAF = "1d9a3c55-5b2e-4a4f-8a10-3c2b1e0f9a77"
 OTHER = "0b5d7a58-2a43-4c5e-9a56-1f6f7e3c2d10"
 ZERO = "00000000-0000-0000-0000-000000000000"
+FIXED = ("<cookie><Expiration>9999-12-31T23:59:59.9999999</Expiration><EncryptedData />"
+         "</cookie>")
 UPD1 = "a1b2c3d4-0000-4000-8000-000000000001"
 UPD2 = "a1b2c3d4-0000-4000-8000-000000000002"
 NEVER = "1753-01-01T00:00:00"
@@ -146,11 +148,12 @@ try:
     again = ok(call(s, "GetRollupConfiguration", mid), "GetRollupConfiguration again")
     check(conf["RollupResetGuid"] in again.decode(), "RollupResetGuid stays the same")
 
-    # the spec's fixed empty cookie identifies no downstream
-    refused(call(s, "GetRollupConfiguration", "<cookie><Expiration>9999-12-31T23:59:59.9999999"
-                 "</Expiration><EncryptedData></EncryptedData></cookie>"), "InvalidCookie",
-            "cookie: this server needs the cookie of ServerSyncWebService GetCookie (after DssAuth "
-            "GetAuthorizationCookie) to tell which downstream reports", "the fixed empty cookie")
+    # the spec's fixed cookie (what a Windows downstream sends): the one downstream that
+    # authenticated from the caller's address
+    ok(call(s, "GetRollupConfiguration", FIXED), "GetRollupConfiguration with the fixed cookie")
+    refused(call(s, "GetRollupConfiguration", "<clientTime>%s</clientTime>" % now()),
+            "InvalidCookie", "cookie: missing; send the cookie of ServerSyncWebService GetCookie "
+            "or the fixed rollup cookie (MS-WSUSSS 3.2.4.5)", "no cookie at all")
     refused(call(s, "RollupComputers", "<cookie><Expiration>2026-12-01T00:00:00Z</Expiration>"
                  "<EncryptedData>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA</EncryptedData>"
                  "</cookie><clientTime>2026-12-01T10:00:00Z</clientTime><computers />"),
@@ -169,7 +172,7 @@ try:
               "SELECT string_agg(name || ':' || parent_id, ',') FROM rollup_server"))
 
     # computers: two of the leaf with details, one of the middle without (NewParent asks for them)
-    data = ok(computers(s, mid, [computer("pc-1", LEAF, "pc-1.example.test"),
+    data = ok(computers(s, FIXED, [computer("pc-1", LEAF, "pc-1.example.test"),
                                  computer("pc-2", LEAF, "pc-2.example.test"),
                                  computer("pc-3", MID)]), "RollupComputers")
     check(re.findall(rb'<ChangedComputer ComputerId="([^"]+)" Change="NewParent"', data) == [b"pc-3"],
@@ -222,6 +225,10 @@ try:
     before = counts(s)
     # another direct downstream cannot report the middle's leaf, nor computers under it
     other = s.authenticate(name="other.example.test", guid=OTHER)
+    refused(call(s, "GetRollupConfiguration", FIXED), "InvalidCookie",
+            "cookie: the fixed rollup cookie names no downstream and several downstream servers "
+            "authenticated from 127.0.0.1; send the cookie of ServerSyncWebService GetCookie "
+            "instead", "the fixed cookie from an address two downstreams use")
     refused(servers(s, other, [server(LEAF, "leaf.example.test", OTHER),
                                server(OTHER, "other.example.test", ZERO)]),
             "InvalidParameters", "ServerId %s belongs to another branch of this server; %s cannot "
