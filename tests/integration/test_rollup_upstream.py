@@ -46,7 +46,7 @@ def summary(vals=None):
 
 
 def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09:00:00Z",
-           vals=None, summaries=0):
+           vals=None, summaries=0, activity=""):
     cs = "".join("<DownstreamServerRollupClientSummary><OSMajorVersion>10</OSMajorVersion>"
                  "<OSMinorVersion>0</OSMinorVersion><OSBuildNumber>%d</OSBuildNumber>"
                  "<OSServicePackMajorNumber>0</OSServicePackMajorNumber>"
@@ -54,13 +54,20 @@ def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09
                  "<SuiteMask>256</SuiteMask><OldProductType>1</OldProductType>"
                  "<NewProductType>48</NewProductType><SystemMetrics>0</SystemMetrics>"
                  "<ProcessorArchitecture>Amd64Compatible</ProcessorArchitecture><Count>1</Count>"
-                 "<ActivitySummaries /></DownstreamServerRollupClientSummary>" % i
-                 for i in range(summaries))
+                 "<ActivitySummaries>%s</ActivitySummaries></DownstreamServerRollupClientSummary>"
+                 % (i, activity if i == 0 else "") for i in range(summaries))
     return ("<DownstreamServerRollupInfo><ServerId>%s</ServerId><FullDomainName>%s</FullDomainName>"
             "<LastSyncTime>%s</LastSyncTime><ParentServerId>%s</ParentServerId>"
             "<Version>3.2.7600.226</Version><IsReplica>false</IsReplica>"
             "<LastRollupTime>%s</LastRollupTime>%s<ClientSummaries>%s</ClientSummaries>"
             "</DownstreamServerRollupInfo>" % (sid, name, sync, parent, rollup, summary(vals), cs))
+
+
+def act(update, installs, failures):
+    return ("<DownstreamServerRollupClientActivitySummary><UpdateId>%s</UpdateId><RevisionNumber>1"
+            "</RevisionNumber><InstallSuccessCount>%d</InstallSuccessCount><InstallFailureCount>%d"
+            "</InstallFailureCount></DownstreamServerRollupClientActivitySummary>"
+            % (update, installs, failures))
 
 
 def servers(s, cookie, infos, when=None):
@@ -164,7 +171,7 @@ try:
     ok(servers(s, mid, [server(LEAF, "leaf.example.test", MID, vals={"UpdateCount": 40,
                                                                       "ComputerTargetCount": 2}),
                         server(MID, "mid.example.test", ZERO, vals={"UpdateCount": 41},
-                               summaries=3)]), "RollupDownstreamServers")
+                               summaries=3, activity=act(UPD1, 3, 1))]), "RollupDownstreamServers")
     check(s.sql("SELECT string_agg(name || ':' || parent_id || ':' || summary[1] || ':' || "
                 "summary[15], ',' ORDER BY name) FROM rollup_server") ==
           "leaf.example.test:%s:40:2,mid.example.test:%s:41:0" % (MID, own),
@@ -283,8 +290,16 @@ try:
     # computers stay
     NEWLEAF = "3e9a3c55-5b2e-4a4f-8a10-3c2b1e0f9a99"
     ok(servers(s, mid, [server(NEWLEAF, "LEAF.example.test", MID, rollup="2026-12-02T10:00:00Z"),
-                        server(MID, "mid.example.test", ZERO, rollup="2026-12-02T10:00:00Z")]),
+                        server(MID, "mid.example.test", ZERO, rollup="2026-12-02T10:00:00Z",
+                               summaries=1, activity=act(UPD1, 2, 0))]),
        "RollupDownstreamServers after a rebuild")
+    # an older LastRollupTime is ignored, its activity too (3.1.4.14)
+    ok(servers(s, mid, [server(MID, "mid.example.test", ZERO, rollup="2026-12-01T11:00:00Z",
+                               summaries=1, activity=act(UPD1, 50, 50))]), "an older rollup")
+    mid_row = [t for t in json.loads(s.ctl("--json", "downstreams"))["tree"] if t["server_id"] == MID]
+    check([(t["install_successes"], t["install_failures"], t["last_rollup"]) for t in mid_row] ==
+          [(5, 1, "2026-12-02T10:00:00Z")],
+          "client install activity summed over the rollups, the older one ignored: %r" % mid_row)
     check(s.sql("SELECT string_agg(server_id::text, ',' ORDER BY name) FROM rollup_server") ==
           "%s,%s" % (NEWLEAF, MID), "the rebuilt leaf replaced the old one")
     check(s.sql("SELECT string_agg(DISTINCT server_id::text, ',') FROM rollup_computer WHERE "
