@@ -330,6 +330,33 @@ try:
           "pc-1,pc-3", "pc-2 aged out after 30 days")
     check(s.sql("SELECT count(*) FROM rollup_status WHERE computer_id = 'pc-2'") == "0",
           "with its statuses")
+
+    # the per-branch bound on computers
+    s.ctl("config", "set", "rollup-max-computers", "3")
+    before = counts(s)
+    refused(computers(s, mid, [computer("pc-7", MID, "pc-7.example.test"),
+                               computer("pc-8", MID, "pc-8.example.test")]), "InvalidParameters",
+            "downstream %s would hold 4 computers, more than 3 (setting rollup-max-computers); "
+            "nothing stored" % MID, "computers beyond rollup-max-computers")
+    check(counts(s) == before, "nothing stored beyond the bound: %s" % counts(s))
+    s.ctl("config", "reset", "rollup-max-computers")
+
+    # the middle server itself rebuilt: a new id with the old name takes over its branch
+    NEWMID = "7a1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e13"
+    newmid = s.authenticate(name="mid.example.test", guid=NEWMID)
+    ok(servers(s, newmid, [server(NEWLEAF, "leaf.example.test", NEWMID, rollup="2026-12-04T10:00:00Z"),
+                           server(NEWMID, "mid.example.test", ZERO, rollup="2026-12-04T10:00:00Z")]),
+       "RollupDownstreamServers of the rebuilt middle server")
+    tree = json.loads(s.ctl("--json", "downstreams"))
+    check([(t["server_id"], [c["server_id"] for c in t["children"]]) for t in tree["tree"]] ==
+          [(NEWMID, [NEWLEAF])], "one middle server (the new id) with its leaf: %r" % tree["tree"])
+    check(sorted(d["account_guid"] for d in tree["downstreams"]) == sorted([NEWMID, OTHER]),
+          "the old id left the downstream list: %r" % tree["downstreams"])
+    check(s.sql("SELECT string_agg(computer_id || ':' || server_id || ':' || reporter_id, ',' ORDER "
+                "BY computer_id) FROM rollup_computer") ==
+          "pc-1:%s:%s,pc-3:%s:%s" % (NEWLEAF, NEWMID, NEWMID, NEWMID),
+          "the computers stay, under the new id: %s" % s.sql("SELECT string_agg(computer_id, ',') "
+                                                              "FROM rollup_computer"))
 finally:
     s.cleanup()
 ws.finish("test_rollup_upstream")
