@@ -185,7 +185,9 @@ static enum rollup_result rollup_finish(PGconn *db, enum rollup_result rc)
 
 /*
  * A rebuild: server id (new) reports the name of another server old of the same parent that
- * the reporter may replace (one of its branch, or a direct downstream when id is the reporter).
+ * the reporter may replace (one of its branch, or a direct downstream when id is the reporter;
+ * a direct one only from the address it last called from, or when it has been silent for a
+ * day, so a stranger cannot take over a live branch by naming it).
  * The new id takes over the old one's descendants and computers; the old rows go.
  */
 static int rollup_rebuild(PGconn *db, const char *self_id, const char *reporter,
@@ -197,8 +199,12 @@ static int rollup_rebuild(PGconn *db, const char *self_id, const char *reporter,
                           " WHERE lower(name) = lower($2) AND parent_id = $3::uuid"
                           " AND server_id <> $1::uuid AND (reporter_id = $4::uuid"
                           " OR ($1::uuid = $4::uuid AND $3::uuid = $5::uuid"
-                          " AND server_id = reporter_id)) AND NOT EXISTS (SELECT 1 FROM"
-                          " rollup_server n WHERE n.server_id = $1::uuid)",
+                          " AND server_id = reporter_id AND NOT EXISTS (SELECT 1 FROM"
+                          " downstream_server o, downstream_server c WHERE o.account_guid ="
+                          " rollup_server.server_id AND c.account_guid = $1::uuid AND"
+                          " o.address IS DISTINCT FROM c.address AND o.last_contact > now() -"
+                          " interval '1 day'))) AND NOT EXISTS (SELECT 1 FROM rollup_server n"
+                          " WHERE n.server_id = $1::uuid)",
                           5, p);
     int i, rc = 0;
 

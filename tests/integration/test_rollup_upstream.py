@@ -341,7 +341,22 @@ try:
     check(counts(s) == before, "nothing stored beyond the bound: %s" % counts(s))
     s.ctl("config", "reset", "rollup-max-computers")
 
-    # the middle server itself rebuilt: a new id with the old name takes over its branch
+    # a stranger naming the live middle server from another address takes nothing over (the
+    # old server's address is made another one here: the test has one loopback address)
+    s.sql("UPDATE downstream_server SET address = '10.9.9.9' WHERE account_guid = '%s'" % MID)
+    STRANGER = "8b1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e14"
+    stranger = s.authenticate(name="mid.example.test", guid=STRANGER)
+    ok(servers(s, stranger, [server(STRANGER, "mid.example.test", ZERO)]),
+       "a stranger reports itself under a taken name")
+    check(s.sql("SELECT string_agg(reporter_id::text, ',' ORDER BY name) FROM rollup_server "
+                "WHERE server_id <> '%s'" % STRANGER) == "%s,%s" % (MID, MID),
+          "the middle server's branch stays its own")
+    s.sql("DELETE FROM rollup_server WHERE server_id = '%s'" % STRANGER)
+    s.sql("DELETE FROM downstream_server WHERE account_guid = '%s'" % STRANGER)
+    s.sql("UPDATE downstream_server SET address = '127.0.0.1' WHERE account_guid = '%s'" % MID)
+
+    # the middle server itself rebuilt: a new id with the old name (from the same address)
+    # takes over its branch
     NEWMID = "7a1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e13"
     newmid = s.authenticate(name="mid.example.test", guid=NEWMID)
     ok(servers(s, newmid, [server(NEWLEAF, "leaf.example.test", NEWMID, rollup="2026-12-04T10:00:00Z"),
