@@ -473,20 +473,20 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
     return rollup_finish(db, rc);
 }
 
-/* Drop the reporter's computers whose last contact with their server is older than the
- * setting rollup-computer-max-age-days. 0, or -1. */
-static int rollup_age_out(PGconn *db, const char *reporter)
+/* Drop the computers (of every branch: a downstream that stopped reporting too) whose last
+ * contact with their server is older than the setting rollup-computer-max-age-days. 0, or -1. */
+static int rollup_age_out(PGconn *db)
 {
     char age[24];
-    const char *p[2] = {reporter, age};
+    const char *p[1] = {age};
 
     if (snprintf(age, sizeof(age), "%ld", rollup_setting(db, "rollup-computer-max-age-days", 30)) >=
         (int)sizeof(age))
         return -1;
     return db_cmd(db,
-                  "DELETE FROM rollup_computer WHERE reporter_id = $1::uuid AND"
-                  " coalesce(last_sync, received_at) < now() - $2::int * interval '1 day'",
-                  2, p);
+                  "DELETE FROM rollup_computer WHERE coalesce(last_sync, received_at) < now() -"
+                  " $1::int * interval '1 day'",
+                  1, p);
 }
 
 enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
@@ -502,7 +502,7 @@ enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
     memset(new_parent, 0, n);
     if (db_begin(db) < 0)
         return ROLLUP_DB_ERROR;
-    if (rollup_skew(db, client_time, skew) < 0 || rollup_age_out(db, reporter) < 0)
+    if (rollup_skew(db, client_time, skew) < 0 || rollup_age_out(db) < 0)
         return rollup_finish(db, ROLLUP_DB_ERROR);
     for (i = 0; i < n && rc == ROLLUP_OK; i++) {
         char res[4];

@@ -116,8 +116,8 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
  * (ROLLUP_UNKNOWN_PARENT otherwise). A new computer or one whose server changed is stored; an
  * existing one is replaced when its LastSyncTime is not newer; a computer another branch
  * holds is left alone. new_parent[i] (n entries) is set to 1 for the entries without Details
- * that were new or changed server (the NewParent answer). Ages out the branch's computers
- * first. ROLLUP_OK or another result with err set (nothing stored).
+ * that were new or changed server (the NewParent answer). Ages out old computers (of every
+ * branch) first. ROLLUP_OK or another result with err set (nothing stored).
  */
 enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
                                           const struct rollup_computer *c, size_t n,
