@@ -166,6 +166,10 @@ try:
                  "</cookie><clientTime>2026-12-01T10:00:00Z</clientTime><computers />"),
             "InvalidCookie", "cookie: EncryptedData is not a cookie this server issued",
             "a forged cookie")
+    refused(call(s, "GetRollupConfiguration", "<cookie><Expiration>2026-12-01T00:00:00Z</Expiration>"
+                 "<EncryptedData>%s</EncryptedData></cookie>" % ("A" * 5000)), "InvalidCookie",
+            "cookie: EncryptedData is not a cookie this server issued",
+            "an oversized EncryptedData is no fixed cookie")
 
     # the middle server reports its leaf (parent first) and itself (last, all-zero parent)
     ok(servers(s, mid, [server(LEAF, "leaf.example.test", MID, vals={"UpdateCount": 40,
