@@ -225,6 +225,11 @@ try:
     out = s.ctl("computers")
     check(re.search(r"pc-1\.example\.test +pc-1 +10\.0\.19045\.0\.0 +2026-12-01T08:00:00Z +0 +2 +0 "
                     r"+- +leaf\.example\.test\n", out) is not None, "computers table: %r" % out)
+    out = s.ctl("computers", "show", "PC-1.example.test")
+    check("server:          leaf.example.test (reported by the reporting rollup)" in out and
+          re.search(r"installed +%s +2026-11-30T01:00:00Z" % UPD1, out) is not None and
+          re.search(r"installed +%s +2026-11-30T02:00:00Z" % UPD2, out) is not None,
+          "computers show of a rolled-up computer: its server and statuses: %r" % out)
     rep = json.loads(s.ctl("--json", "report"))["downstream"]
     check(rep["computers"] == 3 and
           [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"],
