@@ -1,7 +1,7 @@
 /*
  * client_event: the events Windows computers report with ReportEventBatch (MS-WUSP 2.2.2.3.1),
  * schema 006 table client_event, and what their status events (EventID 156) say about each
- * update, schema 008 tables computer_status and computer_update_status: the one owner of
+ * update, schema 009 tables computer_status and computer_update_status: the one owner of
  * their writes. Events are kept per computer (at
  * most CLIENT_EVENT_KEEP, the newest; an EventInstanceID already stored is ignored), so a
  * client cannot grow the table without bound. It does not speak SOAP.
