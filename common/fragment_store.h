@@ -46,6 +46,15 @@ int fragment_store_add(PGconn *conn, const struct fragment_source *src, size_t n
                        struct fragment_store_stats *st, char *err, size_t errlen);
 
 /*
+ * The same for revisions the caller's open transaction has just inserted (catalog_store_tx):
+ * nobody else can have derived them, so the rows go in with COPY, without the "already
+ * derived" check of fragment_store_add (a revision derived before makes the COPY fail with a
+ * duplicate key). Same results, same stats, same failed-document handling.
+ */
+int fragment_store_add_new(PGconn *conn, const struct fragment_source *src, size_t n,
+                           struct fragment_store_stats *st, char *err, size_t errlen);
+
+/*
  * Derive the fragments of every stored revision that has none yet (a catalog stored before
  * schema 006), in batches of bounded memory, each its own statement. 0 with *st updated (st
  * may be NULL), -1 with err. Must not be called while another query is running on conn.

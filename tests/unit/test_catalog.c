@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "fragment_store.h"
 #include "testutil.h"
 #include "update.h"
 
@@ -107,6 +108,35 @@ static void test_store_is_idempotent(void **state)
     /* every new revision got its client fragments in the same commit (fragment_store) */
     assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NULL"),
                      9);
+    /* documents and fragments stored with lz4 (schema 008), not pglz */
+    assert_int_equal(
+        count(c, "SELECT count(*) FROM revision WHERE "
+                 "pg_column_compression(xml) IS DISTINCT FROM 'lz4' AND length(xml) > 4000"),
+        0);
+    assert_true(count(c, "SELECT count(*) FROM revision WHERE pg_column_compression(xml) = 'lz4'") >
+                0);
+    /* the COPY path of catalog_store (fragment_store_add_new) stores exactly what the checked
+     * path (fragment_store_add, for revisions stored before schema 006) derives */
+    {
+        struct fragment_store_stats fst;
+        PGresult *r = PQexec(c, "CREATE TABLE frag_copy AS SELECT revision_id, kind, language, "
+                                "xml FROM revision_fragment;"
+                                "DELETE FROM revision_fragment_state");
+
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment"), 0);
+        memset(&fst, 0, sizeof(fst));
+        if (fragment_store_missing(c, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(fst.derived, 9);
+        assert_true(count(c, "SELECT count(*) FROM frag_copy") > 9);
+        assert_int_equal(count(c, "SELECT count(*) FROM ((SELECT * FROM frag_copy EXCEPT SELECT "
+                                  "revision_id, kind, language, xml FROM revision_fragment) UNION "
+                                  "ALL (SELECT revision_id, kind, language, xml FROM "
+                                  "revision_fragment EXCEPT SELECT * FROM frag_copy)) x"),
+                         0);
+    }
     assert_int_equal(count(c, "SELECT count(*) FROM revision_text t JOIN revision r ON "
                               "r.id = t.revision_id WHERE r.update_id = "
                               "'56309036-4c77-4dd9-951a-99ee9c246a94'"),
