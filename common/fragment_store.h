@@ -2,10 +2,10 @@
  * fragment_store: the stored MS-WUSP fragments of each revision (schema 006, tables
  * revision_fragment_state and revision_fragment), the one owner of their SQL. Fragments are
  * derived (fragment.h) once per revision, when the catalog stores it (catalog_store_tx calls
- * fragment_store_add), and kept; fragment_store_missing derives them for revisions stored
- * before. A revision whose document cannot be derived gets a state row with the reason and no
- * fragments, and is not retried. Does not speak SOAP, decide what a client may see, or
- * produce Eula fragments.
+ * fragment_store_add_new: COPY), and kept; fragment_store_missing derives them for revisions
+ * stored before (fragment_store_add: checked, safe against concurrent callers). A revision whose
+ * document cannot be derived gets a state row with the reason and no fragments, and is not retried.
+ * Does not speak SOAP, decide what a client may see, or produce Eula fragments.
  */
 #ifndef WSUS_FRAGMENT_STORE_H
 #define WSUS_FRAGMENT_STORE_H

@@ -32,7 +32,7 @@ cleanup() {
     wait 2>/dev/null || true
     [ -n "${KEEP:-}" ] && cp "$pg/data/server.log" "$work/pg-server.log" 2>/dev/null
     bash "$src/tests/lib/pgtest.sh" stop "$pg" >/dev/null 2>&1 || true
-    [ -n "${KEEP:-}" ] || rm -rf "$work"; [ -n "${KEEP:-}" ] && echo "kept $work"
+    if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -110,7 +110,7 @@ pg_rss_watch() { # peak RSS (VmHWM, shared buffers touched included) of any back
             [ "${v:-0}" -gt "$max" ] && max=$v && echo "$max" >"$work/pg-hwm"
             [ -n "${PERF:-}" ] && echo "$p" >>"$work/pg-pids.all"
             # pid, database (from the process title), CPU ticks so far
-            awk -v p="$p" -v t="$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | awk '{print $3}')" \
+            awk -v p="$p" -v t="$( (tr '\0' ' ' <"/proc/$p/cmdline") 2>/dev/null | awk '{print $3}')" \
                 '{print p, t, $14 + $15}' "/proc/$p/stat" 2>/dev/null >>"$work/pg-ticks" || true
         done
         sleep 0.2
@@ -187,7 +187,7 @@ echo "cpu seconds of the initial sync: upstream $cpu_up, downstream $cpu_down, p
 # per database: the last sample of each backend minus what it had before (sampled every 0.2 s)
 pg_by_db=$(awk -v k="$tck" '$3 < 0 {base[$1] = -$3; next}
     {last[$1] = $3; if ($2 != "") db[$1] = $2}
-    END {for (p in last) sum[db[p] == "" ? "other" : db[p]] += last[p] - base[p];
+    END {for (p in last) sum[db[p] ~ /^bench_/ ? db[p] : "other"] += last[p] - base[p];
          for (d in sum) printf "%s %.2f s, ", d, sum[d] / k}' "$work/pg-ticks" 2>/dev/null | sed 's/, $//')
 echo "postgres cpu by database:    $pg_by_db"
 if [ -n "${STATEMENTS:-}" ]; then
@@ -205,7 +205,8 @@ pg_hwm=$(cat "$work/pg-hwm" 2>/dev/null || echo 0)
 
 python3 - "$first" "$second" "$revs" "$got" "$(hwm $up_pid)" "$(hwm $down_pid)" "$cpu_up" \
     "$cpu_down" "$cpu_pg" "$pg_hwm" "$revlist" "${RESULT:-}" "$pg_by_db" <<'EOF'
-import json, sys
+import json, os, sys
+ncpu = os.cpu_count() or 1
 first, second = json.loads(sys.argv[1])[0], json.loads(sys.argv[2])[0]
 revs, got = int(sys.argv[3]), int(sys.argv[4])
 cpu_up, cpu_down, cpu_pg = (float(x) for x in sys.argv[7:10])
@@ -220,9 +221,9 @@ print("no-change sync:              %s in %.3f s, GetUpdateData calls: %d" %
 print("peak RSS upstream wsusd:     %s" % sys.argv[5])
 print("peak RSS downstream wsusd:   %s" % sys.argv[6])
 print("cpu of the initial sync:     upstream %.2f s, downstream %.2f s, postgres %.2f s "
-      "(%.0f us/revision in all; busy %.0f%% of 2 cores)" %
+      "(%.0f us/revision in all; busy %.0f%% of %d cores)" %
       (cpu_up, cpu_down, cpu_pg, 1e6 * (cpu_up + cpu_down + cpu_pg) / max(fetched, 1),
-       100 * (cpu_up + cpu_down + cpu_pg) / (2 * wall)))
+       100 * (cpu_up + cpu_down + cpu_pg) / (ncpu * wall), ncpu))
 print("peak RSS postgres backend:   %.1f MB (shared buffers it touched included)" % pg_hwm)
 print("GetRevisionIdList (full):    %s" % revlist)
 if result:
@@ -232,7 +233,8 @@ if result:
               "nochange_s": "%.3f" % second["seconds"], "nochange_result": second["result"],
               "rss_up_mb": sys.argv[5].split()[0], "rss_down_mb": sys.argv[6].split()[0],
               "rss_pg_mb": "%.1f" % pg_hwm, "cpu_up_s": cpu_up, "cpu_down_s": cpu_down,
-              "cpu_pg_s": cpu_pg, "cpu_pg_by_db": sys.argv[13], "revlist": revlist}
+              "cpu_pg_s": cpu_pg, "cpu_pg_by_db": sys.argv[13], "revlist": revlist,
+              "busy_pct": "%.0f" % (100 * (cpu_up + cpu_down + cpu_pg) / (ncpu * wall))}
         for k, v in kv.items():
             f.write("%s: %s\n" % (k, v))
 EOF
