@@ -202,9 +202,12 @@ second=$(ctl sync history --limit 1 --json)
 got=$(psql -X -At -d bench_down -c "SELECT count(*) FROM revision")
 revlist=$(python3 "$src/tests/bench/revlist_latency.py" "$upurl" 2>&1) || revlist="failed: $revlist"
 pg_hwm=$(cat "$work/pg-hwm" 2>/dev/null || echo 0)
+# the downstream's catalog writer (client/ingest.c): time it spent storing during the first sync
+writer=$(grep -m1 -o 'catalog writer stored [0-9]* revisions, busy [0-9.]* s' "$work/down/log" |
+    awk '{print $7}')
 
 python3 - "$first" "$second" "$revs" "$got" "$(hwm $up_pid)" "$(hwm $down_pid)" "$cpu_up" \
-    "$cpu_down" "$cpu_pg" "$pg_hwm" "$revlist" "${RESULT:-}" "$pg_by_db" <<'EOF'
+    "$cpu_down" "$cpu_pg" "$pg_hwm" "$revlist" "${RESULT:-}" "$pg_by_db" "${writer:-0}" <<'EOF'
 import json, os, sys
 ncpu = os.cpu_count() or 1
 first, second = json.loads(sys.argv[1])[0], json.loads(sys.argv[2])[0]
@@ -224,6 +227,9 @@ print("cpu of the initial sync:     upstream %.2f s, downstream %.2f s, postgres
       "(%.0f us/revision in all; busy %.0f%% of %d cores)" %
       (cpu_up, cpu_down, cpu_pg, 1e6 * (cpu_up + cpu_down + cpu_pg) / max(fetched, 1),
        100 * (cpu_up + cpu_down + cpu_pg) / (ncpu * wall), ncpu))
+writer = float(sys.argv[14])
+print("catalog writer busy:         %.2f s of the %.2f s (%.0f%%): decoding, parsing, deriving and "
+      "storing, one batch after the other" % (writer, wall, 100 * writer / wall))
 print("peak RSS postgres backend:   %.1f MB (shared buffers it touched included)" % pg_hwm)
 print("GetRevisionIdList (full):    %s" % revlist)
 if result:
@@ -234,6 +240,7 @@ if result:
               "rss_up_mb": sys.argv[5].split()[0], "rss_down_mb": sys.argv[6].split()[0],
               "rss_pg_mb": "%.1f" % pg_hwm, "cpu_up_s": cpu_up, "cpu_down_s": cpu_down,
               "cpu_pg_s": cpu_pg, "cpu_pg_by_db": sys.argv[13], "revlist": revlist,
+              "writer_busy_pct": "%.0f" % (100 * writer / wall),
               "busy_pct": "%.0f" % (100 * (cpu_up + cpu_down + cpu_pg) / (ncpu * wall))}
         for k, v in kv.items():
             f.write("%s: %s\n" % (k, v))
