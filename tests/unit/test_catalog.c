@@ -137,6 +137,53 @@ static void test_store_is_idempotent(void **state)
                                   "revision_fragment EXCEPT SELECT * FROM frag_copy)) x"),
                          0);
     }
+    /* fragment_store_add_new: a document that cannot be derived is marked with its reason, the
+     * others of the same call are stored */
+    {
+        struct fragment_store_stats fst;
+        struct fragment_source src[2];
+        char *doc;
+        size_t doc_len;
+        long a = count(c, "SELECT min(id) FROM revision"),
+             b = count(c, "SELECT max(id) FROM revision");
+        PGresult *r;
+
+        assert_int_equal(
+            catalog_get_xml(c, "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe", 200, &doc, &doc_len), 1);
+        r = PQexec(c, "DELETE FROM revision_fragment_state; BEGIN");
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        memset(src, 0, sizeof(src));
+        src[0].revision_id = a;
+        src[0].xml = "<NotAnUpdate/>";
+        src[0].len = strlen(src[0].xml);
+        src[1].revision_id = b;
+        src[1].xml = doc;
+        src[1].len = doc_len;
+        memset(&fst, 0, sizeof(fst));
+        if (fragment_store_add_new(c, src, 2, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        r = PQexec(c, "COMMIT");
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        free(doc);
+        assert_int_equal(fst.derived, 1);
+        assert_int_equal(fst.failed, 1);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NOT "
+                                  "NULL AND error <> '' AND revision_id = (SELECT min(id) FROM "
+                                  "revision)"),
+                         1);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment WHERE revision_id = "
+                                  "(SELECT min(id) FROM revision)"),
+                         0);
+        assert_true(count(c, "SELECT count(*) FROM revision_fragment WHERE revision_id = (SELECT "
+                             "max(id) FROM revision) AND kind = 'core'") == 1);
+        /* the rest derived again by the checked path, as before this block */
+        memset(&fst, 0, sizeof(fst));
+        if (fragment_store_missing(c, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(fst.derived, 7);
+    }
     assert_int_equal(count(c, "SELECT count(*) FROM revision_text t JOIN revision r ON "
                               "r.id = t.revision_id WHERE r.update_id = "
                               "'56309036-4c77-4dd9-951a-99ee9c246a94'"),
