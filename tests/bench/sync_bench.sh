@@ -190,15 +190,23 @@ pg_by_db=$(awk -v k="$tck" '$3 < 0 {base[$1] = -$3; next}
     END {for (p in last) sum[db[p] ~ /^bench_/ ? db[p] : "other"] += last[p] - base[p];
          for (d in sum) printf "%s %.2f s, ", d, sum[d] / k}' "$work/pg-ticks" 2>/dev/null | sed 's/, $//')
 echo "postgres cpu by database:    $pg_by_db"
-if [ -n "${STATEMENTS:-}" ]; then
+top_statements() {
     psql -X -q -d bench_down -c "SELECT d.datname AS db, s.calls, round(s.total_exec_time::numeric / 1000, 2) AS total_s,
         round((s.total_exec_time / greatest(s.calls, 1))::numeric, 3) AS mean_ms, s.rows,
         left(regexp_replace(s.query, '\s+', ' ', 'g'), 110) AS query
         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-        WHERE d.datname IN ('bench_up', 'bench_down') ORDER BY s.total_exec_time DESC LIMIT 25"
+        WHERE d.datname IN ('bench_up', 'bench_down') ORDER BY s.total_exec_time DESC LIMIT $1"
+}
+if [ -n "${STATEMENTS:-}" ]; then
+    top_statements 25
+    psql -X -q -d bench_down -c "SELECT pg_stat_statements_reset()" >/dev/null
 fi
 ctl sync now --wait >/dev/null
 second=$(ctl sync history --limit 1 --json)
+if [ -n "${STATEMENTS:-}" ]; then
+    echo "statements of the no-change sync:"
+    top_statements 10
+fi
 got=$(psql -X -At -d bench_down -c "SELECT count(*) FROM revision")
 revlist=$(python3 "$src/tests/bench/revlist_latency.py" "$upurl" 2>&1) || revlist="failed: $revlist"
 pg_hwm=$(cat "$work/pg-hwm" 2>/dev/null || echo 0)
