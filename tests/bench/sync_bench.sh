@@ -199,6 +199,12 @@ top_statements() {
 }
 if [ -n "${STATEMENTS:-}" ]; then
     top_statements 25
+    psql -X -q -d bench_down -c "SELECT d.datname AS db, sum(s.jit_functions) AS jit_functions,
+        round(sum(s.jit_generation_time + s.jit_inlining_time + s.jit_optimization_time +
+        s.jit_emission_time)::numeric / 1000, 2) AS jit_s,
+        left(string_agg(DISTINCT left(regexp_replace(s.query, '\s+', ' ', 'g'), 40), ' | '), 200) AS jit_queries
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname IN ('bench_up', 'bench_down') AND s.jit_functions > 0 GROUP BY 1"
     psql -X -q -d bench_down -c "SELECT pg_stat_statements_reset()" >/dev/null
 fi
 ctl sync now --wait >/dev/null
