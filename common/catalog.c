@@ -1,7 +1,8 @@
 /*
  * catalog: batch write path and read helpers of the update catalog (see catalog.h).
- * COPY data is escaped here (text format: backslash, tab, newline, CR); everything else goes
- * through parameters. Staging tables are session-temporary and emptied at each batch.
+ * Batches go through COPY (pgcopy.h); everything else goes through parameters. Staging tables
+ * are session-temporary and emptied at each batch; the staged document is compressed with lz4
+ * (far cheaper than the default pglz) and kept compressed when it moves into revision.
  */
 #include "catalog.h"
 
@@ -10,6 +11,7 @@
 #include "db.h"
 #include "fragment_store.h"
 #include "log.h"
+#include "pgcopy.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
@@ -21,15 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COPY_CHUNK (1024 * 1024)
-
 static const char stage_sql[] =
     "SET LOCAL client_min_messages = warning;"
     "CREATE TEMP TABLE IF NOT EXISTS catalog_stage ("
     " seq integer, update_id uuid, revision_number integer, update_type text,"
     " category_type text, title text, default_language text, publication_state text,"
     " creation_date text, explicitly_deployable boolean, is_leaf boolean, kb_article_id text,"
-    " security_bulletin_id text, msrc_severity text, handler text, xml text, xml_cab bytea,"
+    " security_bulletin_id text, msrc_severity text, handler text, xml text COMPRESSION lz4,"
+    " xml_cab bytea,"
     " languages text[]);"
     "CREATE TEMP TABLE IF NOT EXISTS catalog_stage_file ("
     " sha1 bytea, sha256 bytea, size bigint, file_name text, mu_url text, patching_type text,"
@@ -58,104 +59,13 @@ static const char file_sql[] =
     " RETURNING (xmax = 0) AS inserted)"
     " SELECT count(*) FILTER (WHERE inserted) FROM f";
 
-/* A COPY in progress: rows are escaped into out and flushed in chunks. */
-struct copy {
-    PGconn *conn;
-    struct buf out;
-    int failed;
-};
-
-static void copy_flush(struct copy *c)
-{
-    if (c->out.len == 0 || c->failed)
-        return;
-    if (PQputCopyData(c->conn, c->out.data, (int)c->out.len) != 1)
-        c->failed = 1;
-    buf_reset(&c->out);
-}
-
-static void copy_sep(struct copy *c, int first)
-{
-    if (!first)
-        buf_add(&c->out, "\t", 1);
-}
-
-static void copy_text(struct copy *c, const char *s, size_t len, int first)
-{
-    size_t i, start = 0;
-
-    copy_sep(c, first);
-    if (s == NULL) {
-        buf_add(&c->out, "\\N", 2);
-        return;
-    }
-    for (i = 0; i < len; i++) {
-        const char *esc = NULL;
-        switch (s[i]) {
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        default:
-            continue;
-        }
-        buf_add(&c->out, s + start, i - start);
-        buf_add(&c->out, esc, 2);
-        start = i + 1;
-    }
-    buf_add(&c->out, s + start, len - start);
-}
-
-static void copy_str(struct copy *c, const char *s, int first)
-{
-    copy_text(c, s, s != NULL ? strlen(s) : 0, first);
-}
-
-static void copy_bytea(struct copy *c, const unsigned char *b, size_t len, int first)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    copy_sep(c, first);
-    if (b == NULL) {
-        buf_add(&c->out, "\\N", 2);
-        return;
-    }
-    buf_add(&c->out, "\\\\x", 3);
-    for (i = 0; i < len; i++) {
-        char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
-        buf_add(&c->out, h, 2);
-    }
-}
-
-static void copy_fmt(struct copy *c, int first, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void copy_fmt(struct copy *c, int first, const char *fmt, ...)
-{
-    va_list ap;
-
-    copy_sep(c, first);
-    va_start(ap, fmt);
-    buf_vprintf(&c->out, fmt, ap);
-    va_end(ap);
-}
-
-/* The revision's languages as an array literal (names are letters, digits and '-'), or NULL. */
-static void copy_languages(struct copy *c, const struct update *u)
+static void copy_languages(struct pgcopy *c, const struct update *u)
 {
     struct buf a;
     size_t i;
 
     if (!update_is_language_specific(u)) {
-        copy_str(c, NULL, 0);
+        pgcopy_str(c, NULL, 0);
         return;
     }
     buf_init(&a, 64 * (UPDATE_MAX_LANGUAGES + 1));
@@ -163,53 +73,8 @@ static void copy_languages(struct copy *c, const struct update *u)
     for (i = 0; i < u->n_languages; i++)
         buf_printf(&a, "%s%s", i ? "," : "", u->languages[i]);
     buf_add_str(&a, "}");
-    copy_str(c, buf_str(&a), 0);
+    pgcopy_str(c, buf_str(&a), 0);
     buf_free(&a);
-}
-
-static void copy_end_row(struct copy *c)
-{
-    buf_add(&c->out, "\n", 1);
-    if (c->out.len >= COPY_CHUNK)
-        copy_flush(c);
-}
-
-static int copy_begin(struct copy *c, PGconn *conn, const char *sql, char *err, size_t errlen)
-{
-    PGresult *r = PQexec(conn, sql);
-    int ok = PQresultStatus(r) == PGRES_COPY_IN;
-
-    PQclear(r);
-    memset(c, 0, sizeof(*c));
-    c->conn = conn;
-    buf_init(&c->out, (size_t)COPY_CHUNK * 64);
-    if (!ok) {
-        db_errmsg(conn, err, errlen);
-        buf_free(&c->out);
-        return -1;
-    }
-    return 0;
-}
-
-static int copy_finish(struct copy *c, char *err, size_t errlen)
-{
-    PGresult *r;
-    int rc = 0;
-
-    copy_flush(c);
-    buf_free(&c->out);
-    if (PQputCopyEnd(c->conn, c->failed ? "client failed" : NULL) != 1)
-        rc = -1;
-    while ((r = PQgetResult(c->conn)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = -1;
-        PQclear(r);
-    }
-    if (rc < 0 || c->failed) {
-        db_errmsg(c->conn, err, errlen);
-        return -1;
-    }
-    return 0;
 }
 
 static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
@@ -231,61 +96,61 @@ static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
 struct copy_list {
     const char *sql;
     size_t count; /* offsetof the list's length in struct update */
-    void (*row)(struct copy *c, long long rev_id, const struct update *u, size_t j);
+    void (*row)(struct pgcopy *c, long long rev_id, const struct update *u, size_t j);
 };
 
-static void row_text(struct copy *c, long long rev_id, const struct update *u, size_t j)
+static void row_text(struct pgcopy *c, long long rev_id, const struct update *u, size_t j)
 {
-    copy_fmt(c, 1, "%lld", rev_id);
-    copy_str(c, u->texts[j].language, 0);
-    copy_str(c, u->texts[j].title, 0);
-    copy_str(c, u->texts[j].description, 0);
+    pgcopy_fmt(c, 1, "%lld", rev_id);
+    pgcopy_str(c, u->texts[j].language, 0);
+    pgcopy_str(c, u->texts[j].title, 0);
+    pgcopy_str(c, u->texts[j].description, 0);
 }
 
-static void row_prereq(struct copy *c, long long rev_id, const struct update *u, size_t j)
+static void row_prereq(struct pgcopy *c, long long rev_id, const struct update *u, size_t j)
 {
-    copy_fmt(c, 1, "%lld", rev_id);
-    copy_fmt(c, 0, "%d", u->prereqs[j].clause);
-    copy_str(c, u->prereqs[j].update_id, 0);
-    copy_str(c, u->prereqs[j].is_category ? "t" : "f", 0);
+    pgcopy_fmt(c, 1, "%lld", rev_id);
+    pgcopy_fmt(c, 0, "%d", u->prereqs[j].clause);
+    pgcopy_str(c, u->prereqs[j].update_id, 0);
+    pgcopy_str(c, u->prereqs[j].is_category ? "t" : "f", 0);
 }
 
-static void row_bundle(struct copy *c, long long rev_id, const struct update *u, size_t j)
+static void row_bundle(struct pgcopy *c, long long rev_id, const struct update *u, size_t j)
 {
-    copy_fmt(c, 1, "%lld", rev_id);
-    copy_fmt(c, 0, "%d", u->bundles[j].clause);
-    copy_str(c, u->bundles[j].update_id, 0);
-    copy_fmt(c, 0, "%d", u->bundles[j].revision_number);
+    pgcopy_fmt(c, 1, "%lld", rev_id);
+    pgcopy_fmt(c, 0, "%d", u->bundles[j].clause);
+    pgcopy_str(c, u->bundles[j].update_id, 0);
+    pgcopy_fmt(c, 0, "%d", u->bundles[j].revision_number);
 }
 
-static void row_supersedes(struct copy *c, long long rev_id, const struct update *u, size_t j)
+static void row_supersedes(struct pgcopy *c, long long rev_id, const struct update *u, size_t j)
 {
-    copy_fmt(c, 1, "%lld", rev_id);
-    copy_str(c, u->supersedes[j], 0);
+    pgcopy_fmt(c, 1, "%lld", rev_id);
+    pgcopy_str(c, u->supersedes[j], 0);
 }
 
 /* The file rows go through catalog_stage_file (file_sql merges them), without a revision id. */
-static void row_stage_file(struct copy *c, long long rev_id, const struct update *u, size_t j)
+static void row_stage_file(struct pgcopy *c, long long rev_id, const struct update *u, size_t j)
 {
     const struct update_file *f = &u->files[j];
 
     (void)rev_id;
-    copy_bytea(c, f->sha1, 20, 1);
-    copy_bytea(c, f->has_sha256 ? f->sha256 : NULL, 32, 0);
+    pgcopy_bytea(c, f->sha1, 20, 1);
+    pgcopy_bytea(c, f->has_sha256 ? f->sha256 : NULL, 32, 0);
     if (f->size >= 0)
-        copy_fmt(c, 0, "%lld", (long long)f->size);
+        pgcopy_fmt(c, 0, "%lld", (long long)f->size);
     else
-        copy_str(c, NULL, 0);
-    copy_str(c, f->file_name, 0);
-    copy_str(c, f->mu_url, 0);
-    copy_str(c, f->patching_type, 0);
-    copy_str(c, f->modified, 0);
+        pgcopy_str(c, NULL, 0);
+    pgcopy_str(c, f->file_name, 0);
+    pgcopy_str(c, f->mu_url, 0);
+    pgcopy_str(c, f->patching_type, 0);
+    pgcopy_str(c, f->modified, 0);
 }
 
-static void row_revision_file(struct copy *c, long long rev_id, const struct update *u, size_t j)
+static void row_revision_file(struct pgcopy *c, long long rev_id, const struct update *u, size_t j)
 {
-    copy_fmt(c, 1, "%lld", rev_id);
-    copy_bytea(c, u->files[j].sha1, 20, 0);
+    pgcopy_fmt(c, 1, "%lld", rev_id);
+    pgcopy_bytea(c, u->files[j].sha1, 20, 0);
 }
 
 static const struct copy_list text_list = {
@@ -319,7 +184,7 @@ static size_t copy_list_len(const struct copy_list *t, const struct update *u)
 static long copy_lists(PGconn *conn, const struct copy_list *t, struct update *const *u, size_t n,
                        const long long *rev_id, char *err, size_t errlen)
 {
-    struct copy c;
+    struct pgcopy c;
     size_t i, j;
     long rows = 0;
 
@@ -328,14 +193,14 @@ static long copy_lists(PGconn *conn, const struct copy_list *t, struct update *c
             rows += (long)copy_list_len(t, u[i]);
     if (rows == 0)
         return 0;
-    if (copy_begin(&c, conn, t->sql, err, errlen) < 0)
+    if (pgcopy_begin(&c, conn, t->sql, err, errlen) < 0)
         return -1;
     for (i = 0; i < n; i++)
         for (j = 0; rev_id[i] != 0 && j < copy_list_len(t, u[i]); j++) {
             t->row(&c, rev_id[i], u[i], j);
-            copy_end_row(&c);
+            pgcopy_end_row(&c);
         }
-    if (copy_finish(&c, err, errlen) < 0)
+    if (pgcopy_finish(&c, err, errlen) < 0)
         return -1;
     return rows;
 }
@@ -375,7 +240,7 @@ static int store_fragments(PGconn *conn, struct update *const *u, size_t n, cons
         src[k].revision_number = u[i]->revision_number;
         k++;
     }
-    rc = fragment_store_add(conn, src, k, NULL, err, errlen);
+    rc = fragment_store_add_new(conn, src, k, NULL, err, errlen);
     free(src);
     return rc;
 }
@@ -387,7 +252,7 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
     unsigned char *skip = NULL;
     long long *rev_id = NULL;
     struct catalog_stats local;
-    struct copy c;
+    struct pgcopy c;
     PGresult *r = NULL;
     size_t i, j, m = 0;
     long nf;
@@ -419,33 +284,33 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
     }
     if (exec_ok(conn, stage_sql, err, errlen) < 0)
         goto out;
-    if (copy_begin(&c, conn, "COPY catalog_stage FROM STDIN", err, errlen) < 0)
+    if (pgcopy_begin(&c, conn, "COPY catalog_stage FROM STDIN", err, errlen) < 0)
         goto out;
     for (i = 0; i < n; i++) {
         const struct update *x = u[i];
         if (skip[i])
             continue;
-        copy_fmt(&c, 1, "%zu", i);
-        copy_str(&c, x->update_id, 0);
-        copy_fmt(&c, 0, "%d", x->revision_number);
-        copy_str(&c, x->update_type, 0);
-        copy_str(&c, x->category_type, 0);
-        copy_str(&c, x->title != NULL ? x->title : "", 0);
-        copy_str(&c, x->default_language, 0);
-        copy_str(&c, x->publication_state != NULL ? x->publication_state : "Published", 0);
-        copy_str(&c, x->creation_date, 0);
-        copy_str(&c, x->explicitly_deployable ? "t" : "f", 0);
-        copy_str(&c, x->is_leaf ? "t" : "f", 0);
-        copy_str(&c, x->kb_article_id, 0);
-        copy_str(&c, x->security_bulletin_id, 0);
-        copy_str(&c, x->msrc_severity, 0);
-        copy_str(&c, x->handler, 0);
-        copy_text(&c, x->xml, x->xml_len, 0);
-        copy_bytea(&c, x->xml_cab, x->xml_cab_len, 0);
+        pgcopy_fmt(&c, 1, "%zu", i);
+        pgcopy_str(&c, x->update_id, 0);
+        pgcopy_fmt(&c, 0, "%d", x->revision_number);
+        pgcopy_str(&c, x->update_type, 0);
+        pgcopy_str(&c, x->category_type, 0);
+        pgcopy_str(&c, x->title != NULL ? x->title : "", 0);
+        pgcopy_str(&c, x->default_language, 0);
+        pgcopy_str(&c, x->publication_state != NULL ? x->publication_state : "Published", 0);
+        pgcopy_str(&c, x->creation_date, 0);
+        pgcopy_str(&c, x->explicitly_deployable ? "t" : "f", 0);
+        pgcopy_str(&c, x->is_leaf ? "t" : "f", 0);
+        pgcopy_str(&c, x->kb_article_id, 0);
+        pgcopy_str(&c, x->security_bulletin_id, 0);
+        pgcopy_str(&c, x->msrc_severity, 0);
+        pgcopy_str(&c, x->handler, 0);
+        pgcopy_text(&c, x->xml, x->xml_len, 0);
+        pgcopy_bytea(&c, x->xml_cab, x->xml_cab_len, 0);
         copy_languages(&c, x);
-        copy_end_row(&c);
+        pgcopy_end_row(&c);
     }
-    if (copy_finish(&c, err, errlen) < 0)
+    if (pgcopy_finish(&c, err, errlen) < 0)
         goto out;
     if ((r = PQexec(conn, insert_sql)) == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
         db_errmsg(conn, err, errlen);

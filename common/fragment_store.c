@@ -10,7 +10,9 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "pgcopy.h"
 #include "strutil.h"
+#include "utf16.h"
 #include "xmalloc.h"
 
 #include <jansson.h>
@@ -184,6 +186,124 @@ int fragment_store_add(PGconn *conn, const struct fragment_source *src, size_t n
     rc = 0;
 out:
     batch_free(&b);
+    return rc;
+}
+
+/* A fragment COPY can store: valid UTF-8 without NUL (what the JSON path checks too). */
+static int storable(const char *s, size_t len)
+{
+    return memchr(s, '\0', len) == NULL && utf8_utf16_units(s, len) >= 0;
+}
+
+static int set_storable(const struct fragment_set *s)
+{
+    size_t i;
+
+    if (!storable(s->core, s->core_len) || !storable(s->extended, s->extended_len))
+        return 0;
+    for (i = 0; i < s->n_localized; i++)
+        if (!storable(s->localized[i].xml, s->localized[i].len))
+            return 0;
+    return 1;
+}
+
+static void copy_fragment(struct pgcopy *c, int64_t id, const char *kind, const char *language,
+                          const char *xml, size_t len)
+{
+    pgcopy_fmt(c, 1, "%lld", (long long)id);
+    pgcopy_str(c, kind, 0);
+    pgcopy_str(c, language, 0);
+    pgcopy_text(c, xml, len, 0);
+    pgcopy_end_row(c);
+}
+
+/* COPY the state rows then the fragments of sets[0..n) (ok[i]: derived, else err[i]). */
+static int copy_batch(PGconn *conn, const struct fragment_source *src,
+                      const struct fragment_set *sets, char (*errs)[256], const unsigned char *ok,
+                      size_t n, char *err, size_t errlen)
+{
+    struct pgcopy c;
+    size_t i, j;
+
+    if (pgcopy_begin(&c, conn, "COPY revision_fragment_state (revision_id, error) FROM STDIN", err,
+                     errlen) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        pgcopy_fmt(&c, 1, "%lld", (long long)src[i].revision_id);
+        pgcopy_str(&c, ok[i] ? NULL : errs[i], 0);
+        pgcopy_end_row(&c);
+    }
+    if (pgcopy_finish(&c, err, errlen) < 0)
+        return -1;
+    if (pgcopy_begin(&c, conn,
+                     "COPY revision_fragment (revision_id, kind, language, xml) FROM STDIN", err,
+                     errlen) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        copy_fragment(&c, src[i].revision_id, "core", "", sets[i].core, sets[i].core_len);
+        copy_fragment(&c, src[i].revision_id, "extended", "", sets[i].extended,
+                      sets[i].extended_len);
+        for (j = 0; j < sets[i].n_localized; j++)
+            copy_fragment(&c, src[i].revision_id, "localized", sets[i].localized[j].language,
+                          sets[i].localized[j].xml, sets[i].localized[j].len);
+    }
+    return pgcopy_finish(&c, err, errlen);
+}
+
+int fragment_store_add_new(PGconn *conn, const struct fragment_source *src, size_t n,
+                           struct fragment_store_stats *st, char *err, size_t errlen)
+{
+    struct fragment_set *sets;
+    char(*errs)[256];
+    unsigned char *ok;
+    size_t done = 0, i, k, bytes;
+    long derived = 0, failed = 0;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    k = n < BATCH_REVISIONS ? n : BATCH_REVISIONS;
+    sets = xcalloc(k, sizeof(*sets));
+    errs = xcalloc(k, sizeof(*errs));
+    ok = xcalloc(k, 1);
+    while (rc == 0 && done < n) {
+        size_t m = 0;
+
+        for (bytes = 0; done + m < n && m < k && bytes < BATCH_BYTES; m++) {
+            const struct fragment_source *s = &src[done + m];
+
+            fragment_set_init(&sets[m]);
+            ok[m] = fragment_derive(&sets[m], s->xml, s->len, errs[m], sizeof(errs[m])) == 0;
+            if (ok[m] && !set_storable(&sets[m])) {
+                fragment_set_free(&sets[m]);
+                snprintf(errs[m], sizeof(errs[m]), "a fragment is not valid UTF-8");
+                ok[m] = 0;
+            }
+            if (!ok[m]) {
+                log_warnx("cannot derive the client fragments of update %s revision %d: %s",
+                          s->update_id != NULL ? s->update_id : "?", s->revision_number, errs[m]);
+                failed++;
+                continue;
+            }
+            derived++;
+            bytes += sets[m].core_len + sets[m].extended_len;
+            for (i = 0; i < sets[m].n_localized; i++)
+                bytes += sets[m].localized[i].len;
+        }
+        rc = copy_batch(conn, &src[done], sets, errs, ok, m, err, errlen);
+        for (i = 0; i < m; i++)
+            fragment_set_free(&sets[i]);
+        done += m;
+    }
+    if (rc == 0 && st != NULL) {
+        st->derived += derived;
+        st->failed += failed;
+    }
+    free(sets);
+    free(errs);
+    free(ok);
     return rc;
 }
 

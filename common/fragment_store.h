@@ -2,11 +2,11 @@
  * fragment_store: the stored MS-WUSP fragments of each revision (schema 006, tables
  * revision_fragment_state and revision_fragment), the one owner of their SQL. Fragments are
  * derived (fragment.h) once per revision, when the catalog stores it (catalog_store_tx calls
- * fragment_store_add), and kept; fragment_store_missing derives them for revisions stored
- * before. A revision whose document cannot be derived gets a state row with the reason and no
- * fragments, and is not retried. Eula fragments are not stored: fragment_store_eula derives
- * them when asked, from the stored documents that name an EulaFile. Does not speak SOAP or
- * decide what a client may see.
+ * fragment_store_add_new: COPY), and kept; fragment_store_missing derives them for revisions
+ * stored before (fragment_store_add: checked, safe against concurrent callers). A revision whose
+ * document cannot be derived gets a state row with the reason and no fragments, and is not retried.
+ * Eula fragments are not stored: fragment_store_eula derives them when asked, from the stored
+ * documents that name an EulaFile. Does not speak SOAP or decide what a client may see.
  */
 #ifndef WSUS_FRAGMENT_STORE_H
 #define WSUS_FRAGMENT_STORE_H
@@ -45,6 +45,15 @@ enum fragment_store_kind { FRAGMENT_STORE_CORE, FRAGMENT_STORE_EXTENDED, FRAGMEN
  */
 int fragment_store_add(PGconn *conn, const struct fragment_source *src, size_t n,
                        struct fragment_store_stats *st, char *err, size_t errlen);
+
+/*
+ * The same for revisions the caller's open transaction has just inserted (catalog_store_tx):
+ * nobody else can have derived them, so the rows go in with COPY, without the "already
+ * derived" check of fragment_store_add (a revision derived before makes the COPY fail with a
+ * duplicate key). Same results, same stats, same failed-document handling.
+ */
+int fragment_store_add_new(PGconn *conn, const struct fragment_source *src, size_t n,
+                           struct fragment_store_stats *st, char *err, size_t errlen);
 
 /*
  * Derive the fragments of every stored revision that has none yet (a catalog stored before

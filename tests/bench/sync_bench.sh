@@ -7,6 +7,17 @@
 # usage: tests/bench/sync_bench.sh [BUILD_DIR] [UPDATES]
 #   BUILD_DIR  where bin/wsusd and bin/wsusctl are (default build)
 #   UPDATES    generated bundles (each with 1-4 leaves; 28000 gives ~100,000 revisions)
+# Environment (all optional; tests/bench/run sets them, see docs/performance.md):
+#   BENCH_CACHE=DIR  keep the imported upstream cluster in DIR, keyed by UPDATES, the generator
+#                    and the schema, so the next run with the same size skips generate + import
+#   RESULT=FILE      also write the figures as `key: value` lines to FILE
+#   PERF=1           perf record both wsusd during the initial sync, and the whole machine
+#                    (perf-all.data; pg-pids lists the PostgreSQL processes to select with
+#                    `perf report -i perf-all.data --pid $(paste -sd, pg-pids)`); KEEP=1 keeps them
+#   SLOWLOG=MS       log statements slower than MS ms in the PostgreSQL log (kept with KEEP=1)
+#   STATEMENTS=1     pg_stat_statements on: print the statements of the initial sync that took
+#                    the most time in each database (where PostgreSQL's time goes)
+#   KEEP=1           keep the work directory (logs, perf data)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -21,19 +32,35 @@ cleanup() {
     wait 2>/dev/null || true
     [ -n "${KEEP:-}" ] && cp "$pg/data/server.log" "$work/pg-server.log" 2>/dev/null
     bash "$src/tests/lib/pgtest.sh" stop "$pg" >/dev/null 2>&1 || true
-    [ -n "${KEEP:-}" ] || rm -rf "$work"; [ -n "${KEEP:-}" ] && echo "kept $work"
+    if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
-bash "$src/tests/lib/pgtest.sh" start "$pg" >/dev/null
+gen_key() { # what the cached upstream depends on
+    { echo "$updates"; cat "$src/tests/tools/wsusgen.py" "$src"/schema/*.sql; } | sha1sum | cut -c1-16
+}
+cached=""
+if [ -n "${BENCH_CACHE:-}" ]; then
+    mkdir -p "$BENCH_CACHE"
+    cached="$BENCH_CACHE/up-$updates-$(gen_key)"
+fi
+[ -n "${STATEMENTS:-}" ] &&
+    export PGTEST_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+if [ -n "$cached" ] && [ -d "$cached" ]; then
+    echo "upstream from the cache $cached"
+    bash "$src/tests/lib/pgtest.sh" start "$pg" "$cached" >/dev/null
+else
+    bash "$src/tests/lib/pgtest.sh" start "$pg" >/dev/null
+fi
 export PGHOST="$pg/sock" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+postmaster=$(head -1 "$pg/data/postmaster.pid")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-mkserver() { # name -> writes $work/name/wsusd.conf
+mkserver() { # name [existing] -> writes $work/name/wsusd.conf
     local name=$1 dir="$work/$1"
     mkdir -p "$dir/state"
-    psql -X -q -c "CREATE DATABASE bench_$name" >/dev/null
+    [ -n "${2:-}" ] || psql -X -q -c "CREATE DATABASE bench_$name" >/dev/null
     cat >"$dir/wsusd.conf" <<EOF
 [server]
 listen = 127.0.0.1:$(free_port)
@@ -66,16 +93,50 @@ start() { # name -> pid in $pid
 
 hwm() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
+pgcpu() { # CPU seconds of the whole cluster so far: live processes + the reaped ones
+    local t=0 p
+    t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat")
+    for p in $(pgrep -P "$postmaster"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    awk -v t="$t" -v k="$tck" 'BEGIN {printf "%.2f", t / k}'
+}
+pg_rss_watch() { # peak RSS (VmHWM, shared buffers touched included) of any backend, until killed
+    local max=0 p v
+    while :; do
+        for p in $(pgrep -P "$postmaster"); do
+            v=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+            [ "${v:-0}" -gt "$max" ] && max=$v && echo "$max" >"$work/pg-hwm"
+            [ -n "${PERF:-}" ] && echo "$p" >>"$work/pg-pids.all"
+            # pid, database (from the process title), CPU ticks so far
+            awk -v p="$p" -v t="$( (tr '\0' ' ' <"/proc/$p/cmdline") 2>/dev/null | awk '{print $3}')" \
+                '{print p, t, $14 + $15}' "/proc/$p/stat" 2>/dev/null >>"$work/pg-ticks" || true
+        done
+        sleep 0.2
+    done
+}
 
-echo "generating $updates updates (metadata only)..."
-python3 "$src/tests/tools/wsusgen.py" --seed 3 --updates "$updates" --include-export --no-content \
-    --out "$work/gen.cab" >/dev/null
-mkserver up
+if [ -n "$cached" ] && [ -d "$cached" ]; then
+    mkserver up existing
+else
+    echo "generating $updates updates (metadata only)..."
+    python3 "$src/tests/tools/wsusgen.py" --seed 3 --updates "$updates" --include-export --no-content \
+        --out "$work/gen.cab" >/dev/null
+    mkserver up
+    echo "importing into the upstream..."
+    "$build/bin/wsusctl" -c "$work/up/wsusd.conf" import "$work/gen.cab" >/dev/null
+    rm -f "$work/gen.cab"
+    # an upstream that has been running has planner statistics (autovacuum); a fresh import not yet
+    psql -X -q -d bench_up -c "VACUUM ANALYZE" >/dev/null
+    if [ -n "$cached" ]; then
+        echo "caching the upstream in $cached"
+        bash "$src/tests/lib/pgtest.sh" save "$pg" "$cached.tmp" >/dev/null
+        mv "$cached.tmp" "$cached"
+        postmaster=$(head -1 "$pg/data/postmaster.pid")
+    fi
+fi
 mkserver down
-echo "importing into the upstream..."
-"$build/bin/wsusctl" -c "$work/up/wsusd.conf" import "$work/gen.cab" >/dev/null
-# an upstream that has been running has planner statistics (autovacuum); a fresh import not yet
-psql -X -q -d bench_up -c "ANALYZE" >/dev/null
 revs=$(psql -X -At -d bench_up -c "SELECT count(*) FROM revision")
 if [ -n "${SLOWLOG:-}" ]; then
     psql -X -q -c "ALTER DATABASE bench_up SET log_min_duration_statement = $SLOWLOG" >/dev/null
@@ -90,24 +151,111 @@ ctl() { "$build/bin/wsusctl" -c "$work/down/wsusd.conf" "$@"; }
 ctl config set upstream "$upurl" >/dev/null
 ctl config set download none >/dev/null
 
+if [ -n "${STATEMENTS:-}" ]; then
+    for db in bench_up bench_down; do
+        psql -X -q -d $db -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+    done
+    psql -X -q -d bench_down -c "SELECT pg_stat_statements_reset()" >/dev/null
+fi
 echo "initial sync of $revs revisions..."
+cpu0_up=$(cpu $up_pid) cpu0_down=$(cpu $down_pid) cpu0_pg=$(pgcpu)
+for p in $(pgrep -P "$postmaster"); do # CPU the live backends had before
+    awk -v p="$p" '{print p, "-", -($14 + $15)}' "/proc/$p/stat" 2>/dev/null >>"$work/pg-ticks" || true
+done
+pg_rss_watch &
+watch_pid=$!
+pids+=("$watch_pid")
+perf_pids=()
+if [ -n "${PERF:-}" ]; then
+    for who in up down; do
+        p=$up_pid; [ $who = down ] && p=$down_pid
+        perf record -q -g -F 499 -p "$p" -o "$work/perf-$who.data" >/dev/null 2>&1 &
+        perf_pids+=($!)
+    done
+    perf record -q -a -g -F 199 -o "$work/perf-all.data" >/dev/null 2>&1 &
+    perf_pids+=($!)
+fi
 ctl sync now --wait >/dev/null
+for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 first=$(ctl sync history --limit 1 --json)
-echo "cpu seconds after the initial sync: upstream $(cpu $up_pid), downstream $(cpu $down_pid)"
+kill "$watch_pid" 2>/dev/null || true
+[ -f "$work/pg-pids.all" ] && sort -un "$work/pg-pids.all" >"$work/pg-pids"
+cpu_up=$(awk -v a="$(cpu $up_pid)" -v b="$cpu0_up" 'BEGIN {printf "%.2f", a - b}')
+cpu_down=$(awk -v a="$(cpu $down_pid)" -v b="$cpu0_down" 'BEGIN {printf "%.2f", a - b}')
+cpu_pg=$(awk -v a="$(pgcpu)" -v b="$cpu0_pg" 'BEGIN {printf "%.2f", a - b}')
+echo "cpu seconds of the initial sync: upstream $cpu_up, downstream $cpu_down, postgres $cpu_pg"
+# per database: the last sample of each backend minus what it had before (sampled every 0.2 s)
+pg_by_db=$(awk -v k="$tck" '$3 < 0 {base[$1] = -$3; next}
+    {last[$1] = $3; if ($2 != "") db[$1] = $2}
+    END {for (p in last) sum[db[p] ~ /^bench_/ ? db[p] : "other"] += last[p] - base[p];
+         for (d in sum) printf "%s %.2f s, ", d, sum[d] / k}' "$work/pg-ticks" 2>/dev/null | sed 's/, $//')
+echo "postgres cpu by database:    $pg_by_db"
+top_statements() {
+    psql -X -q -d bench_down -c "SELECT d.datname AS db, s.calls, round(s.total_exec_time::numeric / 1000, 2) AS total_s,
+        round((s.total_exec_time / greatest(s.calls, 1))::numeric, 3) AS mean_ms, s.rows,
+        left(regexp_replace(s.query, '\s+', ' ', 'g'), 110) AS query
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname IN ('bench_up', 'bench_down') ORDER BY s.total_exec_time DESC LIMIT $1"
+}
+if [ -n "${STATEMENTS:-}" ]; then
+    top_statements 25
+    psql -X -q -d bench_down -c "SELECT d.datname AS db, sum(s.jit_functions) AS jit_functions,
+        round(sum(s.jit_generation_time + s.jit_inlining_time + s.jit_optimization_time +
+        s.jit_emission_time)::numeric / 1000, 2) AS jit_s,
+        left(string_agg(DISTINCT left(regexp_replace(s.query, '\s+', ' ', 'g'), 40), ' | '), 200) AS jit_queries
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname IN ('bench_up', 'bench_down') AND s.jit_functions > 0 GROUP BY 1"
+    psql -X -q -d bench_down -c "SELECT pg_stat_statements_reset()" >/dev/null
+fi
 ctl sync now --wait >/dev/null
 second=$(ctl sync history --limit 1 --json)
+if [ -n "${STATEMENTS:-}" ]; then
+    echo "statements of the no-change sync:"
+    top_statements 10
+fi
 got=$(psql -X -At -d bench_down -c "SELECT count(*) FROM revision")
+revlist=$(python3 "$src/tests/bench/revlist_latency.py" "$upurl" 2>&1) || revlist="failed: $revlist"
+pg_hwm=$(cat "$work/pg-hwm" 2>/dev/null || echo 0)
+# the downstream's catalog writer (client/ingest.c): time it spent storing during the first sync
+writer=$(grep -m1 -o 'catalog writer stored [0-9]* revisions, busy [0-9.]* s' "$work/down/log" |
+    awk '{print $7}')
 
-python3 - "$first" "$second" "$revs" "$got" "$(hwm $up_pid)" "$(hwm $down_pid)" <<'EOF'
-import json, sys
+python3 - "$first" "$second" "$revs" "$got" "$(hwm $up_pid)" "$(hwm $down_pid)" "$cpu_up" \
+    "$cpu_down" "$cpu_pg" "$pg_hwm" "$revlist" "${RESULT:-}" "$pg_by_db" "${writer:-0}" <<'EOF'
+import json, os, sys
+ncpu = os.cpu_count() or 1
 first, second = json.loads(sys.argv[1])[0], json.loads(sys.argv[2])[0]
 revs, got = int(sys.argv[3]), int(sys.argv[4])
+cpu_up, cpu_down, cpu_pg = (float(x) for x in sys.argv[7:10])
+pg_hwm, revlist, result = int(sys.argv[10]) / 1024.0, sys.argv[11], sys.argv[12]
 fetched = first["detail"]["revisions_fetched"]
+wall = first["seconds"]
 print("upstream revisions:          %d (downstream holds after the sync: %d)" % (revs, got))
 print("initial sync:                %s in %.2f s = %.0f revisions/s" %
-      (first["result"], first["seconds"], fetched / first["seconds"]))
+      (first["result"], wall, fetched / wall))
 print("no-change sync:              %s in %.3f s, GetUpdateData calls: %d" %
       (second["result"], second["seconds"], second["detail"]["calls"]["GetUpdateData"]))
 print("peak RSS upstream wsusd:     %s" % sys.argv[5])
 print("peak RSS downstream wsusd:   %s" % sys.argv[6])
+print("cpu of the initial sync:     upstream %.2f s, downstream %.2f s, postgres %.2f s "
+      "(%.0f us/revision in all; busy %.0f%% of %d cores)" %
+      (cpu_up, cpu_down, cpu_pg, 1e6 * (cpu_up + cpu_down + cpu_pg) / max(fetched, 1),
+       100 * (cpu_up + cpu_down + cpu_pg) / (ncpu * wall), ncpu))
+writer = float(sys.argv[14])
+print("catalog writer busy:         %.2f s of the %.2f s (%.0f%%): decoding, parsing, deriving and "
+      "storing, one batch after the other" % (writer, wall, 100 * writer / wall))
+print("peak RSS postgres backend:   %.1f MB (shared buffers it touched included)" % pg_hwm)
+print("GetRevisionIdList (full):    %s" % revlist)
+if result:
+    with open(result, "w") as f:
+        kv = {"revisions": revs, "stored": got, "result": first["result"],
+              "wall_s": "%.2f" % wall, "rev_per_s": "%.0f" % (fetched / wall),
+              "nochange_s": "%.3f" % second["seconds"], "nochange_result": second["result"],
+              "rss_up_mb": sys.argv[5].split()[0], "rss_down_mb": sys.argv[6].split()[0],
+              "rss_pg_mb": "%.1f" % pg_hwm, "cpu_up_s": cpu_up, "cpu_down_s": cpu_down,
+              "cpu_pg_s": cpu_pg, "cpu_pg_by_db": sys.argv[13], "revlist": revlist,
+              "writer_busy_pct": "%.0f" % (100 * writer / wall),
+              "busy_pct": "%.0f" % (100 * (cpu_up + cpu_down + cpu_pg) / (ncpu * wall))}
+        for k, v in kv.items():
+            f.write("%s: %s\n" % (k, v))
 EOF

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "fragment_store.h"
 #include "testutil.h"
 #include "update.h"
 
@@ -107,6 +108,82 @@ static void test_store_is_idempotent(void **state)
     /* every new revision got its client fragments in the same commit (fragment_store) */
     assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NULL"),
                      9);
+    /* documents and fragments stored with lz4 (schema 011), not pglz */
+    assert_int_equal(
+        count(c, "SELECT count(*) FROM revision WHERE "
+                 "pg_column_compression(xml) IS DISTINCT FROM 'lz4' AND length(xml) > 4000"),
+        0);
+    assert_true(count(c, "SELECT count(*) FROM revision WHERE pg_column_compression(xml) = 'lz4'") >
+                0);
+    /* the COPY path of catalog_store (fragment_store_add_new) stores exactly what the checked
+     * path (fragment_store_add, for revisions stored before schema 006) derives */
+    {
+        struct fragment_store_stats fst;
+        PGresult *r = PQexec(c, "CREATE TABLE frag_copy AS SELECT revision_id, kind, language, "
+                                "xml FROM revision_fragment;"
+                                "DELETE FROM revision_fragment_state");
+
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment"), 0);
+        memset(&fst, 0, sizeof(fst));
+        if (fragment_store_missing(c, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(fst.derived, 9);
+        assert_true(count(c, "SELECT count(*) FROM frag_copy") > 9);
+        assert_int_equal(count(c, "SELECT count(*) FROM ((SELECT * FROM frag_copy EXCEPT SELECT "
+                                  "revision_id, kind, language, xml FROM revision_fragment) UNION "
+                                  "ALL (SELECT revision_id, kind, language, xml FROM "
+                                  "revision_fragment EXCEPT SELECT * FROM frag_copy)) x"),
+                         0);
+    }
+    /* fragment_store_add_new: a document that cannot be derived is marked with its reason, the
+     * others of the same call are stored */
+    {
+        struct fragment_store_stats fst;
+        struct fragment_source src[2];
+        char *doc;
+        size_t doc_len;
+        long a = count(c, "SELECT min(id) FROM revision"),
+             b = count(c, "SELECT max(id) FROM revision");
+        PGresult *r;
+
+        assert_int_equal(
+            catalog_get_xml(c, "a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe", 200, &doc, &doc_len), 1);
+        r = PQexec(c, "DELETE FROM revision_fragment_state; BEGIN");
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        memset(src, 0, sizeof(src));
+        src[0].revision_id = a;
+        src[0].xml = "<NotAnUpdate/>";
+        src[0].len = strlen(src[0].xml);
+        src[1].revision_id = b;
+        src[1].xml = doc;
+        src[1].len = doc_len;
+        memset(&fst, 0, sizeof(fst));
+        if (fragment_store_add_new(c, src, 2, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        r = PQexec(c, "COMMIT");
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        free(doc);
+        assert_int_equal(fst.derived, 1);
+        assert_int_equal(fst.failed, 1);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NOT "
+                                  "NULL AND error <> '' AND revision_id = (SELECT min(id) FROM "
+                                  "revision)"),
+                         1);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment WHERE revision_id = "
+                                  "(SELECT min(id) FROM revision)"),
+                         0);
+        assert_true(count(c, "SELECT count(*) FROM revision_fragment WHERE revision_id = (SELECT "
+                             "max(id) FROM revision) AND kind = 'core'") == 1);
+        /* the rest derived again by the checked path, as before this block */
+        memset(&fst, 0, sizeof(fst));
+        if (fragment_store_missing(c, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(fst.derived, 7);
+    }
     assert_int_equal(count(c, "SELECT count(*) FROM revision_text t JOIN revision r ON "
                               "r.id = t.revision_id WHERE r.update_id = "
                               "'56309036-4c77-4dd9-951a-99ee9c246a94'"),

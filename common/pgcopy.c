@@ -1,0 +1,145 @@
+/*
+ * pgcopy: COPY FROM STDIN in text format (see pgcopy.h).
+ */
+#include "pgcopy.h"
+#include "db.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#define COPY_CHUNK (1024 * 1024)
+/* One row may hold a 64 MiB document, escaped: at most twice its size, plus the chunk. */
+#define COPY_MAX ((size_t)COPY_CHUNK * 160)
+
+static void add(struct pgcopy *c, const void *data, size_t len)
+{
+    if (buf_add(&c->out, data, len) < 0)
+        c->failed = 1;
+}
+
+static void flush(struct pgcopy *c)
+{
+    if (c->out.len == 0 || c->failed)
+        return;
+    if (PQputCopyData(c->conn, c->out.data, (int)c->out.len) != 1)
+        c->failed = 1;
+    buf_reset(&c->out);
+}
+
+static void sep(struct pgcopy *c, int first)
+{
+    if (!first)
+        add(c, "\t", 1);
+}
+
+void pgcopy_text(struct pgcopy *c, const char *s, size_t len, int first)
+{
+    size_t i, start = 0;
+
+    sep(c, first);
+    if (s == NULL) {
+        add(c, "\\N", 2);
+        return;
+    }
+    for (i = 0; i < len; i++) {
+        const char *esc = NULL;
+        switch (s[i]) {
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        default:
+            continue;
+        }
+        add(c, s + start, i - start);
+        add(c, esc, 2);
+        start = i + 1;
+    }
+    add(c, s + start, len - start);
+}
+
+void pgcopy_str(struct pgcopy *c, const char *s, int first)
+{
+    pgcopy_text(c, s, s != NULL ? strlen(s) : 0, first);
+}
+
+void pgcopy_bytea(struct pgcopy *c, const unsigned char *b, size_t len, int first)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    sep(c, first);
+    if (b == NULL) {
+        add(c, "\\N", 2);
+        return;
+    }
+    add(c, "\\\\x", 3);
+    for (i = 0; i < len; i++) {
+        char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
+        add(c, h, 2);
+    }
+}
+
+void pgcopy_fmt(struct pgcopy *c, int first, const char *fmt, ...)
+{
+    va_list ap;
+
+    sep(c, first);
+    va_start(ap, fmt);
+    if (buf_vprintf(&c->out, fmt, ap) < 0)
+        c->failed = 1;
+    va_end(ap);
+}
+
+void pgcopy_end_row(struct pgcopy *c)
+{
+    add(c, "\n", 1);
+    if (c->out.len >= COPY_CHUNK)
+        flush(c);
+}
+
+int pgcopy_begin(struct pgcopy *c, PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(conn, sql);
+    int ok = PQresultStatus(r) == PGRES_COPY_IN;
+
+    PQclear(r);
+    memset(c, 0, sizeof(*c));
+    c->conn = conn;
+    buf_init(&c->out, COPY_MAX);
+    if (!ok) {
+        db_errmsg(conn, err, errlen);
+        buf_free(&c->out);
+        return -1;
+    }
+    return 0;
+}
+
+int pgcopy_finish(struct pgcopy *c, char *err, size_t errlen)
+{
+    PGresult *r;
+    int rc = 0;
+
+    flush(c);
+    buf_free(&c->out);
+    if (PQputCopyEnd(c->conn, c->failed ? "client failed" : NULL) != 1)
+        rc = -1;
+    while ((r = PQgetResult(c->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = -1;
+        PQclear(r);
+    }
+    if (rc < 0 || c->failed) {
+        db_errmsg(c->conn, err, errlen);
+        return -1;
+    }
+    return 0;
+}
