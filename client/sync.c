@@ -17,6 +17,7 @@
 #include "hierarchy.h"
 #include "ingest.h"
 #include "log.h"
+#include "rollup_dss.h"
 #include "settings.h"
 #include "strutil.h"
 #include "upstream_state.h"
@@ -1230,6 +1231,41 @@ static int phase_content(struct sync_ctx *s)
 
 /* ---------- run ---------- */
 
+/*
+ * The reporting rollup after a successful synchronization (MS-WSUSSS 3.2.4.5): its failure never
+ * fails the synchronization; it becomes the run's warning (kept in the history) and a log line.
+ */
+static void phase_rollup(struct sync_ctx *s, char *warn, size_t warnlen)
+{
+    struct rollup_dss_params rp;
+    char msg[1024], at[40];
+    time_t now = time(NULL);
+    struct tm tm;
+    size_t used = strlen(warn);
+
+    set_phase(s, "rollup");
+    gmtime_r(&now, &tm);
+    if (strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        at[0] = '\0';
+    memset(&rp, 0, sizeof(rp));
+    rp.db = s->db;
+    rp.u = s->u;
+    rp.server_id = s->p->server_id;
+    rp.account_name = s->set.account_name;
+    rp.mode = s->set.mode;
+    rp.protocol = s->cfg.protocol_version;
+    rp.last_sync = at;
+    rp.cancel = s->p->cancel;
+    if (rollup_dss_run(&rp, NULL, msg, sizeof(msg)) != ROLLUP_DSS_FAILED) {
+        log_info("sync: %s", msg);
+        return;
+    }
+    log_warnx("sync: %s", msg);
+    if (used + 3 < warnlen && snprintf(warn + used, warnlen - used, "%s%s", used > 0 ? "; " : "",
+                                       msg) >= (int)(warnlen - used))
+        log_debug("sync: the warning was cut to %zu bytes", warnlen);
+}
+
 static int lock_and_start(struct sync_ctx *s, char *err, size_t errlen)
 {
     char key[24], m[300];
@@ -1470,6 +1506,8 @@ done:
         log_warnx("synchronization %ld failed: %s", s.hid, s.err);
     } else {
         out = SYNC_SUCCEEDED;
+        if (!lost)
+            phase_rollup(&s, err, errlen);
         log_info("synchronization %ld succeeded", s.hid);
     }
     history_finish(&s,
