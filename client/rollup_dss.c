@@ -133,6 +133,8 @@ static int step_config(struct run *r)
     char *guid, *id;
     int rc = 0;
 
+    if (uss_ensure_cookie(r->p->u, &e) < 0)
+        return call_failed(r, "the authorization", &e);
     if (uss_get_rollup_configuration(r->p->u, &r->cfg, &e) < 0) {
         r->n.requests++;
         if (e.kind == USS_ERR_HTTP && e.http_status == 404) {

@@ -413,7 +413,7 @@ int uss_get_rollup_configuration(struct uss *u, struct uss_rollup_config *out,
 
     memset(out, 0, sizeof(*out));
     c->out = out;
-    uss_request_get_rollup_configuration(&c->req);
+    uss_request_get_rollup_configuration(&c->req, u);
     rc = uss_transport_run(c, u->rep_url, err);
     uss_call_free(c);
     return rc;
@@ -425,7 +425,7 @@ int uss_rollup_downstream_servers(struct uss *u, const struct uss_rollup_server 
     struct uss_call *c = uss_transport_new(u, USS_OP_ROLLUP_DOWNSTREAM_SERVERS);
     int rc;
 
-    uss_request_rollup_downstream_servers(&c->req, v, n);
+    uss_request_rollup_downstream_servers(&c->req, u, v, n);
     rc = uss_transport_run(c, u->rep_url, err);
     uss_call_free(c);
     return rc;
@@ -440,7 +440,7 @@ int uss_rollup_computers(struct uss *u, const struct uss_rollup_computer *v, siz
     memset(out, 0, sizeof(*out));
     c->out = out;
     c->max_list = n;
-    uss_request_rollup_computers(&c->req, v, n);
+    uss_request_rollup_computers(&c->req, u, v, n);
     rc = uss_transport_run(c, u->rep_url, err);
     uss_call_free(c);
     if (rc < 0)
@@ -458,7 +458,7 @@ int uss_get_out_of_sync_computers(struct uss *u, const char *parent_id,
     memset(out, 0, sizeof(*out));
     c->out = out;
     c->max_list = n;
-    uss_request_get_out_of_sync_computers(&c->req, parent_id, v, n);
+    uss_request_get_out_of_sync_computers(&c->req, u, parent_id, v, n);
     rc = uss_transport_run(c, u->rep_url, err);
     uss_call_free(c);
     if (rc < 0)
@@ -475,7 +475,7 @@ int uss_rollup_computer_status(struct uss *u, const char *parent_id,
 
     *accepted = 0;
     c->out = accepted;
-    uss_request_rollup_computer_status(&c->req, parent_id, v, n);
+    uss_request_rollup_computer_status(&c->req, u, parent_id, v, n);
     rc = uss_transport_run(c, u->rep_url, err);
     uss_call_free(c);
     return rc;

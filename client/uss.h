@@ -302,11 +302,12 @@ void uss_call_free(struct uss_call *c);
 
 /* Windows' batch sizes (MS-WSUSSS notes <46>-<49>): never more per request, whatever the USS says.
  */
-#define USS_ROLLUP_SERVERS_BATCH     5000  /* client summaries per RollupDownstreamServers */
-#define USS_ROLLUP_COMPUTERS_BATCH   1500  /* ComputerRollupInfo per RollupComputers */
-#define USS_ROLLUP_OUT_OF_SYNC_BATCH 20000 /* ComputerLastRollupNumber per GetOutOfSyncComputers   \
-                                            */
-#define USS_ROLLUP_STATUS_BATCH 500        /* ComputerStatusRollupInfo per RollupComputerStatus */
+#define USS_ROLLUP_SERVERS_BATCH   5000 /* client summaries per RollupDownstreamServers */
+#define USS_ROLLUP_COMPUTERS_BATCH 1500 /* ComputerRollupInfo per RollupComputers */
+#define USS_ROLLUP_OUT_OF_SYNC_BATCH                                                               \
+    20000                           /* ComputerLastRollupNumber per GetOutOfSyncComputers          \
+                                     */
+#define USS_ROLLUP_STATUS_BATCH 500 /* ComputerStatusRollupInfo per RollupComputerStatus */
 /* "Never" in the rollup's dateTime fields (MS-WSUSSS 3.1.4.14.3.2). */
 #define USS_ROLLUP_NEVER "1753-01-01T00:00:00Z"
 /* Longest ComputerId kept (a WUSP client id is a GUID; Windows allows 256 characters). */
@@ -393,7 +394,8 @@ struct uss_rollup_status {
 
 /*
  * The five calls of the reporting web service (/ReportingWebService/ReportingWebService.asmx),
- * each with the fixed cookie of MS-WSUSSS 3.2.4.5 (no authorization needed). 0, or -1 with err
+ * each with the session's cookie (a wsusd USS identifies the downstream by it; a Windows USS
+ * ignores it), or the fixed cookie of MS-WSUSSS 3.2.4.5 before any authorization. 0, or -1 with err
  * filled; an upstream without the service answers HTTP 404 (err->http_status). Outputs are the
  * caller's to free. The callers keep to the batch sizes of the configuration; the answers are
  * bounded by what was asked (an answer naming more computers than the request is refused).

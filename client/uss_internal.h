@@ -102,14 +102,17 @@ void uss_request_get_deployments(struct buf *b, const struct uss *u, const char 
 void uss_request_download_files(struct buf *b, const struct uss *u, const unsigned char (*sha1)[20],
                                 size_t n);
 
-/* The reporting rollup requests (MS-WSUSSS 3.1.4.13-17), with the fixed cookie of 3.2.4.5. */
-void uss_request_get_rollup_configuration(struct buf *b);
-void uss_request_rollup_downstream_servers(struct buf *b, const struct uss_rollup_server *v,
+/* The reporting rollup requests (MS-WSUSSS 3.1.4.13-17), with the session's cookie (or the
+ * fixed one of 3.2.4.5 when there is none). */
+void uss_request_get_rollup_configuration(struct buf *b, const struct uss *u);
+void uss_request_rollup_downstream_servers(struct buf *b, const struct uss *u,
+                                           const struct uss_rollup_server *v, size_t n);
+void uss_request_rollup_computers(struct buf *b, const struct uss *u,
+                                  const struct uss_rollup_computer *v, size_t n);
+void uss_request_get_out_of_sync_computers(struct buf *b, const struct uss *u,
+                                           const char *parent_id, const struct uss_rollup_number *v,
                                            size_t n);
-void uss_request_rollup_computers(struct buf *b, const struct uss_rollup_computer *v, size_t n);
-void uss_request_get_out_of_sync_computers(struct buf *b, const char *parent_id,
-                                           const struct uss_rollup_number *v, size_t n);
-void uss_request_rollup_computer_status(struct buf *b, const char *parent_id,
+void uss_request_rollup_computer_status(struct buf *b, const struct uss *u, const char *parent_id,
                                         const struct uss_rollup_status *v, size_t n);
 
 /* ---------- uss_answer.c: decoding the answers (results freed by the uss.h frees) ---------- */

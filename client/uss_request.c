@@ -207,9 +207,17 @@ const char *uss_rollup_summary_name(int i)
     return i >= 0 && i < USS_ROLLUP_SUMMARY_FIELDS ? summary_names[i] : "?";
 }
 
-/* The cookie the reporting calls carry: "reserved for future use" (MS-WSUSSS 3.2.4.5). */
-static void req_fixed_cookie(struct buf *b)
+/*
+ * The cookie of the reporting calls: MS-WSUSSS 3.2.4.5 has it "reserved for future use" and fixed
+ * (Expiration 9999-12-31T23:59:59.9999999, empty EncryptedData), which a Windows USS ignores; a
+ * wsusd USS identifies the downstream by it, so the session's cookie goes when there is one.
+ */
+static void req_rollup_cookie(struct buf *b, const struct uss *u)
 {
+    if (u->cookie_data != NULL) {
+        req_cookie(u, b, "cookie");
+        return;
+    }
     buf_add_str(b, "<cookie><Expiration>9999-12-31T23:59:59.9999999</Expiration>"
                    "<EncryptedData></EncryptedData></cookie>");
 }
@@ -235,21 +243,21 @@ static void req_attr(struct buf *b, const char *name, const char *value)
     buf_add_str(b, "\"");
 }
 
-void uss_request_get_rollup_configuration(struct buf *b)
+void uss_request_get_rollup_configuration(struct buf *b, const struct uss *u)
 {
     req_begin(b, "GetRollupConfiguration", NS_SS);
-    req_fixed_cookie(b);
+    req_rollup_cookie(b, u);
     req_end(b, "GetRollupConfiguration");
 }
 
-void uss_request_rollup_downstream_servers(struct buf *b, const struct uss_rollup_server *v,
-                                           size_t n)
+void uss_request_rollup_downstream_servers(struct buf *b, const struct uss *u,
+                                           const struct uss_rollup_server *v, size_t n)
 {
     size_t i;
     int k;
 
     req_begin(b, "RollupDownstreamServers", NS_SS);
-    req_fixed_cookie(b);
+    req_rollup_cookie(b, u);
     req_client_time(b);
     buf_add_str(b, "<downstreamServers>");
     for (i = 0; i < n; i++) {
@@ -302,12 +310,13 @@ static void req_computer_details(struct buf *b, const struct uss_rollup_computer
     buf_add_str(b, "</TargetGroupIdList><RequestedTargetGroupNames /></Details>");
 }
 
-void uss_request_rollup_computers(struct buf *b, const struct uss_rollup_computer *v, size_t n)
+void uss_request_rollup_computers(struct buf *b, const struct uss *u,
+                                  const struct uss_rollup_computer *v, size_t n)
 {
     size_t i;
 
     req_begin(b, "RollupComputers", NS_SS);
-    req_fixed_cookie(b);
+    req_rollup_cookie(b, u);
     req_client_time(b);
     buf_add_str(b, "<computers>");
     for (i = 0; i < n; i++) {
@@ -336,13 +345,14 @@ void uss_request_rollup_computers(struct buf *b, const struct uss_rollup_compute
     req_end(b, "RollupComputers");
 }
 
-void uss_request_get_out_of_sync_computers(struct buf *b, const char *parent_id,
-                                           const struct uss_rollup_number *v, size_t n)
+void uss_request_get_out_of_sync_computers(struct buf *b, const struct uss *u,
+                                           const char *parent_id, const struct uss_rollup_number *v,
+                                           size_t n)
 {
     size_t i;
 
     req_begin(b, "GetOutOfSyncComputers", NS_SS);
-    req_fixed_cookie(b);
+    req_rollup_cookie(b, u);
     req_elem(b, "parentServerId", parent_id);
     buf_add_str(b, "<lastRollupNumbers>");
     for (i = 0; i < n; i++) {
@@ -355,13 +365,13 @@ void uss_request_get_out_of_sync_computers(struct buf *b, const char *parent_id,
     req_end(b, "GetOutOfSyncComputers");
 }
 
-void uss_request_rollup_computer_status(struct buf *b, const char *parent_id,
+void uss_request_rollup_computer_status(struct buf *b, const struct uss *u, const char *parent_id,
                                         const struct uss_rollup_status *v, size_t n)
 {
     size_t i, k;
 
     req_begin(b, "RollupComputerStatus", NS_SS);
-    req_fixed_cookie(b);
+    req_rollup_cookie(b, u);
     req_client_time(b);
     req_elem(b, "parentServerId", parent_id);
     buf_add_str(b, "<computers>");
