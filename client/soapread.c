@@ -56,6 +56,34 @@ static void soapread_fail(struct soapread *r, const char *msg)
     xmlStopParser(r->ctxt);
 }
 
+/*
+ * Keep one attribute as "name\0value\0". Without entity substitution libxml2 hands an escaped
+ * '&' over as "&#38;" (every other reference already resolved); a raw '&' cannot occur in a
+ * value, so each "&#38;" is one '&'.
+ */
+static int sr_keep_attr(struct soapread *r, const char *name, const char *v, const char *end)
+{
+    if (buf_add(&r->attrs, name, strlen(name) + 1) < 0)
+        return -1;
+    while (v < end) {
+        const char *amp = memchr(v, '&', (size_t)(end - v));
+        size_t n = amp != NULL ? (size_t)(amp - v) : (size_t)(end - v);
+        if (buf_add(&r->attrs, v, n) < 0)
+            return -1;
+        v += n;
+        if (amp == NULL)
+            break;
+        if (end - v >= 5 && memcmp(v, "&#38;", 5) == 0) {
+            v += 5;
+        } else {
+            v++;
+        }
+        if (buf_add(&r->attrs, "&", 1) < 0)
+            return -1;
+    }
+    return buf_add(&r->attrs, "", 1);
+}
+
 static void sr_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
                      int nb_defaulted, const xmlChar **attributes)
@@ -76,8 +104,7 @@ static void sr_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     r->attr_off[r->depth] = r->attrs.len;
     for (int i = 0; i < nb_attributes; i++) {
         const xmlChar **a = &attributes[i * 5]; /* localname, prefix, URI, value, end */
-        if (buf_add(&r->attrs, a[0], strlen((const char *)a[0]) + 1) < 0 ||
-            buf_add(&r->attrs, a[3], (size_t)(a[4] - a[3])) < 0 || buf_add(&r->attrs, "", 1) < 0) {
+        if (sr_keep_attr(r, (const char *)a[0], (const char *)a[3], (const char *)a[4]) < 0) {
             soapread_fail(r, "the attributes of the answer are larger than allowed");
             return;
         }
