@@ -186,7 +186,9 @@ def run(tmp, servers, dbs):
 
 
 class NoReporting(tw.FakeWsus):
-    """A WSUS-like upstream whose reporting web service is missing (HTTP 404)."""
+    """A WSUS-like upstream whose reporting web service is missing (HTTP 404); it serves the
+    real categories and no update."""
+    docs = {k: x for k, x in tw.DOC.items() if tw.is_category(x)}
     unservable = []
     asked = []
 
