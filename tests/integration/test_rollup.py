@@ -131,8 +131,8 @@ def run(tmp, servers, dbs):
              "root: exactly the leaf's computers, each under the leaf", rows)
     rows = wt.sql(root_db, "SELECT computer_id, update_id, state FROM rollup_status "
                            "ORDER BY 1, 2")
-    want = sorted([[PC1, u1, "4"], [PC1, u2, "5"], [PC2, u2, "4"]])
-    wt.check(rows == want, "root: the leaf's statuses (installed 4, failed 5)", rows)
+    states = sorted([[PC1, u1, "4"], [PC1, u2, "5"], [PC2, u2, "4"]])
+    wt.check(rows == states, "root: the leaf's statuses (installed 4, failed 5)", rows)
     summary = wt.sql_value(root_db, "SELECT summary[15] FROM rollup_server WHERE server_id = "
                                     ":'p1'", leaf_id)
     wt.check(summary == "2", "root: the leaf's summary counts its 2 computers", summary)
@@ -149,18 +149,22 @@ def run(tmp, servers, dbs):
     after = wt.sql(root_db, "SELECT computer_id, received_at FROM rollup_computer ORDER BY 1")
     wt.check(before == after, "root: no computer row was written again", (before, after))
 
-    # one client change: that computer only
+    # one client change: that computer only, and the rollup run alone (wsusctl sync rollup)
     wt.check(pc2.report([pc2.event(161, -2145099769, upd(u1))]), "pc2: a failure of u1")
-    sync(leaf_conf, "leaf, pc2 changed")
-    sync(mid_conf, "middle, pc2 changed")
+    for conf, url, n in ((leaf_conf, mid_url, 1), (mid_conf, root_url, 2)):
+        r = wt.wsusctl(conf, "sync", "rollup")
+        want = ("reporting rollup to upstream %s: %d servers, 1 computers (0 with details), "
+                "0 out of sync, 1 statuses in 5 requests\n" % (url, n))
+        wt.check(r.returncode == 0 and r.stdout == want,
+                 "sync rollup without synchronizing: %s" % want.strip(), r)
     got = last_rollup(mid_db)
     wt.check(got.get("computers") == 1 and got.get("details") == 0 and
              got.get("statuses") == 1, "middle: only pc2 went, without its unchanged details",
              got)
     rows = wt.sql(root_db, "SELECT computer_id, update_id, state FROM rollup_status "
                            "ORDER BY 1, 2")
-    want = sorted(want + [[PC2, u1, "5"]])
-    wt.check(rows == want, "root: pc2's new failure arrived, the rest unchanged", rows)
+    states = sorted(states + [[PC2, u1, "5"]])
+    wt.check(rows == states, "root: pc2's new failure arrived, the rest unchanged", rows)
 
     # an upstream without the reporting service (HTTP 404 there): skipped with one info line,
     # the synchronization succeeds without a warning
