@@ -56,6 +56,12 @@ def sync(conf, what):
     return h
 
 
+def ctl(conf, *args):
+    r = wt.wsusctl(conf, *args)
+    wt.check(r.returncode == 0, "wsusctl %s" % " ".join(args), r)
+    return r.stdout
+
+
 def last_rollup(db):
     v = wt.sql_value(db, "SELECT value FROM upstream_state WHERE key = 'rollup-last'")
     return json.loads(v) if v else {}
@@ -136,6 +142,41 @@ def run(tmp, servers, dbs):
     summary = wt.sql_value(root_db, "SELECT summary[15] FROM rollup_server WHERE server_id = "
                                     ":'p1'", leaf_id)
     wt.check(summary == "2", "root: the leaf's summary counts its 2 computers", summary)
+
+    # what the root's admin sees: the tree of servers with their summaries, and the report and
+    # computer list of exactly the leaf's computers
+    tree = json.loads(ctl(root_conf, "--json", "downstreams"))["tree"]
+    wt.check([(t["name"], t["parent_id"]) for t in tree] == [("middle.rollup.test", root_id)] and
+             [(c["name"], c["parent_id"]) for c in tree[0]["children"]] ==
+             [("leaf.rollup.test", mid_id)], "downstreams --json: leaf below middle below root",
+             tree)
+    n_updates = int(wt.sql_value(leaf_db, "SELECT count(DISTINCT update_id) FROM revision WHERE "
+                                          "update_type IN ('Software', 'Driver')"))
+    leaf = tree[0]["children"][0] if tree and tree[0]["children"] else {"summary": {}}
+    got = {k: leaf["summary"].get(k) for k in (
+        "UpdateCount", "ComputerTargetCount", "ComputerTargetsWithUpdateErrorsCount",
+        "UpdatesWithClientErrorsCount")}
+    wt.check(got == {"UpdateCount": n_updates, "ComputerTargetCount": 2,
+                     "ComputerTargetsWithUpdateErrorsCount": 1,
+                     "UpdatesWithClientErrorsCount": 1} and leaf.get("computers") == 2 and
+             leaf.get("last_rollup"), "the leaf's summary: its updates, 2 computers, 1 with a "
+             "failed update", leaf)
+    out = ctl(root_conf, "downstreams")
+    wt.check(any(ln.startswith("middle.rollup.test ") for ln in out.splitlines()) and
+             any(ln.startswith("  leaf.rollup.test ") for ln in out.splitlines()) and
+             "LAST ROLLUP" in out, "downstreams: the leaf indented under the middle", out)
+    rep = json.loads(ctl(root_conf, "--json", "report"))["downstream"]
+    got = sorted((u["update_id"], u["computers"], u["installed"], u["failed"])
+                 for u in rep["updates"])
+    wt.check(rep["computers"] == 2 and got == sorted([(u1, 1, 1, 0), (u2, 2, 1, 1)]),
+             "report --json: the leaf's 2 computers, u1 installed once, u2 installed and failed",
+             rep)
+    rows = json.loads(ctl(root_conf, "--json", "computers"))
+    rows = rows.get("computers", rows) if isinstance(rows, dict) else rows
+    got = sorted((r["id"], r["name"], r.get("server")) for r in rows)
+    wt.check(got == [(PC1, "pc1.rollup.test", "leaf.rollup.test"),
+                     (PC2, "pc2.rollup.test", "leaf.rollup.test")],
+             "computers --json: exactly the leaf's computers, marked with the leaf", rows)
 
     # a second round without client changes sends no computer again
     before = wt.sql(root_db, "SELECT computer_id, received_at FROM rollup_computer ORDER BY 1")
