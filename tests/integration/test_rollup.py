@@ -11,8 +11,9 @@ the middle, then the middle rolls up itself, the leaf and the leaf's computers t
 root must then list middle and leaf below it with their summaries and report exactly the leaf's
 computers and statuses. A second round without client changes sends no computer and no status
 again (the root's rows keep their reception time; the downstreams say so in their rollup
-record), a client change sends that one computer only, and an upstream without the reporting
-service is skipped with one info line.
+record), a client change sends that one computer only (`wsusctl sync rollup`, the rollup run
+alone), a rollup the upstream refuses leaves the synchronization succeeded with the refusal as
+its warning, and an upstream without the reporting service is skipped with one info line.
 """
 
 import json
@@ -121,6 +122,23 @@ def run(tmp, servers, dbs):
     wt.check(got.get("computers") == 2 and got.get("details") == 2 and
              got.get("statuses") == 2, "leaf rolled up both computers with details and status",
              got)
+    # a rollup the upstream refuses never fails the synchronization: it is its warning
+    r = wt.wsusctl(root_conf, "config", "set", "rollup-max-computers", "1")
+    wt.check(r.returncode == 0, "root: at most 1 computer per branch", r)
+    r = wt.wsusctl(mid_conf, "sync", "now", "--wait", timeout=120)
+    h = wt.last_sync(mid_conf)
+    want = ("the reporting rollup to upstream %s stopped at RollupComputers: upstream %s "
+            "refused RollupComputers: InvalidParameters (downstream %s would hold 2 computers, "
+            "more than 1 (setting rollup-max-computers); nothing stored); the synchronization "
+            "itself succeeded, and the next one sends the rest" % (root_url, root_url, mid_id))
+    wt.check(r.returncode == 0 and h.get("result") == "succeeded" and h.get("error") == want,
+             "middle: the sync succeeds although the root refuses the computers, with the "
+             "warning: " + want, (r, h))
+    got = last_rollup(mid_db)
+    wt.check(got.get("result") == "failed" and got.get("computers") == 0,
+             "middle: the rollup is recorded as failed, no computer recorded as sent", got)
+    r = wt.wsusctl(root_conf, "config", "reset", "rollup-max-computers")
+    wt.check(r.returncode == 0, "root: the bound back to its default", r)
     sync(mid_conf, "middle")
     got = last_rollup(mid_db)
     wt.check(got.get("result") == "succeeded" and got.get("servers") == 2 and
