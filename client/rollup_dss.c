@@ -30,6 +30,7 @@
 #define K_RESET_GUID  "rollup-reset-guid"
 #define K_UPSTREAM_ID "rollup-upstream-id"
 #define K_LAST        "rollup-last"
+#define K_LAST_SYNC   "rollup-last-sync" /* the last synchronization a rollup reported */
 
 struct run {
     const struct rollup_dss_params *p;
@@ -218,9 +219,17 @@ static int step_servers(struct run *r)
         v[n].name[0] = '\0';
     str_copy(v[n].version, sizeof(v[n].version), WSUSD_VERSION);
     v[n].is_replica = r->p->mode != NULL && strcmp(r->p->mode, "replica") == 0;
-    if (r->p->last_sync != NULL &&
-        str_copy(v[n].last_sync, sizeof(v[n].last_sync), r->p->last_sync) < 0)
-        v[n].last_sync[0] = '\0';
+    if (r->p->last_sync != NULL && r->p->last_sync[0] != '\0') {
+        if (str_copy(v[n].last_sync, sizeof(v[n].last_sync), r->p->last_sync) < 0 ||
+            upstream_state_set(r->p->db, K_LAST_SYNC, v[n].last_sync) < 0)
+            v[n].last_sync[0] = '\0';
+    } else {
+        /* a rollup on its own: the synchronization the last rollup reported */
+        char *t = upstream_state_get(r->p->db, K_LAST_SYNC);
+        if (t == NULL || str_copy(v[n].last_sync, sizeof(v[n].last_sync), t) < 0)
+            v[n].last_sync[0] = '\0';
+        free(t);
+    }
     now_text(v[n].last_rollup);
     for (k = 0; k < USS_ROLLUP_SUMMARY_FIELDS; k++)
         v[n].summary[k] = col_long(sum, 0, k);

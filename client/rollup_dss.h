@@ -26,7 +26,8 @@ struct rollup_dss_params {
     const char *account_name; /* this server's FQDN (FullDomainName) */
     const char *mode;         /* "replica" or "autonomous" (IsReplica) */
     const char *protocol;     /* the upstream's ProtocolVersion (GetConfigData); "" unknown */
-    const char *last_sync;    /* xsd:dateTime of this server's last synchronization, "" never */
+    const char *last_sync;    /* xsd:dateTime of the synchronization just done; NULL or "": a
+                                 rollup on its own (the one the last rollup reported) */
     const atomic_int *cancel; /* may be NULL */
 };
 

@@ -20,7 +20,6 @@
 #include "rollup_dss.h"
 #include "settings.h"
 #include "strutil.h"
-#include "sync_history.h"
 #include "upstream_state.h"
 #include "uss.h"
 #include "xmalloc.h"
@@ -1551,10 +1550,9 @@ int sync_rollup_only(PGconn *db, const char *server_id, const atomic_int *cancel
                      size_t msglen)
 {
     struct rollup_dss_params rp;
-    struct sync_history_row last;
     struct uss_error e;
     struct uss *u = NULL;
-    char *protocol = NULL, *account = NULL, *mode = NULL, at[40] = "";
+    char *protocol = NULL, *account = NULL, *mode = NULL;
     int rc = -1, lk;
 
     lk = sync_lock(db, msg, msglen);
@@ -1577,12 +1575,6 @@ int sync_rollup_only(PGconn *db, const char *server_id, const atomic_int *cancel
                  uss_url(u));
         goto out;
     }
-    if (sync_history_last_finished(db, &last) == 1 && strcmp(last.result, "succeeded") == 0) {
-        struct tm tm;
-        gmtime_r(&last.finished_at, &tm);
-        if (strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-            at[0] = '\0';
-    }
     account = setting(db, "account-name");
     mode = setting(db, "mode");
     memset(&rp, 0, sizeof(rp));
@@ -1592,7 +1584,7 @@ int sync_rollup_only(PGconn *db, const char *server_id, const atomic_int *cancel
     rp.account_name = account;
     rp.mode = mode;
     rp.protocol = protocol;
-    rp.last_sync = at;
+    rp.last_sync = NULL;
     rp.cancel = cancel;
     rc = rollup_dss_run(&rp, NULL, msg, msglen) == ROLLUP_DSS_FAILED ? -1 : 0;
 out:

@@ -210,12 +210,16 @@ def run(tmp, servers, dbs):
 
     # one client change: that computer only, and the rollup run alone (wsusctl sync rollup)
     wt.check(pc2.report([pc2.event(161, -2145099769, upd(u1))]), "pc2: a failure of u1")
+    q = "SELECT last_sync FROM rollup_server WHERE server_id = :'p1'"
+    synced = wt.sql_value(root_db, q, leaf_id)
     for conf, url, n in ((leaf_conf, mid_url, 1), (mid_conf, root_url, 2)):
         r = wt.wsusctl(conf, "sync", "rollup")
         want = ("reporting rollup to upstream %s: %d servers, 1 computers (0 with details), "
                 "0 out of sync, 1 statuses in 5 requests\n" % (url, n))
         wt.check(r.returncode == 0 and r.stdout == want,
                  "sync rollup without synchronizing: %s" % want.strip(), r)
+    wt.check(synced and wt.sql_value(root_db, q, leaf_id) == synced,
+             "root: a rollup alone reports the leaf's last synchronization unchanged", synced)
     got = last_rollup(mid_db)
     wt.check(got.get("computers") == 1 and got.get("details") == 0 and
              got.get("statuses") == 1, "middle: only pc2 went, without its unchanged details",
