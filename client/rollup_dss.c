@@ -364,8 +364,16 @@ static int computers_batch(struct run *r)
         goto out;
     fresh = json_array();
     gone = json_array();
-    for (k = 0; k < ch.n; k++)
+    for (k = 0; k < ch.n; k++) {
+        if (!ch.v[k].deleted) {
+            /* NewParent asks for the Details: one that had them is not sent again (no loop) */
+            for (i = 0; i < n && strcmp(v[i].id, ch.v[k].id) != 0; i++)
+                ;
+            if (i == n || v[i].with_details)
+                continue;
+        }
         json_array_append_new(ch.v[k].deleted ? gone : fresh, json_string(ch.v[k].id));
+    }
     if (json_array_size(gone) > 0)
         log_info("rollup: upstream %s wants no more reports of %zu computers (Deleted)",
                  uss_url(r->p->u), json_array_size(gone));
@@ -539,10 +547,11 @@ static int status_batch(struct run *r)
     }
     sent = json_array();
     for (k = 0; k < b.n; k++) {
-        const char *latest = NULL;
+        /* no state read (changed in between): the change seen, so it is not due forever */
+        const char *latest = PQgetvalue(due, (int)k, 7);
         size_t j;
         for (j = 0; j < b.v[k].nstates; j++)
-            if (latest == NULL || strcmp(b.v[k].states[j].changed, latest) > 0)
+            if (j == 0 || strcmp(b.v[k].states[j].changed, latest) > 0)
                 latest = b.v[k].states[j].changed;
         json_array_append_new(sent, json_pack("{s:s, s:i, s:s?}", "id", b.v[k].computer_id,
                                               "number", b.v[k].rollup_number, "time", latest));

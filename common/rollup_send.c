@@ -249,22 +249,51 @@ int rollup_send_out_of_sync(PGconn *db, const char *json)
 
 PGresult *rollup_send_status_due(PGconn *db, long limit)
 {
+    static const char sql[] = "SELECT x.id, x.own, x.rollup_number + 1, x.status_time IS NULL, " TS(
+        "x.status_time") ", gen_random_uuid()::text, " TS("x.effective") ", " TS("x.changed") " FRO"
+                                                                                              "M "
+                                                                                              "(" CHANGED
+                                                                                              ") x "
+                                                                                              "WHER"
+                                                                                              "E "
+                                                                                              "x."
+                                                                                              "chan"
+                                                                                              "ged "
+                                                                                              "IS "
+                                                                                              "NOT "
+                                                                                              "NULL"
+                                                                                              " AND"
+                                                                                              " (x."
+                                                                                              "stat"
+                                                                                              "us_"
+                                                                                              "time"
+                                                                                              " IS "
+                                                                                              "NULL"
+                                                                                              " OR "
+                                                                                              "x."
+                                                                                              "chan"
+                                                                                              "ged "
+                                                                                              "> "
+                                                                                              "x."
+                                                                                              "stat"
+                                                                                              "us_"
+                                                                                              "time"
+                                                                                              ") "
+                                                                                              "ORDE"
+                                                                                              "R "
+                                                                                              "BY "
+                                                                                              "x."
+                                                                                              "id "
+                                                                                              "LIMI"
+                                                                                              "T "
+                                                                                              "$1::"
+                                                                                              "bigi"
+                                                                                              "nt";
     char lim[24];
     const char *p[1] = {lim};
 
     snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
-    return db_exec(
-        db,
-        "SELECT x.id, x.own, x.rollup_number + 1, x.status_time IS NULL, " TS(
-            "x.status_time") ", gen_random_uuid()::text, " TS("x.effective") " FROM (" CHANGED
-                                                                             ") x WHERE x.changed "
-                                                                             "IS NOT NULL AND "
-                                                                             "(x.status_time IS "
-                                                                             "NULL OR x.changed > "
-                                                                             "x.status_time) ORDER "
-                                                                             "BY x.id LIMIT "
-                                                                             "$1::bigint",
-        1, p);
+    return db_exec(db, sql, 1, p);
 }
 
 PGresult *rollup_send_states(PGconn *db, const char *id, int own, const char *since)

@@ -73,7 +73,7 @@ int rollup_send_out_of_sync(PGconn *db, const char *json);
  * either marked for a full rollup or with a status changed since the last one, by id, at most
  * limit. Columns: 0 id, 1 own ("t": this server's computer), 2 rollup_number (the next one),
  * 3 full ("t"/"f"), 4 since (the LastStatusRollupTime, "" for full), 5 instance_id (a new
- * GUID), 6 effective_detection. NULL on error (logged).
+ * GUID), 6 effective_detection, 7 changed (its latest status change). NULL on error (logged).
  */
 PGresult *rollup_send_status_due(PGconn *db, long limit);
 
