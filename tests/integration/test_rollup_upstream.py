@@ -46,7 +46,7 @@ def summary(vals=None):
 
 
 def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09:00:00Z",
-           vals=None, summaries=0):
+           vals=None, summaries=0, activity=""):
     cs = "".join("<DownstreamServerRollupClientSummary><OSMajorVersion>10</OSMajorVersion>"
                  "<OSMinorVersion>0</OSMinorVersion><OSBuildNumber>%d</OSBuildNumber>"
                  "<OSServicePackMajorNumber>0</OSServicePackMajorNumber>"
@@ -54,13 +54,20 @@ def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09
                  "<SuiteMask>256</SuiteMask><OldProductType>1</OldProductType>"
                  "<NewProductType>48</NewProductType><SystemMetrics>0</SystemMetrics>"
                  "<ProcessorArchitecture>Amd64Compatible</ProcessorArchitecture><Count>1</Count>"
-                 "<ActivitySummaries /></DownstreamServerRollupClientSummary>" % i
-                 for i in range(summaries))
+                 "<ActivitySummaries>%s</ActivitySummaries></DownstreamServerRollupClientSummary>"
+                 % (i, activity if i == 0 else "") for i in range(summaries))
     return ("<DownstreamServerRollupInfo><ServerId>%s</ServerId><FullDomainName>%s</FullDomainName>"
             "<LastSyncTime>%s</LastSyncTime><ParentServerId>%s</ParentServerId>"
             "<Version>3.2.7600.226</Version><IsReplica>false</IsReplica>"
             "<LastRollupTime>%s</LastRollupTime>%s<ClientSummaries>%s</ClientSummaries>"
             "</DownstreamServerRollupInfo>" % (sid, name, sync, parent, rollup, summary(vals), cs))
+
+
+def act(update, installs, failures):
+    return ("<DownstreamServerRollupClientActivitySummary><UpdateId>%s</UpdateId><RevisionNumber>1"
+            "</RevisionNumber><InstallSuccessCount>%d</InstallSuccessCount><InstallFailureCount>%d"
+            "</InstallFailureCount></DownstreamServerRollupClientActivitySummary>"
+            % (update, installs, failures))
 
 
 def servers(s, cookie, infos, when=None):
@@ -159,12 +166,16 @@ try:
                  "</cookie><clientTime>2026-12-01T10:00:00Z</clientTime><computers />"),
             "InvalidCookie", "cookie: EncryptedData is not a cookie this server issued",
             "a forged cookie")
+    refused(call(s, "GetRollupConfiguration", "<cookie><Expiration>2026-12-01T00:00:00Z</Expiration>"
+                 "<EncryptedData>%s</EncryptedData></cookie>" % ("A" * 5000)), "InvalidCookie",
+            "cookie: EncryptedData is not a cookie this server issued",
+            "an oversized EncryptedData is no fixed cookie")
 
     # the middle server reports its leaf (parent first) and itself (last, all-zero parent)
     ok(servers(s, mid, [server(LEAF, "leaf.example.test", MID, vals={"UpdateCount": 40,
                                                                       "ComputerTargetCount": 2}),
                         server(MID, "mid.example.test", ZERO, vals={"UpdateCount": 41},
-                               summaries=3)]), "RollupDownstreamServers")
+                               summaries=3, activity=act(UPD1, 3, 1))]), "RollupDownstreamServers")
     check(s.sql("SELECT string_agg(name || ':' || parent_id || ':' || summary[1] || ':' || "
                 "summary[15], ',' ORDER BY name) FROM rollup_server") ==
           "leaf.example.test:%s:40:2,mid.example.test:%s:41:0" % (MID, own),
@@ -181,7 +192,8 @@ try:
           [b"pc-1", b"pc-2", b"pc-3"], "every known computer is out of sync before its status")
     ok(statuses(s, mid, MID, [status("pc-1", 1, [(UPD1, 4, "2026-11-30T01:00:00Z"),
                                                  (UPD2, 5, "2026-11-30T01:00:00Z")]),
-                              status("pc-2", 1, [(UPD1, 2, "2026-11-30T01:00:00Z")])]),
+                              status("pc-2", 1, [(UPD1, 2, "2026-11-30T01:00:00Z"),
+                                                 (UPD2, 0, "2026-11-30T01:00:00Z")])]),
        "RollupComputerStatus")
     check(out_of_sync(s, mid, MID, [("pc-1", 1), ("pc-2", 1), ("pc-3", 0)]) == [b"pc-3"],
           "after the status rollup only the computer without status is out of sync")
@@ -190,7 +202,7 @@ try:
                                                  (UPD2, 4, "2026-11-30T02:00:00Z")], full=False)]),
        "RollupComputerStatus (delta)")
     check(s.sql("SELECT string_agg(computer_id || ':' || state, ',' ORDER BY computer_id, update_id)"
-                " FROM rollup_status") == "pc-1:4,pc-1:4,pc-2:2",
+                " FROM rollup_status") == "pc-1:4,pc-1:4,pc-2:2,pc-2:0",
           "statuses: %s" % s.sql("SELECT string_agg(computer_id || ':' || state, ',') FROM rollup_status"))
 
     # what the admin sees: the tree, the computers of the hierarchy, their report
@@ -213,10 +225,16 @@ try:
     out = s.ctl("computers")
     check(re.search(r"pc-1\.example\.test +pc-1 +10\.0\.19045\.0\.0 +2026-12-01T08:00:00Z +0 +2 +0 "
                     r"+- +leaf\.example\.test\n", out) is not None, "computers table: %r" % out)
+    out = s.ctl("computers", "show", "PC-1.example.test")
+    check("server:          leaf.example.test (reported by the reporting rollup)" in out and
+          re.search(r"installed +%s +2026-11-30T01:00:00Z" % UPD1, out) is not None and
+          re.search(r"installed +%s +2026-11-30T02:00:00Z" % UPD2, out) is not None,
+          "computers show of a rolled-up computer: its server and statuses: %r" % out)
     rep = json.loads(s.ctl("--json", "report"))["downstream"]
     check(rep["computers"] == 3 and
-          [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"])
-           for u in rep["updates"]] == [(UPD1, 2, 1, 1, 0), (UPD2, 1, 0, 1, 0)],
+          [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"],
+            u["not_applicable"]) for u in rep["updates"]] ==
+          [(UPD1, 2, 1, 1, 0, 0), (UPD2, 2, 0, 1, 0, 1)],
           "report of the hierarchy: %r" % rep)
     out = s.ctl("report")
     check("computers of the servers below (reporting rollup): 3" in out and
@@ -281,8 +299,16 @@ try:
     # computers stay
     NEWLEAF = "3e9a3c55-5b2e-4a4f-8a10-3c2b1e0f9a99"
     ok(servers(s, mid, [server(NEWLEAF, "LEAF.example.test", MID, rollup="2026-12-02T10:00:00Z"),
-                        server(MID, "mid.example.test", ZERO, rollup="2026-12-02T10:00:00Z")]),
+                        server(MID, "mid.example.test", ZERO, rollup="2026-12-02T10:00:00Z",
+                               summaries=1, activity=act(UPD1, 2, 0))]),
        "RollupDownstreamServers after a rebuild")
+    # an older LastRollupTime is ignored, its activity too (3.1.4.14)
+    ok(servers(s, mid, [server(MID, "mid.example.test", ZERO, rollup="2026-12-01T11:00:00Z",
+                               summaries=1, activity=act(UPD1, 50, 50))]), "an older rollup")
+    mid_row = [t for t in json.loads(s.ctl("--json", "downstreams"))["tree"] if t["server_id"] == MID]
+    check([(t["install_successes"], t["install_failures"], t["last_rollup"]) for t in mid_row] ==
+          [(5, 1, "2026-12-02T10:00:00Z")],
+          "client install activity summed over the rollups, the older one ignored: %r" % mid_row)
     check(s.sql("SELECT string_agg(server_id::text, ',' ORDER BY name) FROM rollup_server") ==
           "%s,%s" % (NEWLEAF, MID), "the rebuilt leaf replaced the old one")
     check(s.sql("SELECT string_agg(DISTINCT server_id::text, ',') FROM rollup_computer WHERE "
@@ -313,6 +339,48 @@ try:
           "pc-1,pc-3", "pc-2 aged out after 30 days")
     check(s.sql("SELECT count(*) FROM rollup_status WHERE computer_id = 'pc-2'") == "0",
           "with its statuses")
+
+    # the per-branch bound on computers
+    s.ctl("config", "set", "rollup-max-computers", "3")
+    before = counts(s)
+    refused(computers(s, mid, [computer("pc-7", MID, "pc-7.example.test"),
+                               computer("pc-8", MID, "pc-8.example.test")]), "InvalidParameters",
+            "downstream %s would hold 4 computers, more than 3 (setting rollup-max-computers); "
+            "nothing stored" % MID, "computers beyond rollup-max-computers")
+    check(counts(s) == before, "nothing stored beyond the bound: %s" % counts(s))
+    s.ctl("config", "reset", "rollup-max-computers")
+
+    # a stranger naming the live middle server from another address takes nothing over (the
+    # old server's address is made another one here: the test has one loopback address)
+    s.sql("UPDATE downstream_server SET address = '10.9.9.9' WHERE account_guid = '%s'" % MID)
+    STRANGER = "8b1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e14"
+    stranger = s.authenticate(name="mid.example.test", guid=STRANGER)
+    ok(servers(s, stranger, [server(STRANGER, "mid.example.test", ZERO)]),
+       "a stranger reports itself under a taken name")
+    check(s.sql("SELECT string_agg(reporter_id::text, ',' ORDER BY name) FROM rollup_server "
+                "WHERE server_id <> '%s'" % STRANGER) == "%s,%s" % (MID, MID),
+          "the middle server's branch stays its own")
+    s.sql("DELETE FROM rollup_server WHERE server_id = '%s'" % STRANGER)
+    s.sql("DELETE FROM downstream_server WHERE account_guid = '%s'" % STRANGER)
+    s.sql("UPDATE downstream_server SET address = '127.0.0.1' WHERE account_guid = '%s'" % MID)
+
+    # the middle server itself rebuilt: a new id with the old name (from the same address)
+    # takes over its branch
+    NEWMID = "7a1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e13"
+    newmid = s.authenticate(name="mid.example.test", guid=NEWMID)
+    ok(servers(s, newmid, [server(NEWLEAF, "leaf.example.test", NEWMID, rollup="2026-12-04T10:00:00Z"),
+                           server(NEWMID, "mid.example.test", ZERO, rollup="2026-12-04T10:00:00Z")]),
+       "RollupDownstreamServers of the rebuilt middle server")
+    tree = json.loads(s.ctl("--json", "downstreams"))
+    check([(t["server_id"], [c["server_id"] for c in t["children"]]) for t in tree["tree"]] ==
+          [(NEWMID, [NEWLEAF])], "one middle server (the new id) with its leaf: %r" % tree["tree"])
+    check(sorted(d["account_guid"] for d in tree["downstreams"]) == sorted([NEWMID, OTHER]),
+          "the old id left the downstream list: %r" % tree["downstreams"])
+    check(s.sql("SELECT string_agg(computer_id || ':' || server_id || ':' || reporter_id, ',' ORDER "
+                "BY computer_id) FROM rollup_computer") ==
+          "pc-1:%s:%s,pc-3:%s:%s" % (NEWLEAF, NEWMID, NEWMID, NEWMID),
+          "the computers stay, under the new id: %s" % s.sql("SELECT string_agg(computer_id, ',') "
+                                                              "FROM rollup_computer"))
 finally:
     s.cleanup()
 ws.finish("test_rollup_upstream")
