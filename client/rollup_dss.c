@@ -395,6 +395,8 @@ static int step_computers(struct run *r)
 {
     int k, rc = 0;
 
+    if (rollup_send_forget_gone(r->p->db) < 0)
+        return db_failed(r, "forget the computers this server no longer holds");
     /* NewParent answers make a computer due again, with its Details (3.2.4.5 step 4.4) */
     for (k = 0; k < MAX_BATCHES && rc == 0; k++) {
         if (cancelled(r))

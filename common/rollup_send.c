@@ -331,6 +331,17 @@ int rollup_send_status_sent(PGconn *db, const char *json)
                   1, p);
 }
 
+int rollup_send_forget_gone(PGconn *db)
+{
+    return db_cmd(db,
+                  "DELETE FROM rollup_sent s WHERE NOT EXISTS (SELECT 1 FROM rollup_computer r "
+                  "WHERE r.computer_id = s.computer_id) AND CASE WHEN s.computer_id ~ "
+                  "'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN NOT "
+                  "EXISTS (SELECT 1 FROM computer c WHERE c.id = s.computer_id::uuid) ELSE true "
+                  "END",
+                  0, NULL);
+}
+
 int rollup_send_reset(PGconn *db)
 {
     return db_cmd(db, "DELETE FROM rollup_sent", 0, NULL);

@@ -90,6 +90,9 @@ PGresult *rollup_send_states(PGconn *db, const char *id, int own, const char *si
  */
 int rollup_send_status_sent(PGconn *db, const char *json);
 
+/* Forget the records of computers this server holds no more (removed, aged out). 0, or -1. */
+int rollup_send_forget_gone(PGconn *db);
+
 /* A new upstream or RollupResetGuid: forget everything sent, the next rollup is full. 0, or -1. */
 int rollup_send_reset(PGconn *db);
 

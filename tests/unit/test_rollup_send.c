@@ -179,9 +179,19 @@ static void test_computers_and_status(void **state)
     assert_int_equal(rows(rollup_send_computers(db, SELF, 10)), 0);
     assert_int_equal(rows(rollup_send_status_due(db, 10)), 0);
     assert_int_equal(rollup_send_count(db), 1);
+    assert_int_equal(rollup_send_forget_gone(db), 0);
+    assert_int_equal(rollup_send_count(db), 1); /* still held */
     assert_int_equal(rollup_send_reset(db), 0);
     assert_int_equal(rollup_send_count(db), 0);
     assert_int_equal(rows(rollup_send_computers(db, SELF, 10)), 1); /* everything again */
+    /* a removed computer's record goes */
+    assert_int_equal(rollup_send_computers_sent(db, "[{\"id\": \"" PC1 "\", \"fp\": \"x\", "
+                                                    "\"details\": null}, {\"id\": \"gone-pc\", "
+                                                    "\"fp\": \"y\", \"details\": null}]"),
+                     0);
+    exec(db, "DELETE FROM computer");
+    assert_int_equal(rollup_send_forget_gone(db), 0);
+    assert_int_equal(rollup_send_count(db), 0);
     db_close(db);
 }
 
