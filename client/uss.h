@@ -361,6 +361,7 @@ struct uss_changed_computers {
     struct uss_changed_computer *v;
     size_t n, cap;
 };
+/* Free the list inside (the struct is the caller's); NULL is fine. */
 void uss_changed_computers_free(struct uss_changed_computers *l);
 
 /* One ComputerLastRollupNumber. */
@@ -373,6 +374,7 @@ struct uss_computer_ids {
     char (*ids)[USS_ROLLUP_MAX_COMPUTER_ID + 1];
     size_t n, cap;
 };
+/* Free the list inside (the struct is the caller's); NULL is fine. */
 void uss_computer_ids_free(struct uss_computer_ids *l);
 
 /* One ComputerStatusRollupUpdateStatus. */
