@@ -16,6 +16,9 @@
 #include <string.h>
 
 #define NAME_MAX_LEN 64
+/* The attributes of the open elements, kept for soapread_attr (a rollup answer's ChangedComputer
+ * carries its data in two of them). */
+#define ATTRS_MAX (64u << 10)
 
 /*
  * Depth as the element path allows; the element count is bounded by the answer's size. Real
@@ -33,6 +36,8 @@ struct soapread {
     int depth; /* number of open elements */
     char names[SOAPREAD_MAX_DEPTH][NAME_MAX_LEN];
     struct buf text;
+    struct buf attrs;                    /* "name\0value\0" of the open elements */
+    size_t attr_off[SOAPREAD_MAX_DEPTH]; /* where each open element's attributes start */
     int in_fault;
     int is_fault;
     int stopped;
@@ -51,6 +56,34 @@ static void soapread_fail(struct soapread *r, const char *msg)
     xmlStopParser(r->ctxt);
 }
 
+/*
+ * Keep one attribute as "name\0value\0". Without entity substitution libxml2 hands an escaped
+ * '&' over as "&#38;" (every other reference already resolved); a raw '&' cannot occur in a
+ * value, so each "&#38;" is one '&'.
+ */
+static int sr_keep_attr(struct soapread *r, const char *name, const char *v, const char *end)
+{
+    if (buf_add(&r->attrs, name, strlen(name) + 1) < 0)
+        return -1;
+    while (v < end) {
+        const char *amp = memchr(v, '&', (size_t)(end - v));
+        size_t n = amp != NULL ? (size_t)(amp - v) : (size_t)(end - v);
+        if (buf_add(&r->attrs, v, n) < 0)
+            return -1;
+        v += n;
+        if (amp == NULL)
+            break;
+        if (end - v >= 5 && memcmp(v, "&#38;", 5) == 0) {
+            v += 5;
+        } else {
+            v++;
+        }
+        if (buf_add(&r->attrs, "&", 1) < 0)
+            return -1;
+    }
+    return buf_add(&r->attrs, "", 1);
+}
+
 static void sr_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
                      int nb_defaulted, const xmlChar **attributes)
@@ -61,14 +94,20 @@ static void sr_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     (void)uri;
     (void)nb_namespaces;
     (void)namespaces;
-    (void)nb_attributes;
     (void)nb_defaulted;
-    (void)attributes;
     if (r->stopped)
         return;
     if (xml_guard_enter(r->ctxt) < 0) {
         soapread_fail(r, "answer nested too deeply");
         return;
+    }
+    r->attr_off[r->depth] = r->attrs.len;
+    for (int i = 0; i < nb_attributes; i++) {
+        const xmlChar **a = &attributes[i * 5]; /* localname, prefix, URI, value, end */
+        if (sr_keep_attr(r, (const char *)a[0], (const char *)a[3], (const char *)a[4]) < 0) {
+            soapread_fail(r, "the attributes of the answer are larger than allowed");
+            return;
+        }
     }
     snprintf(r->names[r->depth], NAME_MAX_LEN, "%s", (const char *)localname);
     if (r->depth == 2 && strcmp((const char *)localname, "Fault") == 0) {
@@ -112,6 +151,9 @@ static void sr_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
         soapread_fail(r, "answer rejected");
     }
     buf_reset(&r->text);
+    r->attrs.len = r->attr_off[r->depth];
+    if (r->attrs.data != NULL)
+        r->attrs.data[r->attrs.len] = '\0';
 }
 
 static void sr_chars(void *ctx, const xmlChar *ch, int len)
@@ -153,6 +195,7 @@ struct soapread *soapread_new(soapread_end_fn end, void *arg, size_t max_text)
     r->end = end;
     r->arg = arg;
     buf_init(&r->text, max_text);
+    buf_init(&r->attrs, ATTRS_MAX);
     xml_init();
     /* user data NULL: the callbacks get the parser, whose guard leads back to r */
     r->ctxt = xmlCreatePushParserCtxt(&sax, NULL, NULL, 0, NULL);
@@ -173,6 +216,7 @@ void soapread_free(struct soapread *r)
         xmlFreeParserCtxt(r->ctxt);
     }
     buf_free(&r->text);
+    buf_free(&r->attrs);
     free(r);
 }
 
@@ -236,6 +280,20 @@ const char *soapread_parent(const struct soapread *r, int k)
     int i = r->depth - k;
 
     return (k < 1 || i < 0) ? "" : r->names[i];
+}
+
+const char *soapread_attr(const struct soapread *r, const char *name)
+{
+    size_t off = r->attr_off[r->depth];
+
+    while (off < r->attrs.len) {
+        const char *n = r->attrs.data + off;
+        const char *v = n + strlen(n) + 1;
+        if (strcmp(n, name) == 0)
+            return v;
+        off = (size_t)(v - r->attrs.data) + strlen(v) + 1;
+    }
+    return NULL;
 }
 
 int soapread_depth(const struct soapread *r)

@@ -37,6 +37,12 @@ int soapread_finish(struct soapread *r);
 const char *soapread_error(const struct soapread *r);
 /* Name of the k-th ancestor of the element being ended (k=1 is the parent), or "". */
 const char *soapread_parent(const struct soapread *r, int k);
+/*
+ * The value of attribute name (local name) of the element being ended, or NULL when it has
+ * none; valid only during the callback. All attributes of the open elements together are bounded
+ * (64 KiB; more fails the parse).
+ */
+const char *soapread_attr(const struct soapread *r, const char *name);
 /* Depth of the element being ended: Envelope is 0, Body 1, the operation response 2. */
 int soapread_depth(const struct soapread *r);
 

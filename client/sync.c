@@ -17,6 +17,7 @@
 #include "hierarchy.h"
 #include "ingest.h"
 #include "log.h"
+#include "rollup_dss.h"
 #include "settings.h"
 #include "strutil.h"
 #include "upstream_state.h"
@@ -1230,24 +1231,78 @@ static int phase_content(struct sync_ctx *s)
 
 /* ---------- run ---------- */
 
-static int lock_and_start(struct sync_ctx *s, char *err, size_t errlen)
+/*
+ * The reporting rollup after a successful synchronization (MS-WSUSSS 3.2.4.5): its failure never
+ * fails the synchronization; it becomes the run's warning (kept in the history) and a log line.
+ */
+static void phase_rollup(struct sync_ctx *s, char *warn, size_t warnlen)
+{
+    struct rollup_dss_params rp;
+    char msg[1024], at[40];
+    time_t now = time(NULL);
+    struct tm tm;
+    size_t used = strlen(warn);
+
+    set_phase(s, "rollup");
+    gmtime_r(&now, &tm);
+    if (strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        at[0] = '\0';
+    memset(&rp, 0, sizeof(rp));
+    rp.db = s->db;
+    rp.u = s->u;
+    rp.server_id = s->p->server_id;
+    rp.account_name = s->set.account_name;
+    rp.mode = s->set.mode;
+    rp.protocol = s->cfg.protocol_version;
+    rp.last_sync = at;
+    rp.cancel = s->p->cancel;
+    if (rollup_dss_run(&rp, NULL, msg, sizeof(msg)) != ROLLUP_DSS_FAILED) {
+        log_info("sync: %s", msg);
+        return;
+    }
+    log_warnx("sync: %s", msg);
+    if (used + 3 < warnlen && snprintf(warn + used, warnlen - used, "%s%s", used > 0 ? "; " : "",
+                                       msg) >= (int)(warnlen - used))
+        log_debug("sync: the warning was cut to %zu bytes", warnlen);
+}
+
+/* The sync lock of this session: 0 taken, 1 another session holds it, -1 error (err). */
+static int sync_lock(PGconn *db, char *err, size_t errlen)
 {
     char key[24], m[300];
-    const char *p[3];
+    const char *p[1] = {key};
     PGresult *r;
     int got;
 
     snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);
-    p[0] = key;
-    r = db_exec(s->db, "SELECT pg_try_advisory_lock($1::bigint)", 1, p);
+    r = db_exec(db, "SELECT pg_try_advisory_lock($1::bigint)", 1, p);
     if (r == NULL) {
-        snprintf(err, errlen, "cannot take the sync lock: %s", db_errmsg(s->db, m, sizeof(m)));
+        snprintf(err, errlen, "cannot take the sync lock: %s", db_errmsg(db, m, sizeof(m)));
         return -1;
     }
     got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
-    if (!got)
-        return 1;
+    return got ? 0 : 1;
+}
+
+static void sync_unlock(PGconn *db)
+{
+    char key[24];
+    const char *q[1] = {key};
+
+    snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);
+    db_cmd(db, "SELECT pg_advisory_unlock($1::bigint)", 1, q);
+}
+
+static int lock_and_start(struct sync_ctx *s, char *err, size_t errlen)
+{
+    char m[300];
+    const char *p[3];
+    PGresult *r;
+    int got = sync_lock(s->db, err, errlen);
+
+    if (got != 0)
+        return got;
     /* rows left 'running' by a process that died: nobody else holds the lock */
     db_cmd(s->db,
            "UPDATE sync_history SET result = 'failed', finished_at = coalesce(finished_at, "
@@ -1471,6 +1526,8 @@ done:
         log_warnx("synchronization %ld failed: %s", s.hid, s.err);
     } else {
         out = SYNC_SUCCEEDED;
+        if (!lost)
+            phase_rollup(&s, err, errlen);
         log_info("synchronization %ld succeeded", s.hid);
     }
     history_finish(&s,
@@ -1478,12 +1535,8 @@ done:
                    : out == SYNC_CANCELLED ? "cancelled"
                                            : "failed",
                    out == SYNC_SUCCEEDED ? err : s.err);
-    if (!lost) {
-        char key[24];
-        const char *q[1] = {key};
-        snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);
-        db_cmd(s.db, "SELECT pg_advisory_unlock($1::bigint)", 1, q);
-    }
+    if (!lost)
+        sync_unlock(s.db);
     free(config_anchor);
     json_decref(s.missing);
     json_decref(s.gone);
@@ -1492,4 +1545,54 @@ done:
     settings_release(&s.set);
     db_close(s.db);
     return out;
+}
+
+int sync_rollup_only(PGconn *db, const char *server_id, const atomic_int *cancel, char *msg,
+                     size_t msglen)
+{
+    struct rollup_dss_params rp;
+    struct uss_error e;
+    struct uss *u = NULL;
+    char *protocol = NULL, *account = NULL, *mode = NULL;
+    int rc = -1, lk;
+
+    lk = sync_lock(db, msg, msglen);
+    if (lk > 0)
+        snprintf(msg, msglen,
+                 "a synchronization is running; it reports to the upstream at its "
+                 "end");
+    if (lk != 0)
+        return lk;
+    u = sync_open_upstream(db, server_id, 0, cancel, &e);
+    if (u == NULL) {
+        snprintf(msg, msglen, "%s", e.msg);
+        goto out;
+    }
+    protocol = upstream_state_get(db, "protocol-version");
+    if (protocol == NULL) {
+        snprintf(msg, msglen,
+                 "this server has not synchronized from upstream %s yet; run wsusctl sync now "
+                 "(it reports at its end)",
+                 uss_url(u));
+        goto out;
+    }
+    account = setting(db, "account-name");
+    mode = setting(db, "mode");
+    memset(&rp, 0, sizeof(rp));
+    rp.db = db;
+    rp.u = u;
+    rp.server_id = server_id;
+    rp.account_name = account;
+    rp.mode = mode;
+    rp.protocol = protocol;
+    rp.last_sync = NULL;
+    rp.cancel = cancel;
+    rc = rollup_dss_run(&rp, NULL, msg, msglen) == ROLLUP_DSS_FAILED ? -1 : 0;
+out:
+    free(protocol);
+    free(account);
+    free(mode);
+    uss_free(u);
+    sync_unlock(db);
+    return rc;
 }

@@ -68,6 +68,16 @@ struct sync_params {
 enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *err, size_t errlen);
 
 /*
+ * The reporting rollup on its own, without the steps before it (MS-WSUSSS 3.2.4.5 allows it;
+ * `wsusctl rollup`): under the sync lock, with the upstream client of the settings, the
+ * upstream's protocol version as the last synchronization recorded it, and the time of the
+ * synchronization the last rollup reported. db is the caller's connection (no transaction open). 0
+ * done or skipped, 1 a synchronization runs (it reports at its end), -1 failed; msg gets the line.
+ */
+int sync_rollup_only(PGconn *db, const char *server_id, const atomic_int *cancel, char *msg,
+                     size_t msglen);
+
+/*
  * The upstream client exactly as a sync builds it from the settings of db (upstream,
  * account-name, proxy, proxy-user/-domain/-password/-auth, ca-file, the answer and stall
  * timeouts), so a probe (wsusctl checkhealth) goes the same way as the sync. max_timeout_s > 0

@@ -101,6 +101,7 @@ struct uss *uss_new(const struct uss_options *o, struct uss_error *err)
     u->extra_ca = extra_ca;
     u->microsoft_update = mu;
     u->ss_url = xasprintf("%s%s", root, PATH_SS);
+    u->rep_url = xasprintf("%s%s", root, PATH_REPORTING);
     if (o->content_url != NULL && o->content_url[0] != '\0') {
         u->content_url = xstrdup(o->content_url);
         if (u->content_url[strlen(u->content_url) - 1] == '/')
@@ -141,6 +142,7 @@ void uss_free(struct uss *u)
     free(u->root);
     free(u->content_url);
     free(u->ss_url);
+    free(u->rep_url);
     free(u->auth_url);
     free(u->account_name);
     free(u->account_guid);
@@ -396,6 +398,89 @@ int uss_download_files(struct uss *u, const unsigned char (*sha1)[20], size_t n,
     return rc;
 }
 
+/* ---------- reporting rollup ---------- */
+
+int uss_is_microsoft_update(const struct uss *u)
+{
+    return u->microsoft_update;
+}
+
+int uss_get_rollup_configuration(struct uss *u, struct uss_rollup_config *out,
+                                 struct uss_error *err)
+{
+    struct uss_call *c = uss_transport_new(u, USS_OP_GET_ROLLUP_CONFIGURATION);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    c->out = out;
+    uss_request_get_rollup_configuration(&c->req, u);
+    rc = uss_transport_run(c, u->rep_url, err);
+    uss_call_free(c);
+    return rc;
+}
+
+int uss_rollup_downstream_servers(struct uss *u, const struct uss_rollup_server *v, size_t n,
+                                  struct uss_error *err)
+{
+    struct uss_call *c = uss_transport_new(u, USS_OP_ROLLUP_DOWNSTREAM_SERVERS);
+    int rc;
+
+    uss_request_rollup_downstream_servers(&c->req, u, v, n);
+    rc = uss_transport_run(c, u->rep_url, err);
+    uss_call_free(c);
+    return rc;
+}
+
+int uss_rollup_computers(struct uss *u, const struct uss_rollup_computer *v, size_t n,
+                         struct uss_changed_computers *out, struct uss_error *err)
+{
+    struct uss_call *c = uss_transport_new(u, USS_OP_ROLLUP_COMPUTERS);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    c->out = out;
+    c->max_list = n;
+    uss_request_rollup_computers(&c->req, u, v, n);
+    rc = uss_transport_run(c, u->rep_url, err);
+    uss_call_free(c);
+    if (rc < 0)
+        uss_changed_computers_free(out);
+    return rc;
+}
+
+int uss_get_out_of_sync_computers(struct uss *u, const char *parent_id,
+                                  const struct uss_rollup_number *v, size_t n,
+                                  struct uss_computer_ids *out, struct uss_error *err)
+{
+    struct uss_call *c = uss_transport_new(u, USS_OP_GET_OUT_OF_SYNC_COMPUTERS);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    c->out = out;
+    c->max_list = n;
+    uss_request_get_out_of_sync_computers(&c->req, u, parent_id, v, n);
+    rc = uss_transport_run(c, u->rep_url, err);
+    uss_call_free(c);
+    if (rc < 0)
+        uss_computer_ids_free(out);
+    return rc;
+}
+
+int uss_rollup_computer_status(struct uss *u, const char *parent_id,
+                               const struct uss_rollup_status *v, size_t n, int *accepted,
+                               struct uss_error *err)
+{
+    struct uss_call *c = uss_transport_new(u, USS_OP_ROLLUP_COMPUTER_STATUS);
+    int rc;
+
+    *accepted = 0;
+    c->out = accepted;
+    uss_request_rollup_computer_status(&c->req, u, parent_id, v, n);
+    rc = uss_transport_run(c, u->rep_url, err);
+    uss_call_free(c);
+    return rc;
+}
+
 int uss_parse_answer(struct uss *u, enum uss_op op, long status, const char *body, size_t len,
                      void *out, struct uss_error *err)
 {
@@ -410,7 +495,14 @@ int uss_parse_answer(struct uss *u, enum uss_op op, long status, const char *bod
         memset(out, 0, sizeof(struct uss_idlist));
     } else if (op == USS_OP_GET_DEPLOYMENTS) {
         memset(out, 0, sizeof(struct uss_deployments));
+    } else if (op == USS_OP_GET_ROLLUP_CONFIGURATION) {
+        memset(out, 0, sizeof(struct uss_rollup_config));
+    } else if (op == USS_OP_ROLLUP_COMPUTERS) {
+        memset(out, 0, sizeof(struct uss_changed_computers));
+    } else if (op == USS_OP_GET_OUT_OF_SYNC_COMPUTERS) {
+        memset(out, 0, sizeof(struct uss_computer_ids));
     }
+    c->max_list = USS_ROLLUP_OUT_OF_SYNC_BATCH;
     c->easy = curl_easy_init();
     c->done = 1;
     c->cres = soapread_feed(c->rd, body, len) < 0 && !soapread_is_fault(c->rd) ? CURLE_WRITE_ERROR

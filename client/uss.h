@@ -44,6 +44,12 @@ enum uss_op {
     USS_OP_GET_UPDATE_DATA,
     USS_OP_GET_DEPLOYMENTS,
     USS_OP_DOWNLOAD_FILES,
+    /* the reporting web service (MS-WSUSSS 3.1.4.13-17), protocol >= 1.3 on both ends */
+    USS_OP_GET_ROLLUP_CONFIGURATION,
+    USS_OP_ROLLUP_DOWNSTREAM_SERVERS,
+    USS_OP_ROLLUP_COMPUTERS,
+    USS_OP_GET_OUT_OF_SYNC_COMPUTERS,
+    USS_OP_ROLLUP_COMPUTER_STATUS,
     USS_OP_COUNT
 };
 /* "GetUpdateData", ... */
@@ -292,6 +298,126 @@ int uss_call_done(const struct uss_call *c);
 int uss_call_result(struct uss_call *c, struct uss_update_data *out, struct uss_error *err);
 void uss_call_free(struct uss_call *c);
 
+/* ---------- reporting rollup (MS-WSUSSS 3.1.4.13-3.1.4.17, the DSS side of 3.2.4.5) ---------- */
+
+/* Windows' batch sizes (MS-WSUSSS notes <46>-<49>): never more per request, whatever the USS says.
+ */
+#define USS_ROLLUP_SERVERS_BATCH   5000 /* client summaries per RollupDownstreamServers */
+#define USS_ROLLUP_COMPUTERS_BATCH 1500 /* ComputerRollupInfo per RollupComputers */
+#define USS_ROLLUP_OUT_OF_SYNC_BATCH                                                               \
+    20000                           /* ComputerLastRollupNumber per GetOutOfSyncComputers          \
+                                     */
+#define USS_ROLLUP_STATUS_BATCH 500 /* ComputerStatusRollupInfo per RollupComputerStatus */
+/* "Never" in the rollup's dateTime fields (MS-WSUSSS 3.1.4.14.3.2). */
+#define USS_ROLLUP_NEVER "1753-01-01T00:00:00Z"
+/* Longest ComputerId kept (a WUSP client id is a GUID; Windows allows 256 characters). */
+#define USS_ROLLUP_MAX_COMPUTER_ID 256
+/* The 18 counters of DownstreamServerRollupServerSummary, in the schema's order. */
+#define USS_ROLLUP_SUMMARY_FIELDS 18
+/* "UpdateCount", ... "ComputersUpToDateCount" (i < USS_ROLLUP_SUMMARY_FIELDS). */
+const char *uss_rollup_summary_name(int i);
+
+/* GetRollupConfigurationResult; the batch sizes already capped to Windows' sizes (>= 1). */
+struct uss_rollup_config {
+    int do_detailed_rollup;
+    char reset_guid[37];
+    char server_id[37]; /* the USS */
+    int max_servers, max_computers, max_out_of_sync, max_status;
+};
+
+/* One DownstreamServerRollupInfo (times are xsd:dateTime text, USS_ROLLUP_NEVER for never). */
+struct uss_rollup_server {
+    char server_id[37];
+    char parent_id[37]; /* all zeros: the USS the request goes to */
+    char name[256];
+    char version[33];
+    int is_replica;
+    char last_sync[40], last_rollup[40];
+    long summary[USS_ROLLUP_SUMMARY_FIELDS];
+};
+
+/* One ComputerRollupInfo; the Details only when with_details. */
+struct uss_rollup_computer {
+    char id[USS_ROLLUP_MAX_COMPUTER_ID + 1];
+    char parent_id[37]; /* the server the computer gets its updates from */
+    char last_sync[40], last_reported_status[40], last_reboot[40], last_inventory[40];
+    int last_sync_result; /* 0 unknown, 1 succeeded, 2 failed */
+    int with_details;
+    char ip[64], name[256], os_locale[16], os_description[256];
+    char make[65], model[65], bios_name[65], bios_version[65], bios_date[40];
+    char architecture[51], client_version[21];
+    int os_major, os_minor, os_build, sp_major, sp_minor;
+    int suite_mask, old_product_type, new_product_type, system_metrics;
+    char groups[8][37]; /* TargetGroupIdList */
+    int ngroups;
+};
+
+/* A ChangedComputer of a RollupComputers answer. */
+struct uss_changed_computer {
+    char id[USS_ROLLUP_MAX_COMPUTER_ID + 1];
+    int deleted; /* 1 Deleted (forget it), 0 NewParent (send its details next time) */
+};
+struct uss_changed_computers {
+    struct uss_changed_computer *v;
+    size_t n, cap;
+};
+/* Free the list inside (the struct is the caller's); NULL is fine. */
+void uss_changed_computers_free(struct uss_changed_computers *l);
+
+/* One ComputerLastRollupNumber. */
+struct uss_rollup_number {
+    const char *computer_id;
+    int rollup_number;
+};
+/* GetOutOfSyncComputersResult: the computer ids (each one of those asked about). */
+struct uss_computer_ids {
+    char (*ids)[USS_ROLLUP_MAX_COMPUTER_ID + 1];
+    size_t n, cap;
+};
+/* Free the list inside (the struct is the caller's); NULL is fine. */
+void uss_computer_ids_free(struct uss_computer_ids *l);
+
+/* One ComputerStatusRollupUpdateStatus. */
+struct uss_update_state {
+    char update_id[37];
+    int state; /* 0-6, MS-WSUSSS 3.1.1 Update Status Table */
+    char changed[40];
+};
+/* One ComputerStatusRollupInfo. */
+struct uss_rollup_status {
+    char computer_id[USS_ROLLUP_MAX_COMPUTER_ID + 1];
+    char instance_id[37];
+    char effective_detection[40];
+    int rollup_number; /* >= 1 */
+    int full;
+    const struct uss_update_state *states;
+    size_t nstates;
+};
+
+/*
+ * The five calls of the reporting web service (/ReportingWebService/ReportingWebService.asmx),
+ * each with the session's cookie (a wsusd USS identifies the downstream by it; a Windows USS
+ * ignores it), or the fixed cookie of MS-WSUSSS 3.2.4.5 before any authorization. 0, or -1 with err
+ * filled; an upstream without the service answers HTTP 404 (err->http_status). Outputs are the
+ * caller's to free. The callers keep to the batch sizes of the configuration; the answers are
+ * bounded by what was asked (an answer naming more computers than the request is refused).
+ */
+int uss_get_rollup_configuration(struct uss *u, struct uss_rollup_config *out,
+                                 struct uss_error *err);
+int uss_rollup_downstream_servers(struct uss *u, const struct uss_rollup_server *v, size_t n,
+                                  struct uss_error *err);
+int uss_rollup_computers(struct uss *u, const struct uss_rollup_computer *v, size_t n,
+                         struct uss_changed_computers *out, struct uss_error *err);
+int uss_get_out_of_sync_computers(struct uss *u, const char *parent_id,
+                                  const struct uss_rollup_number *v, size_t n,
+                                  struct uss_computer_ids *out, struct uss_error *err);
+/* *accepted = RollupComputerStatusResult (0: the USS is busy, wait a minute and resend). */
+int uss_rollup_computer_status(struct uss *u, const char *parent_id,
+                               const struct uss_rollup_status *v, size_t n, int *accepted,
+                               struct uss_error *err);
+/* 1 when the upstream is Microsoft Update (which has no reporting web service), 0 otherwise. */
+int uss_is_microsoft_update(const struct uss *u);
+
 /* Parse helper shared with the tests (GUIDs and base64 go through strutil.h). */
 /* "2026-10-04T20:33:26.65455Z" -> time_t (UTC). -1 on junk. */
 time_t uss_parse_datetime(const char *s);
@@ -299,7 +425,9 @@ time_t uss_parse_datetime(const char *s);
 /*
  * Parse a complete answer body of op (for tests and replay): status is the HTTP status.
  * out must point to the result struct of op (uss_config, uss_idlist, uss_update_data,
- * uss_deployments) or NULL for answers without one. 0 or -1 with err filled.
+ * uss_deployments, uss_rollup_config, uss_changed_computers, uss_computer_ids, an int for
+ * RollupComputerStatus) or NULL for answers without one; the rollup answers may name at most
+ * USS_ROLLUP_OUT_OF_SYNC_BATCH computers here. 0 or -1 with err filled.
  */
 int uss_parse_answer(struct uss *u, enum uss_op op, long status, const char *body, size_t len,
                      void *out, struct uss_error *err);

@@ -330,11 +330,134 @@ static int end_deployments(struct uss_call *c, struct soapread *r, const char *n
     return 0;
 }
 
+/* A batch size of GetRollupConfiguration: > 0 (MS-WSUSSS 3.1.4.13.3.1), capped to Windows'. */
+static int rollup_batch(struct uss_call *c, const char *name, const char *text, int windows,
+                        int *out)
+{
+    long v = parse_long(text, 1, 0x7fffffff, -1);
+
+    if (v < 1)
+        return uss_answer_reject(c, "%s \"%.20s\" is not a number above 0", name, text);
+    *out = v > windows ? windows : (int)v;
+    return 0;
+}
+
+static int end_rollup_config(struct uss_call *c, const char *name, const char *text)
+{
+    struct uss_rollup_config *o = c->out;
+
+    if (strcmp(name, "DoDetailedRollup") == 0)
+        o->do_detailed_rollup = parse_bool(text);
+    else if (strcmp(name, "RollupResetGuid") == 0) {
+        if (str_guid_canon(text, o->reset_guid) < 0)
+            return uss_answer_reject(c, "bad RollupResetGuid \"%.40s\"", text);
+    } else if (strcmp(name, "ServerId") == 0) {
+        if (str_guid_canon(text, o->server_id) < 0)
+            return uss_answer_reject(c, "bad ServerId \"%.40s\"", text);
+    } else if (strcmp(name, "RollupDownstreamServersMaxBatchSize") == 0)
+        return rollup_batch(c, name, text, USS_ROLLUP_SERVERS_BATCH, &o->max_servers);
+    else if (strcmp(name, "RollupComputersMaxBatchSize") == 0)
+        return rollup_batch(c, name, text, USS_ROLLUP_COMPUTERS_BATCH, &o->max_computers);
+    else if (strcmp(name, "GetOutOfSyncComputersMaxBatchSize") == 0)
+        return rollup_batch(c, name, text, USS_ROLLUP_OUT_OF_SYNC_BATCH, &o->max_out_of_sync);
+    else if (strcmp(name, "RollupComputerStatusMaxBatchSize") == 0)
+        return rollup_batch(c, name, text, USS_ROLLUP_STATUS_BATCH, &o->max_status);
+    else if (strcmp(name, "GetRollupConfigurationResult") == 0) {
+        if (o->reset_guid[0] == '\0' || o->server_id[0] == '\0' || o->max_servers == 0 ||
+            o->max_computers == 0 || o->max_out_of_sync == 0 || o->max_status == 0)
+            return uss_answer_reject(c, "%s",
+                                     "rollup configuration without its GUIDs or batch sizes");
+        c->have_result = 1;
+    }
+    return 0;
+}
+
+/* A ComputerId of a rollup answer: not empty, not longer than we send. */
+static int rollup_computer_id(struct uss_call *c, const char *id,
+                              char out[USS_ROLLUP_MAX_COMPUTER_ID + 1])
+{
+    if (id == NULL || id[0] == '\0')
+        return uss_answer_reject(c, "%s", "a computer without ComputerId");
+    if (str_copy(out, USS_ROLLUP_MAX_COMPUTER_ID + 1, id) < 0)
+        return uss_answer_reject(c, "ComputerId \"%.40s...\" longer than %d characters", id,
+                                 USS_ROLLUP_MAX_COMPUTER_ID);
+    return 0;
+}
+
+static int end_rollup_computers(struct uss_call *c, struct soapread *r, const char *name)
+{
+    struct uss_changed_computers *o = c->out;
+    const char *change;
+    struct uss_changed_computer one;
+
+    if (strcmp(name, "RollupComputersResult") == 0 && soapread_depth(r) == 3) {
+        c->have_result = 1;
+        return 0;
+    }
+    if (strcmp(name, "ChangedComputer") != 0)
+        return 0;
+    memset(&one, 0, sizeof(one));
+    if (rollup_computer_id(c, soapread_attr(r, "ComputerId"), one.id) < 0)
+        return -1;
+    change = soapread_attr(r, "Change");
+    if (change != NULL && strcmp(change, "Deleted") == 0)
+        one.deleted = 1;
+    else if (change == NULL || strcmp(change, "NewParent") != 0)
+        return uss_answer_reject(c, "ChangedComputer %.40s with Change \"%.20s\"", one.id,
+                                 change ? change : "");
+    if (grow((void **)&o->v, &o->cap, o->n, sizeof(*o->v), c->max_list) < 0)
+        return uss_answer_reject(c, "more changed computers (%zu) than were sent", c->max_list);
+    o->v[o->n++] = one;
+    return 0;
+}
+
+static int end_out_of_sync(struct uss_call *c, struct soapread *r, const char *name,
+                           const char *text)
+{
+    struct uss_computer_ids *o = c->out;
+
+    if (strcmp(name, "GetOutOfSyncComputersResult") == 0 && soapread_depth(r) == 3) {
+        c->have_result = 1;
+        return 0;
+    }
+    if (strcmp(name, "string") != 0 ||
+        strcmp(soapread_parent(r, 1), "GetOutOfSyncComputersResult") != 0)
+        return 0;
+    if (grow((void **)&o->ids, &o->cap, o->n, sizeof(*o->ids), c->max_list) < 0)
+        return uss_answer_reject(c, "more out-of-sync computers than were asked about (%zu)",
+                                 c->max_list);
+    if (rollup_computer_id(c, text, o->ids[o->n]) < 0)
+        return -1;
+    o->n++;
+    return 0;
+}
+
+static int end_rollup_status(struct uss_call *c, struct soapread *r, const char *name,
+                             const char *text)
+{
+    int *accepted = c->out;
+
+    if (strcmp(name, "RollupComputerStatusResult") == 0 && soapread_depth(r) == 3) {
+        if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0 && strcmp(text, "1") != 0 &&
+            strcmp(text, "0") != 0)
+            return uss_answer_reject(c, "RollupComputerStatusResult \"%.20s\" is not a boolean",
+                                     text);
+        if (accepted != NULL)
+            *accepted = parse_bool(text);
+        c->have_result = 1;
+    }
+    return 0;
+}
+
 int uss_answer_on_end(void *arg, struct soapread *r, const char *name, const char *text, size_t len)
 {
     struct uss_call *c = arg;
 
-    if (soapread_depth(r) == 2 && strcmp(name, "DownloadFilesResponse") == 0)
+    /* answers without a result, and two whose empty array .NET may leave out */
+    if (soapread_depth(r) == 2 && (strcmp(name, "DownloadFilesResponse") == 0 ||
+                                   strcmp(name, "RollupDownstreamServersResponse") == 0 ||
+                                   strcmp(name, "RollupComputersResponse") == 0 ||
+                                   strcmp(name, "GetOutOfSyncComputersResponse") == 0))
         c->have_result = 1;
     switch (c->op) {
     case USS_OP_GET_AUTH_CONFIG:
@@ -350,6 +473,14 @@ int uss_answer_on_end(void *arg, struct soapread *r, const char *name, const cha
         return end_update_data(c, r, name, text, len);
     case USS_OP_GET_DEPLOYMENTS:
         return end_deployments(c, r, name, text, len);
+    case USS_OP_GET_ROLLUP_CONFIGURATION:
+        return end_rollup_config(c, name, text);
+    case USS_OP_ROLLUP_COMPUTERS:
+        return end_rollup_computers(c, r, name);
+    case USS_OP_GET_OUT_OF_SYNC_COMPUTERS:
+        return end_out_of_sync(c, r, name, text);
+    case USS_OP_ROLLUP_COMPUTER_STATUS:
+        return end_rollup_status(c, r, name, text);
     default:
         return 0;
     }
@@ -420,6 +551,22 @@ void uss_deployments_free(struct uss_deployments *d)
     free(d->hidden);
     free(d->eulas);
     memset(d, 0, sizeof(*d));
+}
+
+void uss_changed_computers_free(struct uss_changed_computers *l)
+{
+    if (l == NULL)
+        return;
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+void uss_computer_ids_free(struct uss_computer_ids *l)
+{
+    if (l == NULL)
+        return;
+    free(l->ids);
+    memset(l, 0, sizeof(*l));
 }
 
 void uss_answer_digests_named(const char *m, const unsigned char (*sha1)[20], size_t n,

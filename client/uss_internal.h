@@ -14,9 +14,10 @@
 
 #include <stddef.h>
 
-#define NS_SS   "http://www.microsoft.com/SoftwareDistribution"
-#define NS_AUTH "http://www.microsoft.com/SoftwareDistribution/Server/DssAuthWebService"
-#define PATH_SS "/ServerSyncWebService/ServerSyncWebService.asmx"
+#define NS_SS          "http://www.microsoft.com/SoftwareDistribution"
+#define NS_AUTH        "http://www.microsoft.com/SoftwareDistribution/Server/DssAuthWebService"
+#define PATH_SS        "/ServerSyncWebService/ServerSyncWebService.asmx"
+#define PATH_REPORTING "/ReportingWebService/ReportingWebService.asmx"
 
 #define MAX_REQUEST  (64u << 20)
 #define MAX_COOKIE   8192
@@ -26,6 +27,7 @@ struct uss {
     char *root;        /* scheme://host[:port], no trailing slash */
     char *content_url; /* base for /Content/ */
     char *ss_url;      /* root + PATH_SS */
+    char *rep_url;     /* root + PATH_REPORTING */
     char *auth_url;    /* resolved DssAuth ServiceUrl, NULL until GetAuthConfig */
     char *account_name, *account_guid;
     char *proxy_url, *proxy_user, *proxy_password;
@@ -58,6 +60,7 @@ struct uss_call {
     struct uss_watch watch;
     size_t received, max_answer; /* bytes of the answer body so far, and its bound */
     size_t max_items;            /* bound on list items in the answer */
+    size_t max_list;             /* rollup answers: at most this many computers (those asked) */
     void *out;                   /* the blocking caller's result struct */
     struct uss_update_data upd;
     /* items being assembled */
@@ -98,6 +101,19 @@ void uss_request_get_deployments(struct buf *b, const struct uss *u, const char 
 /* At most the first 100 of the n digests go into one request (the server's limit). */
 void uss_request_download_files(struct buf *b, const struct uss *u, const unsigned char (*sha1)[20],
                                 size_t n);
+
+/* The reporting rollup requests (MS-WSUSSS 3.1.4.13-17), with the session's cookie (or the
+ * fixed one of 3.2.4.5 when there is none). */
+void uss_request_get_rollup_configuration(struct buf *b, const struct uss *u);
+void uss_request_rollup_downstream_servers(struct buf *b, const struct uss *u,
+                                           const struct uss_rollup_server *v, size_t n);
+void uss_request_rollup_computers(struct buf *b, const struct uss *u,
+                                  const struct uss_rollup_computer *v, size_t n);
+void uss_request_get_out_of_sync_computers(struct buf *b, const struct uss *u,
+                                           const char *parent_id, const struct uss_rollup_number *v,
+                                           size_t n);
+void uss_request_rollup_computer_status(struct buf *b, const struct uss *u, const char *parent_id,
+                                        const struct uss_rollup_status *v, size_t n);
 
 /* ---------- uss_answer.c: decoding the answers (results freed by the uss.h frees) ---------- */
 

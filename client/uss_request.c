@@ -6,6 +6,7 @@
 #include "uss_internal.h"
 
 #include <string.h>
+#include <time.h>
 
 static void req_begin(struct buf *b, const char *op, const char *ns)
 {
@@ -177,4 +178,222 @@ void uss_request_download_files(struct buf *b, const struct uss *u, const unsign
     }
     buf_add_str(b, "</fileDigestList>");
     req_end(b, "DownloadFiles");
+}
+
+/* ---------- reporting rollup ---------- */
+
+static const char *const summary_names[USS_ROLLUP_SUMMARY_FIELDS] = {
+    "UpdateCount",
+    "DeclinedUpdateCount",
+    "ApprovedUpdateCount",
+    "NotApprovedUpdateCount",
+    "UpdatesWithStaleUpdateApprovalsCount",
+    "ExpiredUpdateCount",
+    "CriticalOrSecurityUpdatesNotApprovedForInstallCount",
+    "WsusInfrastructureUpdatesNotApprovedForInstallCount",
+    "UpdatesWithClientErrorsCount",
+    "UpdatesWithServerErrorsCount",
+    "UpdatesNeedingFilesCount",
+    "UpdatesNeededByComputersCount",
+    "UpdatesUpToDateCount",
+    "CustomComputerTargetGroupCount",
+    "ComputerTargetCount",
+    "ComputerTargetsNeedingUpdatesCount",
+    "ComputerTargetsWithUpdateErrorsCount",
+    "ComputersUpToDateCount"};
+
+const char *uss_rollup_summary_name(int i)
+{
+    return i >= 0 && i < USS_ROLLUP_SUMMARY_FIELDS ? summary_names[i] : "?";
+}
+
+/*
+ * The cookie of the reporting calls: MS-WSUSSS 3.2.4.5 has it "reserved for future use" and fixed
+ * (Expiration 9999-12-31T23:59:59.9999999, empty EncryptedData), which a Windows USS ignores; a
+ * wsusd USS identifies the downstream by it, so the session's cookie goes when there is one.
+ */
+static void req_rollup_cookie(struct buf *b, const struct uss *u)
+{
+    if (u->cookie_data != NULL) {
+        req_cookie(u, b, "cookie");
+        return;
+    }
+    buf_add_str(b, "<cookie><Expiration>9999-12-31T23:59:59.9999999</Expiration>"
+                   "<EncryptedData></EncryptedData></cookie>");
+}
+
+/* clientTime: now, UTC. */
+static void req_client_time(struct buf *b)
+{
+    char t[40];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    if (strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        t[0] = '\0';
+    req_elem(b, "clientTime", t);
+}
+
+/* name="value" with the value escaped for an attribute. */
+static void req_attr(struct buf *b, const char *name, const char *value)
+{
+    buf_printf(b, " %s=\"", name);
+    buf_add_xml_attr(b, value, strlen(value));
+    buf_add_str(b, "\"");
+}
+
+void uss_request_get_rollup_configuration(struct buf *b, const struct uss *u)
+{
+    req_begin(b, "GetRollupConfiguration", NS_SS);
+    req_rollup_cookie(b, u);
+    req_end(b, "GetRollupConfiguration");
+}
+
+void uss_request_rollup_downstream_servers(struct buf *b, const struct uss *u,
+                                           const struct uss_rollup_server *v, size_t n)
+{
+    size_t i;
+    int k;
+
+    req_begin(b, "RollupDownstreamServers", NS_SS);
+    req_rollup_cookie(b, u);
+    req_client_time(b);
+    buf_add_str(b, "<downstreamServers>");
+    for (i = 0; i < n; i++) {
+        buf_add_str(b, "<DownstreamServerRollupInfo>");
+        req_elem(b, "ServerId", v[i].server_id);
+        req_elem(b, "FullDomainName", v[i].name);
+        req_elem(b, "LastSyncTime", v[i].last_sync[0] ? v[i].last_sync : USS_ROLLUP_NEVER);
+        req_elem(b, "ParentServerId", v[i].parent_id);
+        req_elem(b, "Version", v[i].version);
+        buf_printf(b, "<IsReplica>%s</IsReplica>", v[i].is_replica ? "true" : "false");
+        req_elem(b, "LastRollupTime", v[i].last_rollup[0] ? v[i].last_rollup : USS_ROLLUP_NEVER);
+        buf_add_str(b, "<ServerSummary>");
+        for (k = 0; k < USS_ROLLUP_SUMMARY_FIELDS; k++)
+            buf_printf(b, "<%s>%ld</%s>", summary_names[k], v[i].summary[k], summary_names[k]);
+        buf_add_str(b, "</ServerSummary><ClientSummaries />");
+        buf_add_str(b, "</DownstreamServerRollupInfo>");
+    }
+    buf_add_str(b, "</downstreamServers>");
+    req_end(b, "RollupDownstreamServers");
+}
+
+static void req_computer_details(struct buf *b, const struct uss_rollup_computer *c)
+{
+    int k;
+
+    buf_add_str(b, "<Details");
+    req_attr(b, "IPAddress", c->ip);
+    req_attr(b, "FullDomainName", c->name);
+    buf_printf(b,
+               " OSMajorVersion=\"%d\" OSMinorVersion=\"%d\" OSBuildNumber=\"%d\""
+               " OSServicePackMajorNumber=\"%d\" OSServicePackMinorNumber=\"%d\"",
+               c->os_major, c->os_minor, c->os_build, c->sp_major, c->sp_minor);
+    req_attr(b, "OSLocale", c->os_locale);
+    req_attr(b, "OSFamily", "Windows");
+    req_attr(b, "OSDescription", c->os_description);
+    req_attr(b, "ComputerMake", c->make);
+    req_attr(b, "ComputerModel", c->model);
+    req_attr(b, "BiosVersion", c->bios_version);
+    req_attr(b, "BiosName", c->bios_name);
+    req_attr(b, "BiosReleaseDate", c->bios_date[0] ? c->bios_date : USS_ROLLUP_NEVER);
+    req_attr(b, "ProcessorArchitecture", c->architecture);
+    buf_printf(b,
+               " SuiteMask=\"%d\" OldProductType=\"%d\" NewProductType=\"%d\""
+               " SystemMetrics=\"%d\"",
+               c->suite_mask, c->old_product_type, c->new_product_type, c->system_metrics);
+    req_attr(b, "ClientVersion", c->client_version);
+    buf_add_str(b, "><TargetGroupIdList>");
+    for (k = 0; k < c->ngroups && k < 8; k++)
+        req_elem(b, "guid", c->groups[k]);
+    buf_add_str(b, "</TargetGroupIdList><RequestedTargetGroupNames /></Details>");
+}
+
+void uss_request_rollup_computers(struct buf *b, const struct uss *u,
+                                  const struct uss_rollup_computer *v, size_t n)
+{
+    size_t i;
+
+    req_begin(b, "RollupComputers", NS_SS);
+    req_rollup_cookie(b, u);
+    req_client_time(b);
+    buf_add_str(b, "<computers>");
+    for (i = 0; i < n; i++) {
+        const struct uss_rollup_computer *c = &v[i];
+
+        buf_add_str(b, "<ComputerRollupInfo");
+        req_attr(b, "ComputerId", c->id);
+        req_attr(b, "LastSyncTime", c->last_sync[0] ? c->last_sync : USS_ROLLUP_NEVER);
+        buf_printf(b, " LastSyncResult=\"%d\"", c->last_sync_result);
+        req_attr(b, "LastReportedRebootTime",
+                 c->last_reboot[0] ? c->last_reboot : USS_ROLLUP_NEVER);
+        req_attr(b, "LastReportedStatusTime",
+                 c->last_reported_status[0] ? c->last_reported_status : USS_ROLLUP_NEVER);
+        req_attr(b, "LastInventoryTime",
+                 c->last_inventory[0] ? c->last_inventory : USS_ROLLUP_NEVER);
+        req_attr(b, "ParentServerId", c->parent_id);
+        if (c->with_details) {
+            buf_add_str(b, ">");
+            req_computer_details(b, c);
+            buf_add_str(b, "</ComputerRollupInfo>");
+        } else {
+            buf_add_str(b, " />");
+        }
+    }
+    buf_add_str(b, "</computers>");
+    req_end(b, "RollupComputers");
+}
+
+void uss_request_get_out_of_sync_computers(struct buf *b, const struct uss *u,
+                                           const char *parent_id, const struct uss_rollup_number *v,
+                                           size_t n)
+{
+    size_t i;
+
+    req_begin(b, "GetOutOfSyncComputers", NS_SS);
+    req_rollup_cookie(b, u);
+    req_elem(b, "parentServerId", parent_id);
+    buf_add_str(b, "<lastRollupNumbers>");
+    for (i = 0; i < n; i++) {
+        buf_add_str(b, "<ComputerLastRollupNumber>");
+        req_elem(b, "ComputerId", v[i].computer_id);
+        buf_printf(b, "<RollupNumber>%d</RollupNumber></ComputerLastRollupNumber>",
+                   v[i].rollup_number);
+    }
+    buf_add_str(b, "</lastRollupNumbers>");
+    req_end(b, "GetOutOfSyncComputers");
+}
+
+void uss_request_rollup_computer_status(struct buf *b, const struct uss *u, const char *parent_id,
+                                        const struct uss_rollup_status *v, size_t n)
+{
+    size_t i, k;
+
+    req_begin(b, "RollupComputerStatus", NS_SS);
+    req_rollup_cookie(b, u);
+    req_client_time(b);
+    req_elem(b, "parentServerId", parent_id);
+    buf_add_str(b, "<computers>");
+    for (i = 0; i < n; i++) {
+        buf_add_str(b, "<ComputerStatusRollupInfo>");
+        req_elem(b, "InstanceId", v[i].instance_id);
+        req_elem(b, "ComputerId", v[i].computer_id);
+        req_elem(b, "EffectiveLastDetectionTime",
+                 v[i].effective_detection[0] ? v[i].effective_detection : USS_ROLLUP_NEVER);
+        buf_printf(b, "<RollupNumber>%d</RollupNumber><IsFullRollup>%s</IsFullRollup>",
+                   v[i].rollup_number, v[i].full ? "true" : "false");
+        buf_add_str(b, "<UpdateStatus>");
+        for (k = 0; k < v[i].nstates; k++) {
+            const struct uss_update_state *st = &v[i].states[k];
+            buf_add_str(b, "<ComputerStatusRollupUpdateStatus>");
+            req_elem(b, "UpdateId", st->update_id);
+            buf_printf(b, "<SummarizationState>%d</SummarizationState>", st->state);
+            req_elem(b, "LastChangeTime", st->changed[0] ? st->changed : USS_ROLLUP_NEVER);
+            buf_add_str(b, "</ComputerStatusRollupUpdateStatus>");
+        }
+        buf_add_str(b, "</UpdateStatus></ComputerStatusRollupInfo>");
+    }
+    buf_add_str(b, "</computers>");
+    req_end(b, "RollupComputerStatus");
 }

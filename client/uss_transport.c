@@ -21,8 +21,10 @@
 #include <time.h>
 
 static const char *const op_names[USS_OP_COUNT] = {
-    "GetAuthConfig",     "GetAuthorizationCookie", "GetCookie",      "GetConfigData",
-    "GetRevisionIdList", "GetUpdateData",          "GetDeployments", "DownloadFiles"};
+    "GetAuthConfig",          "GetAuthorizationCookie",  "GetCookie",       "GetConfigData",
+    "GetRevisionIdList",      "GetUpdateData",           "GetDeployments",  "DownloadFiles",
+    "GetRollupConfiguration", "RollupDownstreamServers", "RollupComputers", "GetOutOfSyncComputers",
+    "RollupComputerStatus"};
 
 const char *uss_op_name(enum uss_op op)
 {

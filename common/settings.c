@@ -85,6 +85,9 @@ static const struct settings_def settings_table[] = {
      "seconds a Windows computer's cookie stays valid (then CookieExpired: it authorizes again)"},
     {"max-new-computers-per-hour", SETTINGS_INT, "1000", "1..1000000", 0, 0, NULL,
      "new Windows computer ids one address may register per hour (beyond: ServerBusy)"},
+    {"rollup", SETTINGS_ENUM, "on", "on|off", 0, 0, NULL,
+     "report this server, the servers below it and their computers to the upstream after each "
+     "synchronization (MS-WSUSSS reporting rollup; upstreams at protocol 1.3 or later)"},
     {"rollup-detailed", SETTINGS_ENUM, "on", "on|off", 0, 0, NULL,
      "DoDetailedRollup: whether downstream servers report their computers and update status "
      "(off: summaries only)"},

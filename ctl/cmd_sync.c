@@ -7,6 +7,9 @@
  */
 #include "adminapi.h"
 #include "ctl.h"
+#include "db.h"
+#include "sync.h"
+#include "upstream_state.h"
 #include "xmalloc.h"
 
 #include <signal.h>
@@ -361,5 +364,27 @@ int cmd_sync_history(struct ctl *c, int argc, char **argv)
             print_row(json_array_get(list, i));
     }
     json_decref(ans);
+    return 0;
+}
+
+int cmd_sync_rollup(struct ctl *c, int argc, char **argv)
+{
+    PGconn *db;
+    char *id, *last;
+    char msg[1024];
+    int rc;
+
+    (void)argv;
+    if (argc != 0)
+        return ctl_usage(c);
+    db = ctl_db(c);
+    id = db_setting_get(db, "server_id", "");
+    rc = sync_rollup_only(db, id, NULL, msg, sizeof(msg));
+    free(id);
+    if (rc != 0)
+        return ctl_fail("%s", msg);
+    last = c->json ? upstream_state_get(db, "rollup-last") : NULL;
+    printf("%s\n", last != NULL ? last : msg);
+    free(last);
     return 0;
 }

@@ -66,6 +66,7 @@ int cmd_sync_now(struct ctl *c, int argc, char **argv);
 int cmd_sync_cancel(struct ctl *c, int argc, char **argv);
 int cmd_sync_status(struct ctl *c, int argc, char **argv);
 int cmd_sync_history(struct ctl *c, int argc, char **argv);
+int cmd_sync_rollup(struct ctl *c, int argc, char **argv);
 /* cmd_import.c (META) */
 int cmd_import(struct ctl *c, int argc, char **argv);
 int cmd_export(struct ctl *c, int argc, char **argv);

@@ -37,6 +37,11 @@ static const struct ctl_verb verbs[] = {
      NULL, cmd_sync_status},
     {"sync history", "[--limit N]", "past synchronizations with counts and failure reasons", NULL,
      cmd_sync_history},
+    {"sync rollup", "",
+     "report to the upstream now (reporting rollup) without synchronizing (no daemon needed)",
+     "A synchronization does this at its end; this runs it alone (from cron, or after "
+     "computers reported). --json prints the record of the run.",
+     cmd_sync_rollup},
     /* cmd_import.c (META) */
     {"import", "PACKAGE.cab [--content DIR]",
      "import a wsusutil export package into the catalog (works without a running wsusd)", NULL,

@@ -6,8 +6,9 @@
  * byte 0 picks the operation, byte 1 the HTTP status (bit 7: 500, else 200) and the chunk size of a
  * second, chunked pass through the reader (low 7 bits + 1), the rest is the answer body. Seed
  * corpus: the real answers of tests/data/exchanges with their operation, GetDeployments and
- * DownloadFiles answers (and a fault) of a real wsusd (no capture has them), and regress-* (past
- * findings).
+ * DownloadFiles answers (and a fault) of a real wsusd (no capture has them), the five reporting
+ * rollup answers (wsusd-GetRollupConfiguration.bin ...: written from MS-WSUSSS 3.1.4.13-17, no
+ * capture has them either), and regress-* (past findings).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,10 @@ static void decode(enum uss_op op, long status, const char *body, size_t len)
         struct uss_idlist ids;
         struct uss_update_data upd;
         struct uss_deployments dep;
+        struct uss_rollup_config rollup;
+        struct uss_changed_computers changed;
+        struct uss_computer_ids ids_out;
+        int accepted;
         char text[512];
     } out;
     struct uss_error err;
@@ -86,6 +91,33 @@ static void decode(enum uss_op op, long status, const char *body, size_t len)
         break;
     case USS_OP_GET_DEPLOYMENTS:
         uss_deployments_free(&out.dep);
+        break;
+    case USS_OP_GET_ROLLUP_CONFIGURATION: /* batch sizes the rollup loops on: 1..Windows' */
+        if (rc == 0 &&
+            (out.rollup.max_servers < 1 || out.rollup.max_servers > USS_ROLLUP_SERVERS_BATCH ||
+             out.rollup.max_computers < 1 ||
+             out.rollup.max_computers > USS_ROLLUP_COMPUTERS_BATCH ||
+             out.rollup.max_out_of_sync < 1 ||
+             out.rollup.max_out_of_sync > USS_ROLLUP_OUT_OF_SYNC_BATCH ||
+             out.rollup.max_status < 1 || out.rollup.max_status > USS_ROLLUP_STATUS_BATCH ||
+             strlen(out.rollup.reset_guid) != 36 || strlen(out.rollup.server_id) != 36))
+            __builtin_trap();
+        break;
+    case USS_OP_ROLLUP_COMPUTERS:
+        if (out.changed.n > USS_ROLLUP_OUT_OF_SYNC_BATCH)
+            __builtin_trap();
+        for (i = 0; i < out.changed.n; i++)
+            if (out.changed.v[i].id[0] == '\0')
+                __builtin_trap();
+        uss_changed_computers_free(&out.changed);
+        break;
+    case USS_OP_GET_OUT_OF_SYNC_COMPUTERS:
+        if (out.ids_out.n > USS_ROLLUP_OUT_OF_SYNC_BATCH)
+            __builtin_trap();
+        for (i = 0; i < out.ids_out.n; i++)
+            if (out.ids_out.ids[i][0] == '\0')
+                __builtin_trap();
+        uss_computer_ids_free(&out.ids_out);
         break;
     default:
         break;

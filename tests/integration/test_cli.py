@@ -51,13 +51,13 @@ with wt.TempDir() as tmp:
 
     # typos: the nearest verb, the family's verbs
     for args, msg in [(("sync", "nwo"), 'wsusctl: unknown verb "sync nwo"; did you mean "sync now"? '
-                                        '(sync verbs: now, cancel, status, history)\n'),
+                                        '(sync verbs: now, cancel, status, history, rollup)\n'),
                       (("updates", "lst"), 'wsusctl: unknown verb "updates lst"; did you mean "updates list"? '
                                            '(updates verbs: list, show)\n'),
                       (("config",), 'wsusctl: "config" needs one of: get, set, reset; see wsusctl help config\n'),
                       (("aprove", "x"), 'wsusctl: unknown verb "aprove"; did you mean "approve"? (see wsusctl --help)\n'),
                       (("xyzzy",), 'wsusctl: unknown verb "xyzzy"; see wsusctl --help\n'),
-                      (("snyc", "now"), 'wsusctl: unknown verb "snyc"; did you mean "sync"? (sync verbs: now, cancel, status, history)\n')]:
+                      (("snyc", "now"), 'wsusctl: unknown verb "snyc"; did you mean "sync"? (sync verbs: now, cancel, status, history, rollup)\n')]:
         r = ctl(*args, conf=conf)
         wt.expect(r.returncode == 2 and r.stderr == msg,
                   "wsusctl %s: expected exit 2 and %r, got %r" % (" ".join(args), msg, r))

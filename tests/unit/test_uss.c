@@ -100,6 +100,91 @@ static void test_config_data_any_order(void **state)
     uss_free(u);
 }
 
+#define RENV(x)                                                                                    \
+    "<?xml version=\"1.0\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/"          \
+    "envelope/\"><soap:Body>" x "</soap:Body></soap:Envelope>"
+
+/* The rollup answers: batch sizes capped to Windows', attributes read, bounds held. */
+static void test_rollup_answers(void **state)
+{
+    struct uss *u = new_client();
+    struct uss_rollup_config cfg;
+    struct uss_changed_computers ch;
+    struct uss_computer_ids ids;
+    struct uss_error e;
+    int accepted = 0;
+    const char *b;
+    struct buf big;
+    int i;
+
+    (void)state;
+    b = RENV("<GetRollupConfigurationResponse><GetRollupConfigurationResult><DoDetailedRollup>true"
+             "</DoDetailedRollup><RollupResetGuid>7C4B5A1E-2F3D-4E5F-8A9B-0C1D2E3F4A5B"
+             "</RollupResetGuid><ServerId>1d7c0a2b-3e4f-4a5b-9c6d-7e8f9a0b1c2d</ServerId>"
+             "<RollupDownstreamServersMaxBatchSize>99999999</RollupDownstreamServersMaxBatchSize>"
+             "<RollupComputersMaxBatchSize>10</RollupComputersMaxBatchSize>"
+             "<GetOutOfSyncComputersMaxBatchSize>20000</GetOutOfSyncComputersMaxBatchSize>"
+             "<RollupComputerStatusMaxBatchSize>500</RollupComputerStatusMaxBatchSize>"
+             "</GetRollupConfigurationResult></GetRollupConfigurationResponse>");
+    assert_int_equal(
+        uss_parse_answer(u, USS_OP_GET_ROLLUP_CONFIGURATION, 200, b, strlen(b), &cfg, &e), 0);
+    assert_int_equal(cfg.do_detailed_rollup, 1);
+    assert_string_equal(cfg.reset_guid, "7c4b5a1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b");
+    assert_int_equal(cfg.max_servers, USS_ROLLUP_SERVERS_BATCH);
+    assert_int_equal(cfg.max_computers, 10);
+    b = RENV("<GetRollupConfigurationResponse><GetRollupConfigurationResult><DoDetailedRollup>true"
+             "</DoDetailedRollup><RollupComputersMaxBatchSize>0</RollupComputersMaxBatchSize>"
+             "</GetRollupConfigurationResult></GetRollupConfigurationResponse>");
+    assert_int_equal(
+        uss_parse_answer(u, USS_OP_GET_ROLLUP_CONFIGURATION, 200, b, strlen(b), &cfg, &e), -1);
+    assert_string_equal(e.msg, "upstream http://wsus.example.test:8530 sent an unusable "
+                               "GetRollupConfiguration answer: RollupComputersMaxBatchSize \"0\" "
+                               "is not a number above 0");
+
+    b = RENV("<RollupComputersResponse><RollupComputersResult><ChangedComputer ComputerId=\"a&amp;"
+             "b\" Change=\"NewParent\"/><ChangedComputer Change=\"Deleted\" ComputerId=\"c\"/>"
+             "</RollupComputersResult></RollupComputersResponse>");
+    assert_int_equal(uss_parse_answer(u, USS_OP_ROLLUP_COMPUTERS, 200, b, strlen(b), &ch, &e), 0);
+    assert_int_equal(ch.n, 2);
+    assert_string_equal(ch.v[0].id, "a&b");
+    assert_int_equal(ch.v[0].deleted, 0);
+    assert_string_equal(ch.v[1].id, "c");
+    assert_int_equal(ch.v[1].deleted, 1);
+    uss_changed_computers_free(&ch);
+    b = RENV("<RollupComputersResponse><RollupComputersResult><ChangedComputer ComputerId=\"a\" "
+             "Change=\"Moved\"/></RollupComputersResult></RollupComputersResponse>");
+    assert_int_equal(uss_parse_answer(u, USS_OP_ROLLUP_COMPUTERS, 200, b, strlen(b), &ch, &e), -1);
+    assert_non_null(strstr(e.msg, "ChangedComputer a with Change \"Moved\""));
+    uss_changed_computers_free(&ch);
+
+    /* an answer naming more computers than asked about is refused */
+    buf_init(&big, 4u << 20);
+    buf_add_str(&big, RENV("<GetOutOfSyncComputersResponse><GetOutOfSyncComputersResult>"));
+    big.len -= strlen("</soap:Body></soap:Envelope>");
+    for (i = 0; i <= USS_ROLLUP_OUT_OF_SYNC_BATCH; i++)
+        buf_printf(&big, "<string>pc%d</string>", i);
+    buf_add_str(&big, "</GetOutOfSyncComputersResult></GetOutOfSyncComputersResponse>"
+                      "</soap:Body></soap:Envelope>");
+    assert_int_equal(uss_parse_answer(u, USS_OP_GET_OUT_OF_SYNC_COMPUTERS, 200, buf_str(&big),
+                                      big.len, &ids, &e),
+                     -1);
+    assert_non_null(strstr(e.msg, "more out-of-sync computers than were asked about (20000)"));
+    uss_computer_ids_free(&ids);
+    buf_free(&big);
+
+    b = RENV("<RollupComputerStatusResponse><RollupComputerStatusResult>false"
+             "</RollupComputerStatusResult></RollupComputerStatusResponse>");
+    accepted = 1;
+    assert_int_equal(
+        uss_parse_answer(u, USS_OP_ROLLUP_COMPUTER_STATUS, 200, b, strlen(b), &accepted, &e), 0);
+    assert_int_equal(accepted, 0);
+    b = RENV("<RollupDownstreamServersResponse xmlns=\"http://www.microsoft.com/"
+             "SoftwareDistribution\" />");
+    assert_int_equal(
+        uss_parse_answer(u, USS_OP_ROLLUP_DOWNSTREAM_SERVERS, 200, b, strlen(b), NULL, &e), 0);
+    uss_free(u);
+}
+
 static void test_revision_list(void **state)
 {
     struct uss *u = new_client();
@@ -442,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_auth_and_cookie),
         cmocka_unit_test(test_config_data_any_order),
         cmocka_unit_test(test_revision_list),
+        cmocka_unit_test(test_rollup_answers),
         cmocka_unit_test(test_update_data_both_forms),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_stream_in_tiny_chunks),
