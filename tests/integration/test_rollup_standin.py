@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""test_rollup_standin: the reporting rollup of MS-WSUSSS 3.2.4.5 as a Windows downstream runs
+it, against a real wsusd upstream. The downstream is tests/tools/rollup_downstream.py, a
+stand-in written from the spec alone: it authenticates (GetAuthConfig, GetAuthorizationCookie,
+GetCookie), then GetRollupConfiguration, RollupDownstreamServers, RollupComputers,
+GetOutOfSyncComputers and RollupComputerStatus at the Windows batch sizes (notes <46>-<49>:
+5,000 client summaries, 1,500 computers, 20,000 rollup numbers, 500 status infos per call), and
+every answer is validated against the schema of the Reporting WSDL.
+
+Then: what `wsusctl downstreams` / `computers` / `report` show on the upstream (exact values);
+a second pass with nothing changed (GetOutOfSyncComputers names none, no status is resent); and
+hostile requests (oversized batches, foreign server ids, floods past the per-branch bounds,
+malformed values, missing and forged cookies), each answered with the ErrorCode the spec gives
+while the stored rows stay as they were. Real PostgreSQL, real wsusd, real HTTP on 127.0.0.1.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+import wsustest as wt  # noqa: E402
+from wsustest import check  # noqa: E402
+import rollup_downstream as rd  # noqa: E402
+
+GEN = os.path.join(HERE, "..", "tools", "wsusgen.py")
+COMPUTERS = 2000     # 1,500 + 500 in RollupComputers, 4 x 500 in RollupComputerStatus
+UPDATES = 10         # statuses per computer: 20,000 in all
+DESCENDANTS = 2      # a chain below the stand-in: branch1 (child), branch2 (grandchild)
+
+
+class Upstream:
+    """A wsusd with generated updates (their ids are what the computers report on)."""
+
+    def __init__(self, tmp, servers, dbs):
+        self.db = wt.create_db("rollstand")
+        dbs.append(self.db)
+        self.port = wt.free_port()
+        # the default max_request_bytes (4 MiB): a Windows batch of 1,500 computers with
+        # details is about 1.4 MB
+        self.conf = wt.write_config(tmp, self.db, listen="127.0.0.1:%d" % self.port,
+                                    server_extra="threads = 4\n")
+        cab = os.path.join(tmp, "gen.cab")
+        subprocess.run([sys.executable, GEN, "--seed", "3", "--updates", str(UPDATES), "--out", cab,
+                        "--no-content"], check=True, capture_output=True)
+        self.ctl("import", cab)
+        self.wsusd = wt.Wsusd(self.conf)
+        servers.append(self.wsusd)
+        self.wsusd.start(wait_seconds=60)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def ctl(self, *args, ok=True):
+        r = wt.wsusctl(self.conf, *args)
+        if ok and r.returncode != 0:
+            raise SystemExit("wsusctl %s failed: %s%s" % (" ".join(args), r.stdout, r.stderr))
+        return r
+
+    def json(self, *args):
+        return json.loads(self.ctl("--json", *args).stdout)
+
+    def counts(self):
+        """Rows of the rollup tables (the storage a downstream writes)."""
+        out = {}
+        for t in ("rollup_server", "rollup_computer", "rollup_status", "downstream_server"):
+            out[t] = int(wt.sql_value(self.db, "SELECT count(*) FROM %s" % t))
+        return out
+
+
+def fault_of(dss, op, inner, items=0):
+    """(ErrorCode, Message) of a raw call's fault, or None when it did not fault."""
+    st, payload, fault = dss.call(op, inner, items=items)
+    if fault is None:
+        return None
+    return fault.findtext("detail/ErrorCode"), fault.findtext("detail/Message") or ""
+
+
+def run(tmp, servers, dbs):
+    up = Upstream(tmp, servers, dbs)
+    updates = sorted(r["update_id"] for r in up.json("updates", "list", "--limit", "1000")["updates"])
+    check(len(updates) >= UPDATES, "the upstream has %d software updates" % len(updates))
+    updates = updates[:UPDATES]
+    validator = rd.SchemaValidator()
+
+    # --- the Windows sequence, Windows batch sizes ---
+    pop = rd.Population(seed=5, computers=COMPUTERS, update_ids=updates, descendants=DESCENDANTS,
+                        fqdn="dss1.example.test")
+    state = pop.state()
+    dss = rd.RollupDownstream(up.url, state, validator=validator, validate_requests=True,
+                              busy_wait=1)
+    dss.authenticate()
+    s1 = dss.run(authenticate=False, cookie=dss.cookie)
+    check(s1["result"] == "ok", "first pass: the whole sequence ends without fault or schema error: %s %s %s"
+          % (s1["error"], s1["schema_errors"][:2], s1["spec_errors"][:3]))
+    cfg = s1.get("config", {})
+    check(s1.get("windows_batch_sizes") is True,
+          "GetRollupConfiguration announces the Windows batch sizes 5000/1500/20000/500: %r" % cfg)
+    check(cfg.get("DoDetailedRollup") is True, "DoDetailedRollup is true")
+    ops = [(c["op"], c["items"]) for c in s1["calls"]]
+    check(("RollupComputers", 1500) in ops and ("RollupComputers", 500) in ops,
+          "computers went as 1,500 + 500: %r" % [o for o in ops if o[0] == "RollupComputers"])
+    check([o for o in ops if o[0] == "RollupComputerStatus"] == [("RollupComputerStatus", 500)] * 4,
+          "status went as 4 x 500 computers: %r" % [o for o in ops if o[0] == "RollupComputerStatus"])
+    check(s1.get("statuses_sent") == COMPUTERS * UPDATES,
+          "20,000 statuses sent (%r)" % s1.get("statuses_sent"))
+    check(s1.get("servers_sent") == DESCENDANTS + 1, "3 servers reported (%r)" % s1.get("servers_sent"))
+    check(s1.get("out_of_sync") == [], "nothing out of sync before any status was sent: %r"
+          % s1.get("out_of_sync", [])[:5])
+    after1 = up.counts()
+    check(after1["rollup_server"] == DESCENDANTS + 1, "3 rollup_server rows: %r" % after1)
+    check(after1["rollup_computer"] == COMPUTERS, "2,000 rollup_computer rows: %r" % after1)
+    check(after1["rollup_status"] == COMPUTERS * UPDATES, "20,000 rollup_status rows: %r" % after1)
+
+    # --- second pass, nothing changed: no computer is out of sync, no status resent ---
+    dss2 = rd.RollupDownstream(up.url, dss.state, validator=validator, validate_requests=True)
+    dss2.authenticate()
+    s2 = dss2.run(authenticate=False, cookie=dss2.cookie)
+    check(s2["result"] == "ok", "second pass ok: %s %s" % (s2["error"], s2["spec_errors"][:3]))
+    check(s2.get("out_of_sync") == [], "second pass: GetOutOfSyncComputers names no computer (%d)"
+          % len(s2.get("out_of_sync", [])))
+    oos = [c for c in s2["calls"] if c["op"] == "GetOutOfSyncComputers"]
+    check([c["items"] for c in oos] == [COMPUTERS], "the 2,000 rollup numbers went in one call: %r"
+          % [c["items"] for c in oos])
+    check(s2.get("status_computers_sent") == 0 and
+          not [c for c in s2["calls"] if c["op"] == "RollupComputerStatus"],
+          "second pass: no RollupComputerStatus call (%r)" % s2.get("status_computers_sent"))
+    check(s2.get("new_parent") == 0 and s2.get("details_resent") == 0,
+          "second pass: no NewParent, no Details resent")
+    check(up.counts() == after1, "second pass changed no row count: %r" % up.counts())
+
+    # --- hostile inputs ---
+    hostile(up, dss2, updates)
+    validator.close()
+
+
+def hostile(up, dss, updates):
+    """Every case: the ErrorCode the spec gives; the row counts do not move."""
+    ck = dss.cookie
+    me = dss.state["ServerId"]
+    comps = dss.state["Computers"]
+    cid = sorted(comps)[0]
+    now = rd.now_utc()
+    before = up.counts()
+
+    def expect(what, op, inner, code, words=(), items=0):
+        f = fault_of(dss, op, inner, items)
+        check(f is not None and f[0] == code and all(w in f[1] for w in words),
+              "%s: %s fault %s%s (got %r)" % (what, op, code,
+                                              " naming %s" % "/".join(words) if words else "", f))
+        check(up.counts() == before, "%s: no row count changed" % what)
+
+    def servers(infos):
+        return "%s<clientTime>%s</clientTime><downstreamServers>%s</downstreamServers>" % (ck, now, infos)
+
+    def computers(xml):
+        return "%s<clientTime>%s</clientTime><computers>%s</computers>" % (ck, now, xml)
+
+    def status(xml, parent=me):
+        return "%s<clientTime>%s</clientTime><parentServerId>%s</parentServerId><computers>%s</computers>" % (
+            ck, now, parent, xml)
+
+    me_info = dict(dss.state, ParentServerId=rd.ZERO_GUID, LastRollupTime=now)
+
+    # oversized batches: one more than GetRollupConfiguration announced (3.1.4.14-17 request
+    # validation; 2.2.9.3 InvalidParameters names the parameter)
+    cs = dict(dss.state["ClientSummaries"][0], ActivitySummaries=[])
+    expect("5,001 client summaries", "RollupDownstreamServers",
+           servers(rd.server_info_xml(me_info, [cs] * 5001)), "InvalidParameters", ("downstreamServers",))
+    one = rd.computer_info_xml(cid, comps[cid], False)
+    expect("1,501 computers", "RollupComputers", computers(one * 1501), "InvalidParameters", ("computers",))
+    oos = "<ComputerLastRollupNumber><ComputerId>x</ComputerId><RollupNumber>0</RollupNumber></ComputerLastRollupNumber>"
+    expect("20,001 rollup numbers", "GetOutOfSyncComputers",
+           "%s<parentServerId>%s</parentServerId><lastRollupNumbers>%s</lastRollupNumbers>" % (ck, me, oos * 20001),
+           "InvalidParameters", ("lastRollupNumbers",))
+    st1 = rd.status_info_xml(cid, 99, False, rd.NEVER, [])
+    expect("501 status infos", "RollupComputerStatus", status(st1 * 501), "InvalidParameters", ("computers",))
+
+    # foreign server ids
+    stranger = str(uuid.uuid4())
+    c2 = dict(comps[cid], ParentServerId=stranger)
+    expect("a computer of an unknown server", "RollupComputers",
+           computers(rd.computer_info_xml("pc-stranger", c2, True)), "InternalServerError")
+    orphan = dict(me_info, ServerId=str(uuid.uuid4()), ParentServerId=stranger)
+    expect("a server below an unknown parent", "RollupDownstreamServers", servers(rd.server_info_xml(orphan, [])),
+           "InvalidParameters", ("ParentServerId",))
+    # a second downstream, authenticated on its own, claims the first one's descendant
+    other = rd.RollupDownstream(up.url, rd.Population(seed=9, computers=0, fqdn="dss2.example.test").state())
+    other.authenticate()
+    other.get_rollup_configuration(other.cookie)
+    stolen = dict(dss.state["Descendants"][0], ParentServerId=other.state["ServerId"], LastRollupTime=now)
+    f = fault_of(other, "RollupDownstreamServers", "%s<clientTime>%s</clientTime><downstreamServers>%s"
+                 "</downstreamServers>" % (other.cookie, now, rd.server_info_xml(stolen, [])))
+    check(f is not None and f[0] == "InvalidParameters", "a descendant claimed by a second parent: fault (%r)" % (f,))
+    before = up.counts()
+    # an id the cookie does not cover: the second downstream sends status as the first one
+    f = fault_of(other, "RollupComputerStatus", "%s<clientTime>%s</clientTime><parentServerId>%s"
+                 "</parentServerId><computers>%s</computers>" % (other.cookie, now, me,
+                                                                st1))
+    check(f is not None, "status under another downstream's id: fault (%r)" % (f,))
+    check(up.counts() == before, "status under another downstream's id: no row count changed")
+
+    # malformed values (InvalidParameters)
+    bad = [
+        ("a ServerId that is not a GUID", "RollupDownstreamServers",
+         servers(rd.server_info_xml(dict(me_info, ServerId="not-a-guid"), []))),
+        ("a LastSyncTime that is not a date", "RollupDownstreamServers",
+         servers(rd.server_info_xml(dict(me_info, LastSyncTime="yesterday"), []))),
+        ("a negative UpdateCount", "RollupDownstreamServers",
+         servers(rd.server_info_xml(dict(me_info, ServerSummary=dict(me_info["ServerSummary"], UpdateCount=-1)), []))),
+        ("a 300-character FullDomainName", "RollupDownstreamServers",
+         servers(rd.server_info_xml(dict(me_info, FullDomainName="a" * 300), []))),
+        ("a Version that is not 1-4 integers", "RollupDownstreamServers",
+         servers(rd.server_info_xml(dict(me_info, Version="three"), []))),
+        ("a 300-character ComputerId", "RollupComputers",
+         computers(rd.computer_info_xml("c" * 300, comps[cid], True))),
+        ("a LastSyncResult of 7", "RollupComputers",
+         computers(rd.computer_info_xml(cid, dict(comps[cid], LastSyncResult=7), False))),
+        ("a negative RollupNumber", "GetOutOfSyncComputers",
+         "%s<parentServerId>%s</parentServerId><lastRollupNumbers><ComputerLastRollupNumber><ComputerId>%s"
+         "</ComputerId><RollupNumber>-1</RollupNumber></ComputerLastRollupNumber></lastRollupNumbers>" % (ck, me, cid)),
+        ("a SummarizationState of 9", "RollupComputerStatus",
+         status(rd.status_info_xml(cid, 99, False, rd.NEVER, [(updates[0], 9, now)]))),
+        ("an UpdateId that is not a GUID", "RollupComputerStatus",
+         status(rd.status_info_xml(cid, 99, False, rd.NEVER, [("KB123", 4, now)]))),
+        ("a LastChangeTime that is not a date", "RollupComputerStatus",
+         status(rd.status_info_xml(cid, 99, False, rd.NEVER, [(updates[0], 4, "2026-13-45T99:00:00")]))),
+        ("a parentServerId that is not a GUID", "RollupComputerStatus", status(st1, parent="x")),
+        ("no computers element", "RollupComputers", "%s<clientTime>%s</clientTime>" % (ck, now)),
+    ]
+    for what, op, inner in bad:
+        expect(what, op, inner, "InvalidParameters")
+
+    # missing and forged cookies
+    forged = "<cookie><Expiration>2099-01-01T00:00:00Z</Expiration><EncryptedData>%s</EncryptedData></cookie>" % (
+        "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
+    for what, c in (("no cookie", ""), ("a forged cookie", forged)):
+        inner = "%s<clientTime>%s</clientTime><computers>%s</computers>" % (c, now, one)
+        expect(what, "RollupComputers", inner, "InvalidCookie")
+
+
+wt.run_servers(run)
