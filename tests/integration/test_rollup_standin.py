@@ -131,8 +131,25 @@ def run(tmp, servers, dbs):
           "second pass: no NewParent, no Details resent")
     check(up.counts() == after1, "second pass changed no row count: %r" % up.counts())
 
+    # --- a client change: 5 computers report a new status for one update ---
+    rd.change_status(dss2.state, 5)
+    changed = sorted(dss2.state["Computers"])[:5]
+    dss3 = rd.RollupDownstream(up.url, dss2.state, validator=validator, validate_requests=True)
+    dss3.authenticate()
+    s3 = dss3.run(authenticate=False, cookie=dss3.cookie)
+    check(s3["result"] == "ok", "third pass ok: %s %s" % (s3["error"], s3["spec_errors"][:3]))
+    check((s3.get("status_computers_sent"), s3.get("statuses_sent")) == (5, 5),
+          "third pass: the 5 changed computers and their 5 statuses only (%r, %r)"
+          % (s3.get("status_computers_sent"), s3.get("statuses_sent")))
+    first = sorted(updates)[0]
+    rows = wt.sql(up.db, "SELECT computer_id, state FROM rollup_status WHERE update_id = :'p1' "
+                  "AND computer_id = ANY(:'p2') ORDER BY 1", first, "{%s}" % ",".join(changed))
+    want = sorted((c, str(dss3.state["Computers"][c]["Statuses"][first][0])) for c in changed)
+    check([tuple(r) for r in rows] == want, "the upstream holds the 5 new states: %r" % rows)
+    check(up.counts() == after1, "third pass: no row count changed: %r" % up.counts())
+
     # --- hostile inputs ---
-    hostile(up, dss2, updates)
+    hostile(up, dss3, updates)
     validator.close()
 
 
@@ -239,6 +256,48 @@ def hostile(up, dss, updates):
     for what, c in (("no cookie", ""), ("a forged cookie", forged)):
         inner = "%s<clientTime>%s</clientTime><computers>%s</computers>" % (c, now, one)
         expect(what, "RollupComputers", inner, "InvalidCookie")
+
+    # floods: many distinct server ids in one request, then each per-branch bound (lowered
+    # to just above what the branch holds) refuses what would pass it
+    many = "".join(rd.server_info_xml(dict(me_info, ServerId=str(uuid.uuid4()), ParentServerId=me), [])
+                   for _ in range(1001))
+    expect("1,001 servers in one request", "RollupDownstreamServers", servers(many), "InvalidParameters",
+           ("downstreamServers",))
+    n_servers, n_comps, n_stats = before["rollup_server"], before["rollup_computer"], before["rollup_status"]
+    up.ctl("config", "set", "rollup-max-servers", str(n_servers + 1))
+    two = "".join(rd.server_info_xml(dict(me_info, ServerId=str(uuid.uuid4()), ParentServerId=me), [])
+                  for _ in range(2))
+    expect("servers past rollup-max-servers", "RollupDownstreamServers", servers(two), "ServerBusy",
+           ("rollup-max-servers",))
+    up.ctl("config", "set", "rollup-max-computers", str(n_comps + 5))
+    new = "".join(rd.computer_info_xml("flood-%d" % i, dict(comps[cid], ParentServerId=me), True)
+                  for i in range(10))
+    expect("computers past rollup-max-computers", "RollupComputers", computers(new), "ServerBusy",
+           ("rollup-max-computers",))
+    up.ctl("config", "set", "rollup-max-statuses", str(n_stats + 5))
+    extra = [(str(uuid.uuid4()), 4, now) for _ in range(10)]
+    expect("statuses past rollup-max-statuses", "RollupComputerStatus",
+           status(rd.status_info_xml(cid, comps[cid]["LastSentStatusRollupNumber"] + 1, False, rd.NEVER, extra)),
+           "ServerBusy", ("rollup-max-statuses",))
+    for k in ("rollup-max-servers", "rollup-max-computers", "rollup-max-statuses"):
+        up.ctl("config", "reset", k)
+
+    # DoDetailedRollup off: summaries only; the three detailed operations fault (3.1.4.15-17)
+    up.ctl("config", "set", "rollup-detailed", "off")
+    off = rd.RollupDownstream(up.url, dss.state, validator=dss.validator)
+    off.cookie = ck
+    s = off.run(authenticate=False, cookie=ck)
+    check(s["result"] == "ok" and s["config"]["DoDetailedRollup"] is False and
+          [c["op"] for c in s["calls"]] == ["GetRollupConfiguration", "RollupDownstreamServers"],
+          "rollup-detailed off: DoDetailedRollup false, the DSS stops after its servers: %r"
+          % [c["op"] for c in s["calls"]])
+    for op, inner in (("RollupComputers", computers(one)), ("RollupComputerStatus", status(st1)),
+                      ("GetOutOfSyncComputers", "%s<parentServerId>%s</parentServerId><lastRollupNumbers>%s"
+                       "</lastRollupNumbers>" % (ck, me, oos))):
+        f = fault_of(off, op, inner)
+        check(f is not None, "rollup-detailed off: %s faults (%r)" % (op, f))
+    check(up.counts() == before, "rollup-detailed off: no row count changed")
+    up.ctl("config", "reset", "rollup-detailed")
 
 
 wt.run_servers(run)

@@ -251,7 +251,8 @@ def status_info_xml(cid, rollup_number, full, eldt, statuses):
 class Population:
     """A deterministic DSS: itself, `descendants` servers below it (a chain: each the child of
     the previous one), `computers` client computers spread over them, and one status per
-    update of `update_ids` per computer. Same arguments, same tables."""
+    update of `update_ids` per computer. Same arguments, same tables (the time stamps are on
+    the day before today)."""
 
     def __init__(self, seed=1, computers=10, update_ids=(), descendants=0,
                  fqdn="rollup-dss.example.test", server_id=None, is_replica=False):
@@ -265,14 +266,16 @@ class Population:
     def state(self):
         """The DSS tables (3.1.1) as a JSON-able dict (RollupDownstream.state)."""
         rnd = random.Random(self.seed)
-        sync = "2026-11-30T22:00:00.0000000Z"
+        # times relative to the day before now (an upstream ages out stale computers)
+        day = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        sync = day + "T22:00:00.0000000Z"
         desc, parent = [], ZERO_GUID
         for i in range(self.descendants):
             sid = self._id("server%d" % i)
             desc.append({"ServerId": sid, "FullDomainName": "branch%d.%s" % (i + 1, self.fqdn),
                          "LastSyncTime": sync, "ParentServerId": parent if parent != ZERO_GUID
                          else self.server_id, "Version": "3.0.6000.374", "IsReplica": i % 2 == 1,
-                         "LastRollupTime": "2026-11-30T22:05:00.0000000Z",
+                         "LastRollupTime": day + "T22:05:00.0000000Z",
                          "ServerSummary": {f: 0 for f in SUMMARY_FIELDS}, "ClientSummaries": []})
             parent = sid
         servers = [self.server_id] + [d["ServerId"] for d in desc]
@@ -284,14 +287,14 @@ class Population:
             statuses = {}
             for j, u in enumerate(self.updates):
                 st = (2, 3, 4, 4, 4, 5, 6, 0)[(i + j) % 8]
-                statuses[u] = [st, "2026-11-30T21:%02d:%02d.0000000Z" % (j % 60, i % 60)]
+                statuses[u] = [st, day + "T21:%02d:%02d.0000000Z" % (j % 60, i % 60)]
             computers[cid] = {
-                "ParentServerId": parent_id, "LastSyncTime": "2026-11-30T21:30:%02d.0000000Z" % (i % 60),
+                "ParentServerId": parent_id, "LastSyncTime": day + "T21:30:%02d.0000000Z" % (i % 60),
                 "LastSyncResult": 1, "LastReportedRebootTime": None,
-                "LastReportedStatusTime": "2026-11-30T21:31:00.0000000Z" if statuses else None,
+                "LastReportedStatusTime": day + "T21:31:00.0000000Z" if statuses else None,
                 "LastInventoryTime": None, "HasDetailsChanged": True,
                 "LastSentStatusRollupNumber": 0, "LastStatusRollupTime": None,
-                "EffectiveLastDetectionTime": "2026-11-30T23:00:00.0000000Z",
+                "EffectiveLastDetectionTime": day + "T23:00:00.0000000Z",
                 "Details": {"IPAddress": "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255),
                             "FullDomainName": "pc%05d.%s" % (i, self.fqdn),
                             "OSMajorVersion": 10, "OSMinorVersion": 0,
