@@ -72,7 +72,7 @@ class Upstream:
 
 def fault_of(dss, op, inner, items=0):
     """(ErrorCode, Message) of a raw call's fault, or None when it did not fault."""
-    st, payload, fault = dss.call(op, inner, items=items)
+    st, payload, fault = dss.call(op, inner, items=items, raw=True)
     if fault is None:
         return None
     return fault.findtext("detail/ErrorCode"), fault.findtext("detail/Message") or ""
@@ -183,7 +183,8 @@ def hostile(up, dss, updates):
 
     # oversized batches: one more than GetRollupConfiguration announced (3.1.4.14-17 request
     # validation; 2.2.9.3 InvalidParameters names the parameter)
-    cs = dict(dss.state["ClientSummaries"][0], ActivitySummaries=[])
+    cs = dict(rd.Population(computers=1, update_ids=updates).state()["ClientSummaries"][0],
+              ActivitySummaries=[])
     expect("5,001 client summaries", "RollupDownstreamServers",
            servers(rd.server_info_xml(me_info, [cs] * 5001)), "InvalidParameters", ("downstreamServers",))
     one = rd.computer_info_xml(cid, comps[cid], False)
@@ -267,18 +268,18 @@ def hostile(up, dss, updates):
     up.ctl("config", "set", "rollup-max-servers", str(n_servers + 1))
     two = "".join(rd.server_info_xml(dict(me_info, ServerId=str(uuid.uuid4()), ParentServerId=me), [])
                   for _ in range(2))
-    expect("servers past rollup-max-servers", "RollupDownstreamServers", servers(two), "ServerBusy",
+    expect("servers past rollup-max-servers", "RollupDownstreamServers", servers(two), "InvalidParameters",
            ("rollup-max-servers",))
     up.ctl("config", "set", "rollup-max-computers", str(n_comps + 5))
     new = "".join(rd.computer_info_xml("flood-%d" % i, dict(comps[cid], ParentServerId=me), True)
                   for i in range(10))
-    expect("computers past rollup-max-computers", "RollupComputers", computers(new), "ServerBusy",
+    expect("computers past rollup-max-computers", "RollupComputers", computers(new), "InvalidParameters",
            ("rollup-max-computers",))
     up.ctl("config", "set", "rollup-max-statuses", str(n_stats + 5))
     extra = [(str(uuid.uuid4()), 4, now) for _ in range(10)]
     expect("statuses past rollup-max-statuses", "RollupComputerStatus",
            status(rd.status_info_xml(cid, comps[cid]["LastSentStatusRollupNumber"] + 1, False, rd.NEVER, extra)),
-           "ServerBusy", ("rollup-max-statuses",))
+           "InvalidParameters", ("rollup-max-statuses",))
     for k in ("rollup-max-servers", "rollup-max-computers", "rollup-max-statuses"):
         up.ctl("config", "reset", k)
 

@@ -366,16 +366,17 @@ class RollupDownstream:
         finally:
             c.close()
 
-    def call(self, op, inner, path=REPORTING_PATH, ns=NS, items=0, validate=True):
+    def call(self, op, inner, path=REPORTING_PATH, ns=NS, items=0, validate=True, raw=False):
         """One exchange: <op xmlns=ns>inner</op> to path. Returns (HTTP status, payload element
-        or None, fault element or None). Records the call; validates the answer's payload
-        (not the request: hostile tests send broken ones) when a validator is set."""
+        or None, fault element or None). Records the call; validates the answer's payload when
+        a validator is set, and the request too with validate_requests unless raw (hostile
+        requests are meant to break the schema)."""
         body = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="%s" '
                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
                 'xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><%s xmlns="%s">%s</%s>'
                 '</soap:Body></soap:Envelope>' % (ENV, op, ns, inner, op)).encode("utf-8")
         action = "%s/%s" % (ns, op)
-        if validate and self.validate_requests and self.validator is not None and ns == NS:
+        if validate and not raw and self.validate_requests and self.validator is not None and ns == NS:
             errs = self.validator.validate(('<%s xmlns="%s">%s</%s>' % (op, ns, inner, op)).encode("utf-8"))
             if errs:
                 raise ValueError("%s: this stand-in built a request the schema refuses: %s" % (op, errs))
@@ -500,24 +501,20 @@ class RollupDownstream:
         return batches
 
     def rollup_downstream_servers(self, cookie=FIXED_COOKIE):
-        """Step 2: every batch; afterwards the client activity summaries sent are cleared and
-        this server's LastRollupTime is set."""
+        """Step 2: every batch; afterwards the client activity summaries sent are removed and
+        this server's LastRollupTime is set. Returns the DownstreamServerRollupInfo count."""
         sent = 0
         for batch in self.server_batches():
             xml = "".join(server_info_xml(info, cs) for info, cs in batch)
             self._must("RollupDownstreamServers", "%s<clientTime>%s</clientTime><downstreamServers>%s"
                        "</downstreamServers>" % (cookie, now_utc(), xml), items=len(batch))
             sent += len(batch)
-            for info, _ in batch:  # "removes ... all rows corresponding to the ServerID values"
-                for d in self.state["Descendants"]:
+            # "the DSS removes from the Client Activity Summary Table all rows corresponding
+            # to the ServerID values that were sent as part of the request"
+            for info, _ in batch:
+                for d in self.state["Descendants"] + [self.state]:
                     if d["ServerId"] == info["ServerId"]:
-                        for c in d.get("ClientSummaries", []):
-                            for a in c.get("ActivitySummaries", []):
-                                a["InstallSuccessCount"] = a["InstallFailureCount"] = 0
-                if info["ServerId"] == self.state["ServerId"]:
-                    for c in self.state.get("ClientSummaries", []):
-                        for a in c.get("ActivitySummaries", []):
-                            a["InstallSuccessCount"] = a["InstallFailureCount"] = 0
+                        d["ClientSummaries"] = []
         self.state["LastRollupTime"] = now_utc()
         return sent
 
