@@ -85,6 +85,17 @@ static const struct settings_def settings_table[] = {
      "seconds a Windows computer's cookie stays valid (then CookieExpired: it authorizes again)"},
     {"max-new-computers-per-hour", SETTINGS_INT, "1000", "1..1000000", 0, 0, NULL,
      "new Windows computer ids one address may register per hour (beyond: ServerBusy)"},
+    {"rollup-detailed", SETTINGS_ENUM, "on", "on|off", 0, 0, NULL,
+     "DoDetailedRollup: whether downstream servers report their computers and update status "
+     "(off: summaries only)"},
+    {"rollup-computer-max-age-days", SETTINGS_INT, "30", "1..3650", 0, 0, NULL,
+     "days after its last contact with its server that a rolled-up computer is dropped"},
+    {"rollup-max-servers", SETTINGS_INT, "1000", "1..100000", 0, 0, NULL,
+     "servers one downstream's branch may roll up (beyond: its RollupDownstreamServers fails)"},
+    {"rollup-max-computers", SETTINGS_INT, "100000", "1..10000000", 0, 0, NULL,
+     "computers one downstream's branch may roll up (beyond: its RollupComputers fails)"},
+    {"rollup-max-statuses", SETTINGS_INT, "10000000", "1..1000000000", 0, 0, NULL,
+     "update statuses one downstream's branch may roll up (beyond: RollupComputerStatus fails)"},
 };
 
 #define N_SETTINGS (sizeof(settings_table) / sizeof(settings_table[0]))

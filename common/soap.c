@@ -64,8 +64,26 @@ static int soap_encoding_ok(const xmlDoc *doc)
     return e == NULL || strcasecmp(e, "utf-8") == 0 || strcasecmp(e, "utf8") == 0;
 }
 
+static const struct xml_limits soap_xml_limits_large = {256u * 1024 * 1024, 32, SOAP_LARGE_ELEMENTS,
+                                                        64, SOAP_LARGE_ELEMENTS};
+
+static int soap_envelope_parse_lim(const char *body, size_t len, const struct xml_limits *lim,
+                                   struct soap_envelope *env, char *err, size_t errlen);
+
 int soap_envelope_parse(const char *body, size_t len, struct soap_envelope *env, char *err,
                         size_t errlen)
+{
+    return soap_envelope_parse_lim(body, len, &soap_xml_limits, env, err, errlen);
+}
+
+int soap_envelope_parse_large(const char *body, size_t len, struct soap_envelope *env, char *err,
+                              size_t errlen)
+{
+    return soap_envelope_parse_lim(body, len, &soap_xml_limits_large, env, err, errlen);
+}
+
+static int soap_envelope_parse_lim(const char *body, size_t len, const struct xml_limits *lim,
+                                   struct soap_envelope *env, char *err, size_t errlen)
 {
     xmlDocPtr doc = NULL;
     xmlNodePtr root, b, n;
@@ -86,7 +104,7 @@ int soap_envelope_parse(const char *body, size_t len, struct soap_envelope *env,
         snprintf(err, errlen, "request body contains NUL bytes; only UTF-8 XML is accepted");
         goto out;
     }
-    doc = xml_parse(body, len, &soap_xml_limits, why, sizeof(why));
+    doc = xml_parse(body, len, lim, why, sizeof(why));
     if (doc == NULL) {
         snprintf(err, errlen, "request body refused (%s)", why);
         goto out;
@@ -327,4 +345,52 @@ int soap_fault_build(struct buf *out, enum soap_error e, const char *message, co
     }
     rc |= buf_add_str(out, "</detail></soap:Fault>" SOAP_RESPONSE_TAIL);
     return rc ? -1 : 0;
+}
+
+/* n decimal digits at s into *v: 1, or 0 when one is not a digit. */
+static int soap_digits(const char *s, int n, int *v)
+{
+    int i;
+
+    *v = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
+int soap_datetime_valid(const char *s)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, se, i;
+
+    if (strlen(s) < 19 || !soap_digits(s, 4, &y) || s[4] != '-' || !soap_digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !soap_digits(s + 8, 2, &d) || s[10] != 'T' || !soap_digits(s + 11, 2, &h) ||
+        s[13] != ':' || !soap_digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !soap_digits(s + 17, 2, &se))
+        return 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return 0;
+    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return 0;
+    s += 19;
+    if (*s == '.') {
+        for (s++, i = 0; *s >= '0' && *s <= '9' && i < 9; s++, i++)
+            ;
+        if (i == 0)
+            return 0;
+    }
+    if (*s == 'Z')
+        s++;
+    else if (*s == '+' || *s == '-') {
+        int oh, om;
+
+        if (!soap_digits(s + 1, 2, &oh) || s[3] != ':' || !soap_digits(s + 4, 2, &om) || oh > 14 ||
+            om > 59)
+            return 0;
+        s += 6;
+    }
+    return *s == '\0';
 }

@@ -67,6 +67,15 @@ struct soap_envelope {
  */
 int soap_envelope_parse(const char *body, size_t len, struct soap_envelope *env, char *err,
                         size_t errlen);
+/*
+ * The element and attribute caps of soap_envelope_parse() for services whose requests carry
+ * long lists by design (the Reporting web service's rollup batches, MS-WSUSSS 3.1.4.13): the
+ * document still ends at the body limit, and its DOM at about 40 MB.
+ */
+#define SOAP_LARGE_ELEMENTS 300000
+/* soap_envelope_parse() with SOAP_LARGE_ELEMENTS elements and attributes instead of 32,768. */
+int soap_envelope_parse_large(const char *body, size_t len, struct soap_envelope *env, char *err,
+                              size_t errlen);
 /* Free what soap_envelope_parse() allocated; env may be zeroed or already freed. */
 void soap_envelope_free(struct soap_envelope *env);
 
@@ -102,6 +111,12 @@ int soap_int_parse(const char *s, long min, long max, long *out);
 int soap_b64_append(struct buf *b, const unsigned char *data, size_t len);
 /* UTC dateTime as the wire writes it: 2026-10-04T20:33:26.654Z (millisecond precision). */
 void soap_datetime_format(time_t t, long msec, char out[32]);
+/*
+ * 1 if s is an xsd:dateTime PostgreSQL reads as a timestamptz: YYYY-MM-DDTHH:MM:SS, then at
+ * most 9 fraction digits, then nothing, Z or +hh:mm/-hh:mm; year 1..9999, a real calendar day,
+ * hour < 24, minute < 60, second <= 60. 0 otherwise.
+ */
+int soap_datetime_valid(const char *s);
 
 /* Start of every response: XML declaration + soap:Envelope (xsi/xsd declared) + soap:Body. */
 #define SOAP_RESPONSE_HEAD                                                                         \

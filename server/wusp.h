@@ -94,4 +94,15 @@ enum MHD_Result wusp_get_extended_update_info(struct wusp_ctx *w);
 enum MHD_Result wusp_get_file_locations(struct wusp_ctx *w);
 enum MHD_Result wusp_report_event_batch(struct wusp_ctx *w);
 
+/*
+ * The reporting rollup of MS-WSUSSS 3.1.4.13-3.1.4.17 on the same Reporting web service
+ * (svc_rollup.c): a downstream server authenticated by its server-to-server cookie (GetCookie)
+ * reports itself, its descendants and their computers; storage in common/rollup.c.
+ */
+enum MHD_Result rollup_get_configuration(struct wusp_ctx *w);
+enum MHD_Result rollup_downstream_servers(struct wusp_ctx *w);
+enum MHD_Result rollup_computers(struct wusp_ctx *w);
+enum MHD_Result rollup_get_out_of_sync_computers(struct wusp_ctx *w);
+enum MHD_Result rollup_computer_status(struct wusp_ctx *w);
+
 #endif

@@ -4,7 +4,6 @@
  * computer of the cookie (the authenticated id; the events' own TargetID is not trusted).
  * Events of a computer that never registered are acknowledged and dropped.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,31 +13,6 @@
 #include "strutil.h"
 #include "wusp.h"
 #include "xmalloc.h"
-
-/* 1 if s looks like an XSD dateTime PostgreSQL reads: YYYY-MM-DDTHH:MM:SS[.f+][Z|+hh:mm]. */
-static int report_datetime_ok(const char *s)
-{
-    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
-    size_t i;
-
-    for (i = 0; pat[i] != '\0'; i++)
-        if (pat[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != pat[i])
-            return 0;
-    s += i;
-    if (*s == '.') {
-        for (s++, i = 0; isdigit((unsigned char)*s) && i < 9; s++, i++)
-            ;
-        if (i == 0)
-            return 0;
-    }
-    if (*s == 'Z')
-        s++;
-    else if (*s == '+' || *s == '-')
-        for (s++, i = 0; i < 5; i++, s++)
-            if (i == 2 ? *s != ':' : !isdigit((unsigned char)*s))
-                return 0;
-    return *s == '\0';
-}
 
 static void report_copy(struct wusp_ctx *w, const xmlNode *parent, const char *name, char *out,
                         size_t outlen)
@@ -109,7 +83,7 @@ static int report_event(struct wusp_ctx *w, const xmlNode *re, struct client_eve
         }
     }
     report_copy(w, bd, "TimeAtTarget", ev->time_at_target, sizeof(ev->time_at_target));
-    if (!report_datetime_ok(ev->time_at_target))
+    if (!soap_datetime_valid(ev->time_at_target))
         ev->time_at_target[0] = '\0';
     report_copy(w, bd, "AppName", ev->app_name, sizeof(ev->app_name));
     if (rs != NULL) {

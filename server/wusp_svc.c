@@ -45,13 +45,23 @@ static const struct wusp_op simpleauth_ops[] = {
       0},
      wusp_get_authorization_cookie},
 };
+#define REPORTING_OP(name, fn)                                                                     \
+    {                                                                                              \
+        {0, WUSP_NS_REPORTING, name, WUSP_NS_REPORTING "/" name, 0}, fn                            \
+    }
+
+/* ReportEventBatch (MS-WUSP) and the reporting rollup of MS-WSUSSS 3.1.4.13-3.1.4.17. */
 static const struct wusp_op reporting_ops[] = {
-    {{0, WUSP_NS_REPORTING, "ReportEventBatch", WUSP_NS_REPORTING "/ReportEventBatch", 0},
-     wusp_report_event_batch},
+    REPORTING_OP("ReportEventBatch", wusp_report_event_batch),
+    REPORTING_OP("GetRollupConfiguration", rollup_get_configuration),
+    REPORTING_OP("RollupDownstreamServers", rollup_downstream_servers),
+    REPORTING_OP("RollupComputers", rollup_computers),
+    REPORTING_OP("GetOutOfSyncComputers", rollup_get_out_of_sync_computers),
+    REPORTING_OP("RollupComputerStatus", rollup_computer_status),
 };
 
 static enum MHD_Result wusp_handle(struct http_request *req, const struct wusp_op *ops, size_t nops,
-                                   const char *service)
+                                   const char *service, int large)
 {
     struct wusp_ctx *w = xcalloc(1, sizeof(*w));
     struct soap_envelope env;
@@ -65,7 +75,8 @@ static enum MHD_Result wusp_handle(struct http_request *req, const struct wusp_o
     http_peer(req, w->s.peer, sizeof(w->s.peer));
     soap_svc_actor(&w->s);
     memset(&env, 0, sizeof(env));
-    if (soap_envelope_parse(req->body.data, req->body.len, &env, err, sizeof(err)) < 0) {
+    if ((large ? soap_envelope_parse_large : soap_envelope_parse)(req->body.data, req->body.len,
+                                                                  &env, err, sizeof(err)) < 0) {
         r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS, "request: %s", err);
         goto out;
     }
@@ -102,17 +113,18 @@ out:
 
 enum MHD_Result wusp_client(struct http_request *req)
 {
-    return wusp_handle(req, client_ops, sizeof(client_ops) / sizeof(client_ops[0]), "Client");
+    return wusp_handle(req, client_ops, sizeof(client_ops) / sizeof(client_ops[0]), "Client", 0);
 }
 
 enum MHD_Result wusp_simpleauth(struct http_request *req)
 {
-    return wusp_handle(req, simpleauth_ops, 1, "SimpleAuth");
+    return wusp_handle(req, simpleauth_ops, 1, "SimpleAuth", 0);
 }
 
 enum MHD_Result wusp_reporting(struct http_request *req)
 {
-    return wusp_handle(req, reporting_ops, 1, "Reporting");
+    return wusp_handle(req, reporting_ops, sizeof(reporting_ops) / sizeof(reporting_ops[0]),
+                       "Reporting", 1);
 }
 
 const xmlNode *wusp_child(const struct wusp_ctx *w, const xmlNode *parent, const char *name)

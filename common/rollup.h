@@ -1,0 +1,134 @@
+/*
+ * rollup: what downstream servers report to this server through the reporting rollup of
+ * MS-WSUSSS 3.1.4.13-3.1.4.17 (schema 008: rollup_server, rollup_computer, rollup_status), the
+ * one owner of their SQL. Every row belongs to the branch of one direct downstream (the
+ * reporter: the account GUID of its cookie); a reporter writes only rows of its own branch and
+ * never more than the per-branch bounds (settings rollup-max-servers, rollup-max-computers,
+ * rollup-max-statuses). A new server id reporting the name of a server of the same parent is a
+ * rebuild: it takes over the old one's computers and descendants, no duplicate stays.
+ * Computers whose last contact with their server is older than rollup-computer-max-age-days
+ * are aged out. Every store runs in one transaction: a refused request stores nothing.
+ * It does not speak SOAP (server/svc_rollup.c decodes the requests).
+ */
+#ifndef WSUS_ROLLUP_H
+#define WSUS_ROLLUP_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "computer.h"
+
+/* The batch sizes this server announces in GetRollupConfiguration: Windows' (<46>-<49>). */
+#define ROLLUP_BATCH_CLIENT_SUMMARIES 5000  /* RollupDownstreamServersMaxBatchSize */
+#define ROLLUP_BATCH_COMPUTERS        1500  /* RollupComputersMaxBatchSize */
+#define ROLLUP_BATCH_OUT_OF_SYNC      20000 /* GetOutOfSyncComputersMaxBatchSize */
+#define ROLLUP_BATCH_STATUS           500   /* RollupComputerStatusMaxBatchSize */
+/* Bounds the spec leaves open (beyond them: InvalidParameters). */
+#define ROLLUP_MAX_SERVERS_PER_REQUEST  1000   /* DownstreamServerRollupInfo in one request */
+#define ROLLUP_MAX_STATUSES_PER_REQUEST 200000 /* ComputerStatusRollupUpdateStatus in one */
+#define ROLLUP_MAX_ID                   256    /* bytes of a ComputerId */
+#define ROLLUP_MAX_NAME                 255    /* bytes of a FullDomainName */
+#define ROLLUP_MAX_VERSION              32     /* Version: "one to four integers", 32 chars */
+
+/* The DownstreamServerRollupServerSummary counts, in the order of the spec. */
+#define ROLLUP_SUMMARY_COUNT 18
+extern const char *const rollup_summary_names[ROLLUP_SUMMARY_COUNT];
+
+/* One DownstreamServerRollupInfo (text fields bounded and checked by the decoder). */
+struct rollup_server {
+    char id[37];     /* ServerId, lower case */
+    char parent[37]; /* ParentServerId; "" for the all-zero id (this server) */
+    char name[ROLLUP_MAX_NAME + 1];
+    char version[ROLLUP_MAX_VERSION + 1];
+    int is_replica;
+    char last_sync[40]; /* xsd:dateTime as sent */
+    char last_rollup[40];
+    long summary[ROLLUP_SUMMARY_COUNT];
+};
+
+/* One ComputerRollupInfo. */
+struct rollup_computer {
+    char id[ROLLUP_MAX_ID + 1];
+    char parent[37]; /* ParentServerId: the server it gets updates from */
+    char last_sync[40], last_reboot[40], last_status[40], last_inventory[40];
+    int last_sync_result; /* 0 unknown, 1 succeeded, 2 failed */
+    int has_details;      /* Details present: info and address are set */
+    struct computer_info info;
+    char address[64];
+};
+
+/* One ComputerStatusRollupUpdateStatus. */
+struct rollup_status {
+    char update_id[37];
+    int state; /* SummarizationState 0..6 */
+    char last_change[40];
+};
+
+/* One ComputerStatusRollupInfo: its statuses are st[first .. first + n - 1]. */
+struct rollup_computer_status {
+    char id[ROLLUP_MAX_ID + 1];
+    char effective_detection[40];
+    long rollup_number;
+    int full;
+    size_t first, n;
+};
+
+enum rollup_result {
+    ROLLUP_OK = 0,
+    ROLLUP_REFUSED,        /* a row of another branch, this server's own id, a loop: err says */
+    ROLLUP_UNKNOWN_PARENT, /* a ParentServerId this branch does not hold: err says */
+    ROLLUP_FULL,           /* the branch would pass a per-branch bound: err names the setting */
+    ROLLUP_DB_ERROR = -1,
+};
+
+/* The RollupResetGuid: created on first use, kept in the setting table. 0, or -1. */
+int rollup_reset_guid(PGconn *db, char out[37]);
+
+/*
+ * RollupDownstreamServers from the direct downstream reporter (self_id: this server's id):
+ * each entry in order, as 3.1.4.14 says (an existing row is replaced only when its
+ * LastRollupTime is not newer). client_time (xsd:dateTime) corrects the clock difference as
+ * Windows does (<50>: beyond one minute). An entry with the all-zero parent must be the reporter
+ * itself; any other parent must be the reporter or a server of its branch (maybe earlier in the
+ * same request). Returns ROLLUP_OK or another result with a one-line message in err (nothing
+ * stored).
+ */
+enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const char *reporter,
+                                        const struct rollup_server *s, size_t n,
+                                        const char *client_time, char *err, size_t errlen);
+
+/*
+ * RollupComputers from reporter: each computer's parent must be a server of its branch
+ * (ROLLUP_UNKNOWN_PARENT otherwise). A new computer or one whose server changed is stored; an
+ * existing one is replaced when its LastSyncTime is not newer; a computer another branch
+ * holds is left alone. new_parent[i] (n entries) is set to 1 for the entries without Details
+ * that were new or changed server (the NewParent answer). Ages out the branch's computers
+ * first. ROLLUP_OK or another result with err set (nothing stored).
+ */
+enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
+                                          const struct rollup_computer *c, size_t n,
+                                          const char *client_time, unsigned char *new_parent,
+                                          char *err, size_t errlen);
+
+/*
+ * GetOutOfSyncComputers: out[i] = 1 for each ids[i] held under parent (a server of reporter's
+ * branch, or the reporter) or its descendants whose last received RollupNumber differs from
+ * numbers[i]. A parent this server does not know: every out[i] = 0 (3.1.4.16). ROLLUP_OK,
+ * ROLLUP_REFUSED (parent of another branch, err set) or ROLLUP_DB_ERROR.
+ */
+enum rollup_result rollup_out_of_sync(PGconn *db, const char *reporter, const char *parent,
+                                      const char (*ids)[ROLLUP_MAX_ID + 1], const long *numbers,
+                                      size_t n, unsigned char *out, char *err, size_t errlen);
+
+/*
+ * RollupComputerStatus: for each computer of reporter's branch (others ignored) record its
+ * RollupNumber and EffectiveLastDetectionTime, drop its statuses on a full rollup, then store
+ * st[first..] unless a stored status changed later. parent must be the reporter or a server
+ * of its branch. ROLLUP_OK or another result with err set (nothing stored).
+ */
+enum rollup_result rollup_status_store(PGconn *db, const char *reporter, const char *parent,
+                                       const struct rollup_computer_status *c, size_t n,
+                                       const struct rollup_status *st, const char *client_time,
+                                       char *err, size_t errlen);
+
+#endif
