@@ -96,6 +96,7 @@ def run(tmp, servers, dbs):
     check(s1["result"] == "ok", "first pass: the whole sequence ends without fault or schema error: %s %s %s"
           % (s1["error"], s1["schema_errors"][:2], s1["spec_errors"][:3]))
     cfg = s1.get("config", {})
+    print("first pass: %s" % ", ".join("%s(%d) %d ms" % (c["op"], c["items"], c["ms"]) for c in s1["calls"]))
     check(s1.get("windows_batch_sizes") is True,
           "GetRollupConfiguration announces the Windows batch sizes 5000/1500/20000/500: %r" % cfg)
     check(cfg.get("DoDetailedRollup") is True, "DoDetailedRollup is true")
@@ -223,6 +224,31 @@ def hostile(up, dss, updates):
     check(f is not None, "status under another downstream's id: fault (%r)" % (f,))
     check(up.counts() == before, "status under another downstream's id: no row count changed")
 
+    # the second downstream, now with a branch of its own, reports the first one's computer
+    # and its status: ignored (a computer another branch holds is left alone), not a fault
+    mine = dict(other.state, ParentServerId=rd.ZERO_GUID, LastRollupTime=now)
+    check(fault_of(other, "RollupDownstreamServers", "%s<clientTime>%s</clientTime><downstreamServers>%s"
+                   "</downstreamServers>" % (other.cookie, now, rd.server_info_xml(mine, []))) is None,
+          "the second downstream reports itself")
+    before = up.counts()
+    owner = wt.sql(up.db, "SELECT server_id, reporter_id, name FROM rollup_computer WHERE computer_id = :'p1'", cid)
+    stolen_pc = dict(comps[cid], ParentServerId=other.state["ServerId"], LastSyncTime=now,
+                     Details=dict(comps[cid]["Details"], FullDomainName="evil.example.test"))
+    f = fault_of(other, "RollupComputers", "%s<clientTime>%s</clientTime><computers>%s</computers>"
+                 % (other.cookie, now, rd.computer_info_xml(cid, stolen_pc, True)))
+    f2 = fault_of(other, "RollupComputerStatus", "%s<clientTime>%s</clientTime><parentServerId>%s"
+                  "</parentServerId><computers>%s</computers>" % (
+                      other.cookie, now, other.state["ServerId"],
+                      rd.status_info_xml(cid, 1000, True, rd.NEVER, [(updates[0], 5, now)])))
+    check(f is None and f2 is None, "another branch's computer: RollupComputers and RollupComputerStatus "
+          "answer without fault (%r, %r)" % (f, f2))
+    check(wt.sql(up.db, "SELECT server_id, reporter_id, name FROM rollup_computer WHERE computer_id = :'p1'",
+                 cid) == owner and up.counts() == before,
+          "another branch's computer: its server, reporter and name stay, no row added: %r" % owner)
+    check(wt.sql_value(up.db, "SELECT count(*) FROM rollup_status WHERE computer_id = :'p1'", cid) == str(UPDATES),
+          "another branch's computer: its statuses were not replaced by a full rollup")
+    before = up.counts()
+
     # malformed values (InvalidParameters)
     bad = [
         ("a ServerId that is not a GUID", "RollupDownstreamServers",
@@ -257,7 +283,8 @@ def hostile(up, dss, updates):
     # missing and forged cookies
     forged = "<cookie><Expiration>2099-01-01T00:00:00Z</Expiration><EncryptedData>%s</EncryptedData></cookie>" % (
         "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
-    for what, c in (("no cookie", ""), ("a forged cookie", forged)):
+    for what, c in (("no cookie", ""), ("a forged cookie", forged),
+                    ("the spec's fixed cookie (identifies no downstream)", rd.FIXED_COOKIE)):
         inner = "%s<clientTime>%s</clientTime><computers>%s</computers>" % (c, now, one)
         expect(what, "RollupComputers", inner, "InvalidCookie")
 
@@ -268,7 +295,12 @@ def hostile(up, dss, updates):
                    for i in range(1001))
     expect("1,001 servers in one request", "RollupDownstreamServers", servers(many), "InvalidParameters",
            ("downstreamServers",))
-    n_servers, n_comps, n_stats = before["rollup_server"], before["rollup_computer"], before["rollup_status"]
+    # the bounds are per branch (the rows the first downstream reported)
+    n_servers, n_comps, n_stats = (int(wt.sql_value(up.db, q, me)) for q in (
+        "SELECT count(*) FROM rollup_server WHERE reporter_id = :'p1'",
+        "SELECT count(*) FROM rollup_computer WHERE reporter_id = :'p1'",
+        "SELECT count(*) FROM rollup_status s JOIN rollup_computer c USING (computer_id) "
+        "WHERE c.reporter_id = :'p1'"))
     up.ctl("config", "set", "rollup-max-servers", str(n_servers + 1))
     two = "".join(rd.server_info_xml(dict(me_info, ServerId=str(uuid.uuid4()), ParentServerId=me,
                                           FullDomainName="flood%d.example.test" % i), [])
