@@ -27,4 +27,11 @@ PGresult *downstream_report_synchronized(PGconn *db, int limit);
  */
 PGresult *downstream_report_list(PGconn *db);
 
+/*
+ * The one downstream server that called from address within the last max_age seconds (its
+ * account GUID into out): 1 found, 0 none, 2 more than one (ambiguous), -1 on a database error.
+ * How the Reporting web service tells who sent the spec's fixed, empty rollup cookie.
+ */
+int downstream_report_by_address(PGconn *db, const char *address, long max_age, char out[37]);
+
 #endif

@@ -687,3 +687,170 @@ enum rollup_result rollup_status_store(PGconn *db, const char *reporter, const c
                           "rollup-max-statuses", 10000000, "update statuses", err, errlen);
     return rollup_finish(db, rc);
 }
+
+/* A timestamptz column as UTC "YYYY-MM-DDTHH:MI:SSZ" text, "" for NULL. */
+#define ROLLUP_TS(col)                                                                             \
+    "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+
+static long rollup_col(const PGresult *r, int row, int col)
+{
+    long v = 0;
+
+    if (str_to_long(PQgetvalue(r, row, col), 0, 2147483647L, &v) < 0)
+        v = 0;
+    return v;
+}
+
+/* Column col of row into out (cut to outlen - 1 bytes when longer: never for bounded rows). */
+static void rollup_get(const PGresult *r, int row, int col, char *out, size_t outlen)
+{
+    if (str_copy(out, outlen, PQgetvalue(r, row, col)) < 0)
+        out[0] = '\0';
+}
+
+int rollup_server_list(PGconn *db, int (*cb)(void *arg, const struct rollup_server_row *row),
+                       void *arg)
+{
+    PGresult *r = db_exec(
+        db,
+        "SELECT s.server_id::text, s.parent_id::text, s.reporter_id::text,"
+        " s.name, coalesce(s.version, ''), s.is_replica, " ROLLUP_TS("s.last_sync") ", " ROLLUP_TS(
+            "s.last_rollup") ", " ROLLUP_TS("s.received_at") ", array_to_string(s.summary, ','), "
+                                                             "(SELECT"
+                                                             " count(*) FROM rollup_computer c "
+                                                             "WHERE"
+                                                             " c.server_id = s.server_id) FROM "
+                                                             "rollup_server s"
+                                                             " ORDER BY lower(s.name), s.server_id",
+        0, NULL);
+    int i, rc = 0;
+
+    if (r == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+        struct rollup_server_row s;
+        const char *sum = PQgetvalue(r, i, 9);
+        size_t k;
+
+        memset(&s, 0, sizeof(s));
+        rollup_get(r, i, 0, s.id, sizeof(s.id));
+        rollup_get(r, i, 1, s.parent, sizeof(s.parent));
+        rollup_get(r, i, 2, s.reporter, sizeof(s.reporter));
+        rollup_get(r, i, 3, s.name, sizeof(s.name));
+        rollup_get(r, i, 4, s.version, sizeof(s.version));
+        s.is_replica = strcmp(PQgetvalue(r, i, 5), "t") == 0;
+        rollup_get(r, i, 6, s.last_sync, sizeof(s.last_sync));
+        rollup_get(r, i, 7, s.last_rollup, sizeof(s.last_rollup));
+        rollup_get(r, i, 8, s.received, sizeof(s.received));
+        for (k = 0; k < ROLLUP_SUMMARY_COUNT && *sum != '\0'; k++) {
+            char *end;
+
+            s.summary[k] = strtol(sum, &end, 10);
+            sum = *end == ',' ? end + 1 : end;
+        }
+        s.computers = rollup_col(r, i, 10);
+        rc = cb(arg, &s);
+    }
+    PQclear(r);
+    return rc < 0 ? -1 : 0;
+}
+
+int rollup_computer_list(PGconn *db, int (*cb)(void *arg, const struct rollup_computer_row *row),
+                         void *arg)
+{
+    PGresult *r = db_exec(
+        db,
+        "SELECT c.computer_id, coalesce(c.name, ''), coalesce(c.address, ''),"
+        " coalesce(c.os_version, ''), coalesce(c.os_description, ''),"
+        " coalesce(c.client_version, ''), " ROLLUP_TS("c.last_sync") ", " ROLLUP_TS(
+            "c.last_status") ", " ROLLUP_TS("c.received_at") ", c.server_id::text,"
+                                                             " coalesce(s.name, ''), count(*)"
+                                                             " FILTER (WHERE u.state = 2),"
+                                                             " count(*) FILTER (WHERE u.state ="
+                                                             " 3), count(*) FILTER (WHERE"
+                                                             " u.state IN (4, 6)), count(*)"
+                                                             " FILTER (WHERE u.state = 5) FROM"
+                                                             " rollup_computer c LEFT JOIN"
+                                                             " rollup_server s ON s.server_id ="
+                                                             " c.server_id LEFT JOIN"
+                                                             " rollup_status u ON"
+                                                             " u.computer_id = c.computer_id"
+                                                             " GROUP BY c.computer_id, s.name"
+                                                             " ORDER BY lower(coalesce(c.name,"
+                                                             " c.computer_id)), c.computer_id",
+        0, NULL);
+    int i, rc = 0;
+
+    if (r == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+        struct rollup_computer_row c;
+
+        memset(&c, 0, sizeof(c));
+        rollup_get(r, i, 0, c.id, sizeof(c.id));
+        rollup_get(r, i, 1, c.name, sizeof(c.name));
+        rollup_get(r, i, 2, c.address, sizeof(c.address));
+        rollup_get(r, i, 3, c.os_version, sizeof(c.os_version));
+        rollup_get(r, i, 4, c.os_description, sizeof(c.os_description));
+        rollup_get(r, i, 5, c.client_version, sizeof(c.client_version));
+        rollup_get(r, i, 6, c.last_sync, sizeof(c.last_sync));
+        rollup_get(r, i, 7, c.last_status, sizeof(c.last_status));
+        rollup_get(r, i, 8, c.received, sizeof(c.received));
+        rollup_get(r, i, 9, c.server_id, sizeof(c.server_id));
+        rollup_get(r, i, 10, c.server, sizeof(c.server));
+        c.needed = rollup_col(r, i, 11);
+        c.downloaded = rollup_col(r, i, 12);
+        c.installed = rollup_col(r, i, 13);
+        c.failed = rollup_col(r, i, 14);
+        rc = cb(arg, &c);
+    }
+    PQclear(r);
+    return rc < 0 ? -1 : 0;
+}
+
+int rollup_report(PGconn *db, const char *update, long *computers,
+                  int (*cb)(void *arg, const struct rollup_report_row *row), void *arg)
+{
+    const char *p[1] = {update};
+    PGresult *r = db_exec(db, "SELECT count(*) FROM rollup_computer", 0, NULL);
+    int i, rc = 0;
+
+    if (r == NULL || PQntuples(r) != 1) {
+        PQclear(r);
+        return -1;
+    }
+    *computers = rollup_col(r, 0, 0);
+    PQclear(r);
+    r = db_exec(db,
+                "WITH s AS (SELECT update_id, count(*) AS n, count(*) FILTER (WHERE state = 2)"
+                " AS need, count(*) FILTER (WHERE state = 3) AS dl, count(*) FILTER (WHERE"
+                " state IN (4, 6)) AS inst, count(*) FILTER (WHERE state = 5) AS failed,"
+                " count(*) FILTER (WHERE state = 1) AS na FROM rollup_status WHERE $1::text IS"
+                " NULL OR update_id::text = lower($1) OR update_id IN (SELECT update_id FROM"
+                " revision WHERE kb_article_id = regexp_replace($1, '^[Kk][Bb]', '')) GROUP BY"
+                " update_id) SELECT s.update_id::text, coalesce(v.title, ''),"
+                " coalesce(v.kb_article_id, ''), s.n, s.need, s.dl, s.inst, s.failed, s.na FROM"
+                " s LEFT JOIN LATERAL (SELECT title, kb_article_id FROM revision x WHERE"
+                " x.update_id = s.update_id ORDER BY x.revision_number DESC LIMIT 1) v ON true"
+                " ORDER BY lower(coalesce(v.title, '')), s.update_id",
+                1, p);
+    if (r == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+        struct rollup_report_row u;
+
+        memset(&u, 0, sizeof(u));
+        rollup_get(r, i, 0, u.update_id, sizeof(u.update_id));
+        rollup_get(r, i, 1, u.title, sizeof(u.title));
+        rollup_get(r, i, 2, u.kb, sizeof(u.kb));
+        u.computers = rollup_col(r, i, 3);
+        u.needed = rollup_col(r, i, 4);
+        u.downloaded = rollup_col(r, i, 5);
+        u.installed = rollup_col(r, i, 6);
+        u.failed = rollup_col(r, i, 7);
+        u.not_applicable = rollup_col(r, i, 8);
+        rc = cb(arg, &u);
+    }
+    PQclear(r);
+    return rc < 0 ? -1 : 0;
+}

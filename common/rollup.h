@@ -131,4 +131,58 @@ enum rollup_result rollup_status_store(PGconn *db, const char *reporter, const c
                                        const struct rollup_status *st, const char *client_time,
                                        char *err, size_t errlen);
 
+/* Reads for the admin API (`wsusctl downstreams`, `computers`, `report`). Times are UTC
+ * "YYYY-MM-DDTHH:MI:SSZ", "" when unknown. */
+
+/* One rolled-up server. */
+struct rollup_server_row {
+    char id[37], parent[37], reporter[37];
+    char name[ROLLUP_MAX_NAME + 1];
+    char version[ROLLUP_MAX_VERSION + 1];
+    int is_replica;
+    char last_sync[32], last_rollup[32], received[32];
+    long summary[ROLLUP_SUMMARY_COUNT];
+    long computers; /* rolled-up computers that get updates from it */
+};
+
+/* Every rolled-up server by lower(name), streamed to cb (returns 0 to go on). 0, or -1. */
+int rollup_server_list(PGconn *db, int (*cb)(void *arg, const struct rollup_server_row *row),
+                       void *arg);
+
+/* One rolled-up computer with its status counts (SummarizationState: 2 needed, 3 downloaded,
+ * 4 and 6 installed, 5 failed). */
+struct rollup_computer_row {
+    char id[ROLLUP_MAX_ID + 1];
+    char name[COMPUTER_MAX_FIELD + 1];
+    char address[64];
+    char os_version[64];
+    char os_description[COMPUTER_MAX_FIELD + 1];
+    char client_version[64];
+    char last_sync[32], last_status[32], received[32];
+    char server_id[37];
+    char server[ROLLUP_MAX_NAME + 1]; /* the name of the server it gets updates from */
+    long needed, downloaded, installed, failed;
+};
+
+/* Every rolled-up computer by lower(name) then id, streamed to cb. 0, or -1. */
+int rollup_computer_list(PGconn *db, int (*cb)(void *arg, const struct rollup_computer_row *row),
+                         void *arg);
+
+/* Compliance of the rolled-up computers with one update, from their reported statuses. */
+struct rollup_report_row {
+    char update_id[37];
+    char title[512];
+    char kb[32];
+    long computers; /* with a status for it */
+    long needed, downloaded, installed, failed, not_applicable;
+};
+
+/*
+ * The rolled-up computers' status per update (update: an update id or a KB number with or
+ * without "KB"; NULL = all), by title, streamed to cb; *computers gets the number of rolled-up
+ * computers. 0, or -1 on error.
+ */
+int rollup_report(PGconn *db, const char *update, long *computers,
+                  int (*cb)(void *arg, const struct rollup_report_row *row), void *arg);
+
 #endif

@@ -32,18 +32,20 @@ static void print_computers(const json_t *ans, void *arg)
 
     (void)arg;
     if (json_array_size(list) == 0) {
-        printf("no computer has registered with this server%s\n", arg ? " in that group" : "");
+        printf("no computer has registered with this server%s\n",
+               arg ? " in that group" : " or a server below it");
         return;
     }
-    printf("%-30s  %-36s  %-16s  %-20s  %-5s  %-5s  %-5s  %s\n", "NAME", "ID", "OS", "LAST SYNC",
-           "DOWNL", "INST", "FAIL", "GROUPS");
+    printf("%-30s  %-36s  %-16s  %-20s  %-5s  %-5s  %-5s  %-24s  %s\n", "NAME", "ID", "OS",
+           "LAST SYNC", "DOWNL", "INST", "FAIL", "GROUPS", "SERVER");
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *c = json_array_get(list, i);
 
         printf("%-30s  %-36s  %-16s  %-20s  %-5lld  %-5lld  %-5lld  ", str_or(c, "name", "-"),
                str_or(c, "id", "-"), str_or(c, "os_version", "-"), str_or(c, "last_sync", "never"),
                updates_n(c, "downloaded"), updates_n(c, "installed"), updates_n(c, "failed"));
-        ctl_put_cell(str_or(c, "groups", "-"));
+        printf("%-24s  ", str_or(c, "groups", "-"));
+        ctl_put_cell(str_or(c, "server", "-"));
         putchar('\n');
     }
 }
@@ -167,6 +169,38 @@ int cmd_computers_remove(struct ctl *c, int argc, char **argv)
                          json_pack("{s:s}", "computer", argv[0]), print_removed, argv[0]);
 }
 
+/* The part of the report the servers below rolled up (their computers' update statuses). */
+static void print_downstream_report(const json_t *down)
+{
+    const json_t *list = json_object_get(down, "updates");
+    size_t i;
+
+    if (down == NULL || json_integer_value(json_object_get(down, "computers")) == 0)
+        return;
+    printf("\ncomputers of the servers below (reporting rollup): %lld\n",
+           (long long)json_integer_value(json_object_get(down, "computers")));
+    if (json_array_size(list) == 0) {
+        printf("no update status rolled up yet\n");
+        return;
+    }
+    printf("%-36s  %-10s  %-9s  %-6s  %-10s  %-9s  %-6s  %-8s  %s\n", "UPDATE", "KB", "COMPUTERS",
+           "NEEDED", "DOWNLOADED", "INSTALLED", "FAILED", "NOT APPL", "TITLE");
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *u = json_array_get(list, i);
+
+        printf("%-36s  %-10s  %-9lld  %-6lld  %-10lld  %-9lld  %-6lld  %-8lld  ",
+               str_or(u, "update_id", "-"), str_or(u, "kb", "-"),
+               (long long)json_integer_value(json_object_get(u, "computers")),
+               (long long)json_integer_value(json_object_get(u, "needed")),
+               (long long)json_integer_value(json_object_get(u, "downloaded")),
+               (long long)json_integer_value(json_object_get(u, "installed")),
+               (long long)json_integer_value(json_object_get(u, "failed")),
+               (long long)json_integer_value(json_object_get(u, "not_applicable")));
+        ctl_put_cell(str_or(u, "title", ""));
+        putchar('\n');
+    }
+}
+
 static void print_report(const json_t *ans, void *arg)
 {
     const json_t *list = json_object_get(ans, "updates");
@@ -177,12 +211,11 @@ static void print_report(const json_t *ans, void *arg)
            (long long)json_integer_value(json_object_get(ans, "computers")),
            (long long)json_integer_value(json_object_get(ans, "stale_days")),
            (long long)json_integer_value(json_object_get(ans, "not_reporting")));
-    if (json_array_size(list) == 0) {
+    if (json_array_size(list) == 0)
         printf("no update is approved for install to these computers\n");
-        return;
-    }
-    printf("%-36s  %-10s  %-8s  %-6s  %-10s  %-9s  %-6s  %s\n", "UPDATE", "KB", "APPROVED",
-           "NEEDED", "DOWNLOADED", "INSTALLED", "FAILED", "TITLE");
+    else
+        printf("%-36s  %-10s  %-8s  %-6s  %-10s  %-9s  %-6s  %s\n", "UPDATE", "KB", "APPROVED",
+               "NEEDED", "DOWNLOADED", "INSTALLED", "FAILED", "TITLE");
     for (i = 0; i < json_array_size(list); i++) {
         const json_t *u = json_array_get(list, i);
 
@@ -196,6 +229,7 @@ static void print_report(const json_t *ans, void *arg)
         ctl_put_cell(str_or(u, "title", ""));
         putchar('\n');
     }
+    print_downstream_report(json_object_get(ans, "downstream"));
 }
 
 int cmd_report(struct ctl *c, int argc, char **argv)

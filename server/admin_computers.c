@@ -3,12 +3,17 @@
  * `wsusctl computers [list|show|move|remove]`: GET /api/v1/computers[?group=NAME],
  * GET /api/v1/computers/show?computer=NAME|ID, POST /api/v1/computers/move
  * {"computer","group"}, POST /api/v1/computers/remove {"computer"}, and the compliance report
- * GET /api/v1/report[?group=NAME&update=ID|KB]. The rows and their SQL belong to
- * common/computer.c and common/client_report.c; this file only shapes JSON.
+ * GET /api/v1/report[?group=NAME&update=ID|KB]. Without a group, the computers of the servers
+ * below (rolled up, common/rollup.c) are listed too and the report gets their "downstream"
+ * part; every computer names the server it gets updates from ("server", "server_id"). The rows
+ * and their SQL belong to common/computer.c, common/client_report.c and common/rollup.c; this
+ * file only shapes JSON.
  */
 #include "admin_handlers.h"
 #include "client_report.h"
 #include "computer.h"
+#include "rollup.h"
+#include "settings.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +32,42 @@ static json_t *row_json(const struct computer_row *r)
                      (json_int_t)r->installed, "failed", (json_int_t)r->failed);
 }
 
+/* The list of computers being built and the server their own rows name. */
+struct list_ctx {
+    json_t *list;
+    const char *server_id;
+    const char *server;
+};
+
 static int list_cb(void *arg, const struct computer_row *r)
 {
-    return json_array_append_new(arg, row_json(r));
+    struct list_ctx *x = arg;
+    json_t *o = row_json(r);
+
+    if (x->server != NULL) {
+        json_object_set_new(o, "server_id", json_string(x->server_id));
+        json_object_set_new(o, "server", json_string(x->server));
+        json_object_set_new(o, "rolled_up", json_false());
+    }
+    return json_array_append_new(x->list, o);
+}
+
+/* A computer of a server below, in the shape of row_json plus what only the rollup knows. */
+static int rollup_list_cb(void *arg, const struct rollup_computer_row *r)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:s?, s:s, s:{s:i, s:i, s:i, s:i}, s:s, "
+        "s:s, s:b, s:s?}",
+        "id", r->id, "name", r->name[0] ? r->name : r->id, "address", r->address, "os_version",
+        r->os_version, "os_description", r->os_description, "client_version", r->client_version,
+        "first_contact", r->received, "last_contact", r->last_sync[0] ? r->last_sync : r->received,
+        "registered", "last_sync", r->last_sync[0] ? r->last_sync : NULL, "groups", "", "updates",
+        "needed", (json_int_t)r->needed, "downloaded", (json_int_t)r->downloaded, "installed",
+        (json_int_t)r->installed, "failed", (json_int_t)r->failed, "server_id", r->server_id,
+        "server", r->server[0] ? r->server : r->server_id, "rolled_up", 1, "last_status",
+        r->last_status[0] ? r->last_status : NULL);
+
+    return json_array_append_new(arg, o);
 }
 
 static int status_cb(void *arg, const struct computer_update_status *st)
@@ -104,10 +142,21 @@ enum MHD_Result admin_computers_list(struct http_request *req)
     if (group != NULL && !group_exists(req, db, group, &replied))
         return replied;
     list = json_array();
-    if (computer_list(db, group, NULL, list_cb, list) < 0) {
-        json_decref(list);
-        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "cannot read the computers; see the wsusd log");
+    {
+        struct server *srv = req->app;
+        char *name = settings_get(db, "account-name");
+        struct list_ctx x = {list, srv->server_id, name != NULL ? name : srv->server_id};
+        int rc = computer_list(db, group, NULL, list_cb, &x);
+
+        /* the servers below know nothing of this server's target groups */
+        if (rc == 0 && group == NULL)
+            rc = rollup_computer_list(db, rollup_list_cb, list);
+        free(name);
+        if (rc < 0) {
+            json_decref(list);
+            return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "cannot read the computers; see the wsusd log");
+        }
     }
     return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "computers", list));
 }
@@ -125,7 +174,7 @@ enum MHD_Result admin_computers_show(struct http_request *req)
         return replied;
     one = json_array();
     updates = json_array();
-    if (computer_list(db, NULL, id, list_cb, one) < 0 ||
+    if (computer_list(db, NULL, id, list_cb, &(struct list_ctx){one, NULL, NULL}) < 0 ||
         computer_update_statuses(db, id, status_cb, updates) < 0 || json_array_size(one) != 1) {
         json_decref(one);
         json_decref(updates);
@@ -225,13 +274,25 @@ static int report_cb(void *arg, const struct client_report_row *r)
                   "installed", (json_int_t)r->installed, "failed", (json_int_t)r->failed));
 }
 
+/* One update of the rolled-up computers' report. */
+static int rollup_report_cb(void *arg, const struct rollup_report_row *r)
+{
+    return json_array_append_new(
+        arg, json_pack("{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:i, s:i}", "update_id", r->update_id,
+                       "title", r->title, "kb", r->kb[0] ? r->kb : NULL, "computers",
+                       (json_int_t)r->computers, "needed", (json_int_t)r->needed, "downloaded",
+                       (json_int_t)r->downloaded, "installed", (json_int_t)r->installed, "failed",
+                       (json_int_t)r->failed, "not_applicable", (json_int_t)r->not_applicable));
+}
+
 enum MHD_Result admin_report(struct http_request *req)
 {
     const char *group = http_query(req, "group"), *update = http_query(req, "update");
     struct client_report_totals tot;
     PGconn *db = admin_db(req);
     enum MHD_Result replied = MHD_YES;
-    json_t *rows;
+    json_t *rows, *down, *ans;
+    long below = 0;
 
     if (db == NULL)
         return MHD_YES;
@@ -243,14 +304,23 @@ enum MHD_Result admin_report(struct http_request *req)
     if (group != NULL && !group_exists(req, db, group, &replied))
         return replied;
     rows = json_array();
-    if (client_report(db, group, update, &tot, report_cb, rows) < 0) {
+    down = json_array();
+    if (client_report(db, group, update, &tot, report_cb, rows) < 0 ||
+        (group == NULL && rollup_report(db, update, &below, rollup_report_cb, down) < 0)) {
         json_decref(rows);
+        json_decref(down);
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot compute the report; see the wsusd log");
     }
-    return admin_reply(req, MHD_HTTP_OK,
-                       json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:o}", "group", group, "update",
-                                 update, "computers", (json_int_t)tot.computers, "not_reporting",
-                                 (json_int_t)tot.not_reporting, "stale_days",
-                                 (json_int_t)CLIENT_REPORT_STALE_DAYS, "updates", rows));
+    ans =
+        json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:o}", "group", group, "update", update, "computers",
+                  (json_int_t)tot.computers, "not_reporting", (json_int_t)tot.not_reporting,
+                  "stale_days", (json_int_t)CLIENT_REPORT_STALE_DAYS, "updates", rows);
+    if (group == NULL)
+        json_object_set_new(
+            ans, "downstream",
+            json_pack("{s:i, s:o}", "computers", (json_int_t)below, "updates", down));
+    else
+        json_decref(down);
+    return admin_reply(req, MHD_HTTP_OK, ans);
 }

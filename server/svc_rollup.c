@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "downstream_report.h"
 #include "log.h"
 #include "rollup.h"
 #include "settings.h"
@@ -169,10 +170,42 @@ static const char *rdec_attr(struct rdec *d, const xmlNode *node, const char *na
     return v;
 }
 
-/* The caller's server-to-server cookie (GetCookie): its account GUID into reporter. */
+/*
+ * The spec's fixed cookie (empty EncryptedData) names nobody: the caller is the one downstream
+ * server that authenticated (DssAuth, GetCookie) from the same address within the lifetime of
+ * an authorization cookie, as a Windows downstream does in the same synchronization.
+ */
+static int rollup_auth_fixed(struct wusp_ctx *w, char reporter[37], enum MHD_Result *r)
+{
+    PGconn *db = soap_svc_db(&w->s, r);
+    int f;
+
+    if (db == NULL)
+        return -1;
+    f = downstream_report_by_address(db, w->s.peer, SOAP_AUTH_COOKIE_LIFETIME, reporter);
+    soap_svc_db_put(&w->s, db);
+    if (f == 1)
+        return 0;
+    if (f < 0)
+        *r = soap_svc_fault(&w->s, SOAP_ERR_INTERNAL, "catalog error reading the downstreams");
+    else
+        *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_COOKIE,
+                            f == 0 ? "cookie: the fixed rollup cookie names no downstream and no "
+                                     "downstream server authenticated from %s in the last 24 "
+                                     "hours; synchronize first (DssAuth, GetCookie)"
+                                   : "cookie: the fixed rollup cookie names no downstream and "
+                                     "several downstream servers authenticated from %s; send "
+                                     "the cookie of ServerSyncWebService GetCookie instead",
+                            w->s.peer);
+    return -1;
+}
+
+/* The caller: the account GUID of its server-to-server cookie (GetCookie), or with the fixed
+ * rollup cookie the downstream of its address (rollup_auth_fixed), into reporter. */
 static int rollup_auth(struct wusp_ctx *w, char reporter[37], enum MHD_Result *r)
 {
-    const xmlNode *ed = wusp_child(w, wusp_child(w, w->op, "cookie"), "EncryptedData");
+    const xmlNode *ck = wusp_child(w, w->op, "cookie");
+    const xmlNode *ed = wusp_child(w, ck, "EncryptedData");
     struct soap_call *call = &w->s.call;
     struct cookie_claims cl;
     char *t = ed != NULL ? soap_text(ed, COOKIE_MAX_BYTES * 2) : NULL;
@@ -185,11 +218,12 @@ static int rollup_auth(struct wusp_ctx *w, char reporter[37], enum MHD_Result *r
             call->cookie_len > 0;
     }
     free(t);
+    if (!call->cookie_present && ck != NULL)
+        return rollup_auth_fixed(w, reporter, r);
     if (!call->cookie_present) {
         *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_COOKIE,
-                            "cookie: this server needs the cookie of ServerSyncWebService "
-                            "GetCookie (after DssAuth GetAuthorizationCookie) to tell which "
-                            "downstream reports");
+                            "cookie: missing; send the cookie of ServerSyncWebService GetCookie "
+                            "or the fixed rollup cookie (MS-WSUSSS 3.2.4.5)");
         return -1;
     }
     if (soap_svc_check(&w->s, &cl, r) < 0)

@@ -4,7 +4,9 @@ itself, a descendant, their computers and statuses; what it stored is read back 
 wsusctl. Then the refusals: no cookie, batches over the batch sizes, another branch's server,
 an unknown parent, malformed values, the per-branch bound, a rebuild, ageing out."""
 
+import json
 import re
+import time
 
 import wsussoap as ws
 from wsussoap import check
@@ -14,9 +16,14 @@ MID = "6f1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e12"
 LEAF = "1d9a3c55-5b2e-4a4f-8a10-3c2b1e0f9a77"
 OTHER = "0b5d7a58-2a43-4c5e-9a56-1f6f7e3c2d10"
 ZERO = "00000000-0000-0000-0000-000000000000"
+FIXED = ("<cookie><Expiration>9999-12-31T23:59:59.9999999</Expiration><EncryptedData />"
+         "</cookie>")
 UPD1 = "a1b2c3d4-0000-4000-8000-000000000001"
 UPD2 = "a1b2c3d4-0000-4000-8000-000000000002"
 NEVER = "1753-01-01T00:00:00"
+# the clock of the downstream: the same as ours (no correction), unless a test says otherwise
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def call(s, op, inner):
@@ -56,9 +63,9 @@ def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09
             "</DownstreamServerRollupInfo>" % (sid, name, sync, parent, rollup, summary(vals), cs))
 
 
-def servers(s, cookie, infos, when="2026-12-01T10:00:00Z"):
+def servers(s, cookie, infos, when=None):
     return call(s, "RollupDownstreamServers", cookie + "<clientTime>%s</clientTime>"
-                "<downstreamServers>%s</downstreamServers>" % (when, "".join(infos)))
+                "<downstreamServers>%s</downstreamServers>" % (when or now(), "".join(infos)))
 
 
 def computer(cid, parent, name=None, sync="2026-12-01T08:00:00Z"):
@@ -78,7 +85,7 @@ def computer(cid, parent, name=None, sync="2026-12-01T08:00:00Z"):
 
 
 def computers(s, cookie, infos):
-    return call(s, "RollupComputers", cookie + "<clientTime>2026-12-01T10:00:00Z</clientTime>"
+    return call(s, "RollupComputers", cookie + "<clientTime>%s</clientTime>" % now() +
                 "<computers>%s</computers>" % "".join(infos))
 
 
@@ -103,7 +110,7 @@ def status(cid, number, states, full=True):
 
 
 def statuses(s, cookie, parent, infos):
-    return call(s, "RollupComputerStatus", cookie + "<clientTime>2026-12-01T10:00:00Z</clientTime>"
+    return call(s, "RollupComputerStatus", cookie + "<clientTime>%s</clientTime>" % now() +
                 "<parentServerId>%s</parentServerId><computers>%s</computers>" % (parent, "".join(infos)))
 
 
@@ -141,11 +148,12 @@ try:
     again = ok(call(s, "GetRollupConfiguration", mid), "GetRollupConfiguration again")
     check(conf["RollupResetGuid"] in again.decode(), "RollupResetGuid stays the same")
 
-    # the spec's fixed empty cookie identifies no downstream
-    refused(call(s, "GetRollupConfiguration", "<cookie><Expiration>9999-12-31T23:59:59.9999999"
-                 "</Expiration><EncryptedData></EncryptedData></cookie>"), "InvalidCookie",
-            "cookie: this server needs the cookie of ServerSyncWebService GetCookie (after DssAuth "
-            "GetAuthorizationCookie) to tell which downstream reports", "the fixed empty cookie")
+    # the spec's fixed cookie (what a Windows downstream sends): the one downstream that
+    # authenticated from the caller's address
+    ok(call(s, "GetRollupConfiguration", FIXED), "GetRollupConfiguration with the fixed cookie")
+    refused(call(s, "GetRollupConfiguration", "<clientTime>%s</clientTime>" % now()),
+            "InvalidCookie", "cookie: missing; send the cookie of ServerSyncWebService GetCookie "
+            "or the fixed rollup cookie (MS-WSUSSS 3.2.4.5)", "no cookie at all")
     refused(call(s, "RollupComputers", "<cookie><Expiration>2026-12-01T00:00:00Z</Expiration>"
                  "<EncryptedData>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA</EncryptedData>"
                  "</cookie><clientTime>2026-12-01T10:00:00Z</clientTime><computers />"),
@@ -164,7 +172,7 @@ try:
               "SELECT string_agg(name || ':' || parent_id, ',') FROM rollup_server"))
 
     # computers: two of the leaf with details, one of the middle without (NewParent asks for them)
-    data = ok(computers(s, mid, [computer("pc-1", LEAF, "pc-1.example.test"),
+    data = ok(computers(s, FIXED, [computer("pc-1", LEAF, "pc-1.example.test"),
                                  computer("pc-2", LEAF, "pc-2.example.test"),
                                  computer("pc-3", MID)]), "RollupComputers")
     check(re.findall(rb'<ChangedComputer ComputerId="([^"]+)" Change="NewParent"', data) == [b"pc-3"],
@@ -185,9 +193,42 @@ try:
                 " FROM rollup_status") == "pc-1:4,pc-1:4,pc-2:2",
           "statuses: %s" % s.sql("SELECT string_agg(computer_id || ':' || state, ',') FROM rollup_status"))
 
+    # what the admin sees: the tree, the computers of the hierarchy, their report
+    tree = json.loads(s.ctl("--json", "downstreams"))["tree"]
+    check([(t["name"], t["mode"], t["summary"]["UpdateCount"], t["last_rollup"]) for t in tree] ==
+          [("mid.example.test", "autonomous", 41, "2026-12-01T10:00:00Z")] and
+          [(c["name"], c["summary"]["ComputerTargetCount"], c["computers"], c["parent_id"])
+           for c in tree[0]["children"]] == [("leaf.example.test", 2, 2, MID)],
+          "downstreams tree: mid with leaf below: %r" % tree)
+    out = s.ctl("downstreams")
+    check(re.search(r"\nmid\.example\.test +autonomous +2026-12-01T09:00:00Z +2026-12-01T10:00:00Z +41 "
+                    r"+0 +0 +0 +0 +0 +%s\n  leaf\.example\.test +autonomous .* 40 +0 +2 " % MID, out)
+          is not None, "downstreams shows the tree indented: %r" % out)
+    rows = json.loads(s.ctl("--json", "computers"))["computers"]
+    check([(r["name"], r["server"], r["rolled_up"], r["updates"]["installed"], r["updates"]["failed"])
+           for r in rows] == [("pc-1.example.test", "leaf.example.test", True, 2, 0),
+                              ("pc-2.example.test", "leaf.example.test", True, 0, 0),
+                              ("pc-3", "mid.example.test", True, 0, 0)],
+          "computers of the hierarchy with their server: %r" % rows)
+    out = s.ctl("computers")
+    check(re.search(r"pc-1\.example\.test +pc-1 +10\.0\.19045\.0\.0 +2026-12-01T08:00:00Z +0 +2 +0 "
+                    r"+- +leaf\.example\.test\n", out) is not None, "computers table: %r" % out)
+    rep = json.loads(s.ctl("--json", "report"))["downstream"]
+    check(rep["computers"] == 3 and
+          [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"])
+           for u in rep["updates"]] == [(UPD1, 2, 1, 1, 0), (UPD2, 1, 0, 1, 0)],
+          "report of the hierarchy: %r" % rep)
+    out = s.ctl("report")
+    check("computers of the servers below (reporting rollup): 3" in out and
+          re.search(r"%s +- +2 +1 +0 +1 +0 +0 " % UPD1, out) is not None, "report text: %r" % out)
+
     before = counts(s)
     # another direct downstream cannot report the middle's leaf, nor computers under it
     other = s.authenticate(name="other.example.test", guid=OTHER)
+    refused(call(s, "GetRollupConfiguration", FIXED), "InvalidCookie",
+            "cookie: the fixed rollup cookie names no downstream and several downstream servers "
+            "authenticated from 127.0.0.1; send the cookie of ServerSyncWebService GetCookie "
+            "instead", "the fixed cookie from an address two downstreams use")
     refused(servers(s, other, [server(LEAF, "leaf.example.test", OTHER),
                                server(OTHER, "other.example.test", ZERO)]),
             "InvalidParameters", "ServerId %s belongs to another branch of this server; %s cannot "
@@ -246,6 +287,15 @@ try:
           "%s,%s" % (NEWLEAF, MID), "the rebuilt leaf replaced the old one")
     check(s.sql("SELECT string_agg(DISTINCT server_id::text, ',') FROM rollup_computer WHERE "
                 "computer_id IN ('pc-1', 'pc-2')") == NEWLEAF, "its computers moved to the new id")
+
+    # a downstream whose clock is one hour behind: its time stamps are moved by the difference
+    # (MS-WSUSSS <50>: beyond one minute)
+    behind = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    ok(servers(s, mid, [server(MID, "mid.example.test", ZERO, rollup="2026-12-03T10:00:00Z")],
+               when=behind), "RollupDownstreamServers with a slow clock")
+    check(s.sql("SELECT round(extract(epoch FROM last_rollup - '2026-12-03T10:00:00Z') / 60) FROM "
+                "rollup_server WHERE server_id = '%s'" % MID) == "60",
+          "last rollup moved by the hour of clock difference")
 
     # DoDetailedRollup off: summaries only
     s.ctl("config", "set", "rollup-detailed", "off")
