@@ -91,8 +91,9 @@ def run(tmp, servers, dbs):
     state = pop.state()
     dss = rd.RollupDownstream(up.url, state, validator=validator, validate_requests=True,
                               busy_wait=1)
-    dss.authenticate()
-    s1 = dss.run(authenticate=False, cookie=dss.cookie)
+    # as Windows does: authorization, then every Reporting call with the spec's fixed cookie
+    # (wsusd takes the caller to be the one downstream that authenticated from its address)
+    s1 = dss.run()
     check(s1["result"] == "ok", "first pass: the whole sequence ends without fault or schema error: %s %s %s"
           % (s1["error"], s1["schema_errors"][:2], s1["spec_errors"][:3]))
     cfg = s1.get("config", {})
@@ -118,7 +119,10 @@ def run(tmp, servers, dbs):
     check(after1["rollup_computer"] == COMPUTERS, "2,000 rollup_computer rows: %r" % after1)
     check(after1["rollup_status"] == COMPUTERS * UPDATES, "20,000 rollup_status rows: %r" % after1)
 
+    admin_views(up, state, updates)
+
     # --- second pass, nothing changed: no computer is out of sync, no status resent ---
+    # (with the GetCookie cookie this time, as a wsusd downstream sends it)
     dss2 = rd.RollupDownstream(up.url, dss.state, validator=validator, validate_requests=True)
     dss2.authenticate()
     s2 = dss2.run(authenticate=False, cookie=dss2.cookie)
@@ -155,6 +159,87 @@ def run(tmp, servers, dbs):
     # --- hostile inputs ---
     hostile(up, dss3, updates)
     validator.close()
+
+
+def wire_time(t):
+    """A stand-in time stamp as wsusctl prints it (UTC, seconds)."""
+    return t[:19] + "Z"
+
+
+def admin_views(up, state, updates):
+    """`wsusctl downstreams`, `computers` and `report` show exactly what the DSS reported."""
+    me, comps = state["ServerId"], state["Computers"]
+    per_server = {}
+    for c in comps.values():
+        per_server[c["ParentServerId"]] = per_server.get(c["ParentServerId"], 0) + 1
+    tree = up.json("downstreams")["tree"]
+    check([n["server_id"] for n in tree] == [me], "downstreams: one server below, the DSS: %r"
+          % [n["server_id"] for n in tree])
+    want = [(me, state["FullDomainName"], "autonomous", state["ServerSummary"])] + [
+        (d["ServerId"], d["FullDomainName"], "replica" if d["IsReplica"] else "autonomous",
+         d["ServerSummary"]) for d in state["Descendants"]]
+    got, node = [], tree[0] if tree else None
+    while node is not None:
+        got.append((node["server_id"], node["name"], node["mode"], node["summary"]))
+        check(node["last_sync"] == wire_time(state["LastSyncTime"]) and
+              node["computers"] == per_server.get(node["server_id"]),
+              "downstreams: %s last sync %s, %s computers (%r, %r)" % (
+                  node["name"], wire_time(state["LastSyncTime"]), per_server.get(node["server_id"]),
+                  node["last_sync"], node["computers"]))
+        kids = node.get("children", [])
+        node = kids[0] if len(kids) == 1 else None
+    check(got == want, "downstreams: the chain DSS > branch1 > branch2 with mode and all 18 "
+          "summary counts as reported: %r" % [g[:3] for g in got])
+    text = up.ctl("downstreams").stdout
+    for depth, (sid, name, mode, summ) in enumerate(want):
+        line = [ln for ln in text.splitlines() if ln.startswith("  " * depth + name + " ")]
+        f = line[0].split() if len(line) == 1 else []
+        check(f[1:3] + f[4:7] + f[-1:] == [mode, wire_time(state["LastSyncTime"]), str(summ["UpdateCount"]),
+                                           str(summ["ApprovedUpdateCount"]), str(per_server[sid]), sid],
+              "downstreams table: %s indented %d: mode, last sync, updates, approved, computers, id: %r"
+              % (name, depth, line))
+
+    # computers: every rolled-up computer, its server, name, OS and status counts
+    rows = [c for c in up.json("computers")["computers"] if c.get("rolled_up")]
+    check(len(rows) == len(comps), "computers: %d rolled-up computers (%d)" % (len(comps), len(rows)))
+    names = {d["ServerId"]: d["FullDomainName"] for d in state["Descendants"]}
+    names[me] = state["FullDomainName"]
+    bad = []
+    for r in rows:
+        c = comps.get(r["id"])
+        if c is None:
+            bad.append(r["id"])
+            continue
+        sts = [v[0] for v in c["Statuses"].values()]
+        d = c["Details"]
+        want_row = (names[c["ParentServerId"]], c["ParentServerId"], d["FullDomainName"],
+                    "%d.%d.%d.%d.%d" % (d["OSMajorVersion"], d["OSMinorVersion"], d["OSBuildNumber"],
+                                        d["OSServicePackMajorNumber"], d["OSServicePackMinorNumber"]),
+                    wire_time(c["LastSyncTime"]),
+                    {"needed": sts.count(2), "downloaded": sts.count(3),
+                     "installed": sts.count(4) + sts.count(6), "failed": sts.count(5)})
+        got_row = (r["server"], r["server_id"], r["name"], r["os_version"], r["last_sync"], r["updates"])
+        if got_row != want_row:
+            bad.append((got_row, want_row))
+    check(not bad, "computers: server, name, OS, last sync and the counts of every computer as "
+          "reported (%d differ: %r)" % (len(bad), bad[:2]))
+    text = up.ctl("computers").stdout
+    first = sorted(comps.values(), key=lambda c: c["Details"]["FullDomainName"])[0]
+    line = [ln for ln in text.splitlines() if ln.startswith(first["Details"]["FullDomainName"] + " ")]
+    check(len(line) == 1 and line[0].split()[-1] == names[first["ParentServerId"]],
+          "computers table: the first computer ends with its server's name: %r" % line)
+
+    # report: per update, over the computers below
+    rep = up.json("report")["downstream"]
+    check(rep["computers"] == len(comps), "report: %d computers below (%r)" % (len(comps), rep["computers"]))
+    got = {u["update_id"]: (u["computers"], u["needed"], u["downloaded"], u["installed"], u["failed"])
+           for u in rep["updates"]}
+    want = {}
+    for u in updates:
+        sts = [c["Statuses"][u][0] for c in comps.values()]
+        want[u] = (len(sts), sts.count(2), sts.count(3), sts.count(4) + sts.count(6), sts.count(5))
+    check(got == want, "report: per update computers, needed, downloaded, installed, failed as "
+          "reported: %r" % sorted(got.items())[:2])
 
 
 def hostile(up, dss, updates):
@@ -283,10 +368,13 @@ def hostile(up, dss, updates):
     # missing and forged cookies
     forged = "<cookie><Expiration>2099-01-01T00:00:00Z</Expiration><EncryptedData>%s</EncryptedData></cookie>" % (
         "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
-    for what, c in (("no cookie", ""), ("a forged cookie", forged),
-                    ("the spec's fixed cookie (identifies no downstream)", rd.FIXED_COOKIE)):
+    # the fixed cookie names its caller by address: two downstreams now authenticated from
+    # 127.0.0.1, so it names nobody
+    for what, c, words in (("no cookie", "", ("missing",)), ("a forged cookie", forged, ("EncryptedData",)),
+                           ("the fixed cookie from an address two downstreams use", rd.FIXED_COOKIE,
+                            ("several downstream servers authenticated from 127.0.0.1",))):
         inner = "%s<clientTime>%s</clientTime><computers>%s</computers>" % (c, now, one)
-        expect(what, "RollupComputers", inner, "InvalidCookie")
+        expect(what, "RollupComputers", inner, "InvalidCookie", words)
 
     # floods: many distinct server ids in one request, then each per-branch bound (lowered
     # to just above what the branch holds) refuses what would pass it
