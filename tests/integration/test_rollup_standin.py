@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,10 +65,9 @@ class Upstream:
 
     def counts(self):
         """Rows of the rollup tables (the storage a downstream writes)."""
-        out = {}
-        for t in ("rollup_server", "rollup_computer", "rollup_status", "downstream_server"):
-            out[t] = int(wt.sql_value(self.db, "SELECT count(*) FROM %s" % t))
-        return out
+        tables = ("rollup_server", "rollup_computer", "rollup_status", "downstream_server")
+        row = wt.sql(self.db, "SELECT " + ", ".join("(SELECT count(*) FROM %s)" % t for t in tables))[0]
+        return dict(zip(tables, map(int, row)))
 
 
 def fault_of(dss, op, inner, items=0):
@@ -78,6 +78,13 @@ def fault_of(dss, op, inner, items=0):
     return fault.findtext("detail/ErrorCode"), fault.findtext("detail/Message") or ""
 
 
+T0 = time.monotonic()
+
+
+def phase(name):
+    print("-- %.1f s: %s" % (time.monotonic() - T0, name), flush=True)
+
+
 def run(tmp, servers, dbs):
     up = Upstream(tmp, servers, dbs)
     updates = sorted(r["update_id"] for r in up.json("updates", "list", "--limit", "1000")["updates"])
@@ -85,6 +92,7 @@ def run(tmp, servers, dbs):
     updates = updates[:UPDATES]
     validator = rd.SchemaValidator()
 
+    phase("first pass")
     # --- the Windows sequence, Windows batch sizes ---
     pop = rd.Population(seed=5, computers=COMPUTERS, update_ids=updates, descendants=DESCENDANTS,
                         fqdn="dss1.example.test")
@@ -119,8 +127,10 @@ def run(tmp, servers, dbs):
     check(after1["rollup_computer"] == COMPUTERS, "2,000 rollup_computer rows: %r" % after1)
     check(after1["rollup_status"] == COMPUTERS * UPDATES, "20,000 rollup_status rows: %r" % after1)
 
+    phase("admin views")
     admin_views(up, state, updates)
 
+    phase("second pass")
     # --- second pass, nothing changed: no computer is out of sync, no status resent ---
     # (with the GetCookie cookie this time, as a wsusd downstream sends it)
     dss2 = rd.RollupDownstream(up.url, dss.state, validator=validator, validate_requests=True)
@@ -139,6 +149,7 @@ def run(tmp, servers, dbs):
           "second pass: no NewParent, no Details resent")
     check(up.counts() == after1, "second pass changed no row count: %r" % up.counts())
 
+    phase("third pass")
     # --- a client change: 5 computers report a new status for one update ---
     rd.change_status(dss2.state, 5)
     changed = sorted(dss2.state["Computers"])[:5]
@@ -156,9 +167,11 @@ def run(tmp, servers, dbs):
     check([tuple(r) for r in rows] == want, "the upstream holds the 5 new states: %r" % rows)
     check(up.counts() == after1, "third pass: no row count changed: %r" % up.counts())
 
+    phase("hostile")
     # --- hostile inputs ---
     hostile(up, dss3, updates)
     validator.close()
+    phase("done")
 
 
 def wire_time(t):
