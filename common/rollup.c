@@ -821,19 +821,20 @@ int rollup_report(PGconn *db, const char *update, long *computers,
     }
     *computers = rollup_col(r, 0, 0);
     PQclear(r);
-    r = db_exec(db,
-                "WITH s AS (SELECT update_id, count(*) AS n, count(*) FILTER (WHERE state = 2)"
-                " AS need, count(*) FILTER (WHERE state = 3) AS dl, count(*) FILTER (WHERE"
-                " state IN (4, 6)) AS inst, count(*) FILTER (WHERE state = 5) AS failed,"
-                " count(*) FILTER (WHERE state = 1) AS na FROM rollup_status WHERE $1::text IS"
-                " NULL OR update_id::text = lower($1) OR update_id IN (SELECT update_id FROM"
-                " revision WHERE kb_article_id = regexp_replace($1, '^[Kk][Bb]', '')) GROUP BY"
-                " update_id) SELECT s.update_id::text, coalesce(v.title, ''),"
-                " coalesce(v.kb_article_id, ''), s.n, s.need, s.dl, s.inst, s.failed, s.na FROM"
-                " s LEFT JOIN LATERAL (SELECT title, kb_article_id FROM revision x WHERE"
-                " x.update_id = s.update_id ORDER BY x.revision_number DESC LIMIT 1) v ON true"
-                " ORDER BY lower(coalesce(v.title, '')), s.update_id",
-                1, p);
+    r = db_exec(
+        db,
+        "WITH s AS (SELECT update_id, count(*) AS n, count(*) FILTER (WHERE state = 2)"
+        " AS need, count(*) FILTER (WHERE state = 3) AS dl, count(*) FILTER (WHERE"
+        " state IN (4, 6)) AS inst, count(*) FILTER (WHERE state = 5) AS failed,"
+        " count(*) FILTER (WHERE state IN (0, 1)) AS na FROM rollup_status WHERE $1::text IS"
+        " NULL OR update_id::text = lower($1) OR update_id IN (SELECT update_id FROM"
+        " revision WHERE kb_article_id = regexp_replace($1, '^[Kk][Bb]', '')) GROUP BY"
+        " update_id) SELECT s.update_id::text, coalesce(v.title, ''),"
+        " coalesce(v.kb_article_id, ''), s.n, s.need, s.dl, s.inst, s.failed, s.na FROM"
+        " s LEFT JOIN LATERAL (SELECT title, kb_article_id FROM revision x WHERE"
+        " x.update_id = s.update_id ORDER BY x.revision_number DESC LIMIT 1) v ON true"
+        " ORDER BY lower(coalesce(v.title, '')), s.update_id",
+        1, p);
     if (r == NULL)
         return -1;
     for (i = 0; i < PQntuples(r) && rc == 0; i++) {

@@ -1,8 +1,10 @@
 /*
  * fuzz_soap: libFuzzer target for the SOAP request path of wsusd's web services: the hardened
  * envelope parser (common/soap.c), the operation lookup on both services and the bounded
- * request decoding (server/soap_req.c), plus the anchor and version parsers on every text it
- * decoded. Seed corpus: the 19 real request bodies of tests/data/exchanges.
+ * request decoding (server/soap_req.c), the decoding of the reporting rollup requests
+ * (server/rollup_req.c, after the Reporting service's larger-cap parse), plus the anchor and
+ * version parsers on every text it decoded. Seed corpus: the 19 real request bodies of
+ * tests/data/exchanges and four rollup requests shaped from the spec.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 
 #include "anchor.h"
 #include "soap.h"
+#include "rollup_req.h"
 #include "soap_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,5 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     soap_envelope_free(&env);
+    if (soap_envelope_parse_large((const char *)data, size, &env, err, sizeof(err)) == 0) {
+        int kind;
+
+        for (kind = ROLLUP_REQ_SERVERS; kind <= ROLLUP_REQ_STATUS; kind++) {
+            struct rollup_req rq;
+
+            (void)rollup_req_decode((enum rollup_req_op)kind, SOAP_NS_SYNC, env.op, &rq);
+            rollup_req_free(&rq);
+        }
+        soap_envelope_free(&env);
+    }
     return 0;
 }

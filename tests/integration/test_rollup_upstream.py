@@ -181,7 +181,8 @@ try:
           [b"pc-1", b"pc-2", b"pc-3"], "every known computer is out of sync before its status")
     ok(statuses(s, mid, MID, [status("pc-1", 1, [(UPD1, 4, "2026-11-30T01:00:00Z"),
                                                  (UPD2, 5, "2026-11-30T01:00:00Z")]),
-                              status("pc-2", 1, [(UPD1, 2, "2026-11-30T01:00:00Z")])]),
+                              status("pc-2", 1, [(UPD1, 2, "2026-11-30T01:00:00Z"),
+                                                 (UPD2, 0, "2026-11-30T01:00:00Z")])]),
        "RollupComputerStatus")
     check(out_of_sync(s, mid, MID, [("pc-1", 1), ("pc-2", 1), ("pc-3", 0)]) == [b"pc-3"],
           "after the status rollup only the computer without status is out of sync")
@@ -190,7 +191,7 @@ try:
                                                  (UPD2, 4, "2026-11-30T02:00:00Z")], full=False)]),
        "RollupComputerStatus (delta)")
     check(s.sql("SELECT string_agg(computer_id || ':' || state, ',' ORDER BY computer_id, update_id)"
-                " FROM rollup_status") == "pc-1:4,pc-1:4,pc-2:2",
+                " FROM rollup_status") == "pc-1:4,pc-1:4,pc-2:2,pc-2:0",
           "statuses: %s" % s.sql("SELECT string_agg(computer_id || ':' || state, ',') FROM rollup_status"))
 
     # what the admin sees: the tree, the computers of the hierarchy, their report
@@ -215,8 +216,9 @@ try:
                     r"+- +leaf\.example\.test\n", out) is not None, "computers table: %r" % out)
     rep = json.loads(s.ctl("--json", "report"))["downstream"]
     check(rep["computers"] == 3 and
-          [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"])
-           for u in rep["updates"]] == [(UPD1, 2, 1, 1, 0), (UPD2, 1, 0, 1, 0)],
+          [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"],
+            u["not_applicable"]) for u in rep["updates"]] ==
+          [(UPD1, 2, 1, 1, 0, 0), (UPD2, 2, 0, 1, 0, 1)],
           "report of the hierarchy: %r" % rep)
     out = s.ctl("report")
     check("computers of the servers below (reporting rollup): 3" in out and
