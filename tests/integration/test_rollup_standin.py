@@ -245,14 +245,24 @@ def admin_views(up, state, updates):
     # report: per update, over the computers below
     rep = up.json("report")["downstream"]
     check(rep["computers"] == len(comps), "report: %d computers below (%r)" % (len(comps), rep["computers"]))
-    got = {u["update_id"]: (u["computers"], u["needed"], u["downloaded"], u["installed"], u["failed"])
-           for u in rep["updates"]}
+    got = {u["update_id"]: (u["computers"], u["needed"], u["downloaded"], u["installed"], u["failed"],
+                            u["not_applicable"]) for u in rep["updates"]}
     want = {}
     for u in updates:
+        # SummarizationState (3.1.4.17.3.4): 0 not applicable, 2 not installed, 3 downloaded,
+        # 4 installed, 5 failed, 6 installed (reboot pending)
         sts = [c["Statuses"][u][0] for c in comps.values()]
-        want[u] = (len(sts), sts.count(2), sts.count(3), sts.count(4) + sts.count(6), sts.count(5))
-    check(got == want, "report: per update computers, needed, downloaded, installed, failed as "
-          "reported: %r" % sorted(got.items())[:2])
+        want[u] = (len(sts), sts.count(2), sts.count(3), sts.count(4) + sts.count(6), sts.count(5),
+                   sts.count(0))
+    check(got == want, "report: per update computers, needed, downloaded, installed, failed, not "
+          "applicable as reported: %r" % sorted(got.items())[:2])
+    text = up.ctl("report").stdout
+    check("computers of the servers below (reporting rollup): %d" % len(comps) in text,
+          "report text: the count of computers below: %r" % text[:300])
+    u = sorted(updates)[0]
+    line = [ln for ln in text.splitlines() if ln.startswith(u + " ")]
+    check(len(line) == 1 and line[0].split()[2:8] == [str(v) for v in want[u]],
+          "report text: %s with computers, needed, downloaded, installed, failed, not applicable: %r" % (u, line))
 
 
 def hostile(up, dss, updates):
