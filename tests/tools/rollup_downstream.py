@@ -713,9 +713,13 @@ def main(argv=None):
                            update_ids=[u for u in a.updates.split(",") if u], fqdn=a.fqdn,
                            server_id=a.server_id).state()
     change_status(state, a.change)
-    validator = SchemaValidator(a.xsd) if a.validate else None
-    dss = RollupDownstream(a.server, state, validator=validator, timeout=a.timeout,
-                           status_all=a.status_all, busy_wait=a.busy_wait)
+    try:
+        validator = SchemaValidator(a.xsd) if a.validate else None
+        dss = RollupDownstream(a.server, state, validator=validator, timeout=a.timeout,
+                               status_all=a.status_all, busy_wait=a.busy_wait)
+    except (ValueError, RuntimeError) as e:
+        print("rollup_downstream: %s" % e, file=sys.stderr)
+        return 2
     try:
         if a.session_cookie:
             dss.authenticate()
