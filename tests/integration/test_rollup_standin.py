@@ -151,12 +151,24 @@ def run(tmp, servers, dbs):
 
     phase("third pass")
     # --- a client change: 5 computers report a new status for one update ---
+    # and the DSS has 7,500 client summaries (OS groups) this time: more than
+    # RollupDownstreamServersMaxBatchSize, so its own entry is split (3.2.4.5 step 2.4) and sent
+    # in two requests of at most 5,000 summaries (step 2.5)
     rd.change_status(dss2.state, 5)
     changed = sorted(dss2.state["Computers"])[:5]
+    base = rd.Population(computers=1, update_ids=updates).state()["ClientSummaries"][0]
+    dss2.state["ClientSummaries"] = [dict(base, OSBuildNumber=b, Count=1, ActivitySummaries=[])
+                                     for b in range(1, 7501)]
     dss3 = rd.RollupDownstream(up.url, dss2.state, validator=validator, validate_requests=True)
     dss3.authenticate()
     s3 = dss3.run(authenticate=False, cookie=dss3.cookie)
     check(s3["result"] == "ok", "third pass ok: %s %s" % (s3["error"], s3["spec_errors"][:3]))
+    check([c["items"] for c in s3["calls"] if c["op"] == "RollupDownstreamServers"] == [3, 1] and
+          s3.get("servers_sent") == 4,
+          "third pass: 7,500 client summaries split: the two descendants and 5,000 of the DSS's "
+          "summaries, then its other 2,500 (%r)"
+          % [c["items"] for c in s3["calls"] if c["op"] == "RollupDownstreamServers"])
+    check(dss3.state["ClientSummaries"] == [], "the summaries sent are removed from the DSS's table")
     check((s3.get("status_computers_sent"), s3.get("statuses_sent")) == (5, 5),
           "third pass: the 5 changed computers and their 5 statuses only (%r, %r)"
           % (s3.get("status_computers_sent"), s3.get("statuses_sent")))
