@@ -159,25 +159,46 @@ def run(tmp, servers, dbs):
     base = rd.Population(computers=1, update_ids=updates).state()["ClientSummaries"][0]
     dss2.state["ClientSummaries"] = [dict(base, OSBuildNumber=b, Count=1, ActivitySummaries=[])
                                      for b in range(1, 7501)]
+    # a computer the upstream does not know, and one that moved to branch1, both without
+    # Details (as a DSS sends unchanged computers): the upstream answers NewParent for both
+    # (3.1.4.15 step 5.2) and the DSS sends them again with Details
+    comps = dss2.state["Computers"]
+    ids = sorted(comps)
+    fresh = "%s-new" % ids[-1]
+    comps[fresh] = json.loads(json.dumps(dict(comps[ids[-1]], HasDetailsChanged=False,
+                                              LastSentStatusRollupNumber=0, LastStatusRollupTime=None)))
+    comps[fresh]["Details"]["FullDomainName"] = "pcnew.dss1.example.test"
+    moved = [c for c in ids[5:] if comps[c]["ParentServerId"] == dss2.state["ServerId"]][0]
+    branch1 = dss2.state["Descendants"][0]["ServerId"]
+    comps[moved].update(ParentServerId=branch1, HasDetailsChanged=False)
     dss3 = rd.RollupDownstream(up.url, dss2.state, validator=validator, validate_requests=True)
     dss3.authenticate()
     s3 = dss3.run(authenticate=False, cookie=dss3.cookie)
     check(s3["result"] == "ok", "third pass ok: %s %s" % (s3["error"], s3["spec_errors"][:3]))
+    check((s3.get("new_parent"), s3.get("details_resent")) == (2, 2),
+          "third pass: NewParent for the new and the moved computer, both resent with Details (%r, %r)"
+          % (s3.get("new_parent"), s3.get("details_resent")))
+    check(wt.sql(up.db, "SELECT computer_id, server_id, name FROM rollup_computer WHERE computer_id IN "
+                 "(:'p1', :'p2') ORDER BY name", fresh, moved) ==
+          sorted([[fresh, dss2.state["ServerId"], "pcnew.dss1.example.test"],
+                  [moved, branch1, comps[moved]["Details"]["FullDomainName"]]], key=lambda r: r[2]),
+          "the new computer is stored with its details, the moved one under branch1")
     check([c["items"] for c in s3["calls"] if c["op"] == "RollupDownstreamServers"] == [3, 1] and
           s3.get("servers_sent") == 4,
           "third pass: 7,500 client summaries split: the two descendants and 5,000 of the DSS's "
           "summaries, then its other 2,500 (%r)"
           % [c["items"] for c in s3["calls"] if c["op"] == "RollupDownstreamServers"])
     check(dss3.state["ClientSummaries"] == [], "the summaries sent are removed from the DSS's table")
-    check((s3.get("status_computers_sent"), s3.get("statuses_sent")) == (5, 5),
-          "third pass: the 5 changed computers and their 5 statuses only (%r, %r)"
+    check((s3.get("status_computers_sent"), s3.get("statuses_sent")) == (6, 5 + UPDATES),
+          "third pass: the 5 changed computers with their 5 statuses, and the new one in full (%r, %r)"
           % (s3.get("status_computers_sent"), s3.get("statuses_sent")))
     first = sorted(updates)[0]
     rows = wt.sql(up.db, "SELECT computer_id, state FROM rollup_status WHERE update_id = :'p1' "
                   "AND computer_id = ANY(:'p2') ORDER BY 1", first, "{%s}" % ",".join(changed))
     want = sorted((c, str(dss3.state["Computers"][c]["Statuses"][first][0])) for c in changed)
     check([tuple(r) for r in rows] == want, "the upstream holds the 5 new states: %r" % rows)
-    check(up.counts() == after1, "third pass: no row count changed: %r" % up.counts())
+    check(up.counts() == dict(after1, rollup_computer=COMPUTERS + 1, rollup_status=(COMPUTERS + 1) * UPDATES),
+          "third pass: one computer and its %d statuses more: %r" % (UPDATES, up.counts()))
 
     phase("hostile")
     # --- hostile inputs ---
@@ -270,7 +291,7 @@ def admin_views(up, state, updates):
           "applicable as reported: %r" % sorted(got.items())[:2])
     text = up.ctl("report").stdout
     check("computers of the servers below (reporting rollup): %d" % len(comps) in text,
-          "report text: the count of computers below: %r" % text[:300])
+          "report text: 'computers of the servers below (reporting rollup): %d'" % len(comps), text[:600])
     u = sorted(updates)[0]
     line = [ln for ln in text.splitlines() if ln.startswith(u + " ")]
     check(len(line) == 1 and line[0].split()[2:8] == [str(v) for v in want[u]],
