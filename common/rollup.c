@@ -75,6 +75,29 @@ static void rollup_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Append s as one element of a PostgreSQL array literal ("..." with \ escapes). */
+static void rollup_array_add(struct buf *b, const char *s, size_t k)
+{
+    if (k > 0)
+        buf_add_str(b, ",");
+    buf_add_str(b, "\"");
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            buf_add_str(b, "\\");
+        buf_add(b, s, 1);
+    }
+    buf_add_str(b, "\"");
+}
+
+static long rollup_col(const PGresult *r, int row, int col)
+{
+    long v = 0;
+
+    if (str_to_long(PQgetvalue(r, row, col), 0, 2147483647L, &v) < 0)
+        v = 0;
+    return v;
+}
+
 /* An integer setting (its default when unreadable). */
 static long rollup_setting(PGconn *db, const char *key, long def)
 {
@@ -191,12 +214,18 @@ static int rollup_rebuild(PGconn *db, const char *self_id, const char *reporter,
                    2, q) < 0 ||
             db_cmd(db, "UPDATE rollup_computer SET server_id = $2::uuid WHERE server_id = $1::uuid",
                    2, q) < 0 ||
+            db_cmd(db, "UPDATE rollup_activity SET server_id = $2::uuid WHERE server_id = $1::uuid",
+                   2, q) < 0 ||
             (direct && (db_cmd(db,
                                "UPDATE rollup_server SET reporter_id = $2::uuid"
                                " WHERE reporter_id = $1::uuid",
                                2, q) < 0 ||
                         db_cmd(db,
                                "UPDATE rollup_computer SET reporter_id = $2::uuid"
+                               " WHERE reporter_id = $1::uuid",
+                               2, q) < 0 ||
+                        db_cmd(db,
+                               "UPDATE rollup_activity SET reporter_id = $2::uuid"
                                " WHERE reporter_id = $1::uuid",
                                2, q) < 0 ||
                         db_cmd(db, "DELETE FROM downstream_server WHERE account_guid = $1::uuid", 1,
@@ -289,9 +318,57 @@ static enum rollup_result rollup_server_check(PGconn *db, const char *self_id, c
     return ROLLUP_OK;
 }
 
+/* Add the client activity a[0..n-1] of server id (reporter's branch) to its counts. 0, or -1. */
+static int rollup_activity_add(PGconn *db, const char *reporter, const char *id,
+                               const struct rollup_activity *a, size_t n)
+{
+    struct buf u, os, ok, bad;
+    size_t k;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    buf_init(&u, n * 40 + 4);
+    buf_init(&os, n * (2 * sizeof(a->os) + 4) + 4);
+    buf_init(&ok, n * 24 + 4);
+    buf_init(&bad, n * 24 + 4);
+    buf_add_str(&u, "{");
+    buf_add_str(&os, "{");
+    buf_add_str(&ok, "{");
+    buf_add_str(&bad, "{");
+    for (k = 0; k < n; k++) {
+        rollup_array_add(&u, a[k].update_id, k);
+        rollup_array_add(&os, a[k].os, k);
+        buf_printf(&ok, "%s%ld", k > 0 ? "," : "", a[k].installs);
+        buf_printf(&bad, "%s%ld", k > 0 ? "," : "", a[k].failures);
+    }
+    buf_add_str(&u, "}");
+    buf_add_str(&os, "}");
+    buf_add_str(&ok, "}");
+    buf_add_str(&bad, "}");
+    {
+        const char *p[6] = {id, reporter, buf_str(&u), buf_str(&os), buf_str(&ok), buf_str(&bad)};
+
+        rc = db_cmd(db,
+                    "INSERT INTO rollup_activity AS o (server_id, reporter_id, update_id, os,"
+                    " installs, failures) SELECT $1::uuid, $2::uuid, x.u::uuid, x.os, sum(x.i),"
+                    " sum(x.f) FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[])"
+                    " AS x(u, os, i, f) GROUP BY x.u, x.os ON CONFLICT (server_id, update_id, os)"
+                    " DO UPDATE SET installs = o.installs + excluded.installs, failures ="
+                    " o.failures + excluded.failures",
+                    6, p);
+    }
+    buf_free(&u);
+    buf_free(&os);
+    buf_free(&ok);
+    buf_free(&bad);
+    return rc;
+}
+
 enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const char *reporter,
                                         const struct rollup_server *s, size_t n,
-                                        const char *client_time, char *err, size_t errlen)
+                                        const struct rollup_activity *act, const char *client_time,
+                                        char *err, size_t errlen)
 {
     enum rollup_result rc = ROLLUP_OK;
     long max_age = rollup_setting(db, "rollup-computer-max-age-days", 30);
@@ -312,6 +389,7 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
         char parent[37], sum[ROLLUP_SUMMARY_COUNT * 12 + 4];
         struct buf b;
         size_t k;
+        int applied;
 
         rc = rollup_server_check(db, self_id, reporter, &s[i], parent, max_age, err, errlen);
         if (rc != ROLLUP_OK)
@@ -344,20 +422,24 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
                                  sum,
                                  skew};
 
-            if (db_cmd(db,
-                       "INSERT INTO rollup_server (server_id, parent_id, reporter_id, name,"
-                       " version, is_replica, last_sync, last_rollup, summary) VALUES ($1::uuid,"
-                       " $2::uuid, $3::uuid, $4, nullif($5, ''), $6::boolean,"
-                       " rollup_ts($7, $10::float8), rollup_ts($8, $10::float8), $9::int[])"
-                       " ON CONFLICT (server_id) DO UPDATE SET parent_id = excluded.parent_id,"
-                       " reporter_id = excluded.reporter_id, name = excluded.name,"
-                       " version = excluded.version, is_replica = excluded.is_replica,"
-                       " last_sync = excluded.last_sync, last_rollup = excluded.last_rollup,"
-                       " summary = excluded.summary, received_at = now()"
-                       " WHERE coalesce(rollup_server.last_rollup, '-infinity')"
-                       " <= coalesce(excluded.last_rollup, '-infinity')"
-                       " OR rollup_server.reporter_id <> excluded.reporter_id",
-                       10, p) < 0)
+            applied = rollup_true(
+                db,
+                "INSERT INTO rollup_server (server_id, parent_id, reporter_id, name,"
+                " version, is_replica, last_sync, last_rollup, summary) VALUES ($1::uuid,"
+                " $2::uuid, $3::uuid, $4, nullif($5, ''), $6::boolean,"
+                " rollup_ts($7, $10::float8), rollup_ts($8, $10::float8), $9::int[])"
+                " ON CONFLICT (server_id) DO UPDATE SET parent_id = excluded.parent_id,"
+                " reporter_id = excluded.reporter_id, name = excluded.name,"
+                " version = excluded.version, is_replica = excluded.is_replica,"
+                " last_sync = excluded.last_sync, last_rollup = excluded.last_rollup,"
+                " summary = excluded.summary, received_at = now()"
+                " WHERE coalesce(rollup_server.last_rollup, '-infinity')"
+                " <= coalesce(excluded.last_rollup, '-infinity')"
+                " OR rollup_server.reporter_id <> excluded.reporter_id RETURNING true",
+                10, p);
+            if (applied < 0 ||
+                (applied > 0 && rollup_activity_add(db, reporter, s[i].id,
+                                                    act + s[i].first_activity, s[i].nactivity) < 0))
                 rc = ROLLUP_DB_ERROR;
         }
     }
@@ -365,6 +447,23 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
         rc = rollup_bound(db, reporter,
                           "SELECT count(*) FROM rollup_server WHERE reporter_id = $1::uuid",
                           "rollup-max-servers", 1000, "servers", err, errlen);
+    if (rc == ROLLUP_OK) {
+        const char *p[1] = {reporter};
+        PGresult *r =
+            db_exec(db, "SELECT count(*) FROM rollup_activity WHERE reporter_id = $1::uuid", 1, p);
+        long have = r != NULL && PQntuples(r) == 1 ? rollup_col(r, 0, 0) : -1;
+
+        PQclear(r);
+        if (have < 0)
+            rc = ROLLUP_DB_ERROR;
+        else if (have > ROLLUP_MAX_ACTIVITY_ROWS) {
+            rollup_err(err, errlen,
+                       "downstream %s would hold %ld client activity rows, more than %d; "
+                       "nothing stored",
+                       reporter, have, ROLLUP_MAX_ACTIVITY_ROWS);
+            rc = ROLLUP_FULL;
+        }
+    }
     return rollup_finish(db, rc);
 }
 
@@ -492,20 +591,6 @@ enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
     if (rc != ROLLUP_OK)
         memset(new_parent, 0, n);
     return rollup_finish(db, rc);
-}
-
-/* Append s as one element of a PostgreSQL array literal ("..." with \ escapes). */
-static void rollup_array_add(struct buf *b, const char *s, size_t k)
-{
-    if (k > 0)
-        buf_add_str(b, ",");
-    buf_add_str(b, "\"");
-    for (; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\')
-            buf_add_str(b, "\\");
-        buf_add(b, s, 1);
-    }
-    buf_add_str(b, "\"");
 }
 
 /* The parent check of GetOutOfSyncComputers and RollupComputerStatus: 1 in the branch, 0
@@ -692,15 +777,6 @@ enum rollup_result rollup_status_store(PGconn *db, const char *reporter, const c
 #define ROLLUP_TS(col)                                                                             \
     "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
 
-static long rollup_col(const PGresult *r, int row, int col)
-{
-    long v = 0;
-
-    if (str_to_long(PQgetvalue(r, row, col), 0, 2147483647L, &v) < 0)
-        v = 0;
-    return v;
-}
-
 /* Column col of row into out (cut to outlen - 1 bytes when longer: never for bounded rows). */
 static void rollup_get(const PGresult *r, int row, int col, char *out, size_t outlen)
 {
@@ -711,18 +787,22 @@ static void rollup_get(const PGresult *r, int row, int col, char *out, size_t ou
 int rollup_server_list(PGconn *db, int (*cb)(void *arg, const struct rollup_server_row *row),
                        void *arg)
 {
-    PGresult *r = db_exec(
-        db,
-        "SELECT s.server_id::text, s.parent_id::text, s.reporter_id::text,"
-        " s.name, coalesce(s.version, ''), s.is_replica, " ROLLUP_TS("s.last_sync") ", " ROLLUP_TS(
-            "s.last_rollup") ", " ROLLUP_TS("s.received_at") ", array_to_string(s.summary, ','), "
-                                                             "(SELECT"
-                                                             " count(*) FROM rollup_computer c "
-                                                             "WHERE"
-                                                             " c.server_id = s.server_id) FROM "
-                                                             "rollup_server s"
-                                                             " ORDER BY lower(s.name), s.server_id",
-        0, NULL);
+    static const char sql[] =
+        "SELECT s.server_id::text, s.parent_id::text, s.reporter_id::text, s.name,"
+        " coalesce(s.version, ''), s.is_replica, " ROLLUP_TS("s.last_sync") ", " ROLLUP_TS(
+            "s.last_rollup") ", " ROLLUP_TS("s.received_at") ","
+                                                             " array_to_string(s.summary, ','),"
+                                                             " (SELECT count(*) FROM "
+                                                             "rollup_computer c WHERE c.server_id "
+                                                             "= s.server_id),"
+                                                             " (SELECT coalesce(sum(a.installs), "
+                                                             "0) || ',' || "
+                                                             "coalesce(sum(a.failures), 0)"
+                                                             " FROM rollup_activity a WHERE "
+                                                             "a.server_id = s.server_id)"
+                                                             " FROM rollup_server s ORDER BY "
+                                                             "lower(s.name), s.server_id";
+    PGresult *r = db_exec(db, sql, 0, NULL);
     int i, rc = 0;
 
     if (r == NULL)
@@ -749,6 +829,8 @@ int rollup_server_list(PGconn *db, int (*cb)(void *arg, const struct rollup_serv
             sum = *end == ',' ? end + 1 : end;
         }
         s.computers = rollup_col(r, i, 10);
+        if (sscanf(PQgetvalue(r, i, 11), "%lld,%lld", &s.installs, &s.failures) != 2)
+            s.installs = s.failures = 0;
         rc = cb(arg, &s);
     }
     PQclear(r);

@@ -1,12 +1,12 @@
 /*
  * rollup: what downstream servers report to this server through the reporting rollup of
- * MS-WSUSSS 3.1.4.13-3.1.4.17 (schema 008: rollup_server, rollup_computer, rollup_status), the
- * one owner of their SQL. Every row belongs to the branch of one direct downstream (the
- * reporter: the account GUID of its cookie); a reporter writes only rows of its own branch and
- * never more than the per-branch bounds (settings rollup-max-servers, rollup-max-computers,
- * rollup-max-statuses). A new server id reporting the name of a server of the same parent is a
- * rebuild: it takes over the old one's computers and descendants, no duplicate stays.
- * Computers whose last contact with their server is older than rollup-computer-max-age-days
+ * MS-WSUSSS 3.1.4.13-3.1.4.17 (schema 008: rollup_server, rollup_activity, rollup_computer,
+ * rollup_status), the one owner of their SQL. Every row belongs to the branch of one direct
+ * downstream (the reporter: the account GUID of its cookie); a reporter writes only rows of its own
+ * branch and never more than the per-branch bounds (settings rollup-max-servers,
+ * rollup-max-computers, rollup-max-statuses). A new server id reporting the name of a server of the
+ * same parent is a rebuild: it takes over the old one's computers and descendants, no duplicate
+ * stays. Computers whose last contact with their server is older than rollup-computer-max-age-days
  * are aged out. Every store runs in one transaction: a refused request stores nothing.
  * It does not speak SOAP (server/svc_rollup.c decodes the requests).
  */
@@ -24,17 +24,27 @@
 #define ROLLUP_BATCH_OUT_OF_SYNC      20000 /* GetOutOfSyncComputersMaxBatchSize */
 #define ROLLUP_BATCH_STATUS           500   /* RollupComputerStatusMaxBatchSize */
 /* Bounds the spec leaves open (beyond them: InvalidParameters). */
-#define ROLLUP_MAX_SERVERS_PER_REQUEST  1000   /* DownstreamServerRollupInfo in one request */
-#define ROLLUP_MAX_STATUSES_PER_REQUEST 200000 /* ComputerStatusRollupUpdateStatus in one */
-#define ROLLUP_MAX_ID                   256    /* bytes of a ComputerId */
-#define ROLLUP_MAX_NAME                 255    /* bytes of a FullDomainName */
-#define ROLLUP_MAX_VERSION              32     /* Version: "one to four integers", 32 chars */
+#define ROLLUP_MAX_SERVERS_PER_REQUEST    1000    /* DownstreamServerRollupInfo in one request */
+#define ROLLUP_MAX_STATUSES_PER_REQUEST   200000  /* ComputerStatusRollupUpdateStatus in one */
+#define ROLLUP_MAX_ACTIVITIES_PER_REQUEST 100000  /* ...ClientActivitySummary in one request */
+#define ROLLUP_MAX_ACTIVITY_ROWS          1000000 /* rollup_activity rows of one branch */
+#define ROLLUP_MAX_ID                     256     /* bytes of a ComputerId */
+#define ROLLUP_MAX_NAME                   255     /* bytes of a FullDomainName */
+#define ROLLUP_MAX_VERSION                32      /* Version: "one to four integers", 32 chars */
 
 /* The DownstreamServerRollupServerSummary counts, in the order of the spec. */
 #define ROLLUP_SUMMARY_COUNT 18
 extern const char *const rollup_summary_names[ROLLUP_SUMMARY_COUNT];
 
-/* One DownstreamServerRollupInfo (text fields bounded and checked by the decoder). */
+/* One DownstreamServerRollupClientActivitySummary with the OS group of its client summary. */
+struct rollup_activity {
+    char update_id[37];
+    char os[128]; /* "major.minor.build.spmajor.spminor locale architecture" */
+    long installs, failures;
+};
+
+/* One DownstreamServerRollupInfo (text fields bounded and checked by the decoder); its client
+ * activity is act[first_activity .. first_activity + nactivity - 1] of the request. */
 struct rollup_server {
     char id[37];     /* ServerId, lower case */
     char parent[37]; /* ParentServerId; "" for the all-zero id (this server) */
@@ -44,6 +54,7 @@ struct rollup_server {
     char last_sync[40]; /* xsd:dateTime as sent */
     char last_rollup[40];
     long summary[ROLLUP_SUMMARY_COUNT];
+    size_t first_activity, nactivity;
 };
 
 /* One ComputerRollupInfo. */
@@ -90,12 +101,15 @@ int rollup_reset_guid(PGconn *db, char out[37]);
  * LastRollupTime is not newer). client_time (xsd:dateTime) corrects the clock difference as
  * Windows does (<50>: beyond one minute). An entry with the all-zero parent must be the reporter
  * itself; any other parent must be the reporter or a server of its branch (maybe earlier in the
- * same request). Returns ROLLUP_OK or another result with a one-line message in err (nothing
- * stored).
+ * same request). The client activity (act, see struct rollup_server) of an entry that was
+ * stored is added to the server's install success and failure counts per update and OS (the
+ * counts are what happened since the downstream's last report). Returns ROLLUP_OK or another
+ * result with a one-line message in err (nothing stored).
  */
 enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const char *reporter,
                                         const struct rollup_server *s, size_t n,
-                                        const char *client_time, char *err, size_t errlen);
+                                        const struct rollup_activity *act, const char *client_time,
+                                        char *err, size_t errlen);
 
 /*
  * RollupComputers from reporter: each computer's parent must be a server of its branch
@@ -142,7 +156,8 @@ struct rollup_server_row {
     int is_replica;
     char last_sync[32], last_rollup[32], received[32];
     long summary[ROLLUP_SUMMARY_COUNT];
-    long computers; /* rolled-up computers that get updates from it */
+    long computers;               /* rolled-up computers that get updates from it */
+    long long installs, failures; /* client install successes / failures it reported */
 };
 
 /* Every rolled-up server by lower(name), streamed to cb (returns 0 to go on). 0, or -1. */

@@ -1,6 +1,6 @@
 -- 008_rollup: what downstream servers report upward (MS-WSUSSS 3.1.4.14-3.1.4.17, the
--- Reporting web service): the servers below this one with their summaries, the computers of the
--- whole hierarchy and their per-update status. Owned by common/rollup.c. reporter_id is the
+-- Reporting web service): the servers below this one with their summaries and client install
+-- activity, the computers of the whole hierarchy and their per-update status. Owned by common/rollup.c. reporter_id is the
 -- direct downstream (its cookie's account GUID) whose rollup brought the row: a downstream only
 -- ever writes rows of its own branch.
 
@@ -53,6 +53,19 @@ CREATE TABLE rollup_status (
     PRIMARY KEY (computer_id, update_id)
 );
 CREATE INDEX rollup_status_update ON rollup_status (update_id);
+
+-- The client computer activity summaries (3.1.4.14): install successes and failures per server,
+-- update and OS group, summed over the rollups (each rollup sends what happened since the last).
+CREATE TABLE rollup_activity (
+    server_id  uuid NOT NULL,                 -- a rollup_server (moved with it on a rebuild)
+    reporter_id uuid NOT NULL,
+    update_id  uuid NOT NULL,
+    os         text NOT NULL,                 -- "major.minor.build.spmajor.spminor locale arch"
+    installs   bigint NOT NULL DEFAULT 0,
+    failures   bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (server_id, update_id, os)
+);
+CREATE INDEX rollup_activity_reporter ON rollup_activity (reporter_id);
 
 -- A downstream's xsd:dateTime as timestamptz (UTC when it has no zone), moved by skew seconds;
 -- empty or before 1900 (1753-01-01 is the spec's "never"): NULL.

@@ -23,13 +23,14 @@ static int tree_cb(void *arg, const struct rollup_server_row *r)
         json_object_set_new(sum, rollup_summary_names[k], json_integer(r->summary[k]));
     return json_object_set_new(
         arg, r->id,
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:i, s:o, s:[]}", "server_id",
-                  r->id, "name", r->name, "parent_id", r->parent, "reporter_id", r->reporter,
-                  "mode", r->is_replica ? "replica" : "autonomous", "version",
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:i, s:I, s:I, s:o, s:[]}",
+                  "server_id", r->id, "name", r->name, "parent_id", r->parent, "reporter_id",
+                  r->reporter, "mode", r->is_replica ? "replica" : "autonomous", "version",
                   r->version[0] ? r->version : NULL, "last_sync",
                   r->last_sync[0] ? r->last_sync : NULL, "last_rollup",
                   r->last_rollup[0] ? r->last_rollup : NULL, "received", r->received, "computers",
-                  (json_int_t)r->computers, "summary", sum, "children"));
+                  (json_int_t)r->computers, "install_successes", (json_int_t)r->installs,
+                  "install_failures", (json_int_t)r->failures, "summary", sum, "children"));
 }
 
 /* Is anc an ancestor of (or) node id in byid (at most 64 levels up)? */

@@ -182,9 +182,56 @@ static const char *rdec_attr(struct rdec *d, const xmlNode *node, const char *na
     return v;
 }
 
-/* One DownstreamServerRollupInfo into s. */
-static void rollup_decode_server(struct rdec *d, const xmlNode *e, struct rollup_server *s)
+/* One DownstreamServerRollupClientSummary: its activity appended to act (room counted). */
+static void rollup_decode_summary(struct rdec *d, const xmlNode *cs, struct rollup_activity *act,
+                                  size_t *nact)
 {
+    static const char *const os[5] = {"OSMajorVersion", "OSMinorVersion", "OSBuildNumber",
+                                      "OSServicePackMajorNumber", "OSServicePackMinorNumber"};
+    const char *it = "DownstreamServerRollupClientActivitySummary";
+    const xmlNode *list = rdec_child(d, cs, "ActivitySummaries");
+    char locale[64], arch[51], key[128];
+    long v[5];
+    size_t k;
+    xmlNodePtr e;
+
+    for (k = 0; k < 5; k++)
+        v[k] = rdec_long(d, cs, os[k], 0, 2147483647L);
+    rdec_text(d, cs, "OSLocale", 0, locale, sizeof(locale));
+    rdec_long(d, cs, "SuiteMask", -32768, 32767);
+    rdec_long(d, cs, "OldProductType", 0, 255);
+    rdec_long(d, cs, "NewProductType", -2147483647L - 1, 2147483647L);
+    rdec_long(d, cs, "SystemMetrics", -2147483647L - 1, 2147483647L);
+    rdec_text(d, cs, "ProcessorArchitecture", 0, arch, sizeof(arch));
+    rdec_long(d, cs, "Count", 0, 2147483647L);
+    if (d->bad)
+        return;
+    if (snprintf(key, sizeof(key), "%ld.%ld.%ld.%ld.%ld %s %s", v[0], v[1], v[2], v[3], v[4],
+                 locale, arch) >= (int)sizeof(key)) {
+        rdec_fail(d, "OSLocale: too long");
+        return;
+    }
+    for (e = list != NULL ? xml_child(list, d->ns, it) : NULL; e != NULL && !d->bad;
+         e = xml_next(e, d->ns, it)) {
+        struct rollup_activity *a = &act[*nact];
+
+        if (soap_is_nil(e))
+            continue;
+        rdec_guid(d, e, "UpdateId", 0, a->update_id);
+        rdec_long(d, e, "RevisionNumber", 0, 2147483647L);
+        a->installs = rdec_long(d, e, "InstallSuccessCount", 0, 2147483647L);
+        a->failures = rdec_long(d, e, "InstallFailureCount", 0, 2147483647L);
+        str_copy(a->os, sizeof(a->os), key);
+        (*nact)++;
+    }
+}
+
+/* One DownstreamServerRollupInfo into s, its client activity appended to act. */
+static void rollup_decode_server(struct rdec *d, const xmlNode *e, struct rollup_server *s,
+                                 struct rollup_activity *act, size_t *nact)
+{
+    const xmlNode *summaries = rdec_child(d, e, "ClientSummaries");
+    xmlNodePtr cs;
     const xmlNode *sum = rdec_child(d, e, "ServerSummary");
     size_t k;
 
@@ -217,6 +264,13 @@ static void rollup_decode_server(struct rdec *d, const xmlNode *e, struct rollup
         rdec_fail(d, "ServerSummary: missing");
     for (k = 0; k < ROLLUP_SUMMARY_COUNT && !d->bad; k++)
         s->summary[k] = rdec_long(d, sum, rollup_summary_names[k], 0, 2147483647L);
+    s->first_activity = *nact;
+    for (cs = summaries != NULL ? xml_child(summaries, d->ns, "DownstreamServerRollupClientSummary")
+                                : NULL;
+         cs != NULL && !d->bad; cs = xml_next(cs, d->ns, "DownstreamServerRollupClientSummary"))
+        if (!soap_is_nil(cs))
+            rollup_decode_summary(d, cs, act, nact);
+    s->nactivity = *nact - s->first_activity;
 }
 
 /* ComputerRollupDetails into c->info and c->address. */
@@ -340,7 +394,7 @@ static const xmlNode *rdec_list(struct rdec *d, const xmlNode *op, const char *n
 static void rdec_servers(struct rdec *d, const xmlNode *op, struct rollup_req *rq)
 {
     const char *it = "DownstreamServerRollupInfo";
-    size_t n;
+    size_t n, activities = 0;
     const xmlNode *list = rdec_list(d, op, "downstreamServers", it, ROLLUP_MAX_SERVERS_PER_REQUEST,
                                     "servers in one request", &n);
     xmlNodePtr e;
@@ -348,11 +402,30 @@ static void rdec_servers(struct rdec *d, const xmlNode *op, struct rollup_req *r
     if (list == NULL)
         return;
     for (e = xml_child(list, d->ns, it); e != NULL; e = xml_next(e, d->ns, it)) {
+        const char *csn = "DownstreamServerRollupClientSummary";
         const xmlNode *cs = rdec_child(d, e, "ClientSummaries");
+        xmlNodePtr c;
 
         if (cs != NULL)
-            rq->summaries += soap_count(cs, d->ns, "DownstreamServerRollupClientSummary",
-                                        ROLLUP_BATCH_CLIENT_SUMMARIES);
+            rq->summaries += soap_count(cs, d->ns, csn, ROLLUP_BATCH_CLIENT_SUMMARIES);
+        for (c = cs != NULL && rq->summaries <= ROLLUP_BATCH_CLIENT_SUMMARIES
+                     ? xml_child(cs, d->ns, csn)
+                     : NULL;
+             c != NULL && activities <= ROLLUP_MAX_ACTIVITIES_PER_REQUEST;
+             c = xml_next(c, d->ns, csn)) {
+            const xmlNode *as = rdec_child(d, c, "ActivitySummaries");
+
+            if (as != NULL)
+                activities += soap_count(as, d->ns, "DownstreamServerRollupClientActivitySummary",
+                                         ROLLUP_MAX_ACTIVITIES_PER_REQUEST);
+        }
+        if (activities > ROLLUP_MAX_ACTIVITIES_PER_REQUEST) {
+            rdec_fail(d,
+                      "downstreamServers: more than %d "
+                      "DownstreamServerRollupClientActivitySummary in one request",
+                      ROLLUP_MAX_ACTIVITIES_PER_REQUEST);
+            return;
+        }
         if (rq->summaries > ROLLUP_BATCH_CLIENT_SUMMARIES) {
             rdec_fail(d,
                       "downstreamServers: more than %d DownstreamServerRollupClientSummary in "
@@ -362,10 +435,11 @@ static void rdec_servers(struct rdec *d, const xmlNode *op, struct rollup_req *r
         }
     }
     rq->servers = xcalloc(n + 1, sizeof(*rq->servers));
+    rq->act = xcalloc(activities + 1, sizeof(*rq->act));
     for (e = xml_child(list, d->ns, it); e != NULL && rq->nservers < n && !d->bad;
          e = xml_next(e, d->ns, it))
         if (!soap_is_nil(e))
-            rollup_decode_server(d, e, &rq->servers[rq->nservers++]);
+            rollup_decode_server(d, e, &rq->servers[rq->nservers++], rq->act, &rq->nact);
     if (d->bad)
         rdec_prefix(d, "downstreamServers: server", rq->nservers);
 }
@@ -481,6 +555,7 @@ int rollup_req_decode(enum rollup_req_op kind, const char *ns, const xmlNode *op
 void rollup_req_free(struct rollup_req *rq)
 {
     free(rq->servers);
+    free(rq->act);
     free(rq->computers);
     free(rq->ids);
     free(rq->numbers);

@@ -25,7 +25,9 @@ struct rollup_req {
     char client_time[40]; /* clientTime (not GetOutOfSyncComputers) */
     char parent[37];      /* parentServerId (GetOutOfSyncComputers, RollupComputerStatus) */
     struct rollup_server *servers;
-    size_t nservers, summaries; /* summaries: DownstreamServerRollupClientSummary counted */
+    size_t nservers, summaries;  /* summaries: DownstreamServerRollupClientSummary counted */
+    struct rollup_activity *act; /* the client activity of every servers[i] */
+    size_t nact;
     struct rollup_computer *computers;
     size_t ncomputers;
     char (*ids)[ROLLUP_MAX_ID + 1]; /* GetOutOfSyncComputers ComputerId / RollupNumber */

@@ -179,7 +179,7 @@ enum MHD_Result rollup_downstream_servers(struct wusp_ctx *w)
     db = soap_svc_db(&w->s, &r);
     if (db == NULL)
         goto out;
-    rc = rollup_servers_store(db, w->s.srv->server_id, reporter, rq.servers, rq.nservers,
+    rc = rollup_servers_store(db, w->s.srv->server_id, reporter, rq.servers, rq.nservers, rq.act,
                               rq.client_time, err, sizeof(err));
     soap_svc_db_put(&w->s, db);
     if (rollup_fault(w, rc, err, SOAP_ERR_INVALID_PARAMETERS, &r) < 0)

@@ -46,7 +46,7 @@ def summary(vals=None):
 
 
 def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09:00:00Z",
-           vals=None, summaries=0):
+           vals=None, summaries=0, activity=""):
     cs = "".join("<DownstreamServerRollupClientSummary><OSMajorVersion>10</OSMajorVersion>"
                  "<OSMinorVersion>0</OSMinorVersion><OSBuildNumber>%d</OSBuildNumber>"
                  "<OSServicePackMajorNumber>0</OSServicePackMajorNumber>"
@@ -54,13 +54,20 @@ def server(sid, name, parent, rollup="2026-12-01T10:00:00Z", sync="2026-12-01T09
                  "<SuiteMask>256</SuiteMask><OldProductType>1</OldProductType>"
                  "<NewProductType>48</NewProductType><SystemMetrics>0</SystemMetrics>"
                  "<ProcessorArchitecture>Amd64Compatible</ProcessorArchitecture><Count>1</Count>"
-                 "<ActivitySummaries /></DownstreamServerRollupClientSummary>" % i
-                 for i in range(summaries))
+                 "<ActivitySummaries>%s</ActivitySummaries></DownstreamServerRollupClientSummary>"
+                 % (i, activity if i == 0 else "") for i in range(summaries))
     return ("<DownstreamServerRollupInfo><ServerId>%s</ServerId><FullDomainName>%s</FullDomainName>"
             "<LastSyncTime>%s</LastSyncTime><ParentServerId>%s</ParentServerId>"
             "<Version>3.2.7600.226</Version><IsReplica>false</IsReplica>"
             "<LastRollupTime>%s</LastRollupTime>%s<ClientSummaries>%s</ClientSummaries>"
             "</DownstreamServerRollupInfo>" % (sid, name, sync, parent, rollup, summary(vals), cs))
+
+
+def act(update, installs, failures):
+    return ("<DownstreamServerRollupClientActivitySummary><UpdateId>%s</UpdateId><RevisionNumber>1"
+            "</RevisionNumber><InstallSuccessCount>%d</InstallSuccessCount><InstallFailureCount>%d"
+            "</InstallFailureCount></DownstreamServerRollupClientActivitySummary>"
+            % (update, installs, failures))
 
 
 def servers(s, cookie, infos, when=None):
@@ -164,7 +171,7 @@ try:
     ok(servers(s, mid, [server(LEAF, "leaf.example.test", MID, vals={"UpdateCount": 40,
                                                                       "ComputerTargetCount": 2}),
                         server(MID, "mid.example.test", ZERO, vals={"UpdateCount": 41},
-                               summaries=3)]), "RollupDownstreamServers")
+                               summaries=3, activity=act(UPD1, 3, 1))]), "RollupDownstreamServers")
     check(s.sql("SELECT string_agg(name || ':' || parent_id || ':' || summary[1] || ':' || "
                 "summary[15], ',' ORDER BY name) FROM rollup_server") ==
           "leaf.example.test:%s:40:2,mid.example.test:%s:41:0" % (MID, own),
@@ -283,8 +290,16 @@ try:
     # computers stay
     NEWLEAF = "3e9a3c55-5b2e-4a4f-8a10-3c2b1e0f9a99"
     ok(servers(s, mid, [server(NEWLEAF, "LEAF.example.test", MID, rollup="2026-12-02T10:00:00Z"),
-                        server(MID, "mid.example.test", ZERO, rollup="2026-12-02T10:00:00Z")]),
+                        server(MID, "mid.example.test", ZERO, rollup="2026-12-02T10:00:00Z",
+                               summaries=1, activity=act(UPD1, 2, 0))]),
        "RollupDownstreamServers after a rebuild")
+    # an older LastRollupTime is ignored, its activity too (3.1.4.14)
+    ok(servers(s, mid, [server(MID, "mid.example.test", ZERO, rollup="2026-12-01T11:00:00Z",
+                               summaries=1, activity=act(UPD1, 50, 50))]), "an older rollup")
+    mid_row = [t for t in json.loads(s.ctl("--json", "downstreams"))["tree"] if t["server_id"] == MID]
+    check([(t["install_successes"], t["install_failures"], t["last_rollup"]) for t in mid_row] ==
+          [(5, 1, "2026-12-02T10:00:00Z")],
+          "client install activity summed over the rollups, the older one ignored: %r" % mid_row)
     check(s.sql("SELECT string_agg(server_id::text, ',' ORDER BY name) FROM rollup_server") ==
           "%s,%s" % (NEWLEAF, MID), "the rebuilt leaf replaced the old one")
     check(s.sql("SELECT string_agg(DISTINCT server_id::text, ',') FROM rollup_computer WHERE "
@@ -315,6 +330,33 @@ try:
           "pc-1,pc-3", "pc-2 aged out after 30 days")
     check(s.sql("SELECT count(*) FROM rollup_status WHERE computer_id = 'pc-2'") == "0",
           "with its statuses")
+
+    # the per-branch bound on computers
+    s.ctl("config", "set", "rollup-max-computers", "3")
+    before = counts(s)
+    refused(computers(s, mid, [computer("pc-7", MID, "pc-7.example.test"),
+                               computer("pc-8", MID, "pc-8.example.test")]), "InvalidParameters",
+            "downstream %s would hold 4 computers, more than 3 (setting rollup-max-computers); "
+            "nothing stored" % MID, "computers beyond rollup-max-computers")
+    check(counts(s) == before, "nothing stored beyond the bound: %s" % counts(s))
+    s.ctl("config", "reset", "rollup-max-computers")
+
+    # the middle server itself rebuilt: a new id with the old name takes over its branch
+    NEWMID = "7a1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e13"
+    newmid = s.authenticate(name="mid.example.test", guid=NEWMID)
+    ok(servers(s, newmid, [server(NEWLEAF, "leaf.example.test", NEWMID, rollup="2026-12-04T10:00:00Z"),
+                           server(NEWMID, "mid.example.test", ZERO, rollup="2026-12-04T10:00:00Z")]),
+       "RollupDownstreamServers of the rebuilt middle server")
+    tree = json.loads(s.ctl("--json", "downstreams"))
+    check([(t["server_id"], [c["server_id"] for c in t["children"]]) for t in tree["tree"]] ==
+          [(NEWMID, [NEWLEAF])], "one middle server (the new id) with its leaf: %r" % tree["tree"])
+    check(sorted(d["account_guid"] for d in tree["downstreams"]) == sorted([NEWMID, OTHER]),
+          "the old id left the downstream list: %r" % tree["downstreams"])
+    check(s.sql("SELECT string_agg(computer_id || ':' || server_id || ':' || reporter_id, ',' ORDER "
+                "BY computer_id) FROM rollup_computer") ==
+          "pc-1:%s:%s,pc-3:%s:%s" % (NEWLEAF, NEWMID, NEWMID, NEWMID),
+          "the computers stay, under the new id: %s" % s.sql("SELECT string_agg(computer_id, ',') "
+                                                              "FROM rollup_computer"))
 finally:
     s.cleanup()
 ws.finish("test_rollup_upstream")

@@ -104,7 +104,18 @@ static char *server_xml(const char *id, const char *parent, const char *version,
                "</FullDomainName><LastSyncTime>1753-01-01T00:00:00</LastSyncTime><ParentServerId>"
                "%s</ParentServerId><Version>%s</Version><IsReplica>true</IsReplica>"
                "<LastRollupTime>2026-12-01T10:00:00Z</LastRollupTime>%s<ClientSummaries>"
-               "<DownstreamServerRollupClientSummary /></ClientSummaries>"
+               "<DownstreamServerRollupClientSummary><OSMajorVersion>10</OSMajorVersion>"
+               "<OSMinorVersion>0</OSMinorVersion><OSBuildNumber>19045</OSBuildNumber>"
+               "<OSServicePackMajorNumber>0</OSServicePackMajorNumber><OSServicePackMinorNumber>0"
+               "</OSServicePackMinorNumber><OSLocale>en-US</OSLocale><SuiteMask>256</SuiteMask>"
+               "<OldProductType>1</OldProductType><NewProductType>48</NewProductType>"
+               "<SystemMetrics>0</SystemMetrics><ProcessorArchitecture>Amd64Compatible"
+               "</ProcessorArchitecture><Count>3</Count><ActivitySummaries>"
+               "<DownstreamServerRollupClientActivitySummary><UpdateId>" MID "</UpdateId>"
+               "<RevisionNumber>200</RevisionNumber><InstallSuccessCount>4</InstallSuccessCount>"
+               "<InstallFailureCount>1</InstallFailureCount>"
+               "</DownstreamServerRollupClientActivitySummary></ActivitySummaries>"
+               "</DownstreamServerRollupClientSummary></ClientSummaries>"
                "</DownstreamServerRollupInfo>",
                id, parent, version, count);
     return buf_detach(&b, NULL);
@@ -141,6 +152,12 @@ static void test_servers(void **state)
     assert_int_equal(rq.servers[0].summary[14], 7);
     assert_int_equal(rq.servers[0].summary[17], 5);
     assert_string_equal(rq.client_time, "2026-12-01T10:00:00Z");
+    assert_int_equal(rq.nact, 1);
+    assert_int_equal(rq.servers[0].first_activity, 0);
+    assert_int_equal(rq.servers[0].nactivity, 1);
+    assert_string_equal(rq.act[0].os, "10.0.19045.0.0 en-US Amd64Compatible");
+    assert_int_equal(rq.act[0].installs, 4);
+    assert_int_equal(rq.act[0].failures, 1);
     rollup_req_free(&rq);
 
     assert_int_equal(servers(MID, ZERO, "3.2.x", summary, &rq), -1);
