@@ -101,6 +101,11 @@ def run(tmp, servers, dbs):
                               busy_wait=1)
     # as Windows does: authorization, then every Reporting call with the spec's fixed cookie
     # (wsusd takes the caller to be the one downstream that authenticated from its address)
+    activity = {}  # install successes and failures each server reports (its client summaries)
+    for srv in state["Descendants"] + [state]:
+        acts = [a for cs in srv["ClientSummaries"] for a in cs["ActivitySummaries"]]
+        activity[srv["ServerId"]] = (sum(a["InstallSuccessCount"] for a in acts),
+                                     sum(a["InstallFailureCount"] for a in acts))
     s1 = dss.run()
     check(s1["result"] == "ok", "first pass: the whole sequence ends without fault or schema error: %s %s %s"
           % (s1["error"], s1["schema_errors"][:2], s1["spec_errors"][:3]))
@@ -128,7 +133,7 @@ def run(tmp, servers, dbs):
     check(after1["rollup_status"] == COMPUTERS * UPDATES, "20,000 rollup_status rows: %r" % after1)
 
     phase("admin views")
-    admin_views(up, state, updates)
+    admin_views(up, state, updates, activity)
 
     phase("second pass")
     # --- second pass, nothing changed: no computer is out of sync, no status resent ---
@@ -212,7 +217,7 @@ def wire_time(t):
     return t[:19] + "Z"
 
 
-def admin_views(up, state, updates):
+def admin_views(up, state, updates, activity):
     """`wsusctl downstreams`, `computers` and `report` show exactly what the DSS reported."""
     me, comps = state["ServerId"], state["Computers"]
     per_server = {}
@@ -221,12 +226,13 @@ def admin_views(up, state, updates):
     tree = up.json("downstreams")["tree"]
     check([n["server_id"] for n in tree] == [me], "downstreams: one server below, the DSS: %r"
           % [n["server_id"] for n in tree])
-    want = [(me, state["FullDomainName"], "autonomous", state["ServerSummary"])] + [
+    want = [(me, state["FullDomainName"], "autonomous", state["ServerSummary"], activity[me])] + [
         (d["ServerId"], d["FullDomainName"], "replica" if d["IsReplica"] else "autonomous",
-         d["ServerSummary"]) for d in state["Descendants"]]
+         d["ServerSummary"], activity[d["ServerId"]]) for d in state["Descendants"]]
     got, node = [], tree[0] if tree else None
     while node is not None:
-        got.append((node["server_id"], node["name"], node["mode"], node["summary"]))
+        got.append((node["server_id"], node["name"], node["mode"], node["summary"],
+                    (node.get("install_successes"), node.get("install_failures"))))
         check(node["last_sync"] == wire_time(state["LastSyncTime"]) and
               node["computers"] == per_server.get(node["server_id"]),
               "downstreams: %s last sync %s, %s computers (%r, %r)" % (
@@ -234,10 +240,10 @@ def admin_views(up, state, updates):
                   node["last_sync"], node["computers"]))
         kids = node.get("children", [])
         node = kids[0] if len(kids) == 1 else None
-    check(got == want, "downstreams: the chain DSS > branch1 > branch2 with mode and all 18 "
-          "summary counts as reported: %r" % [g[:3] for g in got])
+    check(got == want, "downstreams: the chain DSS > branch1 > branch2 with mode, all 18 summary "
+          "counts and the install successes/failures as reported: %r" % [g[:3] + g[4:] for g in got])
     text = up.ctl("downstreams").stdout
-    for depth, (sid, name, mode, summ) in enumerate(want):
+    for depth, (sid, name, mode, summ, _) in enumerate(want):
         line = [ln for ln in text.splitlines() if ln.startswith("  " * depth + name + " ")]
         f = line[0].split() if len(line) == 1 else []
         check(f[1:3] + f[4:7] + f[-1:] == [mode, wire_time(state["LastSyncTime"]), str(summ["UpdateCount"]),
