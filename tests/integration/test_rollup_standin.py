@@ -156,14 +156,14 @@ def run(tmp, servers, dbs):
 
     phase("third pass")
     # --- a client change: 5 computers report a new status for one update ---
-    # and the DSS has 7,500 client summaries (OS groups) this time: more than
+    # and the DSS has 5,001 client summaries (OS groups) this time: more than
     # RollupDownstreamServersMaxBatchSize, so its own entry is split (3.2.4.5 step 2.4) and sent
     # in two requests of at most 5,000 summaries (step 2.5)
     rd.change_status(dss2.state, 5)
     changed = sorted(dss2.state["Computers"])[:5]
     base = rd.Population(computers=1, update_ids=updates).state()["ClientSummaries"][0]
     dss2.state["ClientSummaries"] = [dict(base, OSBuildNumber=b, Count=1, ActivitySummaries=[])
-                                     for b in range(1, 7501)]
+                                     for b in range(1, 5002)]
     # a computer the upstream does not know, and one that moved to branch1, both without
     # Details (as a DSS sends unchanged computers): the upstream answers NewParent for both
     # (3.1.4.15 step 5.2) and the DSS sends them again with Details
@@ -190,8 +190,8 @@ def run(tmp, servers, dbs):
           "the new computer is stored with its details, the moved one under branch1")
     check([c["items"] for c in s3["calls"] if c["op"] == "RollupDownstreamServers"] == [3, 1] and
           s3.get("servers_sent") == 4,
-          "third pass: 7,500 client summaries split: the two descendants and 5,000 of the DSS's "
-          "summaries, then its other 2,500 (%r)"
+          "third pass: 5,001 client summaries split: the two descendants and 5,000 of the DSS's "
+          "summaries, then its last one (%r)"
           % [c["items"] for c in s3["calls"] if c["op"] == "RollupDownstreamServers"])
     check(dss3.state["ClientSummaries"] == [], "the summaries sent are removed from the DSS's table")
     check((s3.get("status_computers_sent"), s3.get("statuses_sent")) == (6, 5 + UPDATES),
