@@ -396,6 +396,43 @@ def hostile(up, dss, updates):
           "another branch's computer: its statuses were not replaced by a full rollup")
     before = up.counts()
 
+    # replays of older data and unknown ids: ignored as the spec says (no fault, nothing moves)
+    old = "2001-01-01T00:00:00Z"
+    stale_me = dict(me_info, LastRollupTime=old, ServerSummary=dict(me_info["ServerSummary"], UpdateCount=999))
+    stale_pc = dict(comps[cid], LastSyncTime=old, Details=dict(comps[cid]["Details"], FullDomainName="old.example.test"))
+    u0 = sorted(updates)[0]
+    stored = wt.sql(up.db, "SELECT state, last_change FROM rollup_status WHERE computer_id = :'p1' "
+                    "AND update_id = :'p2'", cid, u0)
+    name = wt.sql_value(up.db, "SELECT name FROM rollup_computer WHERE computer_id = :'p1'", cid)
+    cases = [
+        ("an older LastRollupTime (3.1.4.14: ignored)", "RollupDownstreamServers",
+         servers(rd.server_info_xml(stale_me, []))),
+        ("an older LastSyncTime (3.1.4.15: ignored)", "RollupComputers",
+         computers(rd.computer_info_xml(cid, stale_pc, True))),
+        ("an older LastChangeTime (3.1.4.17: ignored)", "RollupComputerStatus",
+         status(rd.status_info_xml(cid, comps[cid]["LastSentStatusRollupNumber"], False, rd.NEVER,
+                                   [(u0, 5 if stored and stored[0][0] != "5" else 2, old)]))),
+        ("status of a computer nobody reported (3.1.4.17: ignored)", "RollupComputerStatus",
+         status(rd.status_info_xml("nobody", 1, True, rd.NEVER, [(u0, 4, now)]))),
+    ]
+    for what, op, inner in cases:
+        f = fault_of(dss, op, inner)
+        check(f is None, "%s: %s answers without a fault (%r)" % (what, op, f))
+    tree = up.json("downstreams")["tree"]
+    check(tree and tree[0]["summary"]["UpdateCount"] == me_info["ServerSummary"]["UpdateCount"],
+          "the older server report did not replace the newer summary")
+    check(wt.sql_value(up.db, "SELECT name FROM rollup_computer WHERE computer_id = :'p1'", cid) == name and
+          wt.sql(up.db, "SELECT state, last_change FROM rollup_status WHERE computer_id = :'p1' "
+                 "AND update_id = :'p2'", cid, u0) == stored and up.counts() == before,
+          "the older computer and status reports changed nothing; no row for the unknown computer")
+    st, payload, fault = dss.call("GetOutOfSyncComputers", "%s<parentServerId>%s</parentServerId><lastRollupNumbers>"
+                                  "<ComputerLastRollupNumber><ComputerId>%s</ComputerId><RollupNumber>77</RollupNumber>"
+                                  "</ComputerLastRollupNumber></lastRollupNumbers>" % (ck, uuid.uuid4(), cid), raw=True)
+    check(fault is None and payload is not None and
+          payload.find(rd.Q + "GetOutOfSyncComputersResult") is not None and
+          len(list(payload.find(rd.Q + "GetOutOfSyncComputersResult"))) == 0,
+          "GetOutOfSyncComputers for an unknown parentServerId: an empty list (3.1.4.16)")
+
     # malformed values (InvalidParameters)
     bad = [
         ("a ServerId that is not a GUID", "RollupDownstreamServers",
