@@ -355,6 +355,19 @@ def hostile(up, dss, updates):
     orphan = dict(me_info, ServerId=str(uuid.uuid4()), ParentServerId=stranger)
     expect("a server below an unknown parent", "RollupDownstreamServers", servers(rd.server_info_xml(orphan, [])),
            "InvalidParameters", ("ParentServerId",))
+    # a loop (branch1 below its own child branch2) and the upstream's own id as a descendant:
+    # a tree that could not be drawn
+    b1, b2 = dss.state["Descendants"][0], dss.state["Descendants"][1]
+    expect("a loop: branch1 reported below its child branch2", "RollupDownstreamServers",
+           servers(rd.server_info_xml(dict(b1, ParentServerId=b2["ServerId"], LastRollupTime=now), [])),
+           "InvalidParameters")
+    expect("the upstream's own ServerId reported as a descendant", "RollupDownstreamServers",
+           servers(rd.server_info_xml(dict(b1, ServerId=dss.config["ServerId"], FullDomainName="me.example.test",
+                                           ParentServerId=me, LastRollupTime=now), [])),
+           "InvalidParameters")
+    check([n["server_id"] for n in up.json("downstreams")["tree"]] == [me] and
+          up.ctl("downstreams").returncode == 0, "downstreams still draws one tree below the DSS")
+
     # a second downstream, authenticated on its own, claims the first one's descendant
     other = rd.RollupDownstream(up.url, rd.Population(seed=9, computers=0, fqdn="dss2.example.test").state())
     other.authenticate()
