@@ -473,6 +473,15 @@ def hostile(up, dss, updates):
          status(rd.status_info_xml(cid, 99, False, rd.NEVER, [(updates[0], 4, "2026-13-45T99:00:00")]))),
         ("a parentServerId that is not a GUID", "RollupComputerStatus", status(st1, parent="x")),
         ("no computers element", "RollupComputers", "%s<clientTime>%s</clientTime>" % (ck, now)),
+        ("a ComputerMake of 65 characters (3.1.4.15.3.3: at most 64)", "RollupComputers",
+         computers(rd.computer_info_xml(cid, dict(comps[cid], Details=dict(comps[cid]["Details"],
+                                                                            ComputerMake="m" * 65)), True))),
+        ("a ClientVersion of 21 characters (at most 20)", "RollupComputers",
+         computers(rd.computer_info_xml(cid, dict(comps[cid], Details=dict(comps[cid]["Details"],
+                                                                            ClientVersion="1" * 21)), True))),
+        ("a computer in 60,000 target groups", "RollupComputers",
+         computers(rd.computer_info_xml(cid, dict(comps[cid], Details=dict(
+             comps[cid]["Details"], TargetGroupIdList=[str(uuid.UUID(int=i)) for i in range(60000)])), True))),
     ]
     for what, op, inner in bad:
         expect(what, op, inner, "InvalidParameters")
