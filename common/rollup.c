@@ -185,7 +185,9 @@ static enum rollup_result rollup_finish(PGconn *db, enum rollup_result rc)
 
 /*
  * A rebuild: server id (new) reports the name of another server old of the same parent that
- * the reporter may replace (one of its branch, or a direct downstream when id is the reporter).
+ * the reporter may replace (one of its branch, or a direct downstream when id is the reporter;
+ * a direct one only from the address it last called from, or when it has been silent for a
+ * day, so a stranger cannot take over a live branch by naming it).
  * The new id takes over the old one's descendants and computers; the old rows go.
  */
 static int rollup_rebuild(PGconn *db, const char *self_id, const char *reporter,
@@ -197,8 +199,12 @@ static int rollup_rebuild(PGconn *db, const char *self_id, const char *reporter,
                           " WHERE lower(name) = lower($2) AND parent_id = $3::uuid"
                           " AND server_id <> $1::uuid AND (reporter_id = $4::uuid"
                           " OR ($1::uuid = $4::uuid AND $3::uuid = $5::uuid"
-                          " AND server_id = reporter_id)) AND NOT EXISTS (SELECT 1 FROM"
-                          " rollup_server n WHERE n.server_id = $1::uuid)",
+                          " AND server_id = reporter_id AND NOT EXISTS (SELECT 1 FROM"
+                          " downstream_server o, downstream_server c WHERE o.account_guid ="
+                          " rollup_server.server_id AND c.account_guid = $1::uuid AND"
+                          " o.address IS DISTINCT FROM c.address AND o.last_contact > now() -"
+                          " interval '1 day'))) AND NOT EXISTS (SELECT 1 FROM rollup_server n"
+                          " WHERE n.server_id = $1::uuid)",
                           5, p);
     int i, rc = 0;
 
@@ -467,20 +473,20 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
     return rollup_finish(db, rc);
 }
 
-/* Drop the reporter's computers whose last contact with their server is older than the
- * setting rollup-computer-max-age-days. 0, or -1. */
-static int rollup_age_out(PGconn *db, const char *reporter)
+/* Drop the computers (of every branch: a downstream that stopped reporting too) whose last
+ * contact with their server is older than the setting rollup-computer-max-age-days. 0, or -1. */
+static int rollup_age_out(PGconn *db)
 {
     char age[24];
-    const char *p[2] = {reporter, age};
+    const char *p[1] = {age};
 
     if (snprintf(age, sizeof(age), "%ld", rollup_setting(db, "rollup-computer-max-age-days", 30)) >=
         (int)sizeof(age))
         return -1;
     return db_cmd(db,
-                  "DELETE FROM rollup_computer WHERE reporter_id = $1::uuid AND"
-                  " coalesce(last_sync, received_at) < now() - $2::int * interval '1 day'",
-                  2, p);
+                  "DELETE FROM rollup_computer WHERE coalesce(last_sync, received_at) < now() -"
+                  " $1::int * interval '1 day'",
+                  1, p);
 }
 
 enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
@@ -496,7 +502,7 @@ enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
     memset(new_parent, 0, n);
     if (db_begin(db) < 0)
         return ROLLUP_DB_ERROR;
-    if (rollup_skew(db, client_time, skew) < 0 || rollup_age_out(db, reporter) < 0)
+    if (rollup_skew(db, client_time, skew) < 0 || rollup_age_out(db) < 0)
         return rollup_finish(db, ROLLUP_DB_ERROR);
     for (i = 0; i < n && rc == ROLLUP_OK; i++) {
         char res[4];
@@ -837,30 +843,33 @@ int rollup_server_list(PGconn *db, int (*cb)(void *arg, const struct rollup_serv
     return rc < 0 ? -1 : 0;
 }
 
-int rollup_computer_list(PGconn *db, int (*cb)(void *arg, const struct rollup_computer_row *row),
-                         void *arg)
+int rollup_computer_list(PGconn *db, const char *id,
+                         int (*cb)(void *arg, const struct rollup_computer_row *row), void *arg)
 {
-    PGresult *r = db_exec(
-        db,
+    const char *p[1] = {id};
+    static const char sql[] =
         "SELECT c.computer_id, coalesce(c.name, ''), coalesce(c.address, ''),"
         " coalesce(c.os_version, ''), coalesce(c.os_description, ''),"
         " coalesce(c.client_version, ''), " ROLLUP_TS("c.last_sync") ", " ROLLUP_TS(
             "c.last_status") ", " ROLLUP_TS("c.received_at") ", c.server_id::text,"
-                                                             " coalesce(s.name, ''), count(*)"
-                                                             " FILTER (WHERE u.state = 2),"
-                                                             " count(*) FILTER (WHERE u.state ="
-                                                             " 3), count(*) FILTER (WHERE"
-                                                             " u.state IN (4, 6)), count(*)"
-                                                             " FILTER (WHERE u.state = 5) FROM"
-                                                             " rollup_computer c LEFT JOIN"
-                                                             " rollup_server s ON s.server_id ="
-                                                             " c.server_id LEFT JOIN"
-                                                             " rollup_status u ON"
-                                                             " u.computer_id = c.computer_id"
-                                                             " GROUP BY c.computer_id, s.name"
-                                                             " ORDER BY lower(coalesce(c.name,"
-                                                             " c.computer_id)), c.computer_id",
-        0, NULL);
+                                                             " coalesce(s.name, ''), count(*) "
+                                                             "FILTER (WHERE u.state = 2), count(*) "
+                                                             "FILTER (WHERE"
+                                                             " u.state = 3), count(*) FILTER "
+                                                             "(WHERE u.state IN (4, 6)), count(*) "
+                                                             "FILTER (WHERE"
+                                                             " u.state = 5) FROM rollup_computer c "
+                                                             "LEFT JOIN rollup_server s ON "
+                                                             "s.server_id ="
+                                                             " c.server_id LEFT JOIN rollup_status "
+                                                             "u ON u.computer_id = c.computer_id"
+                                                             " WHERE $1::text IS NULL OR "
+                                                             "c.computer_id = $1"
+                                                             " GROUP BY c.computer_id, s.name "
+                                                             "ORDER BY lower(coalesce(c.name, "
+                                                             "c.computer_id)),"
+                                                             " c.computer_id";
+    PGresult *r = db_exec(db, sql, 1, p);
     int i, rc = 0;
 
     if (r == NULL)
@@ -933,6 +942,60 @@ int rollup_report(PGconn *db, const char *update, long *computers,
         u.failed = rollup_col(r, i, 7);
         u.not_applicable = rollup_col(r, i, 8);
         rc = cb(arg, &u);
+    }
+    PQclear(r);
+    return rc < 0 ? -1 : 0;
+}
+
+int rollup_computer_find(PGconn *db, const char *name_or_id, char id[ROLLUP_MAX_ID + 1])
+{
+    const char *p[1] = {name_or_id};
+    PGresult *r = db_exec(db,
+                          "SELECT computer_id FROM rollup_computer WHERE computer_id = $1 UNION ALL"
+                          " (SELECT computer_id FROM rollup_computer WHERE lower(name) = lower($1)"
+                          " AND NOT EXISTS (SELECT 1 FROM rollup_computer WHERE computer_id = $1)"
+                          " LIMIT 2)",
+                          1, p);
+    int rc;
+
+    if (r == NULL)
+        return -1;
+    rc = PQntuples(r) == 0 ? 0 : PQntuples(r) == 1 ? 1 : 2;
+    if (rc == 1)
+        rollup_get(r, 0, 0, id, ROLLUP_MAX_ID + 1);
+    PQclear(r);
+    return rc;
+}
+
+int rollup_computer_statuses(PGconn *db, const char *id,
+                             int (*cb)(void *arg, const struct rollup_update_status *st), void *arg)
+{
+    const char *p[1] = {id};
+    PGresult *r = db_exec(
+        db,
+        "SELECT u.update_id::text, coalesce(v.title, ''), CASE u.state WHEN 0 THEN 'not"
+        " applicable' WHEN 1 THEN 'not applicable' WHEN 2 THEN 'needed' WHEN 3 THEN"
+        " 'downloaded' WHEN 4 THEN 'installed' WHEN 5 THEN 'failed' WHEN 6 THEN 'installed,"
+        " reboot' ELSE 'unknown' END, " ROLLUP_TS(
+            "u.last_change") " FROM rollup_status u LEFT"
+                             " JOIN LATERAL (SELECT title FROM revision x WHERE x.update_id = "
+                             "u.update_id ORDER BY"
+                             " x.revision_number DESC LIMIT 1) v ON true WHERE u.computer_id = $1"
+                             " ORDER BY lower(coalesce(v.title, '')), u.update_id",
+        1, p);
+    int i, rc = 0;
+
+    if (r == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(r) && rc == 0; i++) {
+        struct rollup_update_status st;
+
+        memset(&st, 0, sizeof(st));
+        rollup_get(r, i, 0, st.update_id, sizeof(st.update_id));
+        rollup_get(r, i, 1, st.title, sizeof(st.title));
+        rollup_get(r, i, 2, st.status, sizeof(st.status));
+        rollup_get(r, i, 3, st.time, sizeof(st.time));
+        rc = cb(arg, &st);
     }
     PQclear(r);
     return rc < 0 ? -1 : 0;

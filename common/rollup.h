@@ -116,8 +116,8 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
  * (ROLLUP_UNKNOWN_PARENT otherwise). A new computer or one whose server changed is stored; an
  * existing one is replaced when its LastSyncTime is not newer; a computer another branch
  * holds is left alone. new_parent[i] (n entries) is set to 1 for the entries without Details
- * that were new or changed server (the NewParent answer). Ages out the branch's computers
- * first. ROLLUP_OK or another result with err set (nothing stored).
+ * that were new or changed server (the NewParent answer). Ages out old computers (of every
+ * branch) first. ROLLUP_OK or another result with err set (nothing stored).
  */
 enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
                                           const struct rollup_computer *c, size_t n,
@@ -179,9 +179,28 @@ struct rollup_computer_row {
     long needed, downloaded, installed, failed;
 };
 
-/* Every rolled-up computer by lower(name) then id, streamed to cb. 0, or -1. */
-int rollup_computer_list(PGconn *db, int (*cb)(void *arg, const struct rollup_computer_row *row),
-                         void *arg);
+/* The rolled-up computers by lower(name) then id (all, or only the one id when id is not NULL),
+ * streamed to cb. 0, or -1. */
+int rollup_computer_list(PGconn *db, const char *id,
+                         int (*cb)(void *arg, const struct rollup_computer_row *row), void *arg);
+
+/* A rolled-up computer by its name (case-insensitive) or id into id: 1 found, 0 none, 2 several
+ * have that name, -1 on error. */
+int rollup_computer_find(PGconn *db, const char *name_or_id, char id[ROLLUP_MAX_ID + 1]);
+
+/* One update status of a rolled-up computer: its SummarizationState in words ("not
+ * applicable", "needed", "downloaded", "installed", "failed", "installed, reboot", "unknown"). */
+struct rollup_update_status {
+    char update_id[37];
+    char title[COMPUTER_MAX_FIELD + 1];
+    char status[24];
+    char time[32]; /* LastChangeTime */
+};
+
+/* The update statuses of rolled-up computer id by title, streamed to cb. 0, or -1. */
+int rollup_computer_statuses(PGconn *db, const char *id,
+                             int (*cb)(void *arg, const struct rollup_update_status *st),
+                             void *arg);
 
 /* Compliance of the rolled-up computers with one update, from their reported statuses. */
 struct rollup_report_row {

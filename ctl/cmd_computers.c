@@ -109,6 +109,9 @@ static void print_computer(const json_t *ans, void *arg)
     printf("last contact:    %s\n", str_or(ans, "last_contact", "-"));
     printf("registered:      %s\n", str_or(ans, "registered", "never"));
     printf("last sync:       %s\n", str_or(ans, "last_sync", "never"));
+    if (json_is_true(json_object_get(ans, "rolled_up")))
+        printf("server:          %s (reported by the reporting rollup)\n",
+               str_or(ans, "server", "-"));
     if (json_array_size(st) == 0) {
         printf("updates:         no update status reported yet\n");
         return;

@@ -150,7 +150,7 @@ enum MHD_Result admin_computers_list(struct http_request *req)
 
         /* the servers below know nothing of this server's target groups */
         if (rc == 0 && group == NULL)
-            rc = rollup_computer_list(db, rollup_list_cb, list);
+            rc = rollup_computer_list(db, NULL, rollup_list_cb, list);
         free(name);
         if (rc < 0) {
             json_decref(list);
@@ -161,15 +161,46 @@ enum MHD_Result admin_computers_list(struct http_request *req)
     return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "computers", list));
 }
 
+static int rollup_status_cb(void *arg, const struct rollup_update_status *st)
+{
+    return json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s}", "update_id", st->update_id,
+                                                "title", st->title, "status", st->status, "time",
+                                                st->time));
+}
+
+/* computers/show of a computer a server below rolled up. */
+static enum MHD_Result rollup_show(struct http_request *req, PGconn *db, const char *id)
+{
+    json_t *one = json_array(), *updates = json_array(), *c;
+
+    if (rollup_computer_list(db, id, rollup_list_cb, one) < 0 ||
+        rollup_computer_statuses(db, id, rollup_status_cb, updates) < 0 ||
+        json_array_size(one) != 1) {
+        json_decref(one);
+        json_decref(updates);
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the computer; see the wsusd log");
+    }
+    c = json_incref(json_array_get(one, 0));
+    json_decref(one);
+    json_object_set_new(c, "update_status", updates);
+    return admin_reply(req, MHD_HTTP_OK, c);
+}
+
 enum MHD_Result admin_computers_show(struct http_request *req)
 {
     PGconn *db = admin_db(req);
     enum MHD_Result replied = MHD_YES;
+    const char *what = http_query(req, "computer");
     json_t *one, *updates, *c;
-    char id[37];
+    char id[37], rid[ROLLUP_MAX_ID + 1];
 
     if (db == NULL)
         return MHD_YES;
+    /* not one of this server's own: one a server below rolled up? */
+    if (what != NULL && what[0] != '\0' && strlen(what) <= COMPUTER_ARG_MAX &&
+        computer_find(db, what, id) == 0 && rollup_computer_find(db, what, rid) == 1)
+        return rollup_show(req, db, rid);
     if (find(req, db, http_query(req, "computer"), id, &replied) < 0)
         return replied;
     one = json_array();

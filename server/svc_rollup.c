@@ -66,6 +66,11 @@ static int rollup_auth(struct wusp_ctx *w, char reporter[37], enum MHD_Result *r
             str_b64_decode(t, call->cookie, sizeof(call->cookie), &call->cookie_len) == 0 &&
             call->cookie_len > 0;
     }
+    if (ed != NULL && t == NULL) {
+        *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_COOKIE,
+                            "cookie: EncryptedData is not a cookie this server issued");
+        return -1;
+    }
     free(t);
     if (!call->cookie_present && ck != NULL)
         return rollup_auth_fixed(w, reporter, r);
@@ -81,13 +86,21 @@ static int rollup_auth(struct wusp_ctx *w, char reporter[37], enum MHD_Result *r
     return 0;
 }
 
-/* The setting rollup-detailed: 1 on, 0 off (then the fault is queued into *r), -1. */
-static int rollup_detailed(struct wusp_ctx *w, PGconn *db, enum MHD_Result *r)
+/* DoDetailedRollup: the setting rollup-detailed (on unless it reads "off"). */
+static int rollup_detailed_on(PGconn *db)
 {
     char *v = settings_get(db, "rollup-detailed");
     int on = v != NULL && strcmp(v, "off") != 0;
 
     free(v);
+    return on;
+}
+
+/* DoDetailedRollup for the three detailed calls: 1 on, or 0 after queuing the fault into *r. */
+static int rollup_detailed(struct wusp_ctx *w, PGconn *db, enum MHD_Result *r)
+{
+    int on = rollup_detailed_on(db);
+
     if (!on)
         *r = soap_svc_fault(&w->s, SOAP_ERR_INVALID_PARAMETERS,
                             "%s: DoDetailedRollup is false here (setting rollup-detailed off): "
@@ -129,12 +142,7 @@ enum MHD_Result rollup_get_configuration(struct wusp_ctx *w)
     db = soap_svc_db(&w->s, &r);
     if (db == NULL)
         return r;
-    {
-        char *v = settings_get(db, "rollup-detailed");
-
-        on = v != NULL && strcmp(v, "off") != 0;
-        free(v);
-    }
+    on = rollup_detailed_on(db);
     n = rollup_reset_guid(db, reset);
     soap_svc_db_put(&w->s, db);
     if (n < 0)

@@ -166,6 +166,10 @@ try:
                  "</cookie><clientTime>2026-12-01T10:00:00Z</clientTime><computers />"),
             "InvalidCookie", "cookie: EncryptedData is not a cookie this server issued",
             "a forged cookie")
+    refused(call(s, "GetRollupConfiguration", "<cookie><Expiration>2026-12-01T00:00:00Z</Expiration>"
+                 "<EncryptedData>%s</EncryptedData></cookie>" % ("A" * 5000)), "InvalidCookie",
+            "cookie: EncryptedData is not a cookie this server issued",
+            "an oversized EncryptedData is no fixed cookie")
 
     # the middle server reports its leaf (parent first) and itself (last, all-zero parent)
     ok(servers(s, mid, [server(LEAF, "leaf.example.test", MID, vals={"UpdateCount": 40,
@@ -221,6 +225,11 @@ try:
     out = s.ctl("computers")
     check(re.search(r"pc-1\.example\.test +pc-1 +10\.0\.19045\.0\.0 +2026-12-01T08:00:00Z +0 +2 +0 "
                     r"+- +leaf\.example\.test\n", out) is not None, "computers table: %r" % out)
+    out = s.ctl("computers", "show", "PC-1.example.test")
+    check("server:          leaf.example.test (reported by the reporting rollup)" in out and
+          re.search(r"installed +%s +2026-11-30T01:00:00Z" % UPD1, out) is not None and
+          re.search(r"installed +%s +2026-11-30T02:00:00Z" % UPD2, out) is not None,
+          "computers show of a rolled-up computer: its server and statuses: %r" % out)
     rep = json.loads(s.ctl("--json", "report"))["downstream"]
     check(rep["computers"] == 3 and
           [(u["update_id"], u["computers"], u["needed"], u["installed"], u["failed"],
@@ -341,7 +350,22 @@ try:
     check(counts(s) == before, "nothing stored beyond the bound: %s" % counts(s))
     s.ctl("config", "reset", "rollup-max-computers")
 
-    # the middle server itself rebuilt: a new id with the old name takes over its branch
+    # a stranger naming the live middle server from another address takes nothing over (the
+    # old server's address is made another one here: the test has one loopback address)
+    s.sql("UPDATE downstream_server SET address = '10.9.9.9' WHERE account_guid = '%s'" % MID)
+    STRANGER = "8b1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e14"
+    stranger = s.authenticate(name="mid.example.test", guid=STRANGER)
+    ok(servers(s, stranger, [server(STRANGER, "mid.example.test", ZERO)]),
+       "a stranger reports itself under a taken name")
+    check(s.sql("SELECT string_agg(reporter_id::text, ',' ORDER BY name) FROM rollup_server "
+                "WHERE server_id <> '%s'" % STRANGER) == "%s,%s" % (MID, MID),
+          "the middle server's branch stays its own")
+    s.sql("DELETE FROM rollup_server WHERE server_id = '%s'" % STRANGER)
+    s.sql("DELETE FROM downstream_server WHERE account_guid = '%s'" % STRANGER)
+    s.sql("UPDATE downstream_server SET address = '127.0.0.1' WHERE account_guid = '%s'" % MID)
+
+    # the middle server itself rebuilt: a new id with the old name (from the same address)
+    # takes over its branch
     NEWMID = "7a1c2f6e-3f0b-4d3a-9b1e-0d2f6a1c5e13"
     newmid = s.authenticate(name="mid.example.test", guid=NEWMID)
     ok(servers(s, newmid, [server(NEWLEAF, "leaf.example.test", NEWMID, rollup="2026-12-04T10:00:00Z"),
