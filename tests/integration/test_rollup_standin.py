@@ -281,6 +281,20 @@ def admin_views(up, state, updates, activity):
     check(len(line) == 1 and line[0].split()[-1] == names[first["ParentServerId"]],
           "computers table: the first computer ends with its server's name: %r" % line)
 
+    # computers show: one computer (10 updates: every SummarizationState), status word and time
+    words = {0: "not applicable", 2: "needed", 3: "downloaded", 4: "installed", 5: "failed",
+             6: "installed, reboot"}
+    cid = sorted(comps)[0]
+    shown = up.json("computers", "show", cid)
+    got = sorted((u["update_id"], u["status"], u["time"]) for u in shown.get("update_status", []))
+    want = sorted((u, words[v[0]], wire_time(v[1])) for u, v in comps[cid]["Statuses"].items())
+    check(shown.get("server_id") == comps[cid]["ParentServerId"] and got == want,
+          "computers show: the computer's server and the status and time of each of its %d updates"
+          % len(want), (got, want))
+    text = up.ctl("computers", "show", cid).stdout
+    check("server:          %s (reported by the reporting rollup)" % names[comps[cid]["ParentServerId"]] in text,
+          "computers show text: 'server: NAME (reported by the reporting rollup)'", text[:800])
+
     # report: per update, over the computers below
     rep = up.json("report")["downstream"]
     check(rep["computers"] == len(comps), "report: %d computers below (%r)" % (len(comps), rep["computers"]))
