@@ -205,6 +205,26 @@ def run(tmp, servers, dbs):
     check(up.counts() == dict(after1, rollup_computer=COMPUTERS + 1, rollup_status=(COMPUTERS + 1) * UPDATES),
           "third pass: one computer and its %d statuses more: %r" % (UPDATES, up.counts()))
 
+    # --- branch2 is rebuilt: a new ServerId, the same name under the same parent ---
+    b2 = dss3.state["Descendants"][1]
+    old_id, new_id = b2["ServerId"], str(uuid.uuid4())
+    n_b2 = int(wt.sql_value(up.db, "SELECT count(*) FROM rollup_computer WHERE server_id = :'p1'", old_id))
+    b2.update(ServerId=new_id, LastRollupTime=rd.now_utc())
+    for c in dss3.state["Computers"].values():
+        if c["ParentServerId"] == old_id:
+            c["ParentServerId"] = new_id
+    dss3.rollup_downstream_servers(dss3.cookie)
+    chain, node = [], (up.json("downstreams")["tree"] or [None])[0]
+    while node is not None:
+        chain.append((node["server_id"], node["name"]))
+        node = node["children"][0] if len(node.get("children", [])) == 1 else None
+    check(chain[-1:] == [(new_id, b2["FullDomainName"])] and len(chain) == 3,
+          "rebuilt branch2: the tree shows its new id in its place, no duplicate: %r" % chain)
+    check(wt.sql(up.db, "SELECT server_id, count(*) FROM rollup_computer WHERE server_id IN (:'p1', :'p2') "
+                 "GROUP BY 1", old_id, new_id) == [[new_id, str(n_b2)]] and
+          up.counts()["rollup_server"] == after1["rollup_server"],
+          "rebuilt branch2: its %d computers moved to the new id, still 3 servers" % n_b2)
+
     phase("hostile")
     # --- hostile inputs ---
     hostile(up, dss3, updates)
