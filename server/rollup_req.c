@@ -310,11 +310,34 @@ static void rollup_decode_details(struct rdec *d, const xmlNode *det, struct rol
         const char *ns = d->ns;
         const xmlNode *g = rdec_child(d, det, "TargetGroupIdList");
         const xmlNode *names = rdec_child(d, det, "RequestedTargetGroupNames");
+        char gid[37];
+        xmlNodePtr e;
 
         if ((g != NULL && soap_count(g, ns, "guid", COOKIE_MAX_GROUPS) > COOKIE_MAX_GROUPS) ||
             (names != NULL &&
              soap_count(names, ns, "string", COOKIE_MAX_GROUPS) > COOKIE_MAX_GROUPS))
             rdec_fail(d, "Details: more than %d target groups", COOKIE_MAX_GROUPS);
+        for (e = g != NULL ? xml_child(g, ns, "guid") : NULL; e != NULL && !d->bad;
+             e = xml_next(e, ns, "guid")) {
+            char *t = soap_text(e, 64);
+
+            rdec_guid_str(d, t != NULL ? str_trim(t) : NULL, "TargetGroupIdList", 0, gid);
+            free(t);
+        }
+        /* 3.1.4.15.3.3: no name longer than 256 characters (4 UTF-8 bytes each at most) */
+        for (e = names != NULL ? xml_child(names, ns, "string") : NULL; e != NULL && !d->bad;
+             e = xml_next(e, ns, "string")) {
+            char *t = soap_text(e, 1024);
+            size_t chars = 0;
+            const char *q;
+
+            for (q = t; q != NULL && *q != '\0'; q++)
+                chars += ((unsigned char)*q & 0xc0) != 0x80;
+            if (t == NULL || chars > 256 || !rdec_printable(t))
+                rdec_fail(d, "RequestedTargetGroupNames: a name longer than 256 characters or "
+                             "holding control characters");
+            free(t);
+        }
     }
 }
 

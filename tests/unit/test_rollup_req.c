@@ -181,6 +181,15 @@ static void test_servers(void **state)
     rollup_req_free(&rq);
 }
 
+/* The second computer of the test_computers body has LastSyncResult 3: make it 2. */
+static void p_fix_result(char *s)
+{
+    char *p = strstr(s, "LastSyncResult=\"3\"");
+
+    if (p != NULL)
+        p[16] = '2';
+}
+
 static void test_computers(void **state)
 {
     static const char body[] =
@@ -218,6 +227,32 @@ static void test_computers(void **state)
     assert_false(rq.computers[1].has_details);
     assert_string_equal(rq.computers[1].parent, MID);
     rollup_req_free(&rq);
+    {
+        char name[258], *big = malloc(sizeof(body) + 512), *at;
+        size_t head;
+
+        memset(name, 'g', 257);
+        name[257] = '\0';
+        at = strstr(body, " /></ComputerRollupInfo>");
+        head = (size_t)(at - body);
+        snprintf(big, sizeof(body) + 512,
+                 "%.*s><RequestedTargetGroupNames><string>%s</string></RequestedTargetGroupNames>"
+                 "</Details>%s",
+                 (int)head, body, name, at + strlen(" />"));
+        p_fix_result(big);
+        assert_int_equal(decode("RollupComputers", big, ROLLUP_REQ_COMPUTERS, &rq), -1);
+        assert_string_equal(rq.msg, "computers: computer 1: RequestedTargetGroupNames: a name "
+                                    "longer than 256 characters or holding control characters");
+        rollup_req_free(&rq);
+        snprintf(big, sizeof(body) + 512,
+                 "%.*s><TargetGroupIdList><guid>nope</guid></TargetGroupIdList></Details>%s",
+                 (int)head, body, at + strlen(" />"));
+        p_fix_result(big);
+        assert_int_equal(decode("RollupComputers", big, ROLLUP_REQ_COMPUTERS, &rq), -1);
+        assert_string_equal(rq.msg, "computers: computer 1: TargetGroupIdList: not a GUID");
+        rollup_req_free(&rq);
+        free(big);
+    }
 }
 
 static void test_statuses(void **state)
