@@ -513,6 +513,12 @@ def hostile(up, dss, updates):
         ("a ClientVersion of 21 characters (at most 20)", "RollupComputers",
          computers(rd.computer_info_xml(cid, dict(comps[cid], Details=dict(comps[cid]["Details"],
                                                                             ClientVersion="1" * 21)), True))),
+        ("a requested group name of 257 characters (at most 256)", "RollupComputers",
+         computers(rd.computer_info_xml(cid, dict(comps[cid], Details=dict(
+             comps[cid]["Details"], RequestedTargetGroupNames=["g" * 257])), True))),
+        ("a target group id that is not a GUID", "RollupComputers",
+         computers(rd.computer_info_xml(cid, dict(comps[cid], Details=dict(
+             comps[cid]["Details"], TargetGroupIdList=["Ring 1"])), True))),
         ("a computer in 60,000 target groups", "RollupComputers",
          computers(rd.computer_info_xml(cid, dict(comps[cid], Details=dict(
              comps[cid]["Details"], TargetGroupIdList=[str(uuid.UUID(int=i)) for i in range(60000)])), True))),
