@@ -7,11 +7,16 @@ GetOutOfSyncComputers and RollupComputerStatus at the Windows batch sizes (notes
 5,000 client summaries, 1,500 computers, 20,000 rollup numbers, 500 status infos per call), and
 every answer is validated against the schema of the Reporting WSDL.
 
-Then: what `wsusctl downstreams` / `computers` / `report` show on the upstream (exact values);
-a second pass with nothing changed (GetOutOfSyncComputers names none, no status is resent); and
-hostile requests (oversized batches, foreign server ids, floods past the per-branch bounds,
-malformed values, missing and forged cookies), each answered with the ErrorCode the spec gives
-while the stored rows stay as they were. Real PostgreSQL, real wsusd, real HTTP on 127.0.0.1.
+The first pass is Windows' (the spec's fixed cookie: wsusd names the caller by its address).
+Then: what `wsusctl downstreams` / `computers` / `computers show` / `report` show on the
+upstream (exact values); a second pass with nothing changed, with the GetCookie cookie
+(GetOutOfSyncComputers names none, no status is resent); a third with 5 changed computers, a new
+and a moved one sent without Details (NewParent) and 5,001 client summaries (split); a rebuilt
+descendant (new id, same name); and hostile requests (oversized batches, foreign server ids,
+loops, floods past the per-branch bounds, replays of older data, malformed values, missing and
+forged cookies, DoDetailedRollup off), each answered with the ErrorCode the spec gives (or
+ignored where the spec says so) while the stored rows stay as they were.
+Real PostgreSQL, real wsusd, real HTTP on 127.0.0.1.
 """
 
 import json
