@@ -200,3 +200,13 @@ PGresult *approvals_of_update(PGconn *db, const char *update_id)
                     "WHERE d.update_id = $1::uuid AND NOT d.dead ORDER BY g.name",
                     update_id);
 }
+
+int approvals_delete_groups_not_in(PGconn *conn, const char *ids)
+{
+    const char *p[1] = {ids};
+
+    return db_cmd(conn,
+                  "DELETE FROM deployment WHERE target_group_id IN (SELECT id FROM target_group "
+                  "WHERE NOT is_builtin AND id <> ALL($1::uuid[]))",
+                  1, p);
+}

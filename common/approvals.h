@@ -53,6 +53,14 @@ int approvals_inherit(PGconn *conn, const struct approvals_inherited *a);
 int approvals_set_upstream_declines(PGconn *conn, const char *hidden);
 
 /*
+ * A replica drops the groups its upstream no longer lists (group_delete_not_in): first their
+ * approvals, every deployment of a group that is not built-in and whose id is not in ids (a
+ * uuid[] literal "{id,id}"). Deleted, not marked dead: the replica's downstreams learn of the
+ * group's end from the group list. 0, or -1 on error (logged).
+ */
+int approvals_delete_groups_not_in(PGconn *conn, const char *ids);
+
+/*
  * Approve revision of update_id for target group group_id with action (0 install, 1
  * uninstall, 2 scan, 3 block), by admin, with deadline (an ISO timestamp, or NULL for none); a
  * new deployment_guid and change_seq are taken. The caller first ends the approval it

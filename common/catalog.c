@@ -1210,3 +1210,35 @@ int catalog_files_requeue_quarantined(PGconn *conn)
 {
     return db_cmd(conn, "UPDATE file SET state = 'queued' WHERE state = 'quarantined'", 0, NULL);
 }
+
+PGresult *catalog_revisions_absent(PGconn *conn, const char *update_ids, const char *revisions)
+{
+    const char *p[2] = {update_ids, revisions};
+
+    return db_exec(conn,
+                   "SELECT DISTINCT t.u::text, t.r FROM unnest($1::uuid[], $2::int[]) AS t(u, r) "
+                   "WHERE NOT EXISTS (SELECT 1 FROM revision v WHERE v.update_id = t.u AND "
+                   "v.revision_number = t.r)",
+                   2, p);
+}
+
+PGresult *catalog_bundle_title(PGconn *conn, const char *update_id, const char *revision)
+{
+    const char *p[2] = {update_id, revision};
+
+    return db_exec(conn,
+                   "SELECT v.title FROM revision_bundle b JOIN revision v ON v.id = b.revision_id "
+                   "WHERE b.member_update_id = $1::uuid AND b.member_revision_number = $2::int "
+                   "LIMIT 1",
+                   2, p);
+}
+
+PGresult *catalog_bundle_members_absent(PGconn *conn)
+{
+    return db_exec(conn,
+                   "SELECT DISTINCT b.member_update_id::text, b.member_revision_number "
+                   "FROM revision_bundle b WHERE NOT EXISTS (SELECT 1 FROM revision v "
+                   "WHERE v.update_id = b.member_update_id AND v.revision_number = "
+                   "b.member_revision_number) LIMIT 100000",
+                   0, NULL);
+}

@@ -248,4 +248,21 @@ int catalog_file_mark_unstored(PGconn *conn, const char *sha1_hex, const char *s
 /* Every quarantined file queued again for download by the next synchronization. 0 or -1. */
 int catalog_files_requeue_quarantined(PGconn *conn);
 
+/*
+ * The sync engine's catalog lookups (client/sync.c). The caller owns each result (PQclear);
+ * NULL on a database error (logged; db_errmsg tells which).
+ *
+ * catalog_revisions_absent: which of the identities (update_ids: a uuid[] literal
+ * "{g1,g2}", revisions: the int[] literal of their revision numbers, same order) are not
+ * stored, each once. Columns: update_id, revision_number.
+ */
+PGresult *catalog_revisions_absent(PGconn *conn, const char *update_ids, const char *revisions);
+/* The title of a stored revision that bundles update_id revision (0 or 1 row, one column). */
+PGresult *catalog_bundle_title(PGconn *conn, const char *update_id, const char *revision);
+/*
+ * Bundle members that stored revisions list but the catalog does not hold (at most 100,000
+ * rows). Columns: member update_id, member revision_number.
+ */
+PGresult *catalog_bundle_members_absent(PGconn *conn);
+
 #endif

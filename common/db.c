@@ -213,6 +213,31 @@ int db_xact_lock(PGconn *conn, const char *name)
     return db_cmd(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, p);
 }
 
+int db_session_trylock(PGconn *conn, long key)
+{
+    char k[24];
+    const char *p[1] = {k};
+    PGresult *r;
+    int got;
+
+    snprintf(k, sizeof(k), "%ld", key);
+    r = db_exec(conn, "SELECT pg_try_advisory_lock($1::bigint)", 1, p);
+    if (r == NULL)
+        return -1;
+    got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return got;
+}
+
+int db_session_unlock(PGconn *conn, long key)
+{
+    char k[24];
+    const char *p[1] = {k};
+
+    snprintf(k, sizeof(k), "%ld", key);
+    return db_cmd(conn, "SELECT pg_advisory_unlock($1::bigint)", 1, p);
+}
+
 int db_commit(PGconn *conn)
 {
     return db_cmd(conn, "COMMIT", 0, NULL);

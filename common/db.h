@@ -60,6 +60,14 @@ void db_rollback(PGconn *conn);
  * is released at COMMIT or ROLLBACK. Call inside a transaction. 0 or -1 (logged).
  */
 int db_xact_lock(PGconn *conn, const char *name);
+/*
+ * Session advisory lock key (held until db_session_unlock or the session ends; the sync lock):
+ * try to take it without waiting. 1 when taken, 0 when another session holds it, -1 on a
+ * database error (db_errmsg tells which).
+ */
+int db_session_trylock(PGconn *conn, long key);
+/* Release session advisory lock key taken by db_session_trylock. 0 or -1 (logged). */
+int db_session_unlock(PGconn *conn, long key);
 /* The last error of conn as one line (no trailing newline); "" if none. */
 const char *db_errmsg(PGconn *conn, char *out, size_t outlen);
 

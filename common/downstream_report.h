@@ -1,7 +1,8 @@
 /*
- * downstream_report: read-only views of the downstream_server table, for /metrics and
- * `wsusctl downstreams`. (The rows are written by the DssAuth service, server/soap_catalog.c.)
- * All SQL of these views is here.
+ * downstream_report: the downstream_server table, what downstream servers told this upstream
+ * of themselves. Rows are recorded for the DssAuth and Server Sync services (first contact,
+ * cookie, synchronizations: server/svc_dssauth.c, svc_sync.c) and read for /metrics and
+ * `wsusctl downstreams`. All SQL of downstream_server is here.
  */
 #ifndef WSUS_DOWNSTREAM_REPORT_H
 #define WSUS_DOWNSTREAM_REPORT_H
@@ -26,5 +27,24 @@ PGresult *downstream_report_synchronized(PGconn *db, int limit);
  * NULL). The caller owns the result (PQclear). NULL on a database error (logged).
  */
 PGresult *downstream_report_list(PGconn *db);
+
+/* The recorded account name of a downstream (malloc'd), or NULL. */
+char *downstream_report_name(PGconn *db, const char *guid);
+/*
+ * Record first contact / refresh a downstream (GetAuthorizationCookie; peer is its address).
+ * A known id is refreshed. A new id is refused (1) when its address already created
+ * DOWNSTREAM_REPORT_NEW_PER_HOUR rows that never synchronized within the last hour; when
+ * DOWNSTREAM_REPORT_MAX_NEW never-synchronized rows exist, the one with the oldest contact
+ * is dropped to make room (a downstream that ever synchronized is never dropped). New ids are
+ * taken one at a time (a transaction advisory lock), so the counts hold. 0 when recorded, 1
+ * when refused, -1 on database errors.
+ */
+#define DOWNSTREAM_REPORT_NEW_PER_HOUR 10
+#define DOWNSTREAM_REPORT_MAX_NEW      1000
+int downstream_report_seen(PGconn *db, const char *guid, const char *name, const char *peer);
+/* GetCookie: remember the protocol version it declared. 0 or -1. */
+int downstream_report_cookie(PGconn *db, const char *guid, const char *version);
+/* Any cookie-bearing call: last_contact (at most once a minute); synced: last_sync too. */
+int downstream_report_touch(PGconn *db, const char *guid, int synced);
 
 #endif

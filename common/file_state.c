@@ -65,3 +65,29 @@ int file_state_wanted_totals(PGconn *db, const char *policy, long *files, int64_
     free(q);
     return rc;
 }
+
+PGresult *file_state_queue_requested(PGconn *db, const char *digests)
+{
+    const char *p[1] = {digests};
+    PGresult *res = NULL;
+
+    if (db_begin(db) < 0)
+        goto out;
+    if (db_cmd(db,
+               "UPDATE file SET state = 'queued', state_detail = 'requested by a downstream "
+               "server (DownloadFiles)' WHERE sha1 = ANY($1::bytea[])"
+               " AND state IN ('absent', 'failed')",
+               1, p) < 0)
+        goto out;
+    res = db_exec(db,
+                  "SELECT d.i FROM unnest($1::bytea[]) WITH ORDINALITY AS d(sha1, i)"
+                  " WHERE NOT EXISTS (SELECT 1 FROM file f WHERE f.sha1 = d.sha1) ORDER BY d.i",
+                  1, p);
+    if (res == NULL || db_commit(db) < 0)
+        goto out;
+    return res;
+out:
+    db_rollback(db);
+    PQclear(res);
+    return NULL;
+}

@@ -46,6 +46,27 @@ int group_find(PGconn *db, const char *name_or_id, char id[37], int *builtin)
     return rc;
 }
 
+int group_find_name(PGconn *db, const char *name_or_id, char id[37], char *name, size_t namelen)
+{
+    const char *p[1] = {name_or_id};
+    PGresult *r = db_exec(db,
+                          "SELECT id::text, name FROM target_group "
+                          "WHERE lower(name) = lower($1) OR id::text = lower($1) "
+                          "ORDER BY (lower(name) = lower($1)) DESC LIMIT 1",
+                          1, p);
+    int rc;
+
+    if (r == NULL)
+        return -1;
+    rc = PQntuples(r) == 1;
+    if (rc) {
+        snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
+        snprintf(name, namelen, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}
+
 int group_insert(PGconn *db, const char *name, const char *parent_id, char id[37])
 {
     const char *p[2] = {name, parent_id};
@@ -87,4 +108,26 @@ int group_delete(PGconn *db, const char *id)
         db_cmd(db, "SELECT nextval('change_seq')", 0, NULL) < 0)
         return -1;
     return 0;
+}
+
+int group_replicate(PGconn *db, const char *id, const char *parent_id, const char *name,
+                    int is_builtin)
+{
+    const char *p[4] = {id, parent_id, name, is_builtin ? "true" : "false"};
+
+    return db_cmd(db,
+                  "INSERT INTO target_group (id, parent_id, name, is_builtin) VALUES ($1, $2, "
+                  "$3, $4) ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, name "
+                  "= EXCLUDED.name, change_seq = nextval('change_seq') WHERE target_group.name "
+                  "IS DISTINCT FROM EXCLUDED.name OR target_group.parent_id IS DISTINCT FROM "
+                  "EXCLUDED.parent_id",
+                  4, p);
+}
+
+int group_delete_not_in(PGconn *db, const char *ids)
+{
+    const char *p[1] = {ids};
+
+    return db_cmd(db, "DELETE FROM target_group WHERE NOT is_builtin AND id <> ALL($1::uuid[])", 1,
+                  p);
 }

@@ -3,7 +3,7 @@
  * are unique and matched case-insensitively; built-in groups (All Computers, Unassigned
  * Computers) are never removed. Approvals of a group live in the deployment table (their
  * owner marks them dead when a group goes). All SQL of target_group is here, except the
- * group membership of computers (computer.c) and the replication of an upstream's groups.
+ * group membership of computers (computer.c).
  */
 #ifndef WSUS_GROUP_H
 #define WSUS_GROUP_H
@@ -25,6 +25,11 @@ PGresult *group_get(PGconn *db, const char *id);
  * NUL) filled and *builtin (may be NULL) set, 0 when there is none, -1 on a database error.
  */
 int group_find(PGconn *db, const char *name_or_id, char id[37], int *builtin);
+/*
+ * group_find for the approvals API: the same match, with the group's stored name (cut to fit
+ * namelen) in place of the built-in flag. 1, 0 when there is none, -1 on a database error.
+ */
+int group_find_name(PGconn *db, const char *name_or_id, char id[37], char *name, size_t namelen);
 
 /*
  * Add group name under parent_id with a new random id, written into id. 0, or -1 on a
@@ -45,5 +50,20 @@ int group_first_child(PGconn *db, const char *id, char *first, size_t firstlen);
  * owns the transaction.
  */
 int group_delete(PGconn *db, const char *id);
+
+/*
+ * A replica takes its upstream's group: insert group id (text UUID) under parent_id (NULL for
+ * a root) with name and is_builtin, or update the row of that id when its name or parent
+ * changed (with a fresh change number; an unchanged row keeps its number). The caller owns the
+ * transaction. 0, or -1 on a database error (logged).
+ */
+int group_replicate(PGconn *db, const char *id, const char *parent_id, const char *name,
+                    int is_builtin);
+/*
+ * A replica drops the groups its upstream no longer lists: every group that is not built-in
+ * and whose id is not in ids (a uuid[] literal "{id,id}"). Their approvals must go first
+ * (approvals_delete_groups_not_in). The caller owns the transaction. 0, or -1 (logged).
+ */
+int group_delete_not_in(PGconn *db, const char *ids);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -656,8 +657,42 @@ size_t settings_language_lcids(PGconn *db, long *out, size_t max)
 
 PGresult *settings_languages_all(PGconn *db)
 {
-    return db_exec(db, "SELECT lcid, short_name, long_name, enabled FROM language ORDER BY lcid", 0,
-                   NULL);
+    return db_exec_retry(db,
+                         "SELECT lcid, short_name, long_name, enabled FROM language"
+                         " ORDER BY lcid",
+                         0, NULL);
+}
+
+int settings_stored_is(PGconn *db, const char *key, const char *value, int def)
+{
+    const char *p[1] = {key};
+    PGresult *res = db_exec(db, "SELECT value FROM setting WHERE key = $1", 1, p);
+    int r = def;
+
+    if (res != NULL)
+        r = PQntuples(res) == 1 && strcasecmp(PQgetvalue(res, 0, 0), value) == 0;
+    PQclear(res);
+    return r;
+}
+
+char *settings_downstream_allowlist(PGconn *db)
+{
+    PGresult *res = db_exec(db,
+                            "SELECT value FROM setting WHERE key IN ('allowed-downstreams',"
+                            " 'allowed_downstreams') ORDER BY key",
+                            0, NULL);
+    struct buf all;
+    int i;
+
+    if (res == NULL)
+        return NULL;
+    buf_init(&all, 1 << 20);
+    for (i = 0; i < PQntuples(res); i++) {
+        buf_add_str(&all, PQgetvalue(res, i, 0));
+        buf_add_str(&all, ",");
+    }
+    PQclear(res);
+    return buf_detach(&all, NULL);
 }
 
 char *settings_get(PGconn *db, const char *key)

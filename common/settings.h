@@ -74,14 +74,26 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
  */
 char *settings_get(PGconn *db, const char *key);
 /*
+ * 1 if setting key is stored with value (case-insensitive; the default of a key not stored
+ * does not count), 0 if not, def if the table cannot be read.
+ */
+int settings_stored_is(PGconn *db, const char *key, const char *value, int def);
+/*
+ * The downstream allow-lists as one text: the stored values of allowed-downstreams (the
+ * admin's) and allowed_downstreams, each followed by ",", "" when neither is stored
+ * (malloc'd; the caller splits it on commas and blanks). NULL on a database error.
+ */
+char *settings_downstream_allowlist(PGconn *db);
+/*
  * The LCIDs of the languages enabled here (the language table), at most max into out, by
  * LCID: what a downstream sends as its GetRevisionIdList Languages filter. 0 on error.
  */
 size_t settings_language_lcids(PGconn *db, long *out, size_t max);
 /*
  * Every row of the language table, enabled or not, by LCID (what an export package lists).
- * Columns: lcid, short_name, long_name, enabled ("t"/"f"). The caller owns the result
- * (PQclear); NULL on a database error (logged).
+ * Columns: lcid, short_name, long_name, enabled ("t"/"f"); also the LanguageUpdateList of
+ * GetConfigData. The caller owns the result (PQclear); NULL on a database error (logged;
+ * retried once on a connection found lost outside a transaction).
  */
 PGresult *settings_languages_all(PGconn *db);
 /* Is key stored (set explicitly) rather than defaulted? 1, 0, or -1 on error. */

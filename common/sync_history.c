@@ -164,3 +164,61 @@ int sync_history_import_finish(PGconn *db, long id, const char *result, const ch
                   " detail = $8::jsonb WHERE id = $1 AND $7::int >= 0",
                   8, params);
 }
+
+int sync_history_sync_fail_abandoned(PGconn *db)
+{
+    return db_cmd(db,
+                  "UPDATE sync_history SET result = 'failed', finished_at = coalesce(finished_at, "
+                  "now()), error = coalesce(error, 'wsusd stopped or lost its database during this "
+                  "synchronization (crash, kill, power loss or database restart); the next "
+                  "synchronization resumed it') WHERE result = 'running' "
+                  "AND kind = 'sync'",
+                  0, NULL);
+}
+
+long sync_history_sync_start(PGconn *db, const char *trigger, const char *upstream)
+{
+    const char *p[2] = {trigger, upstream};
+    PGresult *r =
+        db_exec(db,
+                "INSERT INTO sync_history (kind, trigger, upstream, phase) VALUES ('sync', $1, "
+                "$2, 'starting') RETURNING id",
+                2, p);
+    long id = -1;
+
+    if (r != NULL && PQntuples(r) == 1)
+        id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return id;
+}
+
+int sync_history_sync_progress(PGconn *db, long id, const char *phase, long new_revisions,
+                               long updated_revisions, long categories, long files, int64_t bytes,
+                               const char *detail)
+{
+    char hid[24], nrev[24], upd[24], cats[24], fl[24], by[24];
+    const char *p[8] = {hid, phase, nrev, upd, cats, fl, by, detail};
+
+    snprintf(hid, sizeof(hid), "%ld", id);
+    snprintf(nrev, sizeof(nrev), "%ld", new_revisions);
+    snprintf(upd, sizeof(upd), "%ld", updated_revisions);
+    snprintf(cats, sizeof(cats), "%ld", categories);
+    snprintf(fl, sizeof(fl), "%ld", files);
+    snprintf(by, sizeof(by), "%lld", (long long)bytes);
+    return db_cmd(db,
+                  "UPDATE sync_history SET phase = $2, new_revisions = $3, updated_revisions = $4, "
+                  "categories = $5, files = $6, bytes = $7, detail = $8::jsonb WHERE id = $1",
+                  8, p);
+}
+
+int sync_history_sync_finish(PGconn *db, long id, const char *result, const char *error)
+{
+    char hid[24];
+    const char *p[3] = {hid, result, error};
+
+    snprintf(hid, sizeof(hid), "%ld", id);
+    return db_cmd(db,
+                  "UPDATE sync_history SET result = $2, error = $3, finished_at = now(), phase = "
+                  "'done' WHERE id = $1",
+                  3, p);
+}

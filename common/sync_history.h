@@ -1,8 +1,9 @@
 /*
  * sync_history: the sync_history table. Reads for health checks (the last finished
  * synchronization, the running one and whether a process holds the sync lock) and for the
- * admin API's status and history (rows as JSON text). Rows of synchronizations are written by
- * the sync engine (client/sync.c); rows of imports by sync_history_import_start/_finish.
+ * admin API's status and history (rows as JSON text). Rows of synchronizations are written for
+ * the sync engine (client/sync.c) by sync_history_sync_*; rows of imports by
+ * sync_history_import_start/_finish. All SQL of sync_history is here.
  */
 #ifndef WSUS_SYNC_HISTORY_H
 #define WSUS_SYNC_HISTORY_H
@@ -69,5 +70,29 @@ long sync_history_import_start(PGconn *db, const char *pkg);
 int sync_history_import_finish(PGconn *db, long id, const char *result, const char *error,
                                long new_revisions, long categories, long files, long present,
                                const char *detail);
+
+/*
+ * Close the synchronization rows left 'running' by a process that died (crash, kill, power
+ * loss, database restart): result 'failed', finished now unless set, an error saying so unless
+ * one is set. Call only while holding the sync lock (nobody else runs one). 0, or -1 (logged).
+ */
+int sync_history_sync_fail_abandoned(PGconn *db);
+/*
+ * Record the start of a synchronization: a row (kind 'sync', trigger, upstream URL, phase
+ * 'starting'). Its id, or -1 on a database error (db_errmsg tells which).
+ */
+long sync_history_sync_start(PGconn *db, const char *trigger, const char *upstream);
+/*
+ * The progress of synchronization row id: its phase, counts so far and detail (a JSON object
+ * as text). 0, or -1 on a database error (logged).
+ */
+int sync_history_sync_progress(PGconn *db, long id, const char *phase, long new_revisions,
+                               long updated_revisions, long categories, long files, int64_t bytes,
+                               const char *detail);
+/*
+ * Finish synchronization row id: result ("succeeded", "failed", "cancelled"), error (NULL =
+ * none), finished now, phase 'done'. 0, or -1 on a database error (logged).
+ */
+int sync_history_sync_finish(PGconn *db, long id, const char *result, const char *error);
 
 #endif

@@ -9,6 +9,7 @@
 #include "approvals.h"
 #include "catalog.h"
 #include "db.h"
+#include "group.h"
 #include "hierarchy.h"
 #include "settings.h"
 #include "log.h"
@@ -200,26 +201,18 @@ out:
 static int change_find_group(struct change *c, const char *name, char id[37], char *gname,
                              size_t gnamelen)
 {
-    const char *p[1] = {name != NULL ? name : ALL_COMPUTERS};
-    PGresult *r = db_exec(c->db,
-                          "SELECT id::text, name FROM target_group "
-                          "WHERE lower(name) = lower($1) OR id::text = lower($1) "
-                          "ORDER BY (lower(name) = lower($1)) DESC LIMIT 1",
-                          1, p);
+    const char *key = name != NULL ? name : ALL_COMPUTERS;
+    int found = group_find_name(c->db, key, id, gname, gnamelen);
 
-    if (r == NULL) {
+    if (found < 0) {
         change_dberr(c);
         return -1;
     }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+    if (found == 0) {
         c->replied = admin_error(c->req, MHD_HTTP_NOT_FOUND,
-                                 "no target group \"%s\"; wsusctl groups lists them", p[0]);
+                                 "no target group \"%s\"; wsusctl groups lists them", key);
         return -1;
     }
-    snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
-    snprintf(gname, gnamelen, "%s", PQgetvalue(r, 0, 1));
-    PQclear(r);
     return 0;
 }
 

@@ -1,9 +1,10 @@
 /*
- * soap_catalog: the serve-path catalog queries of the Server Sync web service (read side of
- * the catalog; the write path is common/catalog.h). Revision lists and deployments are opened
- * as server-side cursors for soap_stream; GetUpdateData answers are built here under a size
- * budget; DownloadFiles queues known digests; downstream servers are recorded. Every query is
- * parameterised; peer data never reaches SQL text. It does not speak HTTP.
+ * soap_catalog: the catalog side of the Server Sync web service's answers. Revision lists are
+ * opened as server-side cursors for soap_stream (the queries: common/sync_query.h, which also
+ * opens the GetDeployments cursors); the rows are formatted here; GetUpdateData answers are
+ * built here under a size budget; DownloadFiles queues known digests (file_state); the
+ * downstream allow-list is matched here (settings). It holds no SQL and does not speak HTTP;
+ * downstream servers are recorded by common/downstream_report.h.
  */
 #ifndef WSUS_SOAP_CATALOG_H
 #define WSUS_SOAP_CATALOG_H
@@ -35,13 +36,7 @@ int soapcat_open_revisions(PGconn *db, const struct soap_call *call);
 /* Row formatter for "revs": <UpdateIdentity>...</UpdateIdentity>. */
 int soapcat_row_identity(struct buf *out, const PGresult *res, int row);
 
-/*
- * Begin the transaction and declare cursors "grp", "dep", "dead", "hid", "eula" for
- * GetDeployments: every target group; deployments changed in (dep_anchor, sync_seq]
- * (all live ones up to sync_seq without dep_anchor); deployments that died in that window;
- * every declined update; every accepted EULA. 0 or -1.
- */
-int soapcat_open_deployments(PGconn *db, int has_dep_anchor, int64_t dep_anchor, int64_t sync_seq);
+/* Row formatters for the GetDeployments cursors of sync_query_open_deployments. */
 int soapcat_row_group(struct buf *out, const PGresult *res, int row);
 int soapcat_row_deployment(struct buf *out, const PGresult *res, int row);
 /* A single uuid column as <guid>...</guid>. */
@@ -75,9 +70,6 @@ int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n
  */
 int soapcat_languages(PGconn *db, struct buf *out, int64_t *config_seq);
 
-/* 1 if setting key is stored with value (case-insensitive), 0 if not, def if unreadable. */
-int soapcat_setting_is(PGconn *db, const char *key, const char *value, int def);
-
 /*
  * 1 if the downstream (account GUID text, account name and peer address; name and peer may be
  * NULL) may synchronize: the allow-list (settings allowed-downstreams, the admin's, and
@@ -86,22 +78,5 @@ int soapcat_setting_is(PGconn *db, const char *key, const char *value, int def);
  * database errors.
  */
 int soapcat_downstream_allowed(PGconn *db, const char *guid, const char *name, const char *peer);
-/* The recorded account name of a downstream (malloc'd), or NULL. */
-char *soapcat_downstream_name(PGconn *db, const char *guid);
-/*
- * Record first contact / refresh a downstream (GetAuthorizationCookie; peer is its address).
- * A known id is refreshed. A new id is refused (1) when its address already created
- * SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR rows that never synchronized within the last hour; when
- * SOAPCAT_MAX_NEW_DOWNSTREAMS never-synchronized rows exist, the one with the oldest contact
- * is dropped to make room (a downstream that ever synchronized is never dropped). 0 when
- * recorded, 1 when refused, -1 on database errors.
- */
-#define SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR 10
-#define SOAPCAT_MAX_NEW_DOWNSTREAMS      1000
-int soapcat_downstream_seen(PGconn *db, const char *guid, const char *name, const char *peer);
-/* GetCookie: remember the protocol version it declared. 0 or -1. */
-int soapcat_downstream_cookie(PGconn *db, const char *guid, const char *version);
-/* Any cookie-bearing call: last_contact (at most once a minute); synced: last_sync too. */
-int soapcat_downstream_touch(PGconn *db, const char *guid, int synced);
 
 #endif

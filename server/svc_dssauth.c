@@ -1,7 +1,7 @@
 /*
  * svc_dssauth: the DSS Authorization web service (MS-WSUSSS 3.1.4.2): GetAuthorizationCookie
  * records the downstream server (first contact creates its row, at most
- * SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR new ids per address per hour: the call needs no
+ * DOWNSTREAM_REPORT_NEW_PER_HOUR new ids per address per hour: the call needs no
  * authentication), applies the optional allow-list (setting allowed_downstreams) and hands out a
  * sealed authorization cookie with the downstream's id and target groups. Ping is shared with the
  * Server Sync service.
@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "downstream_report.h"
 #include "log.h"
 #include "soap_catalog.h"
 #include "soap_svc.h"
@@ -49,7 +50,7 @@ enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
     /* a server pointed at itself is told so by its loop check: not one of its downstreams */
     seen = strcasecmp(guid, x->srv->server_id) == 0
                ? 0
-               : soapcat_downstream_seen(db, guid, x->call.account_name, x->peer);
+               : downstream_report_seen(db, guid, x->call.account_name, x->peer);
     if (seen < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while recording the downstream");
         goto out;
@@ -59,7 +60,7 @@ enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)
                            "accountGuid: %s already introduced %d new downstream server ids in "
                            "the last hour that never synchronized; a downstream server keeps "
                            "one id, so try again later with the same id",
-                           x->peer, SOAPCAT_NEW_DOWNSTREAMS_PER_HOUR);
+                           x->peer, DOWNSTREAM_REPORT_NEW_PER_HOUR);
         goto out;
     }
     memset(&cl, 0, sizeof(cl));

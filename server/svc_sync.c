@@ -14,6 +14,7 @@
 
 #include "anchor.h"
 #include "db.h"
+#include "downstream_report.h"
 #include "hierarchy.h"
 #include "log.h"
 #include "scheduler.h"
@@ -22,6 +23,7 @@
 #include "soap_stream.h"
 #include "soap_svc.h"
 #include "strutil.h"
+#include "sync_query.h"
 
 static time_t svc_started;
 static pthread_once_t svc_started_once = PTHREAD_ONCE_INIT;
@@ -88,7 +90,7 @@ enum MHD_Result svc_get_cookie(struct soap_ctx *x)
     db = soap_svc_db(x, &r);
     if (db == NULL)
         return r;
-    name = soapcat_downstream_name(db, guid);
+    name = downstream_report_name(db, guid);
     allowed = soapcat_downstream_allowed(db, guid, name, x->peer);
     if (allowed <= 0) {
         r = allowed < 0 ? soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error")
@@ -102,7 +104,7 @@ enum MHD_Result svc_get_cookie(struct soap_ctx *x)
     free(name);
     snprintf(ver, sizeof(ver), "%u.%u", x->call.proto_major, x->call.proto_minor);
     /* a server pointed at itself is told so by its loop check: not one of its downstreams */
-    if (strcasecmp(guid, x->srv->server_id) != 0 && soapcat_downstream_cookie(db, guid, ver) < 0) {
+    if (strcasecmp(guid, x->srv->server_id) != 0 && downstream_report_cookie(db, guid, ver) < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while recording the downstream");
         goto out;
     }
@@ -141,7 +143,7 @@ static PGconn *svc_begin(struct soap_ctx *x, struct cookie_claims *cl, int synce
     if (db == NULL)
         return NULL;
     str_guid_format(cl->dss_guid, guid);
-    if (soapcat_downstream_touch(db, guid, synced) < 0)
+    if (downstream_report_touch(db, guid, synced) < 0)
         log_warnx("soap: cannot record the last contact of downstream server %s", guid);
     return db;
 }
@@ -162,8 +164,8 @@ enum MHD_Result svc_get_config_data(struct soap_ctx *x)
     buf_init(&langs, 64 * 1024);
     buf_init(&b, 128 * 1024);
     /* the admin's storage and download settings (common/settings.c) */
-    catalog_only = soapcat_setting_is(db, "storage", "microsoft-update", 0);
-    lazy = !soapcat_setting_is(db, "download", "all", 0);
+    catalog_only = settings_stored_is(db, "storage", "microsoft-update", 0);
+    lazy = !settings_stored_is(db, "download", "all", 0);
     if (soapcat_languages(db, &langs, &cfg) < 0) {
         r = soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while reading languages");
         goto out;
@@ -357,7 +359,7 @@ enum MHD_Result svc_get_deployments(struct soap_ctx *x)
     /* deployments are sent up to the revision list the downstream already has (syncAnchor) */
     sync = x->call.sync_anchor < seq ? x->call.sync_anchor : seq;
     out_anchor = x->call.has_anchor && x->call.anchor > sync ? x->call.anchor : sync;
-    if (soapcat_open_deployments(db, x->call.has_anchor, x->call.anchor, sync) < 0) {
+    if (sync_query_open_deployments(db, x->call.has_anchor, x->call.anchor, sync) < 0) {
         soap_svc_db_put(x, db);
         return soap_svc_fault(x, SOAP_ERR_INTERNAL, "catalog error while reading deployments");
     }

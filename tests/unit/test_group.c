@@ -1,7 +1,7 @@
 /*
  * Tests for group (the target_group table) and upstream_state, against the real PostgreSQL
  * test cluster: find by name or id, insert, subgroups, delete with a fresh change number; the
- * upstream_state key/value rows.
+ * upstream_state key/value rows; a replica's copy of its upstream's groups.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "approvals.h"
 #include "db.h"
 #include "group.h"
 #include "testutil.h"
@@ -109,11 +110,75 @@ static void test_upstream_state(void **state)
     testdb_drop(db, "unit_upstream_state");
 }
 
+static long count(PGconn *db, const char *sql)
+{
+    PGresult *r = db_exec(db, sql, 0, NULL);
+    long v;
+
+    assert_non_null(r);
+    v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+#define G1 "11111111-1111-1111-1111-111111111111"
+#define G2 "22222222-2222-2222-2222-222222222222"
+
+/* A replica's groups: the upstream's ids, renamed in place, dropped with their approvals. */
+static void test_replica_groups(void **state)
+{
+    char conninfo[512], id[37], name[8];
+    PGconn *db = testdb_create_migrated("unit_group_replica", conninfo, sizeof(conninfo));
+    long seq;
+
+    (void)state;
+    assert_int_equal(db_begin(db), 0);
+    assert_int_equal(group_replicate(db, G1, ALL_COMPUTERS, "Upstream Servers", 0), 0);
+    assert_int_equal(group_replicate(db, G2, NULL, "Top", 0), 0);
+    assert_int_equal(db_commit(db), 0);
+    assert_int_equal(group_find_name(db, "upstream servers", id, name, sizeof(name)), 1);
+    assert_string_equal(id, G1);
+    assert_string_equal(name, "Upstrea"); /* cut to fit */
+    assert_int_equal(group_find_name(db, G2, id, name, sizeof(name)), 1);
+    assert_string_equal(name, "Top");
+    assert_int_equal(group_find_name(db, "nothing", id, name, sizeof(name)), 0);
+
+    /* the same row again keeps its change number; a new name takes a fresh one */
+    seq = count(db, "SELECT change_seq FROM target_group WHERE id = '" G1 "'");
+    assert_int_equal(group_replicate(db, G1, ALL_COMPUTERS, "Upstream Servers", 0), 0);
+    assert_int_equal(count(db, "SELECT change_seq FROM target_group WHERE id = '" G1 "'"), seq);
+    assert_int_equal(group_replicate(db, G1, ALL_COMPUTERS, "Renamed", 0), 0);
+    assert_true(count(db, "SELECT change_seq FROM target_group WHERE id = '" G1 "'") > seq);
+    assert_int_equal(group_find_name(db, "renamed", id, name, sizeof(name)), 1);
+    assert_string_equal(id, G1);
+
+    /* the upstream lists only G2: G1 and its approvals go, built-in groups stay */
+    assert_int_equal(db_cmd(db,
+                            "INSERT INTO deployment (deployment_guid, update_id, revision_number,"
+                            " target_group_id, action) VALUES (gen_random_uuid(),"
+                            " gen_random_uuid(), 1, '" G1 "', 0), (gen_random_uuid(),"
+                            " gen_random_uuid(), 1, '" ALL_COMPUTERS "', 0)",
+                            0, NULL),
+                     0);
+    assert_int_equal(db_begin(db), 0);
+    assert_int_equal(approvals_delete_groups_not_in(db, "{" G2 "}"), 0);
+    assert_int_equal(group_delete_not_in(db, "{" G2 "}"), 0);
+    assert_int_equal(db_commit(db), 0);
+    assert_int_equal(group_find(db, G1, id, NULL), 0);
+    assert_int_equal(group_find(db, G2, id, NULL), 1);
+    assert_int_equal(group_find(db, ALL_COMPUTERS, id, NULL), 1);
+    assert_int_equal(count(db, "SELECT count(*) FROM deployment WHERE target_group_id = '" G1 "'"),
+                     0);
+    assert_int_equal(count(db, "SELECT count(*) FROM deployment"), 1);
+    testdb_drop(db, "unit_group_replica");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_upstream_state),
+        cmocka_unit_test(test_replica_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

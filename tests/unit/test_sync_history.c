@@ -112,9 +112,68 @@ static void test_imports_and_json(void **state)
     testdb_drop(db, "unit_sync_history_json");
 }
 
+/* The sync engine's rows: start, progress, finish; rows a dead process left are closed. */
+static void test_sync_rows(void **state)
+{
+    char conninfo[512], err[256];
+    PGconn *db = testdb_create_migrated("unit_sync_history_rows", conninfo, sizeof(conninfo));
+    PGconn *other;
+    struct sync_history_row h;
+    long id, dead;
+    PGresult *r;
+
+    (void)state;
+    dead = sync_history_sync_start(db, "manual", "http://up.example:8530");
+    assert_true(dead > 0);
+    assert_int_equal(sync_history_sync_fail_abandoned(db), 0);
+    assert_int_equal(sync_history_last_finished(db, &h), 1);
+    assert_int_equal(h.id, dead);
+    assert_string_equal(h.result, "failed");
+    assert_non_null(strstr(h.error, "wsusd stopped or lost its database during this"));
+
+    id = sync_history_sync_start(db, "schedule", "http://up.example:8530");
+    assert_true(id > dead);
+    assert_int_equal(sync_history_running(db, &h), 1);
+    assert_int_equal(h.id, id);
+    assert_string_equal(h.phase, "starting");
+    assert_int_equal(sync_history_sync_progress(db, id, "content", 5, 2, 1, 7, 123456789012LL,
+                                                "{\"progress_at\": 1700000001}"),
+                     0);
+    assert_int_equal(sync_history_running(db, &h), 1);
+    assert_string_equal(h.phase, "content");
+    assert_int_equal(h.files, 7);
+    assert_true(h.bytes == 123456789012LL);
+    assert_true(h.progress_at == 1700000001);
+    assert_int_equal(sync_history_sync_finish(db, id, "succeeded", NULL), 0);
+    assert_int_equal(sync_history_running(db, &h), 0);
+    assert_int_equal(sync_history_last_finished(db, &h), 1);
+    assert_int_equal(h.id, id);
+    assert_string_equal(h.result, "succeeded");
+    assert_string_equal(h.phase, "done");
+    assert_string_equal(h.error, "");
+    r = sync_history_json(db, SYNC_HISTORY_NEWEST, 0, "1");
+    assert_non_null(r);
+    assert_non_null(strstr(PQgetvalue(r, 0, 0), "\"trigger\":\"schedule\""));
+    assert_non_null(strstr(PQgetvalue(r, 0, 0), "\"new_revisions\":5"));
+    PQclear(r);
+
+    /* the session lock: one holder at a time, free again once released */
+    other = db_connect(conninfo, "unit", err, sizeof(err));
+    assert_non_null(other);
+    assert_int_equal(db_session_trylock(db, KEY), 1);
+    assert_int_equal(sync_history_lock_held(other, KEY), 1);
+    assert_int_equal(db_session_trylock(other, KEY), 0);
+    assert_int_equal(db_session_unlock(db, KEY), 0);
+    assert_int_equal(db_session_trylock(other, KEY), 1);
+    assert_int_equal(db_session_unlock(other, KEY), 0);
+    db_close(other);
+    testdb_drop(db, "unit_sync_history_rows");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sync_rows),
         cmocka_unit_test(test_rows_and_lock),
         cmocka_unit_test(test_imports_and_json),
     };
