@@ -8,7 +8,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "db.h"
-#include "hierarchy.h"
+#include "hier_languages.h"
 #include "log.h"
 #include "strutil.h"
 #include "xmalloc.h"

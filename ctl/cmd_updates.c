@@ -16,17 +16,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-const char *ctl_admin_name(void)
-{
-    const char *s = getenv("SUDO_USER");
-    struct passwd *pw;
-
-    if (s != NULL && s[0] != '\0')
-        return s;
-    pw = getpwuid(getuid());
-    return pw != NULL ? pw->pw_name : "wsusctl";
-}
-
 static const char *jstr(const json_t *o, const char *key)
 {
     return adminapi_str(o, key, "");

@@ -8,7 +8,8 @@
 
 #include <libpq-fe.h>
 
-#include "admin.h"
+#include "admin_reply.h"
+#include "server.h"
 #include "update_query.h"
 
 /* Longest target group name, and longest admin name recorded with a change. */

@@ -5,7 +5,6 @@
  * (sync_report, update_query, content_report, downstream_report); connections and the database
  * pool from the running server. A catalog that cannot be read gives 503, never made-up zeros.
  */
-#include "admin.h"
 #include "admin_handlers.h"
 #include "content_report.h"
 #include "downstream_report.h"

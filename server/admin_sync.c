@@ -4,6 +4,7 @@
  * shows the progress of a sync run by the first.
  */
 #include "admin_sync.h"
+#include "server.h"
 #include "db.h"
 #include "log.h"
 #include "scheduler.h"

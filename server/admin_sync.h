@@ -10,7 +10,7 @@
 #ifndef WSUS_ADMIN_SYNC_H
 #define WSUS_ADMIN_SYNC_H
 
-#include "admin.h"
+#include "admin_reply.h"
 
 enum MHD_Result admin_sync_now(struct http_request *req);
 /* POST /api/v1/sync/cancel: 202 {"id"} (the run stops within seconds), 409 when none runs. */

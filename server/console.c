@@ -4,7 +4,7 @@
  * token the page's script sends in X-CSRF-Token; both are compared in constant time.
  */
 #include "console.h"
-#include "admin.h"
+#include "admin_reply.h"
 #include "log.h"
 #include "server.h"
 #include "strutil.h"

@@ -1,8 +1,9 @@
 /*
- * soap_svc: the two SOAP endpoints of the protocol listener (Server Sync and DSS
- * Authorization web services): route handlers, dispatch on the body's first element with the
- * SOAPAction as a cross-check, faults, cookie checks, and the per-operation handlers (in
- * svc_sync.c and svc_dssauth.c). It does not build SQL (soap_catalog.c does).
+ * soap_svc: one SOAP call in progress (struct soap_ctx) and what its operation handler answers
+ * with: faults, replies in the envelope, a pooled database connection, the cookie checks, the
+ * faultactor and the SOAPAction. Used by the MS-WSUSSS handlers (svc.h) and the MS-WUSP
+ * services (wusp.h); the endpoints that dispatch to the handlers are in soap_dispatch.c, so
+ * nothing here calls a handler. It holds no SQL.
  */
 #ifndef WSUS_SOAP_SVC_H
 #define WSUS_SOAP_SVC_H
@@ -12,10 +13,6 @@
 #include "server.h"
 #include "soap.h"
 #include "soap_req.h"
-
-/* Route handlers (server/routes.c lists them). */
-enum MHD_Result soap_svc_serversync(struct http_request *req);
-enum MHD_Result soap_svc_dssauth(struct http_request *req);
 
 /* The cookie lifetime (Windows: 240 minutes) and the authorization cookie's. */
 #define SOAP_COOKIE_LIFETIME      (240 * 60)
@@ -58,18 +55,5 @@ void soap_svc_db_put(struct soap_ctx *x, PGconn *db);
  * first parameter error. 0 with *claims filled, or -1 after queuing the fault into *r.
  */
 int soap_svc_check(struct soap_ctx *x, struct cookie_claims *claims, enum MHD_Result *r);
-
-/* Operation handlers. */
-enum MHD_Result svc_get_auth_config(struct soap_ctx *x);
-enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x);
-enum MHD_Result svc_get_cookie(struct soap_ctx *x);
-enum MHD_Result svc_get_config_data(struct soap_ctx *x);
-enum MHD_Result svc_get_revision_id_list(struct soap_ctx *x);
-enum MHD_Result svc_get_update_data(struct soap_ctx *x);
-enum MHD_Result svc_get_update_decryption_data(struct soap_ctx *x);
-enum MHD_Result svc_download_files(struct soap_ctx *x);
-enum MHD_Result svc_get_deployments(struct soap_ctx *x);
-enum MHD_Result svc_get_related_revisions(struct soap_ctx *x);
-enum MHD_Result svc_ping(struct soap_ctx *x);
 
 #endif

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "soap_catalog.h"
 #include "soap_svc.h"
+#include "svc.h"
 #include "strutil.h"
 
 enum MHD_Result svc_get_authorization_cookie(struct soap_ctx *x)

@@ -22,6 +22,7 @@
 #include "soap_catalog.h"
 #include "soap_stream.h"
 #include "soap_svc.h"
+#include "svc.h"
 #include "strutil.h"
 #include "sync_query.h"
 

@@ -2,10 +2,11 @@
  * wusp: the MS-WUSP web services Windows Update clients call on the protocol listener:
  * SimpleAuth (wusp_simpleauth.c), the client web service (wusp_client.c: handshake and
  * registration; wusp_sync.c: SyncUpdates, GetExtendedUpdateInfo, GetFileLocations) and
- * Reporting (wusp_report.c). wusp_svc.c parses the envelope with the shared SOAP machinery
- * (common/soap.c, server/soap_svc.c faults and replies), picks the operation, checks cookies and
- * reads bounded values. Unknown request elements are ignored (WUSP-NOTES.md). No SQL here: the
- * tables belong to common/computer.c, common/client_event.c and common/client_scan.c.
+ * Reporting (wusp_report.c). wusp_dispatch.c parses the envelope with the shared SOAP machinery
+ * (common/soap.c) and picks the operation; wusp_svc.c (with server/soap_svc.c faults and
+ * replies) checks cookies and reads bounded values for the handlers. Unknown request elements are
+ * ignored (WUSP-NOTES.md). No SQL here: the tables belong to common/computer.c,
+ * common/client_event.c and common/client_scan.c.
  */
 #ifndef WSUS_WUSP_H
 #define WSUS_WUSP_H
@@ -38,11 +39,6 @@ struct wusp_ctx {
     struct cookie_claims cl; /* the client cookie, after wusp_check_cookie */
     char client_id[37];
 };
-
-/* Route handlers (server/routes.c). */
-enum MHD_Result wusp_client(struct http_request *req);
-enum MHD_Result wusp_simpleauth(struct http_request *req);
-enum MHD_Result wusp_reporting(struct http_request *req);
 
 /* Child element name of the operation element (in its namespace), or NULL. */
 const xmlNode *wusp_child(const struct wusp_ctx *w, const xmlNode *parent, const char *name);
