@@ -8,6 +8,7 @@
 #ifndef WSUS_ANCHOR_H
 #define WSUS_ANCHOR_H
 
+#include "attr.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -23,6 +24,6 @@ void anchor_format(int64_t seq, time_t t, char *out, size_t outlen);
  * "yyyy-MM-dd HH:mm:ss" with an optional fraction of 1-7 digits. Surrounding white space is
  * ignored. 0 with *seq set, or -1 for anything else (the caller answers InvalidParameters).
  */
-int anchor_parse(const char *s, int64_t *seq);
+int anchor_parse(const char *s, int64_t *seq) WSUS_MUST_USE;
 
 #endif

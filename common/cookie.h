@@ -11,6 +11,7 @@
 #ifndef WSUS_COOKIE_H
 #define WSUS_COOKIE_H
 
+#include "attr.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,7 +48,7 @@ enum cookie_status {
  */
 int cookie_seal(const unsigned char key[32], enum cookie_kind kind,
                 const struct cookie_claims *claims, unsigned char *out, size_t outmax,
-                size_t *outlen);
+                size_t *outlen) WSUS_MUST_USE;
 
 /*
  * Open a cookie of the given kind that this server (own_id) minted, checking its tag and its
@@ -56,6 +57,6 @@ int cookie_seal(const unsigned char key[32], enum cookie_kind kind,
  */
 enum cookie_status cookie_open(const unsigned char key[32], enum cookie_kind kind,
                                const unsigned char own_id[16], const unsigned char *data,
-                               size_t len, int64_t now, struct cookie_claims *claims);
+                               size_t len, int64_t now, struct cookie_claims *claims) WSUS_MUST_USE;
 
 #endif

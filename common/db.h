@@ -6,6 +6,7 @@
 #ifndef WSUS_DB_H
 #define WSUS_DB_H
 
+#include "attr.h"
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -31,7 +32,7 @@ void db_close(PGconn *conn);
  * advisory lock (several wsusd may start at once on one database). *applied gets how many were
  * applied (may be NULL). 0, or -1 with the failing migration and the server message in err.
  */
-int db_migrate(PGconn *conn, int *applied, char *err, size_t errlen);
+int db_migrate(PGconn *conn, int *applied, char *err, size_t errlen) WSUS_MUST_USE;
 /* Highest applied migration version, 0 for an empty database, -1 on error. */
 int db_schema_version(PGconn *conn);
 /* Size of the connected database on disk in bytes (pg_database_size), -1 on error. */
@@ -51,8 +52,8 @@ PGresult *db_exec(PGconn *conn, const char *sql, int n, const char *const *param
 PGresult *db_exec1(PGconn *conn, const char *sql, const char *param);
 /* Same, for statements whose result is not needed: 0 or -1. */
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params);
-int db_begin(PGconn *conn);
-int db_commit(PGconn *conn);
+int db_begin(PGconn *conn) WSUS_MUST_USE;
+int db_commit(PGconn *conn) WSUS_MUST_USE;
 /* Roll back; harmless outside a transaction. */
 void db_rollback(PGconn *conn);
 /*
@@ -65,7 +66,7 @@ int db_xact_lock(PGconn *conn, const char *name);
  * try to take it without waiting. 1 when taken, 0 when another session holds it, -1 on a
  * database error (db_errmsg tells which).
  */
-int db_session_trylock(PGconn *conn, long key);
+int db_session_trylock(PGconn *conn, long key) WSUS_MUST_USE;
 /* Release session advisory lock key taken by db_session_trylock. 0 or -1 (logged). */
 int db_session_unlock(PGconn *conn, long key);
 /* The last error of conn as one line (no trailing newline); "" if none. */
@@ -115,7 +116,7 @@ int db_setting_set(PGconn *conn, const char *key, const char *value);
  * here, read BEFORE the query that lists the changes. 0 or -1; *seq is 0 on a new catalog.
  * Must not be called inside a transaction that itself wrote change-numbered rows.
  */
-int db_change_horizon(PGconn *conn, int64_t *seq);
+int db_change_horizon(PGconn *conn, int64_t *seq) WSUS_MUST_USE;
 
 /*
  * Make sure this server has an identity: a server_id GUID and a 32-byte cookie_key, created

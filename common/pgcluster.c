@@ -6,6 +6,7 @@
 #include "pgcluster.h"
 #include "buf.h"
 #include "log.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #include <dirent.h>
@@ -41,15 +42,14 @@ static int pgcluster_bindir(char *out, size_t outlen)
 
         if (end == e->d_name || *end != '\0')
             continue;
-        snprintf(path, sizeof(path), "/usr/lib/postgresql/%s/bin/initdb", e->d_name);
-        if (access(path, X_OK) == 0 && v > best)
+        if (str_fmt(path, sizeof(path), "/usr/lib/postgresql/%s/bin/initdb", e->d_name) == 0 &&
+            access(path, X_OK) == 0 && v > best)
             best = v;
     }
     closedir(d);
     if (best < 0)
         return -1;
-    snprintf(out, outlen, "/usr/lib/postgresql/%ld/bin", best);
-    return 0;
+    return str_fmt(out, outlen, "/usr/lib/postgresql/%ld/bin", best);
 }
 
 /* Run argv (as user pg when we are root), output appended to logpath. Exit status or -1. */
@@ -121,10 +121,15 @@ int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *er
             return -1;
         }
     }
-    snprintf(base, sizeof(base), "%s/pg", state_dir);
-    snprintf(data, sizeof(data), "%s/data", base);
-    snprintf(sock, sizeof(sock), "%s/sock", base);
-    snprintf(logf, sizeof(logf), "%s/postgresql.log", base);
+    if (str_fmt(base, sizeof(base), "%s/pg", state_dir) < 0 ||
+        str_fmt(data, sizeof(data), "%s/data", base) < 0 ||
+        str_fmt(sock, sizeof(sock), "%s/sock", base) < 0 ||
+        str_fmt(logf, sizeof(logf), "%s/postgresql.log", base) < 0 ||
+        str_fmt(pidf, sizeof(pidf), "%s/PG_VERSION", data) < 0 ||
+        str_fmt(prog, sizeof(prog), "%s/initdb", bindir) < 0) {
+        snprintf(err, errlen, "state_dir path too long");
+        return -1;
+    }
     if (strlen(sock) + sizeof("/.s.PGSQL.5432") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
         snprintf(err, errlen,
                  "state_dir %s is too long for a unix socket path; use a shorter state_dir",
@@ -139,20 +144,21 @@ int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *er
         snprintf(err, errlen, "cannot create %s: %s", base, strerror(errno));
         return -1;
     }
-    snprintf(pidf, sizeof(pidf), "%s/PG_VERSION", data);
     if (stat(pidf, &st) < 0) {
         /* trust is safe here: the socket directory is 0700, only its owner (and root) get in */
         char *argv[] = {prog, "-D",       data, "-A",   "trust",
                         "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
                         NULL};
-        snprintf(prog, sizeof(prog), "%s/initdb", bindir);
         log_info("creating the private PostgreSQL cluster in %s", data);
         if (pgcluster_run(argv, logf, pw) != 0) {
             snprintf(err, errlen, "initdb failed; see %s", logf);
             return -1;
         }
     }
-    snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
+    if (str_fmt(prog, sizeof(prog), "%s/pg_ctl", bindir) < 0) {
+        snprintf(err, errlen, "PostgreSQL's bin directory path is too long");
+        return -1;
+    }
     {
         char *argv[] = {prog, "-D", data, "status", NULL};
         rc = pgcluster_run(argv, "/dev/null", pw);
@@ -175,9 +181,13 @@ int pgcluster_ensure(const char *state_dir, char *conninfo, size_t len, char *er
             NULL};
         char chk[1200];
 
-        snprintf(psql, sizeof(psql), "%s/psql", bindir);
-        snprintf(cmd_conn, sizeof(cmd_conn), "host=%s user=postgres dbname=postgres", sock);
-        snprintf(chk, sizeof(chk), "%s/dbcheck.out", base);
+        if (str_fmt(psql, sizeof(psql), "%s/psql", bindir) < 0 ||
+            str_fmt(cmd_conn, sizeof(cmd_conn), "host=%s user=postgres dbname=postgres", sock) <
+                0 ||
+            str_fmt(chk, sizeof(chk), "%s/dbcheck.out", base) < 0) {
+            snprintf(err, errlen, "state_dir path too long");
+            return -1;
+        }
         unlink(chk);
         if (pgcluster_run(argv_check, chk, pw) != 0) {
             snprintf(err, errlen, "cannot query the private PostgreSQL cluster; see %s", logf);
@@ -227,8 +237,9 @@ int pgcluster_stop(const char *state_dir)
         return -1;
     if (geteuid() == 0)
         pw = getpwnam("postgres");
-    snprintf(data, sizeof(data), "%s/pg/data", state_dir);
-    snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
+    if (str_fmt(data, sizeof(data), "%s/pg/data", state_dir) < 0 ||
+        str_fmt(prog, sizeof(prog), "%s/pg_ctl", bindir) < 0)
+        return -1;
     char *argv[] = {prog, "-D", data, "-m", "fast", "-w", "stop", NULL};
     return pgcluster_run(argv, "/dev/null", pw) == 0 ? 0 : -1;
 }
@@ -274,19 +285,22 @@ int pgcluster_status(const char *state_dir, struct pgcluster_status *st, char *e
         snprintf(err, errlen, "state_dir path too long");
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/PG_VERSION", st->data_dir);
+    if (str_fmt(path, sizeof(path), "%s/PG_VERSION", st->data_dir) < 0 ||
+        str_fmt(prog, sizeof(prog), "%s/pg_ctl", bindir) < 0) {
+        snprintf(err, errlen, "state_dir path too long");
+        return -1;
+    }
     st->exists = stat(path, &sb) == 0;
     if (!st->exists)
         return 0;
     if (geteuid() == 0)
         pw = getpwnam("postgres");
-    snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
     {
         char *argv[] = {prog, "-D", st->data_dir, "status", NULL};
         st->running = pgcluster_run(argv, "/dev/null", pw) == 0;
     }
-    snprintf(path, sizeof(path), "%s/postmaster.pid", st->data_dir);
-    if (st->running && (f = fopen(path, "r")) != NULL) {
+    if (st->running && str_fmt(path, sizeof(path), "%s/postmaster.pid", st->data_dir) == 0 &&
+        (f = fopen(path, "r")) != NULL) {
         char line[32];
         if (fgets(line, sizeof(line), f) != NULL)
             st->pid = strtol(line, NULL, 10);
@@ -372,7 +386,10 @@ int pgcluster_dump(const char *conninfo, const char *file, char *restore, size_t
         snprintf(err, errlen, "backup file name too long");
         goto out;
     }
-    snprintf(prog, sizeof(prog), "%s/pg_dump", bindir);
+    if (str_fmt(prog, sizeof(prog), "%s/pg_dump", bindir) < 0) {
+        snprintf(err, errlen, "PostgreSQL's bin directory path is too long");
+        goto out;
+    }
     if (pipe(fds) < 0) {
         snprintf(err, errlen, "cannot run pg_dump: %s", strerror(errno));
         goto out;

@@ -8,6 +8,7 @@
 #ifndef WSUS_RANGE_H
 #define WSUS_RANGE_H
 
+#include "attr.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -50,10 +51,10 @@ enum range_outcome range_parse(const char *value, int64_t size, struct range_spa
  * Parse an HTTP-date in any of the three forms recipients must accept (IMF-fixdate, RFC 850,
  * asctime). 0 and *out in seconds since the epoch (UTC), or -1 (out untouched) on any junk.
  */
-int range_parse_http_date(const char *s, time_t *out);
+int range_parse_http_date(const char *s, time_t *out) WSUS_MUST_USE;
 /* Write t as IMF-fixdate into out (at least RANGE_HTTP_DATE_LEN bytes). 0, or -1 if t cannot
  * be represented or outlen is too small. */
-int range_format_http_date(time_t t, char *out, size_t outlen);
+int range_format_http_date(time_t t, char *out, size_t outlen) WSUS_MUST_USE;
 
 /*
  * Does the If-Match / If-None-Match field value list match etag (a quoted strong entity-tag,

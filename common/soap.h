@@ -9,6 +9,7 @@
 #ifndef WSUS_SOAP_H
 #define WSUS_SOAP_H
 
+#include "attr.h"
 #include <libxml/tree.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,7 +67,7 @@ struct soap_envelope {
  * body need not be NUL-terminated.
  */
 int soap_envelope_parse(const char *body, size_t len, struct soap_envelope *env, char *err,
-                        size_t errlen);
+                        size_t errlen) WSUS_MUST_USE;
 /* Free what soap_envelope_parse() allocated; env may be zeroed or already freed. */
 void soap_envelope_free(struct soap_envelope *env);
 
@@ -90,13 +91,13 @@ char *soap_text(const xmlNode *node, size_t maxlen);
  * 36-char hyphenated GUID, any case, optional surrounding white space (an XML value) -> 16
  * bytes; str_guid_parse() without the white space. Format with str_guid_format().
  */
-int soap_guid_parse(const char *s, unsigned char out[16]);
+int soap_guid_parse(const char *s, unsigned char out[16]) WSUS_MUST_USE;
 /* A fresh random (version 4) GUID as text. */
 void soap_guid_random(char out[37]);
 /* "true"/"false"/"1"/"0" (XSD boolean), white space trimmed. */
-int soap_bool_parse(const char *s, int *out);
+int soap_bool_parse(const char *s, int *out) WSUS_MUST_USE;
 /* XSD int in [min, max]. */
-int soap_int_parse(const char *s, long min, long max, long *out);
+int soap_int_parse(const char *s, long min, long max, long *out) WSUS_MUST_USE;
 /* base64 is read with str_b64_decode() (strutil.h). */
 /* Append base64 of data to b. 0 or -1 (buffer full). */
 int soap_b64_append(struct buf *b, const unsigned char *data, size_t len);

@@ -429,8 +429,9 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
     time_t t;
 
     snprintf(etag, sizeof(etag), "\"%s\"", content_store_hex(sha1, 20, hex));
-    if (range_format_http_date(st->st_mtime, lm, sizeof(lm)) < 0)
-        range_format_http_date(0, lm, sizeof(lm));
+    if (range_format_http_date(st->st_mtime, lm, sizeof(lm)) < 0 &&
+        range_format_http_date(0, lm, sizeof(lm)) < 0) /* the epoch always fits */
+        lm[0] = '\0';
 
     /* RFC 9110 13.2.2: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since,
        If-Range */

@@ -83,7 +83,13 @@ int soapcat_open_revisions(PGconn *db, const struct soap_call *c)
         q.classification_deltas = buf_str(&ld);
         q.lcids = soapcat_lcids(c->languages, c->nlanguages, &lc);
     }
-    rc = sync_query_open_revisions(db, &q);
+    if (buf_failed(&ci) || buf_failed(&cd) || buf_failed(&li) || buf_failed(&ld) ||
+        buf_failed(&lc)) {
+        log_warnx("GetRevisionIdList: the filter lists do not fit in their query parameters");
+        rc = -1;
+    } else {
+        rc = sync_query_open_revisions(db, &q);
+    }
     buf_free(&ci);
     buf_free(&cd);
     buf_free(&li);
@@ -318,6 +324,8 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
     }
     buf_add_str(&gids, "}");
     buf_add_str(&revs, "}");
+    if (buf_failed(&gids) || buf_failed(&revs))
+        goto out;
     res = sync_query_revision_ids(db, buf_str(&gids), buf_str(&revs));
     if (res == NULL)
         goto out;
@@ -334,6 +342,8 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
     for (j = 0; j < nrows; j++)
         buf_printf(&rids, "%s%s", j ? "," : "", PQgetvalue(res, j, 0));
     buf_add_str(&rids, "}");
+    if (buf_failed(&rids))
+        goto out;
     files = sync_query_revision_files(db, buf_str(&rids));
     if (files == NULL)
         goto out;
@@ -349,13 +359,11 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
         if (one < 0) {
             if (included == 0 || one == -2)
                 goto out;
-            out->len = mark; /* no room left: stop here */
-            out->data[mark] = '\0';
+            buf_truncate(out, mark); /* no room left: stop here */
             break;
         }
         if (out->len > SOAPCAT_UPDATE_DATA_BUDGET && included > 0) {
-            out->len = mark;
-            out->data[mark] = '\0';
+            buf_truncate(out, mark);
             break;
         }
         included++;
@@ -423,6 +431,8 @@ int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n
         buf_add_str(&arr, "\"");
     }
     buf_add_str(&arr, "}");
+    if (buf_failed(&arr))
+        goto out;
     res = file_state_queue_requested(db, buf_str(&arr));
     if (res == NULL)
         goto out;

@@ -2,6 +2,7 @@
  * soap_stream: steps played through MHD_create_response_from_callback (see soap_stream.h).
  */
 #include "soap_stream.h"
+#include "strutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,9 @@ static int soap_stream_advance(struct soap_stream *s)
             s->cursor_rows = 0;
             continue;
         }
-        snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM %s", SOAP_STREAM_FETCH, st->cursor);
+        if (str_fmt(sql, sizeof(sql), "FETCH FORWARD %d FROM %s", SOAP_STREAM_FETCH, st->cursor) <
+            0)
+            return -1;
         res = db_exec(s->conn, sql, 0, NULL);
         if (res == NULL)
             return -1;

@@ -145,12 +145,26 @@ static void test_base64(void **state)
     assert_int_equal(str_b64_decode_exact("", out, 0), 0);
 }
 
+/* str_fmt: whole or nothing (a cut path must not be used). */
+static void test_fmt(void **state)
+{
+    char out[8];
+
+    (void)state;
+    assert_int_equal(str_fmt(out, sizeof(out), "%s/%d", "ab", 42), 0);
+    assert_string_equal(out, "ab/42");
+    assert_int_equal(str_fmt(out, sizeof(out), "%s/x", "1234567"), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(str_fmt(out, sizeof(out), "%s", "1234567"), 0); /* exactly fits */
+    assert_int_equal(str_fmt(out, 0, "x"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers), cmocka_unit_test(test_url_decode),
         cmocka_unit_test(test_hex),     cmocka_unit_test(test_guid),
-        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_base64),  cmocka_unit_test(test_fmt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
