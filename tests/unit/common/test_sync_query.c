@@ -1,8 +1,7 @@
 /*
- * Tests for sync_query (the Server Sync service's catalog reads) and the DownloadFiles queueing
- * of file_state, against the real PostgreSQL test cluster: identities to revision ids in request
- * order with the unknown ones NULL, a revision's files and XML, the revision and deployment
- * cursors, known files queued and unknown ones named.
+ * Tests for sync_query (the Server Sync service's catalog reads), against the real PostgreSQL
+ * test cluster: identities to revision ids in request order with the unknown ones NULL, a
+ * revision's files and XML, the revision and deployment cursors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,15 +13,13 @@
 #include <string.h>
 
 #include "db.h"
-#include "file_state.h"
 #include "sync_query.h"
 #include "testutil.h"
 
-#define CAT          "aaaaaaaa-0000-4000-8000-000000000001"
-#define UPD          "bbbbbbbb-0000-4000-8000-000000000002"
-#define UNKNOWN      "cccccccc-0000-4000-8000-000000000003"
-#define SHA1_KNOWN   "0102030405060708090a0b0c0d0e0f1011121314"
-#define SHA1_UNKNOWN "ffffffffffffffffffffffffffffffffffffffff"
+#define CAT        "aaaaaaaa-0000-4000-8000-000000000001"
+#define UPD        "bbbbbbbb-0000-4000-8000-000000000002"
+#define UNKNOWN    "cccccccc-0000-4000-8000-000000000003"
+#define SHA1_KNOWN "0102030405060708090a0b0c0d0e0f1011121314"
 
 static PGconn *setup(const char *name)
 {
@@ -140,32 +137,11 @@ static void test_cursors(void **state)
     testdb_drop(db, "unit_sync_query_cursors");
 }
 
-static void test_queue_requested(void **state)
-{
-    PGconn *db = setup("unit_sync_query_queue");
-    PGresult *r;
-
-    (void)state;
-    r = file_state_queue_requested(db, "{\"\\\\x" SHA1_UNKNOWN "\",\"\\\\x" SHA1_KNOWN "\"}");
-    assert_non_null(r);
-    assert_int_equal(PQntuples(r), 1);
-    assert_string_equal(PQgetvalue(r, 0, 0), "1"); /* the first digest is unknown */
-    PQclear(r);
-    r = db_exec(db, "SELECT state, state_detail FROM file", 0, NULL);
-    assert_non_null(r);
-    assert_string_equal(PQgetvalue(r, 0, 0), "queued");
-    assert_string_equal(PQgetvalue(r, 0, 1), "requested by a downstream server (DownloadFiles)");
-    PQclear(r);
-    assert_int_equal(PQtransactionStatus(db), PQTRANS_IDLE);
-    testdb_drop(db, "unit_sync_query_queue");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_update_data_rows),
         cmocka_unit_test(test_cursors),
-        cmocka_unit_test(test_queue_requested),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
- * Tests for group (the target_group table) and upstream_state, against the real PostgreSQL
- * test cluster: find by name or id, insert, subgroups, delete with a fresh change number; the
- * upstream_state key/value rows; a replica's copy of its upstream's groups.
+ * Tests for group (the target_group table), against the real PostgreSQL test cluster: find by
+ * name or id, insert, subgroups, delete with a fresh change number; a replica's copy of its
+ * upstream's groups.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,6 @@
 #include "db.h"
 #include "group.h"
 #include "testutil.h"
-#include "upstream_state.h"
 
 #define ALL_COMPUTERS "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
 
@@ -87,29 +86,6 @@ static void test_groups(void **state)
     testdb_drop(db, "unit_group");
 }
 
-static void test_upstream_state(void **state)
-{
-    char conninfo[512];
-    PGconn *db = testdb_create_migrated("unit_upstream_state", conninfo, sizeof(conninfo));
-    char *v;
-
-    (void)state;
-    assert_null(upstream_state_get(db, "config-anchor"));
-    assert_int_equal(upstream_state_set(db, "config-anchor", "one"), 0);
-    v = upstream_state_get(db, "config-anchor");
-    assert_non_null(v);
-    assert_string_equal(v, "one");
-    free(v);
-    assert_int_equal(upstream_state_set(db, "config-anchor", "two"), 0);
-    v = upstream_state_get(db, "config-anchor");
-    assert_string_equal(v, "two");
-    free(v);
-    assert_int_equal(upstream_state_delete(db, "config-anchor"), 0);
-    assert_null(upstream_state_get(db, "config-anchor"));
-    assert_int_equal(upstream_state_delete(db, "config-anchor"), 0);
-    testdb_drop(db, "unit_upstream_state");
-}
-
 static long count(PGconn *db, const char *sql)
 {
     PGresult *r = db_exec(db, sql, 0, NULL);
@@ -177,7 +153,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_upstream_state),
         cmocka_unit_test(test_replica_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
