@@ -24,11 +24,16 @@ PGresult *group_get(PGconn *db, const char *id)
     return db_exec(db, GROUP_SELECT "WHERE g.id = $1::uuid", 1, p);
 }
 
-int group_find(PGconn *db, const char *name_or_id, char id[37], int *builtin)
+/*
+ * The one group named name_or_id (case-insensitive, preferred) or with that id: 1 with id,
+ * *builtin and name (each may be NULL) filled, 0 when there is none, -1 on a database error.
+ */
+static int group_pick(PGconn *db, const char *name_or_id, char id[37], int *builtin, char *name,
+                      size_t namelen)
 {
     const char *p[1] = {name_or_id};
     PGresult *r = db_exec(db,
-                          "SELECT id::text, is_builtin FROM target_group "
+                          "SELECT id::text, is_builtin, name FROM target_group "
                           "WHERE lower(name) = lower($1) OR id::text = lower($1) "
                           "ORDER BY (lower(name) = lower($1)) DESC LIMIT 1",
                           1, p);
@@ -41,30 +46,21 @@ int group_find(PGconn *db, const char *name_or_id, char id[37], int *builtin)
         snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
         if (builtin != NULL)
             *builtin = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+        if (name != NULL)
+            snprintf(name, namelen, "%s", PQgetvalue(r, 0, 2));
     }
     PQclear(r);
     return rc;
 }
 
+int group_find(PGconn *db, const char *name_or_id, char id[37], int *builtin)
+{
+    return group_pick(db, name_or_id, id, builtin, NULL, 0);
+}
+
 int group_find_name(PGconn *db, const char *name_or_id, char id[37], char *name, size_t namelen)
 {
-    const char *p[1] = {name_or_id};
-    PGresult *r = db_exec(db,
-                          "SELECT id::text, name FROM target_group "
-                          "WHERE lower(name) = lower($1) OR id::text = lower($1) "
-                          "ORDER BY (lower(name) = lower($1)) DESC LIMIT 1",
-                          1, p);
-    int rc;
-
-    if (r == NULL)
-        return -1;
-    rc = PQntuples(r) == 1;
-    if (rc) {
-        snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
-        snprintf(name, namelen, "%s", PQgetvalue(r, 0, 1));
-    }
-    PQclear(r);
-    return rc;
+    return group_pick(db, name_or_id, id, NULL, name, namelen);
 }
 
 int group_insert(PGconn *db, const char *name, const char *parent_id, char id[37])

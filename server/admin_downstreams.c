@@ -9,29 +9,19 @@
 
 #include <stdlib.h>
 
+/* One downstream server row of downstream_report_list as the API shows it. */
+static json_t *downstream_row(const PGresult *r, int i)
+{
+    return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s?}", "account_guid", PQgetvalue(r, i, 0),
+                     "account_name", PQgetvalue(r, i, 1), "protocol_version",
+                     PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), "first_contact",
+                     PQgetvalue(r, i, 3), "last_contact", PQgetvalue(r, i, 4), "last_sync",
+                     PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5), "address",
+                     PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6));
+}
+
 enum MHD_Result admin_downstreams_list(struct http_request *req)
 {
-    PGconn *db = admin_db(req);
-    PGresult *r;
-    json_t *list;
-    int i;
-
-    if (db == NULL)
-        return MHD_YES;
-    r = downstream_report_list(db);
-    if (r == NULL)
-        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "cannot read the downstream servers; see the wsusd log");
-    list = json_array();
-    for (i = 0; i < PQntuples(r); i++)
-        json_array_append_new(
-            list,
-            json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s?}", "account_guid", PQgetvalue(r, i, 0),
-                      "account_name", PQgetvalue(r, i, 1), "protocol_version",
-                      PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), "first_contact",
-                      PQgetvalue(r, i, 3), "last_contact", PQgetvalue(r, i, 4), "last_sync",
-                      PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5), "address",
-                      PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6)));
-    PQclear(r);
-    return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "downstreams", list));
+    return admin_reply_rows(req, downstream_report_list, "downstream servers", "downstreams",
+                            downstream_row);
 }

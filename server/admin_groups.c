@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *group_row(PGresult *r, int i)
+static json_t *group_row(const PGresult *r, int i)
 {
     return json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:i}", "id", PQgetvalue(r, i, 0), "name",
                      PQgetvalue(r, i, 1), "parent_id",
@@ -27,22 +27,7 @@ static json_t *group_row(PGresult *r, int i)
 
 enum MHD_Result admin_groups_list(struct http_request *req)
 {
-    PGconn *db = admin_db(req);
-    PGresult *r;
-    json_t *list;
-    int i;
-
-    if (db == NULL)
-        return MHD_YES;
-    r = group_list(db);
-    if (r == NULL)
-        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "cannot read the target groups; see the wsusd log");
-    list = json_array();
-    for (i = 0; i < PQntuples(r); i++)
-        json_array_append_new(list, group_row(r, i));
-    PQclear(r);
-    return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "groups", list));
+    return admin_reply_rows(req, group_list, "target groups", "groups", group_row);
 }
 
 static int valid_group_name(const char *s)

@@ -183,3 +183,25 @@ PGconn *admin_db(struct http_request *req)
     req->ctx_free = admin_req_ctx_free;
     return c;
 }
+
+enum MHD_Result admin_reply_rows(struct http_request *req, PGresult *(*query)(PGconn *db),
+                                 const char *what, const char *key,
+                                 json_t *(*row)(const PGresult *r, int i))
+{
+    PGconn *db = admin_db(req);
+    PGresult *r;
+    json_t *list;
+    int i;
+
+    if (db == NULL)
+        return MHD_YES;
+    r = query(db);
+    if (r == NULL)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the %s; see the wsusd log", what);
+    list = json_array();
+    for (i = 0; i < PQntuples(r); i++)
+        json_array_append_new(list, row(r, i));
+    PQclear(r);
+    return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", key, list));
+}

@@ -53,4 +53,13 @@ int admin_fields(struct http_request *req, const json_t *body, const struct admi
  * completes. NULL (after replying 503) if none is available. */
 PGconn *admin_db(struct http_request *req);
 
+/*
+ * A list call: run query on this request's connection and reply 200 {key: [row(r, 0), ...]},
+ * or 500 "cannot read the WHAT; see the wsusd log" when the query fails (503 when no
+ * connection is free). Returns the result of the reply.
+ */
+enum MHD_Result admin_reply_rows(struct http_request *req, PGresult *(*query)(PGconn *db),
+                                 const char *what, const char *key,
+                                 json_t *(*row)(const PGresult *r, int i));
+
 #endif
