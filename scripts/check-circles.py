@@ -61,8 +61,8 @@ def call_graph(build):
     defined, used = {}, collections.defaultdict(set)
     for o in sorted(glob.glob(os.path.join(build, "CMakeFiles", "*.dir", "**", "*.c.o"), recursive=True)):
         rel = o.split(".dir" + os.sep, 1)[1][: -len(".c.o")]
-        if not any(rel.startswith(d + "/") for d in DIRS):
-            continue
+        if not any(rel.startswith(d + "/") for d in DIRS) or not os.path.exists(os.path.join(ROOT, rel + ".c")):
+            continue  # not ours, or left in the build directory by a file that moved
         for line in subprocess.run(["nm", o], capture_output=True, text=True, check=True).stdout.splitlines():
             p = line.split()
             if len(p) == 3 and p[1] in "TDBRC":
