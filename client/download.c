@@ -94,9 +94,8 @@ static void note_error(struct dl_ctx *d, const char *fmt, ...)
     char msg[512];
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_vwarnx_keep(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_warnx("%s", msg);
     if (d->st->first_error[0] == '\0')
         snprintf(d->st->first_error, sizeof(d->st->first_error), "%s", msg);
 }

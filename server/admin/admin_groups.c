@@ -43,6 +43,20 @@ static int valid_group_name(const char *s)
     return s[0] != ' ' && s[n - 1] != ' ';
 }
 
+/*
+ * A change of the groups: this request's connection in *db, then admin_change_begin under the
+ * groups lock (*in_tx set: the caller rolls back). 0; 1 when a reply was queued (no
+ * connection, a replica); -1 on a database error.
+ */
+static int groups_begin(struct http_request *req, PGconn **db, int *in_tx, enum MHD_Result *replied)
+{
+    *db = admin_db(req);
+    if (*db == NULL)
+        return 1;
+    *in_tx = 1;
+    return admin_change_begin(req, *db, "wsusd-groups", "target groups", replied);
+}
+
 enum MHD_Result admin_groups_add(struct http_request *req)
 {
     static const struct admin_field fields[] = {
@@ -70,11 +84,7 @@ enum MHD_Result admin_groups_add(struct http_request *req)
                               ADMIN_GROUP_NAME_MAX);
         goto out;
     }
-    db = admin_db(req);
-    if (db == NULL)
-        goto out;
-    in_tx = 1;
-    f = admin_change_begin(req, db, "wsusd-groups", "target groups", &replied);
+    f = groups_begin(req, &db, &in_tx, &replied);
     if (f < 0)
         goto dberr;
     if (f > 0)
@@ -138,11 +148,7 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
     if (admin_fields(req, body, fields, sizeof(fields) / sizeof(fields[0]), &replied) < 0)
         goto out;
     name = json_string_value(json_object_get(body, "name"));
-    db = admin_db(req);
-    if (db == NULL)
-        goto out;
-    in_tx = 1;
-    f = admin_change_begin(req, db, "wsusd-groups", "target groups", &replied);
+    f = groups_begin(req, &db, &in_tx, &replied);
     if (f < 0)
         goto dberr;
     if (f > 0)
