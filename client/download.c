@@ -94,9 +94,8 @@ static void note_error(struct dl_ctx *d, const char *fmt, ...)
     char msg[512];
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_vwarnx_keep(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_warnx("%s", msg);
     if (d->st->first_error[0] == '\0')
         snprintf(d->st->first_error, sizeof(d->st->first_error), "%s", msg);
 }
@@ -252,24 +251,23 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
-void download_file_url(const struct uss *u, const unsigned char sha1[20], const char *name,
-                       char *url, size_t len)
+int download_file_url(const struct uss *u, const unsigned char sha1[20], const char *name,
+                      char *url, size_t len)
 {
     char hex[41], ext[CONTENT_STORE_EXT_MAX + 1];
 
     content_store_hex(sha1, 20, hex);
     content_store_ext(name, ext);
-    snprintf(url, len, "%s/Content/%s/%s%s%s", uss_content_url(u), hex + 38, hex, ext[0] ? "." : "",
-             ext);
+    return str_fmt(url, len, "%s/Content/%s/%s%s%s", uss_content_url(u), hex + 38, hex,
+                   ext[0] ? "." : "", ext);
 }
 
-static void file_url(struct dl_ctx *d, const struct dl_file *f, char *url, size_t len)
+/* The URL of file f: its Microsoft Update URL (catalog only) or the upstream's. 0 or -1. */
+static int file_url(struct dl_ctx *d, const struct dl_file *f, char *url, size_t len)
 {
-    if (d->o->catalog_only && f->mu_url != NULL) {
-        snprintf(url, len, "%s", f->mu_url);
-        return;
-    }
-    download_file_url(d->u, f->sha1, f->name, url, len);
+    if (d->o->catalog_only && f->mu_url != NULL)
+        return str_fmt(url, len, "%s", f->mu_url);
+    return download_file_url(d->u, f->sha1, f->name, url, len);
 }
 
 static void digest_list_add(unsigned char (**list)[20], size_t *n, size_t *cap,
@@ -419,7 +417,15 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
         free(x);
         return NULL;
     }
-    file_url(d, &x->f, url, sizeof(url));
+    if (file_url(d, &x->f, url, sizeof(url)) < 0) {
+        content_store_partial_abort(x->part);
+        d->st->files_failed++;
+        note_error(d, "file %s (%s): its URL is longer than %zu bytes", x->f.name, hex,
+                   sizeof(url) - 1);
+        file_free(&x->f);
+        free(x);
+        return NULL;
+    }
     x->easy = curl_easy_init();
     if (x->easy == NULL)
         fatalx("out of memory creating a curl handle");

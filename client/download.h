@@ -16,6 +16,7 @@
 #ifndef WSUS_DOWNLOAD_H
 #define WSUS_DOWNLOAD_H
 
+#include "attr.h"
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -76,10 +77,11 @@ struct download_options {
 #define DOWNLOAD_DB_WAIT_S 30
 /*
  * The URL a file is fetched from on the upstream u: <content url>/Content/XX/HEX.ext, XX the
- * last byte of the SHA-1, ext from name (content_store_ext()). Cut to len.
+ * last byte of the SHA-1, ext from name (content_store_ext()). 0, or -1 when it does not fit
+ * in len bytes (url is then "").
  */
-void download_file_url(const struct uss *u, const unsigned char sha1[20], const char *name,
-                       char *url, size_t len);
+int download_file_url(const struct uss *u, const unsigned char sha1[20], const char *name,
+                      char *url, size_t len) WSUS_MUST_USE;
 int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                  const struct download_options *o, struct download_stats *st);
 

@@ -74,9 +74,8 @@ static void note_bad(struct ingest *in, const char *fmt, ...)
     char msg[512];
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_vwarnx_keep(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_warnx("%s", msg);
     pthread_mutex_lock(&in->lock);
     if (in->counts.bad_documents++ == 0)
         snprintf(in->counts.first_bad, sizeof(in->counts.first_bad), "%s", msg);

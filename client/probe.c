@@ -121,8 +121,7 @@ enum probe_range_result probe_range(const struct uss *u, const unsigned char sha
     if (easy == NULL)
         fatalx("out of memory creating a curl handle");
     memset(&a, 0, sizeof(a));
-    download_file_url(u, sha1, name, url, sizeof(url));
-    if (strlen(url) + 1 >= sizeof(url)) {
+    if (download_file_url(u, sha1, name, url, sizeof(url)) < 0) {
         curl_easy_cleanup(easy);
         snprintf(msg, msglen, "the content URL of upstream %s is too long", uss_url(u));
         return PROBE_RANGE_ERROR;

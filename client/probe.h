@@ -3,8 +3,8 @@
  * the host name resolved as libcurl resolves it (getaddrinfo, with the addresses found), and
  * HTTP Range on the whole path to the upstream's content (one small Range request for a real
  * file, through the proxy and TLS setup of the sync: uss_curl_setup()). Each probe is bounded
- * in time and reads a bounded answer. It stores nothing and decides no verdict (server/health.c
- * does).
+ * in time and reads a bounded answer. It stores nothing and decides no verdict
+ * (server/admin/health.c does).
  */
 #ifndef WSUS_PROBE_H
 #define WSUS_PROBE_H

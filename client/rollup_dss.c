@@ -1,6 +1,6 @@
 /*
  * rollup_dss: the downstream side of the reporting rollup (see rollup_dss.h). The SQL lives in
- * common/rollup_send.c; the SOAP in client/uss*.c. Each step reads a batch of what is due,
+ * common/db/rollup_send.c; the SOAP in client/uss*.c. Each step reads a batch of what is due,
  * sends it and records it as sent, so an interrupted rollup resumes where it stopped.
  */
 #include "rollup_dss.h"

@@ -6,7 +6,7 @@
  * then (when the upstream does a detailed rollup) RollupComputers for the computers new or
  * changed since the last rollup, GetOutOfSyncComputers, RollupComputerStatus for the computers
  * whose status changed or that the upstream found out of sync. What was sent is recorded
- * (common/rollup_send.c), so an unchanged computer is not sent again. It stores nothing the
+ * (common/db/rollup_send.c), so an unchanged computer is not sent again. It stores nothing the
  * upstream tells beyond that, and never fails the synchronization it follows: the caller gets
  * an outcome and one line.
  */

@@ -1,7 +1,7 @@
 /*
  * soapread: SAX2 push parsing of SOAP answers with a bounded element path and text buffer.
  * Only the fault parts are interpreted here; everything else goes to the owner's callback.
- * The hardening (no DTD, no entities, no network, depth limit) is common/xml.c's guard.
+ * The hardening (no DTD, no entities, no network, depth limit) is common/format/xml.c's guard.
  */
 #include "soapread.h"
 #include "buf.h"

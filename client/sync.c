@@ -14,12 +14,14 @@
 #include "content_store.h"
 #include "db.h"
 #include "download.h"
+#include "group.h"
 #include "hierarchy.h"
 #include "ingest.h"
 #include "log.h"
 #include "rollup_dss.h"
 #include "settings.h"
 #include "strutil.h"
+#include "sync_history.h"
 #include "upstream_state.h"
 #include "uss.h"
 #include "xmalloc.h"
@@ -179,8 +181,6 @@ static json_t *progress_json(struct sync_ctx *s)
 static void history_update(struct sync_ctx *s, int force)
 {
     struct ingest_counts c;
-    char hid[24], nrev[24], upd[24], cats[24], files[24], bytes[24];
-    const char *p[8];
     json_t *j;
     char *detail;
     time_t now = time(NULL);
@@ -194,24 +194,8 @@ static void history_update(struct sync_ctx *s, int force)
     j = progress_json(s);
     detail = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    snprintf(hid, sizeof(hid), "%ld", s->hid);
-    snprintf(nrev, sizeof(nrev), "%ld", c.new_updates);
-    snprintf(upd, sizeof(upd), "%ld", c.updated);
-    snprintf(cats, sizeof(cats), "%ld", c.categories);
-    snprintf(files, sizeof(files), "%ld", s->dl.files_done);
-    snprintf(bytes, sizeof(bytes), "%lld", (long long)s->dl.bytes_done);
-    p[0] = hid;
-    p[1] = s->phase;
-    p[2] = nrev;
-    p[3] = upd;
-    p[4] = cats;
-    p[5] = files;
-    p[6] = bytes;
-    p[7] = detail;
-    db_cmd(s->db,
-           "UPDATE sync_history SET phase = $2, new_revisions = $3, updated_revisions = $4, "
-           "categories = $5, files = $6, bytes = $7, detail = $8::jsonb WHERE id = $1",
-           8, p);
+    sync_history_sync_progress(s->db, s->hid, s->phase, c.new_updates, c.updated, c.categories,
+                               s->dl.files_done, s->dl.bytes_done, detail);
     free(detail);
 }
 
@@ -355,7 +339,6 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
     buf_init(&b, (size_t)64 << 20);
     for (start = 0; start < n; start += DIFF_CHUNK) {
         size_t end = start + DIFF_CHUNK < n ? start + DIFF_CHUNK : n;
-        const char *p[2];
         PGresult *r;
         int k;
 
@@ -369,13 +352,7 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
         }
         buf_add_str(&a, "}");
         buf_add_str(&b, "}");
-        p[0] = buf_str(&a);
-        p[1] = buf_str(&b);
-        r = db_exec(s->db,
-                    "SELECT DISTINCT t.u::text, t.r FROM unnest($1::uuid[], $2::int[]) AS t(u, r) "
-                    "WHERE NOT EXISTS (SELECT 1 FROM revision v WHERE v.update_id = t.u AND "
-                    "v.revision_number = t.r)",
-                    2, p);
+        r = catalog_revisions_absent(s->db, buf_str(&a), buf_str(&b));
         if (r == NULL) {
             char m[300];
             fail(s, "cannot compare the upstream's list with the catalog: %s",
@@ -407,7 +384,6 @@ out:
 
 static void note_missing(struct sync_ctx *s, const struct uss_id *id, const char *why)
 {
-    const char *p[2];
     char rev[16];
     PGresult *r;
     const char *title = "";
@@ -419,13 +395,7 @@ static void note_missing(struct sync_ctx *s, const struct uss_id *id, const char
         return;
     /* the title of the bundle that lists it, when we have one */
     snprintf(rev, sizeof(rev), "%d", (int)id->rev);
-    p[0] = id->update_id;
-    p[1] = rev;
-    r = db_exec(s->db,
-                "SELECT v.title FROM revision_bundle b JOIN revision v ON v.id = b.revision_id "
-                "WHERE b.member_update_id = $1::uuid AND b.member_revision_number = $2::int "
-                "LIMIT 1",
-                2, p);
+    r = catalog_bundle_title(s->db, id->update_id, rev);
     if (r != NULL && PQntuples(r) == 1)
         title = PQgetvalue(r, 0, 0);
     json_array_append_new(s->missing,
@@ -619,12 +589,7 @@ static int fetch_closure(struct sync_ctx *s)
     int round;
 
     for (round = 0; round < 8; round++) {
-        PGresult *r = db_exec(s->db,
-                              "SELECT DISTINCT b.member_update_id::text, b.member_revision_number "
-                              "FROM revision_bundle b WHERE NOT EXISTS (SELECT 1 FROM revision v "
-                              "WHERE v.update_id = b.member_update_id AND v.revision_number = "
-                              "b.member_revision_number) LIMIT 100000",
-                              0, NULL);
+        PGresult *r = catalog_bundle_members_absent(s->db);
         struct uss_id *ids;
         size_t n, i;
         long before = s->missing_n;
@@ -1015,27 +980,16 @@ static int apply_deployments(struct sync_ctx *s, const struct uss_deployments *d
     buf_add_str(&ids, "{");
     for (i = 0; i < d->ngroups; i++) {
         const struct uss_group *g = &d->groups[i];
-        const char *p[4] = {g->id, g->parent_id[0] ? g->parent_id : NULL, g->name ? g->name : "",
-                            g->is_builtin ? "true" : "false"};
-        if (db_cmd(s->db,
-                   "INSERT INTO target_group (id, parent_id, name, is_builtin) VALUES ($1, $2, "
-                   "$3, $4) ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, name "
-                   "= EXCLUDED.name, change_seq = nextval('change_seq') WHERE target_group.name "
-                   "IS DISTINCT FROM EXCLUDED.name OR target_group.parent_id IS DISTINCT FROM "
-                   "EXCLUDED.parent_id",
-                   4, p) < 0)
+
+        if (group_replicate(s->db, g->id, g->parent_id[0] ? g->parent_id : NULL,
+                            g->name ? g->name : "", g->is_builtin) < 0)
             goto fail;
         buf_printf(&ids, "%s%s", i ? "," : "", g->id);
     }
     buf_add_str(&ids, "}");
     if (d->ngroups > 0) {
-        const char *p[1] = {buf_str(&ids)};
-        if (db_cmd(s->db,
-                   "DELETE FROM deployment WHERE target_group_id IN (SELECT id FROM target_group "
-                   "WHERE NOT is_builtin AND id <> ALL($1::uuid[]))",
-                   1, p) < 0 ||
-            db_cmd(s->db, "DELETE FROM target_group WHERE NOT is_builtin AND id <> ALL($1::uuid[])",
-                   1, p) < 0)
+        if (approvals_delete_groups_not_in(s->db, buf_str(&ids)) < 0 ||
+            group_delete_not_in(s->db, buf_str(&ids)) < 0)
             goto fail;
     }
     for (i = 0; i < d->ndead; i++)
@@ -1269,80 +1223,44 @@ static void phase_rollup(struct sync_ctx *s, char *warn, size_t warnlen)
 /* The sync lock of this session: 0 taken, 1 another session holds it, -1 error (err). */
 static int sync_lock(PGconn *db, char *err, size_t errlen)
 {
-    char key[24], m[300];
-    const char *p[1] = {key};
-    PGresult *r;
-    int got;
+    char m[300];
+    int got = db_session_trylock(db, SYNC_LOCK_KEY);
 
-    snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);
-    r = db_exec(db, "SELECT pg_try_advisory_lock($1::bigint)", 1, p);
-    if (r == NULL) {
+    if (got < 0) {
         snprintf(err, errlen, "cannot take the sync lock: %s", db_errmsg(db, m, sizeof(m)));
         return -1;
     }
-    got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
     return got ? 0 : 1;
 }
 
 static void sync_unlock(PGconn *db)
 {
-    char key[24];
-    const char *q[1] = {key};
-
-    snprintf(key, sizeof(key), "%ld", SYNC_LOCK_KEY);
-    db_cmd(db, "SELECT pg_advisory_unlock($1::bigint)", 1, q);
+    db_session_unlock(db, SYNC_LOCK_KEY);
 }
 
 static int lock_and_start(struct sync_ctx *s, char *err, size_t errlen)
 {
     char m[300];
-    const char *p[3];
-    PGresult *r;
     int got = sync_lock(s->db, err, errlen);
 
     if (got != 0)
         return got;
     /* rows left 'running' by a process that died: nobody else holds the lock */
-    db_cmd(s->db,
-           "UPDATE sync_history SET result = 'failed', finished_at = coalesce(finished_at, "
-           "now()), error = coalesce(error, 'wsusd stopped or lost its database during this "
-           "synchronization (crash, kill, power loss or database restart); the next "
-           "synchronization resumed it') WHERE result = 'running' "
-           "AND kind = 'sync'",
-           0, NULL);
-    p[0] = sync_trigger_name(s->p->trigger);
-    p[1] = s->set.upstream;
-    p[2] = s->p->front_end;
-    r = db_exec(s->db,
-                "INSERT INTO sync_history (kind, trigger, upstream, phase, front_end) VALUES "
-                "('sync', $1, $2, 'starting', $3) RETURNING id",
-                3, p);
-    if (r == NULL || PQntuples(r) != 1) {
-        PQclear(r);
+    sync_history_sync_fail_abandoned(s->db);
+    s->hid = sync_history_sync_start(s->db, sync_trigger_name(s->p->trigger), s->set.upstream,
+                                     s->p->front_end);
+    if (s->hid < 0) {
         snprintf(err, errlen, "cannot record the synchronization: %s",
                  db_errmsg(s->db, m, sizeof(m)));
         return -1;
     }
-    s->hid = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
     return 0;
 }
 
 static void history_finish(struct sync_ctx *s, const char *result, const char *error)
 {
-    char hid[24];
-    const char *p[3];
-
     history_update(s, 1);
-    snprintf(hid, sizeof(hid), "%ld", s->hid);
-    p[0] = hid;
-    p[1] = result;
-    p[2] = error && error[0] ? error : NULL;
-    db_cmd(s->db,
-           "UPDATE sync_history SET result = $2, error = $3, finished_at = now(), phase = "
-           "'done' WHERE id = $1",
-           3, p);
+    sync_history_sync_finish(s->db, s->hid, result, error && error[0] ? error : NULL);
 }
 
 /*

@@ -14,6 +14,7 @@ void buf_init(struct buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->failed = 0;
 }
 
 void buf_free(struct buf *b)
@@ -24,21 +25,38 @@ void buf_free(struct buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
 }
 
 void buf_reset(struct buf *b)
 {
-    b->len = 0;
+    buf_truncate(b, 0);
+}
+
+void buf_truncate(struct buf *b, size_t len)
+{
+    if (len < b->len)
+        b->len = len;
     if (b->data != NULL)
-        b->data[0] = '\0';
+        b->data[b->len] = '\0';
+    b->failed = 0;
+}
+
+int buf_failed(const struct buf *b)
+{
+    return b->failed;
 }
 
 static int buf_reserve(struct buf *b, size_t extra)
 {
     size_t need, cap;
 
-    if (extra > b->max || b->len > b->max - extra)
+    if (b->failed)
         return -1;
+    if (extra > b->max || b->len > b->max - extra) {
+        b->failed = 1;
+        return -1;
+    }
     need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
@@ -76,10 +94,17 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     va_copy(ap2, ap);
     n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
-    if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+    if (n < 0) {
+        b->failed = 1;
         return -1;
-    if (vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap) != n)
+    }
+    if (buf_reserve(b, (size_t)n) < 0)
         return -1;
+    if (vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap) != n) {
+        b->data[b->len] = '\0';
+        b->failed = 1;
+        return -1;
+    }
     b->len += (size_t)n;
     return 0;
 }
@@ -173,6 +198,7 @@ char *buf_detach(struct buf *b, size_t *len)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
     return p;
 }
 

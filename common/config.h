@@ -7,6 +7,7 @@
 #ifndef WSUS_CONFIG_H
 #define WSUS_CONFIG_H
 
+#include "attr.h"
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/wsusd/wsusd.conf"
@@ -52,10 +53,12 @@ void config_defaults(struct config *cfg);
  * per mistake ("file:line: message", newline-separated; every mistake of the file, as far as
  * err holds them). Derived defaults (token_file, content_dir) are resolved at the end.
  */
-int config_load(struct config *cfg, const char *path, int missing_ok, char *err, size_t errlen);
+int config_load(struct config *cfg, const char *path, int missing_ok, char *err,
+                size_t errlen) WSUS_MUST_USE;
 void config_free(struct config *cfg);
 /* Split "host:port" ("[v6]:port" too). 0 or -1 with a message in err. host is malloc'd. */
-int config_split_hostport(const char *hp, char **host, int *port, char *err, size_t errlen);
+int config_split_hostport(const char *hp, char **host, int *port, char *err,
+                          size_t errlen) WSUS_MUST_USE;
 /*
  * This wsusd's name among several on one database (front-ends behind a load balancer): [server]
  * name, or "<host name>:<port of [server] listen>" when that is empty. Cut to outlen - 1 bytes.
@@ -79,7 +82,7 @@ int config_is_loopback(const char *host);
  * err; when the file cannot be opened the message ends with open_hint ("" for none).
  */
 int config_read_token(const char *path, const char *open_hint, char *out, size_t outlen, char *err,
-                      size_t errlen);
+                      size_t errlen) WSUS_MUST_USE;
 
 /*
  * 1 (and a one-line warning with the fix in msg) when the config file can be read by every
@@ -95,7 +98,7 @@ int config_exposed_secret(const struct config *cfg, char *msg, size_t msglen);
  * one-line message in err (the file is unchanged).
  */
 int config_set_option(const char *path, const char *section, const char *key, const char *value,
-                      char *err, size_t errlen);
+                      char *err, size_t errlen) WSUS_MUST_USE;
 
 /* Print every option with its default and its documentation, as a sample config file. */
 void config_print_sample(void *stream);

@@ -26,6 +26,7 @@
 #ifndef WSUS_CONTENT_STORE_H
 #define WSUS_CONTENT_STORE_H
 
+#include "attr.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,7 +47,7 @@ struct content_store *content_store_open(const char *content_dir, char *err, siz
  * (created when missing) and the current user may read, write and search both. 0, or -1 with
  * the same one-line message (directory, user, missing permission, fix) in err.
  */
-int content_store_check(const char *content_dir, char *err, size_t errlen);
+int content_store_check(const char *content_dir, char *err, size_t errlen) WSUS_MUST_USE;
 /* Free the handle (files are untouched). NULL is fine. */
 void content_store_close(struct content_store *cs);
 /* The content_dir the store was opened with. */
@@ -67,7 +68,7 @@ char *content_store_hex(const unsigned char *digest, size_t len, char *out);
  * out is too small.
  */
 int content_store_path(const struct content_store *cs, const unsigned char sha1[20],
-                       const char *file_name, char *out, size_t outlen);
+                       const char *file_name, char *out, size_t outlen) WSUS_MUST_USE;
 
 /*
  * Publish a local file: copy src_path to a temporary file in the target directory while
@@ -78,7 +79,8 @@ int content_store_path(const struct content_store *cs, const unsigned char sha1[
  */
 int content_store_import_file(struct content_store *cs, const char *src_path,
                               const unsigned char sha1[20], const unsigned char *sha256,
-                              int64_t size, const char *file_name, char *err, size_t errlen);
+                              int64_t size, const char *file_name, char *err,
+                              size_t errlen) WSUS_MUST_USE;
 
 enum content_verify {
     CONTENT_VERIFY_OK,      /* present, size and digests match */
@@ -122,16 +124,17 @@ int64_t content_store_partial_offset(const struct content_partial *p);
  * expected size arrive; after a failure only abort() or discard() are allowed.
  */
 int content_store_partial_append(struct content_partial *p, const void *data, size_t len, char *err,
-                                 size_t errlen);
+                                 size_t errlen) WSUS_MUST_USE;
 /* Throw away what the partial holds and start at offset 0 (the upstream ignored Range and
  * answered 200). 0 or -1 with a message. */
-int content_store_partial_restart(struct content_partial *p, char *err, size_t errlen);
+int content_store_partial_restart(struct content_partial *p, char *err,
+                                  size_t errlen) WSUS_MUST_USE;
 /*
  * Verify the bytes (size, SHA-1, SHA-256), fsync, rename to the published name, fsync the
  * directory. Always frees p. 0; or -1 with err saying what did not match (expected vs actual),
  * in which case the partial file is deleted (its bytes are wrong, resuming cannot help).
  */
-int content_store_partial_finish(struct content_partial *p, char *err, size_t errlen);
+int content_store_partial_finish(struct content_partial *p, char *err, size_t errlen) WSUS_MUST_USE;
 /* Close and keep the partial on disk for a later resume. Frees p; NULL is fine. */
 void content_store_partial_abort(struct content_partial *p);
 /* Close and delete the partial. Frees p; NULL is fine. */

@@ -33,20 +33,6 @@ static int name_ok(const char *s, size_t n)
     return 1;
 }
 
-/* Set the verdict and the line of *res (printf-style). */
-static void set_line(struct hier_result *res, enum hier_verdict v, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_line(struct hier_result *res, enum hier_verdict v, const char *fmt, ...)
-{
-    va_list ap;
-
-    res->verdict = v;
-    va_start(ap, fmt);
-    vsnprintf(res->line, sizeof(res->line), fmt, ap);
-    va_end(ap);
-}
-
 int hier_chain_parse(const char *value, struct hier_chain *c)
 {
     const char *p = value, *end;
@@ -109,10 +95,10 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
 
     memset(res, 0, sizeof(*res));
     if (up == NULL || up->n == 0) {
-        set_line(res, HIER_UNKNOWN,
-                 "upstream %s does not say which server it is (a Windows WSUS or Microsoft "
-                 "Update): loops through it cannot be seen",
-                 upstream_url);
+        hier_verdict_set(res, HIER_UNKNOWN,
+                         "upstream %s does not say which server it is (a Windows WSUS or Microsoft "
+                         "Update): loops through it cannot be seen",
+                         upstream_url);
         return;
     }
     for (i = 0; i < up->n && !found; i++)
@@ -121,17 +107,18 @@ void hier_check_loop(const char *own_id, const char *own_name, const char *upstr
             at = i;
         }
     if (!found) {
-        set_line(res, HIER_PASS,
-                 "no loop: this server (%s) synchronizes from %s (%s), a chain of %zu server%s "
-                 "that does not come back to it",
-                 own_name, up->s[0].name, upstream_url, up->n, up->n == 1 ? "" : "s");
+        hier_verdict_set(
+            res, HIER_PASS,
+            "no loop: this server (%s) synchronizes from %s (%s), a chain of %zu server%s "
+            "that does not come back to it",
+            own_name, up->s[0].name, upstream_url, up->n, up->n == 1 ? "" : "s");
         return;
     }
     if (at == 0) {
-        set_line(res, HIER_FAIL,
-                 "upstream %s is this server itself (%s, server id %s): a server cannot "
-                 "synchronize from itself",
-                 upstream_url, own_name, own_id);
+        hier_verdict_set(res, HIER_FAIL,
+                         "upstream %s is this server itself (%s, server id %s): a server cannot "
+                         "synchronize from itself",
+                         upstream_url, own_name, own_id);
         snprintf(res->fix, sizeof(res->fix),
                  "point it at another server (wsusctl config set upstream http://HOST:8530), "
                  "or make it a root (wsusctl config set upstream '')");
@@ -275,10 +262,11 @@ void hier_check_offered(PGconn *db, const char *upstream_url, const char *publis
 
     memset(res, 0, sizeof(*res));
     if (published == NULL || strlen(published) > HIER_MAX_SUBSCRIPTION) {
-        set_line(res, HIER_UNKNOWN,
-                 "upstream %s does not say what it synchronizes (a Windows WSUS or Microsoft "
-                 "Update): the products and classifications it offers cannot be checked",
-                 upstream_url);
+        hier_verdict_set(
+            res, HIER_UNKNOWN,
+            "upstream %s does not say what it synchronizes (a Windows WSUS or Microsoft "
+            "Update): the products and classifications it offers cannot be checked",
+            upstream_url);
         return;
     }
     buf_init(&line, 65536);
@@ -308,137 +296,21 @@ void hier_check_offered(PGconn *db, const char *upstream_url, const char *publis
         free(theirs);
     }
     if (bad) {
-        set_line(res, HIER_FAIL, "%s", buf_str(&line));
+        hier_verdict_set(res, HIER_FAIL, "%s", buf_str(&line));
         snprintf(res->fix, sizeof(res->fix), "%s", buf_str(&fix));
     } else {
-        set_line(res, HIER_PASS,
-                 "upstream %s synchronizes every product and classification selected here",
-                 upstream_url);
+        hier_verdict_set(res, HIER_PASS,
+                         "upstream %s synchronizes every product and classification selected here",
+                         upstream_url);
     }
     buf_free(&line);
     buf_free(&fix);
-}
-
-/*
- * The enabled short names of an upstream language list (the JSON array of upstream_state
- * "languages") appended to out, comma-separated; 1 when the upstream enables "all" (the
- * specific flags are then ignored, MS-WSUSSS 3.1.1), else 0.
- */
-static int carried_list(const json_t *a, struct buf *out)
-{
-    size_t i;
-    int all = 0;
-
-    for (i = 0; i < json_array_size(a); i++) {
-        const json_t *l = json_array_get(a, i);
-        const char *sn = json_string_value(json_object_get(l, "short"));
-        int en = json_is_true(json_object_get(l, "enabled"));
-        if (sn != NULL && strcmp(sn, "all") == 0 && en)
-            all = 1;
-        else if (sn != NULL && en)
-            buf_printf(out, "%s%s", out->len ? "," : "", sn);
-    }
-    return all;
-}
-
-void hier_check_languages(const char *upstream_url, const char *ours, const char *upstream_json,
-                          struct hier_result *res)
-{
-    json_error_t je;
-    json_t *a = upstream_json != NULL ? json_loads(upstream_json, 0, &je) : NULL;
-    struct buf missing, carried;
-    const char *p = ours != NULL ? ours : "";
-    int all = 0;
-
-    memset(res, 0, sizeof(*res));
-    if (!json_is_array(a) || json_array_size(a) == 0) {
-        json_decref(a);
-        set_line(res, HIER_UNKNOWN,
-                 "the languages of upstream %s are not known yet (no GetConfigData answer "
-                 "listed them)",
-                 upstream_url);
-        return;
-    }
-    buf_init(&missing, sizeof(res->line) / 2);
-    buf_init(&carried, sizeof(res->line) / 2);
-    all = carried_list(a, &carried);
-    if (all) {
-        json_decref(a);
-        buf_free(&missing);
-        buf_free(&carried);
-        set_line(res, HIER_PASS, "upstream %s carries all languages", upstream_url);
-        return;
-    }
-    while (*p != '\0') {
-        size_t n = strcspn(p, ","), k;
-        int found = 0;
-
-        for (k = 0; k < json_array_size(a) && !found && n > 0; k++) {
-            const json_t *l = json_array_get(a, k);
-            const char *sn = json_string_value(json_object_get(l, "short"));
-            found = sn != NULL && strlen(sn) == n && strncmp(sn, p, n) == 0 &&
-                    json_is_true(json_object_get(l, "enabled"));
-        }
-        if (!found && n > 0)
-            buf_printf(&missing, "%s%.*s", missing.len ? ", " : "", (int)n, p);
-        p += n + (p[n] == ',');
-    }
-    json_decref(a);
-    if (missing.len == 0) {
-        set_line(res, HIER_PASS, "upstream %s carries every language enabled here (%s)",
-                 upstream_url, ours != NULL ? ours : "");
-    } else {
-        set_line(res, HIER_FAIL,
-                 "languages enabled here are not carried by upstream %s: %s (it carries %s)",
-                 upstream_url, buf_str(&missing), carried.len ? buf_str(&carried) : "none");
-        snprintf(res->fix, sizeof(res->fix),
-                 "enable them on the upstream first (wsusctl config set languages ... there) and "
-                 "synchronize it, or enable only languages it carries here (wsusctl config set "
-                 "languages %s)",
-                 carried.len ? buf_str(&carried) : "...");
-    }
-    buf_free(&missing);
-    buf_free(&carried);
 }
 
 /* The value of an upstream_state row (malloc'd), NULL when absent or unreadable. */
 static char *state_value(PGconn *db, const char *key)
 {
     return upstream_state_get(db, key);
-}
-
-void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
-                                 struct hier_result *res)
-{
-    char *url = state_value(db, "upstream-url");
-    char *langs = NULL;
-
-    if (url != NULL && strcasecmp(url, upstream) == 0)
-        langs = state_value(db, "languages");
-    hier_check_languages(upstream, languages, langs, res);
-    free(url);
-    free(langs);
-}
-
-char *hier_upstream_languages(PGconn *db)
-{
-    char *langs = state_value(db, "languages");
-    json_error_t je;
-    json_t *a = langs != NULL ? json_loads(langs, 0, &je) : NULL;
-    struct buf carried;
-    char *out = NULL;
-
-    free(langs);
-    if (!json_is_array(a) || json_array_size(a) == 0) {
-        json_decref(a);
-        return NULL;
-    }
-    buf_init(&carried, 64 * 1024);
-    if (!carried_list(a, &carried))
-        out = xstrdup(buf_str(&carried));
-    buf_free(&carried);
-    json_decref(a);
-    return out;
 }
 
 void hier_inactive_scope(PGconn *db, char **carried, char **upstream)

@@ -6,14 +6,18 @@
  * chain its last synchronization learned from its own upstream. MS-WSUSSS has no field for a
  * server's identity, so a Windows WSUS or Microsoft Update publishes nothing and the chain
  * stops there (loops through them are not seen). Each check returns a verdict and one line
- * with the fix, so that a health check can call it as it is. This module owns the
- * upstream_state row "upstream-chain"; it does not talk to the network.
+ * with the fix (hier_verdict.h), so that a health check can call it as it is. The language
+ * checks are in hier_languages.h (settings.c calls them, and this module reads settings).
+ * This module owns the upstream_state row "upstream-chain"; it does not talk to the network.
  */
 #ifndef WSUS_HIERARCHY_H
 #define WSUS_HIERARCHY_H
 
 #include <libpq-fe.h>
 #include <stddef.h>
+
+#include "hier_languages.h"
+#include "hier_verdict.h"
 
 #define HIER_HEADER      "X-Wsusd-Hierarchy"
 #define HIER_MAX_SERVERS 16  /* entries of a chain; a longer chain is cut (and still checked) */
@@ -29,19 +33,6 @@ struct hier_server {
 struct hier_chain {
     struct hier_server s[HIER_MAX_SERVERS];
     size_t n;
-};
-
-/* Verdict of one check (a health check prints one line per check). */
-enum hier_verdict {
-    HIER_PASS,
-    HIER_FAIL,
-    HIER_UNKNOWN /* not checkable (e.g. the upstream publishes no identity) */
-};
-
-struct hier_result {
-    enum hier_verdict verdict;
-    char line[1024]; /* what was found, naming the servers */
-    char fix[512];   /* the command that fixes it ("" on PASS) */
 };
 
 /*
@@ -94,31 +85,6 @@ char *hier_subscription_publish(PGconn *db);
  */
 void hier_check_offered(PGconn *db, const char *upstream_url, const char *published,
                         const char *products, const char *classifications, struct hier_result *res);
-
-/*
- * Languages enabled here (comma-separated short names, as settings_get("languages") gives
- * them) that the upstream does not carry, by its GetConfigData language list (upstream_json:
- * the JSON array sync.c stores as upstream_state "languages": [{"short", "enabled"}, ...];
- * NULL or unreadable: UNKNOWN). PASS when the upstream enables "all" (the specific flags are
- * then ignored, MS-WSUSSS 3.1.1). FAIL lists the languages missing and those it carries.
- */
-void hier_check_languages(const char *upstream_url, const char *ours, const char *upstream_json,
-                          struct hier_result *res);
-
-/*
- * hier_check_languages against the language list the last synchronization got from upstream
- * (upstream_state "languages"), for `config set languages` before any data moves. UNKNOWN
- * when that list is not known for this upstream (never synchronized from it).
- */
-void hier_check_languages_stored(PGconn *db, const char *upstream, const char *languages,
-                                 struct hier_result *res);
-
-/*
- * The languages the upstream carries by the last GetConfigData answer (upstream_state
- * "languages"): its enabled short names, comma-separated ("" when none), malloc'd. NULL when
- * that list is not known or the upstream enables "all" (no language is then left out).
- */
-char *hier_upstream_languages(PGconn *db);
 
 /*
  * What catalog_inactive_approvals() judges by on this server: *upstream the upstream setting

@@ -95,6 +95,12 @@ void log_warnx(const char *fmt, ...)
     LOG_BODY(LOG_LEVEL_WARN, 0);
 }
 
+void log_vwarnx_keep(char *out, size_t outlen, const char *fmt, va_list ap)
+{
+    vsnprintf(out, outlen, fmt, ap);
+    log_warnx("%s", out);
+}
+
 void log_info(const char *fmt, ...)
 {
     LOG_BODY(LOG_LEVEL_INFO, 0);

@@ -20,6 +20,10 @@ enum log_level log_get_level(void);
 /* log_warn appends ": strerror(errno)"; the x variants do not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Format a message into out (cut to fit outlen) and log it as log_warnx does: for callers that
+ * also keep the text (the first error of a run). */
+void log_vwarnx_keep(char *out, size_t outlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log at error level and exit(1). */

@@ -4,7 +4,7 @@
  * event: HTTP answers from http.c's completion, SOAP faults from soap_svc's fault path, content
  * bytes from content.c, downloaded bytes from the downloader. Values that live in the catalog
  * (sync runs, revisions, files, downstream servers) are read at scrape time by the handler
- * (server/admin_metrics.c), not counted here. Counters start at 0 with the process.
+ * (server/admin/admin_metrics.c), not counted here. Counters start at 0 with the process.
  */
 #ifndef WSUS_METRICS_H
 #define WSUS_METRICS_H

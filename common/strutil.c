@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +42,23 @@ int str_to_long(const char *s, long min, long max, long *out)
 int str_has_prefix_ci(const char *s, const char *prefix)
 {
     return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int str_fmt(char *out, size_t outlen, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (outlen == 0)
+        return -1;
+    va_start(ap, fmt);
+    n = vsnprintf(out, outlen, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= outlen) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
 }
 
 int str_copy(char *out, size_t outlen, const char *s)

@@ -7,6 +7,7 @@
 #ifndef WSUS_STRUTIL_H
 #define WSUS_STRUTIL_H
 
+#include "attr.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,13 @@ int str_to_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 int str_has_prefix_ci(const char *s, const char *prefix);
 /* Copy at most outlen-1 bytes, always NUL-terminate. Returns 0, or -1 if truncated. */
 int str_copy(char *out, size_t outlen, const char *s);
+/*
+ * snprintf for text that must be whole (a path, a URL, an SQL parameter): 0, or -1 when it
+ * did not fit in outlen bytes or could not be formatted (out then holds "" : a cut path must
+ * never be used by mistake).
+ */
+int str_fmt(char *out, size_t outlen, const char *fmt, ...) WSUS_MUST_USE
+    __attribute__((format(printf, 3, 4)));
 /* Trim ASCII white space at both ends, in place. Returns s. */
 char *str_trim(char *s);
 
@@ -34,7 +42,7 @@ char *str_url_decode(const char *s);
  */
 char *str_hex_encode(const unsigned char *in, size_t n, int upper, char *out);
 /* Exactly 2n hex digits (either case) in the slen bytes at s -> n bytes. 0, or -1 on junk. */
-int str_hex_decode(const char *s, size_t slen, unsigned char *out, size_t n);
+int str_hex_decode(const char *s, size_t slen, unsigned char *out, size_t n) WSUS_MUST_USE;
 
 #define STR_GUID_LEN 36 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
 
@@ -42,26 +50,26 @@ int str_hex_decode(const char *s, size_t slen, unsigned char *out, size_t n);
  * The len bytes at s are a GUID in its 36-character hyphenated form, hex digits of either case
  * (no braces, no white space) -> 16 bytes in text order. 0, or -1 (out untouched) on junk.
  */
-int str_guid_parse(const char *s, size_t len, unsigned char out[16]);
+int str_guid_parse(const char *s, size_t len, unsigned char out[16]) WSUS_MUST_USE;
 /* 16 bytes -> lower-case hyphenated GUID + NUL. */
 void str_guid_format(const unsigned char g[16], char out[STR_GUID_LEN + 1]);
 /*
  * NUL-terminated GUID text, optionally in braces ("{...}"), either case -> the canonical
  * lower-case 36-character form. NULL s is refused. 0, or -1 on junk.
  */
-int str_guid_canon(const char *s, char out[STR_GUID_LEN + 1]);
+int str_guid_canon(const char *s, char out[STR_GUID_LEN + 1]) WSUS_MUST_USE;
 
 /*
  * Standard base64 with padding (white space anywhere is skipped) into out (outmax bytes);
  * *outlen gets the decoded length. -1 on bad characters, bad padding, data after the padding,
  * or more than outmax bytes (out may then be partly written).
  */
-int str_b64_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen);
+int str_b64_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen) WSUS_MUST_USE;
 /*
  * Base64 of exactly n bytes, nothing else (no white space): the fixed-size digests of the
  * update formats. NULL s is refused. 0, or -1.
  */
-int str_b64_decode_exact(const char *s, unsigned char *out, size_t n);
+int str_b64_decode_exact(const char *s, unsigned char *out, size_t n) WSUS_MUST_USE;
 /* Number of base64 characters for n bytes (padding included, NUL not). */
 #define STR_B64_LEN(n) (((n) + 2) / 3 * 4)
 /*

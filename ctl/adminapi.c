@@ -4,6 +4,7 @@
  * transport failure into one line with the fix. No retries, no token in any output.
  */
 #include "adminapi.h"
+#include "strutil.h"
 #include "buf.h"
 #include "config.h"
 #include "log.h"
@@ -43,8 +44,12 @@ static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where
         return -1;
     h = host; /* a loopback address: config_load() refuses any other */
     v6 = strchr(h, ':') != NULL;
-    snprintf(out, outlen, "http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
-    snprintf(where, wherelen, "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port);
+    if (str_fmt(out, outlen, "http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port) < 0 ||
+        str_fmt(where, wherelen, "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port) < 0) {
+        snprintf(err, errlen, "[admin] listen %s is too long", c->cfg.admin_listen);
+        free(host);
+        return -1;
+    }
     free(host);
     return 0;
 }

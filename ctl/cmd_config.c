@@ -6,6 +6,7 @@
  * stays out of the shell history and ps, and a secret given on the command line gets a warning.
  */
 #include "adminapi.h"
+#include "strutil.h"
 #include "ctl.h"
 #include "xmalloc.h"
 
@@ -321,7 +322,8 @@ static int list_categories(struct ctl *c, const char *verb, const char *kind, in
 
     if (argc != 0)
         return ctl_fail("%s takes no arguments (got \"%s\")", verb, argv[0]), 2;
-    snprintf(path, sizeof(path), "/api/v1/categories?kind=%s", kind);
+    if (str_fmt(path, sizeof(path), "/api/v1/categories?kind=%s", kind) < 0)
+        return ctl_fail("internal error: the categories path does not fit");
     return adminapi_show(c, "GET", path, NULL, print_categories, NULL);
 }
 

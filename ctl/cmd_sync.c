@@ -6,6 +6,7 @@
  * printed); Ctrl-C stops following (the sync goes on in wsusd) and says how to cancel it.
  */
 #include "adminapi.h"
+#include "strutil.h"
 #include "ctl.h"
 #include "db.h"
 #include "sync.h"
@@ -112,7 +113,10 @@ static json_t *get_row(struct ctl *c, long id, char *err, size_t errlen)
     json_t *ans = NULL, *row;
     int st;
 
-    snprintf(path, sizeof(path), "/api/v1/sync/history?id=%ld", id);
+    if (str_fmt(path, sizeof(path), "/api/v1/sync/history?id=%ld", id) < 0) {
+        snprintf(err, errlen, "internal error: the history path does not fit");
+        return NULL;
+    }
     st = adminapi_call(c, "GET", path, NULL, &ans, err, errlen);
     if (st != 200) {
         json_decref(ans);
@@ -350,7 +354,8 @@ int cmd_sync_history(struct ctl *c, int argc, char **argv)
             return ctl_usage(c);
         }
     }
-    snprintf(path, sizeof(path), "/api/v1/sync/history?limit=%ld", limit);
+    if (str_fmt(path, sizeof(path), "/api/v1/sync/history?limit=%ld", limit) < 0)
+        return ctl_fail("internal error: the history path does not fit");
     rc = adminapi_run(c, "GET", path, NULL, &ans);
     if (rc != 0)
         return rc;

@@ -16,17 +16,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-const char *ctl_admin_name(void)
-{
-    const char *s = getenv("SUDO_USER");
-    struct passwd *pw;
-
-    if (s != NULL && s[0] != '\0')
-        return s;
-    pw = getpwuid(getuid());
-    return pw != NULL ? pw->pw_name : "wsusctl";
-}
-
 static const char *jstr(const json_t *o, const char *key)
 {
     return adminapi_str(o, key, "");
@@ -525,12 +514,18 @@ static void print_undecline(const json_t *a, void *arg)
     printf("%s is no longer declined\n", jstr(a, "update_id"));
 }
 
-int cmd_undecline(struct ctl *c, int argc, char **argv)
+/* A verb of one argument posted as {key: argument} to path, its answer printed by print. */
+static int post_one(struct ctl *c, int argc, char **argv, const char *path, const char *key,
+                    void (*print)(const json_t *ans, void *arg))
 {
     if (argc != 1)
         return ctl_usage(c);
-    return post_and_print(c, "/api/v1/undecline", json_pack("{s:s}", "update_id", argv[0]),
-                          print_undecline);
+    return post_and_print(c, path, json_pack("{s:s}", key, argv[0]), print);
+}
+
+int cmd_undecline(struct ctl *c, int argc, char **argv)
+{
+    return post_one(c, argc, argv, "/api/v1/undecline", "update_id", print_undecline);
 }
 
 static void print_accepteula(const json_t *a, void *arg)
@@ -544,10 +539,7 @@ static void print_accepteula(const json_t *a, void *arg)
 
 int cmd_accepteula(struct ctl *c, int argc, char **argv)
 {
-    if (argc != 1)
-        return ctl_usage(c);
-    return post_and_print(c, "/api/v1/accepteula", json_pack("{s:s}", "eula_id", argv[0]),
-                          print_accepteula);
+    return post_one(c, argc, argv, "/api/v1/accepteula", "eula_id", print_accepteula);
 }
 
 static void print_approvals_count(const json_t *ans, void *arg)

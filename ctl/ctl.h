@@ -1,6 +1,7 @@
 /*
  * wsusctl: the admin command line (the WSUS console and wsusutil in one). main.c holds the
- * verb table and global options; each cmd_*.c implements a family of verbs. Verbs that only
+ * verb table and global options; each cmd_*.c implements a family of verbs; ctl.c the helpers
+ * they share (declared here, above the verb families). Verbs that only
  * touch the catalog (db migrate, import, export) open the database themselves; the others go
  * through wsusd's admin API (adminapi.h).
  */
@@ -9,6 +10,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -34,6 +36,8 @@ int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "wsusctl: usage: wsusctl VERB ARGS" (the verb table's text, the one --help and
  * `wsusctl help VERB` show) to stderr. Returns 2 (the usage-error exit status). */
 int ctl_usage(const struct ctl *c);
+/* The verb's usage line ("PREFIXwsusctl NAME ARGS") on out. */
+void ctl_verb_usage(const struct ctl_verb *v, FILE *out, const char *prefix);
 
 /* Write s to stdout as one table cell: every control byte (newline, tab, escape, ...) becomes
  * a space and trailing white space is dropped, so an odd title cannot break the table. No

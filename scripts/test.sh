@@ -3,7 +3,8 @@
 #   1. build with -Werror and run every test (unit, integration, real PostgreSQL, real wsusd),
 #   2. build with ASan+UBSan and run every test again,
 #   3. build the libFuzzer targets with clang and run each for a bounded time,
-#   4. check formatting, banned functions and SQL outside the owner modules (scripts/check-sql.sh).
+#   4. check formatting, banned functions, SQL outside the owner modules (scripts/check-sql.sh)
+#      and circles between modules (scripts/check-circles.py).
 # Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,7 @@ fi
 echo "== style"
 cmake --build build/test --target format-check
 bash scripts/check-sql.sh
+python3 scripts/check-circles.py build/test
 if git grep -n -E '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)\s*\(' -- '*.c' '*.h' |
     grep -v -E '^\S+:\s*(//|\*)'; then
     echo "banned functions found (use bounded, checked alternatives)" >&2

@@ -3,7 +3,7 @@
  * cache in front of one prepared statement on a pooled connection) -> open the published file
  * -> preconditions (RFC 9110 13.2.2 order) -> 200, 206 (sendfile), 206 multipart (pread), 304,
  * 412 or 416. Requests never name a file: the path on disk is built from the digest and the
- * catalog's extension. Range parsing itself lives in common/range.c.
+ * catalog's extension. Range parsing itself lives in common/format/range.c.
  */
 #include "content.h"
 #include "catalog.h"
@@ -429,8 +429,9 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
     time_t t;
 
     snprintf(etag, sizeof(etag), "\"%s\"", content_store_hex(sha1, 20, hex));
-    if (range_format_http_date(st->st_mtime, lm, sizeof(lm)) < 0)
-        range_format_http_date(0, lm, sizeof(lm));
+    if (range_format_http_date(st->st_mtime, lm, sizeof(lm)) < 0 &&
+        range_format_http_date(0, lm, sizeof(lm)) < 0) /* the epoch always fits */
+        lm[0] = '\0';
 
     /* RFC 9110 13.2.2: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since,
        If-Range */

@@ -274,14 +274,14 @@ static int http_route_matches(const struct http_route *r, const char *method, co
     return strcasecmp(r->path, path) == 0;
 }
 
-static const struct http_route *http_find_route(const struct http_server *srv, const char *method,
-                                                const char *path, int *path_known)
+const struct http_route *http_route_find(const struct http_route *routes, size_t n,
+                                         const char *method, const char *path, int *path_known)
 {
     size_t i;
 
     *path_known = 0;
-    for (i = 0; i < srv->opt.nroutes; i++) {
-        const struct http_route *r = &srv->opt.routes[i];
+    for (i = 0; i < n; i++) {
+        const struct http_route *r = &routes[i];
         if (http_route_matches(r, method, path))
             return r;
         {
@@ -404,7 +404,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         req->app = srv->opt.app;
         req->max_body = lim.max_body;
         buf_init(&req->body, req->max_body);
-        req->route = http_find_route(srv, method, req->path, &path_known);
+        req->route =
+            http_route_find(srv->opt.routes, srv->opt.nroutes, method, req->path, &path_known);
         *con_cls = req;
         /* the headers are in: no longer evictable, the body has its own deadline */
         http_conn_enter(srv, hc, HTTP_CONN_BODY, lim.body_timeout);

@@ -47,6 +47,15 @@ struct http_route {
     http_handler fn;
 };
 
+/*
+ * The one matching rule of every route table (the listeners' and the admin API's): the first
+ * route of routes[0..n) whose method is method (NULL: any; a GET route also serves HEAD) and
+ * whose path equals path case-insensitively (a trailing '*' matches any rest), or NULL;
+ * *path_known is set to 1 when some route has the path but not the method (405), else 0.
+ */
+const struct http_route *http_route_find(const struct http_route *routes, size_t n,
+                                         const char *method, const char *path, int *path_known);
+
 struct http_server_options {
     const char *listen;              /* host:port; port 0 picks a free port */
     const struct http_route *routes; /* matched in order */

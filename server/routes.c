@@ -7,8 +7,8 @@
 #include "db.h"
 #include "dbpool.h"
 #include "server.h"
-#include "soap_svc.h"
-#include "wusp.h"
+#include "soap_dispatch.h"
+#include "wusp_dispatch.h"
 
 #include <stddef.h>
 
@@ -50,11 +50,11 @@ static const struct http_route protocol_routes[] = {
     {"GET", "/", 0, route_root},
     {"GET", "/ready", 0, route_ready},
     {"GET", "/Content/*", 0, content_handle},
-    {"POST", "/ServerSyncWebService/ServerSyncWebService.asmx", 1, soap_svc_serversync},
-    {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_svc_dssauth},
-    {"POST", "/ClientWebService/client.asmx", 1, wusp_client},
-    {"POST", "/SimpleAuthWebService/SimpleAuth.asmx", 1, wusp_simpleauth},
-    {"POST", "/ReportingWebService/ReportingWebService.asmx", 1, wusp_reporting},
+    {"POST", "/ServerSyncWebService/ServerSyncWebService.asmx", 1, soap_dispatch_serversync},
+    {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_dispatch_dssauth},
+    {"POST", "/ClientWebService/client.asmx", 1, wusp_dispatch_client},
+    {"POST", "/SimpleAuthWebService/SimpleAuth.asmx", 1, wusp_dispatch_simpleauth},
+    {"POST", "/ReportingWebService/ReportingWebService.asmx", 1, wusp_dispatch_reporting},
 };
 
 const struct http_route *server_protocol_routes(size_t *n)

@@ -1,8 +1,8 @@
 /*
  * fuzz_soap: libFuzzer target for the SOAP request path of wsusd's web services: the hardened
- * envelope parser (common/soap.c), the operation lookup on both services and the bounded
- * request decoding (server/soap_req.c), the decoding of the reporting rollup requests
- * (server/rollup_req.c, after the Reporting service's larger-cap parse), plus the anchor and
+ * envelope parser (common/format/soap.c), the operation lookup on both services and the bounded
+ * request decoding (server/soap/soap_req.c), the decoding of the reporting rollup requests
+ * (server/wusp/rollup_req.c, after the Reporting service's larger-cap parse), plus the anchor and
  * version parsers on every text it decoded. Seed corpus: the 19 real request bodies of
  * tests/data/exchanges and four rollup requests shaped from the spec.
  */

@@ -137,7 +137,7 @@ def utf7(doc):
 
 def attribute_bounds(s, ck):
     """Issue 8, item 1: libxml2 compares every attribute of a start tag with every earlier one
-    (100,000 attributes on one element cost 24 s of CPU). The pre-scan in common/xml.c refuses
+    (100,000 attributes on one element cost 24 s of CPU). The pre-scan in common/format/xml.c refuses
     them, with the bound's own message, before libxml2 sees the bytes."""
     prefix = "request: request body refused (xml rejected: "
     nested = "".join('<n%d %s>' % (i, " ".join('xmlns:p%d_%d="urn:%d"' % (i, j, j) for j in range(9)))

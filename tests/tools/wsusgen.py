@@ -21,7 +21,7 @@ package gcab, to write the cabinet).
 Output format (what `wsusctl import OUT.cab --content OUTDIR` reads)
 ------------------------------------------------------------------
 OUT.cab: one MSZIP folder, two files, as a real export (in this order):
-  package.xml   UTF-8 with BOM, one line (the format META's common/wsuspkg.c reads and writes):
+  package.xml   UTF-8 with BOM, one line (the format META's common/format/wsuspkg.c reads and writes):
       <?xml version="1.0" encoding="utf-8"?><ExportPackage ServerID="GUID"
         CreationTime="yyyy-mm-ddThh:mm:ssZ" FormatVersion="1.0" ProtocolVersion="1.20">
       <Languages>...(copied from the real export)...</Languages><Files /><Updates>
