@@ -17,8 +17,9 @@
 
 #define NAME_MAX_LEN 64
 /* The attributes of the open elements, kept for soapread_attr (a rollup answer's ChangedComputer
- * carries its data in two of them). */
-#define ATTRS_MAX (64u << 10)
+ * carries its data in two of them): room for one tag as large as libxml2 is allowed to hand over
+ * (XML_MAX_MARKUP), so this cap never refuses what the markup bound lets through. */
+#define ATTRS_MAX ((size_t)XML_MAX_MARKUP + (64u << 10))
 
 /*
  * Depth as the element path allows; the element count is bounded by the answer's size. Real
