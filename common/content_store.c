@@ -613,11 +613,11 @@ int content_store_partial_restart(struct content_partial *p, char *err, size_t e
     return 0;
 }
 
-int content_store_partial_finish(struct content_partial *p, char *err, size_t errlen)
+/* The checks of a publication that need no disk wait: 0, or -1 with p consumed and err set. */
+static int content_partial_check(struct content_partial *p, char *err, size_t errlen)
 {
     unsigned char got1[20], got256[32];
-    char msg[512], dir[4096];
-    int rc = -1;
+    char msg[512];
 
     if (p->broken) {
         snprintf(err, errlen, "%s: an earlier write failed, not publishing it", p->path);
@@ -631,16 +631,73 @@ int content_store_partial_finish(struct content_partial *p, char *err, size_t er
         content_store_partial_discard(p);
         return -1;
     }
-    if (fsync(p->fd) < 0 || rename(p->path, p->final) < 0) {
-        snprintf(err, errlen, "cannot publish %s: %s", p->final, strerror(errno));
-        content_store_partial_abort(p);
-        return -1;
-    }
-    content_dirname(p->final, dir, sizeof(dir));
-    content_fsync_dir(dir);
-    rc = 0;
-    content_store_partial_abort(p); /* closes and frees; the file now has its final name */
+    return 0;
+}
+
+int content_store_partial_finish(struct content_partial *p, char *err, size_t errlen)
+{
+    int rc;
+
+    content_store_partials_finish(&p, 1, &rc, err, errlen);
     return rc;
+}
+
+void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,
+                                   size_t errlen)
+{
+    char dir[4096], done[4096];
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        rc[i] = content_partial_check(p[i], err + i * errlen, errlen);
+        if (rc[i] < 0)
+            p[i] = NULL;
+    }
+    /* start writing every file's data at once: the fsyncs below then wait for writes already
+       under way, and the first one's journal commit carries the others' block allocations */
+    for (i = 0; i < n; i++)
+        if (p[i] != NULL)
+            (void)sync_file_range(p[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    for (i = 0; i < n; i++) {
+        if (p[i] != NULL && fsync(p[i]->fd) < 0) {
+            snprintf(err + i * errlen, errlen, "cannot publish %s: %s", p[i]->final,
+                     strerror(errno));
+            content_store_partial_abort(p[i]);
+            p[i] = NULL;
+            rc[i] = -1;
+        }
+    }
+    /* every file's bytes are on disk before any of them gets its published name */
+    for (i = 0; i < n; i++) {
+        if (p[i] != NULL && rename(p[i]->path, p[i]->final) < 0) {
+            snprintf(err + i * errlen, errlen, "cannot publish %s: %s", p[i]->final,
+                     strerror(errno));
+            content_store_partial_abort(p[i]);
+            p[i] = NULL;
+            rc[i] = -1;
+        }
+    }
+    /* the renames on disk: each directory once (the first sync commits them all) */
+    for (i = 0; i < n; i++) {
+        if (p[i] == NULL)
+            continue;
+        content_dirname(p[i]->final, dir, sizeof(dir));
+        for (j = 0; j < i; j++) {
+            if (p[j] == NULL)
+                continue;
+            content_dirname(p[j]->final, done, sizeof(done));
+            if (strcmp(done, dir) == 0)
+                break;
+        }
+        if (j == i)
+            content_fsync_dir(dir);
+    }
+    for (i = 0; i < n; i++) {
+        if (p[i] != NULL) {
+            rc[i] = 0;
+            content_store_partial_abort(p[i]); /* closes and frees; the file has its name */
+        }
+    }
 }
 
 void content_store_partial_abort(struct content_partial *p)
