@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONTENT_IO_CHUNK (1 << 20)
+#define CONTENT_IO_CHUNK   (1 << 20)
+#define CONTENT_FLUSH_STEP (8 << 20) /* a download's bytes go to disk in steps of this size */
 
 struct content_store {
     char *dir;      /* content_dir */
@@ -38,7 +39,8 @@ struct content_partial {
     int fd;
     int broken; /* a write failed: the hashes no longer describe the file */
     int64_t offset;
-    int64_t size; /* expected, -1 unknown */
+    int64_t flushed; /* bytes before this offset are being written to disk (sync_file_range) */
+    int64_t size;    /* expected, -1 unknown */
     unsigned char sha1[20];
     unsigned char sha256[32];
     int has_sha256;
@@ -563,6 +565,7 @@ struct content_partial *content_store_partial_open(struct content_store *cs,
         snprintf(err, errlen, "cannot read %s: %s", p->path, strerror(errno));
         goto fail;
     }
+    p->flushed = p->offset;
     return p;
 toolong:
     snprintf(err, errlen, "content path too long under %s", cs->dir);
@@ -596,6 +599,12 @@ int content_store_partial_append(struct content_partial *p, const void *data, si
     }
     content_hash_update(&p->hash, data, len);
     p->offset += (int64_t)len;
+    if (p->offset - p->flushed >= CONTENT_FLUSH_STEP) {
+        /* start writing what came so far: the disk works while the rest arrives, and the
+           fsync of the publication waits for the last step only, not for the whole file */
+        (void)sync_file_range(p->fd, p->flushed, p->offset - p->flushed, SYNC_FILE_RANGE_WRITE);
+        p->flushed = p->offset;
+    }
     return 0;
 }
 
@@ -609,6 +618,7 @@ int content_store_partial_restart(struct content_partial *p, char *err, size_t e
     content_hash_free(&p->hash);
     content_hash_init(&p->hash);
     p->offset = 0;
+    p->flushed = 0;
     p->broken = 0;
     return 0;
 }

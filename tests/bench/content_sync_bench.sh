@@ -12,7 +12,9 @@
 # directory on the same file system. Prints `key: value` lines, per class:
 #   <class>_files, <class>_mb, <class>_wsusd_s, <class>_wsusd_mb_per_s,
 #   <class>_wsusd_files_per_s, <class>_curl_s, <class>_curl_mb_per_s, <class>_curl_files_per_s,
-#   <class>_ratio (wsusd time / curl time inverted: > 1 means wsusd was faster),
+#   <class>_curl_fsync_s (curl, then every file it wrote fsync'd: the durability the
+#   downstream pays for before it records a file), <class>_ratio (curl time / wsusd time:
+#   >= 1 means wsusd was as fast), <class>_ratio_fsync (curl + fsync time / wsusd time),
 #   <class>_down_cpu_s, <class>_up_cpu_s (CPU seconds of each wsusd during the wsusd run).
 # The wsusd time is the content-only synchronization's own (sync_history started_at to
 # finished_at), the curl time the curl process's wall time.
@@ -141,13 +143,16 @@ for class in $classes; do
     t2=$(now)
     curl -s -f --no-progress-meter -Z --parallel-max "$curl_parallel" -K "$work/$class.curl"
     t3=$(now)
+    # what the downstream also pays and curl does not: every file's bytes on disk (fsync)
+    find "$out" -type f -print0 | xargs -0 -r sync --
+    t4=$(now)
     cgot=$(find "$out" -type f | wc -l)
     rm -rf "$out"
     [ "$cgot" -eq "$files" ] ||
         { echo "content_sync_bench: curl fetched $cgot of $files $class files" >&2; exit 1; }
 
     awk -v c="$class" -v f="$files" -v b="$bytes" -v t0="$t0" -v t1="$t1" -v t2="$t2" \
-        -v t3="$t3" -v d="$(awk -v a="$c0d" -v b="$c1d" 'BEGIN {print b - a}')" \
+        -v t3="$t3" -v t4="$t4" -v d="$(awk -v a="$c0d" -v b="$c1d" 'BEGIN {print b - a}')" \
         -v u="$(awk -v a="$c0u" -v b="$c1u" 'BEGIN {print b - a}')" 'BEGIN {
         w = t1 - t0; k = t3 - t2; mb = b / 1048576
         printf "%s_files: %d\n%s_mb: %.1f\n", c, f, c, mb
@@ -155,7 +160,9 @@ for class in $classes; do
             c, w, c, mb / w, c, f / w
         printf "%s_curl_s: %.2f\n%s_curl_mb_per_s: %.1f\n%s_curl_files_per_s: %.1f\n",
             c, k, c, mb / k, c, f / k
-        printf "%s_ratio: %.2f\n%s_down_cpu_s: %.2f\n%s_up_cpu_s: %.2f\n", c, k / w, c, d, c, u
+        printf "%s_curl_fsync_s: %.2f\n", c, t4 - t2
+        printf "%s_ratio: %.2f\n%s_ratio_fsync: %.2f\n", c, k / w, c, (t4 - t2) / w
+        printf "%s_down_cpu_s: %.2f\n%s_up_cpu_s: %.2f\n", c, d, c, u
     }'
     echo "# $class: downstream holds $got present files" >&2
 done
