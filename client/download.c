@@ -12,13 +12,17 @@
 #include "strutil.h"
 #include "xmalloc.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define PAGE 500
+#define PAGE            500
+#define PUBLISH_QUEUE   64 /* finished files waiting for (or in) their publication, at most */
+#define PUBLISH_THREADS 4  /* concurrent fsyncs share the file system's journal commits */
+#define PUBLISH_BATCH   (PUBLISH_QUEUE / PUBLISH_THREADS)
 
 struct dl_file {
     unsigned char sha1[20];
@@ -47,6 +51,34 @@ struct xfer {
     struct uss_watch watch;
 };
 
+/* A finished partial on its way to publication (content_store_partial_finish: hash check,
+   fsync, rename, directory fsync), and its outcome. */
+struct pub_job {
+    struct pub_job *next;
+    struct content_partial *part;
+    struct dl_file f;
+    int rc;
+    char err[512];
+};
+
+/*
+ * The publisher: threads that publish finished files, so that waiting for the disk (two
+ * fsyncs a file) overlaps the transfers instead of stopping them, and the fsyncs of several
+ * files share journal commits. They never touch the catalog: outcomes come back to the
+ * download loop, which records them (d->db is the loop's).
+ */
+struct publisher {
+    pthread_t threads[PUBLISH_THREADS];
+    int started; /* threads running */
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* a job queued, or stop */
+    pthread_cond_t done; /* a job published */
+    struct pub_job *todo, **todo_tail;
+    struct pub_job *out, **out_tail;
+    size_t pending; /* queued, being published, or published and not collected yet */
+    int stop;
+};
+
 struct dl_ctx {
     PGconn *db;
     struct uss *u;
@@ -67,6 +99,7 @@ struct dl_ctx {
     double burst;
     struct timespec refilled;
     int resume_from; /* round robin over paused transfers */
+    struct publisher pub;
 };
 
 enum download_range download_range_parse(const char *setting)
@@ -330,23 +363,165 @@ static void record_unrecorded(struct dl_ctx *d)
              d->nunrecorded);
 }
 
-/* Publish a finished partial; the file struct stays owned by the caller. */
-static void finish_file(struct dl_ctx *d, struct xfer *x)
+/* Count and record the outcome of a publication (rc, err: content_store_partial_finish's). */
+static void published(struct dl_ctx *d, const struct dl_file *f, int rc, const char *err)
 {
-    char hex[41], err[512];
+    char hex[41];
 
-    content_store_hex(x->f.sha1, 20, hex);
-    if (content_store_partial_finish(x->part, err, sizeof(err)) < 0) {
-        x->part = NULL;
+    if (rc < 0) {
+        content_store_hex(f->sha1, 20, hex);
         d->st->files_failed++;
-        note_error(d, "file %s (%s) from upstream %s failed verification: %s", x->f.name, hex,
+        note_error(d, "file %s (%s) from upstream %s failed verification: %s", f->name, hex,
                    uss_content_url(d->u), err);
-        set_state(d, x->f.sha1, "failed", err);
+        set_state(d, f->sha1, "failed", err);
         return;
     }
-    x->part = NULL;
     d->st->files_done++;
-    set_state(d, x->f.sha1, "present", NULL);
+    set_state(d, f->sha1, "present", NULL);
+}
+
+/* Publish a finished partial now; the file struct stays owned by the caller. */
+static void finish_file(struct dl_ctx *d, struct xfer *x)
+{
+    char err[512];
+    int rc = content_store_partial_finish(x->part, err, sizeof(err));
+
+    x->part = NULL;
+    published(d, &x->f, rc, err);
+}
+
+static void *publisher_main(void *arg)
+{
+    struct publisher *p = arg;
+    struct content_partial *parts[PUBLISH_BATCH];
+    struct pub_job *batch[PUBLISH_BATCH];
+    int rc[PUBLISH_BATCH];
+    char err[PUBLISH_BATCH][512];
+    size_t n, i;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (p->todo == NULL && !p->stop)
+            pthread_cond_wait(&p->work, &p->lock);
+        if (p->todo == NULL)
+            break;
+        /* what is queued goes as one batch (its share when several threads publish): the
+           disk waits are shared */
+        for (n = 0; n < PUBLISH_BATCH && p->todo != NULL; n++) {
+            batch[n] = p->todo;
+            p->todo = batch[n]->next;
+            parts[n] = batch[n]->part;
+        }
+        if (p->todo == NULL)
+            p->todo_tail = &p->todo;
+        pthread_mutex_unlock(&p->lock);
+        content_store_partials_finish(parts, n, rc, err[0], sizeof(err[0]));
+        pthread_mutex_lock(&p->lock);
+        for (i = 0; i < n; i++) {
+            batch[i]->part = NULL;
+            batch[i]->rc = rc[i];
+            snprintf(batch[i]->err, sizeof(batch[i]->err), "%s", rc[i] < 0 ? err[i] : "");
+            batch[i]->next = NULL;
+            *p->out_tail = batch[i];
+            p->out_tail = &batch[i]->next;
+        }
+        pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static void publisher_start(struct publisher *p)
+{
+    memset(p, 0, sizeof(*p));
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->todo_tail = &p->todo;
+    p->out_tail = &p->out;
+    while (p->started < PUBLISH_THREADS &&
+           pthread_create(&p->threads[p->started], NULL, publisher_main, p) == 0)
+        p->started++;
+    if (!p->started)
+        log_warnx("content: cannot start the publishing threads; files are published one by "
+                  "one between transfers");
+}
+
+/*
+ * Record the publications done so far; with wait_for > 0, first wait until at most wait_for - 1
+ * are pending (wait_for = 1: all of them).
+ */
+static void publisher_collect(struct dl_ctx *d, size_t wait_for)
+{
+    struct publisher *p = &d->pub;
+    struct pub_job *j;
+
+    if (!p->started)
+        return;
+    pthread_mutex_lock(&p->lock);
+    while (wait_for > 0 && p->pending >= wait_for && p->out == NULL)
+        pthread_cond_wait(&p->done, &p->lock);
+    for (;;) {
+        while (p->out != NULL) {
+            j = p->out;
+            p->out = j->next;
+            if (p->out == NULL)
+                p->out_tail = &p->out;
+            p->pending--;
+            pthread_mutex_unlock(&p->lock);
+            published(d, &j->f, j->rc, j->err);
+            file_free(&j->f);
+            free(j);
+            pthread_mutex_lock(&p->lock);
+        }
+        if (wait_for == 0 || p->pending < wait_for)
+            break;
+        pthread_cond_wait(&p->done, &p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Hand x's finished partial (and its file struct) to the publisher, or publish it now. */
+static void publisher_submit(struct dl_ctx *d, struct xfer *x)
+{
+    struct publisher *p = &d->pub;
+    struct pub_job *j;
+
+    if (!p->started) {
+        finish_file(d, x);
+        return;
+    }
+    publisher_collect(d, PUBLISH_QUEUE); /* bounded: each job holds an open file */
+    j = xcalloc(1, sizeof(*j));
+    j->part = x->part;
+    j->f = x->f;
+    x->part = NULL;
+    memset(&x->f, 0, sizeof(x->f));
+    pthread_mutex_lock(&p->lock);
+    *p->todo_tail = j;
+    p->todo_tail = &j->next;
+    p->pending++;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Wait for every publication, record them, stop the thread. */
+static void publisher_stop(struct dl_ctx *d)
+{
+    struct publisher *p = &d->pub;
+
+    if (!p->started)
+        return;
+    publisher_collect(d, 1);
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    while (p->started > 0)
+        pthread_join(p->threads[--p->started], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
 }
 
 /* What a transfer must deliver per stall window: less under a low download-max-rate. */
@@ -546,7 +721,7 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
                    x->status, x->f.name, hex);
         return;
     }
-    finish_file(d, x);
+    publisher_submit(d, x);
 }
 
 static void ask_upstream(struct dl_ctx *d)
@@ -645,6 +820,7 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
     if (d.multi == NULL)
         fatalx("out of memory creating a curl multi handle");
     rate_init(&d);
+    publisher_start(&d.pub);
     count_selected(&d, policy);
     if (st->files_total > 0)
         log_info("content: %ld files to download (%lld bytes)", st->files_total,
@@ -679,8 +855,10 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
             if (x != NULL)
                 fl[nfl++] = x;
         }
-        if (nfl == 0)
+        if (nfl == 0) {
+            publisher_collect(&d, 1);
             break;
+        }
         curl_multi_perform(d.multi, &running);
         while ((m = curl_multi_info_read(d.multi, &left)) != NULL) {
             struct xfer *x = NULL;
@@ -696,6 +874,7 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
                 }
             xfer_free(x);
         }
+        publisher_collect(&d, 0);
         wait_ms = rate_resume(&d, fl, nfl);
         if (running > 0)
             curl_multi_poll(d.multi, NULL, 0, (int)wait_ms, NULL);
@@ -718,6 +897,7 @@ out:
         curl_multi_remove_handle(d.multi, fl[i]->easy);
         xfer_free(fl[i]);
     }
+    publisher_stop(&d); /* what was finished is published and recorded, cancelled or not */
     for (; ipage < npage; ipage++)
         file_free(&page[ipage]);
     free(page);

@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONTENT_IO_CHUNK (1 << 20)
+#define CONTENT_IO_CHUNK   (1 << 20)
+#define CONTENT_FLUSH_STEP (8 << 20) /* a download's bytes go to disk in steps of this size */
 
 struct content_store {
     char *dir;      /* content_dir */
@@ -38,7 +39,8 @@ struct content_partial {
     int fd;
     int broken; /* a write failed: the hashes no longer describe the file */
     int64_t offset;
-    int64_t size; /* expected, -1 unknown */
+    int64_t flushed; /* bytes before this offset are being written to disk (sync_file_range) */
+    int64_t size;    /* expected, -1 unknown */
     unsigned char sha1[20];
     unsigned char sha256[32];
     int has_sha256;
@@ -563,6 +565,7 @@ struct content_partial *content_store_partial_open(struct content_store *cs,
         snprintf(err, errlen, "cannot read %s: %s", p->path, strerror(errno));
         goto fail;
     }
+    p->flushed = p->offset;
     return p;
 toolong:
     snprintf(err, errlen, "content path too long under %s", cs->dir);
@@ -596,6 +599,12 @@ int content_store_partial_append(struct content_partial *p, const void *data, si
     }
     content_hash_update(&p->hash, data, len);
     p->offset += (int64_t)len;
+    if (p->offset - p->flushed >= CONTENT_FLUSH_STEP) {
+        /* start writing what came so far: the disk works while the rest arrives, and the
+           fsync of the publication waits for the last step only, not for the whole file */
+        (void)sync_file_range(p->fd, p->flushed, p->offset - p->flushed, SYNC_FILE_RANGE_WRITE);
+        p->flushed = p->offset;
+    }
     return 0;
 }
 
@@ -609,15 +618,16 @@ int content_store_partial_restart(struct content_partial *p, char *err, size_t e
     content_hash_free(&p->hash);
     content_hash_init(&p->hash);
     p->offset = 0;
+    p->flushed = 0;
     p->broken = 0;
     return 0;
 }
 
-int content_store_partial_finish(struct content_partial *p, char *err, size_t errlen)
+/* The checks of a publication that need no disk wait: 0, or -1 with p consumed and err set. */
+static int content_partial_check(struct content_partial *p, char *err, size_t errlen)
 {
     unsigned char got1[20], got256[32];
-    char msg[512], dir[4096];
-    int rc = -1;
+    char msg[512];
 
     if (p->broken) {
         snprintf(err, errlen, "%s: an earlier write failed, not publishing it", p->path);
@@ -631,16 +641,73 @@ int content_store_partial_finish(struct content_partial *p, char *err, size_t er
         content_store_partial_discard(p);
         return -1;
     }
-    if (fsync(p->fd) < 0 || rename(p->path, p->final) < 0) {
-        snprintf(err, errlen, "cannot publish %s: %s", p->final, strerror(errno));
-        content_store_partial_abort(p);
-        return -1;
-    }
-    content_dirname(p->final, dir, sizeof(dir));
-    content_fsync_dir(dir);
-    rc = 0;
-    content_store_partial_abort(p); /* closes and frees; the file now has its final name */
+    return 0;
+}
+
+int content_store_partial_finish(struct content_partial *p, char *err, size_t errlen)
+{
+    int rc;
+
+    content_store_partials_finish(&p, 1, &rc, err, errlen);
     return rc;
+}
+
+void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,
+                                   size_t errlen)
+{
+    char dir[4096], done[4096];
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        rc[i] = content_partial_check(p[i], err + i * errlen, errlen);
+        if (rc[i] < 0)
+            p[i] = NULL;
+    }
+    /* start writing every file's data at once: the fsyncs below then wait for writes already
+       under way, and the first one's journal commit carries the others' block allocations */
+    for (i = 0; i < n; i++)
+        if (p[i] != NULL)
+            (void)sync_file_range(p[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    for (i = 0; i < n; i++) {
+        if (p[i] != NULL && fsync(p[i]->fd) < 0) {
+            snprintf(err + i * errlen, errlen, "cannot publish %s: %s", p[i]->final,
+                     strerror(errno));
+            content_store_partial_abort(p[i]);
+            p[i] = NULL;
+            rc[i] = -1;
+        }
+    }
+    /* every file's bytes are on disk before any of them gets its published name */
+    for (i = 0; i < n; i++) {
+        if (p[i] != NULL && rename(p[i]->path, p[i]->final) < 0) {
+            snprintf(err + i * errlen, errlen, "cannot publish %s: %s", p[i]->final,
+                     strerror(errno));
+            content_store_partial_abort(p[i]);
+            p[i] = NULL;
+            rc[i] = -1;
+        }
+    }
+    /* the renames on disk: each directory once (the first sync commits them all) */
+    for (i = 0; i < n; i++) {
+        if (p[i] == NULL)
+            continue;
+        content_dirname(p[i]->final, dir, sizeof(dir));
+        for (j = 0; j < i; j++) {
+            if (p[j] == NULL)
+                continue;
+            content_dirname(p[j]->final, done, sizeof(done));
+            if (strcmp(done, dir) == 0)
+                break;
+        }
+        if (j == i)
+            content_fsync_dir(dir);
+    }
+    for (i = 0; i < n; i++) {
+        if (p[i] != NULL) {
+            rc[i] = 0;
+            content_store_partial_abort(p[i]); /* closes and frees; the file has its name */
+        }
+    }
 }
 
 void content_store_partial_abort(struct content_partial *p)

@@ -135,6 +135,16 @@ int content_store_partial_restart(struct content_partial *p, char *err,
  * in which case the partial file is deleted (its bytes are wrong, resuming cannot help).
  */
 int content_store_partial_finish(struct content_partial *p, char *err, size_t errlen) WSUS_MUST_USE;
+/*
+ * content_store_partial_finish for n partials at once, sharing the disk waits: all are
+ * verified, their data flushed (writes started together, then fsync'd), then all renamed, then
+ * each directory fsync'd once; so a batch costs about two journal commits instead of two per
+ * file, with the same guarantee (a file gets its published name only once its bytes are on
+ * disk, and the names are on disk when this returns). rc[i] and the message at err + i *
+ * errlen are partial i's, as content_store_partial_finish's; every p[i] is freed.
+ */
+void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,
+                                   size_t errlen);
 /* Close and keep the partial on disk for a later resume. Frees p; NULL is fine. */
 void content_store_partial_abort(struct content_partial *p);
 /* Close and delete the partial. Frees p; NULL is fine. */

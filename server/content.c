@@ -376,7 +376,7 @@ static enum MHD_Result content_respond_multipart(struct http_request *req, int f
     MHD_del_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     metrics_bytes_served(total);
-    return http_queue(req, MHD_HTTP_PARTIAL_CONTENT, resp);
+    return http_queue_stream(req, MHD_HTTP_PARTIAL_CONTENT, resp);
 }
 
 /* A response with no body (412, 416) carrying the validators. */
@@ -473,7 +473,7 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
                  (long long)spans[0].last, (long long)size);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
         metrics_bytes_served((uint64_t)(spans[0].last - spans[0].first + 1));
-        return http_queue(req, MHD_HTTP_PARTIAL_CONTENT, resp);
+        return http_queue_stream(req, MHD_HTTP_PARTIAL_CONTENT, resp);
     }
     resp = MHD_create_response_from_fd_at_offset64((uint64_t)size, fd, 0);
     if (resp == NULL) {
@@ -481,9 +481,10 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
         return MHD_NO;
     }
     content_common_headers(resp, etag, lm);
-    if (is_get)
-        metrics_bytes_served((uint64_t)size);
-    return http_queue(req, MHD_HTTP_OK, resp);
+    if (!is_get || size == 0)
+        return http_queue(req, MHD_HTTP_OK, resp); /* headers only */
+    metrics_bytes_served((uint64_t)size);
+    return http_queue_stream(req, MHD_HTTP_OK, resp);
 
 precondition_failed:
     close(fd);

@@ -14,6 +14,8 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -455,14 +457,24 @@ struct http_arg {
     char *value;
 };
 
+/* Hold (1) or release (0) the partial frames of a connection's socket; 0 or -1. */
+static int http_conn_cork(const struct http_conn *c, int on)
+{
+    if (c == NULL || c->fd < 0)
+        return -1;
+    return setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                            enum MHD_RequestTerminationCode toe)
 {
     struct http_request *req = *con_cls;
+    struct http_conn *hc = http_conn_of(conn);
 
     (void)toe;
-    http_conn_enter(cls, http_conn_of(conn), HTTP_CONN_IDLE,
-                    http_limits_now(cls).keepalive_timeout);
+    if (req != NULL && req->corked)
+        http_conn_cork(hc, 0); /* sends what is held: the end of the body */
+    http_conn_enter(cls, hc, HTTP_CONN_IDLE, http_limits_now(cls).keepalive_timeout);
     if (req == NULL)
         return;
     metrics_request(req->path, req->status);
@@ -780,6 +792,14 @@ enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD
         req->status = status;
     MHD_destroy_response(resp);
     return r;
+}
+
+enum MHD_Result http_queue_stream(struct http_request *req, unsigned status,
+                                  struct MHD_Response *resp)
+{
+    if (resp != NULL && !req->corked && http_conn_cork(http_conn_of(req->conn), 1) == 0)
+        req->corked = 1;
+    return http_queue(req, status, resp);
 }
 
 enum MHD_Result http_respond_take(struct http_request *req, unsigned status,

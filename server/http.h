@@ -34,6 +34,7 @@ struct http_request {
     void (*ctx_free)(void *); /* frees ctx; called once when the request completes */
     struct http_arg *args;    /* http_query's decoded values, freed when the request completes */
     unsigned status;          /* the status queued (http_queue), 0 until then; for metrics */
+    int corked;               /* http_queue_stream held the socket's frames back */
 };
 
 /* A handler queues exactly one response (http_respond_* or MHD_queue_response) and returns
@@ -128,5 +129,16 @@ enum MHD_Result http_respond_text(struct http_request *req, unsigned status, con
     __attribute__((format(printf, 3, 4)));
 /* Queue a prepared response (adds the Server header) and drop our reference to it. */
 enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD_Response *resp);
+/*
+ * http_queue for a response whose body libmicrohttpd sends with calls of its own after the
+ * headers (a file: MHD_create_response_from_fd*, or a content reader callback). libmicrohttpd
+ * 0.9.75 pushes the headers of such a response in a packet of their own, so the client gets
+ * and wakes up for them apart from the body. This holds the socket's partial frames back
+ * (TCP_CORK) until the request completes, so headers and body leave together in full
+ * segments (what nginx's tcp_nopush does); the kernel sends anything held after 200 ms at the
+ * latest. Use http_queue for a response without a body (HEAD, 304, empty).
+ */
+enum MHD_Result http_queue_stream(struct http_request *req, unsigned status,
+                                  struct MHD_Response *resp);
 
 #endif

@@ -204,6 +204,49 @@ static void test_partial_bad_bytes(void **state)
     free(junk);
 }
 
+/* Several partials published at once: each gets its own outcome, the good ones their names. */
+static void test_partials_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct content_partial *p[3];
+    unsigned char small[4096], sha1_small[20], sha1_bad[20];
+    char err[3][512], path[3][4096], part[4200];
+    int rc[3];
+    size_t i;
+
+    for (i = 0; i < sizeof(small); i++)
+        small[i] = (unsigned char)(i * 13);
+    EVP_Digest(small, sizeof(small), sha1_small, NULL, EVP_sha1(), NULL);
+    memcpy(sha1_bad, sha1_small, 20);
+    sha1_bad[0] ^= 0x01; /* the bytes of small do not have this digest */
+    p[0] = content_store_partial_open(f->cs, f->sha1, f->sha256, DATA_LEN, "a.cab", err[0], 512);
+    p[1] = content_store_partial_open(f->cs, sha1_small, NULL, sizeof(small), "s.exe", err[1], 512);
+    p[2] = content_store_partial_open(f->cs, sha1_bad, NULL, sizeof(small), "x.exe", err[2], 512);
+    assert_non_null(p[0]);
+    assert_non_null(p[1]);
+    assert_non_null(p[2]);
+    assert_int_equal(content_store_partial_append(p[0], f->data, DATA_LEN, err[0], 512), 0);
+    assert_int_equal(content_store_partial_append(p[1], small, sizeof(small), err[1], 512), 0);
+    assert_int_equal(content_store_partial_append(p[2], small, sizeof(small), err[2], 512), 0);
+    assert_int_equal(content_store_path(f->cs, f->sha1, "a.cab", path[0], 4096), 0);
+    assert_int_equal(content_store_path(f->cs, sha1_small, "s.exe", path[1], 4096), 0);
+    assert_int_equal(content_store_path(f->cs, sha1_bad, "x.exe", path[2], 4096), 0);
+    content_store_partials_finish(p, 3, rc, err[0], sizeof(err[0]));
+    assert_int_equal(rc[0], 0);
+    assert_int_equal(rc[1], 0);
+    assert_int_equal(rc[2], -1);
+    assert_non_null(strstr(err[2], "SHA-1 mismatch"));
+    assert_true(file_exists(path[0]));
+    assert_true(file_exists(path[1]));
+    assert_false(file_exists(path[2]));
+    snprintf(part, sizeof(part), "%s.partial", path[2]);
+    assert_false(file_exists(part)); /* bad bytes are not resumed */
+    assert_int_equal(content_store_verify(f->cs, f->sha1, f->sha256, DATA_LEN, "a.cab", NULL, 0),
+                     CONTENT_VERIFY_OK);
+    assert_int_equal(content_store_verify(f->cs, sha1_small, NULL, sizeof(small), "s.exe", NULL, 0),
+                     CONTENT_VERIFY_OK);
+}
+
 static void test_verify_and_quarantine(void **state)
 {
     struct fixture *f = *state;
@@ -302,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_bad_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partials_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_and_quarantine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permission_check, setup, teardown),
     };
