@@ -11,6 +11,7 @@
 #include "config.h"
 #include "db.h"
 #include "dbpool.h"
+#include "fragment_store.h"
 #include "http.h"
 #include "log.h"
 #include "pgcluster.h"
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -115,6 +117,47 @@ static int open_catalog(struct server *s)
     log_info("catalog ready (schema version %d, server id %s)",
              db_migrations[db_migrations_count - 1].version, s->server_id);
     return 0;
+}
+
+/*
+ * The client fragments of revisions stored before wsusd derived them (a catalog from before
+ * schema 005, or imported by an older wsusctl): derived once, in the background on a connection
+ * of its own, so the listeners are up at once. Windows clients see those revisions once their
+ * fragments are in; nothing else waits. Safe beside a sync (fragment_store_add skips what another
+ * session derived).
+ */
+static void *fragments_backfill(void *arg)
+{
+    const char *conninfo = arg;
+    struct fragment_store_stats st = {0, 0, 0};
+    char err[512];
+    PGconn *db = db_connect(conninfo, "wsusd fragments", err, sizeof(err));
+
+    if (db == NULL) {
+        log_warnx("cannot derive the client fragments of older revisions: %s", err);
+        return NULL;
+    }
+    if (fragment_store_missing(db, &st, err, sizeof(err)) < 0)
+        log_warnx("cannot derive the client fragments of older revisions: %s; they are tried again "
+                  "at the next start",
+                  err);
+    else if (st.derived > 0 || st.failed > 0)
+        log_info("client fragments derived for %ld revisions stored before wsusd derived them (%ld "
+                 "not derivable, each logged)",
+                 st.derived, st.failed);
+    db_close(db);
+    return NULL;
+}
+
+static void start_fragments_backfill(const char *conninfo)
+{
+    pthread_t t;
+
+    if (pthread_create(&t, NULL, fragments_backfill, (void *)conninfo) != 0) {
+        log_warnx("cannot start deriving the client fragments of older revisions");
+        return;
+    }
+    pthread_detach(t);
 }
 
 /* Whole PEM file as a string (malloc'd), or NULL (logged). Read before privileges drop. */
@@ -416,6 +459,7 @@ int main(int argc, char **argv)
     s.sched = scheduler_start(s.conninfo, s.cfg.content_dir, s.server_id, s.front_end);
     if (s.sched == NULL)
         goto out;
+    start_fragments_backfill(s.conninfo);
     log_info("wsusd %s ready (front-end %s)", WSUSD_VERSION, s.front_end);
 
     for (;;) {

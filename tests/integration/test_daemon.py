@@ -177,10 +177,29 @@ with wt.TempDir() as tmp:
     rc = srv.proc.wait(30)
     wt.check(rc == 0, "SIGTERM stops wsusd with status 0 (got %s)" % rc)
 
+    # a catalog whose revisions have no client fragments (stored before wsusd derived them):
+    # the next start derives them in the background
+    r = wt.wsusctl(conf, "import", wt.data("WSUS.cab"))
+    wt.check(r.returncode == 0, "wsusctl import of the real export", r)
+    revisions = int(wt.sql_value(db, "SELECT count(*) FROM revision"))
+    wt.sql(db, "DELETE FROM revision_fragment")
+    wt.sql(db, "DELETE FROM revision_fragment_state")
+
     # restart: identity kept, nothing re-applied
     srv = wt.Wsusd(conf).start()
     code, body = admin_get(aport, "/api/v1/status", token)
     wt.check(body.get("server_id") == server_id, "the server id survives a restart")
+    derived = 0
+    for _ in range(600):  # a hang guard only: it takes about a second
+        derived = int(wt.sql_value(db, "SELECT count(*) FROM revision_fragment_state"))
+        if derived == revisions and "client fragments derived for" in srv.output():
+            break
+        time.sleep(0.1)
+    wt.check(revisions > 400 and derived == revisions,
+             "the fragments of every stored revision are derived at start (%d of %d)"
+             % (derived, revisions))
+    wt.check(("client fragments derived for %d revisions stored before wsusd derived them"
+              % revisions) in srv.output(), "the log says how many were derived", srv.output()[-2000:])
     srv.stop()
     wt.drop_db(db)
 
