@@ -62,14 +62,15 @@ function complianceChart(rows) {
 // The groups computers can be in ("Downstream Servers" holds servers, not computers).
 const computerGroups = (groups) => groups.filter((g) => g.name !== "Downstream Servers");
 
-async function compliance(root, groups) {
+// Draw the compliance picture into box; false when the server has no GET report.
+async function compliance(box, groups) {
   const reports = [];
   for (const g of groups) {
     const r = await api.getOptional("report", { group: g.name });
     if (r === null) return false;
     reports.push({ group: g, t: totals(r) });
   }
-  root.append(el("h2", { text: "Compliance per group" }), complianceChart(reports));
+  box.replaceChildren(complianceChart(reports));
   return true;
 }
 
@@ -88,14 +89,19 @@ export async function render(root) {
   }
   const list = el("div", { id: "computers-list" });
   const msg = el("p", { id: "computers-msg" });
+  const chartBox = el("div", { id: "compliance-box" });
+  const heading = el("h2", { text: "Compliance per group" });
+  root.append(heading, chartBox);
   try {
-    if (!(await compliance(root, computerGroups(groups)))) {
+    if (!(await compliance(chartBox, computerGroups(groups)))) {
+      heading.remove();
+      chartBox.remove();
       root.append(el("p", { id: "computers", class: "muted",
         text: "Computers are not available on this server yet (the client services are not part of this wsusd)." }));
       return;
     }
   } catch (e) {
-    root.append(errorLine("compliance-error", e));
+    chartBox.append(errorLine("compliance-error", e));
   }
   root.append(el("h2", { text: "Computers" }), msg, list);
   const targets = computerGroups(groups).filter((g) => g.name !== "All Computers");
@@ -125,7 +131,8 @@ export async function render(root) {
               const r = await api.post("computers/move", { computer: x.id, group: pick.value });
               msg.className = "ok";
               msg.textContent = "Moved " + (x.name || x.id) + " to " + r.group + " (" + r.note + ").";
-              load();
+              await load();
+              await compliance(chartBox, computerGroups(groups));
             } catch (e) {
               msg.className = "error";
               msg.textContent = e.message;

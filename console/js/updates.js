@@ -25,7 +25,7 @@ function select(id, label, options) {
 export async function render(root) {
   const cats = await categories();
   const groups = (await api.get("groups")).groups;
-  const state = { offset: 0, selected: new Set(), rows: [] };
+  const state = { offset: 0, selected: new Set(), rows: [], gen: 0 };
   const search = el("input", { id: "upd-search", type: "search", size: 30, placeholder: "title words, KB or id" });
   const go = el("button", { id: "upd-go", type: "submit", text: "Search" });
   const form = el("form", { class: "toolbar", id: "upd-filter" }, search,
@@ -57,10 +57,11 @@ export async function render(root) {
 
   // The red-X list (GET updates/failed, the same answer `wsusctl updates list --failed`
   // prints): each update with its reason, its missing files and the fix.
-  async function loadFailed() {
+  async function loadFailed(gen) {
     let r;
     try {
       r = await api.get("updates/failed");
+      if (gen !== state.gen) return; // a newer search started meanwhile
     } catch (e) {
       list.append(errorLine("upd-error", e));
       return;
@@ -84,12 +85,14 @@ export async function render(root) {
   }
 
   async function load() {
+    const gen = ++state.gen;
     clear(list);
-    if (form.querySelector("#upd-failed").checked) return loadFailed();
+    if (form.querySelector("#upd-failed").checked) return loadFailed(gen);
     let r, failed = new Map();
     try {
       r = await api.get("updates", query());
       for (const f of (await api.get("updates/failed")).updates) failed.set(f.update_id, f);
+      if (gen !== state.gen) return; // a newer search started meanwhile
     } catch (e) {
       list.append(errorLine("upd-error", e));
       return;

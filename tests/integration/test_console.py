@@ -193,6 +193,15 @@ def check_computers(d, root, root_conf):
         else []
     wt.check(names == ["pc-console.example.org"], "wsusctl: the computer is in Pilot", r)
     wait_text(d, "#computers", lambda t: "Pilot" in t, "the table shows the new group")
+
+    def pilot_bar(drv):
+        g = drv.find_elements(By.CSS_SELECTOR, "#compliance g.compliance-row[data-group='Pilot']")
+        return g and "1 computer(s)" in g[0].get_attribute("textContent")
+    try:
+        WebDriverWait(d, WAIT, poll_frequency=0.2).until(pilot_bar)
+        wt.check(True, "the Pilot bar counts the moved computer")
+    except Exception:
+        wt.check(False, "the Pilot bar counts the moved computer")
     shot(d, "computers")
 
 
@@ -210,6 +219,9 @@ def check_red_x(d, root_db, root_conf):
     wt.check(r.returncode == 0 and sha1 in r.stdout and "remedy: see the reason; wsusctl sync "
              "now tries again" in r.stdout, "wsusctl lists the update with the failed file", r)
     d.get(admin_url(root_conf) + "/console/#updates")
+    wait_text(d, "#upd-count", lambda t: t.startswith("Updates 1 to"), "the Updates page is loaded")
+    wt.check(len(d.find_elements(By.CSS_SELECTOR, "#upd-table tr.redx-row .redx")) ==
+             r.stdout.count("remedy:"), "the list marks the update with missing files (red X)")
     WebDriverWait(d, WAIT).until(EC.element_to_be_clickable((By.ID, "upd-failed"))).click()
     d.find_element(By.ID, "upd-go").click()
     txt = wait_text(d, "#upd-failed-table", lambda t: "HTTP 404 from the upstream" in t,
@@ -218,6 +230,7 @@ def check_red_x(d, root_db, root_conf):
              sha1 in txt, "the red-X row has the reason and the fix wsusctl prints: %r" % txt)
     wt.check(len(d.find_elements(By.CSS_SELECTOR, "#upd-failed-table tr.redx-row")) ==
              r.stdout.count("remedy:"), "as many red-X rows as wsusctl lists")
+    wt.check(not d.find_elements(By.ID, "upd-table"), "only the red-X list is shown")
     shot(d, "updates-red-x")
 
 
