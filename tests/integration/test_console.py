@@ -371,6 +371,9 @@ def run(tmp, servers, dbs):
                  "wsusctl agrees: one manual sync succeeded: %r" % h[:1])
         d.get(admin_url(down_conf) + "/console/#history")
         wait_text(d, "#history-table", lambda t: "succeeded" in t, "the history page lists the run")
+        fe = h[0].get("front_end") if h else None
+        wt.check(bool(fe) and fe in d.find_element(By.ID, "history-table").text,
+                 "the history row names the front-end that ran it, as wsusctl says (%r)" % fe)
         wt.check(len(d.find_elements(By.CSS_SELECTOR, "#history-chart rect")) >= 1,
                  "the history chart has a bar for the run")
         shot(d, "history")
