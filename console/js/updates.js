@@ -57,6 +57,17 @@ export async function render(root) {
 
   // The red-X list (GET updates/failed, the same answer `wsusctl updates list --failed`
   // prints): each update with its reason, its missing files and the fix.
+  // The updates with missing files by id, for the red X of the list; read once per search
+  // (their number grows with failed files, not with the catalog).
+  async function failedMap() {
+    if (!state.failed) {
+      const m = new Map();
+      for (const f of (await api.get("updates/failed")).updates) m.set(f.update_id, f);
+      state.failed = m;
+    }
+    return state.failed;
+  }
+
   async function loadFailed(gen) {
     let r;
     try {
@@ -88,10 +99,10 @@ export async function render(root) {
     const gen = ++state.gen;
     clear(list);
     if (form.querySelector("#upd-failed").checked) return loadFailed(gen);
-    let r, failed = new Map();
+    let r, failed;
     try {
       r = await api.get("updates", query());
-      for (const f of (await api.get("updates/failed")).updates) failed.set(f.update_id, f);
+      failed = await failedMap();
       if (gen !== state.gen) return; // a newer search started meanwhile
     } catch (e) {
       list.append(errorLine("upd-error", e));
@@ -186,7 +197,7 @@ export async function render(root) {
     dialog.append(box);
   }
 
-  form.addEventListener("submit", (ev) => { ev.preventDefault(); state.offset = 0; load(); });
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); state.offset = 0; state.failed = null; load(); });
   actions.querySelector("#upd-approve").addEventListener("click", () => change("approve"));
   actions.querySelector("#upd-decline").addEventListener("click", () => change("decline"));
   await load();
