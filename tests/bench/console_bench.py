@@ -31,6 +31,7 @@ def port():
 
 def main():
     tmp = tempfile.mkdtemp(prefix="wsusd-console-bench-")
+    os.chmod(tmp, 0o755)  # the private cluster runs as the postgres user when started as root
     proc = None
     try:
         aport = port()
