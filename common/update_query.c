@@ -31,8 +31,11 @@
     " WHERE p.revision_id = l.id AND p.is_category)"
 
 static const char list_sql[] =
-    "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
-    "  ORDER BY update_id, revision_number DESC), "
+    /* only the columns used below: sorting whole revision rows (their XML) was most of the
+       time on a large catalog */
+    "WITH latest AS (SELECT DISTINCT ON (update_id) id, update_id, revision_number, "
+    "  update_type, category_type, title, kb_article_id, creation_date, explicitly_deployable "
+    "  FROM revision ORDER BY update_id, revision_number DESC), "
     "sel AS (SELECT l.*, "
     "  EXISTS (SELECT 1 FROM deployment d WHERE d.update_id = l.update_id "
     "          AND NOT d.dead AND d.action <> 2) AS approved, "
