@@ -21,11 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* OPT_LISTEN: host:port (empty only where the default is empty); OPT_LOOPBACK: host:port on
- * a loopback address; OPT_CHOICE: one of the
+/* OPT_LISTEN: host:port (empty only where the default is empty); OPT_CHOICE: one of the
  * words of choices ("a|b|c"); OPT_PATH: an absolute path (empty only where the default is);
  * OPT_NETS: addresses and networks (a.b.c.d/n, v6/n) separated by commas or spaces. */
-enum opt_type { OPT_STR, OPT_LONG, OPT_LISTEN, OPT_LOOPBACK, OPT_CHOICE, OPT_PATH, OPT_NETS };
+enum opt_type { OPT_STR, OPT_LONG, OPT_LISTEN, OPT_CHOICE, OPT_PATH, OPT_NETS };
 
 struct config_option {
     const char *section;
@@ -42,11 +41,10 @@ struct config_option {
     {                                                                                              \
         sec, key, type, offsetof(struct config, field), def, 0, 0, doc, choices                    \
     }
-#define STR(sec, key, field, def, doc)      OPT(OPT_STR, sec, key, field, def, doc, NULL)
-#define LISTEN(sec, key, field, def, doc)   OPT(OPT_LISTEN, sec, key, field, def, doc, NULL)
-#define LOOPBACK(sec, key, field, def, doc) OPT(OPT_LOOPBACK, sec, key, field, def, doc, NULL)
-#define PATH(sec, key, field, def, doc)     OPT(OPT_PATH, sec, key, field, def, doc, NULL)
-#define NETS(sec, key, field, def, doc)     OPT(OPT_NETS, sec, key, field, def, doc, NULL)
+#define STR(sec, key, field, def, doc)    OPT(OPT_STR, sec, key, field, def, doc, NULL)
+#define LISTEN(sec, key, field, def, doc) OPT(OPT_LISTEN, sec, key, field, def, doc, NULL)
+#define PATH(sec, key, field, def, doc)   OPT(OPT_PATH, sec, key, field, def, doc, NULL)
+#define NETS(sec, key, field, def, doc)   OPT(OPT_NETS, sec, key, field, def, doc, NULL)
 #define CHOICE(sec, key, field, def, choices)                                                      \
     OPT(OPT_CHOICE, sec, key, field, def, choices, choices)
 #define NUM(sec, key, field, def, lo, hi, doc)                                                     \
@@ -85,8 +83,12 @@ static const struct config_option config_options[] = {
         "seconds an idle keep-alive connection waits for its next request"),
     NUM("server", "idle_timeout", idle_timeout, "60", 1, 86400,
         "seconds without a byte either way before a connection is closed"),
-    LOOPBACK("admin", "listen", admin_listen, "127.0.0.1:8532",
-             "JSON admin API used by wsusctl (a loopback address: it has no TLS)"),
+    LISTEN("admin", "listen", admin_listen, "127.0.0.1:8532",
+           "JSON admin API and web console (another address than loopback needs tls_cert)"),
+    STR("admin", "tls_cert", admin_tls_cert, "",
+        "PEM certificate chain: serve the admin API over HTTPS (empty = plain HTTP, loopback "
+        "only)"),
+    STR("admin", "tls_key", admin_tls_key, "", "PEM private key for [admin] tls_cert"),
     STR("admin", "token_file", token_file, "",
         "admin API token, mode 0600, 64 hex digits (empty = <state_dir>/admin.token)"),
     PATH("admin", "console_dir", console_dir, "",
@@ -148,18 +150,8 @@ static int config_check(const struct config_option *o, const char *value, char *
         return 0;
     switch (o->type) {
     case OPT_LISTEN:
-    case OPT_LOOPBACK:
         if (config_split_hostport(value, &host, &port, msg, sizeof(msg)) < 0) {
             snprintf(err, errlen, "[%s] %s %s", o->section, o->key, msg);
-            return -1;
-        }
-        if (o->type == OPT_LOOPBACK && !config_is_loopback(host)) {
-            snprintf(err, errlen,
-                     "[%s] %s %s is not a loopback address: the admin API has no TLS, so its "
-                     "bearer token would cross the network in clear text; use 127.0.0.1:%d "
-                     "(reach it from elsewhere through ssh)",
-                     o->section, o->key, value, port);
-            free(host);
             return -1;
         }
         free(host);
@@ -358,6 +350,37 @@ int config_split_hostport(const char *hp, char **host, int *port, char *err, siz
     return 0;
 }
 
+/* [admin] tls_cert and tls_key go together; a non-loopback [admin] listen needs them (the
+   bearer token and the console's session cookie must not cross a network in clear text). */
+static int config_check_admin_listen(const struct config *cfg, const char *path, char *err,
+                                     size_t errlen)
+{
+    char *host = NULL;
+    int port = 0, loopback;
+
+    if ((cfg->admin_tls_cert[0] == '\0') != (cfg->admin_tls_key[0] == '\0')) {
+        snprintf(err, errlen,
+                 "%s: [admin] tls_cert and tls_key go together; set both to PEM files (or "
+                 "neither)",
+                 path);
+        return -1;
+    }
+    if (cfg->admin_tls_cert[0] != '\0')
+        return 0;
+    if (config_split_hostport(cfg->admin_listen, &host, &port, err, errlen) < 0)
+        return -1; /* checked when read: only the default can get here */
+    loopback = config_is_loopback(host);
+    free(host);
+    if (loopback)
+        return 0;
+    snprintf(err, errlen,
+             "%s: [admin] listen %s is not a loopback address and the admin API has no TLS, so "
+             "its bearer token would cross the network in clear text; set [admin] tls_cert and "
+             "tls_key to serve it over HTTPS, or use 127.0.0.1:%d (reach it through ssh)",
+             path, cfg->admin_listen, port);
+    return -1;
+}
+
 int config_load(struct config *cfg, const char *path, int missing_ok, char *err, size_t errlen)
 {
     struct load_ctx ctx = {cfg, NULL, path, 0, 0, err, errlen, 0};
@@ -395,7 +418,7 @@ derive:
                  path);
         return -1;
     }
-    return 0;
+    return config_check_admin_listen(cfg, path, err, errlen);
 }
 
 int config_is_loopback(const char *host)

@@ -32,7 +32,9 @@ struct config {
     char *name;            /* this front-end's name; "" = config_front_end_name's default */
     char *trusted_proxies; /* load balancers whose X-Forwarded-For is believed; "" = none */
     /* [admin] */
-    char *admin_listen;       /* host:port of the JSON admin API (loopback) */
+    char *admin_listen;       /* host:port of the JSON admin API (loopback unless TLS) */
+    char *admin_tls_cert;     /* PEM certificate: the admin listener speaks HTTPS; "" = HTTP */
+    char *admin_tls_key;      /* PEM key for admin_tls_cert */
     char *token_file;         /* admin token, 0600; "" = <state_dir>/admin.token */
     char *console_dir;        /* the web console's static files; "" = WSUSD_CONSOLE_DIR */
     char *metrics_token_file; /* a second token that may only GET /metrics; "" = none */
@@ -51,7 +53,8 @@ void config_defaults(struct config *cfg);
  * Read path over the defaults already in cfg. A missing file is an error unless
  * missing_ok is set (then defaults stay). On error returns -1 and writes into err one line
  * per mistake ("file:line: message", newline-separated; every mistake of the file, as far as
- * err holds them). Derived defaults (token_file, content_dir) are resolved at the end.
+ * err holds them). Derived defaults (token_file, content_dir) are resolved at the end; then
+ * an [admin] listen outside loopback without [admin] tls_cert and tls_key is refused.
  */
 int config_load(struct config *cfg, const char *path, int missing_ok, char *err,
                 size_t errlen) WSUS_MUST_USE;

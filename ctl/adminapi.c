@@ -1,7 +1,9 @@
 /*
  * adminapi: libcurl + jansson client of wsusd's admin API. Connects to [admin] listen (a
- * loopback address), reads and checks the token file on each call, and turns every
- * transport failure into one line with the fix. No retries, no token in any output.
+ * loopback address, or any address over HTTPS when [admin] tls_cert is set: then the server
+ * must hold exactly that certificate's key), reads and checks the token file on each call,
+ * and turns every transport failure into one line with the fix. No retries, no token in any
+ * output.
  */
 #include "adminapi.h"
 #include "strutil.h"
@@ -12,6 +14,10 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +38,8 @@ static void token_missing(const struct ctl *c, char *err, size_t errlen)
                                                : " does not exist, so the defaults apply");
 }
 
-/* "http://host:port" of [admin] listen into out; "where" gets "host:port" for messages. */
+/* "http://host:port" of [admin] listen into out ("https://" with [admin] tls_cert; a wildcard
+   address is reached on loopback); "where" gets "host:port" for messages. */
 static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where, size_t wherelen,
                       char *err, size_t errlen)
 {
@@ -42,9 +49,10 @@ static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where
 
     if (config_split_hostport(c->cfg.admin_listen, &host, &port, err, errlen) < 0)
         return -1;
-    h = host; /* a loopback address: config_load() refuses any other */
+    h = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : strcmp(host, "::") == 0 ? "::1" : host;
     v6 = strchr(h, ':') != NULL;
-    if (str_fmt(out, outlen, "http://%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port) < 0 ||
+    if (str_fmt(out, outlen, "http%s://%s%s%s:%d", c->cfg.admin_tls_cert[0] ? "s" : "",
+                v6 ? "[" : "", h, v6 ? "]" : "", port) < 0 ||
         str_fmt(where, wherelen, "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", port) < 0) {
         snprintf(err, errlen, "[admin] listen %s is too long", c->cfg.admin_listen);
         free(host);
@@ -52,6 +60,39 @@ static int admin_base(const struct ctl *c, char *out, size_t outlen, char *where
     }
     free(host);
     return 0;
+}
+
+/* "sha256//<base64>" of the public key of the first certificate in the PEM file path (for
+   CURLOPT_PINNEDPUBLICKEY): wsusctl talks only to the server holding that key, whatever name
+   its certificate carries. 0, or -1 with the message in err. */
+static int admin_pin(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+    unsigned char *der = NULL, digest[SHA256_DIGEST_LENGTH], b64[64];
+    FILE *f = fopen(path, "r");
+    X509 *x = NULL;
+    int n = -1;
+
+    if (f == NULL) {
+        snprintf(err, errlen,
+                 "cannot read [admin] tls_cert %s: %s; run wsusctl as root or as the "
+                 "wsusd user",
+                 path, strerror(errno));
+        return -1;
+    }
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x != NULL)
+        n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+    X509_free(x);
+    if (n <= 0) {
+        snprintf(err, errlen, "[admin] tls_cert %s holds no PEM certificate", path);
+        return -1;
+    }
+    SHA256(der, (size_t)n, digest);
+    OPENSSL_free(der);
+    EVP_EncodeBlock(b64, digest, sizeof(digest));
+    n = snprintf(out, outlen, "sha256//%s", (const char *)b64);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -86,6 +127,12 @@ static void transport_error(CURLcode cc, long oserr, const char *where, const ch
                  "wsusd) and its log (journalctl -u wsusd)",
                  where);
         break;
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        snprintf(err, errlen,
+                 "the server on %s does not hold the key of [admin] tls_cert; pass -c with the "
+                 "configuration file of the wsusd listening there",
+                 where);
+        break;
     case CURLE_WRITE_ERROR:
         snprintf(err, errlen, "the answer of wsusd on %s is larger than %u MiB; narrow the request",
                  where, ADMINAPI_MAX_ANSWER >> 20);
@@ -100,7 +147,7 @@ static void transport_error(CURLcode cc, long oserr, const char *where, const ch
 int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *body, json_t **out,
                   char *err, size_t errlen)
 {
-    char token[256], base[300], where[300], auth[300], curlerr[CURL_ERROR_SIZE];
+    char token[256], base[300], where[300], auth[300], pin[80], curlerr[CURL_ERROR_SIZE];
     struct curl_slist *hdrs = NULL;
     struct buf answer;
     char *url = NULL, *text = NULL;
@@ -112,6 +159,9 @@ int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *b
     *out = NULL;
     buf_init(&answer, ADMINAPI_MAX_ANSWER);
     if (admin_base(c, base, sizeof(base), where, sizeof(where), err, errlen) < 0)
+        goto out;
+    if (c->cfg.admin_tls_cert[0] != '\0' &&
+        admin_pin(c->cfg.admin_tls_cert, pin, sizeof(pin), err, errlen) < 0)
         goto out;
     if (access(c->cfg.token_file, F_OK) < 0 && errno == ENOENT) {
         token_missing(c, err, errlen);
@@ -158,6 +208,12 @@ int adminapi_call(struct ctl *c, const char *method, const char *path, json_t *b
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "wsusctl/" WSUSD_VERSION);
+    if (c->cfg.admin_tls_cert[0] != '\0') {
+        /* the key is pinned: no CA and no name to check */
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin);
+    }
     if (text != NULL) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(text));

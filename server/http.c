@@ -649,6 +649,11 @@ int http_server_port(const struct http_server *srv)
     return srv->port;
 }
 
+int http_server_is_tls(const struct http_server *srv)
+{
+    return srv->tls_cert != NULL;
+}
+
 unsigned http_server_connections(struct http_server *srv)
 {
     unsigned n;

@@ -89,6 +89,8 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 void http_server_stop(struct http_server *srv);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *srv);
+/* 1 when srv speaks HTTPS (started with tls_cert_pem), else 0. */
+int http_server_is_tls(const struct http_server *srv);
 /* Connections open now (for /metrics). NULL srv: 0. Thread-safe. */
 unsigned http_server_connections(struct http_server *srv);
 

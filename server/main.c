@@ -160,8 +160,9 @@ static void start_fragments_backfill(const char *conninfo)
     pthread_detach(t);
 }
 
-/* Whole PEM file as a string (malloc'd), or NULL (logged). Read before privileges drop. */
-static char *read_pem(const char *path, const char *key)
+/* Whole PEM file as a string (malloc'd), or NULL (logged). Read before privileges drop.
+   section and key name the setting in messages ("server", "tls_cert"). */
+static char *read_pem(const char *path, const char *section, const char *key)
 {
     FILE *f = fopen(path, "r");
     struct buf b;
@@ -169,13 +170,14 @@ static char *read_pem(const char *path, const char *key)
     size_t n;
 
     if (f == NULL) {
-        log_warn("cannot read [server] %s %s", key, path);
+        log_warn("cannot read [%s] %s %s", section, key, path);
         return NULL;
     }
     buf_init(&b, 1 << 20);
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (buf_add(&b, chunk, n) < 0) {
-            log_warnx("[server] %s %s is larger than 1 MB; is it really a PEM file?", key, path);
+            log_warnx("[%s] %s %s is larger than 1 MB; is it really a PEM file?", section, key,
+                      path);
             fclose(f);
             buf_free(&b);
             return NULL;
@@ -191,6 +193,32 @@ static void set_timeouts(struct http_server_options *o, const struct config *cfg
     o->body_timeout = (unsigned)cfg->body_timeout;
     o->keepalive_timeout = (unsigned)cfg->keepalive_timeout;
     o->idle_timeout = (unsigned)cfg->idle_timeout;
+}
+
+/* Start the listener of o over HTTPS with the PEM files of [section] tls_cert and tls_key;
+   NULL when they cannot be read or do not match (logged with the fix). */
+static struct http_server *start_tls_listener(struct http_server_options *o, const char *section,
+                                              const char *cert_path, const char *key_path)
+{
+    char *cert = read_pem(cert_path, section, "tls_cert");
+    char *key = read_pem(key_path, section, "tls_key");
+    struct http_server *srv = NULL;
+    char err[512];
+
+    if (cert != NULL && key != NULL) {
+        o->tls_cert_pem = cert;
+        o->tls_key_pem = key;
+        srv = http_server_start(o, err, sizeof(err));
+        o->tls_cert_pem = o->tls_key_pem = NULL;
+        if (srv == NULL)
+            log_warnx("%s (check that [%s] tls_cert and tls_key are a matching PEM pair)", err,
+                      section);
+    }
+    if (key != NULL)
+        OPENSSL_cleanse(key, strlen(key));
+    free(cert);
+    free(key);
+    return srv;
 }
 
 static int start_listeners(struct server *s)
@@ -220,26 +248,11 @@ static int start_listeners(struct server *s)
         return -1;
     }
     if (s->cfg.https_listen[0] != '\0') {
-        char *cert = read_pem(s->cfg.tls_cert, "tls_cert");
-        char *key = read_pem(s->cfg.tls_key, "tls_key");
-
-        if (cert == NULL || key == NULL) {
-            free(cert);
-            free(key);
-            return -1;
-        }
         o.listen = s->cfg.https_listen;
-        o.tls_cert_pem = cert;
-        o.tls_key_pem = key;
         o.name = "protocol (https)";
-        s->proto_tls = http_server_start(&o, err, sizeof(err));
-        OPENSSL_cleanse(key, strlen(key));
-        free(cert);
-        free(key);
-        if (s->proto_tls == NULL) {
-            log_warnx("%s (check that tls_cert and tls_key are a matching PEM pair)", err);
+        s->proto_tls = start_tls_listener(&o, "server", s->cfg.tls_cert, s->cfg.tls_key);
+        if (s->proto_tls == NULL)
             return -1;
-        }
     }
     memset(&o, 0, sizeof(o));
     o.listen = s->cfg.admin_listen;
@@ -251,6 +264,11 @@ static int start_listeners(struct server *s)
     set_timeouts(&o, &s->cfg);
     o.admit = admin_admit;
     o.app = s;
+    if (s->cfg.admin_tls_cert[0] != '\0') {
+        o.name = "admin (https)";
+        s->admin = start_tls_listener(&o, "admin", s->cfg.admin_tls_cert, s->cfg.admin_tls_key);
+        return s->admin == NULL ? -1 : 0;
+    }
     o.name = "admin";
     s->admin = http_server_start(&o, err, sizeof(err));
     if (s->admin == NULL) {

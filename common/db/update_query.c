@@ -31,8 +31,11 @@
     " WHERE p.revision_id = l.id AND p.is_category)"
 
 static const char list_sql[] =
-    "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
-    "  ORDER BY update_id, revision_number DESC), "
+    /* only the columns used below: sorting whole revision rows (their XML) was most of the
+       time on a large catalog */
+    "WITH latest AS (SELECT DISTINCT ON (update_id) id, update_id, revision_number, "
+    "  update_type, category_type, title, kb_article_id, creation_date, explicitly_deployable "
+    "  FROM revision ORDER BY update_id, revision_number DESC), "
     "sel AS (SELECT l.*, "
     "  EXISTS (SELECT 1 FROM deployment d WHERE d.update_id = l.update_id "
     "          AND NOT d.dead AND d.action <> 2) AS approved, "
@@ -50,17 +53,22 @@ static const char list_sql[] =
     "  AND ($4::text IS NULL OR l.update_id::text = lower($4) OR l.kb_article_id = $4 "
     "       OR 'kb' || l.kb_article_id = lower($4) "
     "       OR NOT EXISTS (SELECT 1 FROM regexp_split_to_table(lower(btrim($4)), '\\s+') w "
-    "                      WHERE strpos(lower(l.title), w) = 0))) "
+    "                      WHERE strpos(lower(l.title), w) = 0))), "
+    /* the page first (with the count of every match), then the costly columns of its rows
+       only: on a 100,000-revision catalog they are not computed for the rows not shown */
+    "page AS (SELECT l.*, count(*) OVER () AS total FROM sel l "
+    "  WHERE ($5::int = 0 OR l.approved = ($5::int > 0)) "
+    "  AND ($6::int = 0 OR l.declined = ($6::int > 0)) "
+    "  AND ($9::int = 0 OR l.superseded = ($9::int > 0)) "
+    "  ORDER BY l.creation_date DESC NULLS LAST, l.title, l.update_id "
+    "  LIMIT $7::int OFFSET $10::int) "
     "SELECT l.update_id::text, l.revision_number, l.update_type, l.category_type, "
     "  l.title, l.kb_article_id, " CATEGORY_NAMES("'UpdateClassification'") ", " CATEGORY_NAMES(
         "'Product', 'ProductFamily'") ", l.approved, l.declined, l.creation_date, "
-                                      "  count(*) OVER (), " UPDATE_SIZE_OF_L ", l.superseded "
-                                      "FROM sel l WHERE ($5::int = 0 OR l.approved = ($5::int > "
-                                      "0)) "
-                                      "AND ($6::int = 0 OR l.declined = ($6::int > 0)) "
-                                      "AND ($9::int = 0 OR l.superseded = ($9::int > 0)) "
+                                      "  l.total, " UPDATE_SIZE_OF_L ", l.superseded "
+                                      "FROM page l "
                                       "ORDER BY l.creation_date DESC NULLS LAST, l.title, "
-                                      "l.update_id LIMIT $7::int OFFSET $10::int";
+                                      "l.update_id";
 
 PGresult *update_query_list(PGconn *db, const struct update_filter *f)
 {

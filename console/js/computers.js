@@ -1,36 +1,145 @@
-// computers: target groups (GET groups), the Windows computers that use this server with
-// their update status (GET computers). A server without the client services says so.
+// computers: target groups (GET groups) with their compliance as a picture (GET report per
+// group: a bar of the approved update/computer pairs installed, needed and failed, and one of
+// the group's computers reporting and not reporting), the Windows computers that use this
+// server with their update status (GET computers), and moving one to another group (POST
+// computers/move). A server without the client services says so.
 import * as api from "./api.js";
-import { el, table, errorLine } from "./dom.js";
+import { el, svg, table, errorLine } from "./dom.js";
+
+const BAR_W = 420, BAR_H = 16, ROW_H = 58, LABEL_W = 190;
+
+// One stacked bar: parts [{n, cls, label}] scaled to their sum (an empty bar when 0).
+function bar(x, y, parts) {
+  const total = parts.reduce((s, p) => s + p.n, 0);
+  const out = [svg("rect", { x, y, width: BAR_W, height: BAR_H, class: "bar-empty" })];
+  let at = x;
+  for (const p of parts) {
+    if (total === 0 || p.n === 0) continue;
+    const w = (BAR_W * p.n) / total;
+    out.push(svg("rect", { x: at, y, width: w, height: BAR_H, class: p.cls },
+      svg("title", { text: p.label + ": " + p.n })));
+    at += w;
+  }
+  return out;
+}
+
+// Totals of GET report for one group: sums over its updates.
+function totals(r) {
+  const t = { installed: 0, needed: 0, failed: 0, approved: 0 };
+  for (const u of r.updates) for (const k of Object.keys(t)) t[k] += u[k];
+  return { ...t, computers: r.computers, not_reporting: r.not_reporting, stale_days: r.stale_days };
+}
+
+function complianceChart(rows) {
+  const height = rows.length * ROW_H + 10, width = LABEL_W + BAR_W + 20;
+  const parts = rows.map(({ group, t }, i) => {
+    const y = 8 + i * ROW_H;
+    return svg("g", { class: "compliance-row", id: "compliance-" + i, "data-group": group.name },
+      svg("text", { x: 0, y: y + 12, class: "label", text: group.name }),
+      bar(LABEL_W, y, [
+        { n: t.installed, cls: "bar-installed", label: "installed" },
+        { n: t.needed, cls: "bar-needed", label: "needed" },
+        { n: t.failed, cls: "bar-failed", label: "failed" }]),
+      svg("text", { x: LABEL_W, y: y + BAR_H + 12, class: "small compliance-updates",
+        text: t.installed + " installed, " + t.needed + " needed, " + t.failed + " failed of " +
+          t.approved + " approved update/computer pairs" }),
+      bar(LABEL_W, y + BAR_H + 18, [
+        { n: t.computers - t.not_reporting, cls: "bar-reporting", label: "reporting" },
+        { n: t.not_reporting, cls: "bar-silent", label: "not reporting" }]).map((r) => {
+        r.setAttribute("height", BAR_H / 2);
+        return r;
+      }),
+      svg("text", { x: 0, y: y + BAR_H + 26, class: "small compliance-computers",
+        text: t.computers + " computer(s), " + t.not_reporting + " not reporting" }));
+  });
+  return el("figure", { class: "chart" },
+    svg("svg", { id: "compliance", width, height, viewBox: "0 0 " + width + " " + height }, parts),
+    el("figcaption", { class: "muted", text: "Green installed, amber needed, red failed (approved updates " +
+      "times computers); below, computers reporting (blue) and not reporting for " +
+      (rows.length ? rows[0].t.stale_days : 30) + " days or never (grey)." }));
+}
+
+// The groups computers can be in ("Downstream Servers" holds servers, not computers).
+const computerGroups = (groups) => groups.filter((g) => g.name !== "Downstream Servers");
+
+// Draw the compliance picture into box; false when the server has no GET report.
+async function compliance(box, groups) {
+  const reports = [];
+  for (const g of groups) {
+    const r = await api.getOptional("report", { group: g.name });
+    if (r === null) return false;
+    reports.push({ group: g, t: totals(r) });
+  }
+  box.replaceChildren(complianceChart(reports));
+  return true;
+}
 
 export async function render(root) {
   root.append(el("h1", { text: "Computers" }));
+  let groups = [];
   try {
-    const g = (await api.get("groups")).groups;
+    groups = (await api.get("groups")).groups;
     root.append(el("h2", { text: "Groups" }), table("groups-table", [
       { title: "Group", cell: (x) => x.name + (x.builtin ? " (built-in)" : "") },
       { title: "Parent", cell: (x) => x.parent || "" },
       { title: "Approvals", cell: (x) => String(x.approvals) },
-    ], g));
+    ], groups));
   } catch (e) {
     root.append(errorLine("groups-error", e));
   }
-  root.append(el("h2", { text: "Computers and compliance" }));
+  const list = el("div", { id: "computers-list" });
+  const msg = el("p", { id: "computers-msg" });
+  const chartBox = el("div", { id: "compliance-box" });
+  const heading = el("h2", { text: "Compliance per group" });
+  root.append(heading, chartBox);
   try {
-    const c = await api.getOptional("computers");
-    if (c === null) {
+    if (!(await compliance(chartBox, computerGroups(groups)))) {
+      heading.remove();
+      chartBox.remove();
       root.append(el("p", { id: "computers", class: "muted",
         text: "Computers are not available on this server yet (the client services are not part of this wsusd)." }));
       return;
     }
-    root.append(table("computers", [
+  } catch (e) {
+    chartBox.append(errorLine("compliance-error", e));
+  }
+  root.append(el("h2", { text: "Computers" }), msg, list);
+  const targets = computerGroups(groups).filter((g) => g.name !== "All Computers");
+
+  async function load() {
+    list.replaceChildren();
+    let c;
+    try {
+      c = await api.get("computers");
+    } catch (e) {
+      list.append(errorLine("computers-error", e));
+      return;
+    }
+    list.append(table("computers", [
       { title: "Computer", cell: (x) => x.name || x.id || "" },
       { title: "Groups", cell: (x) => x.groups || "" },
       { title: "OS", cell: (x) => x.os_description || x.os_version || "" },
       { title: "Last contact", cell: (x) => x.last_contact || "" },
       { title: "Installed / failed", cell: (x) => (x.updates ? x.updates.installed + " / " + x.updates.failed : "") },
-    ], c.computers || []));
-  } catch (e) {
-    root.append(errorLine("computers-error", e));
+      { title: "Move to", cell: (x) => {
+        const pick = el("select", { class: "move-group", "aria-label": "group for " + (x.name || x.id) },
+          targets.map((g) => el("option", { value: g.name, text: g.name })));
+        return [pick, el("button", { type: "button", class: "move", "data-id": x.id, text: "Move",
+          onclick: async () => {
+            msg.className = "";
+            try {
+              const r = await api.post("computers/move", { computer: x.id, group: pick.value });
+              msg.className = "ok";
+              msg.textContent = "Moved " + (x.name || x.id) + " to " + r.group + " (" + r.note + ").";
+              await load();
+              await compliance(chartBox, computerGroups(groups));
+            } catch (e) {
+              msg.className = "error";
+              msg.textContent = e.message;
+            }
+          } })];
+      } },
+    ], c.computers || [], (x) => ({ "data-id": x.id })));
   }
+  await load();
 }

@@ -39,6 +39,7 @@ export async function render(root) {
     { title: "#", cell: (r) => String(r.id) },
     { title: "Started", cell: (r) => when(r.started_at) },
     { title: "Trigger", cell: (r) => r.trigger },
+    { title: "Front-end", cell: (r) => r.front_end || "" },
     { title: "Result", cell: (r) => el("span", { class: r.result === "succeeded" ? "ok" : r.result === "running" ? "warn" : "error", text: r.result }) },
     { title: "Duration", cell: (r) => Math.round(r.seconds) + " s" },
     { title: "New / changed", cell: (r) => r.new_revisions + " / " + r.updated_revisions },

@@ -25,7 +25,7 @@ function select(id, label, options) {
 export async function render(root) {
   const cats = await categories();
   const groups = (await api.get("groups")).groups;
-  const state = { offset: 0, selected: new Set(), rows: [] };
+  const state = { offset: 0, selected: new Set(), rows: [], gen: 0 };
   const search = el("input", { id: "upd-search", type: "search", size: 30, placeholder: "title words, KB or id" });
   const go = el("button", { id: "upd-go", type: "submit", text: "Search" });
   const form = el("form", { class: "toolbar", id: "upd-filter" }, search,
@@ -33,7 +33,9 @@ export async function render(root) {
     select("upd-class", "Classification", [["", "any"], ...cats.classes.map((c) => [c.update_id, c.title])]),
     select("upd-approval", "Approval", [["", "any except declined"], ["not_approved", "not approved"],
       ["approved", "approved"], ["declined", "declined"]]),
-    el("label", {}, el("input", { id: "upd-superseded", type: "checkbox" }), " superseded only"), go);
+    el("label", {}, el("input", { id: "upd-superseded", type: "checkbox" }), " superseded only"),
+    el("label", {}, el("input", { id: "upd-failed", type: "checkbox" }), " ",
+      el("span", { class: "redx", text: "\u2716" }), " missing files only"), go);
   const actions = el("div", { class: "toolbar", id: "upd-actions" },
     select("upd-group", "Group", groups.filter((g) => g.name !== "Unassigned Computers")
       .map((g) => [g.name, g.name])),
@@ -53,11 +55,55 @@ export async function render(root) {
     return q;
   }
 
-  async function load() {
-    clear(list);
+  // The red-X list (GET updates/failed, the same answer `wsusctl updates list --failed`
+  // prints): each update with its reason, its missing files and the fix.
+  // The updates with missing files by id, for the red X of the list; read once per search
+  // (their number grows with failed files, not with the catalog).
+  async function failedMap() {
+    if (!state.failed) {
+      const m = new Map();
+      for (const f of (await api.get("updates/failed")).updates) m.set(f.update_id, f);
+      state.failed = m;
+    }
+    return state.failed;
+  }
+
+  async function loadFailed(gen) {
     let r;
     try {
+      r = await api.get("updates/failed");
+      if (gen !== state.gen) return; // a newer search started meanwhile
+    } catch (e) {
+      list.append(errorLine("upd-error", e));
+      return;
+    }
+    list.append(el("p", { id: "upd-count", text: r.total === 0 ? "No update has missing files." :
+      r.total + " update(s) with missing files" }),
+      table("upd-failed-table", [
+        { title: "", cell: (u) => el("input", { type: "checkbox", class: "upd-pick", "data-id": u.update_id,
+          checked: state.selected.has(u.update_id), onchange: (ev) => {
+            if (ev.target.checked) state.selected.add(u.update_id);
+            else state.selected.delete(u.update_id);
+          } }) },
+        { title: "", cell: () => el("span", { class: "redx", title: "files missing", text: "\u2716" }) },
+        { title: "Title", cell: (u) => el("a", { href: "#updates", class: "upd-title", "data-id": u.update_id,
+          text: u.title, onclick: (ev) => { ev.preventDefault(); show(u.update_id); } }) },
+        { title: "Reason", cell: (u) => el("span", { class: "upd-why", text: u.why }) },
+        { title: "Missing files", cell: (u) => el("ul", {}, u.missing.map((f) =>
+          el("li", { text: f.file + " (" + f.sha1 + "): " + f.detail }))) },
+        { title: "Fix", cell: (u) => el("span", { class: "upd-remedy", text: u.remedy }) },
+      ], r.updates, (u) => ({ "data-id": u.update_id, class: "redx-row" })));
+  }
+
+  async function load() {
+    const gen = ++state.gen;
+    clear(list);
+    if (form.querySelector("#upd-failed").checked) return loadFailed(gen);
+    let r, failed;
+    try {
       r = await api.get("updates", query());
+      failed = await failedMap();
+      if (gen !== state.gen) return; // a newer search started meanwhile
     } catch (e) {
       list.append(errorLine("upd-error", e));
       return;
@@ -69,6 +115,8 @@ export async function render(root) {
           if (ev.target.checked) state.selected.add(u.update_id);
           else state.selected.delete(u.update_id);
         } }) },
+      { title: "", cell: (u) => failed.has(u.update_id) ? el("span", { class: "redx",
+        title: failed.get(u.update_id).why + ": " + failed.get(u.update_id).remedy, text: "\u2716" }) : "" },
       { title: "Title", cell: (u) => el("a", { href: "#updates", class: "upd-title", "data-id": u.update_id,
         text: u.title, onclick: (ev) => { ev.preventDefault(); show(u.update_id); } }) },
       { title: "KB", cell: (u) => u.kb ? "KB" + u.kb : "" },
@@ -82,7 +130,8 @@ export async function render(root) {
     const last = state.offset + r.count;
     list.append(el("p", { id: "upd-count", text: r.total === 0 ? "No update matches." :
       "Updates " + (state.offset + 1) + " to " + last + " of " + r.total }),
-      table("upd-table", columns, r.updates, (u) => ({ "data-id": u.update_id })),
+      table("upd-table", columns, r.updates, (u) => ({ "data-id": u.update_id,
+        class: failed.has(u.update_id) ? "redx-row" : undefined })),
       el("div", { class: "toolbar" },
         el("button", { id: "upd-prev", type: "button", text: "Previous", disabled: state.offset === 0,
           onclick: () => { state.offset = Math.max(0, state.offset - PAGE); load(); } }),
@@ -148,7 +197,7 @@ export async function render(root) {
     dialog.append(box);
   }
 
-  form.addEventListener("submit", (ev) => { ev.preventDefault(); state.offset = 0; load(); });
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); state.offset = 0; state.failed = null; load(); });
   actions.querySelector("#upd-approve").addEventListener("click", () => change("approve"));
   actions.querySelector("#upd-decline").addEventListener("click", () => change("decline"));
   await load();

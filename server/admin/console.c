@@ -334,8 +334,9 @@ enum MHD_Result console_login(struct http_request *req)
     }
     *slot = fresh;
     pthread_mutex_unlock(&cs->lock);
-    ok = snprintf(cookie, sizeof(cookie), CONSOLE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict",
-                  fresh.id);
+    /* over HTTPS the browser must never send the cookie in clear text */
+    ok = snprintf(cookie, sizeof(cookie), CONSOLE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s",
+                  fresh.id, http_server_is_tls(req->srv) ? "; Secure" : "");
     OPENSSL_cleanse(fresh.id, sizeof(fresh.id));
     if (ok < 0 || (size_t)ok >= sizeof(cookie))
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "session cookie too long");

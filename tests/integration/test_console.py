@@ -25,6 +25,9 @@ import sys
 
 import wsustest as wt
 
+sys.path.insert(0, os.path.join(wt.SRC, "tests", "tools"))
+import wuclient  # noqa: E402
+
 # Debian's python3-selenium lives with the system Python; the python3 running ctest may be
 # another one (pyenv)
 if "/usr/lib/python3/dist-packages" not in sys.path:
@@ -153,6 +156,82 @@ def check_headers_and_csrf(conf):
     wt.check(st == 200, "logout (%d %s)" % (st, body))
     st, _, body = http(base + "/api/v1/groups", None, {}, op)
     wt.check(st == 401, "after logout the cookie is worth nothing (%d)" % st)
+
+
+def check_computers(d, root, root_conf):
+    """A Windows computer registers (the emulated client); the Computers page shows it, the
+    compliance picture counts it, and "Move" puts it in Pilot, as wsusctl then says."""
+    c = wuclient.WuClient("http://127.0.0.1:%d" % root.listen_port(),
+                          wuclient.Machine(client_id="6f0c7a52-1d6e-4c3b-9a51-0c2d3e4f5a6b",
+                                           computer_name="pc-console.example.org"))
+    c.get_config()
+    c.authorize()
+    c.register_computer()
+    d.get(admin_url(root_conf) + "/console/#computers")
+    wait_text(d, "#computers", lambda t: "pc-console.example.org" in t,
+              "the Computers page lists the registered computer")
+    wait_text(d, "#groups-table", lambda t: "Pilot" in t, "the groups are listed")
+    r = wt.wsusctl(root_conf, "--json", "report")
+    rep = json.loads(r.stdout) if r.returncode == 0 else {}
+    wt.check(rep.get("computers") == 1, "wsusctl report: one computer", r)
+    txt = wait_text(d, "#page", lambda t: "Compliance per group" in t and
+                    "1 computer(s)" in t, "the compliance picture has a bar per group") or ""
+    bars = d.find_elements(By.CSS_SELECTOR, "#compliance g.compliance-row")
+    wt.check(sorted(b.get_attribute("data-group") for b in bars) ==
+             sorted(g["name"] for g in json.loads(wt.wsusctl(root_conf, "--json", "groups").stdout)
+                    ["groups"] if g["name"] != "Downstream Servers"),
+             "one compliance bar per computer group")
+    wt.check("1 computer(s), %d not reporting" % rep.get("not_reporting", -1) in txt,
+             "the All Computers bar counts the computer as wsusctl report does: %r" % txt)
+    row = d.find_element(By.CSS_SELECTOR, "#computers tr[data-id]")
+    Select(row.find_element(By.CSS_SELECTOR, "select.move-group")).select_by_visible_text("Pilot")
+    row.find_element(By.CSS_SELECTOR, "button.move").click()
+    wait_text(d, "#computers-msg", lambda t: t.startswith("Moved pc-console.example.org to Pilot"),
+              "the console moves the computer to Pilot")
+    r = wt.wsusctl(root_conf, "--json", "computers", "--group", "Pilot")
+    names = [x["name"] for x in json.loads(r.stdout).get("computers", [])] if r.returncode == 0 \
+        else []
+    wt.check(names == ["pc-console.example.org"], "wsusctl: the computer is in Pilot", r)
+    wait_text(d, "#computers", lambda t: "Pilot" in t, "the table shows the new group")
+
+    def pilot_bar(drv):
+        g = drv.find_elements(By.CSS_SELECTOR, "#compliance g.compliance-row[data-group='Pilot']")
+        return g and "1 computer(s)" in g[0].get_attribute("textContent")
+    try:
+        WebDriverWait(d, WAIT, poll_frequency=0.2).until(pilot_bar)
+        wt.check(True, "the Pilot bar counts the moved computer")
+    except Exception:
+        wt.check(False, "the Pilot bar counts the moved computer")
+    shot(d, "computers")
+
+
+def check_red_x(d, root_db, root_conf):
+    """A file that failed to download: the Updates page marks its update with the red X and,
+    filtered to missing files, shows the reason and the fix wsusctl updates list --failed
+    prints."""
+    sha1 = wt.sql(root_db, "SELECT encode(f.sha1, 'hex'), r.update_id FROM file f "
+                                "JOIN revision_file rf ON rf.sha1 = f.sha1 "
+                                "JOIN revision r ON r.id = rf.revision_id "
+                                "WHERE r.update_type = 'Software' ORDER BY 2, 1 LIMIT 1")[0][0]
+    wt.sql(root_db, "UPDATE file SET state = 'failed', state_detail = 'HTTP 404 from the "
+                    "upstream' WHERE sha1 = decode(:'p1', 'hex')", sha1)
+    r = wt.wsusctl(root_conf, "updates", "list", "--failed")
+    wt.check(r.returncode == 0 and sha1 in r.stdout and "remedy: see the reason; wsusctl sync "
+             "now tries again" in r.stdout, "wsusctl lists the update with the failed file", r)
+    d.get(admin_url(root_conf) + "/console/#updates")
+    wait_text(d, "#upd-count", lambda t: t.startswith("Updates 1 to"), "the Updates page is loaded")
+    wt.check(len(d.find_elements(By.CSS_SELECTOR, "#upd-table tr.redx-row .redx")) ==
+             r.stdout.count("remedy:"), "the list marks the update with missing files (red X)")
+    WebDriverWait(d, WAIT).until(EC.element_to_be_clickable((By.ID, "upd-failed"))).click()
+    d.find_element(By.ID, "upd-go").click()
+    txt = wait_text(d, "#upd-failed-table", lambda t: "HTTP 404 from the upstream" in t,
+                    "the red-X list shows the failed file with its reason")
+    wt.check("failed" in txt and "see the reason; wsusctl sync now tries again" in txt and
+             sha1 in txt, "the red-X row has the reason and the fix wsusctl prints: %r" % txt)
+    wt.check(len(d.find_elements(By.CSS_SELECTOR, "#upd-failed-table tr.redx-row")) ==
+             r.stdout.count("remedy:"), "as many red-X rows as wsusctl lists")
+    wt.check(not d.find_elements(By.ID, "upd-table"), "only the red-X list is shown")
+    shot(d, "updates-red-x")
 
 
 def run(tmp, servers, dbs):
@@ -292,6 +371,9 @@ def run(tmp, servers, dbs):
                  "wsusctl agrees: one manual sync succeeded: %r" % h[:1])
         d.get(admin_url(down_conf) + "/console/#history")
         wait_text(d, "#history-table", lambda t: "succeeded" in t, "the history page lists the run")
+        fe = h[0].get("front_end") if h else None
+        wt.check(bool(fe) and fe in d.find_element(By.ID, "history-table").text,
+                 "the history row names the front-end that ran it, as wsusctl says (%r)" % fe)
         wt.check(len(d.find_elements(By.CSS_SELECTOR, "#history-chart rect")) >= 1,
                  "the history chart has a bar for the run")
         shot(d, "history")
@@ -309,11 +391,8 @@ def run(tmp, servers, dbs):
             wait_text(d, "#downstreams-table", lambda t: ds[0]["account_name"] in t,
                       "the table lists the downstream")
         shot(d, "downstreams")
-        d.get(admin_url(root_conf) + "/console/#computers")
-        wait_text(d, "#computers", lambda t: t.startswith("Computer Groups OS Last contact"),
-                  "the computers table is shown (no Windows computer uses the root yet)")
-        wait_text(d, "#groups-table", lambda t: "Pilot" in t, "the groups are listed")
-        shot(d, "computers")
+        check_computers(d, root, root_conf)
+        check_red_x(d, root_db, root_conf)
         logs = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
         wt.check(not [e for e in logs if "Content Security Policy" in e.get("message", "")],
                  "no CSP violation in the browser log: %r" % logs)

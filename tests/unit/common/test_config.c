@@ -1,6 +1,6 @@
 /*
- * Tests for config: the admin listen must be a loopback address (the admin API has no TLS),
- * the admin token file is refused when others may read it or when it holds anything but a
+ * Tests for config: the admin listen must be a loopback address unless [admin] tls_cert/key are
+ * set, the admin token file is refused when others may read it or when it holds anything but a
  * token wsusd generates, and a world-readable config holding a database password is reported.
  */
 #include <setjmp.h>
@@ -72,14 +72,32 @@ static void test_admin_listen(void **state)
     assert_int_equal(load(dir, "[admin]\nlisten = 0.0.0.0:8532\n", err, sizeof(err), &cfg), -1);
     config_free(&cfg);
     snprintf(want, sizeof(want),
-             "%s/wsusd.conf:2: [admin] listen 0.0.0.0:8532 is not a loopback address: the admin "
-             "API has no TLS, so its bearer token would cross the network in clear text; use "
-             "127.0.0.1:8532 (reach it from elsewhere through ssh)",
+             "%s/wsusd.conf: [admin] listen 0.0.0.0:8532 is not a loopback address and the admin "
+             "API has no TLS, so its bearer token would cross the network in clear text; set "
+             "[admin] tls_cert and tls_key to serve it over HTTPS, or use 127.0.0.1:8532 (reach "
+             "it through ssh)",
              dir);
     assert_string_equal(err, want);
     assert_int_equal(load(dir, "[admin]\nlisten = 192.168.1.5:8532\n", err, sizeof(err), &cfg), -1);
     config_free(&cfg);
     assert_non_null(strstr(err, "192.168.1.5:8532 is not a loopback address"));
+    /* with TLS another address is allowed, whatever the order of the lines */
+    assert_int_equal(load(dir,
+                          "[admin]\nlisten = 0.0.0.0:8532\ntls_cert = /etc/c.pem\n"
+                          "tls_key = /etc/k.pem\n",
+                          err, sizeof(err), &cfg),
+                     0);
+    assert_string_equal(cfg.admin_tls_cert, "/etc/c.pem");
+    config_free(&cfg);
+    assert_int_equal(load(dir, "[admin]\ntls_cert = /etc/c.pem\nlisten = 0.0.0.0:8532\n", err,
+                          sizeof(err), &cfg),
+                     -1);
+    config_free(&cfg);
+    snprintf(want, sizeof(want),
+             "%s/wsusd.conf: [admin] tls_cert and tls_key go together; set both to PEM files (or "
+             "neither)",
+             dir);
+    assert_string_equal(err, want);
     test_rmtree(dir);
     free(dir);
 }
