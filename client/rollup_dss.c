@@ -662,3 +662,14 @@ done:
         log_debug("rollup: message cut to %zu bytes", msglen);
     return out;
 }
+
+time_t rollup_dss_last_time(PGconn *db)
+{
+    char *v = upstream_state_get(db, K_LAST);
+    json_t *j = v != NULL ? json_loads(v, 0, NULL) : NULL;
+    time_t t = uss_parse_datetime(json_string_value(json_object_get(j, "at")));
+
+    json_decref(j);
+    free(v);
+    return t > 0 ? t : 0;
+}

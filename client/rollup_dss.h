@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "uss.h"
 
@@ -60,5 +61,12 @@ enum rollup_dss_outcome rollup_dss_run(const struct rollup_dss_params *p,
  * the first version with the reporting rollup; 0 otherwise or when it is not a version.
  */
 int rollup_dss_protocol_ok(const char *protocol);
+
+/*
+ * When the last rollup (after a synchronization or on its own, whatever its outcome) ended, as
+ * rollup_dss_run keeps it in upstream_state: seconds since the epoch, 0 when there was none or
+ * the record cannot be read. db: no transaction needed.
+ */
+time_t rollup_dss_last_time(PGconn *db);
 
 #endif

@@ -69,6 +69,9 @@ static const struct config_option config_options[] = {
          "(empty = none)"),
     NUM("server", "max_request_bytes", max_request_bytes, "4194304", 4096, 268435456,
         "largest SOAP request body accepted"),
+    NUM("server", "max_rollup_request_bytes", max_rollup_request_bytes, "33554432", 4096, 268435456,
+        "largest reporting rollup request (RollupComputerStatus and the other rollup calls of a "
+        "downstream server) accepted; the other requests keep max_request_bytes"),
     NUM("server", "threads", threads, "8", 1, 256,
         "requests that may query the catalog at once (database connections)"),
     NUM("server", "max_connections", max_connections, "1000", 1, 100000,

@@ -21,6 +21,7 @@ struct config {
     char *tls_key;                    /* PEM key for https_listen */
     char *user;                       /* drop privileges to this user after binding; "" = stay */
     long max_request_bytes;           /* largest SOAP request body accepted */
+    long max_rollup_request_bytes;    /* largest reporting rollup request body accepted */
     long threads;                     /* requests that may use the database at once */
     long max_connections;             /* open HTTP connections at most */
     long max_connections_per_address; /* per client address (protocol listeners); 0 = off */

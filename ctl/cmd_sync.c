@@ -301,7 +301,7 @@ int cmd_sync_cancel(struct ctl *c, int argc, char **argv)
 static void print_sync_status(const json_t *ans, void *arg)
 {
     const json_t *running = json_object_get(ans, "running"), *last = json_object_get(ans, "last");
-    const char *next, *retry;
+    const char *next, *retry, *rollup;
 
     (void)arg;
     if (json_is_object(running)) {
@@ -326,6 +326,9 @@ static void print_sync_status(const json_t *ans, void *arg)
            next ? next : "");
     if (retry != NULL)
         printf("retry:   at %s (after a failure)\n", retry);
+    rollup = adminapi_str(ans, "next_rollup", NULL);
+    if (rollup != NULL)
+        printf("rollup:  next at %s (rollup-interval-hours)\n", rollup);
 }
 
 int cmd_sync_status(struct ctl *c, int argc, char **argv)

@@ -82,6 +82,8 @@ void http_server_set_limits(struct http_server *srv, const struct http_limits *l
     pthread_mutex_lock(&srv->lock);
     if (lim->max_body > 0)
         srv->lim.max_body = lim->max_body;
+    if (lim->max_large_body > 0)
+        srv->lim.max_large_body = lim->max_large_body;
     if (lim->header_timeout > 0)
         srv->lim.header_timeout = lim->header_timeout;
     if (lim->body_timeout > 0)
@@ -405,9 +407,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         req->path = http_collapse_slashes(url);
         req->app = srv->opt.app;
         req->max_body = lim.max_body;
-        buf_init(&req->body, req->max_body);
         req->route =
             http_route_find(srv->opt.routes, srv->opt.nroutes, method, req->path, &path_known);
+        if (req->route != NULL && req->route->wants_body == HTTP_BODY_LARGE &&
+            lim.max_large_body > lim.max_body && srv->opt.large_body != NULL &&
+            srv->opt.large_body(req))
+            req->max_body = lim.max_large_body;
+        buf_init(&req->body, req->max_body);
         *con_cls = req;
         /* the headers are in: no longer evictable, the body has its own deadline */
         http_conn_enter(srv, hc, HTTP_CONN_BODY, lim.body_timeout);
@@ -574,6 +580,7 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     if (srv->opt.idle_timeout == 0)
         srv->opt.idle_timeout = 60;
     srv->lim.max_body = srv->opt.max_body;
+    srv->lim.max_large_body = srv->opt.max_large_body;
     srv->lim.header_timeout = srv->opt.header_timeout;
     srv->lim.body_timeout = srv->opt.body_timeout;
     srv->lim.keepalive_timeout = srv->opt.keepalive_timeout;

@@ -41,10 +41,14 @@ struct http_request {
  * its result. */
 typedef enum MHD_Result (*http_handler)(struct http_request *req);
 
+/* wants_body of a route whose requests may carry up to max_large_body bytes when the
+ * options' large_body says so (the others of the route: max_body) */
+#define HTTP_BODY_LARGE 2
+
 struct http_route {
     const char *method; /* exact method, or NULL for any */
     const char *path;   /* case-insensitive; a trailing '*' matches any rest */
-    int wants_body;     /* read the body before calling fn */
+    int wants_body;     /* read the body before calling fn (1, or HTTP_BODY_LARGE) */
     http_handler fn;
 };
 
@@ -61,7 +65,12 @@ struct http_server_options {
     const char *listen;              /* host:port; port 0 picks a free port */
     const struct http_route *routes; /* matched in order */
     size_t nroutes;
-    size_t max_body;            /* bytes; larger bodies get 413 */
+    size_t max_body;       /* bytes; larger bodies get 413 */
+    size_t max_large_body; /* bytes, for the requests of HTTP_BODY_LARGE routes that
+                              large_body admits; 0 or below max_body = max_body */
+    /* Called with the headers of a request to an HTTP_BODY_LARGE route: 1 when its body may
+       have max_large_body bytes, 0 for max_body. NULL = max_body for every request. */
+    int (*large_body)(struct http_request *req);
     unsigned max_connections;   /* open connections at most (each has its own thread) */
     unsigned max_per_address;   /* open connections from one address at most; 0 = no limit */
     unsigned header_timeout;    /* s from accept to complete request headers; 0 = 10 */
@@ -97,6 +106,7 @@ unsigned http_server_connections(struct http_server *srv);
 /* The limits that can change while serving (SIGHUP). */
 struct http_limits {
     size_t max_body;            /* as http_server_options */
+    size_t max_large_body;      /* as http_server_options; 0 keeps the current value */
     unsigned header_timeout;    /* s; 0 keeps the current value */
     unsigned body_timeout;      /* s; 0 keeps the current value */
     unsigned keepalive_timeout; /* s; 0 keeps the current value */

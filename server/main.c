@@ -17,6 +17,7 @@
 #include "pgcluster.h"
 #include "scheduler.h"
 #include "server.h"
+#include "wusp_dispatch.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -230,6 +231,8 @@ static int start_listeners(struct server *s)
     o.listen = s->cfg.listen;
     o.routes = server_protocol_routes(&o.nroutes);
     o.max_body = (size_t)s->cfg.max_request_bytes;
+    o.max_large_body = (size_t)s->cfg.max_rollup_request_bytes;
+    o.large_body = wusp_reporting_large_body;
     o.max_connections = (unsigned)s->cfg.max_connections;
     o.max_per_address = (unsigned)s->cfg.max_connections_per_address;
     o.trusted_proxies = s->cfg.trusted_proxies;
@@ -315,6 +318,7 @@ static const char *const live_options[] = {
     "log level",
     "server public_url",
     "server max_request_bytes",
+    "server max_rollup_request_bytes",
     "server header_timeout",
     "server body_timeout",
     "server keepalive_timeout",
@@ -368,6 +372,7 @@ static void reload_config(struct server *s)
     s->cfg.public_url = fresh.public_url;
     fresh.public_url = old;
     s->cfg.max_request_bytes = fresh.max_request_bytes;
+    s->cfg.max_rollup_request_bytes = fresh.max_rollup_request_bytes;
     s->cfg.header_timeout = fresh.header_timeout;
     s->cfg.body_timeout = fresh.body_timeout;
     s->cfg.keepalive_timeout = fresh.keepalive_timeout;
@@ -378,6 +383,7 @@ static void reload_config(struct server *s)
     lim.keepalive_timeout = (unsigned)fresh.keepalive_timeout;
     http_server_set_limits(s->admin, &lim); /* the admin API keeps its own body limit */
     lim.max_body = (size_t)fresh.max_request_bytes;
+    lim.max_large_body = (size_t)fresh.max_rollup_request_bytes;
     http_server_set_limits(s->proto, &lim);
     if (s->proto_tls != NULL)
         http_server_set_limits(s->proto_tls, &lim);

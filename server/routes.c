@@ -54,7 +54,9 @@ static const struct http_route protocol_routes[] = {
     {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_dispatch_dssauth},
     {"POST", "/ClientWebService/client.asmx", 1, wusp_dispatch_client},
     {"POST", "/SimpleAuthWebService/SimpleAuth.asmx", 1, wusp_dispatch_simpleauth},
-    {"POST", "/ReportingWebService/ReportingWebService.asmx", 1, wusp_dispatch_reporting},
+    /* the rollup calls of a downstream may be larger: wusp_reporting_large_body */
+    {"POST", "/ReportingWebService/ReportingWebService.asmx", HTTP_BODY_LARGE,
+     wusp_dispatch_reporting},
 };
 
 const struct http_route *server_protocol_routes(size_t *n)

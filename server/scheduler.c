@@ -6,6 +6,7 @@
 #include "scheduler.h"
 #include "db.h"
 #include "log.h"
+#include "rollup_dss.h"
 #include "settings.h"
 #include "strutil.h"
 #include "sync.h"
@@ -44,6 +45,11 @@ struct scheduler {
     time_t files_at; /* a downstream asked for files: sync then (0 = no request) */
     int retries_done;
     int offset_s;
+    time_t started_at;   /* when the scheduler started (a first rollup's base) */
+    time_t next_rollup;  /* the next rollup on its own (0 = none: interval 0, root, rollup off) */
+    time_t rollup_floor; /* not before: a rollup ran (on its own or after a sync) until then */
+    long rollup_every_s; /* rollup-interval-hours in seconds (0 = only after synchronizations) */
+    long hour_s;         /* seconds in an hour of rollup-interval-hours (SCHEDULER_TEST_HOUR_ENV) */
 };
 
 time_t scheduler_next(const char *schedule, time_t now, int offset_s)
@@ -101,6 +107,36 @@ static long retry_interval(PGconn *db)
     return s;
 }
 
+/*
+ * The rollup on its own schedule (rollup-interval-hours): due interval after the last rollup
+ * (after a synchronization or on its own; the scheduler's start when there was none); none on
+ * a root, with the interval 0 or the setting rollup off.
+ */
+static void refresh_rollup(struct scheduler *sc, PGconn *db, const char *up, time_t now)
+{
+    char *hours = settings_get(db, "rollup-interval-hours"), *on = settings_get(db, "rollup");
+    long h = 0, every;
+    time_t last, next = 0;
+
+    if (hours != NULL && str_to_long(hours, 0, 8760, &h) < 0)
+        h = 0;
+    every = h * sc->hour_s;
+    if (every > 0 && up != NULL && up[0] != '\0' && on != NULL && strcmp(on, "off") != 0) {
+        last = rollup_dss_last_time(db);
+        next = (last > 0 ? last : sc->started_at) + every;
+        if (next < now)
+            next = now;
+    }
+    free(hours);
+    free(on);
+    pthread_mutex_lock(&sc->lock);
+    if (next > 0 && next < sc->rollup_floor)
+        next = sc->rollup_floor; /* the last attempt recorded no time (it failed early) */
+    sc->rollup_every_s = every;
+    sc->next_rollup = next;
+    pthread_mutex_unlock(&sc->lock);
+}
+
 /* Read the schedule (and whether a run was left unfinished) with a short-lived connection. */
 static void refresh(struct scheduler *sc, int at_start)
 {
@@ -123,6 +159,7 @@ static void refresh(struct scheduler *sc, int at_start)
     }
     if (up != NULL && up[0] == '\0')
         sc->next_schedule = 0; /* a root: nothing to synchronize from */
+    refresh_rollup(sc, db, up, now);
     free(sched);
     free(up);
     if (at_start) {
@@ -201,7 +238,36 @@ static void run_one(struct scheduler *sc, enum sync_trigger trigger, int request
     } else if (o == SYNC_SUCCEEDED) {
         sc->retries_done = 0;
         sc->retry_at = 0;
+        sc->rollup_floor = time(NULL) + sc->rollup_every_s; /* it reported at its end */
+        if (sc->rollup_every_s > 0)
+            sc->next_rollup = sc->rollup_floor;
     }
+}
+
+/* The rollup on its own (sync_rollup_only), called and returning with the lock held. */
+static void rollup_one(struct scheduler *sc)
+{
+    char err[256], msg[1024];
+    PGconn *db;
+    int rc;
+
+    atomic_store(&sc->cancel, sc->stopping ? SYNC_CANCEL_STOPPING : 0);
+    pthread_mutex_unlock(&sc->lock);
+    db = db_connect(sc->conninfo, "wsusd-scheduler", err, sizeof(err));
+    if (db == NULL) {
+        log_warnx("scheduler: the scheduled reporting rollup cannot run: %s", err);
+    } else {
+        rc = sync_rollup_only(db, sc->server_id, &sc->cancel, msg, sizeof(msg));
+        if (rc == 0)
+            log_info("scheduler: scheduled reporting rollup (rollup-interval-hours): %s", msg);
+        else if (rc > 0)
+            log_info("scheduler: scheduled reporting rollup skipped: %s", msg);
+        else
+            log_warnx("scheduler: scheduled reporting rollup failed: %s", msg);
+        db_close(db);
+    }
+    pthread_mutex_lock(&sc->lock);
+    sc->rollup_floor = time(NULL) + sc->rollup_every_s;
 }
 
 static void *scheduler_main(void *arg)
@@ -246,6 +312,12 @@ static void *scheduler_main(void *arg)
             last_refresh = 0; /* compute the next slot */
             continue;
         }
+        if (sc->next_rollup > 0 && now >= sc->next_rollup) {
+            sc->next_rollup = 0;
+            rollup_one(sc);
+            last_refresh = 0; /* the next one counts from this one */
+            continue;
+        }
         wake = now + RECHECK_S;
         if (sc->retry_at != 0 && sc->retry_at < wake)
             wake = sc->retry_at;
@@ -253,6 +325,8 @@ static void *scheduler_main(void *arg)
             wake = sc->next_schedule;
         if (sc->files_at != 0 && sc->files_at < wake)
             wake = sc->files_at;
+        if (sc->next_rollup > 0 && sc->next_rollup < wake)
+            wake = sc->next_rollup;
         ts.tv_sec = wake;
         ts.tv_nsec = 0;
         pthread_cond_timedwait(&sc->cond, &sc->lock, &ts);
@@ -273,6 +347,18 @@ struct scheduler *scheduler_start(const char *conninfo, const char *content_dir,
     sc->server_id = xstrdup(server_id);
     sc->front_end = xstrdup(front_end);
     sc->offset_s = (int)(rand_r(&seed) % MAX_OFFSET_S);
+    sc->started_at = time(NULL);
+    sc->hour_s = 3600;
+    {
+        const char *t = getenv(SCHEDULER_TEST_HOUR_ENV);
+        long v;
+
+        if (t != NULL && str_to_long(t, 1, 3600, &v) == 0) {
+            sc->hour_s = v;
+            log_warnx("scheduler: %s=%ld: an hour of rollup-interval-hours is %ld s (tests only)",
+                      SCHEDULER_TEST_HOUR_ENV, v, v);
+        }
+    }
     pthread_mutex_init(&sc->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_cond_init(&sc->cond, &ca); /* CLOCK_REALTIME: wake times are wall-clock */
@@ -409,5 +495,6 @@ void scheduler_get_info(struct scheduler *sc, struct scheduler_info *out)
     out->next_schedule = sc->next_schedule;
     out->retry_at = sc->retry_at;
     out->retries_done = sc->retries_done;
+    out->next_rollup = sc->next_rollup;
     pthread_mutex_unlock(&sc->lock);
 }

@@ -3,7 +3,10 @@
  * ("manual", or "N/day from HH:MM" plus a random offset of up to 30 minutes chosen at start),
  * when an admin asks ("sync now"), and after a failure (retried twice, `sync-retry-interval`
  * seconds apart, default 900, then the next scheduled time, as WSUS does), and a few seconds
- * after a downstream server asked for files with DownloadFiles. A run interrupted
+ * after a downstream server asked for files with DownloadFiles. On a downstream it also runs
+ * the reporting rollup on its own (sync_rollup_only) every `rollup-interval-hours` after the
+ * last rollup (0 = only the rollup at the end of each synchronization), skipped while a
+ * synchronization runs (it reports at its end), logged either way. A run interrupted
  * by a crash of wsusd is resumed shortly after the next start. Only one sync runs at a time,
  * also across several wsusd on one database (the lock is in sync.c). It does not sync by
  * itself: client/sync.c does the work.
@@ -22,7 +25,13 @@ struct scheduler_info {
     time_t next_schedule; /* 0 = manual */
     time_t retry_at;      /* 0 = no retry pending */
     int retries_done;     /* of the current failure streak */
+    time_t next_rollup;   /* the next reporting rollup on its own (rollup-interval-hours); 0 =
+                             none */
 };
+
+/* Test-only: seconds in one hour of rollup-interval-hours (1..3600), so that a test sees the
+ * rollup's own schedule run in seconds. wsusd warns at start when it is set. */
+#define SCHEDULER_TEST_HOUR_ENV "WSUSD_TEST_ROLLUP_HOUR_S"
 
 /*
  * Start the thread. conninfo, content_dir, server_id and front_end (this wsusd's name among

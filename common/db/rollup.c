@@ -657,7 +657,7 @@ enum rollup_result rollup_out_of_sync(PGconn *db, const char *reporter, const ch
                     " $1::uuid) SELECT x.ord FROM unnest($3::text[], $4::int[]) WITH ORDINALITY"
                     " AS x(cid, num, ord) JOIN rollup_computer c ON c.computer_id = x.cid"
                     " WHERE c.reporter_id = $1::uuid AND c.server_id IN (SELECT id FROM sub)"
-                    " AND c.rollup_number IS DISTINCT FROM x.num",
+                    " AND coalesce(c.rollup_number, 0) <> x.num",
                     4, p);
     }
     if (r != NULL) {

@@ -89,6 +89,9 @@ static const struct settings_def settings_table[] = {
     {"rollup", SETTINGS_ENUM, "on", "on|off", 0, 0, NULL,
      "report this server, the servers below it and their computers to the upstream after each "
      "synchronization (MS-WSUSSS reporting rollup; upstreams at protocol 1.3 or later)"},
+    {"rollup-interval-hours", SETTINGS_INT, "24", "0..8760", 0, 0, NULL,
+     "hours after the last reporting rollup that a downstream reports again on its own, without "
+     "synchronizing (0 = only at the end of each synchronization)"},
     {"rollup-detailed", SETTINGS_ENUM, "on", "on|off", 0, 0, NULL,
      "DoDetailedRollup: whether downstream servers report their computers and update status "
      "(off: summaries only)"},

@@ -196,10 +196,10 @@ enum MHD_Result admin_sync_status(struct http_request *req)
         json_decref(last);
         return history_unreadable(req, db);
     }
-    j = json_pack("{s:o, s:o, s:s, s:o, s:o, s:i}", "running", running ? running : json_null(),
+    j = json_pack("{s:o, s:o, s:s, s:o, s:o, s:i, s:o}", "running", running ? running : json_null(),
                   "last", last ? last : json_null(), "schedule", sched, "next_schedule",
                   time_or_null(info.next_schedule), "retry_at", time_or_null(info.retry_at),
-                  "retries_done", info.retries_done);
+                  "retries_done", info.retries_done, "next_rollup", time_or_null(info.next_rollup));
     free(sched);
     return admin_reply(req, MHD_HTTP_OK, j);
 }

@@ -50,6 +50,7 @@ static const struct wusp_op simpleauth_ops[] = {
     }
 
 /* ReportEventBatch (MS-WUSP) and the reporting rollup of MS-WSUSSS 3.1.4.13-3.1.4.17. */
+/* the rollup calls with a downstream's batches (wusp_reporting_large_body) follow the first two */
 static const struct wusp_op reporting_ops[] = {
     REPORTING_OP("ReportEventBatch", wusp_report_event_batch),
     REPORTING_OP("GetRollupConfiguration", rollup_get_configuration),
@@ -58,6 +59,18 @@ static const struct wusp_op reporting_ops[] = {
     REPORTING_OP("GetOutOfSyncComputers", rollup_get_out_of_sync_computers),
     REPORTING_OP("RollupComputerStatus", rollup_computer_status),
 };
+
+int wusp_reporting_large_body(struct http_request *req)
+{
+    char action[256];
+    size_t i;
+
+    soap_svc_action(req, action, sizeof(action));
+    for (i = 2; i < sizeof(reporting_ops) / sizeof(reporting_ops[0]); i++)
+        if (strcasecmp(action, reporting_ops[i].info.action) == 0)
+            return 1;
+    return 0;
+}
 
 static enum MHD_Result wusp_dispatch_handle(struct http_request *req, const struct wusp_op *ops,
                                             size_t nops, const char *service, int large)

@@ -15,4 +15,14 @@ enum MHD_Result wusp_dispatch_client(struct http_request *req);
 enum MHD_Result wusp_dispatch_simpleauth(struct http_request *req);
 enum MHD_Result wusp_dispatch_reporting(struct http_request *req);
 
+/*
+ * The protocol listener's large_body (http.h) for the Reporting route: 1 when the request's
+ * SOAPAction names one of the four rollup calls that carry a downstream's batches
+ * (RollupDownstreamServers, RollupComputers, GetOutOfSyncComputers, RollupComputerStatus), so
+ * that its body is bounded by [server] max_rollup_request_bytes; 0 for the rest (a client's
+ * ReportEventBatch keeps max_request_bytes). The dispatch refuses a body whose operation does
+ * not match its SOAPAction, so no other operation gets the larger bound.
+ */
+int wusp_reporting_large_body(struct http_request *req);
+
 #endif
