@@ -188,15 +188,19 @@ try:
                                  computer("pc-3", MID)]), "RollupComputers")
     check(re.findall(rb'<ChangedComputer ComputerId="([^"]+)" Change="NewParent"', data) == [b"pc-3"],
           "NewParent for the computer sent without Details only: %r" % data)
-    check(out_of_sync(s, mid, MID, [("pc-1", 0), ("pc-2", 0), ("pc-3", 0), ("nobody", 0)]) ==
-          [b"pc-1", b"pc-2", b"pc-3"], "every known computer is out of sync before its status")
+    # 3.1.4.16.3.2: RollupNumber 0 = the downstream never sent status; the upstream never
+    # received any either, so they agree (the downstream sends new computers' status anyway)
+    check(out_of_sync(s, mid, MID, [("pc-1", 0), ("pc-2", 0), ("pc-3", 0), ("nobody", 0)]) == [],
+          "a computer never sent and never received is not out of sync (both 0)")
+    check(out_of_sync(s, mid, MID, [("pc-1", 3), ("pc-3", 0), ("nobody", 3)]) == [b"pc-1"],
+          "a computer whose number the upstream never received is out of sync; unknown ids ignored")
     ok(statuses(s, mid, MID, [status("pc-1", 1, [(UPD1, 4, "2026-11-30T01:00:00Z"),
                                                  (UPD2, 5, "2026-11-30T01:00:00Z")]),
                               status("pc-2", 1, [(UPD1, 2, "2026-11-30T01:00:00Z"),
                                                  (UPD2, 0, "2026-11-30T01:00:00Z")])]),
        "RollupComputerStatus")
-    check(out_of_sync(s, mid, MID, [("pc-1", 1), ("pc-2", 1), ("pc-3", 0)]) == [b"pc-3"],
-          "after the status rollup only the computer without status is out of sync")
+    check(out_of_sync(s, mid, MID, [("pc-1", 1), ("pc-2", 2), ("pc-3", 0)]) == [b"pc-2"],
+          "after the status rollup only the computer whose number moved on is out of sync")
     # an older change does not overwrite a newer one; a newer one does
     ok(statuses(s, mid, MID, [status("pc-1", 2, [(UPD1, 2, "2026-11-29T00:00:00Z"),
                                                  (UPD2, 4, "2026-11-30T02:00:00Z")], full=False)]),
