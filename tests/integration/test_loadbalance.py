@@ -95,8 +95,11 @@ def store_files(content):
 
 
 def lock_holders(db):
+    # pg_locks is the whole cluster's: other tests' databases hold their own sync locks
     return int(wt.sql_value(db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
-                                "classid = 0 AND objid = %d AND granted" % SYNC_LOCK_KEY))
+                                "classid = 0 AND objid = %d AND granted AND database = (SELECT "
+                                "oid FROM pg_database WHERE datname = current_database())"
+                                % SYNC_LOCK_KEY))
 
 
 def auth_config(port):
