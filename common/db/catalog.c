@@ -413,13 +413,13 @@ int catalog_store(PGconn *conn, struct update *const *u, size_t n, struct catalo
 int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, char **xml,
                     size_t *len)
 {
-    char rev[16];
+    char rev[DB_PARAM_INT_LEN];
     const char *params[2] = {update_id, rev};
     PGresult *r;
     int rc;
 
     *xml = NULL;
-    snprintf(rev, sizeof(rev), "%d", revision_number);
+    db_param_int(rev, revision_number);
     r = db_exec(conn, "SELECT xml FROM revision WHERE update_id = $1 AND revision_number = $2", 2,
                 params);
     if (r == NULL)
@@ -600,8 +600,11 @@ json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char
         int gone_upstream = strcmp(PQgetvalue(r, i, 8), "t") == 0;
         char *why;
 
-        (void)str_to_long(PQgetvalue(r, i, 5), 0, 3, &action);
-        (void)str_to_long(PQgetvalue(r, i, 1), 0, INT_MAX, &rev);
+        /* the columns are constrained; an unreadable value keeps the 0 default */
+        if (str_to_long(PQgetvalue(r, i, 5), 0, 3, &action) < 0)
+            action = 0;
+        if (str_to_long(PQgetvalue(r, i, 1), 0, INT_MAX, &rev) < 0)
+            rev = 0;
         /* not bounded by a buffer: a revision may list UPDATE_MAX_LANGUAGES languages */
         if (gone_upstream)
             why = xasprintf("the update is only for %s, which upstream %s no longer carries", langs,
@@ -673,13 +676,13 @@ static int why_rank(const char *why)
 
 json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit)
 {
-    char lim[24];
+    char lim[DB_PARAM_INT_LEN];
     const char *p[5] = {CATALOG_FILE_GONE, CATALOG_FILE_PENDING, why_only, lim, NULL};
     json_t *out, *cur = NULL;
     PGresult *r;
     int i;
 
-    snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
+    db_param_int(lim, limit > 0 ? limit : 1);
     r = db_exec(conn,
                 "WITH bad AS (SELECT f.sha1, f.file_name, f.state_detail, CASE"
                 "   WHEN f.state = 'failed' AND f.state_detail = $1 THEN 'gone'"
@@ -982,7 +985,8 @@ int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct cat
 
             memset(&rev, 0, sizeof(rev));
             rev.update_id = PQgetvalue(r, 0, 0);
-            str_to_long(PQgetvalue(r, 0, 1), 0, 0x7fffffff, &rn);
+            if (str_to_long(PQgetvalue(r, 0, 1), 0, 0x7fffffff, &rn) < 0)
+                rn = 0; /* a constrained column: keeps the 0 default */
             rev.revision_number = (int)rn;
             rev.update_type = PQgetvalue(r, 0, 2);
             rev.xml = PQgetvalue(r, 0, 3);

@@ -107,7 +107,7 @@ static int computer_update(PGconn *db, const char *id, const struct computer_inf
 int computer_register(PGconn *db, const char *id, const char *peer,
                       const struct computer_info *info, const char *group_id, long per_hour)
 {
-    char lim[24], cap[24];
+    char lim[DB_PARAM_INT_LEN], cap[DB_PARAM_INT_LEN];
     int found, full;
 
     if (db_begin(db) < 0)
@@ -119,9 +119,8 @@ int computer_register(PGconn *db, const char *id, const char *peer,
         const char *p[3] = {peer, lim, cap};
 
         /* a new id: one at a time, so the counts below hold */
-        if (snprintf(lim, sizeof(lim), "%ld", per_hour) >= (int)sizeof(lim) ||
-            snprintf(cap, sizeof(cap), "%d", COMPUTER_MAX_ROWS) >= (int)sizeof(cap))
-            goto fail;
+        db_param_int(lim, per_hour);
+        db_param_int(cap, COMPUTER_MAX_ROWS);
         if (db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-computers'))", 0, NULL) < 0)
             goto fail;
         full = computer_bool(db,
@@ -202,11 +201,10 @@ int computer_sync_anchor(PGconn *db, const char *id, int64_t *anchor)
 
 int computer_synced(PGconn *db, const char *id, int64_t anchor)
 {
-    char a[24];
+    char a[DB_PARAM_INT_LEN];
     const char *p[2] = {id, a};
 
-    if (snprintf(a, sizeof(a), "%lld", (long long)anchor) >= (int)sizeof(a))
-        return -1;
+    db_param_int(a, anchor);
     return db_cmd(db,
                   "UPDATE computer SET last_sync = now(), last_contact = now(),"
                   " sync_anchor = $2::bigint WHERE id = $1::uuid",
@@ -359,11 +357,11 @@ int computer_update_statuses(PGconn *db, const char *id,
         st.event_id = (int)ev;
         st.hresult = (int32_t)hr;
         copy_col(st.time, sizeof(st.time), res, i, 4);
-        str_copy(st.status, sizeof(st.status),
-                 ev == 162                  ? "downloaded"
-                 : ev == 183                ? "installed"
-                 : (ev == 161 || ev == 182) ? "failed"
-                                            : "reported");
+        str_copy_cut(st.status, sizeof(st.status),
+                     ev == 162                  ? "downloaded"
+                     : ev == 183                ? "installed"
+                     : (ev == 161 || ev == 182) ? "failed"
+                                                : "reported");
         rc = cb(arg, &st);
     }
     PQclear(res);

@@ -22,6 +22,18 @@ extern const struct db_migration db_migrations[]; /* generated from schema/, asc
 extern const int db_migrations_count;
 
 /*
+ * Query parameters that are numbers: libpq takes text, so a number is written into a caller's
+ * buffer of DB_PARAM_INT_LEN bytes, which holds any long long ("-9223372036854775808" plus
+ * the NUL), so truncation cannot happen. This is the one way number parameters are built.
+ */
+#define DB_PARAM_INT_LEN 24
+/*
+ * Write v in decimal into buf and return buf (to place in a parameter array). Never fails:
+ * the size is checked at compile time and the result once more at run time (abort, a bug).
+ */
+const char *db_param_int(char buf[DB_PARAM_INT_LEN], long long v);
+
+/*
  * Connect with conninfo (libpq syntax). Returns NULL and a one-line message with the fix in
  * err on failure. The connection uses UTF-8 and application_name = wsusd/wsusctl.
  */

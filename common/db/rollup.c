@@ -264,7 +264,7 @@ static enum rollup_result rollup_server_check(PGconn *db, const char *self_id, c
                        s->id, reporter);
             return ROLLUP_REFUSED;
         }
-        str_copy(parent, 37, self_id);
+        str_copy_cut(parent, 37, self_id);
         return ROLLUP_OK;
     }
     if (strcmp(s->id, reporter) == 0) {
@@ -272,7 +272,7 @@ static enum rollup_result rollup_server_check(PGconn *db, const char *self_id, c
                    s->id);
         return ROLLUP_REFUSED;
     }
-    str_copy(parent, 37, s->parent);
+    str_copy_cut(parent, 37, s->parent);
     v = rollup_in_branch(db, reporter, parent);
     if (v < 0)
         return ROLLUP_DB_ERROR;
@@ -523,7 +523,7 @@ enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
                 rc = ROLLUP_UNKNOWN_PARENT;
                 break;
             }
-            str_copy(checked, sizeof(checked), c[i].parent);
+            str_copy_cut(checked, sizeof(checked), c[i].parent);
         }
         if (snprintf(res, sizeof(res), "%d", c[i].last_sync_result) >= (int)sizeof(res)) {
             rc = ROLLUP_DB_ERROR;
