@@ -18,6 +18,7 @@ int client_event_store(PGconn *db, const char *computer_id, const struct client_
 {
     char keep[DB_PARAM_INT_LEN];
     size_t i;
+    int ok = 0;
 
     *stored = 0;
     db_param_int(keep, CLIENT_EVENT_KEEP);
@@ -67,11 +68,10 @@ int client_event_store(PGconn *db, const char *computer_id, const struct client_
                    2, p) < 0)
             goto fail;
     }
-    if (db_commit(db) < 0)
-        goto fail;
-    return 0;
+    ok = 1;
 fail:
-    db_rollback(db);
+    if (db_end(db, ok) == 0)
+        return 0;
     *stored = 0;
     return -1;
 }

@@ -108,7 +108,7 @@ int computer_register(PGconn *db, const char *id, const char *peer,
                       const struct computer_info *info, const char *group_id, long per_hour)
 {
     char lim[DB_PARAM_INT_LEN], cap[DB_PARAM_INT_LEN];
-    int found, full;
+    int found, full, ok = 0;
 
     if (db_begin(db) < 0)
         return -1;
@@ -153,12 +153,9 @@ int computer_register(PGconn *db, const char *id, const char *peer,
     }
     if (group_id != NULL && computer_set_group(db, id, group_id) < 0)
         goto fail;
-    if (db_commit(db) < 0)
-        goto fail;
-    return 0;
+    ok = 1;
 fail:
-    db_rollback(db);
-    return -1;
+    return db_end(db, ok);
 }
 
 int computer_touch(PGconn *db, const char *id, const char *group_id)

@@ -294,6 +294,14 @@ void db_rollback(PGconn *conn)
     PQclear(res);
 }
 
+int db_end(PGconn *conn, int ok)
+{
+    if (ok && db_commit(conn) == 0)
+        return 0;
+    db_rollback(conn);
+    return -1;
+}
+
 int db_schema_version(PGconn *conn)
 {
     PGresult *res;

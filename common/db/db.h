@@ -70,6 +70,11 @@ int db_commit(PGconn *conn) WSUS_MUST_USE;
 /* Roll back; harmless outside a transaction. */
 void db_rollback(PGconn *conn);
 /*
+ * End the transaction db_begin opened: commit when ok, roll back when not (and when the commit
+ * fails). 0 when committed, -1 when rolled back (a failed commit is logged).
+ */
+int db_end(PGconn *conn, int ok) WSUS_MUST_USE;
+/*
  * Take the transaction-scoped advisory lock named name (hashtext(name)), waiting for it; it
  * is released at COMMIT or ROLLBACK. Call inside a transaction. 0 or -1 (logged).
  */
