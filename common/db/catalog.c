@@ -245,6 +245,19 @@ static int store_fragments(PGconn *conn, struct update *const *u, size_t n, cons
     return rc;
 }
 
+/* Add the counts of one store (add) to *st; st may be NULL (nobody counts). */
+static void stats_add(struct catalog_stats *st, const struct catalog_stats *add)
+{
+    if (st == NULL)
+        return;
+    st->new_revisions += add->new_revisions;
+    st->present_revisions += add->present_revisions;
+    st->new_categories += add->new_categories;
+    st->new_detectoids += add->new_detectoids;
+    st->new_updates += add->new_updates;
+    st->new_files += add->new_files;
+}
+
 int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct catalog_stats *st,
                      char *err, size_t errlen)
 {
@@ -369,14 +382,7 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
     if (store_fragments(conn, u, n, rev_id, err, errlen) < 0)
         goto out;
 done:
-    if (st != NULL) {
-        st->new_revisions += local.new_revisions;
-        st->present_revisions += local.present_revisions;
-        st->new_categories += local.new_categories;
-        st->new_detectoids += local.new_detectoids;
-        st->new_updates += local.new_updates;
-        st->new_files += local.new_files;
-    }
+    stats_add(st, &local);
     rc = 0;
 out:
     PQclear(r);
@@ -399,14 +405,7 @@ int catalog_store(PGconn *conn, struct update *const *u, size_t n, struct catalo
         db_rollback(conn);
         return -1;
     }
-    if (st != NULL) {
-        st->new_revisions += local.new_revisions;
-        st->present_revisions += local.present_revisions;
-        st->new_categories += local.new_categories;
-        st->new_detectoids += local.new_detectoids;
-        st->new_updates += local.new_updates;
-        st->new_files += local.new_files;
-    }
+    stats_add(st, &local);
     return 0;
 }
 
@@ -1082,24 +1081,20 @@ int catalog_files_requeue_quarantined(PGconn *conn)
 
 PGresult *catalog_revisions_absent(PGconn *conn, const char *update_ids, const char *revisions)
 {
-    const char *p[2] = {update_ids, revisions};
-
-    return db_exec(conn,
-                   "SELECT DISTINCT t.u::text, t.r FROM unnest($1::uuid[], $2::int[]) AS t(u, r) "
-                   "WHERE NOT EXISTS (SELECT 1 FROM revision v WHERE v.update_id = t.u AND "
-                   "v.revision_number = t.r)",
-                   2, p);
+    return db_exec2(conn,
+                    "SELECT DISTINCT t.u::text, t.r FROM unnest($1::uuid[], $2::int[]) AS t(u, r) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM revision v WHERE v.update_id = t.u AND "
+                    "v.revision_number = t.r)",
+                    update_ids, revisions);
 }
 
 PGresult *catalog_bundle_title(PGconn *conn, const char *update_id, const char *revision)
 {
-    const char *p[2] = {update_id, revision};
-
-    return db_exec(conn,
-                   "SELECT v.title FROM revision_bundle b JOIN revision v ON v.id = b.revision_id "
-                   "WHERE b.member_update_id = $1::uuid AND b.member_revision_number = $2::int "
-                   "LIMIT 1",
-                   2, p);
+    return db_exec2(conn,
+                    "SELECT v.title FROM revision_bundle b JOIN revision v ON v.id = b.revision_id "
+                    "WHERE b.member_update_id = $1::uuid AND b.member_revision_number = $2::int "
+                    "LIMIT 1",
+                    update_id, revision);
 }
 
 PGresult *catalog_bundle_members_absent(PGconn *conn)

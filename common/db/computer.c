@@ -23,30 +23,16 @@ static int computer_rows(PGconn *db, const char *sql, int n, const char *const *
     return rows;
 }
 
-/* The boolean a one-value query returned: 1, 0, or -1 on error. */
-static int computer_bool(PGconn *db, const char *sql, int n, const char *const *p)
-{
-    PGresult *res = db_exec(db, sql, n, p);
-    int v;
-
-    if (res == NULL)
-        return -1;
-    v = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return v;
-}
-
 /* Membership becomes exactly group_id; the anchor goes back to 0 when it changed. */
 static int computer_set_group(PGconn *db, const char *id, const char *group_id)
 {
     const char *p[2] = {id, group_id};
     int changed;
 
-    changed =
-        computer_bool(db,
-                      "SELECT count(*) FILTER (WHERE group_id <> $2::uuid) > 0 OR count(*) = 0"
-                      " FROM computer_group WHERE computer_id = $1::uuid",
-                      2, p);
+    changed = db_exec_true(db,
+                           "SELECT count(*) FILTER (WHERE group_id <> $2::uuid) > 0 OR count(*) = 0"
+                           " FROM computer_group WHERE computer_id = $1::uuid",
+                           2, p);
     if (changed < 0)
         return -1;
     if (!changed)
@@ -123,10 +109,10 @@ int computer_register(PGconn *db, const char *id, const char *peer,
         db_param_int(cap, COMPUTER_MAX_ROWS);
         if (db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-computers'))", 0, NULL) < 0)
             goto fail;
-        full = computer_bool(db,
-                             "SELECT count(*) >= $2::bigint FROM computer WHERE address = $1"
-                             " AND first_contact > now() - interval '1 hour'",
-                             2, p);
+        full = db_exec_true(db,
+                            "SELECT count(*) >= $2::bigint FROM computer WHERE address = $1"
+                            " AND first_contact > now() - interval '1 hour'",
+                            2, p);
         /* make room: computers that never scanned go first, the oldest contact first */
         if (full == 0 &&
             db_cmd(db,
@@ -135,7 +121,7 @@ int computer_register(PGconn *db, const char *id, const char *peer,
                    1, p + 2) < 0)
             goto fail;
         if (full == 0)
-            full = computer_bool(db, "SELECT count(*) >= $1::bigint FROM computer", 1, p + 2);
+            full = db_exec_true(db, "SELECT count(*) >= $1::bigint FROM computer", 1, p + 2);
         if (full < 0)
             goto fail;
         if (full) {

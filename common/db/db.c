@@ -95,6 +95,25 @@ PGresult *db_exec1(PGconn *conn, const char *sql, const char *param)
     return db_exec(conn, sql, 1, p);
 }
 
+PGresult *db_exec2(PGconn *conn, const char *sql, const char *a, const char *b)
+{
+    const char *p[2] = {a, b};
+
+    return db_exec(conn, sql, 2, p);
+}
+
+int db_exec_true(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    PGresult *r = db_exec(conn, sql, n, params);
+    int v;
+
+    if (r == NULL)
+        return -1;
+    v = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return v;
+}
+
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params)
 {
     PGresult *res = db_exec(conn, sql, n, params);

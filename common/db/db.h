@@ -63,6 +63,13 @@ long db_count_sessions(PGconn *conn, const char *prefix);
 PGresult *db_exec(PGconn *conn, const char *sql, int n, const char *const *params);
 /* db_exec() with the one parameter param (NULL is SQL NULL). */
 PGresult *db_exec1(PGconn *conn, const char *sql, const char *param);
+/* db_exec() with the two parameters a and b (NULL is SQL NULL). */
+PGresult *db_exec2(PGconn *conn, const char *sql, const char *a, const char *b);
+/*
+ * A one-value query (n parameters): 1 when its first row's first column is true ("t"), 0 when
+ * it is false or there is no row, -1 on error (logged).
+ */
+int db_exec_true(PGconn *conn, const char *sql, int n, const char *const *params) WSUS_MUST_USE;
 /* Same, for statements whose result is not needed: 0 or -1. */
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params);
 int db_begin(PGconn *conn) WSUS_MUST_USE;
