@@ -213,11 +213,11 @@ static int step_servers(struct run *r)
     for (i = 0; i < n; i++)
         server_from_row(&v[i], below, i);
     /* this server itself comes last (3.2.4.5 step 2.3) */
-    str_copy(v[n].server_id, sizeof(v[n].server_id), r->p->server_id);
-    str_copy(v[n].parent_id, sizeof(v[n].parent_id), ZERO_GUID);
+    str_copy_cut(v[n].server_id, sizeof(v[n].server_id), r->p->server_id);
+    str_copy_cut(v[n].parent_id, sizeof(v[n].parent_id), ZERO_GUID);
     if (str_copy(v[n].name, sizeof(v[n].name), r->p->account_name) < 0)
         v[n].name[0] = '\0';
-    str_copy(v[n].version, sizeof(v[n].version), WSUSD_VERSION);
+    str_copy_cut(v[n].version, sizeof(v[n].version), WSUSD_VERSION);
     v[n].is_replica = r->p->mode != NULL && strcmp(r->p->mode, "replica") == 0;
     if (r->p->last_sync != NULL && r->p->last_sync[0] != '\0') {
         if (str_copy(v[n].last_sync, sizeof(v[n].last_sync), r->p->last_sync) < 0 ||

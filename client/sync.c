@@ -384,7 +384,7 @@ out:
 
 static void note_missing(struct sync_ctx *s, const struct uss_id *id, const char *why)
 {
-    char rev[16];
+    char rev[DB_PARAM_INT_LEN];
     PGresult *r;
     const char *title = "";
 
@@ -394,7 +394,7 @@ static void note_missing(struct sync_ctx *s, const struct uss_id *id, const char
     if (json_array_size(s->missing) >= MAX_MISSING)
         return;
     /* the title of the bundle that lists it, when we have one */
-    snprintf(rev, sizeof(rev), "%d", (int)id->rev);
+    db_param_int(rev, (int)id->rev);
     r = catalog_bundle_title(s->db, id->update_id, rev);
     if (r != NULL && PQntuples(r) == 1)
         title = PQgetvalue(r, 0, 0);
@@ -780,7 +780,7 @@ static int phase_config(struct sync_ctx *s, char **config_anchor)
     struct uss_error e;
     char *old_upstream = state_get(s, K_UPSTREAM);
     int tries = 0;
-    char v[32];
+    char v[DB_PARAM_INT_LEN];
 
     if (old_upstream == NULL || strcmp(old_upstream, uss_url(s->u)) != 0) {
         /* anchors belong to one upstream */
@@ -821,11 +821,11 @@ static int phase_config(struct sync_ctx *s, char **config_anchor)
         free(anchor);
     }
     *config_anchor = xstrdup(s->cfg.new_config_anchor);
-    snprintf(v, sizeof(v), "%d", s->cfg.catalog_only_sync);
+    db_param_int(v, s->cfg.catalog_only_sync);
     state_set(s->db, "catalog-only-sync", v);
-    snprintf(v, sizeof(v), "%d", s->cfg.lazy_sync);
+    db_param_int(v, s->cfg.lazy_sync);
     state_set(s->db, "lazy-sync", v);
-    snprintf(v, sizeof(v), "%d", s->cfg.max_updates_per_request);
+    db_param_int(v, s->cfg.max_updates_per_request);
     state_set(s->db, "max-updates-per-request", v);
     state_set(s->db, "protocol-version", s->cfg.protocol_version);
     if (s->cfg.nlanguages > 0) {

@@ -35,7 +35,7 @@ static void say(char *buf, size_t len, const char *fmt, ...)
     n = vsnprintf(buf, len, fmt, ap);
     va_end(ap);
     if (n < 0)
-        (void)str_copy(buf, len, "(message could not be formatted)");
+        (void)str_copy_cut(buf, len, "(message could not be formatted)");
     else if ((size_t)n >= len && len > 4)
         memcpy(buf + len - 4, "...", 4);
 }
@@ -148,11 +148,11 @@ static int peer_names(CURL *easy, const char *url, long timeout_s, char *subject
     /* a name cut at the buffer's end still identifies the certificate: truncation is fine */
     for (f = ci->certinfo[0]; f != NULL; f = f->next) {
         if (str_has_prefix_ci(f->data, "Subject:"))
-            (void)str_copy(subject, sublen, f->data + 8);
+            (void)str_copy_cut(subject, sublen, f->data + 8);
         else if (str_has_prefix_ci(f->data, "Issuer:"))
-            (void)str_copy(issuer, isslen, f->data + 7);
+            (void)str_copy_cut(issuer, isslen, f->data + 7);
         else if (str_has_prefix_ci(f->data, "X509v3 Subject Alternative Name:"))
-            (void)str_copy(names, nameslen, f->data + 32);
+            (void)str_copy_cut(names, nameslen, f->data + 32);
     }
     return subject[0] != '\0' || names[0] != '\0' ? 0 : -1;
 }

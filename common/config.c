@@ -679,11 +679,11 @@ void config_front_end_name(const struct config *cfg, char *out, size_t outlen)
     int port = 0;
 
     if (cfg->name != NULL && cfg->name[0] != '\0') {
-        str_copy(out, outlen, cfg->name);
+        str_copy_cut(out, outlen, cfg->name);
         return;
     }
     if (gethostname(host, sizeof(host)) < 0)
-        str_copy(host, sizeof(host), "wsusd");
+        str_copy_cut(host, sizeof(host), "wsusd");
     host[sizeof(host) - 1] = '\0';
     if (config_split_hostport(cfg->listen, &lhost, &port, err, sizeof(err)) < 0)
         port = 0;

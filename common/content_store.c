@@ -652,6 +652,15 @@ int content_store_partial_finish(struct content_partial *p, char *err, size_t er
     return rc;
 }
 
+/* Publishing p[i] failed (errno says why): its message in err[i], the partial removed. */
+static void publish_failed(struct content_partial **p, int *rc, char *err, size_t errlen, size_t i)
+{
+    snprintf(err + i * errlen, errlen, "cannot publish %s: %s", p[i]->final, strerror(errno));
+    content_store_partial_abort(p[i]);
+    p[i] = NULL;
+    rc[i] = -1;
+}
+
 void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,
                                    size_t errlen)
 {
@@ -669,23 +678,13 @@ void content_store_partials_finish(struct content_partial **p, size_t n, int *rc
         if (p[i] != NULL)
             (void)sync_file_range(p[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     for (i = 0; i < n; i++) {
-        if (p[i] != NULL && fsync(p[i]->fd) < 0) {
-            snprintf(err + i * errlen, errlen, "cannot publish %s: %s", p[i]->final,
-                     strerror(errno));
-            content_store_partial_abort(p[i]);
-            p[i] = NULL;
-            rc[i] = -1;
-        }
+        if (p[i] != NULL && fsync(p[i]->fd) < 0)
+            publish_failed(p, rc, err, errlen, i);
     }
     /* every file's bytes are on disk before any of them gets its published name */
     for (i = 0; i < n; i++) {
-        if (p[i] != NULL && rename(p[i]->path, p[i]->final) < 0) {
-            snprintf(err + i * errlen, errlen, "cannot publish %s: %s", p[i]->final,
-                     strerror(errno));
-            content_store_partial_abort(p[i]);
-            p[i] = NULL;
-            rc[i] = -1;
-        }
+        if (p[i] != NULL && rename(p[i]->path, p[i]->final) < 0)
+            publish_failed(p, rc, err, errlen, i);
     }
     /* the renames on disk: each directory once (the first sync commits them all) */
     for (i = 0; i < n; i++) {

@@ -98,10 +98,9 @@ static int metrics_family(struct buf *out, const char *name, const char *type, c
 int metrics_write_counters(struct buf *out)
 {
     size_t i, j;
-    int rc = 0;
 
-    rc |= metrics_family(out, "wsusd_http_requests_total", "counter",
-                         "HTTP requests answered, by service and status.");
+    metrics_family(out, "wsusd_http_requests_total", "counter",
+                   "HTTP requests answered, by service and status.");
     for (i = 0; i < METRICS_N_SVC; i++)
         for (j = 0; j < METRICS_N_STATUS; j++) {
             uint64_t v = atomic_load_explicit(&metrics_requests[i][j], memory_order_relaxed);
@@ -113,25 +112,25 @@ int metrics_write_counters(struct buf *out)
                 snprintf(status, sizeof(status), "none");
             else
                 snprintf(status, sizeof(status), "%zu", j + METRICS_STATUS0);
-            rc |= buf_printf(out, "wsusd_http_requests_total{service=\"%s\",status=\"%s\"} %llu\n",
-                             metrics_services[i].name, status, (unsigned long long)v);
+            buf_printf(out, "wsusd_http_requests_total{service=\"%s\",status=\"%s\"} %llu\n",
+                       metrics_services[i].name, status, (unsigned long long)v);
         }
-    rc |= metrics_family(out, "wsusd_soap_faults_total", "counter",
-                         "SOAP faults sent to downstream servers and clients, by error code.");
+    metrics_family(out, "wsusd_soap_faults_total", "counter",
+                   "SOAP faults sent to downstream servers and clients, by error code.");
     for (i = 1; i < METRICS_N_FAULTS; i++) {
         uint64_t v = atomic_load_explicit(&metrics_faults[i], memory_order_relaxed);
 
         if (v > 0)
-            rc |= buf_printf(out, "wsusd_soap_faults_total{code=\"%s\"} %llu\n",
-                             soap_error_name((enum soap_error)i), (unsigned long long)v);
+            buf_printf(out, "wsusd_soap_faults_total{code=\"%s\"} %llu\n",
+                       soap_error_name((enum soap_error)i), (unsigned long long)v);
     }
-    rc |= metrics_family(out, "wsusd_content_served_bytes_total", "counter",
-                         "Content file bytes sent from /Content/ (GET answers 200 and 206).");
-    rc |= buf_printf(out, "wsusd_content_served_bytes_total %llu\n",
-                     (unsigned long long)atomic_load(&metrics_served));
-    rc |= metrics_family(out, "wsusd_content_downloaded_bytes_total", "counter",
-                         "Content bytes received from the upstream by the downloader.");
-    rc |= buf_printf(out, "wsusd_content_downloaded_bytes_total %llu\n",
-                     (unsigned long long)atomic_load(&metrics_downloaded));
-    return rc < 0 ? -1 : 0;
+    metrics_family(out, "wsusd_content_served_bytes_total", "counter",
+                   "Content file bytes sent from /Content/ (GET answers 200 and 206).");
+    buf_printf(out, "wsusd_content_served_bytes_total %llu\n",
+               (unsigned long long)atomic_load(&metrics_served));
+    metrics_family(out, "wsusd_content_downloaded_bytes_total", "counter",
+                   "Content bytes received from the upstream by the downloader.");
+    buf_printf(out, "wsusd_content_downloaded_bytes_total %llu\n",
+               (unsigned long long)atomic_load(&metrics_downloaded));
+    return buf_failed(out) ? -1 : 0;
 }

@@ -76,6 +76,13 @@ int str_copy(char *out, size_t outlen, const char *s)
     return 0;
 }
 
+void str_copy_cut(char *out, size_t outlen, const char *s)
+{
+    if (str_copy(out, outlen, s) < 0) {
+        /* truncation intended: the caller takes a cut copy */
+    }
+}
+
 char *str_trim(char *s)
 {
     size_t n = strlen(s);

@@ -12,12 +12,17 @@
 #include <stdint.h>
 
 /* Parse a whole decimal string into [min, max]. 0, or -1 (out untouched) on any junk. */
-int str_to_long(const char *s, long min, long max, long *out);
-int str_to_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+int str_to_long(const char *s, long min, long max, long *out) WSUS_MUST_USE;
+int str_to_int64(const char *s, int64_t min, int64_t max, int64_t *out) WSUS_MUST_USE;
 /* Case-insensitive ASCII prefix test. */
 int str_has_prefix_ci(const char *s, const char *prefix);
 /* Copy at most outlen-1 bytes, always NUL-terminate. Returns 0, or -1 if truncated. */
-int str_copy(char *out, size_t outlen, const char *s);
+int str_copy(char *out, size_t outlen, const char *s) WSUS_MUST_USE;
+/*
+ * str_copy for text where a cut copy is acceptable (a display field, a status word, a value
+ * whose column is already bounded below outlen): the same copy, truncation intended.
+ */
+void str_copy_cut(char *out, size_t outlen, const char *s);
 /*
  * snprintf for text that must be whole (a path, a URL, an SQL parameter): 0, or -1 when it
  * did not fit in outlen bytes or could not be formatted (out then holds "" : a cut path must
@@ -76,7 +81,7 @@ int str_b64_decode_exact(const char *s, unsigned char *out, size_t n) WSUS_MUST_
  * n bytes -> padded base64 + NUL into out (outlen bytes, at least STR_B64_LEN(n) + 1).
  * 0, or -1 when out is too small (out is then "" if outlen > 0).
  */
-int str_b64_encode(const unsigned char *in, size_t n, char *out, size_t outlen);
+int str_b64_encode(const unsigned char *in, size_t n, char *out, size_t outlen) WSUS_MUST_USE;
 
 /*
  * Does entry, an IPv4/IPv6 address or a network "a.b.c.d/n" (n 0..32) or "v6/n" (n 0..128),

@@ -340,33 +340,35 @@ static void print_approve(const json_t *a, void *arg)
 /* Take one filter option into b; 0, or -1 when ch is not one. */
 static int bulk_option(struct ctl_bulk *b, int ch)
 {
-    switch (ch) {
-    case 'P':
-        b->product = optarg;
-        return 0;
-    case 'C':
-        b->classification = optarg;
-        return 0;
-    case 's':
-        b->search = optarg;
-        return 0;
-    case 'S':
-        b->superseded = 1;
-        return 0;
-    case 'n':
-        b->not_approved = 1;
-        return 0;
-    case 'A':
-        b->approved = 1;
-        return 0;
-    case 'N':
-        b->dry_run = 1;
-        return 0;
-    case 'y':
-        b->yes = 1;
-        return 0;
-    }
-    return -1;
+    const char **text = ch == 'P'   ? &b->product
+                        : ch == 'C' ? &b->classification
+                        : ch == 's' ? &b->search
+                                    : NULL;
+    int *flag = ch == 'S'   ? &b->superseded
+                : ch == 'n' ? &b->not_approved
+                : ch == 'A' ? &b->approved
+                : ch == 'N' ? &b->dry_run
+                : ch == 'y' ? &b->yes
+                            : NULL;
+
+    if (text != NULL)
+        *text = optarg;
+    else if (flag != NULL)
+        *flag = 1;
+    else
+        return -1;
+    return 0;
+}
+
+/*
+ * The update ids left after the options (argv as getopt_long left it) into b. 0, or -1 when
+ * there is neither an id nor a filter (the caller shows the usage).
+ */
+static int bulk_operands(struct ctl_bulk *b, int argc, char **argv)
+{
+    b->ids = argv + optind - 1;
+    b->nids = argc + 1 - optind;
+    return b->nids == 0 && !ctl_bulk_has_filter(b) ? -1 : 0;
 }
 
 /* Is b one plain update id (the single-update call, as before bulk)? */
@@ -423,9 +425,7 @@ int cmd_approve(struct ctl *c, int argc, char **argv)
                 return ctl_usage(c);
         }
     }
-    b.ids = argv + optind - 1;
-    b.nids = argc + 1 - optind;
-    if (b.nids == 0 && !ctl_bulk_has_filter(&b))
+    if (bulk_operands(&b, argc, argv) < 0)
         return ctl_usage(c);
     if (!bulk_is_single(&b)) {
         if (revision >= 0)
@@ -498,9 +498,7 @@ int cmd_decline(struct ctl *c, int argc, char **argv)
     while ((ch = getopt_long(argc + 1, argv - 1, ":", longopts, NULL)) != -1)
         if (bulk_option(&b, ch) < 0)
             return ctl_usage(c);
-    b.ids = argv + optind - 1;
-    b.nids = argc + 1 - optind;
-    if (b.nids == 0 && !ctl_bulk_has_filter(&b))
+    if (bulk_operands(&b, argc, argv) < 0)
         return ctl_usage(c);
     if (!bulk_is_single(&b))
         return ctl_bulk_run(c, &b);

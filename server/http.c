@@ -758,7 +758,7 @@ static void http_forwarded_client(const struct http_request *req, char *out, siz
                 item[stop - start] = '\0';
                 if (str_addr_match(item, item) != 1)
                     return; /* not an address: keep the last trusted hop */
-                str_copy(out, outlen, item);
+                str_copy_cut(out, outlen, item);
                 if (!http_trusted_proxy(req->srv, item))
                     return;
             }

@@ -54,7 +54,7 @@ int approvals_kill_deployment(PGconn *conn, const char *deployment_guid)
 
 int approvals_inherit(PGconn *conn, const struct approvals_inherited *a)
 {
-    char rev[24], action[24], prio[24];
+    char rev[DB_PARAM_INT_LEN], action[DB_PARAM_INT_LEN], prio[DB_PARAM_INT_LEN];
     const char *p[10] = {a->deployment_guid,
                          a->update_id,
                          rev,
@@ -66,10 +66,9 @@ int approvals_inherit(PGconn *conn, const struct approvals_inherited *a)
                          a->go_live_time,
                          prio};
 
-    if (snprintf(rev, sizeof(rev), "%ld", a->revision) >= (int)sizeof(rev) ||
-        snprintf(action, sizeof(action), "%ld", a->action) >= (int)sizeof(action) ||
-        snprintf(prio, sizeof(prio), "%ld", a->download_priority) >= (int)sizeof(prio))
-        return -1;
+    db_param_int(rev, a->revision);
+    db_param_int(action, a->action);
+    db_param_int(prio, a->download_priority);
     return db_cmd(conn,
                   "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
                   "target_group_id, action, admin_name, deadline, is_assigned, go_live_time, "
@@ -103,13 +102,12 @@ int approvals_set_upstream_declines(PGconn *conn, const char *hidden)
 PGresult *approvals_deploy(PGconn *conn, const char *update_id, long revision, const char *group_id,
                            long action, const char *admin, const char *deadline)
 {
-    char rev[24], actbuf[24];
+    char rev[DB_PARAM_INT_LEN], actbuf[DB_PARAM_INT_LEN];
     const char *p[6] = {update_id, rev, group_id, actbuf, admin, deadline};
     PGresult *r;
 
-    if (snprintf(rev, sizeof(rev), "%ld", revision) >= (int)sizeof(rev) ||
-        snprintf(actbuf, sizeof(actbuf), "%ld", action) >= (int)sizeof(actbuf))
-        return NULL;
+    db_param_int(rev, revision);
+    db_param_int(actbuf, action);
     r = db_exec(conn,
                 "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
                 "  target_group_id, action, admin_name, deadline) "

@@ -245,6 +245,19 @@ static int store_fragments(PGconn *conn, struct update *const *u, size_t n, cons
     return rc;
 }
 
+/* Add the counts of one store (add) to *st; st may be NULL (nobody counts). */
+static void stats_add(struct catalog_stats *st, const struct catalog_stats *add)
+{
+    if (st == NULL)
+        return;
+    st->new_revisions += add->new_revisions;
+    st->present_revisions += add->present_revisions;
+    st->new_categories += add->new_categories;
+    st->new_detectoids += add->new_detectoids;
+    st->new_updates += add->new_updates;
+    st->new_files += add->new_files;
+}
+
 int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct catalog_stats *st,
                      char *err, size_t errlen)
 {
@@ -369,14 +382,7 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
     if (store_fragments(conn, u, n, rev_id, err, errlen) < 0)
         goto out;
 done:
-    if (st != NULL) {
-        st->new_revisions += local.new_revisions;
-        st->present_revisions += local.present_revisions;
-        st->new_categories += local.new_categories;
-        st->new_detectoids += local.new_detectoids;
-        st->new_updates += local.new_updates;
-        st->new_files += local.new_files;
-    }
+    stats_add(st, &local);
     rc = 0;
 out:
     PQclear(r);
@@ -399,27 +405,20 @@ int catalog_store(PGconn *conn, struct update *const *u, size_t n, struct catalo
         db_rollback(conn);
         return -1;
     }
-    if (st != NULL) {
-        st->new_revisions += local.new_revisions;
-        st->present_revisions += local.present_revisions;
-        st->new_categories += local.new_categories;
-        st->new_detectoids += local.new_detectoids;
-        st->new_updates += local.new_updates;
-        st->new_files += local.new_files;
-    }
+    stats_add(st, &local);
     return 0;
 }
 
 int catalog_get_xml(PGconn *conn, const char *update_id, int revision_number, char **xml,
                     size_t *len)
 {
-    char rev[16];
+    char rev[DB_PARAM_INT_LEN];
     const char *params[2] = {update_id, rev};
     PGresult *r;
     int rc;
 
     *xml = NULL;
-    snprintf(rev, sizeof(rev), "%d", revision_number);
+    db_param_int(rev, revision_number);
     r = db_exec(conn, "SELECT xml FROM revision WHERE update_id = $1 AND revision_number = $2", 2,
                 params);
     if (r == NULL)
@@ -600,8 +599,11 @@ json_t *catalog_inactive_approvals(PGconn *conn, const char *carried, const char
         int gone_upstream = strcmp(PQgetvalue(r, i, 8), "t") == 0;
         char *why;
 
-        (void)str_to_long(PQgetvalue(r, i, 5), 0, 3, &action);
-        (void)str_to_long(PQgetvalue(r, i, 1), 0, INT_MAX, &rev);
+        /* the columns are constrained; an unreadable value keeps the 0 default */
+        if (str_to_long(PQgetvalue(r, i, 5), 0, 3, &action) < 0)
+            action = 0;
+        if (str_to_long(PQgetvalue(r, i, 1), 0, INT_MAX, &rev) < 0)
+            rev = 0;
         /* not bounded by a buffer: a revision may list UPDATE_MAX_LANGUAGES languages */
         if (gone_upstream)
             why = xasprintf("the update is only for %s, which upstream %s no longer carries", langs,
@@ -673,13 +675,13 @@ static int why_rank(const char *why)
 
 json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit)
 {
-    char lim[24];
+    char lim[DB_PARAM_INT_LEN];
     const char *p[5] = {CATALOG_FILE_GONE, CATALOG_FILE_PENDING, why_only, lim, NULL};
     json_t *out, *cur = NULL;
     PGresult *r;
     int i;
 
-    snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
+    db_param_int(lim, limit > 0 ? limit : 1);
     r = db_exec(conn,
                 "WITH bad AS (SELECT f.sha1, f.file_name, f.state_detail, CASE"
                 "   WHEN f.state = 'failed' AND f.state_detail = $1 THEN 'gone'"
@@ -982,7 +984,8 @@ int catalog_foreach_revision(PGconn *conn, int (*cb)(void *arg, const struct cat
 
             memset(&rev, 0, sizeof(rev));
             rev.update_id = PQgetvalue(r, 0, 0);
-            str_to_long(PQgetvalue(r, 0, 1), 0, 0x7fffffff, &rn);
+            if (str_to_long(PQgetvalue(r, 0, 1), 0, 0x7fffffff, &rn) < 0)
+                rn = 0; /* a constrained column: keeps the 0 default */
             rev.revision_number = (int)rn;
             rev.update_type = PQgetvalue(r, 0, 2);
             rev.xml = PQgetvalue(r, 0, 3);
@@ -1078,24 +1081,20 @@ int catalog_files_requeue_quarantined(PGconn *conn)
 
 PGresult *catalog_revisions_absent(PGconn *conn, const char *update_ids, const char *revisions)
 {
-    const char *p[2] = {update_ids, revisions};
-
-    return db_exec(conn,
-                   "SELECT DISTINCT t.u::text, t.r FROM unnest($1::uuid[], $2::int[]) AS t(u, r) "
-                   "WHERE NOT EXISTS (SELECT 1 FROM revision v WHERE v.update_id = t.u AND "
-                   "v.revision_number = t.r)",
-                   2, p);
+    return db_exec2(conn,
+                    "SELECT DISTINCT t.u::text, t.r FROM unnest($1::uuid[], $2::int[]) AS t(u, r) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM revision v WHERE v.update_id = t.u AND "
+                    "v.revision_number = t.r)",
+                    update_ids, revisions);
 }
 
 PGresult *catalog_bundle_title(PGconn *conn, const char *update_id, const char *revision)
 {
-    const char *p[2] = {update_id, revision};
-
-    return db_exec(conn,
-                   "SELECT v.title FROM revision_bundle b JOIN revision v ON v.id = b.revision_id "
-                   "WHERE b.member_update_id = $1::uuid AND b.member_revision_number = $2::int "
-                   "LIMIT 1",
-                   2, p);
+    return db_exec2(conn,
+                    "SELECT v.title FROM revision_bundle b JOIN revision v ON v.id = b.revision_id "
+                    "WHERE b.member_update_id = $1::uuid AND b.member_revision_number = $2::int "
+                    "LIMIT 1",
+                    update_id, revision);
 }
 
 PGresult *catalog_bundle_members_absent(PGconn *conn)

@@ -16,16 +16,17 @@
 int client_event_store(PGconn *db, const char *computer_id, const struct client_event *ev, size_t n,
                        size_t *stored)
 {
-    char keep[16];
+    char keep[DB_PARAM_INT_LEN];
     size_t i;
+    int ok = 0;
 
     *stored = 0;
-    if (snprintf(keep, sizeof(keep), "%d", CLIENT_EVENT_KEEP) >= (int)sizeof(keep))
-        return -1;
+    db_param_int(keep, CLIENT_EVENT_KEEP);
     if (db_begin(db) < 0)
         return -1;
     for (i = 0; i < n; i++) {
-        char eid[16], ns[16], src[16], rev[16], hr[16];
+        char eid[DB_PARAM_INT_LEN], ns[DB_PARAM_INT_LEN], src[DB_PARAM_INT_LEN],
+            rev[DB_PARAM_INT_LEN], hr[DB_PARAM_INT_LEN];
         const char *p[11] = {computer_id,
                              ev[i].instance_id,
                              eid,
@@ -39,12 +40,11 @@ int client_event_store(PGconn *db, const char *computer_id, const struct client_
                              ev[i].replacement};
         PGresult *res;
 
-        if (snprintf(eid, sizeof(eid), "%d", ev[i].event_id) >= (int)sizeof(eid) ||
-            snprintf(ns, sizeof(ns), "%d", ev[i].namespace_id) >= (int)sizeof(ns) ||
-            snprintf(src, sizeof(src), "%d", ev[i].source_id) >= (int)sizeof(src) ||
-            snprintf(rev, sizeof(rev), "%d", ev[i].revision_number) >= (int)sizeof(rev) ||
-            snprintf(hr, sizeof(hr), "%d", (int)ev[i].hresult) >= (int)sizeof(hr))
-            goto fail;
+        db_param_int(eid, ev[i].event_id);
+        db_param_int(ns, ev[i].namespace_id);
+        db_param_int(src, ev[i].source_id);
+        db_param_int(rev, ev[i].revision_number);
+        db_param_int(hr, (int)ev[i].hresult);
         res = db_exec(db,
                       "INSERT INTO client_event (computer_id, instance_id, event_id,"
                       " namespace_id, source_id, update_id, revision_number, hresult, app_name,"
@@ -68,11 +68,10 @@ int client_event_store(PGconn *db, const char *computer_id, const struct client_
                    2, p) < 0)
             goto fail;
     }
-    if (db_commit(db) < 0)
-        goto fail;
-    return 0;
+    ok = 1;
 fail:
-    db_rollback(db);
+    if (db_end(db, ok) == 0)
+        return 0;
     *stored = 0;
     return -1;
 }

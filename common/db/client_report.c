@@ -176,15 +176,15 @@ static int rollup_page(PGconn *db, PGresult *comps, const char *since,
         long st;
 
         memset(&c, 0, sizeof(c));
-        str_copy(c.computer_id, sizeof(c.computer_id), id);
+        str_copy_cut(c.computer_id, sizeof(c.computer_id), id);
         if (str_copy(c.name, sizeof(c.name), PQgetvalue(comps, i, 1)) < 0)
             c.name[0] = '\0';
         if (str_copy(c.address, sizeof(c.address), PQgetvalue(comps, i, 2)) < 0)
             c.address[0] = '\0';
         if (str_copy(c.os_version, sizeof(c.os_version), PQgetvalue(comps, i, 3)) < 0)
             c.os_version[0] = '\0';
-        str_copy(c.last_sync, sizeof(c.last_sync), PQgetvalue(comps, i, 4));
-        str_copy(c.last_status, sizeof(c.last_status), PQgetvalue(comps, i, 5));
+        str_copy_cut(c.last_sync, sizeof(c.last_sync), PQgetvalue(comps, i, 4));
+        str_copy_cut(c.last_status, sizeof(c.last_status), PQgetvalue(comps, i, 5));
         for (; k < nu && strcmp(PQgetvalue(res, k, 0), id) == 0; k++) {
             struct client_rollup_update *x = &u[k];
 
@@ -192,7 +192,7 @@ static int rollup_page(PGconn *db, PGresult *comps, const char *since,
                 str_to_long(PQgetvalue(res, k, 2), 0, 6, &st) < 0)
                 continue;
             x->state = (int)st;
-            str_copy(x->changed, sizeof(x->changed), PQgetvalue(res, k, 3));
+            str_copy_cut(x->changed, sizeof(x->changed), PQgetvalue(res, k, 3));
         }
         c.updates = u + first;
         c.n = (size_t)(k - first);
@@ -220,7 +220,7 @@ int client_report_rollup(PGconn *db, const char *since,
             PQclear(comps);
             return 0;
         }
-        str_copy(after, sizeof(after), PQgetvalue(comps, n - 1, 0));
+        str_copy_cut(after, sizeof(after), PQgetvalue(comps, n - 1, 0));
         rc = rollup_page(db, comps, since, cb, arg);
         PQclear(comps);
         if (rc < 0 || n < CLIENT_ROLLUP_PAGE)

@@ -156,7 +156,7 @@ static int scan_query(PGconn *db, const char *computer_id, const char *filter_ar
         if (str_to_int64(PQgetvalue(res, i, 0), 1, INT32_MAX, &r->id) < 0 ||
             str_copy(r->update_id, sizeof(r->update_id), PQgetvalue(res, i, 1)) < 0)
             goto bad;
-        str_copy(r->update_type, sizeof(r->update_type), PQgetvalue(res, i, 2));
+        str_copy_cut(r->update_type, sizeof(r->update_type), PQgetvalue(res, i, 2));
         r->is_leaf = PQgetvalue(res, i, 3)[0] == 't';
         if (str_to_int64(PQgetvalue(res, i, 4), 0, 9, &v) < 0)
             goto bad;
@@ -165,8 +165,8 @@ static int scan_query(PGconn *db, const char *computer_id, const char *filter_ar
             goto bad;
         r->deployment_id = (int32_t)v;
         r->is_assigned = PQgetvalue(res, i, 6)[0] == 't';
-        str_copy(r->deadline, sizeof(r->deadline), PQgetvalue(res, i, 7));
-        str_copy(r->last_change, sizeof(r->last_change), PQgetvalue(res, i, 8));
+        str_copy_cut(r->deadline, sizeof(r->deadline), PQgetvalue(res, i, 7));
+        str_copy_cut(r->last_change, sizeof(r->last_change), PQgetvalue(res, i, 8));
         if (str_to_int64(PQgetvalue(res, i, 9), 0, INT64_MAX, &r->change_seq) < 0)
             goto bad;
         r->pre_first = set->npre;

@@ -23,30 +23,16 @@ static int computer_rows(PGconn *db, const char *sql, int n, const char *const *
     return rows;
 }
 
-/* The boolean a one-value query returned: 1, 0, or -1 on error. */
-static int computer_bool(PGconn *db, const char *sql, int n, const char *const *p)
-{
-    PGresult *res = db_exec(db, sql, n, p);
-    int v;
-
-    if (res == NULL)
-        return -1;
-    v = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return v;
-}
-
 /* Membership becomes exactly group_id; the anchor goes back to 0 when it changed. */
 static int computer_set_group(PGconn *db, const char *id, const char *group_id)
 {
     const char *p[2] = {id, group_id};
     int changed;
 
-    changed =
-        computer_bool(db,
-                      "SELECT count(*) FILTER (WHERE group_id <> $2::uuid) > 0 OR count(*) = 0"
-                      " FROM computer_group WHERE computer_id = $1::uuid",
-                      2, p);
+    changed = db_exec_true(db,
+                           "SELECT count(*) FILTER (WHERE group_id <> $2::uuid) > 0 OR count(*) = 0"
+                           " FROM computer_group WHERE computer_id = $1::uuid",
+                           2, p);
     if (changed < 0)
         return -1;
     if (!changed)
@@ -107,8 +93,8 @@ static int computer_update(PGconn *db, const char *id, const struct computer_inf
 int computer_register(PGconn *db, const char *id, const char *peer,
                       const struct computer_info *info, const char *group_id, long per_hour)
 {
-    char lim[24], cap[24];
-    int found, full;
+    char lim[DB_PARAM_INT_LEN], cap[DB_PARAM_INT_LEN];
+    int found, full, ok = 0;
 
     if (db_begin(db) < 0)
         return -1;
@@ -119,15 +105,14 @@ int computer_register(PGconn *db, const char *id, const char *peer,
         const char *p[3] = {peer, lim, cap};
 
         /* a new id: one at a time, so the counts below hold */
-        if (snprintf(lim, sizeof(lim), "%ld", per_hour) >= (int)sizeof(lim) ||
-            snprintf(cap, sizeof(cap), "%d", COMPUTER_MAX_ROWS) >= (int)sizeof(cap))
-            goto fail;
+        db_param_int(lim, per_hour);
+        db_param_int(cap, COMPUTER_MAX_ROWS);
         if (db_cmd(db, "SELECT pg_advisory_xact_lock(hashtext('wsusd-computers'))", 0, NULL) < 0)
             goto fail;
-        full = computer_bool(db,
-                             "SELECT count(*) >= $2::bigint FROM computer WHERE address = $1"
-                             " AND first_contact > now() - interval '1 hour'",
-                             2, p);
+        full = db_exec_true(db,
+                            "SELECT count(*) >= $2::bigint FROM computer WHERE address = $1"
+                            " AND first_contact > now() - interval '1 hour'",
+                            2, p);
         /* make room: computers that never scanned go first, the oldest contact first */
         if (full == 0 &&
             db_cmd(db,
@@ -136,7 +121,7 @@ int computer_register(PGconn *db, const char *id, const char *peer,
                    1, p + 2) < 0)
             goto fail;
         if (full == 0)
-            full = computer_bool(db, "SELECT count(*) >= $1::bigint FROM computer", 1, p + 2);
+            full = db_exec_true(db, "SELECT count(*) >= $1::bigint FROM computer", 1, p + 2);
         if (full < 0)
             goto fail;
         if (full) {
@@ -154,12 +139,9 @@ int computer_register(PGconn *db, const char *id, const char *peer,
     }
     if (group_id != NULL && computer_set_group(db, id, group_id) < 0)
         goto fail;
-    if (db_commit(db) < 0)
-        goto fail;
-    return 0;
+    ok = 1;
 fail:
-    db_rollback(db);
-    return -1;
+    return db_end(db, ok);
 }
 
 int computer_touch(PGconn *db, const char *id, const char *group_id)
@@ -202,11 +184,10 @@ int computer_sync_anchor(PGconn *db, const char *id, int64_t *anchor)
 
 int computer_synced(PGconn *db, const char *id, int64_t anchor)
 {
-    char a[24];
+    char a[DB_PARAM_INT_LEN];
     const char *p[2] = {id, a};
 
-    if (snprintf(a, sizeof(a), "%lld", (long long)anchor) >= (int)sizeof(a))
-        return -1;
+    db_param_int(a, anchor);
     return db_cmd(db,
                   "UPDATE computer SET last_sync = now(), last_contact = now(),"
                   " sync_anchor = $2::bigint WHERE id = $1::uuid",
@@ -359,11 +340,11 @@ int computer_update_statuses(PGconn *db, const char *id,
         st.event_id = (int)ev;
         st.hresult = (int32_t)hr;
         copy_col(st.time, sizeof(st.time), res, i, 4);
-        str_copy(st.status, sizeof(st.status),
-                 ev == 162                  ? "downloaded"
-                 : ev == 183                ? "installed"
-                 : (ev == 161 || ev == 182) ? "failed"
-                                            : "reported");
+        str_copy_cut(st.status, sizeof(st.status),
+                     ev == 162                  ? "downloaded"
+                     : ev == 183                ? "installed"
+                     : (ev == 161 || ev == 182) ? "failed"
+                                                : "reported");
         rc = cb(arg, &st);
     }
     PQclear(res);

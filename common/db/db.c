@@ -95,6 +95,25 @@ PGresult *db_exec1(PGconn *conn, const char *sql, const char *param)
     return db_exec(conn, sql, 1, p);
 }
 
+PGresult *db_exec2(PGconn *conn, const char *sql, const char *a, const char *b)
+{
+    const char *p[2] = {a, b};
+
+    return db_exec(conn, sql, 2, p);
+}
+
+int db_exec_true(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    PGresult *r = db_exec(conn, sql, n, params);
+    int v;
+
+    if (r == NULL)
+        return -1;
+    v = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return v;
+}
+
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params)
 {
     PGresult *res = db_exec(conn, sql, n, params);
@@ -242,14 +261,26 @@ int db_xact_lock(PGconn *conn, const char *name)
     return db_cmd(conn, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, p);
 }
 
+_Static_assert(DB_PARAM_INT_LEN > sizeof("-9223372036854775808") - 1,
+               "DB_PARAM_INT_LEN must hold any long long");
+
+const char *db_param_int(char buf[DB_PARAM_INT_LEN], long long v)
+{
+    int n = snprintf(buf, DB_PARAM_INT_LEN, "%lld", v);
+
+    if (n < 0 || n >= DB_PARAM_INT_LEN)
+        abort(); /* impossible by the assertion above */
+    return buf;
+}
+
 int db_session_trylock(PGconn *conn, long key)
 {
-    char k[24];
+    char k[DB_PARAM_INT_LEN];
     const char *p[1] = {k};
     PGresult *r;
     int got;
 
-    snprintf(k, sizeof(k), "%ld", key);
+    db_param_int(k, key);
     r = db_exec(conn, "SELECT pg_try_advisory_lock($1::bigint)", 1, p);
     if (r == NULL)
         return -1;
@@ -260,10 +291,10 @@ int db_session_trylock(PGconn *conn, long key)
 
 int db_session_unlock(PGconn *conn, long key)
 {
-    char k[24];
+    char k[DB_PARAM_INT_LEN];
     const char *p[1] = {k};
 
-    snprintf(k, sizeof(k), "%ld", key);
+    db_param_int(k, key);
     return db_cmd(conn, "SELECT pg_advisory_unlock($1::bigint)", 1, p);
 }
 
@@ -280,6 +311,14 @@ void db_rollback(PGconn *conn)
         return;
     res = PQexec(conn, "ROLLBACK");
     PQclear(res);
+}
+
+int db_end(PGconn *conn, int ok)
+{
+    if (ok && db_commit(conn) == 0)
+        return 0;
+    db_rollback(conn);
+    return -1;
 }
 
 int db_schema_version(PGconn *conn)
@@ -344,13 +383,13 @@ static int db_exec_script(PGconn *conn, const char *sql, char *err, size_t errle
 int db_migrate(PGconn *conn, int *applied, char *err, size_t errlen)
 {
     char msg[512];
-    char lock[32];
+    char lock[DB_PARAM_INT_LEN];
     const char *lp[1] = {lock};
     int current, i, count = 0, rc = -1;
 
     if (applied != NULL)
         *applied = 0;
-    snprintf(lock, sizeof(lock), "%lld", (long long)DB_MIGRATE_LOCK);
+    db_param_int(lock, DB_MIGRATE_LOCK);
     if (db_cmd(conn, "SELECT pg_advisory_lock($1::bigint)", 1, lp) < 0) {
         snprintf(err, errlen, "cannot take the migration lock: %s",
                  db_errmsg(conn, msg, sizeof(msg)));
@@ -372,12 +411,12 @@ int db_migrate(PGconn *conn, int *applied, char *err, size_t errlen)
     }
     for (i = 0; i < db_migrations_count; i++) {
         const struct db_migration *m = &db_migrations[i];
-        char version[16];
+        char version[DB_PARAM_INT_LEN];
         const char *p[2] = {version, m->name};
 
         if (m->version <= current)
             continue;
-        snprintf(version, sizeof(version), "%d", m->version);
+        db_param_int(version, m->version);
         if (db_begin(conn) < 0 || db_exec_script(conn, m->sql, msg, sizeof(msg)) < 0) {
             db_rollback(conn);
             snprintf(err, errlen, "migration %s failed: %s", m->name, msg);

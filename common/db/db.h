@@ -22,6 +22,18 @@ extern const struct db_migration db_migrations[]; /* generated from schema/, asc
 extern const int db_migrations_count;
 
 /*
+ * Query parameters that are numbers: libpq takes text, so a number is written into a caller's
+ * buffer of DB_PARAM_INT_LEN bytes, which holds any long long ("-9223372036854775808" plus
+ * the NUL), so truncation cannot happen. This is the one way number parameters are built.
+ */
+#define DB_PARAM_INT_LEN 24
+/*
+ * Write v in decimal into buf and return buf (to place in a parameter array). Never fails:
+ * the size is checked at compile time and the result once more at run time (abort, a bug).
+ */
+const char *db_param_int(char buf[DB_PARAM_INT_LEN], long long v);
+
+/*
  * Connect with conninfo (libpq syntax). Returns NULL and a one-line message with the fix in
  * err on failure. The connection uses UTF-8 and application_name = wsusd/wsusctl.
  */
@@ -51,12 +63,24 @@ long db_count_sessions(PGconn *conn, const char *prefix);
 PGresult *db_exec(PGconn *conn, const char *sql, int n, const char *const *params);
 /* db_exec() with the one parameter param (NULL is SQL NULL). */
 PGresult *db_exec1(PGconn *conn, const char *sql, const char *param);
+/* db_exec() with the two parameters a and b (NULL is SQL NULL). */
+PGresult *db_exec2(PGconn *conn, const char *sql, const char *a, const char *b);
+/*
+ * A one-value query (n parameters): 1 when its first row's first column is true ("t"), 0 when
+ * it is false or there is no row, -1 on error (logged).
+ */
+int db_exec_true(PGconn *conn, const char *sql, int n, const char *const *params) WSUS_MUST_USE;
 /* Same, for statements whose result is not needed: 0 or -1. */
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params);
 int db_begin(PGconn *conn) WSUS_MUST_USE;
 int db_commit(PGconn *conn) WSUS_MUST_USE;
 /* Roll back; harmless outside a transaction. */
 void db_rollback(PGconn *conn);
+/*
+ * End the transaction db_begin opened: commit when ok, roll back when not (and when the commit
+ * fails). 0 when committed, -1 when rolled back (a failed commit is logged).
+ */
+int db_end(PGconn *conn, int ok) WSUS_MUST_USE;
 /*
  * Take the transaction-scoped advisory lock named name (hashtext(name)), waiting for it; it
  * is released at COMMIT or ROLLBACK. Call inside a transaction. 0 or -1 (logged).

@@ -17,10 +17,10 @@ PGresult *downstream_report_counts(PGconn *db)
 
 PGresult *downstream_report_synchronized(PGconn *db, int limit)
 {
-    char n[16];
+    char n[DB_PARAM_INT_LEN];
     const char *p[1] = {n};
 
-    snprintf(n, sizeof(n), "%d", limit > 0 ? limit : 1);
+    db_param_int(n, limit > 0 ? limit : 1);
     return db_exec(db,
                    "SELECT account_guid::text, account_name, "
                    "extract(epoch FROM last_contact)::bigint, "
@@ -56,13 +56,13 @@ char *downstream_report_name(PGconn *db, const char *guid)
 
 int downstream_report_seen(PGconn *db, const char *guid, const char *name, const char *peer)
 {
-    char lim[16], cap[16];
+    char lim[DB_PARAM_INT_LEN], cap[DB_PARAM_INT_LEN];
     const char *p[5] = {guid, name, peer, lim, cap};
     PGresult *res;
     int rc = -1;
 
-    snprintf(lim, sizeof(lim), "%d", DOWNSTREAM_REPORT_NEW_PER_HOUR);
-    snprintf(cap, sizeof(cap), "%d", DOWNSTREAM_REPORT_MAX_NEW);
+    db_param_int(lim, DOWNSTREAM_REPORT_NEW_PER_HOUR);
+    db_param_int(cap, DOWNSTREAM_REPORT_MAX_NEW);
     res = db_exec(db,
                   "UPDATE downstream_server SET account_name = $2, address = $3,"
                   " last_contact = now() WHERE account_guid = $1::uuid RETURNING 1",
@@ -137,13 +137,12 @@ int downstream_report_touch(PGconn *db, const char *guid, int synced)
 
 int downstream_report_by_address(PGconn *db, const char *address, long max_age, char out[37])
 {
-    char age[24];
+    char age[DB_PARAM_INT_LEN];
     const char *p[2] = {address, age};
     PGresult *r;
     int rc;
 
-    if (snprintf(age, sizeof(age), "%ld", max_age) >= (int)sizeof(age))
-        return -1;
+    db_param_int(age, max_age);
     r = db_exec(db,
                 "SELECT account_guid::text FROM downstream_server WHERE address = $1 AND"
                 " last_contact > now() - $2::int * interval '1 second' LIMIT 2",

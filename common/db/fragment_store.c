@@ -315,7 +315,7 @@ int fragment_store_missing(PGconn *conn, struct fragment_store_stats *st, char *
         " (SELECT 1 FROM revision_fragment_state s WHERE s.revision_id = r.id)"
         " ORDER BY r.id LIMIT " STR_OF(MISSING_CHUNK);
     struct fragment_source src[MISSING_CHUNK];
-    char after[32] = "0";
+    char after[DB_PARAM_INT_LEN] = "0";
     const char *params[1] = {after};
 
     for (;;) {
@@ -347,7 +347,7 @@ int fragment_store_missing(PGconn *conn, struct fragment_store_stats *st, char *
             PQclear(r);
             return 0;
         }
-        snprintf(after, sizeof(after), "%lld", (long long)src[rows - 1].revision_id);
+        db_param_int(after, src[rows - 1].revision_id);
         if (fragment_store_add(conn, src, (size_t)rows, st, err, errlen) < 0) {
             PQclear(r);
             return -1;
@@ -360,7 +360,7 @@ int fragment_store_get(PGconn *conn, int64_t revision_id, enum fragment_store_ki
                        const char *language, char **xml, size_t *len,
                        char used[FRAGMENT_MAX_LANG_LEN + 1])
 {
-    char id[32];
+    char id[DB_PARAM_INT_LEN];
     const char *params[3] = {id, kind_name[kind], language != NULL ? language : ""};
     const char *names[2];
     PGresult *r;
@@ -371,7 +371,7 @@ int fragment_store_get(PGconn *conn, int64_t revision_id, enum fragment_store_ki
         used[0] = '\0';
     if ((unsigned)kind > FRAGMENT_STORE_LOCALIZED)
         return -1;
-    snprintf(id, sizeof(id), "%lld", (long long)revision_id);
+    db_param_int(id, revision_id);
     r = db_exec(conn,
                 "SELECT language, xml FROM revision_fragment WHERE revision_id = $1 AND kind = $2"
                 " AND (kind <> 'localized' OR language IN (lower($3), '" FRAGMENT_FALLBACK_LANGUAGE
@@ -400,7 +400,7 @@ int fragment_store_get(PGconn *conn, int64_t revision_id, enum fragment_store_ki
         if (len != NULL)
             *len = l;
         if (used != NULL)
-            str_copy(used, FRAGMENT_MAX_LANG_LEN + 1, names[k]);
+            str_copy_cut(used, FRAGMENT_MAX_LANG_LEN + 1, names[k]);
     }
     rc = 1;
 out:
@@ -511,7 +511,7 @@ int fragment_store_eula(PGconn *conn, const int64_t *ids, size_t n, const char *
     static const char sql[] = "SELECT id, xml FROM revision WHERE id = ANY($1::bigint[])"
                               " AND strpos(xml, 'EulaFile') > 0 AND octet_length(xml) <= $2"
                               " ORDER BY id";
-    char maxb[32];
+    char maxb[DB_PARAM_INT_LEN];
     const char *params[2] = {NULL, maxb};
     size_t used = 0, *pick = NULL;
     struct buf idl;
@@ -527,7 +527,7 @@ int fragment_store_eula(PGconn *conn, const int64_t *ids, size_t n, const char *
     buf_init(&idl, 32 + n * 21);
     ids_literal(&idl, ids, n);
     params[0] = buf_str(&idl);
-    snprintf(maxb, sizeof(maxb), "%u", FRAGMENT_MAX_INPUT);
+    db_param_int(maxb, FRAGMENT_MAX_INPUT);
     r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
     buf_free(&idl);
     if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {

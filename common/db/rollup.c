@@ -123,19 +123,6 @@ static int rollup_skew(PGconn *db, const char *client_time, char out[32])
     return rc;
 }
 
-/* A one-value query: 1 when it returned a row whose first column is "t", 0 otherwise, -1. */
-static int rollup_true(PGconn *db, const char *sql, int n, const char *const *p)
-{
-    PGresult *r = db_exec(db, sql, n, p);
-    int v;
-
-    if (r == NULL)
-        return -1;
-    v = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    return v;
-}
-
 /* Is server the reporter itself or a server of its branch? 1, 0, -1. */
 static int rollup_in_branch(PGconn *db, const char *reporter, const char *server)
 {
@@ -143,10 +130,10 @@ static int rollup_in_branch(PGconn *db, const char *reporter, const char *server
 
     if (strcmp(reporter, server) == 0)
         return 1;
-    return rollup_true(db,
-                       "SELECT true FROM rollup_server WHERE server_id = $2::uuid"
-                       " AND reporter_id = $1::uuid",
-                       2, p);
+    return db_exec_true(db,
+                        "SELECT true FROM rollup_server WHERE server_id = $2::uuid"
+                        " AND reporter_id = $1::uuid",
+                        2, p);
 }
 
 /* The branch bound of key over count_sql ($1 = reporter): ROLLUP_OK or ROLLUP_FULL. */
@@ -264,7 +251,7 @@ static enum rollup_result rollup_server_check(PGconn *db, const char *self_id, c
                        s->id, reporter);
             return ROLLUP_REFUSED;
         }
-        str_copy(parent, 37, self_id);
+        str_copy_cut(parent, 37, self_id);
         return ROLLUP_OK;
     }
     if (strcmp(s->id, reporter) == 0) {
@@ -272,7 +259,7 @@ static enum rollup_result rollup_server_check(PGconn *db, const char *self_id, c
                    s->id);
         return ROLLUP_REFUSED;
     }
-    str_copy(parent, 37, s->parent);
+    str_copy_cut(parent, 37, s->parent);
     v = rollup_in_branch(db, reporter, parent);
     if (v < 0)
         return ROLLUP_DB_ERROR;
@@ -289,13 +276,13 @@ static enum rollup_result rollup_server_check(PGconn *db, const char *self_id, c
         /* another branch's (fresh) row, a direct downstream of this server, or a loop */
         const char *p[3] = {s->id, reporter, age};
 
-        v = rollup_true(db,
-                        "SELECT EXISTS (SELECT 1 FROM rollup_server WHERE server_id = $1::uuid"
-                        " AND reporter_id <> $2::uuid AND received_at > now() - $3::int"
-                        " * interval '1 day') OR EXISTS (SELECT 1 FROM downstream_server WHERE"
-                        " account_guid = $1::uuid AND last_contact > now() - $3::int"
-                        " * interval '1 day')",
-                        3, p);
+        v = db_exec_true(db,
+                         "SELECT EXISTS (SELECT 1 FROM rollup_server WHERE server_id = $1::uuid"
+                         " AND reporter_id <> $2::uuid AND received_at > now() - $3::int"
+                         " * interval '1 day') OR EXISTS (SELECT 1 FROM downstream_server WHERE"
+                         " account_guid = $1::uuid AND last_contact > now() - $3::int"
+                         " * interval '1 day')",
+                         3, p);
         if (v < 0)
             return ROLLUP_DB_ERROR;
         if (v > 0) {
@@ -307,12 +294,12 @@ static enum rollup_result rollup_server_check(PGconn *db, const char *self_id, c
         }
         const char *q[3] = {s->id, reporter, parent};
 
-        v = rollup_true(db,
-                        "WITH RECURSIVE up(id, depth) AS (SELECT $3::uuid, 0 UNION ALL SELECT"
-                        " s.parent_id, up.depth + 1 FROM rollup_server s JOIN up ON s.server_id"
-                        " = up.id WHERE up.id <> $2::uuid AND up.depth < 64)"
-                        " SELECT bool_or(id = $1::uuid) FROM up",
-                        3, q);
+        v = db_exec_true(db,
+                         "WITH RECURSIVE up(id, depth) AS (SELECT $3::uuid, 0 UNION ALL SELECT"
+                         " s.parent_id, up.depth + 1 FROM rollup_server s JOIN up ON s.server_id"
+                         " = up.id WHERE up.id <> $2::uuid AND up.depth < 64)"
+                         " SELECT bool_or(id = $1::uuid) FROM up",
+                         3, q);
         if (v < 0)
             return ROLLUP_DB_ERROR;
         if (v > 0) {
@@ -428,7 +415,7 @@ enum rollup_result rollup_servers_store(PGconn *db, const char *self_id, const c
                                  sum,
                                  skew};
 
-            applied = rollup_true(
+            applied = db_exec_true(
                 db,
                 "INSERT INTO rollup_server (server_id, parent_id, reporter_id, name,"
                 " version, is_replica, last_sync, last_rollup, summary) VALUES ($1::uuid,"
@@ -523,7 +510,7 @@ enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
                 rc = ROLLUP_UNKNOWN_PARENT;
                 break;
             }
-            str_copy(checked, sizeof(checked), c[i].parent);
+            str_copy_cut(checked, sizeof(checked), c[i].parent);
         }
         if (snprintf(res, sizeof(res), "%d", c[i].last_sync_result) >= (int)sizeof(res)) {
             rc = ROLLUP_DB_ERROR;
@@ -609,10 +596,10 @@ static int rollup_parent(PGconn *db, const char *reporter, const char *parent, c
 
     if (v != 0)
         return v;
-    v = rollup_true(db,
-                    "SELECT EXISTS (SELECT 1 FROM rollup_server WHERE server_id = $1::uuid) OR"
-                    " EXISTS (SELECT 1 FROM downstream_server WHERE account_guid = $1::uuid)",
-                    1, p);
+    v = db_exec_true(db,
+                     "SELECT EXISTS (SELECT 1 FROM rollup_server WHERE server_id = $1::uuid) OR"
+                     " EXISTS (SELECT 1 FROM downstream_server WHERE account_guid = $1::uuid)",
+                     1, p);
     if (v > 0) {
         rollup_err(err, errlen, "parentServerId %s belongs to another branch than %s's", parent,
                    reporter);
@@ -750,12 +737,12 @@ enum rollup_result rollup_status_store(PGconn *db, const char *reporter, const c
             rc = ROLLUP_DB_ERROR;
             break;
         }
-        known = rollup_true(db,
-                            "UPDATE rollup_computer SET rollup_number = $3::int,"
-                            " effective_detection = rollup_ts($4, $5::float8), received_at ="
-                            " now() WHERE computer_id = $1 AND reporter_id = $2::uuid"
-                            " RETURNING true",
-                            5, p);
+        known = db_exec_true(db,
+                             "UPDATE rollup_computer SET rollup_number = $3::int,"
+                             " effective_detection = rollup_ts($4, $5::float8), received_at ="
+                             " now() WHERE computer_id = $1 AND reporter_id = $2::uuid"
+                             " RETURNING true",
+                             5, p);
         if (known < 0) {
             rc = ROLLUP_DB_ERROR;
             break;

@@ -81,10 +81,10 @@ PGresult *rollup_send_servers(PGconn *db, const char *self_id)
 
 PGresult *rollup_send_computers(PGconn *db, const char *self_id, long limit)
 {
-    char lim[24];
+    char lim[DB_PARAM_INT_LEN];
     const char *p[2] = {self_id, lim};
 
-    snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
+    db_param_int(lim, limit > 0 ? limit : 1);
     return db_exec(
         db,
         "WITH o AS ("
@@ -289,10 +289,10 @@ PGresult *rollup_send_status_due(PGconn *db, long limit)
                                                                                               "$1::"
                                                                                               "bigi"
                                                                                               "nt";
-    char lim[24];
+    char lim[DB_PARAM_INT_LEN];
     const char *p[1] = {lim};
 
-    snprintf(lim, sizeof(lim), "%ld", limit > 0 ? limit : 1);
+    db_param_int(lim, limit > 0 ? limit : 1);
     return db_exec(db, sql, 1, p);
 }
 

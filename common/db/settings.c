@@ -137,7 +137,7 @@ static void fqdn_lookup(void)
     struct addrinfo hints, *ai = NULL;
 
     if (gethostname(fqdn, sizeof(fqdn) - 1) < 0) {
-        str_copy(fqdn, sizeof(fqdn), "localhost");
+        str_copy_cut(fqdn, sizeof(fqdn), "localhost");
         return;
     }
     fqdn[sizeof(fqdn) - 1] = '\0';
@@ -146,7 +146,7 @@ static void fqdn_lookup(void)
     hints.ai_flags = AI_CANONNAME;
     if (getaddrinfo(fqdn, NULL, &hints, &ai) == 0 && ai != NULL && ai->ai_canonname != NULL &&
         strchr(ai->ai_canonname, '.') != NULL)
-        str_copy(fqdn, sizeof(fqdn), ai->ai_canonname);
+        str_copy_cut(fqdn, sizeof(fqdn), ai->ai_canonname);
     if (ai != NULL)
         freeaddrinfo(ai);
 }

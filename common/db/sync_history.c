@@ -46,7 +46,7 @@ static int history_row(PGconn *db, const char *sql, struct sync_history_row *out
         out->files = (long)b;
     if (str_to_int64(PQgetvalue(r, 0, 8), 0, INT64_MAX, &b) == 0)
         out->bytes = b;
-    str_copy(out->front_end, sizeof(out->front_end), PQgetvalue(r, 0, 9));
+    str_copy_cut(out->front_end, sizeof(out->front_end), PQgetvalue(r, 0, 9));
     PQclear(r);
     return 1;
 }
@@ -69,13 +69,12 @@ int sync_history_running(PGconn *db, struct sync_history_row *out)
 
 int sync_history_lock_held(PGconn *db, long key)
 {
-    char k[24];
+    char k[DB_PARAM_INT_LEN];
     const char *p[1] = {k};
     PGresult *r;
     int held;
 
-    if (snprintf(k, sizeof(k), "%ld", key) >= (int)sizeof(k))
-        return -1;
+    db_param_int(k, key);
     /* a bigint advisory key is recorded as classid = high 32 bits, objid = low 32 bits */
     r = db_exec_retry(db,
                       "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
@@ -151,14 +150,15 @@ int sync_history_import_finish(PGconn *db, long id, const char *result, const ch
                                long new_revisions, long categories, long files, long present,
                                const char *detail)
 {
-    char sid[24], nr[24], cat[24], fl[24], upd[24];
+    char sid[DB_PARAM_INT_LEN], nr[DB_PARAM_INT_LEN], cat[DB_PARAM_INT_LEN], fl[DB_PARAM_INT_LEN],
+        upd[DB_PARAM_INT_LEN];
     const char *params[8] = {sid, result, error, nr, cat, fl, upd, detail};
 
-    snprintf(sid, sizeof(sid), "%ld", id);
-    snprintf(nr, sizeof(nr), "%ld", new_revisions);
-    snprintf(cat, sizeof(cat), "%ld", categories);
-    snprintf(fl, sizeof(fl), "%ld", files);
-    snprintf(upd, sizeof(upd), "%ld", present);
+    db_param_int(sid, id);
+    db_param_int(nr, new_revisions);
+    db_param_int(cat, categories);
+    db_param_int(fl, files);
+    db_param_int(upd, present);
     return db_cmd(db,
                   "UPDATE sync_history SET finished_at = now(), result = $2, error = $3,"
                   " phase = NULL, new_revisions = $4, categories = $5, files = $6,"
@@ -197,15 +197,16 @@ int sync_history_sync_progress(PGconn *db, long id, const char *phase, long new_
                                long updated_revisions, long categories, long files, int64_t bytes,
                                const char *detail)
 {
-    char hid[24], nrev[24], upd[24], cats[24], fl[24], by[24];
+    char hid[DB_PARAM_INT_LEN], nrev[DB_PARAM_INT_LEN], upd[DB_PARAM_INT_LEN],
+        cats[DB_PARAM_INT_LEN], fl[DB_PARAM_INT_LEN], by[DB_PARAM_INT_LEN];
     const char *p[8] = {hid, phase, nrev, upd, cats, fl, by, detail};
 
-    snprintf(hid, sizeof(hid), "%ld", id);
-    snprintf(nrev, sizeof(nrev), "%ld", new_revisions);
-    snprintf(upd, sizeof(upd), "%ld", updated_revisions);
-    snprintf(cats, sizeof(cats), "%ld", categories);
-    snprintf(fl, sizeof(fl), "%ld", files);
-    snprintf(by, sizeof(by), "%lld", (long long)bytes);
+    db_param_int(hid, id);
+    db_param_int(nrev, new_revisions);
+    db_param_int(upd, updated_revisions);
+    db_param_int(cats, categories);
+    db_param_int(fl, files);
+    db_param_int(by, bytes);
     return db_cmd(db,
                   "UPDATE sync_history SET phase = $2, new_revisions = $3, updated_revisions = $4, "
                   "categories = $5, files = $6, bytes = $7, detail = $8::jsonb WHERE id = $1",
@@ -214,10 +215,10 @@ int sync_history_sync_progress(PGconn *db, long id, const char *phase, long new_
 
 int sync_history_sync_finish(PGconn *db, long id, const char *result, const char *error)
 {
-    char hid[24];
+    char hid[DB_PARAM_INT_LEN];
     const char *p[3] = {hid, result, error};
 
-    snprintf(hid, sizeof(hid), "%ld", id);
+    db_param_int(hid, id);
     return db_cmd(db,
                   "UPDATE sync_history SET result = $2, error = $3, finished_at = now(), phase = "
                   "'done' WHERE id = $1",

@@ -170,11 +170,11 @@ out:
 int sync_query_open_deployments(PGconn *db, int has_dep_anchor, int64_t dep_anchor,
                                 int64_t sync_seq)
 {
-    char a[32], s[32];
+    char a[DB_PARAM_INT_LEN], s[DB_PARAM_INT_LEN];
     const char *p[2];
 
-    snprintf(a, sizeof(a), "%lld", (long long)(has_dep_anchor ? dep_anchor : -1));
-    snprintf(s, sizeof(s), "%lld", (long long)sync_seq);
+    db_param_int(a, has_dep_anchor ? dep_anchor : -1);
+    db_param_int(s, sync_seq);
     p[0] = a;
     p[1] = s;
     if (sync_query_begin(db) < 0)

@@ -72,14 +72,15 @@ static const char list_sql[] =
 
 PGresult *update_query_list(PGconn *db, const struct update_filter *f)
 {
-    char limit[24], offset[24], approved[8], declined[8], superseded[8];
+    char limit[DB_PARAM_INT_LEN], offset[DB_PARAM_INT_LEN], approved[DB_PARAM_INT_LEN],
+        declined[DB_PARAM_INT_LEN], superseded[DB_PARAM_INT_LEN];
     const char *p[10];
 
-    snprintf(limit, sizeof(limit), "%ld", f->limit);
-    snprintf(offset, sizeof(offset), "%ld", f->offset > 0 ? f->offset : 0);
-    snprintf(approved, sizeof(approved), "%d", f->approved);
-    snprintf(declined, sizeof(declined), "%d", f->declined);
-    snprintf(superseded, sizeof(superseded), "%d", f->superseded);
+    db_param_int(limit, f->limit);
+    db_param_int(offset, f->offset > 0 ? f->offset : 0);
+    db_param_int(approved, f->approved);
+    db_param_int(declined, f->declined);
+    db_param_int(superseded, f->superseded);
     p[0] = f->types != NULL ? f->types : "{Software,Driver}";
     p[1] = f->product;
     p[2] = f->classification;
@@ -125,10 +126,10 @@ int update_query_size(PGconn *db, const char *update_id, long long *size)
 
 PGresult *update_query_largest(PGconn *db, int n)
 {
-    char lim[16];
+    char lim[DB_PARAM_INT_LEN];
     const char *p[1] = {lim};
 
-    snprintf(lim, sizeof(lim), "%d", n);
+    db_param_int(lim, n);
     return db_exec(db,
                    "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
                    "  ORDER BY update_id, revision_number DESC) "
@@ -242,12 +243,11 @@ PGresult *update_query_kb(PGconn *db, const char *text, int *not_kb)
 
 PGresult *update_query_revision(PGconn *db, const char *update_id, long revision)
 {
-    char rev[24];
+    char rev[DB_PARAM_INT_LEN];
     const char *p[2] = {update_id, NULL};
 
     if (revision >= 0) {
-        if (snprintf(rev, sizeof(rev), "%ld", revision) >= (int)sizeof(rev))
-            return NULL;
+        db_param_int(rev, revision);
         p[1] = rev;
     }
     return db_exec(db,

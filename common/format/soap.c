@@ -321,30 +321,29 @@ int soap_fault_build(struct buf *out, enum soap_error e, const char *message, co
                      const char *action)
 {
     char id[37];
-    int rc = 0;
 
     soap_guid_random(id);
-    rc |= buf_add_str(out, SOAP_RESPONSE_HEAD);
-    rc |= buf_printf(out,
-                     "<soap:Fault><faultcode>%s</faultcode><faultstring>Fault occurred"
-                     "</faultstring>",
-                     soap_error_faultcode(e));
+    buf_add_str(out, SOAP_RESPONSE_HEAD);
+    buf_printf(out,
+               "<soap:Fault><faultcode>%s</faultcode><faultstring>Fault occurred"
+               "</faultstring>",
+               soap_error_faultcode(e));
     if (actor != NULL) {
-        rc |= buf_add_str(out, "<faultactor>");
-        rc |= soap_add_escaped(out, actor);
-        rc |= buf_add_str(out, "</faultactor>");
+        buf_add_str(out, "<faultactor>");
+        soap_add_escaped(out, actor);
+        buf_add_str(out, "</faultactor>");
     }
-    rc |= buf_printf(out, "<detail><ErrorCode>%s</ErrorCode><Message>", soap_error_name(e));
+    buf_printf(out, "<detail><ErrorCode>%s</ErrorCode><Message>", soap_error_name(e));
     if (message != NULL)
-        rc |= soap_add_escaped(out, message);
-    rc |= buf_printf(out, "</Message><ID>%s</ID>", id);
+        soap_add_escaped(out, message);
+    buf_printf(out, "</Message><ID>%s</ID>", id);
     if (action != NULL) {
-        rc |= buf_add_str(out, "<Method>\"");
-        rc |= soap_add_escaped(out, action);
-        rc |= buf_add_str(out, "\"</Method>");
+        buf_add_str(out, "<Method>\"");
+        soap_add_escaped(out, action);
+        buf_add_str(out, "\"</Method>");
     }
-    rc |= buf_add_str(out, "</detail></soap:Fault>" SOAP_RESPONSE_TAIL);
-    return rc ? -1 : 0;
+    buf_add_str(out, "</detail></soap:Fault>" SOAP_RESPONSE_TAIL);
+    return buf_failed(out) ? -1 : 0;
 }
 
 /* n decimal digits at s into *v: 1, or 0 when one is not a digit. */

@@ -105,7 +105,7 @@ static void copy_attr(xmlTextReaderPtr tr, const char *name, char *out, size_t o
 {
     char *v = reader_attr(tr, name);
 
-    str_copy(out, outlen, v != NULL ? v : "");
+    str_copy_cut(out, outlen, v != NULL ? v : "");
     free(v);
 }
 
@@ -147,7 +147,7 @@ static int read_package_xml(struct wsuspkg_reader *r, char *err, size_t errlen)
             copy_attr(tr, "FormatVersion", in->format_version, sizeof(in->format_version));
             copy_attr(tr, "ProtocolVersion", in->protocol_version, sizeof(in->protocol_version));
         } else if (depth == 1) {
-            str_copy(section, sizeof(section), name);
+            str_copy_cut(section, sizeof(section), name);
         } else if (depth == 2 && strcmp(section, "Languages") == 0 &&
                    strcmp(name, "Language") == 0) {
             struct wsuspkg_language *l;
@@ -159,8 +159,8 @@ static int read_package_xml(struct wsuspkg_reader *r, char *err, size_t errlen)
                 snprintf(err, errlen, "package.xml: more than 1000 languages");
                 goto out;
             }
-            if (v != NULL)
-                str_to_long(v, 0, 0x7fffffff, &id);
+            if (v != NULL && str_to_long(v, 0, 0x7fffffff, &id) < 0)
+                id = 0; /* a malformed Id keeps the 0 default, as wsusutil writes none */
             in->languages =
                 xreallocarray(in->languages, in->n_languages + 1, sizeof(*in->languages));
             l = &in->languages[in->n_languages++];
@@ -186,8 +186,8 @@ static int read_package_xml(struct wsuspkg_reader *r, char *err, size_t errlen)
                 free(sz);
                 goto out;
             }
-            if (sz != NULL)
-                str_to_int64(sz, 0, INT64_MAX, &f.size);
+            if (sz != NULL && str_to_int64(sz, 0, INT64_MAX, &f.size) < 0)
+                f.size = -1; /* a malformed Size reads as unknown */
             free(d);
             free(sz);
             if (in->n_files >= WSUSPKG_MAX_PACKAGE_FILES) {
@@ -506,7 +506,7 @@ int wsuspkg_writer_add(struct wsuspkg_writer *w, const char *update_id, int revi
                        size_t n_files, char *err, size_t errlen)
 {
     int64_t units = utf8_utf16_units(xml, xml_len);
-    char b64[64];
+    char b64[STR_B64_LEN(32) + 1]; /* fits SHA-1 and SHA-256: encoding cannot fail */
     size_t i;
 
     if (units < 0 || units > 0xffffffffLL) {
@@ -527,7 +527,8 @@ int wsuspkg_writer_add(struct wsuspkg_writer *w, const char *update_id, int revi
         buf_add_str(&w->entry, "<Files>");
     for (i = 0; i < n_files; i++) {
         const struct wsuspkg_file *f = &files[i];
-        str_b64_encode(f->sha1, 20, b64, sizeof(b64));
+        if (str_b64_encode(f->sha1, 20, b64, sizeof(b64)) < 0)
+            abort(); /* impossible: b64 is sized for 32 bytes */
         buf_printf(&w->entry, "<File Digest=\"%s\" DigestAlgorithm=\"SHA1\"", b64);
         if (f->file_name != NULL)
             add_xml_attr(&w->entry, "FileName", f->file_name);
@@ -538,7 +539,8 @@ int wsuspkg_writer_add(struct wsuspkg_writer *w, const char *update_id, int revi
         if (f->mu_url != NULL)
             add_xml_attr(&w->entry, "MUUrl", f->mu_url);
         if (f->has_sha256) {
-            str_b64_encode(f->sha256, 32, b64, sizeof(b64));
+            if (str_b64_encode(f->sha256, 32, b64, sizeof(b64)) < 0)
+                abort(); /* impossible: b64 is sized for 32 bytes */
             buf_printf(&w->entry,
                        "><AdditionalDigest Algorithm=\"SHA256\">%s</AdditionalDigest></File>", b64);
         } else {

@@ -541,7 +541,7 @@ xmlDoc *xml_parse(const char *data, size_t len, const struct xml_limits *lim, ch
         char msg[256] = "not well-formed";
         e = xmlCtxtGetLastError(ctxt);
         if (e != NULL && e->message != NULL) {
-            str_copy(msg, sizeof(msg), e->message);
+            str_copy_cut(msg, sizeof(msg), e->message);
             str_trim(msg);
         }
         snprintf(err, errlen, "xml error at line %d: %s", e != NULL ? e->line : 0, msg);

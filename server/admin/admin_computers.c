@@ -168,14 +168,15 @@ static int rollup_status_cb(void *arg, const struct rollup_update_status *st)
                                                 st->time));
 }
 
-/* computers/show of a computer a server below rolled up. */
-static enum MHD_Result rollup_show(struct http_request *req, PGconn *db, const char *id)
+/*
+ * The computers/show answer (takes one and updates): the one row of one with its update
+ * statuses, or a 500 when reading failed (!ok) or did not find exactly one computer.
+ */
+static enum MHD_Result show_reply(struct http_request *req, int ok, json_t *one, json_t *updates)
 {
-    json_t *one = json_array(), *updates = json_array(), *c;
+    json_t *c;
 
-    if (rollup_computer_list(db, id, rollup_list_cb, one) < 0 ||
-        rollup_computer_statuses(db, id, rollup_status_cb, updates) < 0 ||
-        json_array_size(one) != 1) {
+    if (!ok || json_array_size(one) != 1) {
         json_decref(one);
         json_decref(updates);
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -187,13 +188,24 @@ static enum MHD_Result rollup_show(struct http_request *req, PGconn *db, const c
     return admin_reply(req, MHD_HTTP_OK, c);
 }
 
+/* computers/show of a computer a server below rolled up. */
+static enum MHD_Result rollup_show(struct http_request *req, PGconn *db, const char *id)
+{
+    json_t *one = json_array(), *updates = json_array();
+    int ok = rollup_computer_list(db, id, rollup_list_cb, one) >= 0 &&
+             rollup_computer_statuses(db, id, rollup_status_cb, updates) >= 0;
+
+    return show_reply(req, ok, one, updates);
+}
+
 enum MHD_Result admin_computers_show(struct http_request *req)
 {
     PGconn *db = admin_db(req);
     enum MHD_Result replied = MHD_YES;
     const char *what = http_query(req, "computer");
-    json_t *one, *updates, *c;
+    json_t *one, *updates;
     char id[37], rid[ROLLUP_MAX_ID + 1];
+    int ok;
 
     if (db == NULL)
         return MHD_YES;
@@ -205,17 +217,9 @@ enum MHD_Result admin_computers_show(struct http_request *req)
         return replied;
     one = json_array();
     updates = json_array();
-    if (computer_list(db, NULL, id, list_cb, &(struct list_ctx){one, NULL, NULL}) < 0 ||
-        computer_update_statuses(db, id, status_cb, updates) < 0 || json_array_size(one) != 1) {
-        json_decref(one);
-        json_decref(updates);
-        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "cannot read the computer; see the wsusd log");
-    }
-    c = json_incref(json_array_get(one, 0));
-    json_decref(one);
-    json_object_set_new(c, "update_status", updates);
-    return admin_reply(req, MHD_HTTP_OK, c);
+    ok = computer_list(db, NULL, id, list_cb, &(struct list_ctx){one, NULL, NULL}) >= 0 &&
+         computer_update_statuses(db, id, status_cb, updates) >= 0;
+    return show_reply(req, ok, one, updates);
 }
 
 /*

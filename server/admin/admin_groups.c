@@ -57,6 +57,20 @@ static int groups_begin(struct http_request *req, PGconn **db, int *in_tx, enum 
     return admin_change_begin(req, *db, "wsusd-groups", "target groups", replied);
 }
 
+/* The end of a change groups_begin opened: roll it back unless it was committed (!in_tx). */
+static void groups_end(PGconn *db, int in_tx)
+{
+    if (in_tx)
+        db_rollback(db);
+}
+
+/* The answer to a database error in a group change (the wsusd log has the server's message). */
+static enum MHD_Result groups_dberr(struct http_request *req)
+{
+    return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                       "cannot change the target groups in the catalog; see the wsusd log");
+}
+
 enum MHD_Result admin_groups_add(struct http_request *req)
 {
     static const struct admin_field fields[] = {
@@ -121,11 +135,9 @@ enum MHD_Result admin_groups_add(struct http_request *req)
     replied = admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "group", group_row(r, 0)));
     goto out;
 dberr:
-    replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          "cannot change the target groups in the catalog; see the wsusd log");
+    replied = groups_dberr(req);
 out:
-    if (in_tx)
-        db_rollback(db);
+    groups_end(db, in_tx);
     PQclear(r);
     json_decref(body);
     return replied;
@@ -194,11 +206,9 @@ enum MHD_Result admin_groups_remove(struct http_request *req)
         json_pack("{s:s, s:s, s:i}", "removed", name, "id", id, "approvals_removed", dead));
     goto out;
 dberr:
-    replied = admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          "cannot change the target groups in the catalog; see the wsusd log");
+    replied = groups_dberr(req);
 out:
-    if (in_tx)
-        db_rollback(db);
+    groups_end(db, in_tx);
     json_decref(body);
     return replied;
 }

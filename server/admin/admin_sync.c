@@ -76,7 +76,7 @@ static json_t *time_or_null(time_t t)
 enum MHD_Result admin_sync_now(struct http_request *req)
 {
     struct server *s = req->app;
-    char err[512], id[24];
+    char err[512], id[DB_PARAM_INT_LEN];
     long hid = 0;
     int rc;
     PGconn *db;
@@ -108,7 +108,7 @@ enum MHD_Result admin_sync_now(struct http_request *req)
         json_t *running;
         int q;
         if (hid > 0) {
-            snprintf(id, sizeof(id), "%ld", hid);
+            db_param_int(id, hid);
             q = one_row(db, SYNC_HISTORY_BY_ID, id, &running);
         } else {
             q = one_row(db, SYNC_HISTORY_RUNNING, NULL, &running);
@@ -211,7 +211,7 @@ enum MHD_Result admin_sync_history(struct http_request *req)
     PGconn *db;
     json_t *a;
     long n = 20, v;
-    char nbuf[24];
+    char nbuf[DB_PARAM_INT_LEN];
 
     if (lim != NULL) {
         if (str_to_long(lim, 1, 100000, &n) < 0)
@@ -226,7 +226,7 @@ enum MHD_Result admin_sync_history(struct http_request *req)
     if (id != NULL) {
         a = rows(db, SYNC_HISTORY_BY_ID, 1, id);
     } else {
-        snprintf(nbuf, sizeof(nbuf), "%ld", n);
+        db_param_int(nbuf, n);
         a = rows(db, SYNC_HISTORY_NEWEST, 1, nbuf);
     }
     if (a == NULL)

@@ -88,14 +88,13 @@ enum MHD_Result soap_svc_reply(struct soap_ctx *x, const char *result, size_t le
     size_t outlen;
     char *data;
     struct MHD_Response *resp;
-    int rc = 0;
 
     buf_init(&b, SOAP_REPLY_MAX);
-    rc |= buf_add_str(&b, SOAP_RESPONSE_HEAD);
-    rc |= buf_printf(&b, "<%sResponse xmlns=\"%s\">", x->info->name, x->info->ns);
-    rc |= buf_add(&b, result, len);
-    rc |= buf_printf(&b, "</%sResponse>" SOAP_RESPONSE_TAIL, x->info->name);
-    if (rc != 0) {
+    buf_add_str(&b, SOAP_RESPONSE_HEAD);
+    buf_printf(&b, "<%sResponse xmlns=\"%s\">", x->info->name, x->info->ns);
+    buf_add(&b, result, len);
+    buf_printf(&b, "</%sResponse>" SOAP_RESPONSE_TAIL, x->info->name);
+    if (buf_failed(&b)) {
         buf_free(&b);
         return soap_svc_fault(x, SOAP_ERR_INTERNAL, "answer larger than %u bytes", SOAP_REPLY_MAX);
     }

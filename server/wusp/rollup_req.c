@@ -50,7 +50,7 @@ static void rdec_prefix(struct rdec *d, const char *what, size_t n)
 
     if (snprintf(m, sizeof(m), "%s %zu: %s", what, n, d->msg) >= (int)sizeof(m))
         m[sizeof(m) - 1] = '\0';
-    str_copy(d->msg, sizeof(d->msg), m);
+    str_copy_cut(d->msg, sizeof(d->msg), m);
 }
 
 /* 1 if s holds no control character (C0 or DEL). */
@@ -73,7 +73,7 @@ static void rdec_copy(struct rdec *d, const char *s, const char *what, char *out
     else if (!rdec_printable(s))
         rdec_fail(d, "%s: holds control characters", what);
     else
-        str_copy(out, outlen, s);
+        str_copy_cut(out, outlen, s);
 }
 
 /* Child element name of parent as text into out; required: absent is an error. */
@@ -131,7 +131,7 @@ static void rdec_time_str(struct rdec *d, const char *s, const char *what, char 
     if (s == NULL || strlen(s) >= 40 || !soap_datetime_valid(s))
         rdec_fail(d, "%s: not an xsd:dateTime (YYYY-MM-DDTHH:MM:SS[.fff][Z])", what);
     else
-        str_copy(out, 40, s);
+        str_copy_cut(out, 40, s);
 }
 
 static void rdec_time(struct rdec *d, const xmlNode *parent, const char *name, char out[40])
@@ -221,7 +221,7 @@ static void rollup_decode_summary(struct rdec *d, const xmlNode *cs, struct roll
         rdec_long(d, e, "RevisionNumber", 0, 2147483647L);
         a->installs = rdec_long(d, e, "InstallSuccessCount", 0, 2147483647L);
         a->failures = rdec_long(d, e, "InstallFailureCount", 0, 2147483647L);
-        str_copy(a->os, sizeof(a->os), key);
+        str_copy_cut(a->os, sizeof(a->os), key);
         (*nact)++;
     }
 }
@@ -571,7 +571,7 @@ int rollup_req_decode(enum rollup_req_op kind, const char *ns, const xmlNode *op
     }
     if (!d.bad)
         return 0;
-    str_copy(rq->msg, sizeof(rq->msg), d.msg);
+    str_copy_cut(rq->msg, sizeof(rq->msg), d.msg);
     return -1;
 }
 

@@ -121,7 +121,7 @@ static void report_status(struct wusp_ctx *w, const xmlNode *re, const struct cl
     xmlNodePtr c;
 
     client_status_free(st);
-    str_copy(st->instance_id, sizeof(st->instance_id), ev->instance_id);
+    str_copy_cut(st->instance_id, sizeof(st->instance_id), ev->instance_id);
     for (c = misc != NULL ? xml_child(misc, ns, "string") : NULL; c != NULL;
          c = xml_next(c, ns, "string")) {
         char *t = soap_text(c, SOAP_MAX_TEXT);

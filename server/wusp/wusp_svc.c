@@ -118,7 +118,6 @@ int wusp_add_cookie(struct wusp_ctx *w, PGconn *db, struct buf *b, const char *n
     unsigned char sealed[COOKIE_MAX_BYTES];
     size_t slen;
     char exp[32];
-    int rc = 0;
 
     if (soap_guid_parse(w->s.srv->server_id, cl.uss_guid) < 0)
         return -1;
@@ -134,10 +133,10 @@ int wusp_add_cookie(struct wusp_ctx *w, PGconn *db, struct buf *b, const char *n
     if (cookie_seal(w->s.srv->cookie_key, COOKIE_CLIENT, &cl, sealed, sizeof(sealed), &slen) < 0)
         return -1;
     soap_datetime_format((time_t)cl.expires, 0, exp);
-    rc |= buf_printf(b, "<%s><Expiration>%s</Expiration><EncryptedData>", name, exp);
-    rc |= soap_b64_append(b, sealed, slen);
-    rc |= buf_printf(b, "</EncryptedData></%s>", name);
-    return rc ? -1 : 0;
+    buf_printf(b, "<%s><Expiration>%s</Expiration><EncryptedData>", name, exp);
+    soap_b64_append(b, sealed, slen);
+    buf_printf(b, "</EncryptedData></%s>", name);
+    return buf_failed(b) ? -1 : 0;
 }
 
 void wusp_base_url(struct wusp_ctx *w, char *out, size_t outlen)

@@ -23,20 +23,19 @@
 int wusp_add_deployment(struct buf *b, const struct client_rev *r, unsigned proto_major,
                         unsigned proto_minor)
 {
-    int rc = 0;
 
-    rc |= buf_printf(b, "<Deployment><ID>%d</ID><Action>%s</Action>", (int)r->deployment_id,
-                     client_action_name(r->action));
+    buf_printf(b, "<Deployment><ID>%d</ID><Action>%s</Action>", (int)r->deployment_id,
+               client_action_name(r->action));
     if (r->deadline[0] != '\0')
-        rc |= buf_printf(b, "<Deadline>%s</Deadline>", r->deadline);
-    rc |= buf_printf(b, "<IsAssigned>%s</IsAssigned><LastChangeTime>%s</LastChangeTime>",
-                     r->is_assigned ? "true" : "false", r->last_change);
+        buf_printf(b, "<Deadline>%s</Deadline>", r->deadline);
+    buf_printf(b, "<IsAssigned>%s</IsAssigned><LastChangeTime>%s</LastChangeTime>",
+               r->is_assigned ? "true" : "false", r->last_change);
     /* MS-WUSP 2.2.2.2.4: only for clients of protocol 1.8 or later, and then 0 */
     if (proto_major > 1 || (proto_major == 1 && proto_minor >= 8))
-        rc |= buf_add_str(b, "<AutoSelect>0</AutoSelect><AutoDownload>0</AutoDownload>"
-                             "<SupersedenceBehavior>0</SupersedenceBehavior>");
-    rc |= buf_add_str(b, "</Deployment>");
-    return rc ? -1 : 0;
+        buf_add_str(b, "<AutoSelect>0</AutoSelect><AutoDownload>0</AutoDownload>"
+                       "<SupersedenceBehavior>0</SupersedenceBehavior>");
+    buf_add_str(b, "</Deployment>");
+    return buf_failed(b) ? -1 : 0;
 }
 
 /* Core fragments of the revisions being sent, by position in ids (sorted). */

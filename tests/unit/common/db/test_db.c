@@ -138,6 +138,38 @@ static void test_migrate_is_idempotent(void **state)
     testdb_drop(c, "unit_db_migrate");
 }
 
+/* Number parameters hold every long long; db_end commits only what went well. */
+static void test_param_int_and_end(void **state)
+{
+    char conninfo[256], buf[DB_PARAM_INT_LEN];
+    PGconn *c = testdb_create("unit_db_end", conninfo, sizeof(conninfo));
+    PGresult *r;
+
+    (void)state;
+    assert_string_equal(db_param_int(buf, -9223372036854775807LL - 1), "-9223372036854775808");
+    assert_string_equal(db_param_int(buf, 9223372036854775807LL), "9223372036854775807");
+    assert_string_equal(db_param_int(buf, 0), "0");
+    assert_int_equal(db_cmd(c, "CREATE TABLE t (v bigint)", 0, NULL), 0);
+
+    assert_int_equal(db_begin(c), 0);
+    assert_int_equal(db_cmd(c, "INSERT INTO t VALUES (1)", 0, NULL), 0);
+    assert_int_equal(db_end(c, 0), -1);
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+
+    assert_int_equal(db_begin(c), 0);
+    db_param_int(buf, 42);
+    {
+        const char *p[1] = {buf};
+        assert_int_equal(db_cmd(c, "INSERT INTO t VALUES ($1::bigint)", 1, p), 0);
+    }
+    assert_int_equal(db_end(c, 1), 0);
+
+    r = PQexec(c, "SELECT string_agg(v::text, ',' ORDER BY v) FROM t");
+    assert_string_equal(PQgetvalue(r, 0, 0), "42");
+    PQclear(r);
+    testdb_drop(c, "unit_db_end");
+}
+
 static void test_identity_is_stable(void **state)
 {
     char conninfo[256];
@@ -265,6 +297,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrate_is_idempotent),
+        cmocka_unit_test(test_param_int_and_end),
         cmocka_unit_test(test_identity_is_stable),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_change_horizon_waits_for_writers),
