@@ -232,17 +232,34 @@ PGresult *sync_query_revision_files(PGconn *db, const char *ids)
 {
     const char *p[1] = {ids};
 
-    return db_exec_retry(
-        db,
-        "SELECT DISTINCT rf.revision_id::text, f.sha1, f.mu_url, rf.revision_id"
-        " FROM revision_file rf JOIN file f ON f.sha1 = rf.sha1"
-        " WHERE rf.revision_id = ANY($1::bigint[]) ORDER BY rf.revision_id, f.sha1",
-        1, p);
+    /* one index probe per id (the LATERAL with OFFSET 0 is not flattened): with "= ANY" the
+     * planner hashed a sequential scan of revision_file and of file at every call */
+    return db_exec_retry(db,
+                         "SELECT DISTINCT rf.revision_id::text, rf.sha1, rf.mu_url, rf.revision_id"
+                         " FROM (SELECT DISTINCT unnest($1::bigint[]) AS id) i CROSS JOIN LATERAL ("
+                         "  SELECT x.revision_id, f.sha1, f.mu_url FROM revision_file x"
+                         "  JOIN file f ON f.sha1 = x.sha1 WHERE x.revision_id = i.id OFFSET 0) rf"
+                         " ORDER BY rf.revision_id, rf.sha1",
+                         1, p);
 }
 
-PGresult *sync_query_revision_xml(PGconn *db, const char *id)
+PGresult *sync_query_revision_docs(PGconn *db, const char *ids, size_t budget)
 {
-    const char *p[1] = {id};
+    char b[32];
+    const char *p[2] = {ids, b};
 
-    return db_exec_retry(db, "SELECT xml, xml_cab FROM revision WHERE id = $1::bigint", 1, p);
+    if (snprintf(b, sizeof(b), "%zu", budget) < 0)
+        return NULL;
+    /* octet_length of a stored value reads its size from the TOAST header: no detoasting */
+    return db_exec_retry(
+        db,
+        "SELECT s.ord, CASE WHEN r.xml_cab IS NULL THEN r.xml END, r.xml_cab FROM ("
+        " SELECT i.ord, i.id, sum(CASE WHEN r.xml_cab IS NULL THEN octet_length(r.xml)"
+        "  ELSE octet_length(r.xml_cab) END) OVER (ORDER BY i.ord ROWS UNBOUNDED PRECEDING)"
+        "  - CASE WHEN r.xml_cab IS NULL THEN octet_length(r.xml)"
+        "  ELSE octet_length(r.xml_cab) END AS before"
+        " FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, ord)"
+        " JOIN revision r ON r.id = i.id) s"
+        " JOIN revision r ON r.id = s.id WHERE s.before < $2::bigint ORDER BY s.ord",
+        2, p);
 }

@@ -62,7 +62,14 @@ PGresult *sync_query_revision_ids(PGconn *db, const char *update_ids, const char
  * then digest. Columns: revision id text, sha1 (bytea text form), mu_url, revision id.
  */
 PGresult *sync_query_revision_files(PGconn *db, const char *ids);
-/* One revision's xml and xml_cab (NULL when the XML is stored as text); 0 rows when gone. */
-PGresult *sync_query_revision_xml(PGconn *db, const char *id);
+/*
+ * The documents of revisions ids (a bigint[] literal, duplicates allowed) in one query, in
+ * array order: columns position in the array (1-based), xml (NULL when a cabinet is stored),
+ * xml_cab (NULL when the XML is stored as text). A revision not held has no row. Rows stop
+ * after the first one whose earlier rows' stored sizes (the xml or the cabinet sent) reach
+ * budget bytes, so an answer bounded by budget never reads more than about budget plus one
+ * document (budget > 0: the first row is always there when held).
+ */
+PGresult *sync_query_revision_docs(PGconn *db, const char *ids, size_t budget);
 
 #endif

@@ -171,70 +171,59 @@ static unsigned char *soapcat_unhex(const char *s, size_t *len)
 }
 
 /*
- * Append one ServerSyncUpdateData for revision rid; its file digests go to files too. 0; -1
- * when it does not fit (or the row is gone); -2 when the catalog failed (the answer must not
- * go out short: the downstream would take the missing updates for absent upstream).
+ * Append one ServerSyncUpdateData for revision rid from row d of docs (sync_query_revision_docs);
+ * its file digests go to files too. 0; -1 when it does not fit or a value is malformed.
  */
-static int soapcat_one_update(PGconn *db, const char *rid, const char *guid, const char *rev,
-                              const PGresult *files, struct buf *out)
+static int soapcat_one_update(const PGresult *docs, int d, const char *rid, const char *guid,
+                              const char *rev, const PGresult *files, struct buf *out)
 {
-    PGresult *res = sync_query_revision_xml(db, rid);
-    int rc = -1, i, nfiles = 0;
+    int i, nfiles = 0;
 
-    if (res == NULL)
-        return -2;
-    if (PQntuples(res) != 1)
-        goto out;
     if (buf_printf(out,
                    "<ServerSyncUpdateData><Id><UpdateID>%s</UpdateID><RevisionNumber>%s"
                    "</RevisionNumber></Id>",
                    guid, rev) < 0)
-        goto out;
-    if (PQgetisnull(res, 0, 1)) {
+        return -1;
+    if (PQgetisnull(docs, d, 2)) {
         if (buf_add_str(out, "<XmlUpdateBlob>") < 0 ||
-            buf_add_xml_text(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0)) < 0 ||
+            buf_add_xml_text(out, PQgetvalue(docs, d, 1), (size_t)PQgetlength(docs, d, 1)) < 0 ||
             buf_add_str(out, "</XmlUpdateBlob>") < 0)
-            goto out;
+            return -1;
     }
     for (i = 0; i < PQntuples(files); i++) {
         size_t dlen;
-        unsigned char *d;
+        unsigned char *dg;
 
         if (strcmp(PQgetvalue(files, i, 0), rid) != 0)
             continue;
-        d = soapcat_unhex(PQgetvalue(files, i, 1), &dlen);
-        if (d == NULL)
-            goto out;
+        dg = soapcat_unhex(PQgetvalue(files, i, 1), &dlen);
+        if (dg == NULL)
+            return -1;
         if ((nfiles++ == 0 && buf_add_str(out, "<FileDigestList>") < 0) ||
-            buf_add_str(out, "<base64Binary>") < 0 || soap_b64_append(out, d, dlen) < 0 ||
+            buf_add_str(out, "<base64Binary>") < 0 || soap_b64_append(out, dg, dlen) < 0 ||
             buf_add_str(out, "</base64Binary>") < 0) {
-            free(d);
-            goto out;
+            free(dg);
+            return -1;
         }
-        free(d);
+        free(dg);
     }
     if (nfiles > 0 && buf_add_str(out, "</FileDigestList>") < 0)
-        goto out;
-    if (!PQgetisnull(res, 0, 1)) {
+        return -1;
+    if (!PQgetisnull(docs, d, 2)) {
         size_t clen;
-        unsigned char *cab = soapcat_unhex(PQgetvalue(res, 0, 1), &clen);
+        unsigned char *cab = soapcat_unhex(PQgetvalue(docs, d, 2), &clen);
         int bad;
 
         if (cab == NULL)
-            goto out;
+            return -1;
         bad = buf_add_str(out, "<XmlUpdateBlobCompressed>") < 0 ||
               soap_b64_append(out, cab, clen) < 0 ||
               buf_add_str(out, "</XmlUpdateBlobCompressed>") < 0;
         free(cab);
         if (bad)
-            goto out;
+            return -1;
     }
-    if (buf_add_str(out, "</ServerSyncUpdateData>") < 0)
-        goto out;
-    rc = 0;
-out:
-    PQclear(res);
-    return rc;
+    return buf_add_str(out, "</ServerSyncUpdateData>") < 0 ? -1 : 0;
 }
 
 /* A digest row of the files result, for sorting. */
@@ -305,7 +294,7 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
                                         size_t missinglen)
 {
     struct buf gids, revs, rids;
-    PGresult *res = NULL, *files = NULL;
+    PGresult *res = NULL, *files = NULL, *docs = NULL;
     enum soapcat_result rc = SOAPCAT_ERROR;
     size_t i, included = 0, mark;
     char g[37];
@@ -347,17 +336,24 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
     files = sync_query_revision_files(db, buf_str(&rids));
     if (files == NULL)
         goto out;
+    /* every document in one query, cut near the budget: not one round trip per revision */
+    docs = sync_query_revision_docs(db, buf_str(&rids), SOAPCAT_UPDATE_DATA_BUDGET);
+    if (docs == NULL)
+        goto out;
 
     if (buf_add_str(out, "<updates>") < 0)
         goto out;
     for (j = 0; j < nrows; j++) {
-        int one;
+        long ord;
 
         mark = out->len;
-        one = soapcat_one_update(db, PQgetvalue(res, j, 0), PQgetvalue(res, j, 1),
-                                 PQgetvalue(res, j, 2), files, out);
-        if (one < 0) {
-            if (included == 0 || one == -2)
+        /* no row at this position: the document was cut by the budget, or the revision is
+         * gone since the identity lookup; either way the answer stops here */
+        if ((int)included >= PQntuples(docs) ||
+            str_to_long(PQgetvalue(docs, (int)included, 0), 1, nrows, &ord) < 0 || ord != j + 1 ||
+            soapcat_one_update(docs, (int)included, PQgetvalue(res, j, 0), PQgetvalue(res, j, 1),
+                               PQgetvalue(res, j, 2), files, out) < 0) {
+            if (included == 0)
                 goto out;
             buf_truncate(out, mark); /* no room left: stop here */
             break;
@@ -406,6 +402,7 @@ enum soapcat_result soapcat_update_data(PGconn *db, const struct soap_identity *
 out:
     PQclear(res);
     PQclear(files);
+    PQclear(docs);
     buf_free(&gids);
     buf_free(&revs);
     buf_free(&rids);

@@ -242,6 +242,36 @@ static void test_store_is_idempotent(void **state)
                               "IS NOT NULL"),
                      1);
 
+    /* schema 013: the child rows go with their revision (a trigger, not foreign keys) */
+    {
+        PGresult *r = PQexec(c, "DELETE FROM revision WHERE id = (SELECT min(revision_id) FROM "
+                                "revision_prerequisite)");
+        long left;
+
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        left = count(c, "SELECT count(*) FROM revision_text");
+        assert_true(left > 0);
+        assert_int_equal(count(c, "SELECT count(*) FROM (SELECT revision_id FROM revision_text"
+                                  " UNION SELECT revision_id FROM revision_prerequisite"
+                                  " UNION SELECT revision_id FROM revision_bundle"
+                                  " UNION SELECT revision_id FROM revision_supersedes"
+                                  " UNION SELECT revision_id FROM revision_file"
+                                  " UNION SELECT revision_id FROM revision_fragment) c"
+                                  " WHERE revision_id NOT IN (SELECT id FROM revision)"),
+                         0);
+        r = PQexec(c, "TRUNCATE revision CASCADE");
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        assert_int_equal(count(c, "SELECT (SELECT count(*) FROM revision_text)"
+                                  " + (SELECT count(*) FROM revision_prerequisite)"
+                                  " + (SELECT count(*) FROM revision_bundle)"
+                                  " + (SELECT count(*) FROM revision_supersedes)"
+                                  " + (SELECT count(*) FROM revision_file)"
+                                  " + (SELECT count(*) FROM revision_fragment)"),
+                         0);
+    }
+
     for (size_t i = 0; i < TEST_N_DOCS; i++)
         update_free(&u[i]);
     testdb_drop(c, "unit_catalog_store");

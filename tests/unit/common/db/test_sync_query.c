@@ -80,14 +80,25 @@ static void test_update_data_rows(void **state)
     assert_non_null(f);
     assert_int_equal(PQntuples(f), 1);
     assert_string_equal(PQgetvalue(f, 0, 1), "\\x" SHA1_KNOWN);
-    x = sync_query_revision_xml(db, PQgetvalue(r, 0, 0));
+    /* the documents in array order, duplicates included, a revision not held left out */
+    assert_true(snprintf(ids, sizeof(ids), "{%s,999999,%s}", PQgetvalue(r, 0, 0),
+                         PQgetvalue(r, 0, 0)) < (int)sizeof(ids));
+    x = sync_query_revision_docs(db, ids, 2000000);
     assert_non_null(x);
-    assert_int_equal(PQntuples(x), 1);
-    assert_string_equal(PQgetvalue(x, 0, 0), "<upd/>");
-    assert_true(PQgetisnull(x, 0, 1));
+    assert_int_equal(PQntuples(x), 2);
+    assert_string_equal(PQgetvalue(x, 0, 0), "1");
+    assert_string_equal(PQgetvalue(x, 0, 1), "<upd/>");
+    assert_true(PQgetisnull(x, 0, 2));
+    assert_string_equal(PQgetvalue(x, 1, 0), "3");
+    assert_string_equal(PQgetvalue(x, 1, 1), "<upd/>");
     PQclear(x);
-    x = sync_query_revision_xml(db, "999999");
-    assert_int_equal(PQntuples(x), 0);
+    /* the budget: the first document always, the next one only while the earlier are below */
+    x = sync_query_revision_docs(db, ids, 6);
+    assert_int_equal(PQntuples(x), 1);
+    assert_string_equal(PQgetvalue(x, 0, 0), "1");
+    PQclear(x);
+    x = sync_query_revision_docs(db, ids, 7);
+    assert_int_equal(PQntuples(x), 2);
     PQclear(x);
     PQclear(f);
     PQclear(r);
