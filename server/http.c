@@ -447,6 +447,16 @@ static enum MHD_Result http_defer(struct http_request *req)
     return MHD_YES;
 }
 
+int http_may_block(const struct http_request *req)
+{
+    return req->srv->nworkers == 0 || req->deferred == 1;
+}
+
+enum MHD_Result http_continue_blocking(struct http_request *req)
+{
+    return http_may_block(req) ? req->route->fn(req) : http_defer(req);
+}
+
 static void http_stream_release(struct http_stream *st);
 static void http_stream_produce(struct http_stream *st);
 

@@ -157,6 +157,14 @@ enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD
 enum MHD_Result http_queue_stream(struct http_request *req, unsigned status,
                                   struct MHD_Response *resp);
 
+/* May this handler wait (for the database, a lock held long)? 1 under the per-connection model
+ * or on a worker, 0 on an I/O thread of the pool model (an inline_ok route). */
+int http_may_block(const struct http_request *req);
+/* For an inline_ok handler that finds it must wait after all (a cache miss): hands req to a
+ * worker, which calls the route's fn again from the start (nothing must be queued yet);
+ * returns as a handler does. Where the handler may block already it calls fn at once. */
+enum MHD_Result http_continue_blocking(struct http_request *req);
+
 /*
  * A response body made by produce, which may block (it reads a database cursor): each call
  * appends the next piece to out and returns 1, or returns 0 at the end, -1 on an error (the
