@@ -27,7 +27,8 @@
 
 #define HTTP_SERVER_HEADER    "wsusd/" WSUSD_VERSION
 #define HTTP_WATCHDOG_TICK_MS 250
-#define HTTP_EVICT_WARN_EVERY 60 /* seconds between two eviction warnings */
+#define HTTP_EVICT_WARN_EVERY 60    /* seconds between two eviction warnings */
+#define HTTP_QUEUE_WAIT_MS    10000 /* a request no worker took by then gets a 503 */
 
 /* The phase a connection is in; HEADERS and IDLE connections may be evicted. */
 enum http_conn_phase { HTTP_CONN_HEADERS, HTTP_CONN_BODY, HTTP_CONN_HANDLED, HTTP_CONN_IDLE };
@@ -435,6 +436,7 @@ static enum MHD_Result http_defer(struct http_request *req)
         return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down");
     }
     req->deferred = 1;
+    req->queued_ms = http_now_ms();
     MHD_suspend_connection(req->conn); /* before a worker can resume it */
     req->job_next = NULL;
     if (srv->jobs_tail != NULL)
@@ -476,7 +478,13 @@ static void *http_worker(void *arg)
         if (srv->jobs == NULL)
             srv->jobs_tail = NULL;
         pthread_mutex_unlock(&srv->lock);
-        req->worker_result = req->route->fn(req);
+        if (http_now_ms() - req->queued_ms > HTTP_QUEUE_WAIT_MS)
+            req->worker_result =
+                http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "server busy: no worker thread free within %d s, try again later",
+                                  HTTP_QUEUE_WAIT_MS / 1000);
+        else
+            req->worker_result = req->route->fn(req);
         st = req->stream;
         if (st != NULL && st->pooled) {
             pthread_mutex_lock(&st->lock);

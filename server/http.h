@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -41,6 +42,7 @@ struct http_request {
     unsigned held_status;
     enum MHD_Result worker_result;
     struct http_request *job_next; /* the worker queue */
+    int64_t queued_ms;             /* when it entered the queue (CLOCK_MONOTONIC ms) */
     struct http_stream *stream;    /* http_respond_stream's, released when the request ends */
 };
 
