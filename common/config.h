@@ -24,6 +24,7 @@ struct config {
     long max_rollup_request_bytes;    /* largest reporting rollup request body accepted */
     long threads;                     /* requests that may use the database at once */
     long max_connections;             /* open HTTP connections at most */
+    char *threading;                  /* "pool" (epoll + workers) or "per-connection" */
     long max_connections_per_address; /* per client address (protocol listeners); 0 = off */
     long header_timeout;              /* s from accept to complete request headers */
     long body_timeout;                /* s from the headers to the complete body */

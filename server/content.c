@@ -162,8 +162,10 @@ static void content_cache_forget(struct content_cache *c, const unsigned char sh
     pthread_mutex_unlock(lock);
 }
 
-/* 1 known and present, 0 not, -1 catalog unreachable. */
-static int content_lookup(struct server *s, const unsigned char sha1[20], struct content_known *k)
+/* 1 known and present, 0 not, -1 catalog unreachable, 2 not cached and the catalog may not
+ * be asked from this thread (may_block 0). */
+static int content_lookup(struct server *s, const unsigned char sha1[20], struct content_known *k,
+                          int may_block)
 {
     PGconn *db;
     PGresult *r;
@@ -171,6 +173,8 @@ static int content_lookup(struct server *s, const unsigned char sha1[20], struct
 
     if (content_cache_get(s->content_cache, sha1, k))
         return 1;
+    if (!may_block)
+        return 2;
     db = dbpool_get(s->pool, CONTENT_DB_WAIT_MS);
     if (db == NULL)
         return -1;
@@ -511,7 +515,10 @@ enum MHD_Result content_handle(struct http_request *req)
     }
     if (__atomic_load_n(&s->content_store, __ATOMIC_ACQUIRE) == NULL)
         return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, "content store not open");
-    known = content_lookup(s, sha1, &k);
+    /* a cache miss waits for a catalog connection: not on an I/O thread serving others */
+    known = content_lookup(s, sha1, &k, http_may_block(req));
+    if (known == 2)
+        return http_continue_blocking(req);
     if (known < 0)
         return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
                                  "catalog unavailable, try again later");

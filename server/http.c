@@ -27,7 +27,8 @@
 
 #define HTTP_SERVER_HEADER    "wsusd/" WSUSD_VERSION
 #define HTTP_WATCHDOG_TICK_MS 250
-#define HTTP_EVICT_WARN_EVERY 60 /* seconds between two eviction warnings */
+#define HTTP_EVICT_WARN_EVERY 60    /* seconds between two eviction warnings */
+#define HTTP_QUEUE_WAIT_MS    10000 /* a request no worker took by then gets a 503 */
 
 /* The phase a connection is in; HEADERS and IDLE connections may be evicted. */
 enum http_conn_phase { HTTP_CONN_HEADERS, HTTP_CONN_BODY, HTTP_CONN_HANDLED, HTTP_CONN_IDLE };
@@ -62,6 +63,30 @@ struct http_server {
     unsigned long evicted;
     time_t last_evict_warn;
     struct http_limits lim; /* under lock: changed by http_server_set_limits */
+    /* pool threading model: the worker threads and their queue (under lock). The queue needs
+       no bound of its own: each connection has at most one request in it. */
+    pthread_cond_t job_wake;
+    pthread_t *workers;
+    unsigned nworkers;
+    struct http_request *jobs, *jobs_tail;
+    int workers_stop; /* http_server_stop: finish the queue, defer nothing more */
+};
+
+/* http_respond_stream's body. refs: the request, the MHD response and (pool) the worker. */
+struct http_stream {
+    pthread_mutex_t lock;
+    pthread_cond_t room; /* the worker waits here for the reader to drain out */
+    http_produce_fn produce;
+    void *cls;
+    void (*cls_free)(void *);
+    struct MHD_Connection *conn;
+    struct http_server *srv;
+    int pooled;     /* produced by a worker (under lock), drained by the reader */
+    struct buf out; /* produced, not yet handed to libmicrohttpd */
+    size_t off;
+    int eof, failed, cancelled;
+    int waiting; /* the reader found out empty and suspended the connection */
+    int refs;
 };
 
 /* The limits in force now (a copy). */
@@ -386,6 +411,112 @@ static int http_refuse_early(struct http_request *req, const char *version, enum
     return srv->opt.admit != NULL && srv->opt.admit(req, r);
 }
 
+/* Back on the I/O thread after the worker: queue what the handler queued, or close. */
+static enum MHD_Result http_resumed(struct http_request *req)
+{
+    struct MHD_Response *resp = req->held;
+    enum MHD_Result r;
+
+    if (resp == NULL)
+        return MHD_NO; /* the handler queued nothing (it failed): close the connection */
+    req->held = NULL;
+    r = MHD_queue_response(req->conn, req->held_status, resp);
+    if (r == MHD_YES)
+        req->status = req->held_status;
+    MHD_destroy_response(resp);
+    return r == MHD_YES ? req->worker_result : MHD_NO;
+}
+
+/* Hand req to a worker: the connection sleeps (suspended) until the handler has run. */
+static enum MHD_Result http_defer(struct http_request *req)
+{
+    struct http_server *srv = req->srv;
+
+    pthread_mutex_lock(&srv->lock);
+    if (srv->workers_stop) {
+        pthread_mutex_unlock(&srv->lock);
+        return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down");
+    }
+    req->deferred = 1;
+    req->queued_ms = http_now_ms();
+    MHD_suspend_connection(req->conn); /* before a worker can resume it */
+    req->job_next = NULL;
+    if (srv->jobs_tail != NULL)
+        srv->jobs_tail->job_next = req;
+    else
+        srv->jobs = req;
+    srv->jobs_tail = req;
+    pthread_cond_signal(&srv->job_wake);
+    pthread_mutex_unlock(&srv->lock);
+    return MHD_YES;
+}
+
+int http_may_block(const struct http_request *req)
+{
+    return req->srv->nworkers == 0 || req->deferred == 1;
+}
+
+enum MHD_Result http_continue_blocking(struct http_request *req)
+{
+    return http_may_block(req) ? req->route->fn(req) : http_defer(req);
+}
+
+static void http_stream_release(struct http_stream *st);
+static void http_stream_produce(struct http_stream *st);
+
+static void *http_worker(void *arg)
+{
+    struct http_server *srv = arg;
+    struct http_request *req;
+    struct http_stream *st;
+
+    pthread_mutex_lock(&srv->lock);
+    for (;;) {
+        while (srv->jobs == NULL && !srv->workers_stop)
+            pthread_cond_wait(&srv->job_wake, &srv->lock);
+        if ((req = srv->jobs) == NULL)
+            break; /* stopping, and nothing left to do */
+        srv->jobs = req->job_next;
+        if (srv->jobs == NULL)
+            srv->jobs_tail = NULL;
+        pthread_mutex_unlock(&srv->lock);
+        if (http_now_ms() - req->queued_ms > HTTP_QUEUE_WAIT_MS)
+            req->worker_result =
+                http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "server busy: no worker thread free within %d s, try again later",
+                                  HTTP_QUEUE_WAIT_MS / 1000);
+        else
+            req->worker_result = req->route->fn(req);
+        st = req->stream;
+        if (st != NULL && st->pooled) {
+            pthread_mutex_lock(&st->lock);
+            st->refs++; /* the worker's: taken before the request can end */
+            pthread_mutex_unlock(&st->lock);
+        } else {
+            st = NULL;
+        }
+        req->deferred = 2;
+        MHD_resume_connection(req->conn); /* req belongs to the I/O thread from here on */
+        if (st != NULL) {
+            http_stream_produce(st);
+            http_stream_release(st);
+        }
+        pthread_mutex_lock(&srv->lock);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+static int http_workers_stopping(struct http_server *srv)
+{
+    int stop;
+
+    pthread_mutex_lock(&srv->lock);
+    stop = srv->workers_stop;
+    pthread_mutex_unlock(&srv->lock);
+    return stop;
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls)
@@ -452,8 +583,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     }
     if (req->route == NULL)
         return MHD_YES; /* already answered */
+    if (req->deferred == 2)
+        return http_resumed(req);
     http_conn_enter(srv, hc, HTTP_CONN_HANDLED, 0);
-    return req->route->fn(req);
+    if (srv->nworkers == 0 || req->route->inline_ok)
+        return req->route->fn(req);
+    return http_defer(req);
 }
 
 /* A decoded query value, kept with the request (the URL and arguments arrive undecoded:
@@ -484,6 +619,10 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     if (req == NULL)
         return;
     metrics_request(req->path, req->status);
+    if (req->held != NULL)
+        MHD_destroy_response(req->held);
+    if (req->stream != NULL)
+        http_stream_release(req->stream);
     if (req->ctx_free != NULL && req->ctx != NULL)
         req->ctx_free(req->ctx);
     while (req->args != NULL) {
@@ -537,8 +676,8 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
      * nginx (docs/content.md). Connections are capped and thread stacks kept small, so memory
      * stays bounded; database work is bounded separately by the connection pool.
      */
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned i;
     struct sockaddr_storage ss;
     socklen_t sslen;
     const union MHD_DaemonInfo *info;
@@ -594,6 +733,24 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* the watchdog's waits */
     pthread_cond_init(&srv->wake, &cattr);
     pthread_condattr_destroy(&cattr);
+    pthread_cond_init(&srv->job_wake, NULL);
+    if (opt->io_threads > 0) {
+        /* epoll, a few I/O threads: no thread sleeps and wakes per request (docs/content.md);
+           what may block runs on the workers */
+        flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+        srv->workers = xcalloc(opt->workers ? opt->workers : 4, sizeof(*srv->workers));
+        for (i = 0; i < (opt->workers ? opt->workers : 4); i++) {
+            if ((perr = pthread_create(&srv->workers[i], NULL, http_worker, srv)) != 0) {
+                snprintf(err, errlen, "cannot start the worker threads of %s: %s", opt->name,
+                         strerror(perr));
+                http_server_stop(srv);
+                return NULL;
+            }
+            srv->nworkers++;
+        }
+    } else {
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    }
     if (opt->tls_cert_pem != NULL) {
         flags |= MHD_USE_TLS;
         srv->tls_cert = xstrdup(opt->tls_cert_pem);
@@ -606,7 +763,8 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         srv->opt.idle_timeout, MHD_OPTION_CONNECTION_LIMIT, srv->opt.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->opt.max_per_address,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->opt.max_per_address, MHD_OPTION_THREAD_POOL_SIZE,
+        opt->io_threads > 1 ? opt->io_threads : 0u,
         opt->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
     if (srv->daemon == NULL) {
@@ -626,14 +784,30 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
     srv->watchdog_running = 1;
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : port;
-    log_info("%s listener on %s (port %d)", opt->name, opt->listen, srv->port);
+    if (srv->nworkers > 0)
+        log_info("%s listener on %s (port %d; %u epoll threads, %u workers)", opt->name,
+                 opt->listen, srv->port, opt->io_threads, srv->nworkers);
+    else
+        log_info("%s listener on %s (port %d; a thread per connection)", opt->name, opt->listen,
+                 srv->port);
     return srv;
 }
 
 void http_server_stop(struct http_server *srv)
 {
+    unsigned i;
+
     if (srv == NULL)
         return;
+    /* the workers finish what is queued and resume every connection they suspended:
+       libmicrohttpd cannot stop with a connection suspended */
+    pthread_mutex_lock(&srv->lock);
+    srv->workers_stop = 1;
+    pthread_cond_broadcast(&srv->job_wake);
+    pthread_mutex_unlock(&srv->lock);
+    for (i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i], NULL);
+    free(srv->workers);
     if (srv->daemon != NULL)
         MHD_stop_daemon(srv->daemon);
     if (srv->watchdog_running) {
@@ -645,6 +819,7 @@ void http_server_stop(struct http_server *srv)
     }
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->wake);
+    pthread_cond_destroy(&srv->job_wake);
     free(srv->tls_cert);
     free(srv->tls_key);
     free(srv->trusted_proxies);
@@ -799,6 +974,14 @@ enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD
     if (resp == NULL)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, HTTP_SERVER_HEADER);
+    if (req->deferred == 1) {
+        /* on a worker: libmicrohttpd takes it on the I/O thread when the connection resumes */
+        if (req->held != NULL)
+            MHD_destroy_response(req->held);
+        req->held = resp;
+        req->held_status = status;
+        return MHD_YES;
+    }
     r = MHD_queue_response(req->conn, status, resp);
     if (r == MHD_YES)
         req->status = status;
@@ -851,4 +1034,157 @@ enum MHD_Result http_respond_text(struct http_request *req, unsigned status, con
     buf_add_str(&b, "\n");
     data = buf_detach(&b, &len);
     return http_respond_take(req, status, "text/plain; charset=utf-8", data, len);
+}
+
+/* The stream of the pool model sits this long at most between two looks at a server stop. */
+#define HTTP_STREAM_TICK_MS 250
+
+static void http_stream_release(struct http_stream *st)
+{
+    int last;
+
+    pthread_mutex_lock(&st->lock);
+    st->cancelled = 1; /* whoever lets go first: nobody reads any more, or nobody writes */
+    pthread_cond_signal(&st->room);
+    last = --st->refs == 0;
+    pthread_mutex_unlock(&st->lock);
+    if (!last)
+        return;
+    if (st->cls_free != NULL)
+        st->cls_free(st->cls);
+    buf_free(&st->out);
+    pthread_mutex_destroy(&st->lock);
+    pthread_cond_destroy(&st->room);
+    free(st);
+}
+
+static void http_stream_free_cb(void *p)
+{
+    http_stream_release(p);
+}
+
+/* The worker's loop: produce ahead of the reader, at most HTTP_STREAM_AHEAD bytes. */
+static void http_stream_produce(struct http_stream *st)
+{
+    struct buf chunk;
+    struct timespec until;
+    int r = 1;
+
+    buf_init(&chunk, st->out.max);
+    while (r > 0) {
+        pthread_mutex_lock(&st->lock);
+        while (!st->cancelled && st->out.len - st->off >= HTTP_STREAM_AHEAD) {
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += HTTP_STREAM_TICK_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&st->room, &st->lock, &until);
+            if (http_workers_stopping(st->srv))
+                break;
+        }
+        if (st->cancelled) {
+            pthread_mutex_unlock(&st->lock);
+            break;
+        }
+        pthread_mutex_unlock(&st->lock);
+        buf_reset(&chunk);
+        r = http_workers_stopping(st->srv) ? -1 : st->produce(st->cls, &chunk);
+        pthread_mutex_lock(&st->lock);
+        if (r > 0) {
+            if (st->off > 0) { /* keep out from growing: drop what the reader took */
+                memmove(st->out.data, st->out.data + st->off, st->out.len - st->off);
+                buf_truncate(&st->out, st->out.len - st->off);
+                st->off = 0;
+            }
+            if (chunk.len > 0 && buf_add(&st->out, chunk.data, chunk.len) < 0)
+                r = -1;
+        }
+        if (r == 0)
+            st->eof = 1;
+        else if (r < 0)
+            st->failed = 1;
+        if (st->waiting) {
+            st->waiting = 0;
+            MHD_resume_connection(st->conn); /* suspended by the reader: alive until resumed */
+        }
+        pthread_mutex_unlock(&st->lock);
+    }
+    buf_free(&chunk);
+}
+
+static ssize_t http_stream_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct http_stream *st = cls;
+    size_t n;
+    int r;
+
+    (void)pos;
+    if (!st->pooled) {
+        while (st->off >= st->out.len) {
+            buf_reset(&st->out);
+            st->off = 0;
+            r = st->produce(st->cls, &st->out);
+            if (r < 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            if (r == 0)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        n = st->out.len - st->off < max ? st->out.len - st->off : max;
+        memcpy(out, st->out.data + st->off, n);
+        st->off += n;
+        return (ssize_t)n;
+    }
+    pthread_mutex_lock(&st->lock);
+    if (st->off < st->out.len) {
+        n = st->out.len - st->off < max ? st->out.len - st->off : max;
+        memcpy(out, st->out.data + st->off, n);
+        st->off += n;
+        pthread_cond_signal(&st->room);
+        pthread_mutex_unlock(&st->lock);
+        return (ssize_t)n;
+    }
+    r = st->failed ? -1 : st->eof ? 0 : 1;
+    if (r > 0) {
+        /* nothing yet: sleep until the worker has more (it resumes us), no busy loop */
+        st->waiting = 1;
+        MHD_suspend_connection(st->conn);
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (r < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return r == 0 ? MHD_CONTENT_READER_END_OF_STREAM : 0;
+}
+
+enum MHD_Result http_respond_stream(struct http_request *req, unsigned status,
+                                    const char *const *headers, http_produce_fn produce, void *cls,
+                                    void (*cls_free)(void *))
+{
+    struct http_stream *st = xcalloc(1, sizeof(*st));
+    struct MHD_Response *resp;
+
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->room, NULL);
+    st->produce = produce;
+    st->cls = cls;
+    st->cls_free = cls_free;
+    st->conn = req->conn;
+    st->srv = req->srv;
+    st->pooled = req->deferred == 1;
+    buf_init(&st->out, (size_t)64 << 20);
+    st->refs = 1; /* the request's */
+    if (req->stream != NULL)
+        http_stream_release(req->stream);
+    req->stream = st;
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, http_stream_reader, st,
+                                             http_stream_free_cb);
+    if (resp == NULL)
+        return MHD_NO;
+    st->refs++; /* the response's */
+    while (headers != NULL && headers[0] != NULL) {
+        MHD_add_response_header(resp, headers[0], headers[1]);
+        headers += 2;
+    }
+    return http_queue(req, status, resp);
 }

@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -35,6 +36,14 @@ struct http_request {
     struct http_arg *args;    /* http_query's decoded values, freed when the request completes */
     unsigned status;          /* the status queued (http_queue), 0 until then; for metrics */
     int corked;               /* http_queue_stream held the socket's frames back */
+    /* http.c's, for the pool threading model: */
+    int deferred; /* 0 = handled on the I/O thread, 1 = on a worker now, 2 = worker done */
+    struct MHD_Response *held; /* queued by the worker, handed to libmicrohttpd on resume */
+    unsigned held_status;
+    enum MHD_Result worker_result;
+    struct http_request *job_next; /* the worker queue */
+    int64_t queued_ms;             /* when it entered the queue (CLOCK_MONOTONIC ms) */
+    struct http_stream *stream;    /* http_respond_stream's, released when the request ends */
 };
 
 /* A handler queues exactly one response (http_respond_* or MHD_queue_response) and returns
@@ -50,6 +59,9 @@ struct http_route {
     const char *path;   /* case-insensitive; a trailing '*' matches any rest */
     int wants_body;     /* read the body before calling fn (1, or HTTP_BODY_LARGE) */
     http_handler fn;
+    /* Under the pool threading model (io_threads > 0): fn never blocks (no database, no
+       waits), so it runs on the I/O thread; 0 = it runs on a worker thread. */
+    int inline_ok;
 };
 
 /*
@@ -89,6 +101,12 @@ struct http_server_options {
     /* Addresses and networks (str_addr_match entries, comma or space separated) of load
        balancers whose X-Forwarded-For http_peer believes; copied; NULL or "" = none. */
     const char *trusted_proxies;
+    /* Threading model. 0: one thread per connection (every handler runs on it). > 0: this many
+       epoll I/O threads serve all connections; the routes that are not inline_ok run on
+       `workers` worker threads while their connection is suspended, and http_respond_stream
+       bodies are produced by the worker into a bounded buffer the I/O thread drains. */
+    unsigned io_threads;
+    unsigned workers; /* 0 = 4; used when io_threads > 0 */
 };
 
 /* Bind and start serving. NULL with a one-line message (address, reason) in err on failure. */
@@ -152,5 +170,27 @@ enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD
  */
 enum MHD_Result http_queue_stream(struct http_request *req, unsigned status,
                                   struct MHD_Response *resp);
+
+/* May this handler wait (for the database, a lock held long)? 1 under the per-connection model
+ * or on a worker, 0 on an I/O thread of the pool model (an inline_ok route). */
+int http_may_block(const struct http_request *req);
+/* For an inline_ok handler that finds it must wait after all (a cache miss): hands req to a
+ * worker, which calls the route's fn again from the start (nothing must be queued yet);
+ * returns as a handler does. Where the handler may block already it calls fn at once. */
+enum MHD_Result http_continue_blocking(struct http_request *req);
+
+/*
+ * A response body made by produce, which may block (it reads a database cursor): each call
+ * appends the next piece to out and returns 1, or returns 0 at the end, -1 on an error (the
+ * connection is then aborted). Under the pool threading model a worker calls it ahead of the
+ * client, at most HTTP_STREAM_AHEAD bytes ahead; else the connection's thread calls it as the
+ * client reads. cls_free(cls) is called once, when neither needs cls any longer. headers:
+ * name, value pairs ending with NULL, or NULL. Queues the response (status) like http_queue.
+ */
+typedef int (*http_produce_fn)(void *cls, struct buf *out);
+#define HTTP_STREAM_AHEAD (256u * 1024)
+enum MHD_Result http_respond_stream(struct http_request *req, unsigned status,
+                                    const char *const *headers, http_produce_fn produce, void *cls,
+                                    void (*cls_free)(void *));
 
 #endif

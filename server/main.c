@@ -235,6 +235,14 @@ static int start_listeners(struct server *s)
     o.large_body = wusp_reporting_large_body;
     o.max_connections = (unsigned)s->cfg.max_connections;
     o.max_per_address = (unsigned)s->cfg.max_connections_per_address;
+    if (strcmp(s->cfg.threading, "pool") == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+        /* an epoll I/O thread per core; the workers run what may wait for the database:
+           as many as the catalog connections it may use (dbpool_new: threads + 4) */
+        o.io_threads = cores < 1 ? 1 : cores > 16 ? 16 : (unsigned)cores;
+        o.workers = (unsigned)s->cfg.threads + 4;
+    }
     o.trusted_proxies = s->cfg.trusted_proxies;
     set_timeouts(&o, &s->cfg);
     o.app = s;

@@ -47,16 +47,16 @@ static enum MHD_Result route_ready(struct http_request *req)
 }
 
 static const struct http_route protocol_routes[] = {
-    {"GET", "/", 0, route_root},
-    {"GET", "/ready", 0, route_ready},
-    {"GET", "/Content/*", 0, content_handle},
-    {"POST", "/ServerSyncWebService/ServerSyncWebService.asmx", 1, soap_dispatch_serversync},
-    {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_dispatch_dssauth},
-    {"POST", "/ClientWebService/client.asmx", 1, wusp_dispatch_client},
-    {"POST", "/SimpleAuthWebService/SimpleAuth.asmx", 1, wusp_dispatch_simpleauth},
+    {"GET", "/", 0, route_root, 1},
+    {"GET", "/ready", 0, route_ready, 0}, /* waits for a catalog connection */
+    {"GET", "/Content/*", 0, content_handle, 1},
+    {"POST", "/ServerSyncWebService/ServerSyncWebService.asmx", 1, soap_dispatch_serversync, 0},
+    {"POST", "/DssAuthWebService/DssAuthWebService.asmx", 1, soap_dispatch_dssauth, 0},
+    {"POST", "/ClientWebService/client.asmx", 1, wusp_dispatch_client, 0},
+    {"POST", "/SimpleAuthWebService/SimpleAuth.asmx", 1, wusp_dispatch_simpleauth, 0},
     /* the rollup calls of a downstream may be larger: wusp_reporting_large_body */
     {"POST", "/ReportingWebService/ReportingWebService.asmx", HTTP_BODY_LARGE,
-     wusp_dispatch_reporting},
+     wusp_dispatch_reporting, 0},
 };
 
 const struct http_route *server_protocol_routes(size_t *n)

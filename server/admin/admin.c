@@ -117,45 +117,45 @@ static enum MHD_Result admin_status(struct http_request *req)
 }
 
 static const struct http_route admin_routes[] = {
-    {"GET", "/api/v1/status", 0, admin_status},
+    {"GET", "/api/v1/status", 0, admin_status, 0},
     /* settings, groups, approvals, updates: admin_config.c, admin_groups.c,
      * admin_approvals.c, admin_updates.c */
-    {"GET", "/api/v1/config", 0, admin_config_get},
-    {"POST", "/api/v1/config", 1, admin_config_set},
-    {"GET", "/api/v1/groups", 0, admin_groups_list},
-    {"POST", "/api/v1/groups/add", 1, admin_groups_add},
-    {"POST", "/api/v1/groups/remove", 1, admin_groups_remove},
-    {"POST", "/api/v1/approve", 1, admin_approve},
-    {"POST", "/api/v1/approve/bulk", 1, admin_approve_bulk},
-    {"POST", "/api/v1/unapprove", 1, admin_unapprove},
-    {"POST", "/api/v1/decline", 1, admin_decline},
-    {"POST", "/api/v1/decline/bulk", 1, admin_decline_bulk},
-    {"POST", "/api/v1/undecline", 1, admin_undecline},
-    {"POST", "/api/v1/accepteula", 1, admin_accepteula},
-    {"GET", "/api/v1/updates", 0, admin_updates_list},
+    {"GET", "/api/v1/config", 0, admin_config_get, 0},
+    {"POST", "/api/v1/config", 1, admin_config_set, 0},
+    {"GET", "/api/v1/groups", 0, admin_groups_list, 0},
+    {"POST", "/api/v1/groups/add", 1, admin_groups_add, 0},
+    {"POST", "/api/v1/groups/remove", 1, admin_groups_remove, 0},
+    {"POST", "/api/v1/approve", 1, admin_approve, 0},
+    {"POST", "/api/v1/approve/bulk", 1, admin_approve_bulk, 0},
+    {"POST", "/api/v1/unapprove", 1, admin_unapprove, 0},
+    {"POST", "/api/v1/decline", 1, admin_decline, 0},
+    {"POST", "/api/v1/decline/bulk", 1, admin_decline_bulk, 0},
+    {"POST", "/api/v1/undecline", 1, admin_undecline, 0},
+    {"POST", "/api/v1/accepteula", 1, admin_accepteula, 0},
+    {"GET", "/api/v1/updates", 0, admin_updates_list, 0},
     /* the content store: admin_content.c */
-    {"GET", "/api/v1/content", 0, admin_content_report},
-    {"POST", "/api/v1/content/switch", 1, admin_content_switch},
-    {"GET", "/api/v1/updates/show", 0, admin_updates_show},
-    {"GET", "/api/v1/updates/failed", 0, admin_updates_failed},
-    {"GET", "/api/v1/categories", 0, admin_categories_list},
-    {"GET", "/api/v1/approvals/count", 0, admin_approvals_count},
-    {"GET", "/api/v1/approvals/inactive", 0, admin_approvals_inactive},
-    {"POST", "/api/v1/approvals/inactive/remove", 0, admin_approvals_inactive_remove},
+    {"GET", "/api/v1/content", 0, admin_content_report, 0},
+    {"POST", "/api/v1/content/switch", 1, admin_content_switch, 0},
+    {"GET", "/api/v1/updates/show", 0, admin_updates_show, 0},
+    {"GET", "/api/v1/updates/failed", 0, admin_updates_failed, 0},
+    {"GET", "/api/v1/categories", 0, admin_categories_list, 0},
+    {"GET", "/api/v1/approvals/count", 0, admin_approvals_count, 0},
+    {"GET", "/api/v1/approvals/inactive", 0, admin_approvals_inactive, 0},
+    {"POST", "/api/v1/approvals/inactive/remove", 0, admin_approvals_inactive_remove, 0},
     /* downstream servers: admin_downstreams.c */
-    {"GET", "/api/v1/downstreams", 0, admin_downstreams_list},
+    {"GET", "/api/v1/downstreams", 0, admin_downstreams_list, 0},
     /* wsusctl checkhealth: admin_health.c, health.c */
-    {"GET", "/api/v1/health", 0, admin_health},
-    {"GET", "/api/v1/computers", 0, admin_computers_list},
-    {"GET", "/api/v1/computers/show", 0, admin_computers_show},
-    {"POST", "/api/v1/computers/move", 1, admin_computers_move},
-    {"POST", "/api/v1/computers/remove", 1, admin_computers_remove},
-    {"GET", "/api/v1/report", 0, admin_report},
+    {"GET", "/api/v1/health", 0, admin_health, 0},
+    {"GET", "/api/v1/computers", 0, admin_computers_list, 0},
+    {"GET", "/api/v1/computers/show", 0, admin_computers_show, 0},
+    {"POST", "/api/v1/computers/move", 1, admin_computers_move, 0},
+    {"POST", "/api/v1/computers/remove", 1, admin_computers_remove, 0},
+    {"GET", "/api/v1/report", 0, admin_report, 0},
     /* synchronization: admin_sync.c */
-    {"POST", "/api/v1/sync/now", 1, admin_sync_now},
-    {"POST", "/api/v1/sync/cancel", 1, admin_sync_cancel},
-    {"GET", "/api/v1/sync/status", 0, admin_sync_status},
-    {"GET", "/api/v1/sync/history", 0, admin_sync_history},
+    {"POST", "/api/v1/sync/now", 1, admin_sync_now, 0},
+    {"POST", "/api/v1/sync/cancel", 1, admin_sync_cancel, 0},
+    {"GET", "/api/v1/sync/status", 0, admin_sync_status, 0},
+    {"GET", "/api/v1/sync/history", 0, admin_sync_history, 0},
 };
 
 #define N_ADMIN_ROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
@@ -217,14 +217,14 @@ static enum MHD_Result admin_metrics_gate(struct http_request *req)
 }
 
 static const struct http_route admin_gate_routes[] = {
-    {NULL, "/api/v1/*", 1, admin_gate},
-    {"GET", "/metrics", 0, admin_metrics_gate},
+    {NULL, "/api/v1/*", 1, admin_gate, 0},
+    {"GET", "/metrics", 0, admin_metrics_gate, 0},
     /* the web console (console.c): its files and login need no token */
-    {"GET", "/console", 0, console_redirect},
-    {"POST", "/console/login", 1, console_login},
-    {"POST", "/console/logout", 0, console_logout},
-    {"GET", "/console/session", 0, console_session},
-    {"GET", "/console/*", 0, console_file},
+    {"GET", "/console", 0, console_redirect, 0},
+    {"POST", "/console/login", 1, console_login, 0},
+    {"POST", "/console/logout", 0, console_logout, 0},
+    {"GET", "/console/session", 0, console_session, 0},
+    {"GET", "/console/*", 0, console_file, 0},
 };
 
 const struct http_route *server_admin_routes(size_t *n)

@@ -12,9 +12,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* One pending chunk never holds more than a batch of rows (~150 bytes each) */
-#define SOAP_STREAM_BUF_MAX (16u << 20)
-
 enum soap_step_kind { SOAP_STEP_TEXT, SOAP_STEP_CURSOR };
 
 struct soap_step {
@@ -35,8 +32,6 @@ struct soap_stream {
     size_t cur;       /* step being played */
     long cursor_rows; /* rows emitted by the current cursor step */
     int cursor_done;
-    struct buf out; /* produced, not yet handed to MHD */
-    size_t out_off;
     int finished;
 };
 
@@ -46,7 +41,6 @@ struct soap_stream *soap_stream_new(struct dbpool *pool, PGconn *conn)
 
     s->pool = pool;
     s->conn = conn;
-    buf_init(&s->out, SOAP_STREAM_BUF_MAX);
     return s;
 }
 
@@ -92,7 +86,6 @@ void soap_stream_free(struct soap_stream *s)
         free(s->steps[i].empty);
     }
     free(s->steps);
-    buf_free(&s->out);
     if (s->conn != NULL) {
         if (!s->finished)
             db_rollback(s->conn);
@@ -106,8 +99,8 @@ static void soap_stream_free_cb(void *p)
     soap_stream_free(p);
 }
 
-/* Produce the next piece of output into s->out. 1 = produced, 0 = all done, -1 = error. */
-static int soap_stream_advance(struct soap_stream *s)
+/* Produce the next piece of output into out. 1 = produced, 0 = all done, -1 = error. */
+static int soap_stream_advance(struct soap_stream *s, struct buf *out)
 {
     struct soap_step *st;
     char sql[128];
@@ -118,7 +111,7 @@ static int soap_stream_advance(struct soap_stream *s)
         st = &s->steps[s->cur];
         if (st->kind == SOAP_STEP_TEXT) {
             s->cur++;
-            if (buf_add_str(&s->out, st->text) < 0)
+            if (buf_add_str(out, st->text) < 0)
                 return -1;
             return 1;
         }
@@ -135,19 +128,19 @@ static int soap_stream_advance(struct soap_stream *s)
         if (res == NULL)
             return -1;
         n = PQntuples(res);
-        if (s->cursor_rows == 0 && n > 0 && buf_add_str(&s->out, st->open) < 0)
+        if (s->cursor_rows == 0 && n > 0 && buf_add_str(out, st->open) < 0)
             goto fail;
         for (i = 0; i < n; i++)
-            if (st->row(&s->out, res, i) < 0)
+            if (st->row(out, res, i) < 0)
                 goto fail;
         s->cursor_rows += n;
         if (n < SOAP_STREAM_FETCH) {
             s->cursor_done = 1;
-            if (buf_add_str(&s->out, s->cursor_rows == 0 ? st->empty : st->close) < 0)
+            if (buf_add_str(out, s->cursor_rows == 0 ? st->empty : st->close) < 0)
                 goto fail;
         }
         PQclear(res);
-        if (s->out.len > 0)
+        if (out->len > 0)
             return 1;
         continue;
     fail:
@@ -162,44 +155,22 @@ static int soap_stream_advance(struct soap_stream *s)
     return 0;
 }
 
-static ssize_t soap_stream_reader(void *cls, uint64_t pos, char *out, size_t max)
+/* http_produce_fn: the next piece, or the end; a database error ends the connection. */
+static int soap_stream_produce(void *cls, struct buf *out)
 {
-    struct soap_stream *s = cls;
-    size_t avail, n;
-    int r;
+    int r = soap_stream_advance(cls, out);
 
-    (void)pos;
-    while (s->out_off >= s->out.len) {
-        buf_reset(&s->out);
-        s->out_off = 0;
-        r = soap_stream_advance(s);
-        if (r < 0) {
-            log_warnx("soap: database error while streaming a response; connection aborted");
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
-        if (r == 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    avail = s->out.len - s->out_off;
-    n = avail < max ? avail : max;
-    memcpy(out, s->out.data + s->out_off, n);
-    s->out_off += n;
-    return (ssize_t)n;
+    if (r < 0)
+        log_warnx("soap: database error while streaming a response; connection aborted");
+    return r;
 }
 
 enum MHD_Result soap_stream_respond(struct http_request *req, struct soap_stream *s)
 {
-    struct MHD_Response *resp;
+    static const char *const headers[] = {MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml; charset=utf-8",
+                                          MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=0",
+                                          NULL};
 
-    resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, soap_stream_reader, s, NULL);
-    if (resp == NULL) {
-        soap_stream_free(s);
-        return MHD_NO;
-    }
-    req->ctx = s;
-    req->ctx_free = soap_stream_free_cb;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml; charset=utf-8");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=0");
-    return http_queue(req, MHD_HTTP_OK, resp);
+    return http_respond_stream(req, MHD_HTTP_OK, headers, soap_stream_produce, s,
+                               soap_stream_free_cb);
 }

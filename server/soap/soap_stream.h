@@ -39,9 +39,9 @@ void soap_stream_text(struct soap_stream *s, const char *text);
 void soap_stream_cursor(struct soap_stream *s, const char *cursor, const char *open,
                         const char *close, const char *empty, soap_stream_row_fn row);
 /*
- * Queue the stream as the 200 response of req (text/xml; charset=utf-8, chunked). The
- * stream becomes req->ctx (freed by req->ctx_free at completion). On failure the stream is
- * freed and MHD_NO returned.
+ * Queue the stream as the 200 response of req (text/xml; charset=utf-8, chunked), played by
+ * http_respond_stream (on a worker under the pool threading model). The stream is freed once
+ * the response is done, or failed (MHD_NO returned), not before the request completes.
  */
 enum MHD_Result soap_stream_respond(struct http_request *req, struct soap_stream *s);
 /* Free a stream that was never queued (gives the connection back). NULL is fine. */

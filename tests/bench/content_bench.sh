@@ -9,7 +9,10 @@
 # Environment: DURATION (seconds per run, default 10), CONNS (wrk connections, default 16),
 #   WRK_THREADS (default 2), WSUSD_THREADS (default 8, the [server] threads default),
 #   SMALL_FILES (default 200), ROUNDS (default 2: wsusd and nginx alternate, best round kept,
-#   which damps noise from other load on the machine).
+#   which damps noise from other load on the machine), THREADING (wsusd's [server] threading:
+#   pool, the default, or per-connection, to compare the two models).
+# Besides req/s it prints each server's CPU (user+sys from /proc, ms) per 1,000 requests in the
+# best round, which load from other processes on the machine distorts much less than req/s.
 # Everything lives in a temp dir (throwaway PostgreSQL cluster included) removed at exit.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +23,7 @@ wrk_threads=${WRK_THREADS:-2}
 wsusd_threads=${WSUSD_THREADS:-8}
 rounds=${ROUNDS:-2}
 small_files=${SMALL_FILES:-200}
+threading=${THREADING:-pool}
 for tool in wrk nginx psql sha1sum; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
         { echo "content_bench: $tool not found (apt-get install wrk nginx-light postgresql-client)" >&2; exit 1; }
@@ -76,6 +80,7 @@ cat >"$tmp/wsusd.conf" <<EOF
 [server]
 listen = 127.0.0.1:$wport
 threads = $wsusd_threads
+threading = $threading
 [admin]
 listen = 127.0.0.1:$aport
 [database]
@@ -148,33 +153,52 @@ a=$(curl -sf -r 1000-1999 "http://127.0.0.1:$wport${big[0]}" | sha1sum)
 b=$(curl -sf -r 1000-1999 "http://127.0.0.1:$nport${big[0]}" | sha1sum)
 [ "$a" = "$b" ] || { echo "content_bench: wsusd and nginx disagree on a range" >&2; exit 1; }
 
-run() { # port script -> "req/s MB/s"
-    local out
+cpu_ticks() { # pids... -> utime+stime of them all, in clock ticks
+    local p t=0
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] || continue
+        t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$t"
+}
+server_pids() { # port -> the pids serving it
+    if [ "$1" = "$wport" ]; then echo "$wsusd_pid"; else
+        local m; m=$(cat "$tmp/nginx/nginx.pid"); echo "$m" $(ps -o pid= --ppid "$m"); fi
+}
+hz=$(getconf CLK_TCK)
+run() { # port script -> "req/s MB/s cpu-ms-per-1000-requests"
+    local out pids c0 c1
+    pids=$(server_pids "$1")
+    # shellcheck disable=SC2086
+    c0=$(cpu_ticks $pids)
     out=$(wrk -t"$wrk_threads" -c"$conns" -d"${duration}s" -s "$tmp/$2.lua" "http://127.0.0.1:$1")
     if echo "$out" | grep -q "Non-2xx"; then
         echo "content_bench: non-2xx answers in $2 run:" >&2
         echo "$out" >&2
         exit 1
     fi
-    echo "$out" | awk '/Requests\/sec/ {r=$2}
+    # shellcheck disable=SC2086
+    c1=$(cpu_ticks $pids)
+    echo "$out" | awk -v cpu=$((c1 - c0)) -v hz="$hz" -v d="$duration" '/Requests\/sec/ {r=$2}
         /Transfer\/sec/ {v=$2; u=substr(v, length(v)-1); n=v+0;
             if (u=="GB") n*=1024; else if (u=="KB") n/=1024; else if (u!="MB") n/=1048576; t=n}
-        END {printf "%.1f %.1f\n", r, t}'
+        END {printf "%.1f %.1f %.3f\n", r, t, (r > 0 ? cpu * 1000 / hz / (r * d) * 1000 : 0)}'
 }
 
-echo "== wrk: ${duration}s per run, best of $rounds rounds, $conns connections, $wrk_threads wrk threads, wsusd threads $wsusd_threads, $(nproc) CPUs"
-printf "%-7s | %12s %10s | %12s %10s | %8s\n" case "wsusd req/s" "MB/s" "nginx req/s" "MB/s" "ratio"
+echo "== wrk: ${duration}s per run, best of $rounds rounds, $conns connections, $wrk_threads wrk threads, wsusd threads $wsusd_threads, threading $threading, $(nproc) CPUs"
+printf "%-7s | %12s %10s %9s | %12s %10s %9s | %8s %9s\n" case "wsusd req/s" "MB/s" "cpu ms/k" "nginx req/s" "MB/s" "cpu ms/k" "ratio" "cpu ratio"
 best() { # best "req/s MB/s" of two lines
     printf '%s\n%s\n' "$1" "$2" | sort -g -r | head -n 1
 }
 for case in whole range small; do
-    w="0 0" n="0 0"
+    w="0 0 0" n="0 0 0"
     for _ in $(seq 1 "$rounds"); do
         w=$(best "$w" "$(run "$wport" "$case")")
         n=$(best "$n" "$(run "$nport" "$case")")
     done
-    read -r wr wm <<<"$w"
-    read -r nr nm <<<"$n"
+    read -r wr wm wc <<<"$w"
+    read -r nr nm nc <<<"$n"
     ratio=$(awk -v a="$wr" -v b="$nr" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-    printf "%-7s | %12s %10s | %12s %10s | %8s\n" "$case" "$wr" "$wm" "$nr" "$nm" "$ratio"
+    cratio=$(awk -v a="$wc" -v b="$nc" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+    printf "%-7s | %12s %10s %9s | %12s %10s %9s | %8s %9s\n" "$case" "$wr" "$wm" "$wc" "$nr" "$nm" "$nc" "$ratio" "$cratio"
 done
