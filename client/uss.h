@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "rollup_summary.h"
+
 #define USS_MICROSOFT_UPDATE_URL "https://sws.update.microsoft.com"
 /*
  * Tests only: when this environment variable is set (read by uss_new), upstream
@@ -313,7 +315,7 @@ void uss_call_free(struct uss_call *c);
 /* Longest ComputerId kept (a WUSP client id is a GUID; Windows allows 256 characters). */
 #define USS_ROLLUP_MAX_COMPUTER_ID 256
 /* The 18 counters of DownstreamServerRollupServerSummary, in the schema's order. */
-#define USS_ROLLUP_SUMMARY_FIELDS 18
+#define USS_ROLLUP_SUMMARY_FIELDS ROLLUP_SUMMARY_COUNT
 /* "UpdateCount", ... "ComputersUpToDateCount" (i < USS_ROLLUP_SUMMARY_FIELDS). */
 const char *uss_rollup_summary_name(int i);
 

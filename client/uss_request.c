@@ -182,29 +182,9 @@ void uss_request_download_files(struct buf *b, const struct uss *u, const unsign
 
 /* ---------- reporting rollup ---------- */
 
-static const char *const summary_names[USS_ROLLUP_SUMMARY_FIELDS] = {
-    "UpdateCount",
-    "DeclinedUpdateCount",
-    "ApprovedUpdateCount",
-    "NotApprovedUpdateCount",
-    "UpdatesWithStaleUpdateApprovalsCount",
-    "ExpiredUpdateCount",
-    "CriticalOrSecurityUpdatesNotApprovedForInstallCount",
-    "WsusInfrastructureUpdatesNotApprovedForInstallCount",
-    "UpdatesWithClientErrorsCount",
-    "UpdatesWithServerErrorsCount",
-    "UpdatesNeedingFilesCount",
-    "UpdatesNeededByComputersCount",
-    "UpdatesUpToDateCount",
-    "CustomComputerTargetGroupCount",
-    "ComputerTargetCount",
-    "ComputerTargetsNeedingUpdatesCount",
-    "ComputerTargetsWithUpdateErrorsCount",
-    "ComputersUpToDateCount"};
-
 const char *uss_rollup_summary_name(int i)
 {
-    return i >= 0 && i < USS_ROLLUP_SUMMARY_FIELDS ? summary_names[i] : "?";
+    return i >= 0 && i < USS_ROLLUP_SUMMARY_FIELDS ? rollup_summary_names[i] : "?";
 }
 
 /*
@@ -271,7 +251,8 @@ void uss_request_rollup_downstream_servers(struct buf *b, const struct uss *u,
         req_elem(b, "LastRollupTime", v[i].last_rollup[0] ? v[i].last_rollup : USS_ROLLUP_NEVER);
         buf_add_str(b, "<ServerSummary>");
         for (k = 0; k < USS_ROLLUP_SUMMARY_FIELDS; k++)
-            buf_printf(b, "<%s>%ld</%s>", summary_names[k], v[i].summary[k], summary_names[k]);
+            buf_printf(b, "<%s>%ld</%s>", rollup_summary_names[k], v[i].summary[k],
+                       rollup_summary_names[k]);
         buf_add_str(b, "</ServerSummary><ClientSummaries />");
         buf_add_str(b, "</DownstreamServerRollupInfo>");
     }

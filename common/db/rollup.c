@@ -17,27 +17,6 @@
 #include "soap.h"
 #include "strutil.h"
 
-const char *const rollup_summary_names[ROLLUP_SUMMARY_COUNT] = {
-    "UpdateCount",
-    "DeclinedUpdateCount",
-    "ApprovedUpdateCount",
-    "NotApprovedUpdateCount",
-    "UpdatesWithStaleUpdateApprovalsCount",
-    "ExpiredUpdateCount",
-    "CriticalOrSecurityUpdatesNotApprovedForInstallCount",
-    "WsusInfrastructureUpdatesNotApprovedForInstallCount",
-    "UpdatesWithClientErrorsCount",
-    "UpdatesWithServerErrorsCount",
-    "UpdatesNeedingFilesCount",
-    "UpdatesNeededByComputersCount",
-    "UpdatesUpToDateCount",
-    "CustomComputerTargetGroupCount",
-    "ComputerTargetCount",
-    "ComputerTargetsNeedingUpdatesCount",
-    "ComputerTargetsWithUpdateErrorsCount",
-    "ComputersUpToDateCount",
-};
-
 #define ROLLUP_RESET_KEY "rollup_reset_guid"
 
 int rollup_reset_guid(PGconn *db, char out[37])

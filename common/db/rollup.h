@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "computer.h"
+#include "rollup_summary.h"
 
 /* The batch sizes this server announces in GetRollupConfiguration: Windows' (<46>-<49>). */
 #define ROLLUP_BATCH_CLIENT_SUMMARIES 5000  /* RollupDownstreamServersMaxBatchSize */
@@ -32,9 +33,7 @@
 #define ROLLUP_MAX_NAME                   255     /* bytes of a FullDomainName */
 #define ROLLUP_MAX_VERSION                32      /* Version: "one to four integers", 32 chars */
 
-/* The DownstreamServerRollupServerSummary counts, in the order of the spec. */
-#define ROLLUP_SUMMARY_COUNT 18
-extern const char *const rollup_summary_names[ROLLUP_SUMMARY_COUNT];
+/* The DownstreamServerRollupServerSummary counts: ROLLUP_SUMMARY_COUNT, rollup_summary_names. */
 
 /* One DownstreamServerRollupClientActivitySummary with the OS group of its client summary. */
 struct rollup_activity {
