@@ -490,9 +490,10 @@ int content_store_quarantine(struct content_store *cs, const unsigned char sha1[
         snprintf(err, errlen, "content path too long under %s", cs->dir);
         return -1;
     }
-    n = snprintf(qdir, sizeof(qdir), "%s/Quarantine", cs->dir);
-    if (n < 0 || (size_t)n >= sizeof(qdir))
+    if (str_fmt(qdir, sizeof(qdir), "%s/Quarantine", cs->dir) < 0) {
+        snprintf(err, errlen, "quarantine directory path too long under %s", cs->dir);
         return -1;
+    }
     if (mkdir(qdir, 0750) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", qdir, strerror(errno));
         return -1;
@@ -510,8 +511,8 @@ int content_store_quarantine(struct content_store *cs, const unsigned char sha1[
         return -1;
     }
     content_fsync_dir(qdir);
-    if (dest != NULL)
-        snprintf(dest, destlen, "%s", target);
+    if (dest != NULL) /* where it went, for the admin's message */
+        str_copy_cut(dest, destlen, target);
     return 0;
 }
 
