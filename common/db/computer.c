@@ -66,18 +66,24 @@ int computer_group_by_name(PGconn *db, const char *name, char id[37])
     return rc;
 }
 
+void computer_info_params(const struct computer_info *in, const char *p[COMPUTER_INFO_PARAMS])
+{
+    p[0] = in->name;
+    p[1] = in->os_version;
+    p[2] = in->os_description;
+    p[3] = in->os_locale;
+    p[4] = in->architecture;
+    p[5] = in->manufacturer;
+    p[6] = in->model;
+    p[7] = in->client_version;
+}
+
 static int computer_update(PGconn *db, const char *id, const struct computer_info *in)
 {
-    const char *p[9] = {id,
-                        in->name,
-                        in->os_version,
-                        in->os_description,
-                        in->os_locale,
-                        in->architecture,
-                        in->manufacturer,
-                        in->model,
-                        in->client_version};
+    const char *p[1 + COMPUTER_INFO_PARAMS] = {id};
     int n;
+
+    computer_info_params(in, p + 1);
 
     n = computer_rows(db,
                       "UPDATE computer SET name = $2, os_version = nullif($3, ''),"

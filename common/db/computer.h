@@ -32,6 +32,13 @@ struct computer_info {
     char client_version[64];
 };
 
+/*
+ * The fields of in as COMPUTER_INFO_PARAMS query parameters into p, in the order of struct
+ * computer_info (name, os_version, ... client_version); the strings stay in.
+ */
+#define COMPUTER_INFO_PARAMS 8
+void computer_info_params(const struct computer_info *in, const char *p[COMPUTER_INFO_PARAMS]);
+
 /* The id of the target group named name (case-insensitive): 1 found, 0 none, -1 error. */
 int computer_group_by_name(PGconn *db, const char *name, char id[37]);
 

@@ -496,20 +496,12 @@ enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
             break;
         }
         {
-            const struct computer_info *in = &c[i].info;
+            /* $5-$12 the computer_info fields, $13 the address */
             const char *p[19] = {c[i].id,
                                  c[i].parent,
                                  reporter,
                                  c[i].has_details ? "t" : "f",
-                                 in->name,
-                                 c[i].address,
-                                 in->os_version,
-                                 in->os_description,
-                                 in->os_locale,
-                                 in->architecture,
-                                 in->manufacturer,
-                                 in->model,
-                                 in->client_version,
+                                 [12] = c[i].address,
                                  c[i].last_sync,
                                  res,
                                  c[i].last_reboot,
@@ -517,15 +509,17 @@ enum rollup_result rollup_computers_store(PGconn *db, const char *reporter,
                                  c[i].last_inventory,
                                  skew};
 
+            computer_info_params(&c[i].info, p + 4);
+
             r = db_exec(
                 db,
                 "WITH old AS (SELECT server_id FROM rollup_computer WHERE computer_id = $1)"
                 " INSERT INTO rollup_computer AS c (computer_id, server_id, reporter_id, name,"
                 " address, os_version, os_description, os_locale, architecture, manufacturer,"
                 " model, client_version, last_sync, last_sync_result, last_reboot, last_status,"
-                " last_inventory) VALUES ($1, $2::uuid, $3::uuid, nullif($5, ''), nullif($6, ''),"
-                " nullif($7, ''), nullif($8, ''), nullif($9, ''), nullif($10, ''),"
-                " nullif($11, ''), nullif($12, ''), nullif($13, ''), rollup_ts($14, $19::float8),"
+                " last_inventory) VALUES ($1, $2::uuid, $3::uuid, nullif($5, ''), nullif($13, ''),"
+                " nullif($6, ''), nullif($7, ''), nullif($8, ''), nullif($9, ''),"
+                " nullif($10, ''), nullif($11, ''), nullif($12, ''), rollup_ts($14, $19::float8),"
                 " $15::smallint, rollup_ts($16, $19::float8), rollup_ts($17, $19::float8),"
                 " rollup_ts($18, $19::float8))"
                 " ON CONFLICT (computer_id) DO UPDATE SET server_id = excluded.server_id,"
