@@ -271,21 +271,5 @@ class NoReporting(tw.FakeWsus):
         super().do_POST()
 
 
-def main():
-    servers, dbs = [], []
-    with wt.TempDir() as tmp:
-        try:
-            run(tmp, servers, dbs)
-        finally:
-            for s in servers:
-                s.stop()
-            if wt.failures:
-                for s in servers:
-                    print("---- wsusd log ----\n%s" % s.output()[-4000:])
-            for db in dbs:
-                wt.drop_db(db)
-    wt.finish()
-
-
 if __name__ == "__main__":
-    main()
+    wt.run_servers(run)
