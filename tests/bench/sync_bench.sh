@@ -8,8 +8,9 @@
 #   BUILD_DIR  where bin/wsusd and bin/wsusctl are (default build)
 #   UPDATES    generated bundles (each with 1-4 leaves; 28000 gives ~100,000 revisions)
 # Environment (all optional; tests/bench/run sets them, see docs/performance.md):
-#   BENCH_CACHE=DIR  keep the imported upstream cluster in DIR, keyed by UPDATES, the generator
-#                    and the schema, so the next run with the same size skips generate + import
+#   BENCH_CACHE=DIR  keep the imported upstream cluster in DIR, keyed by UPDATES and the
+#                    generator, so the next run with the same size skips generate + import (an
+#                    entry imported with older migrations is migrated by the upstream wsusd)
 #   RESULT=FILE      also write the figures as `key: value` lines to FILE
 #   PERF=1           perf record both wsusd during the initial sync, and the whole machine
 #                    (perf-all.data; pg-pids lists the PostgreSQL processes to select with
@@ -18,6 +19,7 @@
 #   STATEMENTS=1     pg_stat_statements on: print the statements of the initial sync that took
 #                    the most time in each database (where PostgreSQL's time goes)
 #   KEEP=1           keep the work directory (logs, perf data)
+#   PREPARE=1        only generate, import and cache the upstream (with BENCH_CACHE), no sync
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -36,13 +38,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-gen_key() { # what the cached upstream depends on
-    { echo "$updates"; cat "$src/tests/tools/wsusgen.py" "$src"/schema/*.sql; } | sha1sum | cut -c1-16
+gen_key() { # what the cached upstream's content depends on
+    { echo "$updates"; cat "$src/tests/tools/wsusgen.py"; } | sha1sum | cut -c1-16
 }
+schema_list() { (cd "$src/schema" && sha1sum -- *.sql); }
+# A cached upstream stays usable when the schema only grew: the upstream wsusd applies the newer
+# migrations when it starts (as after an upgrade). It is made anew when a migration it was
+# imported with has changed since.
+cache_usable() { [ -f "$1/schema.list" ] && ! grep -qvxF -f <(schema_list) "$1/schema.list"; }
 cached=""
 if [ -n "${BENCH_CACHE:-}" ]; then
     mkdir -p "$BENCH_CACHE"
     cached="$BENCH_CACHE/up-$updates-$(gen_key)"
+    if [ -d "$cached" ] && ! cache_usable "$cached"; then
+        echo "the cached upstream $cached was imported with other migrations: importing again"
+        rm -rf "$cached"
+    fi
 fi
 [ -n "${STATEMENTS:-}" ] &&
     export PGTEST_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
@@ -132,9 +143,14 @@ else
     if [ -n "$cached" ]; then
         echo "caching the upstream in $cached"
         bash "$src/tests/lib/pgtest.sh" save "$pg" "$cached.tmp" >/dev/null
+        schema_list >"$cached.tmp/schema.list"
         mv "$cached.tmp" "$cached"
         postmaster=$(head -1 "$pg/data/postmaster.pid")
     fi
+fi
+if [ -n "${PREPARE:-}" ]; then
+    echo "upstream of $updates updates ready${cached:+ in $cached}"
+    exit 0
 fi
 mkserver down
 revs=$(psql -X -At -d bench_up -c "SELECT count(*) FROM revision")
