@@ -71,7 +71,7 @@ static void test_servers_in_parent_order(void **state)
         assert_string_equal(PQgetvalue(r, 1, 7 + k), want);
     }
     PQclear(r);
-    r = rollup_send_summary(db);
+    r = rollup_send_summary(db, 1);
     assert_non_null(r);
     assert_int_equal(PQnfields(r), ROLLUP_SEND_SUMMARY_FIELDS);
     assert_string_equal(PQgetvalue(r, 0, 14), "0"); /* no computer */
