@@ -19,12 +19,10 @@
     "CASE WHEN " col " ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "        \
     "THEN NOT EXISTS (SELECT 1 FROM computer c WHERE c.id = (" col ")::uuid) ELSE true END"
 
-/* The classifications of MS-WSUSSS's CriticalOrSecurityUpdatesNotApprovedForInstallCount and
-   WsusInfrastructureUpdatesNotApprovedForInstallCount (their UpdateClassification ids in
-   Microsoft's catalog). */
-#define CLS_CRITICAL       "'e6cf1350-c01b-414d-a61f-263d14d133b4'"
-#define CLS_SECURITY       "'0fa1201d-4330-4fa8-8ae9-b877473b6441'"
-#define CLS_INFRASTRUCTURE "'28bc880e-0592-4cbf-8f95-c79b17911d5f'"
+/* The classifications of MS-WSUSSS's CriticalOrSecurityUpdatesNotApprovedForInstallCount (their
+   UpdateClassification ids in Microsoft's catalog and its "WSUS Classification GUIDs" page). */
+#define CLS_CRITICAL "'e6cf1350-c01b-414d-a61f-263d14d133b4'"
+#define CLS_SECURITY "'0fa1201d-4330-4fa8-8ae9-b877473b6441'"
 
 /* Updates of classification list (SQL uuid literals), not declined, without a live install
    approval: one count. */
@@ -48,8 +46,10 @@
  *  6 ExpiredUpdateCount: expired (publication state) and not approved.
  *  7 CriticalOrSecurityUpdatesNotApprovedForInstallCount: of classification Critical Updates
  *    or Security Updates, not declined, without an install approval for any group.
- *  8 WsusInfrastructureUpdatesNotApprovedForInstallCount: likewise, WSUS Infrastructure
- *    Updates.
+ *  8 WsusInfrastructureUpdatesNotApprovedForInstallCount: 0. WSUS counts the updates it
+ *    flags IsWsusInfrastructureUpdate (updates to WSUS itself); that flag is WSUS's own, not in
+ *    the update metadata (not in the real export), and it is no classification: 28bc880e-...
+ *    is Update Rollups. wsusd has no such updates to leave unapproved.
  *  9 UpdatesWithClientErrorsCount: updates a computer failed to install (CLIENT_REPORT_SQL_
  *    FAILED).
  * 10 UpdatesWithServerErrorsCount: not declined, with a file that failed to download (the red
@@ -67,9 +67,8 @@
  * 18 ComputersUpToDateCount: computers that reported, need none, failed none.
  * $2 is the state_detail of a file pending on the upstream (CATALOG_FILE_PENDING).
  */
-#define STATES_OF_ALL      CLIENT_REPORT_SQL_STATES("true")
-#define NOT_APPROVED_CRIT  NOT_APPROVED_OF(CLS_CRITICAL ", " CLS_SECURITY)
-#define NOT_APPROVED_INFRA NOT_APPROVED_OF(CLS_INFRASTRUCTURE)
+#define STATES_OF_ALL     CLIENT_REPORT_SQL_STATES("true")
+#define NOT_APPROVED_CRIT NOT_APPROVED_OF(CLS_CRITICAL ", " CLS_SECURITY)
 #define FILES_NOT_PRESENT                                                                          \
     "(SELECT f.sha1, f.state, f.state_detail FROM file f WHERE f.state <> 'present')"
 #define UPDATES_OF_FILES CATALOG_SQL_FILE_UPDATES(FILES_NOT_PRESENT)
@@ -95,7 +94,7 @@ static const char summary_sql[] =
     "  r.revision_number > p.revision_number)),"
     " (SELECT count(DISTINCT r.update_id) FROM revision r WHERE r.publication_state ="
     "  'Expired' AND r.update_type IN ('Software', 'Driver') AND NOT EXISTS (SELECT 1 FROM a"
-    "  WHERE a.update_id = r.update_id)), " NOT_APPROVED_CRIT ", " NOT_APPROVED_INFRA ","
+    "  WHERE a.update_id = r.update_id)), " NOT_APPROVED_CRIT ", 0,"
     " (SELECT count(DISTINCT st.update_id) FROM st WHERE " CLIENT_REPORT_SQL_FAILED "),"
     " (SELECT count(DISTINCT nf.uid) FROM nf JOIN u ON u.update_id = nf.uid WHERE nf.state ="
     "  'failed' AND NOT EXISTS (SELECT 1 FROM d WHERE d.update_id = nf.uid)),"

@@ -203,7 +203,7 @@ static void test_computers_and_status(void **state)
 #define U(n)           "cccccccc-0000-4000-8000-00000000000" #n
 #define SECURITY       "0fa1201d-4330-4fa8-8ae9-b877473b6441"
 #define CRITICAL       "e6cf1350-c01b-414d-a61f-263d14d133b4"
-#define INFRASTRUCTURE "28bc880e-0592-4cbf-8f95-c79b17911d5f"
+#define UPDATE_ROLLUPS "28bc880e-0592-4cbf-8f95-c79b17911d5f"
 #define ALL_COMPUTERS  "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
 #define UNASSIGNED     "b73ca6ed-5727-47f3-84de-015e03f6a88a"
 
@@ -275,12 +275,12 @@ static void expect_summary(PGconn *db, int stores_files, const long want[18])
 }
 
 /*
- * U1 security, approved for All Computers, its file present; U2 critical and U3
- * infrastructure, not approved; U4 security, declined; U5 security, approved for Unassigned
- * Computers, its file not downloaded yet; U6 security, not approved, its file failed to
- * download; U7 critical, approved, its file pending on the upstream. PC1's status (156) says
- * U1 needed; PC2's says U1, U5, U7 installed; PC3 sent no status, failed U5 (161) and so
- * needs U1 and U7 (inferred).
+ * U1 security, approved for All Computers, its file present; U2 critical and U3 an update
+ * rollup (no WSUS infrastructure update: that is no classification), not approved; U4 security,
+ * declined; U5 security, approved for Unassigned Computers, its file not downloaded yet; U6
+ * security, not approved, its file failed to download; U7 critical, approved, its file pending on
+ * the upstream. PC1's status (156) says U1 needed; PC2's says U1, U5, U7 installed; PC3 sent no
+ * status, failed U5 (161) and so needs U1 and U7 (inferred).
  */
 static void test_summary_counts(void **state)
 {
@@ -289,17 +289,17 @@ static void test_summary_counts(void **state)
     struct client_report_totals tot;
     const char *pending[1] = {CATALOG_FILE_PENDING};
     /* 1-6 updates, declined, approved, not approved, stale, expired; 7 critical/security and
-       8 infrastructure not approved; 9 client errors, 10 server errors, 11 needing files,
+       8 infrastructure (none) not approved; 9 client errors, 10 server errors, 11 needing files,
        12 needed by computers, 13 up to date; 14 custom groups, 15 computers; 16 needing
        updates, 17 with errors, 18 up to date */
-    const long stored[18] = {7, 1, 3, 3, 0, 0, 2, 1, 1, 1, 2, 2, 3, 0, 3, 2, 1, 1};
+    const long stored[18] = {7, 1, 3, 3, 0, 0, 2, 0, 1, 1, 2, 2, 3, 0, 3, 2, 1, 1};
     long not_stored[18];
     PGresult *r;
 
     (void)state;
     add_update(db, U(1), SECURITY);
     add_update(db, U(2), CRITICAL);
-    add_update(db, U(3), INFRASTRUCTURE);
+    add_update(db, U(3), UPDATE_ROLLUPS);
     add_update(db, U(4), SECURITY);
     add_update(db, U(5), SECURITY);
     add_update(db, U(6), SECURITY);
