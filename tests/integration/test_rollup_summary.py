@@ -68,8 +68,9 @@ def run(tmp, servers, dbs):
                                          [("upstream", root_url), ("download", "none")])
     sync(leaf_conf, "leaf, first")
     leaf_id = wt.sql_value(leaf_db, "SELECT value FROM setting WHERE key = 'server_id'")
-    u1 = wt.sql_value(leaf_db, "SELECT min(update_id::text) FROM revision WHERE update_type = "
-                               "'Software'")
+    u1 = wt.sql_value(leaf_db, "SELECT min(update_id::text) FROM revision r WHERE update_type = "
+                               "'Software' AND NOT EXISTS (SELECT 1 FROM revision_bundle b WHERE "
+                               "b.member_update_id = r.update_id)")
     ctl(leaf_conf, "approve", u1)
 
     pcs = []
