@@ -32,25 +32,27 @@
 #define STATES_IN_SCOPE CLIENT_REPORT_SQL_STATES(UPDATE_FILTER_SQL)
 #define STALE_DAYS_SQL  STR_OF(CLIENT_REPORT_STALE_DAYS)
 
+/* One row per update (update_id NULL when there is none), each with the computer counts of
+   the scope: needing an update, with a failed one, up to date (one evaluation of the rule). */
 static const char report_sql[] =
-    "WITH RECURSIVE " SCOPE_SQL ", " STATES_IN_SCOPE ", r AS (SELECT update_id, count(*) AS"
-    " approved, count(*) FILTER (WHERE state IN ('installed', 'pending_reboot')) AS inst,"
-    " count(*) FILTER (WHERE state = 'downloaded') AS dl, count(*) FILTER "
+    "WITH RECURSIVE " SCOPE_SQL ", " STATES_IN_SCOPE ", " CLIENT_REPORT_SQL_PER_COMPUTER
+    ", k AS (SELECT " CLIENT_REPORT_SQL_COMPUTER_COUNTS " FROM pc), r AS (SELECT update_id,"
+    " count(*) AS approved, count(*) FILTER (WHERE state IN ('installed', 'pending_reboot')) AS"
+    " inst, count(*) FILTER (WHERE state = 'downloaded') AS dl, count(*) FILTER "
     "(WHERE " CLIENT_REPORT_SQL_FAILED
     ") AS failed, count(*) FILTER (WHERE " CLIENT_REPORT_SQL_NEEDED
     ") AS needed, count(*) FILTER (WHERE state = 'not_applicable') AS na, count(*) FILTER"
     " (WHERE NOT verdict) AS inferred FROM st GROUP BY update_id) SELECT r.update_id::text,"
     " coalesce(v.title, ''), coalesce(v.kb_article_id, ''), r.approved, r.needed, r.dl,"
-    " r.inst, r.failed, r.na, r.inferred FROM r LEFT JOIN LATERAL (SELECT title, kb_article_id"
-    " FROM revision x WHERE x.update_id = r.update_id ORDER BY x.revision_number DESC LIMIT 1)"
-    " v ON true ORDER BY lower(coalesce(v.title, '')), r.update_id";
+    " r.inst, r.failed, r.na, r.inferred, k.* FROM k LEFT JOIN r ON true LEFT JOIN LATERAL"
+    " (SELECT title, kb_article_id FROM revision x WHERE x.update_id = r.update_id ORDER BY"
+    " x.revision_number DESC LIMIT 1) v ON true ORDER BY lower(coalesce(v.title, '')),"
+    " r.update_id";
 
-/* The computers in scope, those not reporting and, for the updates matching $2, those needing
-   an update, with a failed one and up to date (the rule of client_report.h). */
+/* The computers in scope and those not reporting. */
 static const char totals_sql[] =
-    "WITH RECURSIVE " SCOPE_SQL ", " STATES_IN_SCOPE ", " CLIENT_REPORT_SQL_PER_COMPUTER
-    " SELECT count(*), count(*) FILTER (WHERE last_sync IS NULL OR last_contact < now() -"
-    " interval '" STALE_DAYS_SQL " days'), " CLIENT_REPORT_SQL_COMPUTER_COUNTS " FROM pc";
+    "WITH " SCOPE_SQL " SELECT count(*), count(*) FILTER (WHERE last_sync IS NULL OR"
+    " last_contact < now() - interval '" STALE_DAYS_SQL " days') FROM scope";
 
 static long col_long(const PGresult *res, int row, int col)
 {
@@ -71,21 +73,26 @@ int client_report(PGconn *db, const char *group_name, const char *update,
 
     if (db_cmd(db, "SET jit = off", 0, NULL) < 0) /* see client_scan_load */
         return -1;
-    res = db_exec(db, totals_sql, 2, p);
+    res = db_exec(db, totals_sql, 1, p);
     if (res == NULL)
         return -1;
     tot->computers = col_long(res, 0, 0);
     tot->not_reporting = col_long(res, 0, 1);
-    tot->needing = col_long(res, 0, 2);
-    tot->with_errors = col_long(res, 0, 3);
-    tot->up_to_date = col_long(res, 0, 4);
+    tot->needing = tot->with_errors = tot->up_to_date = 0;
     PQclear(res);
     res = db_exec(db, report_sql, 2, p);
     if (res == NULL)
         return -1;
+    if (PQntuples(res) > 0) {
+        tot->needing = col_long(res, 0, 10);
+        tot->with_errors = col_long(res, 0, 11);
+        tot->up_to_date = col_long(res, 0, 12);
+    }
     for (i = 0; i < PQntuples(res) && rc == 0; i++) {
         struct client_report_row r;
 
+        if (PQgetisnull(res, i, 0))
+            continue; /* no update: the row only carries the computer counts */
         memset(&r, 0, sizeof(r));
         if (str_copy(r.update_id, sizeof(r.update_id), PQgetvalue(res, i, 0)) < 0)
             continue;
