@@ -110,12 +110,12 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
  */
 #define CATALOG_SQL_FILE_UPDATES(files)                                                            \
     "SELECT b.*, coalesce(t.update_id, r.update_id) AS uid, coalesce(t.revision_number,"           \
-    " r.revision_number) AS rev, " CATALOG_SQL_LANG_APPLIES(                                       \
-        "r") " AS lang_ok FROM " files " b JOIN revision_file rf ON rf.sha1 = b.sha1 JOIN "        \
-                                       "revision r ON r.id = rf.revision_id"                       \
-             " LEFT JOIN revision_bundle rb ON rb.member_update_id = r.update_id AND"              \
-             " rb.member_revision_number = r.revision_number LEFT JOIN revision t ON t.id ="       \
-             " rb.revision_id"
+    " r.revision_number) AS rev, " CATALOG_SQL_R_LANG_OK " AS lang_ok FROM " files " b JOIN"       \
+    " revision_file rf ON rf.sha1 = b.sha1 JOIN revision r ON r.id = rf.revision_id LEFT JOIN"     \
+    " revision_bundle rb ON rb.member_update_id = r.update_id AND rb.member_revision_number ="     \
+    " r.revision_number LEFT JOIN revision t ON t.id = rb.revision_id"
+/* The revision aliased r is for a language enabled here (CATALOG_SQL_LANG_APPLIES). */
+#define CATALOG_SQL_R_LANG_OK CATALOG_SQL_LANG_APPLIES("r")
 
 /*
  * The "red X" list: updates that are not declined and have a file that failed, that the
