@@ -192,6 +192,18 @@ static void now_text(char out[40])
         out[0] = '\0';
 }
 
+/* This server keeps update files: storage local and a download policy other than none. */
+static int stores_files(PGconn *db)
+{
+    char *storage = settings_get(db, "storage"), *download = settings_get(db, "download");
+    int yes = (storage == NULL || strcmp(storage, "microsoft-update") != 0) &&
+              (download == NULL || strcmp(download, "none") != 0);
+
+    free(storage);
+    free(download);
+    return yes;
+}
+
 static int step_servers(struct run *r)
 {
     PGresult *below = rollup_send_servers(r->p->db, r->p->server_id);
@@ -203,7 +215,7 @@ static int step_servers(struct run *r)
 
     if (below == NULL)
         return db_failed(r, "read the servers below this one");
-    sum = rollup_send_summary(r->p->db);
+    sum = rollup_send_summary(r->p->db, stores_files(r->p->db));
     if (sum == NULL || PQntuples(sum) != 1) {
         rc = db_failed(r, "count this server's updates and computers");
         goto out;

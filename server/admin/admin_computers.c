@@ -348,10 +348,12 @@ enum MHD_Result admin_report(struct http_request *req)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot compute the report; see the wsusd log");
     }
-    ans =
-        json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:o}", "group", group, "update", update, "computers",
-                  (json_int_t)tot.computers, "not_reporting", (json_int_t)tot.not_reporting,
-                  "stale_days", (json_int_t)CLIENT_REPORT_STALE_DAYS, "updates", rows);
+    ans = json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:i, s:i, s:i, s:o}", "group", group, "update",
+                    update, "computers", (json_int_t)tot.computers, "not_reporting",
+                    (json_int_t)tot.not_reporting, "stale_days",
+                    (json_int_t)CLIENT_REPORT_STALE_DAYS, "needing_updates",
+                    (json_int_t)tot.needing, "with_errors", (json_int_t)tot.with_errors,
+                    "up_to_date", (json_int_t)tot.up_to_date, "updates", rows);
     if (group == NULL)
         json_object_set_new(
             ans, "downstream",
