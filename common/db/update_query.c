@@ -53,7 +53,7 @@
    total: a count over the materialized selection, not a window over it. */
 static const char list_tail[] =
     "), page AS (SELECT * FROM sel ORDER BY creation_date DESC NULLS LAST, title, update_id "
-    "  LIMIT $2::int OFFSET $3::int) "
+    "  LIMIT $2::bigint OFFSET $3::bigint) "
     "SELECT l.update_id::text, l.revision_number, l.update_type, l.category_type, "
     "  l.title, l.kb_article_id, " CATEGORY_NAMES("'UpdateClassification'") ", " CATEGORY_NAMES(
         "'Product', 'ProductFamily'") ", " IS_APPROVED ", " IS_DECLINED ", l.creation_date, "
