@@ -193,6 +193,17 @@ def check_computers(d, root, root_conf):
         else []
     wt.check(names == ["pc-console.example.org"], "wsusctl: the computer is in Pilot", r)
     wait_text(d, "#computers", lambda t: "Pilot" in t, "the table shows the new group")
+    # the page is one server-side page (GET computers?limit=50): its line and buttons
+    wait_text(d, "#comp-count", lambda t: t == "Computers 1 to 1 of 1",
+              "the Computers page says which page of how many it shows")
+    wt.check(not d.find_element(By.ID, "comp-prev").is_enabled() and
+             not d.find_element(By.ID, "comp-next").is_enabled(),
+             "one page: Previous and Next are disabled")
+    Select(d.find_element(By.ID, "comp-group")).select_by_visible_text("Unassigned Computers")
+    wait_text(d, "#comp-count", lambda t: t == "No computer.",
+              "the group filter asks the server for that group's page (none left unassigned)")
+    Select(d.find_element(By.ID, "comp-group")).select_by_visible_text("All computers")
+    wait_text(d, "#computers", lambda t: "pc-console.example.org" in t, "all computers again")
 
     def pilot_bar(drv):
         g = drv.find_elements(By.CSS_SELECTOR, "#compliance g.compliance-row[data-group='Pilot']")
