@@ -118,10 +118,21 @@ def main():
         st = call("updates?limit=1")
         print("catalog: %s updates matching the default list" % st.get("total"))
         cats = call("updates?type=category&limit=5000")
-        prod = next(c["update_id"] for c in cats["updates"] if c.get("category_type") == "Product")
+        # a product and a classification the first listed update belongs to (the first
+        # Product category may have no update at all)
+        first = st["updates"][0] if st.get("updates") else {}
+
+        def category(kind, names):
+            ids = [c["update_id"] for c in cats["updates"] if c.get("category_type") in kind and
+                   c.get("title") and c["title"] in (names or "")]
+            return ids[0] if ids else next(c["update_id"] for c in cats["updates"]
+                                           if c.get("category_type") in kind)
+        prod = category(("Product",), first.get("products"))
+        cls = category(("UpdateClassification",), first.get("classification"))
         for p in ("updates?limit=50&offset=0", "updates?limit=50&offset=20000",
                   "updates?search=KB5001234&limit=50", "updates?search=cumulative&limit=50",
-                  "updates?product=%s&limit=50" % prod, "updates?not_approved=1&limit=50",
+                  "updates?product=%s&limit=50" % prod,
+                  "updates?classification=%s&limit=50" % cls, "updates?not_approved=1&limit=50",
                   "updates?superseded=1&limit=50", "updates/failed", "groups", "report",
                   "computers", "sync/status", "sync/history?limit=50", "content", "downstreams",
                   "config", "status"):
