@@ -67,6 +67,7 @@ static int group_option(int argc, char **argv, const char **group)
     return 0;
 }
 
+/* Every computer: GET computers without limit (the console pages it with limit/offset). */
 int cmd_computers(struct ctl *c, int argc, char **argv)
 {
     const char *group = NULL;

@@ -185,6 +185,16 @@ def run(tmp, servers, dbs):
                      "UpdatesWithClientErrorsCount": 1} and leaf.get("computers") == 2 and
              leaf.get("last_rollup"), "the leaf's summary: its updates, 2 computers, 1 with a "
              "failed update", leaf)
+    # what the console's Downstream Servers tree draws for each node (console/js/downstreams.js:
+    # name, "last sync", "last rollup"): the grandchild's are the times the leaf reported
+    ts = ("SELECT to_char(last_sync AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+          "last_rollup IS NOT NULL FROM rollup_server WHERE server_id = :'p1'")
+    for node, sid, what in ((tree[0] if tree else {}, mid_id, "middle"), (leaf, leaf_id, "leaf")):
+        want = wt.sql(root_db, ts, sid)
+        wt.check(bool(want) and want[0][0] and node.get("last_sync") == want[0][0] and
+                 want[0][1] == "t" and bool(node.get("last_rollup")),
+                 "downstreams tree: the %s's last sync (as it reported it) and last rollup"
+                 % what, (node, want))
     out = ctl(root_conf, "downstreams")
     wt.check(any(ln.startswith("middle.rollup.test ") for ln in out.splitlines()) and
              any(ln.startswith("  leaf.rollup.test ") for ln in out.splitlines()) and
