@@ -30,14 +30,12 @@
     " security_bulletin_id, msrc_severity, handler, xml, xml_cab, languages"
 
 /*
- * Which identities of a batch ($1, $2: its update ids and revision numbers, one entry each) are
- * stored already (0) and, for the others, a revision id taken ahead: one probe of the unique
- * index per identity, and the ids the direct COPY then writes.
+ * $1 revision ids taken ahead for the direct COPY (ascending: nextval in row order). Nothing
+ * probes first whether the batch is stored already: a sync only fetches the revisions it does not
+ * have, so a batch meets a stored revision only when another writer stored it meanwhile or an
+ * import is repeated, and then the unique index makes the COPY fail and store_staged runs.
  */
-static const char probe_sql[] =
-    "SELECT k.i - 1, CASE WHEN EXISTS (SELECT 1 FROM revision r WHERE r.update_id = k.u"
-    " AND r.revision_number = k.n) THEN 0 ELSE nextval('revision_id_seq') END"
-    " FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS k(u, n, i)";
+static const char ids_sql[] = "SELECT nextval('revision_id_seq') FROM generate_series(1, $1::int)";
 
 static const char direct_sql[] = "COPY revision (id, " REVISION_COLUMNS ") FROM STDIN";
 
@@ -304,81 +302,58 @@ static int cmp_ll(const void *a, const void *b)
 }
 
 /*
- * probe_sql for the rows of the batch not skipped: rev_id[i] gets a fresh id for each identity
- * not stored yet (ascending in batch order, as the staged INSERT ... ORDER BY seq gave them),
- * stays 0 for those stored already. 0, or -1 with err set.
+ * ids_sql for the rows of the batch not skipped: rev_id[i] gets a fresh id each, ascending in
+ * batch order (as the staged INSERT ... ORDER BY seq gave them). 0, or -1 with err set.
  */
-static int probe_ids(PGconn *conn, struct update *const *u, size_t n, const unsigned char *skip,
-                     long long *rev_id, char *err, size_t errlen)
+static int take_ids(PGconn *conn, size_t n, const unsigned char *skip, long long *rev_id, char *err,
+                    size_t errlen)
 {
-    struct buf ids, nums;
-    size_t *pos = xcalloc(n, sizeof(*pos)), *fresh_at = xcalloc(n, sizeof(*fresh_at));
-    long long *fresh = xcalloc(n, sizeof(*fresh));
-    const char *params[2];
-    PGresult *r = NULL;
-    size_t i, k = 0, nfresh = 0;
+    char count[DB_PARAM_INT_LEN];
+    const char *params[1] = {count};
+    long long *ids;
+    PGresult *r;
+    size_t i, k = 0;
     int row, rc = -1;
 
-    buf_init(&ids, 40 * n + 2);
-    buf_init(&nums, 12 * n + 2);
-    for (i = 0; i < n; i++) {
-        if (skip[i])
-            continue;
-        buf_printf(&ids, "%c%s", k ? ',' : '{', u[i]->update_id);
-        buf_printf(&nums, "%c%d", k ? ',' : '{', u[i]->revision_number);
-        pos[k++] = i;
+    for (i = 0; i < n; i++)
+        k += !skip[i];
+    if (k == 0)
+        return 0;
+    if (str_fmt(count, sizeof(count), "%zu", k) < 0) {
+        snprintf(err, errlen, "batch too large");
+        return -1;
     }
-    if (k == 0) {
-        rc = 0;
-        goto out;
-    }
-    buf_add_str(&ids, "}");
-    buf_add_str(&nums, "}");
-    params[0] = buf_str(&ids);
-    params[1] = buf_str(&nums);
-    r = PQexecParams(conn, probe_sql, 2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    r = PQexecParams(conn, ids_sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != k) {
         db_errmsg(conn, err, errlen);
-        goto out;
+        PQclear(r);
+        return -1;
     }
-    for (row = 0; row < PQntuples(r); row++) {
-        long at;
+    ids = xcalloc(k, sizeof(*ids));
+    for (row = 0; row < (int)k; row++) {
         int64_t id;
-        if (str_to_long(PQgetvalue(r, row, 0), 0, (long)k - 1, &at) < 0 ||
-            str_to_int64(PQgetvalue(r, row, 1), 0, INT64_MAX, &id) < 0) {
-            snprintf(err, errlen, "unexpected answer from the catalog probe");
+        if (str_to_int64(PQgetvalue(r, row, 0), 1, INT64_MAX, &id) < 0) {
+            snprintf(err, errlen, "unexpected answer from the revision id sequence");
             goto out;
         }
-        if (id != 0) {
-            fresh_at[nfresh] = pos[at];
-            fresh[nfresh++] = id;
-        }
+        ids[row] = id;
     }
-    /* the positions come in batch order; the ids are sorted to follow it */
-    qsort(fresh, nfresh, sizeof(*fresh), cmp_ll);
-    for (i = 1; i < nfresh; i++)
-        if (fresh_at[i] <= fresh_at[i - 1]) {
-            snprintf(err, errlen, "unexpected answer from the catalog probe");
-            goto out;
-        }
-    for (i = 0; i < nfresh; i++)
-        rev_id[fresh_at[i]] = fresh[i];
+    qsort(ids, k, sizeof(*ids), cmp_ll);
+    for (i = 0, k = 0; i < n; i++)
+        if (!skip[i])
+            rev_id[i] = ids[k++];
     rc = 0;
 out:
     PQclear(r);
-    buf_free(&ids);
-    buf_free(&nums);
-    free(pos);
-    free(fresh_at);
-    free(fresh);
+    free(ids);
     return rc;
 }
 
 /*
  * COPY the revisions with an id taken ahead (rev_id[i] != 0) straight into revision, under a
- * savepoint. 0 when stored; 1 when one of them was stored meanwhile by another writer (unique
- * violation): rolled back to the savepoint, every rev_id[] reset to 0, for store_staged; -1 with
- * err set on any other failure.
+ * savepoint. 0 when stored; 1 when one of them is stored already (unique violation: stored by
+ * another writer, or an import repeated): rolled back to the savepoint, every rev_id[] reset to
+ * 0, for store_staged; -1 with err set on any other failure.
  */
 static int store_direct(PGconn *conn, struct update *const *u, size_t n, long long *rev_id,
                         char *err, size_t errlen)
@@ -401,8 +376,8 @@ static int store_direct(PGconn *conn, struct update *const *u, size_t n, long lo
     if (strcmp(c.sqlstate, "23505") != 0 ||
         exec_ok(conn, "ROLLBACK TO SAVEPOINT catalog_direct", err, errlen) < 0)
         return -1;
-    log_info("catalog: a revision of this batch was stored meanwhile; storing it through the "
-             "staging table");
+    log_debug("catalog: a revision of this batch is stored already; merging it through the "
+              "staging table");
     memset(rev_id, 0, n * sizeof(*rev_id));
     return 1;
 }
@@ -498,7 +473,7 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
             local.present_revisions++;
         }
     }
-    if (probe_ids(conn, u, n, skip, rev_id, err, errlen) < 0)
+    if (take_ids(conn, n, skip, rev_id, err, errlen) < 0)
         goto out;
     direct = store_direct(conn, u, n, rev_id, err, errlen);
     if (direct < 0 || (direct > 0 && store_staged(conn, u, n, skip, rev_id, err, errlen) < 0))

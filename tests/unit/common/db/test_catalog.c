@@ -318,7 +318,7 @@ static void *store_thread(void *arg)
 }
 
 /*
- * A revision of the batch stored by another writer after the probe of store_direct (here: its
+ * A revision of the batch stored by another writer after its ids were taken (here: its
  * transaction commits while our COPY waits on it): the batch falls back to the staging path,
  * the rest is stored with its child rows and fragments, the other writer's revision counts as
  * present, and nothing is stored twice.
