@@ -168,7 +168,6 @@ static void test_store_is_idempotent(void **state)
         r = PQexec(c, "COMMIT");
         assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
         PQclear(r);
-        free(doc);
         assert_int_equal(fst.derived, 1);
         assert_int_equal(fst.failed, 1);
         assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NOT "
@@ -180,6 +179,17 @@ static void test_store_is_idempotent(void **state)
                          0);
         assert_true(count(c, "SELECT count(*) FROM revision_fragment WHERE revision_id = (SELECT "
                              "max(id) FROM revision) AND kind = 'core'") == 1);
+        /* the checked path skips a revision that is not stored (schema 014: no foreign key,
+         * the revision row is read FOR KEY SHARE instead) */
+        memset(&fst, 0, sizeof(fst));
+        src[1].revision_id = b + 1000;
+        if (fragment_store_add(c, &src[1], 1, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        free(doc);
+        assert_int_equal(fst.derived, 0);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE revision_id "
+                                  "NOT IN (SELECT id FROM revision)"),
+                         0);
         /* the rest derived again by the checked path, as before this block */
         memset(&fst, 0, sizeof(fst));
         if (fragment_store_missing(c, &fst, err, sizeof(err)) != 0)
@@ -259,7 +269,8 @@ static void test_store_is_idempotent(void **state)
                                   " UNION SELECT revision_id FROM revision_bundle"
                                   " UNION SELECT revision_id FROM revision_supersedes"
                                   " UNION SELECT revision_id FROM revision_file"
-                                  " UNION SELECT revision_id FROM revision_fragment) c"
+                                  " UNION SELECT revision_id FROM revision_fragment"
+                                  " UNION SELECT revision_id FROM revision_fragment_state) c"
                                   " WHERE revision_id NOT IN (SELECT id FROM revision)"),
                          0);
         r = PQexec(c, "TRUNCATE revision CASCADE");
@@ -270,7 +281,8 @@ static void test_store_is_idempotent(void **state)
                                   " + (SELECT count(*) FROM revision_bundle)"
                                   " + (SELECT count(*) FROM revision_supersedes)"
                                   " + (SELECT count(*) FROM revision_file)"
-                                  " + (SELECT count(*) FROM revision_fragment)"),
+                                  " + (SELECT count(*) FROM revision_fragment)"
+                                  " + (SELECT count(*) FROM revision_fragment_state)"),
                          0);
     }
 
