@@ -23,6 +23,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The revision columns a batch writes, in the order of their COPY rows (after the lead column). */
+#define REVISION_COLUMNS                                                                           \
+    "update_id, revision_number, update_type, category_type, title, default_language,"             \
+    " publication_state, creation_date, explicitly_deployable, is_leaf, kb_article_id,"            \
+    " security_bulletin_id, msrc_severity, handler, xml, xml_cab, languages"
+
+/*
+ * $1 revision ids taken ahead for the direct COPY (ascending: nextval in row order). Nothing
+ * probes first whether the batch is stored already: a sync only fetches the revisions it does not
+ * have, so a batch meets a stored revision only when another writer stored it meanwhile or an
+ * import is repeated, and then the unique index makes the COPY fail and store_staged runs.
+ */
+static const char ids_sql[] = "SELECT nextval('revision_id_seq') FROM generate_series(1, $1::int)";
+
+static const char direct_sql[] = "COPY revision (id, " REVISION_COLUMNS ") FROM STDIN";
+
+/* The fallback when a revision of the batch was stored by someone else meanwhile. */
 static const char stage_sql[] =
     "SET LOCAL client_min_messages = warning;"
     "CREATE TEMP TABLE IF NOT EXISTS catalog_stage ("
@@ -32,20 +49,18 @@ static const char stage_sql[] =
     " security_bulletin_id text, msrc_severity text, handler text, xml text COMPRESSION lz4,"
     " xml_cab bytea,"
     " languages text[]);"
+    "TRUNCATE catalog_stage";
+
+static const char stage_file_sql[] =
+    "SET LOCAL client_min_messages = warning;"
     "CREATE TEMP TABLE IF NOT EXISTS catalog_stage_file ("
     " sha1 bytea, sha256 bytea, size bigint, file_name text, mu_url text, patching_type text,"
     " modified text);"
-    "TRUNCATE catalog_stage, catalog_stage_file";
+    "TRUNCATE catalog_stage_file";
 
 static const char insert_sql[] =
-    "WITH ins AS (INSERT INTO revision (update_id, revision_number, update_type, category_type,"
-    " title, default_language, publication_state, creation_date, explicitly_deployable,"
-    " is_leaf, kb_article_id, security_bulletin_id, msrc_severity, handler, xml, xml_cab,"
-    " languages)"
-    " SELECT update_id, revision_number, update_type, category_type, title, default_language,"
-    " publication_state, creation_date, explicitly_deployable, is_leaf, kb_article_id,"
-    " security_bulletin_id, msrc_severity, handler, xml, xml_cab, coalesce(languages, '{}')"
-    " FROM catalog_stage ORDER BY seq"
+    "WITH ins AS (INSERT INTO revision (" REVISION_COLUMNS ")"
+    " SELECT " REVISION_COLUMNS " FROM catalog_stage ORDER BY seq"
     " ON CONFLICT (update_id, revision_number) DO NOTHING"
     " RETURNING id, update_id, revision_number)"
     " SELECT s.seq, ins.id FROM ins JOIN catalog_stage s USING (update_id, revision_number)";
@@ -65,7 +80,7 @@ static void copy_languages(struct pgcopy *c, const struct update *u)
     size_t i;
 
     if (!update_is_language_specific(u)) {
-        pgcopy_str(c, NULL, 0);
+        pgcopy_str(c, "{}", 0);
         return;
     }
     buf_init(&a, 64 * (UPDATE_MAX_LANGUAGES + 1));
@@ -181,16 +196,26 @@ static size_t copy_list_len(const struct copy_list *t, const struct update *u)
  * COPY list t of every update stored by this batch (rev_id[i] != 0). Returns the number of rows
  * written (0: nothing to write, no COPY sent), -1 with err set on failure.
  */
-static long copy_lists(PGconn *conn, const struct copy_list *t, struct update *const *u, size_t n,
-                       const long long *rev_id, char *err, size_t errlen)
+/* The rows of list t over the updates stored by this batch (rev_id[i] != 0). */
+static long list_rows(const struct copy_list *t, struct update *const *u, size_t n,
+                      const long long *rev_id)
 {
-    struct pgcopy c;
-    size_t i, j;
+    size_t i;
     long rows = 0;
 
     for (i = 0; i < n; i++)
         if (rev_id[i] != 0)
             rows += (long)copy_list_len(t, u[i]);
+    return rows;
+}
+
+static long copy_lists(PGconn *conn, const struct copy_list *t, struct update *const *u, size_t n,
+                       const long long *rev_id, char *err, size_t errlen)
+{
+    struct pgcopy c;
+    size_t i, j;
+    long rows = list_rows(t, u, n, rev_id);
+
     if (rows == 0)
         return 0;
     if (pgcopy_begin(&c, conn, t->sql, err, errlen) < 0)
@@ -245,6 +270,160 @@ static int store_fragments(PGconn *conn, struct update *const *u, size_t n, cons
     return rc;
 }
 
+/* One COPY row of revision: lead (the id, or the batch position when staged), then the columns. */
+static void copy_revision_row(struct pgcopy *c, long long lead, const struct update *x)
+{
+    pgcopy_fmt(c, 1, "%lld", lead);
+    pgcopy_str(c, x->update_id, 0);
+    pgcopy_fmt(c, 0, "%d", x->revision_number);
+    pgcopy_str(c, x->update_type, 0);
+    pgcopy_str(c, x->category_type, 0);
+    pgcopy_str(c, x->title != NULL ? x->title : "", 0);
+    pgcopy_str(c, x->default_language, 0);
+    pgcopy_str(c, x->publication_state != NULL ? x->publication_state : "Published", 0);
+    pgcopy_str(c, x->creation_date, 0);
+    pgcopy_str(c, x->explicitly_deployable ? "t" : "f", 0);
+    pgcopy_str(c, x->is_leaf ? "t" : "f", 0);
+    pgcopy_str(c, x->kb_article_id, 0);
+    pgcopy_str(c, x->security_bulletin_id, 0);
+    pgcopy_str(c, x->msrc_severity, 0);
+    pgcopy_str(c, x->handler, 0);
+    pgcopy_text(c, x->xml, x->xml_len, 0);
+    pgcopy_bytea(c, x->xml_cab, x->xml_cab_len, 0);
+    copy_languages(c, x);
+    pgcopy_end_row(c);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * ids_sql for the rows of the batch not skipped: rev_id[i] gets a fresh id each, ascending in
+ * batch order (as the staged INSERT ... ORDER BY seq gave them). 0, or -1 with err set.
+ */
+static int take_ids(PGconn *conn, size_t n, const unsigned char *skip, long long *rev_id, char *err,
+                    size_t errlen)
+{
+    char count[DB_PARAM_INT_LEN];
+    const char *params[1] = {count};
+    long long *ids;
+    PGresult *r;
+    size_t i, k = 0;
+    int row, rc = -1;
+
+    for (i = 0; i < n; i++)
+        k += !skip[i];
+    if (k == 0)
+        return 0;
+    if (str_fmt(count, sizeof(count), "%zu", k) < 0) {
+        snprintf(err, errlen, "batch too large");
+        return -1;
+    }
+    r = PQexecParams(conn, ids_sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != k) {
+        db_errmsg(conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    ids = xcalloc(k, sizeof(*ids));
+    for (row = 0; row < (int)k; row++) {
+        int64_t id;
+        if (str_to_int64(PQgetvalue(r, row, 0), 1, INT64_MAX, &id) < 0) {
+            snprintf(err, errlen, "unexpected answer from the revision id sequence");
+            goto out;
+        }
+        ids[row] = id;
+    }
+    qsort(ids, k, sizeof(*ids), cmp_ll);
+    for (i = 0, k = 0; i < n; i++)
+        if (!skip[i])
+            rev_id[i] = ids[k++];
+    rc = 0;
+out:
+    PQclear(r);
+    free(ids);
+    return rc;
+}
+
+/*
+ * COPY the revisions with an id taken ahead (rev_id[i] != 0) straight into revision, under a
+ * savepoint. 0 when stored; 1 when one of them is stored already (unique violation: stored by
+ * another writer, or an import repeated): rolled back to the savepoint, every rev_id[] reset to
+ * 0, for store_staged; -1 with err set on any other failure.
+ */
+static int store_direct(PGconn *conn, struct update *const *u, size_t n, long long *rev_id,
+                        char *err, size_t errlen)
+{
+    struct pgcopy c;
+    size_t i, rows = 0;
+
+    for (i = 0; i < n; i++)
+        rows += rev_id[i] != 0;
+    if (rows == 0)
+        return 0;
+    if (exec_ok(conn, "SAVEPOINT catalog_direct", err, errlen) < 0 ||
+        pgcopy_begin(&c, conn, direct_sql, err, errlen) < 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (rev_id[i] != 0)
+            copy_revision_row(&c, rev_id[i], u[i]);
+    if (pgcopy_finish(&c, err, errlen) == 0)
+        return exec_ok(conn, "RELEASE SAVEPOINT catalog_direct", err, errlen);
+    if (strcmp(c.sqlstate, "23505") != 0 ||
+        exec_ok(conn, "ROLLBACK TO SAVEPOINT catalog_direct", err, errlen) < 0)
+        return -1;
+    log_debug("catalog: a revision of this batch is stored already; merging it through the "
+              "staging table");
+    memset(rev_id, 0, n * sizeof(*rev_id));
+    return 1;
+}
+
+/*
+ * The fallback of store_direct: COPY the batch (rows not skipped) into catalog_stage and
+ * INSERT ... ON CONFLICT DO NOTHING from it; rev_id[i] gets the id of each row inserted, 0 for
+ * those stored already. 0, or -1 with err set.
+ */
+static int store_staged(PGconn *conn, struct update *const *u, size_t n, const unsigned char *skip,
+                        long long *rev_id, char *err, size_t errlen)
+{
+    struct pgcopy c;
+    PGresult *r;
+    size_t i;
+    int row;
+
+    if (exec_ok(conn, stage_sql, err, errlen) < 0 ||
+        pgcopy_begin(&c, conn, "COPY catalog_stage FROM STDIN", err, errlen) < 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (!skip[i])
+            copy_revision_row(&c, (long long)i, u[i]);
+    if (pgcopy_finish(&c, err, errlen) < 0)
+        return -1;
+    r = PQexec(conn, insert_sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_errmsg(conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    for (row = 0; row < PQntuples(r); row++) {
+        long seq;
+        int64_t id;
+        if (str_to_long(PQgetvalue(r, row, 0), 0, (long)n - 1, &seq) < 0 ||
+            str_to_int64(PQgetvalue(r, row, 1), 1, INT64_MAX, &id) < 0) {
+            snprintf(err, errlen, "unexpected answer from the catalog insert");
+            PQclear(r);
+            return -1;
+        }
+        rev_id[seq] = id;
+    }
+    PQclear(r);
+    return 0;
+}
+
 /* Add the counts of one store (add) to *st; st may be NULL (nobody counts). */
 static void stats_add(struct catalog_stats *st, const struct catalog_stats *add)
 {
@@ -265,11 +444,10 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
     unsigned char *skip = NULL;
     long long *rev_id = NULL;
     struct catalog_stats local;
-    struct pgcopy c;
     PGresult *r = NULL;
     size_t i, j, m = 0;
     long nf;
-    int rc = -1, row;
+    int rc = -1, direct;
 
     memset(&local, 0, sizeof(local));
     if (n == 0)
@@ -295,52 +473,11 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
             local.present_revisions++;
         }
     }
-    if (exec_ok(conn, stage_sql, err, errlen) < 0)
+    if (take_ids(conn, n, skip, rev_id, err, errlen) < 0)
         goto out;
-    if (pgcopy_begin(&c, conn, "COPY catalog_stage FROM STDIN", err, errlen) < 0)
+    direct = store_direct(conn, u, n, rev_id, err, errlen);
+    if (direct < 0 || (direct > 0 && store_staged(conn, u, n, skip, rev_id, err, errlen) < 0))
         goto out;
-    for (i = 0; i < n; i++) {
-        const struct update *x = u[i];
-        if (skip[i])
-            continue;
-        pgcopy_fmt(&c, 1, "%zu", i);
-        pgcopy_str(&c, x->update_id, 0);
-        pgcopy_fmt(&c, 0, "%d", x->revision_number);
-        pgcopy_str(&c, x->update_type, 0);
-        pgcopy_str(&c, x->category_type, 0);
-        pgcopy_str(&c, x->title != NULL ? x->title : "", 0);
-        pgcopy_str(&c, x->default_language, 0);
-        pgcopy_str(&c, x->publication_state != NULL ? x->publication_state : "Published", 0);
-        pgcopy_str(&c, x->creation_date, 0);
-        pgcopy_str(&c, x->explicitly_deployable ? "t" : "f", 0);
-        pgcopy_str(&c, x->is_leaf ? "t" : "f", 0);
-        pgcopy_str(&c, x->kb_article_id, 0);
-        pgcopy_str(&c, x->security_bulletin_id, 0);
-        pgcopy_str(&c, x->msrc_severity, 0);
-        pgcopy_str(&c, x->handler, 0);
-        pgcopy_text(&c, x->xml, x->xml_len, 0);
-        pgcopy_bytea(&c, x->xml_cab, x->xml_cab_len, 0);
-        copy_languages(&c, x);
-        pgcopy_end_row(&c);
-    }
-    if (pgcopy_finish(&c, err, errlen) < 0)
-        goto out;
-    if ((r = PQexec(conn, insert_sql)) == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        db_errmsg(conn, err, errlen);
-        goto out;
-    }
-    for (row = 0; row < PQntuples(r); row++) {
-        long seq;
-        int64_t id;
-        if (str_to_long(PQgetvalue(r, row, 0), 0, (long)n - 1, &seq) < 0 ||
-            str_to_int64(PQgetvalue(r, row, 1), 1, INT64_MAX, &id) < 0) {
-            snprintf(err, errlen, "unexpected answer from the catalog insert");
-            goto out;
-        }
-        rev_id[seq] = id;
-    }
-    PQclear(r);
-    r = NULL;
     for (i = 0; i < n; i++) {
         if (skip[i])
             continue;
@@ -363,6 +500,9 @@ int catalog_store_tx(PGconn *conn, struct update *const *u, size_t n, struct cat
         nf = copy_lists(conn, &bundle_list, u, n, rev_id, err, errlen);
     if (nf >= 0)
         nf = copy_lists(conn, &supersedes_list, u, n, rev_id, err, errlen);
+    if (nf >= 0 && list_rows(&stage_file_list, u, n, rev_id) > 0 &&
+        exec_ok(conn, stage_file_sql, err, errlen) < 0)
+        nf = -1;
     if (nf >= 0)
         nf = copy_lists(conn, &stage_file_list, u, n, rev_id, err, errlen);
     if (nf < 0)

@@ -2,8 +2,10 @@
  * fragment_store: derive and keep the MS-WUSP fragments of stored revisions (see
  * fragment_store.h). Rows go in as two JSON arrays per batch, so one statement stores a whole
  * batch: the state rows first (ON CONFLICT DO NOTHING, which is what makes a revision derived
- * once even with concurrent callers), then the fragments of exactly the revisions whose state
- * row this statement inserted.
+ * once even with concurrent callers; only for revision rows it locks FOR KEY SHARE, the check
+ * that schema 015 took off the table), then the fragments of exactly the revisions whose state
+ * row this statement inserted. fragment_store_add_new COPYs both for revisions its own
+ * transaction inserted, which need neither check.
  */
 #include "fragment_store.h"
 
@@ -33,7 +35,7 @@ static const char store_sql[] =
     "WITH s AS (INSERT INTO revision_fragment_state (revision_id, error)"
     " SELECT x.revision_id, x.error"
     " FROM json_to_recordset($1::json) AS x(revision_id bigint, error text)"
-    " WHERE EXISTS (SELECT 1 FROM revision r WHERE r.id = x.revision_id)"
+    " WHERE EXISTS (SELECT 1 FROM revision r WHERE r.id = x.revision_id FOR KEY SHARE)"
     " ON CONFLICT (revision_id) DO NOTHING RETURNING revision_id, error),"
     " f AS (INSERT INTO revision_fragment (revision_id, kind, language, xml)"
     " SELECT y.revision_id, y.kind, y.language, y.xml"

@@ -50,7 +50,9 @@ int fragment_store_add(PGconn *conn, const struct fragment_source *src, size_t n
  * The same for revisions the caller's open transaction has just inserted (catalog_store_tx):
  * nobody else can have derived them, so the rows go in with COPY, without the "already
  * derived" check of fragment_store_add (a revision derived before makes the COPY fail with a
- * duplicate key). Same results, same stats, same failed-document handling.
+ * duplicate key), and without checking that the revision rows exist (schema 015: no foreign
+ * key): pass only ids this transaction inserted. Same results, same stats, same failed-document
+ * handling.
  */
 int fragment_store_add_new(PGconn *conn, const struct fragment_source *src, size_t n,
                            struct fragment_store_stats *st, char *err, size_t errlen);

@@ -3,6 +3,7 @@
  */
 #include "pgcopy.h"
 #include "db.h"
+#include "strutil.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -133,8 +134,12 @@ int pgcopy_finish(struct pgcopy *c, char *err, size_t errlen)
     if (PQputCopyEnd(c->conn, c->failed ? "client failed" : NULL) != 1)
         rc = -1;
     while ((r = PQgetResult(c->conn)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (state != NULL && !c->failed)
+                str_copy_cut(c->sqlstate, sizeof(c->sqlstate), state);
             rc = -1;
+        }
         PQclear(r);
     }
     if (rc < 0 || c->failed) {

@@ -17,7 +17,8 @@
 struct pgcopy {
     PGconn *conn;
     struct buf out;
-    int failed; /* a send failed or a row did not fit: pgcopy_finish aborts the COPY */
+    int failed;       /* a send failed or a row did not fit: pgcopy_finish aborts the COPY */
+    char sqlstate[6]; /* after a failed pgcopy_finish: the server's SQLSTATE, or "" */
 };
 
 /*
@@ -40,8 +41,9 @@ void pgcopy_end_row(struct pgcopy *c);
 
 /*
  * Send what is left and end the COPY (aborted when anything failed before). 0 when the server
- * accepted every row, -1 with its message in err (inside a transaction, the caller must then
- * roll back). Frees what c holds in both cases.
+ * accepted every row, -1 with its message in err and its SQLSTATE in c->sqlstate ("" when the
+ * client failed; inside a transaction, the caller must then roll back, or roll back to a
+ * savepoint). Frees the buffer c holds in both cases.
  */
 int pgcopy_finish(struct pgcopy *c, char *err, size_t errlen);
 

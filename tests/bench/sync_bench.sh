@@ -18,6 +18,10 @@
 #   SLOWLOG=MS       log statements slower than MS ms in the PostgreSQL log (kept with KEEP=1)
 #   STATEMENTS=1     pg_stat_statements on: print the statements of the initial sync that took
 #                    the most time in each database (where PostgreSQL's time goes)
+#   STMTCPU=1        log_statement_stats on: print the CPU (getrusage of the backend, not wall
+#                    time) of the initial sync's statements per database and per statement
+#                    (tests/bench/stmt_cpu.py; the logging itself costs some CPU: compare runs
+#                    made with it to each other only)
 #   KEEP=1           keep the work directory (logs, perf data)
 #   PREPARE=1        only generate, import and cache the upstream (with BENCH_CACHE), no sync
 set -euo pipefail
@@ -57,6 +61,8 @@ if [ -n "${BENCH_CACHE:-}" ]; then
 fi
 [ -n "${STATEMENTS:-}" ] &&
     export PGTEST_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+[ -n "${STMTCPU:-}" ] &&
+    export PGTEST_OPTS="${PGTEST_OPTS:-} -c log_statement_stats=on -c log_min_error_statement=log -c log_line_prefix=%d@"
 if [ -n "$cached" ] && [ -d "$cached" ]; then
     echo "upstream from the cache $cached"
     bash "$src/tests/lib/pgtest.sh" start "$pg" "$cached" >/dev/null
@@ -182,6 +188,7 @@ if [ -n "${STATEMENTS:-}" ]; then
     psql -X -q -d bench_down -c "SELECT pg_stat_statements_reset()" >/dev/null
 fi
 echo "initial sync of $revs revisions..."
+log0=$(stat -c %s "$pg/data/server.log")
 cpu0_up=$(cpu $up_pid) cpu0_down=$(cpu $down_pid) cpu0_pg=$(pgcpu)
 for p in $(pgrep -P "$postmaster"); do # CPU the live backends had before
     awk -v p="$p" '{print p, "-", -($14 + $15)}' "/proc/$p/stat" 2>/dev/null >>"$work/pg-ticks" || true
@@ -214,6 +221,10 @@ pg_by_db=$(awk -v k="$tck" '$3 < 0 {base[$1] = -$3; next}
     END {for (p in last) sum[db[p] ~ /^bench_/ ? db[p] : "other"] += last[p] - base[p];
          for (d in sum) printf "%s %.2f s, ", d, sum[d] / k}' "$work/pg-ticks" 2>/dev/null | sed 's/, $//')
 echo "postgres cpu by database:    $pg_by_db"
+if [ -n "${STMTCPU:-}" ]; then
+    tail -c +$((log0 + 1)) "$pg/data/server.log" >"$work/initial-sync.log"
+    python3 "$src/tests/bench/stmt_cpu.py" "$work/initial-sync.log"
+fi
 top_statements() {
     psql -X -q -d bench_down -c "SELECT d.datname AS db, s.calls, round(s.total_exec_time::numeric / 1000, 2) AS total_s,
         round((s.total_exec_time / greatest(s.calls, 1))::numeric, 3) AS mean_ms, s.rows,

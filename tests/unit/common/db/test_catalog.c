@@ -7,9 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "fragment_store.h"
@@ -166,7 +168,6 @@ static void test_store_is_idempotent(void **state)
         r = PQexec(c, "COMMIT");
         assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
         PQclear(r);
-        free(doc);
         assert_int_equal(fst.derived, 1);
         assert_int_equal(fst.failed, 1);
         assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NOT "
@@ -178,6 +179,17 @@ static void test_store_is_idempotent(void **state)
                          0);
         assert_true(count(c, "SELECT count(*) FROM revision_fragment WHERE revision_id = (SELECT "
                              "max(id) FROM revision) AND kind = 'core'") == 1);
+        /* the checked path skips a revision that is not stored (schema 015: no foreign key,
+         * the revision row is read FOR KEY SHARE instead) */
+        memset(&fst, 0, sizeof(fst));
+        src[1].revision_id = b + 1000;
+        if (fragment_store_add(c, &src[1], 1, &fst, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        free(doc);
+        assert_int_equal(fst.derived, 0);
+        assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE revision_id "
+                                  "NOT IN (SELECT id FROM revision)"),
+                         0);
         /* the rest derived again by the checked path, as before this block */
         memset(&fst, 0, sizeof(fst));
         if (fragment_store_missing(c, &fst, err, sizeof(err)) != 0)
@@ -257,7 +269,8 @@ static void test_store_is_idempotent(void **state)
                                   " UNION SELECT revision_id FROM revision_bundle"
                                   " UNION SELECT revision_id FROM revision_supersedes"
                                   " UNION SELECT revision_id FROM revision_file"
-                                  " UNION SELECT revision_id FROM revision_fragment) c"
+                                  " UNION SELECT revision_id FROM revision_fragment"
+                                  " UNION SELECT revision_id FROM revision_fragment_state) c"
                                   " WHERE revision_id NOT IN (SELECT id FROM revision)"),
                          0);
         r = PQexec(c, "TRUNCATE revision CASCADE");
@@ -268,7 +281,8 @@ static void test_store_is_idempotent(void **state)
                                   " + (SELECT count(*) FROM revision_bundle)"
                                   " + (SELECT count(*) FROM revision_supersedes)"
                                   " + (SELECT count(*) FROM revision_file)"
-                                  " + (SELECT count(*) FROM revision_fragment)"),
+                                  " + (SELECT count(*) FROM revision_fragment)"
+                                  " + (SELECT count(*) FROM revision_fragment_state)"),
                          0);
     }
 
@@ -298,11 +312,101 @@ static void test_store_failure_stores_nothing(void **state)
     testdb_drop(c, "unit_catalog_fail");
 }
 
+struct store_call {
+    PGconn *conn;
+    struct update **p;
+    size_t n;
+    struct catalog_stats st;
+    char err[512];
+    int rc;
+};
+
+static void *store_thread(void *arg)
+{
+    struct store_call *s = arg;
+
+    s->rc = catalog_store(s->conn, s->p, s->n, &s->st, s->err, sizeof(s->err));
+    return NULL;
+}
+
+/*
+ * A revision of the batch stored by another writer after its ids were taken (here: its
+ * transaction commits while our COPY waits on it): the batch falls back to the staging path,
+ * the rest is stored with its child rows and fragments, the other writer's revision counts as
+ * present, and nothing is stored twice.
+ */
+static void test_store_conflict_falls_back(void **state)
+{
+    char conninfo[256], err[512];
+    PGconn *c = testdb_create_migrated("unit_catalog_race", conninfo, sizeof(conninfo));
+    PGconn *other = PQconnectdb(conninfo);
+    struct update u[TEST_N_DOCS], *p[TEST_N_DOCS];
+    struct store_call call;
+    struct catalog_stats st;
+    pthread_t t;
+    PGresult *r;
+    int waited;
+
+    (void)state;
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    load_all(u, p);
+    r = PQexec(other, "BEGIN");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    memset(&st, 0, sizeof(st));
+    if (catalog_store_tx(other, &p[2], 1, &st, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(st.new_revisions, 1);
+    memset(&call, 0, sizeof(call));
+    call.conn = c;
+    call.p = p;
+    call.n = TEST_N_DOCS;
+    assert_int_equal(pthread_create(&t, NULL, store_thread, &call), 0);
+    /* our store waits on the other writer's uncommitted row (bounded: only catches a hang) */
+    for (waited = 0; waited < 3000; waited++) {
+        /* pg_stat_activity is read once per transaction unless cleared */
+        r = PQexec(other, "SELECT pg_stat_clear_snapshot()");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        PQclear(r);
+        if (count(other, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND pid <> pg_backend_pid() AND "
+                         "wait_event_type = 'Lock' AND query LIKE 'COPY revision %'") == 1)
+            break;
+        usleep(10000);
+    }
+    assert_true(waited < 3000);
+    r = PQexec(other, "COMMIT");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (call.rc != 0)
+        fail_msg("%s", call.err);
+    assert_int_equal(call.st.new_revisions, 8);
+    assert_int_equal(call.st.present_revisions, 1);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision"), 9);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_fragment_state WHERE error IS NULL"),
+                     9);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_supersedes"), 10);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision_text t JOIN revision r ON "
+                              "r.id = t.revision_id WHERE r.update_id = "
+                              "'56309036-4c77-4dd9-951a-99ee9c246a94'"),
+                     24);
+    assert_int_equal(count(c, "SELECT count(*) FROM revision r WHERE NOT EXISTS (SELECT 1 FROM "
+                              "revision_text t WHERE t.revision_id = r.id)"),
+                     0);
+    assert_int_equal(count(c, "SELECT count(*) FROM file"), 3);
+    PQfinish(other);
+    for (size_t i = 0; i < TEST_N_DOCS; i++)
+        update_free(&u[i]);
+    testdb_drop(c, "unit_catalog_race");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_is_idempotent),
         cmocka_unit_test(test_store_failure_stores_nothing),
+        cmocka_unit_test(test_store_conflict_falls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
