@@ -16,6 +16,8 @@
 
 #include <libpq-fe.h>
 
+#include "computer.h"
+
 /* Days without contact after which a computer counts as not reporting. */
 #define CLIENT_REPORT_STALE_DAYS 30
 
@@ -41,6 +43,18 @@ struct client_report_totals {
 int client_report(PGconn *db, const char *group_name, const char *update,
                   struct client_report_totals *tot,
                   int (*cb)(void *arg, const struct client_report_row *row), void *arg);
+
+/*
+ * What one computer (id) says of each update it mentioned, by the same rule as client_report
+ * (its status event, or a later download/install event), streamed to cb by title: status is
+ * needed, downloaded, installed, pending_reboot, failed, not_applicable (a status event, then
+ * an event of an update it does not list) or reported (only events without a verdict);
+ * event_id/hresult of its last event of the update (0 when only the status names it), time
+ * of the verdict (UTC). `wsusctl computers show`. 0, or -1 on error (or when cb stopped).
+ */
+int client_report_computer(PGconn *db, const char *id,
+                           int (*cb)(void *arg, const struct computer_update_status *st),
+                           void *arg);
 
 /*
  * The hook for reporting rollup (MS-WSUSSS 3.1.4.15 RollupComputers, 3.1.4.17
