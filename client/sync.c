@@ -1302,6 +1302,7 @@ struct uss *sync_open_upstream(PGconn *db, const char *server_id, long max_timeo
     char *proxy = setting(db, "proxy"), *proxy_user = setting(db, "proxy-user");
     char *password = setting(db, "proxy-password"), *domain = setting(db, "proxy-domain");
     char *auth = setting(db, "proxy-auth"), *ca_file = setting(db, "ca-file");
+    char *content_url = setting(db, "upstream-content-url");
     char *user = NULL;
 
     memset(&o, 0, sizeof(o));
@@ -1316,6 +1317,7 @@ struct uss *sync_open_upstream(PGconn *db, const char *server_id, long max_timeo
         o.proxy_auth = auth;
     }
     o.ca_file = ca_file;
+    o.content_url = content_url; /* "" = derived from url */
     o.answer_timeout_s = setting_long(db, "upstream-answer-timeout", 60);
     o.stall_timeout_s = setting_long(db, "upstream-stall-timeout", 60);
     if (max_timeout_s > 0) {
@@ -1336,6 +1338,7 @@ struct uss *sync_open_upstream(PGconn *db, const char *server_id, long max_timeo
     free(domain);
     free(auth);
     free(ca_file);
+    free(content_url);
     free(user);
     return u;
 }

@@ -29,6 +29,7 @@
 #define HTTP_WATCHDOG_TICK_MS 250
 #define HTTP_EVICT_WARN_EVERY 60    /* seconds between two eviction warnings */
 #define HTTP_QUEUE_WAIT_MS    10000 /* a request no worker took by then gets a 503 */
+#define HTTP_RETRY_AFTER_S    "5"   /* the Retry-After of a 503 "server busy" */
 
 /* The phase a connection is in; HEADERS and IDLE connections may be evicted. */
 enum http_conn_phase { HTTP_CONN_HEADERS, HTTP_CONN_BODY, HTTP_CONN_HANDLED, HTTP_CONN_IDLE };
@@ -70,6 +71,9 @@ struct http_server {
     unsigned nworkers;
     struct http_request *jobs, *jobs_tail;
     int workers_stop; /* http_server_stop: finish the queue, defer nothing more */
+    /* streamed answers in progress (http_respond_stream), under lock */
+    struct http_stream *streams;
+    unsigned nstreams;
 };
 
 /* http_respond_stream's body. refs: the request, the MHD response and (pool) the worker. */
@@ -87,6 +91,11 @@ struct http_stream {
     int eof, failed, cancelled;
     int waiting; /* the reader found out empty and suspended the connection */
     int refs;
+    /* in srv->streams (under srv->lock) until the last reference goes */
+    struct http_stream *snext, *sprev;
+    char peer[64];        /* the client address the per-address bound counts */
+    struct http_conn *hc; /* the connection, cut when the reader stalls (pooled) */
+    int64_t last_read_ms; /* the reader last took bytes (under lock) */
 };
 
 /* The limits in force now (a copy). */
@@ -481,10 +490,9 @@ static void *http_worker(void *arg)
             srv->jobs_tail = NULL;
         pthread_mutex_unlock(&srv->lock);
         if (http_now_ms() - req->queued_ms > HTTP_QUEUE_WAIT_MS)
-            req->worker_result =
-                http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                  "server busy: no worker thread free within %d s, try again later",
-                                  HTTP_QUEUE_WAIT_MS / 1000);
+            req->worker_result = http_respond_busy(
+                req, "server busy: no worker thread free within %d s, try again later",
+                HTTP_QUEUE_WAIT_MS / 1000);
         else
             req->worker_result = req->route->fn(req);
         st = req->stream;
@@ -1036,6 +1044,33 @@ enum MHD_Result http_respond_text(struct http_request *req, unsigned status, con
     return http_respond_take(req, status, "text/plain; charset=utf-8", data, len);
 }
 
+enum MHD_Result http_respond_busy(struct http_request *req, const char *fmt, ...)
+{
+    struct MHD_Response *resp;
+    struct buf b;
+    va_list ap;
+    size_t len;
+    char *data;
+
+    buf_init(&b, 4096);
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    buf_add_str(&b, "\n");
+    data = buf_detach(&b, &len);
+    resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
+    if (resp == NULL) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, HTTP_RETRY_AFTER_S);
+    return http_queue(req, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+}
+
+/* The socket send buffer of a streamed answer's connection (the kernel doubles it). */
+#define HTTP_STREAM_SNDBUF (128 * 1024)
+
 /* The stream of the pool model sits this long at most between two looks at a server stop. */
 #define HTTP_STREAM_TICK_MS 250
 
@@ -1050,6 +1085,15 @@ static void http_stream_release(struct http_stream *st)
     pthread_mutex_unlock(&st->lock);
     if (!last)
         return;
+    pthread_mutex_lock(&st->srv->lock);
+    if (st->sprev != NULL)
+        st->sprev->snext = st->snext;
+    else
+        st->srv->streams = st->snext;
+    if (st->snext != NULL)
+        st->snext->sprev = st->sprev;
+    st->srv->nstreams--;
+    pthread_mutex_unlock(&st->srv->lock);
     if (st->cls_free != NULL)
         st->cls_free(st->cls);
     buf_free(&st->out);
@@ -1061,6 +1105,29 @@ static void http_stream_release(struct http_stream *st)
 static void http_stream_free_cb(void *p)
 {
     http_stream_release(p);
+}
+
+/*
+ * Under st->lock, the worker waiting for room: 1 when the reader took nothing for the idle
+ * bound ([server] idle_timeout); the connection is then cut (its request completes and ends
+ * the stream), so a client that stops reading holds a worker and a catalog connection for
+ * that long at most.
+ */
+static int http_stream_stalled(struct http_stream *st)
+{
+    struct http_server *srv = st->srv;
+    int64_t idle_ms = (int64_t)srv->opt.idle_timeout * 1000;
+
+    if (http_now_ms() - st->last_read_ms < idle_ms)
+        return 0;
+    log_warnx("%s: streamed answer to %s ended: the client read nothing for %u s "
+              "([server] idle_timeout)",
+              srv->opt.name, st->peer, srv->opt.idle_timeout);
+    pthread_mutex_lock(&srv->lock);
+    if (st->hc != NULL) /* the request has not completed (cancelled is 0): hc is open */
+        http_conn_cut(st->hc);
+    pthread_mutex_unlock(&srv->lock);
+    return 1;
 }
 
 /* The worker's loop: produce ahead of the reader, at most HTTP_STREAM_AHEAD bytes. */
@@ -1083,8 +1150,16 @@ static void http_stream_produce(struct http_stream *st)
             pthread_cond_timedwait(&st->room, &st->lock, &until);
             if (http_workers_stopping(st->srv))
                 break;
+            if (!st->cancelled && http_stream_stalled(st)) {
+                st->failed = 1;
+                break;
+            }
         }
-        if (st->cancelled) {
+        if (st->cancelled || st->failed) {
+            if (st->waiting) { /* a stalled stream: let the reader see the end */
+                st->waiting = 0;
+                MHD_resume_connection(st->conn);
+            }
             pthread_mutex_unlock(&st->lock);
             break;
         }
@@ -1141,6 +1216,7 @@ static ssize_t http_stream_reader(void *cls, uint64_t pos, char *out, size_t max
         n = st->out.len - st->off < max ? st->out.len - st->off : max;
         memcpy(out, st->out.data + st->off, n);
         st->off += n;
+        st->last_read_ms = http_now_ms();
         pthread_cond_signal(&st->room);
         pthread_mutex_unlock(&st->lock);
         return (ssize_t)n;
@@ -1157,20 +1233,82 @@ static ssize_t http_stream_reader(void *cls, uint64_t pos, char *out, size_t max
     return r == 0 ? MHD_CONTENT_READER_END_OF_STREAM : 0;
 }
 
+/*
+ * Under srv->lock: may one more stream go to peer? 0, or -1 with the refusal in msg. The
+ * bounds keep slow readers of streamed answers (each holds a worker or a connection thread
+ * and a catalog connection until it has read everything) from starving every other call.
+ */
+static int http_stream_admit(struct http_server *srv, const char *peer, char *msg, size_t len)
+{
+    const struct http_stream *o;
+    unsigned mine = 0;
+
+    if (srv->opt.max_streams > 0 && srv->nstreams >= srv->opt.max_streams) {
+        snprintf(msg, len,
+                 "server busy: %u streamed answers in progress (at most %u at once), try again "
+                 "later",
+                 srv->nstreams, srv->opt.max_streams);
+        return -1;
+    }
+    for (o = srv->streams; o != NULL; o = o->snext)
+        mine += strcmp(o->peer, peer) == 0;
+    if (srv->opt.max_streams_per_address > 0 && mine >= srv->opt.max_streams_per_address) {
+        snprintf(msg, len,
+                 "server busy: %u streamed answers to %s in progress (at most %u per address), "
+                 "try again later",
+                 mine, peer, srv->opt.max_streams_per_address);
+        return -1;
+    }
+    return 0;
+}
+
 enum MHD_Result http_respond_stream(struct http_request *req, unsigned status,
                                     const char *const *headers, http_produce_fn produce, void *cls,
                                     void (*cls_free)(void *))
 {
-    struct http_stream *st = xcalloc(1, sizeof(*st));
+    struct http_server *srv = req->srv;
+    struct http_stream *st;
     struct MHD_Response *resp;
+    char peer[64], msg[256];
+    int refused;
 
+    http_peer(req, peer, sizeof(peer));
+    st = xcalloc(1, sizeof(*st));
+    str_copy_cut(st->peer, sizeof(st->peer), peer);
+    pthread_mutex_lock(&srv->lock);
+    refused = http_stream_admit(srv, st->peer, msg, sizeof(msg));
+    if (!refused) {
+        st->snext = srv->streams;
+        if (srv->streams != NULL)
+            srv->streams->sprev = st;
+        srv->streams = st;
+        srv->nstreams++;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    if (refused) {
+        free(st);
+        if (cls_free != NULL)
+            cls_free(cls);
+        log_warnx("%s: %s refused: %s", srv->opt.name, req->path, msg);
+        return http_respond_busy(req, "%s", msg);
+    }
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->room, NULL);
     st->produce = produce;
     st->cls = cls;
     st->cls_free = cls_free;
     st->conn = req->conn;
-    st->srv = req->srv;
+    st->srv = srv;
+    st->hc = http_conn_of(req->conn);
+    st->last_read_ms = http_now_ms();
+    if (st->hc != NULL && st->hc->fd >= 0) {
+        /* the stream buffer bounds what a client that stops reading costs us: keep the
+           kernel from holding megabytes more for it (autotuning would), so the stream and
+           its worker stay bound to the client's pace and the idle bound can end it */
+        int sndbuf = HTTP_STREAM_SNDBUF;
+
+        setsockopt(st->hc->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    }
     st->pooled = req->deferred == 1;
     buf_init(&st->out, (size_t)64 << 20);
     st->refs = 1; /* the request's */

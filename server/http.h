@@ -107,6 +107,11 @@ struct http_server_options {
        bodies are produced by the worker into a bounded buffer the I/O thread drains. */
     unsigned io_threads;
     unsigned workers; /* 0 = 4; used when io_threads > 0 */
+    /* Streamed answers (http_respond_stream) in progress at most, in all and to one client
+       address (http_peer); 0 = no bound. Beyond them a stream is refused at once with a 503
+       and Retry-After (http_respond_busy) rather than holding a worker the others wait for. */
+    unsigned max_streams;
+    unsigned max_streams_per_address;
 };
 
 /* Bind and start serving. NULL with a one-line message (address, reason) in err on failure. */
@@ -157,6 +162,10 @@ enum MHD_Result http_respond_take(struct http_request *req, unsigned status,
 /* Respond with a short text/plain message (one line + newline). */
 enum MHD_Result http_respond_text(struct http_request *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Respond 503 with Retry-After (a few seconds) and a short text/plain message (one line +
+ * newline): the server is busy, the request may be sent again as it is. */
+enum MHD_Result http_respond_busy(struct http_request *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Queue a prepared response (adds the Server header) and drop our reference to it. */
 enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD_Response *resp);
 /*
@@ -186,6 +195,9 @@ enum MHD_Result http_continue_blocking(struct http_request *req);
  * client, at most HTTP_STREAM_AHEAD bytes ahead; else the connection's thread calls it as the
  * client reads. cls_free(cls) is called once, when neither needs cls any longer. headers:
  * name, value pairs ending with NULL, or NULL. Queues the response (status) like http_queue.
+ * Over the server's max_streams or max_streams_per_address it frees cls at once and answers
+ * 503 with Retry-After instead. A pooled stream whose client reads nothing for idle_timeout s
+ * while the worker waits for room is ended (the connection is cut).
  */
 typedef int (*http_produce_fn)(void *cls, struct buf *out);
 #define HTTP_STREAM_AHEAD (256u * 1024)

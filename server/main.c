@@ -243,6 +243,11 @@ static int start_listeners(struct server *s)
         o.io_threads = cores < 1 ? 1 : cores > 16 ? 16 : (unsigned)cores;
         o.workers = (unsigned)s->cfg.threads + 4;
     }
+    /* a streamed answer holds a worker (or a connection thread) and a catalog connection
+       until its client has read it: at most half of them, two per client address
+       (docs/content.md, threading) */
+    o.max_streams = ((unsigned)s->cfg.threads + 4) / 2;
+    o.max_streams_per_address = 2;
     o.trusted_proxies = s->cfg.trusted_proxies;
     set_timeouts(&o, &s->cfg);
     o.app = s;

@@ -113,6 +113,53 @@ int client_report(PGconn *db, const char *group_name, const char *update,
     return rc < 0 ? -1 : 0;
 }
 
+/* The updates one computer ($1) mentioned (status event or events), each by the rule. */
+static const char computer_sql[] =
+    "WITH x AS (SELECT update_id FROM computer_update_status WHERE computer_id = $1::uuid"
+    " UNION SELECT update_id FROM client_event WHERE computer_id = $1::uuid AND update_id IS"
+    " NOT NULL) SELECT x.update_id::text, coalesce((SELECT r.title FROM revision r WHERE"
+    " r.update_id = x.update_id ORDER BY r.revision_number DESC LIMIT 1), ''),"
+    " coalesce(l.event_id, 0), coalesce(l.hresult, 0), coalesce(to_char(CASE WHEN"
+    " cs.reported_at IS NOT NULL AND (l.received_at IS NULL OR cs.reported_at >="
+    " l.received_at) THEN cs.reported_at ELSE coalesce(l.time_at_target, l.received_at) END"
+    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
+    "coalesce(" CLIENT_REPORT_SQL_STATE_RULE
+    ", 'reported') FROM x LEFT JOIN LATERAL (SELECT e.event_id, e.hresult, e.time_at_target,"
+    " e.received_at FROM client_event e WHERE e.computer_id = $1::uuid AND e.update_id ="
+    " x.update_id ORDER BY e.id DESC LIMIT 1) l ON true LEFT JOIN computer_status cs ON"
+    " cs.computer_id = $1::uuid LEFT JOIN computer_update_status us ON us.computer_id ="
+    " $1::uuid AND us.update_id = x.update_id ORDER BY 2, 1";
+
+int client_report_computer(PGconn *db, const char *id,
+                           int (*cb)(void *arg, const struct computer_update_status *st), void *arg)
+{
+    const char *p[1] = {id};
+    PGresult *res;
+    int i, rc = 0;
+
+    res = db_exec(db, computer_sql, 1, p);
+    if (res == NULL)
+        return -1;
+    for (i = 0; i < PQntuples(res) && rc == 0; i++) {
+        struct computer_update_status st;
+        long ev = 0, hr = 0;
+
+        memset(&st, 0, sizeof(st));
+        if (str_copy(st.update_id, sizeof(st.update_id), PQgetvalue(res, i, 0)) < 0 ||
+            str_to_long(PQgetvalue(res, i, 2), 0, 65535, &ev) < 0 ||
+            str_to_long(PQgetvalue(res, i, 3), -2147483647L - 1, 2147483647L, &hr) < 0)
+            continue;
+        str_copy_cut(st.title, sizeof(st.title), PQgetvalue(res, i, 1));
+        st.event_id = (int)ev;
+        st.hresult = (int32_t)hr;
+        str_copy_cut(st.time, sizeof(st.time), PQgetvalue(res, i, 4));
+        str_copy_cut(st.status, sizeof(st.status), PQgetvalue(res, i, 5));
+        rc = cb(arg, &st);
+    }
+    PQclear(res);
+    return rc < 0 ? -1 : 0;
+}
+
 /* A page of computers after $1 (by id): the ones with an entry changed after $2 (NULL: all). */
 static const char rollup_computers_sql[] =
     "SELECT c.id::text, c.name, c.address, coalesce(c.os_version, ''),"

@@ -16,6 +16,8 @@
 
 #include <libpq-fe.h>
 
+#include "computer.h"
+
 /* Days without contact after which a computer counts as not reporting. */
 #define CLIENT_REPORT_STALE_DAYS 30
 
@@ -46,6 +48,18 @@ int client_report(PGconn *db, const char *group_name, const char *update,
                   int (*cb)(void *arg, const struct client_report_row *row), void *arg);
 
 /*
+ * The one rule of what a computer says of an update, over l (its last event of the update:
+ * event_id, received_at), cs (its computer_status row) and us (its computer_update_status row
+ * for the update): a later download/install event overrides its status event's verdict; a
+ * computer with a status but no entry for the update: not_applicable; NULL = no verdict.
+ */
+#define CLIENT_REPORT_SQL_STATE_RULE                                                               \
+    " CASE WHEN l.event_id IS NOT NULL AND (cs.reported_at IS NULL OR l.received_at >"             \
+    " cs.reported_at) THEN CASE WHEN l.event_id = 183 THEN 'installed' WHEN l.event_id = 162"      \
+    " THEN 'downloaded' WHEN l.event_id IN (161, 182) THEN 'failed' END WHEN cs.computer_id IS"    \
+    " NOT NULL THEN coalesce(us.state, 'not_applicable') END"
+
+/*
  * The compliance rule, one text for `wsusctl report` and the reporting rollup's summary
  * (rollup_send.c), as SQL for the owner modules of common/db/ only.
  *
@@ -73,11 +87,8 @@ int client_report(PGconn *db, const char *group_name, const char *update,
     ")), last AS (SELECT DISTINCT ON (e.computer_id, e.update_id) e.computer_id, e.update_id,"     \
     " e.event_id, e.received_at FROM client_event e JOIN need n ON n.cid = e.computer_id AND"      \
     " n.update_id = e.update_id ORDER BY e.computer_id, e.update_id, e.id DESC), st AS (SELECT"    \
-    " n.cid, n.update_id, cs.computer_id IS NOT NULL AS verdict, CASE WHEN l.event_id IS NOT"      \
-    " NULL AND (cs.reported_at IS NULL OR l.received_at > cs.reported_at) THEN CASE WHEN"          \
-    " l.event_id = 183 THEN 'installed' WHEN l.event_id = 162 THEN 'downloaded' WHEN l.event_id"   \
-    " IN (161, 182) THEN 'failed' END WHEN cs.computer_id IS NOT NULL THEN coalesce(us.state,"     \
-    " 'not_applicable') END AS state FROM need n LEFT JOIN last l ON l.computer_id = n.cid AND"    \
+    " n.cid, n.update_id, cs.computer_id IS NOT NULL AS verdict," CLIENT_REPORT_SQL_STATE_RULE     \
+    " AS state FROM need n LEFT JOIN last l ON l.computer_id = n.cid AND"                          \
     " l.update_id = n.update_id LEFT JOIN computer_status cs ON cs.computer_id = n.cid LEFT"       \
     " JOIN computer_update_status us ON us.computer_id = n.cid AND us.update_id = n.update_id)"
 
@@ -126,6 +137,18 @@ int client_report(PGconn *db, const char *group_name, const char *update,
     " OR ev.received_at > st.reported_at) THEN ev.received_at ELSE st.reported_at END AS"          \
     " changed FROM st FULL JOIN ev ON ev.computer_id = st.computer_id AND ev.update_id ="          \
     " st.update_id)"
+
+/*
+ * What one computer (id) says of each update it mentioned, by the same rule as client_report
+ * (its status event, or a later download/install event), streamed to cb by title: status is
+ * needed, downloaded, installed, pending_reboot, failed, not_applicable (a status event, then
+ * an event of an update it does not list) or reported (only events without a verdict);
+ * event_id/hresult of its last event of the update (0 when only the status names it), time
+ * of the verdict (UTC). `wsusctl computers show`. 0, or -1 on error (or when cb stopped).
+ */
+int client_report_computer(PGconn *db, const char *id,
+                           int (*cb)(void *arg, const struct computer_update_status *st),
+                           void *arg);
 
 /*
  * The hook for reporting rollup (MS-WSUSSS 3.1.4.15 RollupComputers, 3.1.4.17

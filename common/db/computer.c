@@ -248,15 +248,6 @@ static const char list_sql[] =
     " e.received_at FROM client_event e WHERE e.computer_id = c.id AND e.update_id IS NOT"
     " NULL ORDER BY e.update_id, e.id DESC) l) s ORDER BY lower(c.name), c.id";
 
-static const char status_sql[] =
-    "SELECT l.update_id::text, coalesce((SELECT r.title FROM revision r WHERE r.update_id"
-    " = l.update_id ORDER BY r.revision_number DESC LIMIT 1), ''), l.event_id, l.hresult,"
-    " coalesce(to_char(coalesce(l.time_at_target, l.received_at) AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM computer c CROSS JOIN LATERAL (SELECT"
-    " DISTINCT ON (e.update_id) e.update_id, e.event_id, e.hresult, e.time_at_target,"
-    " e.received_at FROM client_event e WHERE e.computer_id = c.id AND e.update_id IS NOT"
-    " NULL ORDER BY e.update_id, e.id DESC) l WHERE c.id = $1::uuid ORDER BY 2, 1";
-
 static void copy_col(char *out, size_t outlen, const PGresult *res, int row, int col)
 {
     if (str_copy(out, outlen, PQgetvalue(res, row, col)) < 0)
@@ -342,39 +333,4 @@ int computer_remove(PGconn *db, const char *id)
     const char *p[1] = {id};
 
     return computer_rows(db, "DELETE FROM computer WHERE id = $1::uuid RETURNING 1", 1, p);
-}
-
-int computer_update_statuses(PGconn *db, const char *id,
-                             int (*cb)(void *arg, const struct computer_update_status *st),
-                             void *arg)
-{
-    const char *p[1] = {id};
-    PGresult *res;
-    int i, rc = 0;
-
-    res = db_exec(db, status_sql, 1, p);
-    if (res == NULL)
-        return -1;
-    for (i = 0; i < PQntuples(res) && rc == 0; i++) {
-        struct computer_update_status st;
-        long ev = 0, hr = 0;
-
-        memset(&st, 0, sizeof(st));
-        copy_col(st.update_id, sizeof(st.update_id), res, i, 0);
-        copy_col(st.title, sizeof(st.title), res, i, 1);
-        if (str_to_long(PQgetvalue(res, i, 2), 0, 65535, &ev) < 0 ||
-            str_to_long(PQgetvalue(res, i, 3), -2147483647L - 1, 2147483647L, &hr) < 0)
-            continue;
-        st.event_id = (int)ev;
-        st.hresult = (int32_t)hr;
-        copy_col(st.time, sizeof(st.time), res, i, 4);
-        str_copy_cut(st.status, sizeof(st.status),
-                     ev == 162                  ? "downloaded"
-                     : ev == 183                ? "installed"
-                     : (ev == 161 || ev == 182) ? "failed"
-                                                : "reported");
-        rc = cb(arg, &st);
-    }
-    PQclear(res);
-    return rc < 0 ? -1 : 0;
 }

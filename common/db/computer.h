@@ -100,8 +100,8 @@ int computer_find(PGconn *db, const char *name_or_id, char id[37]);
 /* Forget a computer, its membership and its events: 1 done, 0 no such computer, -1 error. */
 int computer_remove(PGconn *db, const char *id);
 
-/* The status of one update on one computer, from the last event the computer reported for it
- * (162 downloaded, 161 and 182 failed, 183 installed; other events "reported"). */
+/* The status of one update on one computer (client_report_computer in client_report.c, the
+ * rule `wsusctl report` counts by). */
 struct computer_update_status {
     char update_id[37];
     char title[COMPUTER_MAX_FIELD + 1];
@@ -110,8 +110,5 @@ struct computer_update_status {
     int32_t hresult;
     char time[32];
 };
-int computer_update_statuses(PGconn *db, const char *id,
-                             int (*cb)(void *arg, const struct computer_update_status *st),
-                             void *arg);
 
 #endif

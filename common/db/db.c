@@ -28,9 +28,21 @@ static void db_oneline(const char *in, char *out, size_t outlen)
     out[j] = '\0';
 }
 
+#define DB_ROLLED_BACK "the transaction was rolled back: an earlier statement in it failed"
+
+/*
+ * The connection whose last COMMIT this thread saw answered "ROLLBACK" (libpq keeps no error
+ * for it: the COMMIT itself succeeded as a command), so that db_errmsg can still say why.
+ */
+static _Thread_local const PGconn *db_rolled_back;
+
 const char *db_errmsg(PGconn *conn, char *out, size_t outlen)
 {
-    db_oneline(conn ? PQerrorMessage(conn) : "no connection", out, outlen);
+    const char *m = conn ? PQerrorMessage(conn) : "no connection";
+
+    if (conn != NULL && m[0] == '\0' && conn == db_rolled_back)
+        m = DB_ROLLED_BACK;
+    db_oneline(m, out, outlen);
     return out;
 }
 
@@ -251,6 +263,8 @@ int db_revive_wait(PGconn *conn, int max_s, const atomic_int *cancel)
 
 int db_begin(PGconn *conn)
 {
+    if (db_rolled_back == conn)
+        db_rolled_back = NULL;
     return db_cmd(conn, "BEGIN", 0, NULL);
 }
 
@@ -300,7 +314,20 @@ int db_session_unlock(PGconn *conn, long key)
 
 int db_commit(PGconn *conn)
 {
-    return db_cmd(conn, "COMMIT", 0, NULL);
+    PGresult *res = db_exec(conn, "COMMIT", 0, NULL);
+    int rc = -1;
+
+    if (res == NULL)
+        return -1;
+    /* COMMIT of an aborted transaction succeeds as a command but answers "ROLLBACK" */
+    if (strcmp(PQcmdStatus(res), "COMMIT") == 0) {
+        rc = 0;
+    } else {
+        db_rolled_back = conn;
+        log_warnx("database commit failed: " DB_ROLLED_BACK);
+    }
+    PQclear(res);
+    return rc;
 }
 
 void db_rollback(PGconn *conn)

@@ -73,6 +73,12 @@ int db_exec_true(PGconn *conn, const char *sql, int n, const char *const *params
 /* Same, for statements whose result is not needed: 0 or -1. */
 int db_cmd(PGconn *conn, const char *sql, int n, const char *const *params);
 int db_begin(PGconn *conn) WSUS_MUST_USE;
+/*
+ * COMMIT: 0 when the transaction was committed; -1 (logged) when the COMMIT failed or when
+ * PostgreSQL rolled the transaction back instead (an earlier statement in it failed and its
+ * error was not acted on: COMMIT then answers "ROLLBACK"; db_errmsg then says so). After -1
+ * nothing of it is stored and the connection is outside any transaction.
+ */
 int db_commit(PGconn *conn) WSUS_MUST_USE;
 /* Roll back; harmless outside a transaction. */
 void db_rollback(PGconn *conn);
@@ -94,7 +100,11 @@ int db_xact_lock(PGconn *conn, const char *name);
 int db_session_trylock(PGconn *conn, long key) WSUS_MUST_USE;
 /* Release session advisory lock key taken by db_session_trylock. 0 or -1 (logged). */
 int db_session_unlock(PGconn *conn, long key);
-/* The last error of conn as one line (no trailing newline); "" if none. */
+/*
+ * The last error of conn as one line (no trailing newline); "" if none. After a db_commit
+ * that PostgreSQL answered with ROLLBACK (in this thread, no transaction begun since): "the
+ * transaction was rolled back: an earlier statement in it failed".
+ */
 const char *db_errmsg(PGconn *conn, char *out, size_t outlen);
 
 /*

@@ -36,6 +36,10 @@ static const struct settings_def settings_table[] = {
     {"upstream", SETTINGS_UPSTREAM, "", NULL, 0, 0, NULL,
      "server to synchronize from: http://HOST:8530, https://HOST:8531, microsoft-update, or "
      "empty for a root server"},
+    {"upstream-content-url", SETTINGS_URL, "", NULL, 0, 0, NULL,
+     "where the upstream serves /Content/ (update files), http://HOST:PORT; empty = derived "
+     "from upstream: the same URL for http://, for https://HOST:N plain http://HOST:N-1 "
+     "(80 for 443), the WSUS default of SOAP on 8531 and content on 8530"},
     {"account-name", SETTINGS_HOSTNAME, NULL, NULL, 0, 0, NULL,
      "this server's name as sent to the upstream (default: the host's FQDN)"},
     {"mode", SETTINGS_ENUM, "autonomous", "autonomous|replica", 0, 0, NULL,
@@ -624,8 +628,12 @@ char *settings_normalize(const struct settings_def *d, const char *value, char *
             res = xstrdup("");
         } else {
             char *u = strstr(v, "://") != NULL ? xstrdup(v) : xasprintf("http://%s", v);
-            res = check_url(d->key, u, "http|https|socks4|socks5|socks5h",
-                            "http://proxy.example.com:3128", 0, err, errlen);
+            int content = strcmp(d->key, "upstream-content-url") == 0;
+
+            res = check_url(d->key, u, content ? "http|https" : "http|https|socks4|socks5|socks5h",
+                            content ? "http://wsus.example.com:8530"
+                                    : "http://proxy.example.com:3128",
+                            0, err, errlen);
             free(u);
         }
         break;

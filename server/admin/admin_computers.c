@@ -251,7 +251,7 @@ enum MHD_Result admin_computers_show(struct http_request *req)
     one = json_array();
     updates = json_array();
     ok = computer_list(db, NULL, id, -1, 0, list_cb, &(struct list_ctx){one, NULL, NULL}) >= 0 &&
-         computer_update_statuses(db, id, status_cb, updates) >= 0;
+         client_report_computer(db, id, status_cb, updates) >= 0;
     return show_reply(req, ok, one, updates);
 }
 

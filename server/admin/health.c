@@ -515,6 +515,27 @@ static void check_storage(struct health_ctx *c, struct health_result *r)
                c->storage, c->cfg.catalog_only_sync ? "true" : "false");
 }
 
+/* The content path fails: name the content URL in use, where it comes from and the setting. */
+static void content_url_fail(struct health_ctx *c, struct health_result *r, const char *msg)
+{
+    char *set = settings_get(c->db, "upstream-content-url");
+
+    if (set[0] != '\0')
+        result(r, HEALTH_FAIL,
+               "correct it with wsusctl config set upstream-content-url http://HOST:PORT (empty "
+               "= derived from the upstream URL)",
+               "the upstream's content URL %s (upstream-content-url) does not answer: %s",
+               uss_content_url(c->u), msg);
+    else
+        result(r, HEALTH_FAIL,
+               "if the upstream serves /Content/ elsewhere, set it with wsusctl config set "
+               "upstream-content-url http://HOST:PORT",
+               "the upstream's content URL %s (derived from upstream %s; WSUS serves content over "
+               "plain HTTP, on port N-1 of an https://HOST:N upstream) does not answer: %s",
+               uss_content_url(c->u), upstream_url(c), msg);
+    free(set);
+}
+
 static void check_range(struct health_ctx *c, struct health_result *r)
 {
     unsigned char sha1[20];
@@ -564,8 +585,7 @@ static void check_range(struct health_ctx *c, struct health_result *r)
                "%s (file %s)", msg, name);
         break;
     default:
-        result(r, HEALTH_FAIL, "see the lines above; the content path must work like the SOAP one",
-               "%s", msg);
+        content_url_fail(c, r, msg);
         break;
     }
 }

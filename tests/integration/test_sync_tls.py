@@ -16,6 +16,8 @@ root names the certificate and its issuer to add, and syncs once that CA is in c
 import json
 import os
 import ssl
+import subprocess
+import sys
 import threading
 
 import wsustest as wt
@@ -48,6 +50,44 @@ def main():
         os.environ.pop("WSUSD_TEST_MU_URL", None)
 
 
+def range_line(conf):
+    """The checkhealth line of the content check: (verdict, detail, fix) or None."""
+    r = wt.wsusctl(conf, "checkhealth", timeout=120)
+    lines = r.stdout.splitlines()
+    for i, line in enumerate(lines):
+        if line[6:].startswith("HTTP Range to the upstream's content: "):
+            fix = lines[i + 1][len("      fix: "):] if (
+                i + 1 < len(lines) and lines[i + 1].startswith("      fix: ")) else None
+            return line[:4], line[6 + len("HTTP Range to the upstream's content: "):], fix
+    return None, r.stdout + r.stderr, None
+
+
+def content_url(conf, root, upstream, https_port):
+    """The content URL of an https upstream: derived as http://HOST:(N-1) (here a port nobody
+    listens on: the root's HTTP port is another), named by checkhealth with the setting that
+    changes it; upstream-content-url set to the root's HTTP port makes it work."""
+    derived = "http://127.0.0.1:%d" % (https_port - 1)
+    verdict, detail, fix = range_line(conf)
+    want = ("the upstream's content URL %s (derived from upstream %s; WSUS serves content over "
+            "plain HTTP, on port N-1 of an https://HOST:N upstream) does not answer: GET %s/Content/"
+            % (derived, upstream, derived))
+    wt.check(verdict == "FAIL" and detail.startswith(want) and fix ==
+             "if the upstream serves /Content/ elsewhere, set it with wsusctl config set "
+             "upstream-content-url http://HOST:PORT",
+             "checkhealth names the derived content URL and the setting", (verdict, detail, fix))
+    r = wt.wsusctl(conf, "config", "set", "upstream-content-url", "ftp://127.0.0.1")
+    wt.check(r.returncode != 0 and "upstream-content-url" in r.stdout + r.stderr,
+             "upstream-content-url refuses a scheme other than http(s)", r)
+    plain = "http://127.0.0.1:%d" % root.listen_port()
+    r = wt.wsusctl(conf, "config", "set", "upstream-content-url", plain)
+    wt.check(r.returncode == 0, "config set upstream-content-url", r)
+    verdict, detail, _ = range_line(conf)
+    wt.check(verdict == "PASS" and detail.startswith("GET %s/Content/" % plain),
+             "with upstream-content-url the content check reaches the root", (verdict, detail))
+    r = wt.wsusctl(conf, "config", "set", "upstream-content-url", "")
+    wt.check(r.returncode == 0, "config set upstream-content-url back to derived", r)
+
+
 def last_error(conf):
     h = json.loads(wt.wsusctl(conf, "sync", "history", "--limit", "1", "--json").stdout)[0]
     return h["result"], h["error"] or ""
@@ -70,6 +110,13 @@ def run(tmp, servers, dbs, fakes):
                                                                          srv[1])))
     r = wt.wsusctl(root_conf, "import", wt.data("WSUS.cab"))
     wt.check(r.returncode == 0, "root: import of the real export", r)
+    pkg, gen_content = os.path.join(tmp, "gen.cab"), os.path.join(tmp, "gen-content")
+    r = subprocess.run([sys.executable, os.path.join(wt.SRC, "tests", "tools", "wsusgen.py"),
+                        "--seed", "5", "--updates", "2", "--out", pkg, "--content-dir",
+                        gen_content], capture_output=True, text=True)
+    wt.check(r.returncode == 0, "wsusgen", r)
+    r = wt.wsusctl(root_conf, "import", pkg, "--content", gen_content)
+    wt.check(r.returncode == 0, "root: import of generated updates with content", r)
     root = wt.Wsusd(root_conf).start()
     servers.append(root)
     upstream = "https://127.0.0.1:%d" % https_port
@@ -113,6 +160,7 @@ def run(tmp, servers, dbs, fakes):
              "the right CA in ca-file: the sync over HTTPS works", (r, err))
     wt.check(int(wt.sql_value(db, "SELECT count(*) FROM revision")) > 0,
              "revisions arrived over HTTPS")
+    content_url(conf, root, upstream, https_port)
 
     # a certificate for another name, from a trusted CA
     fake_wrong = https_fake(wrong)

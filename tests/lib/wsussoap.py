@@ -104,13 +104,15 @@ class Server:
     """A fresh database seeded through wsusctl import, and a wsusd serving it (a wsustest.Wsusd
     whose clean exit, without sanitizer report, is part of the test)."""
 
-    def __init__(self, name, gen_args=("--seed", "7", "--updates", "40"), export=True):
+    def __init__(self, name, gen_args=("--seed", "7", "--updates", "40"), export=True,
+                 server_extra=""):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="wsusd-%s-" % name)
         self.db = wsustest.create_db("soap_" + name)
         self.port = free_port()
         self.conf = wsustest.write_config(self.dir, self.db, listen="127.0.0.1:%d" % self.port,
-                                          server_extra="threads = 4\nmax_request_bytes = 1048576\n")
+                                          server_extra="threads = 4\nmax_request_bytes = 1048576\n" +
+                                          server_extra)
         self.wsusd = wsustest.Wsusd(self.conf)
         self.gen_cab = os.path.join(self.dir, "gen.cab")
         self.gen_content = os.path.join(self.dir, "gencontent")

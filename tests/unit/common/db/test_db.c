@@ -170,6 +170,53 @@ static void test_param_int_and_end(void **state)
     testdb_drop(c, "unit_db_end");
 }
 
+/*
+ * A statement fails inside a transaction and its caller ignores the error: PostgreSQL answers
+ * the COMMIT with ROLLBACK. db_commit and db_end must say the transaction failed (with the
+ * message an admin reads), and nothing of it may be stored.
+ */
+static void test_commit_of_aborted_transaction_fails(void **state)
+{
+    char conninfo[256], msg[256];
+    PGconn *c = testdb_create("unit_db_aborted", conninfo, sizeof(conninfo));
+    PGresult *r;
+
+    (void)state;
+    assert_int_equal(db_cmd(c, "CREATE TABLE t (v bigint PRIMARY KEY)", 0, NULL), 0);
+
+    assert_int_equal(db_begin(c), 0);
+    assert_int_equal(db_cmd(c, "INSERT INTO t VALUES (1)", 0, NULL), 0);
+    /* fails, and the error is ignored: the transaction is aborted */
+    assert_int_equal(db_cmd(c, "INSERT INTO t VALUES (1)", 0, NULL), -1);
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+    assert_int_equal(db_commit(c), -1);
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+    assert_string_equal(db_errmsg(c, msg, sizeof(msg)),
+                        "the transaction was rolled back: an earlier statement in it failed");
+
+    /* the same through db_end(ok) */
+    assert_int_equal(db_begin(c), 0);
+    assert_string_equal(db_errmsg(c, msg, sizeof(msg)), "");
+    assert_int_equal(db_cmd(c, "INSERT INTO t VALUES (2)", 0, NULL), 0);
+    assert_int_equal(db_cmd(c, "SELECT 1/0", 0, NULL), -1);
+    assert_int_equal(db_end(c, 1), -1);
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+
+    r = PQexec(c, "SELECT count(*) FROM t");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+
+    /* a good transaction still commits */
+    assert_int_equal(db_begin(c), 0);
+    assert_int_equal(db_cmd(c, "INSERT INTO t VALUES (3)", 0, NULL), 0);
+    assert_int_equal(db_commit(c), 0);
+    r = PQexec(c, "SELECT string_agg(v::text, ',') FROM t");
+    assert_string_equal(PQgetvalue(r, 0, 0), "3");
+    PQclear(r);
+    testdb_drop(c, "unit_db_aborted");
+}
+
 static void test_identity_is_stable(void **state)
 {
     char conninfo[256];
@@ -298,6 +345,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrate_is_idempotent),
         cmocka_unit_test(test_param_int_and_end),
+        cmocka_unit_test(test_commit_of_aborted_transaction_fails),
         cmocka_unit_test(test_identity_is_stable),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_change_horizon_waits_for_writers),
