@@ -4,6 +4,7 @@
  */
 #include "rollup_send.h"
 #include "db.h"
+#include "xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,31 @@
     "CASE WHEN " col " ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "        \
     "THEN NOT EXISTS (SELECT 1 FROM computer c WHERE c.id = (" col ")::uuid) ELSE true END"
 
-PGresult *rollup_send_summary(PGconn *db)
+char *rollup_send_catalog_state(PGconn *db)
 {
+    PGresult *r;
+    int64_t seq;
+    char *out = NULL;
+
+    /* the horizon: every change numbered up to it is committed (a later commit moves it) */
+    if (db_change_horizon(db, &seq) < 0)
+        return NULL;
+    r = db_exec(db,
+                "SELECT (SELECT count(*) FROM declined_update) || '/' ||"
+                " (SELECT count(*) FROM deployment)",
+                0, NULL);
+    if (r != NULL && PQntuples(r) == 1)
+        out = xasprintf("%lld/%s", (long long)seq, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
+}
+
+PGresult *rollup_send_summary(PGconn *db, const char *catalog_counts)
+{
+    const char *p[1] = {catalog_counts};
+
+    /* COALESCE evaluates a subquery only when the count was not given: a given one costs
+     * nothing, an unknown one reads the whole catalog */
     return db_exec(
         db,
         "WITH u AS (SELECT DISTINCT update_id FROM revision WHERE update_type IN "
@@ -32,18 +56,19 @@ PGresult *rollup_send_summary(PGconn *db)
         "d AS (SELECT update_id FROM declined_update), "
         "a AS (SELECT DISTINCT update_id FROM deployment WHERE NOT dead AND action IN (0, 1)), "
         "l AS (" LAST_EVENTS ") "
-        "SELECT (SELECT count(*) FROM u), "
-        " (SELECT count(*) FROM u JOIN d USING (update_id)), "
-        " (SELECT count(*) FROM u JOIN a USING (update_id) WHERE NOT EXISTS (SELECT 1 FROM d "
-        "  WHERE d.update_id = u.update_id)), "
-        " (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.update_id = "
-        "  u.update_id) AND NOT EXISTS (SELECT 1 FROM a WHERE a.update_id = u.update_id)), "
-        " (SELECT count(DISTINCT p.update_id) FROM deployment p WHERE NOT p.dead AND p.action IN "
-        "  (0, 1) AND EXISTS (SELECT 1 FROM revision r WHERE r.update_id = p.update_id AND "
-        "  r.revision_number > p.revision_number)), "
-        " (SELECT count(DISTINCT r.update_id) FROM revision r WHERE r.publication_state = "
-        "  'Expired' AND r.update_type IN ('Software', 'Driver') AND NOT EXISTS (SELECT 1 FROM a "
-        "  WHERE a.update_id = r.update_id)), "
+        "SELECT coalesce(($1::bigint[])[1], (SELECT count(*) FROM u)), "
+        " coalesce(($1::bigint[])[2], (SELECT count(*) FROM u JOIN d USING (update_id))), "
+        " coalesce(($1::bigint[])[3], (SELECT count(*) FROM u JOIN a USING (update_id) WHERE NOT "
+        "  EXISTS (SELECT 1 FROM d WHERE d.update_id = u.update_id))), "
+        " coalesce(($1::bigint[])[4], (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d "
+        "  WHERE d.update_id = u.update_id) AND NOT EXISTS (SELECT 1 FROM a WHERE a.update_id = "
+        "  u.update_id))), "
+        " coalesce(($1::bigint[])[5], (SELECT count(DISTINCT p.update_id) FROM deployment p WHERE "
+        "  NOT p.dead AND p.action IN (0, 1) AND EXISTS (SELECT 1 FROM revision r WHERE "
+        "  r.update_id = p.update_id AND r.revision_number > p.revision_number))), "
+        " coalesce(($1::bigint[])[6], (SELECT count(DISTINCT r.update_id) FROM revision r WHERE "
+        "  r.publication_state = 'Expired' AND r.update_type IN ('Software', 'Driver') AND NOT "
+        "  EXISTS (SELECT 1 FROM a WHERE a.update_id = r.update_id))), "
         " 0, 0, "
         " (SELECT count(DISTINCT update_id) FROM l WHERE event_id IN (161, 182)), "
         " 0, 0, 0, 0, "
@@ -52,7 +77,7 @@ PGresult *rollup_send_summary(PGconn *db)
         " 0, "
         " (SELECT count(DISTINCT computer_id) FROM l WHERE event_id IN (161, 182)), "
         " 0",
-        0, NULL);
+        1, p);
 }
 
 PGresult *rollup_send_servers(PGconn *db, const char *self_id)

@@ -24,9 +24,23 @@
  * expired without approval, updates some computer failed to install, custom target groups,
  * computers, computers with a failed update; the counters that need applicability (needed by
  * computers, up to date, critical or security not approved, infrastructure, server errors,
- * needing files, computers needing updates or up to date) are 0. NULL on error (logged).
+ * needing files, computers needing updates or up to date) are 0. The first six (the
+ * catalog's: they read every revision) are taken from catalog_counts when it is not NULL, a
+ * bigint[] literal of six numbers that an earlier call returned while rollup_send_catalog_state
+ * was the same; the others are counted at each call. NULL on error (logged).
  */
-PGresult *rollup_send_summary(PGconn *db);
+PGresult *rollup_send_summary(PGconn *db, const char *catalog_counts);
+
+/*
+ * What the six catalog counters of the summary depend on, as a short text (malloc'd; the
+ * caller frees it; NULL on error, logged): the change horizon (db_change_horizon: every
+ * revision, deployment and decline written takes a change number) and the number of
+ * declines and deployments (rows deleted). Index lookups and counts of small tables only.
+ * wsusd inserts revisions and never updates or deletes them (client_scan relies on it too),
+ * so an unchanged state means unchanged counters. Read it before the summary: a change
+ * committed in between gives a later state, and the next call counts again.
+ */
+char *rollup_send_catalog_state(PGconn *db);
 
 /*
  * The servers below self_id that its downstreams rolled up (rollup_server), each after its
