@@ -325,16 +325,18 @@ static int ensure_cookie(struct sync_ctx *s)
 
 /* ---------- diff and fetch ---------- */
 
-/* Identities of l not stored yet (deduplicated). */
-static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, struct uss_id **out,
-                        size_t *nout)
+/*
+ * Keep in l only the identities not stored yet (deduplicated), in place: at 1,000,000
+ * identities the list is ~44 MB, and a second array for the missing ones would double it.
+ * Each chunk's answer is at most the chunk, and is written at or before its start, over
+ * identities already sent.
+ */
+static int diff_missing(struct sync_ctx *s, struct uss_idlist *l)
 {
     struct buf a, b;
-    size_t i, start, cap = 0;
+    size_t i, start, n = l->n, nout = 0;
     int rc = -1;
 
-    *out = NULL;
-    *nout = 0;
     buf_init(&a, (size_t)64 << 20);
     buf_init(&b, (size_t)64 << 20);
     for (start = 0; start < n; start += DIFF_CHUNK) {
@@ -347,8 +349,8 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
         buf_add_str(&a, "{");
         buf_add_str(&b, "{");
         for (i = start; i < end; i++) {
-            buf_printf(&a, "%s%s", i > start ? "," : "", ids[i].update_id);
-            buf_printf(&b, "%s%d", i > start ? "," : "", (int)ids[i].rev);
+            buf_printf(&a, "%s%s", i > start ? "," : "", l->ids[i].update_id);
+            buf_printf(&b, "%s%d", i > start ? "," : "", (int)l->ids[i].rev);
         }
         buf_add_str(&a, "}");
         buf_add_str(&b, "}");
@@ -359,14 +361,11 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
                  db_errmsg(s->db, m, sizeof(m)));
             goto out;
         }
-        for (k = 0; k < PQntuples(r); k++) {
-            if (*nout == cap) {
-                cap = cap ? cap * 2 : 1024;
-                *out = xreallocarray(*out, cap, sizeof(**out));
-            }
-            snprintf((*out)[*nout].update_id, 37, "%s", PQgetvalue(r, k, 0));
-            (*out)[*nout].rev = (int32_t)strtol(PQgetvalue(r, k, 1), NULL, 10);
-            (*nout)++;
+        for (k = 0; k < PQntuples(r) && nout < end; k++) {
+            str_copy_cut(l->ids[nout].update_id, sizeof(l->ids[nout].update_id),
+                         PQgetvalue(r, k, 0));
+            l->ids[nout].rev = (int32_t)strtol(PQgetvalue(r, k, 1), NULL, 10);
+            nout++;
         }
         PQclear(r);
     }
@@ -374,10 +373,12 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
 out:
     buf_free(&a);
     buf_free(&b);
-    if (rc < 0) {
-        free(*out);
-        *out = NULL;
-        *nout = 0;
+    l->n = rc < 0 ? 0 : nout;
+    if (l->n == 0) {
+        uss_idlist_free(l);
+    } else if (l->n < l->cap / 2) { /* give back what the fetch does not need */
+        l->ids = xreallocarray(l->ids, l->n, sizeof(*l->ids));
+        l->cap = l->n;
     }
     return rc;
 }
@@ -555,8 +556,7 @@ static int list_and_fetch(struct sync_ctx *s, const struct uss_filter *f, char *
 {
     struct uss_idlist l;
     struct uss_error e;
-    struct uss_id *miss = NULL;
-    size_t nmiss = 0;
+    size_t listed;
     int tries = 0, rc = -1;
 
     memset(&l, 0, sizeof(l));
@@ -568,18 +568,17 @@ static int list_and_fetch(struct sync_ctx *s, const struct uss_filter *f, char *
         if (!recover(s, &e, &tries))
             return -1;
     }
+    listed = l.n;
     s->listed += (long)l.n;
     snprintf(anchor_out, anchor_len, "%s", l.anchor);
-    if (diff_missing(s, l.ids, l.n, &miss, &nmiss) < 0)
+    if (diff_missing(s, &l) < 0)
         goto out;
-    log_info("sync: upstream listed %zu revisions, %zu not in the catalog yet", l.n, nmiss);
-    uss_idlist_free(&l);
-    s->to_fetch += (long)nmiss;
+    log_info("sync: upstream listed %zu revisions, %zu not in the catalog yet", listed, l.n);
+    s->to_fetch += (long)l.n;
     history_update(s, 1);
-    rc = fetch_ids(s, miss, nmiss, NULL, NULL, 0);
+    rc = fetch_ids(s, l.ids, l.n, NULL, NULL, 0);
 out:
     uss_idlist_free(&l);
-    free(miss);
     return rc;
 }
 
@@ -846,8 +845,6 @@ static int phase_categories(struct sync_ctx *s)
     const char *vals[1] = {newanchor};
     struct uss_idlist l;
     struct uss_error e;
-    struct uss_id *miss = NULL;
-    size_t nmiss = 0;
     int tries = 0, rc = -1;
 
     set_phase(s, "categories");
@@ -865,16 +862,14 @@ static int phase_categories(struct sync_ctx *s)
     }
     s->listed += (long)l.n;
     snprintf(newanchor, sizeof(newanchor), "%s", l.anchor);
-    if (diff_missing(s, l.ids, l.n, &miss, &nmiss) < 0)
+    if (diff_missing(s, &l) < 0)
         goto out;
-    uss_idlist_free(&l);
-    s->to_fetch += (long)nmiss;
+    s->to_fetch += (long)l.n;
     log_info("sync: upstream listed %ld categories and detectoids, %zu not in the catalog yet",
-             s->listed, nmiss);
-    rc = fetch_ids(s, miss, nmiss, keys, vals, newanchor[0] ? 1 : 0);
+             s->listed, l.n);
+    rc = fetch_ids(s, l.ids, l.n, keys, vals, newanchor[0] ? 1 : 0);
 out:
     uss_idlist_free(&l);
-    free(miss);
     free(anchor);
     return rc;
 }
