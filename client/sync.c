@@ -327,7 +327,7 @@ static int ensure_cookie(struct sync_ctx *s)
 
 /*
  * Keep in l only the identities not stored yet (deduplicated), in place: at 1,000,000
- * identities the list is ~44 MB, and a second array for the missing ones would double it.
+ * identities the list is ~20 MB, and a second array for the missing ones would double it.
  * Each chunk's answer is at most the chunk, and is written at or before its start, over
  * identities already sent.
  */
@@ -349,8 +349,11 @@ static int diff_missing(struct sync_ctx *s, struct uss_idlist *l)
         buf_add_str(&a, "{");
         buf_add_str(&b, "{");
         for (i = start; i < end; i++) {
-            buf_printf(&a, "%s%s", i > start ? "," : "", l->ids[i].update_id);
-            buf_printf(&b, "%s%d", i > start ? "," : "", (int)l->ids[i].rev);
+            struct uss_id id;
+
+            uss_idlist_get(l, i, &id);
+            buf_printf(&a, "%s%s", i > start ? "," : "", id.update_id);
+            buf_printf(&b, "%s%d", i > start ? "," : "", (int)id.rev);
         }
         buf_add_str(&a, "}");
         buf_add_str(&b, "}");
@@ -362,8 +365,10 @@ static int diff_missing(struct sync_ctx *s, struct uss_idlist *l)
             goto out;
         }
         for (k = 0; k < PQntuples(r) && nout < end; k++) {
-            str_copy_cut(l->ids[nout].update_id, sizeof(l->ids[nout].update_id),
-                         PQgetvalue(r, k, 0));
+            const char *u = PQgetvalue(r, k, 0);
+
+            if (str_guid_parse(u, strlen(u), l->ids[nout].uuid) < 0)
+                continue; /* the catalog's uuid text: cannot happen */
             l->ids[nout].rev = (int32_t)strtol(PQgetvalue(r, k, 1), NULL, 10);
             nout++;
         }
@@ -422,9 +427,25 @@ struct flight {
  * once, handing answers to the ingest stage. keys/values are attached to the last answer when
  * nothing went missing. 0, or -1 with s->err set.
  */
-static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
-                     const char *const *keys, const char *const *values, size_t nkv)
+/* GetUpdateData for the identities [start, start + len) of l. */
+static struct uss_call *call_update_data(struct sync_ctx *s, const struct uss_idlist *l,
+                                         size_t start, size_t len)
 {
+    struct uss_id *v = xcalloc(len, sizeof(*v));
+    struct uss_call *c;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        uss_idlist_get(l, start + i, &v[i]);
+    c = uss_call_update_data(s->u, v, len); /* the request is built: v is not kept */
+    free(v);
+    return c;
+}
+
+static int fetch_ids(struct sync_ctx *s, const struct uss_idlist *l, const char *const *keys,
+                     const char *const *values, size_t nkv)
+{
+    size_t n = l->n;
     size_t per = (size_t)s->cfg.max_updates_per_request;
     struct range *todo = NULL;
     size_t ntodo = 0, captodo = 0, i;
@@ -464,7 +485,7 @@ static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
             if (ensure_cookie(s) < 0)
                 goto out;
             fl[nfl].r = todo[--ntodo];
-            fl[nfl].call = uss_call_update_data(s->u, ids + fl[nfl].r.start, fl[nfl].r.len);
+            fl[nfl].call = call_update_data(s, l, fl[nfl].r.start, fl[nfl].r.len);
             nfl++;
         }
         uss_wait(s->u, 200);
@@ -482,12 +503,15 @@ static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
                     /* the spec's wording allows skipping unknown ids: find which */
                     size_t a, b;
                     for (a = r.start; a < r.start + r.len; a++) {
+                        struct uss_id id;
                         int found = 0;
+
+                        uss_idlist_get(l, a, &id);
                         for (b = 0; b < d.n && !found; b++)
-                            found = strcmp(d.updates[b].id.update_id, ids[a].update_id) == 0 &&
-                                    d.updates[b].id.rev == ids[a].rev;
+                            found = strcmp(d.updates[b].id.update_id, id.update_id) == 0 &&
+                                    d.updates[b].id.rev == id.rev;
                         if (!found)
-                            note_missing(s, &ids[a], "not in its GetUpdateData answer");
+                            note_missing(s, &id, "not in its GetUpdateData answer");
                     }
                 }
                 if (ntodo == 0 && nfl == 1) {
@@ -508,7 +532,10 @@ static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
                 todo[ntodo++] = (struct range){r.start + half, r.len - half, 0};
                 todo[ntodo++] = (struct range){r.start, half, 0};
             } else if (e.kind == USS_ERR_FAULT && strcmp(e.code, "InternalServerError") == 0) {
-                note_missing(s, &ids[r.start], "GetUpdateData fails for it (InternalServerError)");
+                struct uss_id id;
+
+                uss_idlist_get(l, r.start, &id);
+                note_missing(s, &id, "GetUpdateData fails for it (InternalServerError)");
             } else if (e.kind == USS_ERR_FAULT && strcmp(e.code, "InvalidParameters") == 0 &&
                        r.len > 1 && per > 1) {
                 /* the upstream takes fewer ids than it said: halve the batches */
@@ -576,7 +603,7 @@ static int list_and_fetch(struct sync_ctx *s, const struct uss_filter *f, char *
     log_info("sync: upstream listed %zu revisions, %zu not in the catalog yet", listed, l.n);
     s->to_fetch += (long)l.n;
     history_update(s, 1);
-    rc = fetch_ids(s, l.ids, l.n, NULL, NULL, 0);
+    rc = fetch_ids(s, &l, NULL, NULL, 0);
 out:
     uss_idlist_free(&l);
     return rc;
@@ -589,7 +616,7 @@ static int fetch_closure(struct sync_ctx *s)
 
     for (round = 0; round < 8; round++) {
         PGresult *r = catalog_bundle_members_absent(s->db);
-        struct uss_id *ids;
+        struct uss_idlist ids;
         size_t n, i;
         long before = s->missing_n;
         int rc;
@@ -603,16 +630,16 @@ static int fetch_closure(struct sync_ctx *s)
             PQclear(r);
             return 0;
         }
-        ids = xcalloc(n, sizeof(*ids));
-        for (i = 0; i < n; i++) {
-            snprintf(ids[i].update_id, 37, "%s", PQgetvalue(r, (int)i, 0));
-            ids[i].rev = (int32_t)strtol(PQgetvalue(r, (int)i, 1), NULL, 10);
-        }
+        memset(&ids, 0, sizeof(ids));
+        for (i = 0; i < n; i++)
+            (void)uss_idlist_add(&ids, PQgetvalue(r, (int)i, 0),
+                                 (int32_t)strtol(PQgetvalue(r, (int)i, 1), NULL, 10));
         PQclear(r);
+        n = ids.n;
         log_info("sync: %zu bundled revisions were not listed by the upstream; fetching them", n);
         s->to_fetch += (long)n;
-        rc = fetch_ids(s, ids, n, NULL, NULL, 0);
-        free(ids);
+        rc = fetch_ids(s, &ids, NULL, NULL, 0);
+        uss_idlist_free(&ids);
         if (rc < 0)
             return -1;
         if (s->missing_n - before >= (long)n)
@@ -867,7 +894,7 @@ static int phase_categories(struct sync_ctx *s)
     s->to_fetch += (long)l.n;
     log_info("sync: upstream listed %ld categories and detectoids, %zu not in the catalog yet",
              s->listed, l.n);
-    rc = fetch_ids(s, l.ids, l.n, keys, vals, newanchor[0] ? 1 : 0);
+    rc = fetch_ids(s, &l, keys, vals, newanchor[0] ? 1 : 0);
 out:
     uss_idlist_free(&l);
     free(anchor);
