@@ -132,13 +132,21 @@ pg_rss_watch() { # peak RSS (VmHWM, shared buffers touched included) of any back
 if [ -n "$cached" ] && [ -d "$cached" ]; then
     mkserver up existing
 else
-    echo "generating $updates updates (metadata only)..."
-    python3 "$src/tests/tools/wsusgen.py" --seed 3 --updates "$updates" --include-export --no-content \
-        --out "$work/gen.cab" >/dev/null
     mkserver up
-    echo "importing into the upstream..."
-    "$build/bin/wsusctl" -c "$work/up/wsusd.conf" import "$work/gen.cab" >/dev/null
-    rm -f "$work/gen.cab"
+    # One cabinet folder holds at most 2 GiB (65,535 blocks of 32 KiB) and metadata.txt must fit
+    # in one, so a large upstream is generated and imported in parts of at most PART updates
+    # (~180,000 revisions, ~0.7 GB), each with its own seed (3, 4, ...: distinct update ids).
+    part=50000 seed=3 left=$updates
+    while [ "$left" -gt 0 ]; do
+        n=$((left < part ? left : part))
+        echo "generating $n updates (metadata only, seed $seed)..."
+        python3 "$src/tests/tools/wsusgen.py" --seed "$seed" --updates "$n" --include-export \
+            --no-content --out "$work/gen.cab" >/dev/null
+        echo "importing into the upstream..."
+        "$build/bin/wsusctl" -c "$work/up/wsusd.conf" import "$work/gen.cab" >/dev/null
+        rm -f "$work/gen.cab"
+        left=$((left - n)) seed=$((seed + 1))
+    done
     # an upstream that has been running has planner statistics (autovacuum); a fresh import not yet
     psql -X -q -d bench_up -c "VACUUM ANALYZE" >/dev/null
     if [ -n "$cached" ]; then
