@@ -67,6 +67,7 @@ static int group_option(int argc, char **argv, const char **group)
     return 0;
 }
 
+/* Every computer: GET computers without limit (the console pages it with limit/offset). */
 int cmd_computers(struct ctl *c, int argc, char **argv)
 {
     const char *group = NULL;
@@ -214,6 +215,10 @@ static void print_report(const json_t *ans, void *arg)
            (long long)json_integer_value(json_object_get(ans, "computers")),
            (long long)json_integer_value(json_object_get(ans, "stale_days")),
            (long long)json_integer_value(json_object_get(ans, "not_reporting")));
+    printf("needing updates: %lld, with update errors: %lld, up to date: %lld\n",
+           (long long)json_integer_value(json_object_get(ans, "needing_updates")),
+           (long long)json_integer_value(json_object_get(ans, "with_errors")),
+           (long long)json_integer_value(json_object_get(ans, "up_to_date")));
     if (json_array_size(list) == 0)
         printf("no update is approved for install to these computers\n");
     else

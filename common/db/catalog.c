@@ -673,6 +673,11 @@ static int why_rank(const char *why)
     return strcmp(why, CATALOG_WHY_GONE) == 0 ? 2 : strcmp(why, CATALOG_WHY_FAILED) == 0;
 }
 
+/* The updates of the files of bad, those of why $3 (NULL: all). */
+#define FAILED_OWNER                                                                               \
+    "owner AS (SELECT * FROM (" CATALOG_SQL_FILE_UPDATES("bad") ") o WHERE $3::text IS NULL"       \
+                                                                " OR o.why = $3::text)"
+
 json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit)
 {
     char lim[DB_PARAM_INT_LEN];
@@ -688,14 +693,7 @@ json_t *catalog_failed_updates(PGconn *conn, const char *why_only, long limit)
                 "   WHEN f.state = 'failed' THEN 'failed' ELSE 'pending' END AS why"
                 "  FROM file f WHERE f.state = 'failed'"
                 "   OR (f.state = 'absent' AND f.state_detail = $2)),"
-                " owner AS (SELECT b.*, coalesce(t.update_id, r.update_id) AS uid,"
-                "   coalesce(t.revision_number, r.revision_number) AS rev"
-                "  FROM bad b JOIN revision_file rf ON rf.sha1 = b.sha1"
-                "  JOIN revision r ON r.id = rf.revision_id"
-                "  LEFT JOIN revision_bundle rb ON rb.member_update_id = r.update_id"
-                "   AND rb.member_revision_number = r.revision_number"
-                "  LEFT JOIN revision t ON t.id = rb.revision_id"
-                "  WHERE $3::text IS NULL OR b.why = $3::text),"
+                " " FAILED_OWNER ","
                 " upd AS (SELECT uid, max(rev) AS rev FROM owner o WHERE NOT EXISTS"
                 "   (SELECT 1 FROM declined_update x WHERE x.update_id = o.uid)"
                 "  GROUP BY uid),"

@@ -102,6 +102,22 @@ int catalog_file_set_state(PGconn *conn, const unsigned char sha1[20], const cha
 #define CATALOG_WHY_FAILED  "failed"
 
 /*
+ * SQL for the owner modules of common/db/: the updates a set of files belongs to, as the red-X
+ * list counts them. files is a FROM item aliased b with a sha1 column (e.g. "(SELECT ... FROM
+ * file f WHERE ...)"); each row of it once per revision holding the file, with b's columns,
+ * uid and rev: the update an admin approves or declines (the bundle for a file of a bundled
+ * update) and its revision number, and lang_ok: that revision is for a language enabled here.
+ */
+#define CATALOG_SQL_FILE_UPDATES(files)                                                            \
+    "SELECT b.*, coalesce(t.update_id, r.update_id) AS uid, coalesce(t.revision_number,"           \
+    " r.revision_number) AS rev, " CATALOG_SQL_R_LANG_OK " AS lang_ok FROM " files " b JOIN"       \
+    " revision_file rf ON rf.sha1 = b.sha1 JOIN revision r ON r.id = rf.revision_id LEFT JOIN"     \
+    " revision_bundle rb ON rb.member_update_id = r.update_id AND rb.member_revision_number ="     \
+    " r.revision_number LEFT JOIN revision t ON t.id = rb.revision_id"
+/* The revision aliased r is for a language enabled here (CATALOG_SQL_LANG_APPLIES). */
+#define CATALOG_SQL_R_LANG_OK CATALOG_SQL_LANG_APPLIES("r")
+
+/*
  * The "red X" list: updates that are not declined and have a file that failed, that the
  * upstream no longer has, or that it has not downloaded yet; a file of a bundled update is
  * listed under the bundle (what the admin approved and can decline). One JSON object per

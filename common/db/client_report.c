@@ -14,55 +14,45 @@
 #define STR_(x)   #x
 #define STR_OF(x) STR_(x)
 
+/* The computers in scope: those of group $1 (NULL or "All Computers": all; "Unassigned
+   Computers": those in no group). */
+#define SCOPE_SQL                                                                                  \
+    "scope AS (SELECT c.id, c.last_contact, c.last_sync FROM computer c"                           \
+    " WHERE $1::text IS NULL OR lower($1) = 'all computers' OR EXISTS (SELECT 1 FROM"              \
+    " target_group t WHERE lower(t.name) = lower($1) AND (t.id IN (SELECT group_id FROM"           \
+    " computer_group WHERE computer_id = c.id) OR (t.id ="                                         \
+    " 'b73ca6ed-5727-47f3-84de-015e03f6a88a' AND NOT EXISTS (SELECT 1 FROM computer_group"         \
+    " WHERE computer_id = c.id)))))"
+
+/* The updates matching $2 (an update id or a KB number; NULL: all), over need's update_id. */
+#define UPDATE_FILTER_SQL                                                                          \
+    "$2::text IS NULL OR dep.update_id IN (SELECT update_id FROM revision WHERE"                   \
+    " update_id::text = lower($2) OR kb_article_id = regexp_replace($2, '^[Kk][Bb]', ''))"
+
+#define STATES_IN_SCOPE CLIENT_REPORT_SQL_STATES(UPDATE_FILTER_SQL)
+#define STALE_DAYS_SQL  STR_OF(CLIENT_REPORT_STALE_DAYS)
+
+/* One row per update (update_id NULL when there is none), each with the computer counts of
+   the scope: needing an update, with a failed one, up to date (one evaluation of the rule). */
 static const char report_sql[] =
-    "WITH RECURSIVE scope AS (SELECT c.id, c.last_contact, c.last_sync FROM computer c"
-    " WHERE $1::text IS NULL OR lower($1) = 'all computers' OR EXISTS (SELECT 1 FROM"
-    " target_group t WHERE lower(t.name) = lower($1) AND (t.id IN (SELECT group_id FROM"
-    " computer_group WHERE computer_id = c.id) OR (t.id ="
-    " 'b73ca6ed-5727-47f3-84de-015e03f6a88a' AND NOT EXISTS (SELECT 1 FROM computer_group"
-    " WHERE computer_id = c.id))))), mine(cid, gid) AS (SELECT s.id, g.group_id FROM"
-    " scope s JOIN computer_group g ON g.computer_id = s.id UNION ALL SELECT s.id,"
-    " 'b73ca6ed-5727-47f3-84de-015e03f6a88a'::uuid FROM scope s WHERE NOT EXISTS (SELECT"
-    " 1 FROM computer_group g WHERE g.computer_id = s.id)), chain(cid, gid, depth) AS"
-    " (SELECT cid, gid, 0 FROM mine UNION SELECT c.cid, t.parent_id, c.depth + 1 FROM"
-    " chain c JOIN target_group t ON t.id = c.gid WHERE c.depth < 32 AND t.parent_id IS"
-    " NOT NULL), dep AS (SELECT DISTINCT ON (c.cid, d.update_id) c.cid, d.update_id,"
-    " d.action FROM deployment d JOIN chain c ON c.gid = d.target_group_id WHERE NOT"
-    " d.dead ORDER BY c.cid, d.update_id, c.depth, d.action = 3, d.action, d.change_seq"
-    " DESC), need AS (SELECT dep.cid, dep.update_id FROM dep WHERE dep.action = 0 AND NOT"
-    " EXISTS (SELECT 1 FROM declined_update x WHERE x.update_id = dep.update_id) AND"
-    " ($2::text IS NULL OR dep.update_id IN (SELECT update_id FROM revision WHERE"
-    " update_id::text = lower($2) OR kb_article_id = regexp_replace($2, '^[Kk][Bb]',"
-    " '')))), last AS (SELECT DISTINCT ON (e.computer_id, e.update_id) e.computer_id,"
-    " e.update_id, e.event_id, e.received_at FROM client_event e JOIN need n ON n.cid ="
-    " e.computer_id AND n.update_id = e.update_id ORDER BY e.computer_id, e.update_id, e.id"
-    " DESC), st AS (SELECT n.cid, n.update_id, cs.computer_id IS NOT NULL AS verdict,"
-    " CASE WHEN l.event_id IS NOT NULL AND (cs.reported_at IS NULL OR l.received_at >"
-    " cs.reported_at) THEN CASE WHEN l.event_id = 183 THEN 'installed' WHEN l.event_id = 162"
-    " THEN 'downloaded' WHEN l.event_id IN (161, 182) THEN 'failed' END WHEN cs.computer_id IS"
-    " NOT NULL THEN coalesce(us.state, 'not_applicable') END AS state FROM need n LEFT JOIN"
-    " last l ON l.computer_id = n.cid AND l.update_id = n.update_id LEFT JOIN computer_status"
-    " cs ON cs.computer_id = n.cid LEFT JOIN computer_update_status us ON us.computer_id ="
-    " n.cid AND us.update_id = n.update_id), r AS (SELECT update_id, count(*) AS approved,"
-    " count(*) FILTER (WHERE state IN ('installed', 'pending_reboot')) AS inst, count(*)"
-    " FILTER (WHERE state = 'downloaded') AS dl, count(*) FILTER (WHERE state = 'failed') AS"
-    " failed, count(*) FILTER (WHERE state IN ('needed', 'downloaded') OR (state IS NULL AND"
-    " NOT verdict)) AS needed, count(*) FILTER (WHERE state = 'not_applicable') AS na,"
-    " count(*) FILTER (WHERE NOT verdict) AS inferred FROM st GROUP BY update_id) SELECT"
-    " r.update_id::text, coalesce(v.title, ''), coalesce(v.kb_article_id, ''), r.approved,"
-    " r.needed, r.dl, r.inst, r.failed, r.na, r.inferred FROM r LEFT JOIN LATERAL (SELECT"
-    " title, kb_article_id FROM revision x WHERE x.update_id = r.update_id ORDER BY"
+    "WITH RECURSIVE " SCOPE_SQL ", " STATES_IN_SCOPE ", " CLIENT_REPORT_SQL_PER_COMPUTER
+    ", k AS (SELECT " CLIENT_REPORT_SQL_COMPUTER_COUNTS " FROM pc), r AS (SELECT update_id,"
+    " count(*) AS approved, count(*) FILTER (WHERE state IN ('installed', 'pending_reboot')) AS"
+    " inst, count(*) FILTER (WHERE state = 'downloaded') AS dl, count(*) FILTER "
+    "(WHERE " CLIENT_REPORT_SQL_FAILED
+    ") AS failed, count(*) FILTER (WHERE " CLIENT_REPORT_SQL_NEEDED
+    ") AS needed, count(*) FILTER (WHERE state = 'not_applicable') AS na, count(*) FILTER"
+    " (WHERE NOT verdict) AS inferred FROM st GROUP BY update_id) SELECT r.update_id::text,"
+    " coalesce(v.title, ''), coalesce(v.kb_article_id, ''), r.approved, r.needed, r.dl,"
+    " r.inst, r.failed, r.na, r.inferred, k.* FROM k LEFT JOIN r ON true LEFT JOIN LATERAL"
+    " (SELECT title, kb_article_id FROM revision x WHERE x.update_id = r.update_id ORDER BY"
     " x.revision_number DESC LIMIT 1) v ON true ORDER BY lower(coalesce(v.title, '')),"
     " r.update_id";
 
+/* The computers in scope and those not reporting. */
 static const char totals_sql[] =
-    "WITH scope AS (SELECT c.id, c.last_contact, c.last_sync FROM computer c WHERE"
-    " $1::text IS NULL OR lower($1) = 'all computers' OR EXISTS (SELECT 1 FROM"
-    " target_group t WHERE lower(t.name) = lower($1) AND (t.id IN (SELECT group_id FROM"
-    " computer_group WHERE computer_id = c.id) OR (t.id ="
-    " 'b73ca6ed-5727-47f3-84de-015e03f6a88a' AND NOT EXISTS (SELECT 1 FROM computer_group"
-    " WHERE computer_id = c.id))))) SELECT count(*), count(*) FILTER (WHERE last_sync IS"
-    " NULL OR last_contact < now() - interval '30 days') FROM scope";
+    "WITH " SCOPE_SQL " SELECT count(*), count(*) FILTER (WHERE last_sync IS NULL OR"
+    " last_contact < now() - interval '" STALE_DAYS_SQL " days') FROM scope";
 
 static long col_long(const PGresult *res, int row, int col)
 {
@@ -88,13 +78,21 @@ int client_report(PGconn *db, const char *group_name, const char *update,
         return -1;
     tot->computers = col_long(res, 0, 0);
     tot->not_reporting = col_long(res, 0, 1);
+    tot->needing = tot->with_errors = tot->up_to_date = 0;
     PQclear(res);
     res = db_exec(db, report_sql, 2, p);
     if (res == NULL)
         return -1;
+    if (PQntuples(res) > 0) {
+        tot->needing = col_long(res, 0, 10);
+        tot->with_errors = col_long(res, 0, 11);
+        tot->up_to_date = col_long(res, 0, 12);
+    }
     for (i = 0; i < PQntuples(res) && rc == 0; i++) {
         struct client_report_row r;
 
+        if (PQgetisnull(res, i, 0))
+            continue; /* no update: the row only carries the computer counts */
         memset(&r, 0, sizeof(r));
         if (str_copy(r.update_id, sizeof(r.update_id), PQgetvalue(res, i, 0)) < 0)
             continue;
@@ -128,23 +126,12 @@ static const char rollup_computers_sql[] =
     " ORDER BY c.id LIMIT " STR_OF(CLIENT_ROLLUP_PAGE);
 
 /* The effective state of each update of the computers $1 (uuid[]) changed after $2. */
+#define STATES_OF_PAGE CLIENT_REPORT_SQL_ROLLUP_STATES("$1::uuid[]")
+
 static const char rollup_updates_sql[] =
-    "WITH ev AS (SELECT DISTINCT ON (e.computer_id, e.update_id) e.computer_id, e.update_id,"
-    " e.event_id, e.received_at FROM client_event e WHERE e.computer_id = ANY($1::uuid[]) AND"
-    " e.event_id IN (161, 162, 182, 183) AND e.update_id IS NOT NULL ORDER BY e.computer_id,"
-    " e.update_id, e.id DESC), st AS (SELECT u.computer_id, u.update_id, u.state,"
-    " s.reported_at FROM computer_update_status u JOIN computer_status s USING (computer_id)"
-    " WHERE u.computer_id = ANY($1::uuid[])), m AS (SELECT coalesce(st.computer_id,"
-    " ev.computer_id) AS cid, coalesce(st.update_id, ev.update_id) AS uid, CASE WHEN"
-    " ev.event_id IS NOT NULL AND (st.reported_at IS NULL OR ev.received_at > st.reported_at)"
-    " THEN CASE ev.event_id WHEN 183 THEN 4 WHEN 162 THEN 3 ELSE 5 END ELSE CASE st.state WHEN"
-    " 'needed' THEN 2 WHEN 'downloaded' THEN 3 WHEN 'failed' THEN 5 WHEN 'installed' THEN 4"
-    " ELSE 6 END END AS state, CASE WHEN ev.event_id IS NOT NULL AND (st.reported_at IS NULL"
-    " OR ev.received_at > st.reported_at) THEN ev.received_at ELSE st.reported_at END AS"
-    " changed FROM st FULL JOIN ev ON ev.computer_id = st.computer_id AND ev.update_id ="
-    " st.update_id) SELECT cid::text, uid::text, state, to_char(changed AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM m WHERE $2::timestamptz IS NULL OR changed >"
-    " $2::timestamptz ORDER BY cid, uid";
+    "WITH " STATES_OF_PAGE " SELECT cid::text, uid::text, state, to_char(changed AT TIME ZONE"
+    " 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM m WHERE $2::timestamptz IS NULL OR"
+    " changed > $2::timestamptz ORDER BY cid, uid";
 
 /* Rows of rollup_updates_sql for one page: the updates of each computer. */
 static int rollup_page(PGconn *db, PGresult *comps, const char *since,

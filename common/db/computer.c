@@ -3,6 +3,7 @@
  */
 #include "computer.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -217,6 +218,16 @@ int computer_move(PGconn *db, const char *id, const char *group_id)
 
 /* Computers with their groups and, per update, the last event each reported (162 downloaded,
  * 183 installed, 161/182 failed). */
+/* The computers computer_list() and computer_count() select (alias c): $1 a group name or NULL,
+   $2 a computer id or NULL; a computer in no group is in Unassigned Computers. The page is
+   taken before the per-computer event counts, so a page costs the same at any number of
+   computers. */
+#define COMPUTER_SELECTED                                                                          \
+    "($2::uuid IS NULL OR c.id = $2::uuid) AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM "        \
+    " target_group t WHERE lower(t.name) = lower($1) AND (t.id IN (SELECT group_id FROM "          \
+    " computer_group WHERE computer_id = c.id) OR (t.id = 'b73ca6ed-5727-47f3-84de-015e03f6a88a'"  \
+    " AND NOT EXISTS (SELECT 1 FROM computer_group WHERE computer_id = c.id)))))"
+
 static const char list_sql[] =
     "SELECT c.id::text, c.name, c.address, coalesce(c.os_version, ''),"
     " coalesce(c.os_description, ''), coalesce(c.client_version, ''),"
@@ -228,17 +239,14 @@ static const char list_sql[] =
     " 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), coalesce((SELECT string_agg(t.name,"
     " ', ' ORDER BY lower(t.name)) FROM computer_group g JOIN target_group t ON t.id ="
     " g.group_id WHERE g.computer_id = c.id), 'Unassigned Computers'), s.downloaded,"
-    " s.installed, s.failed FROM computer c CROSS JOIN LATERAL (SELECT count(*) FILTER"
+    " s.installed, s.failed FROM (SELECT * FROM computer c WHERE " COMPUTER_SELECTED
+    " ORDER BY lower(c.name), c.id LIMIT $3::bigint OFFSET $4::bigint) c"
+    " CROSS JOIN LATERAL (SELECT count(*) FILTER"
     " (WHERE l.event_id = 162) AS downloaded, count(*) FILTER (WHERE l.event_id = 183) AS"
     " installed, count(*) FILTER (WHERE l.event_id IN (161, 182)) AS failed FROM (SELECT"
     " DISTINCT ON (e.update_id) e.update_id, e.event_id, e.hresult, e.time_at_target,"
     " e.received_at FROM client_event e WHERE e.computer_id = c.id AND e.update_id IS NOT"
-    " NULL ORDER BY e.update_id, e.id DESC) l) s WHERE ($2::uuid IS NULL OR c.id ="
-    " $2::uuid) AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM target_group t WHERE"
-    " lower(t.name) = lower($1) AND (t.id IN (SELECT group_id FROM computer_group WHERE"
-    " computer_id = c.id) OR (t.id = 'b73ca6ed-5727-47f3-84de-015e03f6a88a' AND NOT"
-    " EXISTS (SELECT 1 FROM computer_group WHERE computer_id = c.id))))) ORDER BY"
-    " lower(c.name), c.id";
+    " NULL ORDER BY e.update_id, e.id DESC) l) s ORDER BY lower(c.name), c.id";
 
 static const char status_sql[] =
     "SELECT l.update_id::text, coalesce((SELECT r.title FROM revision r WHERE r.update_id"
@@ -255,14 +263,16 @@ static void copy_col(char *out, size_t outlen, const PGresult *res, int row, int
         out[0] = '\0';
 }
 
-int computer_list(PGconn *db, const char *group_name, const char *id,
+int computer_list(PGconn *db, const char *group_name, const char *id, long limit, long offset,
                   int (*cb)(void *arg, const struct computer_row *row), void *arg)
 {
-    const char *p[2] = {group_name, id};
+    char lim[DB_PARAM_INT_LEN], off[DB_PARAM_INT_LEN];
+    const char *p[4] = {group_name, id, limit >= 0 ? db_param_int(lim, limit) : NULL,
+                        db_param_int(off, offset > 0 ? offset : 0)};
     PGresult *res;
     int i, rc = 0;
 
-    res = db_exec(db, list_sql, 2, p);
+    res = db_exec(db, list_sql, 4, p);
     if (res == NULL)
         return -1;
     for (i = 0; i < PQntuples(res) && rc == 0; i++) {
@@ -292,6 +302,18 @@ int computer_list(PGconn *db, const char *group_name, const char *id,
     }
     PQclear(res);
     return rc < 0 ? -1 : 0;
+}
+
+long computer_count(PGconn *db, const char *group_name)
+{
+    const char *p[2] = {group_name, NULL};
+    PGresult *res = db_exec(db, "SELECT count(*) FROM computer c WHERE " COMPUTER_SELECTED, 2, p);
+    long n = -1;
+
+    if (res != NULL && str_to_long(PQgetvalue(res, 0, 0), 0, LONG_MAX, &n) < 0)
+        n = -1;
+    PQclear(res);
+    return n;
 }
 
 int computer_find(PGconn *db, const char *name_or_id, char id[37])

@@ -87,11 +87,14 @@ struct computer_row {
 };
 
 /*
- * Computers in name order, streamed to cb: all of them, those of group_name (case-insensitive;
- * NULL = any), or only the one id (NULL = any). cb returns 0 to go on. 0, or -1 on error.
+ * Computers in name order (lower(name), then id), streamed to cb: all of them, those of
+ * group_name (case-insensitive; NULL = any), or only the one id (NULL = any); of those, at most
+ * limit (< 0: all) after skipping offset. cb returns 0 to go on. 0, or -1 on error.
  */
-int computer_list(PGconn *db, const char *group_name, const char *id,
+int computer_list(PGconn *db, const char *group_name, const char *id, long limit, long offset,
                   int (*cb)(void *arg, const struct computer_row *row), void *arg);
+/* How many computers computer_list(db, group_name, NULL, -1, 0, ...) lists; -1 on error. */
+long computer_count(PGconn *db, const char *group_name);
 /* NAME (case-insensitive) or ID -> id: 1 found, 0 none, 2 more than one has that name, -1 error. */
 int computer_find(PGconn *db, const char *name_or_id, char id[37]);
 /* Forget a computer, its membership and its events: 1 done, 0 no such computer, -1 error. */

@@ -803,33 +803,40 @@ int rollup_server_list(PGconn *db, int (*cb)(void *arg, const struct rollup_serv
     return rc < 0 ? -1 : 0;
 }
 
-int rollup_computer_list(PGconn *db, const char *id,
+int rollup_computer_list(PGconn *db, const char *id, long limit, long offset,
                          int (*cb)(void *arg, const struct rollup_computer_row *row), void *arg)
 {
-    const char *p[1] = {id};
+    char lim[DB_PARAM_INT_LEN], off[DB_PARAM_INT_LEN];
+    const char *p[3] = {id, limit >= 0 ? db_param_int(lim, limit) : NULL,
+                        db_param_int(off, offset > 0 ? offset : 0)};
+    /* the page first, then the status counts of its computers only */
     static const char sql[] =
         "SELECT c.computer_id, coalesce(c.name, ''), coalesce(c.address, ''),"
         " coalesce(c.os_version, ''), coalesce(c.os_description, ''),"
         " coalesce(c.client_version, ''), " ROLLUP_TS("c.last_sync") ", " ROLLUP_TS(
             "c.last_status") ", " ROLLUP_TS("c.received_at") ", c.server_id::text,"
-                                                             " coalesce(s.name, ''), count(*) "
-                                                             "FILTER (WHERE u.state = 2), count(*) "
-                                                             "FILTER (WHERE"
-                                                             " u.state = 3), count(*) FILTER "
-                                                             "(WHERE u.state IN (4, 6)), count(*) "
-                                                             "FILTER (WHERE"
-                                                             " u.state = 5) FROM rollup_computer c "
-                                                             "LEFT JOIN rollup_server s ON "
-                                                             "s.server_id ="
-                                                             " c.server_id LEFT JOIN rollup_status "
-                                                             "u ON u.computer_id = c.computer_id"
-                                                             " WHERE $1::text IS NULL OR "
-                                                             "c.computer_id = $1"
-                                                             " GROUP BY c.computer_id, s.name "
-                                                             "ORDER BY lower(coalesce(c.name, "
-                                                             "c.computer_id)),"
-                                                             " c.computer_id";
-    PGresult *r = db_exec(db, sql, 1, p);
+                                                             " coalesce(s.name, ''), u.needed,"
+                                                             " u.downloaded, u.installed, u.failed"
+                                                             " FROM (SELECT * FROM rollup_computer"
+                                                             " WHERE $1::text IS NULL OR"
+                                                             " computer_id = $1 ORDER BY"
+                                                             " lower(coalesce(name, computer_id)),"
+                                                             " computer_id LIMIT $2::bigint"
+                                                             " OFFSET $3::bigint) c"
+                                                             " LEFT JOIN rollup_server s ON"
+                                                             " s.server_id = c.server_id"
+                                                             " CROSS JOIN LATERAL (SELECT"
+                                                             " count(*) FILTER (WHERE u.state = 2)"
+                                                             " AS needed, count(*) FILTER (WHERE"
+                                                             " u.state = 3) AS downloaded,"
+                                                             " count(*) FILTER (WHERE u.state IN"
+                                                             " (4, 6)) AS installed, count(*)"
+                                                             " FILTER (WHERE u.state = 5) AS"
+                                                             " failed FROM rollup_status u WHERE"
+                                                             " u.computer_id = c.computer_id) u"
+                                                             " ORDER BY lower(coalesce(c.name,"
+                                                             " c.computer_id)), c.computer_id";
+    PGresult *r = db_exec(db, sql, 3, p);
     int i, rc = 0;
 
     if (r == NULL)
@@ -905,6 +912,15 @@ int rollup_report(PGconn *db, const char *update, long *computers,
     }
     PQclear(r);
     return rc < 0 ? -1 : 0;
+}
+
+long rollup_computer_count(PGconn *db)
+{
+    PGresult *r = db_exec(db, "SELECT count(*) FROM rollup_computer", 0, NULL);
+    long n = r != NULL ? rollup_col(r, 0, 0) : -1;
+
+    PQclear(r);
+    return n;
 }
 
 int rollup_computer_find(PGconn *db, const char *name_or_id, char id[ROLLUP_MAX_ID + 1])

@@ -178,10 +178,12 @@ struct rollup_computer_row {
     long needed, downloaded, installed, failed;
 };
 
-/* The rolled-up computers by lower(name) then id (all, or only the one id when id is not NULL),
- * streamed to cb. 0, or -1. */
-int rollup_computer_list(PGconn *db, const char *id,
+/* The rolled-up computers by lower(name) then id (all, or only the one id when id is not NULL;
+ * of those at most limit (< 0: all) after skipping offset), streamed to cb. 0, or -1. */
+int rollup_computer_list(PGconn *db, const char *id, long limit, long offset,
                          int (*cb)(void *arg, const struct rollup_computer_row *row), void *arg);
+/* How many rolled-up computers there are; -1 on error. */
+long rollup_computer_count(PGconn *db);
 
 /* A rolled-up computer by its name (case-insensitive) or id into id: 1 found, 0 none, 2 several
  * have that name, -1 on error. */

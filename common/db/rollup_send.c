@@ -3,6 +3,8 @@
  * rollup_send.h). Every statement of the rollup_sent table and of the rollup's reads is here.
  */
 #include "rollup_send.h"
+#include "catalog.h"
+#include "client_report.h"
 #include "db.h"
 #include "xmalloc.h"
 
@@ -13,16 +15,113 @@
 #define TS(x)                                                                                      \
     "coalesce(to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')"
 
-/* the last event of each (computer, update): what the status of an update on a computer is */
-#define LAST_EVENTS                                                                                \
-    "SELECT DISTINCT ON (e.computer_id, e.update_id) e.computer_id, e.update_id, e.event_id, "     \
-    "e.received_at FROM client_event e WHERE e.update_id IS NOT NULL "                             \
-    "ORDER BY e.computer_id, e.update_id, e.id DESC"
-
 /* a rolled-up computer that is not also one of this server's own (CASE keeps the cast safe) */
 #define NOT_OWN(col)                                                                               \
     "CASE WHEN " col " ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "        \
     "THEN NOT EXISTS (SELECT 1 FROM computer c WHERE c.id = (" col ")::uuid) ELSE true END"
+
+/* The classifications of MS-WSUSSS's CriticalOrSecurityUpdatesNotApprovedForInstallCount (their
+   UpdateClassification ids in Microsoft's catalog and its "WSUS Classification GUIDs" page). */
+#define CLS_CRITICAL "'e6cf1350-c01b-414d-a61f-263d14d133b4'"
+#define CLS_SECURITY "'0fa1201d-4330-4fa8-8ae9-b877473b6441'"
+
+/* Updates of classification list (SQL uuid literals), not declined, without a live install
+   approval: one count. */
+#define NOT_APPROVED_OF(list)                                                                      \
+    "(SELECT count(DISTINCT r.update_id) FROM revision_prerequisite p JOIN revision r ON r.id ="   \
+    " p.revision_id WHERE p.is_category AND p.update_id IN (" list ") AND r.update_type IN"        \
+    " ('Software', 'Driver') AND NOT EXISTS (SELECT 1 FROM d WHERE d.update_id = r.update_id)"     \
+    " AND NOT EXISTS (SELECT 1 FROM deployment x WHERE x.update_id = r.update_id AND NOT x.dead"   \
+    " AND x.action = 0))"
+
+/*
+ * The 18 counts, in the order of MS-WSUSSS 3.1.4.14.3.3 (rollup_summary_names). "Update" is
+ * an update of type Software or Driver (categories and detectoids are not counted); the
+ * computer side follows the compliance rule of client_report.h (CLIENT_REPORT_SQL_STATES),
+ * the one `wsusctl report` counts with; the file side the red-X mapping of catalog.h.
+ *  1 UpdateCount: updates.
+ *  2 DeclinedUpdateCount: declined ones.
+ *  3 ApprovedUpdateCount: not declined, with a live Install or Uninstall approval.
+ *  4 NotApprovedUpdateCount: neither declined nor approved.
+ *  5 UpdatesWithStaleUpdateApprovalsCount: approved at a revision older than the latest.
+ *  6 ExpiredUpdateCount: expired (publication state) and not approved.
+ *  7 CriticalOrSecurityUpdatesNotApprovedForInstallCount: of classification Critical Updates
+ *    or Security Updates, not declined, without an install approval for any group.
+ *  8 WsusInfrastructureUpdatesNotApprovedForInstallCount: 0. WSUS counts the updates it
+ *    flags IsWsusInfrastructureUpdate (updates to WSUS itself); that flag is WSUS's own, not in
+ *    the update metadata (not in the real export), and it is no classification: 28bc880e-...
+ *    is Update Rollups. wsusd has no such updates to leave unapproved.
+ *  9 UpdatesWithClientErrorsCount: updates a computer failed to install (CLIENT_REPORT_SQL_
+ *    FAILED).
+ * 10 UpdatesWithServerErrorsCount: not declined, with a file that failed to download (the red
+ *    X "failed" and "gone": file state 'failed').
+ * 11 UpdatesNeedingFilesCount: approved for install, not declined, and a file of the approved
+ *    revision (or of its bundled updates) is not in the content store: failed, or pending on
+ *    the upstream (the red X), or, when this server stores files ($1), not downloaded yet (a
+ *    revision for a language not enabled here left out).
+ * 12 UpdatesNeededByComputersCount: updates some computer needs (CLIENT_REPORT_SQL_NEEDED).
+ * 13 UpdatesUpToDateCount: not declined, no computer needs it, none failed it.
+ * 14 CustomComputerTargetGroupCount: the groups an admin made.
+ * 15 ComputerTargetCount: this server's computers.
+ * 16 ComputerTargetsNeedingUpdatesCount: computers needing an update.
+ * 17 ComputerTargetsWithUpdateErrorsCount: computers with a failed install.
+ * 18 ComputersUpToDateCount: computers that reported, need none, failed none.
+ * $2 is the state_detail of a file pending on the upstream (CATALOG_FILE_PENDING). $3: counts
+ * 1-7 (the catalog's) when known (rollup_send_catalog_state unchanged), else NULL.
+ */
+#define STATES_OF_ALL     CLIENT_REPORT_SQL_STATES("true")
+#define NOT_APPROVED_CRIT NOT_APPROVED_OF(CLS_CRITICAL ", " CLS_SECURITY)
+#define FILES_NOT_PRESENT                                                                          \
+    "(SELECT f.sha1, f.state, f.state_detail FROM file f WHERE f.state <> 'present')"
+#define UPDATES_OF_FILES CATALOG_SQL_FILE_UPDATES(FILES_NOT_PRESENT)
+
+static const char summary_sql[] =
+    "WITH RECURSIVE scope AS (SELECT c.id, c.last_contact, c.last_sync FROM computer "
+    "c), " STATES_OF_ALL ", " CLIENT_REPORT_SQL_PER_COMPUTER ","
+    " u AS (SELECT DISTINCT update_id FROM revision WHERE update_type IN ('Software', 'Driver')),"
+    " d AS (SELECT update_id FROM declined_update),"
+    " a AS (SELECT DISTINCT update_id FROM deployment WHERE NOT dead AND action IN (0, 1)),"
+    " nf AS (" UPDATES_OF_FILES "),"
+    " bad AS (SELECT DISTINCT st.update_id FROM st WHERE " CLIENT_REPORT_SQL_NEEDED
+    " OR " CLIENT_REPORT_SQL_FAILED "),"
+    " k AS (SELECT " CLIENT_REPORT_SQL_COMPUTER_COUNTS " FROM pc)"
+    " SELECT coalesce(($3::bigint[])[1], (SELECT count(*) FROM u)),"
+    " coalesce(($3::bigint[])[2], (SELECT count(*) FROM u JOIN d USING (update_id))),"
+    " coalesce(($3::bigint[])[3], (SELECT count(*) FROM u JOIN a USING (update_id) WHERE NOT"
+    "  EXISTS (SELECT 1 FROM d WHERE d.update_id = u.update_id))),"
+    " coalesce(($3::bigint[])[4], (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d"
+    "  WHERE d.update_id = u.update_id) AND NOT EXISTS (SELECT 1 FROM a WHERE a.update_id ="
+    "  u.update_id))),"
+    " coalesce(($3::bigint[])[5], (SELECT count(DISTINCT p.update_id) FROM deployment p WHERE"
+    "  NOT p.dead AND p.action IN (0, 1) AND EXISTS (SELECT 1 FROM revision r WHERE"
+    "  r.update_id = p.update_id AND r.revision_number > p.revision_number))),"
+    " coalesce(($3::bigint[])[6], (SELECT count(DISTINCT r.update_id) FROM revision r WHERE"
+    "  r.publication_state = 'Expired' AND r.update_type IN ('Software', 'Driver') AND NOT"
+    "  EXISTS (SELECT 1 FROM a WHERE a.update_id = r.update_id))),"
+    " coalesce(($3::bigint[])[7], " NOT_APPROVED_CRIT "), 0,"
+    " (SELECT count(DISTINCT st.update_id) FROM st WHERE " CLIENT_REPORT_SQL_FAILED "),"
+    " (SELECT count(DISTINCT nf.uid) FROM nf JOIN u ON u.update_id = nf.uid WHERE nf.state ="
+    "  'failed' AND NOT EXISTS (SELECT 1 FROM d WHERE d.update_id = nf.uid)),"
+    " (SELECT count(DISTINCT nf.uid) FROM nf WHERE NOT EXISTS (SELECT 1 FROM d WHERE"
+    "  d.update_id = nf.uid) AND EXISTS (SELECT 1 FROM deployment x WHERE x.update_id = nf.uid"
+    "  AND x.revision_number = nf.rev AND NOT x.dead AND x.action = 0) AND (nf.state = 'failed'"
+    "  OR (nf.state = 'absent' AND nf.state_detail = $2) OR ($1::boolean AND nf.lang_ok))),"
+    " (SELECT count(DISTINCT st.update_id) FROM st WHERE " CLIENT_REPORT_SQL_NEEDED "),"
+    " (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.update_id ="
+    "  u.update_id) AND NOT EXISTS (SELECT 1 FROM bad WHERE bad.update_id = u.update_id)),"
+    " (SELECT count(*) FROM target_group WHERE NOT is_builtin),"
+    " (SELECT count(*) FROM computer), k.* FROM k";
+
+PGresult *rollup_send_summary(PGconn *db, int stores_files, const char *catalog_counts)
+{
+    const char *p[3] = {stores_files ? "t" : "f", CATALOG_FILE_PENDING, catalog_counts};
+
+    if (db_cmd(db, "SET jit = off", 0, NULL) < 0) /* as client_report: short, many CTEs */
+        return NULL;
+    /* COALESCE evaluates a subquery only when the count was not given: a given one costs
+     * nothing, an unknown one reads the whole catalog */
+    return db_exec(db, summary_sql, 3, p);
+}
 
 char *rollup_send_catalog_state(PGconn *db)
 {
@@ -41,43 +140,6 @@ char *rollup_send_catalog_state(PGconn *db)
         out = xasprintf("%lld/%s", (long long)seq, PQgetvalue(r, 0, 0));
     PQclear(r);
     return out;
-}
-
-PGresult *rollup_send_summary(PGconn *db, const char *catalog_counts)
-{
-    const char *p[1] = {catalog_counts};
-
-    /* COALESCE evaluates a subquery only when the count was not given: a given one costs
-     * nothing, an unknown one reads the whole catalog */
-    return db_exec(
-        db,
-        "WITH u AS (SELECT DISTINCT update_id FROM revision WHERE update_type IN "
-        "('Software', 'Driver')), "
-        "d AS (SELECT update_id FROM declined_update), "
-        "a AS (SELECT DISTINCT update_id FROM deployment WHERE NOT dead AND action IN (0, 1)), "
-        "l AS (" LAST_EVENTS ") "
-        "SELECT coalesce(($1::bigint[])[1], (SELECT count(*) FROM u)), "
-        " coalesce(($1::bigint[])[2], (SELECT count(*) FROM u JOIN d USING (update_id))), "
-        " coalesce(($1::bigint[])[3], (SELECT count(*) FROM u JOIN a USING (update_id) WHERE NOT "
-        "  EXISTS (SELECT 1 FROM d WHERE d.update_id = u.update_id))), "
-        " coalesce(($1::bigint[])[4], (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d "
-        "  WHERE d.update_id = u.update_id) AND NOT EXISTS (SELECT 1 FROM a WHERE a.update_id = "
-        "  u.update_id))), "
-        " coalesce(($1::bigint[])[5], (SELECT count(DISTINCT p.update_id) FROM deployment p WHERE "
-        "  NOT p.dead AND p.action IN (0, 1) AND EXISTS (SELECT 1 FROM revision r WHERE "
-        "  r.update_id = p.update_id AND r.revision_number > p.revision_number))), "
-        " coalesce(($1::bigint[])[6], (SELECT count(DISTINCT r.update_id) FROM revision r WHERE "
-        "  r.publication_state = 'Expired' AND r.update_type IN ('Software', 'Driver') AND NOT "
-        "  EXISTS (SELECT 1 FROM a WHERE a.update_id = r.update_id))), "
-        " 0, 0, "
-        " (SELECT count(DISTINCT update_id) FROM l WHERE event_id IN (161, 182)), "
-        " 0, 0, 0, 0, "
-        " (SELECT count(*) FROM target_group WHERE NOT is_builtin), "
-        " (SELECT count(*) FROM computer), "
-        " 0, "
-        " (SELECT count(DISTINCT computer_id) FROM l WHERE event_id IN (161, 182)), "
-        " 0",
-        1, p);
 }
 
 PGresult *rollup_send_servers(PGconn *db, const char *self_id)
@@ -247,8 +309,9 @@ int rollup_send_exclude(PGconn *db, const char *json)
 /* the computers sent once, with the time of their latest status change (NULL: none) */
 #define CHANGED                                                                                    \
     "SELECT s.computer_id AS id, c.id IS NOT NULL AS own, s.rollup_number, s.status_time, "        \
-    "CASE WHEN c.id IS NOT NULL THEN (SELECT max(e.received_at) FROM client_event e WHERE "        \
-    "e.computer_id = c.id AND e.update_id IS NOT NULL) ELSE (SELECT max(st.last_change) FROM "     \
+    "CASE WHEN c.id IS NOT NULL THEN greatest((SELECT max(e.received_at) FROM client_event e "     \
+    "WHERE e.computer_id = c.id AND e.update_id IS NOT NULL), (SELECT cs.reported_at FROM "        \
+    "computer_status cs WHERE cs.computer_id = c.id)) ELSE (SELECT max(st.last_change) FROM "      \
     "rollup_status st WHERE st.computer_id = s.computer_id) END AS changed, "                      \
     "(SELECT r.effective_detection FROM rollup_computer r WHERE r.computer_id = s.computer_id) "   \
     "AS effective FROM rollup_sent s LEFT JOIN computer c ON c.id::text = s.computer_id "          \
@@ -321,22 +384,20 @@ PGresult *rollup_send_status_due(PGconn *db, long limit)
     return db_exec(db, sql, 1, p);
 }
 
+#define STATES_OF_ONE CLIENT_REPORT_SQL_ROLLUP_STATES("ARRAY[$1::uuid]")
+#define CHANGED_TIME  TS("changed")
+
+/* The states of own computer $1 changed after $2 (NULL: all). */
+static const char own_states_sql[] =
+    "WITH " STATES_OF_ONE " SELECT uid::text, state, " CHANGED_TIME " FROM m WHERE"
+    " $2::timestamptz IS NULL OR changed > $2::timestamptz ORDER BY 1";
+
 PGresult *rollup_send_states(PGconn *db, const char *id, int own, const char *since)
 {
     const char *p[2] = {id, since != NULL && since[0] != '\0' ? since : NULL};
 
-    if (own)
-        return db_exec(
-            db,
-            "SELECT l.update_id::text, CASE l.event_id WHEN 183 THEN 4 WHEN 162 THEN 3 "
-            "WHEN 161 THEN 5 WHEN 182 THEN 5 ELSE 0 END, " TS(
-                "l.received_at") " FROM (SELECT DISTINCT ON (e.update_id) e.update_id, e.event_id, "
-                                 "e.received_at FROM client_event e WHERE e.computer_id = $1::uuid "
-                                 "AND "
-                                 "e.update_id IS NOT NULL ORDER BY e.update_id, e.id DESC) l WHERE "
-                                 "$2::timestamptz IS NULL OR l.received_at > $2::timestamptz ORDER "
-                                 "BY 1",
-            2, p);
+    if (own) /* the states `wsusctl report` counts: status event (156), later events */
+        return db_exec(db, own_states_sql, 2, p);
     return db_exec(db,
                    "SELECT update_id::text, state, " TS(
                        "last_change") " FROM rollup_status WHERE computer_id = $1 AND "

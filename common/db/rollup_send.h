@@ -19,25 +19,26 @@
 
 /*
  * This server's DownstreamServerRollupServerSummary: one row of 18 integer columns in the
- * order of MS-WSUSSS 3.1.4.14.3.3. Counted: updates (Software and Driver), declined, approved
- * (a live Install or Uninstall approval), not approved, approvals of an older revision,
- * expired without approval, updates some computer failed to install, custom target groups,
- * computers, computers with a failed update; the counters that need applicability (needed by
- * computers, up to date, critical or security not approved, infrastructure, server errors,
- * needing files, computers needing updates or up to date) are 0. The first six (the
- * catalog's: they read every revision) are taken from catalog_counts when it is not NULL, a
- * bigint[] literal of six numbers that an earlier call returned while rollup_send_catalog_state
- * was the same; the others are counted at each call. NULL on error (logged).
+ * order of MS-WSUSSS 3.1.4.14.3.3, each defined at summary_sql in rollup_send.c (and in
+ * docs/sync.md, "Reporting rollup"). The computer counts follow the compliance rule of
+ * `wsusctl report` (client_report.h: approvals through the group tree, the computer's status
+ * event 156 and later install events), so the upstream shows what the report here says.
+ * stores_files: this server keeps update files (storage local and download not none), so an
+ * approved update whose files are not downloaded yet needs files; otherwise only its failed
+ * files and those pending on the upstream do. The first seven counts (the catalog's: they
+ * read every revision) are taken from catalog_counts when it is not NULL, a bigint[] literal
+ * of seven numbers that an earlier call returned while rollup_send_catalog_state was the
+ * same; the others are counted at each call. NULL on error (logged).
  */
-PGresult *rollup_send_summary(PGconn *db, const char *catalog_counts);
+PGresult *rollup_send_summary(PGconn *db, int stores_files, const char *catalog_counts);
 
 /*
- * What the six catalog counters of the summary depend on, as a short text (malloc'd; the
+ * What the seven catalog counts of the summary depend on, as a short text (malloc'd; the
  * caller frees it; NULL on error, logged): the change horizon (db_change_horizon: every
  * revision, deployment and decline written takes a change number) and the number of
  * declines and deployments (rows deleted). Index lookups and counts of small tables only.
  * wsusd inserts revisions and never updates or deletes them (client_scan relies on it too),
- * so an unchanged state means unchanged counters. Read it before the summary: a change
+ * so an unchanged state means unchanged counts. Read it before the summary: a change
  * committed in between gives a later state, and the next call counts again.
  */
 char *rollup_send_catalog_state(PGconn *db);
@@ -93,8 +94,11 @@ PGresult *rollup_send_status_due(PGconn *db, long limit);
 
 /*
  * The update statuses of computer id (own: one of this server's, else a rolled-up one)
- * changed after since ("" or NULL: all of them). Columns: update_id, state (0-6: 4 installed,
- * 5 failed, 3 downloaded, 0 other events), last_change. NULL on error (logged).
+ * changed after since ("" or NULL: all of them). Columns: update_id, state (enum
+ * client_rollup_state: 2 needed, 3 downloaded, 4 installed, 5 failed, 6 installed pending
+ * reboot), last_change. An own computer's come from its status event (156) and later
+ * download/install events, as `wsusctl report` counts them (CLIENT_REPORT_SQL_ROLLUP_STATES).
+ * NULL on error (logged).
  */
 PGresult *rollup_send_states(PGconn *db, const char *id, int own, const char *since);
 

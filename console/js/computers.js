@@ -103,18 +103,34 @@ export async function render(root) {
   } catch (e) {
     chartBox.append(errorLine("compliance-error", e));
   }
-  root.append(el("h2", { text: "Computers" }), msg, list);
   const targets = computerGroups(groups).filter((g) => g.name !== "All Computers");
+  // one page of PAGE computers at a time (GET computers pages on the server), of one group or
+  // of all (this server's, then those the servers below rolled up)
+  const PAGE = 50;
+  const state = { offset: 0, gen: 0 };
+  const groupPick = el("select", { id: "comp-group", "aria-label": "group" },
+    [el("option", { value: "", text: "All computers" })].concat(
+      targets.map((g) => el("option", { value: g.name, text: g.name }))));
+  groupPick.addEventListener("change", () => { state.offset = 0; load(); });
+  root.append(el("h2", { text: "Computers" }), el("div", { class: "toolbar" },
+    el("label", { for: "comp-group", text: "Group " }), groupPick), msg, list);
 
   async function load() {
-    list.replaceChildren();
+    const gen = ++state.gen;
     let c;
     try {
-      c = await api.get("computers");
+      const q = { limit: PAGE, offset: state.offset };
+      if (groupPick.value) q.group = groupPick.value;
+      c = await api.get("computers", q);
+      if (gen !== state.gen) return; // a newer page was asked for meanwhile
     } catch (e) {
-      list.append(errorLine("computers-error", e));
+      list.replaceChildren(errorLine("computers-error", e));
       return;
     }
+    list.replaceChildren();
+    const last = state.offset + c.count;
+    list.append(el("p", { id: "comp-count", text: c.total === 0 ? "No computer." :
+      "Computers " + (state.offset + 1) + " to " + last + " of " + c.total }));
     list.append(table("computers", [
       { title: "Computer", cell: (x) => x.name || x.id || "" },
       { title: "Groups", cell: (x) => x.groups || "" },
@@ -139,7 +155,12 @@ export async function render(root) {
             }
           } })];
       } },
-    ], c.computers || [], (x) => ({ "data-id": x.id })));
+    ], c.computers || [], (x) => ({ "data-id": x.id })),
+    el("div", { class: "toolbar" },
+      el("button", { id: "comp-prev", type: "button", text: "Previous", disabled: state.offset === 0,
+        onclick: () => { state.offset = Math.max(0, state.offset - PAGE); load(); } }),
+      el("button", { id: "comp-next", type: "button", text: "Next", disabled: last >= c.total,
+        onclick: () => { state.offset += PAGE; load(); } })));
   }
   await load();
 }

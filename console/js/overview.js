@@ -67,6 +67,9 @@ export async function render(root) {
       lastView(st.last),
       kv("sync-schedule", [["Schedule", st.schedule || "manual"],
         ["Next synchronization", st.next_schedule ? when(st.next_schedule) : "none (manual)"],
+        // the reporting rollup on its own (rollup-interval-hours); null on a root, with the
+        // interval 0 or rollup off: then the row is left out
+        ...(st.next_rollup ? [["Next reporting rollup", when(st.next_rollup)]] : []),
         ["Retry", st.retry_at ? when(st.retry_at) + " (" + st.retries_done + " done)" : "none"]]));
     button.disabled = !!st.running;
     if (st.running) {

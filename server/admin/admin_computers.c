@@ -1,6 +1,7 @@
 /*
  * admin_computers: the Windows computers that use this server (MS-WUSP clients), for
- * `wsusctl computers [list|show|move|remove]`: GET /api/v1/computers[?group=NAME],
+ * `wsusctl computers [list|show|move|remove]`: GET /api/v1/computers[?group=NAME][&limit=N
+ * &offset=N] (paged for the console),
  * GET /api/v1/computers/show?computer=NAME|ID, POST /api/v1/computers/move
  * {"computer","group"}, POST /api/v1/computers/remove {"computer"}, and the compliance report
  * GET /api/v1/report[?group=NAME&update=ID|KB]. Without a group, the computers of the servers
@@ -14,7 +15,9 @@
 #include "computer.h"
 #include "rollup.h"
 #include "settings.h"
+#include "strutil.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,30 +130,58 @@ static int group_exists(struct http_request *req, PGconn *db, const char *group,
     return f == 1;
 }
 
+/* The most computers one GET computers answer carries when limit is given. */
+#define COMPUTERS_LIST_MAX 1000
+
+/*
+ * GET computers[?group=NAME][&limit=N&offset=N]: this server's computers then those of the
+ * servers below (without a group), each part in name order, with the total of both; a page
+ * is taken from that sequence. Without limit, every computer (what wsusctl computers asks).
+ */
 enum MHD_Result admin_computers_list(struct http_request *req)
 {
     const char *group = http_query(req, "group");
-    PGconn *db = admin_db(req);
+    const char *limit_s = http_query(req, "limit");
+    const char *offset_s = http_query(req, "offset");
+    long limit = -1, offset = 0, local, below = 0;
+    PGconn *db;
     enum MHD_Result replied = MHD_YES;
     json_t *list;
 
-    if (db == NULL)
-        return MHD_YES;
     if (group != NULL && (group[0] == '\0' || strlen(group) > ADMIN_GROUP_NAME_MAX))
         return admin_error(req, MHD_HTTP_BAD_REQUEST, "group: 1 to %d characters",
                            ADMIN_GROUP_NAME_MAX);
+    if (limit_s != NULL && str_to_long(limit_s, 1, COMPUTERS_LIST_MAX, &limit) < 0)
+        return admin_error(req, MHD_HTTP_BAD_REQUEST,
+                           "limit \"%s\" is not a number from 1 to %d (leave it out for every "
+                           "computer)",
+                           limit_s, COMPUTERS_LIST_MAX);
+    if (offset_s != NULL && str_to_long(offset_s, 0, LONG_MAX, &offset) < 0)
+        return admin_error(req, MHD_HTTP_BAD_REQUEST,
+                           "offset \"%s\" is not a whole number from 0 up", offset_s);
+    db = admin_db(req);
+    if (db == NULL)
+        return MHD_YES;
     if (group != NULL && !group_exists(req, db, group, &replied))
         return replied;
+    local = computer_count(db, group);
+    /* the servers below know nothing of this server's target groups */
+    if (local >= 0 && group == NULL)
+        below = rollup_computer_count(db);
+    if (local < 0 || below < 0)
+        return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot read the computers; see the wsusd log");
     list = json_array();
     {
         struct server *srv = req->app;
         char *name = settings_get(db, "account-name");
         struct list_ctx x = {list, srv->server_id, name != NULL ? name : srv->server_id};
-        int rc = computer_list(db, group, NULL, list_cb, &x);
+        int rc = computer_list(db, group, NULL, limit, offset, list_cb, &x);
+        long got = (long)json_array_size(list);
 
-        /* the servers below know nothing of this server's target groups */
-        if (rc == 0 && group == NULL)
-            rc = rollup_computer_list(db, NULL, rollup_list_cb, list);
+        if (rc == 0 && group == NULL && (limit < 0 || got < limit))
+            rc = rollup_computer_list(db, NULL, limit < 0 ? -1 : limit - got,
+                                      offset > local ? offset - local : 0, rollup_list_cb, list);
         free(name);
         if (rc < 0) {
             json_decref(list);
@@ -158,7 +189,9 @@ enum MHD_Result admin_computers_list(struct http_request *req)
                                "cannot read the computers; see the wsusd log");
         }
     }
-    return admin_reply(req, MHD_HTTP_OK, json_pack("{s:o}", "computers", list));
+    return admin_reply(req, MHD_HTTP_OK,
+                       json_pack("{s:I, s:I, s:o}", "total", (json_int_t)(local + below), "count",
+                                 (json_int_t)json_array_size(list), "computers", list));
 }
 
 static int rollup_status_cb(void *arg, const struct rollup_update_status *st)
@@ -192,7 +225,7 @@ static enum MHD_Result show_reply(struct http_request *req, int ok, json_t *one,
 static enum MHD_Result rollup_show(struct http_request *req, PGconn *db, const char *id)
 {
     json_t *one = json_array(), *updates = json_array();
-    int ok = rollup_computer_list(db, id, rollup_list_cb, one) >= 0 &&
+    int ok = rollup_computer_list(db, id, -1, 0, rollup_list_cb, one) >= 0 &&
              rollup_computer_statuses(db, id, rollup_status_cb, updates) >= 0;
 
     return show_reply(req, ok, one, updates);
@@ -217,7 +250,7 @@ enum MHD_Result admin_computers_show(struct http_request *req)
         return replied;
     one = json_array();
     updates = json_array();
-    ok = computer_list(db, NULL, id, list_cb, &(struct list_ctx){one, NULL, NULL}) >= 0 &&
+    ok = computer_list(db, NULL, id, -1, 0, list_cb, &(struct list_ctx){one, NULL, NULL}) >= 0 &&
          computer_update_statuses(db, id, status_cb, updates) >= 0;
     return show_reply(req, ok, one, updates);
 }
@@ -348,10 +381,12 @@ enum MHD_Result admin_report(struct http_request *req)
         return admin_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot compute the report; see the wsusd log");
     }
-    ans =
-        json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:o}", "group", group, "update", update, "computers",
-                  (json_int_t)tot.computers, "not_reporting", (json_int_t)tot.not_reporting,
-                  "stale_days", (json_int_t)CLIENT_REPORT_STALE_DAYS, "updates", rows);
+    ans = json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:i, s:i, s:i, s:o}", "group", group, "update",
+                    update, "computers", (json_int_t)tot.computers, "not_reporting",
+                    (json_int_t)tot.not_reporting, "stale_days",
+                    (json_int_t)CLIENT_REPORT_STALE_DAYS, "needing_updates",
+                    (json_int_t)tot.needing, "with_errors", (json_int_t)tot.with_errors,
+                    "up_to_date", (json_int_t)tot.up_to_date, "updates", rows);
     if (group == NULL)
         json_object_set_new(
             ans, "downstream",

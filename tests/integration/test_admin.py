@@ -8,6 +8,7 @@ stopped-server messages; groups, approvals, declines and EULAs visible in the da
 `updates show`; replica-mode refusals; every --json output parses.
 """
 
+import http.client
 import json
 import os
 import subprocess
@@ -247,6 +248,71 @@ class AdminTest(unittest.TestCase):
                                  "refused); start it with systemctl start wsusd\n" % port)
 
     # ---- groups ----
+    def get(self, path):
+        token = open(os.path.join(self.tmp, "state", "admin.token")).read().strip()
+        c = http.client.HTTPConnection("127.0.0.1", int(self.admin_listen.rsplit(":", 1)[1]),
+                                       timeout=30)
+        try:
+            c.request("GET", path, headers={"Authorization": "Bearer " + token})
+            r = c.getresponse()
+            return r.status, json.loads(r.read())
+        finally:
+            c.close()
+
+    def test_computers_paged(self):
+        # 5 computers of this server (2 in Pilot) and 3 rolled up from a server below: pages
+        # of this server's then the rolled-up ones, each in name order, with the total
+        psql("INSERT INTO computer (id, name, address) SELECT ('00000000-0000-0000-0000-"
+             "00000000000' || i)::uuid, 'pc' || i || '.example.org', '127.0.0.1' "
+             "FROM generate_series(1, 5) i")
+        psql("INSERT INTO target_group (id, parent_id, name) VALUES "
+             "('5e5e5e5e-0000-0000-0000-000000000001', "
+             "'a0a08746-4dbe-4a37-9adf-9e7652c0b421', 'Paging pilot')")
+        psql("INSERT INTO computer_group (computer_id, group_id) SELECT id, "
+             "'5e5e5e5e-0000-0000-0000-000000000001' FROM computer "
+             "WHERE name IN ('pc2.example.org', 'pc4.example.org')")
+        psql("INSERT INTO rollup_computer (computer_id, server_id, reporter_id, name) "
+             "SELECT 'below-' || i, '6e6e6e6e-0000-0000-0000-000000000001', "
+             "'6e6e6e6e-0000-0000-0000-000000000001', 'branch' || i || '.example.org' "
+             "FROM generate_series(1, 3) i")
+        try:
+            st, every = self.get("/api/v1/computers")
+            self.assertEqual(st, 200, every)
+            names = [x["name"] for x in every["computers"]]
+            self.assertEqual(names, ["pc%d.example.org" % i for i in range(1, 6)]
+                             + ["branch%d.example.org" % i for i in range(1, 4)])
+            self.assertEqual((every["total"], every["count"]), (8, 8))
+            paged = []
+            for off in range(0, 9, 3):
+                st, page = self.get("/api/v1/computers?limit=3&offset=%d" % off)
+                self.assertEqual((st, page["total"]), (200, 8), page)
+                self.assertEqual(page["count"], len(page["computers"]))
+                paged += page["computers"]
+            self.assertEqual(paged, every["computers"])
+            st, page = self.get("/api/v1/computers?limit=2&offset=20")
+            self.assertEqual((st, page["total"], page["computers"]), (200, 8, []))
+            st, page = self.get("/api/v1/computers?group=paging%20pilot&limit=1&offset=1")
+            self.assertEqual((st, page["total"], [x["name"] for x in page["computers"]]),
+                             (200, 2, ["pc4.example.org"]), page)
+            st, page = self.get("/api/v1/computers?limit=1001")
+            self.assertEqual((st, page.get("error")), (400, 'limit "1001" is not a number from 1 '
+                                                            "to 1000 (leave it out for every "
+                                                            "computer)"))
+            st, page = self.get("/api/v1/computers?limit=5&offset=-1")
+            self.assertEqual((st, page.get("error")),
+                             (400, 'offset "-1" is not a whole number from 0 up'))
+            # wsusctl computers lists every one of them, in one table
+            out = self.ok("computers")
+            for n in names:
+                self.assertIn(n, out)
+            self.assertEqual(len(out.strip().split("\n")), 1 + 8, out)
+        finally:
+            psql("DELETE FROM rollup_computer WHERE computer_id LIKE 'below-%'")
+            psql("DELETE FROM computer_group WHERE group_id = "
+                 "'5e5e5e5e-0000-0000-0000-000000000001'")
+            psql("DELETE FROM computer WHERE name LIKE 'pc_.example.org'")
+            psql("DELETE FROM target_group WHERE name = 'Paging pilot'")
+
     def test_groups(self):
         names = [g["name"] for g in self.js("groups")["groups"]]
         for builtin in ("All Computers", "Unassigned Computers", "Downstream Servers"):

@@ -193,6 +193,17 @@ def check_computers(d, root, root_conf):
         else []
     wt.check(names == ["pc-console.example.org"], "wsusctl: the computer is in Pilot", r)
     wait_text(d, "#computers", lambda t: "Pilot" in t, "the table shows the new group")
+    # the page is one server-side page (GET computers?limit=50): its line and buttons
+    wait_text(d, "#comp-count", lambda t: t == "Computers 1 to 1 of 1",
+              "the Computers page says which page of how many it shows")
+    wt.check(not d.find_element(By.ID, "comp-prev").is_enabled() and
+             not d.find_element(By.ID, "comp-next").is_enabled(),
+             "one page: Previous and Next are disabled")
+    Select(d.find_element(By.ID, "comp-group")).select_by_visible_text("Unassigned Computers")
+    wait_text(d, "#comp-count", lambda t: t == "No computer.",
+              "the group filter asks the server for that group's page (none left unassigned)")
+    Select(d.find_element(By.ID, "comp-group")).select_by_visible_text("All computers")
+    wait_text(d, "#computers", lambda t: "pc-console.example.org" in t, "all computers again")
 
     def pilot_bar(drv):
         g = drv.find_elements(By.CSS_SELECTOR, "#compliance g.compliance-row[data-group='Pilot']")
@@ -285,6 +296,8 @@ def run(tmp, servers, dbs):
         login(d, root_conf)
         wait_text(d, "#sync-state", lambda t: t == "Idle", "the overview shows the sync state")
         wait_text(d, "#sync-last", lambda t: t == "Never synchronized.", "a root never synchronized")
+        wait_text(d, "#sync-schedule", lambda t: "Next synchronization" in t and
+                  "Next reporting rollup" not in t, "a root shows no next reporting rollup")
         wait_text(d, "#disk", lambda t: "Directory" in t and "free" in t, "the overview shows the disk use")
         # the root's checkhealth lines (GET health), the same as wsusctl checkhealth prints
         wait_text(d, "#health", lambda t: "PASS database: reachable, schema" in t and
@@ -364,6 +377,16 @@ def run(tmp, servers, dbs):
         wait_text(d, "#sync-state", lambda t: t == "Idle", "the downstream is idle again")
         saw = d.find_element(By.ID, "page").get_attribute("data-saw-running")
         wt.check(saw == "1", "the overview showed synchronization 1 running (%r)" % saw)
+        # the next reporting rollup, next to the next sync (rollup on, an upstream, 24 hours)
+        r = wt.wsusctl(down_conf, "--json", "sync", "status")
+        nxt = json.loads(r.stdout).get("next_rollup") if r.returncode == 0 else None
+        wt.check(nxt is not None, "wsusctl sync status: the downstream has a next rollup", r)
+        wait_text(d, "#sync-schedule", lambda t: "Next synchronization" in t and
+                  "Next reporting rollup" in t, "the downstream shows its next reporting rollup")
+        dd = d.find_elements(By.XPATH, "//dl[@id='sync-schedule']/dt[text()='Next reporting "
+                             "rollup']/following-sibling::dd[1]")
+        wt.check(len(dd) == 1 and dd[0].text not in ("", "none"),
+                 "the next reporting rollup has a time (%r)" % [x.text for x in dd])
         shot(d, "overview-downstream")
         r = wt.wsusctl(down_conf, "--json", "sync", "history")
         h = json.loads(r.stdout)

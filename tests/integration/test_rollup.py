@@ -106,10 +106,16 @@ def run(tmp, servers, dbs):
     wt.check(got.get("result") == "succeeded" and got.get("servers") == 1 and
              got.get("computers") == 0, "leaf's first rollup: itself, no computer yet", got)
 
-    updates = [u for (u,) in wt.sql(leaf_db, "SELECT DISTINCT update_id FROM revision WHERE "
-                                             "update_type = 'Software' ORDER BY 1")]
+    updates = [u for (u,) in wt.sql(leaf_db, "SELECT DISTINCT update_id FROM revision r WHERE "
+                                             "update_type = 'Software' AND NOT EXISTS (SELECT 1 "
+                                             "FROM revision_bundle b WHERE b.member_update_id = "
+                                             "r.update_id) ORDER BY 1")]
     wt.check(len(updates) >= 2, "the leaf holds the generated updates", updates)
     u1, u2 = updates[0], updates[1]
+    # approved, as a client installs only approved updates: the summary counts the failures
+    # of approved updates (the rule of wsusctl report)
+    ctl(leaf_conf, "approve", u1)
+    ctl(leaf_conf, "approve", u2)
     pc1 = client(leaf_url, PC1, "pc1.rollup.test")
     pc2 = client(leaf_url, PC2, "pc2.rollup.test")
     wt.check(pc1.report([pc1.event(183, 0, upd(u1)), pc1.event(161, -2145099769, upd(u2))]),
@@ -179,6 +185,16 @@ def run(tmp, servers, dbs):
                      "UpdatesWithClientErrorsCount": 1} and leaf.get("computers") == 2 and
              leaf.get("last_rollup"), "the leaf's summary: its updates, 2 computers, 1 with a "
              "failed update", leaf)
+    # what the console's Downstream Servers tree draws for each node (console/js/downstreams.js:
+    # name, "last sync", "last rollup"): the grandchild's are the times the leaf reported
+    ts = ("SELECT to_char(last_sync AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+          "last_rollup IS NOT NULL FROM rollup_server WHERE server_id = :'p1'")
+    for node, sid, what in ((tree[0] if tree else {}, mid_id, "middle"), (leaf, leaf_id, "leaf")):
+        want = wt.sql(root_db, ts, sid)
+        wt.check(bool(want) and want[0][0] and node.get("last_sync") == want[0][0] and
+                 want[0][1] == "t" and bool(node.get("last_rollup")),
+                 "downstreams tree: the %s's last sync (as it reported it) and last rollup"
+                 % what, (node, want))
     out = ctl(root_conf, "downstreams")
     wt.check(any(ln.startswith("middle.rollup.test ") for ln in out.splitlines()) and
              any(ln.startswith("  leaf.rollup.test ") for ln in out.splitlines()) and

@@ -2,7 +2,8 @@
  * Tests for rollup_send: what the downstream side of the reporting rollup reads and records,
  * against the real PostgreSQL test cluster: servers below in parent-first order, computers due
  * (new, changed, details needed, excluded), statuses due (full, changed since) and their
- * states, the records of what was sent, the reset.
+ * states, the records of what was sent, the reset; the 18 summary counts of a small catalog
+ * and three computers, the computer ones equal to client_report()'s totals.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
+#include "client_report.h"
 #include "db.h"
 #include "rollup_send.h"
 #include "testutil.h"
@@ -71,7 +74,7 @@ static void test_servers_in_parent_order(void **state)
         assert_string_equal(PQgetvalue(r, 1, 7 + k), want);
     }
     PQclear(r);
-    r = rollup_send_summary(db, NULL);
+    r = rollup_send_summary(db, 1, NULL);
     assert_non_null(r);
     assert_int_equal(PQnfields(r), ROLLUP_SEND_SUMMARY_FIELDS);
     assert_string_equal(PQgetvalue(r, 0, 14), "0"); /* no computer */
@@ -195,6 +198,182 @@ static void test_computers_and_status(void **state)
     db_close(db);
 }
 
+#define PC2            "aaaaaaaa-0000-4000-8000-000000000002"
+#define PC3            "aaaaaaaa-0000-4000-8000-000000000003"
+#define U(n)           "cccccccc-0000-4000-8000-00000000000" #n
+#define SECURITY       "0fa1201d-4330-4fa8-8ae9-b877473b6441"
+#define CRITICAL       "e6cf1350-c01b-414d-a61f-263d14d133b4"
+#define UPDATE_ROLLUPS "28bc880e-0592-4cbf-8f95-c79b17911d5f"
+#define ALL_COMPUTERS  "a0a08746-4dbe-4a37-9adf-9e7652c0b421"
+#define UNASSIGNED     "b73ca6ed-5727-47f3-84de-015e03f6a88a"
+
+/* One Software update with revision 1 of classification cls. */
+static void add_update(PGconn *db, const char *uid, const char *cls)
+{
+    const char *p[2] = {uid, cls};
+
+    assert_int_equal(db_cmd(db,
+                            "WITH r AS (INSERT INTO revision (update_id, revision_number, "
+                            "update_type, title, xml) VALUES ($1::uuid, 1, 'Software', $1, '<x/>') "
+                            "RETURNING id) INSERT INTO revision_prerequisite (revision_id, clause, "
+                            "update_id, is_category) SELECT id, 0, $2::uuid, true FROM r",
+                            2, p),
+                     0);
+}
+
+/* A file of update uid's revision 1, in state (and state_detail detail, NULL: none). */
+static void add_file(PGconn *db, const char *uid, int n, const char *state, const char *detail)
+{
+    char sha1[8];
+    const char *p[4] = {uid, sha1, state, detail};
+
+    snprintf(sha1, sizeof(sha1), "%d", n);
+    assert_int_equal(db_cmd(db,
+                            "WITH f AS (INSERT INTO file (sha1, file_name, state, state_detail) "
+                            "VALUES (decode(lpad($2, 40, '0'), 'hex'), $2 || '.cab', $3, $4) "
+                            "RETURNING sha1) INSERT INTO revision_file (revision_id, sha1) SELECT "
+                            "r.id, f.sha1 FROM revision r, f WHERE r.update_id = $1::uuid",
+                            4, p),
+                     0);
+}
+
+/* Approve update uid (revision 1) for install to group. */
+static void approve(PGconn *db, const char *uid, const char *group)
+{
+    const char *p[2] = {uid, group};
+
+    assert_int_equal(db_cmd(db,
+                            "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
+                            "target_group_id, action) VALUES (gen_random_uuid(), $1::uuid, 1, "
+                            "$2::uuid, 0)",
+                            2, p),
+                     0);
+}
+
+static int no_row(void *arg, const struct client_report_row *row)
+{
+    (void)arg;
+    (void)row;
+    return 0;
+}
+
+static void expect_summary(PGconn *db, int stores_files, const long want[18])
+{
+    PGresult *r = rollup_send_summary(db, stores_files, NULL);
+    int k;
+
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    assert_int_equal(PQnfields(r), ROLLUP_SEND_SUMMARY_FIELDS);
+    for (k = 0; k < ROLLUP_SEND_SUMMARY_FIELDS; k++) {
+        char got[32];
+        snprintf(got, sizeof(got), "%s", PQgetvalue(r, 0, k));
+        if (strtol(got, NULL, 10) != want[k])
+            fail_msg("summary count %d: %s, expected %ld", k + 1, got, want[k]);
+    }
+    PQclear(r);
+}
+
+/*
+ * U1 security, approved for All Computers, its file present; U2 critical and U3 an update
+ * rollup (no WSUS infrastructure update: that is no classification), not approved; U4 security,
+ * declined; U5 security, approved for Unassigned Computers, its file not downloaded yet; U6
+ * security, not approved, its file failed to download; U7 critical, approved, its file pending on
+ * the upstream. PC1's status (156) says U1 needed; PC2's says U1, U5, U7 installed; PC3 sent no
+ * status, failed U5 (161) and so needs U1 and U7 (inferred).
+ */
+static void test_summary_counts(void **state)
+{
+    char conninfo[512];
+    PGconn *db = testdb_create_migrated("unit_rollup_send_summary", conninfo, sizeof(conninfo));
+    struct client_report_totals tot;
+    const char *pending[1] = {CATALOG_FILE_PENDING};
+    /* 1-6 updates, declined, approved, not approved, stale, expired; 7 critical/security and
+       8 infrastructure (none) not approved; 9 client errors, 10 server errors, 11 needing files,
+       12 needed by computers, 13 up to date; 14 custom groups, 15 computers; 16 needing
+       updates, 17 with errors, 18 up to date */
+    const long stored[18] = {7, 1, 3, 3, 0, 0, 2, 0, 1, 1, 2, 2, 3, 0, 3, 2, 1, 1};
+    long not_stored[18];
+    PGresult *r;
+
+    (void)state;
+    add_update(db, U(1), SECURITY);
+    add_update(db, U(2), CRITICAL);
+    add_update(db, U(3), UPDATE_ROLLUPS);
+    add_update(db, U(4), SECURITY);
+    add_update(db, U(5), SECURITY);
+    add_update(db, U(6), SECURITY);
+    add_update(db, U(7), CRITICAL);
+    exec(db, "INSERT INTO declined_update (update_id) VALUES ('" U(4) "')");
+    approve(db, U(1), ALL_COMPUTERS);
+    approve(db, U(5), UNASSIGNED);
+    approve(db, U(7), ALL_COMPUTERS);
+    add_file(db, U(1), 1, "present", NULL);
+    add_file(db, U(5), 5, "absent", NULL);
+    add_file(db, U(6), 6, "failed", "HTTP 404");
+    add_file(db, U(7), 7, "absent", pending[0]);
+    exec(db,
+         "INSERT INTO computer (id, name, address) VALUES ('" PC1 "', 'pc1', '10.0.0.1'), ('" PC2
+         "', 'pc2', '10.0.0.2'), ('" PC3 "', 'pc3', '10.0.0.3')");
+    exec(db, "INSERT INTO computer_status (computer_id, instance_id, reported_at) VALUES ('" PC1
+             "', gen_random_uuid(), '2026-11-30 10:00:00+00'), ('" PC2
+             "', gen_random_uuid(), '2026-11-30 10:00:00+00')");
+    exec(db, "INSERT INTO computer_update_status (computer_id, update_id, state) VALUES ('" PC1
+             "', '" U(1) "', 'needed'), ('" PC2 "', '" U(1) "', 'installed'), ('" PC2 "', '" U(
+                 5) "', 'installed'), ('" PC2 "', '" U(7) "', 'installed')");
+    exec(db,
+         "INSERT INTO client_event (computer_id, instance_id, event_id, update_id) VALUES ('" PC3
+         "', gen_random_uuid(), 161, '" U(5) "')");
+
+    expect_summary(db, 1, stored);
+    /* without a content store only the red-X files count: U7 pending upstream */
+    memcpy(not_stored, stored, sizeof(not_stored));
+    not_stored[10] = 1;
+    expect_summary(db, 0, not_stored);
+
+    /* wsusctl report counts the same computers */
+    assert_int_equal(client_report(db, NULL, NULL, &tot, no_row, NULL), 0);
+    assert_int_equal(tot.computers, 3);
+    assert_int_equal(tot.needing, stored[15]);
+    assert_int_equal(tot.with_errors, stored[16]);
+    assert_int_equal(tot.up_to_date, stored[17]);
+
+    /* what the rollup sends of PC1: its status's needed U1 (2), as the report counts it */
+    r = rollup_send_states(db, PC1, 1, NULL);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), U(1));
+    assert_string_equal(PQgetvalue(r, 0, 1), "2");
+    assert_string_equal(PQgetvalue(r, 0, 2), "2026-11-30T10:00:00.000000Z");
+    PQclear(r);
+    /* PC3's failure goes as failed (5); PC2 up to date: installed (4) */
+    r = rollup_send_states(db, PC3, 1, NULL);
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 1), "5");
+    PQclear(r);
+    r = rollup_send_states(db, PC2, 1, "2026-11-30T09:00:00Z");
+    assert_int_equal(PQntuples(r), 3);
+    assert_string_equal(PQgetvalue(r, 2, 1), "4");
+    PQclear(r);
+    assert_int_equal(rows(rollup_send_states(db, PC2, 1, "2026-11-30T10:00:00Z")), 0);
+
+    /* once sent, a new status event makes PC1 due again (no event of an update needed) */
+    assert_int_equal(
+        rollup_send_computers_sent(db, "[{\"id\": \"" PC1 "\", \"fp\": \"x\", \"details\": null}]"),
+        0);
+    assert_int_equal(rollup_send_status_sent(db, "[{\"id\": \"" PC1 "\", \"number\": 1, \"time\": "
+                                                 "\"2026-11-30T10:00:00.000000Z\"}]"),
+                     0);
+    assert_int_equal(rows(rollup_send_status_due(db, 10)), 0);
+    exec(db, "UPDATE computer_status SET reported_at = '2026-11-30 11:00:00+00' WHERE "
+             "computer_id = '" PC1 "'");
+    r = rollup_send_status_due(db, 10);
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), PC1);
+    PQclear(r);
+    db_close(db);
+}
+
 static char *state_of(PGconn *db)
 {
     char *s = rollup_send_catalog_state(db);
@@ -203,7 +382,7 @@ static char *state_of(PGconn *db)
     return s;
 }
 
-/* The summary's catalog counters: given ones are used as they are, and the catalog state that
+/* The summary's catalog counts: given ones are used as they are, and the catalog state that
  * keys them moves with every revision, decline and approval written or removed. */
 static void test_summary_catalog_state(void **state)
 {
@@ -214,10 +393,10 @@ static void test_summary_catalog_state(void **state)
 
     (void)state;
     s0 = state_of(db);
-    r = rollup_send_summary(db, "{7,6,5,4,3,2}");
+    r = rollup_send_summary(db, 0, "{7,6,5,4,3,2,1}");
     assert_non_null(r);
     assert_string_equal(PQgetvalue(r, 0, 0), "7");
-    assert_string_equal(PQgetvalue(r, 0, 5), "2");
+    assert_string_equal(PQgetvalue(r, 0, 6), "1");
     assert_string_equal(PQgetvalue(r, 0, 14), "0"); /* the computers are counted anyway */
     PQclear(r);
     s1 = state_of(db);
@@ -226,7 +405,7 @@ static void test_summary_catalog_state(void **state)
              "('" UPD1 "', 1, 'Software', '<Update/>')");
     s2 = state_of(db);
     assert_string_not_equal(s1, s2);
-    r = rollup_send_summary(db, NULL);
+    r = rollup_send_summary(db, 0, NULL);
     assert_string_equal(PQgetvalue(r, 0, 0), "1"); /* counted: one update */
     assert_string_equal(PQgetvalue(r, 0, 3), "1"); /* not approved */
     PQclear(r);
@@ -248,9 +427,10 @@ static void test_summary_catalog_state(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_summary_catalog_state),
         cmocka_unit_test(test_servers_in_parent_order),
         cmocka_unit_test(test_computers_and_status),
-        cmocka_unit_test(test_summary_catalog_state),
+        cmocka_unit_test(test_summary_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * Tests for update_query against a real catalog with a few hand-made rows: category names
  * (case, white space inside real titles, no match with and without candidates, the same name
  * twice), KB numbers (only updates approvable on their own), title words in any order, the
- * superseded filter, and sizes (a bundle counts its members' files, a shared file once).
+ * superseded filter, and sizes (a bundle counts its members' files, a shared file once); the
+ * latest revision kept by schema/014's triggers through inserts, an update and deletes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -198,12 +199,108 @@ static void test_list(void **state)
     testdb_drop(c, "unit_uq_list");
 }
 
+static void exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
+/* The latest revision (revision_latest, kept by schema/014's triggers) through inserts of a
+ * newer and an older revision, an UPDATE and deletes; the id and kb searches; approved and
+ * declined; the total over the whole selection with a page of 1. */
+static void test_latest(void **state)
+{
+    PGconn *c = open_seeded("unit_uq_latest");
+    struct update_filter f;
+    char ids[1024];
+    PGresult *r;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    /* B2's revision 201 no longer supersedes B1 and is renamed; 199 (older) changes nothing */
+    exec_ok(c, "INSERT INTO revision (id, update_id, revision_number, update_type, title, "
+               "  explicitly_deployable, kb_article_id, creation_date, xml) VALUES "
+               "(9, '" B2 "', 201, 'Software', 'Another Update (KB5000003)', true, '5000003', "
+               "  '2031-01-01', '<x/>'), "
+               "(10, '" B2 "', 199, 'Software', 'Zzz old', true, '5000002', NULL, '<x/>')");
+    f.limit = 1;
+    r = update_query_list(c, &f);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, UQ_ID), B2);
+    assert_string_equal(PQgetvalue(r, 0, UQ_REVISION), "201");
+    assert_string_equal(PQgetvalue(r, 0, UQ_TITLE), "Another Update (KB5000003)");
+    assert_string_equal(PQgetvalue(r, 0, UQ_TOTAL), "2");
+    assert_string_equal(PQgetvalue(r, 0, UQ_SUPERSEDED), "f");
+    PQclear(r);
+    f.superseded = 1;
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, ""); /* only B2's old revision names B1 */
+    f.superseded = 0;
+    f.search = "kb5000003";
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B2);
+    f.search = "KB5000002"; /* the old revisions' KB */
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, "");
+    f.search = "33333333-0000-0000-0000-000000000001";
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B1);
+    f.search = "50%_"; /* LIKE's wildcards are plain characters */
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, "");
+    f.search = NULL;
+
+    exec_ok(c, "UPDATE revision SET title = 'Renamed' WHERE id = 9");
+    f.search = "renamed";
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B2);
+    f.search = NULL;
+
+    /* the latest revision goes: the one below it is the latest again */
+    exec_ok(c, "DELETE FROM revision WHERE id = 9");
+    f.superseded = 1;
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B1);
+    f.superseded = 0;
+    f.search = "KB5000002";
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B2);
+    f.search = NULL;
+
+    exec_ok(c, "INSERT INTO deployment (deployment_guid, update_id, revision_number, "
+               "  target_group_id, action) VALUES "
+               "('44444444-0000-0000-0000-000000000001', '" B2 "', 200, "
+               "  'a0a08746-4dbe-4a37-9adf-9e7652c0b421', 0);"
+               "INSERT INTO declined_update (update_id) VALUES ('" B1 "')");
+    f.approved = 1;
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B2);
+    f.approved = -1;
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B1);
+    f.approved = 0;
+    f.declined = -1;
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B2);
+
+    /* every revision of an update goes: it is no longer listed */
+    exec_ok(c, "DELETE FROM revision WHERE update_id = '" B2 "'");
+    f.declined = 0;
+    list_ids(c, &f, ids, sizeof(ids));
+    assert_string_equal(ids, B1);
+    testdb_drop(c, "unit_uq_latest");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_category),
         cmocka_unit_test(test_kb_and_size),
         cmocka_unit_test(test_list),
+        cmocka_unit_test(test_latest),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
