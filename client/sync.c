@@ -325,16 +325,18 @@ static int ensure_cookie(struct sync_ctx *s)
 
 /* ---------- diff and fetch ---------- */
 
-/* Identities of l not stored yet (deduplicated). */
-static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, struct uss_id **out,
-                        size_t *nout)
+/*
+ * Keep in l only the identities not stored yet (deduplicated), in place: at 1,000,000
+ * identities the list is ~20 MB, and a second array for the missing ones would double it.
+ * Each chunk's answer is at most the chunk, and is written at or before its start, over
+ * identities already sent.
+ */
+static int diff_missing(struct sync_ctx *s, struct uss_idlist *l)
 {
     struct buf a, b;
-    size_t i, start, cap = 0;
+    size_t i, start, n = l->n, nout = 0;
     int rc = -1;
 
-    *out = NULL;
-    *nout = 0;
     buf_init(&a, (size_t)64 << 20);
     buf_init(&b, (size_t)64 << 20);
     for (start = 0; start < n; start += DIFF_CHUNK) {
@@ -347,8 +349,11 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
         buf_add_str(&a, "{");
         buf_add_str(&b, "{");
         for (i = start; i < end; i++) {
-            buf_printf(&a, "%s%s", i > start ? "," : "", ids[i].update_id);
-            buf_printf(&b, "%s%d", i > start ? "," : "", (int)ids[i].rev);
+            struct uss_id id;
+
+            uss_idlist_get(l, i, &id);
+            buf_printf(&a, "%s%s", i > start ? "," : "", id.update_id);
+            buf_printf(&b, "%s%d", i > start ? "," : "", (int)id.rev);
         }
         buf_add_str(&a, "}");
         buf_add_str(&b, "}");
@@ -359,14 +364,13 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
                  db_errmsg(s->db, m, sizeof(m)));
             goto out;
         }
-        for (k = 0; k < PQntuples(r); k++) {
-            if (*nout == cap) {
-                cap = cap ? cap * 2 : 1024;
-                *out = xreallocarray(*out, cap, sizeof(**out));
-            }
-            snprintf((*out)[*nout].update_id, 37, "%s", PQgetvalue(r, k, 0));
-            (*out)[*nout].rev = (int32_t)strtol(PQgetvalue(r, k, 1), NULL, 10);
-            (*nout)++;
+        for (k = 0; k < PQntuples(r) && nout < end; k++) {
+            const char *u = PQgetvalue(r, k, 0);
+
+            if (str_guid_parse(u, strlen(u), l->ids[nout].uuid) < 0)
+                continue; /* the catalog's uuid text: cannot happen */
+            l->ids[nout].rev = (int32_t)strtol(PQgetvalue(r, k, 1), NULL, 10);
+            nout++;
         }
         PQclear(r);
     }
@@ -374,10 +378,12 @@ static int diff_missing(struct sync_ctx *s, const struct uss_id *ids, size_t n, 
 out:
     buf_free(&a);
     buf_free(&b);
-    if (rc < 0) {
-        free(*out);
-        *out = NULL;
-        *nout = 0;
+    l->n = rc < 0 ? 0 : nout;
+    if (l->n == 0) {
+        uss_idlist_free(l);
+    } else if (l->n < l->cap / 2) { /* give back what the fetch does not need */
+        l->ids = xreallocarray(l->ids, l->n, sizeof(*l->ids));
+        l->cap = l->n;
     }
     return rc;
 }
@@ -421,9 +427,25 @@ struct flight {
  * once, handing answers to the ingest stage. keys/values are attached to the last answer when
  * nothing went missing. 0, or -1 with s->err set.
  */
-static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
-                     const char *const *keys, const char *const *values, size_t nkv)
+/* GetUpdateData for the identities [start, start + len) of l. */
+static struct uss_call *call_update_data(struct sync_ctx *s, const struct uss_idlist *l,
+                                         size_t start, size_t len)
 {
+    struct uss_id *v = xcalloc(len, sizeof(*v));
+    struct uss_call *c;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        uss_idlist_get(l, start + i, &v[i]);
+    c = uss_call_update_data(s->u, v, len); /* the request is built: v is not kept */
+    free(v);
+    return c;
+}
+
+static int fetch_ids(struct sync_ctx *s, const struct uss_idlist *l, const char *const *keys,
+                     const char *const *values, size_t nkv)
+{
+    size_t n = l->n;
     size_t per = (size_t)s->cfg.max_updates_per_request;
     struct range *todo = NULL;
     size_t ntodo = 0, captodo = 0, i;
@@ -463,7 +485,7 @@ static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
             if (ensure_cookie(s) < 0)
                 goto out;
             fl[nfl].r = todo[--ntodo];
-            fl[nfl].call = uss_call_update_data(s->u, ids + fl[nfl].r.start, fl[nfl].r.len);
+            fl[nfl].call = call_update_data(s, l, fl[nfl].r.start, fl[nfl].r.len);
             nfl++;
         }
         uss_wait(s->u, 200);
@@ -481,12 +503,15 @@ static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
                     /* the spec's wording allows skipping unknown ids: find which */
                     size_t a, b;
                     for (a = r.start; a < r.start + r.len; a++) {
+                        struct uss_id id;
                         int found = 0;
+
+                        uss_idlist_get(l, a, &id);
                         for (b = 0; b < d.n && !found; b++)
-                            found = strcmp(d.updates[b].id.update_id, ids[a].update_id) == 0 &&
-                                    d.updates[b].id.rev == ids[a].rev;
+                            found = strcmp(d.updates[b].id.update_id, id.update_id) == 0 &&
+                                    d.updates[b].id.rev == id.rev;
                         if (!found)
-                            note_missing(s, &ids[a], "not in its GetUpdateData answer");
+                            note_missing(s, &id, "not in its GetUpdateData answer");
                     }
                 }
                 if (ntodo == 0 && nfl == 1) {
@@ -507,7 +532,10 @@ static int fetch_ids(struct sync_ctx *s, const struct uss_id *ids, size_t n,
                 todo[ntodo++] = (struct range){r.start + half, r.len - half, 0};
                 todo[ntodo++] = (struct range){r.start, half, 0};
             } else if (e.kind == USS_ERR_FAULT && strcmp(e.code, "InternalServerError") == 0) {
-                note_missing(s, &ids[r.start], "GetUpdateData fails for it (InternalServerError)");
+                struct uss_id id;
+
+                uss_idlist_get(l, r.start, &id);
+                note_missing(s, &id, "GetUpdateData fails for it (InternalServerError)");
             } else if (e.kind == USS_ERR_FAULT && strcmp(e.code, "InvalidParameters") == 0 &&
                        r.len > 1 && per > 1) {
                 /* the upstream takes fewer ids than it said: halve the batches */
@@ -555,8 +583,7 @@ static int list_and_fetch(struct sync_ctx *s, const struct uss_filter *f, char *
 {
     struct uss_idlist l;
     struct uss_error e;
-    struct uss_id *miss = NULL;
-    size_t nmiss = 0;
+    size_t listed;
     int tries = 0, rc = -1;
 
     memset(&l, 0, sizeof(l));
@@ -568,18 +595,17 @@ static int list_and_fetch(struct sync_ctx *s, const struct uss_filter *f, char *
         if (!recover(s, &e, &tries))
             return -1;
     }
+    listed = l.n;
     s->listed += (long)l.n;
     snprintf(anchor_out, anchor_len, "%s", l.anchor);
-    if (diff_missing(s, l.ids, l.n, &miss, &nmiss) < 0)
+    if (diff_missing(s, &l) < 0)
         goto out;
-    log_info("sync: upstream listed %zu revisions, %zu not in the catalog yet", l.n, nmiss);
-    uss_idlist_free(&l);
-    s->to_fetch += (long)nmiss;
+    log_info("sync: upstream listed %zu revisions, %zu not in the catalog yet", listed, l.n);
+    s->to_fetch += (long)l.n;
     history_update(s, 1);
-    rc = fetch_ids(s, miss, nmiss, NULL, NULL, 0);
+    rc = fetch_ids(s, &l, NULL, NULL, 0);
 out:
     uss_idlist_free(&l);
-    free(miss);
     return rc;
 }
 
@@ -590,7 +616,7 @@ static int fetch_closure(struct sync_ctx *s)
 
     for (round = 0; round < 8; round++) {
         PGresult *r = catalog_bundle_members_absent(s->db);
-        struct uss_id *ids;
+        struct uss_idlist ids;
         size_t n, i;
         long before = s->missing_n;
         int rc;
@@ -604,16 +630,16 @@ static int fetch_closure(struct sync_ctx *s)
             PQclear(r);
             return 0;
         }
-        ids = xcalloc(n, sizeof(*ids));
-        for (i = 0; i < n; i++) {
-            snprintf(ids[i].update_id, 37, "%s", PQgetvalue(r, (int)i, 0));
-            ids[i].rev = (int32_t)strtol(PQgetvalue(r, (int)i, 1), NULL, 10);
-        }
+        memset(&ids, 0, sizeof(ids));
+        for (i = 0; i < n; i++)
+            (void)uss_idlist_add(&ids, PQgetvalue(r, (int)i, 0),
+                                 (int32_t)strtol(PQgetvalue(r, (int)i, 1), NULL, 10));
         PQclear(r);
+        n = ids.n;
         log_info("sync: %zu bundled revisions were not listed by the upstream; fetching them", n);
         s->to_fetch += (long)n;
-        rc = fetch_ids(s, ids, n, NULL, NULL, 0);
-        free(ids);
+        rc = fetch_ids(s, &ids, NULL, NULL, 0);
+        uss_idlist_free(&ids);
         if (rc < 0)
             return -1;
         if (s->missing_n - before >= (long)n)
@@ -846,8 +872,6 @@ static int phase_categories(struct sync_ctx *s)
     const char *vals[1] = {newanchor};
     struct uss_idlist l;
     struct uss_error e;
-    struct uss_id *miss = NULL;
-    size_t nmiss = 0;
     int tries = 0, rc = -1;
 
     set_phase(s, "categories");
@@ -865,16 +889,14 @@ static int phase_categories(struct sync_ctx *s)
     }
     s->listed += (long)l.n;
     snprintf(newanchor, sizeof(newanchor), "%s", l.anchor);
-    if (diff_missing(s, l.ids, l.n, &miss, &nmiss) < 0)
+    if (diff_missing(s, &l) < 0)
         goto out;
-    uss_idlist_free(&l);
-    s->to_fetch += (long)nmiss;
+    s->to_fetch += (long)l.n;
     log_info("sync: upstream listed %ld categories and detectoids, %zu not in the catalog yet",
-             s->listed, nmiss);
-    rc = fetch_ids(s, miss, nmiss, keys, vals, newanchor[0] ? 1 : 0);
+             s->listed, l.n);
+    rc = fetch_ids(s, &l, keys, vals, newanchor[0] ? 1 : 0);
 out:
     uss_idlist_free(&l);
-    free(miss);
     free(anchor);
     return rc;
 }

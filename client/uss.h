@@ -133,12 +133,27 @@ struct uss_filter {
     size_t nlanguages;
 };
 
+/*
+ * One identity of a GetRevisionIdList answer, compact: the UpdateID's 16 bytes and the
+ * revision (20 bytes against the 44 of struct uss_id, so a first sync's list of 1,000,000
+ * takes 20 MB of the downstream's memory). uss_idlist_get gives the text form.
+ */
+struct uss_idc {
+    unsigned char uuid[16];
+    int32_t rev;
+};
+
 struct uss_idlist {
-    struct uss_id *ids;
+    struct uss_idc *ids;
     size_t n, cap;
     char anchor[USS_MAX_ANCHOR];
 };
 void uss_idlist_free(struct uss_idlist *l);
+/* Append update_id (a GUID, either case) revision rev. 0, or -1 when update_id is not a GUID
+ * or the list holds USS_MAX_IDS already. */
+int uss_idlist_add(struct uss_idlist *l, const char *update_id, int32_t rev);
+/* The identity at i (< l->n), its UpdateID in lower case hyphenated form, into out. */
+void uss_idlist_get(const struct uss_idlist *l, size_t i, struct uss_id *out);
 
 struct uss_update {
     struct uss_id id;

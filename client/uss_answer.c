@@ -169,9 +169,8 @@ static int end_idlist(struct uss_call *c, struct soapread *r, const char *name, 
     } else if (strcmp(name, "UpdateIdentity") == 0) {
         if (c->cur.id.update_id[0] == '\0')
             return uss_answer_reject(c, "%s", "UpdateIdentity without UpdateID");
-        if (grow((void **)&o->ids, &o->cap, o->n, sizeof(*o->ids), USS_MAX_IDS) < 0)
+        if (uss_idlist_add(o, c->cur.id.update_id, c->cur.id.rev) < 0)
             return uss_answer_reject(c, "%s", "more identities than this server accepts");
-        o->ids[o->n++] = c->cur.id;
         memset(&c->cur.id, 0, sizeof(c->cur.id));
     } else if (strcmp(name, "Anchor") == 0 && soapread_depth(r) == 4) {
         if (strlen(text) >= sizeof(o->anchor))
@@ -499,6 +498,25 @@ void uss_config_free(struct uss_config *c)
     c->hierarchy = NULL;
     free(c->subscription);
     c->subscription = NULL;
+}
+
+int uss_idlist_add(struct uss_idlist *l, const char *update_id, int32_t rev)
+{
+    unsigned char g[16];
+
+    if (str_guid_parse(update_id, strlen(update_id), g) < 0 ||
+        grow((void **)&l->ids, &l->cap, l->n, sizeof(*l->ids), USS_MAX_IDS) < 0)
+        return -1;
+    memcpy(l->ids[l->n].uuid, g, sizeof(g));
+    l->ids[l->n].rev = rev;
+    l->n++;
+    return 0;
+}
+
+void uss_idlist_get(const struct uss_idlist *l, size_t i, struct uss_id *out)
+{
+    str_guid_format(l->ids[i].uuid, out->update_id);
+    out->rev = l->ids[i].rev;
 }
 
 void uss_idlist_free(struct uss_idlist *l)

@@ -6,6 +6,7 @@
 #include "catalog.h"
 #include "client_report.h"
 #include "db.h"
+#include "xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,8 @@
  * 16 ComputerTargetsNeedingUpdatesCount: computers needing an update.
  * 17 ComputerTargetsWithUpdateErrorsCount: computers with a failed install.
  * 18 ComputersUpToDateCount: computers that reported, need none, failed none.
- * $2 is the state_detail of a file pending on the upstream (CATALOG_FILE_PENDING).
+ * $2 is the state_detail of a file pending on the upstream (CATALOG_FILE_PENDING). $3: counts
+ * 1-7 (the catalog's) when known (rollup_send_catalog_state unchanged), else NULL.
  */
 #define STATES_OF_ALL     CLIENT_REPORT_SQL_STATES("true")
 #define NOT_APPROVED_CRIT NOT_APPROVED_OF(CLS_CRITICAL ", " CLS_SECURITY)
@@ -83,18 +85,20 @@ static const char summary_sql[] =
     " bad AS (SELECT DISTINCT st.update_id FROM st WHERE " CLIENT_REPORT_SQL_NEEDED
     " OR " CLIENT_REPORT_SQL_FAILED "),"
     " k AS (SELECT " CLIENT_REPORT_SQL_COMPUTER_COUNTS " FROM pc)"
-    " SELECT (SELECT count(*) FROM u),"
-    " (SELECT count(*) FROM u JOIN d USING (update_id)),"
-    " (SELECT count(*) FROM u JOIN a USING (update_id) WHERE NOT EXISTS (SELECT 1 FROM d"
-    "  WHERE d.update_id = u.update_id)),"
-    " (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.update_id ="
-    "  u.update_id) AND NOT EXISTS (SELECT 1 FROM a WHERE a.update_id = u.update_id)),"
-    " (SELECT count(DISTINCT p.update_id) FROM deployment p WHERE NOT p.dead AND p.action IN"
-    "  (0, 1) AND EXISTS (SELECT 1 FROM revision r WHERE r.update_id = p.update_id AND"
-    "  r.revision_number > p.revision_number)),"
-    " (SELECT count(DISTINCT r.update_id) FROM revision r WHERE r.publication_state ="
-    "  'Expired' AND r.update_type IN ('Software', 'Driver') AND NOT EXISTS (SELECT 1 FROM a"
-    "  WHERE a.update_id = r.update_id)), " NOT_APPROVED_CRIT ", 0,"
+    " SELECT coalesce(($3::bigint[])[1], (SELECT count(*) FROM u)),"
+    " coalesce(($3::bigint[])[2], (SELECT count(*) FROM u JOIN d USING (update_id))),"
+    " coalesce(($3::bigint[])[3], (SELECT count(*) FROM u JOIN a USING (update_id) WHERE NOT"
+    "  EXISTS (SELECT 1 FROM d WHERE d.update_id = u.update_id))),"
+    " coalesce(($3::bigint[])[4], (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d"
+    "  WHERE d.update_id = u.update_id) AND NOT EXISTS (SELECT 1 FROM a WHERE a.update_id ="
+    "  u.update_id))),"
+    " coalesce(($3::bigint[])[5], (SELECT count(DISTINCT p.update_id) FROM deployment p WHERE"
+    "  NOT p.dead AND p.action IN (0, 1) AND EXISTS (SELECT 1 FROM revision r WHERE"
+    "  r.update_id = p.update_id AND r.revision_number > p.revision_number))),"
+    " coalesce(($3::bigint[])[6], (SELECT count(DISTINCT r.update_id) FROM revision r WHERE"
+    "  r.publication_state = 'Expired' AND r.update_type IN ('Software', 'Driver') AND NOT"
+    "  EXISTS (SELECT 1 FROM a WHERE a.update_id = r.update_id))),"
+    " coalesce(($3::bigint[])[7], " NOT_APPROVED_CRIT "), 0,"
     " (SELECT count(DISTINCT st.update_id) FROM st WHERE " CLIENT_REPORT_SQL_FAILED "),"
     " (SELECT count(DISTINCT nf.uid) FROM nf JOIN u ON u.update_id = nf.uid WHERE nf.state ="
     "  'failed' AND NOT EXISTS (SELECT 1 FROM d WHERE d.update_id = nf.uid)),"
@@ -108,13 +112,34 @@ static const char summary_sql[] =
     " (SELECT count(*) FROM target_group WHERE NOT is_builtin),"
     " (SELECT count(*) FROM computer), k.* FROM k";
 
-PGresult *rollup_send_summary(PGconn *db, int stores_files)
+PGresult *rollup_send_summary(PGconn *db, int stores_files, const char *catalog_counts)
 {
-    const char *p[2] = {stores_files ? "t" : "f", CATALOG_FILE_PENDING};
+    const char *p[3] = {stores_files ? "t" : "f", CATALOG_FILE_PENDING, catalog_counts};
 
     if (db_cmd(db, "SET jit = off", 0, NULL) < 0) /* as client_report: short, many CTEs */
         return NULL;
-    return db_exec(db, summary_sql, 2, p);
+    /* COALESCE evaluates a subquery only when the count was not given: a given one costs
+     * nothing, an unknown one reads the whole catalog */
+    return db_exec(db, summary_sql, 3, p);
+}
+
+char *rollup_send_catalog_state(PGconn *db)
+{
+    PGresult *r;
+    int64_t seq;
+    char *out = NULL;
+
+    /* the horizon: every change numbered up to it is committed (a later commit moves it) */
+    if (db_change_horizon(db, &seq) < 0)
+        return NULL;
+    r = db_exec(db,
+                "SELECT (SELECT count(*) FROM declined_update) || '/' ||"
+                " (SELECT count(*) FROM deployment)",
+                0, NULL);
+    if (r != NULL && PQntuples(r) == 1)
+        out = xasprintf("%lld/%s", (long long)seq, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
 }
 
 PGresult *rollup_send_servers(PGconn *db, const char *self_id)

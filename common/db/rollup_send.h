@@ -25,9 +25,23 @@
  * event 156 and later install events), so the upstream shows what the report here says.
  * stores_files: this server keeps update files (storage local and download not none), so an
  * approved update whose files are not downloaded yet needs files; otherwise only its failed
- * files and those pending on the upstream do. NULL on error (logged).
+ * files and those pending on the upstream do. The first seven counts (the catalog's: they
+ * read every revision) are taken from catalog_counts when it is not NULL, a bigint[] literal
+ * of seven numbers that an earlier call returned while rollup_send_catalog_state was the
+ * same; the others are counted at each call. NULL on error (logged).
  */
-PGresult *rollup_send_summary(PGconn *db, int stores_files);
+PGresult *rollup_send_summary(PGconn *db, int stores_files, const char *catalog_counts);
+
+/*
+ * What the seven catalog counts of the summary depend on, as a short text (malloc'd; the
+ * caller frees it; NULL on error, logged): the change horizon (db_change_horizon: every
+ * revision, deployment and decline written takes a change number) and the number of
+ * declines and deployments (rows deleted). Index lookups and counts of small tables only.
+ * wsusd inserts revisions and never updates or deletes them (client_scan relies on it too),
+ * so an unchanged state means unchanged counts. Read it before the summary: a change
+ * committed in between gives a later state, and the next call counts again.
+ */
+char *rollup_send_catalog_state(PGconn *db);
 
 /*
  * The servers below self_id that its downstreams rolled up (rollup_server), each after its

@@ -66,7 +66,7 @@ static int no_row(void *arg, const struct client_report_row *row)
 static int one(PGconn *db, int what, char *out, size_t outlen)
 {
     if (what == 0) {
-        PGresult *r = rollup_send_summary(db, 1);
+        PGresult *r = rollup_send_summary(db, 1, NULL); /* counted in full */
         int k, used = 0, n;
 
         if (r == NULL || PQntuples(r) != 1) {

@@ -41,6 +41,7 @@ cleanup() {
     if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that an interrupted run still stops its cluster and removes its copy
 
 gen_key() { # what the cached upstream's content depends on
     { echo "$updates"; cat "$src/tests/tools/wsusgen.py"; } | sha1sum | cut -c1-16
@@ -242,8 +243,13 @@ if [ -n "${STATEMENTS:-}" ]; then
         WHERE d.datname IN ('bench_up', 'bench_down') AND s.jit_functions > 0 GROUP BY 1"
     psql -X -q -d bench_down -c "SELECT pg_stat_statements_reset()" >/dev/null
 fi
+nc0_up=$(cpu $up_pid) nc0_down=$(cpu $down_pid) nc0_pg=$(pgcpu)
 ctl sync now --wait >/dev/null
 second=$(ctl sync history --limit 1 --json)
+# CPU of the no-change sync (ms): what to compare on a loaded machine, where its wall time is waits
+nc_cpu=$(awk -v a="$(cpu $up_pid)" -v b="$nc0_up" -v c="$(cpu $down_pid)" -v d="$nc0_down" \
+    -v e="$(pgcpu)" -v f="$nc0_pg" 'BEGIN {printf "upstream %.0f ms, downstream %.0f ms, postgres %.0f ms",
+    1000 * (a - b), 1000 * (c - d), 1000 * (e - f)}')
 if [ -n "${STATEMENTS:-}" ]; then
     echo "statements of the no-change sync:"
     top_statements 10
@@ -256,7 +262,7 @@ writer=$(grep -m1 -o 'catalog writer stored [0-9]* revisions, busy [0-9.]* s' "$
     awk '{print $7}')
 
 python3 - "$first" "$second" "$revs" "$got" "$(hwm $up_pid)" "$(hwm $down_pid)" "$cpu_up" \
-    "$cpu_down" "$cpu_pg" "$pg_hwm" "$revlist" "${RESULT:-}" "$pg_by_db" "${writer:-0}" <<'EOF'
+    "$cpu_down" "$cpu_pg" "$pg_hwm" "$revlist" "${RESULT:-}" "$pg_by_db" "${writer:-0}" "$nc_cpu" <<'EOF'
 import json, os, sys
 ncpu = os.cpu_count() or 1
 first, second = json.loads(sys.argv[1])[0], json.loads(sys.argv[2])[0]
@@ -270,6 +276,7 @@ print("initial sync:                %s in %.2f s = %.0f revisions/s" %
       (first["result"], wall, fetched / wall))
 print("no-change sync:              %s in %.3f s, GetUpdateData calls: %d" %
       (second["result"], second["seconds"], second["detail"]["calls"]["GetUpdateData"]))
+print("no-change sync cpu:          %s (CPU time: 1/100 s steps)" % sys.argv[15])
 print("peak RSS upstream wsusd:     %s" % sys.argv[5])
 print("peak RSS downstream wsusd:   %s" % sys.argv[6])
 print("cpu of the initial sync:     upstream %.2f s, downstream %.2f s, postgres %.2f s "
@@ -286,6 +293,7 @@ if result:
         kv = {"revisions": revs, "stored": got, "result": first["result"],
               "wall_s": "%.2f" % wall, "rev_per_s": "%.0f" % (fetched / wall),
               "nochange_s": "%.3f" % second["seconds"], "nochange_result": second["result"],
+              "nochange_cpu": sys.argv[15],
               "rss_up_mb": sys.argv[5].split()[0], "rss_down_mb": sys.argv[6].split()[0],
               "rss_pg_mb": "%.1f" % pg_hwm, "cpu_up_s": cpu_up, "cpu_down_s": cpu_down,
               "cpu_pg_s": cpu_pg, "cpu_pg_by_db": sys.argv[13], "revlist": revlist,

@@ -185,10 +185,30 @@ static void test_rollup_answers(void **state)
     uss_free(u);
 }
 
+/* The compact list: 20 bytes an identity, the text form back in lower case; junk refused. */
+static void test_idlist_compact(void **state)
+{
+    struct uss_idlist l;
+    struct uss_id id;
+
+    (void)state;
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(sizeof(l.ids[0]), 20);
+    assert_int_equal(uss_idlist_add(&l, "E6CF1350-C01B-414D-A61F-263D14D133B4", 7), 0);
+    assert_int_equal(uss_idlist_add(&l, "not-a-guid", 1), -1);
+    assert_int_equal(l.n, 1);
+    uss_idlist_get(&l, 0, &id);
+    assert_string_equal(id.update_id, "e6cf1350-c01b-414d-a61f-263d14d133b4");
+    assert_int_equal(id.rev, 7);
+    uss_idlist_free(&l);
+    assert_int_equal(l.n, 0);
+}
+
 static void test_revision_list(void **state)
 {
     struct uss *u = new_client();
     struct uss_idlist l;
+    struct uss_id id;
     struct uss_error e;
     size_t len;
     char *b;
@@ -199,10 +219,12 @@ static void test_revision_list(void **state)
     assert_int_equal(l.n, 30);
     assert_string_equal(l.anchor, "9438,2026-10-04 16:33:26.671");
     /* the same UpdateID with two revisions */
-    assert_string_equal(l.ids[0].update_id, "e6cf1350-c01b-414d-a61f-263d14d133b4");
-    assert_int_equal(l.ids[0].rev, 100);
-    assert_string_equal(l.ids[1].update_id, "e6cf1350-c01b-414d-a61f-263d14d133b4");
-    assert_int_equal(l.ids[1].rev, 1);
+    uss_idlist_get(&l, 0, &id);
+    assert_string_equal(id.update_id, "e6cf1350-c01b-414d-a61f-263d14d133b4");
+    assert_int_equal(id.rev, 100);
+    uss_idlist_get(&l, 1, &id);
+    assert_string_equal(id.update_id, "e6cf1350-c01b-414d-a61f-263d14d133b4");
+    assert_int_equal(id.rev, 1);
     uss_idlist_free(&l);
     free(b);
     b = answer("000007", &len);
@@ -527,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_auth_and_cookie),
         cmocka_unit_test(test_config_data_any_order),
         cmocka_unit_test(test_revision_list),
+        cmocka_unit_test(test_idlist_compact),
         cmocka_unit_test(test_rollup_answers),
         cmocka_unit_test(test_update_data_both_forms),
         cmocka_unit_test(test_faults),

@@ -74,7 +74,7 @@ static void test_servers_in_parent_order(void **state)
         assert_string_equal(PQgetvalue(r, 1, 7 + k), want);
     }
     PQclear(r);
-    r = rollup_send_summary(db, 1);
+    r = rollup_send_summary(db, 1, NULL);
     assert_non_null(r);
     assert_int_equal(PQnfields(r), ROLLUP_SEND_SUMMARY_FIELDS);
     assert_string_equal(PQgetvalue(r, 0, 14), "0"); /* no computer */
@@ -259,7 +259,7 @@ static int no_row(void *arg, const struct client_report_row *row)
 
 static void expect_summary(PGconn *db, int stores_files, const long want[18])
 {
-    PGresult *r = rollup_send_summary(db, stores_files);
+    PGresult *r = rollup_send_summary(db, stores_files, NULL);
     int k;
 
     assert_non_null(r);
@@ -374,9 +374,60 @@ static void test_summary_counts(void **state)
     db_close(db);
 }
 
+static char *state_of(PGconn *db)
+{
+    char *s = rollup_send_catalog_state(db);
+
+    assert_non_null(s);
+    return s;
+}
+
+/* The summary's catalog counts: given ones are used as they are, and the catalog state that
+ * keys them moves with every revision, decline and approval written or removed. */
+static void test_summary_catalog_state(void **state)
+{
+    char conninfo[512];
+    PGconn *db = testdb_create_migrated("unit_rollup_send_state", conninfo, sizeof(conninfo));
+    PGresult *r;
+    char *s0, *s1, *s2, *s3;
+
+    (void)state;
+    s0 = state_of(db);
+    r = rollup_send_summary(db, 0, "{7,6,5,4,3,2,1}");
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "7");
+    assert_string_equal(PQgetvalue(r, 0, 6), "1");
+    assert_string_equal(PQgetvalue(r, 0, 14), "0"); /* the computers are counted anyway */
+    PQclear(r);
+    s1 = state_of(db);
+    assert_string_equal(s0, s1); /* nothing written */
+    exec(db, "INSERT INTO revision (update_id, revision_number, update_type, xml) VALUES "
+             "('" UPD1 "', 1, 'Software', '<Update/>')");
+    s2 = state_of(db);
+    assert_string_not_equal(s1, s2);
+    r = rollup_send_summary(db, 0, NULL);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1"); /* counted: one update */
+    assert_string_equal(PQgetvalue(r, 0, 3), "1"); /* not approved */
+    PQclear(r);
+    exec(db, "INSERT INTO declined_update (update_id, admin_name) VALUES ('" UPD1 "', 'x')");
+    s3 = state_of(db);
+    assert_string_not_equal(s2, s3);
+    free(s2);
+    /* a removal takes no change number: the count of the table tells it */
+    exec(db, "DELETE FROM declined_update");
+    s2 = state_of(db);
+    assert_string_not_equal(s2, s3);
+    free(s0);
+    free(s1);
+    free(s2);
+    free(s3);
+    db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_summary_catalog_state),
         cmocka_unit_test(test_servers_in_parent_order),
         cmocka_unit_test(test_computers_and_status),
         cmocka_unit_test(test_summary_counts),
