@@ -60,7 +60,8 @@
  *    the upstream (the red X), or, when this server stores files ($1), not downloaded yet (a
  *    revision for a language not enabled here left out).
  * 12 UpdatesNeededByComputersCount: updates some computer needs (CLIENT_REPORT_SQL_NEEDED).
- * 13 UpdatesUpToDateCount: not declined, no computer needs it, none failed it.
+ * 13 UpdatesUpToDateCount: not declined, no computer needs it, none failed it (counts 1 - 2
+ *    less the not declined updates some computer needs or failed: no walk of every update).
  * 14 CustomComputerTargetGroupCount: the groups an admin made.
  * 15 ComputerTargetCount: this server's computers.
  * 16 ComputerTargetsNeedingUpdatesCount: computers needing an update.
@@ -71,9 +72,22 @@
  */
 #define STATES_OF_ALL     CLIENT_REPORT_SQL_STATES("true")
 #define NOT_APPROVED_CRIT NOT_APPROVED_OF(CLS_CRITICAL ", " CLS_SECURITY)
-#define FILES_NOT_PRESENT                                                                          \
-    "(SELECT f.sha1, f.state, f.state_detail FROM file f WHERE f.state <> 'present')"
-#define UPDATES_OF_FILES CATALOG_SQL_FILE_UPDATES(FILES_NOT_PRESENT)
+/* Count 10 reads the failed files only (an index range of file_state), never every file
+   that is not present (all of them on a server that stores none). */
+#define FILES_FAILED      "(SELECT f.sha1, f.state, f.state_detail FROM file f WHERE f.state = 'failed')"
+#define UPDATES_OF_FAILED CATALOG_SQL_FILE_UPDATES(FILES_FAILED)
+/* Count 11 starts from the live install approvals (few) and walks to their files: the
+   approved revision's own and those of its bundled updates' revisions (h.rid holds the file,
+   h.uid is what was approved), the same update-to-file mapping as CATALOG_SQL_FILE_UPDATES. */
+#define APPROVED_HOLDERS                                                                           \
+    "ap AS (SELECT x.update_id, x.revision_number FROM deployment x WHERE NOT x.dead AND"          \
+    " x.action = 0 AND NOT EXISTS (SELECT 1 FROM declined_update y WHERE y.update_id ="            \
+    " x.update_id)), h AS (SELECT ap.update_id AS uid, t.id AS rid FROM ap JOIN revision t ON"     \
+    " t.update_id = ap.update_id AND t.revision_number = ap.revision_number UNION ALL SELECT"      \
+    " ap.update_id, m.id FROM ap JOIN revision t ON t.update_id = ap.update_id AND"                \
+    " t.revision_number = ap.revision_number JOIN revision_bundle rb ON rb.revision_id = t.id"     \
+    " JOIN revision m ON m.update_id = rb.member_update_id AND m.revision_number ="                \
+    " rb.member_revision_number)"
 
 static const char summary_sql[] =
     "WITH RECURSIVE scope AS (SELECT c.id, c.last_contact, c.last_sync FROM computer "
@@ -81,7 +95,7 @@ static const char summary_sql[] =
     " u AS (SELECT DISTINCT update_id FROM revision WHERE update_type IN ('Software', 'Driver')),"
     " d AS (SELECT update_id FROM declined_update),"
     " a AS (SELECT DISTINCT update_id FROM deployment WHERE NOT dead AND action IN (0, 1)),"
-    " nf AS (" UPDATES_OF_FILES "),"
+    " nf AS (" UPDATES_OF_FAILED "), " APPROVED_HOLDERS ","
     " bad AS (SELECT DISTINCT st.update_id FROM st WHERE " CLIENT_REPORT_SQL_NEEDED
     " OR " CLIENT_REPORT_SQL_FAILED "),"
     " k AS (SELECT " CLIENT_REPORT_SQL_COMPUTER_COUNTS " FROM pc)"
@@ -102,13 +116,16 @@ static const char summary_sql[] =
     " (SELECT count(DISTINCT st.update_id) FROM st WHERE " CLIENT_REPORT_SQL_FAILED "),"
     " (SELECT count(DISTINCT nf.uid) FROM nf JOIN u ON u.update_id = nf.uid WHERE nf.state ="
     "  'failed' AND NOT EXISTS (SELECT 1 FROM d WHERE d.update_id = nf.uid)),"
-    " (SELECT count(DISTINCT nf.uid) FROM nf WHERE NOT EXISTS (SELECT 1 FROM d WHERE"
-    "  d.update_id = nf.uid) AND EXISTS (SELECT 1 FROM deployment x WHERE x.update_id = nf.uid"
-    "  AND x.revision_number = nf.rev AND NOT x.dead AND x.action = 0) AND (nf.state = 'failed'"
-    "  OR (nf.state = 'absent' AND nf.state_detail = $2) OR ($1::boolean AND nf.lang_ok))),"
+    " (SELECT count(DISTINCT h.uid) FROM h JOIN revision_file rf ON rf.revision_id = h.rid"
+    "  JOIN file f ON f.sha1 = rf.sha1 JOIN revision r ON r.id = h.rid WHERE f.state <>"
+    "  'present' AND (f.state = 'failed' OR (f.state = 'absent' AND f.state_detail = $2) OR"
+    "  ($1::boolean AND " CATALOG_SQL_R_LANG_OK "))),"
     " (SELECT count(DISTINCT st.update_id) FROM st WHERE " CLIENT_REPORT_SQL_NEEDED "),"
-    " (SELECT count(*) FROM u WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.update_id ="
-    "  u.update_id) AND NOT EXISTS (SELECT 1 FROM bad WHERE bad.update_id = u.update_id)),"
+    " coalesce(($3::bigint[])[1] - ($3::bigint[])[2], (SELECT count(*) FROM u WHERE NOT"
+    "  EXISTS (SELECT 1 FROM d WHERE d.update_id = u.update_id))) - (SELECT count(*) FROM bad"
+    "  WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.update_id = bad.update_id) AND EXISTS (SELECT"
+    "  1 FROM revision r WHERE r.update_id = bad.update_id AND r.update_type IN ('Software',"
+    "  'Driver'))),"
     " (SELECT count(*) FROM target_group WHERE NOT is_builtin),"
     " (SELECT count(*) FROM computer), k.* FROM k";
 
