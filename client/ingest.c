@@ -178,9 +178,13 @@ static void parse_batch(struct ingest *in, struct batch *b)
     for (k = 0; k < b->nitems; k++)
         total += b->items[k]->d.n;
     b->ups = xcalloc(total ? total : 1, sizeof(*b->ups));
-    for (k = 0; k < b->nitems; k++)
+    for (k = 0; k < b->nitems; k++) {
         for (i = 0; i < b->items[k]->d.n; i++)
             b->ups[b->n++] = parse_one(in, &b->items[k]->d.updates[i], &b->items[k]->d);
+        /* the parsed updates hold what is stored: the answer's text goes now, not after the
+         * commit (a parsed batch waits while the previous one is stored; peak RSS) */
+        uss_update_data_free(&b->items[k]->d);
+    }
 }
 
 /* Store a parsed batch in one transaction (fewer round trips and commits). */
