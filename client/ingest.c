@@ -32,21 +32,41 @@ struct ingest_item {
     struct ingest_item *next;
 };
 
+/* A batch of answers, merged into one transaction, and their parsed documents. */
+struct batch {
+    struct ingest_item *items[MERGE_ITEMS];
+    size_t nitems;
+    struct update **ups; /* one per document of the items, NULL where unusable */
+    size_t n;
+};
+
+/*
+ * Two threads: the parser takes a batch off the queue and decodes, parses and derives it
+ * (CPU only), then hands it over in the one-slot `ready`; the writer stores each ready batch
+ * in its transaction (libpq: this thread alone uses the connection). So batch N+1 is parsed
+ * while PostgreSQL stores batch N. The parser takes its next batch only once the slot is free,
+ * so a batch merges what queued meanwhile, as before. Batches commit in queue order.
+ */
 struct ingest {
-    pthread_t thread;
+    pthread_t parser, writer;
+    int have_parser, have_writer;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     PGconn *db;
     char *upstream;
     struct ingest_item *head, *tail;
     size_t queued, max_queued;
-    int busy;     /* the thread is storing an item */
-    int stopping; /* drain then exit */
-    int aborting; /* exit at once */
+    int parsing;         /* the parser holds a batch */
+    struct batch *ready; /* parsed, waiting for the writer */
+    int parser_done;     /* the parser has exited: nothing more comes into ready */
+    int busy;            /* the writer is storing a batch */
+    int stopping;        /* drain then exit */
+    int aborting;        /* exit at once */
     int failed;
     char error[768];
     struct ingest_counts counts;
-    double busy_s;  /* time spent storing, for the log */
+    double busy_s;  /* time the writer spent storing, for the log */
+    double parse_s; /* time the parser spent parsing */
     char since[64]; /* database clock at the start: revisions stored since are this run's */
 };
 
@@ -103,7 +123,7 @@ static struct update *parse_one(struct ingest *in, struct uss_update *uu,
         }
         xml = decoded;
     }
-    if (update_parse(u, xml, len, err, sizeof(err)) < 0) {
+    if (update_parse_derive(u, xml, len, err, sizeof(err)) < 0) {
         note_bad(in, "upstream %s sent a malformed document for update %s revision %d: %s",
                  in->upstream, uu->id.update_id, (int)uu->id.rev, err);
         free(decoded);
@@ -133,40 +153,69 @@ static struct update *parse_one(struct ingest *in, struct uss_update *uu,
     return u;
 }
 
-/* Store several answers in one transaction (fewer round trips and commits). */
-static int store_items(struct ingest *in, struct ingest_item **items, size_t nitems)
+static void batch_free(struct batch *b)
 {
-    struct update **ups;
+    size_t i;
+
+    if (b == NULL)
+        return;
+    for (i = 0; i < b->n; i++)
+        if (b->ups[i] != NULL) {
+            update_free(b->ups[i]);
+            free(b->ups[i]);
+        }
+    free(b->ups);
+    for (i = 0; i < b->nitems; i++)
+        item_free(b->items[i]);
+    free(b);
+}
+
+/* Decode, parse and derive every document of b (the parser thread; no database). */
+static void parse_batch(struct ingest *in, struct batch *b)
+{
+    size_t i, k, total = 0;
+
+    for (k = 0; k < b->nitems; k++)
+        total += b->items[k]->d.n;
+    b->ups = xcalloc(total ? total : 1, sizeof(*b->ups));
+    for (k = 0; k < b->nitems; k++) {
+        for (i = 0; i < b->items[k]->d.n; i++)
+            b->ups[b->n++] = parse_one(in, &b->items[k]->d.updates[i], &b->items[k]->d);
+        /* the parsed updates hold what is stored: the answer's text goes now, not after the
+         * commit (a parsed batch waits while the previous one is stored; peak RSS) */
+        uss_update_data_free(&b->items[k]->d);
+    }
+}
+
+/* Store a parsed batch in one transaction (fewer round trips and commits). */
+static int store_batch(struct ingest *in, struct batch *b)
+{
     struct catalog_stats st;
     char err[512];
     long updated = 0, fresh = 0;
-    size_t i, k, n = 0, total = 0;
+    size_t i, k, n = b->n;
     int rc = -1;
 
-    for (k = 0; k < nitems; k++)
-        total += items[k]->d.n;
-    ups = xcalloc(total ? total : 1, sizeof(*ups));
     memset(&st, 0, sizeof(st));
-    for (k = 0; k < nitems; k++)
-        for (i = 0; i < items[k]->d.n; i++)
-            ups[n++] = parse_one(in, &items[k]->d.updates[i], &items[k]->d);
     if (db_begin(in->db) < 0) {
         snprintf(in->error, sizeof(in->error), "cannot start a catalog transaction: %s",
                  db_errmsg(in->db, err, sizeof(err)));
         goto out;
     }
-    if (n > 0 && catalog_count_known(in->db, ups, n, in->since, &updated, &fresh) < 0) {
+    if (n > 0 && catalog_count_known(in->db, b->ups, n, in->since, &updated, &fresh) < 0) {
         snprintf(in->error, sizeof(in->error), "cannot read the catalog: %s",
                  db_errmsg(in->db, err, sizeof(err)));
         goto out;
     }
-    if (n > 0 && catalog_store_tx(in->db, ups, n, &st, err, sizeof(err)) < 0) {
+    if (n > 0 && catalog_store_tx(in->db, b->ups, n, &st, err, sizeof(err)) < 0) {
         snprintf(in->error, sizeof(in->error), "cannot store updates in the catalog: %s", err);
         goto out;
     }
-    for (k = 0; k < nitems; k++) {
-        for (i = 0; i < items[k]->nkv; i++) {
-            if (upstream_state_set(in->db, items[k]->keys[i], items[k]->values[i]) < 0) {
+    for (k = 0; k < b->nitems; k++) {
+        const struct ingest_item *it = b->items[k];
+
+        for (i = 0; i < it->nkv; i++) {
+            if (upstream_state_set(in->db, it->keys[i], it->values[i]) < 0) {
                 snprintf(in->error, sizeof(in->error), "cannot record the sync anchor: %s",
                          db_errmsg(in->db, err, sizeof(err)));
                 goto out;
@@ -193,53 +242,92 @@ static int store_items(struct ingest *in, struct ingest_item **items, size_t nit
 out:
     if (rc < 0)
         db_rollback(in->db);
-    for (i = 0; i < n; i++)
-        if (ups[i] != NULL) {
-            update_free(ups[i]);
-            free(ups[i]);
-        }
-    free(ups);
     return rc;
 }
 
-static void *ingest_main(void *arg)
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The parser thread: queue -> parsed batch -> ready. */
+static void *parser_main(void *arg)
 {
     struct ingest *in = arg;
 
     pthread_mutex_lock(&in->lock);
     for (;;) {
-        struct ingest_item *it, *batch[MERGE_ITEMS];
-        size_t nb, i, revs;
-        int rc;
+        struct batch *b;
+        struct timespec t0;
+        size_t revs = 0;
+        int skip;
 
-        while (in->head == NULL && !in->stopping && !in->aborting)
+        while ((in->head == NULL || in->ready != NULL) && !in->aborting &&
+               !(in->head == NULL && in->stopping))
             pthread_cond_wait(&in->cond, &in->lock);
         if (in->aborting || (in->head == NULL && in->stopping))
             break;
         /* everything queued (up to MERGE_REVISIONS) goes into one transaction */
-        nb = 0;
-        revs = 0;
-        while (in->head != NULL && nb < MERGE_ITEMS && (nb == 0 || revs < MERGE_REVISIONS)) {
-            it = in->head;
+        b = xcalloc(1, sizeof(*b));
+        while (in->head != NULL && b->nitems < MERGE_ITEMS &&
+               (b->nitems == 0 || revs < MERGE_REVISIONS)) {
+            struct ingest_item *it = in->head;
             in->head = it->next;
             in->queued--;
             revs += it->d.n;
-            batch[nb++] = it;
+            b->items[b->nitems++] = it;
         }
         if (in->head == NULL)
             in->tail = NULL;
+        in->parsing = 1;
+        skip = in->failed; /* nothing is parsed or stored after a failure */
+        pthread_cond_broadcast(&in->cond);
+        pthread_mutex_unlock(&in->lock);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (!skip)
+            parse_batch(in, b);
+        in->parse_s += seconds_since(&t0);
+        pthread_mutex_lock(&in->lock);
+        in->parsing = 0;
+        if (in->failed || in->aborting)
+            batch_free(b);
+        else
+            in->ready = b;
+        pthread_cond_broadcast(&in->cond);
+    }
+    in->parser_done = 1;
+    pthread_cond_broadcast(&in->cond);
+    pthread_mutex_unlock(&in->lock);
+    return NULL;
+}
+
+/* The writer thread: ready -> one transaction. */
+static void *writer_main(void *arg)
+{
+    struct ingest *in = arg;
+
+    pthread_mutex_lock(&in->lock);
+    for (;;) {
+        struct batch *b;
+        struct timespec t0;
+        int rc;
+
+        while (in->ready == NULL && !in->parser_done && !in->aborting)
+            pthread_cond_wait(&in->cond, &in->lock);
+        if (in->aborting || in->ready == NULL)
+            break;
+        b = in->ready;
+        in->ready = NULL;
         in->busy = 1;
         pthread_cond_broadcast(&in->cond);
         pthread_mutex_unlock(&in->lock);
-        {
-            struct timespec t0, t1;
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            rc = in->failed ? -1 : store_items(in, batch, nb);
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            in->busy_s += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        }
-        for (i = 0; i < nb; i++)
-            item_free(batch[i]);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = in->failed ? -1 : store_batch(in, b);
+        in->busy_s += seconds_since(&t0);
+        batch_free(b);
         pthread_mutex_lock(&in->lock);
         in->busy = 0;
         if (rc < 0 && !in->failed) {
@@ -269,11 +357,11 @@ struct ingest *ingest_start(const char *conninfo, const char *upstream, size_t q
     in->max_queued = queue_len ? queue_len : 4;
     pthread_mutex_init(&in->lock, NULL);
     pthread_cond_init(&in->cond, NULL);
-    if (pthread_create(&in->thread, NULL, ingest_main, in) != 0) {
-        snprintf(err, errlen, "cannot start the catalog writer thread");
-        db_close(in->db);
-        free(in->upstream);
-        free(in);
+    in->have_parser = pthread_create(&in->parser, NULL, parser_main, in) == 0;
+    in->have_writer = in->have_parser && pthread_create(&in->writer, NULL, writer_main, in) == 0;
+    if (!in->have_writer) {
+        snprintf(err, errlen, "cannot start the catalog writer threads");
+        ingest_stop(in, 1);
         return NULL;
     }
     return in;
@@ -322,7 +410,7 @@ int ingest_flush(struct ingest *in)
     int rc;
 
     pthread_mutex_lock(&in->lock);
-    while ((in->head != NULL || in->busy) && !in->failed)
+    while ((in->head != NULL || in->parsing || in->ready != NULL || in->busy) && !in->failed)
         pthread_cond_wait(&in->cond, &in->lock);
     rc = in->failed ? -1 : 0;
     pthread_mutex_unlock(&in->lock);
@@ -353,9 +441,15 @@ void ingest_stop(struct ingest *in, int abort)
     in->stopping = 1;
     pthread_cond_broadcast(&in->cond);
     pthread_mutex_unlock(&in->lock);
-    pthread_join(in->thread, NULL);
-    log_info("sync: catalog writer stored %ld revisions, busy %.2f s", in->counts.stored,
-             in->busy_s);
+    if (in->have_parser)
+        pthread_join(in->parser, NULL);
+    if (in->have_writer)
+        pthread_join(in->writer, NULL);
+    if (in->have_writer)
+        log_info("sync: catalog writer stored %ld revisions, busy %.2f s (parsing, on its own "
+                 "thread: %.2f s)",
+                 in->counts.stored, in->busy_s, in->parse_s);
+    batch_free(in->ready);
     while ((it = in->head) != NULL) {
         in->head = it->next;
         item_free(it);

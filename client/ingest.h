@@ -1,8 +1,10 @@
 /*
- * ingest: the storing stage of the sync pipeline, in its own thread with its own database
- * connection, so GetUpdateData batches keep arriving while earlier ones are parsed and stored.
- * Each submitted batch (one GetUpdateData answer) is decoded (cabinet -> UTF-8), parsed
- * (update.h) and stored with catalog_store_tx() in ONE transaction, together with the
+ * ingest: the storing stage of the sync pipeline, in two threads of its own (a parser, and a
+ * writer with its own database connection), so GetUpdateData batches keep arriving while
+ * earlier ones are parsed and stored, and one batch is parsed while the previous is stored.
+ * Each submitted batch (one GetUpdateData answer) is decoded (cabinet -> UTF-8), parsed once
+ * for its rows and client fragments (update_parse_derive) and stored with catalog_store_tx()
+ * in ONE transaction (merged with what queued meanwhile, in queue order), together with the
  * upstream_state values (anchors) attached to it, so an anchor is never committed before the
  * data it covers. The queue is bounded (submit blocks when it is full), which bounds memory.
  * It does not talk to the upstream or decide what to fetch.
@@ -25,7 +27,7 @@ struct ingest_counts {
     char first_bad[512]; /* the first such problem, for the history */
 };
 
-/* Start the thread with a new connection to conninfo. NULL with err on failure. */
+/* Start the threads, the writer with a new connection to conninfo. NULL with err on failure. */
 struct ingest *ingest_start(const char *conninfo, const char *upstream, size_t queue_len, char *err,
                             size_t errlen);
 /*
@@ -41,7 +43,7 @@ int ingest_flush(struct ingest *in);
 void ingest_counts(struct ingest *in, struct ingest_counts *out);
 /* Why the stage failed (a database error), "" if it did not. */
 const char *ingest_error(struct ingest *in);
-/* Stop the thread (after the queue drained, or at once if abort) and free. NULL is fine. */
+/* Stop the threads (after the queue drained, or at once if abort) and free. NULL is fine. */
 void ingest_stop(struct ingest *in, int abort);
 
 #endif

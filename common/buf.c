@@ -122,13 +122,29 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 enum xml_esc { ESC_TEXT, ESC_ALL, ESC_ATTR };
 
+/* For each byte, the modes (1 << enum xml_esc) that escape it. */
+#define ESC_IN_ALL_MODES ((1 << ESC_TEXT) | (1 << ESC_ALL) | (1 << ESC_ATTR))
+static const unsigned char xml_escaped_in[256] = {
+    ['&'] = ESC_IN_ALL_MODES,
+    ['<'] = ESC_IN_ALL_MODES,
+    ['>'] = ESC_IN_ALL_MODES,
+    ['\r'] = ESC_IN_ALL_MODES,
+    ['"'] = (1 << ESC_ALL) | (1 << ESC_ATTR),
+    ['\''] = 1 << ESC_ALL,
+    ['\t'] = 1 << ESC_ATTR,
+    ['\n'] = 1 << ESC_ATTR,
+};
+
 static int buf_add_xml(struct buf *b, const char *s, size_t len, enum xml_esc mode)
 {
+    const unsigned char bit = (unsigned char)(1u << mode);
     size_t i, start = 0;
 
     for (i = 0; i < len; i++) {
         const char *rep;
 
+        if ((xml_escaped_in[(unsigned char)s[i]] & bit) == 0)
+            continue; /* the bulk: one table look-up a byte */
         switch (s[i]) {
         case '&':
             rep = "&amp;";

@@ -263,6 +263,7 @@ static int store_fragments(PGconn *conn, struct update *const *u, size_t n, cons
         src[k].len = u[i]->xml_len;
         src[k].update_id = u[i]->update_id;
         src[k].revision_number = u[i]->revision_number;
+        src[k].set = u[i]->fragments;
         k++;
     }
     rc = fragment_store_add_new(conn, src, k, NULL, err, errlen);

@@ -277,9 +277,16 @@ int fragment_store_add_new(PGconn *conn, const struct fragment_source *src, size
             const struct fragment_source *s = &src[done + m];
 
             fragment_set_init(&sets[m]);
-            ok[m] = fragment_derive(&sets[m], s->xml, s->len, errs[m], sizeof(errs[m])) == 0;
+            if (s->set != NULL) {
+                sets[m] = *s->set; /* borrowed: not freed below */
+                ok[m] = 1;
+            } else {
+                ok[m] = fragment_derive(&sets[m], s->xml, s->len, errs[m], sizeof(errs[m])) == 0;
+            }
             if (ok[m] && !set_storable(&sets[m])) {
-                fragment_set_free(&sets[m]);
+                if (s->set == NULL)
+                    fragment_set_free(&sets[m]);
+                fragment_set_init(&sets[m]);
                 snprintf(errs[m], sizeof(errs[m]), "a fragment is not valid UTF-8");
                 ok[m] = 0;
             }
@@ -296,7 +303,8 @@ int fragment_store_add_new(PGconn *conn, const struct fragment_source *src, size
         }
         rc = copy_batch(conn, &src[done], sets, errs, ok, m, err, errlen);
         for (i = 0; i < m; i++)
-            fragment_set_free(&sets[i]);
+            if (src[done + i].set == NULL)
+                fragment_set_free(&sets[i]);
         done += m;
     }
     if (rc == 0 && st != NULL) {

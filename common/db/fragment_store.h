@@ -24,6 +24,9 @@ struct fragment_source {
     size_t len;
     const char *update_id; /* for log lines; may be NULL */
     int revision_number;
+    /* fragment_store_add_new: its fragments, already derived from xml (update_parse_derive),
+     * borrowed; NULL = derive them here */
+    const struct fragment_set *set;
 };
 
 /* What a call did (added to, never reset, so callers can accumulate). */

@@ -33,6 +33,9 @@ static void sep(struct pgcopy *c, int first)
         add(c, "\t", 1);
 }
 
+/* What COPY's text format writes after a backslash for each byte it escapes; 0: as is. */
+static const char copy_escape[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r'};
+
 void pgcopy_text(struct pgcopy *c, const char *s, size_t len, int first)
 {
     size_t i, start = 0;
@@ -43,23 +46,10 @@ void pgcopy_text(struct pgcopy *c, const char *s, size_t len, int first)
         return;
     }
     for (i = 0; i < len; i++) {
-        const char *esc = NULL;
-        switch (s[i]) {
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        default:
-            continue;
-        }
+        char esc[2] = {'\\', copy_escape[(unsigned char)s[i]]};
+
+        if (esc[1] == 0)
+            continue; /* the bulk: one table look-up a byte */
         add(c, s + start, i - start);
         add(c, esc, 2);
         start = i + 1;
@@ -83,9 +73,17 @@ void pgcopy_bytea(struct pgcopy *c, const unsigned char *b, size_t len, int firs
         return;
     }
     add(c, "\\\\x", 3);
-    for (i = 0; i < len; i++) {
-        char h[2] = {hex[b[i] >> 4], hex[b[i] & 15]};
-        add(c, h, 2);
+    while (len > 0) {
+        char h[512]; /* hex of up to 256 bytes at a time */
+        size_t n = len < sizeof(h) / 2 ? len : sizeof(h) / 2;
+
+        for (i = 0; i < n; i++) {
+            h[2 * i] = hex[b[i] >> 4];
+            h[2 * i + 1] = hex[b[i] & 15];
+        }
+        add(c, h, 2 * n);
+        b += n;
+        len -= n;
     }
 }
 

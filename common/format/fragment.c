@@ -391,26 +391,14 @@ size_t fragment_set_eula(const struct fragment_set *s, const char *const *langua
     return n;
 }
 
-int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err, size_t errlen)
+/* Every fragment of the parsed document doc into the empty set s (see fragment_derive). */
+static int derive_tree(struct fragment_set *s, const xmlDoc *doc, char *err, size_t errlen)
 {
-    struct xml_limits lim = XML_LIMITS_UPDATE;
     const xmlNode *root, *ident, *props, *n;
-    xmlDoc *doc = NULL;
     struct buf b;
-    char perr[384];
     int rc = -1;
 
     buf_init(&b, FRAGMENT_MAX_OUTPUT);
-    if (len > FRAGMENT_MAX_INPUT) {
-        snprintf(err, errlen, "update document too large (%zu bytes, limit %u)", len,
-                 FRAGMENT_MAX_INPUT);
-        goto out;
-    }
-    lim.max_bytes = FRAGMENT_MAX_INPUT;
-    if ((doc = xml_parse(xml, len, &lim, perr, sizeof(perr))) == NULL) {
-        snprintf(err, errlen, "update document refused: %s", perr);
-        goto out;
-    }
     root = xml_root(doc);
     if (!xml_is(root, NS_UPDATE, "Update")) {
         snprintf(err, errlen, "not an update document (root is not Update)");
@@ -450,8 +438,40 @@ out:
     if (rc < 0)
         fragment_set_free(s);
     buf_free(&b);
+    return rc;
+}
+
+int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err, size_t errlen)
+{
+    struct xml_limits lim = XML_LIMITS_UPDATE;
+    xmlDoc *doc;
+    char perr[384];
+    int rc;
+
+    if (len > FRAGMENT_MAX_INPUT) {
+        snprintf(err, errlen, "update document too large (%zu bytes, limit %u)", len,
+                 FRAGMENT_MAX_INPUT);
+        return -1;
+    }
+    lim.max_bytes = FRAGMENT_MAX_INPUT;
+    if ((doc = xml_parse(xml, len, &lim, perr, sizeof(perr))) == NULL) {
+        snprintf(err, errlen, "update document refused: %s", perr);
+        return -1;
+    }
+    rc = derive_tree(s, doc, err, errlen);
     xml_doc_free(doc);
     return rc;
+}
+
+int fragment_derive_doc(struct fragment_set *s, const xmlDoc *doc, size_t len, char *err,
+                        size_t errlen)
+{
+    if (len > FRAGMENT_MAX_INPUT) {
+        snprintf(err, errlen, "update document too large (%zu bytes, limit %u)", len,
+                 FRAGMENT_MAX_INPUT);
+        return -1;
+    }
+    return derive_tree(s, doc, err, errlen);
 }
 
 int fragment_pick_language(const char *const *languages, size_t n, const char *language)

@@ -11,6 +11,7 @@
 #ifndef WSUS_FRAGMENT_H
 #define WSUS_FRAGMENT_H
 
+#include <libxml/tree.h>
 #include <stddef.h>
 
 /* Bounds: input as for update_parse (XML_LIMITS_UPDATE), output per fragment. */
@@ -67,6 +68,14 @@ void fragment_set_free(struct fragment_set *s);
  * letters, digits and '-', is left out; at most FRAGMENT_MAX_LANGUAGES EulaFiles.
  */
 int fragment_derive(struct fragment_set *s, const char *xml, size_t len, char *err, size_t errlen);
+
+/*
+ * The same from a document the caller has already parsed (doc, from xml_parse with
+ * XML_LIMITS_UPDATE, of len bytes; not modified): the same fragments and the same results
+ * as fragment_derive on its text, without a second parse (update_parse_derive shares its tree).
+ */
+int fragment_derive_doc(struct fragment_set *s, const xmlDoc *doc, size_t len, char *err,
+                        size_t errlen);
 
 /*
  * The LocalizedProperties fragment a WSUS server sends for the requested language: the one

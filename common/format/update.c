@@ -61,6 +61,8 @@ void update_free(struct update *u)
     free(u->files);
     free(u->xml);
     free(u->xml_cab);
+    fragment_set_free(u->fragments);
+    free(u->fragments);
     update_init(u);
 }
 
@@ -394,7 +396,9 @@ static int parse_files(struct update *u, const xmlNode *files, char *err, size_t
     return 0;
 }
 
-int update_parse(struct update *u, const char *xml, size_t len, char *err, size_t errlen)
+/* update_parse, with the fragments too when derive is set. */
+static int parse(struct update *u, const char *xml, size_t len, int derive, char *err,
+                 size_t errlen)
 {
     const struct xml_limits lim = XML_LIMITS_UPDATE;
     xmlDoc *doc;
@@ -445,12 +449,32 @@ int update_parse(struct update *u, const char *xml, size_t len, char *err, size_
     memcpy(u->xml, xml, len);
     u->xml[len] = '\0';
     u->xml_len = len;
+    if (derive) {
+        char ferr[256];
+
+        u->fragments = xmalloc(sizeof(*u->fragments));
+        fragment_set_init(u->fragments);
+        if (fragment_derive_doc(u->fragments, doc, len, ferr, sizeof(ferr)) < 0) {
+            free(u->fragments);
+            u->fragments = NULL;
+        }
+    }
     rc = 0;
 out:
     xml_doc_free(doc);
     if (rc < 0)
         update_free(u);
     return rc;
+}
+
+int update_parse(struct update *u, const char *xml, size_t len, char *err, size_t errlen)
+{
+    return parse(u, xml, len, 0, err, errlen);
+}
+
+int update_parse_derive(struct update *u, const char *xml, size_t len, char *err, size_t errlen)
+{
+    return parse(u, xml, len, 1, err, errlen);
 }
 
 int update_is_language_specific(const struct update *u)

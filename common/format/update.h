@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct fragment_set;
+
 #define UPDATE_ID_LEN 36 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", stored lower case */
 
 /* Bounds on what one document may list (real documents stay far below). */
@@ -88,6 +90,9 @@ struct update {
     size_t xml_len;
     unsigned char *xml_cab; /* original XmlUpdateBlobCompressed cabinet, or NULL */
     size_t xml_cab_len;
+    /* The client fragments derived with the parse (update_parse_derive), or NULL: not derived,
+     * or the document gives none (whoever stores u then derives from xml, and logs why). */
+    struct fragment_set *fragments;
 };
 
 /* An empty update (everything NULL/0), ready for update_parse or update_free. */
@@ -103,6 +108,14 @@ void update_free(struct update *u);
  * relations...).
  */
 int update_parse(struct update *u, const char *xml, size_t len, char *err, size_t errlen);
+
+/*
+ * update_parse, and from the same tree the document's client fragments (fragment_derive_doc)
+ * into u->fragments: the same results as update_parse then fragment_derive on u->xml, with one
+ * parse instead of two. A document whose fragments cannot be derived still parses (0, with
+ * u->fragments NULL): the fragments are not part of what update_parse accepts.
+ */
+int update_parse_derive(struct update *u, const char *xml, size_t len, char *err, size_t errlen);
 
 /*
  * GUIDs and digests of update documents go through strutil.h: str_guid_canon() (braces, any

@@ -284,8 +284,9 @@ print("cpu of the initial sync:     upstream %.2f s, downstream %.2f s, postgres
       (cpu_up, cpu_down, cpu_pg, 1e6 * (cpu_up + cpu_down + cpu_pg) / max(fetched, 1),
        100 * (cpu_up + cpu_down + cpu_pg) / (ncpu * wall), ncpu))
 writer = float(sys.argv[14])
-print("catalog writer busy:         %.2f s of the %.2f s (%.0f%%): decoding, parsing, deriving and "
-      "storing, one batch after the other" % (writer, wall, 100 * writer / wall))
+print("catalog writer busy:         %.2f s of the %.2f s (%.0f%%): storing, one batch after the "
+      "other (decoding, parsing and deriving run on the ingest's parser thread)" %
+      (writer, wall, 100 * writer / wall))
 print("peak RSS postgres backend:   %.1f MB (shared buffers it touched included)" % pg_hwm)
 print("GetRevisionIdList (full):    %s" % revlist)
 if result:

@@ -63,6 +63,30 @@ static void test_values_round_trip(void **state)
     assert_string_equal(PQgetvalue(r, 0, 6), "1023");
     PQclear(r);
 
+    /* a bytea longer than the encoder's 256-byte step, every byte value: back exactly */
+    {
+        unsigned char blob[1000];
+        char sql[2200 + 64];
+        size_t k, o;
+
+        for (k = 0; k < sizeof(blob); k++)
+            blob[k] = (unsigned char)(k * 7 + k / 256);
+        PQclear(must(c, "CREATE TABLE t2 (b bytea)", PGRES_COMMAND_OK));
+        assert_int_equal(pgcopy_begin(&cp, c, "COPY t2 (b) FROM STDIN", err, sizeof(err)), 0);
+        pgcopy_bytea(&cp, blob, sizeof(blob), 1);
+        pgcopy_end_row(&cp);
+        if (pgcopy_finish(&cp, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        o = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*) FROM t2 WHERE b = '\\x");
+        for (k = 0; k < sizeof(blob); k++)
+            o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%02x", blob[k]);
+        assert_true(o + 12 < sizeof(sql));
+        memcpy(sql + o, "'::bytea", 9);
+        r = must(c, sql, PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(r, 0, 0), "1");
+        PQclear(r);
+    }
+
     /* refused by the server (not a number): its message, nothing stored, connection usable */
     assert_int_equal(pgcopy_begin(&cp, c, "COPY t (n) FROM STDIN", err, sizeof(err)), 0);
     pgcopy_fmt(&cp, 1, "%d", 7);

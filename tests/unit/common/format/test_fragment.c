@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "catalog.h"
 #include "fragment.h"
 #include "fragment_store.h"
@@ -437,6 +438,139 @@ static void test_eula_fragments(void **state)
     fragment_set_free(&s);
 }
 
+/* Equal fragment sets: the same fragments, byte for byte, in the same order. */
+static void assert_same_set(const char *what, const struct fragment_set *a,
+                            const struct fragment_set *b)
+{
+    size_t i;
+
+    assert_same_bytes(what, a->core, a->core_len, b->core, b->core_len);
+    assert_same_bytes(what, a->extended, a->extended_len, b->extended, b->extended_len);
+    assert_int_equal(a->n_localized, b->n_localized);
+    for (i = 0; i < a->n_localized; i++) {
+        assert_string_equal(a->localized[i].language, b->localized[i].language);
+        assert_same_bytes(what, a->localized[i].xml, a->localized[i].len, b->localized[i].xml,
+                          b->localized[i].len);
+    }
+    assert_int_equal(a->n_eula, b->n_eula);
+    for (i = 0; i < a->n_eula; i++) {
+        assert_string_equal(a->eula[i].language, b->eula[i].language);
+        assert_string_equal(a->eula[i].geo_id, b->eula[i].geo_id);
+        assert_same_bytes(what, a->eula[i].xml, a->eula[i].len, b->eula[i].xml, b->eula[i].len);
+    }
+}
+
+/* update_parse_derive (one parse, what the sync's ingest uses) derives exactly the fragments
+ * fragment_derive derives from the stored text; a document whose fragments cannot be derived
+ * still parses, without fragments, and the store's own derive then says why. */
+static void test_parse_once(void **state)
+{
+    struct buf b;
+    struct update u;
+    struct fragment_set s;
+    char err[512];
+    size_t i, len;
+
+    (void)state;
+    for (i = 0; i < TEST_N_DOCS; i++) {
+        char *xml = read_doc(test_docs[i], &len);
+
+        if (update_parse_derive(&u, xml, len, err, sizeof(err)) != 0)
+            fail_msg("%s: %s", test_docs[i], err);
+        assert_non_null(u.fragments);
+        derive_doc(test_docs[i], &s);
+        assert_same_set(test_docs[i], &s, u.fragments);
+        fragment_set_free(&s);
+        update_free(&u);
+        assert_null(u.fragments);
+        free(xml);
+    }
+    /* update_parse alone derives nothing */
+    {
+        char *xml = read_doc(test_docs[0], &len);
+        assert_int_equal(update_parse(&u, xml, len, err, sizeof(err)), 0);
+        assert_null(u.fragments);
+        update_free(&u);
+        free(xml);
+    }
+    /* 257 EulaFiles: a valid update, its fragments refused */
+    buf_init(&b, 1u << 20);
+    assert_int_equal(buf_add_str(&b, UPD_OPEN "<upd:Properties UpdateType=\"Software\"/>"
+                                              "<upd:LocalizedPropertiesCollection>"),
+                     0);
+    for (i = 0; i <= FRAGMENT_MAX_LANGUAGES; i++)
+        assert_int_equal(buf_add_str(&b, "<upd:EulaFile Digest=\"AAAA\" Language=\"en\"/>"), 0);
+    assert_int_equal(buf_add_str(&b, "</upd:LocalizedPropertiesCollection></upd:Update>"), 0);
+    assert_int_equal(update_parse_derive(&u, b.data, b.len, err, sizeof(err)), 0);
+    assert_null(u.fragments);
+    assert_int_equal(derive_str(&s, b.data, err, sizeof(err)), -1);
+    assert_string_equal(err, "update document lists 257 EULA files (limit 256)");
+    update_free(&u);
+    buf_free(&b);
+}
+
+#define STORED_FRAGMENTS                                                                           \
+    "SELECT string_agg(r.update_id || '/' || r.revision_number || '/' || f.kind || '/' ||"         \
+    " f.language || '/' || md5(f.xml), ',' ORDER BY r.update_id, r.revision_number, f.kind,"       \
+    " f.language) FROM revision_fragment f JOIN revision r ON r.id = f.revision_id"
+
+/* The catalog stores the fragments update_parse_derive derived (borrowed, not derived again)
+ * exactly as those it derives itself; a document without them is derived and marked there. */
+static void test_store_pre_derived(void **state)
+{
+    char conninfo[256], err[512];
+    PGconn *plain = testdb_create_migrated("unit_fragment_plain", conninfo, sizeof(conninfo));
+    PGconn *once = testdb_create_migrated("unit_fragment_once", conninfo, sizeof(conninfo));
+    struct update u[TEST_N_DOCS + 1], *p[TEST_N_DOCS + 1];
+    struct buf b;
+    char *want, *got;
+    size_t i, len;
+
+    (void)state;
+    for (i = 0; i < TEST_N_DOCS; i++) {
+        char *doc = read_doc(test_docs[i], &len);
+        if (update_parse(&u[i], doc, len, err, sizeof(err)) != 0)
+            fail_msg("%s: %s", test_docs[i], err);
+        free(doc);
+        p[i] = &u[i];
+    }
+    assert_int_equal(catalog_store(plain, p, TEST_N_DOCS, NULL, err, sizeof(err)), 0);
+    for (i = 0; i < TEST_N_DOCS; i++) {
+        char *doc = read_doc(test_docs[i], &len);
+        update_free(&u[i]);
+        assert_int_equal(update_parse_derive(&u[i], doc, len, err, sizeof(err)), 0);
+        assert_non_null(u[i].fragments);
+        free(doc);
+    }
+    buf_init(&b, 1u << 20);
+    assert_int_equal(buf_add_str(&b, UPD_OPEN "<upd:Properties UpdateType=\"Software\"/>"
+                                              "<upd:LocalizedPropertiesCollection>"),
+                     0);
+    for (i = 0; i <= FRAGMENT_MAX_LANGUAGES; i++)
+        assert_int_equal(buf_add_str(&b, "<upd:EulaFile Digest=\"AAAA\" Language=\"en\"/>"), 0);
+    assert_int_equal(buf_add_str(&b, "</upd:LocalizedPropertiesCollection></upd:Update>"), 0);
+    assert_int_equal(update_parse_derive(&u[TEST_N_DOCS], b.data, b.len, err, sizeof(err)), 0);
+    p[TEST_N_DOCS] = &u[TEST_N_DOCS];
+    assert_int_equal(catalog_store(once, p, TEST_N_DOCS + 1, NULL, err, sizeof(err)), 0);
+    want = one_value(plain, STORED_FRAGMENTS);
+    got = one_value(once, STORED_FRAGMENTS);
+    assert_string_equal(want, got);
+    free(want);
+    free(got);
+    got = one_value(once, "SELECT string_agg(error, ',') FROM revision_fragment_state"
+                          " WHERE error IS NOT NULL");
+    assert_string_equal(got, "update document lists 257 EULA files (limit 256)");
+    free(got);
+    assert_int_equal(
+        count(once, "SELECT count(*) FROM revision_fragment_state WHERE error IS NULL"),
+        TEST_N_DOCS);
+    for (i = 0; i <= TEST_N_DOCS; i++)
+        update_free(&u[i]);
+    buf_free(&b);
+    testdb_drop(plain, "unit_fragment_plain");
+    testdb_drop(once, "unit_fragment_once");
+}
+
 static void test_store_once_and_kept(void **state)
 {
     char conninfo[256], err[512], used[FRAGMENT_MAX_LANG_LEN + 1];
@@ -560,6 +694,8 @@ int main(void)
         cmocka_unit_test(test_names_namespaces_escaping),
         cmocka_unit_test(test_hostile_documents),
         cmocka_unit_test(test_eula_fragments),
+        cmocka_unit_test(test_parse_once),
+        cmocka_unit_test(test_store_pre_derived),
         cmocka_unit_test(test_store_once_and_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
