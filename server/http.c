@@ -967,13 +967,38 @@ const char *http_peer(const struct http_request *req, char *out, size_t outlen)
     return out;
 }
 
+void http_response_stamp(struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, HTTP_SERVER_HEADER);
+}
+
+int http_can_share(const struct http_request *req)
+{
+    return req->deferred == 0 && req->srv != NULL && req->srv->tls_cert == NULL;
+}
+
+enum MHD_Result http_queue_shared(struct http_request *req, unsigned status,
+                                  struct MHD_Response *resp)
+{
+    enum MHD_Result r;
+
+    if (resp == NULL || !http_can_share(req))
+        return MHD_NO;
+    if (!req->corked && http_conn_cork(http_conn_of(req->conn), 1) == 0)
+        req->corked = 1;
+    r = MHD_queue_response(req->conn, status, resp);
+    if (r == MHD_YES)
+        req->status = status;
+    return r;
+}
+
 enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD_Response *resp)
 {
     enum MHD_Result r;
 
     if (resp == NULL)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, HTTP_SERVER_HEADER);
+    http_response_stamp(resp);
     if (req->deferred == 1) {
         /* on a worker: libmicrohttpd takes it on the I/O thread when the connection resumes */
         if (req->held != NULL)
