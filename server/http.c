@@ -29,6 +29,9 @@
 #define HTTP_WATCHDOG_TICK_MS 250
 #define HTTP_EVICT_WARN_EVERY 60    /* seconds between two eviction warnings */
 #define HTTP_QUEUE_WAIT_MS    10000 /* a request no worker took by then gets a 503 */
+/* libmicrohttpd's memory per connection (its default 32 KiB), which it zeroes for every
+   request: request headers up to about half of it, the read buffer, the response headers */
+#define HTTP_CONN_MEMORY (16 * 1024)
 
 /* The phase a connection is in; HEADERS and IDLE connections may be evicted. */
 enum http_conn_phase { HTTP_CONN_HEADERS, HTTP_CONN_BODY, HTTP_CONN_HANDLED, HTTP_CONN_IDLE };
@@ -761,9 +764,10 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK,
         http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
-        srv->opt.idle_timeout, MHD_OPTION_CONNECTION_LIMIT, srv->opt.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->opt.max_per_address, MHD_OPTION_THREAD_POOL_SIZE,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, srv->opt.idle_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, srv->opt.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        srv->opt.max_per_address, MHD_OPTION_THREAD_POOL_SIZE,
         opt->io_threads > 1 ? opt->io_threads : 0u,
         opt->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
