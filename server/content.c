@@ -36,6 +36,10 @@
 #define CONTENT_DB_WAIT_MS  5000
 #define CONTENT_KEPT_SLOTS  4096 /* whole-file answers kept: direct-mapped on digest bytes 2-3 */
 #define CONTENT_KEPT_MAX    1024 /* open files they hold at most (fewer under a low fd limit) */
+/* Files up to this size only: libmicrohttpd sends a shared response's body under the
+   response's one mutex, so connections sending the same file take turns (two sendfile steps
+   at most for these), and a larger file's open per request costs little next to its body. */
+#define CONTENT_KEPT_MAX_SIZE (256 * 1024)
 
 struct content_cache_entry {
     unsigned char sha1[20];
@@ -602,7 +606,7 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
     if (!is_get || size == 0)
         return http_queue(req, MHD_HTTP_OK, resp); /* headers only */
     metrics_bytes_served((uint64_t)size);
-    if (http_can_share(req)) {
+    if (http_can_share(req) && size <= CONTENT_KEPT_MAX_SIZE) {
         /* every GET answered 200 gets this very response: keep it for the next ones */
         enum MHD_Result r;
 
