@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,12 @@
 #define CONTENT_CACHE_LOCKS 64
 #define CONTENT_CACHE_TTL   2 /* seconds a positive catalog answer is reused */
 #define CONTENT_DB_WAIT_MS  5000
+#define CONTENT_KEPT_SLOTS  4096 /* whole-file answers kept: direct-mapped on digest bytes 2-3 */
+#define CONTENT_KEPT_MAX    1024 /* open files they hold at most (fewer under a low fd limit) */
+/* Files up to this size only: libmicrohttpd sends a shared response's body under the
+   response's one mutex, so connections sending the same file take turns (two sendfile steps
+   at most for these), and a larger file's open per request costs little next to its body. */
+#define CONTENT_KEPT_MAX_SIZE (256 * 1024)
 
 struct content_cache_entry {
     unsigned char sha1[20];
@@ -42,9 +49,25 @@ struct content_cache_entry {
     char ext[CONTENT_STORE_EXT_MAX + 1];
 };
 
+/* A whole-file 200 answer to GET, built once (headers, open file) and queued to every plain
+   GET of its digest while lstat() of its path still finds the very file it was opened from:
+   a file deleted, quarantined, replaced or changed on disk is never served from it. */
+struct content_kept {
+    pthread_mutex_t lock;
+    unsigned char sha1[20];
+    struct MHD_Response *resp; /* NULL = empty slot; the reference is the slot's */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+};
+
 struct content_cache {
     pthread_mutex_t locks[CONTENT_CACHE_LOCKS];
     struct content_cache_entry slots[CONTENT_CACHE_SLOTS];
+    struct content_kept kept[CONTENT_KEPT_SLOTS];
+    unsigned kept_max; /* slots in use at most: an open file each */
+    unsigned kept_n;   /* in use now (atomic) */
 };
 
 /* What the catalog says about a digest. */
@@ -162,6 +185,89 @@ static void content_cache_forget(struct content_cache *c, const unsigned char sh
     pthread_mutex_unlock(lock);
 }
 
+static struct content_kept *content_kept_slot(struct content_cache *c, const unsigned char sha1[20])
+{
+    return &c->kept[((size_t)sha1[2] << 8 | sha1[3]) % CONTENT_KEPT_SLOTS];
+}
+
+static int content_same_file(const struct content_kept *e, const struct stat *st)
+{
+    return e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+           e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* Drop the kept answer of e (under e->lock); connections still sending it keep it alive. */
+static void content_kept_drop(struct content_kept *e, unsigned *n_in_use)
+{
+    if (e->resp == NULL)
+        return;
+    MHD_destroy_response(e->resp);
+    e->resp = NULL;
+    __atomic_sub_fetch(n_in_use, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Queue the kept answer of sha1 when there is one and path (lstat) is still the file it was
+ * built from, with the catalog's size (-1 unknown). 1 queued (result in *r), 0 not (nothing
+ * kept, or the file changed: the kept answer is dropped and the caller opens the file).
+ */
+static int content_kept_serve(struct http_request *req, struct content_cache *c,
+                              const unsigned char sha1[20], const char *path, int64_t size,
+                              enum MHD_Result *r)
+{
+    struct content_kept *e = content_kept_slot(c, sha1);
+    struct stat st;
+    int served = 0;
+
+    pthread_mutex_lock(&e->lock);
+    if (e->resp != NULL && memcmp(e->sha1, sha1, 20) == 0) {
+        if (lstat(path, &st) == 0 && content_same_file(e, &st) && (size < 0 || size == e->size)) {
+            *r = http_queue_shared(req, MHD_HTTP_OK, e->resp);
+            served = 1;
+        } else {
+            content_kept_drop(e, &c->kept_n);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return served;
+}
+
+/* Keep resp (taken over: the slot's reference) as the answer of sha1, file st. */
+static void content_kept_put(struct content_cache *c, const unsigned char sha1[20],
+                             const struct stat *st, struct MHD_Response *resp)
+{
+    struct content_kept *e = content_kept_slot(c, sha1);
+
+    pthread_mutex_lock(&e->lock);
+    content_kept_drop(e, &c->kept_n);
+    if (__atomic_add_fetch(&c->kept_n, 1, __ATOMIC_RELAXED) > c->kept_max) {
+        __atomic_sub_fetch(&c->kept_n, 1, __ATOMIC_RELAXED); /* full: answered, not kept */
+        pthread_mutex_unlock(&e->lock);
+        MHD_destroy_response(resp);
+        return;
+    }
+    memcpy(e->sha1, sha1, 20);
+    e->resp = resp;
+    e->dev = st->st_dev;
+    e->ino = st->st_ino;
+    e->size = st->st_size;
+    e->mtime = st->st_mtim;
+    e->ctime = st->st_ctim;
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Forget the kept answer of sha1, if any (its file is gone or not to be served). */
+static void content_kept_forget(struct content_cache *c, const unsigned char sha1[20])
+{
+    struct content_kept *e = content_kept_slot(c, sha1);
+
+    pthread_mutex_lock(&e->lock);
+    if (e->resp != NULL && memcmp(e->sha1, sha1, 20) == 0)
+        content_kept_drop(e, &c->kept_n);
+    pthread_mutex_unlock(&e->lock);
+}
+
 /* 1 known and present, 0 not, -1 catalog unreachable, 2 not cached and the catalog may not
  * be asked from this thread (may_block 0). */
 static int content_lookup(struct server *s, const unsigned char sha1[20], struct content_known *k,
@@ -197,6 +303,7 @@ int content_init(struct server *s, char *err, size_t errlen)
 {
     struct content_store *cs;
     struct content_cache *c;
+    struct rlimit rl;
     int i;
 
     cs = content_store_open(s->cfg.content_dir, err, errlen);
@@ -205,6 +312,13 @@ int content_init(struct server *s, char *err, size_t errlen)
     c = xcalloc(1, sizeof(*c));
     for (i = 0; i < CONTENT_CACHE_LOCKS; i++)
         pthread_mutex_init(&c->locks[i], NULL);
+    for (i = 0; i < CONTENT_KEPT_SLOTS; i++)
+        pthread_mutex_init(&c->kept[i].lock, NULL);
+    /* a quarter of the open-file limit at most, the rest is the connections' */
+    c->kept_max = CONTENT_KEPT_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur / 4 < CONTENT_KEPT_MAX)
+        c->kept_max = (unsigned)(rl.rlim_cur / 4);
     /* the listeners already run (privileges are dropped after binding): publish the store
        last, with release order, so a request sees either nothing or everything */
     s->content_cache = c;
@@ -258,6 +372,10 @@ void content_free(struct server *s)
     if (s->content_cache != NULL) {
         for (i = 0; i < CONTENT_CACHE_LOCKS; i++)
             pthread_mutex_destroy(&s->content_cache->locks[i]);
+        for (i = 0; i < CONTENT_KEPT_SLOTS; i++) {
+            content_kept_drop(&s->content_cache->kept[i], &s->content_cache->kept_n);
+            pthread_mutex_destroy(&s->content_cache->kept[i].lock);
+        }
         free(s->content_cache);
         s->content_cache = NULL;
     }
@@ -488,11 +606,37 @@ static enum MHD_Result content_serve(struct http_request *req, int fd, const str
     if (!is_get || size == 0)
         return http_queue(req, MHD_HTTP_OK, resp); /* headers only */
     metrics_bytes_served((uint64_t)size);
+    if (http_can_share(req) && size <= CONTENT_KEPT_MAX_SIZE) {
+        /* every GET answered 200 gets this very response: keep it for the next ones */
+        enum MHD_Result r;
+
+        http_response_stamp(resp);
+        r = http_queue_shared(req, MHD_HTTP_OK, resp);
+        content_kept_put(((struct server *)req->app)->content_cache, sha1, st, resp);
+        return r;
+    }
     return http_queue_stream(req, MHD_HTTP_OK, resp);
 
 precondition_failed:
     close(fd);
     return content_respond_empty(req, MHD_HTTP_PRECONDITION_FAILED, etag, lm, NULL);
+}
+
+/* A GET content_serve answers with the whole file, 200, whatever the file: no Range, no
+ * precondition (If-Range matters only with a Range). */
+static int content_plain_get(struct http_request *req)
+{
+    static const char *const conditional[] = {
+        MHD_HTTP_HEADER_RANGE, MHD_HTTP_HEADER_IF_MATCH, MHD_HTTP_HEADER_IF_NONE_MATCH,
+        MHD_HTTP_HEADER_IF_MODIFIED_SINCE, MHD_HTTP_HEADER_IF_UNMODIFIED_SINCE};
+    size_t i;
+
+    if (!http_can_share(req) || strcmp(req->method, "GET") != 0)
+        return 0;
+    for (i = 0; i < sizeof(conditional) / sizeof(conditional[0]); i++)
+        if (http_header(req, conditional[i]) != NULL)
+            return 0;
+    return 1;
 }
 
 enum MHD_Result content_handle(struct http_request *req)
@@ -502,6 +646,7 @@ enum MHD_Result content_handle(struct http_request *req)
     char ext[CONTENT_STORE_EXT_MAX + 1], name[CONTENT_STORE_EXT_MAX + 3], path[4096];
     struct content_known k;
     struct stat st;
+    enum MHD_Result r;
     int fd, known;
 
     switch (content_url_parse(req->url, sha1, ext)) {
@@ -522,17 +667,22 @@ enum MHD_Result content_handle(struct http_request *req)
     if (known < 0)
         return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
                                  "catalog unavailable, try again later");
-    if (known == 0 || strcmp(k.ext, ext) != 0)
+    if (known == 0 || strcmp(k.ext, ext) != 0) {
+        content_kept_forget(s->content_cache, sha1); /* no longer listed: its file may go */
         return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
+    }
     /* the path comes from the digest and the catalog's extension, never from the URL text */
     snprintf(name, sizeof(name), "f%s%s", k.ext[0] ? "." : "", k.ext);
     if (content_store_path(s->content_store, sha1, name, path, sizeof(path)) < 0)
         return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
+    if (content_plain_get(req) && content_kept_serve(req, s->content_cache, sha1, path, k.size, &r))
+        return r;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         if (errno != ENOENT)
             log_warn("content: cannot open %s", path);
         content_cache_forget(s->content_cache, sha1);
+        content_kept_forget(s->content_cache, sha1);
         return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (k.size >= 0 && st.st_size != k.size)) {
@@ -541,6 +691,7 @@ enum MHD_Result content_handle(struct http_request *req)
                   path, (long long)k.size);
         close(fd);
         content_cache_forget(s->content_cache, sha1);
+        content_kept_forget(s->content_cache, sha1);
         return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
     }
     return content_serve(req, fd, &st, sha1);

@@ -30,6 +30,9 @@
 #define HTTP_EVICT_WARN_EVERY 60    /* seconds between two eviction warnings */
 #define HTTP_QUEUE_WAIT_MS    10000 /* a request no worker took by then gets a 503 */
 #define HTTP_RETRY_AFTER_S    "5"   /* the Retry-After of a 503 "server busy" */
+/* libmicrohttpd's memory per connection (its default 32 KiB), which it zeroes for every
+   request: request headers up to about half of it, the read buffer, the response headers */
+#define HTTP_CONN_MEMORY (16 * 1024)
 
 /* The phase a connection is in; HEADERS and IDLE connections may be evicted. */
 enum http_conn_phase { HTTP_CONN_HEADERS, HTTP_CONN_BODY, HTTP_CONN_HANDLED, HTTP_CONN_IDLE };
@@ -769,9 +772,10 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK,
         http_no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
-        srv->opt.idle_timeout, MHD_OPTION_CONNECTION_LIMIT, srv->opt.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->opt.max_per_address, MHD_OPTION_THREAD_POOL_SIZE,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, srv->opt.idle_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, srv->opt.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        srv->opt.max_per_address, MHD_OPTION_THREAD_POOL_SIZE,
         opt->io_threads > 1 ? opt->io_threads : 0u,
         opt->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
@@ -975,13 +979,38 @@ const char *http_peer(const struct http_request *req, char *out, size_t outlen)
     return out;
 }
 
+void http_response_stamp(struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, HTTP_SERVER_HEADER);
+}
+
+int http_can_share(const struct http_request *req)
+{
+    return req->deferred == 0 && req->srv != NULL && req->srv->tls_cert == NULL;
+}
+
+enum MHD_Result http_queue_shared(struct http_request *req, unsigned status,
+                                  struct MHD_Response *resp)
+{
+    enum MHD_Result r;
+
+    if (resp == NULL || !http_can_share(req))
+        return MHD_NO;
+    if (!req->corked && http_conn_cork(http_conn_of(req->conn), 1) == 0)
+        req->corked = 1;
+    r = MHD_queue_response(req->conn, status, resp);
+    if (r == MHD_YES)
+        req->status = status;
+    return r;
+}
+
 enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD_Response *resp)
 {
     enum MHD_Result r;
 
     if (resp == NULL)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, HTTP_SERVER_HEADER);
+    http_response_stamp(resp);
     if (req->deferred == 1) {
         /* on a worker: libmicrohttpd takes it on the I/O thread when the connection resumes */
         if (req->held != NULL)

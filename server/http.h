@@ -180,6 +180,25 @@ enum MHD_Result http_queue(struct http_request *req, unsigned status, struct MHD
 enum MHD_Result http_queue_stream(struct http_request *req, unsigned status,
                                   struct MHD_Response *resp);
 
+/*
+ * For a response built once and queued to many requests (content.c's kept whole-file answers):
+ * 1 when req may take one now (http_queue_shared), 0 when not: on a worker of the pool model
+ * (the response would be held past the caller's reference) or on an HTTPS listener (where a
+ * file body is read into the response's one shared buffer, not sent with sendfile).
+ */
+int http_can_share(const struct http_request *req);
+/* Add the headers http_queue adds to every response (Server) to resp, once, when it is built
+ * for http_queue_shared. */
+void http_response_stamp(struct MHD_Response *resp);
+/*
+ * Queue resp (stamped with http_response_stamp) without taking the caller's reference:
+ * libmicrohttpd holds its own until the body is sent, so the caller may queue it to other
+ * requests at the same time and destroy it whenever it likes. Frames corked as with
+ * http_queue_stream. Only where http_can_share(req).
+ */
+enum MHD_Result http_queue_shared(struct http_request *req, unsigned status,
+                                  struct MHD_Response *resp);
+
 /* May this handler wait (for the database, a lock held long)? 1 under the per-connection model
  * or on a worker, 0 on an I/O thread of the pool model (an inline_ok route). */
 int http_may_block(const struct http_request *req);

@@ -345,6 +345,49 @@ def paths(env):
 
 
 @test
+def kept_answer_follows_the_file(env):
+    """A whole-file answer is built once and kept open for the next GETs of its digest
+    (content.c): served to two interleaved keep-alive connections, then the file is changed on
+    disk, and the kept answer is never what is served. Quarantined (moved away): 404 at once;
+    moved back: 200; replaced by other bytes (a new file renamed over it): those bytes;
+    truncated in place: 404."""
+    w = env["w"]
+    data = os.urandom(70000)
+    path, sha1 = make_file(w, data, "kept.cab")
+    disk = os.path.join(w.content, "WsusContent", sha1[38:], f"{sha1}.cab")
+    conns = [http.client.HTTPConnection("127.0.0.1", w.port, timeout=60) for _ in range(2)]
+    for _ in range(3):
+        for c in conns:
+            c.request("GET", path)
+            r = c.getresponse()
+            assert r.status == 200 and r.read() == data
+    for c in conns:
+        c.close()
+    qdir = os.path.join(w.content, "Quarantine")
+    os.makedirs(qdir, exist_ok=True)
+    moved = os.path.join(qdir, f"{sha1}.cab.1")
+    os.rename(disk, moved)
+    st, _, _ = request(w, "GET", path)
+    assert st == 404, st
+    os.rename(moved, disk)
+    for _ in range(2):
+        st, _, body = request(w, "GET", path)
+        assert st == 200 and body == data, st
+    other = os.urandom(len(data))
+    with open(disk + ".new", "wb") as f:
+        f.write(other)
+    os.rename(disk + ".new", disk)
+    for _ in range(2):
+        st, _, body = request(w, "GET", path)
+        assert st == 200 and body == other, st
+    os.truncate(disk, 1000)
+    st, _, _ = request(w, "GET", path)
+    assert st == 404, st
+    with open(disk, "wb") as f:  # whole again for the tests after this one (wsusctl reset)
+        f.write(data)
+
+
+@test
 def reset_quarantines_and_queues(env):
     w = env["w"]
     good_path, good = make_file(w, os.urandom(300000), "good.cab")
