@@ -23,6 +23,9 @@
 #define PUBLISH_QUEUE   64 /* finished files waiting for (or in) their publication, at most */
 #define PUBLISH_THREADS 4  /* concurrent fsyncs share the file system's journal commits */
 #define PUBLISH_BATCH   (PUBLISH_QUEUE / PUBLISH_THREADS)
+/* libcurl's receive buffer for content (its default is 16 KiB): fewer reads, polls, writes
+   and hash calls per byte */
+#define RECV_BUFFER (512L * 1024)
 
 struct dl_file {
     unsigned char sha1[20];
@@ -524,6 +527,15 @@ static void publisher_stop(struct dl_ctx *d)
     pthread_cond_destroy(&p->done);
 }
 
+/* The receive buffer of a transfer: RECV_BUFFER, or under download-max-rate no more than the
+   bucket's burst (one write may overdraw the bucket by at most that). */
+static long recv_buffer(const struct dl_ctx *d)
+{
+    if (d->o->max_rate > 0 && d->burst < (double)RECV_BUFFER)
+        return (long)d->burst;
+    return RECV_BUFFER;
+}
+
 /* What a transfer must deliver per stall window: less under a low download-max-rate. */
 static long min_window_bytes(const struct download_options *o)
 {
@@ -610,6 +622,7 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, recv_buffer(d));
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->curl_err);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     uss_watch_start(d->u, x->easy, &x->watch, min_window_bytes(d->o));
