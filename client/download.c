@@ -20,8 +20,8 @@
 #include <time.h>
 
 #define PAGE            500
-#define PUBLISH_QUEUE   64 /* finished files waiting for (or in) their publication, at most */
-#define PUBLISH_THREADS 4  /* concurrent fsyncs share the file system's journal commits */
+#define PUBLISH_QUEUE   256 /* finished files waiting for (or in) their publication, at most */
+#define PUBLISH_THREADS 4   /* concurrent fsyncs share the file system's journal commits */
 #define PUBLISH_BATCH   (PUBLISH_QUEUE / PUBLISH_THREADS)
 /* libcurl's receive buffer for content (its default is 16 KiB): fewer reads, polls, writes
    and hash calls per byte */
@@ -331,6 +331,23 @@ static void set_state(struct dl_ctx *d, const unsigned char *sha1, const char *s
     log_warnx("cannot record the state of a content file in the catalog");
 }
 
+/* Record the n published files of digests present, in one statement. */
+static void record_present(struct dl_ctx *d, const unsigned char (*digests)[20], size_t n)
+{
+    size_t i;
+
+    if (n == 0 || file_state_mark_present(d->db, digests, n) == 0)
+        return;
+    if (db_lost(d->db)) {
+        /* published files must not stay "queued": record them once the catalog is back */
+        d->st->db_lost = 1;
+        for (i = 0; i < n; i++)
+            digest_list_add(&d->unrecorded, &d->nunrecorded, &d->capunrecorded, digests[i]);
+        return;
+    }
+    log_warnx("cannot record %zu downloaded content files in the catalog", n);
+}
+
 /* 1 when the catalog connection is gone (noted as the first error once), else 0. */
 static int catalog_lost(struct dl_ctx *d)
 {
@@ -348,8 +365,6 @@ static int catalog_lost(struct dl_ctx *d)
 /* After a lost catalog connection: wait for it and record what was published meanwhile. */
 static void record_unrecorded(struct dl_ctx *d)
 {
-    size_t i;
-
     if (d->nunrecorded == 0)
         return;
     if (db_revive_wait(d->db, DOWNLOAD_DB_WAIT_S, d->o->cancel) < 0) {
@@ -359,10 +374,14 @@ static void record_unrecorded(struct dl_ctx *d)
                   d->nunrecorded);
         return;
     }
-    for (i = 0; i < d->nunrecorded; i++)
-        if (catalog_file_set_state(d->db, d->unrecorded[i], "present", NULL) < 0)
-            break;
-    log_info("recorded %zu of %zu files downloaded while the database was unreachable", i,
+    if (file_state_mark_present(d->db, (const unsigned char(*)[20])d->unrecorded, d->nunrecorded) <
+        0) {
+        log_warnx("%zu downloaded files could not be recorded in the catalog; the next "
+                  "synchronization records them without downloading them again",
+                  d->nunrecorded);
+        return;
+    }
+    log_info("recorded the %zu files downloaded while the database was unreachable",
              d->nunrecorded);
 }
 
@@ -452,36 +471,47 @@ static void publisher_start(struct publisher *p)
 
 /*
  * Record the publications done so far; with wait_for > 0, first wait until at most wait_for - 1
- * are pending (wait_for = 1: all of them).
+ * are pending (wait_for = 1: all of them). The files published meanwhile are recorded present
+ * together (one statement: one commit for the batch, not one a file).
  */
 static void publisher_collect(struct dl_ctx *d, size_t wait_for)
 {
     struct publisher *p = &d->pub;
-    struct pub_job *j;
+    struct pub_job *j, *got;
+    unsigned char(*ok)[20] = NULL;
+    size_t nok = 0, capok = 0;
 
     if (!p->started)
         return;
     pthread_mutex_lock(&p->lock);
-    while (wait_for > 0 && p->pending >= wait_for && p->out == NULL)
-        pthread_cond_wait(&p->done, &p->lock);
     for (;;) {
-        while (p->out != NULL) {
-            j = p->out;
-            p->out = j->next;
-            if (p->out == NULL)
-                p->out_tail = &p->out;
+        while (wait_for > 0 && p->pending >= wait_for && p->out == NULL)
+            pthread_cond_wait(&p->done, &p->lock);
+        got = p->out;
+        p->out = NULL;
+        p->out_tail = &p->out;
+        for (j = got; j != NULL; j = j->next)
             p->pending--;
-            pthread_mutex_unlock(&p->lock);
-            published(d, &j->f, j->rc, j->err);
+        pthread_mutex_unlock(&p->lock);
+        while (got != NULL) {
+            j = got;
+            got = j->next;
+            if (j->rc == 0) {
+                d->st->files_done++;
+                digest_list_add(&ok, &nok, &capok, j->f.sha1);
+            } else {
+                published(d, &j->f, j->rc, j->err);
+            }
             file_free(&j->f);
             free(j);
-            pthread_mutex_lock(&p->lock);
         }
+        pthread_mutex_lock(&p->lock);
         if (wait_for == 0 || p->pending < wait_for)
             break;
-        pthread_cond_wait(&p->done, &p->lock);
     }
     pthread_mutex_unlock(&p->lock);
+    record_present(d, (const unsigned char(*)[20])ok, nok);
+    free(ok);
 }
 
 /* Hand x's finished partial (and its file struct) to the publisher, or publish it now. */

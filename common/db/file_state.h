@@ -37,4 +37,12 @@ int file_state_wanted_totals(PGconn *db, const char *policy, long *files, int64_
  */
 PGresult *file_state_queue_requested(PGconn *db, const char *digests);
 
+/*
+ * Record the n files of digests as present (state 'present', no detail, stored_at now) in one
+ * statement: the publications of a batch cost one commit, not one a file. The caller has made
+ * every one of them durable under its published name first. 0, or -1 on a database error
+ * (logged; nothing recorded).
+ */
+int file_state_mark_present(PGconn *db, const unsigned char (*digests)[20], size_t n);
+
 #endif
