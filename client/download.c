@@ -21,7 +21,7 @@
 
 #define PAGE            500
 #define PUBLISH_QUEUE   256 /* finished files waiting for (or in) their publication, at most */
-#define PUBLISH_THREADS 4   /* concurrent fsyncs share the file system's journal commits */
+#define PUBLISH_THREADS 4   /* concurrent disk waits share the file system's journal commits */
 #define PUBLISH_BATCH   (PUBLISH_QUEUE / PUBLISH_THREADS)
 /* libcurl's receive buffer for content (its default is 16 KiB): fewer reads, polls, writes
    and hash calls per byte */
@@ -55,7 +55,7 @@ struct xfer {
 };
 
 /* A finished partial on its way to publication (content_store_partial_finish: hash check,
-   fsync, rename, directory fsync), and its outcome. */
+   data on disk, rename, names on disk), and its outcome. */
 struct pub_job {
     struct pub_job *next;
     struct content_partial *part;
@@ -66,9 +66,9 @@ struct pub_job {
 
 /*
  * The publisher: threads that publish finished files, so that waiting for the disk (two
- * fsyncs a file) overlaps the transfers instead of stopping them, and the fsyncs of several
- * files share journal commits. They never touch the catalog: outcomes come back to the
- * download loop, which records them (d->db is the loop's).
+ * fsyncs a file, or two syncfs a batch) overlaps the transfers instead of stopping them, and
+ * the disk waits of several files share journal commits. They never touch the catalog: outcomes
+ * come back to the download loop, which records them (d->db is the loop's).
  */
 struct publisher {
     pthread_t threads[PUBLISH_THREADS];

@@ -1,7 +1,8 @@
 /*
  * file_state: the downloader's reads of the file table (which files to fetch, under each
- * download policy, and how many). State changes stay with catalog_file_set_state(). It
- * downloads nothing and holds no policy of its own beyond choosing the rows.
+ * download policy, and how many) and its one batch write: the files a publication batch made
+ * durable, recorded present together. Other state changes stay with catalog_file_set_state().
+ * It downloads nothing and holds no policy of its own beyond choosing the rows.
  */
 #ifndef WSUS_FILE_STATE_H
 #define WSUS_FILE_STATE_H
