@@ -20,9 +20,12 @@
 #include <time.h>
 
 #define PAGE            500
-#define PUBLISH_QUEUE   64 /* finished files waiting for (or in) their publication, at most */
-#define PUBLISH_THREADS 4  /* concurrent fsyncs share the file system's journal commits */
+#define PUBLISH_QUEUE   256 /* finished files waiting for (or in) their publication, at most */
+#define PUBLISH_THREADS 4   /* concurrent disk waits share the file system's journal commits */
 #define PUBLISH_BATCH   (PUBLISH_QUEUE / PUBLISH_THREADS)
+/* libcurl's receive buffer for content (its default is 16 KiB): fewer reads, polls, writes
+   and hash calls per byte */
+#define RECV_BUFFER (512L * 1024)
 
 struct dl_file {
     unsigned char sha1[20];
@@ -52,7 +55,7 @@ struct xfer {
 };
 
 /* A finished partial on its way to publication (content_store_partial_finish: hash check,
-   fsync, rename, directory fsync), and its outcome. */
+   data on disk, rename, names on disk), and its outcome. */
 struct pub_job {
     struct pub_job *next;
     struct content_partial *part;
@@ -63,9 +66,9 @@ struct pub_job {
 
 /*
  * The publisher: threads that publish finished files, so that waiting for the disk (two
- * fsyncs a file) overlaps the transfers instead of stopping them, and the fsyncs of several
- * files share journal commits. They never touch the catalog: outcomes come back to the
- * download loop, which records them (d->db is the loop's).
+ * fsyncs a file, or two syncfs a batch) overlaps the transfers instead of stopping them, and
+ * the disk waits of several files share journal commits. They never touch the catalog: outcomes
+ * come back to the download loop, which records them (d->db is the loop's).
  */
 struct publisher {
     pthread_t threads[PUBLISH_THREADS];
@@ -328,6 +331,23 @@ static void set_state(struct dl_ctx *d, const unsigned char *sha1, const char *s
     log_warnx("cannot record the state of a content file in the catalog");
 }
 
+/* Record the n published files of digests present, in one statement. */
+static void record_present(struct dl_ctx *d, const unsigned char (*digests)[20], size_t n)
+{
+    size_t i;
+
+    if (n == 0 || file_state_mark_present(d->db, digests, n) == 0)
+        return;
+    if (db_lost(d->db)) {
+        /* published files must not stay "queued": record them once the catalog is back */
+        d->st->db_lost = 1;
+        for (i = 0; i < n; i++)
+            digest_list_add(&d->unrecorded, &d->nunrecorded, &d->capunrecorded, digests[i]);
+        return;
+    }
+    log_warnx("cannot record %zu downloaded content files in the catalog", n);
+}
+
 /* 1 when the catalog connection is gone (noted as the first error once), else 0. */
 static int catalog_lost(struct dl_ctx *d)
 {
@@ -345,8 +365,6 @@ static int catalog_lost(struct dl_ctx *d)
 /* After a lost catalog connection: wait for it and record what was published meanwhile. */
 static void record_unrecorded(struct dl_ctx *d)
 {
-    size_t i;
-
     if (d->nunrecorded == 0)
         return;
     if (db_revive_wait(d->db, DOWNLOAD_DB_WAIT_S, d->o->cancel) < 0) {
@@ -356,10 +374,14 @@ static void record_unrecorded(struct dl_ctx *d)
                   d->nunrecorded);
         return;
     }
-    for (i = 0; i < d->nunrecorded; i++)
-        if (catalog_file_set_state(d->db, d->unrecorded[i], "present", NULL) < 0)
-            break;
-    log_info("recorded %zu of %zu files downloaded while the database was unreachable", i,
+    if (file_state_mark_present(d->db, (const unsigned char(*)[20])d->unrecorded, d->nunrecorded) <
+        0) {
+        log_warnx("%zu downloaded files could not be recorded in the catalog; the next "
+                  "synchronization records them without downloading them again",
+                  d->nunrecorded);
+        return;
+    }
+    log_info("recorded the %zu files downloaded while the database was unreachable",
              d->nunrecorded);
 }
 
@@ -449,36 +471,47 @@ static void publisher_start(struct publisher *p)
 
 /*
  * Record the publications done so far; with wait_for > 0, first wait until at most wait_for - 1
- * are pending (wait_for = 1: all of them).
+ * are pending (wait_for = 1: all of them). The files published meanwhile are recorded present
+ * together (one statement: one commit for the batch, not one a file).
  */
 static void publisher_collect(struct dl_ctx *d, size_t wait_for)
 {
     struct publisher *p = &d->pub;
-    struct pub_job *j;
+    struct pub_job *j, *got;
+    unsigned char(*ok)[20] = NULL;
+    size_t nok = 0, capok = 0;
 
     if (!p->started)
         return;
     pthread_mutex_lock(&p->lock);
-    while (wait_for > 0 && p->pending >= wait_for && p->out == NULL)
-        pthread_cond_wait(&p->done, &p->lock);
     for (;;) {
-        while (p->out != NULL) {
-            j = p->out;
-            p->out = j->next;
-            if (p->out == NULL)
-                p->out_tail = &p->out;
+        while (wait_for > 0 && p->pending >= wait_for && p->out == NULL)
+            pthread_cond_wait(&p->done, &p->lock);
+        got = p->out;
+        p->out = NULL;
+        p->out_tail = &p->out;
+        for (j = got; j != NULL; j = j->next)
             p->pending--;
-            pthread_mutex_unlock(&p->lock);
-            published(d, &j->f, j->rc, j->err);
+        pthread_mutex_unlock(&p->lock);
+        while (got != NULL) {
+            j = got;
+            got = j->next;
+            if (j->rc == 0) {
+                d->st->files_done++;
+                digest_list_add(&ok, &nok, &capok, j->f.sha1);
+            } else {
+                published(d, &j->f, j->rc, j->err);
+            }
             file_free(&j->f);
             free(j);
-            pthread_mutex_lock(&p->lock);
         }
+        pthread_mutex_lock(&p->lock);
         if (wait_for == 0 || p->pending < wait_for)
             break;
-        pthread_cond_wait(&p->done, &p->lock);
     }
     pthread_mutex_unlock(&p->lock);
+    record_present(d, (const unsigned char(*)[20])ok, nok);
+    free(ok);
 }
 
 /* Hand x's finished partial (and its file struct) to the publisher, or publish it now. */
@@ -522,6 +555,15 @@ static void publisher_stop(struct dl_ctx *d)
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);
+}
+
+/* The receive buffer of a transfer: RECV_BUFFER, or under download-max-rate no more than the
+   bucket's burst (one write may overdraw the bucket by at most that). */
+static long recv_buffer(const struct dl_ctx *d)
+{
+    if (d->o->max_rate > 0 && d->burst < (double)RECV_BUFFER)
+        return (long)d->burst;
+    return RECV_BUFFER;
 }
 
 /* What a transfer must deliver per stall window: less under a low download-max-rate. */
@@ -610,6 +652,7 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, recv_buffer(d));
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->curl_err);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
     uss_watch_start(d->u, x->easy, &x->watch, min_window_bytes(d->o));

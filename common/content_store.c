@@ -23,6 +23,8 @@
 
 #define CONTENT_IO_CHUNK   (1 << 20)
 #define CONTENT_FLUSH_STEP (8 << 20) /* a download's bytes go to disk in steps of this size */
+/* From this many files a publication batch is made durable by syncfs(2), not file by file */
+#define CONTENT_SYNCFS_BATCH 8
 
 struct content_store {
     char *dir;      /* content_dir */
@@ -662,17 +664,37 @@ static void publish_failed(struct content_partial **p, int *rc, char *err, size_
     rc[i] = -1;
 }
 
-void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,
-                                   size_t errlen)
+/* The first partial of the batch still being published, or NULL. */
+static struct content_partial *content_first_left(struct content_partial **p, size_t n)
 {
-    char dir[4096], done[4096];
-    size_t i, j;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (p[i] != NULL)
+            return p[i];
+    return NULL;
+}
+
+/* Every partial left in the batch failed the same way (errno): messages set, partials freed. */
+static void publish_all_failed(struct content_partial **p, int *rc, char *err, size_t errlen,
+                               size_t n)
+{
+    int e = errno;
+    size_t i;
 
     for (i = 0; i < n; i++) {
-        rc[i] = content_partial_check(p[i], err + i * errlen, errlen);
-        if (rc[i] < 0)
-            p[i] = NULL;
+        errno = e;
+        if (p[i] != NULL)
+            publish_failed(p, rc, err, errlen, i);
     }
+}
+
+/* The batch's data on disk, one fsync a file (the writes started together first). */
+static void content_flush_each(struct content_partial **p, size_t n, int *rc, char *err,
+                               size_t errlen)
+{
+    size_t i;
+
     /* start writing every file's data at once: the fsyncs below then wait for writes already
        under way, and the first one's journal commit carries the others' block allocations */
     for (i = 0; i < n; i++)
@@ -682,12 +704,14 @@ void content_store_partials_finish(struct content_partial **p, size_t n, int *rc
         if (p[i] != NULL && fsync(p[i]->fd) < 0)
             publish_failed(p, rc, err, errlen, i);
     }
-    /* every file's bytes are on disk before any of them gets its published name */
-    for (i = 0; i < n; i++) {
-        if (p[i] != NULL && rename(p[i]->path, p[i]->final) < 0)
-            publish_failed(p, rc, err, errlen, i);
-    }
-    /* the renames on disk: each directory once (the first sync commits them all) */
+}
+
+/* The renames of the batch on disk: each directory fsync'd once. */
+static void content_flush_dirs(struct content_partial **p, size_t n)
+{
+    char dir[4096], done[4096];
+    size_t i, j;
+
     for (i = 0; i < n; i++) {
         if (p[i] == NULL)
             continue;
@@ -702,6 +726,43 @@ void content_store_partials_finish(struct content_partial **p, size_t n, int *rc
         if (j == i)
             content_fsync_dir(dir);
     }
+}
+
+void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,
+                                   size_t errlen)
+{
+    struct content_partial *any;
+    int whole_fs;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        rc[i] = content_partial_check(p[i], err + i * errlen, errlen);
+        if (rc[i] < 0)
+            p[i] = NULL;
+    }
+    /* a batch of many files: one syncfs(2) of the content file system instead of an fsync per
+       file and per directory (each costs a journal commit and a device flush) */
+    whole_fs = n >= CONTENT_SYNCFS_BATCH;
+    any = content_first_left(p, n);
+    if (any == NULL)
+        return;
+    if (whole_fs && syncfs(any->fd) < 0)
+        publish_all_failed(p, rc, err, errlen, n);
+    else if (!whole_fs)
+        content_flush_each(p, n, rc, err, errlen);
+    /* every file's bytes are on disk before any of them gets its published name */
+    for (i = 0; i < n; i++) {
+        if (p[i] != NULL && rename(p[i]->path, p[i]->final) < 0)
+            publish_failed(p, rc, err, errlen, i);
+    }
+    any = content_first_left(p, n);
+    if (any == NULL)
+        return;
+    /* the renames on disk before this returns (and the catalog records the files) */
+    if (whole_fs && syncfs(any->fd) < 0)
+        publish_all_failed(p, rc, err, errlen, n);
+    else if (!whole_fs)
+        content_flush_dirs(p, n);
     for (i = 0; i < n; i++) {
         if (p[i] != NULL) {
             rc[i] = 0;

@@ -4,8 +4,10 @@
  */
 #include "file_state.h"
 
+#include "buf.h"
 #include "catalog.h"
 #include "db.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #include <stdlib.h>
@@ -90,4 +92,34 @@ out:
     db_rollback(db);
     PQclear(res);
     return NULL;
+}
+
+int file_state_mark_present(PGconn *db, const unsigned char (*digests)[20], size_t n)
+{
+    struct buf arr;
+    const char *p[1];
+    size_t i;
+    int rc = -1;
+
+    if (n == 0)
+        return 0;
+    buf_init(&arr, n * 48 + 2);
+    buf_add_str(&arr, "{");
+    for (i = 0; i < n; i++) {
+        char hex[41];
+
+        buf_add_str(&arr, i ? ",\"\\\\x" : "\"\\\\x");
+        buf_add_str(&arr, str_hex_encode(digests[i], 20, 0, hex));
+        buf_add_str(&arr, "\"");
+    }
+    buf_add_str(&arr, "}");
+    if (!buf_failed(&arr)) {
+        p[0] = buf_str(&arr);
+        rc = db_cmd(db,
+                    "UPDATE file SET state = 'present', state_detail = NULL, stored_at = now()"
+                    " WHERE sha1 = ANY($1::bytea[])",
+                    1, p);
+    }
+    buf_free(&arr);
+    return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * file_state: the downloader's reads of the file table (which files to fetch, under each
- * download policy, and how many). State changes stay with catalog_file_set_state(). It
- * downloads nothing and holds no policy of its own beyond choosing the rows.
+ * download policy, and how many) and its one batch write: the files a publication batch made
+ * durable, recorded present together. Other state changes stay with catalog_file_set_state().
+ * It downloads nothing and holds no policy of its own beyond choosing the rows.
  */
 #ifndef WSUS_FILE_STATE_H
 #define WSUS_FILE_STATE_H
@@ -36,5 +37,13 @@ int file_state_wanted_totals(PGconn *db, const char *policy, long *files, int64_
  * (logged; rolled back).
  */
 PGresult *file_state_queue_requested(PGconn *db, const char *digests);
+
+/*
+ * Record the n files of digests as present (state 'present', no detail, stored_at now) in one
+ * statement: the publications of a batch cost one commit, not one a file. The caller has made
+ * every one of them durable under its published name first. 0, or -1 on a database error
+ * (logged; nothing recorded).
+ */
+int file_state_mark_present(PGconn *db, const unsigned char (*digests)[20], size_t n);
 
 #endif

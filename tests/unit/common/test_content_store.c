@@ -247,6 +247,49 @@ static void test_partials_batch(void **state)
                      CONTENT_VERIFY_OK);
 }
 
+/* A batch large enough for the syncfs path: the same outcomes, file by file. */
+static void test_partials_big_batch(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 12, LEN = 32768 };
+    struct content_partial *p[N];
+    unsigned char *bytes = malloc((size_t)N * LEN), sha1[N][20];
+    char err[N][512], path[N][4096], part[4200], name[32];
+    int rc[N];
+    size_t i, k;
+
+    assert_non_null(bytes);
+    for (k = 0; k < N; k++) {
+        for (i = 0; i < LEN; i++)
+            bytes[k * LEN + i] = (unsigned char)(i * 31 + k * 7 + (i >> 8));
+        EVP_Digest(bytes + k * LEN, LEN, sha1[k], NULL, EVP_sha1(), NULL);
+    }
+    sha1[5][19] ^= 0x01; /* file 5's bytes do not have this digest */
+    for (k = 0; k < N; k++) {
+        snprintf(name, sizeof(name), "f%zu.cab", k);
+        p[k] = content_store_partial_open(f->cs, sha1[k], NULL, LEN, name, err[k], 512);
+        assert_non_null(p[k]);
+        assert_int_equal(content_store_partial_append(p[k], bytes + k * LEN, LEN, err[k], 512), 0);
+        assert_int_equal(content_store_path(f->cs, sha1[k], name, path[k], 4096), 0);
+    }
+    content_store_partials_finish(p, N, rc, err[0], sizeof(err[0]));
+    for (k = 0; k < N; k++) {
+        snprintf(name, sizeof(name), "f%zu.cab", k);
+        snprintf(part, sizeof(part), "%s.partial", path[k]);
+        assert_false(file_exists(part));
+        if (k == 5) {
+            assert_int_equal(rc[k], -1);
+            assert_non_null(strstr(err[k], "SHA-1 mismatch"));
+            assert_false(file_exists(path[k]));
+            continue;
+        }
+        assert_int_equal(rc[k], 0);
+        assert_int_equal(content_store_verify(f->cs, sha1[k], NULL, LEN, name, NULL, 0),
+                         CONTENT_VERIFY_OK);
+    }
+    free(bytes);
+}
+
 static void test_verify_and_quarantine(void **state)
 {
     struct fixture *f = *state;
@@ -346,6 +389,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partial_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_bad_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partials_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partials_big_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_and_quarantine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permission_check, setup, teardown),
     };
