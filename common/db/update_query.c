@@ -164,31 +164,32 @@ int update_query_size(PGconn *db, const char *update_id, long long *size)
     return 0;
 }
 
-/* Like UPDATE_SIZE_OF_L, only the files already stored. */
-#define UPDATE_STORED_OF_L                                                                         \
-    "(SELECT coalesce(sum(f.size), 0) FROM file f WHERE f.state = 'present' AND f.sha1 IN ("       \
-    "   SELECT rf.sha1 FROM revision_file rf WHERE rf.revision_id = l.id "                         \
-    "   UNION SELECT rf.sha1 FROM revision_bundle b "                                              \
-    "   JOIN revision m ON m.update_id = b.member_update_id "                                      \
-    "    AND m.revision_number = b.member_revision_number "                                        \
-    "   JOIN revision_file rf ON rf.revision_id = m.id WHERE b.revision_id = l.id))"
-
+/*
+ * Set-based, over revision_latest (schema 014): the files of every latest revision that can be
+ * approved on its own, its own and its bundled updates' (UPDATE_SIZE_OF_L's measure, a file
+ * counted once per update), summed in one pass instead of two subqueries per update.
+ */
 PGresult *update_query_largest(PGconn *db, int n)
 {
     char lim[DB_PARAM_INT_LEN];
     const char *p[1] = {lim};
 
     db_param_int(lim, n);
-    return db_exec(db,
-                   "WITH latest AS (SELECT DISTINCT ON (update_id) * FROM revision "
-                   "  ORDER BY update_id, revision_number DESC) "
-                   "SELECT * FROM (SELECT l.update_id::text, l.title, " UPDATE_SIZE_OF_L
-                   " AS size, " UPDATE_STORED_OF_L " FROM latest l "
-                   "  WHERE l.update_type IN ('Software', 'Driver') "
-                   "  AND (l.explicitly_deployable OR NOT EXISTS (SELECT 1 FROM revision_bundle b "
-                   "       WHERE b.member_update_id = l.update_id))) x "
-                   "WHERE size > 0 ORDER BY size DESC, title, update_id LIMIT $1::int",
-                   1, p);
+    return db_exec(
+        db,
+        "WITH l AS (SELECT revision_id AS id, update_id, title FROM revision_latest x WHERE"
+        " update_type IN ('Software', 'Driver') AND (explicitly_deployable OR NOT EXISTS (SELECT"
+        " 1 FROM revision_bundle b WHERE b.member_update_id = x.update_id))),"
+        " holds AS (SELECT l.id AS lid, rf.sha1 FROM l JOIN revision_file rf ON rf.revision_id ="
+        " l.id UNION SELECT l.id, rf.sha1 FROM l JOIN revision_bundle b ON b.revision_id = l.id"
+        " JOIN revision m ON m.update_id = b.member_update_id AND m.revision_number ="
+        " b.member_revision_number JOIN revision_file rf ON rf.revision_id = m.id),"
+        " sz AS (SELECT h.lid, coalesce(sum(f.size), 0) AS size, coalesce(sum(f.size) FILTER"
+        " (WHERE f.state = 'present'), 0) AS stored FROM holds h JOIN file f USING (sha1) GROUP"
+        " BY h.lid)"
+        " SELECT l.update_id::text, l.title, sz.size, sz.stored FROM l JOIN sz ON sz.lid = l.id"
+        " WHERE sz.size > 0 ORDER BY sz.size DESC, l.title, l.update_id LIMIT $1::int",
+        1, p);
 }
 
 /* Append "TITLE (GUID)" of every row of r to out, ", "-separated, as far as it fits. */
