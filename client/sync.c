@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #define INFLIGHT        6     /* GetUpdateData calls at once */
+#define INGEST_QUEUE    8     /* answers waiting for the ingest's parser (each up to ~2 MB) */
 #define DIFF_CHUNK      20000 /* identities per catalog diff query */
 #define MAX_NET_RETRIES 2     /* per batch, on a network error */
 #define MAX_REAUTH      3     /* InvalidCookie recoveries per run */
@@ -1414,7 +1415,7 @@ enum sync_outcome sync_run(const struct sync_params *p, long *history_id, char *
              s.set.upstream[0] ? s.set.upstream : "(no upstream)");
     if (open_client(&s) < 0)
         goto done;
-    s.in = ingest_start(p->conninfo, uss_url(s.u), 12, m, sizeof(m));
+    s.in = ingest_start(p->conninfo, uss_url(s.u), INGEST_QUEUE, m, sizeof(m));
     if (s.in == NULL) {
         fail(&s, "%s", m);
         goto done;

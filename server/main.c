@@ -25,6 +25,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -421,6 +422,11 @@ int main(int argc, char **argv)
     char err[1024];
     sigset_t sigs;
 
+    /* SOAP answers and the sync's answer buffers (up to a few MB each) come and go all the
+     * time; glibc's dynamic mmap threshold moves such blocks into the heaps after the first
+     * free, where they stay as peak RSS. A fixed threshold keeps every block of 256 KiB or more
+     * in a mapping of its own, returned when freed (docs/performance.md, "Memory"). */
+    (void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     while ((ch = getopt_long(argc, argv, "c:dnvphV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
