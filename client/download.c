@@ -66,7 +66,7 @@ struct pub_job {
 
 /*
  * The publisher: threads that publish finished files, so that waiting for the disk (two
- * fsyncs a file, or two syncfs a batch) overlaps the transfers instead of stopping them, and
+ * fsyncs a file) overlaps the transfers instead of stopping them, and
  * the disk waits of several files share journal commits. They never touch the catalog: outcomes
  * come back to the download loop, which records them (d->db is the loop's).
  */

@@ -23,8 +23,6 @@
 
 #define CONTENT_IO_CHUNK   (1 << 20)
 #define CONTENT_FLUSH_STEP (8 << 20) /* a download's bytes go to disk in steps of this size */
-/* From this many files a publication batch is made durable by syncfs(2), not file by file */
-#define CONTENT_SYNCFS_BATCH 8
 
 struct content_store {
     char *dir;      /* content_dir */
@@ -675,20 +673,6 @@ static struct content_partial *content_first_left(struct content_partial **p, si
     return NULL;
 }
 
-/* Every partial left in the batch failed the same way (errno): messages set, partials freed. */
-static void publish_all_failed(struct content_partial **p, int *rc, char *err, size_t errlen,
-                               size_t n)
-{
-    int e = errno;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        errno = e;
-        if (p[i] != NULL)
-            publish_failed(p, rc, err, errlen, i);
-    }
-}
-
 /* The batch's data on disk, one fsync a file (the writes started together first). */
 static void content_flush_each(struct content_partial **p, size_t n, int *rc, char *err,
                                size_t errlen)
@@ -731,8 +715,6 @@ static void content_flush_dirs(struct content_partial **p, size_t n)
 void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,
                                    size_t errlen)
 {
-    struct content_partial *any;
-    int whole_fs;
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -740,29 +722,20 @@ void content_store_partials_finish(struct content_partial **p, size_t n, int *rc
         if (rc[i] < 0)
             p[i] = NULL;
     }
-    /* a batch of many files: one syncfs(2) of the content file system instead of an fsync per
-       file and per directory (each costs a journal commit and a device flush) */
-    whole_fs = n >= CONTENT_SYNCFS_BATCH;
-    any = content_first_left(p, n);
-    if (any == NULL)
+    if (content_first_left(p, n) == NULL)
         return;
-    if (whole_fs && syncfs(any->fd) < 0)
-        publish_all_failed(p, rc, err, errlen, n);
-    else if (!whole_fs)
-        content_flush_each(p, n, rc, err, errlen);
+    /* syncfs(2) of the whole file system was measured no faster for batches of 32 KiB files
+       (docs/sync.md), and it also waits for whatever other programs left dirty there */
+    content_flush_each(p, n, rc, err, errlen);
     /* every file's bytes are on disk before any of them gets its published name */
     for (i = 0; i < n; i++) {
         if (p[i] != NULL && rename(p[i]->path, p[i]->final) < 0)
             publish_failed(p, rc, err, errlen, i);
     }
-    any = content_first_left(p, n);
-    if (any == NULL)
+    if (content_first_left(p, n) == NULL)
         return;
     /* the renames on disk before this returns (and the catalog records the files) */
-    if (whole_fs && syncfs(any->fd) < 0)
-        publish_all_failed(p, rc, err, errlen, n);
-    else if (!whole_fs)
-        content_flush_dirs(p, n);
+    content_flush_dirs(p, n);
     for (i = 0; i < n; i++) {
         if (p[i] != NULL) {
             rc[i] = 0;

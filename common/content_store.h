@@ -139,10 +139,8 @@ int content_store_partial_finish(struct content_partial *p, char *err, size_t er
  * content_store_partial_finish for n partials at once, sharing the disk waits: all are
  * verified, their data flushed, then all renamed, then the renames flushed; a file gets its
  * published name only once its bytes are on disk, and the names are on disk when this
- * returns. Up to 7 files: writes started together, an fsync a file, then each directory
- * fsync'd once. From 8: one syncfs(2) of the content file system before the renames and one
- * after (two journal commits for the batch; it also writes out what other programs left dirty
- * on that file system). rc[i] and the message at err + i * errlen are partial i's, as
+ * returns: writes started together, an fsync a file, then each directory fsync'd once.
+ * rc[i] and the message at err + i * errlen are partial i's, as
  * content_store_partial_finish's; every p[i] is freed.
  */
 void content_store_partials_finish(struct content_partial **p, size_t n, int *rc, char *err,

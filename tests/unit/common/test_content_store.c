@@ -247,7 +247,7 @@ static void test_partials_batch(void **state)
                      CONTENT_VERIFY_OK);
 }
 
-/* A batch large enough for the syncfs path: the same outcomes, file by file. */
+/* A batch of 12 with one bad digest: the good files published, the bad one not. */
 static void test_partials_big_batch(void **state)
 {
     struct fixture *f = *state;
