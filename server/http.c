@@ -1057,36 +1057,39 @@ enum MHD_Result http_respond(struct http_request *req, unsigned status, const ch
     return http_respond_take(req, status, content_type, copy, len);
 }
 
-enum MHD_Result http_respond_text(struct http_request *req, unsigned status, const char *fmt, ...)
+/* fmt and ap formatted, with a newline, into a new string (its length in *len) */
+static char *text_line(size_t *len, const char *fmt, va_list ap)
 {
     struct buf b;
+
+    buf_init(&b, 4096);
+    buf_vprintf(&b, fmt, ap);
+    buf_add_str(&b, "\n");
+    return buf_detach(&b, len);
+}
+
+enum MHD_Result http_respond_text(struct http_request *req, unsigned status, const char *fmt, ...)
+{
     va_list ap;
     size_t len;
     char *data;
 
-    buf_init(&b, 4096);
     va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
+    data = text_line(&len, fmt, ap);
     va_end(ap);
-    buf_add_str(&b, "\n");
-    data = buf_detach(&b, &len);
     return http_respond_take(req, status, "text/plain; charset=utf-8", data, len);
 }
 
 enum MHD_Result http_respond_busy(struct http_request *req, const char *fmt, ...)
 {
     struct MHD_Response *resp;
-    struct buf b;
     va_list ap;
     size_t len;
     char *data;
 
-    buf_init(&b, 4096);
     va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
+    data = text_line(&len, fmt, ap);
     va_end(ap);
-    buf_add_str(&b, "\n");
-    data = buf_detach(&b, &len);
     resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
     if (resp == NULL) {
         free(data);

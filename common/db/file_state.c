@@ -68,11 +68,36 @@ int file_state_wanted_totals(PGconn *db, const char *policy, long *files, int64_
     return rc;
 }
 
-PGresult *file_state_queue_requested(PGconn *db, const char *digests)
+/* digests as one bytea[] literal of "\\x<hex>" items into arr (buf_init'd); 0, or -1 when it
+   did not fit (arr freed by the caller either way) */
+static int digests_literal(struct buf *arr, const unsigned char (*digests)[20], size_t n)
 {
-    const char *p[1] = {digests};
-    PGresult *res = NULL;
+    size_t i;
 
+    buf_add_str(arr, "{");
+    for (i = 0; i < n; i++) {
+        char hex[41];
+
+        buf_add_str(arr, i ? ",\"\\\\x" : "\"\\\\x");
+        buf_add_str(arr, str_hex_encode(digests[i], 20, 0, hex));
+        buf_add_str(arr, "\"");
+    }
+    buf_add_str(arr, "}");
+    return buf_failed(arr) ? -1 : 0;
+}
+
+PGresult *file_state_queue_requested(PGconn *db, const unsigned char (*digests)[20], size_t n)
+{
+    const char *p[1];
+    PGresult *res = NULL;
+    struct buf arr;
+
+    buf_init(&arr, n * 48 + 2);
+    if (digests_literal(&arr, digests, n) < 0) {
+        buf_free(&arr);
+        return NULL;
+    }
+    p[0] = buf_str(&arr);
     if (db_begin(db) < 0)
         goto out;
     if (db_cmd(db,
@@ -87,10 +112,12 @@ PGresult *file_state_queue_requested(PGconn *db, const char *digests)
                   1, p);
     if (res == NULL || db_commit(db) < 0)
         goto out;
+    buf_free(&arr);
     return res;
 out:
     db_rollback(db);
     PQclear(res);
+    buf_free(&arr);
     return NULL;
 }
 
@@ -98,22 +125,12 @@ int file_state_mark_present(PGconn *db, const unsigned char (*digests)[20], size
 {
     struct buf arr;
     const char *p[1];
-    size_t i;
     int rc = -1;
 
     if (n == 0)
         return 0;
     buf_init(&arr, n * 48 + 2);
-    buf_add_str(&arr, "{");
-    for (i = 0; i < n; i++) {
-        char hex[41];
-
-        buf_add_str(&arr, i ? ",\"\\\\x" : "\"\\\\x");
-        buf_add_str(&arr, str_hex_encode(digests[i], 20, 0, hex));
-        buf_add_str(&arr, "\"");
-    }
-    buf_add_str(&arr, "}");
-    if (!buf_failed(&arr)) {
+    if (digests_literal(&arr, digests, n) == 0) {
         p[0] = buf_str(&arr);
         rc = db_cmd(db,
                     "UPDATE file SET state = 'present', state_detail = NULL, stored_at = now()"

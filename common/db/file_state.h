@@ -31,12 +31,11 @@ int file_state_wanted_totals(PGconn *db, const char *policy, long *files, int64_
 
 /*
  * DownloadFiles from a downstream: in one transaction, queue (state 'queued', a detail
- * saying who asked) every file of digests (a bytea[] literal of "\\x<hex>" items) that is
- * absent or failed, and return the 1-based positions in digests of those the catalog does not
- * know, ascending (one column). The caller owns the result (PQclear); NULL on a database error
- * (logged; rolled back).
+ * saying who asked) every file of the n digests that is absent or failed, and return the
+ * 1-based positions in digests of those the catalog does not know, ascending (one column). The
+ * caller owns the result (PQclear); NULL on a database error (logged; rolled back).
  */
-PGresult *file_state_queue_requested(PGconn *db, const char *digests);
+PGresult *file_state_queue_requested(PGconn *db, const unsigned char (*digests)[20], size_t n);
 
 /*
  * Record the n files of digests as present (state 'present', no detail, stored_at now) in one

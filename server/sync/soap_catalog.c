@@ -412,25 +412,11 @@ out:
 int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n,
                         struct buf *missing, size_t *nmissing)
 {
-    struct buf arr;
     PGresult *res = NULL;
-    size_t i;
     int rc = -1, j;
 
     *nmissing = 0;
-    buf_init(&arr, 64 * 1024);
-    buf_add_str(&arr, "{");
-    for (i = 0; i < n; i++) {
-        char hex[41];
-
-        buf_add_str(&arr, i ? ",\"\\\\x" : "\"\\\\x");
-        buf_add_str(&arr, str_hex_encode(digests[i], 20, 0, hex));
-        buf_add_str(&arr, "\"");
-    }
-    buf_add_str(&arr, "}");
-    if (buf_failed(&arr))
-        goto out;
-    res = file_state_queue_requested(db, buf_str(&arr));
+    res = file_state_queue_requested(db, digests, n);
     if (res == NULL)
         goto out;
     for (j = 0; j < PQntuples(res); j++) {
@@ -445,7 +431,6 @@ int soapcat_queue_files(PGconn *db, const unsigned char (*digests)[20], size_t n
     rc = 0;
 out:
     PQclear(res);
-    buf_free(&arr);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 
 #include "db.h"
 #include "file_state.h"
+#include "strutil.h"
 #include "testutil.h"
 
 #define SHA1_KNOWN   "0102030405060708090a0b0c0d0e0f1011121314"
@@ -34,9 +35,12 @@ static void test_queue_requested(void **state)
 {
     PGconn *db = setup("unit_file_state_queue");
     PGresult *r;
+    unsigned char d[2][20];
 
     (void)state;
-    r = file_state_queue_requested(db, "{\"\\\\x" SHA1_UNKNOWN "\",\"\\\\x" SHA1_KNOWN "\"}");
+    assert_int_equal(str_hex_decode(SHA1_UNKNOWN, 40, d[0], 20), 0);
+    assert_int_equal(str_hex_decode(SHA1_KNOWN, 40, d[1], 20), 0);
+    r = file_state_queue_requested(db, (const unsigned char(*)[20])d, 2);
     assert_non_null(r);
     assert_int_equal(PQntuples(r), 1);
     assert_string_equal(PQgetvalue(r, 0, 0), "1"); /* the first digest is unknown */
