@@ -633,8 +633,13 @@ static int fetch_closure(struct sync_ctx *s)
         }
         memset(&ids, 0, sizeof(ids));
         for (i = 0; i < n; i++)
-            (void)uss_idlist_add(&ids, PQgetvalue(r, (int)i, 0),
-                                 (int32_t)strtol(PQgetvalue(r, (int)i, 1), NULL, 10));
+            if (uss_idlist_add(&ids, PQgetvalue(r, (int)i, 0),
+                               (int32_t)strtol(PQgetvalue(r, (int)i, 1), NULL, 10)) < 0) {
+                log_warnx("sync: bundled revision %s not fetched in this run (not a GUID, or "
+                          "more than %d to fetch); it is fetched at the next synchronization",
+                          PQgetvalue(r, (int)i, 0), USS_MAX_IDS);
+                break;
+            }
         PQclear(r);
         n = ids.n;
         log_info("sync: %zu bundled revisions were not listed by the upstream; fetching them", n);

@@ -224,6 +224,7 @@ static int content_kept_serve(struct http_request *req, struct content_cache *c,
     if (e->resp != NULL && memcmp(e->sha1, sha1, 20) == 0) {
         if (lstat(path, &st) == 0 && content_same_file(e, &st) && (size < 0 || size == e->size)) {
             *r = http_queue_shared(req, MHD_HTTP_OK, e->resp);
+            metrics_bytes_served((uint64_t)e->size);
             served = 1;
         } else {
             content_kept_drop(e, &c->kept_n);

@@ -74,10 +74,33 @@ struct http_server {
     unsigned nworkers;
     struct http_request *jobs, *jobs_tail;
     int workers_stop; /* http_server_stop: finish the queue, defer nothing more */
-    /* streamed answers in progress (http_respond_stream), under lock */
-    struct http_stream *streams;
-    unsigned nstreams;
+    /* streamed answers in progress (http_respond_stream): opt.stream_set, or own_set */
+    struct http_stream_set *ss;
+    struct http_stream_set *own_set;
 };
+
+/* Streamed answers in progress, under lock: those of one listener or of several. */
+struct http_stream_set {
+    pthread_mutex_t lock;
+    struct http_stream *head;
+    unsigned n;
+};
+
+struct http_stream_set *http_stream_set_new(void)
+{
+    struct http_stream_set *ss = xcalloc(1, sizeof(*ss));
+
+    pthread_mutex_init(&ss->lock, NULL);
+    return ss;
+}
+
+void http_stream_set_free(struct http_stream_set *ss)
+{
+    if (ss == NULL)
+        return;
+    pthread_mutex_destroy(&ss->lock);
+    free(ss);
+}
 
 /* http_respond_stream's body. refs: the request, the MHD response and (pool) the worker. */
 struct http_stream {
@@ -94,7 +117,7 @@ struct http_stream {
     int eof, failed, cancelled;
     int waiting; /* the reader found out empty and suspended the connection */
     int refs;
-    /* in srv->streams (under srv->lock) until the last reference goes */
+    /* in srv->ss (under its lock) until the last reference goes */
     struct http_stream *snext, *sprev;
     char peer[64];        /* the client address the per-address bound counts */
     struct http_conn *hc; /* the connection, cut when the reader stalls (pooled) */
@@ -740,6 +763,9 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
         reserve = 1;
     srv->evict_at = srv->opt.max_connections - reserve;
     pthread_mutex_init(&srv->lock, NULL);
+    srv->ss = opt->stream_set;
+    if (srv->ss == NULL)
+        srv->ss = srv->own_set = http_stream_set_new();
     pthread_condattr_init(&cattr);
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* the watchdog's waits */
     pthread_cond_init(&srv->wake, &cattr);
@@ -830,6 +856,7 @@ void http_server_stop(struct http_server *srv)
         pthread_join(srv->watchdog, NULL);
     }
     pthread_mutex_destroy(&srv->lock);
+    http_stream_set_free(srv->own_set);
     pthread_cond_destroy(&srv->wake);
     pthread_cond_destroy(&srv->job_wake);
     free(srv->tls_cert);
@@ -1117,15 +1144,15 @@ static void http_stream_release(struct http_stream *st)
     pthread_mutex_unlock(&st->lock);
     if (!last)
         return;
-    pthread_mutex_lock(&st->srv->lock);
+    pthread_mutex_lock(&st->srv->ss->lock);
     if (st->sprev != NULL)
         st->sprev->snext = st->snext;
     else
-        st->srv->streams = st->snext;
+        st->srv->ss->head = st->snext;
     if (st->snext != NULL)
         st->snext->sprev = st->sprev;
-    st->srv->nstreams--;
-    pthread_mutex_unlock(&st->srv->lock);
+    st->srv->ss->n--;
+    pthread_mutex_unlock(&st->srv->ss->lock);
     if (st->cls_free != NULL)
         st->cls_free(st->cls);
     buf_free(&st->out);
@@ -1266,7 +1293,7 @@ static ssize_t http_stream_reader(void *cls, uint64_t pos, char *out, size_t max
 }
 
 /*
- * Under srv->lock: may one more stream go to peer? 0, or -1 with the refusal in msg. The
+ * Under srv->ss->lock: may one more stream go to peer? 0, or -1 with the refusal in msg. The
  * bounds keep slow readers of streamed answers (each holds a worker or a connection thread
  * and a catalog connection until it has read everything) from starving every other call.
  */
@@ -1275,14 +1302,14 @@ static int http_stream_admit(struct http_server *srv, const char *peer, char *ms
     const struct http_stream *o;
     unsigned mine = 0;
 
-    if (srv->opt.max_streams > 0 && srv->nstreams >= srv->opt.max_streams) {
+    if (srv->opt.max_streams > 0 && srv->ss->n >= srv->opt.max_streams) {
         snprintf(msg, len,
                  "server busy: %u streamed answers in progress (at most %u at once), try again "
                  "later",
-                 srv->nstreams, srv->opt.max_streams);
+                 srv->ss->n, srv->opt.max_streams);
         return -1;
     }
-    for (o = srv->streams; o != NULL; o = o->snext)
+    for (o = srv->ss->head; o != NULL; o = o->snext)
         mine += strcmp(o->peer, peer) == 0;
     if (srv->opt.max_streams_per_address > 0 && mine >= srv->opt.max_streams_per_address) {
         snprintf(msg, len,
@@ -1307,16 +1334,16 @@ enum MHD_Result http_respond_stream(struct http_request *req, unsigned status,
     http_peer(req, peer, sizeof(peer));
     st = xcalloc(1, sizeof(*st));
     str_copy_cut(st->peer, sizeof(st->peer), peer);
-    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_lock(&srv->ss->lock);
     refused = http_stream_admit(srv, st->peer, msg, sizeof(msg));
     if (!refused) {
-        st->snext = srv->streams;
-        if (srv->streams != NULL)
-            srv->streams->sprev = st;
-        srv->streams = st;
-        srv->nstreams++;
+        st->snext = srv->ss->head;
+        if (srv->ss->head != NULL)
+            srv->ss->head->sprev = st;
+        srv->ss->head = st;
+        srv->ss->n++;
     }
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&srv->ss->lock);
     if (refused) {
         free(st);
         if (cls_free != NULL)

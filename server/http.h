@@ -112,7 +112,16 @@ struct http_server_options {
        and Retry-After (http_respond_busy) rather than holding a worker the others wait for. */
     unsigned max_streams;
     unsigned max_streams_per_address;
+    /* Where those streams are counted: listeners that share one catalog pool (HTTP and HTTPS)
+       share one set (http_stream_set_new), so the bounds hold for them together; NULL = this
+       listener's own. */
+    struct http_stream_set *stream_set;
 };
+
+/* A count of streamed answers shared by several listeners (see stream_set above). Free it
+   after every listener using it has stopped. */
+struct http_stream_set *http_stream_set_new(void);
+void http_stream_set_free(struct http_stream_set *ss);
 
 /* Bind and start serving. NULL with a one-line message (address, reason) in err on failure. */
 struct http_server *http_server_start(const struct http_server_options *opt, char *err,

@@ -249,6 +249,10 @@ static int start_listeners(struct server *s)
        (docs/content.md, threading) */
     o.max_streams = ((unsigned)s->cfg.threads + 4) / 2;
     o.max_streams_per_address = 2;
+    /* the HTTPS listener shares the catalog pool, so it shares the bounds too */
+    if (s->streams == NULL)
+        s->streams = http_stream_set_new();
+    o.stream_set = s->streams;
     o.trusted_proxies = s->cfg.trusted_proxies;
     set_timeouts(&o, &s->cfg);
     o.app = s;
@@ -528,6 +532,7 @@ out:
     http_server_stop(s.admin);
     http_server_stop(s.proto_tls);
     http_server_stop(s.proto);
+    http_stream_set_free(s.streams);
     content_free(&s);
     dbpool_free(s.pool);
     free(s.conninfo);

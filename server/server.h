@@ -33,6 +33,7 @@ struct server {
     struct http_server *proto;           /* protocol + content listener */
     struct http_server *proto_tls;       /* optional HTTPS listener */
     struct http_server *admin;           /* admin API listener */
+    struct http_stream_set *streams;     /* streamed answers of proto and proto_tls, counted once */
     struct content_store *content_store; /* WsusContent tree (content_init in content.c) */
     struct content_cache *content_cache; /* digests recently found in the catalog */
     struct scheduler *sched;             /* sync scheduler thread (scheduler.c) */

@@ -54,7 +54,7 @@ int client_report(PGconn *db, const char *group_name, const char *update,
  * computer with a status but no entry for the update: not_applicable; NULL = no verdict.
  */
 #define CLIENT_REPORT_SQL_STATE_RULE                                                               \
-    " CASE WHEN l.event_id IS NOT NULL AND (cs.reported_at IS NULL OR l.received_at >"             \
+    " CASE WHEN l.event_id IN (161, 162, 182, 183) AND (cs.reported_at IS NULL OR l.received_at >" \
     " cs.reported_at) THEN CASE WHEN l.event_id = 183 THEN 'installed' WHEN l.event_id = 162"      \
     " THEN 'downloaded' WHEN l.event_id IN (161, 182) THEN 'failed' END WHEN cs.computer_id IS"    \
     " NOT NULL THEN coalesce(us.state, 'not_applicable') END"
@@ -86,7 +86,8 @@ int client_report(PGconn *db, const char *group_name, const char *update,
     " EXISTS (SELECT 1 FROM declined_update x WHERE x.update_id = dep.update_id) AND (" filter     \
     ")), last AS (SELECT DISTINCT ON (e.computer_id, e.update_id) e.computer_id, e.update_id,"     \
     " e.event_id, e.received_at FROM client_event e JOIN need n ON n.cid = e.computer_id AND"      \
-    " n.update_id = e.update_id ORDER BY e.computer_id, e.update_id, e.id DESC), st AS (SELECT"    \
+    " n.update_id = e.update_id WHERE e.event_id IN (161, 162, 182, 183) ORDER BY e.computer_id, " \
+    "e.update_id, e.id DESC), st AS (SELECT"                                                       \
     " n.cid, n.update_id, cs.computer_id IS NOT NULL AS verdict," CLIENT_REPORT_SQL_STATE_RULE     \
     " AS state FROM need n LEFT JOIN last l ON l.computer_id = n.cid AND"                          \
     " l.update_id = n.update_id LEFT JOIN computer_status cs ON cs.computer_id = n.cid LEFT"       \

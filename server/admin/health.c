@@ -520,7 +520,7 @@ static void content_url_fail(struct health_ctx *c, struct health_result *r, cons
 {
     char *set = settings_get(c->db, "upstream-content-url");
 
-    if (set[0] != '\0')
+    if (set != NULL && set[0] != '\0')
         result(r, HEALTH_FAIL,
                "correct it with wsusctl config set upstream-content-url http://HOST:PORT (empty "
                "= derived from the upstream URL)",
