@@ -669,7 +669,10 @@ enum MHD_Result content_handle(struct http_request *req)
         return http_respond_text(req, MHD_HTTP_SERVICE_UNAVAILABLE,
                                  "catalog unavailable, try again later");
     if (known == 0 || strcmp(k.ext, ext) != 0) {
-        content_kept_forget(s->content_cache, sha1); /* no longer listed: its file may go */
+        /* no longer listed: its file may go (a wrong extension says nothing of the file, and
+           must not let a client drop what is kept) */
+        if (known == 0)
+            content_kept_forget(s->content_cache, sha1);
         return http_respond_text(req, MHD_HTTP_NOT_FOUND, "not found");
     }
     /* the path comes from the digest and the catalog's extension, never from the URL text */
