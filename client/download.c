@@ -359,6 +359,8 @@ static void sink_stop(struct sink *s)
     pthread_cond_destroy(&s->room);
 }
 
+static long recv_buffer(const struct dl_ctx *d);
+
 /* Queue x's filling block (if any) for writing: waits while SINK_MAX_BYTES are queued already.
    0, or -1 when an earlier block of x could not be stored (the block is dropped). */
 static int sink_queue(struct sink *s, struct xfer *x)
@@ -424,7 +426,9 @@ static int sink_push(struct sink *s, struct xfer *x, const char *buf, size_t len
     }
     memcpy(x->fill->data + x->fill->len, buf, len);
     x->fill->len += len;
-    if (x->fill->len == x->fill->cap)
+    /* under download-max-rate a delivery is at most the bucket's burst: queue each of them, so
+       that the partial on disk is not more than that behind what was received */
+    if (x->fill->len >= (size_t)recv_buffer(x->d))
         return sink_queue(s, x);
     return 0;
 }
