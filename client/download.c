@@ -1,7 +1,9 @@
 /*
  * download: content acquisition (see download.h). Files are read from the catalog in pages
  * (bounded memory whatever the catalog size), fetched `parallel` at a time on a private curl
- * multi handle, streamed into content_store partials and published after verification.
+ * multi handle, streamed into content_store partials and published after verification. The
+ * loop only receives: two writer threads write and hash the received blocks (the sink), the
+ * publisher threads publish finished files.
  */
 #include "download.h"
 #include "catalog.h"
