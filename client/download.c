@@ -1,7 +1,9 @@
 /*
  * download: content acquisition (see download.h). Files are read from the catalog in pages
  * (bounded memory whatever the catalog size), fetched `parallel` at a time on a private curl
- * multi handle, streamed into content_store partials and published after verification.
+ * multi handle, streamed into content_store partials and published after verification. The
+ * loop only receives: two writer threads write and hash the received blocks (the sink), the
+ * publisher threads publish finished files.
  */
 #include "download.h"
 #include "catalog.h"
@@ -26,6 +28,42 @@
 /* libcurl's receive buffer for content (its default is 16 KiB): fewer reads, polls, writes
    and hash calls per byte */
 #define RECV_BUFFER (512L * 1024)
+/* The writers: threads that write and hash the received bytes, so that the download loop only
+   receives and copies. SINK_MAX_BYTES bounds what waits for them, over all transfers. */
+#define SINK_THREADS   2
+#define SINK_MAX_BYTES (8L * 1024 * 1024)
+
+/* Received bytes waiting for their write (data holds cap bytes, len used). Blocks of
+   RECV_BUFFER bytes are reused (the free list is at most the peak in use: the queued bytes, a
+   block filling per transfer, one being written per thread); a fresh one would be mmap'd
+   memory (M_MMAP_THRESHOLD) and cost a page fault every 4 KiB. */
+struct sink_block {
+    struct sink_block *next;
+    size_t len, cap;
+    char data[];
+};
+
+/* One transfer's blocks, written and hashed in the order they arrived (one writer at a time). */
+struct sink_q {
+    struct sink_q *next_ready;
+    struct content_partial *part;
+    struct sink_block *head, **tail;
+    int scheduled; /* in the ready list or being written: not drained */
+    int failed;    /* an append failed (err): later blocks are dropped */
+    char err[512];
+};
+
+struct sink {
+    pthread_t threads[SINK_THREADS];
+    int started; /* threads running; 0: on_body appends itself */
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* a queue is ready, or stop */
+    pthread_cond_t room; /* a block was written (bytes went down) or a queue drained */
+    struct sink_q *ready, **ready_tail;
+    struct sink_block *free_blocks;
+    size_t bytes; /* received and not written yet, all transfers */
+    int stop;
+};
 
 struct dl_file {
     unsigned char sha1[20];
@@ -47,7 +85,11 @@ struct xfer {
     int refused;       /* body not for us (an error status) */
     int range_refused; /* a 200 to our Range request under range-fallback never */
     int write_failed;
-    int paused; /* by the rate cap: waits for tokens (see rate_resume) */
+    int paused;              /* by the rate cap: waits for tokens (see rate_resume) */
+    struct sink_q q;         /* received bytes on their way to x->part (x->part is the loop's
+                                again only once q is drained: sink_drain) */
+    struct sink_block *fill; /* the block being filled, queued once full (libcurl hands over
+                                what one socket read got, often much less than RECV_BUFFER) */
     char err[512];
     char curl_err[CURL_ERROR_SIZE];
     struct curl_slist *headers;
@@ -103,6 +145,7 @@ struct dl_ctx {
     struct timespec refilled;
     int resume_from; /* round robin over paused transfers */
     struct publisher pub;
+    struct sink sink;
 };
 
 enum download_range download_range_parse(const char *setting)
@@ -237,6 +280,180 @@ static long rate_resume(struct dl_ctx *d, struct xfer **fl, int nfl)
     }
 }
 
+/* A writer: takes a ready queue and writes and hashes its blocks in order until it is empty. */
+static void *sink_main(void *arg)
+{
+    struct sink *s = arg;
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        struct sink_q *q;
+
+        while (s->ready == NULL && !s->stop)
+            pthread_cond_wait(&s->work, &s->lock);
+        if (s->ready == NULL)
+            break;
+        q = s->ready;
+        s->ready = q->next_ready;
+        if (s->ready == NULL)
+            s->ready_tail = &s->ready;
+        while (q->head != NULL) {
+            struct sink_block *b = q->head;
+            int failed = q->failed;
+
+            q->head = b->next;
+            if (q->head == NULL)
+                q->tail = &q->head;
+            pthread_mutex_unlock(&s->lock);
+            /* q->part and q->err are this thread's while q is scheduled */
+            if (!failed &&
+                content_store_partial_append(q->part, b->data, b->len, q->err, sizeof(q->err)) < 0)
+                failed = 1;
+            pthread_mutex_lock(&s->lock);
+            q->failed = failed;
+            s->bytes -= b->len;
+            if (b->cap == RECV_BUFFER) {
+                b->next = s->free_blocks;
+                s->free_blocks = b;
+            } else {
+                free(b);
+            }
+            pthread_cond_broadcast(&s->room);
+        }
+        q->scheduled = 0;
+        pthread_cond_broadcast(&s->room);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static void sink_start(struct sink *s)
+{
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->room, NULL);
+    s->ready_tail = &s->ready;
+    while (s->started < SINK_THREADS &&
+           pthread_create(&s->threads[s->started], NULL, sink_main, s) == 0)
+        s->started++;
+    if (!s->started)
+        log_warnx("content: cannot start the writing threads; the download loop writes and "
+                  "hashes the files itself");
+}
+
+/* Stop the writers (every queue drained before: sink_drain) and free the spare blocks. */
+static void sink_stop(struct sink *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stop = 1;
+    pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    while (s->started > 0)
+        pthread_join(s->threads[--s->started], NULL);
+    while (s->free_blocks != NULL) {
+        struct sink_block *b = s->free_blocks;
+        s->free_blocks = b->next;
+        free(b);
+    }
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->room);
+}
+
+static long recv_buffer(const struct dl_ctx *d);
+
+/* Queue x's filling block (if any) for writing: waits while SINK_MAX_BYTES are queued already.
+   0, or -1 when an earlier block of x could not be stored (the block is dropped). */
+static int sink_queue(struct sink *s, struct xfer *x)
+{
+    struct sink_q *q = &x->q;
+    struct sink_block *b = x->fill;
+    int rc = 0;
+
+    if (b == NULL)
+        return 0;
+    x->fill = NULL;
+    pthread_mutex_lock(&s->lock);
+    while (!q->failed && s->bytes > 0 && s->bytes + b->len > (size_t)SINK_MAX_BYTES)
+        pthread_cond_wait(&s->room, &s->lock);
+    if (q->failed) {
+        rc = -1; /* q->err is read once q is drained (xfer_done) */
+        b->next = s->free_blocks;
+        s->free_blocks = b;
+    } else {
+        s->bytes += b->len;
+        q->part = x->part;
+        b->next = NULL;
+        *q->tail = b;
+        q->tail = &b->next;
+        if (!q->scheduled) {
+            q->scheduled = 1;
+            q->next_ready = NULL;
+            *s->ready_tail = q;
+            s->ready_tail = &q->next_ready;
+            pthread_cond_signal(&s->work);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/*
+ * Hand len received bytes of x to the writers (in x->fill; a full block is queued, waiting
+ * while SINK_MAX_BYTES are queued already). 0, or -1 when an earlier block of x could not be
+ * stored (sink_drain then says why).
+ */
+static int sink_push(struct sink *s, struct xfer *x, const char *buf, size_t len)
+{
+    struct sink_block *b;
+
+    if (!s->started)
+        return content_store_partial_append(x->part, buf, len, x->err, sizeof(x->err));
+    if (x->fill != NULL && x->fill->cap - x->fill->len < len && sink_queue(s, x) < 0)
+        return -1;
+    if (x->fill == NULL) {
+        pthread_mutex_lock(&s->lock);
+        b = len <= RECV_BUFFER ? s->free_blocks : NULL;
+        if (b != NULL)
+            s->free_blocks = b->next;
+        pthread_mutex_unlock(&s->lock);
+        if (b == NULL) {
+            size_t cap = len <= RECV_BUFFER ? RECV_BUFFER : len;
+            b = xmalloc(sizeof(*b) + cap);
+            b->cap = cap;
+        }
+        b->len = 0;
+        x->fill = b;
+    }
+    memcpy(x->fill->data + x->fill->len, buf, len);
+    x->fill->len += len;
+    /* under download-max-rate a delivery is at most the bucket's burst: queue each of them, so
+       that the partial on disk is not more than that behind what was received */
+    if (x->fill->len >= (size_t)recv_buffer(x->d))
+        return sink_queue(s, x);
+    return 0;
+}
+
+/*
+ * Wait until every block of x was written and hashed: x->part is the caller's again. When one
+ * could not be stored, x->write_failed is set and x->err says why.
+ */
+static void sink_drain(struct sink *s, struct xfer *x)
+{
+    if (!s->started)
+        return;
+    (void)sink_queue(s, x); /* a failure is in q */
+    pthread_mutex_lock(&s->lock);
+    while (x->q.scheduled)
+        pthread_cond_wait(&s->room, &s->lock);
+    if (x->q.failed) {
+        x->write_failed = 1;
+        snprintf(x->err, sizeof(x->err), "%s", x->q.err);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
@@ -278,7 +495,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
             return 0;
         }
     }
-    if (content_store_partial_append(x->part, buf, len, x->err, sizeof(x->err)) < 0) {
+    if (sink_push(&d->sink, x, buf, len) < 0) {
         x->write_failed = 1;
         return 0;
     }
@@ -581,6 +798,7 @@ static struct xfer *xfer_start(struct dl_ctx *d, struct dl_file *f)
     char url[4096], range[64], err[512], hex[41];
 
     x->d = d;
+    x->q.tail = &x->q.head;
     x->f = *f;
     memset(f, 0, sizeof(*f));
     content_store_hex(x->f.sha1, 20, hex);
@@ -674,6 +892,7 @@ static void xfer_free(struct xfer *x)
 {
     if (x == NULL)
         return;
+    sink_drain(&x->d->sink, x);
     if (x->easy != NULL)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
@@ -686,6 +905,7 @@ static void xfer_done(struct dl_ctx *d, struct xfer *x, CURLcode res)
 {
     char hex[41];
 
+    sink_drain(&d->sink, x); /* every byte received is written and hashed */
     content_store_hex(x->f.sha1, 20, hex);
     if (x->write_failed) {
         d->st->files_failed++;
@@ -864,6 +1084,7 @@ int download_run(PGconn *db, struct uss *u, struct content_store *cs,
         fatalx("out of memory creating a curl multi handle");
     rate_init(&d);
     publisher_start(&d.pub);
+    sink_start(&d.sink);
     count_selected(&d, policy);
     if (st->files_total > 0)
         log_info("content: %ld files to download (%lld bytes)", st->files_total,
@@ -940,6 +1161,7 @@ out:
         curl_multi_remove_handle(d.multi, fl[i]->easy);
         xfer_free(fl[i]);
     }
+    sink_stop(&d.sink); /* every transfer was drained (xfer_free) */
     publisher_stop(&d); /* what was finished is published and recorded, cancelled or not */
     for (; ipage < npage; ipage++)
         file_free(&page[ipage]);
