@@ -1086,6 +1086,8 @@ enum MHD_Result http_respond(struct http_request *req, unsigned status, const ch
 
 /* fmt and ap formatted, with a newline, into a new string (its length in *len) */
 static char *text_line(size_t *len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static char *text_line(size_t *len, const char *fmt, va_list ap)
 {
     struct buf b;
 

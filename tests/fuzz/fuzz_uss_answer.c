@@ -77,9 +77,13 @@ static void decode(enum uss_op op, long status, const char *body, size_t len)
         uss_config_free(&out.config);
         break;
     case USS_OP_GET_REVISION_ID_LIST:
-        for (i = 0; rc == 0 && i < out.ids.n; i++)
-            if (strlen(out.ids.ids[i].update_id) != 36 || out.ids.ids[i].rev < 0)
+        for (i = 0; rc == 0 && i < out.ids.n; i++) {
+            struct uss_id id;
+
+            uss_idlist_get(&out.ids, i, &id);
+            if (strlen(id.update_id) != 36 || id.rev < 0)
                 __builtin_trap();
+        }
         uss_idlist_free(&out.ids);
         break;
     case USS_OP_GET_UPDATE_DATA:
