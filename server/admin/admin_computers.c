@@ -141,8 +141,6 @@ static int group_exists(struct http_request *req, PGconn *db, const char *group,
 enum MHD_Result admin_computers_list(struct http_request *req)
 {
     const char *group = http_query(req, "group");
-    const char *limit_s = http_query(req, "limit");
-    const char *offset_s = http_query(req, "offset");
     long limit = -1, offset = 0, local, below = 0;
     PGconn *db;
     enum MHD_Result replied = MHD_YES;
@@ -151,14 +149,9 @@ enum MHD_Result admin_computers_list(struct http_request *req)
     if (group != NULL && (group[0] == '\0' || strlen(group) > ADMIN_GROUP_NAME_MAX))
         return admin_error(req, MHD_HTTP_BAD_REQUEST, "group: 1 to %d characters",
                            ADMIN_GROUP_NAME_MAX);
-    if (limit_s != NULL && str_to_long(limit_s, 1, COMPUTERS_LIST_MAX, &limit) < 0)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST,
-                           "limit \"%s\" is not a number from 1 to %d (leave it out for every "
-                           "computer)",
-                           limit_s, COMPUTERS_LIST_MAX);
-    if (offset_s != NULL && str_to_long(offset_s, 0, LONG_MAX, &offset) < 0)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST,
-                           "offset \"%s\" is not a whole number from 0 up", offset_s);
+    if (admin_page(req, COMPUTERS_LIST_MAX, " (leave it out for every computer)", &limit, &offset,
+                   &replied) < 0)
+        return replied;
     db = admin_db(req);
     if (db == NULL)
         return MHD_YES;

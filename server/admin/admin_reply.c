@@ -4,8 +4,10 @@
 #include "admin_reply.h"
 #include "dbpool.h"
 #include "server.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +158,27 @@ struct admin_req_ctx {
     struct dbpool *pool;
     PGconn *conn;
 };
+
+int admin_page(struct http_request *req, long max, const char *limit_note, long *limit,
+               long *offset, enum MHD_Result *replied)
+{
+    const char *limit_s = http_query(req, "limit");
+    const char *offset_s = http_query(req, "offset");
+
+    *offset = 0;
+    if (limit_s != NULL && str_to_long(limit_s, 1, max, limit) < 0) {
+        *replied =
+            admin_error(req, MHD_HTTP_BAD_REQUEST, "limit \"%s\" is not a number from 1 to %ld%s",
+                        limit_s, max, limit_note);
+        return -1;
+    }
+    if (offset_s != NULL && str_to_long(offset_s, 0, LONG_MAX, offset) < 0) {
+        *replied = admin_error(req, MHD_HTTP_BAD_REQUEST,
+                               "offset \"%s\" is not a whole number from 0 up", offset_s);
+        return -1;
+    }
+    return 0;
+}
 
 static void admin_req_ctx_free(void *p)
 {

@@ -49,6 +49,15 @@ struct admin_field {
 int admin_fields(struct http_request *req, const json_t *body, const struct admin_field *fields,
                  size_t n, enum MHD_Result *replied);
 
+/*
+ * The page of a list call: the query parameters limit (1..max; absent: *limit as given) and
+ * offset (0 up; absent: 0). A bad one gets a 400 naming it and what it must be, with
+ * limit_note (e.g. " (leave it out for every computer)", or "") after the limit's range.
+ * 0, or -1 after replying.
+ */
+int admin_page(struct http_request *req, long max, const char *limit_note, long *limit,
+               long *offset, enum MHD_Result *replied);
+
 /* Take a database connection for this request; it goes back to the pool when the request
  * completes. NULL (after replying 503) if none is available. */
 PGconn *admin_db(struct http_request *req);

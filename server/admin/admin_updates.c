@@ -147,8 +147,6 @@ json_t *admin_update_row(PGresult *r, int i)
 
 enum MHD_Result admin_updates_list(struct http_request *req)
 {
-    const char *limit_s = http_query(req, "limit");
-    const char *offset_s = http_query(req, "offset");
     struct admin_filter af;
     enum MHD_Result replied;
     long limit = UPDATES_LIST_DEFAULT, offset = 0;
@@ -158,12 +156,8 @@ enum MHD_Result admin_updates_list(struct http_request *req)
     long total = 0;
     int i;
 
-    if (limit_s != NULL && str_to_long(limit_s, 1, UPDATES_LIST_MAX, &limit) < 0)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST, "limit \"%s\" is not a number from 1 to %d",
-                           limit_s, UPDATES_LIST_MAX);
-    if (offset_s != NULL && str_to_long(offset_s, 0, LONG_MAX, &offset) < 0)
-        return admin_error(req, MHD_HTTP_BAD_REQUEST,
-                           "offset \"%s\" is not a whole number from 0 up", offset_s);
+    if (admin_page(req, UPDATES_LIST_MAX, "", &limit, &offset, &replied) < 0)
+        return replied;
     db = admin_db(req);
     if (db == NULL)
         return MHD_YES;
